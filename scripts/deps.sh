@@ -1,0 +1,43 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install what kvmshare needs to build and test, from Debian's archive.
+# Idempotent: does nothing when every package is already installed.
+# Usage: scripts/deps.sh [build|vm|lint|all]   (default: all)
+
+set -euo pipefail
+
+want=${1:-all}
+
+pkgs_build="make gcc libc6-dev kmod linux-headers-amd64 liburing-dev"
+pkgs_vm="qemu-system-x86 busybox-static cpio xz-utils gzip"
+pkgs_lint="linux-source-6.1 sparse perl"
+
+case "$want" in
+build) pkgs="$pkgs_build" ;;
+vm) pkgs="$pkgs_build $pkgs_vm linux-source-6.1" ;;
+lint) pkgs="$pkgs_build $pkgs_lint" ;;
+all) pkgs="$pkgs_build $pkgs_vm $pkgs_lint" ;;
+*) echo "deps.sh: unknown set '$want'" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $pkgs; do
+	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+	     grep -q '^install ok installed$'; then
+		missing="$missing $p"
+	fi
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: missing packages:$missing (run as root to install)" >&2
+	exit 1
+fi
+
+echo "deps.sh: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >/dev/null

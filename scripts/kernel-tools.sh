@@ -1,0 +1,32 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Unpack the few files we use from Debian's linux-source-6.1 (checkpatch and
+# its data, the kselftest harness headers) into build/linux-tools and print
+# that directory. They are used as build-time tools, never copied into the
+# tree.
+
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${KVMSHARE_BUILD:-$top/build}
+dir=$build/linux-tools
+
+if [ ! -f "$dir/.done" ]; then
+	tarball=$(ls /usr/src/linux-source-6.1.tar.* 2>/dev/null | head -1)
+	if [ -z "$tarball" ]; then
+		echo "kernel-tools.sh: linux-source-6.1 is not installed" \
+		     "(run scripts/deps.sh)" >&2
+		exit 1
+	fi
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	tar -xf "$tarball" -C "$dir" --strip-components=1 \
+		linux-source-6.1/scripts/checkpatch.pl \
+		linux-source-6.1/scripts/spelling.txt \
+		linux-source-6.1/scripts/const_structs.checkpatch \
+		linux-source-6.1/tools/testing/selftests/kselftest.h \
+		linux-source-6.1/tools/testing/selftests/kselftest_harness.h
+	touch "$dir/.done"
+fi
+echo "$dir"

@@ -1,0 +1,80 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run the programs of one suite, each wrapped in KVMSHARE-BEGIN/END markers
+# with its TAP output between them. Used inside the test VM (busybox sh) and
+# natively on the host for native suites.
+#
+# A suite is described by suites/<name>.conf (a shell fragment) with:
+#   PROGS     programs to run, in order (paths relative to the program
+#             directory, or absolute); each prints TAP
+#   MODULES   our modules to load first (VM only)
+#   TIMEOUT   seconds each program may take (default 300)
+#
+# Environment: KVMSHARE_MODE=check|demo|bench is passed to each program.
+
+suite=$1
+here=$(cd "$(dirname "$0")" && pwd)
+# Inside the VM the suites are in /kvmshare/suites and the programs in
+# /kvmshare/bin; natively the caller points these at the source tree.
+suites=${KVMSHARE_SUITES:-$here/suites}
+progdir=${KVMSHARE_PROGDIR:-$here/bin}
+conf=$suites/$suite.conf
+
+if [ ! -f "$conf" ]; then
+	echo "KVMSHARE-BEGIN suite-$suite"
+	echo "TAP version 13"
+	echo "1..1"
+	echo "not ok 1 suite $suite has no $conf"
+	echo "KVMSHARE-END suite-$suite 1"
+	exit 1
+fi
+
+PROGS=
+MODULES=
+TIMEOUT=300
+. "$conf"
+
+# A bench run uses BENCH_PROGS when the suite has them.
+if [ "${KVMSHARE_MODE:-check}" = bench ]; then
+	PROGS=${BENCH_PROGS:-}
+fi
+# A demo run uses DEMO_PROGS.
+if [ "${KVMSHARE_MODE:-check}" = demo ]; then
+	PROGS=${DEMO_PROGS:-}
+fi
+
+for m in $MODULES; do
+	if ! modprobe "$m" 2>/tmp/modprobe.err; then
+		echo "KVMSHARE-BEGIN modprobe-$m"
+		echo "1..1"
+		echo "not ok 1 modprobe $m: $(cat /tmp/modprobe.err)"
+		echo "KVMSHARE-END modprobe-$m 1"
+	fi
+done
+
+for p in $PROGS; do
+	case "$p" in
+	/*) path=$p ;;
+	*) path=$progdir/$p ;;
+	esac
+	name=$(basename "$p")
+	echo "KVMSHARE-BEGIN $name"
+	if [ -x "$path" ]; then
+		(cd "$(dirname "$path")" && timeout -s KILL "$TIMEOUT" "$path")
+		rc=$?
+	else
+		echo "not ok 1 $name is missing or not executable"
+		rc=127
+	fi
+	echo "KVMSHARE-END $name $rc"
+done
+
+# Inside the VM every suite ends with a look at the kernel log: a warning,
+# BUG, oops or lockup anywhere in the run fails the suite.
+if [ -n "${KVMSHARE_VM:-}" ]; then
+	echo "KVMSHARE-BEGIN kernel-log"
+	"$here/dmesg-check.sh"
+	echo "KVMSHARE-END kernel-log $?"
+fi
+exit 0

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The mvm guest program: a 64-bit command loop, position independent,
+ * copied to MVM_CODE_GPA by mvm_vcpu_create(). See mvm.h for the commands.
+ *
+ * Registers: r15 mailbox, r8 current page, r9 pages left, rdx seed,
+ * r10 "expect zero" flag, rbx value, rcx mismatch address on exit.
+ */
+#define PORT_CMD	0x20
+#define PORT_RESULT	0x21
+#define MBOX		0x50000
+#define PAGE		4096
+#define QWORDS		512
+
+	.text
+	.code64
+	.globl	mvm_guest_start
+	.globl	mvm_guest_end
+mvm_guest_start:
+	cld
+.Lloop:
+	outb	%al, $PORT_CMD
+	mov	$MBOX, %r15
+	mov	0(%r15), %rax
+	mov	8(%r15), %r8
+	mov	16(%r15), %r9
+	mov	24(%r15), %rdx
+	xor	%ebx, %ebx
+	xor	%ecx, %ecx
+	xor	%r10d, %r10d
+	cmp	$0, %rax
+	je	.Lok
+	cmp	$1, %rax
+	je	.Lfill
+	cmp	$2, %rax
+	je	.Lcheck
+	cmp	$3, %rax
+	je	.Lzero
+	cmp	$4, %rax
+	je	.Ltouch_rd
+	cmp	$5, %rax
+	je	.Ltouch_wr
+	cmp	$6, %rax
+	je	.Lping
+	mov	$2, %eax			/* MVM_BAD_OP */
+	jmp	.Lresult
+
+.Lfill:
+	test	%r9, %r9
+	jz	.Lok
+	mov	%r8, %rax
+	xor	%rdx, %rax
+	mov	%r8, %rdi
+	mov	$QWORDS, %ecx
+	rep stosq
+	add	$PAGE, %r8
+	dec	%r9
+	jmp	.Lfill
+
+.Lzero:
+	mov	$1, %r10d
+.Lcheck:
+	test	%r9, %r9
+	jz	.Lok
+	mov	%r8, %rax
+	xor	%rdx, %rax
+	test	%r10, %r10
+	jz	1f
+	xor	%eax, %eax
+1:	mov	%r8, %rdi
+	mov	$QWORDS, %ecx
+	repe scasq
+	jne	.Lmismatch
+	add	$PAGE, %r8
+	dec	%r9
+	jmp	.Lcheck
+.Lmismatch:
+	lea	-8(%rdi), %rcx
+	mov	$1, %eax			/* MVM_MISMATCH */
+	jmp	.Lresult
+
+.Ltouch_rd:
+	test	%r9, %r9
+	jz	.Lok
+	add	(%r8), %rbx
+	add	$PAGE, %r8
+	dec	%r9
+	jmp	.Ltouch_rd
+
+.Ltouch_wr:
+	test	%r9, %r9
+	jz	.Lok
+	mov	%r8, %rax
+	xor	%rdx, %rax
+	mov	%rax, (%r8)
+	add	$PAGE, %r8
+	dec	%r9
+	jmp	.Ltouch_wr
+
+.Lping:
+	lea	1(%r8), %rbx
+.Lok:
+	xor	%eax, %eax			/* MVM_OK */
+.Lresult:
+	mov	%rax, 32(%r15)
+	mov	%rbx, 40(%r15)
+	mov	%rcx, 48(%r15)
+	outb	%al, $PORT_RESULT
+	jmp	.Lloop
+mvm_guest_end:
+
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mvm: a minimal VMM for kvmshare selftests (see mvm.h).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include "mvm.h"
+
+extern const uint8_t mvm_guest_start[], mvm_guest_end[];
+
+#define PTE_P		(1ULL << 0)
+#define PTE_RW		(1ULL << 1)
+#define PTE_PS		(1ULL << 7)
+
+#define CR0_PE		(1ULL << 0)
+#define CR0_MP		(1ULL << 1)
+#define CR0_ET		(1ULL << 4)
+#define CR0_NE		(1ULL << 5)
+#define CR0_WP		(1ULL << 16)
+#define CR0_AM		(1ULL << 18)
+#define CR0_PG		(1ULL << 31)
+#define CR4_PAE		(1ULL << 5)
+#define CR4_OSFXSR	(1ULL << 9)
+#define CR4_OSXMMEXCPT	(1ULL << 10)
+#define EFER_LME	(1ULL << 8)
+#define EFER_LMA	(1ULL << 10)
+
+#define mvm_err(fmt, ...) fprintf(stderr, "# mvm: " fmt "\n", ##__VA_ARGS__)
+
+static struct mvm_mbox *mvm_mbox(struct mvm *vm)
+{
+	return (struct mvm_mbox *)(vm->sys_mem + MVM_MBOX_GPA);
+}
+
+/* Identity map the low MVM_MAPPED_GB GiB with 2 MiB pages, and a GDT. */
+static void mvm_build_tables(struct mvm *vm)
+{
+	uint64_t *pml4 = (uint64_t *)(vm->sys_mem + MVM_PML4_GPA);
+	uint64_t *pdpt = (uint64_t *)(vm->sys_mem + MVM_PDPT_GPA);
+	uint64_t *gdt = (uint64_t *)(vm->sys_mem + MVM_GDT_GPA);
+	uint64_t gb, i;
+
+	pml4[0] = MVM_PDPT_GPA | PTE_P | PTE_RW;
+	for (gb = 0; gb < MVM_MAPPED_GB; gb++) {
+		uint64_t *pd = (uint64_t *)(vm->sys_mem + MVM_PD_GPA + gb * 4096);
+
+		pdpt[gb] = (MVM_PD_GPA + gb * 4096) | PTE_P | PTE_RW;
+		for (i = 0; i < 512; i++)
+			pd[i] = ((gb << 30) + (i << 21)) | PTE_P | PTE_RW | PTE_PS;
+	}
+	gdt[0] = 0;
+	gdt[1] = 0x00af9a000000ffffULL;	/* 0x08: 64-bit code */
+	gdt[2] = 0x00cf92000000ffffULL;	/* 0x10: data */
+}
+
+struct mvm *mvm_create(void)
+{
+	struct mvm *vm;
+	int nent = 256;
+
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return NULL;
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		mvm_err("open /dev/kvm: %s", strerror(errno));
+		goto err_free;
+	}
+	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		mvm_err("unexpected KVM API version");
+		goto err_kvm;
+	}
+	vm->vcpu_mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->vcpu_mmap_size <= 0) {
+		mvm_err("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+		goto err_kvm;
+	}
+	vm->cpuid = calloc(1, sizeof(*vm->cpuid) +
+			   nent * sizeof(struct kvm_cpuid_entry2));
+	if (!vm->cpuid)
+		goto err_kvm;
+	vm->cpuid->nent = nent;
+	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) < 0) {
+		mvm_err("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+		goto err_cpuid;
+	}
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		mvm_err("KVM_CREATE_VM: %s", strerror(errno));
+		goto err_cpuid;
+	}
+	vm->sys_mem = mmap(NULL, MVM_SYS_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->sys_mem == MAP_FAILED) {
+		mvm_err("mmap system memory: %s", strerror(errno));
+		goto err_vm;
+	}
+	mvm_build_tables(vm);
+	memcpy(vm->sys_mem + MVM_CODE_GPA, mvm_guest_start,
+	       mvm_guest_end - mvm_guest_start);
+	if (mvm_set_slot(vm, 0, 0, vm->sys_mem, MVM_SYS_SIZE))
+		goto err_mem;
+	return vm;
+
+err_mem:
+	munmap(vm->sys_mem, MVM_SYS_SIZE);
+err_vm:
+	close(vm->vm_fd);
+err_cpuid:
+	free(vm->cpuid);
+err_kvm:
+	close(vm->kvm_fd);
+err_free:
+	free(vm);
+	return NULL;
+}
+
+void mvm_destroy(struct mvm *vm)
+{
+	if (!vm)
+		return;
+	close(vm->vm_fd);
+	munmap(vm->sys_mem, MVM_SYS_SIZE);
+	free(vm->cpuid);
+	close(vm->kvm_fd);
+	free(vm);
+}
+
+int mvm_set_slot(struct mvm *vm, uint32_t slot, uint64_t gpa, void *hva,
+		 uint64_t size)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)hva,
+	};
+
+	if (size && gpa + size > (uint64_t)MVM_MAPPED_GB << 30) {
+		mvm_err("slot %u beyond the guest's page tables", slot);
+		return -EINVAL;
+	}
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+		int err = -errno;
+
+		mvm_err("KVM_SET_USER_MEMORY_REGION slot %u: %s", slot,
+			strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+static void mvm_seg(struct kvm_segment *s, uint16_t sel, uint8_t type, int l)
+{
+	memset(s, 0, sizeof(*s));
+	s->selector = sel;
+	s->limit = 0xffffffff;
+	s->type = type;
+	s->present = 1;
+	s->s = 1;
+	s->l = l;
+	s->db = !l;
+	s->g = 1;
+}
+
+struct mvm_vcpu *mvm_vcpu_create(struct mvm *vm, int id)
+{
+	struct mvm_vcpu *vcpu;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	vcpu = calloc(1, sizeof(*vcpu));
+	if (!vcpu)
+		return NULL;
+	vcpu->vm = vm;
+	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
+	if (vcpu->fd < 0) {
+		mvm_err("KVM_CREATE_VCPU: %s", strerror(errno));
+		goto err_free;
+	}
+	vcpu->run = mmap(NULL, vm->vcpu_mmap_size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		mvm_err("mmap kvm_run: %s", strerror(errno));
+		goto err_fd;
+	}
+	if (ioctl(vcpu->fd, KVM_SET_CPUID2, vm->cpuid) < 0) {
+		mvm_err("KVM_SET_CPUID2: %s", strerror(errno));
+		goto err_run;
+	}
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0) {
+		mvm_err("KVM_GET_SREGS: %s", strerror(errno));
+		goto err_run;
+	}
+	mvm_seg(&sregs.cs, 0x08, 11, 1);
+	mvm_seg(&sregs.ds, 0x10, 3, 0);
+	sregs.es = sregs.ds;
+	sregs.fs = sregs.ds;
+	sregs.gs = sregs.ds;
+	sregs.ss = sregs.ds;
+	sregs.gdt.base = MVM_GDT_GPA;
+	sregs.gdt.limit = 3 * 8 - 1;
+	sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM |
+		    CR0_PG;
+	sregs.cr3 = MVM_PML4_GPA;
+	sregs.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	sregs.efer = EFER_LME | EFER_LMA;
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0) {
+		mvm_err("KVM_SET_SREGS: %s", strerror(errno));
+		goto err_run;
+	}
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = MVM_CODE_GPA;
+	regs.rsp = MVM_STACK_TOP;
+	regs.rflags = 0x2;
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0) {
+		mvm_err("KVM_SET_REGS: %s", strerror(errno));
+		goto err_run;
+	}
+	return vcpu;
+
+err_run:
+	munmap(vcpu->run, vm->vcpu_mmap_size);
+err_fd:
+	close(vcpu->fd);
+err_free:
+	free(vcpu);
+	return NULL;
+}
+
+void mvm_vcpu_destroy(struct mvm_vcpu *vcpu)
+{
+	if (!vcpu)
+		return;
+	munmap(vcpu->run, vcpu->vm->vcpu_mmap_size);
+	close(vcpu->fd);
+	free(vcpu);
+}
+
+/* Run until the guest does an OUT to @port. */
+static int mvm_run_to_port(struct mvm_vcpu *vcpu, uint16_t port)
+{
+	struct kvm_run *run = vcpu->run;
+
+	for (;;) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			int err = -errno;
+
+			if (errno == EINTR)
+				continue;
+			mvm_err("KVM_RUN: %s", strerror(errno));
+			return err;
+		}
+		switch (run->exit_reason) {
+		case KVM_EXIT_IO:
+			if (run->io.direction == KVM_EXIT_IO_OUT &&
+			    run->io.port == port)
+				return 0;
+			mvm_err("unexpected I/O port 0x%x", run->io.port);
+			return -EPROTO;
+		case KVM_EXIT_SHUTDOWN:
+			mvm_err("guest shutdown (triple fault)");
+			return -EPROTO;
+		case KVM_EXIT_FAIL_ENTRY:
+			mvm_err("entry failed, reason 0x%llx",
+				(unsigned long long)
+				run->fail_entry.hardware_entry_failure_reason);
+			return -EPROTO;
+		case KVM_EXIT_INTERNAL_ERROR:
+			mvm_err("internal error, suberror %u",
+				run->internal.suberror);
+			return -EPROTO;
+		default:
+			mvm_err("unexpected exit reason %u", run->exit_reason);
+			return -EPROTO;
+		}
+	}
+}
+
+int mvm_call(struct mvm_vcpu *vcpu, enum mvm_op op, uint64_t arg0,
+	     uint64_t arg1, uint64_t arg2, struct mvm_result *res)
+{
+	struct mvm_mbox *mbox = mvm_mbox(vcpu->vm);
+	int ret;
+
+	/* The guest stops at PORT_CMD at start and after every result. */
+	ret = mvm_run_to_port(vcpu, MVM_PORT_CMD);
+	if (ret)
+		return ret;
+	mbox->op = op;
+	mbox->arg[0] = arg0;
+	mbox->arg[1] = arg1;
+	mbox->arg[2] = arg2;
+	mbox->status = ~0ULL;
+	ret = mvm_run_to_port(vcpu, MVM_PORT_RESULT);
+	if (ret)
+		return ret;
+	res->status = mbox->status;
+	res->value = mbox->value;
+	res->addr = mbox->addr;
+	return 0;
+}

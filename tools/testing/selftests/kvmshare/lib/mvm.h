@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mvm: a minimal VMM for kvmshare selftests.
+ *
+ * It creates a KVM VM whose first 2 MiB ("system memory", anonymous) hold
+ * identity-mapped long-mode page tables for the low MVM_MAPPED_GB GiB of
+ * guest-physical space, a GDT, the guest program and its stack. Further
+ * memory slots come from any mmap'd region, typically a kvmshare partition
+ * file, so that every guest access to them faults through that file.
+ *
+ * The guest program (lib/guest.S) is a command loop: it asks for a command
+ * with an OUT to MVM_PORT_CMD, the VMM answers by writing the mailbox (a
+ * struct mvm_mbox at MVM_MBOX_GPA), the guest executes the command, writes
+ * its result into the mailbox and reports with an OUT to MVM_PORT_RESULT.
+ * The host drives it with mvm_call(). Memory commands work page by page
+ * over a guest-physical range (arg0 = first page, arg1 = pages, arg2 =
+ * seed):
+ *
+ *   MVM_OP_FILL      write (page_gpa ^ seed) over every qword of each page
+ *   MVM_OP_VERIFY    check that pattern; result MVM_MISMATCH + address
+ *   MVM_OP_ZERO      check that every qword of each page is zero
+ *   MVM_OP_TOUCH_RD  read one qword per page (first-touch faults), sum
+ *   MVM_OP_TOUCH_WR  write one qword per page (the page's gpa ^ seed)
+ *   MVM_OP_PING      return arg0 + 1
+ */
+#ifndef MVM_H
+#define MVM_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <linux/kvm.h>
+
+#define MVM_SYS_SIZE		(2UL << 20)
+#define MVM_MAPPED_GB		64
+#define MVM_GDT_GPA		0x1000UL
+#define MVM_PML4_GPA		0x2000UL
+#define MVM_PDPT_GPA		0x3000UL
+#define MVM_PD_GPA		0x4000UL	/* MVM_MAPPED_GB pages */
+#define MVM_MBOX_GPA		0x50000UL
+#define MVM_CODE_GPA		0x100000UL
+#define MVM_STACK_TOP		0x1ff000UL
+/* A convenient place for a test's data slot: above the system memory. */
+#define MVM_DATA_GPA		(1UL << 30)
+
+#define MVM_PORT_CMD		0x20
+#define MVM_PORT_RESULT		0x21
+
+enum mvm_op {
+	MVM_OP_NOP = 0,
+	MVM_OP_FILL = 1,
+	MVM_OP_VERIFY = 2,
+	MVM_OP_ZERO = 3,
+	MVM_OP_TOUCH_RD = 4,
+	MVM_OP_TOUCH_WR = 5,
+	MVM_OP_PING = 6,
+};
+
+/* Guest results (rax at MVM_PORT_RESULT). */
+#define MVM_OK			0
+#define MVM_MISMATCH		1
+#define MVM_BAD_OP		2
+
+/* Command mailbox shared with the guest; offsets are used by guest.S. */
+struct mvm_mbox {
+	uint64_t op;		/* 0 */
+	uint64_t arg[3];	/* 8, 16, 24 */
+	uint64_t status;	/* 32 */
+	uint64_t value;		/* 40 */
+	uint64_t addr;		/* 48 */
+};
+
+struct mvm {
+	int kvm_fd;
+	int vm_fd;
+	int vcpu_mmap_size;
+	uint8_t *sys_mem;
+	struct kvm_cpuid2 *cpuid;
+};
+
+struct mvm_vcpu {
+	struct mvm *vm;
+	int fd;
+	struct kvm_run *run;
+};
+
+/* What the guest reported for one command. */
+struct mvm_result {
+	uint64_t status;	/* MVM_OK, MVM_MISMATCH, ... */
+	uint64_t value;		/* PING: arg0 + 1; TOUCH_RD: sum */
+	uint64_t addr;		/* MISMATCH: first bad guest-physical address */
+};
+
+/* All functions return 0 or a negative errno and print why on failure. */
+struct mvm *mvm_create(void);
+void mvm_destroy(struct mvm *vm);
+int mvm_set_slot(struct mvm *vm, uint32_t slot, uint64_t gpa, void *hva,
+		 uint64_t size);
+struct mvm_vcpu *mvm_vcpu_create(struct mvm *vm, int id);
+void mvm_vcpu_destroy(struct mvm_vcpu *vcpu);
+
+/*
+ * Run the vCPU until the guest reports the result of command @op, and fill
+ * @res. Returns 0, or a negative errno when the vCPU stopped for another
+ * reason (KVM_RUN failed, shutdown, unexpected exit: printed), e.g. -EFAULT
+ * when KVM could not fault in guest memory.
+ */
+int mvm_call(struct mvm_vcpu *vcpu, enum mvm_op op, uint64_t arg0,
+	     uint64_t arg1, uint64_t arg2, struct mvm_result *res);
+
+/* Host-side helpers for the same pattern the guest writes. */
+static inline uint64_t mvm_pattern(uint64_t page_gpa, uint64_t seed)
+{
+	return page_gpa ^ seed;
+}
+
+#endif /* MVM_H */

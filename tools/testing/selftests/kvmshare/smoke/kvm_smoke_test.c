@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Smoke test of the test VM and of the mvm library: KVM works inside the
+ * test VM, a long-mode guest runs, and guest memory can come from an
+ * mmap'd file (here a memfd) with data visible on both sides.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+
+#include "kselftest_harness.h"
+#include "../lib/mvm.h"
+
+#define DATA_PAGES	256
+
+TEST(kvm_api_version)
+{
+	int fd = open("/dev/kvm", O_RDWR);
+
+	ASSERT_GE(fd, 0) TH_LOG("no /dev/kvm: is kvm_amd/kvm_intel loaded?");
+	EXPECT_EQ(KVM_API_VERSION, ioctl(fd, KVM_GET_API_VERSION, 0));
+	close(fd);
+}
+
+TEST(guest_runs_commands)
+{
+	struct mvm *vm = mvm_create();
+	struct mvm_vcpu *vcpu;
+	struct mvm_result res;
+
+	ASSERT_NE(NULL, vm);
+	vcpu = mvm_vcpu_create(vm, 0);
+	ASSERT_NE(NULL, vcpu);
+	ASSERT_EQ(0, mvm_call(vcpu, MVM_OP_PING, 41, 0, 0, &res));
+	EXPECT_EQ(MVM_OK, res.status);
+	EXPECT_EQ(42, res.value);
+	ASSERT_EQ(0, mvm_call(vcpu, MVM_OP_PING, 1000, 0, 0, &res));
+	EXPECT_EQ(1001, res.value);
+	ASSERT_EQ(0, mvm_call(vcpu, 77, 0, 0, 0, &res));
+	EXPECT_EQ(MVM_BAD_OP, res.status);
+	mvm_vcpu_destroy(vcpu);
+	mvm_destroy(vm);
+}
+
+FIXTURE(file_slot) {
+	struct mvm *vm;
+	struct mvm_vcpu *vcpu;
+	uint8_t *mem;
+	int fd;
+};
+
+FIXTURE_SETUP(file_slot)
+{
+	self->fd = memfd_create("mvm-data", 0);
+	ASSERT_GE(self->fd, 0);
+	ASSERT_EQ(0, ftruncate(self->fd, DATA_PAGES * 4096));
+	self->mem = mmap(NULL, DATA_PAGES * 4096, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, self->mem);
+	self->vm = mvm_create();
+	ASSERT_NE(NULL, self->vm);
+	ASSERT_EQ(0, mvm_set_slot(self->vm, 1, MVM_DATA_GPA, self->mem,
+				  DATA_PAGES * 4096));
+	self->vcpu = mvm_vcpu_create(self->vm, 0);
+	ASSERT_NE(NULL, self->vcpu);
+}
+
+FIXTURE_TEARDOWN(file_slot)
+{
+	mvm_vcpu_destroy(self->vcpu);
+	mvm_destroy(self->vm);
+	munmap(self->mem, DATA_PAGES * 4096);
+	close(self->fd);
+}
+
+/* The guest writes a pattern, the host sees it through the file mapping. */
+TEST_F(file_slot, guest_writes_host_reads)
+{
+	struct mvm_result res;
+	uint64_t i, *q;
+
+	ASSERT_EQ(0, mvm_call(self->vcpu, MVM_OP_ZERO, MVM_DATA_GPA,
+			      DATA_PAGES, 0, &res));
+	EXPECT_EQ(MVM_OK, res.status);
+	ASSERT_EQ(0, mvm_call(self->vcpu, MVM_OP_FILL, MVM_DATA_GPA,
+			      DATA_PAGES, 0x5a5a, &res));
+	ASSERT_EQ(MVM_OK, res.status);
+	for (i = 0; i < DATA_PAGES; i++) {
+		q = (uint64_t *)(self->mem + i * 4096);
+		ASSERT_EQ(mvm_pattern(MVM_DATA_GPA + i * 4096, 0x5a5a), q[0]);
+		ASSERT_EQ(mvm_pattern(MVM_DATA_GPA + i * 4096, 0x5a5a), q[511]);
+	}
+}
+
+/* The host writes, the guest verifies; a corrupted word is found exactly. */
+TEST_F(file_slot, host_writes_guest_verifies)
+{
+	struct mvm_result res;
+	uint64_t i, j, *q;
+
+	for (i = 0; i < DATA_PAGES; i++) {
+		q = (uint64_t *)(self->mem + i * 4096);
+		for (j = 0; j < 512; j++)
+			q[j] = mvm_pattern(MVM_DATA_GPA + i * 4096, 7);
+	}
+	ASSERT_EQ(0, mvm_call(self->vcpu, MVM_OP_VERIFY, MVM_DATA_GPA,
+			      DATA_PAGES, 7, &res));
+	EXPECT_EQ(MVM_OK, res.status);
+
+	q = (uint64_t *)(self->mem + 100 * 4096);
+	q[33] ^= 1;
+	ASSERT_EQ(0, mvm_call(self->vcpu, MVM_OP_VERIFY, MVM_DATA_GPA,
+			      DATA_PAGES, 7, &res));
+	EXPECT_EQ(MVM_MISMATCH, res.status);
+	EXPECT_EQ(MVM_DATA_GPA + 100 * 4096 + 33 * 8, res.addr);
+}
+
+/* A slot whose backing cannot be faulted in stops the vCPU with -EFAULT. */
+TEST_F(file_slot, fault_beyond_file_fails)
+{
+	struct mvm_result res;
+
+	ASSERT_EQ(0, ftruncate(self->fd, 4096));
+	EXPECT_EQ(-EFAULT, mvm_call(self->vcpu, MVM_OP_TOUCH_RD,
+				    MVM_DATA_GPA + 8 * 4096, 1, 0, &res));
+}
+
+TEST_HARNESS_MAIN
