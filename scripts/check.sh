@@ -6,12 +6,17 @@
 #
 #   scripts/check.sh [--mode check|bench|demo] [SUITE...]
 #
-# Suites are described by scripts/suites/<name>.conf:
-#   KIND=native|vm   where the programs run
-#   PROGS=...        programs (TAP producers); BENCH_PROGS, DEMO_PROGS
-#   MODULES=...      our modules loaded before the programs (vm)
-#   TIMEOUT=secs     per program
-#   VM_MEM, VM_SMP, VM_HOSTROOT=1, VM_Q35=1, VM_TIMEOUT=secs (vm)
+# Suites are described by scripts/suites/<name>.conf, a shell fragment:
+#   HOST_PROGS=...   programs run natively on this machine (unit tests,
+#                    lint); paths relative to build/selftests or absolute
+#   PROGS=...        programs run inside the test VM; relative to
+#                    /kvmshare/bin there (= build/selftests)
+#   BENCH_PROGS, HOST_BENCH_PROGS, DEMO_PROGS, HOST_DEMO_PROGS
+#                    the same for make bench and make demo
+#   MODULES=...      our modules loaded in the VM before PROGS
+#   TIMEOUT=secs     per program (default 300)
+#   VM_MEM, VM_SMP, VM_HOSTROOT=1, VM_Q35=1, VM_TIMEOUT=secs
+# Every program prints TAP (see scripts/tap-sum.awk for what counts).
 #
 # The last line is "N passed, N failed, N skipped" summed over every suite;
 # the exit status is non-zero if anything failed.
@@ -37,7 +42,6 @@ all_suites() {
 # with BENCH_PROGS, demo those with DEMO_PROGS.
 suite_var() {
 	(
-		PROGS= BENCH_PROGS= DEMO_PROGS= KIND=vm
 		# shellcheck disable=SC1090
 		. "$top/scripts/suites/$1.conf"
 		eval "echo \"\${$2:-}\""
@@ -59,7 +63,8 @@ if [ $# -gt 0 ]; then
 else
 	suites=
 	for s in $(all_suites); do
-		[ -n "$(suite_var "$s" $mode_var)" ] && suites="$suites $s"
+		[ -n "$(suite_var "$s" $mode_var)$(suite_var "$s" HOST_$mode_var)" ] &&
+			suites="$suites $s"
 	done
 fi
 echo "kvmshare $mode: suites:$suites"
@@ -80,7 +85,7 @@ add_counts() {
 # Build everything once; a broken build fails every VM suite.
 need_vm=0
 for s in $suites; do
-	[ "$(suite_var "$s" KIND)" = vm ] && need_vm=1
+	[ -n "$(suite_var "$s" $mode_var)" ] && need_vm=1
 done
 "$top/scripts/deps.sh" all || exit 1
 initrd=$build/initrd.gz
@@ -98,44 +103,63 @@ if [ "$need_vm" = 1 ] && [ "$build_ok" = 1 ]; then
 	fi
 fi
 
-for s in $suites; do
-	kind=$(suite_var "$s" KIND)
-	dir=$results/$s
-	mkdir -p "$dir"
-	start=$(date +%s)
-	echo "=== suite $s ($kind)"
-	if [ "$kind" = native ]; then
-		KVMSHARE_MODE=$mode KVMSHARE_SUITES=$top/scripts/suites \
-		KVMSHARE_PROGDIR=$top KVMSHARE_SRCDIR=$top \
-			sh "$top/scripts/vm/run-progs.sh" "$s" > "$dir/results.log" 2>&1
-		echo KVMSHARE-DONE >> "$dir/results.log"
-	elif [ "$build_ok" = 1 ]; then
-		vmopts=(--initrd "$initrd" --out "$dir" --mode "$mode")
-		v=$(suite_var "$s" VM_MEM); [ -n "$v" ] && vmopts+=(--mem "$v")
-		v=$(suite_var "$s" VM_SMP); [ -n "$v" ] && vmopts+=(--smp "$v")
-		v=$(suite_var "$s" VM_TIMEOUT); [ -n "$v" ] && vmopts+=(--timeout "$v")
-		[ "$(suite_var "$s" VM_HOSTROOT)" = 1 ] && vmopts+=(--hostroot)
-		[ "$(suite_var "$s" VM_Q35)" = 1 ] && vmopts+=(--q35)
-		[ "$mode" = demo ] && vmopts+=(--console)
-		"$top/scripts/vm-run.sh" "${vmopts[@]}" "$s"
-	else
-		: > "$dir/results.log"
-	fi
-	awk -v suite="$s" -v countfile="$dir/counts" \
-	    -v verbose=$([ "$mode" = check ] && echo 0 || echo 1) \
-	    -f "$top/scripts/tap-sum.awk" "$dir/results.log"
-	if ! add_counts "$dir/counts"; then
-		echo "--- $s: failure details ($dir/results.log)"
-		grep -v '^KVMSHARE-' "$dir/results.log" | grep -E '^(#|not ok)' |
-			tail -60
-		if [ -s "$dir/console.log" ]; then
-			echo "--- $s: VM console, last 60 lines ($dir/console.log)"
-			tail -60 "$dir/console.log"
+# Sum one results log into the totals; show details when it failed.
+# $1 label, $2 results log, $3 VM console log (may be absent)
+judge() {
+	local verbose=0
+	[ "$mode" = check ] || verbose=1
+	awk -v suite="$1" -v countfile="$2.counts" -v verbose=$verbose \
+	    -f "$top/scripts/tap-sum.awk" "$2"
+	if ! add_counts "$2.counts"; then
+		echo "--- $1: failure details ($2)"
+		grep -E '^(#|not ok)' "$2" | tail -60
+		if [ -s "${3:-}" ]; then
+			echo "--- $1: VM console, last 60 lines ($3)"
+			tail -60 "$3"
 		fi
 	fi
-	echo "=== suite $s: $(cat "$dir/counts" |
-		awk '{ printf("%d passed, %d failed, %d skipped", $1, $2, $3) }')" \
-		"in $(( $(date +%s) - start ))s"
+}
+
+run_host_progs() {
+	: > "$2/host.log"
+	if [ "$build_ok" = 1 ]; then
+		KVMSHARE_MODE=$mode KVMSHARE_SUITES=$top/scripts/suites \
+		KVMSHARE_PROGDIR=$build/selftests KVMSHARE_SRCDIR=$top \
+			sh "$top/scripts/vm/run-progs.sh" "$1" host \
+			> "$2/host.log" 2>&1
+		echo KVMSHARE-DONE >> "$2/host.log"
+	fi
+	judge "$1" "$2/host.log"
+}
+
+run_vm_progs() {
+	local v vmopts=(--initrd "$initrd" --out "$2" --mode "$mode")
+
+	: > "$2/results.log"
+	if [ "$build_ok" = 1 ]; then
+		v=$(suite_var "$1" VM_MEM); [ -n "$v" ] && vmopts+=(--mem "$v")
+		v=$(suite_var "$1" VM_SMP); [ -n "$v" ] && vmopts+=(--smp "$v")
+		v=$(suite_var "$1" VM_TIMEOUT)
+		[ -n "$v" ] && vmopts+=(--timeout "$v")
+		[ "$(suite_var "$1" VM_HOSTROOT)" = 1 ] && vmopts+=(--hostroot)
+		[ "$(suite_var "$1" VM_Q35)" = 1 ] && vmopts+=(--q35)
+		[ "$mode" = demo ] && vmopts+=(--console)
+		"$top/scripts/vm-run.sh" "${vmopts[@]}" "$1"
+	fi
+	judge "$1" "$2/results.log" "$2/console.log"
+}
+
+for s in $suites; do
+	dir=$results/$s
+	mkdir -p "$dir"
+	rm -f "$dir"/*.log "$dir"/*.counts
+	start=$(date +%s)
+	sp=$passed sf=$failed ss=$skipped
+	echo "=== suite $s"
+	[ -n "$(suite_var "$s" HOST_$mode_var)" ] && run_host_progs "$s" "$dir"
+	[ -n "$(suite_var "$s" $mode_var)" ] && run_vm_progs "$s" "$dir"
+	echo "=== suite $s: $((passed - sp)) passed, $((failed - sf)) failed," \
+	     "$((skipped - ss)) skipped in $(( $(date +%s) - start ))s"
 done
 
 echo "$passed passed, $failed failed, $skipped skipped"

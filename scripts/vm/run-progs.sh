@@ -5,15 +5,17 @@
 # with its TAP output between them. Used inside the test VM (busybox sh) and
 # natively on the host for native suites.
 #
-# A suite is described by suites/<name>.conf (a shell fragment) with:
-#   PROGS     programs to run, in order (paths relative to the program
-#             directory, or absolute); each prints TAP
-#   MODULES   our modules to load first (VM only)
-#   TIMEOUT   seconds each program may take (default 300)
+# A suite is described by suites/<name>.conf (a shell fragment); see
+# scripts/check.sh for its variables. This runs one list of it:
 #
+#   run-progs.sh SUITE [vm|host]
+#
+# vm (default) runs PROGS, host runs HOST_PROGS; in bench and demo mode
+# BENCH_PROGS / HOST_BENCH_PROGS and DEMO_PROGS / HOST_DEMO_PROGS instead.
 # Environment: KVMSHARE_MODE=check|demo|bench is passed to each program.
 
 suite=$1
+where=${2:-vm}
 here=$(cd "$(dirname "$0")" && pwd)
 # Inside the VM the suites are in /kvmshare/suites and the programs in
 # /kvmshare/bin; natively the caller points these at the source tree.
@@ -30,21 +32,19 @@ if [ ! -f "$conf" ]; then
 	exit 1
 fi
 
-PROGS=
 MODULES=
 TIMEOUT=300
 . "$conf"
 
-# A bench run uses BENCH_PROGS when the suite has them.
-if [ "${KVMSHARE_MODE:-check}" = bench ]; then
-	PROGS=${BENCH_PROGS:-}
-fi
-# A demo run uses DEMO_PROGS.
-if [ "${KVMSHARE_MODE:-check}" = demo ]; then
-	PROGS=${DEMO_PROGS:-}
-fi
+var=PROGS
+case "${KVMSHARE_MODE:-check}" in
+bench) var=BENCH_PROGS ;;
+demo) var=DEMO_PROGS ;;
+esac
+[ "$where" = host ] && var=HOST_$var
+eval "PROGS=\${$var:-}"
 
-for m in $MODULES; do
+[ "$where" = vm ] && for m in $MODULES; do
 	if ! modprobe "$m" 2>/tmp/modprobe.err; then
 		echo "KVMSHARE-BEGIN modprobe-$m"
 		echo "1..1"
