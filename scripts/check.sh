@@ -25,6 +25,8 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${KVMSHARE_BUILD:-$top/build}
+# Suite files may name programs of the source tree through this.
+export KVMSHARE_SRCDIR=$top
 mode=check
 if [ "${1:-}" = --mode ]; then
 	mode=$2

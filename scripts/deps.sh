@@ -9,9 +9,9 @@ set -euo pipefail
 
 want=${1:-all}
 
-pkgs_build="make gcc libc6-dev kmod linux-headers-amd64 liburing-dev"
+pkgs_build="make gcc libc6-dev kmod linux-headers-amd64 liburing-dev git"
 pkgs_vm="qemu-system-x86 busybox-static cpio xz-utils gzip"
-pkgs_lint="linux-source-6.1 sparse perl"
+pkgs_lint="linux-source-6.1 sparse perl dkms"
 
 case "$want" in
 build) pkgs="$pkgs_build" ;;

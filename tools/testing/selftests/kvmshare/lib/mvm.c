@@ -16,22 +16,22 @@
 
 extern const uint8_t mvm_guest_start[], mvm_guest_end[];
 
-#define PTE_P		(1ULL << 0)
-#define PTE_RW		(1ULL << 1)
-#define PTE_PS		(1ULL << 7)
+#define PTE_P		0x1ULL
+#define PTE_RW		0x2ULL
+#define PTE_PS		0x80ULL
 
-#define CR0_PE		(1ULL << 0)
-#define CR0_MP		(1ULL << 1)
-#define CR0_ET		(1ULL << 4)
-#define CR0_NE		(1ULL << 5)
-#define CR0_WP		(1ULL << 16)
-#define CR0_AM		(1ULL << 18)
-#define CR0_PG		(1ULL << 31)
-#define CR4_PAE		(1ULL << 5)
-#define CR4_OSFXSR	(1ULL << 9)
-#define CR4_OSXMMEXCPT	(1ULL << 10)
-#define EFER_LME	(1ULL << 8)
-#define EFER_LMA	(1ULL << 10)
+#define CR0_PE		0x1ULL
+#define CR0_MP		0x2ULL
+#define CR0_ET		0x10ULL
+#define CR0_NE		0x20ULL
+#define CR0_WP		0x10000ULL
+#define CR0_AM		0x40000ULL
+#define CR0_PG		0x80000000ULL
+#define CR4_PAE		0x20ULL
+#define CR4_OSFXSR	0x200ULL
+#define CR4_OSXMMEXCPT	0x400ULL
+#define EFER_LME	0x100ULL
+#define EFER_LMA	0x400ULL
 
 #define mvm_err(fmt, ...) fprintf(stderr, "# mvm: " fmt "\n", ##__VA_ARGS__)
 

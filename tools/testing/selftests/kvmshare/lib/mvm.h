@@ -40,7 +40,7 @@
 #define MVM_CODE_GPA		0x100000UL
 #define MVM_STACK_TOP		0x1ff000UL
 /* A convenient place for a test's data slot: above the system memory. */
-#define MVM_DATA_GPA		(1UL << 30)
+#define MVM_DATA_GPA		0x40000000UL
 
 #define MVM_PORT_CMD		0x20
 #define MVM_PORT_RESULT		0x21

@@ -1,0 +1,61 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# TAP: checkpatch --strict --no-tree on every C source and header of ours,
+# and sparse (make C=2) over the kernel modules. Checkpatch comes from
+# Debian's linux-source-6.1 (scripts/kernel-tools.sh).
+#
+# User-space files (tools/) are held to the same rules except BIT_MACRO:
+# BIT() is a kernel macro that user space does not have.
+
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+ktools=$("$top/scripts/kernel-tools.sh") || exit 1
+krel=$("$top/scripts/kernel.sh" krel) || exit 1
+cp=(perl "$ktools/scripts/checkpatch.pl" --strict --no-tree --quiet
+    --show-types --no-summary --no-signoff)
+
+mapfile -t files < <(git ls-files -co --exclude-standard -- \
+	'*.c' '*.h' | grep -v '^build/' | LC_ALL=C sort)
+
+echo "TAP version 13"
+echo "1..$(( ${#files[@]} + 1 ))"
+n=0 bad=0
+for f in "${files[@]}"; do
+	n=$((n + 1))
+	extra=()
+	case "$f" in
+	tools/*) extra=(--ignore BIT_MACRO) ;;
+	esac
+	out=$("${cp[@]}" "${extra[@]}" -f "$f" 2>&1)
+	if [ -z "$out" ]; then
+		echo "ok $n checkpatch $f"
+	else
+		echo "$out" | sed 's/^/# /'
+		echo "not ok $n checkpatch $f"
+		bad=1
+	fi
+done
+
+n=$((n + 1))
+log=$(mktemp)
+# Rebuild every object so that sparse sees all of them.
+make -s -C "/usr/src/linux-headers-$krel" M="$top" clean >/dev/null 2>&1
+if make -C "/usr/src/linux-headers-$krel" M="$top" C=2 CHECK=sparse \
+	modules > "$log" 2>&1; then
+	warn=$(grep -E 'warning:|error:' "$log")
+else
+	warn=$(tail -20 "$log")
+	[ -n "$warn" ] || warn="make C=2 failed"
+fi
+rm -f "$log"
+if [ -z "$warn" ]; then
+	echo "ok $n sparse (make C=2) over the modules"
+else
+	echo "$warn" | sed 's/^/# /'
+	echo "not ok $n sparse (make C=2) over the modules"
+	bad=1
+fi
+exit $bad
