@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmshare: the pool policy engine. See kvmshare_policy.h and
+ * Documentation/policy.rst.
+ *
+ * One step:
+ *  1. stress of each partition: the larger of the guest's PSI "some" stall
+ *     of the period and the stall the host's page-ins cost it;
+ *  2. need: a stressed partition grows from its target by a step that
+ *     rises with its stall and with the pages it misses (refaults, swap-ins,
+ *     page-ins) - unless its last growth is not delivered yet; an
+ *     unstressed one needs its active estimate plus headroom;
+ *  3. keep: the target damped - growth at once, shrink only after
+ *     idle_periods unstressed steps, by at most shrink_ppt, never inside
+ *     the deadband and never while an allocation stall or OOM kill of the
+ *     guest holds it off;
+ *  4. allocation in three tiers, each a weighted max-min fair fill of what
+ *     is left of the pool: every entitlement, then every need, then what
+ *     damping keeps. Memory a partition holds only because of damping is
+ *     thus the first to go to a partition that needs it.
+ *
+ * Integer bounds (checked by kvmshare_policy_check()): pages <= 2^40,
+ * weights <= 10^4 (< 2^14), ppm <= 10^6 (< 2^20), percent <= 400 (< 2^9),
+ * ppt <= 1000 (< 2^10), page-ins counted up to 2^32 per period and costs up
+ * to 10^6 us (< 2^20). The largest products: a target times a gain and a
+ * stall (< 2^40 * 2^9 * 2^20 / 100 < 2^63 after the first division, see
+ * kvmshare_policy_grow()), a page-in stall (< 2^52 us) times 1000, and a
+ * budget times a weight (< 2^54). Nothing divides by a value that can be
+ * zero: divisors are constants, a checked period, or a non-zero sum.
+ */
+#include "kvmshare_policy.h"
+
+/* Scratch bit of kvmshare_policy_part::state used by the fill. */
+#define KVMSHARE_POLICY_S_FULL		BIT(31)
+
+#define KVMSHARE_POLICY_MAX_PAGEINS	BIT_ULL(32)
+
+static u64 kvmshare_policy_min(u64 a, u64 b)
+{
+	return a < b ? a : b;
+}
+
+static u64 kvmshare_policy_max(u64 a, u64 b)
+{
+	return a > b ? a : b;
+}
+
+static u64 kvmshare_policy_clamp(u64 v, u64 lo, u64 hi)
+{
+	return kvmshare_policy_min(kvmshare_policy_max(v, lo), hi);
+}
+
+/* v * ppt / 1000 for v <= 2^40 and ppt <= 1000 */
+static u64 kvmshare_policy_ppt(u64 v, u32 ppt)
+{
+	return div64_u64(v * ppt, KVMSHARE_POLICY_PPT);
+}
+
+/**
+ * kvmshare_policy_defaults - the default tunables
+ * @p: parameters to fill
+ * @pool_pages: the pool size, pages
+ */
+void kvmshare_policy_defaults(struct kvmshare_policy_params *p, u64 pool_pages)
+{
+	p->pool_pages = pool_pages;
+	p->period_ms = 1000;
+	p->stress_ppm = 20000;		/* 2% of the time stalled */
+	p->grow_gain_pct = 100;		/* double at 100% stall */
+	p->grow_min_ppt = 16;		/* 1.6% of the limit */
+	p->refault_mult = 16;
+	p->headroom_ppt = 125;		/* active + 12.5% */
+	p->idle_periods = 2;
+	p->shrink_ppt = 1000;		/* straight to the need ... */
+	p->deadband_ppt = 32;		/* ... unless within 3.2% */
+	p->holdoff_periods = 5;
+	p->pagein_cost_us = 200;
+}
+
+/**
+ * kvmshare_policy_check - are parameters and partitions within bounds?
+ * @p: parameters
+ * @parts: partitions
+ * @n: number of partitions
+ *
+ * Return: 0, or -EINVAL if anything is out of its documented range or the
+ * entitlements do not fit in the pool.
+ */
+int kvmshare_policy_check(const struct kvmshare_policy_params *p,
+			  const struct kvmshare_policy_part *parts,
+			  unsigned int n)
+{
+	u64 sum = 0;
+	unsigned int i;
+
+	if (n > KVMSHARE_POLICY_MAX_PARTS ||
+	    p->pool_pages > KVMSHARE_POLICY_MAX_PAGES ||
+	    !p->period_ms || p->period_ms > KVMSHARE_POLICY_MAX_PERIOD_MS ||
+	    !p->stress_ppm || p->stress_ppm > KVMSHARE_POLICY_PPM ||
+	    p->grow_gain_pct > KVMSHARE_POLICY_MAX_GAIN_PCT ||
+	    p->grow_min_ppt > KVMSHARE_POLICY_PPT ||
+	    p->refault_mult > KVMSHARE_POLICY_MAX_MULT ||
+	    p->headroom_ppt > KVMSHARE_POLICY_PPT ||
+	    p->idle_periods > KVMSHARE_POLICY_MAX_HOLD ||
+	    !p->shrink_ppt || p->shrink_ppt > KVMSHARE_POLICY_PPT ||
+	    p->deadband_ppt > KVMSHARE_POLICY_PPT ||
+	    p->holdoff_periods > KVMSHARE_POLICY_MAX_HOLD ||
+	    p->pagein_cost_us > KVMSHARE_POLICY_MAX_COST_US)
+		return -EINVAL;
+
+	for (i = 0; i < n; i++) {
+		const struct kvmshare_policy_part *pt = &parts[i];
+
+		if (!pt->limit || pt->limit > KVMSHARE_POLICY_MAX_PAGES ||
+		    pt->entitlement > pt->limit || !pt->weight ||
+		    pt->weight > KVMSHARE_POLICY_MAX_WEIGHT)
+			return -EINVAL;
+		sum += pt->entitlement;
+	}
+	/* sum <= 2^10 * 2^40: no overflow */
+	if (sum > p->pool_pages)
+		return -EINVAL;
+	return 0;
+}
+
+/* Stall of a partition this period, ppm, from host and guest signals. */
+static u32 kvmshare_policy_stress(const struct kvmshare_policy_params *p,
+				  const struct kvmshare_policy_input *in)
+{
+	const struct kvmshare_metrics_sample *g = &in->guest;
+	u64 pageins = kvmshare_policy_min(in->pageins,
+					  KVMSHARE_POLICY_MAX_PAGEINS);
+	u64 stall;
+
+	/* us stalled * 10^6 / (period_ms * 1000) */
+	stall = div64_u64(pageins * p->pagein_cost_us * 1000, p->period_ms);
+	if (g->valid) {
+		if (g->flags & KVMSHARE_METRICS_F_PSI) {
+			stall = kvmshare_policy_max(stall, g->psi_some_ppm);
+		} else {
+			u64 ins = kvmshare_policy_min(g->swapins + g->refaults,
+						      KVMSHARE_POLICY_MAX_PAGEINS);
+
+			stall = kvmshare_policy_max(stall,
+						    div64_u64(ins * p->pagein_cost_us * 1000,
+							      p->period_ms));
+		}
+		if (g->flags & KVMSHARE_METRICS_F_ACUTE)
+			stall = kvmshare_policy_max(stall,
+						    KVMSHARE_POLICY_PPM / 4);
+	}
+	return (u32)kvmshare_policy_min(stall, KVMSHARE_POLICY_PPM);
+}
+
+/* Pages an unstressed partition needs: what it uses plus headroom. */
+static u64 kvmshare_policy_idle_need(const struct kvmshare_policy_params *p,
+				     const struct kvmshare_policy_part *pt,
+				     u64 cur)
+{
+	const struct kvmshare_metrics_sample *g = &pt->in.guest;
+	u64 used;
+
+	if (pt->in.active)
+		used = pt->in.active;
+	else if (g->valid)
+		used = g->mem_total - g->mem_available;
+	else
+		return cur;
+	used = kvmshare_policy_min(used, pt->limit);
+	return used + kvmshare_policy_ppt(used, p->headroom_ppt);
+}
+
+/* Growth step of a stressed partition from @cur. */
+static u64 kvmshare_policy_grow(const struct kvmshare_policy_params *p,
+				const struct kvmshare_policy_part *pt,
+				u64 cur, u32 stress)
+{
+	const struct kvmshare_metrics_sample *g = &pt->in.guest;
+	u64 step, missing;
+
+	step = kvmshare_policy_ppt(pt->limit, p->grow_min_ppt);
+	/* cur * gain / 100 < 2^49, times stress < 2^69: divide first */
+	step = kvmshare_policy_max(step,
+				   div64_u64(div64_u64(cur * p->grow_gain_pct, 100) *
+					     (stress >> 4),
+					     KVMSHARE_POLICY_PPM >> 4));
+	missing = kvmshare_policy_min(pt->in.pageins,
+				      KVMSHARE_POLICY_MAX_PAGEINS);
+	if (g->valid)
+		missing += kvmshare_policy_min(g->refaults + g->swapins,
+					       KVMSHARE_POLICY_MAX_PAGEINS);
+	step = kvmshare_policy_max(step, missing * p->refault_mult);
+	return kvmshare_policy_min(step, pt->limit);
+}
+
+/* Steps 1 to 3 for one partition: stress, need, keep (returned). */
+static u64 kvmshare_policy_assess(const struct kvmshare_policy_params *p,
+				  struct kvmshare_policy_part *pt)
+{
+	const struct kvmshare_metrics_sample *g = &pt->in.guest;
+	u64 cur, need, keep, band;
+	u32 stress;
+
+	/* A new partition starts from what it holds. */
+	cur = pt->target ? pt->target : pt->in.resident;
+	cur = kvmshare_policy_clamp(cur, pt->entitlement, pt->limit);
+
+	stress = kvmshare_policy_stress(p, &pt->in);
+	pt->stress_ppm = stress;
+	pt->state = 0;
+
+	if (g->valid && (g->allocstalls || g->oom_kills))
+		pt->holdoff = p->holdoff_periods;
+	else if (pt->holdoff)
+		pt->holdoff--;
+	if (pt->holdoff)
+		pt->state |= KVMSHARE_POLICY_S_HOLDOFF;
+
+	need = kvmshare_policy_idle_need(p, pt, cur);
+	if (stress >= p->stress_ppm) {
+		pt->state |= KVMSHARE_POLICY_S_STRESSED;
+		pt->idle = 0;
+		/*
+		 * Less than 7/8 of the target resident: the last growth is
+		 * still on its way (balloon deflation, pool contention), and
+		 * the stall says nothing about the next one.
+		 */
+		if (pt->in.resident < cur - cur / 8) {
+			pt->state |= KVMSHARE_POLICY_S_WAITING;
+			need = kvmshare_policy_max(need, cur);
+		} else {
+			need = kvmshare_policy_max(need,
+						   cur + kvmshare_policy_grow(p, pt, cur,
+									      stress));
+		}
+	} else if (pt->idle < KVMSHARE_POLICY_MAX_HOLD) {
+		pt->idle++;
+	}
+	/* An OOM kill: the guest was squeezed too hard, give some back. */
+	if (g->valid && g->oom_kills)
+		need = kvmshare_policy_max(need, cur + kvmshare_policy_grow(p, pt, cur, 0));
+	need = kvmshare_policy_clamp(need, pt->entitlement, pt->limit);
+	pt->need = need;
+
+	band = kvmshare_policy_ppt(cur, p->deadband_ppt);
+	if (need >= cur) {
+		keep = need;
+		if (!(pt->state & KVMSHARE_POLICY_S_STRESSED) && need - cur < band)
+			keep = cur;
+	} else if (pt->holdoff || pt->idle <= p->idle_periods ||
+		   cur - need < band) {
+		keep = cur;
+	} else {
+		keep = cur - kvmshare_policy_min(cur - need,
+						 kvmshare_policy_ppt(cur, p->shrink_ppt));
+	}
+	return kvmshare_policy_clamp(keep, pt->entitlement, pt->limit);
+}
+
+/* What a partition may reach in @tier (1: its need, 2: what it keeps). */
+static u64 kvmshare_policy_cap(const struct kvmshare_policy_part *pt,
+			       unsigned int tier)
+{
+	if (tier == 1)
+		return kvmshare_policy_min(pt->need, pt->keep);
+	return pt->keep;
+}
+
+/*
+ * Weighted max-min fair fill: hand out up to @budget pages, raising each
+ * partition's target towards its cap for @tier, in proportion to the
+ * weights of those not yet at their cap. O(n^2) at worst: every round but
+ * the last one caps at least one partition.
+ *
+ * Return: pages left of @budget.
+ */
+static u64 kvmshare_policy_fill(struct kvmshare_policy_part *parts,
+				unsigned int n, unsigned int tier, u64 budget)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		parts[i].state &= ~KVMSHARE_POLICY_S_FULL;
+		if (kvmshare_policy_cap(&parts[i], tier) <= parts[i].target)
+			parts[i].state |= KVMSHARE_POLICY_S_FULL;
+	}
+
+	while (budget) {
+		u64 wsum = 0, round = budget;
+		bool capped = false;
+
+		for (i = 0; i < n; i++)
+			if (!(parts[i].state & KVMSHARE_POLICY_S_FULL))
+				wsum += parts[i].weight;
+		if (!wsum)
+			break;
+
+		/* Those whose wish fits in their share get it all ... */
+		for (i = 0; i < n; i++) {
+			struct kvmshare_policy_part *pt = &parts[i];
+			u64 want, share;
+
+			if (pt->state & KVMSHARE_POLICY_S_FULL)
+				continue;
+			want = kvmshare_policy_cap(pt, tier) - pt->target;
+			share = div64_u64(round * pt->weight, wsum);
+			if (want <= share) {
+				pt->target += want;
+				budget -= want;
+				pt->state |= KVMSHARE_POLICY_S_FULL;
+				capped = true;
+			}
+		}
+		if (capped)
+			continue;
+
+		/* ... else everyone gets its share, and the rounding rest. */
+		for (i = 0; i < n; i++) {
+			struct kvmshare_policy_part *pt = &parts[i];
+
+			if (pt->state & KVMSHARE_POLICY_S_FULL)
+				continue;
+			pt->target += div64_u64(round * pt->weight, wsum);
+			budget -= div64_u64(round * pt->weight, wsum);
+		}
+		for (i = 0; i < n && budget; i++) {
+			struct kvmshare_policy_part *pt = &parts[i];
+
+			if (pt->state & KVMSHARE_POLICY_S_FULL ||
+			    pt->target >= kvmshare_policy_cap(pt, tier))
+				continue;
+			pt->target++;
+			budget--;
+		}
+		break;
+	}
+	for (i = 0; i < n; i++)
+		parts[i].state &= ~KVMSHARE_POLICY_S_FULL;
+	return budget;
+}
+
+/**
+ * kvmshare_policy_step - one policy period
+ * @p: parameters
+ * @parts: the partitions, their inputs set; targets and state are updated
+ * @n: number of partitions
+ *
+ * Guarantees, for any input: each target lies between the partition's
+ * entitlement and its limit, and the targets sum to at most the pool.
+ *
+ * Return: 0, or -EINVAL (nothing changed) if kvmshare_policy_check() fails.
+ */
+int kvmshare_policy_step(const struct kvmshare_policy_params *p,
+			 struct kvmshare_policy_part *parts, unsigned int n)
+{
+	u64 budget = p->pool_pages;
+	unsigned int i;
+	int ret;
+
+	ret = kvmshare_policy_check(p, parts, n);
+	if (ret)
+		return ret;
+
+	for (i = 0; i < n; i++) {
+		struct kvmshare_policy_part *pt = &parts[i];
+
+		pt->keep = kvmshare_policy_assess(p, pt);
+		pt->target = pt->entitlement;
+		budget -= pt->entitlement;
+	}
+	budget = kvmshare_policy_fill(parts, n, 1, budget);
+	kvmshare_policy_fill(parts, n, 2, budget);
+	for (i = 0; i < n; i++)
+		if (parts[i].target < parts[i].keep)
+			parts[i].state |= KVMSHARE_POLICY_S_CUT;
+	return 0;
+}
