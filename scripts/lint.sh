@@ -5,8 +5,9 @@
 # and sparse (make C=2) over the kernel modules. Checkpatch comes from
 # Debian's linux-source-6.1 (scripts/kernel-tools.sh).
 #
-# User-space files (tools/) are held to the same rules except BIT_MACRO:
-# BIT() is a kernel macro that user space does not have.
+# User-space files (tools/) are held to the same rules except those that
+# ask for kernel-only macros user space does not have: BIT() and
+# __printf().
 
 set -uo pipefail
 
@@ -27,7 +28,7 @@ for f in "${files[@]}"; do
 	n=$((n + 1))
 	extra=()
 	case "$f" in
-	tools/*) extra=(--ignore BIT_MACRO) ;;
+	tools/*) extra=(--ignore BIT_MACRO,PREFER_DEFINED_ATTRIBUTE_MACRO) ;;
 	esac
 	out=$("${cp[@]}" "${extra[@]}" -f "$f" 2>&1)
 	if [ -z "$out" ]; then

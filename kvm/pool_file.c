@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmshare: partition files - mmap and faults, read/write, truncation,
+ * fallocate, ioctls - and the pool's root directory.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/falloc.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
+
+#include "pool.h"
+
+static inline pgoff_t kvmshare_size_pages(struct inode *inode)
+{
+	return DIV_ROUND_UP_ULL(i_size_read(inode), PAGE_SIZE);
+}
+
+/*
+ * Fault: find or allocate the page and return it locked; the page lock,
+ * held until the PTE is in place, is what lets hole punching see this
+ * mapping (see kvmshare_part_remove_range()). A page the pool or the
+ * partition's limit cannot give is a SIGBUS for a process, and -EFAULT
+ * from KVM_RUN for a vCPU, counted in fault_failures.
+ */
+static vm_fault_t kvmshare_fault(struct vm_fault *vmf)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+	struct kvmshare_part *part = kvmshare_part_of(inode);
+	struct address_space *mapping = inode->i_mapping;
+	struct page *page;
+	vm_fault_t ret;
+	int err;
+
+	atomic64_inc(&part->cnt.faults);
+	filemap_invalidate_lock_shared(mapping);
+	if (vmf->pgoff >= kvmshare_size_pages(inode)) {
+		ret = VM_FAULT_SIGBUS;
+		goto out;
+	}
+	page = kvmshare_part_get_page(part, vmf->pgoff, true, &err);
+	if (!page) {
+		pr_info_ratelimited("%s/%s: no page for offset %lu: %s\n",
+				    part->pool->name, kobject_name(&part->kobj),
+				    vmf->pgoff << PAGE_SHIFT,
+				    err == -ENOMEM ? "host out of memory" :
+				    "pool or partition limit reached");
+		ret = VM_FAULT_SIGBUS;
+		goto out;
+	}
+	lock_page(page);
+	vmf->page = page;
+	ret = VM_FAULT_LOCKED;
+out:
+	filemap_invalidate_unlock_shared(mapping);
+	return ret;
+}
+
+static const struct vm_operations_struct kvmshare_vm_ops = {
+	.fault = kvmshare_fault,
+};
+
+/* Guest RAM must be shared with the pool: private mappings are refused. */
+static int kvmshare_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	if (!(vma->vm_flags & VM_MAYSHARE)) {
+		pr_info_ratelimited("%s: private mapping refused (use MAP_SHARED, QEMU share=on)\n",
+				    file->f_path.dentry->d_name.name);
+		return -EINVAL;
+	}
+	file_accessed(file);
+	vma->vm_ops = &kvmshare_vm_ops;
+	return 0;
+}
+
+/* Zero [@from, @to) of the page at @index, if it is resident. */
+static void kvmshare_zero_partial(struct kvmshare_part *part, pgoff_t index,
+				  unsigned int from, unsigned int to)
+{
+	struct page *page;
+	int err;
+
+	if (from >= to)
+		return;
+	page = kvmshare_part_get_page(part, index, false, &err);
+	if (!page)
+		return;
+	zero_user_segment(page, from, to);
+	put_page(page);
+}
+
+/*
+ * Give back the pages wholly inside [@start, @end) bytes and zero the
+ * partial ones. The caller holds the invalidate_lock exclusively.
+ */
+static u64 kvmshare_free_range(struct inode *inode, loff_t start, loff_t end)
+{
+	struct kvmshare_part *part = kvmshare_part_of(inode);
+	struct address_space *mapping = inode->i_mapping;
+	loff_t first = round_up(start, PAGE_SIZE);
+	loff_t last = round_down(end, PAGE_SIZE);
+
+	if (first > last) {	/* within one page */
+		kvmshare_zero_partial(part, start >> PAGE_SHIFT,
+				      offset_in_page(start),
+				      offset_in_page(end) ?: PAGE_SIZE);
+		return 0;
+	}
+	if (start < first)
+		kvmshare_zero_partial(part, start >> PAGE_SHIFT,
+				      offset_in_page(start), PAGE_SIZE);
+	if (last < end)
+		kvmshare_zero_partial(part, last >> PAGE_SHIFT, 0,
+				      offset_in_page(end));
+	if (first == last)
+		return 0;
+	unmap_mapping_range(mapping, first, last - first, 1);
+	return kvmshare_part_remove_range(part, mapping, first >> PAGE_SHIFT,
+					  (last >> PAGE_SHIFT) - 1);
+}
+
+static int kvmshare_setsize(struct inode *inode, loff_t newsize)
+{
+	struct kvmshare_part *part = kvmshare_part_of(inode);
+	struct address_space *mapping = inode->i_mapping;
+	loff_t oldsize = i_size_read(inode);
+	u64 n;
+
+	if (newsize >= oldsize) {
+		i_size_write(inode, newsize);
+		return 0;
+	}
+	filemap_invalidate_lock(mapping);
+	i_size_write(inode, newsize);
+	n = kvmshare_free_range(inode, newsize,
+				round_up(oldsize, PAGE_SIZE));
+	filemap_invalidate_unlock(mapping);
+	atomic64_add(n, &part->cnt.truncated);
+	return 0;
+}
+
+static int kvmshare_setattr(struct user_namespace *mnt_userns,
+			    struct dentry *dentry, struct iattr *attr)
+{
+	struct inode *inode = d_inode(dentry);
+	int ret;
+
+	ret = setattr_prepare(mnt_userns, dentry, attr);
+	if (ret)
+		return ret;
+	if ((attr->ia_valid & ATTR_SIZE) && attr->ia_size != inode->i_size) {
+		ret = kvmshare_setsize(inode, attr->ia_size);
+		if (ret)
+			return ret;
+		inode->i_mtime = current_time(inode);
+		inode->i_ctime = inode->i_mtime;
+	}
+	setattr_copy(mnt_userns, inode, attr);
+	return 0;
+}
+
+static ssize_t kvmshare_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct inode *inode = file_inode(iocb->ki_filp);
+	struct kvmshare_part *part = kvmshare_part_of(inode);
+	struct address_space *mapping = inode->i_mapping;
+	loff_t pos = iocb->ki_pos;
+	ssize_t done = 0;
+
+	while (iov_iter_count(to)) {
+		loff_t size = i_size_read(inode);
+		unsigned int off = offset_in_page(pos);
+		size_t n, copied;
+		struct page *page;
+		int err;
+
+		if (pos >= size)
+			break;
+		n = min_t(u64, PAGE_SIZE - off, size - pos);
+		n = min(n, iov_iter_count(to));
+		filemap_invalidate_lock_shared(mapping);
+		page = kvmshare_part_get_page(part, pos >> PAGE_SHIFT, false,
+					      &err);
+		filemap_invalidate_unlock_shared(mapping);
+		/* The reference keeps the page valid even if punched now. */
+		if (page) {
+			copied = copy_page_to_iter(page, off, n, to);
+			put_page(page);
+		} else {
+			copied = iov_iter_zero(n, to);
+		}
+		pos += copied;
+		done += copied;
+		if (copied < n) {
+			if (!done)
+				done = -EFAULT;
+			break;
+		}
+		if (fatal_signal_pending(current))
+			break;
+		cond_resched();
+	}
+	if (done > 0)
+		iocb->ki_pos = pos;
+	file_accessed(iocb->ki_filp);
+	return done;
+}
+
+static ssize_t kvmshare_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct file *file = iocb->ki_filp;
+	struct inode *inode = file_inode(file);
+	struct kvmshare_part *part = kvmshare_part_of(inode);
+	struct address_space *mapping = inode->i_mapping;
+	ssize_t done = 0, ret;
+	loff_t pos;
+
+	inode_lock(inode);
+	ret = generic_write_checks(iocb, from);
+	if (ret <= 0)
+		goto unlock;
+	ret = file_remove_privs(file);
+	if (ret)
+		goto unlock;
+	ret = file_update_time(file);
+	if (ret)
+		goto unlock;
+	pos = iocb->ki_pos;
+	while (iov_iter_count(from)) {
+		unsigned int off = offset_in_page(pos);
+		size_t n = min_t(size_t, PAGE_SIZE - off, iov_iter_count(from));
+		struct page *page;
+		size_t copied;
+		int err;
+
+		filemap_invalidate_lock_shared(mapping);
+		page = kvmshare_part_get_page(part, pos >> PAGE_SHIFT, true,
+					      &err);
+		filemap_invalidate_unlock_shared(mapping);
+		if (!page) {
+			ret = err;
+			break;
+		}
+		copied = copy_page_from_iter(page, off, n, from);
+		flush_dcache_page(page);
+		put_page(page);
+		pos += copied;
+		done += copied;
+		if (pos > i_size_read(inode))
+			i_size_write(inode, pos);
+		if (copied < n) {
+			ret = -EFAULT;
+			break;
+		}
+		if (fatal_signal_pending(current))
+			break;
+		cond_resched();
+	}
+	iocb->ki_pos = pos;
+	if (done)
+		ret = done;
+unlock:
+	inode_unlock(inode);
+	return ret;
+}
+
+/*
+ * Allocate every page of [@offset, @offset + @len). On failure the pages
+ * this call allocated are given back: they are marked with XA_MARK_0 while
+ * the call runs (fallocate calls are serialised by the inode lock).
+ */
+static long kvmshare_fallocate_range(struct inode *inode, loff_t offset,
+				     loff_t len)
+{
+	struct kvmshare_part *part = kvmshare_part_of(inode);
+	struct address_space *mapping = inode->i_mapping;
+	pgoff_t start = offset >> PAGE_SHIFT;
+	pgoff_t end = (offset + len - 1) >> PAGE_SHIFT;
+	pgoff_t index;
+	struct page *page;
+	long ret = 0;
+	int err;
+
+	filemap_invalidate_lock_shared(mapping);
+	for (index = start; index <= end; index++) {
+		bool had = xa_load(&part->pages, index);
+
+		page = kvmshare_part_get_page(part, index, true, &err);
+		if (!page) {
+			ret = err;
+			break;
+		}
+		if (!had)
+			xa_set_mark(&part->pages, index, XA_MARK_0);
+		put_page(page);
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	filemap_invalidate_unlock_shared(mapping);
+
+	filemap_invalidate_lock(mapping);
+	xa_for_each_marked(&part->pages, index, page, XA_MARK_0) {
+		xa_clear_mark(&part->pages, index, XA_MARK_0);
+		if (ret) {
+			unmap_mapping_pages(mapping, index, 1, false);
+			kvmshare_part_remove_range(part, mapping, index, index);
+		}
+	}
+	filemap_invalidate_unlock(mapping);
+	return ret;
+}
+
+static long kvmshare_fallocate(struct file *file, int mode, loff_t offset,
+			       loff_t len)
+{
+	struct inode *inode = file_inode(file);
+	struct kvmshare_part *part = kvmshare_part_of(inode);
+	long ret;
+	u64 n;
+
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
+		return -EOPNOTSUPP;
+
+	inode_lock(inode);
+	if (mode & FALLOC_FL_PUNCH_HOLE) {
+		loff_t end = min_t(loff_t, offset + len,
+				   round_up(i_size_read(inode), PAGE_SIZE));
+
+		ret = 0;
+		if (offset >= end)
+			goto unlock;
+		filemap_invalidate_lock(inode->i_mapping);
+		n = kvmshare_free_range(inode, offset, end);
+		filemap_invalidate_unlock(inode->i_mapping);
+		atomic64_add(n, &part->cnt.punched);
+		goto unlock;
+	}
+
+	ret = inode_newsize_ok(inode, offset + len);
+	if (ret)
+		goto unlock;
+	ret = kvmshare_fallocate_range(inode, offset, len);
+	if (ret)
+		goto unlock;
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && offset + len > inode->i_size)
+		i_size_write(inode, offset + len);
+	inode->i_ctime = current_time(inode);
+unlock:
+	inode_unlock(inode);
+	return ret;
+}
+
+static long kvmshare_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	struct inode *inode = file_inode(file);
+	struct kvmshare_part *part = kvmshare_part_of(inode);
+	void __user *uarg = (void __user *)arg;
+	union {
+		struct kvmshare_part_attr attr;
+		struct kvmshare_part_stats stats;
+		struct kvmshare_pool_info info;
+	} u;
+	int ret;
+
+	if (cmd == KVMSHARE_IOC_POOL_INFO) {
+		kvmshare_pool_get_info(kvmshare_pool_of(inode->i_sb), &u.info);
+		return copy_to_user(uarg, &u.info, sizeof(u.info)) ?
+			-EFAULT : 0;
+	}
+	if (!part)
+		return -ENOTTY;
+
+	switch (cmd) {
+	case KVMSHARE_IOC_GET_ATTR:
+		kvmshare_part_get_attr(part, &u.attr);
+		return copy_to_user(uarg, &u.attr, sizeof(u.attr)) ?
+			-EFAULT : 0;
+	case KVMSHARE_IOC_SET_ATTR:
+		if (!capable(CAP_SYS_ADMIN))
+			return -EPERM;
+		if (!(file->f_mode & FMODE_WRITE))
+			return -EBADF;
+		if (copy_from_user(&u.attr, uarg, sizeof(u.attr)))
+			return -EFAULT;
+		ret = kvmshare_part_set_attr(part, &u.attr);
+		return ret;
+	case KVMSHARE_IOC_GET_STATS:
+		kvmshare_part_get_counters(part, &u.stats);
+		u.stats.size_pages = kvmshare_size_pages(inode);
+		return copy_to_user(uarg, &u.stats, sizeof(u.stats)) ?
+			-EFAULT : 0;
+	default:
+		return -ENOTTY;
+	}
+}
+
+const struct file_operations kvmshare_file_ops = {
+	.owner = THIS_MODULE,
+	.open = generic_file_open,
+	.llseek = generic_file_llseek,
+	.read_iter = kvmshare_read_iter,
+	.write_iter = kvmshare_write_iter,
+	.mmap = kvmshare_mmap,
+	.fallocate = kvmshare_fallocate,
+	.fsync = noop_fsync,
+	.unlocked_ioctl = kvmshare_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+const struct inode_operations kvmshare_file_iops = {
+	.setattr = kvmshare_setattr,
+	.getattr = simple_getattr,
+};
+
+/* The root directory: partition files only, no subdirectories or links. */
+
+static int kvmshare_create(struct user_namespace *mnt_userns, struct inode *dir,
+			   struct dentry *dentry, umode_t mode, bool excl)
+{
+	struct kvmshare_pool *pool = kvmshare_pool_of(dir->i_sb);
+	struct kvmshare_part *part;
+	struct inode *inode;
+
+	inode = new_inode(dir->i_sb);
+	if (!inode)
+		return -ENOMEM;
+	part = kvmshare_part_create(pool, dentry->d_name.name);
+	if (IS_ERR(part)) {
+		iput(inode);
+		return PTR_ERR(part);
+	}
+	KVMSHARE_I(inode)->part = part;
+	inode->i_ino = get_next_ino();
+	inode_init_owner(mnt_userns, inode, dir, S_IFREG | (mode & 07777));
+	inode->i_atime = current_time(inode);
+	inode->i_mtime = inode->i_atime;
+	inode->i_ctime = inode->i_atime;
+	inode->i_op = &kvmshare_file_iops;
+	inode->i_fop = &kvmshare_file_ops;
+	mapping_set_unevictable(inode->i_mapping);
+
+	d_instantiate(dentry, inode);
+	dget(dentry);		/* pinned in the dcache, as in ramfs */
+	dir->i_mtime = current_time(dir);
+	dir->i_ctime = dir->i_mtime;
+	return 0;
+}
+
+static int kvmshare_unlink(struct inode *dir, struct dentry *dentry)
+{
+	struct inode *inode = d_inode(dentry);
+	int ret;
+
+	ret = simple_unlink(dir, dentry);
+	if (!ret && !inode->i_nlink)
+		kvmshare_part_unlinked(kvmshare_part_of(inode));
+	return ret;
+}
+
+static int kvmshare_rename(struct user_namespace *mnt_userns,
+			   struct inode *old_dir, struct dentry *old_dentry,
+			   struct inode *new_dir, struct dentry *new_dentry,
+			   unsigned int flags)
+{
+	struct kvmshare_part *part = kvmshare_part_of(d_inode(old_dentry));
+	int ret;
+
+	if (flags & ~RENAME_NOREPLACE)
+		return -EINVAL;
+	/*
+	 * A replaced target loses its only link in simple_rename() below;
+	 * it leaves sysfs first so that its name is free for @part. Should
+	 * the sysfs rename then fail (no memory), the target stays linked
+	 * but is no longer listed in sysfs; the pool's totals still count it.
+	 */
+	if (d_really_is_positive(new_dentry))
+		kvmshare_part_unlinked(kvmshare_part_of(d_inode(new_dentry)));
+	ret = kvmshare_part_rename(part, new_dentry->d_name.name);
+	if (ret)
+		return ret;
+	return simple_rename(mnt_userns, old_dir, old_dentry, new_dir,
+			     new_dentry, flags);
+}
+
+const struct inode_operations kvmshare_dir_iops = {
+	.lookup = simple_lookup,
+	.create = kvmshare_create,
+	.unlink = kvmshare_unlink,
+	.rename = kvmshare_rename,
+};
+
+static long kvmshare_dir_ioctl(struct file *file, unsigned int cmd,
+			       unsigned long arg)
+{
+	struct kvmshare_pool_info info;
+
+	if (cmd != KVMSHARE_IOC_POOL_INFO)
+		return -ENOTTY;
+	kvmshare_pool_get_info(kvmshare_pool_of(file_inode(file)->i_sb), &info);
+	return copy_to_user((void __user *)arg, &info, sizeof(info)) ?
+		-EFAULT : 0;
+}
+
+const struct file_operations kvmshare_dir_ops = {
+	.open = dcache_dir_open,
+	.release = dcache_dir_close,
+	.llseek = dcache_dir_lseek,
+	.read = generic_read_dir,
+	.iterate_shared = dcache_readdir,
+	.fsync = noop_fsync,
+	.unlocked_ioctl = kvmshare_dir_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Helpers for kvmshare selftests (see ksutil.h).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "ksutil.h"
+
+int ks_pool_mount(char *dir, size_t dirlen, const char *opts)
+{
+	snprintf(dir, dirlen, "/tmp/kspool.XXXXXX");
+	if (!mkdtemp(dir))
+		return -errno;
+	if (mount("none", dir, "kvmshare", 0, opts)) {
+		int err = -errno;
+
+		rmdir(dir);
+		return err;
+	}
+	return 0;
+}
+
+int ks_pool_umount(const char *dir)
+{
+	if (umount(dir))
+		return -errno;
+	if (rmdir(dir))
+		return -errno;
+	return 0;
+}
+
+int ks_pool_remount(const char *dir, const char *opts)
+{
+	if (mount("none", dir, "kvmshare", MS_REMOUNT, opts))
+		return -errno;
+	return 0;
+}
+
+int ks_part_create(const char *dir, const char *name, uint64_t size)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, size)) {
+		int err = -errno;
+
+		close(fd);
+		unlink(path);
+		return err;
+	}
+	return fd;
+}
+
+int ks_pool_info(const char *dir, struct kvmshare_pool_info *info)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = ioctl(fd, KVMSHARE_IOC_POOL_INFO, info) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+int ks_part_stats(int fd, struct kvmshare_part_stats *st)
+{
+	return ioctl(fd, KVMSHARE_IOC_GET_STATS, st) ? -errno : 0;
+}
+
+int ks_part_set(int fd, uint32_t flags, uint64_t ent, uint64_t limit,
+		uint32_t weight)
+{
+	struct kvmshare_part_attr a = {
+		.flags = flags,
+		.entitlement_pages = ent,
+		.limit_pages = limit,
+		.weight = weight,
+	};
+
+	return ioctl(fd, KVMSHARE_IOC_SET_ATTR, &a) ? -errno : 0;
+}
+
+static int ks_sysfs_path(char *path, size_t len, const char *fmt, va_list ap)
+{
+	int n = snprintf(path, len, "/sys/fs/kvmshare/");
+
+	vsnprintf(path + n, len - n, fmt, ap);
+	return 0;
+}
+
+long long ks_sysfs_num(const char *fmt, ...)
+{
+	char path[512], buf[64];
+	va_list ap;
+	ssize_t n;
+	int fd;
+
+	va_start(ap, fmt);
+	ks_sysfs_path(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return strtoll(buf, NULL, 0);
+}
+
+int ks_sysfs_exists(const char *fmt, ...)
+{
+	char path[512];
+	struct stat st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	ks_sysfs_path(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	return stat(path, &st) == 0;
+}
+
+static sigjmp_buf ks_jmp;
+/* Pages done; stored to memory each step so that it survives siglongjmp. */
+static uint64_t ks_touched;
+
+static void ks_sigbus(int sig)
+{
+	siglongjmp(ks_jmp, 1);
+}
+
+uint64_t ks_touch(uint8_t *p, uint64_t len, int write)
+{
+	struct sigaction sa = { .sa_handler = ks_sigbus }, old;
+	uint64_t i;
+
+	__atomic_store_n(&ks_touched, 0, __ATOMIC_SEQ_CST);
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(ks_jmp, 1) == 0) {
+		for (i = 0; i < len / KS_PAGE; i++) {
+			if (write)
+				__atomic_store_n(&p[i * KS_PAGE],
+						 (uint8_t)(i + 1),
+						 __ATOMIC_RELAXED);
+			else
+				(void)__atomic_load_n(&p[i * KS_PAGE],
+						      __ATOMIC_RELAXED);
+			__atomic_store_n(&ks_touched, i + 1, __ATOMIC_SEQ_CST);
+		}
+	}
+	sigaction(SIGBUS, &old, NULL);
+	return __atomic_load_n(&ks_touched, __ATOMIC_SEQ_CST);
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for kvmshare selftests: pools, partitions, sysfs counters.
+ */
+#ifndef KSUTIL_H
+#define KSUTIL_H
+
+#include <stdint.h>
+#include <setjmp.h>
+#include <linux/kvmshare.h>
+
+#define KS_PAGE		4096UL
+
+/* Mount a pool at a new directory under /tmp; returns 0 or -errno. */
+int ks_pool_mount(char *dir, size_t dirlen, const char *opts);
+/* Unmount and remove the directory; returns 0 or -errno. */
+int ks_pool_umount(const char *dir);
+/* Remount with new options; returns 0 or -errno. */
+int ks_pool_remount(const char *dir, const char *opts);
+
+/* Create (O_RDWR|O_CREAT|O_EXCL) a partition file of @size bytes. */
+int ks_part_create(const char *dir, const char *name, uint64_t size);
+
+int ks_pool_info(const char *dir, struct kvmshare_pool_info *info);
+int ks_part_stats(int fd, struct kvmshare_part_stats *st);
+int ks_part_set(int fd, uint32_t flags, uint64_t ent, uint64_t limit,
+		uint32_t weight);
+
+/* A number from /sys/fs/kvmshare/<path>, or -1 (errno set). */
+long long ks_sysfs_num(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+/* Whether /sys/fs/kvmshare/<path> exists. */
+int ks_sysfs_exists(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/*
+ * Touch [@p, @p + @len) page by page (write when @write), catching SIGBUS.
+ * Returns the number of pages touched before the first SIGBUS.
+ */
+uint64_t ks_touch(uint8_t *p, uint64_t len, int write);
+
+#endif /* KSUTIL_H */
