@@ -23,9 +23,10 @@
  * enabled DMA windows with the needed permission, and in the VM's VFIO
  * container mappings; anything else fails the descriptor and is counted.
  *
- * All fields are little endian. Reserved fields and unknown flag bits must
- * be zero: the engine rejects descriptors that set them, and registers
- * ignore writes of them (see VPA_REG_ERR_* for what is recorded).
+ * All fields are little endian (the supported hosts are x86_64). Reserved
+ * fields and unknown flag bits must be zero: the engine fails a descriptor
+ * that sets them (VPA_CS_BAD_*), and a register write with unknown bits
+ * or a bad value fails and records VPA_ERR_REG in VPA_REG_ERR.
  */
 #ifndef _UAPI_LINUX_VPA_H
 #define _UAPI_LINUX_VPA_H
@@ -64,7 +65,7 @@
 #define VPA_REG_RID		0x018	/* RO requester id of this adapter */
 #define VPA_REG_CTRL		0x020	/* RW VPA_CTRL_* */
 #define VPA_REG_STATUS		0x024	/* RO VPA_STS_* */
-#define VPA_REG_ERR		0x028	/* RO last error, VPA_ERR_*; RW1C */
+#define VPA_REG_ERR		0x028	/* last error, VPA_ERR_*; write !0: clear */
 #define VPA_REG_DMA_FAULTS	0x02c	/* RO DMA accesses refused */
 #define VPA_REG_DONE_LO		0x030	/* RO descriptors completed, low */
 #define VPA_REG_DONE_HI		0x034	/* RO descriptors completed, high */

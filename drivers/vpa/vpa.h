@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vpa: partitioned adapter. Internal interfaces between the adapter
+ * (vpa_main.c), the mdev/VFIO front end (vpa_mdev.c) and the software
+ * engine (vpa_engine.c).
+ *
+ * Lock order (outer first):
+ *   vpa_vdev::lock  ->  vpa_adapter::lock
+ *   vpa_vdev::lock  ->  vpa_vdev::dma_lock  (engine stop on reset)
+ *   vpa_vdev::dma_lock  ->  the VFIO container's locks (pinning)
+ *   vpa_vdev::cfg_lock, vpa_vdev::irq_lock  (spinlocks, innermost)
+ * The engine never takes vpa_vdev::lock, so holders of it may wait for
+ * the engine (cancel_work_sync()).
+ *
+ * Lifetime: a struct vpa_vdev lives in its vfio_device; vfio_device's
+ * kref (vfio_put_device) frees it. The mdev driver's probe holds the first
+ * reference until remove; vpa_adapter_destroy_uuids() takes one while it
+ * works on a device it found on the adapter's list.
+ */
+#ifndef _VPA_H
+#define _VPA_H
+
+#include <linux/debugfs.h>
+#include <linux/device.h>
+#include <linux/eventfd.h>
+#include <linux/mdev.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/spinlock.h>
+#include <linux/vfio.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+#include <uapi/linux/vpa.h>
+
+#include "vpa_core.h"
+
+#define VPA_CFG_SIZE		256
+#define VPA_NR_TYPES		5
+/* Descriptors one work queue runs per turn at 100% engine share. */
+#define VPA_TURN_DESCS		64
+/* Most pages a virtual adapter keeps pinned; the cache is then emptied. */
+#define VPA_PIN_CACHE_MAX	4096
+
+struct vpa_vdev;
+
+/* An mdev type: a name and the request its groups make. */
+struct vpa_type {
+	struct mdev_type type;
+	struct vpa_req req;
+	const char *desc;
+};
+
+/**
+ * struct vpa_adapter - one physical or software adapter
+ * @dev:	the device the mdevs hang off (ours or the PCI function's)
+ * @sw_dev:	the software adapter's own device (unused for PCI)
+ * @pdev:	the bound PCI function, or NULL
+ * @parent:	mdev parent
+ * @types:	mdev types of this adapter
+ * @type_ptrs:	the same, as mdev_register_parent() takes them
+ * @lock:	protects @core, @vdevs and @wq_owner
+ * @core:	resource groups
+ * @vdevs:	virtual adapters (vpa_vdev::node)
+ * @wq_owner:	global work queue -> the virtual adapter's queue using it
+ * @engines:	the engine workqueue; max_active is the number of engines
+ * @debugfs:	debugfs directory
+ * @rid_rejects: requests the back end refused for their requester id
+ * @id:		adapter number
+ * @node:	in vpa_adapters
+ */
+struct vpa_adapter {
+	struct device *dev;
+	struct device sw_dev;
+	struct pci_dev *pdev;
+	struct mdev_parent parent;
+	struct vpa_type types[VPA_NR_TYPES];
+	struct mdev_type *type_ptrs[VPA_NR_TYPES];
+	struct mutex lock;		/* core, vdevs, wq_owner */
+	struct vpa_core *core;
+	struct list_head vdevs;
+	struct vpa_wq *wq_owner[VPA_CORE_MAX_ITEMS];
+	struct workqueue_struct *engines;
+	struct dentry *debugfs;
+	atomic64_t rid_rejects;
+	int id;
+	struct list_head node;
+};
+
+/*
+ * One work queue of a virtual adapter. Fields below @work are protected
+ * by vpa_vdev::cfg_lock; the engine reads them there and runs the
+ * descriptors themselves without it.
+ */
+struct vpa_wq {
+	struct vpa_vdev *vdev;
+	u32 local;		/* index in the virtual adapter */
+	u32 global;		/* index in the adapter */
+	struct work_struct work;
+	u64 ring;		/* ring IOVA */
+	u32 size;		/* entries */
+	u32 ctrl;		/* VPA_WQ_CTRL_* */
+	u32 head;
+	u32 tail;
+	u32 vec;
+	u32 db;
+	u32 gen;		/* bumped when the ring is reset */
+};
+
+struct vpa_win {
+	u64 base;
+	u64 size;
+	u32 attr;		/* VPA_WIN_* as the guest wrote it */
+	u32 admin;		/* VPA_WIN_* the host allows */
+};
+
+/* DMA audit counters of one virtual adapter (one line each in sysfs). */
+enum vpa_audit {
+	VPA_AUD_UNMAPPED,	/* IOVA not mapped in the VM's container */
+	VPA_AUD_READONLY,	/* write to a read-only mapping */
+	VPA_AUD_WINDOW,		/* outside the adapter's DMA windows */
+	VPA_AUD_BAD_DESC,	/* malformed descriptors */
+	VPA_AUD_BAD_MMIO,	/* refused or invalid register accesses */
+	VPA_AUD_CFG_RO,		/* config writes that changed nothing */
+	VPA_AUD_DONE,		/* descriptors completed */
+	VPA_AUD_NR
+};
+
+/**
+ * struct vpa_vdev - one virtual adapter
+ * @vfio:	the VFIO device (first: vfio_alloc_device() wants it there)
+ * @ad:		the adapter it is carved from
+ * @mdev:	its mdev
+ * @node:	in vpa_adapter::vdevs, under vpa_adapter::lock
+ * @gid:	resource group, -1 once destroyed (under vpa_adapter::lock)
+ * @rid:	requester id
+ * @nr:		resources it owns, by type
+ * @lock:	serialises the VFIO file operations, @open, @dead
+ * @open:	the VFIO device is open
+ * @dead:	destroyed: every access fails with -ENODEV
+ * @cfg:	emulated config space (under @lock)
+ * @cfg_wmask:	writable bits of @cfg
+ * @cfg_lock:	protects @ctrl, @err, @wq fields, @win
+ * @ctrl:	VPA_REG_CTRL
+ * @err:	VPA_REG_ERR
+ * @wq:		work queues
+ * @win:	DMA windows
+ * @irq_lock:	protects @irq_type, @msix, @msi, @req
+ * @irq_type:	VFIO_PCI_*_IRQ_INDEX in use, or -1
+ * @msix:	MSI-X eventfds
+ * @msi:	MSI eventfd
+ * @req:	device request eventfd
+ * @stat_page:	BAR4 status page; its own refcount keeps it while mapped
+ * @stat:	kernel address of @stat_page
+ * @dma_lock:	protects @pins; held while a descriptor touches pinned pages
+ * @pins:	IOVA page number -> pinned page; tag 1 = pinned writable
+ * @nr_pins:	entries in @pins
+ * @audit:	counters, enum vpa_audit
+ */
+struct vpa_vdev {
+	struct vfio_device vfio;
+	struct vpa_adapter *ad;
+	struct mdev_device *mdev;
+	struct list_head node;
+	int gid;
+	u16 rid;
+	u32 nr[VPA_RES_NR];
+	struct mutex lock;		/* file ops, open, dead, cfg */
+	bool open;
+	bool dead;
+	u8 cfg[VPA_CFG_SIZE];
+	u8 cfg_wmask[VPA_CFG_SIZE];
+	spinlock_t cfg_lock;		/* ctrl, err, wq[], win[] */
+	u32 ctrl;
+	u32 err;
+	struct vpa_wq wq[VPA_MAX_WQS];
+	struct vpa_win win[VPA_MAX_WINS];
+	spinlock_t irq_lock;		/* irq_type, msix, msi, req */
+	int irq_type;
+	struct eventfd_ctx *msix[VPA_MAX_VECS];
+	struct eventfd_ctx *msi;
+	struct eventfd_ctx *req;
+	struct page *stat_page;
+	u32 *stat;
+	struct mutex dma_lock;		/* pins, nr_pins */
+	struct xarray pins;
+	unsigned int nr_pins;
+	atomic64_t audit[VPA_AUD_NR];
+};
+
+/* vpa_main.c */
+extern struct mdev_driver vpa_mdev_driver;
+extern bool vpa_bypass;
+struct vpa_type *vpa_type_of(struct mdev_device *mdev);
+void vpa_adapter_attach(struct vpa_adapter *ad, struct vpa_vdev *v);
+void vpa_adapter_detach(struct vpa_adapter *ad, struct vpa_vdev *v);
+void vpa_adapter_release_group(struct vpa_adapter *ad, struct vpa_vdev *v);
+
+/* vpa_mdev.c */
+extern const struct vfio_device_ops vpa_vfio_ops;
+void vpa_vdev_kill(struct vpa_vdev *v);
+extern const struct attribute_group *vpa_mdev_groups[];
+
+/* vpa_engine.c */
+void vpa_engine_init_wq(struct vpa_vdev *v, struct vpa_wq *wq);
+int vpa_engine_ring(struct vpa_adapter *ad, u16 rid, u32 global, u32 tail);
+void vpa_engine_stop(struct vpa_vdev *v);
+void vpa_dma_unpin_range(struct vpa_vdev *v, u64 iova, u64 len);
+void vpa_vdev_set_err(struct vpa_vdev *v, u32 err);
+void vpa_vdev_signal(struct vpa_vdev *v, u32 vec);
+void vpa_audit(struct vpa_vdev *v, enum vpa_audit what);
+
+static inline bool vpa_checks_on(void)
+{
+#ifdef VPA_BENCH_BYPASS
+	return !READ_ONCE(vpa_bypass);
+#else
+	return true;
+#endif
+}
+
+#endif /* _VPA_H */

@@ -1,0 +1,569 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vpa: partitioned adapter. One adapter (a software adapter, or one bound
+ * to a PCI function an administrator hands it) is carved into virtual
+ * adapters, each an mdev owning an exclusive resource group.
+ *
+ * Adapters:
+ *   - sw_adapters= software adapters are created at load (class device
+ *     /sys/class/vpa/vpaN, requester ids 0xf000 + 0x40 * N + 1 + group);
+ *   - the PCI driver "vpa" has no ID table: it binds only to a function
+ *     whose driver_override names it, and then uses that function's
+ *     requester id (its routing ID + 1 + group).
+ *
+ * Parent sysfs (on the adapter's device):
+ *   vpa_resources  free/total of every resource type
+ *   vpa_destroy    write UUIDs (space separated) of virtual adapters to
+ *                  destroy them directly; see vpa_vdev_kill()
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uuid.h>
+
+#include "vpa.h"
+
+static unsigned int sw_adapters = 1;
+module_param(sw_adapters, uint, 0444);
+MODULE_PARM_DESC(sw_adapters, "software adapters to create (0-4, default 1)");
+
+#define VPA_MAX_SW		4
+#define VPA_ENGINES		2
+#define VPA_SW_RID_BASE		0xf000
+
+/* Adapter shape: resources of each type, and the most one group gets. */
+static const u32 vpa_total[VPA_RES_NR] = { 32, 64, 64, 32, VPA_ENG_SLICES };
+static const u32 vpa_group_max[VPA_RES_NR] = {
+	VPA_MAX_WQS, VPA_MAX_VECS, VPA_MAX_WINS, VPA_MAX_DBS, VPA_ENG_SLICES
+};
+
+/* mdev types of every adapter. */
+static const struct {
+	const char *name;
+	const char *desc;
+	struct vpa_req req;
+} vpa_type_defs[VPA_NR_TYPES] = {
+	{ "small", "absolute: 1 wq, 2 vectors, 2 windows, 1 doorbell, 5% engine",
+	  { .policy = VPA_POLICY_ABSOLUTE, .count = { 1, 2, 2, 1, 5 } } },
+	{ "large", "absolute: 4 wq, 8 vectors, 8 windows, 4 doorbells, 20% engine",
+	  { .policy = VPA_POLICY_ABSOLUTE, .count = { 4, 8, 8, 4, 20 } } },
+	{ "half", "relative: half of every resource of the adapter",
+	  { .policy = VPA_POLICY_RELATIVE, .den = 2 } },
+	{ "quarter", "relative: a quarter of every resource of the adapter",
+	  { .policy = VPA_POLICY_RELATIVE, .den = 4 } },
+	{ "fcfs",
+	  "first come first served: what is free, up to 4 wq, 8 vectors, 8 windows, 4 doorbells, 25% engine",
+	  { .policy = VPA_POLICY_FCFS, .count = { 4, 8, 8, 4, 25 },
+	    .min = { 1, 1, 1, 1, 1 } } },
+};
+
+#ifdef VPA_BENCH_BYPASS
+/* Benchmark builds only: skip window and requester-id checks. */
+bool vpa_bypass;
+#endif
+
+/* All adapters, under vpa_adapters_lock. */
+static LIST_HEAD(vpa_adapters);
+static DEFINE_MUTEX(vpa_adapters_lock);
+static struct class *vpa_class;
+static struct dentry *vpa_debugfs;
+static struct vpa_adapter *vpa_sw[VPA_MAX_SW];
+
+struct vpa_type *vpa_type_of(struct mdev_device *mdev)
+{
+	return container_of(mdev->type, struct vpa_type, type);
+}
+
+/* Add @v to its adapter; caller holds ad->lock. */
+void vpa_adapter_attach(struct vpa_adapter *ad, struct vpa_vdev *v)
+{
+	u32 i;
+
+	lockdep_assert_held(&ad->lock);
+	list_add_tail(&v->node, &ad->vdevs);
+	for (i = 0; i < v->nr[VPA_RES_WQ]; i++)
+		ad->wq_owner[v->wq[i].global] = &v->wq[i];
+}
+
+/* Take @v off its adapter's list: no destroy finds it after this. */
+void vpa_adapter_detach(struct vpa_adapter *ad, struct vpa_vdev *v)
+{
+	mutex_lock(&ad->lock);
+	list_del_init(&v->node);
+	mutex_unlock(&ad->lock);
+}
+
+/* Give @v's resource group back to the adapter (once). */
+void vpa_adapter_release_group(struct vpa_adapter *ad, struct vpa_vdev *v)
+{
+	u32 i;
+
+	mutex_lock(&ad->lock);
+	if (v->gid >= 0) {
+		for (i = 0; i < v->nr[VPA_RES_WQ]; i++)
+			ad->wq_owner[v->wq[i].global] = NULL;
+		vpa_core_free(ad->core, v->gid);
+		v->gid = -1;
+	}
+	mutex_unlock(&ad->lock);
+}
+
+/* mdev driver */
+
+static int vpa_mdev_probe(struct mdev_device *mdev)
+{
+	struct vpa_vdev *v;
+	int ret;
+
+	v = vfio_alloc_device(vpa_vdev, vfio, &mdev->dev, &vpa_vfio_ops);
+	if (IS_ERR(v))
+		return PTR_ERR(v);
+	dev_set_drvdata(&mdev->dev, v);
+	ret = vfio_register_emulated_iommu_dev(&v->vfio);
+	if (ret)
+		goto err_put;
+	dev_info(&mdev->dev, "%s: rid %04x, %u wq, %u vec, %u win, %u db, %u%% engine\n",
+		 mdev->type->sysfs_name, v->rid, v->nr[VPA_RES_WQ],
+		 v->nr[VPA_RES_VEC], v->nr[VPA_RES_WIN], v->nr[VPA_RES_DB],
+		 v->nr[VPA_RES_ENG]);
+	return 0;
+
+err_put:
+	vpa_adapter_detach(v->ad, v);
+	vfio_put_device(&v->vfio);
+	return ret;
+}
+
+static void vpa_mdev_remove(struct mdev_device *mdev)
+{
+	struct vpa_vdev *v = dev_get_drvdata(&mdev->dev);
+
+	vpa_adapter_detach(v->ad, v);
+	/* resources go back now; unregistering waits for the user's close */
+	vpa_vdev_kill(v);
+	vfio_unregister_group_dev(&v->vfio);
+	vfio_put_device(&v->vfio);
+}
+
+static unsigned int vpa_mdev_get_available(struct mdev_type *mtype)
+{
+	struct vpa_type *type = container_of(mtype, struct vpa_type, type);
+	struct vpa_adapter *ad = container_of(mtype->parent, struct vpa_adapter,
+					      parent);
+	unsigned int n;
+
+	mutex_lock(&ad->lock);
+	n = vpa_core_available(ad->core, &type->req);
+	mutex_unlock(&ad->lock);
+	return n;
+}
+
+static ssize_t vpa_mdev_show_description(struct mdev_type *mtype, char *buf)
+{
+	struct vpa_type *type = container_of(mtype, struct vpa_type, type);
+
+	return sysfs_emit(buf, "%s\n", type->desc);
+}
+
+struct mdev_driver vpa_mdev_driver = {
+	.device_api = VFIO_DEVICE_API_PCI_STRING,
+	.driver = {
+		.name = KBUILD_MODNAME,
+		.owner = THIS_MODULE,
+		.mod_name = KBUILD_MODNAME,
+		.dev_groups = vpa_mdev_groups,
+	},
+	.probe = vpa_mdev_probe,
+	.remove = vpa_mdev_remove,
+	.get_available = vpa_mdev_get_available,
+	.show_description = vpa_mdev_show_description,
+};
+
+/* Parent sysfs */
+
+static struct vpa_adapter *vpa_adapter_of(struct device *dev)
+{
+	struct vpa_adapter *ad;
+
+	mutex_lock(&vpa_adapters_lock);
+	list_for_each_entry(ad, &vpa_adapters, node) {
+		if (ad->dev == dev) {
+			mutex_unlock(&vpa_adapters_lock);
+			return ad;
+		}
+	}
+	mutex_unlock(&vpa_adapters_lock);
+	return NULL;
+}
+
+static ssize_t vpa_resources_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	struct vpa_adapter *ad = vpa_adapter_of(dev);
+	int t, n = 0;
+
+	if (!ad)
+		return -ENODEV;
+	mutex_lock(&ad->lock);
+	n += sysfs_emit_at(buf, n, "rid %04x\n", ad->core->rid_base);
+	for (t = 0; t < VPA_RES_NR; t++)
+		n += sysfs_emit_at(buf, n, "%s %u/%u\n", vpa_res_name(t),
+				   ad->core->free[t], ad->core->total[t]);
+	n += sysfs_emit_at(buf, n, "rid_rejects %lld\n",
+			   (s64)atomic64_read(&ad->rid_rejects));
+	mutex_unlock(&ad->lock);
+	return n;
+}
+static DEVICE_ATTR_RO(vpa_resources);
+
+/*
+ * Destroy the virtual adapters named by @buf (UUIDs separated by white
+ * space or commas). All names are checked first: if one is malformed or
+ * not a virtual adapter of @ad, nothing is destroyed.
+ */
+static int vpa_adapter_destroy_uuids(struct vpa_adapter *ad, const char *buf)
+{
+	struct vpa_vdev *found[VPA_CORE_MAX_GROUPS], *v;
+	char tok[UUID_STRING_LEN + 1];
+	int n = 0, i, len, ret = 0;
+	guid_t uuid;
+
+	while (*buf) {
+		len = strcspn(buf, " ,\n\t");
+		if (!len) {
+			buf++;
+			continue;
+		}
+		if (len != UUID_STRING_LEN || n == VPA_CORE_MAX_GROUPS) {
+			ret = -EINVAL;
+			break;
+		}
+		memcpy(tok, buf, len);
+		tok[len] = 0;
+		buf += len;
+		if (guid_parse(tok, &uuid)) {
+			ret = -EINVAL;
+			break;
+		}
+		mutex_lock(&ad->lock);
+		ret = -ENOENT;
+		list_for_each_entry(v, &ad->vdevs, node) {
+			if (guid_equal(&v->mdev->uuid, &uuid)) {
+				for (i = 0; i < n && found[i] != v; i++)
+					;
+				if (i == n) {
+					get_device(&v->vfio.device);
+					found[n++] = v;
+				}
+				ret = 0;
+				break;
+			}
+		}
+		mutex_unlock(&ad->lock);
+		if (ret)
+			break;
+	}
+	if (!ret && !n)
+		ret = -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (!ret)
+			vpa_vdev_kill(found[i]);
+		put_device(&found[i]->vfio.device);
+	}
+	return ret;
+}
+
+static ssize_t vpa_destroy_store(struct device *dev,
+				 struct device_attribute *attr,
+				 const char *buf, size_t count)
+{
+	struct vpa_adapter *ad = vpa_adapter_of(dev);
+	int ret;
+
+	if (!ad)
+		return -ENODEV;
+	ret = vpa_adapter_destroy_uuids(ad, buf);
+	if (ret)
+		dev_dbg_ratelimited(dev, "destroy refused: %d\n", ret);
+	return ret ? ret : count;
+}
+static DEVICE_ATTR_WO(vpa_destroy);
+
+static struct attribute *vpa_parent_attrs[] = {
+	&dev_attr_vpa_resources.attr,
+	&dev_attr_vpa_destroy.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(vpa_parent);
+
+/* debugfs */
+
+/*
+ * "inject": write "RID WQ TAIL" to send the back end a doorbell request
+ * as if from requester id RID for global work queue WQ. The write fails
+ * with the back end's answer; used by tests of the requester-id check.
+ */
+static ssize_t vpa_inject_write(struct file *file, const char __user *ubuf,
+				size_t count, loff_t *ppos)
+{
+	struct vpa_adapter *ad = file->private_data;
+	char buf[48];
+	u32 rid, wq, tail;
+	int ret;
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = 0;
+	if (sscanf(buf, "%x %u %u", &rid, &wq, &tail) != 3 || rid > 0xffff)
+		return -EINVAL;
+	ret = vpa_engine_ring(ad, rid, wq, tail);
+	return ret ? ret : count;
+}
+
+static const struct file_operations vpa_inject_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = vpa_inject_write,
+	.llseek = no_llseek,
+};
+
+static void vpa_debugfs_init(struct vpa_adapter *ad)
+{
+	ad->debugfs = debugfs_create_dir(dev_name(ad->dev), vpa_debugfs);
+	debugfs_create_file("inject", 0200, ad->debugfs, ad, &vpa_inject_fops);
+}
+
+/* Adapters */
+
+static void vpa_adapter_free(struct vpa_adapter *ad)
+{
+	if (ad->engines)
+		destroy_workqueue(ad->engines);
+	kvfree(ad->core);
+	kfree(ad);
+}
+
+/*
+ * Create an adapter whose mdevs hang off @dev. The caller has set up
+ * @ad->dev and whatever device it needs.
+ */
+static int vpa_adapter_start(struct vpa_adapter *ad, u16 rid_base)
+{
+	int i, ret;
+
+	ret = vpa_core_init(ad->core, vpa_total, vpa_group_max, rid_base);
+	if (ret)
+		return ret;
+	for (i = 0; i < VPA_NR_TYPES; i++) {
+		ad->types[i].type.sysfs_name = vpa_type_defs[i].name;
+		ad->types[i].type.pretty_name = vpa_type_defs[i].name;
+		ad->types[i].req = vpa_type_defs[i].req;
+		ad->types[i].desc = vpa_type_defs[i].desc;
+		ad->type_ptrs[i] = &ad->types[i].type;
+		ret = vpa_core_req_check(ad->core, &ad->types[i].req);
+		if (ret) {
+			dev_err(ad->dev, "type %s does not fit the adapter\n",
+				vpa_type_defs[i].name);
+			return ret;
+		}
+	}
+	mutex_lock(&vpa_adapters_lock);
+	list_add_tail(&ad->node, &vpa_adapters);
+	mutex_unlock(&vpa_adapters_lock);
+	vpa_debugfs_init(ad);
+	ret = mdev_register_parent(&ad->parent, ad->dev, &vpa_mdev_driver,
+				   ad->type_ptrs, VPA_NR_TYPES);
+	if (ret)
+		goto err_list;
+	dev_info(ad->dev, "adapter ready, requester id %04x\n", rid_base);
+	return 0;
+
+err_list:
+	debugfs_remove_recursive(ad->debugfs);
+	mutex_lock(&vpa_adapters_lock);
+	list_del(&ad->node);
+	mutex_unlock(&vpa_adapters_lock);
+	return ret;
+}
+
+/* Undo vpa_adapter_start(): every virtual adapter is removed first. */
+static void vpa_adapter_stop(struct vpa_adapter *ad)
+{
+	mdev_unregister_parent(&ad->parent);
+	debugfs_remove_recursive(ad->debugfs);
+	mutex_lock(&vpa_adapters_lock);
+	list_del(&ad->node);
+	mutex_unlock(&vpa_adapters_lock);
+}
+
+static struct vpa_adapter *vpa_adapter_alloc(int id)
+{
+	struct vpa_adapter *ad;
+
+	ad = kzalloc(sizeof(*ad), GFP_KERNEL);
+	if (!ad)
+		return NULL;
+	ad->id = id;
+	mutex_init(&ad->lock);
+	INIT_LIST_HEAD(&ad->vdevs);
+	atomic64_set(&ad->rid_rejects, 0);
+	ad->core = kvzalloc(sizeof(*ad->core), GFP_KERNEL);
+	ad->engines = alloc_workqueue("%s%d_eng", WQ_UNBOUND, VPA_ENGINES,
+				      KBUILD_MODNAME, id);
+	if (!ad->core || !ad->engines) {
+		vpa_adapter_free(ad);
+		return NULL;
+	}
+	return ad;
+}
+
+static void vpa_sw_release(struct device *dev)
+{
+	vpa_adapter_free(container_of(dev, struct vpa_adapter, sw_dev));
+}
+
+static int vpa_sw_create(int id)
+{
+	struct vpa_adapter *ad;
+	int ret;
+
+	ad = vpa_adapter_alloc(id);
+	if (!ad)
+		return -ENOMEM;
+	ad->dev = &ad->sw_dev;
+	device_initialize(&ad->sw_dev);
+	ad->sw_dev.class = vpa_class;
+	ad->sw_dev.groups = vpa_parent_groups;
+	ad->sw_dev.release = vpa_sw_release;
+	ret = dev_set_name(&ad->sw_dev, "%s%d", KBUILD_MODNAME, id);
+	if (ret)
+		goto err_put;
+	ret = device_add(&ad->sw_dev);
+	if (ret)
+		goto err_put;
+	ret = vpa_adapter_start(ad, VPA_SW_RID_BASE + id * 0x40);
+	if (ret)
+		goto err_del;
+	vpa_sw[id] = ad;
+	return 0;
+
+err_del:
+	device_del(&ad->sw_dev);
+err_put:
+	put_device(&ad->sw_dev);	/* frees @ad */
+	return ret;
+}
+
+static void vpa_sw_destroy(int id)
+{
+	struct vpa_adapter *ad = vpa_sw[id];
+
+	vpa_adapter_stop(ad);
+	device_unregister(&ad->sw_dev);
+	vpa_sw[id] = NULL;
+}
+
+/* PCI back end: a function handed to us with driver_override. */
+
+static int vpa_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct vpa_adapter *ad;
+	u16 rid = pci_dev_id(pdev);
+	int ret;
+
+	if ((u32)rid + VPA_CORE_MAX_GROUPS > 0xffff)
+		return -EINVAL;
+	ad = vpa_adapter_alloc(VPA_MAX_SW + rid);
+	if (!ad)
+		return -ENOMEM;
+	ad->dev = &pdev->dev;
+	ad->pdev = pdev;
+	ret = vpa_adapter_start(ad, rid);
+	if (ret) {
+		vpa_adapter_free(ad);
+		return ret;
+	}
+	pci_set_drvdata(pdev, ad);
+	return 0;
+}
+
+static void vpa_pci_remove(struct pci_dev *pdev)
+{
+	struct vpa_adapter *ad = pci_get_drvdata(pdev);
+
+	vpa_adapter_stop(ad);
+	vpa_adapter_free(ad);
+}
+
+static struct pci_driver vpa_pci_driver = {
+	.name = KBUILD_MODNAME,
+	.id_table = NULL,	/* driver_override only */
+	.probe = vpa_pci_probe,
+	.remove = vpa_pci_remove,
+	.driver = {
+		.dev_groups = vpa_parent_groups,
+	},
+};
+
+static int __init vpa_init(void)
+{
+	int i, ret;
+
+	if (sw_adapters > VPA_MAX_SW) {
+		pr_err("sw_adapters=%u: at most %d\n", sw_adapters, VPA_MAX_SW);
+		return -EINVAL;
+	}
+	vpa_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
+#ifdef VPA_BENCH_BYPASS
+	debugfs_create_bool("bypass_checks", 0600, vpa_debugfs, &vpa_bypass);
+#endif
+	ret = mdev_register_driver(&vpa_mdev_driver);
+	if (ret)
+		goto err_debugfs;
+	vpa_class = class_create(THIS_MODULE, KBUILD_MODNAME);
+	if (IS_ERR(vpa_class)) {
+		ret = PTR_ERR(vpa_class);
+		goto err_driver;
+	}
+	for (i = 0; i < sw_adapters; i++) {
+		ret = vpa_sw_create(i);
+		if (ret)
+			goto err_sw;
+	}
+	ret = pci_register_driver(&vpa_pci_driver);
+	if (ret)
+		goto err_sw;
+	return 0;
+
+err_sw:
+	while (i--)
+		vpa_sw_destroy(i);
+	class_destroy(vpa_class);
+err_driver:
+	mdev_unregister_driver(&vpa_mdev_driver);
+err_debugfs:
+	debugfs_remove_recursive(vpa_debugfs);
+	return ret;
+}
+
+static void __exit vpa_exit(void)
+{
+	int i;
+
+	pci_unregister_driver(&vpa_pci_driver);
+	for (i = 0; i < VPA_MAX_SW; i++)
+		if (vpa_sw[i])
+			vpa_sw_destroy(i);
+	class_destroy(vpa_class);
+	mdev_unregister_driver(&vpa_mdev_driver);
+	debugfs_remove_recursive(vpa_debugfs);
+}
+
+module_init(vpa_init);
+module_exit(vpa_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Partitioned adapter: virtual adapters as VFIO mdevs");
