@@ -42,8 +42,7 @@ done
 
 n=$((n + 1))
 log=$(mktemp)
-# Rebuild every object so that sparse sees all of them.
-make -s -C "/usr/src/linux-headers-$krel" M="$top" clean >/dev/null 2>&1
+# C=2 checks every source file whether or not it is recompiled.
 if make -C "/usr/src/linux-headers-$krel" M="$top" C=2 CHECK=sparse \
 	modules > "$log" 2>&1; then
 	warn=$(grep -E 'warning:|error:' "$log")
