@@ -221,6 +221,8 @@ static void kvmshare_metrics_sanitize(struct kvmshare_metrics_reader *r,
 		s->balloon = kvmshare_metrics_kb(p->balloon_kb, r->max_pages,
 						 clamped);
 
+	s->swap_used = kvmshare_metrics_kb(p->swap_used_kb, r->max_pages, clamped);
+
 	if (s->flags & KVMSHARE_METRICS_F_PSI) {
 		s->psi_some_avg10 = (u32)kvmshare_metrics_bound(p->psi_some_avg10,
 								KVMSHARE_METRICS_PSI_SCALE,

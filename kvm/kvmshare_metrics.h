@@ -67,6 +67,7 @@ enum kvmshare_metrics_reason {
  * @mem_total: MemTotal, pages, 1..max_pages
  * @mem_available: MemAvailable, pages, <= mem_total
  * @balloon: balloon size, pages, <= max_pages
+ * @swap_used: guest swap in use, pages, <= max_pages
  * @refaults: workingset refaults, pages per period
  * @swapins: swap-ins, pages per period
  * @swapouts: swap-outs, pages per period
@@ -89,6 +90,7 @@ struct kvmshare_metrics_sample {
 	u64 mem_total;
 	u64 mem_available;
 	u64 balloon;
+	u64 swap_used;
 	u64 refaults;
 	u64 swapins;
 	u64 swapouts;

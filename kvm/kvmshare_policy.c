@@ -10,14 +10,16 @@
  *     rises with its stall and with the pages it misses (refaults, swap-ins,
  *     page-ins) - unless its last growth is not delivered yet; an
  *     unstressed one needs its active estimate plus headroom;
- *  3. keep: the target damped - growth at once, shrink only after
- *     idle_periods unstressed steps, by at most shrink_ppt, never inside
- *     the deadband and never while an allocation stall or OOM kill of the
- *     guest holds it off;
+ *  3. damping: growth at once; a shrink only after idle_periods
+ *     unstressed steps, by at most shrink_ppt, never inside the deadband
+ *     and never while an allocation stall or OOM kill of the guest holds
+ *     it off. This gives two levels: what the partition must have (need)
+ *     and what it keeps if nobody else needs it (keep, its old target);
  *  4. allocation in three tiers, each a weighted max-min fair fill of what
- *     is left of the pool: every entitlement, then every need, then what
- *     damping keeps. Memory a partition holds only because of damping is
- *     thus the first to go to a partition that needs it.
+ *     is left of the pool: every entitlement, then every need, then - as
+ *     long as reserve_ppt of the pool stays free - what it keeps. Idle
+ *     memory thus stays where it is (no paging I/O for nothing) until
+ *     another partition needs it or the pool's reserve runs low.
  *
  * Integer bounds (checked by kvmshare_policy_check()): pages <= 2^40,
  * weights <= 10^4 (< 2^14), ppm <= 10^6 (< 2^20), percent <= 400 (< 2^9),
@@ -68,12 +70,13 @@ void kvmshare_policy_defaults(struct kvmshare_policy_params *p, u64 pool_pages)
 	p->stress_ppm = 20000;		/* 2% of the time stalled */
 	p->grow_gain_pct = 100;		/* double at 100% stall */
 	p->grow_min_ppt = 16;		/* 1.6% of the limit */
-	p->refault_mult = 16;
+	p->refault_mult = 8;
 	p->headroom_ppt = 125;		/* active + 12.5% */
 	p->idle_periods = 2;
 	p->shrink_ppt = 1000;		/* straight to the need ... */
-	p->deadband_ppt = 32;		/* ... unless within 3.2% */
+	p->deadband_ppt = 62;		/* ... unless within 6.2% */
 	p->holdoff_periods = 5;
+	p->reserve_ppt = 62;		/* keep 6.2% of the pool free */
 	p->pagein_cost_us = 200;
 }
 
@@ -104,6 +107,7 @@ int kvmshare_policy_check(const struct kvmshare_policy_params *p,
 	    p->idle_periods > KVMSHARE_POLICY_MAX_HOLD ||
 	    !p->shrink_ppt || p->shrink_ppt > KVMSHARE_POLICY_PPT ||
 	    p->deadband_ppt > KVMSHARE_POLICY_PPT ||
+	    p->reserve_ppt > KVMSHARE_POLICY_PPT ||
 	    p->holdoff_periods > KVMSHARE_POLICY_MAX_HOLD ||
 	    p->pagein_cost_us > KVMSHARE_POLICY_MAX_COST_US)
 		return -EINVAL;
@@ -170,27 +174,41 @@ static u64 kvmshare_policy_idle_need(const struct kvmshare_policy_params *p,
 	return used + kvmshare_policy_ppt(used, p->headroom_ppt);
 }
 
-/* Growth step of a stressed partition from @cur. */
+/*
+ * Pages a stressed partition needs. When it is known how much was pushed
+ * out of it (the guest's swap, the host's paging service), what it holds
+ * plus that is its demand. Otherwise it grows from @cur by a step that
+ * rises with the stall and with the pages it misses per period.
+ */
 static u64 kvmshare_policy_grow(const struct kvmshare_policy_params *p,
 				const struct kvmshare_policy_part *pt,
 				u64 cur, u32 stress)
 {
 	const struct kvmshare_metrics_sample *g = &pt->in.guest;
-	u64 step, missing;
+	u64 step_min, step, missing, held = 0;
 
-	step = kvmshare_policy_ppt(pt->limit, p->grow_min_ppt);
-	/* cur * gain / 100 < 2^49, times stress < 2^69: divide first */
-	step = kvmshare_policy_max(step,
-				   div64_u64(div64_u64(cur * p->grow_gain_pct, 100) *
-					     (stress >> 4),
-					     KVMSHARE_POLICY_PPM >> 4));
+	step_min = kvmshare_policy_ppt(pt->limit, p->grow_min_ppt);
+	if (g->valid && g->swap_used)
+		held = g->mem_total - g->mem_available + g->swap_used;
+	if (pt->in.paged_out)
+		held = kvmshare_policy_max(held, pt->in.resident +
+					   kvmshare_policy_min(pt->in.paged_out,
+							       pt->limit));
+	if (held)
+		return kvmshare_policy_max(cur + step_min, held);
+
+	/* cur * gain / 100 < 2^49, times stress < 2^69: shift first */
+	step = div64_u64(div64_u64(cur * p->grow_gain_pct, 100) * (stress >> 4),
+			 KVMSHARE_POLICY_PPM >> 4);
 	missing = kvmshare_policy_min(pt->in.pageins,
 				      KVMSHARE_POLICY_MAX_PAGEINS);
 	if (g->valid)
-		missing += kvmshare_policy_min(g->refaults + g->swapins,
+		missing += kvmshare_policy_min(kvmshare_policy_max(g->refaults,
+								   g->swapins),
 					       KVMSHARE_POLICY_MAX_PAGEINS);
 	step = kvmshare_policy_max(step, missing * p->refault_mult);
-	return kvmshare_policy_min(step, pt->limit);
+	step = kvmshare_policy_max(step, step_min);
+	return cur + kvmshare_policy_min(step, pt->limit);
 }
 
 /* Steps 1 to 3 for one partition: stress, need, keep (returned). */
@@ -198,7 +216,7 @@ static u64 kvmshare_policy_assess(const struct kvmshare_policy_params *p,
 				  struct kvmshare_policy_part *pt)
 {
 	const struct kvmshare_metrics_sample *g = &pt->in.guest;
-	u64 cur, need, keep, band;
+	u64 cur, need, band;
 	u32 stress;
 
 	/* A new partition starts from what it holds. */
@@ -230,40 +248,46 @@ static u64 kvmshare_policy_assess(const struct kvmshare_policy_params *p,
 			need = kvmshare_policy_max(need, cur);
 		} else {
 			need = kvmshare_policy_max(need,
-						   cur + kvmshare_policy_grow(p, pt, cur,
-									      stress));
+						   kvmshare_policy_grow(p, pt, cur, stress));
 		}
 	} else if (pt->idle < KVMSHARE_POLICY_MAX_HOLD) {
 		pt->idle++;
 	}
 	/* An OOM kill: the guest was squeezed too hard, give some back. */
 	if (g->valid && g->oom_kills)
-		need = kvmshare_policy_max(need, cur + kvmshare_policy_grow(p, pt, cur, 0));
+		need = kvmshare_policy_max(need, cur +
+					   kvmshare_policy_ppt(pt->limit, p->grow_min_ppt));
 	need = kvmshare_policy_clamp(need, pt->entitlement, pt->limit);
-	pt->need = need;
+	pt->estimate = need;
 
+	/*
+	 * Tier 1 (pt->need) is what the partition must have; tier 2 (the
+	 * return value) what it keeps while the pool has more than its
+	 * reserve free. Growth is at once (outside the deadband when not
+	 * stressed); a shrink waits for idle_periods quiet steps and for the
+	 * end of a holdoff, and is at most shrink_ppt of the target a step.
+	 */
 	band = kvmshare_policy_ppt(cur, p->deadband_ppt);
 	if (need >= cur) {
-		keep = need;
 		if (!(pt->state & KVMSHARE_POLICY_S_STRESSED) && need - cur < band)
-			keep = cur;
-	} else if (pt->holdoff || pt->idle <= p->idle_periods ||
-		   cur - need < band) {
-		keep = cur;
-	} else {
-		keep = cur - kvmshare_policy_min(cur - need,
-						 kvmshare_policy_ppt(cur, p->shrink_ppt));
+			need = cur;
+		pt->need = need;
+		return need;
 	}
-	return kvmshare_policy_clamp(keep, pt->entitlement, pt->limit);
+	if (pt->holdoff || pt->idle <= p->idle_periods || cur - need < band)
+		need = cur;
+	else
+		need = kvmshare_policy_max(need,
+					   cur - kvmshare_policy_ppt(cur, p->shrink_ppt));
+	pt->need = kvmshare_policy_max(need, pt->entitlement);
+	return cur;
 }
 
 /* What a partition may reach in @tier (1: its need, 2: what it keeps). */
 static u64 kvmshare_policy_cap(const struct kvmshare_policy_part *pt,
 			       unsigned int tier)
 {
-	if (tier == 1)
-		return kvmshare_policy_min(pt->need, pt->keep);
-	return pt->keep;
+	return tier == 1 ? pt->need : pt->keep;
 }
 
 /*
@@ -353,7 +377,7 @@ static u64 kvmshare_policy_fill(struct kvmshare_policy_part *parts,
 int kvmshare_policy_step(const struct kvmshare_policy_params *p,
 			 struct kvmshare_policy_part *parts, unsigned int n)
 {
-	u64 budget = p->pool_pages;
+	u64 budget = p->pool_pages, reserve;
 	unsigned int i;
 	int ret;
 
@@ -369,7 +393,9 @@ int kvmshare_policy_step(const struct kvmshare_policy_params *p,
 		budget -= pt->entitlement;
 	}
 	budget = kvmshare_policy_fill(parts, n, 1, budget);
-	kvmshare_policy_fill(parts, n, 2, budget);
+	reserve = kvmshare_policy_ppt(p->pool_pages, p->reserve_ppt);
+	if (budget > reserve)
+		kvmshare_policy_fill(parts, n, 2, budget - reserve);
 	for (i = 0; i < n; i++)
 		if (parts[i].target < parts[i].keep)
 			parts[i].state |= KVMSHARE_POLICY_S_CUT;

@@ -54,6 +54,8 @@
  * @shrink_ppt: largest shrink in one period, 1/1000 of the target, 1..1000
  * @deadband_ppt: a partition that is not stressed keeps its target when
  *	the change would be smaller than this, 1/1000 of the target, 0..1000
+ * @reserve_ppt: part of the pool that idle partitions give up (down to
+ *	their need) to keep it free for growth, 1/1000 of the pool, 0..1000
  * @holdoff_periods: periods without any shrink of a partition after it
  *	showed an allocation stall or an OOM kill,
  *	0..KVMSHARE_POLICY_MAX_HOLD
@@ -72,6 +74,7 @@ struct kvmshare_policy_params {
 	u32 shrink_ppt;
 	u32 deadband_ppt;
 	u32 holdoff_periods;
+	u32 reserve_ppt;
 	u32 pagein_cost_us;
 };
 
@@ -80,6 +83,7 @@ struct kvmshare_policy_params {
  * @resident: pages of the partition resident now (host counter)
  * @active: sampled active pages (host estimate), 0 if not known
  * @pageins: pages the host paged in for it during the last period
+ * @paged_out: pages of it the host holds in the paging service now
  * @guest: the guest's sample from kvmshare_metrics_read(); ignored unless
  *	@guest.valid
  */
@@ -87,6 +91,7 @@ struct kvmshare_policy_input {
 	u64 resident;
 	u64 active;
 	u64 pageins;
+	u64 paged_out;
 	struct kvmshare_metrics_sample guest;
 };
 
@@ -108,8 +113,11 @@ struct kvmshare_policy_input {
  * @target: pages it may hold. Output of each step, also the engine's
  *	memory of the last step: the caller zeroes it for a new partition and
  *	leaves it alone otherwise.
- * @need: pages it needs by this step's estimate (output, for debugging)
- * @keep: pages damping alone would leave it (output, for debugging)
+ * @estimate: pages it needs by this step's estimate, undamped (output)
+ * @need: pages it must have after damping, the allocation's tier 1
+ *	(output)
+ * @keep: pages it keeps while the pool has its reserve free, tier 2
+ *	(output)
  * @stress_ppm: stress used by this step, ppm (output)
  * @state: KVMSHARE_POLICY_S_* of this step (output)
  * @idle: consecutive unstressed steps (engine state)
@@ -121,6 +129,7 @@ struct kvmshare_policy_part {
 	u32 weight;
 	struct kvmshare_policy_input in;
 	u64 target;
+	u64 estimate;
 	u64 need;
 	u64 keep;
 	u32 stress_ppm;

@@ -92,6 +92,8 @@
  * @oom_kill_total: oom_kill of /proc/vmstat, events, cumulative
  * @balloon_kb: pages held by the guest's balloon driver, KiB
  * @update_count: number of completed updates, cumulative (debugging aid)
+ * @swap_used_kb: SwapTotal - SwapFree of /proc/meminfo, KiB: with
+ *	MemTotal - MemAvailable, how much memory the guest's workload holds
  * @reserved: zero
  */
 struct kvmshare_metrics_page {
@@ -115,7 +117,8 @@ struct kvmshare_metrics_page {
 	__u64 oom_kill_total;
 	__u64 balloon_kb;
 	__u64 update_count;
-	__u64 reserved[8];
+	__u64 swap_used_kb;
+	__u64 reserved[7];
 };
 
 #endif /* _UAPI_LINUX_KVMSHARE_METRICS_H */

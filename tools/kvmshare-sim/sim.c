@@ -1,0 +1,686 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmshare-sim: the workload model and the controllers.
+ *
+ * One step per policy period. Each guest has a hot working set W and cold
+ * used memory C (from the trace), a balloon B that follows the host's
+ * target T after balloon_delay periods at balloon_rate pages per period,
+ * and so G = size - B usable pages. The host holds `res` of its pages.
+ *
+ *  - guest squeeze: W + C > G pushes pages to the guest's swap (I/O once,
+ *    an allocation stall); G < oom_floor_pct % of W is an OOM kill, which
+ *    costs oom_recover periods of lost work;
+ *  - guest thrash: W > G misses W - G hot pages, touch_ppm of them per
+ *    period, each a swap-in and a swap-out costing guest_fault_us;
+ *  - host: pages come from the pool's free memory up to min(T, what the
+ *    guest uses); a guest over its target for more than `grace` periods is
+ *    paged out by the host (I/O); hot pages missing on the host fault at
+ *    touch_ppm per period, costing host_fault_us (and I/O if they had been
+ *    paged out).
+ *
+ * Stall of a period is capped at the period. The guest publishes its
+ * metrics into a real struct kvmshare_metrics_page under the seqcount
+ * protocol; the controllers read it through kvmshare_metrics_read().
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim.h"
+
+const char *const sim_ctl_names[SIM_NR_CTL] = {
+	[SIM_CTL_POLICY]	= "kvmshare",
+	[SIM_CTL_STATIC]	= "static",
+	[SIM_CTL_PROPSHARE]	= "propshare",
+	[SIM_CTL_MOM]		= "mom",
+	[SIM_CTL_ESX]		= "esx-idletax",
+};
+
+struct sim_vm {
+	const struct sim_vm_cfg *cfg;
+	uint64_t target;
+	uint64_t balloon;
+	uint64_t res;
+	uint64_t gswapped;	/* pages in the guest's swap */
+	uint64_t host_out;	/* pages the host paged out, still wanted */
+	uint64_t want;		/* growth wanted this period */
+	uint64_t used;		/* what the guest's workload holds: W + C */
+	uint32_t over;		/* periods resident over target */
+	uint64_t bhist[SIM_MAX_DELAY + 1];	/* balloon targets, [0] newest */
+	uint32_t oom_left;
+	uint64_t oom_ws;
+	/* the guest's cumulative counters, as /proc would show them */
+	uint64_t psi_some_us, psi_full_us;
+	uint64_t refaults, swapins, swapouts, majflt, allocstalls, oom_kills;
+	double avg_some, avg_full;
+	uint32_t seq;
+	struct kvmshare_metrics_page page;	/* shared with the host */
+	/* what the host observed in the last period */
+	uint64_t pageins;
+	uint64_t active;
+	struct kvmshare_metrics_reader reader;
+	struct kvmshare_metrics_sample sample;
+	uint64_t prev_target;
+	int lastdir;
+};
+
+struct sim {
+	const struct sim_trace *t;
+	const struct sim_model *m;
+	enum sim_ctl ctl;
+	uint64_t rng;
+	struct sim_vm vm[SIM_MAX_VMS];
+	struct kvmshare_policy_params params;
+	struct kvmshare_policy_part part[SIM_MAX_VMS];
+};
+
+/**
+ * sim_model_defaults - the model constants used by the shipped figures
+ * @m: the model
+ */
+void sim_model_defaults(struct sim_model *m)
+{
+	m->period_ms = 1000;
+	m->touch_ppm = 50000;		/* 5% of missing hot pages per period */
+	m->guest_fault_us = 100;	/* swap-in from the guest's disk */
+	m->host_fault_us = 200;		/* page-in from the paging service */
+	m->balloon_rate = 1ULL << 18;	/* 1 GiB per period */
+	m->balloon_delay = 1;
+	m->grace = 2;
+	m->oom_floor_pct = 60;
+	m->oom_recover = 5;
+	m->noise_ppt = 30;
+}
+
+static uint64_t sim_rand(struct sim *s)
+{
+	s->rng ^= s->rng << 13;
+	s->rng ^= s->rng >> 7;
+	s->rng ^= s->rng << 17;
+	return s->rng;
+}
+
+static uint64_t sim_min(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static uint64_t sim_sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/*
+ * Max-min fair fill in floating point for the baselines: out[i] starts at
+ * lo[i] and gets a share of the rest of @budget in proportion to w[i],
+ * capped at hi[i].
+ */
+static void sim_fill(unsigned int n, const double *w, const double *lo,
+		     const double *hi, double budget, double *out)
+{
+	int capped[SIM_MAX_VMS] = { 0 };
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		out[i] = lo[i];
+		budget -= lo[i];
+	}
+	while (budget > 0.5) {
+		double wsum = 0;
+		int any = 0;
+
+		for (i = 0; i < n; i++)
+			if (!capped[i])
+				wsum += w[i];
+		if (wsum <= 0)
+			break;
+		for (i = 0; i < n; i++) {
+			if (capped[i] || out[i] + budget * w[i] / wsum < hi[i])
+				continue;
+			budget -= hi[i] - out[i];
+			out[i] = hi[i];
+			capped[i] = 1;
+			any = 1;
+		}
+		if (any)
+			continue;
+		for (i = 0; i < n; i++)
+			if (!capped[i])
+				out[i] += budget * w[i] / wsum;
+		break;
+	}
+}
+
+/* Baselines that hand out the whole pool by weights. */
+static void sim_fill_pool(struct sim *s, const double *w)
+{
+	double lo[SIM_MAX_VMS], hi[SIM_MAX_VMS], out[SIM_MAX_VMS];
+	unsigned int i;
+
+	for (i = 0; i < s->t->nvm; i++) {
+		lo[i] = (double)s->t->vm[i].entitlement;
+		hi[i] = (double)s->t->vm[i].limit;
+	}
+	sim_fill(s->t->nvm, w, lo, hi, (double)s->t->pool, out);
+	for (i = 0; i < s->t->nvm; i++)
+		s->vm[i].target = (uint64_t)out[i];
+}
+
+static void sim_ctl_static(struct sim *s)
+{
+	double w[SIM_MAX_VMS];
+	unsigned int i;
+
+	for (i = 0; i < s->t->nvm; i++)
+		w[i] = s->t->vm[i].weight;
+	sim_fill_pool(s, w);
+}
+
+/* Proportional share: weight x demand, demand = sampled active + 10%. */
+static void sim_ctl_propshare(struct sim *s)
+{
+	double w[SIM_MAX_VMS];
+	unsigned int i;
+
+	for (i = 0; i < s->t->nvm; i++) {
+		double d = s->vm[i].active * 1.1 + 1;
+
+		if (d < s->t->vm[i].entitlement)
+			d = (double)s->t->vm[i].entitlement;
+		w[i] = s->t->vm[i].weight * d;
+	}
+	sim_fill_pool(s, w);
+}
+
+/*
+ * ESX: shares per page with an idle memory tax of 75%: a page the
+ * sampler finds idle costs 1 / (1 - 0.75) = 4 times an active one, so
+ * memory goes in proportion to weight / (f + 4 (1 - f)), f the active
+ * fraction.
+ */
+static void sim_ctl_esx(struct sim *s)
+{
+	double w[SIM_MAX_VMS];
+	unsigned int i;
+
+	for (i = 0; i < s->t->nvm; i++) {
+		const struct sim_vm *v = &s->vm[i];
+		double f = v->res ? (double)v->active / v->res : 1;
+
+		if (f > 1)
+			f = 1;
+		w[i] = s->t->vm[i].weight / (f + 4 * (1 - f));
+	}
+	sim_fill_pool(s, w);
+}
+
+/*
+ * oVirt MOM's balloon rule: when the host's free memory is under 20%,
+ * shrink guests with more than 20% free by up to 5% of their size; when
+ * it is not, grow guests with less than 20% free by 5% of their size.
+ * MOM knows guests only through their agent (here the metrics page), and
+ * its targets may add up to more than the pool: residency never does.
+ */
+static void sim_ctl_mom(struct sim *s)
+{
+	uint64_t used = 0, step;
+	unsigned int i;
+	int pressure;
+
+	for (i = 0; i < s->t->nvm; i++)
+		used += s->vm[i].res;
+	pressure = s->t->pool - used < s->t->pool / 5;
+	for (i = 0; i < s->t->nvm; i++) {
+		struct sim_vm *v = &s->vm[i];
+		const struct kvmshare_metrics_sample *g = &v->sample;
+		uint64_t minfree;
+
+		if (!g->valid)
+			continue;
+		minfree = g->mem_total / 5;
+		step = v->cfg->size / 20;
+		if (pressure && g->mem_available > minfree)
+			v->target -= sim_min(step, g->mem_available - minfree);
+		else if (!pressure && g->mem_available < minfree)
+			v->target += step;
+		if (v->target > v->cfg->limit)
+			v->target = v->cfg->limit;
+		if (v->target < v->cfg->entitlement)
+			v->target = v->cfg->entitlement;
+	}
+}
+
+static void sim_ctl_policy(struct sim *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->t->nvm; i++) {
+		struct kvmshare_policy_part *p = &s->part[i];
+		struct sim_vm *v = &s->vm[i];
+
+		p->in.resident = v->res;
+		p->in.active = v->active;
+		p->in.pageins = v->pageins;
+		p->in.paged_out = v->host_out;
+		p->in.guest = v->sample;
+	}
+	if (kvmshare_policy_step(&s->params, s->part, s->t->nvm)) {
+		fprintf(stderr, "kvmshare_policy_step: invalid parameters\n");
+		abort();
+	}
+	for (i = 0; i < s->t->nvm; i++)
+		s->vm[i].target = s->part[i].target;
+}
+
+/* The guest's side of the seqcount protocol, or its misbehaviour. */
+static void sim_publish(struct sim *s, struct sim_vm *v, uint32_t t)
+{
+	struct kvmshare_metrics_page *p = &v->page;
+	const struct sim_vm_cfg *c = v->cfg;
+	uint64_t g = c->size - v->balloon;
+	unsigned int i;
+
+	switch (c->guest) {
+	case SIM_GUEST_SILENT:
+		return;
+	case SIM_GUEST_FROZEN:
+		if (t >= c->frozen_at)
+			return;
+		break;
+	case SIM_GUEST_GARBAGE:
+		if (sim_rand(s) & 1) {
+			uint64_t *w = (uint64_t *)p;
+
+			for (i = 0; i < sizeof(*p) / sizeof(*w); i++)
+				w[i] = sim_rand(s);
+			return;
+		}
+		p->magic = KVMSHARE_METRICS_MAGIC;
+		p->version = KVMSHARE_METRICS_VERSION;
+		p->size = sizeof(*p);
+		memset(p->reserved, 0, sizeof(p->reserved));
+		p->seq = (uint32_t)sim_rand(s) & ~1U;
+		p->flags = (uint32_t)sim_rand(s);
+		p->psi_some_avg10 = (uint32_t)sim_rand(s);
+		p->psi_full_avg10 = (uint32_t)sim_rand(s);
+		p->psi_some_total_us = sim_rand(s);
+		p->psi_full_total_us = sim_rand(s);
+		p->mem_total_kb = sim_rand(s);
+		p->mem_available_kb = sim_rand(s);
+		p->refault_total = sim_rand(s);
+		p->swapin_total = sim_rand(s);
+		p->swapout_total = sim_rand(s);
+		p->majfault_total = sim_rand(s);
+		p->allocstall_total = sim_rand(s);
+		p->oom_kill_total = sim_rand(s);
+		p->balloon_kb = sim_rand(s);
+		return;
+	default:
+		break;
+	}
+
+	v->seq++;	/* odd: update in progress */
+	p->seq = v->seq;
+	if (c->guest == SIM_GUEST_BUSY)
+		return;	/* the host always finds it mid-update */
+	p->magic = KVMSHARE_METRICS_MAGIC;
+	p->version = KVMSHARE_METRICS_VERSION;
+	p->size = sizeof(*p);
+	p->flags = KVMSHARE_METRICS_F_PSI | KVMSHARE_METRICS_F_BALLOON;
+	if (v->avg_full > 0.10 || v->oom_left)
+		p->flags |= KVMSHARE_METRICS_F_ACUTE;
+	p->interval_ms = 100;
+	p->psi_some_avg10 = (uint32_t)(v->avg_some * KVMSHARE_METRICS_PSI_SCALE);
+	p->psi_full_avg10 = (uint32_t)(v->avg_full * KVMSHARE_METRICS_PSI_SCALE);
+	p->psi_some_total_us = v->psi_some_us;
+	p->psi_full_total_us = v->psi_full_us;
+	p->mem_total_kb = g * SIM_PAGE_KB;
+	p->mem_available_kb = sim_sub(g, v->used) * SIM_PAGE_KB;
+	p->refault_total = v->refaults;
+	p->swapin_total = v->swapins;
+	p->swapout_total = v->swapouts;
+	p->majfault_total = v->majflt;
+	p->allocstall_total = v->allocstalls;
+	p->oom_kill_total = v->oom_kills;
+	p->balloon_kb = v->balloon * SIM_PAGE_KB;
+	p->swap_used_kb = v->gswapped * SIM_PAGE_KB;
+	p->update_count++;
+	v->seq++;	/* even: done */
+	p->seq = v->seq;
+}
+
+static void sim_setup(struct sim *s, const struct sim_trace *t,
+		      const struct sim_model *m, enum sim_ctl ctl)
+{
+	unsigned int i;
+
+	memset(s, 0, sizeof(*s));
+	s->t = t;
+	s->m = m;
+	s->ctl = ctl;
+	s->rng = 0x9e3779b97f4a7c15ULL ^ t->pool ^ t->periods;
+	kvmshare_policy_defaults(&s->params, t->pool);
+	s->params.period_ms = m->period_ms;
+	for (i = 0; i < t->nvm; i++) {
+		struct sim_vm *v = &s->vm[i];
+
+		v->cfg = &t->vm[i];
+		v->reader.max_pages = t->vm[i].size;
+		v->reader.period_us = m->period_ms * 1000;
+		v->reader.stale_periods = 5;
+		s->part[i].entitlement = t->vm[i].entitlement;
+		s->part[i].limit = t->vm[i].limit;
+		s->part[i].weight = t->vm[i].weight;
+	}
+	if (ctl == SIM_CTL_MOM)
+		sim_ctl_static(s);
+}
+
+/* Host residency for one period: shrink, evict over target, then grow. */
+static void sim_host(struct sim *s, const uint64_t *gdemand,
+		     struct sim_result *r)
+{
+	const struct sim_trace *t = s->t;
+	uint64_t used = 0, free, wants = 0;
+	unsigned int i;
+
+	for (i = 0; i < t->nvm; i++) {
+		struct sim_vm *v = &s->vm[i];
+
+		if (v->res > gdemand[i])
+			v->res = gdemand[i];	/* freed or ballooned */
+		if (v->res > v->target) {
+			if (++v->over > s->m->grace) {
+				uint64_t evict = v->res - v->target;
+
+				r->io_evict += (double)evict;
+				v->host_out += evict;
+				v->res = v->target;
+				v->over = 0;
+			}
+		} else {
+			v->over = 0;
+		}
+		v->host_out = sim_min(v->host_out, gdemand[i] - v->res);
+		used += v->res;
+	}
+	free = sim_sub(t->pool, used);
+	for (i = 0; i < t->nvm; i++) {
+		struct sim_vm *v = &s->vm[i];
+
+		v->want = sim_sub(sim_min(gdemand[i], v->target), v->res);
+		wants += v->want;
+	}
+	for (i = 0; i < t->nvm; i++) {
+		struct sim_vm *v = &s->vm[i];
+		uint64_t grant = v->want, back;
+
+		if (wants > free)
+			grant = (uint64_t)((double)v->want * free / wants);
+		/* pages the host had paged out come back with I/O */
+		back = sim_min(grant, v->host_out);
+		v->host_out -= back;
+		v->pageins += back;
+		r->io_restore += (double)back;
+		v->res += grant;
+	}
+}
+
+/* One period of every guest; returns the stall in us and adds up I/O. */
+static double sim_period(struct sim *s, uint32_t t, uint32_t ph,
+			 struct sim_result *r)
+{
+	const struct sim_model *m = s->m;
+	uint64_t gdemand[SIM_MAX_VMS], ws[SIM_MAX_VMS];
+	double period_us = m->period_ms * 1000.0, stall = 0;
+	double decay = exp(-(double)m->period_ms / 10000.0);
+	unsigned int i, d;
+
+	for (i = 0; i < s->t->nvm; i++) {
+		struct sim_vm *v = &s->vm[i];
+		const struct sim_vm_cfg *c = v->cfg;
+		uint64_t w = s->t->phase[ph].ws[i];
+		uint64_t cold = s->t->phase[ph].cold[i], g, swapped;
+		int inflated;
+
+		if (v->oom_left) {
+			w = sim_min(w, v->oom_ws);
+			cold = 0;
+		}
+		/* the balloon follows the target of balloon_delay ago */
+		for (d = SIM_MAX_DELAY; d > 0; d--)
+			v->bhist[d] = v->bhist[d - 1];
+		v->bhist[0] = c->size - v->target;
+		if (t == 0) {
+			for (d = 0; d <= SIM_MAX_DELAY; d++)
+				v->bhist[d] = v->bhist[0];
+			v->balloon = v->bhist[0];
+		}
+		d = m->balloon_delay;
+		inflated = v->bhist[d] > v->balloon;
+		if (inflated)
+			v->balloon += sim_min(m->balloon_rate,
+					      v->bhist[d] - v->balloon);
+		else
+			v->balloon -= sim_min(m->balloon_rate,
+					      v->balloon - v->bhist[d]);
+		g = c->size - v->balloon;
+
+		/* squeeze: pages pushed to the guest's swap */
+		swapped = sim_sub(w + cold, g);
+		if (t == 0)
+			v->gswapped = swapped;	/* booted with that much */
+		if (swapped > v->gswapped) {
+			v->swapouts += swapped - v->gswapped;
+			r->io_squeeze += (double)(swapped - v->gswapped);
+			v->allocstalls += 1 + (swapped - v->gswapped) / 4096;
+		}
+		v->gswapped = swapped;
+		/* the balloon, not the workload, drives a guest to OOM */
+		if (inflated && !v->oom_left &&
+		    g * 100 < w * m->oom_floor_pct) {
+			v->oom_kills++;
+			v->oom_left = m->oom_recover;
+			v->oom_ws = g / 2;
+			w = v->oom_ws;
+		}
+		ws[i] = w;
+		v->used = w + cold;
+		gdemand[i] = sim_min(w + cold, g);
+	}
+
+	sim_host(s, gdemand, r);
+
+	for (i = 0; i < s->t->nvm; i++) {
+		struct sim_vm *v = &s->vm[i];
+		uint64_t g = v->cfg->size - v->balloon, w = ws[i];
+		double gmiss = (double)sim_sub(w, g) * m->touch_ppm / 1e6;
+		double hmiss = (double)sim_sub(sim_min(w, g), v->res) *
+			       m->touch_ppm / 1e6;
+		double gst = gmiss * m->guest_fault_us, hst;
+		double noise;
+
+		if (gst > period_us)
+			gst = period_us;
+		hst = hmiss * m->host_fault_us;
+		if (gst + hst > period_us)
+			hst = period_us - gst;
+		stall += gst + hst;
+		if (v->oom_left) {
+			stall += period_us;	/* lost work */
+			v->oom_left--;
+		}
+		/* thrash: every miss is a page in and a page out */
+		r->io_guest += 2 * gmiss;
+		r->io_host += 2 * sim_min(hmiss, (double)v->host_out *
+					  m->touch_ppm / 1e6);
+		v->pageins += (uint64_t)hmiss;
+
+		v->refaults += (uint64_t)gmiss;
+		v->swapins += (uint64_t)gmiss;
+		v->swapouts += (uint64_t)gmiss;
+		v->majflt += (uint64_t)gmiss;
+		v->psi_some_us += (uint64_t)gst;
+		v->psi_full_us += (uint64_t)(gst / 2);
+		v->avg_some = v->avg_some * decay + gst / period_us * (1 - decay);
+		v->avg_full = v->avg_full * decay +
+			      gst / 2 / period_us * (1 - decay);
+
+		noise = 1 + ((double)(sim_rand(s) % 2001) - 1000) / 1000 *
+			    m->noise_ppt / 1000;
+		v->active = (uint64_t)(sim_min(w, v->res) * noise);
+		if (v->active > v->res)
+			v->active = v->res;
+		sim_publish(s, v, t);
+	}
+	return stall;
+}
+
+/* The controller reads every guest's page and sets the targets. */
+static void sim_control(struct sim *s, struct sim_result *r)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->t->nvm; i++) {
+		struct sim_vm *v = &s->vm[i];
+		struct kvmshare_metrics_page copy;
+		uint32_t end;
+
+		end = kvmshare_metrics_snapshot(&v->page, &copy);
+		if (kvmshare_metrics_read(&v->reader, &copy, end, &v->sample) !=
+		    KVMSHARE_METRICS_OK)
+			r->metrics_bad++;
+	}
+	switch (s->ctl) {
+	case SIM_CTL_POLICY:
+		sim_ctl_policy(s);
+		break;
+	case SIM_CTL_STATIC:
+		sim_ctl_static(s);
+		break;
+	case SIM_CTL_PROPSHARE:
+		sim_ctl_propshare(s);
+		break;
+	case SIM_CTL_MOM:
+		sim_ctl_mom(s);
+		break;
+	default:
+		sim_ctl_esx(s);
+		break;
+	}
+	for (i = 0; i < s->t->nvm; i++)
+		s->vm[i].pageins = 0;
+}
+
+/*
+ * Convergence after each phase change: periods until every target stays
+ * within max(5% of its final value, 1/64 of its limit) of the value it has
+ * at the end of the phase. Phases shorter than 8 periods are spikes and
+ * are not measured.
+ */
+static void sim_converge(const struct sim_trace *t, const uint64_t *tg,
+			 struct sim_result *r)
+{
+	uint32_t start = 0, ph;
+
+	for (ph = 0; ph < t->nphase; start += t->phase[ph].len, ph++) {
+		uint32_t len = t->phase[ph].len, end = start + len - 1, k = 0;
+		uint32_t at, i;
+
+		if (!ph || len < 8 || r->nconv == SIM_MAX_PHASES)
+			continue;
+		for (at = start; at <= end; at++)
+			for (i = 0; i < t->nvm; i++) {
+				uint64_t fin = tg[(uint64_t)end * t->nvm + i];
+				uint64_t cur = tg[(uint64_t)at * t->nvm + i];
+				uint64_t tol = fin / 20;
+
+				if (tol < t->vm[i].limit / 64)
+					tol = t->vm[i].limit / 64;
+				if (cur > fin + tol || cur + tol < fin)
+					k = at - start + 1;
+			}
+		r->conv[r->nconv++] = k;
+	}
+}
+
+/**
+ * sim_run - replay a trace under one controller
+ * @t: the trace
+ * @m: model constants
+ * @ctl: the controller
+ * @r: results
+ * @log: per-period log (one line per period), or NULL
+ *
+ * Return: 0, or -1 if memory for the run cannot be had.
+ */
+int sim_run(const struct sim_trace *t, const struct sim_model *m,
+	    enum sim_ctl ctl, struct sim_result *r, FILE *log)
+{
+	uint64_t *tg = calloc((size_t)t->periods * t->nvm, sizeof(*tg));
+	uint32_t period = 0, ph, k, i;
+	struct sim *s = malloc(sizeof(*s));
+	double stall = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (!tg || !s) {
+		free(tg);
+		free(s);
+		return -1;
+	}
+	sim_setup(s, t, m, ctl);
+	for (ph = 0; ph < t->nphase; ph++) {
+		for (k = 0; k < t->phase[ph].len; k++, period++) {
+			uint64_t sum = 0, rsum = 0;
+
+			sim_control(s, r);
+			for (i = 0; i < t->nvm; i++) {
+				struct sim_vm *v = &s->vm[i];
+				int dir;
+
+				tg[(uint64_t)period * t->nvm + i] = v->target;
+				sum += v->target;
+				if (v->target < v->cfg->entitlement)
+					r->viol_entitlement++;
+				if (v->target > v->cfg->limit)
+					r->viol_limit++;
+				dir = v->target > v->prev_target ? 1 :
+				      v->target < v->prev_target ? -1 : 0;
+				if (period && dir) {
+					if (v->lastdir && dir != v->lastdir)
+						r->reversals++;
+					v->lastdir = dir;
+				}
+				v->prev_target = v->target;
+			}
+			if (sum > t->pool)
+				r->viol_pool++;
+			stall += sim_period(s, period, ph, r);
+			for (i = 0; i < t->nvm; i++)
+				rsum += s->vm[i].res;
+			if (rsum > t->pool)
+				r->viol_resident++;
+			if (log) {
+				fprintf(log, "%4u", period);
+				for (i = 0; i < t->nvm; i++)
+					fprintf(log, " %s:T=%llu,R=%llu,B=%llu,W=%llu,s=%u",
+						t->vm[i].name,
+						(unsigned long long)s->vm[i].target,
+						(unsigned long long)s->vm[i].res,
+						(unsigned long long)s->vm[i].balloon,
+						(unsigned long long)t->phase[ph].ws[i],
+						s->part[i].stress_ppm);
+				fprintf(log, "\n");
+			}
+		}
+	}
+	for (i = 0; i < t->nvm; i++)
+		r->oom_kills += s->vm[i].oom_kills;
+	sim_converge(t, tg, r);
+	r->stall_s = stall / 1e6;
+	r->paging_pages = r->io_squeeze + r->io_guest + r->io_evict +
+			  r->io_restore + r->io_host;
+	free(tg);
+	free(s);
+	return 0;
+}
