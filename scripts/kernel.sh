@@ -5,16 +5,18 @@
 # kernel image available for the test VM (downloaded, never installed).
 #
 #   scripts/kernel.sh krel     print the kernel release (e.g. 6.1.0-56-amd64)
-#   scripts/kernel.sh fetch    unpack linux-image-$KREL into build/kernel/$KREL
-#                              and print that directory
+#   scripts/kernel.sh fetch    unpack linux-image-$KREL into
+#                              $KVMSHARE_KCACHE/$KREL and print that directory
 #
 # The ABI number is derived from /usr/src every time: Debian may move to a
-# newer one at any point.
+# newer one at any point. The unpacked image lives outside the source tree
+# (default /var/tmp/kvmshare-kernel): `make -C ... M=<tree> clean` deletes
+# every *.ko below the tree, which would take the image's modules with it.
 
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=${KVMSHARE_BUILD:-$top/build}
+kcache=${KVMSHARE_KCACHE:-/var/tmp/kvmshare-kernel}
 
 krel() {
 	local k
@@ -31,14 +33,14 @@ krel() {
 fetch() {
 	local k dir tmp deb
 	k=$(krel)
-	dir=$build/kernel/$k
+	dir=$kcache/$k
 	if [ -f "$dir/.done" ]; then
 		echo "$dir"
 		return
 	fi
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	tmp=$(mktemp -d "$build/kernel/dl.XXXXXX")
+	tmp=$(mktemp -d "$kcache/dl.XXXXXX")
 	# apt-get download writes into the current directory; run it as a
 	# user that can write there (root in CI, the _apt sandbox otherwise).
 	if ! (cd "$tmp" && apt-get download -q "linux-image-$k" >&2 2>/dev/null); then
@@ -57,6 +59,6 @@ fetch() {
 
 case "${1:-}" in
 krel) krel ;;
-fetch) mkdir -p "$build/kernel"; fetch ;;
+fetch) mkdir -p "$kcache"; fetch ;;
 *) echo "usage: $0 krel|fetch" >&2; exit 2 ;;
 esac

@@ -62,6 +62,11 @@ cp -r "$top/scripts/suites" "$stage/kvmshare/suites"
 if [ -d "$build/selftests" ]; then
 	cp -r "$build/selftests/." "$stage/kvmshare/bin/"
 fi
+# The tools (kvmsharectl, paging service ...), on the VM's PATH.
+if [ -d "$build/tools" ]; then
+	find "$build/tools" -maxdepth 1 -type f -perm -u+x \
+		-exec cp {} "$stage/kvmshare/bin/" \;
+fi
 
 (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) |
 	gzip -1 > "$out.tmp"

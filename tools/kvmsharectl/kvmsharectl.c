@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmsharectl: administer kvmshare memory pools and partitions.
+ *
+ *   kvmsharectl mount DIR [size=S] [reserve=S] [name=N] [mode=M]
+ *   kvmsharectl resize DIR [size=S] [reserve=S]
+ *   kvmsharectl umount DIR
+ *   kvmsharectl create FILE SIZE [entitlement=S] [limit=S] [weight=W]
+ *   kvmsharectl set FILE [entitlement=S] [limit=S] [weight=W]
+ *   kvmsharectl remove FILE
+ *   kvmsharectl status DIR
+ *
+ * Sizes are bytes with an optional K, M, G or T suffix (powers of 1024);
+ * pool sizes may also be a percentage of RAM ("25%"). Partition sizes are
+ * rounded up to whole pages. See Documentation/pool.rst.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/kvmshare.h>
+
+#define PAGE_SZ 4096ULL
+
+static const char *prog = "kvmsharectl";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage:\n"
+		"  %s mount DIR [size=S] [reserve=S] [name=N] [mode=M]\n"
+		"  %s resize DIR [size=S] [reserve=S]\n"
+		"  %s umount DIR\n"
+		"  %s create FILE SIZE [entitlement=S] [limit=S] [weight=W]\n"
+		"  %s set FILE [entitlement=S] [limit=S] [weight=W]\n"
+		"  %s remove FILE\n"
+		"  %s status DIR\n"
+		"Sizes: bytes with K, M, G or T suffix; pool sizes also N%%.\n",
+		prog, prog, prog, prog, prog, prog, prog);
+}
+
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+/* Parse "N[KMGT]" into bytes; returns 0 or -1. */
+static int parse_size(const char *s, unsigned long long *bytes)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	if (!*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'T': case 't':
+		mul <<= 10;
+		/* fall through */
+	case 'G': case 'g':
+		mul <<= 10;
+		/* fall through */
+	case 'M': case 'm':
+		mul <<= 10;
+		/* fall through */
+	case 'K': case 'k':
+		mul <<= 10;
+		end++;
+		break;
+	case 0:
+		break;
+	default:
+		return -1;
+	}
+	if (*end == 'i' || *end == 'B')	/* accept KiB, MB ... */
+		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
+	if (*end || (v && mul > ~0ULL / v))
+		return -1;
+	*bytes = v * mul;
+	return 0;
+}
+
+static unsigned long long to_pages(unsigned long long bytes)
+{
+	return (bytes + PAGE_SZ - 1) / PAGE_SZ;
+}
+
+static void human(char *buf, size_t len, unsigned long long pages)
+{
+	double v = (double)pages * PAGE_SZ;
+	const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int i = 0;
+
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(buf, len, i ? "%.1f %s" : "%.0f %s", v, unit[i]);
+}
+
+/* Check "key=value" pool options; build the mount data string. */
+static int pool_opts(int argc, char **argv, char *data, size_t len)
+{
+	unsigned long long b;
+	int i;
+
+	data[0] = 0;
+	for (i = 0; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+		size_t n = strlen(data);
+
+		if (!eq)
+			return fail("bad option '%s' (key=value)", argv[i]);
+		if (!strncmp(argv[i], "size=", 5) ||
+		    !strncmp(argv[i], "reserve=", 8)) {
+			size_t l = strlen(eq + 1);
+
+			if (!(l > 1 && eq[l] == '%') &&
+			    parse_size(eq + 1, &b))
+				return fail("bad size in '%s'", argv[i]);
+		} else if (strncmp(argv[i], "name=", 5) &&
+			   strncmp(argv[i], "mode=", 5) &&
+			   strncmp(argv[i], "uid=", 4) &&
+			   strncmp(argv[i], "gid=", 4)) {
+			return fail("unknown pool option '%s'", argv[i]);
+		}
+		if (n + strlen(argv[i]) + 2 > len)
+			return fail("options too long");
+		snprintf(data + n, len - n, "%s%s", n ? "," : "", argv[i]);
+	}
+	return 0;
+}
+
+static int cmd_mount(int argc, char **argv)
+{
+	char data[512];
+
+	if (argc < 1)
+		return usage(stderr), 2;
+	if (pool_opts(argc - 1, argv + 1, data, sizeof(data)))
+		return 1;
+	if (mkdir(argv[0], 0755) && errno != EEXIST)
+		return fail("mkdir %s: %s", argv[0], strerror(errno));
+	if (mount("kvmshare", argv[0], "kvmshare", 0, data))
+		return fail("mount %s: %s (see dmesg)", argv[0],
+			    strerror(errno));
+	return 0;
+}
+
+static int cmd_resize(int argc, char **argv)
+{
+	char data[512];
+
+	if (argc < 2)
+		return usage(stderr), 2;
+	if (pool_opts(argc - 1, argv + 1, data, sizeof(data)))
+		return 1;
+	if (mount("kvmshare", argv[0], "kvmshare", MS_REMOUNT, data))
+		return fail("resize %s: %s%s", argv[0], strerror(errno),
+			    errno == EBUSY ?
+			    " (below what is in use or entitled)" : "");
+	return 0;
+}
+
+static int cmd_umount(int argc, char **argv)
+{
+	if (argc != 1)
+		return usage(stderr), 2;
+	if (umount(argv[0]))
+		return fail("umount %s: %s", argv[0], strerror(errno));
+	return 0;
+}
+
+/* Apply "entitlement=S limit=S weight=W" to an open partition. */
+static int part_attrs(int fd, int argc, char **argv)
+{
+	struct kvmshare_part_attr a;
+	unsigned long long b;
+	int i;
+
+	memset(&a, 0, sizeof(a));
+	for (i = 0; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+
+		if (!eq)
+			return fail("bad attribute '%s' (key=value)", argv[i]);
+		if (!strncmp(argv[i], "entitlement=", 12)) {
+			if (parse_size(eq + 1, &b))
+				return fail("bad size in '%s'", argv[i]);
+			a.flags |= KVMSHARE_ATTR_ENTITLEMENT;
+			a.entitlement_pages = to_pages(b);
+		} else if (!strncmp(argv[i], "limit=", 6)) {
+			if (parse_size(eq + 1, &b))
+				return fail("bad size in '%s'", argv[i]);
+			a.flags |= KVMSHARE_ATTR_LIMIT;
+			a.limit_pages = to_pages(b);
+		} else if (!strncmp(argv[i], "weight=", 7)) {
+			char *end;
+			unsigned long w = strtoul(eq + 1, &end, 10);
+
+			if (*end || !eq[1] || w < KVMSHARE_WEIGHT_MIN ||
+			    w > KVMSHARE_WEIGHT_MAX)
+				return fail("weight must be %u..%u",
+					    KVMSHARE_WEIGHT_MIN,
+					    KVMSHARE_WEIGHT_MAX);
+			a.flags |= KVMSHARE_ATTR_WEIGHT;
+			a.weight = w;
+		} else {
+			return fail("unknown attribute '%s'", argv[i]);
+		}
+	}
+	if (a.flags && ioctl(fd, KVMSHARE_IOC_SET_ATTR, &a))
+		return fail("set attributes: %s%s", strerror(errno),
+			    errno == ENOSPC ?
+			    " (the pool cannot guarantee that entitlement)" :
+			    errno == EINVAL ? " (entitlement above limit?)" :
+			    "");
+	return 0;
+}
+
+static int cmd_create(int argc, char **argv)
+{
+	unsigned long long size;
+	int fd, ret;
+
+	if (argc < 2)
+		return usage(stderr), 2;
+	if (parse_size(argv[1], &size))
+		return fail("bad size '%s'", argv[1]);
+	fd = open(argv[0], O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd < 0)
+		return fail("create %s: %s", argv[0], strerror(errno));
+	if (ftruncate(fd, to_pages(size) * PAGE_SZ)) {
+		ret = fail("size %s: %s", argv[0], strerror(errno));
+		goto err;
+	}
+	ret = part_attrs(fd, argc - 2, argv + 2);
+	if (ret)
+		goto err;
+	close(fd);
+	return 0;
+err:
+	close(fd);
+	unlink(argv[0]);
+	return ret;
+}
+
+static int cmd_set(int argc, char **argv)
+{
+	int fd, ret;
+
+	if (argc < 2)
+		return usage(stderr), 2;
+	fd = open(argv[0], O_RDWR);
+	if (fd < 0)
+		return fail("open %s: %s", argv[0], strerror(errno));
+	ret = part_attrs(fd, argc - 1, argv + 1);
+	close(fd);
+	return ret;
+}
+
+static int cmd_remove(int argc, char **argv)
+{
+	if (argc != 1)
+		return usage(stderr), 2;
+	if (unlink(argv[0]))
+		return fail("remove %s: %s", argv[0], strerror(errno));
+	return 0;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	struct kvmshare_pool_info pi;
+	struct dirent *de;
+	struct statfs sf;
+	char a[32], b[32], c[32], d[32], e[32];
+	DIR *dir;
+	int fd;
+
+	if (argc != 1)
+		return usage(stderr), 2;
+	if (statfs(argv[0], &sf) || sf.f_type != KVMSHARE_FS_MAGIC)
+		return fail("%s is not a kvmshare pool", argv[0]);
+	fd = open(argv[0], O_RDONLY | O_DIRECTORY);
+	if (fd < 0 || ioctl(fd, KVMSHARE_IOC_POOL_INFO, &pi))
+		return fail("pool info %s: %s", argv[0], strerror(errno));
+	close(fd);
+	human(a, sizeof(a), pi.size_pages);
+	human(b, sizeof(b), pi.used_pages);
+	human(c, sizeof(c), pi.available_pages);
+	human(d, sizeof(d), pi.reserve_pages);
+	human(e, sizeof(e), pi.entitled_pages);
+	printf("pool %s: size %s, used %s, available %s, reserve %s, entitled %s\n",
+	       argv[0], a, b, c, d, e);
+	printf("  pages: size %llu used %llu free %llu available %llu; partitions %llu; fault failures %llu\n",
+	       (unsigned long long)pi.size_pages,
+	       (unsigned long long)pi.used_pages,
+	       (unsigned long long)pi.free_pages,
+	       (unsigned long long)pi.available_pages,
+	       (unsigned long long)pi.nr_partitions,
+	       (unsigned long long)pi.fault_failures);
+	printf("%-16s %10s %10s %10s %10s %6s %10s %8s %10s\n", "PARTITION",
+	       "SIZE", "RESIDENT", "ENTITLED", "LIMIT", "WEIGHT", "FAULTS",
+	       "FAILED", "PUNCHED");
+
+	dir = opendir(argv[0]);
+	if (!dir)
+		return fail("read %s: %s", argv[0], strerror(errno));
+	while ((de = readdir(dir))) {
+		struct kvmshare_part_stats st;
+		struct kvmshare_part_attr at;
+		int pf;
+
+		if (de->d_name[0] == '.')
+			continue;
+		pf = openat(dirfd(dir), de->d_name, O_RDONLY);
+		if (pf < 0)
+			continue;
+		if (!ioctl(pf, KVMSHARE_IOC_GET_STATS, &st) &&
+		    !ioctl(pf, KVMSHARE_IOC_GET_ATTR, &at)) {
+			human(a, sizeof(a), st.size_pages);
+			human(b, sizeof(b), st.resident_pages);
+			human(c, sizeof(c), at.entitlement_pages);
+			if (at.limit_pages)
+				human(d, sizeof(d), at.limit_pages);
+			else
+				snprintf(d, sizeof(d), "-");
+			printf("%-16s %10s %10s %10s %10s %6u %10llu %8llu %10llu\n",
+			       de->d_name, a, b, c, d, at.weight,
+			       (unsigned long long)st.faults,
+			       (unsigned long long)st.fault_failures,
+			       (unsigned long long)st.punched_pages);
+		}
+		close(pf);
+	}
+	closedir(dir);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int argc, char **argv);
+	} cmds[] = {
+		{ "mount", cmd_mount },
+		{ "resize", cmd_resize },
+		{ "umount", cmd_umount },
+		{ "create", cmd_create },
+		{ "set", cmd_set },
+		{ "remove", cmd_remove },
+		{ "status", cmd_status },
+	};
+	unsigned int i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 2, argv + 2);
+	fail("unknown command '%s'", argv[1]);
+	usage(stderr);
+	return 2;
+}
