@@ -38,9 +38,15 @@ typedef __u32 u32;
 typedef __u64 u64;
 typedef __s64 s64;
 
+#ifndef BIT
 #define BIT(nr)			(1UL << (nr))
+#endif
+#ifndef BIT_ULL
 #define BIT_ULL(nr)		(1ULL << (nr))
+#endif
+#ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#endif
 
 /* Orders the reads of a seqcount against the reads of what it guards. */
 #define kvmshare_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)

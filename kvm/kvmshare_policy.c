@@ -71,12 +71,12 @@ void kvmshare_policy_defaults(struct kvmshare_policy_params *p, u64 pool_pages)
 	p->grow_gain_pct = 100;		/* double at 100% stall */
 	p->grow_min_ppt = 16;		/* 1.6% of the limit */
 	p->refault_mult = 8;
-	p->headroom_ppt = 125;		/* active + 12.5% */
+	p->headroom_ppt = 250;		/* active + 25% */
 	p->idle_periods = 2;
 	p->shrink_ppt = 1000;		/* straight to the need ... */
 	p->deadband_ppt = 62;		/* ... unless within 6.2% */
 	p->holdoff_periods = 5;
-	p->reserve_ppt = 62;		/* keep 6.2% of the pool free */
+	p->reserve_ppt = 31;		/* keep 3.1% of the pool free */
 	p->pagein_cost_us = 200;
 }
 

@@ -3,7 +3,8 @@
  * kvmshare-sim: replay workload traces under the kvmshare policy and the
  * baselines, and report stall, paging I/O and convergence.
  *
- *   kvmshare-sim [-v] [-l LOG] [-c CTL] TRACE...   a table per trace
+ *   kvmshare-sim [-v] [-l LOG] [-c CTL] [-p TUNABLE=VALUE]... TRACE...
+ *						     a table per trace
  *   kvmshare-sim --bench TRACE...                  the bench figures
  *
  * See Documentation/policy.rst.
@@ -13,10 +14,10 @@
 
 #include "sim.h"
 
-static void usage(void)
+static void print_usage(void)
 {
 	fprintf(stderr,
-		"usage: kvmshare-sim [-v] [-l LOG] [-c CTL] TRACE...\n"
+		"usage: kvmshare-sim [-v] [-l LOG] [-c CTL] [-p TUNABLE=VALUE]... TRACE...\n"
 		"       kvmshare-sim --bench TRACE...\n"
 		"CTL: kvmshare static propshare mom esx-idletax\n");
 	exit(2);
@@ -39,6 +40,9 @@ int main(int argc, char **argv)
 			bench = 1;
 		} else if (!strcmp(argv[i], "-v")) {
 			verbose = 1;
+		} else if (!strcmp(argv[i], "-p") && i + 1 < argc) {
+			if (sim_model_set(&m, argv[++i]))
+				print_usage();
 		} else if (!strcmp(argv[i], "-l") && i + 1 < argc) {
 			logname = argv[++i];
 		} else if (!strcmp(argv[i], "-c") && i + 1 < argc) {
@@ -47,13 +51,13 @@ int main(int argc, char **argv)
 				if (!strcmp(argv[i], sim_ctl_names[c]))
 					only = c;
 			if (only < 0)
-				usage();
+				print_usage();
 		} else {
-			usage();
+			print_usage();
 		}
 	}
 	if (i == argc)
-		usage();
+		print_usage();
 	if (logname) {
 		log = fopen(logname, "w");
 		if (!log) {

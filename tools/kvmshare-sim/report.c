@@ -69,9 +69,10 @@ void sim_report_line(FILE *f, enum sim_ctl ctl, const struct sim_result *r,
 	for (i = 0; i < r->nconv; i++)
 		if (r->conv[i] > max)
 			max = r->conv[i];
-	fprintf(f, "  %-12s stall %9.1f s  paging %12.0f pages  oom %3llu  converge median %u max %u  reversals %llu  violations %llu\n",
+	fprintf(f, "  %-12s stall %9.1f s  paging %12.0f pages  oom %3llu",
 		sim_ctl_names[ctl], r->stall_s, r->paging_pages,
-		(unsigned long long)r->oom_kills,
+		(unsigned long long)r->oom_kills);
+	fprintf(f, "  converge median %u max %u  reversals %llu  violations %llu\n",
 		r->nconv ? sorted[r->nconv / 2] : 0, max,
 		(unsigned long long)r->reversals,
 		(unsigned long long)sim_result_violations(r, ctl));
@@ -81,9 +82,10 @@ void sim_report_line(FILE *f, enum sim_ctl ctl, const struct sim_result *r,
 			fprintf(f, " %u", r->conv[i]);
 		fprintf(f, "  bad metrics reads %llu\n",
 			(unsigned long long)r->metrics_bad);
-		fprintf(f, "    paging: squeeze %.0f guest %.0f evict %.0f restore %.0f host %.0f\n",
-			r->io_squeeze, r->io_guest, r->io_evict, r->io_restore,
-			r->io_host);
+		fprintf(f, "    paging: squeeze %.0f guest %.0f", r->io_squeeze,
+			r->io_guest);
+		fprintf(f, " evict %.0f restore %.0f host %.0f\n",
+			r->io_evict, r->io_restore, r->io_host);
 	}
 }
 
@@ -138,14 +140,17 @@ void sim_report_bench(FILE *f, const struct sim_report *rep,
 
 	if (!*prefix) {
 		fprintf(f, "all traces:\n");
-		for (c = 0; c < SIM_NR_CTL; c++)
-			if (rep->seen[c])
-				fprintf(f, "  %-12s stall %9.1f s  paging %12.0f pages  oom %3llu  reversals %llu  violations %llu\n",
-					sim_ctl_names[c], rep->stall_s[c],
-					rep->paging_pages[c],
-					(unsigned long long)rep->oom_kills[c],
-					(unsigned long long)rep->reversals[c],
-					(unsigned long long)rep->violations[c]);
+		for (c = 0; c < SIM_NR_CTL; c++) {
+			if (!rep->seen[c])
+				continue;
+			fprintf(f, "  %-12s stall %9.1f s  paging %12.0f pages",
+				sim_ctl_names[c], rep->stall_s[c],
+				rep->paging_pages[c]);
+			fprintf(f, "  oom %3llu  reversals %llu  violations %llu\n",
+				(unsigned long long)rep->oom_kills[c],
+				(unsigned long long)rep->reversals[c],
+				(unsigned long long)rep->violations[c]);
+		}
 	}
 	if (sim_report_figures(rep, &fig))
 		return;

@@ -23,6 +23,7 @@
  * protocol; the controllers read it through kvmshare_metrics_read().
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,51 @@ void sim_model_defaults(struct sim_model *m)
 	m->oom_floor_pct = 60;
 	m->oom_recover = 5;
 	m->noise_ppt = 30;
+	kvmshare_policy_defaults(&m->policy, 0);
+	m->policy.period_ms = m->period_ms;
+}
+
+/**
+ * sim_model_set - set a policy tunable from "name=value"
+ * @m: the model
+ * @assignment: e.g. "reserve_ppt=100"
+ *
+ * Return: 0, or -1 for an unknown name.
+ */
+int sim_model_set(struct sim_model *m, const char *assignment)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} tun[] = {
+#define SIM_TUNABLE(x) { #x, offsetof(struct kvmshare_policy_params, x) }
+		SIM_TUNABLE(stress_ppm),
+		SIM_TUNABLE(grow_gain_pct),
+		SIM_TUNABLE(grow_min_ppt),
+		SIM_TUNABLE(refault_mult),
+		SIM_TUNABLE(headroom_ppt),
+		SIM_TUNABLE(idle_periods),
+		SIM_TUNABLE(shrink_ppt),
+		SIM_TUNABLE(deadband_ppt),
+		SIM_TUNABLE(holdoff_periods),
+		SIM_TUNABLE(reserve_ppt),
+		SIM_TUNABLE(pagein_cost_us),
+#undef SIM_TUNABLE
+	};
+	const char *eq = strchr(assignment, '=');
+	size_t i;
+
+	if (!eq)
+		return -1;
+	for (i = 0; i < ARRAY_SIZE(tun); i++) {
+		if (strlen(tun[i].name) != (size_t)(eq - assignment) ||
+		    strncmp(tun[i].name, assignment, eq - assignment))
+			continue;
+		*(uint32_t *)((char *)&m->policy + tun[i].off) =
+			(uint32_t)strtoul(eq + 1, NULL, 0);
+		return 0;
+	}
+	return -1;
 }
 
 static uint64_t sim_rand(struct sim *s)
@@ -168,7 +214,7 @@ static void sim_fill_pool(struct sim *s, const double *w)
 
 static void sim_ctl_static(struct sim *s)
 {
-	double w[SIM_MAX_VMS];
+	double w[SIM_MAX_VMS] = { 0 };
 	unsigned int i;
 
 	for (i = 0; i < s->t->nvm; i++)
@@ -179,7 +225,7 @@ static void sim_ctl_static(struct sim *s)
 /* Proportional share: weight x demand, demand = sampled active + 10%. */
 static void sim_ctl_propshare(struct sim *s)
 {
-	double w[SIM_MAX_VMS];
+	double w[SIM_MAX_VMS] = { 0 };
 	unsigned int i;
 
 	for (i = 0; i < s->t->nvm; i++) {
@@ -200,7 +246,7 @@ static void sim_ctl_propshare(struct sim *s)
  */
 static void sim_ctl_esx(struct sim *s)
 {
-	double w[SIM_MAX_VMS];
+	double w[SIM_MAX_VMS] = { 0 };
 	unsigned int i;
 
 	for (i = 0; i < s->t->nvm; i++) {
@@ -359,8 +405,8 @@ static void sim_setup(struct sim *s, const struct sim_trace *t,
 	s->m = m;
 	s->ctl = ctl;
 	s->rng = 0x9e3779b97f4a7c15ULL ^ t->pool ^ t->periods;
-	kvmshare_policy_defaults(&s->params, t->pool);
-	s->params.period_ms = m->period_ms;
+	s->params = m->policy;
+	s->params.pool_pages = t->pool;
 	for (i = 0; i < t->nvm; i++) {
 		struct sim_vm *v = &s->vm[i];
 

@@ -74,6 +74,8 @@ struct sim_model {
 	uint32_t oom_floor_pct;		/* OOM when usable < this % of ws */
 	uint32_t oom_recover;		/* periods of lost work after an OOM */
 	uint32_t noise_ppt;		/* error of the active estimate */
+	/* tunables of our policy (pool_pages is set per trace) */
+	struct kvmshare_policy_params policy;
 };
 
 struct sim_result {
@@ -121,6 +123,7 @@ struct sim_figures {
 extern const char *const sim_ctl_names[SIM_NR_CTL];
 
 void sim_model_defaults(struct sim_model *m);
+int sim_model_set(struct sim_model *m, const char *assignment);
 int sim_trace_load(struct sim_trace *t, const char *path, char *err,
 		   size_t errlen);
 int sim_run(const struct sim_trace *t, const struct sim_model *m,
