@@ -24,3 +24,4 @@ $(OUT)/vpa/vpa_bench: vpa/vpa_bench.c $(VPA_CLIENT)
 	$(CC) $(CFLAGS) -o $@ vpa/vpa_bench.c vpa/vfio_client.c $(LDFLAGS)
 
 EXTRA_PROGS += $(OUT)/vpa/core_unit
+EXTRA_PROGS += $(OUT)/vpa/vpa_vfio
