@@ -43,6 +43,13 @@
 
 struct vpa_vdev;
 
+struct vpa_win {
+	u64 base;
+	u64 size;
+	u32 attr;		/* VPA_WIN_* as the guest wrote it */
+	u32 admin;		/* VPA_WIN_* the host allows */
+};
+
 /* An mdev type: a name and the request its groups make. */
 struct vpa_type {
 	struct mdev_type type;
@@ -104,13 +111,13 @@ struct vpa_wq {
 	u32 vec;
 	u32 db;
 	u32 gen;		/* bumped when the ring is reset */
-};
-
-struct vpa_win {
-	u64 base;
-	u64 size;
-	u32 attr;		/* VPA_WIN_* as the guest wrote it */
-	u32 admin;		/* VPA_WIN_* the host allows */
+	/*
+	 * The engine's copy of the DMA windows, refreshed under cfg_lock when
+	 * vpa_vdev::win_gen moves; read by the engine without a lock, so a
+	 * window change applies from the next descriptor on.
+	 */
+	u32 snap_gen;
+	struct vpa_win snap[VPA_MAX_WINS];
 };
 
 /* DMA audit counters of one virtual adapter (one line each in sysfs). */
@@ -144,6 +151,7 @@ enum vpa_audit {
  * @err:	VPA_REG_ERR
  * @wq:		work queues
  * @win:	DMA windows
+ * @win_gen:	generation of @win (under @cfg_lock)
  * @irq_lock:	protects @irq_type, @msix, @msi, @req
  * @irq_type:	VFIO_PCI_*_IRQ_INDEX in use, or -1
  * @msix:	MSI-X eventfds
@@ -174,6 +182,7 @@ struct vpa_vdev {
 	u32 err;
 	struct vpa_wq wq[VPA_MAX_WQS];
 	struct vpa_win win[VPA_MAX_WINS];
+	u32 win_gen;		/* bumped on every change of @win */
 	spinlock_t irq_lock;		/* irq_type, msix, msi, req */
 	int irq_type;
 	struct eventfd_ctx *msix[VPA_MAX_VECS];

@@ -138,31 +138,35 @@ static struct page *vpa_dma_page(struct vpa_vdev *v, u64 iova, bool write)
 	return page;
 }
 
-/* Does a DMA window of @v allow @len bytes at @iova for @need? */
-static bool vpa_dma_window_ok(struct vpa_vdev *v, u64 iova, u64 len, u32 need)
+/*
+ * Does a DMA window allow @len bytes at @iova for @need? Checked against
+ * the queue's snapshot of the windows (see struct vpa_wq).
+ */
+static bool vpa_dma_window_ok(struct vpa_vdev *v, struct vpa_wq *wq, u64 iova,
+			      u64 len, u32 need)
 {
-	bool ok = false;
 	u32 i;
 
 	if (!vpa_checks_on())
 		return true;
 	if (iova + len < iova)
 		return false;
-	spin_lock(&v->cfg_lock);
-	for (i = 0; i < v->nr[VPA_RES_WIN] && !ok; i++) {
-		struct vpa_win *w = &v->win[i];
+	for (i = 0; i < v->nr[VPA_RES_WIN]; i++) {
+		struct vpa_win *w = &wq->snap[i];
 
-		ok = (w->attr & w->admin & need) == need && w->size &&
-		     iova >= w->base && iova + len <= w->base + w->size;
+		if ((w->attr & w->admin & need) == need && w->size &&
+		    iova >= w->base && iova + len <= w->base + w->size)
+			return true;
 	}
-	spin_unlock(&v->cfg_lock);
-	return ok;
+	return false;
 }
 
 /* Check a whole access against the windows, counting a refusal. */
-static int vpa_dma_check(struct vpa_vdev *v, u64 iova, u64 len, bool write)
+static int vpa_dma_check(struct vpa_vdev *v, struct vpa_wq *wq, u64 iova,
+			 u64 len, bool write)
 {
-	if (vpa_dma_window_ok(v, iova, len, write ? VPA_WIN_WRITE : VPA_WIN_READ))
+	if (vpa_dma_window_ok(v, wq, iova, len,
+			      write ? VPA_WIN_WRITE : VPA_WIN_READ))
 		return 0;
 	vpa_audit(v, VPA_AUD_WINDOW);
 	dev_dbg_ratelimited(&v->mdev->dev, "DMA %s of %#llx+%llu outside windows\n",
@@ -171,15 +175,15 @@ static int vpa_dma_check(struct vpa_vdev *v, u64 iova, u64 len, bool write)
 }
 
 /* Copy between guest memory at @iova and @buf. */
-static int vpa_dma_copy(struct vpa_vdev *v, u64 iova, void *buf, u32 len,
-			bool write)
+static int vpa_dma_copy(struct vpa_vdev *v, struct vpa_wq *wq, u64 iova,
+			void *buf, u32 len, bool write)
 {
 	struct page *page;
 	u32 off, n;
 	void *p;
 	int ret;
 
-	ret = vpa_dma_check(v, iova, len, write);
+	ret = vpa_dma_check(v, wq, iova, len, write);
 	if (ret)
 		return ret;
 	while (len) {
@@ -219,20 +223,20 @@ static void vpa_fault(struct vpa_run *r, u8 status, u64 addr)
  */
 typedef int (*vpa_walk_fn)(void *dst, const void *src, u32 n, void *arg);
 
-static int vpa_walk(struct vpa_vdev *v, struct vpa_run *r, u64 src, bool src_rd,
-		    u64 dst, bool dst_wr, u32 len, vpa_walk_fn fn, void *arg)
+static int vpa_walk(struct vpa_vdev *v, struct vpa_wq *wq, struct vpa_run *r,
+		    u64 src, bool src_rd, u64 dst, bool dst_wr, u32 len,
+		    vpa_walk_fn fn, void *arg)
 {
 	struct page *sp = NULL, *dp = NULL;
 	void *s = NULL, *d = NULL;
 	u32 n, done = 0;
 	int ret;
 
-	if (src_rd && vpa_dma_check(v, src, len, false)) {
+	if (src_rd && vpa_dma_check(v, wq, src, len, false)) {
 		vpa_fault(r, VPA_CS_DMA_READ, src);
 		return -EACCES;
 	}
-	if (dst != ~0ULL &&
-	    vpa_dma_check(v, dst, len, dst_wr)) {
+	if (dst != ~0ULL && vpa_dma_check(v, wq, dst, len, dst_wr)) {
 		vpa_fault(r, dst_wr ? VPA_CS_DMA_WRITE : VPA_CS_DMA_READ, dst);
 		return -EACCES;
 	}
@@ -325,8 +329,8 @@ static int vpa_do_crc(void *dst, const void *src, u32 n, void *arg)
 }
 
 /* Validate and run one descriptor; the outcome is in @r->cr. */
-static void vpa_run_desc(struct vpa_vdev *v, const struct vpa_desc *d,
-			 struct vpa_run *r)
+static void vpa_run_desc(struct vpa_vdev *v, struct vpa_wq *wq,
+			 const struct vpa_desc *d, struct vpa_run *r)
 {
 	u32 size = d->size;
 	u64 src = d->src, dst = d->dst;
@@ -356,17 +360,17 @@ static void vpa_run_desc(struct vpa_vdev *v, const struct vpa_desc *d,
 
 	switch (d->opcode) {
 	case VPA_OP_MEMMOVE:
-		ret = vpa_walk(v, r, src, true, dst, true, size, vpa_do_copy,
+		ret = vpa_walk(v, wq, r, src, true, dst, true, size, vpa_do_copy,
 			       NULL);
 		break;
 	case VPA_OP_FILL:
 		fill.pattern = d->pattern;
 		fill.pos = 0;
-		ret = vpa_walk(v, r, 0, false, dst, true, size, vpa_do_fill,
+		ret = vpa_walk(v, wq, r, 0, false, dst, true, size, vpa_do_fill,
 			       &fill);
 		break;
 	case VPA_OP_COMPARE:
-		ret = vpa_walk(v, r, src, true, dst, false, size,
+		ret = vpa_walk(v, wq, r, src, true, dst, false, size,
 			       vpa_do_compare, &cmp);
 		if (ret == 1) {
 			ret = 0;
@@ -376,7 +380,7 @@ static void vpa_run_desc(struct vpa_vdev *v, const struct vpa_desc *d,
 		break;
 	case VPA_OP_CRC32C:
 		crc = d->crc_seed;
-		ret = vpa_walk(v, r, src, true, ~0ULL, false, size, vpa_do_crc,
+		ret = vpa_walk(v, wq, r, src, true, ~0ULL, false, size, vpa_do_crc,
 			       &crc);
 		r->cr.result = crc;
 		break;
@@ -429,11 +433,16 @@ static void vpa_wq_work(struct work_struct *work)
 		size = wq->size;
 		ring = wq->ring;
 		gen = wq->gen;
+		if (wq->snap_gen != v->win_gen) {
+			memcpy(wq->snap, v->win,
+			       v->nr[VPA_RES_WIN] * sizeof(wq->snap[0]));
+			wq->snap_gen = v->win_gen;
+		}
 		spin_unlock(&v->cfg_lock);
 
 		mutex_lock(&v->dma_lock);
-		ret = vpa_dma_copy(v, ring + (u64)head * sizeof(desc), &desc,
-				   sizeof(desc), false);
+		ret = vpa_dma_copy(v, wq, ring + (u64)head * sizeof(desc),
+				   &desc, sizeof(desc), false);
 		if (ret) {
 			mutex_unlock(&v->dma_lock);
 			/* the queue cannot go on: stop it until re-enabled */
@@ -444,9 +453,9 @@ static void vpa_wq_work(struct work_struct *work)
 			spin_unlock(&v->cfg_lock);
 			return;
 		}
-		vpa_run_desc(v, &desc, &run);
+		vpa_run_desc(v, wq, &desc, &run);
 		if (desc.flags & VPA_DESC_F_COMPL) {
-			ret = vpa_dma_copy(v, desc.compl, &run.cr,
+			ret = vpa_dma_copy(v, wq, desc.compl, &run.cr,
 					   sizeof(run.cr), true);
 			if (ret)
 				vpa_vdev_set_err(v, VPA_ERR_COMPLETION);

@@ -239,6 +239,7 @@ static void vpa_regs_reset(struct vpa_vdev *v)
 		wq->db = i < v->nr[VPA_RES_DB] ? i : 0;
 		wq->gen++;
 	}
+	v->win_gen++;
 	for (i = 0; i < v->nr[VPA_RES_WIN]; i++) {
 		v->win[i].base = 0;
 		v->win[i].size = 0;
@@ -361,6 +362,7 @@ static int vpa_bar0_write(struct vpa_vdev *v, u32 off, u32 val)
 			ret = -EINVAL;
 		else
 			ret = vpa_win_reg_write(&v->win[n], off & 0x1f, val);
+		v->win_gen++;
 		break;
 	case VPA_MSIX_TABLE ... VPA_BAR0_SIZE - 1:
 		break;		/* the VMM emulates the table and PBA */
@@ -1090,6 +1092,7 @@ static ssize_t protect_store(struct device *dev, struct device_attribute *attr,
 		if (!ret) {
 			spin_lock(&v->cfg_lock);
 			v->win[n].admin = val;
+			v->win_gen++;
 			spin_unlock(&v->cfg_lock);
 		}
 	} else if (!strcmp(kind, "wq")) {

@@ -25,3 +25,4 @@ $(OUT)/vpa/vpa_bench: vpa/vpa_bench.c $(VPA_CLIENT)
 
 EXTRA_PROGS += $(OUT)/vpa/core_unit
 EXTRA_PROGS += $(OUT)/vpa/vpa_vfio
+EXTRA_PROGS += $(OUT)/vpa/vpa_bench
