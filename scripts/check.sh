@@ -98,7 +98,8 @@ if ! make -s -C "$top" modules selftests > "$results/build.log" 2>&1; then
 	tail -40 "$results/build.log"
 fi
 if [ "$need_vm" = 1 ] && [ "$build_ok" = 1 ]; then
-	if ! "$top/scripts/mkinitrd.sh" "$initrd" > "$results/initrd.log" 2>&1; then
+	if ! "$top/scripts/mkinitrd.sh" "$initrd" "$build/guest-initrd.gz" \
+		> "$results/initrd.log" 2>&1; then
 		build_ok=0
 		echo "check.sh: initramfs build failed:"
 		tail -20 "$results/initrd.log"

@@ -5,7 +5,11 @@
 # tests need (with their dependencies) from the Debian kernel image package,
 # our modules, the test programs and the suite descriptions.
 #
-#   scripts/mkinitrd.sh OUT.gz
+#   scripts/mkinitrd.sh OUT.gz [GUEST-OUT.gz]
+#
+# With GUEST-OUT.gz it also builds the initramfs of the nested Linux guest
+# that end-to-end tests boot inside the VM with the host's QEMU
+# (scripts/vm/guest-init; busybox, the virtio drivers and our modules).
 #
 # Expects `make modules` and `make selftests` to have run.
 
@@ -14,6 +18,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${KVMSHARE_BUILD:-$top/build}
 out=$1
+guest_out=${2:-}
 
 kdir=$("$top/scripts/kernel.sh" fetch)
 krel=$("$top/scripts/kernel.sh" krel)
@@ -25,10 +30,39 @@ intree="kvm_amd kvm_intel vfio_iommu_type1 vfio_pci mdev 9pnet_virtio 9p
 	mce-inject"
 
 stage=$(mktemp -d "$build/initrd.XXXXXX")
-trap 'rm -rf "$stage"' EXIT
+gstage=$(mktemp -d "$build/ginitrd.XXXXXX")
+trap 'rm -rf "$stage" "$gstage"' EXIT
+
+# Copy in-tree modules $2... (with dependencies) into the tree at $1.
+add_intree() {
+	local dst=$1 m f rel
+	shift
+	for m in "$@"; do
+		modprobe -d "$kroot" -S "$krel" --show-depends "$m" 2>/dev/null |
+			awk '$1 == "insmod" { print $2 }'
+	done | sort -u | while read -r f; do
+		rel=${f#"$kroot"}
+		mkdir -p "$dst/$(dirname "$rel")"
+		cp "$f" "$dst/$rel"
+	done
+	mkdir -p "$dst/lib/modules/$krel/extra"
+	cp "$kroot/lib/modules/$krel/modules.order" \
+	   "$kroot/lib/modules/$krel/modules.builtin" \
+	   "$kroot/lib/modules/$krel/modules.builtin.modinfo" \
+	   "$dst/lib/modules/$krel/"
+	# Our modules (every .ko the Kbuild tree produced).
+	find "$top/kvm" "$top/drivers" -name '*.ko' \
+		-exec cp {} "$dst/lib/modules/$krel/extra/" \; 2>/dev/null
+	depmod -b "$dst" "$krel"
+}
+
+pack() {	# pack DIR OUT
+	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) |
+		gzip -1 > "$2.tmp"
+	mv "$2.tmp" "$2"
+}
 
 mkdir -p "$stage"/{bin,sbin,dev,proc,sys,tmp,run,etc,root,kvmshare/bin}
-mkdir -p "$stage/lib/modules/$krel/extra"
 cp /bin/busybox "$stage/bin/busybox"
 ln -s busybox "$stage/bin/sh"
 cp "$top/scripts/vm/init" "$stage/init"
@@ -36,24 +70,8 @@ chmod 755 "$stage/init"
 echo "root:x:0:0:root:/root:/bin/sh" > "$stage/etc/passwd"
 echo "root:x:0:" > "$stage/etc/group"
 
-for m in $intree; do
-	modprobe -d "$kroot" -S "$krel" --show-depends "$m" 2>/dev/null |
-		awk '$1 == "insmod" { print $2 }'
-done | sort -u | while read -r f; do
-	rel=${f#"$kroot"}
-	mkdir -p "$stage/$(dirname "$rel")"
-	cp "$f" "$stage/$rel"
-done
-cp "$kroot/lib/modules/$krel/modules.order" \
-   "$kroot/lib/modules/$krel/modules.builtin" \
-   "$kroot/lib/modules/$krel/modules.builtin.modinfo" \
-   "$stage/lib/modules/$krel/"
-
-# Our modules (every .ko the Kbuild tree produced).
-while read -r ko; do
-	cp "$ko" "$stage/lib/modules/$krel/extra/"
-done < <(find "$top/kvm" "$top/drivers" -name '*.ko' 2>/dev/null)
-depmod -b "$stage" "$krel"
+# shellcheck disable=SC2086
+add_intree "$stage" $intree
 
 # Test programs, suite descriptions and the in-VM runner.
 cp "$top/scripts/vm/run-progs.sh" "$top/scripts/vm/dmesg-check.sh" \
@@ -68,6 +86,13 @@ if [ -d "$build/tools" ]; then
 		-exec cp {} "$stage/kvmshare/bin/" \;
 fi
 
-(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) |
-	gzip -1 > "$out.tmp"
-mv "$out.tmp" "$out"
+pack "$stage" "$out"
+
+[ -n "$guest_out" ] || exit 0
+mkdir -p "$gstage"/{bin,dev,proc,sys,tmp,etc}
+cp /bin/busybox "$gstage/bin/busybox"
+ln -s busybox "$gstage/bin/sh"
+cp "$top/scripts/vm/guest-init" "$gstage/init"
+chmod 755 "$gstage/init"
+add_intree "$gstage" virtio_pci virtio_balloon
+pack "$gstage" "$guest_out"

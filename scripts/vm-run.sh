@@ -52,6 +52,9 @@ args=(-accel tcg -cpu max -m "$mem" -smp "$smp" -display none -no-reboot
       -serial "file:$out/console.log" -serial "file:$out/results.log")
 cmdline="console=ttyS0 panic=-1 oops=panic softlockup_panic=1"
 cmdline+=" kvmshare_suite=$suite kvmshare_mode=$mode kvmshare_srcdir=$top"
+# Host paths the end-to-end tests use through the shared host root.
+cmdline+=" kvmshare_build=${KVMSHARE_BUILD:-$top/build}"
+cmdline+=" kvmshare_kernel=$kdir/vmlinuz"
 if [ "$q35" = 1 ]; then
 	args+=(-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on
 	       -device pcie-root-port,id=rp1,chassis=1,slot=1

@@ -9,6 +9,8 @@
  *   kvmsharectl set FILE [entitlement=S] [limit=S] [weight=W]
  *   kvmsharectl remove FILE
  *   kvmsharectl status DIR
+ *   kvmsharectl balloon QMP-SOCKET SIZE
+ *   kvmsharectl qmp QMP-SOCKET JSON-COMMAND
  *
  * Sizes are bytes with an optional K, M, G or T suffix (powers of 1024);
  * pool sizes may also be a percentage of RAM ("25%"). Partition sizes are
@@ -26,10 +28,13 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/statfs.h>
+#include <sys/un.h>
 #include <linux/kvmshare.h>
 
 #define PAGE_SZ 4096ULL
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *prog = "kvmsharectl";
 
@@ -44,8 +49,10 @@ static void usage(FILE *f)
 		"  %s set FILE [entitlement=S] [limit=S] [weight=W]\n"
 		"  %s remove FILE\n"
 		"  %s status DIR\n"
+		"  %s balloon QMP-SOCKET SIZE    (guest RAM target, QEMU)\n"
+		"  %s qmp QMP-SOCKET JSON-COMMAND\n"
 		"Sizes: bytes with K, M, G or T suffix; pool sizes also N%%.\n",
-		prog, prog, prog, prog, prog, prog, prog);
+		prog, prog, prog, prog, prog, prog, prog, prog, prog);
 }
 
 static int fail(const char *fmt, ...)
@@ -74,23 +81,24 @@ static int parse_size(const char *s, unsigned long long *bytes)
 		return -1;
 	switch (*end) {
 	case 'T': case 't':
-		mul <<= 10;
-		/* fall through */
+		mul = 1ULL << 40;
+		break;
 	case 'G': case 'g':
-		mul <<= 10;
-		/* fall through */
+		mul = 1ULL << 30;
+		break;
 	case 'M': case 'm':
-		mul <<= 10;
-		/* fall through */
+		mul = 1ULL << 20;
+		break;
 	case 'K': case 'k':
-		mul <<= 10;
-		end++;
+		mul = 1ULL << 10;
 		break;
 	case 0:
 		break;
 	default:
 		return -1;
 	}
+	if (*end)
+		end++;
 	if (*end == 'i' || *end == 'B')	/* accept KiB, MB ... */
 		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
 	if (*end || (v && mul > ~0ULL / v))
@@ -107,7 +115,7 @@ static unsigned long long to_pages(unsigned long long bytes)
 static void human(char *buf, size_t len, unsigned long long pages)
 {
 	double v = (double)pages * PAGE_SZ;
-	const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	static const char * const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
 	int i = 0;
 
 	while (v >= 1024 && i < 4) {
@@ -311,11 +319,12 @@ static int cmd_status(int argc, char **argv)
 	human(e, sizeof(e), pi.entitled_pages);
 	printf("pool %s: size %s, used %s, available %s, reserve %s, entitled %s\n",
 	       argv[0], a, b, c, d, e);
-	printf("  pages: size %llu used %llu free %llu available %llu; partitions %llu; fault failures %llu\n",
+	printf("  pages: size %llu used %llu free %llu available %llu;",
 	       (unsigned long long)pi.size_pages,
 	       (unsigned long long)pi.used_pages,
 	       (unsigned long long)pi.free_pages,
-	       (unsigned long long)pi.available_pages,
+	       (unsigned long long)pi.available_pages);
+	printf(" partitions %llu; fault failures %llu\n",
 	       (unsigned long long)pi.nr_partitions,
 	       (unsigned long long)pi.fault_failures);
 	printf("%-16s %10s %10s %10s %10s %6s %10s %8s %10s\n", "PARTITION",
@@ -356,6 +365,76 @@ static int cmd_status(int argc, char **argv)
 	return 0;
 }
 
+/* Read one line (one QMP message) into @buf; returns its length or -1. */
+static int qmp_line(FILE *f, char *buf, int len)
+{
+	if (!fgets(buf, len, f))
+		return -1;
+	return strlen(buf);
+}
+
+/*
+ * Run one QMP command: connect, negotiate capabilities, send @cmd, print
+ * the reply (events are skipped). Exit status 0 on "return", 1 on "error".
+ */
+static int qmp_run(const char *sock, const char *cmd)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char buf[65536];
+	FILE *f;
+	int fd;
+
+	if (strlen(sock) >= sizeof(sa.sun_path))
+		return fail("socket path too long");
+	strcpy(sa.sun_path, sock);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		return fail("connect %s: %s", sock, strerror(errno));
+	f = fdopen(fd, "r+");
+	if (!f)
+		return fail("fdopen: %s", strerror(errno));
+	if (qmp_line(f, buf, sizeof(buf)) < 0 || !strstr(buf, "\"QMP\""))
+		return fail("%s: no QMP greeting", sock);
+	fprintf(f, "{\"execute\": \"qmp_capabilities\"}\n");
+	fflush(f);
+	if (qmp_line(f, buf, sizeof(buf)) < 0 || !strstr(buf, "\"return\""))
+		return fail("%s: capabilities refused", sock);
+	fprintf(f, "%s\n", cmd);
+	fflush(f);
+	while (qmp_line(f, buf, sizeof(buf)) >= 0) {
+		if (strstr(buf, "\"event\""))
+			continue;
+		fputs(buf, stdout);
+		fclose(f);
+		return strstr(buf, "\"return\"") ? 0 : 1;
+	}
+	fclose(f);
+	return fail("%s: connection closed", sock);
+}
+
+static int cmd_qmp(int argc, char **argv)
+{
+	if (argc != 2)
+		return usage(stderr), 2;
+	return qmp_run(argv[0], argv[1]);
+}
+
+/* Ask QEMU's virtio-balloon for a guest RAM size (QMP "balloon"). */
+static int cmd_balloon(int argc, char **argv)
+{
+	unsigned long long bytes;
+	char cmd[128];
+
+	if (argc != 2)
+		return usage(stderr), 2;
+	if (parse_size(argv[1], &bytes) || !bytes)
+		return fail("bad size '%s'", argv[1]);
+	snprintf(cmd, sizeof(cmd),
+		 "{\"execute\": \"balloon\", \"arguments\": {\"value\": %llu}}",
+		 bytes);
+	return qmp_run(argv[0], cmd);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -369,6 +448,8 @@ int main(int argc, char **argv)
 		{ "set", cmd_set },
 		{ "remove", cmd_remove },
 		{ "status", cmd_status },
+		{ "balloon", cmd_balloon },
+		{ "qmp", cmd_qmp },
 	};
 	unsigned int i;
 
@@ -380,7 +461,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].fn(argc - 2, argv + 2);
 	fail("unknown command '%s'", argv[1]);

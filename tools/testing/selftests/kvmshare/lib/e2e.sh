@@ -1,0 +1,109 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# End-to-end helpers, sourced by test scripts inside the test VM: run the
+# host's unmodified qemu-system-x86_64 (through the read-only host root at
+# /host, VM_HOSTROOT=1 in the suite) on the VM's KVM, booting a Linux guest
+# (Debian's kernel, scripts/vm/guest-init).
+#
+# Inside the chroot /run is a tmpfs of the VM: pools are mounted and guest
+# logs and QMP sockets are kept there (/host/run seen from the VM).
+
+E2E_ROOT=/host
+E2E_RUN=/host/run
+E2E_N=0
+E2E_FAILS=0
+E2E_GUESTS=0
+
+e2e_tap() {	# e2e_tap OK DESCRIPTION: one TAP result
+	E2E_N=$((E2E_N + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $E2E_N $2"
+	else
+		echo "not ok $E2E_N $2"
+		E2E_FAILS=$((E2E_FAILS + 1))
+	fi
+}
+
+e2e_mounted() {	# e2e_mounted PATH
+	grep -q " $1 " /proc/mounts
+}
+
+e2e_check() {	# e2e_check DESCRIPTION COMMAND...
+	d=$1
+	shift
+	"$@"
+	e2e_tap $? "$d"
+}
+
+# Prepare the chroot; print a TAP bail-out and exit when impossible.
+e2e_setup() {
+	if [ -z "$KVMSHARE_HOST" ] || [ ! -x $E2E_ROOT/usr/bin/qemu-system-x86_64 ]; then
+		echo "Bail out! the host root with qemu-system-x86_64 is not at $E2E_ROOT"
+		exit 1
+	fi
+	e2e_mounted $E2E_ROOT/dev || mount --bind /dev $E2E_ROOT/dev
+	e2e_mounted $E2E_ROOT/proc || mount -t proc proc $E2E_ROOT/proc
+	e2e_mounted $E2E_ROOT/sys || mount --bind /sys $E2E_ROOT/sys
+	e2e_mounted $E2E_RUN || mount -t tmpfs -o size=1g run $E2E_RUN
+	E2E_KERNEL=$KVMSHARE_KERNEL
+	E2E_INITRD=$KVMSHARE_BUILD/guest-initrd.gz
+	if [ ! -f "$E2E_ROOT$E2E_KERNEL" ] || [ ! -f "$E2E_ROOT$E2E_INITRD" ]; then
+		echo "Bail out! no guest kernel/initrd at $E2E_KERNEL $E2E_INITRD"
+		exit 1
+	fi
+}
+
+# e2e_qemu NAME MEMFILE MEM JOB [QEMU ARGS...]: start a guest in the
+# background whose RAM is MEMFILE (a path inside the chroot: /run/...).
+#
+# Each guest is pinned to its own vCPU of the test VM: under TCG's nested
+# SVM, two nested guests that share a vCPU hang (seen with 2 guests on a
+# 2-vCPU VM: one of them never printed a line, with or without kvmshare;
+# pinned, both run). So at most as many guests as the VM has vCPUs.
+e2e_qemu() {
+	name=$1 memfile=$2 mem=$3 job=$4
+	shift 4
+	cpu=$((E2E_GUESTS % $(nproc)))
+	E2E_GUESTS=$((E2E_GUESTS + 1))
+	rm -f $E2E_RUN/$name.log $E2E_RUN/$name.qmp
+	taskset -c $cpu chroot $E2E_ROOT qemu-system-x86_64 -accel kvm -cpu host \
+		-m "$mem" -smp 1 -nodefaults -display none -no-reboot \
+		-object memory-backend-file,id=ram0,mem-path="$memfile",size="$mem",share=on \
+		-machine pc,memory-backend=ram0 \
+		-kernel "$E2E_KERNEL" -initrd "$E2E_INITRD" \
+		-append "console=ttyS0 loglevel=4 panic=-1 kvmshare_job=$job" \
+		-serial file:/run/$name.log -qmp unix:/run/$name.qmp,server,nowait \
+		"$@" > $E2E_RUN/$name.qemu.log 2>&1 &
+	eval "E2E_PID_$name=$!"
+}
+
+# e2e_wait NAME PATTERN SECONDS: wait for a line of the guest's console.
+e2e_wait() {
+	t=0
+	while [ $t -lt "$3" ]; do
+		grep -qE "$2" $E2E_RUN/$1.log 2>/dev/null && return 0
+		sleep 1
+		t=$((t + 1))
+	done
+	echo "# timeout waiting for '$2' from $1; console tail:"
+	tail -5 $E2E_RUN/$1.log 2>/dev/null | sed 's/^/#   /'
+	sed 's/^/#   qemu: /' $E2E_RUN/$1.qemu.log 2>/dev/null | tail -5
+	return 1
+}
+
+# e2e_qmp NAME JSON: one QMP command to guest NAME.
+e2e_qmp() {
+	kvmsharectl qmp $E2E_RUN/$1.qmp "$2"
+}
+
+e2e_stop() {	# e2e_stop NAME: quit QEMU and wait for it
+	eval "pid=\$E2E_PID_$1"
+	e2e_qmp "$1" '{"execute": "quit"}' > /dev/null 2>&1
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 1
+	done
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
