@@ -58,7 +58,8 @@ dkms add --dkmstree "$tmp/tree" --sourcetree "$tmp/src" -m kvmshare \
 dkms build --dkmstree "$tmp/tree" --sourcetree "$tmp/src" -m kvmshare \
 	-v "$ver" -k "$krel" >> "$log" 2>&1 &&
 	[ -n "$(find "$tmp/tree" -name 'kvmshare.ko*' -path "*/$krel/*")" ] &&
+	[ -n "$(find "$tmp/tree" -name 'vpa.ko*' -path "*/$krel/*")" ] &&
 	ok=1
-result 3 "dkms build of kvmshare $ver for $krel" "$log"
+result 3 "dkms build of kvmshare $ver (kvmshare.ko, vpa.ko) for $krel" "$log"
 rm -rf "$tmp"
 exit $bad

@@ -15,7 +15,8 @@
 #                    the same for make bench and make demo
 #   MODULES=...      our modules loaded in the VM before PROGS
 #   TIMEOUT=secs     per program (default 300)
-#   VM_MEM, VM_SMP, VM_HOSTROOT=1, VM_Q35=1, VM_TIMEOUT=secs
+#   VM_MEM, VM_SMP, VM_HOSTROOT=1, VM_Q35=1, VM_IVSHMEM=1, VM_AGENT=1,
+#   VM_TIMEOUT=secs (see scripts/vm-run.sh)
 # Every program prints TAP (see scripts/tap-sum.awk for what counts).
 #
 # The last line is "N passed, N failed, N skipped" summed over every suite;
@@ -146,6 +147,8 @@ run_vm_progs() {
 		[ -n "$v" ] && vmopts+=(--timeout "$v")
 		[ "$(suite_var "$1" VM_HOSTROOT)" = 1 ] && vmopts+=(--hostroot)
 		[ "$(suite_var "$1" VM_Q35)" = 1 ] && vmopts+=(--q35)
+		[ "$(suite_var "$1" VM_IVSHMEM)" = 1 ] && vmopts+=(--ivshmem)
+		[ "$(suite_var "$1" VM_AGENT)" = 1 ] && vmopts+=(--agent)
 		[ "$mode" = demo ] && vmopts+=(--console)
 		"$top/scripts/vm-run.sh" "${vmopts[@]}" "$1"
 	fi

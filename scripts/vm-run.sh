@@ -12,9 +12,16 @@
 #     --mem MB          VM memory (default 2048)
 #     --smp N           VM CPUs (default 2)
 #     --hostroot        share the host's / read-only at /host in the VM
-#     --q35             boot a q35 machine with a PCIe root port (rp1) and a
-#                       QEMU monitor socket at DIR/monitor.sock
+#     --q35             boot a q35 machine with an emulated IOMMU and a PCIe
+#                       root port (rp1)
+#     --ivshmem         add an ivshmem-plain device (1 MiB, DIR/ivshmem.bin)
+#     --agent           run scripts/vm/host-agent.sh: tests in the VM can ask
+#                       the host for QMP commands on the VM's own QEMU
+#                       (e.g. pcie_aer_inject_error) through the third
+#                       serial port (lib/hostcmd.sh in the selftests)
 #     --console         also copy the console to stdout
+#
+# Every VM has a QMP socket at DIR/qmp.sock.
 #
 # The VM cannot return an exit status: the results arrive on the second
 # serial port and are judged by scripts/tap-sum.awk. A VM that panics,
@@ -25,6 +32,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 initrd= out= mode=check timeout=600 mem=2048 smp=2 hostroot=0 q35=0 console=0
+ivshmem=0 agent=0
 while [ $# -gt 1 ]; do
 	case "$1" in
 	--initrd) initrd=$2; shift 2 ;;
@@ -35,6 +43,8 @@ while [ $# -gt 1 ]; do
 	--smp) smp=$2; shift 2 ;;
 	--hostroot) hostroot=1; shift ;;
 	--q35) q35=1; shift ;;
+	--ivshmem) ivshmem=1; shift ;;
+	--agent) agent=1; shift ;;
 	--console) console=1; shift ;;
 	*) echo "vm-run.sh: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -43,13 +53,15 @@ suite=${1:?suite name}
 [ -n "$initrd" ] || { echo "vm-run.sh: --initrd is required" >&2; exit 2; }
 out=${out:-$top/build/results/$suite}
 mkdir -p "$out"
-rm -f "$out/console.log" "$out/results.log"
+rm -f "$out/console.log" "$out/results.log" "$out/agent.log" \
+      "$out/qmp.sock" "$out/agent.in" "$out/agent.out"
 
 kdir=$("$top/scripts/kernel.sh" fetch)
 
 args=(-accel tcg -cpu max -m "$mem" -smp "$smp" -display none -no-reboot
       -nodefaults -kernel "$kdir/vmlinuz" -initrd "$initrd"
-      -serial "file:$out/console.log" -serial "file:$out/results.log")
+      -serial "file:$out/console.log" -serial "file:$out/results.log"
+      -qmp "unix:$out/qmp.sock,server,nowait")
 cmdline="console=ttyS0 panic=-1 oops=panic softlockup_panic=1"
 cmdline+=" kvmshare_suite=$suite kvmshare_mode=$mode kvmshare_srcdir=$top"
 # Host paths the end-to-end tests use through the shared host root.
@@ -57,9 +69,18 @@ cmdline+=" kvmshare_build=${KVMSHARE_BUILD:-$top/build}"
 cmdline+=" kvmshare_kernel=$kdir/vmlinuz"
 if [ "$q35" = 1 ]; then
 	args+=(-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on
-	       -device pcie-root-port,id=rp1,chassis=1,slot=1
-	       -monitor "unix:$out/monitor.sock,server,nowait")
+	       -device pcie-root-port,id=rp1,chassis=1,slot=1)
 	cmdline+=" intel_iommu=on"
+fi
+if [ "$ivshmem" = 1 ]; then
+	rm -f "$out/ivshmem.bin"
+	args+=(-object "memory-backend-file,id=ivsh0,mem-path=$out/ivshmem.bin,size=1M,share=on"
+	       -device ivshmem-plain,memdev=ivsh0)
+fi
+if [ "$agent" = 1 ]; then
+	mkfifo "$out/agent.in" "$out/agent.out"
+	args+=(-serial "pipe:$out/agent")
+	cmdline+=" kvmshare_agent=1"
 fi
 if [ "$hostroot" = 1 ]; then
 	args+=(-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on)
@@ -74,7 +95,17 @@ if [ "$console" = 1 ]; then
 fi
 rc=0
 timeout -k 10 "$timeout" qemu-system-x86_64 "${args[@]}" \
-	> "$out/qemu.log" 2>&1 || rc=$?
+	> "$out/qemu.log" 2>&1 &
+qpid=$!
+if [ "$agent" = 1 ]; then
+	"$top/scripts/vm/host-agent.sh" "$out" > "$out/agent.log" 2>&1 &
+	apid=$!
+fi
+wait "$qpid" || rc=$?
+if [ "$agent" = 1 ]; then
+	kill "$apid" 2>/dev/null
+	wait "$apid" 2>/dev/null
+fi
 if [ "$console" = 1 ]; then
 	sleep 0.2
 	kill "$tailpid" 2>/dev/null || true
