@@ -5,6 +5,8 @@
  * engine (vpa_engine.c).
  *
  * Lock order (outer first):
+ *   vpa_adapter::recov_lock  ->  vpa_vdev::lock  (two vdev locks are only
+ *                               ever held together under recov_lock)
  *   vpa_vdev::lock  ->  vpa_adapter::lock
  *   vpa_vdev::lock  ->  vpa_vdev::dma_lock  (engine stop on reset)
  *   vpa_vdev::dma_lock  ->  the VFIO container's locks (pinning)
@@ -72,6 +74,13 @@ struct vpa_type {
  * @engines:	the engine workqueue; max_active is the number of engines
  * @debugfs:	debugfs directory
  * @rid_rejects: requests the back end refused for their requester id
+ * @recov_lock:	serialises resize, reassign and error recovery
+ * @aer_state:	enum vpa_aer_state (under @recov_lock)
+ * @aer_frozen:	the error froze the link: the PCI core resets it
+ * @errors:	error recoveries started
+ * @resets:	adapter resets done
+ * @last_acked:	virtual adapters that acknowledged the last error in time
+ * @last_failed: virtual adapters failed by the last error
  * @id:		adapter number
  * @node:	in vpa_adapters
  */
@@ -89,8 +98,21 @@ struct vpa_adapter {
 	struct workqueue_struct *engines;
 	struct dentry *debugfs;
 	atomic64_t rid_rejects;
+	struct mutex recov_lock;	/* resize, reassign, recovery */
+	int aer_state;
+	bool aer_frozen;
+	u64 errors;
+	u64 resets;
+	u32 last_acked;
+	u32 last_failed;
 	int id;
 	struct list_head node;
+};
+
+enum vpa_aer_state {
+	VPA_AER_NORMAL,		/* no error recovery */
+	VPA_AER_DETECTED,	/* guests told, engines stopped */
+	VPA_AER_RESET,		/* adapter reset, state restored */
 };
 
 /*
@@ -111,6 +133,7 @@ struct vpa_wq {
 	u32 vec;
 	u32 db;
 	u32 gen;		/* bumped when the ring is reset */
+	bool frozen;		/* the host stopped it between descriptors */
 	/*
 	 * The engine's copy of the DMA windows, refreshed under cfg_lock when
 	 * vpa_vdev::win_gen moves; read by the engine without a lock, so a
@@ -130,6 +153,33 @@ enum vpa_audit {
 	VPA_AUD_CFG_RO,		/* config writes that changed nothing */
 	VPA_AUD_DONE,		/* descriptors completed */
 	VPA_AUD_NR
+};
+
+/* Outcome of the last quiesce request of a virtual adapter. */
+enum vpa_outcome {
+	VPA_OUT_NONE,		/* never asked */
+	VPA_OUT_PENDING,	/* asked, waiting */
+	VPA_OUT_ACKED,		/* acknowledged in time */
+	VPA_OUT_FORCED,		/* revoke went on after the deadline */
+	VPA_OUT_FAILED,		/* error recovery failed it */
+	VPA_OUT_IDLE,		/* not open: nothing to quiesce */
+	VPA_OUT_NR
+};
+
+/*
+ * Recovery statistics of one virtual adapter, under
+ * vpa_adapter::recov_lock (written) and read locklessly by sysfs.
+ */
+struct vpa_recov_stats {
+	u64 events;		/* quiesce requests */
+	u64 acked;		/* acknowledged in time */
+	u64 forced;		/* revokes forced after the deadline */
+	u64 failed;		/* error recoveries not acknowledged */
+	u64 resumed;		/* error recoveries it came back from */
+	u64 changes;		/* resource changes applied */
+	s64 last_ack_us;	/* latency of the last ack, -1 if none */
+	int last_outcome;	/* enum vpa_outcome */
+	bool last_error;	/* the last request was an error recovery */
 };
 
 /**
@@ -163,6 +213,17 @@ enum vpa_audit {
  * @pins:	IOVA page number -> pinned page; tag 1 = pinned writable
  * @nr_pins:	entries in @pins
  * @audit:	counters, enum vpa_audit
+ * @event:	VPA_REG_EVENT latches (under @cfg_lock, as all below to @failed)
+ * @evt_vec:	VPA_REG_EVT_VEC
+ * @evt_seq:	number of the last quiesce request
+ * @quiesce_wqs: queues asked to quiesce
+ * @quiescing:	a quiesce request waits for its acknowledgment
+ * @recovery:	adapter error recovery: the engine runs nothing
+ * @failed:	failed by error recovery until reset
+ * @ack_time:	when the last acknowledgment came
+ * @ack_wait:	woken on an acknowledgment
+ * @rec:	recovery statistics
+ * @asked:	when the last quiesce request went out (under recov_lock)
  */
 struct vpa_vdev {
 	struct vfio_device vfio;
@@ -194,12 +255,24 @@ struct vpa_vdev {
 	struct xarray pins;
 	unsigned int nr_pins;
 	atomic64_t audit[VPA_AUD_NR];
+	u32 event;
+	u32 evt_vec;
+	u32 evt_seq;
+	u32 quiesce_wqs;
+	bool quiescing;
+	bool recovery;
+	bool failed;
+	ktime_t ack_time;
+	wait_queue_head_t ack_wait;
+	struct vpa_recov_stats rec;
+	ktime_t asked;
 };
 
 /* vpa_main.c */
 extern struct mdev_driver vpa_mdev_driver;
 extern bool vpa_bypass;
 struct vpa_type *vpa_type_of(struct mdev_device *mdev);
+struct vpa_adapter *vpa_adapter_of(struct device *dev);
 void vpa_adapter_attach(struct vpa_adapter *ad, struct vpa_vdev *v);
 void vpa_adapter_detach(struct vpa_adapter *ad, struct vpa_vdev *v);
 void vpa_adapter_release_group(struct vpa_adapter *ad, struct vpa_vdev *v);
@@ -209,7 +282,21 @@ extern const struct vfio_device_ops vpa_vfio_ops;
 void vpa_vdev_kill(struct vpa_vdev *v);
 extern const struct attribute_group *vpa_mdev_groups[];
 
+/* vpa_recov.c */
+extern unsigned int vpa_ack_timeout_ms;
+extern const struct pci_error_handlers vpa_err_handlers;
+extern struct device_attribute dev_attr_resize;
+extern struct device_attribute dev_attr_recovery;
+extern struct device_attribute dev_attr_vpa_reassign;
+extern struct device_attribute dev_attr_vpa_recovery;
+void vpa_recov_init_vdev(struct vpa_vdev *v);
+int vpa_vdev_ack(struct vpa_vdev *v, u32 seq);
+void vpa_vdev_raise(struct vpa_vdev *v, u32 events);
+int vpa_adapter_error(struct vpa_adapter *ad);
+
 /* vpa_engine.c */
+void vpa_engine_kick(struct vpa_vdev *v);
+void vpa_engine_freeze_wq(struct vpa_vdev *v, struct vpa_wq *wq);
 void vpa_engine_init_wq(struct vpa_vdev *v, struct vpa_wq *wq);
 int vpa_engine_ring(struct vpa_adapter *ad, u16 rid, u32 global, u32 tail);
 void vpa_engine_stop(struct vpa_vdev *v);

@@ -12,3 +12,4 @@
 #include "vpa_engine.c"
 #include "vpa_mdev.c"
 #include "vpa_main.c"
+#include "vpa_recov.c"

@@ -388,6 +388,32 @@ int vpa_core_shrink(struct vpa_core *c, int gid, enum vpa_res type, u32 n)
 }
 
 /**
+ * vpa_core_grow - give a group @n more free resources of @type
+ * @c:		the core state
+ * @gid:	the group
+ * @type:	resource type
+ * @n:		how many
+ *
+ * All or nothing; the new resources get the group's next local indices
+ * and full attributes.
+ *
+ * Return: 0, -ENOENT, -EINVAL (beyond group_max or n == 0), or -ENOSPC
+ * if fewer than @n are free.
+ */
+int vpa_core_grow(struct vpa_core *c, int gid, enum vpa_res type, u32 n)
+{
+	if (!vpa_core_gid_ok(c, gid) || (unsigned int)type >= VPA_RES_NR)
+		return -ENOENT;
+	if (!n || c->group[gid].count[type] + n > c->group_max[type])
+		return -EINVAL;
+	if (n > c->free[type])
+		return -ENOSPC;
+	while (n--)
+		vpa_core_take(c, gid, type);
+	return 0;
+}
+
+/**
  * vpa_core_move - reassign @n resources of @type from one group to another
  * @c:		the core state
  * @from:	giving group

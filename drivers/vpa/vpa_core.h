@@ -98,6 +98,7 @@ int vpa_core_check_rid(const struct vpa_core *c, u16 rid, enum vpa_res type,
 int vpa_core_set_attr(struct vpa_core *c, int gid, enum vpa_res type,
 		      u32 local, u8 attr);
 int vpa_core_shrink(struct vpa_core *c, int gid, enum vpa_res type, u32 n);
+int vpa_core_grow(struct vpa_core *c, int gid, enum vpa_res type, u32 n);
 int vpa_core_move(struct vpa_core *c, int from, int to, enum vpa_res type,
 		  u32 n);
 const char *vpa_res_name(enum vpa_res type);

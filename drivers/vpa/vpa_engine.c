@@ -425,7 +425,8 @@ static void vpa_wq_work(struct work_struct *work)
 	for (i = 0; i < turn; i++) {
 		spin_lock(&v->cfg_lock);
 		if (READ_ONCE(v->dead) || !(v->ctrl & VPA_CTRL_ENABLE) ||
-		    !(wq->ctrl & VPA_WQ_CTRL_ENABLE) || wq->head == wq->tail) {
+		    !(wq->ctrl & VPA_WQ_CTRL_ENABLE) || wq->frozen ||
+		    v->recovery || v->failed || wq->head == wq->tail) {
 			spin_unlock(&v->cfg_lock);
 			return;
 		}
@@ -529,6 +530,37 @@ int vpa_engine_ring(struct vpa_adapter *ad, u16 rid, u32 global, u32 tail)
 		queue_work(ad->engines, &wq->work);
 	mutex_unlock(&ad->lock);
 	return ret;
+}
+
+/*
+ * Queue every enabled queue of @v that has work, e.g. when the adapter
+ * is enabled or a queue unfrozen. Caller holds cfg_lock.
+ */
+void vpa_engine_kick(struct vpa_vdev *v)
+{
+	u32 i;
+
+	lockdep_assert_held(&v->cfg_lock);
+	for (i = 0; i < v->nr[VPA_RES_WQ]; i++) {
+		struct vpa_wq *wq = &v->wq[i];
+
+		if ((wq->ctrl & VPA_WQ_CTRL_ENABLE) && wq->head != wq->tail)
+			queue_work(v->ad->engines, &wq->work);
+	}
+}
+
+/*
+ * Stop @wq between two descriptors: when this returns the engine is not
+ * in it, and it runs nothing until wq->frozen is cleared. A descriptor
+ * the engine was on completes and moves the head first, so each one runs
+ * once or not at all.
+ */
+void vpa_engine_freeze_wq(struct vpa_vdev *v, struct vpa_wq *wq)
+{
+	spin_lock(&v->cfg_lock);
+	wq->frozen = true;
+	spin_unlock(&v->cfg_lock);
+	cancel_work_sync(&wq->work);
 }
 
 /*

@@ -18,6 +18,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/aer.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uuid.h>
@@ -182,7 +183,7 @@ struct mdev_driver vpa_mdev_driver = {
 
 /* Parent sysfs */
 
-static struct vpa_adapter *vpa_adapter_of(struct device *dev)
+struct vpa_adapter *vpa_adapter_of(struct device *dev)
 {
 	struct vpa_adapter *ad;
 
@@ -293,6 +294,8 @@ static DEVICE_ATTR_WO(vpa_destroy);
 static struct attribute *vpa_parent_attrs[] = {
 	&dev_attr_vpa_resources.attr,
 	&dev_attr_vpa_destroy.attr,
+	&dev_attr_vpa_reassign.attr,
+	&dev_attr_vpa_recovery.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(vpa_parent);
@@ -330,10 +333,38 @@ static const struct file_operations vpa_inject_fops = {
 	.llseek = no_llseek,
 };
 
+/*
+ * "error": write 1 to run the adapter's error recovery as if the PCI core
+ * had reported an uncorrectable error (the software adapter has no AER).
+ */
+static ssize_t vpa_error_write(struct file *file, const char __user *ubuf,
+			       size_t count, loff_t *ppos)
+{
+	struct vpa_adapter *ad = file->private_data;
+	unsigned int val;
+	int ret;
+
+	ret = kstrtouint_from_user(ubuf, count, 0, &val);
+	if (ret)
+		return ret;
+	if (val != 1)
+		return -EINVAL;
+	ret = vpa_adapter_error(ad);
+	return ret ? ret : count;
+}
+
+static const struct file_operations vpa_error_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = vpa_error_write,
+	.llseek = no_llseek,
+};
+
 static void vpa_debugfs_init(struct vpa_adapter *ad)
 {
 	ad->debugfs = debugfs_create_dir(dev_name(ad->dev), vpa_debugfs);
 	debugfs_create_file("inject", 0200, ad->debugfs, ad, &vpa_inject_fops);
+	debugfs_create_file("error", 0200, ad->debugfs, ad, &vpa_error_fops);
 }
 
 /* Adapters */
@@ -408,6 +439,7 @@ static struct vpa_adapter *vpa_adapter_alloc(int id)
 		return NULL;
 	ad->id = id;
 	mutex_init(&ad->lock);
+	mutex_init(&ad->recov_lock);
 	INIT_LIST_HEAD(&ad->vdevs);
 	atomic64_set(&ad->rid_rejects, 0);
 	ad->core = kvzalloc(sizeof(*ad->core), GFP_KERNEL);
@@ -481,12 +513,19 @@ static int vpa_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return -ENOMEM;
 	ad->dev = &pdev->dev;
 	ad->pdev = pdev;
+	/* error recovery: errors reported, config restored after resets */
+	pci_save_state(pdev);
+	if (pdev->aer_cap && pci_enable_pcie_error_reporting(pdev))
+		dev_info(&pdev->dev, "AER reporting not enabled\n");
+	pci_set_drvdata(pdev, ad);
 	ret = vpa_adapter_start(ad, rid);
 	if (ret) {
+		pci_set_drvdata(pdev, NULL);
+		if (pdev->aer_cap)
+			pci_disable_pcie_error_reporting(pdev);
 		vpa_adapter_free(ad);
 		return ret;
 	}
-	pci_set_drvdata(pdev, ad);
 	return 0;
 }
 
@@ -495,6 +534,9 @@ static void vpa_pci_remove(struct pci_dev *pdev)
 	struct vpa_adapter *ad = pci_get_drvdata(pdev);
 
 	vpa_adapter_stop(ad);
+	if (pdev->aer_cap)
+		pci_disable_pcie_error_reporting(pdev);
+	pci_set_drvdata(pdev, NULL);
 	vpa_adapter_free(ad);
 }
 
@@ -503,6 +545,7 @@ static struct pci_driver vpa_pci_driver = {
 	.id_table = NULL,	/* driver_override only */
 	.probe = vpa_pci_probe,
 	.remove = vpa_pci_remove,
+	.err_handler = &vpa_err_handlers,
 	.driver = {
 		.dev_groups = vpa_parent_groups,
 	},

@@ -178,7 +178,28 @@ static int vpa_bar0_read(struct vpa_vdev *v, u32 off, u32 *val)
 	case VPA_REG_STATUS:
 		*val = (v->ctrl & VPA_CTRL_ENABLE ? VPA_STS_ENABLED : 0) |
 		       (v->err ? VPA_STS_ERROR : 0) |
-		       (v->dead ? VPA_STS_DEAD : 0);
+		       (v->dead ? VPA_STS_DEAD : 0) |
+		       (v->quiescing ? VPA_STS_QUIESCE : 0) |
+		       (v->recovery ? VPA_STS_RECOVERY : 0) |
+		       (v->failed ? VPA_STS_FAILED : 0);
+		break;
+	case VPA_REG_EVENT:
+		*val = v->event;
+		break;
+	case VPA_REG_EVT_VEC:
+		*val = v->evt_vec;
+		break;
+	case VPA_REG_EVT_SEQ:
+		*val = v->evt_seq;
+		break;
+	case VPA_REG_ACK:
+		*val = 0;
+		break;
+	case VPA_REG_QUIESCE_WQS:
+		*val = v->quiesce_wqs;
+		break;
+	case VPA_REG_DEADLINE_MS:
+		*val = READ_ONCE(vpa_ack_timeout_ms);
 		break;
 	case VPA_REG_ERR:
 		*val = v->err;
@@ -227,6 +248,10 @@ static void vpa_regs_reset(struct vpa_vdev *v)
 
 	v->ctrl = 0;
 	v->err = 0;
+	v->failed = false;
+	v->evt_vec = 0;
+	/* a pending quiesce request stays visible: it still wants an ack */
+	v->event &= v->quiescing ? VPA_EVT_QUIESCE | VPA_EVT_ERROR : 0;
 	for (i = 0; i < v->nr[VPA_RES_WQ]; i++) {
 		struct vpa_wq *wq = &v->wq[i];
 
@@ -273,7 +298,7 @@ static int vpa_wq_reg_write(struct vpa_vdev *v, struct vpa_wq *wq, u32 reg,
 		if (val & ~VPA_WQ_CTRL_ALL)
 			return -EINVAL;
 		if ((val & VPA_WQ_CTRL_ENABLE) && !on) {
-			if (!wq->size)
+			if (!wq->size || v->failed)
 				return -EINVAL;
 			wq->head = 0;
 			wq->tail = 0;
@@ -329,7 +354,7 @@ static int vpa_win_reg_write(struct vpa_win *w, u32 reg, u32 val)
 
 static int vpa_bar0_write(struct vpa_vdev *v, u32 off, u32 val)
 {
-	bool reset = false;
+	bool reset = false, kick = false;
 	int ret = 0;
 	u32 n;
 
@@ -341,13 +366,31 @@ static int vpa_bar0_write(struct vpa_vdev *v, u32 off, u32 val)
 		} else if (val & VPA_CTRL_RESET) {
 			vpa_regs_reset(v);
 			reset = true;
+		} else if ((val & VPA_CTRL_ENABLE) && v->failed) {
+			ret = -EINVAL;	/* failed: reset first */
 		} else {
+			kick = (val & ~v->ctrl) & VPA_CTRL_ENABLE;
 			v->ctrl = val;
 		}
 		break;
 	case VPA_REG_ERR:
 		if (val)	/* any non-zero write clears */
 			v->err = 0;
+		break;
+	case VPA_REG_EVENT:
+		if (val & ~VPA_EVT_ALL)
+			ret = -EINVAL;
+		else
+			v->event &= ~val;
+		break;
+	case VPA_REG_EVT_VEC:
+		if (val >= v->nr[VPA_RES_VEC])
+			ret = -EINVAL;
+		else
+			v->evt_vec = val;
+		break;
+	case VPA_REG_ACK:
+		ret = vpa_vdev_ack(v, val);
 		break;
 	case VPA_REG_WQ(0) ... VPA_REG_WQ(VPA_MAX_WQS) - 1:
 		n = (off - VPA_REG_WQ(0)) / 0x20;
@@ -372,6 +415,8 @@ static int vpa_bar0_write(struct vpa_vdev *v, u32 off, u32 val)
 	}
 	if (ret && !v->err)
 		v->err = VPA_ERR_REG;
+	if (kick)
+		vpa_engine_kick(v);
 	spin_unlock(&v->cfg_lock);
 	if (reset)
 		vpa_engine_stop(v);
@@ -945,6 +990,7 @@ static int vpa_init_dev(struct vfio_device *vdev)
 	xa_init(&v->pins);
 	for (i = 0; i < VPA_MAX_WQS; i++)
 		vpa_engine_init_wq(v, &v->wq[i]);
+	vpa_recov_init_vdev(v);
 
 	v->stat_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
 	if (!v->stat_page)
@@ -1114,6 +1160,8 @@ static struct attribute *vpa_mdev_attrs[] = {
 	&dev_attr_resources.attr,
 	&dev_attr_audit.attr,
 	&dev_attr_protect.attr,
+	&dev_attr_resize.attr,
+	&dev_attr_recovery.attr,
 	NULL,
 };
 

@@ -37,7 +37,7 @@
 #define VPA_PCI_VENDOR_ID	0x1b36
 #define VPA_PCI_DEVICE_ID	0x11f5
 #define VPA_PCI_CLASS		0x088000	/* system peripheral, other */
-#define VPA_VERSION		0x00010000	/* major 1, minor 0 */
+#define VPA_VERSION		0x00010001	/* major 1, minor 1: events */
 
 /* Per virtual adapter limits (the BAR layout has room for these). */
 #define VPA_MAX_WQS		16
@@ -69,6 +69,13 @@
 #define VPA_REG_DMA_FAULTS	0x02c	/* RO DMA accesses refused */
 #define VPA_REG_DONE_LO		0x030	/* RO descriptors completed, low */
 #define VPA_REG_DONE_HI		0x034	/* RO descriptors completed, high */
+/* Since minor 1: host events (revoke, resize, error recovery). */
+#define VPA_REG_EVENT		0x038	/* RW1C VPA_EVT_* latched events */
+#define VPA_REG_EVT_VEC		0x03c	/* RW vector of event interrupts */
+#define VPA_REG_EVT_SEQ		0x040	/* RO number of the quiesce request */
+#define VPA_REG_ACK		0x044	/* WO write EVT_SEQ: quiesced */
+#define VPA_REG_QUIESCE_WQS	0x048	/* RO mask of queues to quiesce */
+#define VPA_REG_DEADLINE_MS	0x04c	/* RO time given to acknowledge */
 
 #define VPA_CTRL_ENABLE		(1U << 0)	/* engine accepts work */
 #define VPA_CTRL_RESET		(1U << 1)	/* write 1: reset, self-clears */
@@ -77,6 +84,43 @@
 #define VPA_STS_ENABLED		(1U << 0)
 #define VPA_STS_ERROR		(1U << 1)	/* VPA_REG_ERR is non-zero */
 #define VPA_STS_DEAD		(1U << 2)	/* destroyed by the host */
+#define VPA_STS_QUIESCE		(1U << 3)	/* quiesce asked, not acked */
+#define VPA_STS_RECOVERY	(1U << 4)	/* adapter error recovery */
+#define VPA_STS_FAILED		(1U << 5)	/* failed: reset to reuse */
+
+/*
+ * Events (VPA_REG_EVENT). Each is latched and signalled on the vector in
+ * VPA_REG_EVT_VEC (MSI-X; or the MSI vector); writing 1s clears them.
+ *
+ * VPA_EVT_QUIESCE: the host asks the driver to quiesce the work queues in
+ * VPA_REG_QUIESCE_WQS: ring none of their doorbells any more and, for a
+ * revoke (no VPA_STS_RECOVERY), wait until their heads reach their tails;
+ * then write VPA_REG_EVT_SEQ to VPA_REG_ACK within VPA_REG_DEADLINE_MS.
+ * After the deadline the host goes on without the acknowledgment.
+ *
+ * Revoke and resize: the queues named are then taken; the engine stops
+ * between descriptors, never within one. VPA_EVT_CHANGED follows: the
+ * resource counts (VPA_REG_NR_*) changed. The status page keeps the final
+ * head of every queue taken (VPA_STAT_WQ_HEAD): descriptors from there to
+ * the tail were not executed and never will be; all before it were,
+ * exactly once.
+ *
+ * Error recovery: VPA_EVT_ERROR comes with VPA_EVT_QUIESCE for every
+ * queue and VPA_STS_RECOVERY. The engine runs nothing until recovery
+ * ends; doorbells still move tails. After the adapter's reset the queue
+ * state is restored as it was (heads, tails, rings, windows) and
+ * VPA_EVT_RESUME is raised: work goes on where it stopped. An adapter
+ * that did not acknowledge in time gets VPA_EVT_FAILED instead: its
+ * queues are disabled, its pending descriptors never run, and it stays
+ * failed (VPA_STS_FAILED, no queue can be enabled) until reset through
+ * VPA_CTRL_RESET or a function reset.
+ */
+#define VPA_EVT_QUIESCE		(1U << 0)
+#define VPA_EVT_ERROR		(1U << 1)
+#define VPA_EVT_CHANGED		(1U << 2)
+#define VPA_EVT_RESUME		(1U << 3)
+#define VPA_EVT_FAILED		(1U << 4)
+#define VPA_EVT_ALL		0x1f
 
 /* Values of VPA_REG_ERR: the first error since it was last cleared. */
 #define VPA_ERR_NONE		0

@@ -403,4 +403,31 @@ TEST_F(core, revoke_and_reassign)
 	EXPECT_EQ(NULL, core_consistent(&self->c));
 }
 
+TEST_F(core, grow_in_place)
+{
+	struct vpa_req r = req_abs(4, 2, 2, 2, 10);
+	struct vpa_req big = req_abs(16, 2, 2, 2, 10);
+	int g1, g2;
+
+	g1 = vpa_core_alloc(&self->c, &r);
+	ASSERT_GE(g1, 0);
+	EXPECT_EQ(0, vpa_core_grow(&self->c, g1, VPA_RES_WQ, 2));
+	EXPECT_EQ(6, vpa_core_count(&self->c, g1, VPA_RES_WQ));
+	EXPECT_GE(vpa_core_check(&self->c, g1, VPA_RES_WQ, 5, VPA_ATTR_SUBMIT),
+		  0);
+	EXPECT_EQ(32 - 6, self->c.free[VPA_RES_WQ]);
+	EXPECT_EQ(-EINVAL, vpa_core_grow(&self->c, g1, VPA_RES_WQ, 0));
+	EXPECT_EQ(-EINVAL, vpa_core_grow(&self->c, g1, VPA_RES_WQ, 11));
+	EXPECT_EQ(-ENOENT, vpa_core_grow(&self->c, 30, VPA_RES_WQ, 1));
+	/* all or nothing when the adapter runs short */
+	g2 = vpa_core_alloc(&self->c, &big);
+	ASSERT_GE(g2, 0);
+	EXPECT_EQ(0, vpa_core_grow(&self->c, g1, VPA_RES_WQ, 10));
+	EXPECT_EQ(-ENOSPC, vpa_core_grow(&self->c, g2, VPA_RES_ENG, 81));
+	EXPECT_EQ(10, vpa_core_count(&self->c, g2, VPA_RES_ENG));
+	EXPECT_EQ(0, vpa_core_shrink(&self->c, g1, VPA_RES_WQ, 15));
+	EXPECT_EQ(1, vpa_core_count(&self->c, g1, VPA_RES_WQ));
+	EXPECT_EQ(NULL, core_consistent(&self->c));
+}
+
 TEST_HARNESS_MAIN
