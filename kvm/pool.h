@@ -24,8 +24,18 @@
  *                             unmapping, so a racing fault's PTE is seen
  *                             and unmapped again.
  *  part->pages xa_lock        the page array (xarray internal lock).
+ *  pool->io_lock (spinlock)   paging services, their rings and slots, the
+ *                             pending requests and the backing store's
+ *                             block map (pool_pager.c).
  *  pool->lock (spinlock)      the page counts of the pool and of every
  *                             partition in it, and pool->parts.
+ *
+ * pool->pager_mutex (attach, detach) is taken before all of the above.
+ *
+ * Entries of part->pages: a struct page (resident, the array holds one
+ * reference), or a value entry for a page that is not in memory (see
+ * kvmshare_ent_*()): all-zero (dropped without I/O), on the backing store
+ * at a block, or lost (a page-in failed: reads as a machine check).
  */
 #ifndef _KVMSHARE_POOL_H
 #define _KVMSHARE_POOL_H
@@ -39,6 +49,42 @@
 
 #define KVMSHARE_NAME_LEN	32
 
+/* Value entries of part->pages for pages not in memory. */
+#define KVMSHARE_ENT_ZERO	1	/* all-zero page, dropped */
+#define KVMSHARE_ENT_OUT	2	/* on the backing store; block above */
+#define KVMSHARE_ENT_POISON	3	/* page-in failed: content lost */
+
+/*
+ * A value entry holds: kind (2 bits), the crc32c of the page's data
+ * (KVMSHARE_ENT_OUT, 32 bits) and its backing store block (29 bits, so a
+ * backing store of at most KVMSHARE_MAX_BLOCKS blocks: 2 TiB).
+ */
+#define KVMSHARE_MAX_BLOCKS	(1ULL << 29)
+
+static inline void *kvmshare_ent(unsigned long kind, u64 block, u32 crc)
+{
+	return xa_mk_value((unsigned long)(block << 34) |
+			   ((unsigned long)crc << 2) | kind);
+}
+
+static inline unsigned long kvmshare_ent_kind(void *e)
+{
+	return xa_to_value(e) & 3;
+}
+
+static inline u32 kvmshare_ent_crc(void *e)
+{
+	return (xa_to_value(e) >> 2) & 0xffffffffUL;
+}
+
+static inline u64 kvmshare_ent_block(void *e)
+{
+	return xa_to_value(e) >> 34;
+}
+
+struct kvmshare_pager;
+struct kvmshare_io;
+
 /* Per-partition event counters, exported in sysfs and by ioctl. */
 struct kvmshare_part_counters {
 	atomic64_t faults;		/* faults handled */
@@ -46,6 +92,14 @@ struct kvmshare_part_counters {
 	atomic64_t allocated;		/* pages taken from the pool */
 	atomic64_t punched;		/* pages freed by PUNCH_HOLE */
 	atomic64_t truncated;		/* pages freed by truncation/unlink */
+	atomic64_t pageouts;		/* pages written out and dropped */
+	atomic64_t pageins;		/* pages read back */
+	atomic64_t pagein_errors;	/* page-ins that failed (pages lost) */
+	atomic64_t pageout_errors;	/* page-outs the service failed */
+	atomic64_t zero_elided;		/* all-zero pages dropped without I/O */
+	atomic64_t pinned_skips;	/* eviction skipped a page pinned by
+					 * someone else */
+	atomic64_t sample_hits;		/* sampled pages touched again */
 };
 
 struct kvmshare_pool {
@@ -65,19 +119,50 @@ struct kvmshare_pool {
 	unsigned long nr_parts;
 
 	atomic64_t fault_failures;	/* faults refused in this pool */
+
+	/* Host paging, pool_pager.c. */
+	struct mutex pager_mutex;	/* attach and detach */
+	spinlock_t io_lock;		/* see the lock order above */
+	struct list_head pagers;	/* struct kvmshare_pager.node */
+	struct kvmshare_pager *active;	/* gets the requests, or NULL */
+	struct list_head io_pending;	/* requests not yet posted */
+	unsigned long nr_pending;
+	unsigned long *block_map;	/* backing store blocks in use */
+	u64 backing_blocks;		/* 0: no backing store yet */
+	u64 blocks_used;
+	u64 block_hint;			/* where to look for a free block */
+	u64 next_pager_id;
+	wait_queue_head_t room_wq;	/* faults waiting for pool pages */
+	struct delayed_work evict_work;	/* eviction and access sampling */
+	unsigned long next_sample;	/* jiffies, evict_work only */
+	u64 low_pages;			/* keep this much free when paging */
+	bool dying;			/* no more eviction work */
 };
 
 struct kvmshare_part {
 	struct kobject kobj;		/* .../partitions/<file name> */
 	struct kvmshare_pool *pool;
 	struct list_head node;		/* in pool->parts, under pool->lock */
-	struct xarray pages;		/* index -> struct page, one ref */
+	struct xarray pages;		/* index -> page or value entry */
+	struct xarray io;		/* index -> struct kvmshare_io in
+					 * flight for that page */
+	struct inode *inode;		/* the file; NULL once evicted */
+	u64 id;				/* the inode number */
 
 	/* Under pool->lock. */
 	u64 resident;			/* pages in @pages */
+	u64 paged_out;			/* KVMSHARE_ENT_OUT entries */
+	u64 zero;			/* KVMSHARE_ENT_ZERO entries */
 	u64 entitlement;		/* guaranteed pages */
 	u64 limit;			/* most resident pages, 0: no limit */
+	u64 target;			/* evict down to this, 0: no target */
 	u32 weight;
+
+	/* Access sampling, only touched by the eviction work. */
+	u64 sampled;			/* pages unmapped by the last sample */
+	u64 active_estimate;		/* resident pages in use, estimated */
+	pgoff_t evict_cursor;		/* where eviction goes on */
+	bool visited;			/* by this eviction pass, pool->lock */
 
 	struct kvmshare_part_counters cnt;
 };
@@ -108,12 +193,20 @@ extern struct kset *kvmshare_kset;
 
 /* pool_part.c: partitions and their pages */
 struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
-					   const char *name);
+					   const char *name, struct inode *inode);
+bool kvmshare_has_room(struct kvmshare_part *part, bool pagein);
 void kvmshare_part_destroy(struct kvmshare_part *part);
 void kvmshare_part_unlinked(struct kvmshare_part *part);
 int kvmshare_part_rename(struct kvmshare_part *part, const char *name);
 struct page *kvmshare_part_get_page(struct kvmshare_part *part, pgoff_t index,
 				    bool alloc, int *err);
+struct page *kvmshare_part_get_page_wait(struct kvmshare_part *part,
+					 struct address_space *mapping,
+					 pgoff_t index, bool alloc, int *err);
+bool kvmshare_charge(struct kvmshare_part *part, bool pagein);
+void kvmshare_uncharge(struct kvmshare_part *part, u64 n);
+void kvmshare_account_out(struct kvmshare_part *part, unsigned long kind,
+			  long delta);
 u64 kvmshare_part_remove_range(struct kvmshare_part *part,
 			       struct address_space *mapping,
 			       pgoff_t start, pgoff_t end);
@@ -127,6 +220,24 @@ void kvmshare_pool_get_info(struct kvmshare_pool *pool,
 			    struct kvmshare_pool_info *info);
 int kvmshare_pool_resize(struct kvmshare_pool *pool, u64 size_pages,
 			 u64 reserve_pages);
+
+/* pool_pager.c: host paging */
+int kvmshare_pager_init(struct kvmshare_pool *pool);
+void kvmshare_pager_exit(struct kvmshare_pool *pool);
+long kvmshare_pager_attach(struct kvmshare_pool *pool, void __user *uarg);
+bool kvmshare_pager_active(struct kvmshare_pool *pool);
+u64 kvmshare_pager_id(struct kvmshare_pager *p);
+int kvmshare_pagein_start(struct kvmshare_part *part, pgoff_t index,
+			  void *entry, struct kvmshare_io **iop);
+int kvmshare_io_wait(struct kvmshare_io *io);
+void kvmshare_io_put(struct kvmshare_io *io);
+struct kvmshare_io *kvmshare_io_lookup(struct kvmshare_part *part,
+				       pgoff_t index);
+void kvmshare_block_release(struct kvmshare_pool *pool, u64 block,
+			    struct kvmshare_part *part, pgoff_t index);
+void kvmshare_evict_kick(struct kvmshare_pool *pool);
+int kvmshare_wait_room(struct kvmshare_part *part);
+const char *kvmshare_stream_state(struct kvmshare_part *part);
 
 /* pool_file.c: file, inode and directory operations */
 extern const struct file_operations kvmshare_file_ops;

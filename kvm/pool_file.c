@@ -7,11 +7,14 @@
 
 #include <linux/capability.h>
 #include <linux/falloc.h>
+#include <linux/file.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
+
+#include <uapi/linux/kvmshare_pager.h>
 
 #include "pool.h"
 
@@ -21,43 +24,125 @@ static inline pgoff_t kvmshare_size_pages(struct inode *inode)
 }
 
 /*
+ * Wait in a fault for a page-in (@io) or for room in the pool (@io NULL).
+ * Returns VM_FAULT_RETRY when the fault must be retried by its caller
+ * (the mmap lock was dropped, or KVM asked not to wait), 0 when it should
+ * be retried here (the mmap lock is still held), or an error.
+ */
+static vm_fault_t kvmshare_fault_wait(struct vm_fault *vmf,
+				      struct kvmshare_part *part,
+				      struct kvmshare_io *io)
+{
+	struct file *fpin;
+	int err;
+
+	if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT) {
+		/* KVM's async page fault: the guest runs on meanwhile. */
+		if (io)
+			kvmshare_io_put(io);
+		else
+			kvmshare_evict_kick(part->pool);
+		return VM_FAULT_RETRY;
+	}
+	if (fault_flag_allow_retry_first(vmf->flags)) {
+		fpin = get_file(vmf->vma->vm_file);
+		mmap_read_unlock(vmf->vma->vm_mm);
+		if (io) {
+			kvmshare_io_wait(io);
+			kvmshare_io_put(io);
+		} else {
+			kvmshare_wait_room(part);
+		}
+		fput(fpin);
+		return VM_FAULT_RETRY;
+	}
+	if (io) {
+		err = kvmshare_io_wait(io);
+		kvmshare_io_put(io);
+	} else {
+		err = kvmshare_wait_room(part);
+	}
+	return err ? VM_FAULT_SIGBUS : 0;
+}
+
+/*
  * Fault: find or allocate the page and return it locked; the page lock,
- * held until the PTE is in place, is what lets hole punching see this
- * mapping (see kvmshare_part_remove_range()). A page the pool or the
- * partition's limit cannot give is a SIGBUS for a process, and -EFAULT
- * from KVM_RUN for a vCPU, counted in fault_failures.
+ * held until the PTE is in place, is what lets hole punching and eviction
+ * see this mapping (see kvmshare_part_remove_range()). A page on the
+ * backing store is paged in, the faulting thread waiting killably with the
+ * mmap lock dropped where the fault allows it. A page whose page-in failed
+ * is a machine check (VM_FAULT_HWPOISON: SIGBUS BUS_MCEERR_AR; for a vCPU,
+ * KVM passes it to the VMM, which injects it into the guest). A page the
+ * pool or the partition's limit cannot give is a SIGBUS for a process, and
+ * -EFAULT from KVM_RUN for a vCPU, counted in fault_failures.
  */
 static vm_fault_t kvmshare_fault(struct vm_fault *vmf)
 {
 	struct inode *inode = file_inode(vmf->vma->vm_file);
 	struct kvmshare_part *part = kvmshare_part_of(inode);
 	struct address_space *mapping = inode->i_mapping;
+	struct kvmshare_io *io = NULL;
+	pgoff_t index = vmf->pgoff;
 	struct page *page;
 	vm_fault_t ret;
 	int err;
 
 	atomic64_inc(&part->cnt.faults);
+retry:
 	filemap_invalidate_lock_shared(mapping);
-	if (vmf->pgoff >= kvmshare_size_pages(inode)) {
-		ret = VM_FAULT_SIGBUS;
-		goto out;
+	if (index >= kvmshare_size_pages(inode)) {
+		filemap_invalidate_unlock_shared(mapping);
+		return VM_FAULT_SIGBUS;
 	}
-	page = kvmshare_part_get_page(part, vmf->pgoff, true, &err);
-	if (!page) {
-		pr_info_ratelimited("%s/%s: no page for offset %lu: %s\n",
-				    part->pool->name, kobject_name(&part->kobj),
-				    vmf->pgoff << PAGE_SHIFT,
-				    err == -ENOMEM ? "host out of memory" :
-				    "pool or partition limit reached");
-		ret = VM_FAULT_SIGBUS;
-		goto out;
+	page = kvmshare_part_get_page(part, index, true, &err);
+	if (page) {
+		lock_page(page);
+		if (xa_load(&part->pages, index) != page) {
+			/* Evicted while we waited for the lock. */
+			unlock_page(page);
+			put_page(page);
+			filemap_invalidate_unlock_shared(mapping);
+			goto retry;
+		}
+		if (xa_get_mark(&part->pages, index, XA_MARK_1)) {
+			xa_clear_mark(&part->pages, index, XA_MARK_1);
+			atomic64_inc(&part->cnt.sample_hits);
+		}
+		filemap_invalidate_unlock_shared(mapping);
+		vmf->page = page;
+		return VM_FAULT_LOCKED;
 	}
-	lock_page(page);
-	vmf->page = page;
-	ret = VM_FAULT_LOCKED;
-out:
+	if (err == -EWOULDBLOCK)
+		err = kvmshare_pagein_start(part, index,
+					    xa_load(&part->pages, index), &io);
 	filemap_invalidate_unlock_shared(mapping);
-	return ret;
+
+	switch (err) {
+	case -EAGAIN:
+		goto retry;
+	case -EHWPOISON:
+		pr_info_ratelimited("%s/%llu: page at offset %lu was lost: machine check\n",
+				    part->pool->name, part->id,
+				    index << PAGE_SHIFT);
+		return VM_FAULT_HWPOISON;
+	case -EINPROGRESS:
+		ret = kvmshare_fault_wait(vmf, part, io);
+		if (ret)
+			return ret;
+		goto retry;
+	case -ENOSPC:
+		if (!kvmshare_pager_active(part->pool))
+			break;
+		ret = kvmshare_fault_wait(vmf, part, NULL);
+		if (ret)
+			return ret;
+		goto retry;
+	}
+	pr_info_ratelimited("%s/%llu: no page for offset %lu: %s\n",
+			    part->pool->name, part->id, index << PAGE_SHIFT,
+			    err == -ENOMEM ? "host out of memory" :
+			    "pool or partition limit reached");
+	return VM_FAULT_SIGBUS;
 }
 
 static const struct vm_operations_struct kvmshare_vm_ops = {
@@ -87,10 +172,48 @@ static void kvmshare_zero_partial(struct kvmshare_part *part, pgoff_t index,
 	if (from >= to)
 		return;
 	page = kvmshare_part_get_page(part, index, false, &err);
-	if (!page)
+	if (!page) {
+		if (err)
+			pr_info_ratelimited("%s/%llu: page %lu not in memory: bytes %u-%u not zeroed\n",
+					    part->pool->name, part->id, index,
+					    from, to);
 		return;
+	}
+	lock_page(page);
 	zero_user_segment(page, from, to);
+	SetPageDirty(page);
+	unlock_page(page);
 	put_page(page);
+}
+
+/*
+ * Bring the pages holding bytes @start and @end - 1 into memory, when
+ * they are partially inside a range about to be freed: their other part
+ * must survive, and it is zeroed in memory. Called without the
+ * invalidate_lock (eviction may still take them back before the caller
+ * locks; eviction is rare and then the zeroing is skipped, logged).
+ */
+static void kvmshare_prefetch_partial(struct inode *inode, loff_t start,
+				      loff_t end)
+{
+	struct kvmshare_part *part = kvmshare_part_of(inode);
+	struct page *page;
+	int err;
+
+	if (offset_in_page(start)) {
+		page = kvmshare_part_get_page_wait(part, inode->i_mapping,
+						   start >> PAGE_SHIFT, false,
+						   &err);
+		if (page)
+			put_page(page);
+	}
+	if (offset_in_page(end)) {
+		page = kvmshare_part_get_page_wait(part, inode->i_mapping,
+						   end >> PAGE_SHIFT, false,
+						   &err);
+		if (page)
+			put_page(page);
+	}
 }
 
 /*
@@ -134,6 +257,7 @@ static int kvmshare_setsize(struct inode *inode, loff_t newsize)
 		i_size_write(inode, newsize);
 		return 0;
 	}
+	kvmshare_prefetch_partial(inode, newsize, newsize);
 	filemap_invalidate_lock(mapping);
 	i_size_write(inode, newsize);
 	n = kvmshare_free_range(inode, newsize,
@@ -182,10 +306,14 @@ static ssize_t kvmshare_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			break;
 		n = min_t(u64, PAGE_SIZE - off, size - pos);
 		n = min(n, iov_iter_count(to));
-		filemap_invalidate_lock_shared(mapping);
-		page = kvmshare_part_get_page(part, pos >> PAGE_SHIFT, false,
-					      &err);
-		filemap_invalidate_unlock_shared(mapping);
+		page = kvmshare_part_get_page_wait(part, mapping,
+						   pos >> PAGE_SHIFT, false,
+						   &err);
+		if (!page && err) {
+			if (!done)
+				done = err == -EHWPOISON ? -EIO : err;
+			break;
+		}
 		/* The reference keeps the page valid even if punched now. */
 		if (page) {
 			copied = copy_page_to_iter(page, off, n, to);
@@ -237,25 +365,35 @@ static ssize_t kvmshare_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		size_t copied;
 		int err;
 
-		filemap_invalidate_lock_shared(mapping);
-		page = kvmshare_part_get_page(part, pos >> PAGE_SHIFT, true,
-					      &err);
-		filemap_invalidate_unlock_shared(mapping);
+		page = kvmshare_part_get_page_wait(part, mapping,
+						   pos >> PAGE_SHIFT, true,
+						   &err);
 		if (!page) {
-			ret = err;
+			ret = err == -EHWPOISON ? -EIO : err;
 			break;
 		}
-		copied = copy_page_from_iter(page, off, n, from);
+		/*
+		 * Fault the source in first: copying under the page lock
+		 * must not fault on this very file.
+		 */
+		if (fault_in_iov_iter_readable(from, n) == n) {
+			put_page(page);
+			ret = -EFAULT;
+			break;
+		}
+		lock_page(page);
+		copied = copy_page_from_iter_atomic(page, off, n, from);
+		/* Written since a page-out copied it: keep it in memory. */
+		SetPageDirty(page);
 		flush_dcache_page(page);
+		unlock_page(page);
 		put_page(page);
 		pos += copied;
 		done += copied;
 		if (pos > i_size_read(inode))
 			i_size_write(inode, pos);
-		if (copied < n) {
-			ret = -EFAULT;
-			break;
-		}
+		if (copied < n)
+			continue;	/* the source page went: fault it in */
 		if (fatal_signal_pending(current))
 			break;
 		cond_resched();
@@ -285,11 +423,11 @@ static long kvmshare_fallocate_range(struct inode *inode, loff_t offset,
 	long ret = 0;
 	int err;
 
-	filemap_invalidate_lock_shared(mapping);
 	for (index = start; index <= end; index++) {
-		bool had = xa_load(&part->pages, index);
+		void *had = xa_load(&part->pages, index);
 
-		page = kvmshare_part_get_page(part, index, true, &err);
+		page = kvmshare_part_get_page_wait(part, mapping, index, true,
+						   &err);
 		if (!page) {
 			ret = err;
 			break;
@@ -303,7 +441,6 @@ static long kvmshare_fallocate_range(struct inode *inode, loff_t offset,
 		}
 		cond_resched();
 	}
-	filemap_invalidate_unlock_shared(mapping);
 
 	filemap_invalidate_lock(mapping);
 	xa_for_each_marked(&part->pages, index, page, XA_MARK_0) {
@@ -336,6 +473,7 @@ static long kvmshare_fallocate(struct file *file, int mode, loff_t offset,
 		ret = 0;
 		if (offset >= end)
 			goto unlock;
+		kvmshare_prefetch_partial(inode, offset, end);
 		filemap_invalidate_lock(inode->i_mapping);
 		n = kvmshare_free_range(inode, offset, end);
 		filemap_invalidate_unlock(inode->i_mapping);
@@ -432,13 +570,13 @@ static int kvmshare_create(struct user_namespace *mnt_userns, struct inode *dir,
 	inode = new_inode(dir->i_sb);
 	if (!inode)
 		return -ENOMEM;
-	part = kvmshare_part_create(pool, dentry->d_name.name);
+	inode->i_ino = get_next_ino();
+	part = kvmshare_part_create(pool, dentry->d_name.name, inode);
 	if (IS_ERR(part)) {
 		iput(inode);
 		return PTR_ERR(part);
 	}
 	KVMSHARE_I(inode)->part = part;
-	inode->i_ino = get_next_ino();
 	inode_init_owner(mnt_userns, inode, dir, S_IFREG | (mode & 07777));
 	inode->i_atime = current_time(inode);
 	inode->i_mtime = inode->i_atime;
@@ -502,6 +640,9 @@ static long kvmshare_dir_ioctl(struct file *file, unsigned int cmd,
 {
 	struct kvmshare_pool_info info;
 
+	if (cmd == KVMSHARE_IOC_PAGER_ATTACH)
+		return kvmshare_pager_attach(kvmshare_pool_of(file_inode(file)->i_sb),
+					     (void __user *)arg);
 	if (cmd != KVMSHARE_IOC_POOL_INFO)
 		return -ENOTTY;
 	kvmshare_pool_get_info(kvmshare_pool_of(file_inode(file)->i_sb), &info);

@@ -178,6 +178,11 @@ static struct kvmshare_pool_sysfs kvmshare_pool_sysfs[] = {
 	KVMSHARE_POOL_SYSFS(available_pages, available_pages),
 	KVMSHARE_POOL_SYSFS(nr_partitions, nr_partitions),
 	KVMSHARE_POOL_SYSFS(fault_failures, fault_failures),
+	KVMSHARE_POOL_SYSFS(backing_blocks, backing_blocks),
+	KVMSHARE_POOL_SYSFS(blocks_used, blocks_used),
+	KVMSHARE_POOL_SYSFS(pagers, nr_pagers),
+	KVMSHARE_POOL_SYSFS(active_pager, active_pager),
+	KVMSHARE_POOL_SYSFS(pending_requests, pending_requests),
 };
 
 static struct attribute *kvmshare_pool_attrs[] = {
@@ -189,6 +194,11 @@ static struct attribute *kvmshare_pool_attrs[] = {
 	&kvmshare_pool_sysfs[5].kattr.attr,
 	&kvmshare_pool_sysfs[6].kattr.attr,
 	&kvmshare_pool_sysfs[7].kattr.attr,
+	&kvmshare_pool_sysfs[8].kattr.attr,
+	&kvmshare_pool_sysfs[9].kattr.attr,
+	&kvmshare_pool_sysfs[10].kattr.attr,
+	&kvmshare_pool_sysfs[11].kattr.attr,
+	&kvmshare_pool_sysfs[12].kattr.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(kvmshare_pool);
@@ -198,6 +208,7 @@ static void kvmshare_pool_release(struct kobject *kobj)
 	struct kvmshare_pool *pool = to_pool(kobj);
 
 	ida_free(&kvmshare_pool_ida, pool->id);
+	bitmap_free(pool->block_map);
 	kfree(pool);
 }
 
@@ -227,6 +238,7 @@ static struct kvmshare_pool *kvmshare_pool_create(struct kvmshare_fs_context *ct
 	INIT_LIST_HEAD(&pool->parts);
 	pool->size_pages = ctx->size_pages;
 	pool->reserve_pages = ctx->reserve_pages;
+	kvmshare_pager_init(pool);
 	if (ctx->name[0])
 		strscpy(pool->name, ctx->name, sizeof(pool->name));
 	else
@@ -258,12 +270,14 @@ static struct kvmshare_pool *kvmshare_pool_create(struct kvmshare_fs_context *ct
 err_del:
 	kobject_del(&pool->kobj);
 err_put:
+	kvmshare_pager_exit(pool);
 	kobject_put(&pool->kobj);
 	return ERR_PTR(ret);
 }
 
 static void kvmshare_pool_destroy(struct kvmshare_pool *pool)
 {
+	kvmshare_pager_exit(pool);
 	kobject_put(pool->parts_kobj);
 	kobject_del(&pool->kobj);
 	kobject_put(&pool->kobj);

@@ -28,19 +28,25 @@ static u64 kvmshare_owed(u64 entitlement, u64 resident)
 	return entitlement > resident ? entitlement - resident : 0;
 }
 
-/* Take one page of the pool for @part, or refuse. */
-static bool kvmshare_charge(struct kvmshare_part *part)
+/*
+ * Take one page of the pool for @part, or refuse. A page-in (@pagein) may
+ * use the pool's reserve: a page that was evicted comes back even when the
+ * pool is momentarily full, while eviction makes room again.
+ */
+bool kvmshare_charge(struct kvmshare_part *part, bool pagein)
 {
 	struct kvmshare_pool *pool = part->pool;
+	u64 reserve;
 	bool ok = false;
 
 	spin_lock(&pool->lock);
+	reserve = pagein ? 0 : pool->reserve_pages;
 	if (part->limit && part->resident >= part->limit)
 		goto out;
 	if (part->resident < part->entitlement) {
 		pool->owed_pages--;
 		ok = true;
-	} else if (pool->used_pages + pool->owed_pages + pool->reserve_pages <
+	} else if (pool->used_pages + pool->owed_pages + reserve <
 		   pool->size_pages) {
 		ok = true;
 	}
@@ -53,8 +59,25 @@ out:
 	return ok;
 }
 
+/* Whether kvmshare_charge() would succeed now. */
+bool kvmshare_has_room(struct kvmshare_part *part, bool pagein)
+{
+	struct kvmshare_pool *pool = part->pool;
+	bool ok;
+
+	spin_lock(&pool->lock);
+	if (part->limit && part->resident >= part->limit)
+		ok = false;
+	else
+		ok = part->resident < part->entitlement ||
+		     pool->used_pages + pool->owed_pages +
+		     (pagein ? 0 : pool->reserve_pages) < pool->size_pages;
+	spin_unlock(&pool->lock);
+	return ok;
+}
+
 /* Give @n pages of @part back to the pool. */
-static void kvmshare_uncharge(struct kvmshare_part *part, u64 n)
+void kvmshare_uncharge(struct kvmshare_part *part, u64 n)
 {
 	struct kvmshare_pool *pool = part->pool;
 	u64 before;
@@ -68,35 +91,63 @@ static void kvmshare_uncharge(struct kvmshare_part *part, u64 n)
 	pool->owed_pages += kvmshare_owed(part->entitlement, part->resident) -
 			    before;
 	spin_unlock(&pool->lock);
+	if (waitqueue_active(&pool->room_wq))
+		wake_up_all(&pool->room_wq);
+}
+
+/* A page of @part became (@delta 1) or stopped being (-1) a value entry. */
+void kvmshare_account_out(struct kvmshare_part *part, unsigned long kind,
+			  long delta)
+{
+	spin_lock(&part->pool->lock);
+	if (kind == KVMSHARE_ENT_OUT)
+		part->paged_out += delta;
+	else if (kind == KVMSHARE_ENT_ZERO)
+		part->zero += delta;
+	spin_unlock(&part->pool->lock);
 }
 
 /**
  * kvmshare_part_get_page - find, or allocate, the page at @index
  * @part: the partition
  * @index: page index in the file
- * @alloc: allocate (and charge) a zeroed page when there is none
- * @err: set to -ENOSPC (pool or limit) or -ENOMEM (host) on failure
+ * @alloc: allocate (and charge) a zeroed page when there is none, or when
+ *	the page was all-zero and dropped
+ * @err: why there is no page
  *
  * The caller holds the mapping's invalidate_lock (shared or exclusive), so
- * the page cannot be removed from the file meanwhile. Returns the page with
- * a reference for the caller, or NULL (also when !@alloc and there is
- * none, with *@err = 0).
+ * the page cannot be punched out meanwhile. Returns the page with a
+ * reference for the caller, or NULL with *@err: 0 (a hole or an all-zero
+ * page, and !@alloc), -ENOSPC (pool or limit), -ENOMEM (host),
+ * -EWOULDBLOCK (the page is on the backing store: page it in, see
+ * kvmshare_part_get_page_wait()), -EHWPOISON (its content was lost).
  */
 struct page *kvmshare_part_get_page(struct kvmshare_part *part, pgoff_t index,
 				    bool alloc, int *err)
 {
 	struct page *page, *old;
+	void *entry;
 
 	*err = 0;
 	xa_lock(&part->pages);
-	page = xa_load(&part->pages, index);
-	if (page)
-		get_page(page);
+	entry = xa_load(&part->pages, index);
+	if (entry && !xa_is_value(entry))
+		get_page(entry);
 	xa_unlock(&part->pages);
-	if (page || !alloc)
-		return page;
+	if (entry && !xa_is_value(entry))
+		return entry;
+	if (entry && kvmshare_ent_kind(entry) == KVMSHARE_ENT_OUT) {
+		*err = -EWOULDBLOCK;
+		return NULL;
+	}
+	if (entry && kvmshare_ent_kind(entry) == KVMSHARE_ENT_POISON) {
+		*err = -EHWPOISON;
+		return NULL;
+	}
+	if (!alloc)
+		return NULL;
 
-	if (!kvmshare_charge(part)) {
+	if (!kvmshare_charge(part, false)) {
 		*err = -ENOSPC;
 		goto fail;
 	}
@@ -107,24 +158,29 @@ struct page *kvmshare_part_get_page(struct kvmshare_part *part, pgoff_t index,
 		goto uncharge;
 	}
 
+	/* Replace the hole, or the all-zero entry, found above. */
 	xa_lock(&part->pages);
-	old = __xa_cmpxchg(&part->pages, index, NULL, page, GFP_KERNEL);
-	if (!old)
+	old = __xa_cmpxchg(&part->pages, index, entry, page, GFP_KERNEL);
+	if (old == entry)
 		get_page(page);		/* the array keeps the first ref */
-	else if (!xa_is_err(old))
+	else if (old && !xa_is_err(old) && !xa_is_value(old))
 		get_page(old);
 	xa_unlock(&part->pages);
 
-	if (!old) {
+	if (old == entry) {
+		if (entry)
+			kvmshare_account_out(part, KVMSHARE_ENT_ZERO, -1);
 		atomic64_inc(&part->cnt.allocated);
 		return page;
 	}
-	/* Lost a race with another fault, or the array had no memory. */
+	/* Lost a race, or the array had no memory: undo and tell why. */
 	put_page(page);
 	kvmshare_uncharge(part, 1);
-	if (!xa_is_err(old))
+	if (old && !xa_is_err(old) && !xa_is_value(old))
 		return old;
-	*err = xa_err(old);
+	*err = xa_is_err(old) ? xa_err(old) : -EAGAIN;
+	if (*err == -EAGAIN)
+		return NULL;
 	goto fail;
 
 uncharge:
@@ -133,6 +189,56 @@ fail:
 	atomic64_inc(&part->cnt.fault_failures);
 	atomic64_inc(&part->pool->fault_failures);
 	return NULL;
+}
+
+/**
+ * kvmshare_part_get_page_wait - kvmshare_part_get_page(), sleeping as needed
+ * @part: the partition
+ * @mapping: its address space
+ * @index: page index
+ * @alloc: as for kvmshare_part_get_page()
+ * @err: as for kvmshare_part_get_page(), or -EINTR (fatal signal)
+ *
+ * For read, write and fallocate: takes the invalidate_lock itself, pages
+ * the page in from the backing store and waits for it, and waits for
+ * eviction to make room when the pool is full and a paging service is
+ * attached. Must not be called with the invalidate_lock held.
+ */
+struct page *kvmshare_part_get_page_wait(struct kvmshare_part *part,
+					 struct address_space *mapping,
+					 pgoff_t index, bool alloc, int *err)
+{
+	struct kvmshare_io *io;
+	struct page *page;
+	void *entry;
+
+	for (;;) {
+		filemap_invalidate_lock_shared(mapping);
+		page = kvmshare_part_get_page(part, index, alloc, err);
+		if (*err == -EWOULDBLOCK) {
+			entry = xa_load(&part->pages, index);
+			*err = kvmshare_pagein_start(part, index, entry, &io);
+		}
+		filemap_invalidate_unlock_shared(mapping);
+		if (page)
+			return page;
+		if (*err == -EAGAIN)
+			continue;
+		if (*err == -EINPROGRESS) {
+			*err = kvmshare_io_wait(io);
+			kvmshare_io_put(io);
+			if (*err)
+				return NULL;
+			continue;
+		}
+		if (*err == -ENOSPC && kvmshare_pager_active(part->pool)) {
+			*err = kvmshare_wait_room(part);
+			if (*err)
+				return NULL;
+			continue;
+		}
+		return NULL;
+	}
 }
 
 /**
@@ -152,18 +258,45 @@ u64 kvmshare_part_remove_range(struct kvmshare_part *part,
 			       struct address_space *mapping,
 			       pgoff_t start, pgoff_t end)
 {
-	struct page *page;
+	struct kvmshare_io *io;
 	unsigned long index;
+	struct page *page;
+	void *entry;
 	u64 n = 0;
 
-	xa_for_each_range(&part->pages, index, page, start, end) {
+	xa_for_each_range(&part->pages, index, entry, start, end) {
+		if (xa_is_value(entry)) {
+			/*
+			 * Not in memory: forget it. A block under page-in is
+			 * released by the page-in when it ends.
+			 */
+			if (xa_cmpxchg(&part->pages, index, entry, NULL,
+				       GFP_KERNEL) != entry)
+				continue;
+			kvmshare_account_out(part, kvmshare_ent_kind(entry), -1);
+			if (kvmshare_ent_kind(entry) == KVMSHARE_ENT_OUT) {
+				io = kvmshare_io_lookup(part, index);
+				if (!io)
+					kvmshare_block_release(part->pool,
+							       kvmshare_ent_block(entry),
+							       part, index);
+				else
+					kvmshare_io_put(io);
+			}
+			continue;
+		}
+		page = entry;
+		get_page(page);
 		lock_page(page);
-		xa_erase(&part->pages, index);
-		if (mapping && page_mapped(page))
-			unmap_mapping_pages(mapping, index, 1, false);
+		if (xa_cmpxchg(&part->pages, index, page, NULL,
+			       GFP_KERNEL) == page) {
+			if (mapping && page_mapped(page))
+				unmap_mapping_pages(mapping, index, 1, false);
+			put_page(page);		/* the array's */
+			n++;
+		}
 		unlock_page(page);
 		put_page(page);
-		n++;
 		cond_resched();
 	}
 	kvmshare_uncharge(part, n);
@@ -174,7 +307,7 @@ int kvmshare_part_set_attr(struct kvmshare_part *part,
 			   const struct kvmshare_part_attr *attr)
 {
 	struct kvmshare_pool *pool = part->pool;
-	u64 ent, limit, entitled, owed;
+	u64 ent, limit, target, entitled, owed;
 	u32 weight;
 	int i, ret = 0;
 
@@ -209,6 +342,8 @@ int kvmshare_part_set_attr(struct kvmshare_part *part,
 		attr->limit_pages : part->limit;
 	weight = attr->flags & KVMSHARE_ATTR_WEIGHT ?
 		attr->weight : part->weight;
+	target = attr->flags & KVMSHARE_ATTR_TARGET ?
+		attr->target_pages : part->target;
 	if (limit && ent > limit) {
 		ret = -EINVAL;
 		goto unlock;
@@ -232,8 +367,11 @@ int kvmshare_part_set_attr(struct kvmshare_part *part,
 	part->entitlement = ent;
 	part->limit = limit;
 	part->weight = weight;
+	part->target = target;
 unlock:
 	spin_unlock(&pool->lock);
+	if (!ret && (attr->flags & KVMSHARE_ATTR_TARGET))
+		kvmshare_evict_kick(pool);
 	if (ret == -EINVAL)
 		pr_info_ratelimited("%s/%s: entitlement %llu above limit %llu\n",
 				    pool->name, kobject_name(&part->kobj),
@@ -252,6 +390,7 @@ void kvmshare_part_get_attr(struct kvmshare_part *part,
 	attr->flags = KVMSHARE_ATTR_ALL;
 	attr->entitlement_pages = part->entitlement;
 	attr->limit_pages = part->limit;
+	attr->target_pages = part->target;
 	attr->weight = part->weight;
 	spin_unlock(&part->pool->lock);
 }
@@ -263,7 +402,16 @@ void kvmshare_part_get_counters(struct kvmshare_part *part,
 	memset(st, 0, sizeof(*st));
 	spin_lock(&part->pool->lock);
 	st->resident_pages = part->resident;
+	st->paged_out_pages = part->paged_out;
+	st->zero_pages = part->zero;
+	st->active_estimate_pages = part->active_estimate;
 	spin_unlock(&part->pool->lock);
+	st->pageouts = atomic64_read(&part->cnt.pageouts);
+	st->pageins = atomic64_read(&part->cnt.pageins);
+	st->pagein_errors = atomic64_read(&part->cnt.pagein_errors);
+	st->pageout_errors = atomic64_read(&part->cnt.pageout_errors);
+	st->zero_elided = atomic64_read(&part->cnt.zero_elided);
+	st->pinned_skips = atomic64_read(&part->cnt.pinned_skips);
 	st->faults = atomic64_read(&part->cnt.faults);
 	st->fault_failures = atomic64_read(&part->cnt.fault_failures);
 	st->allocated_pages = atomic64_read(&part->cnt.allocated);
@@ -289,6 +437,13 @@ void kvmshare_pool_get_info(struct kvmshare_pool *pool,
 	info->nr_partitions = pool->nr_parts;
 	spin_unlock(&pool->lock);
 	info->fault_failures = atomic64_read(&pool->fault_failures);
+	spin_lock(&pool->io_lock);
+	info->backing_blocks = pool->backing_blocks;
+	info->blocks_used = pool->blocks_used;
+	info->nr_pagers = list_count_nodes(&pool->pagers);
+	info->active_pager = pool->active ? kvmshare_pager_id(pool->active) : 0;
+	info->pending_requests = pool->nr_pending;
+	spin_unlock(&pool->io_lock);
 }
 
 /* Remount with a new size or reserve: refused if it breaks the invariant. */
@@ -396,7 +551,26 @@ static struct kvmshare_part_sysfs kvmshare_part_sysfs[] = {
 			      KVMSHARE_ATTR_ENTITLEMENT),
 	KVMSHARE_PART_TUNABLE(limit_pages, limit_pages, KVMSHARE_ATTR_LIMIT),
 	KVMSHARE_PART_TUNABLE(weight, weight, KVMSHARE_ATTR_WEIGHT),
+	KVMSHARE_PART_TUNABLE(target_pages, target_pages, KVMSHARE_ATTR_TARGET),
+	KVMSHARE_PART_COUNTER(paged_out_pages, paged_out_pages),
+	KVMSHARE_PART_COUNTER(zero_pages, zero_pages),
+	KVMSHARE_PART_COUNTER(pageouts, pageouts),
+	KVMSHARE_PART_COUNTER(pageins, pageins),
+	KVMSHARE_PART_COUNTER(pagein_errors, pagein_errors),
+	KVMSHARE_PART_COUNTER(pageout_errors, pageout_errors),
+	KVMSHARE_PART_COUNTER(zero_elided, zero_elided),
+	KVMSHARE_PART_COUNTER(pinned_skips, pinned_skips),
+	KVMSHARE_PART_COUNTER(active_estimate_pages, active_estimate_pages),
 };
+
+static ssize_t stream_state_show(struct kobject *kobj,
+				 struct kobj_attribute *a, char *buf)
+{
+	return sysfs_emit(buf, "%s\n", kvmshare_stream_state(to_part(kobj)));
+}
+
+static struct kobj_attribute kvmshare_part_stream_state =
+	__ATTR_RO(stream_state);
 
 static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_sysfs[0].kattr.attr,
@@ -408,6 +582,17 @@ static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_sysfs[6].kattr.attr,
 	&kvmshare_part_sysfs[7].kattr.attr,
 	&kvmshare_part_sysfs[8].kattr.attr,
+	&kvmshare_part_sysfs[9].kattr.attr,
+	&kvmshare_part_sysfs[10].kattr.attr,
+	&kvmshare_part_sysfs[11].kattr.attr,
+	&kvmshare_part_sysfs[12].kattr.attr,
+	&kvmshare_part_sysfs[13].kattr.attr,
+	&kvmshare_part_sysfs[14].kattr.attr,
+	&kvmshare_part_sysfs[15].kattr.attr,
+	&kvmshare_part_sysfs[16].kattr.attr,
+	&kvmshare_part_sysfs[17].kattr.attr,
+	&kvmshare_part_sysfs[18].kattr.attr,
+	&kvmshare_part_stream_state.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(kvmshare_part);
@@ -427,12 +612,13 @@ static const struct kobj_type kvmshare_part_ktype = {
  * kvmshare_part_create - make the partition state of a new file
  * @pool: the pool
  * @name: the file name, also the sysfs directory name
+ * @inode: the file's inode (its number is the partition id)
  *
  * The VFS guarantees that no other linked file of the pool has @name, and
  * a partition leaves sysfs when its last link goes, so the name is free.
  */
 struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
-					   const char *name)
+					   const char *name, struct inode *inode)
 {
 	struct kvmshare_part *part;
 	int ret;
@@ -441,8 +627,11 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 	if (!part)
 		return ERR_PTR(-ENOMEM);
 	part->pool = pool;
+	part->inode = inode;
+	part->id = inode->i_ino;
 	part->weight = KVMSHARE_WEIGHT_DEFAULT;
 	xa_init(&part->pages);
+	xa_init(&part->io);
 	INIT_LIST_HEAD(&part->node);
 	kobject_init(&part->kobj, &kvmshare_part_ktype);
 	ret = kobject_add(&part->kobj, pool->parts_kobj, "%s", name);
@@ -469,20 +658,28 @@ int kvmshare_part_rename(struct kvmshare_part *part, const char *name)
 	return kobject_rename(&part->kobj, name);
 }
 
-/* The inode is being evicted: free every page, drop the inode's ref. */
+/*
+ * The inode is being evicted: free every page and block, drop the inode's
+ * reference. Requests still in flight hold their own references to the
+ * partition and pool and end on their own (their pages stay counted in
+ * the pool until then).
+ */
 void kvmshare_part_destroy(struct kvmshare_part *part)
 {
 	struct kvmshare_pool *pool = part->pool;
 	u64 n;
 
+	spin_lock(&pool->lock);
+	part->inode = NULL;
+	spin_unlock(&pool->lock);
 	n = kvmshare_part_remove_range(part, NULL, 0, ULONG_MAX);
 	atomic64_add(n, &part->cnt.truncated);
-	xa_destroy(&part->pages);
 
 	spin_lock(&pool->lock);
 	pool->entitled_pages -= part->entitlement;
 	pool->owed_pages -= kvmshare_owed(part->entitlement, part->resident);
-	list_del(&part->node);
+	part->entitlement = 0;
+	list_del_init(&part->node);
 	pool->nr_parts--;
 	spin_unlock(&pool->lock);
 	kobject_put(&part->kobj);

@@ -52,7 +52,7 @@ add_intree() {
 	   "$dst/lib/modules/$krel/"
 	# Our modules (every .ko the Kbuild tree produced).
 	find "$top/kvm" "$top/drivers" -name '*.ko' \
-		-exec cp {} "$dst/lib/modules/$krel/extra/" \; 2>/dev/null
+		-exec cp {} "$dst/lib/modules/$krel/extra/" \; 2>/dev/null || true
 	depmod -b "$dst" "$krel"
 }
 

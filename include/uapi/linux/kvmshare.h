@@ -41,9 +41,15 @@
 #define KVMSHARE_ATTR_LIMIT		(1U << 1)
 /* weight: KVMSHARE_WEIGHT_MIN..KVMSHARE_WEIGHT_MAX. */
 #define KVMSHARE_ATTR_WEIGHT		(1U << 2)
+/*
+ * target_pages: host paging evicts the partition down to this many
+ * resident pages (never below its entitlement); 0: no target.
+ */
+#define KVMSHARE_ATTR_TARGET		(1U << 3)
 #define KVMSHARE_ATTR_ALL		(KVMSHARE_ATTR_ENTITLEMENT | \
 					 KVMSHARE_ATTR_LIMIT | \
-					 KVMSHARE_ATTR_WEIGHT)
+					 KVMSHARE_ATTR_WEIGHT | \
+					 KVMSHARE_ATTR_TARGET)
 
 /*
  * Partition attributes. Rules checked by KVMSHARE_IOC_SET_ATTR:
@@ -58,7 +64,8 @@ struct kvmshare_part_attr {
 	__u32	weight;
 	__u64	entitlement_pages;
 	__u64	limit_pages;
-	__u64	reserved[5];
+	__u64	target_pages;
+	__u64	reserved[4];
 };
 
 /* Partition counters (pages and events since the partition was created). */
@@ -70,7 +77,16 @@ struct kvmshare_part_stats {
 	__u64	allocated_pages;	/* pages taken from the pool */
 	__u64	punched_pages;		/* pages given back by PUNCH_HOLE */
 	__u64	truncated_pages;	/* pages given back by truncation */
-	__u64	reserved[9];
+	/* Host paging. */
+	__u64	paged_out_pages;	/* on the backing store now */
+	__u64	zero_pages;		/* all-zero pages dropped, now */
+	__u64	pageouts;		/* pages written out and dropped */
+	__u64	pageins;		/* pages read back */
+	__u64	pagein_errors;		/* page-ins failed: pages lost */
+	__u64	zero_elided;		/* all-zero pages dropped (events) */
+	__u64	pinned_skips;		/* eviction skipped pinned pages */
+	__u64	active_estimate_pages;	/* resident pages in use (sampled) */
+	__u64	pageout_errors;		/* page-outs the service failed */
 };
 
 /* Pool state, in pages. */
@@ -86,7 +102,13 @@ struct kvmshare_pool_info {
 	__u64	available_pages;
 	__u64	nr_partitions;
 	__u64	fault_failures;		/* faults refused in this pool */
-	__u64	reserved[8];
+	/* Host paging. */
+	__u64	backing_blocks;		/* backing store size (0: none yet) */
+	__u64	blocks_used;		/* its blocks holding pages */
+	__u64	nr_pagers;		/* paging services attached */
+	__u64	active_pager;		/* id of the one serving, 0: none */
+	__u64	pending_requests;	/* waiting for a service or a slot */
+	__u64	reserved[3];
 };
 
 #define KVMSHARE_IOC_MAGIC		0xb7

@@ -1,0 +1,1085 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmshare: host paging of a pool to user-space paging services.
+ *
+ * The pool evicts pages of partitions that are above their target, or all
+ * partitions above their entitlement when the pool runs short, to a
+ * backing store that a paging service process serves through a pager fd
+ * (include/uapi/linux/kvmshare_pager.h, Documentation/pager.rst). The pool
+ * owns the backing store's block map, like the kernel does a swap device's,
+ * so that any service on the same store can serve any request.
+ *
+ * A page leaves memory only once the service confirmed its copy durable;
+ * it is kept if it was touched, written or pinned meanwhile. All-zero pages
+ * are dropped without I/O. Which pages go is learnt by sampling (as VMware
+ * ESX does): each period a few resident pages of each partition are
+ * unmapped; those not faulted back by the next period are idle and go
+ * first, and the share faulted back estimates the partition's active
+ * memory.
+ *
+ * Requests (struct kvmshare_io) hold a reference to their partition's and
+ * pool's kobjects, so they can end after the file or the mount is gone.
+ * One is referenced by: the part->io array while registered there, its
+ * pending or in-flight state, and each waiter.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/capability.h>
+#include <linux/crc32.h>
+#include <linux/file.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/pagemap.h>
+#include <linux/poll.h>
+#include <linux/random.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+#include <uapi/linux/kvmshare_pager.h>
+
+#include "pool.h"
+
+static unsigned int sample_ms = 1000;
+module_param(sample_ms, uint, 0644);
+MODULE_PARM_DESC(sample_ms, "Access sampling and eviction period (ms)");
+
+static unsigned int sample_pages = 64;
+module_param(sample_pages, uint, 0644);
+MODULE_PARM_DESC(sample_pages, "Pages per partition sampled each period");
+
+static unsigned int evict_batch = 256;
+module_param(evict_batch, uint, 0644);
+MODULE_PARM_DESC(evict_batch, "Most pages evicted per partition per pass");
+
+static unsigned int room_wait_s = 30;
+module_param(room_wait_s, uint, 0644);
+MODULE_PARM_DESC(room_wait_s,
+		 "Seconds a fault waits for eviction to make room");
+
+struct kvmshare_io {
+	struct list_head node;		/* pool->io_pending, under io_lock */
+	struct kvmshare_part *part;	/* kobject reference */
+	pgoff_t index;
+	u64 block;
+	u32 op;				/* KVMSHARE_PAGER_OP_* */
+	u32 crc;
+	u32 tag;			/* in the pager's tag table, posted */
+	u32 slot;			/* data buffer, posted */
+	u64 id;				/* request id while posted */
+	struct page *page;		/* PAGE_OUT: the page, PAGE_IN: the
+					 * new page (both with a reference) */
+	struct completion done;
+	refcount_t ref;
+};
+
+/* A paging service attached to a pool. */
+struct kvmshare_pager {
+	struct list_head node;		/* pool->pagers, under io_lock */
+	struct kvmshare_pool *pool;	/* kobject reference */
+	u64 id;
+	bool standby;
+	bool gone;			/* detached: takes no requests */
+
+	struct kvmshare_pager_ring *ring;	/* vmalloc_user: header + sq */
+	size_t ring_bytes;
+	u32 sq_entries;
+	u32 sq_tail;			/* our copy, under io_lock */
+	u32 nr_slots;
+	struct page **slots;
+	unsigned long *slot_map;	/* slots in use, under io_lock */
+	struct kvmshare_io **tags;	/* posted requests by tag */
+	unsigned long *tag_map;
+	u32 inflight;
+	u64 seq;			/* request id = seq << 12 | tag */
+	wait_queue_head_t wq;		/* poll */
+
+	atomic64_t requests;
+	atomic64_t completions;
+	atomic64_t bad_completions;
+};
+
+#define KVMSHARE_TAG_BITS	12	/* KVMSHARE_PAGER_MAX_ENTRIES */
+
+/* The standard crc32c of a page (0 means "none" in the protocol). */
+static u32 kvmshare_page_crc(struct page *page)
+{
+	return ~__crc32c_le(~0U, page_address(page), PAGE_SIZE);
+}
+
+u64 kvmshare_pager_id(struct kvmshare_pager *p)
+{
+	return p->id;
+}
+
+bool kvmshare_pager_active(struct kvmshare_pool *pool)
+{
+	return READ_ONCE(pool->active) != NULL;
+}
+
+const char *kvmshare_stream_state(struct kvmshare_part *part)
+{
+	if (!kvmshare_pager_active(part->pool))
+		return "none";
+	return "active";
+}
+
+/* Requests */
+
+static struct kvmshare_io *kvmshare_io_alloc(struct kvmshare_part *part,
+					     u32 op, pgoff_t index, u64 block,
+					     struct page *page)
+{
+	struct kvmshare_io *io = kzalloc(sizeof(*io), GFP_KERNEL);
+
+	if (!io)
+		return NULL;
+	INIT_LIST_HEAD(&io->node);
+	io->part = part;
+	kobject_get(&part->kobj);
+	kobject_get(&part->pool->kobj);
+	io->op = op;
+	io->index = index;
+	io->block = block;
+	io->page = page;
+	init_completion(&io->done);
+	refcount_set(&io->ref, 1);
+	return io;
+}
+
+void kvmshare_io_put(struct kvmshare_io *io)
+{
+	struct kvmshare_pool *pool;
+
+	if (!refcount_dec_and_test(&io->ref))
+		return;
+	pool = io->part->pool;
+	kobject_put(&io->part->kobj);
+	kobject_put(&pool->kobj);
+	kfree(io);
+}
+
+/* The request in flight for page @index of @part, with a reference. */
+struct kvmshare_io *kvmshare_io_lookup(struct kvmshare_part *part,
+				       pgoff_t index)
+{
+	struct kvmshare_io *io;
+
+	xa_lock(&part->io);
+	io = xa_load(&part->io, index);
+	if (io)
+		refcount_inc(&io->ref);
+	xa_unlock(&part->io);
+	return io;
+}
+
+/* Wait for @io to end; 0, or -EINTR on a fatal signal. */
+int kvmshare_io_wait(struct kvmshare_io *io)
+{
+	return wait_for_completion_killable(&io->done) ? -EINTR : 0;
+}
+
+/* Backing store blocks, under io_lock. */
+static bool kvmshare_block_get(struct kvmshare_pool *pool, u64 *block)
+{
+	unsigned long b;
+
+	lockdep_assert_held(&pool->io_lock);
+	if (!pool->block_map)
+		return false;
+	b = find_next_zero_bit(pool->block_map, pool->backing_blocks,
+			       pool->block_hint);
+	if (b >= pool->backing_blocks)
+		b = find_first_zero_bit(pool->block_map, pool->backing_blocks);
+	if (b >= pool->backing_blocks)
+		return false;
+	__set_bit(b, pool->block_map);
+	pool->blocks_used++;
+	pool->block_hint = b + 1;
+	*block = b;
+	return true;
+}
+
+static void __kvmshare_block_put(struct kvmshare_pool *pool, u64 block)
+{
+	lockdep_assert_held(&pool->io_lock);
+	if (block < pool->backing_blocks &&
+	    __test_and_clear_bit(block, pool->block_map))
+		pool->blocks_used--;
+}
+
+static void kvmshare_io_submit(struct kvmshare_pool *pool,
+			       struct kvmshare_io *io);
+
+/*
+ * @block of page @index of @part is no longer needed: tell the service
+ * (DISCARD, so a file back end can free the space), and free the block
+ * when that is done. Without memory for the request, free it at once.
+ */
+void kvmshare_block_release(struct kvmshare_pool *pool, u64 block,
+			    struct kvmshare_part *part, pgoff_t index)
+{
+	struct kvmshare_io *io = NULL;
+
+	if (kvmshare_pager_active(pool))
+		io = kvmshare_io_alloc(part, KVMSHARE_PAGER_OP_DISCARD, index,
+				       block, NULL);
+	if (!io) {
+		spin_lock(&pool->io_lock);
+		__kvmshare_block_put(pool, block);
+		spin_unlock(&pool->io_lock);
+		return;
+	}
+	kvmshare_io_submit(pool, io);
+}
+
+/* Post what can be posted to the active service. */
+static void kvmshare_pager_kick(struct kvmshare_pool *pool)
+{
+	struct kvmshare_pager *p;
+	struct kvmshare_pager_req *sq;
+	struct kvmshare_io *io, *tmp;
+	bool posted = false;
+	u32 slot, tag;
+
+	spin_lock(&pool->io_lock);
+	p = pool->active;
+	if (!p)
+		goto unlock;
+	sq = (void *)p->ring + KVMSHARE_PAGER_SQ_OFFSET;
+	list_for_each_entry_safe(io, tmp, &pool->io_pending, node) {
+		struct kvmshare_pager_req *req;
+
+		if (p->inflight >= p->sq_entries)
+			break;
+		slot = KVMSHARE_PAGER_NO_SLOT;
+		if (io->op != KVMSHARE_PAGER_OP_DISCARD) {
+			slot = find_first_zero_bit(p->slot_map, p->nr_slots);
+			if (slot >= p->nr_slots)
+				continue;	/* a DISCARD may still go */
+			__set_bit(slot, p->slot_map);
+		}
+		tag = find_first_zero_bit(p->tag_map, p->sq_entries);
+		__set_bit(tag, p->tag_map);
+		p->tags[tag] = io;
+		p->inflight++;
+		io->tag = tag;
+		io->slot = slot;
+		io->id = (++p->seq << KVMSHARE_TAG_BITS) | tag;
+		if (io->op == KVMSHARE_PAGER_OP_PAGE_OUT)
+			memcpy_from_page(page_address(p->slots[slot]), io->page,
+					 0, PAGE_SIZE);
+
+		req = &sq[p->sq_tail & (p->sq_entries - 1)];
+		memset(req, 0, sizeof(*req));
+		req->id = io->id;
+		req->op = io->op;
+		req->slot = slot;
+		req->block = io->block;
+		req->part_id = io->part->id;
+		req->page_index = io->index;
+		req->crc32c = io->op == KVMSHARE_PAGER_OP_PAGE_OUT ? io->crc : 0;
+		p->sq_tail++;
+		/* The entry is complete before the service can see it. */
+		smp_store_release(&p->ring->sq_tail, p->sq_tail);
+		list_del_init(&io->node);
+		pool->nr_pending--;
+		atomic64_inc(&p->requests);
+		posted = true;
+	}
+	if (posted)
+		wake_up_interruptible(&p->wq);
+unlock:
+	spin_unlock(&pool->io_lock);
+}
+
+static void kvmshare_io_submit(struct kvmshare_pool *pool,
+			       struct kvmshare_io *io)
+{
+	spin_lock(&pool->io_lock);
+	list_add_tail(&io->node, &pool->io_pending);
+	pool->nr_pending++;
+	spin_unlock(&pool->io_lock);
+	kvmshare_pager_kick(pool);
+}
+
+/* A page-out ended: drop the page if nobody touched it meanwhile. */
+static void kvmshare_pageout_done(struct kvmshare_io *io, int result)
+{
+	struct kvmshare_part *part = io->part;
+	struct kvmshare_pool *pool = part->pool;
+	struct page *page = io->page;
+	bool dropped = false;
+
+	lock_page(page);
+	/* Array's ref + ours: anything more is a pin (GUP, a reader). */
+	if (!result && !page_mapped(page) && !PageDirty(page) &&
+	    page_count(page) == 2 &&
+	    xa_cmpxchg(&part->pages, io->index, page,
+		       kvmshare_ent(KVMSHARE_ENT_OUT, io->block, io->crc),
+		       GFP_KERNEL) == page) {
+		put_page(page);			/* the array's */
+		dropped = true;
+	}
+	unlock_page(page);
+	put_page(page);				/* ours */
+	io->page = NULL;
+	if (dropped) {
+		kvmshare_account_out(part, KVMSHARE_ENT_OUT, 1);
+		kvmshare_uncharge(part, 1);
+		atomic64_inc(&part->cnt.pageouts);
+		return;
+	}
+	if (result) {
+		atomic64_inc(&part->cnt.pageout_errors);
+		pr_info_ratelimited("%s: page-out of page %lu failed: %d\n",
+				    pool->name, io->index, result);
+	}
+	spin_lock(&pool->io_lock);
+	__kvmshare_block_put(pool, io->block);
+	spin_unlock(&pool->io_lock);
+}
+
+/* A page-in ended: the page replaces the entry, or the data is lost. */
+static void kvmshare_pagein_done(struct kvmshare_io *io, int result)
+{
+	struct kvmshare_part *part = io->part;
+	struct kvmshare_pool *pool = part->pool;
+	void *ent = kvmshare_ent(KVMSHARE_ENT_OUT, io->block, io->crc);
+	void *old;
+
+	if (!result && io->crc && kvmshare_page_crc(io->page) != io->crc)
+		result = -EBADMSG;
+	if (!result) {
+		old = xa_cmpxchg(&part->pages, io->index, ent, io->page,
+				 GFP_KERNEL);
+		if (old == ent) {
+			io->page = NULL;	/* the array has it now */
+			kvmshare_account_out(part, KVMSHARE_ENT_OUT, -1);
+			atomic64_inc(&part->cnt.pageins);
+		}
+	} else {
+		old = xa_cmpxchg(&part->pages, io->index, ent,
+				 kvmshare_ent(KVMSHARE_ENT_POISON, 0, 0),
+				 GFP_KERNEL);
+		if (old == ent) {
+			kvmshare_account_out(part, KVMSHARE_ENT_OUT, -1);
+			atomic64_inc(&part->cnt.pagein_errors);
+			pr_warn_ratelimited("%s: page %lu of partition %llu lost: page-in failed (%d)\n",
+					    pool->name, io->index, part->id,
+					    result);
+		}
+	}
+	if (io->page) {		/* not used: punched meanwhile, or failed */
+		put_page(io->page);
+		io->page = NULL;
+		kvmshare_uncharge(part, 1);
+	}
+	spin_lock(&pool->io_lock);
+	__kvmshare_block_put(pool, io->block);
+	spin_unlock(&pool->io_lock);
+}
+
+/* @io is done (it left every queue): apply the result, wake waiters. */
+static void kvmshare_io_end(struct kvmshare_io *io, int result)
+{
+	struct kvmshare_pool *pool = io->part->pool;
+
+	switch (io->op) {
+	case KVMSHARE_PAGER_OP_PAGE_OUT:
+		kvmshare_pageout_done(io, result);
+		break;
+	case KVMSHARE_PAGER_OP_PAGE_IN:
+		kvmshare_pagein_done(io, result);
+		break;
+	default:
+		spin_lock(&pool->io_lock);
+		__kvmshare_block_put(pool, io->block);
+		spin_unlock(&pool->io_lock);
+		break;
+	}
+	if (io->op != KVMSHARE_PAGER_OP_DISCARD &&
+	    xa_cmpxchg(&io->part->io, io->index, io, NULL, GFP_KERNEL) == io)
+		kvmshare_io_put(io);		/* the array's */
+	complete_all(&io->done);
+	kvmshare_io_put(io);			/* in flight */
+	if (waitqueue_active(&pool->room_wq))
+		wake_up_all(&pool->room_wq);
+}
+
+/* Paging in */
+
+/**
+ * kvmshare_pagein_start - page in page @index of @part, or join its page-in
+ * @part: the partition
+ * @index: the page
+ * @entry: the array's entry for it, as the caller found it
+ * @iop: the request, with a reference, on -EINPROGRESS
+ *
+ * The caller holds the invalidate_lock shared. Returns -EINPROGRESS (wait
+ * for *@iop with kvmshare_io_wait(), then look again), -EAGAIN (the entry
+ * changed: look again), -ENOSPC (no room in the pool for the page: wait
+ * for room), -ENOMEM.
+ */
+int kvmshare_pagein_start(struct kvmshare_part *part, pgoff_t index,
+			  void *entry, struct kvmshare_io **iop)
+{
+	struct kvmshare_io *io;
+	struct page *page;
+	int ret;
+
+	if (!entry || !xa_is_value(entry) ||
+	    kvmshare_ent_kind(entry) != KVMSHARE_ENT_OUT)
+		return -EAGAIN;
+	io = kvmshare_io_lookup(part, index);
+	if (io) {
+		*iop = io;
+		return -EINPROGRESS;
+	}
+	if (!kvmshare_charge(part, true))
+		return -ENOSPC;
+	page = alloc_page(GFP_HIGHUSER | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+	if (!page) {
+		kvmshare_uncharge(part, 1);
+		return -ENOMEM;
+	}
+	io = kvmshare_io_alloc(part, KVMSHARE_PAGER_OP_PAGE_IN, index,
+			       kvmshare_ent_block(entry), page);
+	if (!io) {
+		put_page(page);
+		kvmshare_uncharge(part, 1);
+		return -ENOMEM;
+	}
+	io->crc = kvmshare_ent_crc(entry);
+	refcount_inc(&io->ref);			/* the array's */
+	ret = xa_insert(&part->io, index, io, GFP_KERNEL);
+	if (ret) {
+		/* Someone else started it (-EBUSY), or no memory. */
+		io->page = NULL;
+		kvmshare_io_put(io);
+		kvmshare_io_put(io);
+		put_page(page);
+		kvmshare_uncharge(part, 1);
+		return ret == -EBUSY ? -EAGAIN : ret;
+	}
+	if (xa_load(&part->pages, index) != entry) {
+		/* Punched between our look and the registration. */
+		kvmshare_io_end(io, -ECANCELED);
+		return -EAGAIN;
+	}
+	refcount_inc(&io->ref);			/* the caller's */
+	*iop = io;
+	kvmshare_io_submit(part->pool, io);
+	return -EINPROGRESS;
+}
+
+/* Wait until @part may take a page (eviction made room); 0 or errno. */
+int kvmshare_wait_room(struct kvmshare_part *part)
+{
+	struct kvmshare_pool *pool = part->pool;
+	long ret;
+
+	kvmshare_evict_kick(pool);
+	ret = wait_event_killable_timeout(pool->room_wq,
+					  kvmshare_has_room(part, true) ||
+					  !kvmshare_pager_active(pool),
+					  room_wait_s * HZ);
+	if (ret < 0)
+		return -EINTR;
+	return ret ? 0 : -ENOSPC;
+}
+
+/* Eviction */
+
+/*
+ * Try to evict page @index of @part. Returns 1 if a page left (or a
+ * page-out started), 0 if it was skipped.
+ */
+static int kvmshare_evict_one(struct kvmshare_part *part,
+			      struct address_space *mapping, pgoff_t index,
+			      struct page *page)
+{
+	struct kvmshare_pool *pool = part->pool;
+	struct kvmshare_io *io;
+	void *kaddr;
+	bool zero;
+	u64 block;
+	int ret = 0;
+
+	if (xa_load(&part->io, index))
+		return 0;			/* already under I/O */
+	if (!trylock_page(page))
+		return 0;
+	if (xa_load(&part->pages, index) != page)
+		goto unlock;
+	unmap_mapping_pages(mapping, index, 1, false);
+	/* The array's ref + the caller's: anything more is a pin. */
+	if (page_mapped(page) || page_count(page) != 2) {
+		atomic64_inc(&part->cnt.pinned_skips);
+		goto unlock;
+	}
+	ClearPageDirty(page);
+	xa_clear_mark(&part->pages, index, XA_MARK_1);
+
+	kaddr = kmap_local_page(page);
+	zero = !memchr_inv(kaddr, 0, PAGE_SIZE);
+	kunmap_local(kaddr);
+	if (zero) {
+		if (xa_cmpxchg(&part->pages, index, page,
+			       kvmshare_ent(KVMSHARE_ENT_ZERO, 0, 0),
+			       GFP_KERNEL) != page)
+			goto unlock;
+		put_page(page);			/* the array's */
+		kvmshare_account_out(part, KVMSHARE_ENT_ZERO, 1);
+		kvmshare_uncharge(part, 1);
+		atomic64_inc(&part->cnt.zero_elided);
+		ret = 1;
+		goto unlock;
+	}
+	if (!kvmshare_pager_active(pool))
+		goto unlock;
+	spin_lock(&pool->io_lock);
+	if (!kvmshare_block_get(pool, &block)) {
+		spin_unlock(&pool->io_lock);
+		goto unlock;
+	}
+	spin_unlock(&pool->io_lock);
+	get_page(page);				/* the request's */
+	io = kvmshare_io_alloc(part, KVMSHARE_PAGER_OP_PAGE_OUT, index, block,
+			       page);
+	if (!io)
+		goto undo;
+	io->crc = kvmshare_page_crc(page);
+	refcount_inc(&io->ref);			/* the array's */
+	if (xa_insert(&part->io, index, io, GFP_KERNEL)) {
+		kvmshare_io_put(io);
+		kvmshare_io_put(io);
+		goto undo;
+	}
+	unlock_page(page);
+	kvmshare_io_submit(pool, io);
+	return 1;
+undo:
+	put_page(page);
+	spin_lock(&pool->io_lock);
+	__kvmshare_block_put(pool, block);
+	spin_unlock(&pool->io_lock);
+unlock:
+	unlock_page(page);
+	return ret;
+}
+
+/* Evict up to @want resident pages of @part: sampled-idle pages first. */
+static u64 kvmshare_evict_part(struct kvmshare_part *part,
+			       struct address_space *mapping, u64 want)
+{
+	unsigned long index;
+	struct page *page;
+	void *entry;
+	u64 done = 0, looked = 0;
+	int pass;
+
+	for (pass = 0; pass < 2 && done < want; pass++) {
+		unsigned long start = pass ? part->evict_cursor : 0;
+
+		xa_for_each_start(&part->pages, index, entry, start) {
+			if (done >= want || looked >= 8 * want + 64)
+				break;
+			if (xa_is_value(entry))
+				continue;
+			if (!pass && !xa_get_mark(&part->pages, index,
+						  XA_MARK_1))
+				continue;
+			looked++;
+			page = entry;
+			if (!get_page_unless_zero(page))
+				continue;
+			done += kvmshare_evict_one(part, mapping, index, page);
+			put_page(page);
+			part->evict_cursor = index + 1;
+			cond_resched();
+		}
+		if (pass && done < want && looked < 8 * want + 64)
+			part->evict_cursor = 0;	/* wrap */
+	}
+	return done;
+}
+
+/* Unmap a sample of resident pages; estimate active memory from the last. */
+static void kvmshare_sample_part(struct kvmshare_part *part,
+				 struct address_space *mapping)
+{
+	struct kvmshare_pool *pool = part->pool;
+	u64 hits = atomic64_xchg(&part->cnt.sample_hits, 0);
+	u64 size = DIV_ROUND_UP_ULL(i_size_read(mapping->host), PAGE_SIZE);
+	unsigned int i, n = 0;
+	u64 resident;
+
+	spin_lock(&pool->lock);
+	resident = part->resident;
+	if (part->sampled)
+		part->active_estimate = div64_u64(resident * min(hits,
+							part->sampled),
+						  part->sampled);
+	spin_unlock(&pool->lock);
+	if (!resident || !size)
+		goto out;
+	for (i = 0; i < sample_pages && n < resident; i++) {
+		unsigned long index = get_random_u32_below(min_t(u64, size,
+								 U32_MAX));
+		struct page *page;
+		void *entry;
+
+		entry = xa_find(&part->pages, &index, ULONG_MAX, XA_PRESENT);
+		if (!entry || xa_is_value(entry) ||
+		    xa_get_mark(&part->pages, index, XA_MARK_1))
+			continue;
+		page = entry;
+		if (!get_page_unless_zero(page))
+			continue;
+		if (trylock_page(page)) {
+			if (xa_load(&part->pages, index) == page) {
+				unmap_mapping_pages(mapping, index, 1, false);
+				xa_set_mark(&part->pages, index, XA_MARK_1);
+				n++;
+			}
+			unlock_page(page);
+		}
+		put_page(page);
+	}
+out:
+	part->sampled = n;
+}
+
+static void kvmshare_evict_work(struct work_struct *work)
+{
+	struct kvmshare_pool *pool = container_of(to_delayed_work(work),
+						  struct kvmshare_pool,
+						  evict_work);
+	struct kvmshare_part *part;
+	bool sample = time_after_eq(jiffies, pool->next_sample);
+	bool again = false;
+	u64 over;
+
+	if (sample)
+		pool->next_sample = jiffies + msecs_to_jiffies(sample_ms);
+
+	for (;;) {
+		struct kvmshare_part *victim = NULL;
+		struct inode *inode = NULL;
+		u64 short_by = 0, want = 0, best = 0;
+
+		/*
+		 * Pick the partition most above its target, or, when the
+		 * pool runs short, most above its entitlement. Partitions
+		 * are visited once per pass (sample marks them).
+		 */
+		spin_lock(&pool->lock);
+		if (pool->used_pages + pool->owed_pages + pool->reserve_pages +
+		    pool->low_pages > pool->size_pages)
+			short_by = pool->used_pages + pool->owed_pages +
+				   pool->reserve_pages + 2 * pool->low_pages -
+				   pool->size_pages;
+		if (waitqueue_active(&pool->room_wq))
+			short_by = max_t(u64, short_by, evict_batch);
+		list_for_each_entry(part, &pool->parts, node) {
+			u64 floor = max(part->target, part->entitlement);
+
+			if (part->visited || !part->inode)
+				continue;
+			over = 0;
+			if (part->target && part->resident > floor)
+				over = part->resident - floor;
+			if (short_by && part->resident > part->entitlement)
+				over = max(over, part->resident -
+					   part->entitlement);
+			if (over > best || (sample && !victim)) {
+				best = over;
+				victim = part;
+			}
+		}
+		if (victim) {
+			victim->visited = true;
+			want = min_t(u64, best, evict_batch);
+			inode = igrab(victim->inode);
+			kobject_get(&victim->kobj);
+		}
+		spin_unlock(&pool->lock);
+		if (!victim)
+			break;
+		if (inode) {
+			if (sample)
+				kvmshare_sample_part(victim, inode->i_mapping);
+			if (want && kvmshare_evict_part(victim, inode->i_mapping,
+							want) == want)
+				again = true;
+			iput(inode);
+		}
+		kobject_put(&victim->kobj);
+		cond_resched();
+	}
+
+	spin_lock(&pool->lock);
+	list_for_each_entry(part, &pool->parts, node)
+		part->visited = false;
+	spin_unlock(&pool->lock);
+
+	if (!READ_ONCE(pool->dying))
+		queue_delayed_work(system_unbound_wq, &pool->evict_work,
+				   again ? 1 : msecs_to_jiffies(sample_ms));
+}
+
+void kvmshare_evict_kick(struct kvmshare_pool *pool)
+{
+	if (!READ_ONCE(pool->dying))
+		mod_delayed_work(system_unbound_wq, &pool->evict_work, 0);
+}
+
+/* The pager fd */
+
+static __poll_t kvmshare_pager_poll(struct file *file, poll_table *wait)
+{
+	struct kvmshare_pager *p = file->private_data;
+	__poll_t mask = 0;
+
+	poll_wait(file, &p->wq, wait);
+	if (READ_ONCE(p->ring->sq_head) != READ_ONCE(p->sq_tail))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (READ_ONCE(p->gone))
+		mask |= EPOLLHUP;
+	return mask;
+}
+
+/* Completions: an array of struct kvmshare_pager_cqe. */
+static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
+				    size_t len, loff_t *ppos)
+{
+	struct kvmshare_pager *p = file->private_data;
+	struct kvmshare_pool *pool = p->pool;
+	struct kvmshare_pager_cqe cqe;
+	size_t done;
+
+	if (len % sizeof(cqe)) {
+		pr_info_ratelimited("%s: pager %llu: completion write of %zu bytes is not a multiple of %zu\n",
+				    pool->name, p->id, len, sizeof(cqe));
+		return -EINVAL;
+	}
+	for (done = 0; done < len; done += sizeof(cqe)) {
+		struct kvmshare_io *io = NULL;
+		u32 tag;
+
+		if (copy_from_user(&cqe, buf + done, sizeof(cqe)))
+			return done ? done : -EFAULT;
+		tag = cqe.id & ((1U << KVMSHARE_TAG_BITS) - 1);
+		spin_lock(&pool->io_lock);
+		if (!cqe.flags && !cqe.reserved[0] && !cqe.reserved[1] &&
+		    cqe.result <= 0 && cqe.result >= -MAX_ERRNO &&
+		    tag < p->sq_entries && p->tags[tag] &&
+		    p->tags[tag]->id == cqe.id) {
+			io = p->tags[tag];
+			p->tags[tag] = NULL;
+			__clear_bit(tag, p->tag_map);
+			p->inflight--;
+		}
+		if (io && io->op == KVMSHARE_PAGER_OP_PAGE_IN && !cqe.result)
+			memcpy_to_page(io->page, 0,
+				       page_address(p->slots[io->slot]),
+				       PAGE_SIZE);
+		if (io && io->op != KVMSHARE_PAGER_OP_DISCARD)
+			__clear_bit(io->slot, p->slot_map);
+		spin_unlock(&pool->io_lock);
+		if (!io) {
+			atomic64_inc(&p->bad_completions);
+			pr_info_ratelimited("%s: pager %llu: bad completion (id %llu, result %d, flags 0x%x): unknown, repeated or malformed\n",
+					    pool->name, p->id, cqe.id,
+					    cqe.result, cqe.flags);
+			continue;
+		}
+		atomic64_inc(&p->completions);
+		kvmshare_io_end(io, cqe.result);
+	}
+	kvmshare_pager_kick(pool);
+	return len;
+}
+
+/*
+ * Detach a service: its unfinished requests go back to the front of the
+ * queue, for the next service (nothing is lost: page-outs keep their pages
+ * until a service confirms them, page-ins wait).
+ */
+static void kvmshare_pager_detach(struct kvmshare_pager *p)
+{
+	struct kvmshare_pool *pool = p->pool;
+	LIST_HEAD(requeue);
+	u32 tag;
+
+	mutex_lock(&pool->pager_mutex);
+	spin_lock(&pool->io_lock);
+	WRITE_ONCE(p->gone, true);
+	list_del_init(&p->node);
+	if (pool->active == p)
+		WRITE_ONCE(pool->active,
+			   list_first_entry_or_null(&pool->pagers,
+						    struct kvmshare_pager,
+						    node));
+	for (tag = 0; tag < p->sq_entries; tag++) {
+		struct kvmshare_io *io = p->tags[tag];
+
+		if (!io)
+			continue;
+		p->tags[tag] = NULL;
+		list_add_tail(&io->node, &requeue);
+		pool->nr_pending++;
+	}
+	p->inflight = 0;
+	list_splice(&requeue, &pool->io_pending);
+	if (pool->active && pool->active->standby)
+		pool->active->standby = false;
+	spin_unlock(&pool->io_lock);
+	mutex_unlock(&pool->pager_mutex);
+	pr_info("%s: paging service %llu detached\n", pool->name, p->id);
+	wake_up_interruptible(&p->wq);
+	kvmshare_pager_kick(pool);
+	/* Faults waiting for room fail now if no service is left. */
+	wake_up_all(&pool->room_wq);
+}
+
+static void kvmshare_pager_free(struct kvmshare_pager *p)
+{
+	u32 i;
+
+	if (p->slots) {
+		for (i = 0; i < p->nr_slots; i++)
+			if (p->slots[i])
+				__free_page(p->slots[i]);
+	}
+	kvfree(p->slots);
+	bitmap_free(p->slot_map);
+	bitmap_free(p->tag_map);
+	kvfree(p->tags);
+	vfree(p->ring);
+	kobject_put(&p->pool->kobj);
+	kfree(p);
+}
+
+static int kvmshare_pager_release(struct inode *inode, struct file *file)
+{
+	struct kvmshare_pager *p = file->private_data;
+
+	kvmshare_pager_detach(p);
+	kvmshare_pager_free(p);
+	return 0;
+}
+
+/* The ring (header and requests) then the slots, as in the uapi header. */
+static int kvmshare_pager_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct kvmshare_pager *p = file->private_data;
+	unsigned long ring_pages = p->ring_bytes >> PAGE_SHIFT;
+	unsigned long pages = vma_pages(vma), i;
+	int ret;
+
+	if (!(vma->vm_flags & VM_SHARED) ||
+	    vma->vm_pgoff + pages > ring_pages + p->nr_slots)
+		return -EINVAL;
+	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
+	vma->vm_flags &= ~VM_MAYEXEC;
+	for (i = 0; i < pages; i++) {
+		unsigned long off = vma->vm_pgoff + i;
+		struct page *page;
+
+		if (off < ring_pages)
+			page = vmalloc_to_page((void *)p->ring +
+					       (off << PAGE_SHIFT));
+		else
+			page = p->slots[off - ring_pages];
+		ret = vm_insert_page(vma, vma->vm_start + (i << PAGE_SHIFT),
+				     page);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static long kvmshare_pager_ioctl(struct file *file, unsigned int cmd,
+				 unsigned long arg)
+{
+	struct kvmshare_pager *p = file->private_data;
+	struct kvmshare_pager_info info;
+
+	if (cmd != KVMSHARE_PAGER_IOC_INFO)
+		return -ENOTTY;
+	memset(&info, 0, sizeof(info));
+	info.pager_id = p->id;
+	spin_lock(&p->pool->io_lock);
+	info.role = p->standby;
+	info.state = p->standby ? KVMSHARE_PAGER_STATE_STANDBY :
+		     KVMSHARE_PAGER_STATE_ACTIVE;
+	info.inflight = p->inflight;
+	spin_unlock(&p->pool->io_lock);
+	info.requests = atomic64_read(&p->requests);
+	info.completions = atomic64_read(&p->completions);
+	info.bad_completions = atomic64_read(&p->bad_completions);
+	return copy_to_user((void __user *)arg, &info, sizeof(info)) ?
+		-EFAULT : 0;
+}
+
+static const struct file_operations kvmshare_pager_fops = {
+	.owner = THIS_MODULE,
+	.release = kvmshare_pager_release,
+	.poll = kvmshare_pager_poll,
+	.write = kvmshare_pager_write,
+	.mmap = kvmshare_pager_mmap,
+	.unlocked_ioctl = kvmshare_pager_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static int kvmshare_pager_check(struct kvmshare_pool *pool,
+				const struct kvmshare_pager_attach *a)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(a->reserved); i++)
+		if (a->reserved[i])
+			return -EINVAL;
+	if (a->version != KVMSHARE_PAGER_VERSION ||
+	    (a->flags & ~KVMSHARE_PAGER_F_ALL) ||
+	    a->sq_entries < KVMSHARE_PAGER_MIN_ENTRIES ||
+	    a->sq_entries > KVMSHARE_PAGER_MAX_ENTRIES ||
+	    !is_power_of_2(a->sq_entries) || !a->nr_slots ||
+	    a->nr_slots > KVMSHARE_PAGER_MAX_SLOTS ||
+	    a->nr_slots > a->sq_entries || !a->backing_blocks ||
+	    a->backing_blocks > KVMSHARE_MAX_BLOCKS)
+		return -EINVAL;
+	if (pool->backing_blocks && a->backing_blocks != pool->backing_blocks)
+		return -EINVAL;
+	return 0;
+}
+
+/* KVMSHARE_IOC_PAGER_ATTACH on the pool's directory. */
+long kvmshare_pager_attach(struct kvmshare_pool *pool, void __user *uarg)
+{
+	struct kvmshare_pager_attach a;
+	struct kvmshare_pager *p;
+	unsigned long *map = NULL;
+	u32 i;
+	int ret, fd;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return -ENOMEM;
+	p->pool = pool;
+	kobject_get(&pool->kobj);
+	INIT_LIST_HEAD(&p->node);
+	init_waitqueue_head(&p->wq);
+	p->standby = a.flags & KVMSHARE_PAGER_F_STANDBY;
+
+	mutex_lock(&pool->pager_mutex);
+	ret = kvmshare_pager_check(pool, &a);
+	if (ret) {
+		pr_info_ratelimited("%s: paging service attach refused: bad version, flags, sizes or reserved fields (backing store %llu blocks)\n",
+				    pool->name, pool->backing_blocks);
+		goto err;
+	}
+	ret = -ENOMEM;
+	p->sq_entries = a.sq_entries;
+	p->nr_slots = a.nr_slots;
+	p->ring_bytes = KVMSHARE_PAGER_SLOT_OFFSET(a.sq_entries);
+	p->ring = vmalloc_user(p->ring_bytes);
+	p->slots = kvcalloc(p->nr_slots, sizeof(*p->slots), GFP_KERNEL);
+	p->slot_map = bitmap_zalloc(p->nr_slots, GFP_KERNEL);
+	p->tags = kvcalloc(p->sq_entries, sizeof(*p->tags), GFP_KERNEL);
+	p->tag_map = bitmap_zalloc(p->sq_entries, GFP_KERNEL);
+	if (!p->ring || !p->slots || !p->slot_map || !p->tags || !p->tag_map)
+		goto err;
+	for (i = 0; i < p->nr_slots; i++) {
+		p->slots[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!p->slots[i])
+			goto err;
+	}
+	if (!pool->backing_blocks) {
+		map = bitmap_zalloc(a.backing_blocks, GFP_KERNEL);
+		if (!map)
+			goto err;
+	}
+	p->ring->sq_entries = p->sq_entries;
+	p->ring->nr_slots = p->nr_slots;
+
+	fd = anon_inode_getfd("kvmshare-pager", &kvmshare_pager_fops, p,
+			      O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto err;
+	}
+	spin_lock(&pool->io_lock);
+	if (map) {
+		pool->block_map = map;
+		pool->backing_blocks = a.backing_blocks;
+	}
+	p->id = ++pool->next_pager_id;
+	p->ring->pager_id = p->id;
+	if (p->standby && pool->active)
+		list_add_tail(&p->node, &pool->pagers);
+	else
+		list_add(&p->node, &pool->pagers);
+	if (!pool->active || (!p->standby && pool->active->standby))
+		WRITE_ONCE(pool->active, p);
+	spin_unlock(&pool->io_lock);
+	mutex_unlock(&pool->pager_mutex);
+	pr_info("%s: paging service %llu attached (%s, %u entries, %u slots, %llu blocks)\n",
+		pool->name, p->id, pool->active == p ? "active" : "standby",
+		p->sq_entries, p->nr_slots, pool->backing_blocks);
+	kvmshare_pager_kick(pool);
+	kvmshare_evict_kick(pool);
+	return fd;
+
+err:
+	mutex_unlock(&pool->pager_mutex);
+	bitmap_free(map);
+	kvmshare_pager_free(p);
+	return ret;
+}
+
+int kvmshare_pager_init(struct kvmshare_pool *pool)
+{
+	mutex_init(&pool->pager_mutex);
+	spin_lock_init(&pool->io_lock);
+	INIT_LIST_HEAD(&pool->pagers);
+	INIT_LIST_HEAD(&pool->io_pending);
+	init_waitqueue_head(&pool->room_wq);
+	INIT_DELAYED_WORK(&pool->evict_work, kvmshare_evict_work);
+	pool->low_pages = clamp_t(u64, pool->size_pages / 64, 16, 4096);
+	pool->next_sample = jiffies;
+	queue_delayed_work(system_unbound_wq, &pool->evict_work,
+			   msecs_to_jiffies(sample_ms));
+	return 0;
+}
+
+/*
+ * The mount is going away (no file is open): stop eviction work and end
+ * the requests no service took (DISCARDs of the last partitions).
+ */
+void kvmshare_pager_exit(struct kvmshare_pool *pool)
+{
+	struct kvmshare_io *io, *tmp;
+	LIST_HEAD(drop);
+
+	WRITE_ONCE(pool->dying, true);
+	cancel_delayed_work_sync(&pool->evict_work);
+	spin_lock(&pool->io_lock);
+	list_splice_init(&pool->io_pending, &drop);
+	pool->nr_pending = 0;
+	spin_unlock(&pool->io_lock);
+	list_for_each_entry_safe(io, tmp, &drop, node) {
+		list_del_init(&io->node);
+		kvmshare_io_end(io, -ECANCELED);
+	}
+	wake_up_all(&pool->room_wq);
+}
