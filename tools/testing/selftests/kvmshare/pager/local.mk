@@ -1,0 +1,15 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# pager: user-space tests of kvmshare-pagerd's back ends and protocol layer
+# (tools/kvmshare-pagerd/, built as they are), run natively.
+
+PAGERD := $(TOP)/tools/kvmshare-pagerd
+PAGERD_SRCS := $(PAGERD)/backend.c $(PAGERD)/pagerd.c $(PAGERD)/crc32c.c
+PAGERD_DEPS := $(PAGERD_SRCS) $(wildcard $(PAGERD)/*.h) \
+	       $(TOP)/include/uapi/linux/kvmshare_pager.h
+
+$(OUT)/pager/pagerd_backend_test: pager/pagerd_backend_test.c $(PAGERD_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -I$(PAGERD) -o $@ $< $(PAGERD_SRCS) $(LDFLAGS) -luring
+
+EXTRA_PROGS += $(OUT)/pager/pagerd_backend_test
