@@ -69,7 +69,8 @@ cmdline+=" kvmshare_build=${KVMSHARE_BUILD:-$top/build}"
 cmdline+=" kvmshare_kernel=$kdir/vmlinuz"
 if [ "$q35" = 1 ]; then
 	args+=(-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on
-	       -device pcie-root-port,id=rp1,chassis=1,slot=1)
+	       -device pcie-root-port,id=rp1,chassis=1,slot=1
+	       -device e1000e,bus=rp1,id=nic1)
 	cmdline+=" intel_iommu=on"
 fi
 if [ "$ivshmem" = 1 ]; then

@@ -136,7 +136,10 @@ static void vg_count(struct vg_dev *vg, enum vg_stat s)
 	atomic64_inc(&vg->stats[s]);
 }
 
-/* Set up and enable queue @i on doorbell @i % nr_dbs. Under lock. */
+/*
+ * Set up and enable queue @i on doorbell @i (a doorbell rings one queue:
+ * only queues with a doorbell of their own are used). Under lock.
+ */
 static int vg_queue_start(struct vg_dev *vg, u32 i)
 {
 	struct vg_queue *q = &vg->q[i];
@@ -156,7 +159,7 @@ static int vg_queue_start(struct vg_dev *vg, u32 i)
 	vg_wr(vg, base + VPA_WQ_RING_HI, upper_32_bits(q->ring_dma));
 	vg_wr(vg, base + VPA_WQ_SIZE, VG_RING);
 	vg_wr(vg, base + VPA_WQ_VEC, 0);
-	vg_wr(vg, base + VPA_WQ_DB, i % vg->nr_dbs);
+	vg_wr(vg, base + VPA_WQ_DB, i);
 	vg_wr(vg, base + VPA_WQ_CTRL, VPA_WQ_CTRL_ENABLE);
 	if (!(vg_rd(vg, base + VPA_WQ_CTRL) & VPA_WQ_CTRL_ENABLE))
 		return -EIO;
@@ -194,7 +197,7 @@ static int vg_setup(struct vg_dev *vg)
 	vg_wr(vg, VPA_REG_WIN(0) + VPA_WIN_ATTR, VPA_WIN_ALL);
 	vg_wr(vg, VPA_REG_CTRL, VPA_CTRL_ENABLE);
 	for (i = 0; i < VPA_MAX_WQS; i++) {
-		if (i >= vg->nr_wqs) {
+		if (i >= vg->nr_wqs || i >= vg->nr_dbs) {
 			vg->q[i].live = false;
 			continue;
 		}
@@ -267,7 +270,7 @@ static void vg_evt_work(struct work_struct *work)
 				vg_queue_drop(vg, i);
 		}
 		vg->nr_wqs = n;
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n && i < vg->nr_dbs; i++)
 			if (!vg->q[i].live && vg_queue_start(vg, i))
 				dev_err(&vg->pdev->dev, "queue %u: setup failed\n", i);
 		vg->quiesce = 0;
@@ -371,7 +374,7 @@ static int vg_submit(struct vg_dev *vg, const struct vpa_desc *d, u32 *qi,
 	q->ring[q->tail] = *d;
 	q->tail = (q->tail + 1) % VG_RING;
 	dma_wmb();
-	writel(q->tail, vg->db + (i % vg->nr_dbs) * VPA_BAR2_PAGE);
+	writel(q->tail, vg->db + i * VPA_BAR2_PAGE);
 	*qi = i;
 	*gen = q->gen;
 	vg_count(vg, VG_SUBMITTED);

@@ -27,11 +27,20 @@ const char *vc_parent(void)
 /* mdev type directory names are "<driver>-<type>"; driver = module. */
 static void vc_type_dir(const char *type, char *buf, size_t len)
 {
-	char name[64], *p;
+	char name[256], link[256], *p;
+	ssize_t n;
 
-	snprintf(name, sizeof(name), "%s", vc_parent());
+	/* a PCI adapter: its driver's name; a class device: vpaN -> vpa */
+	snprintf(name, sizeof(name), "%s/driver", vc_parent());
+	n = readlink(name, link, sizeof(link) - 1);
+	if (n > 0) {
+		link[n] = 0;
+		snprintf(name, sizeof(name), "%s", basename(link));
+	} else {
+		snprintf(name, sizeof(name), "%s", vc_parent());
+	}
 	p = basename(name);
-	while (*p && p[strlen(p) - 1] >= '0' && p[strlen(p) - 1] <= '9')
+	while (n <= 0 && *p && p[strlen(p) - 1] >= '0' && p[strlen(p) - 1] <= '9')
 		p[strlen(p) - 1] = 0;
 	snprintf(buf, len, "%s/mdev_supported_types/%s-%s", vc_parent(), p,
 		 type);

@@ -1,0 +1,812 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vpa lifecycle events in the test VM. User-space VFIO clients play the
+ * guest drivers of several virtual adapters: they keep descriptors
+ * running on every queue while the host resizes, reassigns or recovers
+ * the adapter from an error, and follow the protocol of uapi/linux/vpa.h
+ * (quiesce, acknowledge, follow CHANGED, resume, recover from FAILED).
+ *
+ * Every descriptor copies its own source buffer to its own destination;
+ * once its completion is seen the source is poisoned, so a second
+ * execution would show in the destination. At the end every destination
+ * must hold its original source, every completion must say success, and
+ * the adapter's count of executed descriptors must equal the number of
+ * distinct descriptors: none lost, none run twice.
+ *
+ * Error recovery runs three ways: the software adapter's debugfs "error"
+ * file, the kernel's aer_inject on a PCI function bound to vpa, and
+ * QEMU's pcie_aer_inject_error on the root port above it (through the
+ * host agent). The PCI tests skip when the VM has no such function.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "vfio_client.h"
+
+#define G_RING		64		/* ring entries per queue */
+#define G_BUF		1024		/* bytes per source/destination */
+#define G_MAXD		1400		/* descriptors per guest */
+#define G_INFLIGHT	8		/* per queue */
+#define G_LOOP_S	120		/* give up (functional bound) */
+#define SW_PARENT	"/sys/class/vpa/vpa0"
+#define DBGFS		"/sys/kernel/debug/vpa"
+
+struct gd {
+	int state;		/* 0 to send, 1 in flight, 2 done */
+	int q;
+	uint32_t pos;		/* ring position */
+};
+
+struct guest {
+	struct vc c;
+	char uuid[40];
+	uint32_t nr_wqs, nr_dbs, live, quiesce;
+	uint32_t tail[VPA_MAX_WQS];
+	int inflight[VPA_MAX_WQS];
+	int nd, done, next_q;
+	struct gd d[G_MAXD];
+	bool silent;		/* never acknowledges */
+	bool paused;		/* error recovery */
+	int acks, changes, resumes, fails, resubmits, violations, bad;
+};
+
+static uint8_t *g_src(struct guest *g, int k)
+{
+	return g->c.mem + VC_DATA_OFF + (size_t)k * 2 * G_BUF;
+}
+
+static uint8_t *g_dst(struct guest *g, int k)
+{
+	return g_src(g, k) + G_BUF;
+}
+
+static uint8_t g_byte(int k, int j)
+{
+	return (uint8_t)(k * 31 + j * 7 + 3);
+}
+
+static struct vpa_completion *g_cr(struct guest *g, int k)
+{
+	return vc_compl(&g->c, k);
+}
+
+static uint32_t g_reg(struct guest *g, uint32_t off)
+{
+	return vc_reg(&g->c, off);
+}
+
+static int g_qstart(struct guest *g, uint32_t q)
+{
+	uint32_t b = VPA_REG_WQ(q);
+	uint64_t ring = vc_iova(VC_RING_OFF + q * G_RING * 64);
+
+	g->tail[q] = 0;
+	g->inflight[q] = 0;
+	if (vc_wr(&g->c, 0, b + VPA_WQ_CTRL, 0) ||
+	    vc_wr(&g->c, 0, b + VPA_WQ_RING_LO, (uint32_t)ring) ||
+	    vc_wr(&g->c, 0, b + VPA_WQ_RING_HI, ring >> 32) ||
+	    vc_wr(&g->c, 0, b + VPA_WQ_SIZE, G_RING) ||
+	    vc_wr(&g->c, 0, b + VPA_WQ_DB, q) ||
+	    vc_wr(&g->c, 0, b + VPA_WQ_CTRL, VPA_WQ_CTRL_ENABLE))
+		return -1;
+	g->live |= 1u << q;
+	return 0;
+}
+
+static int g_program(struct guest *g)
+{
+	uint32_t q;
+
+	g->nr_wqs = g_reg(g, VPA_REG_NR_WQS);
+	g->nr_dbs = g_reg(g, VPA_REG_NR_DBS);
+	g->live = 0;
+	g->quiesce = 0;
+	if (vc_wr(&g->c, 0, VPA_REG_CTRL, VPA_CTRL_ENABLE) ||
+	    vc_win(&g->c, 0, VC_MEM_IOVA, VC_MEM_SIZE, VPA_WIN_ALL) ||
+	    vc_wr(&g->c, 0, VPA_REG_EVT_VEC, 0))
+		return -1;
+	/* a doorbell rings one queue: use the queues that have their own */
+	for (q = 0; q < g->nr_wqs && q < g->nr_dbs; q++)
+		if (g_qstart(g, q))
+			return -1;
+	return 0;
+}
+
+/* Create and open a virtual adapter of @type and start @nd descriptors. */
+static int g_init(struct guest *g, const char *type, int nd)
+{
+	int k, j;
+
+	memset(g, 0, sizeof(*g));
+	if (vc_create(type, g->uuid) || vc_open(&g->c, g->uuid))
+		return -1;
+	g->nd = nd;
+	for (k = 0; k < nd; k++)
+		for (j = 0; j < G_BUF; j++)
+			g_src(g, k)[j] = g_byte(k, j);
+	return g_program(g);
+}
+
+static void g_fini(struct guest *g)
+{
+	vc_close(&g->c);
+	vc_remove(g->uuid);
+}
+
+/* Descriptors of queue @q in flight become unsent; check the guarantee. */
+static void g_drop_queue(struct guest *g, uint32_t q)
+{
+	uint32_t head = 0, used;
+	int k;
+
+	vc_rd(&g->c, 4, VPA_STAT_WQ_HEAD(q), &head);
+	for (k = 0; k < g->nd; k++) {
+		struct gd *d = &g->d[k];
+
+		if (d->state != 1 || d->q != (int)q)
+			continue;
+		/* ring positions head..tail-1 never ran; earlier ones did */
+		used = (d->pos - head) & (G_RING - 1);
+		if (used < ((g->tail[q] - head) & (G_RING - 1))) {
+			if (__atomic_load_n(&g_cr(g, k)->status, __ATOMIC_ACQUIRE))
+				g->violations++;
+			d->state = 0;
+			g->resubmits++;
+		} else if (!__atomic_load_n(&g_cr(g, k)->status,
+					    __ATOMIC_ACQUIRE)) {
+			g->violations++;
+			d->state = 0;
+		}
+	}
+	g->inflight[q] = 0;
+	g->live &= ~(1u << q);
+}
+
+static void g_reap(struct guest *g)
+{
+	struct vpa_completion *cr;
+	int k, j;
+
+	for (k = 0; k < g->nd; k++) {
+		if (g->d[k].state != 1)
+			continue;
+		cr = g_cr(g, k);
+		if (!__atomic_load_n(&cr->status, __ATOMIC_ACQUIRE))
+			continue;
+		if (cr->status != VPA_CS_SUCCESS ||
+		    memcmp(g_src(g, k), g_dst(g, k), G_BUF))
+			g->bad++;
+		/* poison: a second run would copy this */
+		for (j = 0; j < G_BUF; j++)
+			g_src(g, k)[j] = 0xee;
+		g->d[k].state = 2;
+		g->inflight[g->d[k].q]--;
+		g->done++;
+	}
+}
+
+/* Ring the doorbell of @q after its tail moved. */
+static int g_ring(struct guest *g, uint32_t q)
+{
+	__sync_synchronize();
+	return vc_wr(&g->c, 2, q * VPA_BAR2_PAGE, g->tail[q]);
+}
+
+static void g_send(struct guest *g)
+{
+	struct vpa_desc *ring;
+	uint32_t q, tries;
+	int k, sent[VPA_MAX_WQS] = { 0 };
+
+	if (g->paused)
+		return;
+	for (k = 0; k < g->nd; k++) {
+		if (g->d[k].state)
+			continue;
+		for (tries = 0; tries < g->nr_wqs; tries++) {
+			q = g->next_q++ % g->nr_wqs;
+			if ((g->live & ~g->quiesce & (1u << q)) &&
+			    g->inflight[q] < G_INFLIGHT)
+				break;
+		}
+		if (tries == g->nr_wqs)
+			break;
+		ring = (struct vpa_desc *)(g->c.mem + VC_RING_OFF +
+					   q * G_RING * 64);
+		memset(&ring[g->tail[q]], 0, sizeof(ring[0]));
+		ring[g->tail[q]].opcode = VPA_OP_MEMMOVE;
+		ring[g->tail[q]].flags = VPA_DESC_F_COMPL;
+		ring[g->tail[q]].size = G_BUF;
+		ring[g->tail[q]].src = vc_iova(VC_DATA_OFF + k * 2 * G_BUF);
+		ring[g->tail[q]].dst = vc_iova(VC_DATA_OFF + k * 2 * G_BUF +
+					       G_BUF);
+		ring[g->tail[q]].compl = vc_iova(VC_COMPL_OFF + k * 32);
+		memset(g_cr(g, k), 0, 32);
+		memset(g_dst(g, k), 0, G_BUF);
+		g->d[k] = (struct gd){ .state = 1, .q = q, .pos = g->tail[q] };
+		g->tail[q] = (g->tail[q] + 1) & (G_RING - 1);
+		g->inflight[q]++;
+		sent[q]++;
+	}
+	for (q = 0; q < g->nr_wqs; q++)
+		if (sent[q])
+			g_ring(g, q);
+}
+
+/* Follow the host's events (the driver's side of the protocol). */
+static void g_events(struct guest *g)
+{
+	uint32_t sts = g_reg(g, VPA_REG_STATUS), ev, mask, q, head, n;
+	int spins;
+
+	ev = g_reg(g, VPA_REG_EVENT);
+	if (ev)
+		vc_wr(&g->c, 0, VPA_REG_EVENT, ev);
+	if ((ev & VPA_EVT_FAILED) || (sts & VPA_STS_FAILED)) {
+		g->fails++;
+		for (q = 0; q < VPA_MAX_WQS; q++)
+			if (g->live & (1u << q))
+				g_drop_queue(g, q);
+		vc_wr(&g->c, 0, VPA_REG_CTRL, VPA_CTRL_RESET);
+		g_program(g);
+		g->paused = false;
+		sts = g_reg(g, VPA_REG_STATUS);
+	}
+	if ((sts & VPA_STS_QUIESCE) && !g->silent) {
+		mask = g_reg(g, VPA_REG_QUIESCE_WQS);
+		if (sts & VPA_STS_RECOVERY) {
+			g->paused = true;
+		} else {
+			g->quiesce |= mask;
+			/* let the engine take what was sent there */
+			for (spins = 0; spins < 20000; spins++) {
+				for (q = 0; q < g->nr_wqs; q++) {
+					head = 0;
+					vc_rd(&g->c, 4, VPA_STAT_WQ_HEAD(q),
+					      &head);
+					if ((mask & (1u << q)) &&
+					    head != g->tail[q])
+						break;
+				}
+				if (q == g->nr_wqs)
+					break;
+				usleep(100);
+			}
+		}
+		if (!vc_wr(&g->c, 0, VPA_REG_ACK, g_reg(g, VPA_REG_EVT_SEQ)))
+			g->acks++;
+	}
+	if (ev & VPA_EVT_CHANGED) {
+		g->changes++;
+		n = g_reg(g, VPA_REG_NR_WQS);
+		g->nr_dbs = g_reg(g, VPA_REG_NR_DBS);
+		for (q = 0; q < VPA_MAX_WQS; q++)
+			if ((g->live & (1u << q)) &&
+			    (q >= n || !(g_reg(g, VPA_REG_WQ(q) + VPA_WQ_CTRL) &
+					 VPA_WQ_CTRL_ENABLE)))
+				g_drop_queue(g, q);
+		g->nr_wqs = n;
+		for (q = 0; q < n && q < g->nr_dbs; q++)
+			if (!(g->live & (1u << q)))
+				g_qstart(g, q);
+		g->quiesce = 0;
+	}
+	if ((ev & VPA_EVT_RESUME) && !(sts & VPA_STS_RECOVERY)) {
+		g->paused = false;
+		g->resumes++;
+	}
+}
+
+/* Something run by a thread while the guests work. */
+struct trigger {
+	pthread_t th;
+	int (*fn)(struct trigger *t);
+	char path[256];
+	char arg[256];
+	int ret;
+	volatile int finished;
+};
+
+/* Write each ';'-separated part of t->arg to t->path, in order. */
+static int trig_write(struct trigger *t)
+{
+	char buf[256], *part, *save = NULL;
+	int ret = 0;
+
+	snprintf(buf, sizeof(buf), "%s", t->arg);
+	for (part = strtok_r(buf, ";", &save); part && !ret;
+	     part = strtok_r(NULL, ";", &save))
+		ret = vc_write_file(t->path, part);
+	return ret;
+}
+
+static int trig_shell(struct trigger *t)
+{
+	return system(t->arg) ? -EIO : 0;
+}
+
+static void *trig_main(void *arg)
+{
+	struct trigger *t = arg;
+
+	t->ret = t->fn(t);
+	__atomic_store_n(&t->finished, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Run @n guests until all their descriptors are done; start @t once a
+ * third of the work is done; @until (if set) must also hold at the end.
+ */
+static int run_guests(struct guest *g, int n, struct trigger *t,
+		      bool (*until)(void))
+{
+	uint64_t end = vc_now_ns() + G_LOOP_S * 1000000000ULL;
+	int i, started = !t, all, total = 0;
+
+	for (i = 0; i < n; i++)
+		total += g[i].nd;
+	for (;;) {
+		all = 0;
+		for (i = 0; i < n; i++) {
+			g_events(&g[i]);
+			g_reap(&g[i]);
+			g_send(&g[i]);
+			all += g[i].done;
+		}
+		if (!started && all >= total / 3) {
+			pthread_create(&t->th, NULL, trig_main, t);
+			started = 1;
+		}
+		if (all == total && (!t || t->finished) &&
+		    (!until || until()))
+			break;
+		if (vc_now_ns() > end)
+			return -ETIMEDOUT;
+		usleep(200);
+	}
+	if (t)
+		pthread_join(t->th, NULL);
+	for (i = 0; i < n; i++)	/* late events (CHANGED after the work) */
+		g_events(&g[i]);
+	return 0;
+}
+
+/* Every destination holds its source: each ran once. */
+static void g_verify_data(struct __test_metadata *_metadata, struct guest *g)
+{
+	int k, j, wrong = 0;
+
+	for (k = 0; k < g->nd; k++)
+		for (j = 0; j < G_BUF; j++)
+			if (g_dst(g, k)[j] != g_byte(k, j)) {
+				wrong++;
+				break;
+			}
+	EXPECT_EQ(g->nd, g->done);
+	EXPECT_EQ(0, g->bad);
+	EXPECT_EQ(0, wrong);
+	EXPECT_EQ(0, g->violations);
+}
+
+/* ... and the adapter ran exactly as many descriptors as there are. */
+static void g_verify(struct __test_metadata *_metadata, struct guest *g)
+{
+	g_verify_data(_metadata, g);
+	EXPECT_EQ(g->nd, vc_audit(g->uuid, "completed"));
+}
+
+/* One line "key value" of a sysfs file. */
+static long kv(const char *path, const char *key)
+{
+	char buf[1024], *p;
+	size_t n = strlen(key);
+
+	if (vc_read_str(path, buf, sizeof(buf)) < 0)
+		return -1;
+	for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, key, n) && p[n] == ' ')
+			return strtol(p + n + 1, NULL, 10);
+	return -1;
+}
+
+static long rec(struct guest *g, const char *key)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/vpa/recovery",
+		 g->uuid);
+	return kv(path, key);
+}
+
+static int rec_outcome(struct guest *g, char *out, size_t len)
+{
+	char path[128], buf[1024], *p;
+
+	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/vpa/recovery",
+		 g->uuid);
+	if (vc_read_str(path, buf, sizeof(buf)) < 0)
+		return -1;
+	p = strstr(buf, "last_outcome ");
+	if (!p)
+		return -1;
+	sscanf(p + 13, "%31s", out);
+	return 0;
+}
+
+static int set_timeout(unsigned int ms)
+{
+	char s[16];
+
+	snprintf(s, sizeof(s), "%u", ms);
+	return vc_write_file("/sys/module/vpa/parameters/ack_timeout_ms", s);
+}
+
+static void resize_trigger(struct trigger *t, struct guest *g,
+			   const char *what)
+{
+	memset(t, 0, sizeof(*t));
+	t->fn = trig_write;
+	snprintf(t->path, sizeof(t->path),
+		 "/sys/bus/mdev/devices/%s/vpa/resize", g->uuid);
+	snprintf(t->arg, sizeof(t->arg), "%s", what);
+}
+
+FIXTURE(sw) {
+	struct guest g[3];
+	int n;
+};
+
+FIXTURE_SETUP(sw)
+{
+	setenv("VPA_PARENT", SW_PARENT, 1);
+	ASSERT_EQ(0, set_timeout(2000));
+	self->n = 0;
+}
+
+FIXTURE_TEARDOWN(sw)
+{
+	while (self->n--)
+		g_fini(&self->g[self->n]);
+	set_timeout(2000);
+}
+
+TEST_F(sw, revoke_under_load_acked)
+{
+	struct guest *g = &self->g[0];
+	struct trigger t;
+	char out[32];
+
+	ASSERT_EQ(0, g_init(g, "large", G_MAXD));
+	self->n = 1;
+	resize_trigger(&t, g, "wq 2");
+	ASSERT_EQ(0, run_guests(g, 1, &t, NULL));
+	EXPECT_EQ(0, t.ret);
+	EXPECT_EQ(2, g_reg(g, VPA_REG_NR_WQS));
+	EXPECT_EQ(1, g->acks);
+	EXPECT_EQ(1, g->changes);
+	EXPECT_EQ(0, rec_outcome(g, out, sizeof(out)));
+	EXPECT_STREQ("acked", out);
+	EXPECT_GE(rec(g, "last_ack_us"), 0);
+	EXPECT_EQ(32 - 2, vc_parent_free("wq"));
+	g_verify(_metadata, g);
+}
+
+TEST_F(sw, revoke_forced_after_deadline)
+{
+	struct guest *g = &self->g[0];
+	struct trigger t;
+	char out[32];
+	uint32_t head;
+	int k;
+
+	ASSERT_EQ(0, set_timeout(300));
+	ASSERT_EQ(0, g_init(g, "large", 64));
+	self->n = 1;
+	g->silent = true;
+	/* engine off: what is sent stays between head and tail */
+	ASSERT_EQ(0, vc_wr(&g->c, 0, VPA_REG_CTRL, 0));
+	g_send(g);
+	for (k = 0; k < 4; k++)
+		EXPECT_EQ(8, g->inflight[k]);
+	resize_trigger(&t, g, "wq 2");
+	t.ret = t.fn(&t);		/* returns after the deadline */
+	EXPECT_EQ(0, t.ret);
+	EXPECT_EQ(0, rec_outcome(g, out, sizeof(out)));
+	EXPECT_STREQ("forced", out);
+	EXPECT_EQ(1, rec(g, "forced"));
+	EXPECT_EQ(2, g_reg(g, VPA_REG_NR_WQS));
+	EXPECT_EQ(0, vc_rd(&g->c, 4, VPA_STAT_WQ_HEAD(3), &head));
+	EXPECT_EQ(0, head);		/* nothing of queue 3 ran */
+	/* the taken queues' doorbells are gone */
+	EXPECT_NE(0, vc_wr(&g->c, 2, 3 * VPA_BAR2_PAGE, 1));
+	g_events(g);			/* CHANGED: 16 to send again */
+	EXPECT_EQ(16, g->resubmits);
+	EXPECT_EQ(0, vc_wr(&g->c, 0, VPA_REG_CTRL, VPA_CTRL_ENABLE));
+	ASSERT_EQ(0, run_guests(g, 1, NULL, NULL));
+	g_verify(_metadata, g);
+}
+
+TEST_F(sw, reassign_under_load)
+{
+	struct guest *a = &self->g[0], *b = &self->g[1];
+	struct trigger t;
+
+	ASSERT_EQ(0, g_init(a, "large", 700));
+	self->n = 1;
+	ASSERT_EQ(0, g_init(b, "large", 700));
+	self->n = 2;
+	memset(&t, 0, sizeof(t));
+	t.fn = trig_write;
+	snprintf(t.path, sizeof(t.path), "%s/vpa_reassign", SW_PARENT);
+	/* doorbells first: A's queues 1-3 go quiet and lose them */
+	snprintf(t.arg, sizeof(t.arg), "%s %s db 3;%s %s wq 3", a->uuid,
+		 b->uuid, a->uuid, b->uuid);
+	ASSERT_EQ(0, run_guests(self->g, 2, &t, NULL));
+	EXPECT_EQ(0, t.ret);
+	EXPECT_EQ(1, g_reg(a, VPA_REG_NR_WQS));
+	EXPECT_EQ(1, g_reg(a, VPA_REG_NR_DBS));
+	EXPECT_EQ(7, g_reg(b, VPA_REG_NR_WQS));
+	EXPECT_EQ(7, g_reg(b, VPA_REG_NR_DBS));
+	EXPECT_EQ(1, a->acks);
+	EXPECT_EQ(0, b->acks);
+	EXPECT_GE(b->changes, 1);
+	EXPECT_EQ(0x7f, b->live);	/* B runs on all seven */
+	EXPECT_EQ(0x1, a->live);
+	g_verify(_metadata, a);
+	g_verify(_metadata, b);
+}
+
+TEST_F(sw, grow_and_shrink_in_place_under_load)
+{
+	struct guest *g = &self->g[0];
+	struct trigger t;
+	int k, j;
+
+	ASSERT_EQ(0, g_init(g, "large", 700));
+	self->n = 1;
+	resize_trigger(&t, g, "db 6;wq 6");
+	ASSERT_EQ(0, run_guests(g, 1, &t, NULL));
+	EXPECT_EQ(0, t.ret);
+	EXPECT_EQ(6, g_reg(g, VPA_REG_NR_WQS));
+	EXPECT_EQ(0, g->acks);		/* growing needs no quiesce */
+	EXPECT_EQ(0x3f, g->live);
+	g_verify(_metadata, g);
+
+	/* doorbells and windows: queues on taken doorbells follow */
+	/* shrink doorbells, then windows, each under load */
+	for (k = 0; k < g->nd; k++) {
+		g->d[k].state = 0;
+		for (j = 0; j < G_BUF; j++)
+			g_src(g, k)[j] = g_byte(k, j);
+	}
+	g->done = 0;
+	resize_trigger(&t, g, "db 2;win 3");
+	ASSERT_EQ(0, run_guests(g, 1, &t, NULL));
+	EXPECT_EQ(0, t.ret);
+	EXPECT_EQ(2, g_reg(g, VPA_REG_NR_DBS));
+	EXPECT_EQ(6, g_reg(g, VPA_REG_NR_WQS));
+	EXPECT_EQ(3, g_reg(g, VPA_REG_NR_WINS));
+	EXPECT_EQ(0x3, g->live);
+	EXPECT_EQ(2, g->acks);
+	EXPECT_EQ(2 * g->nd, vc_audit(g->uuid, "completed"));
+	g_verify_data(_metadata, g);
+}
+
+TEST_F(sw, bad_input_refused)
+{
+	struct guest *g = &self->g[0];
+	struct trigger t;
+	char path[256];
+
+	ASSERT_EQ(0, g_init(g, "large", 8));
+	self->n = 1;
+	resize_trigger(&t, g, "wq 0");
+	EXPECT_EQ(-EINVAL, t.fn(&t));
+	resize_trigger(&t, g, "wq 17");
+	EXPECT_EQ(-EINVAL, t.fn(&t));
+	resize_trigger(&t, g, "foo 1");
+	EXPECT_EQ(-EINVAL, t.fn(&t));
+	resize_trigger(&t, g, "wq");
+	EXPECT_EQ(-EINVAL, t.fn(&t));
+	resize_trigger(&t, g, "eng 100");
+	EXPECT_EQ(-ENOSPC, t.fn(&t));
+	snprintf(path, sizeof(path), "%s/vpa_reassign", SW_PARENT);
+	EXPECT_EQ(-ENOENT, vc_write_file(path,
+		"00000000-0000-0000-0000-000000000001 00000000-0000-0000-0000-000000000002 wq 1"));
+	EXPECT_EQ(-EINVAL, vc_write_file(path, "x"));
+	/* acknowledgments of nothing, unknown event bits, bad vector */
+	EXPECT_EQ(-EINVAL, vc_wr(&g->c, 0, VPA_REG_ACK, 1));
+	EXPECT_EQ(-EINVAL, vc_wr(&g->c, 0, VPA_REG_EVENT, 0x100));
+	EXPECT_EQ(-EINVAL, vc_wr(&g->c, 0, VPA_REG_EVT_VEC, 8));
+	EXPECT_EQ(-EINVAL, set_timeout(1));
+	EXPECT_EQ(-EINVAL, set_timeout(60001));
+	EXPECT_EQ(VPA_VERSION, g_reg(g, VPA_REG_VERSION));
+}
+
+/* Error recovery with three guests, the last of which never acks. */
+static long rec_before_resets;
+static const char *rec_parent;
+
+static bool recovered(void)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/vpa_recovery", rec_parent);
+	return kv(path, "resets") > rec_before_resets &&
+	       kv(path, "errors") == rec_before_resets + 1;
+}
+
+static void aer_run(struct __test_metadata *_metadata, struct guest *g,
+		    const char *parent, struct trigger *t)
+{
+	char path[256], out[32];
+	int i;
+
+	rec_parent = parent;
+	snprintf(path, sizeof(path), "%s/vpa_recovery", parent);
+	rec_before_resets = kv(path, "resets");
+	ASSERT_GE(rec_before_resets, 0);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, g_init(&g[i], "small", 400));
+	g[2].silent = true;
+	ASSERT_EQ(0, run_guests(g, 3, t, recovered));
+	EXPECT_EQ(0, t->ret);
+	EXPECT_EQ(rec_before_resets + 1, kv(path, "resets"));	/* once */
+	EXPECT_EQ(2, kv(path, "last_acked"));
+	EXPECT_EQ(1, kv(path, "last_failed"));
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(1, g[i].acks);
+		EXPECT_EQ(1, g[i].resumes);
+		EXPECT_EQ(0, g[i].fails);
+		EXPECT_EQ(0, rec_outcome(&g[i], out, sizeof(out)));
+		EXPECT_STREQ("acked", out);
+		EXPECT_GE(rec(&g[i], "last_ack_us"), 0);
+		EXPECT_EQ(1, rec(&g[i], "resumed"));
+	}
+	EXPECT_EQ(0, g[2].acks);
+	EXPECT_EQ(0, g[2].resumes);
+	EXPECT_EQ(1, g[2].fails);
+	EXPECT_EQ(0, rec_outcome(&g[2], out, sizeof(out)));
+	EXPECT_STREQ("failed", out);
+	for (i = 0; i < 3; i++)
+		g_verify(_metadata, &g[i]);
+}
+
+TEST_F(sw, aer_debugfs_one_silent)
+{
+	struct trigger t = { .fn = trig_write };
+
+	ASSERT_EQ(0, set_timeout(500));
+	snprintf(t.path, sizeof(t.path), DBGFS "/vpa0/error");
+	snprintf(t.arg, sizeof(t.arg), "1");
+	self->n = 3;
+	aer_run(_metadata, self->g, SW_PARENT, &t);
+}
+
+/* The PCI function vpa can bind: QEMU's e1000e below rp1 (VM_Q35=1). */
+static int pci_adapter(char *bdf, size_t len)
+{
+	char path[300];
+	struct dirent *e;
+	DIR *dir = opendir("/sys/bus/pci/devices");
+	int found = -1;
+
+	if (!dir)
+		return -1;
+	while ((e = readdir(dir))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor",
+			 e->d_name);
+		if (vc_read_long(path) != 0x8086)
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device",
+			 e->d_name);
+		if (vc_read_long(path) != 0x10d3)
+			continue;
+		snprintf(bdf, len, "%.40s", e->d_name);
+		found = 0;
+		break;
+	}
+	closedir(dir);
+	if (found)
+		return -1;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override",
+		 bdf);
+	vc_write_file(path, "vpa");
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/mdev_supported_types",
+		 bdf);
+	if (access(path, F_OK))
+		vc_write_file("/sys/bus/pci/drivers_probe", bdf);
+	return access(path, F_OK) ? -2 : 0;
+}
+
+FIXTURE(pci) {
+	struct guest g[3];
+	char bdf[64];
+	char parent[128];
+	int n;
+};
+
+FIXTURE_SETUP(pci)
+{
+	int ret = pci_adapter(self->bdf, sizeof(self->bdf));
+
+	self->n = 0;
+	if (ret == -1)
+		SKIP(return, "no e1000e function for vpa (VM_Q35=1)");
+	ASSERT_EQ(0, ret);
+	snprintf(self->parent, sizeof(self->parent), "/sys/bus/pci/devices/%s",
+		 self->bdf);
+	setenv("VPA_PARENT", self->parent, 1);
+	ASSERT_EQ(0, set_timeout(1000));
+}
+
+FIXTURE_TEARDOWN(pci)
+{
+	while (self->n > 0)
+		g_fini(&self->g[--self->n]);
+	set_timeout(2000);
+}
+
+/* struct aer_error_inj of drivers/pci/pcie/aer_inject.c */
+struct aer_inj {
+	uint8_t bus, dev, fn;
+	uint32_t uncor_status, cor_status, hdr[4], domain;
+};
+
+static int trig_aer_inject(struct trigger *t)
+{
+	struct aer_inj e = { 0 };
+	unsigned int dom, bus, dev, fn;
+	int fd, ret = 0;
+
+	if (sscanf(t->arg, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
+		return -EINVAL;
+	e.domain = dom;
+	e.bus = bus;
+	e.dev = dev;
+	e.fn = fn;
+	e.uncor_status = 1u << 12;		/* poisoned TLP, non-fatal */
+	fd = open("/dev/aer_inject", O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, &e, sizeof(e)) != sizeof(e))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+TEST_F(pci, aer_inject_one_silent)
+{
+	struct trigger t = { .fn = trig_aer_inject };
+
+	if (system("modprobe aer_inject"))
+		SKIP(return, "no aer_inject module");
+	snprintf(t.arg, sizeof(t.arg), "%s", self->bdf);
+	self->n = 3;
+	aer_run(_metadata, self->g, self->parent, &t);
+}
+
+TEST_F(pci, qemu_pcie_aer_inject_error_one_silent)
+{
+	struct trigger t = { .fn = trig_shell };
+
+	if (!getenv("KVMSHARE_VM") || system("grep -q kvmshare_agent=1 /proc/cmdline"))
+		SKIP(return, "no host agent (VM_AGENT=1)");
+	snprintf(t.arg, sizeof(t.arg),
+		 ". /kvmshare/bin/lib/hostcmd.sh && hostcmd_hmp 'pcie_aer_inject_error rp1 POISON_TLP' >/dev/null");
+	self->n = 3;
+	aer_run(_metadata, self->g, self->parent, &t);
+}
+
+TEST_HARNESS_MAIN
