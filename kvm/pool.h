@@ -162,6 +162,7 @@ struct kvmshare_part {
 	u64 sampled;			/* pages unmapped by the last sample */
 	u64 active_estimate;		/* resident pages in use, estimated */
 	pgoff_t evict_cursor;		/* where eviction goes on */
+	atomic64_t pageouts_inflight;	/* page-outs posted, not ended */
 	bool visited;			/* by this eviction pass, pool->lock */
 
 	struct kvmshare_part_counters cnt;

@@ -50,7 +50,7 @@ static unsigned int sample_pages = 64;
 module_param(sample_pages, uint, 0644);
 MODULE_PARM_DESC(sample_pages, "Pages per partition sampled each period");
 
-static unsigned int evict_batch = 256;
+static unsigned int evict_batch = 1024;
 module_param(evict_batch, uint, 0644);
 MODULE_PARM_DESC(evict_batch, "Most pages evicted per partition per pass");
 
@@ -280,7 +280,7 @@ static void kvmshare_pager_kick(struct kvmshare_pool *pool)
 		req->block = io->block;
 		req->part_id = io->part->id;
 		req->page_index = io->index;
-		req->crc32c = io->op == KVMSHARE_PAGER_OP_PAGE_OUT ? io->crc : 0;
+		req->crc32c = io->crc;
 		p->sq_tail++;
 		/* The entry is complete before the service can see it. */
 		smp_store_release(&p->ring->sq_tail, p->sq_tail);
@@ -326,6 +326,7 @@ static void kvmshare_pageout_done(struct kvmshare_io *io, int result)
 	unlock_page(page);
 	put_page(page);				/* ours */
 	io->page = NULL;
+	atomic64_dec(&part->pageouts_inflight);
 	if (dropped) {
 		kvmshare_account_out(part, KVMSHARE_ENT_OUT, 1);
 		kvmshare_uncharge(part, 1);
@@ -559,6 +560,7 @@ static int kvmshare_evict_one(struct kvmshare_part *part,
 		goto undo;
 	}
 	unlock_page(page);
+	atomic64_inc(&part->pageouts_inflight);
 	kvmshare_io_submit(pool, io);
 	return 1;
 undo:
@@ -669,7 +671,7 @@ static void kvmshare_evict_work(struct work_struct *work)
 	for (;;) {
 		struct kvmshare_part *victim = NULL;
 		struct inode *inode = NULL;
-		u64 short_by = 0, want = 0, best = 0;
+		u64 short_by = 0, want = 0, best = 0, done;
 
 		/*
 		 * Pick the partition most above its target, or, when the
@@ -686,15 +688,18 @@ static void kvmshare_evict_work(struct work_struct *work)
 			short_by = max_t(u64, short_by, evict_batch);
 		list_for_each_entry(part, &pool->parts, node) {
 			u64 floor = max(part->target, part->entitlement);
+			/* Page-outs under way will leave: count them gone. */
+			u64 res = part->resident -
+				  min_t(u64, part->resident,
+					atomic64_read(&part->pageouts_inflight));
 
 			if (part->visited || !part->inode)
 				continue;
 			over = 0;
-			if (part->target && part->resident > floor)
-				over = part->resident - floor;
-			if (short_by && part->resident > part->entitlement)
-				over = max(over, part->resident -
-					   part->entitlement);
+			if (part->target && res > floor)
+				over = res - floor;
+			if (short_by && res > part->entitlement)
+				over = max(over, res - part->entitlement);
 			if (over > best || (sample && !victim)) {
 				best = over;
 				victim = part;
@@ -712,8 +717,11 @@ static void kvmshare_evict_work(struct work_struct *work)
 		if (inode) {
 			if (sample)
 				kvmshare_sample_part(victim, inode->i_mapping);
-			if (want && kvmshare_evict_part(victim, inode->i_mapping,
-							want) == want)
+			done = want ? kvmshare_evict_part(victim,
+							  inode->i_mapping,
+							  want) : 0;
+			/* Made progress and there is more: go on at once. */
+			if (done && done < best)
 				again = true;
 			iput(inode);
 		}

@@ -17,17 +17,42 @@
  *   KVMSHARE_PAGER_SQ_OFFSET   sq_entries x struct kvmshare_pager_req
  *   KVMSHARE_PAGER_SLOT_OFFSET nr_slots x 4096-byte data buffers ("slots")
  *
- * Requests: the pool writes entries at sq_tail (mod sq_entries) and then
- * advances sq_tail; the service reads entries from sq_head to sq_tail and
- * advances sq_head. The fd is readable (poll POLLIN) while sq_head !=
- * sq_tail. Completions: the service write()s an array of struct
- * kvmshare_pager_cqe to the fd; the pool reads its own copy, so nothing in
- * shared memory is trusted. A page-out's data is in its slot when the
- * request is posted; a page-in's data must be in its slot when it is
- * completed. A slot belongs to its request until that is completed.
+ * Requests: sq_head and sq_tail are free-running 32-bit counters; entry
+ * i is at index i % sq_entries. The pool writes an entry, then advances
+ * sq_tail with a release store; the service reads sq_tail with an acquire
+ * load, copies entries out from sq_head, then advances sq_head with a
+ * release store. The pool never trusts sq_head (it only uses it for
+ * poll): it keeps at most sq_entries requests in flight by itself. The fd
+ * is readable (poll POLLIN) while sq_head != sq_tail, and POLLHUP once the
+ * pool no longer serves the service.
+ *
+ * Completions: the service write()s an array of struct kvmshare_pager_cqe
+ * to the fd, in any order; the pool reads its own copy, so nothing in
+ * shared memory is trusted. A write whose length is not a multiple of the
+ * entry size fails with -EINVAL and is ignored whole; otherwise every entry
+ * is consumed and the write returns its full length: an entry with an
+ * unknown or already completed id, non-zero flags or reserved fields, or a
+ * result outside [-4095, 0] is dropped and counted (bad_completions in
+ * KVMSHARE_PAGER_IOC_INFO) and the request stays in flight.
+ *
+ * Data: a page-out's data is in its slot when the request is posted; a
+ * page-in's data must be in its slot when it is completed. A slot belongs
+ * to its request until that is completed. crc32c is the standard CRC-32C
+ * (Castagnoli, initial and final inversion) of the page, for PAGE_OUT and
+ * PAGE_IN alike (0: none), so any service can check what it reads back;
+ * the pool checks it too and treats a mismatch as a failed page-in.
+ *
+ * Ordering: the pool never has two requests on one block outstanding at
+ * once (a block is reused only after its DISCARD or its page-in is
+ * complete), so a service may run requests in any order.
  *
  * Requests are idempotent: after a service goes away, the requests it had
- * not completed are posted again, with new ids, to the next service.
+ * not completed are posted again, with new ids, to the next service. A
+ * service is gone when its fd is released: the mapping holds the file
+ * too, so munmap() as well as close(). A service that died may still have
+ * writes under way in its process; it must be dead (not merely closed)
+ * before another service takes over a block device (a reference service
+ * exits at once when it cannot go on).
  */
 #ifndef _UAPI_LINUX_KVMSHARE_PAGER_H
 #define _UAPI_LINUX_KVMSHARE_PAGER_H
@@ -82,8 +107,8 @@ struct kvmshare_pager_req {
 	__u64	block;			/* backing store block */
 	__u64	part_id;		/* partition (informational) */
 	__u64	page_index;		/* page in the partition (informational) */
-	__u32	crc32c;			/* PAGE_OUT: of the data, for the
-					 * service to keep (0: none) */
+	__u32	crc32c;			/* PAGE_OUT, PAGE_IN: of the data
+					 * (0: none) */
 	__u32	flags;			/* none defined: 0 */
 	__u64	reserved[2];
 };

@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host paging: a nested KVM guest (mvm) writes a pattern over twice the
+ * pool's size and every page verifies after eviction and page-in; zero
+ * pages are dropped without I/O; targets and entitlements; a failed
+ * page-in is a machine check for exactly that page; and the protocol's
+ * bad input: malformed attach, unknown, repeated and malformed
+ * completions, a service closing its fd with requests in flight.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "kselftest_harness.h"
+#include "../lib/ksutil.h"
+#include "../lib/kspager.h"
+#include "../lib/mvm.h"
+
+#define POOL_MB		16
+#define POOL_PAGES	(POOL_MB * 256UL)
+
+FIXTURE(paging) {
+	char dir[64];
+	char name[32];
+	struct ks_pager pager;
+	int fd;
+	uint64_t pages;
+	uint8_t *map;
+};
+
+FIXTURE_SETUP(paging)
+{
+	char opts[128];
+
+	snprintf(self->name, sizeof(self->name), "kspg%d", getpid());
+	snprintf(opts, sizeof(opts), "size=%dM,name=%s", POOL_MB, self->name);
+	ASSERT_EQ(0, ks_pool_mount(self->dir, sizeof(self->dir), opts));
+	self->fd = -1;
+	self->pager.fd = -1;
+}
+
+FIXTURE_TEARDOWN(paging)
+{
+	char path[128];
+	int i, served;
+
+	if (self->map)
+		munmap(self->map, self->pages * KS_PAGE);
+	if (self->fd >= 0) {
+		close(self->fd);
+		snprintf(path, sizeof(path), "%s/vm", self->dir);
+		unlink(path);
+	}
+	/* A running service gets the DISCARDs of the deleted partition. */
+	served = self->pager.running;
+	for (i = 0; served && i < 50; i++) {
+		if (ks_sysfs_num("%s/blocks_used", self->name) == 0)
+			break;
+		usleep(100000);
+	}
+	ks_pager_detach(&self->pager);
+	EXPECT_EQ(0, ks_sysfs_num("%s/used_pages", self->name));
+	if (served)
+		EXPECT_EQ(0, ks_sysfs_num("%s/blocks_used", self->name));
+	EXPECT_EQ(0, ks_pool_umount(self->dir));
+}
+
+static void make_part(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(paging) *self, uint64_t pages)
+{
+	self->pages = pages;
+	self->fd = ks_part_create(self->dir, "vm", pages * KS_PAGE);
+	ASSERT_GE(self->fd, 0);
+	self->map = mmap(NULL, pages * KS_PAGE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, self->map);
+}
+
+static struct kvmshare_part_stats stats(struct __test_metadata *_metadata,
+					int fd)
+{
+	struct kvmshare_part_stats st;
+
+	EXPECT_EQ(0, ks_part_stats(fd, &st));
+	return st;
+}
+
+/* Wait up to @secs for the partition to hold at most @max pages. */
+static int wait_resident(int fd, uint64_t max, int secs)
+{
+	struct kvmshare_part_stats st;
+	int i;
+
+	for (i = 0; i < secs * 10; i++) {
+		if (!ks_part_stats(fd, &st) && st.resident_pages <= max)
+			return 0;
+		usleep(100000);
+	}
+	return -1;
+}
+
+TEST_F_TIMEOUT(paging, guest_pattern_over_twice_the_pool, 600)
+{
+	uint64_t pages = 2 * POOL_PAGES + 512;
+	struct kvmshare_part_stats st;
+	struct mvm_vcpu *vcpu;
+	struct mvm_result res;
+	struct mvm *vm;
+
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 4 * POOL_PAGES,
+				     256, 64, 0, -1));
+	ASSERT_EQ(0, ks_pager_run(&self->pager));
+	make_part(_metadata, self, pages);
+	vm = mvm_create();
+	ASSERT_NE(NULL, vm);
+	ASSERT_EQ(0, mvm_set_slot(vm, 1, MVM_DATA_GPA, self->map,
+				  pages * KS_PAGE));
+	vcpu = mvm_vcpu_create(vm, 0);
+	ASSERT_NE(NULL, vcpu);
+
+	ASSERT_EQ(0, mvm_call(vcpu, MVM_OP_FILL, MVM_DATA_GPA, pages, 0xabc,
+			      &res));
+	ASSERT_EQ(MVM_OK, res.status);
+	st = stats(_metadata, self->fd);
+	TH_LOG("after fill: resident %llu paged out %llu zero %llu",
+	       (unsigned long long)st.resident_pages,
+	       (unsigned long long)st.paged_out_pages,
+	       (unsigned long long)st.zero_pages);
+	EXPECT_LE(st.resident_pages, POOL_PAGES);
+	EXPECT_GE(st.pageouts, pages - POOL_PAGES);
+	EXPECT_EQ(pages, st.resident_pages + st.paged_out_pages +
+		  st.zero_pages);
+
+	/* Every page comes back with its data, twice over. */
+	TH_LOG("verifying %llu pages", (unsigned long long)pages);
+	ASSERT_EQ(0, mvm_call(vcpu, MVM_OP_VERIFY, MVM_DATA_GPA, pages, 0xabc,
+			      &res));
+	EXPECT_EQ(MVM_OK, res.status) TH_LOG("mismatch at 0x%llx",
+					     (unsigned long long)res.addr);
+	ASSERT_EQ(0, mvm_call(vcpu, MVM_OP_VERIFY, MVM_DATA_GPA, pages, 0xabc,
+			      &res));
+	EXPECT_EQ(MVM_OK, res.status);
+	st = stats(_metadata, self->fd);
+	EXPECT_GE(st.pageins, pages - POOL_PAGES);
+	EXPECT_EQ(0, st.pagein_errors);
+	EXPECT_EQ(pages, st.resident_pages + st.paged_out_pages +
+		  st.zero_pages);
+	EXPECT_EQ(st.paged_out_pages,
+		  (uint64_t)ks_sysfs_num("%s/blocks_used", self->name));
+	EXPECT_EQ(st.resident_pages,
+		  (uint64_t)ks_sysfs_num("%s/used_pages", self->name));
+	mvm_vcpu_destroy(vcpu);
+	mvm_destroy(vm);
+}
+
+TEST_F_TIMEOUT(paging, zero_pages_leave_without_io, 120)
+{
+	struct kvmshare_part_stats st;
+	uint64_t i;
+
+	make_part(_metadata, self, 2048);
+	/* Touch every page (zero) and write 100 of them. */
+	EXPECT_EQ(2048, ks_touch(self->map, 2048 * KS_PAGE, 0));
+	for (i = 0; i < 100; i++)
+		self->map[i * KS_PAGE + 7] = 1;
+	{
+		struct kvmshare_part_attr a = {
+			.flags = KVMSHARE_ATTR_TARGET, .target_pages = 1,
+		};
+
+		ASSERT_EQ(0, ioctl(self->fd, KVMSHARE_IOC_SET_ATTR, &a));
+	}
+	/* No paging service: only the zero pages can go. */
+	EXPECT_EQ(0, wait_resident(self->fd, 100, 10));
+	st = stats(_metadata, self->fd);
+	EXPECT_EQ(100, st.resident_pages);
+	EXPECT_EQ(1948, st.zero_pages);
+	EXPECT_EQ(1948, st.zero_elided);
+	EXPECT_EQ(0, st.pageouts);
+	/* They read back as zeros, the others as written. */
+	EXPECT_EQ(0, self->map[500 * KS_PAGE + 7]);
+	EXPECT_EQ(1, self->map[50 * KS_PAGE + 7]);
+	st = stats(_metadata, self->fd);
+	EXPECT_EQ(1947, st.zero_pages);
+}
+
+TEST_F_TIMEOUT(paging, target_and_entitlement, 120)
+{
+	struct kvmshare_part_attr a = { 0 };
+	struct kvmshare_part_stats st;
+	uint64_t i, v;
+
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, POOL_PAGES,
+				     64, 16, 0, -1));
+	ASSERT_EQ(0, ks_pager_run(&self->pager));
+	make_part(_metadata, self, 3000);
+	for (i = 0; i < 3000; i++)
+		((uint64_t *)self->map)[i * 512] = i + 1;
+	a.flags = KVMSHARE_ATTR_ENTITLEMENT | KVMSHARE_ATTR_TARGET;
+	a.entitlement_pages = 1200;
+	a.target_pages = 100;
+	ASSERT_EQ(0, ioctl(self->fd, KVMSHARE_IOC_SET_ATTR, &a));
+	EXPECT_EQ(100, ks_sysfs_num("%s/partitions/vm/target_pages",
+				    self->name));
+	/* Down to the entitlement, never below. */
+	EXPECT_EQ(0, wait_resident(self->fd, 1200, 20));
+	sleep(2);
+	st = stats(_metadata, self->fd);
+	EXPECT_EQ(1200, st.resident_pages);
+	EXPECT_EQ(1800, st.paged_out_pages);
+	/* pread pages them in. */
+	for (i = 0; i < 3000; i += 7) {
+		ASSERT_EQ(8, pread(self->fd, &v, 8, i * KS_PAGE));
+		ASSERT_EQ(i + 1, v);
+	}
+	st = stats(_metadata, self->fd);
+	EXPECT_GT(st.pageins, 0);
+}
+
+static sigjmp_buf mce_jmp;
+static int mce_code;
+static void *mce_addr;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	mce_code = si->si_code;
+	mce_addr = si->si_addr;
+	siglongjmp(mce_jmp, 1);
+}
+
+TEST_F_TIMEOUT(paging, failed_pagein_is_a_machine_check_for_that_page, 120)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigbus,
+				.sa_flags = SA_SIGINFO };
+	struct kvmshare_part_attr a = { .flags = KVMSHARE_ATTR_TARGET,
+					.target_pages = 10 };
+	struct kvmshare_part_stats st;
+	struct stat sb;
+	uint64_t i, v;
+	char buf[16];
+
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, POOL_PAGES,
+				     64, 16, 0, -1));
+	make_part(_metadata, self, 256);
+	ASSERT_EQ(0, fstat(self->fd, &sb));
+	self->pager.fail_part = sb.st_ino;
+	self->pager.fail_index = 77;
+	self->pager.fail_set = 1;
+	ASSERT_EQ(0, ks_pager_run(&self->pager));
+	for (i = 0; i < 256; i++)
+		((uint64_t *)self->map)[i * 512] = i + 1;
+	ASSERT_EQ(0, ioctl(self->fd, KVMSHARE_IOC_SET_ATTR, &a));
+	ASSERT_EQ(0, wait_resident(self->fd, 10, 20));
+
+	sigaction(SIGBUS, &sa, NULL);
+	mce_code = 0;
+	if (!sigsetjmp(mce_jmp, 1))
+		v = *(volatile uint64_t *)(self->map + 77 * KS_PAGE);
+	EXPECT_EQ(BUS_MCEERR_AR, mce_code);
+	EXPECT_EQ(self->map + 77 * KS_PAGE, (uint8_t *)mce_addr);
+	signal(SIGBUS, SIG_DFL);
+	st = stats(_metadata, self->fd);
+	EXPECT_EQ(1, st.pagein_errors);
+	/* Reading it gives EIO; its neighbours are intact. */
+	EXPECT_EQ(-1, pread(self->fd, buf, 8, 77 * KS_PAGE));
+	EXPECT_EQ(EIO, errno);
+	v = ((uint64_t *)self->map)[76 * 512];
+	EXPECT_EQ(77, v);
+	v = ((uint64_t *)self->map)[78 * 512];
+	EXPECT_EQ(79, v);
+	/* Punching the lost page makes it a fresh zero page. */
+	ASSERT_EQ(0, fallocate(self->fd, 3, 77 * KS_PAGE, KS_PAGE));
+	v = ((uint64_t *)self->map)[77 * 512];
+	EXPECT_EQ(0, v);
+}
+
+TEST_F(paging, bad_attach)
+{
+	struct ks_pager p2;
+
+	EXPECT_EQ(-EINVAL, ks_pager_attach(&p2, self->dir, 100, 100, 4, 0, -1));
+	EXPECT_EQ(-EINVAL, ks_pager_attach(&p2, self->dir, 100, 8, 4, 0, -1));
+	EXPECT_EQ(-EINVAL, ks_pager_attach(&p2, self->dir, 100, 64, 0, 0, -1));
+	EXPECT_EQ(-EINVAL, ks_pager_attach(&p2, self->dir, 100, 64, 128, 0,
+					   -1));
+	EXPECT_EQ(-EINVAL, ks_pager_attach(&p2, self->dir, 0, 64, 4, 0, -1));
+	EXPECT_EQ(-EINVAL, ks_pager_attach(&p2, self->dir, 100, 64, 4, 1 << 9,
+					   -1));
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 100, 64, 4, 0,
+				     -1));
+	/* A second service must serve the same backing store size. */
+	EXPECT_EQ(-EINVAL, ks_pager_attach(&p2, self->dir, 200, 64, 4, 0, -1));
+	EXPECT_EQ(1, ks_sysfs_num("%s/pagers", self->name));
+	EXPECT_EQ(100, ks_sysfs_num("%s/backing_blocks", self->name));
+}
+
+TEST_F(paging, bad_completions_are_refused_and_counted)
+{
+	struct kvmshare_part_attr a = { .flags = KVMSHARE_ATTR_TARGET,
+					.target_pages = 1 };
+	struct kvmshare_pager_cqe bad[2];
+	struct kvmshare_pager_info info;
+	struct kvmshare_pager_req req;
+	struct kvmshare_part_stats st;
+
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 100, 16, 4, 0,
+				     -1));
+	make_part(_metadata, self, 4);
+	memset(self->map, 0x11, 4 * KS_PAGE);
+	ASSERT_EQ(0, ioctl(self->fd, KVMSHARE_IOC_SET_ATTR, &a));
+	ASSERT_EQ(1, ks_pager_next(&self->pager, &req, 5000));
+	EXPECT_EQ(KVMSHARE_PAGER_OP_PAGE_OUT, req.op);
+	EXPECT_LT(req.slot, 4);
+	EXPECT_LT(req.block, 100);
+
+	/* Unknown id, bad flags, reserved bits, positive result: refused. */
+	EXPECT_EQ(32, ks_pager_complete(&self->pager, req.id + 4096, 0));
+	memset(bad, 0, sizeof(bad));
+	bad[0].id = req.id;
+	bad[0].flags = 1;
+	bad[1].id = req.id;
+	bad[1].reserved[1] = 5;
+	EXPECT_EQ(64, write(self->pager.fd, bad, sizeof(bad)));
+	EXPECT_EQ(32, ks_pager_complete(&self->pager, req.id, 7));
+	/* A torn write is refused whole. */
+	EXPECT_EQ(-1, write(self->pager.fd, bad, 31));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, ioctl(self->pager.fd, KVMSHARE_PAGER_IOC_INFO, &info));
+	EXPECT_EQ(4, info.bad_completions);
+	EXPECT_EQ(0, info.completions);
+	st = stats(_metadata, self->fd);
+	EXPECT_EQ(0, st.pageouts);
+
+	/* The right one is taken, once. */
+	ks_pager_serve(&self->pager, &req);
+	EXPECT_EQ(32, ks_pager_complete(&self->pager, req.id, 0));
+	ASSERT_EQ(0, ioctl(self->pager.fd, KVMSHARE_PAGER_IOC_INFO, &info));
+	EXPECT_EQ(1, info.completions);
+	EXPECT_EQ(5, info.bad_completions);
+	/* Serve the rest. */
+	ASSERT_EQ(0, ks_pager_run(&self->pager));
+	EXPECT_EQ(0, wait_resident(self->fd, 1, 10));
+	EXPECT_EQ(0x11, self->map[3 * KS_PAGE + 100]);
+	EXPECT_EQ(0x11, self->map[0]);
+}
+
+TEST_F_TIMEOUT(paging, service_closing_mid_request_loses_nothing, 120)
+{
+	struct kvmshare_part_attr a = { .flags = KVMSHARE_ATTR_TARGET,
+					.target_pages = 1 };
+	struct kvmshare_pager_req req;
+	struct kvmshare_part_stats st;
+	uint64_t i;
+	int n = 0;
+
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 1000, 16, 8, 0,
+				     -1));
+	make_part(_metadata, self, 300);
+	for (i = 0; i < 300; i++)
+		((uint64_t *)self->map)[i * 512] = i * 3 + 1;
+	ASSERT_EQ(0, ioctl(self->fd, KVMSHARE_IOC_SET_ATTR, &a));
+	/* Take requests, answer none, go away. */
+	while (ks_pager_next(&self->pager, &req, 2000) == 1)
+		if (++n == 8)
+			break;
+	EXPECT_EQ(8, n);
+	ks_pager_detach(&self->pager);
+	EXPECT_EQ(0, ks_sysfs_num("%s/pagers", self->name));
+	EXPECT_EQ(0, ks_sysfs_num("%s/active_pager", self->name));
+	st = stats(_metadata, self->fd);
+	EXPECT_EQ(300, st.resident_pages + st.paged_out_pages);
+
+	/* A new service gets the requests again and finishes the job. */
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 1000, 16, 8, 0,
+				     -1));
+	ASSERT_EQ(0, ks_pager_run(&self->pager));
+	EXPECT_EQ(0, wait_resident(self->fd, 1, 20));
+	st = stats(_metadata, self->fd);
+	EXPECT_EQ(300, st.resident_pages + st.paged_out_pages);
+	for (i = 0; i < 300; i++)
+		ASSERT_EQ(i * 3 + 1, ((uint64_t *)self->map)[i * 512]);
+}
+
+TEST_HARNESS_MAIN
