@@ -59,7 +59,7 @@
  * (KVMSHARE_ENT_OUT, 32 bits) and its backing store block (29 bits, so a
  * backing store of at most KVMSHARE_MAX_BLOCKS blocks: 2 TiB).
  */
-#define KVMSHARE_MAX_BLOCKS	(1ULL << 29)
+#define KVMSHARE_MAX_BLOCKS	BIT_ULL(29)
 
 static inline void *kvmshare_ent(unsigned long kind, u64 block, u32 crc)
 {
@@ -97,8 +97,7 @@ struct kvmshare_part_counters {
 	atomic64_t pagein_errors;	/* page-ins that failed (pages lost) */
 	atomic64_t pageout_errors;	/* page-outs the service failed */
 	atomic64_t zero_elided;		/* all-zero pages dropped without I/O */
-	atomic64_t pinned_skips;	/* eviction skipped a page pinned by
-					 * someone else */
+	atomic64_t pinned_skips;	/* eviction met a pinned page */
 	atomic64_t sample_hits;		/* sampled pages touched again */
 };
 
@@ -144,8 +143,7 @@ struct kvmshare_part {
 	struct kvmshare_pool *pool;
 	struct list_head node;		/* in pool->parts, under pool->lock */
 	struct xarray pages;		/* index -> page or value entry */
-	struct xarray io;		/* index -> struct kvmshare_io in
-					 * flight for that page */
+	struct xarray io;		/* index -> request in flight */
 	struct inode *inode;		/* the file; NULL once evicted */
 	u64 id;				/* the inode number */
 

@@ -69,8 +69,7 @@ struct kvmshare_io {
 	u32 tag;			/* in the pager's tag table, posted */
 	u32 slot;			/* data buffer, posted */
 	u64 id;				/* request id while posted */
-	struct page *page;		/* PAGE_OUT: the page, PAGE_IN: the
-					 * new page (both with a reference) */
+	struct page *page;		/* the page written or filled (ref) */
 	struct completion done;
 	refcount_t ref;
 };
@@ -116,7 +115,7 @@ u64 kvmshare_pager_id(struct kvmshare_pager *p)
 
 bool kvmshare_pager_active(struct kvmshare_pool *pool)
 {
-	return READ_ONCE(pool->active) != NULL;
+	return !!READ_ONCE(pool->active);
 }
 
 const char *kvmshare_stream_state(struct kvmshare_part *part)
@@ -406,8 +405,7 @@ static void kvmshare_io_end(struct kvmshare_io *io, int result)
 		kvmshare_io_put(io);		/* the array's */
 	complete_all(&io->done);
 	kvmshare_io_put(io);			/* in flight */
-	if (waitqueue_active(&pool->room_wq))
-		wake_up_all(&pool->room_wq);
+	wake_up_all(&pool->room_wq);
 }
 
 /* Paging in */
@@ -621,10 +619,11 @@ static void kvmshare_sample_part(struct kvmshare_part *part,
 
 	spin_lock(&pool->lock);
 	resident = part->resident;
-	if (part->sampled)
-		part->active_estimate = div64_u64(resident * min(hits,
-							part->sampled),
+	if (part->sampled) {
+		hits = min(hits, part->sampled);
+		part->active_estimate = div64_u64(resident * hits,
 						  part->sampled);
+	}
 	spin_unlock(&pool->lock);
 	if (!resident || !size)
 		goto out;
@@ -684,6 +683,10 @@ static void kvmshare_evict_work(struct work_struct *work)
 			short_by = pool->used_pages + pool->owed_pages +
 				   pool->reserve_pages + 2 * pool->low_pages -
 				   pool->size_pages;
+		/*
+		 * Faults wait for room: a racy peek is enough, a waiter
+		 * that comes later kicks this work itself.
+		 */
 		if (waitqueue_active(&pool->room_wq))
 			short_by = max_t(u64, short_by, evict_batch);
 		list_for_each_entry(part, &pool->parts, node) {

@@ -91,8 +91,7 @@ void kvmshare_uncharge(struct kvmshare_part *part, u64 n)
 	pool->owed_pages += kvmshare_owed(part->entitlement, part->resident) -
 			    before;
 	spin_unlock(&pool->lock);
-	if (waitqueue_active(&pool->room_wq))
-		wake_up_all(&pool->room_wq);
+	wake_up_all(&pool->room_wq);
 }
 
 /* A page of @part became (@delta 1) or stopped being (-1) a value entry. */

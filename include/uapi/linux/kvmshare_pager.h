@@ -107,8 +107,7 @@ struct kvmshare_pager_req {
 	__u64	block;			/* backing store block */
 	__u64	part_id;		/* partition (informational) */
 	__u64	page_index;		/* page in the partition (informational) */
-	__u32	crc32c;			/* PAGE_OUT, PAGE_IN: of the data
-					 * (0: none) */
+	__u32	crc32c;			/* of the data (0: none) */
 	__u32	flags;			/* none defined: 0 */
 	__u64	reserved[2];
 };

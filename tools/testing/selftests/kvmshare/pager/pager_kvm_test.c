@@ -74,7 +74,7 @@ FIXTURE_TEARDOWN(paging)
 }
 
 static void make_part(struct __test_metadata *_metadata,
-		      FIXTURE_DATA(paging) *self, uint64_t pages)
+		      struct _test_data_paging *self, uint64_t pages)
 {
 	self->pages = pages;
 	self->fd = ks_part_create(self->dir, "vm", pages * KS_PAGE);
@@ -263,7 +263,8 @@ TEST_F_TIMEOUT(paging, failed_pagein_is_a_machine_check_for_that_page, 120)
 	sigaction(SIGBUS, &sa, NULL);
 	mce_code = 0;
 	if (!sigsetjmp(mce_jmp, 1))
-		v = *(volatile uint64_t *)(self->map + 77 * KS_PAGE);
+		v = __atomic_load_n((uint64_t *)(self->map + 77 * KS_PAGE),
+				    __ATOMIC_RELAXED);
 	EXPECT_EQ(BUS_MCEERR_AR, mce_code);
 	EXPECT_EQ(self->map + 77 * KS_PAGE, (uint8_t *)mce_addr);
 	signal(SIGBUS, SIG_DFL);
