@@ -546,9 +546,8 @@ static struct pci_driver vpa_pci_driver = {
 	.probe = vpa_pci_probe,
 	.remove = vpa_pci_remove,
 	.err_handler = &vpa_err_handlers,
-	.driver = {
-		.dev_groups = vpa_parent_groups,
-	},
+	/* pci_register_driver() copies this into driver.dev_groups */
+	.dev_groups = vpa_parent_groups,
 };
 
 static int __init vpa_init(void)

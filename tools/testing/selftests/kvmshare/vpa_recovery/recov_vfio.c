@@ -280,6 +280,9 @@ static void g_events(struct guest *g)
 					break;
 				usleep(100);
 			}
+			if (spins == 20000)
+				printf("# drain timeout: q %u head %u tail %u mask %#x\n",
+				       q, head, g->tail[q], mask);
 		}
 		if (!vc_wr(&g->c, 0, VPA_REG_ACK, g_reg(g, VPA_REG_EVT_SEQ)))
 			g->acks++;
@@ -617,8 +620,12 @@ TEST_F(sw, bad_input_refused)
 	EXPECT_EQ(-EINVAL, t.fn(&t));
 	resize_trigger(&t, g, "wq");
 	EXPECT_EQ(-EINVAL, t.fn(&t));
+	ASSERT_EQ(0, g_init(&self->g[1], "half", 8));	/* 50% engine */
+	self->n = 2;
 	resize_trigger(&t, g, "eng 100");
 	EXPECT_EQ(-ENOSPC, t.fn(&t));
+	resize_trigger(&t, g, "eng 50");
+	EXPECT_EQ(0, t.fn(&t));
 	snprintf(path, sizeof(path), "%s/vpa_reassign", SW_PARENT);
 	EXPECT_EQ(-ENOENT, vc_write_file(path,
 		"00000000-0000-0000-0000-000000000001 00000000-0000-0000-0000-000000000002 wq 1"));
