@@ -274,6 +274,7 @@ static void vpa_vdev_follow(struct vpa_adapter *ad, struct vpa_vdev *v)
 				vpa_wq_clear(wq);
 			continue;
 		}
+		wq->local = i;
 		wq->global = vpa_core_check(ad->core, v->gid, VPA_RES_WQ, i, 0);
 		if (i >= old[VPA_RES_WQ]) {		/* new */
 			vpa_wq_clear(wq);
