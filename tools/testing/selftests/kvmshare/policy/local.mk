@@ -45,3 +45,10 @@ $(OUT)/policy/metrics_libfuzzer: policy/metrics_libfuzzer.c \
 policy-libfuzzer: $(OUT)/policy/metrics_libfuzzer
 
 .PHONY: policy-libfuzzer
+
+# The guest module's test runs in the VM (PROGS) and checks the page with
+# the host's reader: linked with kvm/kvmshare_metrics.c as it is.
+$(OUT)/policy/guest_metrics_test: policy/guest_metrics_test.c $(POLICY_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(POLICY_CFLAGS) -o $@ $< $(POLICY_KVM)/kvmshare_metrics.c \
+		$(LDFLAGS)
