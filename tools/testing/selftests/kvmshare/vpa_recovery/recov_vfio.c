@@ -38,6 +38,7 @@
 #define G_LOOP_S	120		/* give up (functional bound) */
 #define SW_PARENT	"/sys/class/vpa/vpa0"
 #define DBGFS		"/sys/kernel/debug/vpa"
+#define NOBODY		"00000000-0000-0000-0000-000000000001"
 
 struct gd {
 	int state;		/* 0 to send, 1 in flight, 2 done */
@@ -315,7 +316,7 @@ struct trigger {
 	char path[256];
 	char arg[256];
 	int ret;
-	volatile int finished;
+	int finished;		/* atomic */
 };
 
 /* Write each ';'-separated part of t->arg to t->path, in order. */
@@ -369,7 +370,8 @@ static int run_guests(struct guest *g, int n, struct trigger *t,
 			pthread_create(&t->th, NULL, trig_main, t);
 			started = 1;
 		}
-		if (all == total && (!t || t->finished) &&
+		if (all == total &&
+		    (!t || __atomic_load_n(&t->finished, __ATOMIC_ACQUIRE)) &&
 		    (!until || until()))
 			break;
 		if (vc_now_ns() > end)
@@ -441,8 +443,7 @@ static int rec_outcome(struct guest *g, char *out, size_t len)
 	p = strstr(buf, "last_outcome ");
 	if (!p)
 		return -1;
-	sscanf(p + 13, "%31s", out);
-	return 0;
+	return sscanf(p + 13, "%31s", out) == 1 ? 0 : -1;
 }
 
 static int set_timeout(unsigned int ms)
@@ -627,8 +628,7 @@ TEST_F(sw, bad_input_refused)
 	resize_trigger(&t, g, "eng 50");
 	EXPECT_EQ(0, t.fn(&t));
 	snprintf(path, sizeof(path), "%s/vpa_reassign", SW_PARENT);
-	EXPECT_EQ(-ENOENT, vc_write_file(path,
-		"00000000-0000-0000-0000-000000000001 00000000-0000-0000-0000-000000000002 wq 1"));
+	EXPECT_EQ(-ENOENT, vc_write_file(path, NOBODY " " NOBODY " wq 1"));
 	EXPECT_EQ(-EINVAL, vc_write_file(path, "x"));
 	/* acknowledgments of nothing, unknown event bits, bad vector */
 	EXPECT_EQ(-EINVAL, vc_wr(&g->c, 0, VPA_REG_ACK, 1));
