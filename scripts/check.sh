@@ -149,7 +149,6 @@ run_vm_progs() {
 		[ "$(suite_var "$1" VM_Q35)" = 1 ] && vmopts+=(--q35)
 		[ "$(suite_var "$1" VM_IVSHMEM)" = 1 ] && vmopts+=(--ivshmem)
 		[ "$(suite_var "$1" VM_AGENT)" = 1 ] && vmopts+=(--agent)
-		[ "$mode" = demo ] && vmopts+=(--console)
 		"$top/scripts/vm-run.sh" "${vmopts[@]}" "$1"
 	fi
 	judge "$1" "$2/results.log" "$2/console.log"
