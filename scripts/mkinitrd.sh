@@ -56,10 +56,13 @@ add_intree() {
 	depmod -b "$dst" "$krel"
 }
 
-pack() {	# pack DIR OUT
+pack() {	# pack DIR OUT (atomically: concurrent runs may share OUT)
+	local tmp
+
+	tmp=$(mktemp "$2.XXXXXX")
 	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) |
-		gzip -1 > "$2.tmp"
-	mv "$2.tmp" "$2"
+		gzip -1 > "$tmp"
+	mv "$tmp" "$2"
 }
 
 mkdir -p "$stage"/{bin,sbin,dev,proc,sys,tmp,run,etc,root,kvmshare/bin}
