@@ -3,12 +3,15 @@
  * The mvm guest program: a 64-bit command loop, position independent,
  * copied to MVM_CODE_GPA by mvm_vcpu_create(). See mvm.h for the commands.
  *
+ * On entry rsi holds the vCPU id: the mailbox is MBOX + id * MBOX_SIZE.
+ *
  * Registers: r15 mailbox, r8 current page, r9 pages left, rdx seed,
  * r10 "expect zero" flag, rbx value, rcx mismatch address on exit.
  */
 #define PORT_CMD	0x20
 #define PORT_RESULT	0x21
 #define MBOX		0x50000
+#define MBOX_SIZE	64
 #define PAGE		4096
 #define QWORDS		512
 
@@ -18,9 +21,10 @@
 	.globl	mvm_guest_end
 mvm_guest_start:
 	cld
+	imul	$MBOX_SIZE, %rsi, %r15
+	add	$MBOX, %r15
 .Lloop:
 	outb	%al, $PORT_CMD
-	mov	$MBOX, %r15
 	mov	0(%r15), %rax
 	mov	8(%r15), %r8
 	mov	16(%r15), %r9

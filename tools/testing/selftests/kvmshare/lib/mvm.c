@@ -35,9 +35,10 @@ extern const uint8_t mvm_guest_start[], mvm_guest_end[];
 
 #define mvm_err(fmt, ...) fprintf(stderr, "# mvm: " fmt "\n", ##__VA_ARGS__)
 
-static struct mvm_mbox *mvm_mbox(struct mvm *vm)
+static struct mvm_mbox *mvm_mbox(struct mvm_vcpu *vcpu)
 {
-	return (struct mvm_mbox *)(vm->sys_mem + MVM_MBOX_GPA);
+	return (struct mvm_mbox *)(vcpu->vm->sys_mem + MVM_MBOX_GPA +
+				   vcpu->id * MVM_MBOX_SIZE);
 }
 
 /* Identity map the low MVM_MAPPED_GB GiB with 2 MiB pages, and a GDT. */
@@ -177,10 +178,15 @@ struct mvm_vcpu *mvm_vcpu_create(struct mvm *vm, int id)
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 
+	if (id < 0 || id >= MVM_MAX_VCPUS) {
+		mvm_err("vCPU id %d out of range 0..%d", id, MVM_MAX_VCPUS - 1);
+		return NULL;
+	}
 	vcpu = calloc(1, sizeof(*vcpu));
 	if (!vcpu)
 		return NULL;
 	vcpu->vm = vm;
+	vcpu->id = id;
 	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
 	if (vcpu->fd < 0) {
 		mvm_err("KVM_CREATE_VCPU: %s", strerror(errno));
@@ -219,7 +225,8 @@ struct mvm_vcpu *mvm_vcpu_create(struct mvm *vm, int id)
 	}
 	memset(&regs, 0, sizeof(regs));
 	regs.rip = MVM_CODE_GPA;
-	regs.rsp = MVM_STACK_TOP;
+	regs.rsp = MVM_STACK_TOP - (uint64_t)id * 4096;
+	regs.rsi = id;			/* the guest finds its mailbox */
 	regs.rflags = 0x2;
 	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0) {
 		mvm_err("KVM_SET_REGS: %s", strerror(errno));
@@ -288,7 +295,7 @@ static int mvm_run_to_port(struct mvm_vcpu *vcpu, uint16_t port)
 int mvm_call(struct mvm_vcpu *vcpu, enum mvm_op op, uint64_t arg0,
 	     uint64_t arg1, uint64_t arg2, struct mvm_result *res)
 {
-	struct mvm_mbox *mbox = mvm_mbox(vcpu->vm);
+	struct mvm_mbox *mbox = mvm_mbox(vcpu);
 	int ret;
 
 	/* The guest stops at PORT_CMD at start and after every result. */

@@ -9,10 +9,13 @@
  * file, so that every guest access to them faults through that file.
  *
  * The guest program (lib/guest.S) is a command loop: it asks for a command
- * with an OUT to MVM_PORT_CMD, the VMM answers by writing the mailbox (a
- * struct mvm_mbox at MVM_MBOX_GPA), the guest executes the command, writes
- * its result into the mailbox and reports with an OUT to MVM_PORT_RESULT.
- * The host drives it with mvm_call(). Memory commands work page by page
+ * with an OUT to MVM_PORT_CMD, the VMM answers by writing the vCPU's
+ * mailbox (a struct mvm_mbox at MVM_MBOX_GPA + id * MVM_MBOX_SIZE, where
+ * id is the vCPU id given to mvm_vcpu_create(), which passes it to the
+ * guest in rsi), the guest executes the command, writes its result into
+ * the mailbox and reports with an OUT to MVM_PORT_RESULT. The host drives
+ * it with mvm_call(); vCPUs of one VM may run commands at the same time,
+ * each from its own thread. Memory commands work page by page
  * over a guest-physical range (arg0 = first page, arg1 = pages, arg2 =
  * seed):
  *
@@ -36,9 +39,11 @@
 #define MVM_PML4_GPA		0x2000UL
 #define MVM_PDPT_GPA		0x3000UL
 #define MVM_PD_GPA		0x4000UL	/* MVM_MAPPED_GB pages */
-#define MVM_MBOX_GPA		0x50000UL
+#define MVM_MBOX_GPA		0x50000UL	/* vCPU 0's mailbox */
+#define MVM_MBOX_SIZE		64UL		/* apart, per vCPU id */
+#define MVM_MAX_VCPUS		64		/* ids 0..MVM_MAX_VCPUS - 1 */
 #define MVM_CODE_GPA		0x100000UL
-#define MVM_STACK_TOP		0x1ff000UL
+#define MVM_STACK_TOP		0x1ff000UL	/* vCPU 0's; one page per id */
 /* A convenient place for a test's data slot: above the system memory. */
 #define MVM_DATA_GPA		0x40000000UL
 
@@ -60,7 +65,10 @@ enum mvm_op {
 #define MVM_MISMATCH		1
 #define MVM_BAD_OP		2
 
-/* Command mailbox shared with the guest; offsets are used by guest.S. */
+/*
+ * Command mailbox shared with the guest, one per vCPU; offsets are used by
+ * guest.S.
+ */
 struct mvm_mbox {
 	uint64_t op;		/* 0 */
 	uint64_t arg[3];	/* 8, 16, 24 */
@@ -79,6 +87,7 @@ struct mvm {
 
 struct mvm_vcpu {
 	struct mvm *vm;
+	int id;
 	int fd;
 	struct kvm_run *run;
 };
@@ -95,6 +104,7 @@ struct mvm *mvm_create(void);
 void mvm_destroy(struct mvm *vm);
 int mvm_set_slot(struct mvm *vm, uint32_t slot, uint64_t gpa, void *hva,
 		 uint64_t size);
+/* @id: 0..MVM_MAX_VCPUS - 1, unique in @vm; it selects the mailbox. */
 struct mvm_vcpu *mvm_vcpu_create(struct mvm *vm, int id);
 void mvm_vcpu_destroy(struct mvm_vcpu *vcpu);
 
