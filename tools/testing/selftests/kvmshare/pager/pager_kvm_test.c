@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include "kselftest_harness.h"
 #include "../lib/ksutil.h"
@@ -224,6 +225,48 @@ TEST_F_TIMEOUT(paging, target_and_entitlement, 120)
 	}
 	st = stats(_metadata, self->fd);
 	EXPECT_GT(st.pageins, 0);
+}
+
+/* A page held by someone else (here a pipe, via vmsplice) is not evicted. */
+TEST_F_TIMEOUT(paging, pinned_pages_are_skipped, 120)
+{
+	struct kvmshare_part_attr a = { .flags = KVMSHARE_ATTR_TARGET,
+					.target_pages = 1 };
+	struct kvmshare_part_stats st;
+	struct iovec iov;
+	char buf[4096];
+	int pipefd[2];
+	uint64_t i;
+
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 1000, 64, 16, 0,
+				     -1));
+	ASSERT_EQ(0, ks_pager_run(&self->pager));
+	make_part(_metadata, self, 64);
+	for (i = 0; i < 64; i++)
+		memset(self->map + i * KS_PAGE, (int)i + 1, KS_PAGE);
+	ASSERT_EQ(0, pipe(pipefd));
+	iov.iov_base = self->map + 10 * KS_PAGE;
+	iov.iov_len = KS_PAGE;
+	ASSERT_EQ(KS_PAGE, vmsplice(pipefd[1], &iov, 1, 0));
+	ASSERT_EQ(0, ioctl(self->fd, KVMSHARE_IOC_SET_ATTR, &a));
+	EXPECT_EQ(0, wait_resident(self->fd, 2, 20));
+	sleep(2);
+	st = stats(_metadata, self->fd);
+	/* The target is 1 page; the pinned one has to stay. */
+	EXPECT_EQ(1, st.resident_pages);
+	EXPECT_GE(st.pinned_skips, 1);
+	EXPECT_EQ(63, st.paged_out_pages + st.zero_pages);
+	/* Once released, it goes too (the target is raised and lowered). */
+	ASSERT_EQ(KS_PAGE, read(pipefd[0], buf, sizeof(buf)));
+	EXPECT_EQ(11, buf[0]);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	a.target_pages = 0;
+	ASSERT_EQ(0, ioctl(self->fd, KVMSHARE_IOC_SET_ATTR, &a));
+	a.target_pages = 1;
+	ASSERT_EQ(0, ioctl(self->fd, KVMSHARE_IOC_SET_ATTR, &a));
+	for (i = 0; i < 64; i++)
+		ASSERT_EQ((uint8_t)(i + 1), self->map[i * KS_PAGE + 5]);
 }
 
 static sigjmp_buf mce_jmp;

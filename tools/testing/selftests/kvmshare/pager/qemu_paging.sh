@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # End to end: two Linux guests, booted by the host's unmodified QEMU,
-# whose RAM together (2 x 256 MiB) exceeds their pool (320 MiB), with the
+# whose RAM together (2 x 256 MiB) exceeds their pool (256 MiB), with the
 # reference paging service (kvmshare-pagerd, file back end) attached. Each
-# guest writes 96 MiB of random data and verifies its checksums three
+# guest writes 64 MiB of random data and verifies its checksums three
 # times: every checksum must be right while the pool pages them out and
 # back in.
 
@@ -17,8 +17,8 @@ echo "TAP version 13"
 echo "1..10"
 e2e_setup
 mkdir -p $E2E_RUN/pool
-e2e_check "mount a 320M pool" \
-	kvmsharectl mount $E2E_RUN/pool size=320M name=e2epg
+e2e_check "mount a 256M pool" \
+	kvmsharectl mount $E2E_RUN/pool size=256M name=e2epg
 kvmshare-pagerd --pool $E2E_RUN/pool --backend file:$E2E_RUN/pagerd.store \
 	--blocks 196608 --pidfile $E2E_RUN/pagerd.pid \
 	> $E2E_RUN/pagerd.log 2>&1 &
@@ -36,8 +36,13 @@ e2e_check "create two 256M partitions" sh -c \
 
 e2e_qemu g1 /run/pool/g1 256M checksum
 e2e_qemu g2 /run/pool/g2 256M checksum
-e2e_wait g1 GUEST-DONE 600 && e2e_wait g2 GUEST-DONE 300
-e2e_tap $? "both guests write and verify 96 MiB three times"
+e2e_booted g1 180 && e2e_booted g2 180 &&
+	e2e_wait g1 GUEST-DONE 600 && e2e_wait g2 GUEST-DONE 300
+rc=$?
+for g in g1 g2; do
+	grep GUEST- $E2E_RUN/$g.log | tail -3 | sed "s/^/# $g: /"
+done
+e2e_tap $rc "both guests write and verify 64 MiB three times"
 for g in g1 g2; do
 	ok=$(grep -c 'GUEST-CHECK .* ok' $E2E_RUN/$g.log)
 	grep 'GUEST-CHECK .* BAD' $E2E_RUN/$g.log | sed 's/^/# /'

@@ -24,7 +24,8 @@ e2e_check "create two 256M partitions" sh -c \
 e2e_qemu g1 /run/pool/g1 256M balloon \
 	-device virtio-balloon-pci,id=bal0,free-page-reporting=on
 e2e_qemu g2 /run/pool/g2 256M balloon -device virtio-balloon-pci,id=bal0
-e2e_wait g1 GUEST-FILLED 180 && e2e_wait g2 GUEST-FILLED 60
+e2e_booted g1 180 && e2e_booted g2 180 &&
+	e2e_wait g1 GUEST-FILLED 180 && e2e_wait g2 GUEST-FILLED 60
 e2e_tap $? "both guests boot from the pool and fill 96 MiB"
 f1=$(num g1 resident_pages)
 f2=$(num g2 resident_pages)
