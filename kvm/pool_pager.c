@@ -267,9 +267,16 @@ static void kvmshare_pager_kick(struct kvmshare_pool *pool)
 		io->tag = tag;
 		io->slot = slot;
 		io->id = (++p->seq << KVMSHARE_TAG_BITS) | tag;
-		if (io->op == KVMSHARE_PAGER_OP_PAGE_OUT)
+		if (io->op == KVMSHARE_PAGER_OP_PAGE_OUT) {
+			/*
+			 * The crc is of what the service gets: the guest may
+			 * have written the page since eviction chose it (it
+			 * is then kept in memory when the page-out ends).
+			 */
 			memcpy_from_page(page_address(p->slots[slot]), io->page,
 					 0, PAGE_SIZE);
+			io->crc = kvmshare_page_crc(p->slots[slot]);
+		}
 
 		req = &sq[p->sq_tail & (p->sq_entries - 1)];
 		memset(req, 0, sizeof(*req));
@@ -550,7 +557,6 @@ static int kvmshare_evict_one(struct kvmshare_part *part,
 			       page);
 	if (!io)
 		goto undo;
-	io->crc = kvmshare_page_crc(page);
 	refcount_inc(&io->ref);			/* the array's */
 	if (xa_insert(&part->io, index, io, GFP_KERNEL)) {
 		kvmshare_io_put(io);

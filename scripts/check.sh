@@ -15,6 +15,7 @@
 #                    the same for make bench and make demo
 #   MODULES=...      our modules loaded in the VM before PROGS
 #   TIMEOUT=secs     per program (default 300)
+#   MANUAL=1         only run when named (make check SUITES=...)
 #   VM_MEM, VM_SMP, VM_HOSTROOT=1, VM_Q35=1, VM_IVSHMEM=1, VM_AGENT=1,
 #   VM_TIMEOUT=secs (see scripts/vm-run.sh)
 # Every program prints TAP (see scripts/tap-sum.awk for what counts).
@@ -66,6 +67,7 @@ if [ $# -gt 0 ]; then
 else
 	suites=
 	for s in $(all_suites); do
+		[ "$(suite_var "$s" MANUAL)" = 1 ] && continue
 		[ -n "$(suite_var "$s" $mode_var)$(suite_var "$s" HOST_$mode_var)" ] &&
 			suites="$suites $s"
 	done
