@@ -203,6 +203,7 @@ struct page *kvmshare_part_get_page_wait(struct kvmshare_part *part,
 					 struct address_space *mapping,
 					 pgoff_t index, bool alloc, int *err);
 bool kvmshare_charge(struct kvmshare_part *part, bool pagein);
+void kvmshare_count_failure(struct kvmshare_part *part);
 void kvmshare_uncharge(struct kvmshare_part *part, u64 n);
 void kvmshare_account_out(struct kvmshare_part *part, unsigned long kind,
 			  long delta);

@@ -61,6 +61,8 @@ static vm_fault_t kvmshare_fault_wait(struct vm_fault *vmf,
 		kvmshare_io_put(io);
 	} else {
 		err = kvmshare_wait_room(part);
+		if (err == -ENOSPC)
+			kvmshare_count_failure(part);
 	}
 	return err ? VM_FAULT_SIGBUS : 0;
 }
@@ -138,6 +140,7 @@ retry:
 			return ret;
 		goto retry;
 	}
+	kvmshare_count_failure(part);
 	pr_info_ratelimited("%s/%llu: no page for offset %lu: %s\n",
 			    part->pool->name, part->id, index << PAGE_SHIFT,
 			    err == -ENOMEM ? "host out of memory" :

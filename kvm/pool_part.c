@@ -185,9 +185,17 @@ struct page *kvmshare_part_get_page(struct kvmshare_part *part, pgoff_t index,
 uncharge:
 	kvmshare_uncharge(part, 1);
 fail:
+	return NULL;
+}
+
+/*
+ * A page could not be given (pool, limit or host memory) and the caller
+ * gives up: counted once per refusal the user sees, not per retry.
+ */
+void kvmshare_count_failure(struct kvmshare_part *part)
+{
 	atomic64_inc(&part->cnt.fault_failures);
 	atomic64_inc(&part->pool->fault_failures);
-	return NULL;
 }
 
 /**
@@ -232,10 +240,14 @@ struct page *kvmshare_part_get_page_wait(struct kvmshare_part *part,
 		}
 		if (*err == -ENOSPC && kvmshare_pager_active(part->pool)) {
 			*err = kvmshare_wait_room(part);
+			if (*err == -ENOSPC)
+				kvmshare_count_failure(part);
 			if (*err)
 				return NULL;
 			continue;
 		}
+		if (*err == -ENOSPC || *err == -ENOMEM)
+			kvmshare_count_failure(part);
 		return NULL;
 	}
 }
