@@ -296,8 +296,15 @@ u64 kvmshare_part_remove_range(struct kvmshare_part *part,
 			}
 			continue;
 		}
+		/*
+		 * The entry was read without the array's lock: a finishing
+		 * page-out may drop the page meanwhile. Take a reference
+		 * only if it is still live, and let the exchange below tell
+		 * whether it is still ours.
+		 */
 		page = entry;
-		get_page(page);
+		if (!get_page_unless_zero(page))
+			continue;
 		lock_page(page);
 		if (xa_cmpxchg(&part->pages, index, page, NULL,
 			       GFP_KERNEL) == page) {
