@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "ksutil.h"
 
@@ -167,4 +168,35 @@ uint64_t ks_touch(uint8_t *p, uint64_t len, int write)
 	}
 	sigaction(SIGBUS, &old, NULL);
 	return __atomic_load_n(&ks_touched, __ATOMIC_SEQ_CST);
+}
+
+uint64_t ks_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int ks_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double ks_median(const double *in, int n)
+{
+	double *v, m;
+
+	if (n <= 0)
+		return 0;
+	v = malloc(n * sizeof(*v));
+	if (!v)
+		return 0;
+	memcpy(v, in, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), ks_cmp_double);
+	m = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	free(v);
+	return m;
 }

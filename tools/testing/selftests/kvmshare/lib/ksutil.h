@@ -39,4 +39,8 @@ int ks_sysfs_exists(const char *fmt, ...)
  */
 uint64_t ks_touch(uint8_t *p, uint64_t len, int write);
 
+/* Benchmarks: CLOCK_MONOTONIC in ns; the median of @n values (kept). */
+uint64_t ks_now_ns(void);
+double ks_median(const double *v, int n);
+
 #endif /* KSUTIL_H */

@@ -75,31 +75,6 @@ static void result(int ok, const char *what)
 	fflush(stdout);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The median of @n <= ROUNDS * CHUNKS values (left in their order). */
-static double median(const double *in, int n)
-{
-	double v[ROUNDS * CHUNKS];
-
-	memcpy(v, in, n * sizeof(*v));
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* The paging service: the reference daemon, or the in-test thread. */
 static pid_t pagerd_pid;
 static struct ks_pager kspager = { .fd = -1 };
@@ -298,10 +273,10 @@ static uint64_t side_read(struct side *s, int c)
 		pthread_create(&th[i], NULL, vcpu_thread, &job[i]);
 	}
 	pthread_barrier_wait(&start);
-	t0 = now_ns();
+	t0 = ks_now_ns();
 	for (i = 0; i < NR_VCPUS; i++)
 		pthread_join(th[i], NULL);
-	ns = now_ns() - t0;
+	ns = ks_now_ns() - t0;
 	pthread_barrier_destroy(&start);
 	for (i = 0; i < NR_VCPUS; i++) {
 		if (job[i].ret || job[i].status != MVM_OK) {
@@ -358,7 +333,7 @@ static int setup_pool(struct side *s, const char *dir, int round,
 		return -1;
 
 	a.target_pages = 1;
-	t0 = now_ns();
+	t0 = ks_now_ns();
 	if (ioctl(s->fd, KVMSHARE_IOC_SET_ATTR, &a))
 		return -1;
 	for (i = 0; i < 600000; i++) {
@@ -366,7 +341,7 @@ static int setup_pool(struct side *s, const char *dir, int round,
 			break;
 		usleep(500);
 	}
-	ns = now_ns() - t0;
+	ns = ks_now_ns() - t0;
 	/* No target any more: what is paged in stays. */
 	a.target_pages = 0;
 	if (ioctl(s->fd, KVMSHARE_IOC_SET_ATTR, &a) ||
@@ -615,7 +590,7 @@ int main(void)
 		wait_store_empty(name);
 		printf("# round %d: in %.0f/s, uffd %.0f/s, ratio %.3f, out %.0f/s\n",
 		       r, in_pool[r], in_uffd[r],
-		       median(ratio + r * CHUNKS, CHUNKS), out_pool[r]);
+		       ks_median(ratio + r * CHUNKS, CHUNKS), out_pool[r]);
 	}
 	result(ok, "the guest reads back every page, paged in by the service and by userfaultfd");
 	pager_stop();
@@ -625,11 +600,11 @@ int main(void)
 	result(ks_pool_umount(dir) == 0, "the pool unmounts");
 	if (ok) {
 		printf("# medians: page-in %.0f pages/s, userfaultfd %.0f pages/s\n",
-		       median(in_pool, ROUNDS), median(in_uffd, ROUNDS));
+		       ks_median(in_pool, ROUNDS), ks_median(in_uffd, ROUNDS));
 		printf("bench: pager.pagein_rate_vs_uffd %.3f\n",
-		       median(ratio, ROUNDS * CHUNKS));
+		       ks_median(ratio, ROUNDS * CHUNKS));
 		printf("bench: pager.pageout_rate %.0f\n",
-		       median(out_pool, ROUNDS));
+		       ks_median(out_pool, ROUNDS));
 	}
 	return failed ? 1 : 0;
 }

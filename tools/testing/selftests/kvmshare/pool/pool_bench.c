@@ -47,31 +47,6 @@ static void result(int ok, const char *what)
 	fflush(stdout);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The median of @n <= ROUNDS * CHUNKS values (left in their order). */
-static double median(const double *in, int n)
-{
-	double v[ROUNDS * CHUNKS];
-
-	memcpy(v, in, n * sizeof(*v));
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* A guest whose data slot is a fresh file, mapped shared. */
 struct side {
 	const char *what;
@@ -111,10 +86,10 @@ static uint64_t side_touch(struct side *s, int c)
 	uint64_t gpa = MVM_DATA_GPA + c * CHUNK_PAGES * KS_PAGE, t0, ns;
 	struct mvm_result res;
 
-	t0 = now_ns();
+	t0 = ks_now_ns();
 	if (mvm_call(s->vcpu, MVM_OP_TOUCH_WR, gpa, CHUNK_PAGES, SEED, &res))
 		return 0;
-	ns = now_ns() - t0;
+	ns = ks_now_ns() - t0;
 	if (res.status != MVM_OK) {
 		printf("# %s: guest status %llu\n", s->what,
 		       (unsigned long long)res.status);
@@ -224,7 +199,7 @@ int main(void)
 		if (ok)
 			printf("# round %d: partition %.0f ms, shmem %.0f ms, ratio %.3f\n",
 			       r, t_pool[r], t_shmem[r],
-			       median(ratio + r * CHUNKS, CHUNKS));
+			       ks_median(ratio + r * CHUNKS, CHUNKS));
 	}
 	result(ok, "guest first-touch faults on a partition and on shmem, every write seen");
 	result(ks_pool_umount(dir) == 0, "nothing left in the pool");
@@ -232,10 +207,10 @@ int main(void)
 		printf("# %d MiB, %d rounds, chunks of %lu pages\n", RAM_MB,
 		       ROUNDS, CHUNK_PAGES);
 		printf("# partition %.0f pages/s, shmem %.0f pages/s\n",
-		       RAM_PAGES * 1e3 / median(t_pool, ROUNDS),
-		       RAM_PAGES * 1e3 / median(t_shmem, ROUNDS));
+		       RAM_PAGES * 1e3 / ks_median(t_pool, ROUNDS),
+		       RAM_PAGES * 1e3 / ks_median(t_shmem, ROUNDS));
 		printf("bench: pool.fault_time_vs_shmem %.3f\n",
-		       median(ratio, ROUNDS * CHUNKS));
+		       ks_median(ratio, ROUNDS * CHUNKS));
 	}
 	return failed ? 1 : 0;
 }
