@@ -99,7 +99,19 @@ struct kvmshare_part_counters {
 	atomic64_t zero_elided;		/* all-zero pages dropped without I/O */
 	atomic64_t pinned_skips;	/* eviction met a pinned page */
 	atomic64_t sample_hits;		/* sampled pages touched again */
+	atomic64_t readahead;		/* pages paged in ahead of a fault */
+	atomic64_t readahead_hits;	/* of those, faulted on afterwards */
 };
+
+/*
+ * Marks of part->pages (under its xa_lock): pages a fallocate() call
+ * allocated (undone if it fails), pages unmapped by access sampling (not
+ * faulted back yet: idle), pages paged in ahead of a fault and not touched
+ * since. Eviction takes sampled and read-ahead pages first.
+ */
+#define KVMSHARE_MARK_FALLOC	XA_MARK_0
+#define KVMSHARE_MARK_SAMPLED	XA_MARK_1
+#define KVMSHARE_MARK_AHEAD	XA_MARK_2
 
 struct kvmshare_pool {
 	struct kobject kobj;		/* /sys/fs/kvmshare/<name> */
@@ -203,6 +215,7 @@ struct page *kvmshare_part_get_page_wait(struct kvmshare_part *part,
 					 struct address_space *mapping,
 					 pgoff_t index, bool alloc, int *err);
 bool kvmshare_charge(struct kvmshare_part *part, bool pagein);
+bool kvmshare_charge_spare(struct kvmshare_part *part);
 void kvmshare_count_failure(struct kvmshare_part *part);
 void kvmshare_uncharge(struct kvmshare_part *part, u64 n);
 void kvmshare_account_out(struct kvmshare_part *part, unsigned long kind,
@@ -222,6 +235,8 @@ int kvmshare_pool_resize(struct kvmshare_pool *pool, u64 size_pages,
 			 u64 reserve_pages);
 
 /* pool_pager.c: host paging */
+int kvmshare_io_cache_init(void);
+void kvmshare_io_cache_exit(void);
 int kvmshare_pager_init(struct kvmshare_pool *pool);
 void kvmshare_pager_exit(struct kvmshare_pool *pool);
 long kvmshare_pager_attach(struct kvmshare_pool *pool, void __user *uarg);

@@ -106,9 +106,14 @@ retry:
 			filemap_invalidate_unlock_shared(mapping);
 			goto retry;
 		}
-		if (xa_get_mark(&part->pages, index, XA_MARK_1)) {
-			xa_clear_mark(&part->pages, index, XA_MARK_1);
+		if (xa_get_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED)) {
+			xa_clear_mark(&part->pages, index,
+				      KVMSHARE_MARK_SAMPLED);
 			atomic64_inc(&part->cnt.sample_hits);
+		}
+		if (xa_get_mark(&part->pages, index, KVMSHARE_MARK_AHEAD)) {
+			xa_clear_mark(&part->pages, index, KVMSHARE_MARK_AHEAD);
+			atomic64_inc(&part->cnt.readahead_hits);
 		}
 		filemap_invalidate_unlock_shared(mapping);
 		vmf->page = page;
@@ -411,8 +416,8 @@ unlock:
 
 /*
  * Allocate every page of [@offset, @offset + @len). On failure the pages
- * this call allocated are given back: they are marked with XA_MARK_0 while
- * the call runs (fallocate calls are serialised by the inode lock).
+ * this call allocated are given back: they are marked with
+ * KVMSHARE_MARK_FALLOC while the call runs (fallocate calls are serialised by the inode lock).
  */
 static long kvmshare_fallocate_range(struct inode *inode, loff_t offset,
 				     loff_t len)
@@ -436,7 +441,7 @@ static long kvmshare_fallocate_range(struct inode *inode, loff_t offset,
 			break;
 		}
 		if (!had)
-			xa_set_mark(&part->pages, index, XA_MARK_0);
+			xa_set_mark(&part->pages, index, KVMSHARE_MARK_FALLOC);
 		put_page(page);
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
@@ -446,8 +451,8 @@ static long kvmshare_fallocate_range(struct inode *inode, loff_t offset,
 	}
 
 	filemap_invalidate_lock(mapping);
-	xa_for_each_marked(&part->pages, index, page, XA_MARK_0) {
-		xa_clear_mark(&part->pages, index, XA_MARK_0);
+	xa_for_each_marked(&part->pages, index, page, KVMSHARE_MARK_FALLOC) {
+		xa_clear_mark(&part->pages, index, KVMSHARE_MARK_FALLOC);
 		if (ret) {
 			unmap_mapping_pages(mapping, index, 1, false);
 			kvmshare_part_remove_range(part, mapping, index, index);

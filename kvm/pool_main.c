@@ -509,10 +509,13 @@ static int __init kvmshare_init(void)
 						 kvmshare_inode_init_once);
 	if (!kvmshare_inode_cache)
 		return -ENOMEM;
+	ret = kvmshare_io_cache_init();
+	if (ret)
+		goto err_cache;
 	kvmshare_kset = kset_create_and_add("kvmshare", NULL, fs_kobj);
 	if (!kvmshare_kset) {
 		ret = -ENOMEM;
-		goto err_cache;
+		goto err_io_cache;
 	}
 	ret = register_filesystem(&kvmshare_fs_type);
 	if (ret)
@@ -523,6 +526,8 @@ static int __init kvmshare_init(void)
 
 err_kset:
 	kset_unregister(kvmshare_kset);
+err_io_cache:
+	kvmshare_io_cache_exit();
 err_cache:
 	kmem_cache_destroy(kvmshare_inode_cache);
 	return ret;
@@ -534,6 +539,7 @@ static void __exit kvmshare_exit(void)
 	unregister_filesystem(&kvmshare_fs_type);
 	kset_unregister(kvmshare_kset);
 	rcu_barrier();		/* inodes are freed after an RCU grace period */
+	kvmshare_io_cache_exit();
 	kmem_cache_destroy(kvmshare_inode_cache);
 	ida_destroy(&kvmshare_pool_ida);
 }

@@ -42,6 +42,8 @@
 
 #include "pool.h"
 
+#define KVMSHARE_MAX_CLUSTER	64
+
 static unsigned int sample_ms = 1000;
 module_param(sample_ms, uint, 0644);
 MODULE_PARM_DESC(sample_ms, "Access sampling and eviction period (ms)");
@@ -53,6 +55,29 @@ MODULE_PARM_DESC(sample_pages, "Pages per partition sampled each period");
 static unsigned int evict_batch = 1024;
 module_param(evict_batch, uint, 0644);
 MODULE_PARM_DESC(evict_batch, "Most pages evicted per partition per pass");
+
+static int kvmshare_set_cluster(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int ret = kstrtouint(val, 0, &n);
+
+	if (ret)
+		return ret;
+	if (!n || n > KVMSHARE_MAX_CLUSTER || !is_power_of_2(n))
+		return -EINVAL;
+	WRITE_ONCE(*(unsigned int *)kp->arg, n);
+	return 0;
+}
+
+static const struct kernel_param_ops kvmshare_cluster_ops = {
+	.set = kvmshare_set_cluster,
+	.get = param_get_uint,
+};
+
+static unsigned int pagein_cluster = 16;
+module_param_cb(pagein_cluster, &kvmshare_cluster_ops, &pagein_cluster, 0644);
+MODULE_PARM_DESC(pagein_cluster,
+		 "Page in the aligned window of this many pages around a faulting page (power of 2, at most 64; 1: only the faulting page)");
 
 static unsigned int room_wait_s = 30;
 module_param(room_wait_s, uint, 0644);
@@ -68,6 +93,7 @@ struct kvmshare_io {
 	u32 crc;
 	u32 tag;			/* in the pager's tag table, posted */
 	u32 slot;			/* data buffer, posted */
+	bool ahead;			/* a page-in ahead of a fault */
 	u64 id;				/* request id while posted */
 	struct page *page;		/* the page written or filled (ref) */
 	struct completion done;
@@ -127,11 +153,25 @@ const char *kvmshare_stream_state(struct kvmshare_part *part)
 
 /* Requests */
 
+static struct kmem_cache *kvmshare_io_cache;
+
+int kvmshare_io_cache_init(void)
+{
+	kvmshare_io_cache = KMEM_CACHE(kvmshare_io, 0);
+	return kvmshare_io_cache ? 0 : -ENOMEM;
+}
+
+void kvmshare_io_cache_exit(void)
+{
+	kmem_cache_destroy(kvmshare_io_cache);
+}
+
 static struct kvmshare_io *kvmshare_io_alloc(struct kvmshare_part *part,
 					     u32 op, pgoff_t index, u64 block,
 					     struct page *page)
 {
-	struct kvmshare_io *io = kzalloc(sizeof(*io), GFP_KERNEL);
+	struct kvmshare_io *io = kmem_cache_zalloc(kvmshare_io_cache,
+						   GFP_KERNEL);
 
 	if (!io)
 		return NULL;
@@ -157,7 +197,7 @@ void kvmshare_io_put(struct kvmshare_io *io)
 	pool = io->part->pool;
 	kobject_put(&io->part->kobj);
 	kobject_put(&pool->kobj);
-	kfree(io);
+	kmem_cache_free(kvmshare_io_cache, io);
 }
 
 /* The request in flight for page @index of @part, with a reference. */
@@ -301,13 +341,20 @@ unlock:
 	spin_unlock(&pool->io_lock);
 }
 
-static void kvmshare_io_submit(struct kvmshare_pool *pool,
-			       struct kvmshare_io *io)
+/* Queue @io for the service; kvmshare_pager_kick() posts it. */
+static void kvmshare_io_queue(struct kvmshare_pool *pool,
+			      struct kvmshare_io *io)
 {
 	spin_lock(&pool->io_lock);
 	list_add_tail(&io->node, &pool->io_pending);
 	pool->nr_pending++;
 	spin_unlock(&pool->io_lock);
+}
+
+static void kvmshare_io_submit(struct kvmshare_pool *pool,
+			       struct kvmshare_io *io)
+{
+	kvmshare_io_queue(pool, io);
 	kvmshare_pager_kick(pool);
 }
 
@@ -360,12 +407,20 @@ static void kvmshare_pagein_done(struct kvmshare_io *io, int result)
 	if (!result && io->crc && kvmshare_page_crc(io->page) != io->crc)
 		result = -EBADMSG;
 	if (!result) {
-		old = xa_cmpxchg(&part->pages, io->index, ent, io->page,
-				 GFP_KERNEL);
+		/* Replacing an entry allocates nothing: no sleep under lock. */
+		xa_lock(&part->pages);
+		old = __xa_cmpxchg(&part->pages, io->index, ent, io->page,
+				   GFP_NOWAIT);
+		if (old == ent && io->ahead)
+			__xa_set_mark(&part->pages, io->index,
+				      KVMSHARE_MARK_AHEAD);
+		xa_unlock(&part->pages);
 		if (old == ent) {
 			io->page = NULL;	/* the array has it now */
 			kvmshare_account_out(part, KVMSHARE_ENT_OUT, -1);
 			atomic64_inc(&part->cnt.pageins);
+			if (io->ahead)
+				atomic64_inc(&part->cnt.readahead);
 		}
 	} else {
 		old = xa_cmpxchg(&part->pages, io->index, ent,
@@ -417,34 +472,23 @@ static void kvmshare_io_end(struct kvmshare_io *io, int result)
 
 /* Paging in */
 
-/**
- * kvmshare_pagein_start - page in page @index of @part, or join its page-in
- * @part: the partition
- * @index: the page
- * @entry: the array's entry for it, as the caller found it
- * @iop: the request, with a reference, on -EINPROGRESS
- *
- * The caller holds the invalidate_lock shared. Returns -EINPROGRESS (wait
- * for *@iop with kvmshare_io_wait(), then look again), -EAGAIN (the entry
- * changed: look again), -ENOSPC (no room in the pool for the page: wait
- * for room), -ENOMEM.
+/*
+ * Register and queue a page-in of page @index of @part, whose entry the
+ * caller found to be @entry (on the backing store, no request for it).
+ * @ahead: a read-ahead, that takes only spare room of the pool. With @iop
+ * the request is returned with a reference for the caller. Returns
+ * -EINPROGRESS (queued: the caller kicks the service), -EAGAIN (the entry
+ * changed or a request for it appeared), -ENOSPC, -ENOMEM.
  */
-int kvmshare_pagein_start(struct kvmshare_part *part, pgoff_t index,
-			  void *entry, struct kvmshare_io **iop)
+static int kvmshare_pagein_queue(struct kvmshare_part *part, pgoff_t index,
+				 void *entry, bool ahead,
+				 struct kvmshare_io **iop)
 {
 	struct kvmshare_io *io;
 	struct page *page;
 	int ret;
 
-	if (!entry || !xa_is_value(entry) ||
-	    kvmshare_ent_kind(entry) != KVMSHARE_ENT_OUT)
-		return -EAGAIN;
-	io = kvmshare_io_lookup(part, index);
-	if (io) {
-		*iop = io;
-		return -EINPROGRESS;
-	}
-	if (!kvmshare_charge(part, true))
+	if (!(ahead ? kvmshare_charge_spare(part) : kvmshare_charge(part, true)))
 		return -ENOSPC;
 	page = alloc_page(GFP_HIGHUSER | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
 	if (!page) {
@@ -459,6 +503,7 @@ int kvmshare_pagein_start(struct kvmshare_part *part, pgoff_t index,
 		return -ENOMEM;
 	}
 	io->crc = kvmshare_ent_crc(entry);
+	io->ahead = ahead;
 	refcount_inc(&io->ref);			/* the array's */
 	ret = xa_insert(&part->io, index, io, GFP_KERNEL);
 	if (ret) {
@@ -475,10 +520,74 @@ int kvmshare_pagein_start(struct kvmshare_part *part, pgoff_t index,
 		kvmshare_io_end(io, -ECANCELED);
 		return -EAGAIN;
 	}
-	refcount_inc(&io->ref);			/* the caller's */
-	*iop = io;
-	kvmshare_io_submit(part->pool, io);
+	if (iop) {
+		refcount_inc(&io->ref);		/* the caller's */
+		*iop = io;
+	}
+	kvmshare_io_queue(part->pool, io);
 	return -EINPROGRESS;
+}
+
+/*
+ * Page in, along with page @index, the other pages of its aligned window
+ * of pagein_cluster pages that are on the backing store: a guest touching
+ * one page of a region it used before touches its neighbours next, and one
+ * round trip to the service brings them all. Stops when the pool has no
+ * spare room. Read-ahead pages that are not touched go first on eviction.
+ */
+static void kvmshare_pagein_ahead(struct kvmshare_part *part, pgoff_t index)
+{
+	unsigned int n = READ_ONCE(pagein_cluster);
+	pgoff_t first = round_down(index, n), i;
+	void *entry;
+	int ret;
+
+	for (i = first; n > 1 && i < first + n; i++) {
+		if (i == index)
+			continue;
+		entry = xa_load(&part->pages, i);
+		if (!entry || !xa_is_value(entry) ||
+		    kvmshare_ent_kind(entry) != KVMSHARE_ENT_OUT ||
+		    xa_load(&part->io, i))
+			continue;
+		ret = kvmshare_pagein_queue(part, i, entry, true, NULL);
+		if (ret == -ENOSPC || ret == -ENOMEM)
+			break;
+	}
+}
+
+/**
+ * kvmshare_pagein_start - page in page @index of @part, or join its page-in
+ * @part: the partition
+ * @index: the page
+ * @entry: the array's entry for it, as the caller found it
+ * @iop: the request, with a reference, on -EINPROGRESS
+ *
+ * The caller holds the invalidate_lock shared. Returns -EINPROGRESS (wait
+ * for *@iop with kvmshare_io_wait(), then look again), -EAGAIN (the entry
+ * changed: look again), -ENOSPC (no room in the pool for the page: wait
+ * for room), -ENOMEM.
+ */
+int kvmshare_pagein_start(struct kvmshare_part *part, pgoff_t index,
+			  void *entry, struct kvmshare_io **iop)
+{
+	struct kvmshare_io *io;
+	int ret;
+
+	if (!entry || !xa_is_value(entry) ||
+	    kvmshare_ent_kind(entry) != KVMSHARE_ENT_OUT)
+		return -EAGAIN;
+	io = kvmshare_io_lookup(part, index);
+	if (io) {
+		*iop = io;
+		return -EINPROGRESS;
+	}
+	ret = kvmshare_pagein_queue(part, index, entry, false, iop);
+	if (ret == -EINPROGRESS) {
+		kvmshare_pagein_ahead(part, index);
+		kvmshare_pager_kick(part->pool);
+	}
+	return ret;
 }
 
 /* Wait until @part may take a page (eviction made room); 0 or errno. */
@@ -527,7 +636,8 @@ static int kvmshare_evict_one(struct kvmshare_part *part,
 		goto unlock;
 	}
 	ClearPageDirty(page);
-	xa_clear_mark(&part->pages, index, XA_MARK_1);
+	xa_clear_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED);
+	xa_clear_mark(&part->pages, index, KVMSHARE_MARK_AHEAD);
 
 	kaddr = kmap_local_page(page);
 	zero = !memchr_inv(kaddr, 0, PAGE_SIZE);
@@ -565,7 +675,7 @@ static int kvmshare_evict_one(struct kvmshare_part *part,
 	}
 	unlock_page(page);
 	atomic64_inc(&part->pageouts_inflight);
-	kvmshare_io_submit(pool, io);
+	kvmshare_io_queue(pool, io);	/* the caller kicks the service */
 	return 1;
 undo:
 	put_page(page);
@@ -596,7 +706,9 @@ static u64 kvmshare_evict_part(struct kvmshare_part *part,
 			if (xa_is_value(entry))
 				continue;
 			if (!pass && !xa_get_mark(&part->pages, index,
-						  XA_MARK_1))
+						  KVMSHARE_MARK_SAMPLED) &&
+			    !xa_get_mark(&part->pages, index,
+					 KVMSHARE_MARK_AHEAD))
 				continue;
 			looked++;
 			page = entry;
@@ -605,11 +717,15 @@ static u64 kvmshare_evict_part(struct kvmshare_part *part,
 			done += kvmshare_evict_one(part, mapping, index, page);
 			put_page(page);
 			part->evict_cursor = index + 1;
+			/* Post page-outs in batches as they are chosen. */
+			if (done && !(done % 32))
+				kvmshare_pager_kick(part->pool);
 			cond_resched();
 		}
 		if (pass && done < want && looked < 8 * want + 64)
 			part->evict_cursor = 0;	/* wrap */
 	}
+	kvmshare_pager_kick(part->pool);
 	return done;
 }
 
@@ -641,7 +757,7 @@ static void kvmshare_sample_part(struct kvmshare_part *part,
 
 		entry = xa_find(&part->pages, &index, ULONG_MAX, XA_PRESENT);
 		if (!entry || xa_is_value(entry) ||
-		    xa_get_mark(&part->pages, index, XA_MARK_1))
+		    xa_get_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED))
 			continue;
 		page = entry;
 		if (!get_page_unless_zero(page))
@@ -649,7 +765,7 @@ static void kvmshare_sample_part(struct kvmshare_part *part,
 		if (trylock_page(page)) {
 			if (xa_load(&part->pages, index) == page) {
 				unmap_mapping_pages(mapping, index, 1, false);
-				xa_set_mark(&part->pages, index, XA_MARK_1);
+				xa_set_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED);
 				n++;
 			}
 			unlock_page(page);
@@ -800,13 +916,20 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 			__clear_bit(tag, p->tag_map);
 			p->inflight--;
 		}
-		if (io && io->op == KVMSHARE_PAGER_OP_PAGE_IN && !cqe.result)
-			memcpy_to_page(io->page, 0,
-				       page_address(p->slots[io->slot]),
-				       PAGE_SIZE);
-		if (io && io->op != KVMSHARE_PAGER_OP_DISCARD)
-			__clear_bit(io->slot, p->slot_map);
 		spin_unlock(&pool->io_lock);
+		if (io && io->op != KVMSHARE_PAGER_OP_DISCARD) {
+			/*
+			 * The slot stays ours until its bit is cleared: copy
+			 * without the lock, then give it back.
+			 */
+			if (io->op == KVMSHARE_PAGER_OP_PAGE_IN && !cqe.result)
+				memcpy_to_page(io->page, 0,
+					       page_address(p->slots[io->slot]),
+					       PAGE_SIZE);
+			spin_lock(&pool->io_lock);
+			__clear_bit(io->slot, p->slot_map);
+			spin_unlock(&pool->io_lock);
+		}
 		if (!io) {
 			atomic64_inc(&p->bad_completions);
 			pr_info_ratelimited("%s: pager %llu: bad completion (id %llu, result %d, flags 0x%x): unknown, repeated or malformed\n",

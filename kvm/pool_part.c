@@ -29,24 +29,26 @@ static u64 kvmshare_owed(u64 entitlement, u64 resident)
 }
 
 /*
- * Take one page of the pool for @part, or refuse. A page-in (@pagein) may
- * use the pool's reserve: a page that was evicted comes back even when the
- * pool is momentarily full, while eviction makes room again.
+ * Take one page of the pool for @part, or refuse, leaving the pool's
+ * reserve (@reserve) and its low watermark (@low) free for partitions at
+ * or above their entitlement.
  */
-bool kvmshare_charge(struct kvmshare_part *part, bool pagein)
+static bool __kvmshare_charge(struct kvmshare_part *part, bool reserve,
+			      bool low)
 {
 	struct kvmshare_pool *pool = part->pool;
-	u64 reserve;
 	bool ok = false;
+	u64 keep;
 
 	spin_lock(&pool->lock);
-	reserve = pagein ? 0 : pool->reserve_pages;
+	keep = (reserve ? pool->reserve_pages : 0) +
+	       (low ? pool->low_pages : 0);
 	if (part->limit && part->resident >= part->limit)
 		goto out;
 	if (part->resident < part->entitlement) {
 		pool->owed_pages--;
 		ok = true;
-	} else if (pool->used_pages + pool->owed_pages + reserve <
+	} else if (pool->used_pages + pool->owed_pages + keep <
 		   pool->size_pages) {
 		ok = true;
 	}
@@ -57,6 +59,25 @@ bool kvmshare_charge(struct kvmshare_part *part, bool pagein)
 out:
 	spin_unlock(&pool->lock);
 	return ok;
+}
+
+/*
+ * Take one page of the pool for @part, or refuse. A page-in (@pagein) may
+ * use the pool's reserve: a page that was evicted comes back even when the
+ * pool is momentarily full, while eviction makes room again.
+ */
+bool kvmshare_charge(struct kvmshare_part *part, bool pagein)
+{
+	return __kvmshare_charge(part, !pagein, false);
+}
+
+/*
+ * Take a page only if the pool has it to spare: the reserve and the low
+ * watermark stay free (read-ahead must not make eviction run).
+ */
+bool kvmshare_charge_spare(struct kvmshare_part *part)
+{
+	return __kvmshare_charge(part, true, true);
 }
 
 /* Whether kvmshare_charge() would succeed now. */
@@ -435,6 +456,8 @@ void kvmshare_part_get_counters(struct kvmshare_part *part,
 	st->allocated_pages = atomic64_read(&part->cnt.allocated);
 	st->punched_pages = atomic64_read(&part->cnt.punched);
 	st->truncated_pages = atomic64_read(&part->cnt.truncated);
+	st->readahead_pages = atomic64_read(&part->cnt.readahead);
+	st->readahead_hits = atomic64_read(&part->cnt.readahead_hits);
 }
 
 void kvmshare_pool_get_info(struct kvmshare_pool *pool,
@@ -579,6 +602,8 @@ static struct kvmshare_part_sysfs kvmshare_part_sysfs[] = {
 	KVMSHARE_PART_COUNTER(zero_elided, zero_elided),
 	KVMSHARE_PART_COUNTER(pinned_skips, pinned_skips),
 	KVMSHARE_PART_COUNTER(active_estimate_pages, active_estimate_pages),
+	KVMSHARE_PART_COUNTER(readahead_pages, readahead_pages),
+	KVMSHARE_PART_COUNTER(readahead_hits, readahead_hits),
 };
 
 static ssize_t stream_state_show(struct kobject *kobj,

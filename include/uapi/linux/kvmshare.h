@@ -87,6 +87,9 @@ struct kvmshare_part_stats {
 	__u64	pinned_skips;		/* eviction skipped pinned pages */
 	__u64	active_estimate_pages;	/* resident pages in use (sampled) */
 	__u64	pageout_errors;		/* page-outs the service failed */
+	__u64	readahead_pages;	/* paged in ahead of a fault */
+	__u64	readahead_hits;		/* of those, faulted on afterwards */
+	__u64	reserved[6];		/* zero */
 };
 
 /* Pool state, in pages. */

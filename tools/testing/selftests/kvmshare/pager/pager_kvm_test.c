@@ -227,6 +227,82 @@ TEST_F_TIMEOUT(paging, target_and_entitlement, 120)
 	EXPECT_GT(st.pageins, 0);
 }
 
+#define CLUSTER_PARAM	"/sys/module/kvmshare/parameters/pagein_cluster"
+
+/* Write @val to the module parameter; 0 or -errno. */
+static int set_cluster(const char *val)
+{
+	int fd = open(CLUSTER_PARAM, O_WRONLY);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Evict all of the partition, then read it back in order, verifying. */
+static void evict_and_read(struct __test_metadata *_metadata,
+			   struct _test_data_paging *self)
+{
+	struct kvmshare_part_attr a = { .flags = KVMSHARE_ATTR_TARGET,
+					.target_pages = 1 };
+	uint64_t i;
+
+	ASSERT_EQ(0, ioctl(self->fd, KVMSHARE_IOC_SET_ATTR, &a));
+	ASSERT_EQ(0, wait_resident(self->fd, 1, 20));
+	a.target_pages = 0;
+	ASSERT_EQ(0, ioctl(self->fd, KVMSHARE_IOC_SET_ATTR, &a));
+	for (i = 0; i < self->pages; i++)
+		ASSERT_EQ(i + 1, ((uint64_t *)self->map)[i * 512 + 3]);
+}
+
+/*
+ * A fault pages in the aligned window of pagein_cluster pages around it
+ * in one go; those pages are counted, and so are those then touched.
+ * pagein_cluster=1 turns it off; bad values are refused.
+ */
+TEST_F_TIMEOUT(paging, pagein_reads_the_cluster_ahead, 180)
+{
+	struct kvmshare_part_stats st, st2;
+	uint64_t i;
+
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, POOL_PAGES,
+				     256, 64, 0, -1));
+	ASSERT_EQ(0, ks_pager_run(&self->pager));
+	make_part(_metadata, self, 1024);
+	for (i = 0; i < 1024; i++)
+		((uint64_t *)self->map)[i * 512 + 3] = i + 1;
+
+	ASSERT_EQ(0, set_cluster("16"));
+	evict_and_read(_metadata, self);
+	st = stats(_metadata, self->fd);
+	TH_LOG("cluster 16: %llu page-ins, %llu ahead, %llu hits, %llu faults",
+	       (unsigned long long)st.pageins,
+	       (unsigned long long)st.readahead_pages,
+	       (unsigned long long)st.readahead_hits,
+	       (unsigned long long)st.faults);
+	EXPECT_GE(st.pageins, 1023);
+	/* 15 of every 16 come ahead of the fault, and all are used. */
+	EXPECT_GE(st.readahead_pages, 1023 * 15 / 16 - 16);
+	EXPECT_GE(st.readahead_hits, st.readahead_pages - 16);
+	EXPECT_EQ(0, st.pagein_errors);
+
+	ASSERT_EQ(0, set_cluster("1"));
+	evict_and_read(_metadata, self);
+	st2 = stats(_metadata, self->fd);
+	EXPECT_GE(st2.pageins - st.pageins, 1023);
+	EXPECT_EQ(st.readahead_pages, st2.readahead_pages);
+
+	EXPECT_EQ(-EINVAL, set_cluster("0"));
+	EXPECT_EQ(-EINVAL, set_cluster("3"));
+	EXPECT_EQ(-EINVAL, set_cluster("128"));
+	EXPECT_EQ(-EINVAL, set_cluster("many"));
+	EXPECT_EQ(0, set_cluster("16"));
+}
+
 /* A page held by someone else (here a pipe, via vmsplice) is not evicted. */
 TEST_F_TIMEOUT(paging, pinned_pages_are_skipped, 120)
 {

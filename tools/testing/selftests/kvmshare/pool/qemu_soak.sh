@@ -1,0 +1,60 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Soak (manual suites soak_pool and soak_tmpfs): two guests booted by the
+# host's QEMU churn memory for SOAK_S seconds (fill, verify, free: free
+# page reporting punches it out) while g2's balloon goes up and down
+# through QMP. The same run on tmpfs files instead of pool partitions
+# tells an emulator problem from ours.
+
+. "$(dirname "$0")/../lib/e2e.sh"
+
+soak_s=${SOAK_S:-480}
+backing=pool
+[ "$KVMSHARE_SUITE" = soak_tmpfs ] && backing=tmpfs
+dir=$E2E_RUN/$backing
+
+echo "TAP version 13"
+echo "1..4"
+e2e_setup
+mkdir -p "$dir"
+if [ $backing = pool ]; then
+	kvmsharectl mount "$dir" size=600M name=soak &&
+		kvmsharectl create "$dir/g1" 256M &&
+		kvmsharectl create "$dir/g2" 256M
+else
+	mount -t tmpfs -o size=600M soak "$dir" &&
+		truncate -s 256M "$dir/g1" "$dir/g2"
+fi
+e2e_tap $? "$backing: two 256M guest RAM files"
+
+e2e_qemu g1 /run/$backing/g1 256M churn \
+	-device virtio-balloon-pci,id=bal0,free-page-reporting=on
+e2e_qemu g2 /run/$backing/g2 256M churn \
+	-device virtio-balloon-pci,id=bal0,free-page-reporting=on
+e2e_booted g1 180 && e2e_booted g2 180
+e2e_tap $? "both guests boot"
+
+t=0
+while [ $t -lt "$soak_s" ]; do
+	case $(( (t / 10) % 2 )) in
+	0) v=167772160 ;;
+	*) v=268435456 ;;
+	esac
+	e2e_qmp g2 "{\"execute\": \"balloon\", \"arguments\": {\"value\": $v}}" \
+		> /dev/null
+	sleep 5
+	t=$((t + 5))
+done
+for g in g1 g2; do
+	n=$(grep -c 'GUEST-CHURN .* ok' $E2E_RUN/$g.log)
+	bad=$(grep -c 'GUEST-CHURN .* BAD' $E2E_RUN/$g.log)
+	echo "# $g: $n rounds ok, $bad bad"
+	[ "$n" -gt 3 ] && [ "$bad" = 0 ]
+	e2e_tap $? "$g churned $soak_s s with its data intact"
+done
+[ $backing = pool ] &&
+	echo "# pool: $(tr '\n' ' ' < /sys/fs/kvmshare/soak/partitions/g1/punched_pages) pages punched by g1"
+e2e_stop g1
+e2e_stop g2
+[ $E2E_FAILS = 0 ]
