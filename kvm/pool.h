@@ -101,6 +101,8 @@ struct kvmshare_part_counters {
 	atomic64_t sample_hits;		/* sampled pages touched again */
 	atomic64_t readahead;		/* pages paged in ahead of a fault */
 	atomic64_t readahead_hits;	/* of those, faulted on afterwards */
+	atomic64_t pagein_timeouts;	/* page-ins no service answered */
+	atomic64_t async_restores;	/* page-ins a fault did not wait for */
 };
 
 /*
@@ -116,6 +118,7 @@ struct kvmshare_part_counters {
 struct kvmshare_pool {
 	struct kobject kobj;		/* /sys/fs/kvmshare/<name> */
 	struct kobject *parts_kobj;	/* .../<name>/partitions */
+	struct dentry *debugfs;		/* <debugfs>/kvmshare/<name> */
 	struct super_block *sb;
 	int id;				/* from kvmshare_pool_ida */
 	char name[KVMSHARE_NAME_LEN];
@@ -135,7 +138,11 @@ struct kvmshare_pool {
 	struct mutex pager_mutex;	/* attach and detach */
 	spinlock_t io_lock;		/* see the lock order above */
 	struct list_head pagers;	/* struct kvmshare_pager.node */
+	struct list_head draining;	/* stopping services, io_lock */
 	struct kvmshare_pager *active;	/* gets the requests, or NULL */
+	u64 failovers;			/* io_lock: active service replaced */
+	u64 reissued;			/* io_lock: requests posted again */
+	bool suspended;			/* io_lock: stopped, none attached */
 	struct list_head io_pending;	/* requests not yet posted */
 	unsigned long nr_pending;
 	unsigned long *block_map;	/* backing store blocks in use */
@@ -241,10 +248,15 @@ int kvmshare_pager_init(struct kvmshare_pool *pool);
 void kvmshare_pager_exit(struct kvmshare_pool *pool);
 long kvmshare_pager_attach(struct kvmshare_pool *pool, void __user *uarg);
 bool kvmshare_pager_active(struct kvmshare_pool *pool);
-u64 kvmshare_pager_id(struct kvmshare_pager *p);
 int kvmshare_pagein_start(struct kvmshare_part *part, pgoff_t index,
 			  void *entry, struct kvmshare_io **iop);
 int kvmshare_io_wait(struct kvmshare_io *io);
+void kvmshare_io_async(struct kvmshare_io *io);
+long kvmshare_pager_stop_id(struct kvmshare_pool *pool, void __user *uarg);
+void kvmshare_pager_part_gone(struct kvmshare_part *part);
+void kvmshare_pager_debugfs(struct kvmshare_pool *pool, struct dentry *dir);
+void kvmshare_pager_get_info(struct kvmshare_pool *pool,
+			     struct kvmshare_pool_info *info);
 void kvmshare_io_put(struct kvmshare_io *io);
 struct kvmshare_io *kvmshare_io_lookup(struct kvmshare_part *part,
 				       pgoff_t index);

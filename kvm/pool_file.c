@@ -38,8 +38,10 @@ static vm_fault_t kvmshare_fault_wait(struct vm_fault *vmf,
 
 	if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT) {
 		/* KVM's async page fault: the guest runs on meanwhile. */
-		if (io)
+		if (io) {
+			kvmshare_io_async(io);
 			kvmshare_io_put(io);
+		}
 		else
 			kvmshare_evict_kick(part->pool);
 		return VM_FAULT_RETRY;
@@ -648,12 +650,15 @@ static long kvmshare_dir_ioctl(struct file *file, unsigned int cmd,
 {
 	struct kvmshare_pool_info info;
 
+	struct kvmshare_pool *pool = kvmshare_pool_of(file_inode(file)->i_sb);
+
 	if (cmd == KVMSHARE_IOC_PAGER_ATTACH)
-		return kvmshare_pager_attach(kvmshare_pool_of(file_inode(file)->i_sb),
-					     (void __user *)arg);
+		return kvmshare_pager_attach(pool, (void __user *)arg);
+	if (cmd == KVMSHARE_IOC_PAGER_STOP)
+		return kvmshare_pager_stop_id(pool, (void __user *)arg);
 	if (cmd != KVMSHARE_IOC_POOL_INFO)
 		return -ENOTTY;
-	kvmshare_pool_get_info(kvmshare_pool_of(file_inode(file)->i_sb), &info);
+	kvmshare_pool_get_info(pool, &info);
 	return copy_to_user((void __user *)arg, &info, sizeof(info)) ?
 		-EFAULT : 0;
 }

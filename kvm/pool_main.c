@@ -183,6 +183,9 @@ static struct kvmshare_pool_sysfs kvmshare_pool_sysfs[] = {
 	KVMSHARE_POOL_SYSFS(pagers, nr_pagers),
 	KVMSHARE_POOL_SYSFS(active_pager, active_pager),
 	KVMSHARE_POOL_SYSFS(pending_requests, pending_requests),
+	KVMSHARE_POOL_SYSFS(failovers, failovers),
+	KVMSHARE_POOL_SYSFS(reissued_requests, reissued_requests),
+	KVMSHARE_POOL_SYSFS(stalled_pager, stalled_pager),
 };
 
 static struct attribute *kvmshare_pool_attrs[] = {
@@ -199,6 +202,9 @@ static struct attribute *kvmshare_pool_attrs[] = {
 	&kvmshare_pool_sysfs[10].kattr.attr,
 	&kvmshare_pool_sysfs[11].kattr.attr,
 	&kvmshare_pool_sysfs[12].kattr.attr,
+	&kvmshare_pool_sysfs[13].kattr.attr,
+	&kvmshare_pool_sysfs[14].kattr.attr,
+	&kvmshare_pool_sysfs[15].kattr.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(kvmshare_pool);
@@ -265,6 +271,9 @@ static struct kvmshare_pool *kvmshare_pool_create(struct kvmshare_fs_context *ct
 		ret = -ENOMEM;
 		goto err_del;
 	}
+	/* Debugfs is optional: its errors are not ours to handle. */
+	pool->debugfs = debugfs_create_dir(pool->name, kvmshare_debugfs);
+	kvmshare_pager_debugfs(pool, pool->debugfs);
 	return pool;
 
 err_del:
@@ -277,6 +286,7 @@ err_put:
 
 static void kvmshare_pool_destroy(struct kvmshare_pool *pool)
 {
+	debugfs_remove_recursive(pool->debugfs);
 	kvmshare_pager_exit(pool);
 	kobject_put(pool->parts_kobj);
 	kobject_del(&pool->kobj);

@@ -34,6 +34,8 @@
 #include <linux/pagemap.h>
 #include <linux/poll.h>
 #include <linux/random.h>
+#include <linux/seq_file.h>
+#include <linux/debugfs.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -79,6 +81,11 @@ module_param_cb(pagein_cluster, &kvmshare_cluster_ops, &pagein_cluster, 0644);
 MODULE_PARM_DESC(pagein_cluster,
 		 "Page in the aligned window of this many pages around a faulting page (power of 2, at most 64; 1: only the faulting page)");
 
+static unsigned int pager_timeout_ms = 10000;
+module_param(pager_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(pager_timeout_ms,
+		 "A paging service that leaves a request unanswered this long (ms) fails over to the next service; with none, page-ins waiting that long fail (0: wait forever)");
+
 static unsigned int room_wait_s = 30;
 module_param(room_wait_s, uint, 0644);
 MODULE_PARM_DESC(room_wait_s,
@@ -94,6 +101,9 @@ struct kvmshare_io {
 	u32 tag;			/* in the pager's tag table, posted */
 	u32 slot;			/* data buffer, posted */
 	bool ahead;			/* a page-in ahead of a fault */
+	unsigned long async;		/* bit 0: a fault did not wait for it */
+	unsigned long start;		/* jiffies: created */
+	unsigned long posted;		/* jiffies: posted to a service */
 	u64 id;				/* request id while posted */
 	struct page *page;		/* the page written or filled (ref) */
 	struct completion done;
@@ -105,8 +115,12 @@ struct kvmshare_pager {
 	struct list_head node;		/* pool->pagers, under io_lock */
 	struct kvmshare_pool *pool;	/* kobject reference */
 	u64 id;
-	bool standby;
-	bool gone;			/* detached: takes no requests */
+	u32 state;			/* KVMSHARE_PAGER_STATE_*, io_lock */
+	bool standby;			/* attached as a standby */
+	bool gone;			/* takes no requests: left or failed */
+	bool stalled;			/* active, late, no one to take over */
+	u64 suspended;			/* streams suspended by its stop */
+	u64 completed;			/* partitions gone during its stop */
 
 	struct kvmshare_pager_ring *ring;	/* vmalloc_user: header + sq */
 	size_t ring_bytes;
@@ -134,9 +148,22 @@ static u32 kvmshare_page_crc(struct page *page)
 	return ~__crc32c_le(~0U, page_address(page), PAGE_SIZE);
 }
 
-u64 kvmshare_pager_id(struct kvmshare_pager *p)
+/* The services part of struct kvmshare_pool_info. */
+void kvmshare_pager_get_info(struct kvmshare_pool *pool,
+			     struct kvmshare_pool_info *info)
 {
-	return p->id;
+	struct kvmshare_pager *p;
+
+	spin_lock(&pool->io_lock);
+	info->nr_pagers = 0;
+	list_for_each_entry(p, &pool->pagers, node)
+		info->nr_pagers++;
+	list_for_each_entry(p, &pool->draining, node)
+		info->nr_pagers++;
+	p = pool->active;
+	info->active_pager = p ? p->id : 0;
+	info->stalled_pager = p && p->stalled ? p->id : 0;
+	spin_unlock(&pool->io_lock);
 }
 
 bool kvmshare_pager_active(struct kvmshare_pool *pool)
@@ -144,11 +171,41 @@ bool kvmshare_pager_active(struct kvmshare_pool *pool)
 	return !!READ_ONCE(pool->active);
 }
 
+/* Whether a stopping service still has requests of @part in flight. */
+static bool kvmshare_part_draining(struct kvmshare_part *part)
+{
+	struct kvmshare_pool *pool = part->pool;
+	struct kvmshare_pager *p;
+	u32 tag;
+
+	lockdep_assert_held(&pool->io_lock);
+	list_for_each_entry(p, &pool->draining, node)
+		for (tag = 0; tag < p->sq_entries; tag++)
+			if (p->tags[tag] && p->tags[tag]->part == part)
+				return true;
+	return false;
+}
+
+/*
+ * The partition's paging stream: "active" (a service serves the pool),
+ * "stalled" (it is past its deadline and no other can take over),
+ * "suspending" (a stopping service still has its requests), "suspended"
+ * (after a controlled stop, until a service attaches), "none".
+ */
 const char *kvmshare_stream_state(struct kvmshare_part *part)
 {
-	if (!kvmshare_pager_active(part->pool))
-		return "none";
-	return "active";
+	struct kvmshare_pool *pool = part->pool;
+	const char *state = "none";
+
+	spin_lock(&pool->io_lock);
+	if (pool->active)
+		state = pool->active->stalled ? "stalled" : "active";
+	else if (kvmshare_part_draining(part))
+		state = "suspending";
+	else if (pool->suspended)
+		state = "suspended";
+	spin_unlock(&pool->io_lock);
+	return state;
 }
 
 /* Requests */
@@ -185,6 +242,7 @@ static struct kvmshare_io *kvmshare_io_alloc(struct kvmshare_part *part,
 	io->page = page;
 	init_completion(&io->done);
 	refcount_set(&io->ref, 1);
+	io->start = jiffies;
 	return io;
 }
 
@@ -214,10 +272,50 @@ struct kvmshare_io *kvmshare_io_lookup(struct kvmshare_part *part,
 	return io;
 }
 
-/* Wait for @io to end; 0, or -EINTR on a fatal signal. */
+/* No service answers: none is active, or the active one is stalled. */
+static bool kvmshare_pager_unavailable(struct kvmshare_pool *pool)
+{
+	bool ret;
+
+	spin_lock(&pool->io_lock);
+	ret = !pool->active || pool->active->stalled;
+	spin_unlock(&pool->io_lock);
+	return ret;
+}
+
+/*
+ * Wait for @io to end: 0, -EINTR on a fatal signal, or -EIO when it did
+ * not end within pager_timeout_ms and no service answers (none attached,
+ * or the only one is stalled): the page stays on the backing store.
+ */
 int kvmshare_io_wait(struct kvmshare_io *io)
 {
-	return wait_for_completion_killable(&io->done) ? -EINTR : 0;
+	struct kvmshare_part *part = io->part;
+	unsigned int ms;
+	long ret;
+
+	for (;;) {
+		ms = READ_ONCE(pager_timeout_ms);
+		ret = wait_for_completion_killable_timeout(&io->done,
+				ms ? msecs_to_jiffies(ms) : MAX_SCHEDULE_TIMEOUT);
+		if (ret < 0)
+			return -EINTR;
+		if (ret > 0)
+			return 0;
+		if (kvmshare_pager_unavailable(part->pool))
+			break;
+	}
+	atomic64_inc(&part->cnt.pagein_timeouts);
+	pr_warn_ratelimited("%s: page %lu of partition %llu: no paging service answered in %u ms\n",
+			    part->pool->name, io->index, part->id, ms);
+	return -EIO;
+}
+
+/* A fault did not wait for @io (KVM's asynchronous page fault). */
+void kvmshare_io_async(struct kvmshare_io *io)
+{
+	if (!test_and_set_bit(0, &io->async))
+		atomic64_inc(&io->part->cnt.async_restores);
 }
 
 /* Backing store blocks, under io_lock. */
@@ -306,6 +404,7 @@ static void kvmshare_pager_kick(struct kvmshare_pool *pool)
 		p->inflight++;
 		io->tag = tag;
 		io->slot = slot;
+		io->posted = jiffies;
 		io->id = (++p->seq << KVMSHARE_TAG_BITS) | tag;
 		if (io->op == KVMSHARE_PAGER_OP_PAGE_OUT) {
 			/*
@@ -367,8 +466,13 @@ static void kvmshare_pageout_done(struct kvmshare_io *io, int result)
 	bool dropped = false;
 
 	lock_page(page);
-	/* Array's ref + ours: anything more is a pin (GUP, a reader). */
-	if (!result && !page_mapped(page) && !PageDirty(page) &&
+	/*
+	 * Array's ref + ours: anything more is a pin (GUP, a reader). With
+	 * no service left to page it back in (the last one is stopping),
+	 * the page stays in memory.
+	 */
+	if (!result && kvmshare_pager_active(pool) &&
+	    !page_mapped(page) && !PageDirty(page) &&
 	    page_count(page) == 2 &&
 	    xa_cmpxchg(&part->pages, io->index, page,
 		       kvmshare_ent(KVMSHARE_ENT_OUT, io->block, io->crc),
@@ -386,7 +490,7 @@ static void kvmshare_pageout_done(struct kvmshare_io *io, int result)
 		atomic64_inc(&part->cnt.pageouts);
 		return;
 	}
-	if (result) {
+	if (result && result != -ECANCELED) {
 		atomic64_inc(&part->cnt.pageout_errors);
 		pr_info_ratelimited("%s: page-out of page %lu failed: %d\n",
 				    pool->name, io->index, result);
@@ -776,6 +880,8 @@ out:
 	part->sampled = n;
 }
 
+static void kvmshare_pager_watch(struct kvmshare_pool *pool);
+
 static void kvmshare_evict_work(struct work_struct *work)
 {
 	struct kvmshare_pool *pool = container_of(to_delayed_work(work),
@@ -788,6 +894,7 @@ static void kvmshare_evict_work(struct work_struct *work)
 
 	if (sample)
 		pool->next_sample = jiffies + msecs_to_jiffies(sample_ms);
+	kvmshare_pager_watch(pool);
 
 	for (;;) {
 		struct kvmshare_part *victim = NULL;
@@ -885,13 +992,142 @@ static __poll_t kvmshare_pager_poll(struct file *file, poll_table *wait)
 	return mask;
 }
 
-/* Completions: an array of struct kvmshare_pager_cqe. */
+/*
+ * @p stops serving (under io_lock): it leaves the candidates, and if it
+ * was the active service the next one (primaries first) takes over. With
+ * @requeue its unfinished requests go back to the front of the queue for
+ * that one (they are idempotent); a stopping service keeps them and
+ * finishes them. Returns the number of requests requeued.
+ */
+static u32 __kvmshare_pager_leave(struct kvmshare_pager *p, u32 state,
+				  bool requeue)
+{
+	struct kvmshare_pool *pool = p->pool;
+	struct kvmshare_pager *next;
+	LIST_HEAD(requeue_list);
+	u32 tag, n = 0;
+
+	lockdep_assert_held(&pool->io_lock);
+	list_del_init(&p->node);
+	p->state = state;
+	p->stalled = false;
+	if (state == KVMSHARE_PAGER_STATE_STOPPING)
+		list_add_tail(&p->node, &pool->draining);
+	else
+		WRITE_ONCE(p->gone, true);
+	for (tag = 0; requeue && tag < p->sq_entries; tag++) {
+		struct kvmshare_io *io = p->tags[tag];
+
+		if (!io)
+			continue;
+		p->tags[tag] = NULL;
+		list_add_tail(&io->node, &requeue_list);
+		pool->nr_pending++;
+		n++;
+	}
+	if (requeue) {
+		bitmap_zero(p->tag_map, p->sq_entries);
+		p->inflight = 0;
+		list_splice(&requeue_list, &pool->io_pending);
+		pool->reissued += n;
+	}
+	if (pool->active == p) {
+		next = list_first_entry_or_null(&pool->pagers,
+						struct kvmshare_pager, node);
+		WRITE_ONCE(pool->active, next);
+		if (next) {
+			next->state = KVMSHARE_PAGER_STATE_ACTIVE;
+			if (state != KVMSHARE_PAGER_STATE_STOPPING)
+				pool->failovers++;
+		}
+	}
+	return n;
+}
+
+/* Pages of the pool's partitions on the backing store. */
+static u64 kvmshare_pool_paged_out(struct kvmshare_pool *pool)
+{
+	struct kvmshare_part *part;
+	u64 n = 0;
+
+	spin_lock(&pool->lock);
+	list_for_each_entry(part, &pool->parts, node)
+		n += part->paged_out;
+	spin_unlock(&pool->lock);
+	return n;
+}
+
+/*
+ * A stopping service has nothing in flight any more: it is stopped. If no
+ * service is left and pages reached the backing store after all (a
+ * page-out that raced with the stop), it serves on instead: pages are
+ * never stranded. Returns true when it stopped.
+ */
+static bool __kvmshare_pager_stopped(struct kvmshare_pager *p)
+{
+	struct kvmshare_pool *pool = p->pool;
+	u64 out;
+
+	lockdep_assert_held(&pool->io_lock);
+	if (p->state != KVMSHARE_PAGER_STATE_STOPPING || p->inflight)
+		return false;
+	if (!pool->active) {
+		out = kvmshare_pool_paged_out(pool);
+		if (out) {
+			list_move(&p->node, &pool->pagers);
+			p->state = KVMSHARE_PAGER_STATE_ACTIVE;
+			WRITE_ONCE(pool->active, p);
+			pr_warn("%s: stop of paging service %llu undone: %llu pages reached the backing store meanwhile\n",
+				pool->name, p->id, out);
+			return false;
+		}
+	}
+	list_del_init(&p->node);
+	p->state = KVMSHARE_PAGER_STATE_STOPPED;
+	WRITE_ONCE(p->gone, true);
+	spin_lock(&pool->lock);
+	p->suspended = pool->nr_parts;
+	spin_unlock(&pool->lock);
+	if (!pool->active)
+		pool->suspended = true;
+	return true;
+}
+
+static void kvmshare_pager_log_stopped(struct kvmshare_pager *p)
+{
+	pr_info("%s: paging service %llu stopped: %llu streams suspended, %llu completed\n",
+		p->pool->name, p->id, p->suspended, p->completed);
+	wake_up_interruptible(&p->wq);
+}
+
+/* Another service could take over from @p. */
+static bool kvmshare_pager_has_peer(struct kvmshare_pager *p)
+{
+	struct kvmshare_pager *q;
+
+	lockdep_assert_held(&p->pool->io_lock);
+	list_for_each_entry(q, &p->pool->pagers, node)
+		if (q != p)
+			return true;
+	return false;
+}
+
+/*
+ * Completions: an array of struct kvmshare_pager_cqe. A service that
+ * reports an error for a page-out or page-in while another service is
+ * attached is failed over: the request and everything else it had in
+ * flight go to the next service, so an error of one service is not a lost
+ * page. With no other service the error is the request's result.
+ */
 static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 				    size_t len, loff_t *ppos)
 {
 	struct kvmshare_pager *p = file->private_data;
 	struct kvmshare_pool *pool = p->pool;
 	struct kvmshare_pager_cqe cqe;
+	bool stopped = false;
+	u32 failed = 0;
+	u64 next_id = 0;
 	size_t done;
 
 	if (len % sizeof(cqe)) {
@@ -901,6 +1137,7 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 	}
 	for (done = 0; done < len; done += sizeof(cqe)) {
 		struct kvmshare_io *io = NULL;
+		bool reissue = false;
 		u32 tag;
 
 		if (copy_from_user(&cqe, buf + done, sizeof(cqe)))
@@ -916,7 +1153,25 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 			__clear_bit(tag, p->tag_map);
 			p->inflight--;
 		}
+		if (io && cqe.result && io->op != KVMSHARE_PAGER_OP_DISCARD &&
+		    kvmshare_pager_has_peer(p)) {
+			/* Its slot is not used again: the service is gone. */
+			list_add(&io->node, &pool->io_pending);
+			pool->nr_pending++;
+			pool->reissued++;
+			failed = 1 + __kvmshare_pager_leave(p,
+					KVMSHARE_PAGER_STATE_FAILED, true);
+			next_id = pool->active ? pool->active->id : 0;
+			reissue = true;
+		}
 		spin_unlock(&pool->io_lock);
+		if (reissue) {
+			pr_warn("%s: paging service %llu reported error %d (request %llu): failed over to service %llu, %u requests reissued\n",
+				pool->name, p->id, cqe.result, cqe.id,
+				next_id, failed);
+			atomic64_inc(&p->completions);
+			continue;
+		}
 		if (io && io->op != KVMSHARE_PAGER_OP_DISCARD) {
 			/*
 			 * The slot stays ours until its bit is cleared: copy
@@ -932,58 +1187,246 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 		}
 		if (!io) {
 			atomic64_inc(&p->bad_completions);
-			pr_info_ratelimited("%s: pager %llu: bad completion (id %llu, result %d, flags 0x%x): unknown, repeated or malformed\n",
-					    pool->name, p->id, cqe.id,
-					    cqe.result, cqe.flags);
+			if (READ_ONCE(p->gone))
+				pr_info_ratelimited("%s: pager %llu: completion %llu ignored: the service no longer serves the pool\n",
+						    pool->name, p->id, cqe.id);
+			else
+				pr_info_ratelimited("%s: pager %llu: bad completion (id %llu, result %d, flags 0x%x): unknown, repeated or malformed\n",
+						    pool->name, p->id, cqe.id,
+						    cqe.result, cqe.flags);
 			continue;
 		}
 		atomic64_inc(&p->completions);
 		kvmshare_io_end(io, cqe.result);
 	}
+	spin_lock(&pool->io_lock);
+	stopped = __kvmshare_pager_stopped(p);
+	spin_unlock(&pool->io_lock);
+	if (stopped)
+		kvmshare_pager_log_stopped(p);
+	if (failed)
+		wake_up_interruptible(&p->wq);
 	kvmshare_pager_kick(pool);
 	return len;
 }
 
 /*
- * Detach a service: its unfinished requests go back to the front of the
- * queue, for the next service (nothing is lost: page-outs keep their pages
- * until a service confirms them, page-ins wait).
+ * Detach a service (its fd is released): its unfinished requests go back
+ * to the front of the queue, for the next service (nothing is lost:
+ * page-outs keep their pages until a service confirms them, page-ins
+ * wait).
  */
 static void kvmshare_pager_detach(struct kvmshare_pager *p)
 {
 	struct kvmshare_pool *pool = p->pool;
-	LIST_HEAD(requeue);
-	u32 tag;
+	bool was_active;
+	u64 next_id;
+	u32 n = 0;
 
 	mutex_lock(&pool->pager_mutex);
 	spin_lock(&pool->io_lock);
-	WRITE_ONCE(p->gone, true);
-	list_del_init(&p->node);
-	if (pool->active == p)
-		WRITE_ONCE(pool->active,
-			   list_first_entry_or_null(&pool->pagers,
-						    struct kvmshare_pager,
-						    node));
-	for (tag = 0; tag < p->sq_entries; tag++) {
-		struct kvmshare_io *io = p->tags[tag];
-
-		if (!io)
-			continue;
-		p->tags[tag] = NULL;
-		list_add_tail(&io->node, &requeue);
-		pool->nr_pending++;
-	}
-	p->inflight = 0;
-	list_splice(&requeue, &pool->io_pending);
-	if (pool->active && pool->active->standby)
-		pool->active->standby = false;
+	was_active = pool->active == p;
+	if (!p->gone)
+		n = __kvmshare_pager_leave(p, KVMSHARE_PAGER_STATE_FAILED,
+					   true);
+	next_id = pool->active ? pool->active->id : 0;
 	spin_unlock(&pool->io_lock);
 	mutex_unlock(&pool->pager_mutex);
-	pr_info("%s: paging service %llu detached\n", pool->name, p->id);
+	if (was_active && next_id)
+		pr_warn("%s: paging service %llu went away: failed over to service %llu, %u requests reissued\n",
+			pool->name, p->id, next_id, n);
+	else
+		pr_info("%s: paging service %llu detached\n", pool->name,
+			p->id);
 	wake_up_interruptible(&p->wq);
 	kvmshare_pager_kick(pool);
 	/* Faults waiting for room fail now if no service is left. */
 	wake_up_all(&pool->room_wq);
+}
+
+/*
+ * Deadlines, from the eviction work (about once a second): the active
+ * service, or a stopping one, that left a request unanswered for
+ * pager_timeout_ms is failed over to the next service. With none, the
+ * active one is marked stalled (faults then fail after the timeout
+ * instead of waiting on) until it answers again.
+ */
+static void kvmshare_pager_watch(struct kvmshare_pool *pool)
+{
+	unsigned int ms = READ_ONCE(pager_timeout_ms);
+	struct kvmshare_pager *p, *tmp, *late[2] = { NULL, NULL };
+	unsigned long oldest;
+	u64 stall_id = 0, next_id;
+	u32 tag, n[2] = { 0, 0 };
+	int i = 0;
+
+	/* Held so that no service is freed under us (see detach). */
+	if (!ms || !mutex_trylock(&pool->pager_mutex))
+		return;
+	spin_lock(&pool->io_lock);
+	list_for_each_entry_safe(p, tmp, &pool->draining, node) {
+		if (i || !p->inflight)
+			continue;
+		oldest = jiffies;
+		for (tag = 0; tag < p->sq_entries; tag++)
+			if (p->tags[tag] &&
+			    time_before(p->tags[tag]->posted, oldest))
+				oldest = p->tags[tag]->posted;
+		if (time_after(jiffies, oldest + msecs_to_jiffies(ms))) {
+			n[i] = __kvmshare_pager_leave(p,
+					KVMSHARE_PAGER_STATE_FAILED, true);
+			late[i++] = p;
+		}
+	}
+	p = pool->active;
+	if (p && p->inflight) {
+		oldest = jiffies;
+		for (tag = 0; tag < p->sq_entries; tag++)
+			if (p->tags[tag] &&
+			    time_before(p->tags[tag]->posted, oldest))
+				oldest = p->tags[tag]->posted;
+		if (!time_after(jiffies, oldest + msecs_to_jiffies(ms))) {
+			p->stalled = false;
+		} else if (kvmshare_pager_has_peer(p)) {
+			n[i] = __kvmshare_pager_leave(p,
+					KVMSHARE_PAGER_STATE_FAILED, true);
+			late[i++] = p;
+		} else if (!p->stalled) {
+			p->stalled = true;
+			stall_id = p->id;
+		}
+	} else if (p) {
+		p->stalled = false;
+	}
+	next_id = pool->active ? pool->active->id : 0;
+	spin_unlock(&pool->io_lock);
+
+	if (stall_id)
+		pr_warn("%s: paging service %llu has not answered in %u ms and no other service is attached: page-ins fail until it answers\n",
+			pool->name, stall_id, ms);
+	for (i = 0; i < 2 && late[i]; i++) {
+		pr_warn("%s: paging service %llu did not answer in %u ms: failed over to service %llu, %u requests reissued\n",
+			pool->name, late[i]->id, ms, next_id, n[i]);
+		wake_up_interruptible(&late[i]->wq);
+	}
+	mutex_unlock(&pool->pager_mutex);
+	if (late[0])
+		kvmshare_pager_kick(pool);
+}
+
+/*
+ * Controlled stop of service @p (pager_mutex held): it takes no new
+ * requests and finishes those in flight, then is stopped. Refused (-EBUSY)
+ * if no other service is attached and pages are on the backing store.
+ */
+static void kvmshare_pager_cancel_pending(struct kvmshare_pool *pool);
+
+static int kvmshare_pager_stop(struct kvmshare_pager *p)
+{
+	struct kvmshare_pool *pool = p->pool;
+	bool stopped, alone;
+	u32 inflight;
+	u64 out = 0;
+
+	lockdep_assert_held(&pool->pager_mutex);
+	spin_lock(&pool->io_lock);
+	if (p->gone || p->state == KVMSHARE_PAGER_STATE_STOPPING) {
+		spin_unlock(&pool->io_lock);
+		return 0;
+	}
+	alone = !kvmshare_pager_has_peer(p);
+	if (alone)
+		out = kvmshare_pool_paged_out(pool);
+	if (out) {
+		spin_unlock(&pool->io_lock);
+		pr_info_ratelimited("%s: stop of paging service %llu refused: %llu pages are on the backing store and no other paging service is attached (attach one, or bring the pages back first)\n",
+				    pool->name, p->id, out);
+		return -EBUSY;
+	}
+	__kvmshare_pager_leave(p, KVMSHARE_PAGER_STATE_STOPPING, false);
+	inflight = p->inflight;
+	stopped = __kvmshare_pager_stopped(p);
+	spin_unlock(&pool->io_lock);
+	pr_info("%s: paging service %llu stopping: %u requests in flight; %s\n",
+		pool->name, p->id, inflight,
+		alone ? "no service left, streams suspend" :
+		"the next service takes over");
+	if (stopped)
+		kvmshare_pager_log_stopped(p);
+	if (alone)
+		kvmshare_pager_cancel_pending(pool);
+	kvmshare_pager_kick(pool);
+	return 0;
+}
+
+/*
+ * No service is left (the last one stopped): page-outs and discards still
+ * queued end now. A page-out's page stays in memory and its block is
+ * freed, as is a discard's; page-ins wait for the next service.
+ */
+static void kvmshare_pager_cancel_pending(struct kvmshare_pool *pool)
+{
+	struct kvmshare_io *io, *tmp;
+	LIST_HEAD(cancel);
+
+	spin_lock(&pool->io_lock);
+	if (!pool->active) {
+		list_for_each_entry_safe(io, tmp, &pool->io_pending, node) {
+			if (io->op == KVMSHARE_PAGER_OP_PAGE_IN)
+				continue;
+			list_move_tail(&io->node, &cancel);
+			pool->nr_pending--;
+		}
+	}
+	spin_unlock(&pool->io_lock);
+	list_for_each_entry_safe(io, tmp, &cancel, node) {
+		list_del_init(&io->node);
+		kvmshare_io_end(io, -ECANCELED);
+	}
+}
+
+/* KVMSHARE_IOC_PAGER_STOP on the pool's directory. */
+long kvmshare_pager_stop_id(struct kvmshare_pool *pool, void __user *uarg)
+{
+	struct kvmshare_pager_stop st;
+	struct kvmshare_pager *p, *found = NULL;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (copy_from_user(&st, uarg, sizeof(st)))
+		return -EFAULT;
+	if (st.reserved[0] || st.reserved[1] || st.reserved[2] ||
+	    !st.pager_id) {
+		pr_info_ratelimited("%s: pager stop: bad id or reserved fields\n",
+				    pool->name);
+		return -EINVAL;
+	}
+	/* A service is freed only after its detach, which takes the mutex. */
+	mutex_lock(&pool->pager_mutex);
+	spin_lock(&pool->io_lock);
+	list_for_each_entry(p, &pool->pagers, node)
+		if (p->id == st.pager_id)
+			found = p;
+	list_for_each_entry(p, &pool->draining, node)
+		if (p->id == st.pager_id)
+			found = p;
+	spin_unlock(&pool->io_lock);
+	ret = found ? kvmshare_pager_stop(found) : -ESRCH;
+	mutex_unlock(&pool->pager_mutex);
+	return ret;
+}
+
+/* A partition is gone: a stopping service counts its stream completed. */
+void kvmshare_pager_part_gone(struct kvmshare_part *part)
+{
+	struct kvmshare_pool *pool = part->pool;
+	struct kvmshare_pager *p;
+
+	spin_lock(&pool->io_lock);
+	list_for_each_entry(p, &pool->draining, node)
+		p->completed++;
+	spin_unlock(&pool->io_lock);
 }
 
 static void kvmshare_pager_free(struct kvmshare_pager *p)
@@ -1048,16 +1491,24 @@ static long kvmshare_pager_ioctl(struct file *file, unsigned int cmd,
 {
 	struct kvmshare_pager *p = file->private_data;
 	struct kvmshare_pager_info info;
+	int ret;
 
+	if (cmd == KVMSHARE_PAGER_IOC_STOP) {
+		mutex_lock(&p->pool->pager_mutex);
+		ret = kvmshare_pager_stop(p);
+		mutex_unlock(&p->pool->pager_mutex);
+		return ret;
+	}
 	if (cmd != KVMSHARE_PAGER_IOC_INFO)
 		return -ENOTTY;
 	memset(&info, 0, sizeof(info));
 	info.pager_id = p->id;
 	spin_lock(&p->pool->io_lock);
 	info.role = p->standby;
-	info.state = p->standby ? KVMSHARE_PAGER_STATE_STANDBY :
-		     KVMSHARE_PAGER_STATE_ACTIVE;
+	info.state = p->state;
 	info.inflight = p->inflight;
+	info.suspended_streams = p->suspended;
+	info.completed_streams = p->completed;
 	spin_unlock(&p->pool->io_lock);
 	info.requests = atomic64_read(&p->requests);
 	info.completions = atomic64_read(&p->completions);
@@ -1120,6 +1571,7 @@ long kvmshare_pager_attach(struct kvmshare_pool *pool, void __user *uarg)
 	INIT_LIST_HEAD(&p->node);
 	init_waitqueue_head(&p->wq);
 	p->standby = a.flags & KVMSHARE_PAGER_F_STANDBY;
+	p->state = KVMSHARE_PAGER_STATE_STANDBY;
 
 	mutex_lock(&pool->pager_mutex);
 	ret = kvmshare_pager_check(pool, &a);
@@ -1169,8 +1621,14 @@ long kvmshare_pager_attach(struct kvmshare_pool *pool, void __user *uarg)
 		list_add_tail(&p->node, &pool->pagers);
 	else
 		list_add(&p->node, &pool->pagers);
-	if (!pool->active || (!p->standby && pool->active->standby))
+	if (!pool->active || (!p->standby && pool->active->standby)) {
+		/* A primary takes over from a standby: no request is lost. */
+		if (pool->active)
+			pool->active->state = KVMSHARE_PAGER_STATE_STANDBY;
 		WRITE_ONCE(pool->active, p);
+		p->state = KVMSHARE_PAGER_STATE_ACTIVE;
+	}
+	pool->suspended = false;
 	spin_unlock(&pool->io_lock);
 	mutex_unlock(&pool->pager_mutex);
 	pr_info("%s: paging service %llu attached (%s, %u entries, %u slots, %llu blocks)\n",
@@ -1187,11 +1645,88 @@ err:
 	return ret;
 }
 
+/*
+ * debugfs <pool>/restores: page-ins under way, one line each: partition,
+ * page, request id (0: not posted yet), age in ms, read-ahead, whether a
+ * fault went on without waiting (KVM's asynchronous page fault).
+ */
+static int kvmshare_restores_show(struct seq_file *m, void *v)
+{
+	struct kvmshare_pool *pool = m->private;
+	struct kvmshare_part *part;
+	struct kvmshare_io *io;
+	unsigned long index;
+
+	seq_puts(m, "partition page request age_ms ahead async\n");
+	spin_lock(&pool->lock);
+	list_for_each_entry(part, &pool->parts, node) {
+		/* The array's reference keeps each request alive. */
+		xa_lock(&part->io);
+		xa_for_each(&part->io, index, io) {
+			if (io->op != KVMSHARE_PAGER_OP_PAGE_IN)
+				continue;
+			seq_printf(m, "%llu %lu %llu %u %d %d\n", part->id,
+				   index, READ_ONCE(io->id),
+				   jiffies_to_msecs(jiffies - io->start),
+				   io->ahead, test_bit(0, &io->async));
+		}
+		xa_unlock(&part->io);
+	}
+	spin_unlock(&pool->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kvmshare_restores);
+
+static const char *const kvmshare_pager_state_names[] = {
+	[KVMSHARE_PAGER_STATE_ACTIVE] = "active",
+	[KVMSHARE_PAGER_STATE_STANDBY] = "standby",
+	[KVMSHARE_PAGER_STATE_STOPPING] = "stopping",
+	[KVMSHARE_PAGER_STATE_STOPPED] = "stopped",
+	[KVMSHARE_PAGER_STATE_FAILED] = "failed",
+};
+
+static void kvmshare_pager_show_one(struct seq_file *m,
+				    struct kvmshare_pager *p)
+{
+	seq_printf(m, "%llu %s %s %u %llu %llu %llu %d\n", p->id,
+		   p->standby ? "standby" : "primary",
+		   kvmshare_pager_state_names[p->state], p->inflight,
+		   (u64)atomic64_read(&p->requests),
+		   (u64)atomic64_read(&p->completions),
+		   (u64)atomic64_read(&p->bad_completions), p->stalled);
+}
+
+/* debugfs <pool>/pagers: the services attached, one line each. */
+static int kvmshare_pagers_show(struct seq_file *m, void *v)
+{
+	struct kvmshare_pool *pool = m->private;
+	struct kvmshare_pager *p;
+
+	seq_puts(m, "id role state inflight requests completions bad stalled\n");
+	spin_lock(&pool->io_lock);
+	list_for_each_entry(p, &pool->pagers, node)
+		kvmshare_pager_show_one(m, p);
+	list_for_each_entry(p, &pool->draining, node)
+		kvmshare_pager_show_one(m, p);
+	spin_unlock(&pool->io_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kvmshare_pagers);
+
+/* The pool's debugfs files of host paging, in @dir. */
+void kvmshare_pager_debugfs(struct kvmshare_pool *pool, struct dentry *dir)
+{
+	debugfs_create_file("restores", 0400, dir, pool,
+			    &kvmshare_restores_fops);
+	debugfs_create_file("pagers", 0400, dir, pool, &kvmshare_pagers_fops);
+}
+
 int kvmshare_pager_init(struct kvmshare_pool *pool)
 {
 	mutex_init(&pool->pager_mutex);
 	spin_lock_init(&pool->io_lock);
 	INIT_LIST_HEAD(&pool->pagers);
+	INIT_LIST_HEAD(&pool->draining);
 	INIT_LIST_HEAD(&pool->io_pending);
 	init_waitqueue_head(&pool->room_wq);
 	INIT_DELAYED_WORK(&pool->evict_work, kvmshare_evict_work);

@@ -458,6 +458,8 @@ void kvmshare_part_get_counters(struct kvmshare_part *part,
 	st->truncated_pages = atomic64_read(&part->cnt.truncated);
 	st->readahead_pages = atomic64_read(&part->cnt.readahead);
 	st->readahead_hits = atomic64_read(&part->cnt.readahead_hits);
+	st->pagein_timeouts = atomic64_read(&part->cnt.pagein_timeouts);
+	st->async_restores = atomic64_read(&part->cnt.async_restores);
 }
 
 void kvmshare_pool_get_info(struct kvmshare_pool *pool,
@@ -481,10 +483,11 @@ void kvmshare_pool_get_info(struct kvmshare_pool *pool,
 	spin_lock(&pool->io_lock);
 	info->backing_blocks = pool->backing_blocks;
 	info->blocks_used = pool->blocks_used;
-	info->nr_pagers = list_count_nodes(&pool->pagers);
-	info->active_pager = pool->active ? kvmshare_pager_id(pool->active) : 0;
 	info->pending_requests = pool->nr_pending;
+	info->failovers = pool->failovers;
+	info->reissued_requests = pool->reissued;
 	spin_unlock(&pool->io_lock);
+	kvmshare_pager_get_info(pool, info);
 }
 
 /* Remount with a new size or reserve: refused if it breaks the invariant. */
@@ -604,6 +607,8 @@ static struct kvmshare_part_sysfs kvmshare_part_sysfs[] = {
 	KVMSHARE_PART_COUNTER(active_estimate_pages, active_estimate_pages),
 	KVMSHARE_PART_COUNTER(readahead_pages, readahead_pages),
 	KVMSHARE_PART_COUNTER(readahead_hits, readahead_hits),
+	KVMSHARE_PART_COUNTER(pagein_timeouts, pagein_timeouts),
+	KVMSHARE_PART_COUNTER(async_restores, async_restores),
 };
 
 static ssize_t stream_state_show(struct kobject *kobj,
@@ -725,5 +730,6 @@ void kvmshare_part_destroy(struct kvmshare_part *part)
 	list_del_init(&part->node);
 	pool->nr_parts--;
 	spin_unlock(&pool->lock);
+	kvmshare_pager_part_gone(part);
 	kobject_put(&part->kobj);
 }

@@ -9,9 +9,12 @@
  *                   [--no-crc] [--pidfile F] [--verbose]
  *
  * It attaches to the pool with KVMSHARE_IOC_PAGER_ATTACH, maps the request
- * ring and the slots, and serves requests in batches until SIGTERM or
- * SIGINT (or until the pool hangs up): the batch under way is finished and
- * completed, the fd closed, and the daemon exits 0 after a summary. See
+ * ring and the slots, and serves requests in batches. SIGTERM or SIGINT
+ * asks the pool for a controlled stop (KVMSHARE_PAGER_IOC_STOP): the
+ * daemon serves on until the requests in flight are done and the pool
+ * hangs up, then closes the fd and exits 0 after a summary. While the
+ * pool refuses the stop (pages on the backing store and no other service)
+ * it says so and serves on, asking again every second. See
  * Documentation/pager.rst, "Reference paging service".
  */
 #define _GNU_SOURCE
@@ -60,7 +63,9 @@ struct pagerd_main {
 	int			sfd;	/* signalfd: SIGTERM, SIGINT */
 	void			*map;
 	size_t			map_len;
-	bool			stop;
+	bool			stop;		/* a signal asked for it */
+	bool			stop_sent;	/* the pool took the stop */
+	bool			stop_refused;	/* said once */
 	bool			stalled;
 	struct kvmshare_pager_req	req[PAGERD_MAX_BATCH];
 	struct kvmshare_pager_cqe	cqe[PAGERD_MAX_BATCH];
@@ -277,13 +282,16 @@ static int write_pidfile(const char *path)
 	return 0;
 }
 
-static void print_info(struct pagerd_main *m)
+/* The pool's state of this service, or 0. */
+static unsigned int print_info(struct pagerd_main *m)
 {
 	struct kvmshare_pager_info info;
 	static const char * const states[] = {
 		[KVMSHARE_PAGER_STATE_ACTIVE] = "active",
 		[KVMSHARE_PAGER_STATE_STANDBY] = "standby",
 		[KVMSHARE_PAGER_STATE_STOPPING] = "stopping",
+		[KVMSHARE_PAGER_STATE_STOPPED] = "stopped",
+		[KVMSHARE_PAGER_STATE_FAILED] = "failed over",
 	};
 	const char *state = "?";
 
@@ -292,7 +300,7 @@ static void print_info(struct pagerd_main *m)
 		pagerd_log("pager %llu: KVMSHARE_PAGER_IOC_INFO: %s",
 			   (unsigned long long)m->d.ring->pager_id,
 			   strerror(errno));
-		return;
+		return 0;
 	}
 	if (info.state < ARRAY_SIZE(states) &&
 	    states[info.state])
@@ -304,6 +312,12 @@ static void print_info(struct pagerd_main *m)
 		   (unsigned long long)info.completions,
 		   (unsigned long long)info.bad_completions,
 		   (unsigned long long)info.inflight);
+	if (info.state == KVMSHARE_PAGER_STATE_STOPPED)
+		pagerd_log("pager %llu: streams suspended %llu, completed %llu",
+			   (unsigned long long)info.pager_id,
+			   (unsigned long long)info.suspended_streams,
+			   (unsigned long long)info.completed_streams);
+	return info.state;
 }
 
 static int pool_attach(struct pagerd_main *m)
@@ -491,13 +505,50 @@ static int serve_batch(struct pagerd_main *m)
 	return ret;
 }
 
+/*
+ * A signal asked for a stop: ask the pool for a controlled one. Returns
+ * true when the daemon should close at once (the pool cannot stop it).
+ */
+static bool request_stop(struct pagerd_main *m)
+{
+	unsigned long long id = m->d.ring->pager_id;
+
+	if (!ioctl(m->fd, KVMSHARE_PAGER_IOC_STOP)) {
+		m->stop_sent = true;
+		pagerd_log("pager %llu: stopping: finishing the requests in flight",
+			   id);
+		return false;
+	}
+	if (errno == EBUSY) {
+		if (!m->stop_refused)
+			pagerd_log("pager %llu: the pool refuses the stop: pages are on the backing store and no other paging service is attached; serving on, asking again every second",
+				   id);
+		m->stop_refused = true;
+		return false;
+	}
+	pagerd_log("pager %llu: KVMSHARE_PAGER_IOC_STOP: %s: closing",
+		   id, strerror(errno));
+	return true;
+}
+
 static int serve(struct pagerd_main *m)
 {
 	struct pollfd p[2];
 	int ret;
 
-	while (!m->stop) {
+	for (;;) {
 		bool pending = !m->stalled && pagerd_pending(&m->d);
+		int timeout = pending ? 0 : -1;
+
+		/* A stalled service (fault injection) just goes. */
+		if (m->stop && m->stalled)
+			return 0;
+		if (m->stop && !m->stop_sent) {
+			if (request_stop(m))
+				return 0;
+			if (!m->stop_sent && !pending)
+				timeout = 1000;
+		}
 
 		p[0].fd = m->sfd;
 		p[0].events = POLLIN;
@@ -505,7 +556,7 @@ static int serve(struct pagerd_main *m)
 		p[1].events = POLLIN;
 		p[0].revents = 0;
 		p[1].revents = 0;
-		ret = poll(p, m->stalled ? 1 : 2, pending ? 0 : -1);
+		ret = poll(p, m->stalled ? 1 : 2, timeout);
 		if (ret < 0 && errno == EINTR)
 			continue;
 		if (ret < 0) {
@@ -514,7 +565,7 @@ static int serve(struct pagerd_main *m)
 		}
 		if (p[0].revents & POLLIN)
 			read_signals(m);
-		if (m->stop || m->stalled)
+		if (m->stalled)
 			continue;
 		if (p[1].revents & (POLLERR | POLLNVAL)) {
 			pagerd_log("pager fd error (poll events %#x)",
@@ -522,6 +573,11 @@ static int serve(struct pagerd_main *m)
 			return -EIO;
 		}
 		if (p[1].revents & POLLHUP) {
+			/* Stopped (asked for), or failed over (not). */
+			if (print_info(m) == KVMSHARE_PAGER_STATE_FAILED) {
+				pagerd_log("the pool failed this service over to another");
+				return -EIO;
+			}
 			pagerd_log("the pool hung up");
 			return 0;
 		}
@@ -621,7 +677,8 @@ int main(int argc, char **argv)
 	}
 
 	ret = serve(&m);
-	print_info(&m);		/* the pool's view: requests, refusals */
+	if (!ret)
+		print_info(&m);	/* the pool's view: requests, refusals */
 	if (m.o.pidfile)
 		unlink(m.o.pidfile);
 detach:

@@ -32,6 +32,7 @@
 #include <sys/statfs.h>
 #include <sys/un.h>
 #include <linux/kvmshare.h>
+#include <linux/kvmshare_pager.h>
 
 #define PAGE_SZ 4096ULL
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -49,10 +50,11 @@ static void usage(FILE *f)
 		"  %s set FILE [entitlement=S] [limit=S] [weight=W]\n"
 		"  %s remove FILE\n"
 		"  %s status DIR\n"
+		"  %s pager-stop DIR ID           (controlled stop of a paging service)\n"
 		"  %s balloon QMP-SOCKET SIZE    (guest RAM target, QEMU)\n"
 		"  %s qmp QMP-SOCKET JSON-COMMAND\n"
 		"Sizes: bytes with K, M, G or T suffix; pool sizes also N%%.\n",
-		prog, prog, prog, prog, prog, prog, prog, prog, prog);
+		prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
 }
 
 static int fail(const char *fmt, ...)
@@ -327,6 +329,16 @@ static int cmd_status(int argc, char **argv)
 	printf(" partitions %llu; fault failures %llu\n",
 	       (unsigned long long)pi.nr_partitions,
 	       (unsigned long long)pi.fault_failures);
+	if (pi.nr_pagers || pi.blocks_used)
+		printf("  paging: services %llu, active %llu%s, blocks %llu/%llu, pending %llu, failovers %llu, reissued %llu\n",
+		       (unsigned long long)pi.nr_pagers,
+		       (unsigned long long)pi.active_pager,
+		       pi.stalled_pager ? " (stalled)" : "",
+		       (unsigned long long)pi.blocks_used,
+		       (unsigned long long)pi.backing_blocks,
+		       (unsigned long long)pi.pending_requests,
+		       (unsigned long long)pi.failovers,
+		       (unsigned long long)pi.reissued_requests);
 	printf("%-16s %10s %10s %10s %10s %6s %10s %8s %10s\n", "PARTITION",
 	       "SIZE", "RESIDENT", "ENTITLED", "LIMIT", "WEIGHT", "FAULTS",
 	       "FAILED", "PUNCHED");
@@ -435,6 +447,41 @@ static int cmd_balloon(int argc, char **argv)
 	return qmp_run(argv[0], cmd);
 }
 
+/* pager-stop DIR ID: the pool stops service ID once its requests are done. */
+static int cmd_pager_stop(int argc, char **argv)
+{
+	struct kvmshare_pager_stop st;
+	char *end;
+	int fd;
+
+	if (argc != 2)
+		return usage(stderr), 2;
+	memset(&st, 0, sizeof(st));
+	errno = 0;
+	st.pager_id = strtoull(argv[1], &end, 0);
+	if (errno || *end || !st.pager_id || argv[1][0] == '-')
+		return fail("bad paging service id '%s'", argv[1]);
+	fd = open(argv[0], O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return fail("%s: %s", argv[0], strerror(errno));
+	if (ioctl(fd, KVMSHARE_IOC_PAGER_STOP, &st)) {
+		int err = errno;
+
+		close(fd);
+		if (err == EBUSY)
+			return fail("service %s not stopped: pages are on the backing store and no other paging service is attached (see the kernel log)",
+				    argv[1]);
+		if (err == ESRCH)
+			return fail("no paging service %s on %s", argv[1],
+				    argv[0]);
+		return fail("stop service %s: %s", argv[1], strerror(err));
+	}
+	close(fd);
+	printf("paging service %s stopping: it finishes its requests, then the pool hangs up\n",
+	       argv[1]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -450,6 +497,7 @@ int main(int argc, char **argv)
 		{ "status", cmd_status },
 		{ "balloon", cmd_balloon },
 		{ "qmp", cmd_qmp },
+		{ "pager-stop", cmd_pager_stop },
 	};
 	unsigned int i;
 

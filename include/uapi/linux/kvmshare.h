@@ -89,7 +89,9 @@ struct kvmshare_part_stats {
 	__u64	pageout_errors;		/* page-outs the service failed */
 	__u64	readahead_pages;	/* paged in ahead of a fault */
 	__u64	readahead_hits;		/* of those, faulted on afterwards */
-	__u64	reserved[6];		/* zero */
+	__u64	pagein_timeouts;	/* page-ins no service answered */
+	__u64	async_restores;		/* page-ins a fault did not wait for */
+	__u64	reserved[4];		/* zero */
 };
 
 /* Pool state, in pages. */
@@ -111,7 +113,10 @@ struct kvmshare_pool_info {
 	__u64	nr_pagers;		/* paging services attached */
 	__u64	active_pager;		/* id of the one serving, 0: none */
 	__u64	pending_requests;	/* waiting for a service or a slot */
-	__u64	reserved[3];
+	__u64	failovers;		/* the active service was replaced */
+	__u64	reissued_requests;	/* posted again to another service */
+	__u64	stalled_pager;		/* active, past its deadline, or 0 */
+	__u64	reserved[5];
 };
 
 #define KVMSHARE_IOC_MAGIC		0xb7

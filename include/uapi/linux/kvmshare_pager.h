@@ -145,16 +145,37 @@ struct kvmshare_pager_info {
 	__u64	completions;		/* accepted from it */
 	__u64	bad_completions;	/* refused (unknown id, bad fields) */
 	__u64	inflight;
-	__u64	reserved[6];
+	__u64	suspended_streams;	/* at the end of a stop */
+	__u64	completed_streams;	/* partitions gone during a stop */
+	__u64	reserved[4];
 };
 
 #define KVMSHARE_PAGER_STATE_ACTIVE	1	/* serving requests */
 #define KVMSHARE_PAGER_STATE_STANDBY	2	/* waiting to take over */
-#define KVMSHARE_PAGER_STATE_STOPPING	3	/* controlled shutdown */
+#define KVMSHARE_PAGER_STATE_STOPPING	3	/* controlled stop: draining */
+#define KVMSHARE_PAGER_STATE_STOPPED	4	/* drained: close the fd */
+#define KVMSHARE_PAGER_STATE_FAILED	5	/* failed over: close the fd */
+
+/*
+ * KVMSHARE_IOC_PAGER_STOP on the pool's directory (CAP_SYS_ADMIN), or
+ * KVMSHARE_PAGER_IOC_STOP on the pager fd itself (pager_id 0): controlled
+ * stop of a service. It gets no new requests, completes those in flight
+ * (state STOPPING; the partitions' streams are "suspending"), then is
+ * STOPPED (POLLHUP) and closes its fd. Refused with EBUSY when no other
+ * service is attached and pages are on the backing store (they would be
+ * stranded). ESRCH: no such service attached.
+ */
+struct kvmshare_pager_stop {
+	__u64	pager_id;
+	__u64	reserved[3];		/* must be 0 */
+};
 
 #define KVMSHARE_IOC_PAGER_ATTACH	_IOW(KVMSHARE_IOC_MAGIC, 0x10, \
 					     struct kvmshare_pager_attach)
 #define KVMSHARE_PAGER_IOC_INFO		_IOR(KVMSHARE_IOC_MAGIC, 0x11, \
 					     struct kvmshare_pager_info)
+#define KVMSHARE_PAGER_IOC_STOP		_IO(KVMSHARE_IOC_MAGIC, 0x12)
+#define KVMSHARE_IOC_PAGER_STOP		_IOW(KVMSHARE_IOC_MAGIC, 0x13, \
+					     struct kvmshare_pager_stop)
 
 #endif /* _UAPI_LINUX_KVMSHARE_PAGER_H */

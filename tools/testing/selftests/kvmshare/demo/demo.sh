@@ -24,10 +24,17 @@ step "a nested KVM guest whose RAM is vm1 (96 MiB > the pool) writes and verifie
 rc=$?
 sed -e '/^TAP version/d' -e 's/^1\.\./# plan 1../' /tmp/guest.out
 run kvmsharectl status $P
-kill -TERM "$(cat /tmp/pagerd.pid)" 2>/dev/null
+step "controlled stop of the paging service: refused while pages are out, done once the partitions are gone"
+pid=$(cat /tmp/pagerd.pid)
+kill -TERM "$pid" 2>/dev/null
 sleep 1
 run kvmsharectl remove $P/vm1
 run kvmsharectl remove $P/vm2
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 1
+done
+grep -E 'refuses the stop|stopping|stopped|streams' /tmp/pagerd.log | sed 's/^/#   /'
 run kvmsharectl umount $P
 
 step "partitioned adapter: one software adapter carved into VFIO mdevs"
