@@ -231,6 +231,10 @@ static struct kvmshare_pool *kvmshare_pool_create(struct kvmshare_fs_context *ct
 	struct kobject *other;
 	int ret;
 
+	/* Every file of the table is in the group (and the NULL). */
+	BUILD_BUG_ON(ARRAY_SIZE(kvmshare_pool_attrs) !=
+		     ARRAY_SIZE(kvmshare_pool_sysfs) + 1);
+
 	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
 	if (!pool)
 		return ERR_PTR(-ENOMEM);

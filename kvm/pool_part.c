@@ -640,6 +640,10 @@ static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_sysfs[16].kattr.attr,
 	&kvmshare_part_sysfs[17].kattr.attr,
 	&kvmshare_part_sysfs[18].kattr.attr,
+	&kvmshare_part_sysfs[19].kattr.attr,
+	&kvmshare_part_sysfs[20].kattr.attr,
+	&kvmshare_part_sysfs[21].kattr.attr,
+	&kvmshare_part_sysfs[22].kattr.attr,
 	&kvmshare_part_stream_state.attr,
 	NULL,
 };
@@ -671,6 +675,9 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 	struct kvmshare_part *part;
 	int ret;
 
+	/* Every file of the table is in the group (with stream_state). */
+	BUILD_BUG_ON(ARRAY_SIZE(kvmshare_part_attrs) !=
+		     ARRAY_SIZE(kvmshare_part_sysfs) + 2);
 	part = kzalloc(sizeof(*part), GFP_KERNEL);
 	if (!part)
 		return ERR_PTR(-ENOMEM);
