@@ -41,9 +41,9 @@ static vm_fault_t kvmshare_fault_wait(struct vm_fault *vmf,
 		if (io) {
 			kvmshare_io_async(io);
 			kvmshare_io_put(io);
-		}
-		else
+		} else {
 			kvmshare_evict_kick(part->pool);
+		}
 		return VM_FAULT_RETRY;
 	}
 	if (fault_flag_allow_retry_first(vmf->flags)) {

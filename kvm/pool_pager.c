@@ -295,9 +295,12 @@ int kvmshare_io_wait(struct kvmshare_io *io)
 	long ret;
 
 	for (;;) {
+		unsigned long timeout = MAX_SCHEDULE_TIMEOUT;
+
 		ms = READ_ONCE(pager_timeout_ms);
-		ret = wait_for_completion_killable_timeout(&io->done,
-				ms ? msecs_to_jiffies(ms) : MAX_SCHEDULE_TIMEOUT);
+		if (ms)
+			timeout = msecs_to_jiffies(ms);
+		ret = wait_for_completion_killable_timeout(&io->done, timeout);
 		if (ret < 0)
 			return -EINTR;
 		if (ret > 0)
@@ -1253,6 +1256,7 @@ static void kvmshare_pager_detach(struct kvmshare_pager *p)
  */
 static void kvmshare_pager_watch(struct kvmshare_pool *pool)
 {
+	const u32 failed = KVMSHARE_PAGER_STATE_FAILED;
 	unsigned int ms = READ_ONCE(pager_timeout_ms);
 	struct kvmshare_pager *p, *tmp, *late[2] = { NULL, NULL };
 	unsigned long oldest;
@@ -1273,8 +1277,7 @@ static void kvmshare_pager_watch(struct kvmshare_pool *pool)
 			    time_before(p->tags[tag]->posted, oldest))
 				oldest = p->tags[tag]->posted;
 		if (time_after(jiffies, oldest + msecs_to_jiffies(ms))) {
-			n[i] = __kvmshare_pager_leave(p,
-					KVMSHARE_PAGER_STATE_FAILED, true);
+			n[i] = __kvmshare_pager_leave(p, failed, true);
 			late[i++] = p;
 		}
 	}
@@ -1288,8 +1291,7 @@ static void kvmshare_pager_watch(struct kvmshare_pool *pool)
 		if (!time_after(jiffies, oldest + msecs_to_jiffies(ms))) {
 			p->stalled = false;
 		} else if (kvmshare_pager_has_peer(p)) {
-			n[i] = __kvmshare_pager_leave(p,
-					KVMSHARE_PAGER_STATE_FAILED, true);
+			n[i] = __kvmshare_pager_leave(p, failed, true);
 			late[i++] = p;
 		} else if (!p->stalled) {
 			p->stalled = true;

@@ -521,8 +521,9 @@ static bool request_stop(struct pagerd_main *m)
 	}
 	if (errno == EBUSY) {
 		if (!m->stop_refused)
-			pagerd_log("pager %llu: the pool refuses the stop: pages are on the backing store and no other paging service is attached; serving on, asking again every second",
-				   id);
+			pagerd_log("pager %llu: the pool refuses the stop: %s; %s",
+				   id, "pages are out, no other service",
+				   "serving on, asking every second");
 		m->stop_refused = true;
 		return false;
 	}

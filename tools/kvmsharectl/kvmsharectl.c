@@ -329,16 +329,19 @@ static int cmd_status(int argc, char **argv)
 	printf(" partitions %llu; fault failures %llu\n",
 	       (unsigned long long)pi.nr_partitions,
 	       (unsigned long long)pi.fault_failures);
-	if (pi.nr_pagers || pi.blocks_used)
-		printf("  paging: services %llu, active %llu%s, blocks %llu/%llu, pending %llu, failovers %llu, reissued %llu\n",
+	if (pi.nr_pagers || pi.blocks_used) {
+		printf("  paging: services %llu, active %llu%s,",
 		       (unsigned long long)pi.nr_pagers,
 		       (unsigned long long)pi.active_pager,
-		       pi.stalled_pager ? " (stalled)" : "",
+		       pi.stalled_pager ? " (stalled)" : "");
+		printf(" blocks %llu/%llu, pending %llu,",
 		       (unsigned long long)pi.blocks_used,
 		       (unsigned long long)pi.backing_blocks,
-		       (unsigned long long)pi.pending_requests,
+		       (unsigned long long)pi.pending_requests);
+		printf(" failovers %llu, reissued %llu\n",
 		       (unsigned long long)pi.failovers,
 		       (unsigned long long)pi.reissued_requests);
+	}
 	printf("%-16s %10s %10s %10s %10s %6s %10s %8s %10s\n", "PARTITION",
 	       "SIZE", "RESIDENT", "ENTITLED", "LIMIT", "WEIGHT", "FAULTS",
 	       "FAILED", "PUNCHED");
@@ -469,8 +472,8 @@ static int cmd_pager_stop(int argc, char **argv)
 
 		close(fd);
 		if (err == EBUSY)
-			return fail("service %s not stopped: pages are on the backing store and no other paging service is attached (see the kernel log)",
-				    argv[1]);
+			return fail("service %s not stopped: %s", argv[1],
+				    "pages are out and no other service is attached");
 		if (err == ESRCH)
 			return fail("no paging service %s on %s", argv[1],
 				    argv[0]);

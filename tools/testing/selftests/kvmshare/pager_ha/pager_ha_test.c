@@ -111,8 +111,8 @@ static long long pool_num(struct _test_data_ha *self, const char *what)
 	return ks_sysfs_num("%s/%s", self->name, what);
 }
 
-static int stream_state(struct _test_data_ha *self, const char *part,
-			char *buf, size_t len)
+static int read_stream_state(struct _test_data_ha *self, const char *part,
+			     char *buf, size_t len)
 {
 	char path[256];
 	ssize_t n;
@@ -279,6 +279,7 @@ TEST_F_TIMEOUT(ha, the_standby_takes_over_when_the_primary_goes_away, 120)
 
 static sigjmp_buf bus_jmp;
 static int bus_code;
+static uint64_t bus_val;	/* memory, not a register, across longjmp */
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
@@ -291,7 +292,6 @@ TEST_F_TIMEOUT(ha, no_standby_an_unanswered_pagein_is_a_clean_error, 120)
 	struct sigaction sa = { .sa_sigaction = on_sigbus,
 				.sa_flags = SA_SIGINFO };
 	struct kvmshare_part_stats st;
-	volatile uint64_t v = 0;
 	char state[32];
 	uint64_t w;
 	int i;
@@ -307,17 +307,18 @@ TEST_F_TIMEOUT(ha, no_standby_an_unanswered_pagein_is_a_clean_error, 120)
 	EXPECT_EQ(-1, pread(self->fd, &w, 8, 5 * KS_PAGE + 8));
 	EXPECT_EQ(EIO, errno);
 	EXPECT_EQ(pager_id(&self->a), pool_num(self, "stalled_pager"));
-	ASSERT_EQ(0, stream_state(self, "vm", state, sizeof(state)));
+	ASSERT_EQ(0, read_stream_state(self, "vm", state, sizeof(state)));
 	EXPECT_STREQ("stalled", state);
 
 	/* A fault: SIGBUS, not a machine check (the page is not lost). */
 	ASSERT_EQ(0, sigaction(SIGBUS, &sa, NULL));
 	bus_code = 0;
+	bus_val = 0;
 	if (!sigsetjmp(bus_jmp, 1))
-		v = ((uint64_t *)self->map)[600 * 512 + 1];
+		bus_val = ((uint64_t *)self->map)[600 * 512 + 1];
 	signal(SIGBUS, SIG_DFL);
 	EXPECT_EQ(BUS_ADRERR, bus_code);
-	EXPECT_EQ(0, v);
+	EXPECT_EQ(0, bus_val);
 	EXPECT_EQ(0, ks_part_stats(self->fd, &st));
 	EXPECT_GE(st.pagein_timeouts, 2);
 	EXPECT_EQ(0, st.pagein_errors);
@@ -328,7 +329,7 @@ TEST_F_TIMEOUT(ha, no_standby_an_unanswered_pagein_is_a_clean_error, 120)
 	for (i = 0; i < 40 && pool_num(self, "stalled_pager"); i++)
 		usleep(100000);
 	EXPECT_EQ(0, pool_num(self, "stalled_pager"));
-	ASSERT_EQ(0, stream_state(self, "vm", state, sizeof(state)));
+	ASSERT_EQ(0, read_stream_state(self, "vm", state, sizeof(state)));
 	EXPECT_STREQ("active", state);
 }
 
@@ -370,14 +371,14 @@ TEST_F_TIMEOUT(ha, stop_is_refused_while_it_would_strand_pages, 120)
 	EXPECT_EQ(1, ia.suspended_streams);
 	EXPECT_TRUE(pollhup(&self->a));
 	EXPECT_EQ(0, pool_num(self, "active_pager"));
-	ASSERT_EQ(0, stream_state(self, "vm", state, sizeof(state)));
+	ASSERT_EQ(0, read_stream_state(self, "vm", state, sizeof(state)));
 	EXPECT_STREQ("suspended", state);
 
 	/* A new service: the streams are active again. */
 	ks_pager_detach(&self->a);
 	ASSERT_EQ(0, ks_pager_attach(&self->a, self->dir, POOL_PAGES, 64, 16,
 				     0, self->a.store));
-	ASSERT_EQ(0, stream_state(self, "vm", state, sizeof(state)));
+	ASSERT_EQ(0, read_stream_state(self, "vm", state, sizeof(state)));
 	EXPECT_STREQ("active", state);
 }
 
@@ -425,7 +426,7 @@ TEST_F_TIMEOUT(ha, stop_drains_in_flight_page_outs_and_keeps_the_pages, 120)
 	EXPECT_EQ(0, ioctl(self->a.fd, KVMSHARE_PAGER_IOC_STOP));
 	EXPECT_EQ(KVMSHARE_PAGER_STATE_STOPPING, info(&self->a).state);
 	EXPECT_EQ(0, pool_num(self, "active_pager"));
-	ASSERT_EQ(0, stream_state(self, "vm", state, sizeof(state)));
+	ASSERT_EQ(0, read_stream_state(self, "vm", state, sizeof(state)));
 	EXPECT_STREQ("suspending", state);
 
 	/* The other partition goes while the stop drains. */
@@ -443,7 +444,7 @@ TEST_F_TIMEOUT(ha, stop_drains_in_flight_page_outs_and_keeps_the_pages, 120)
 	EXPECT_EQ(KVMSHARE_PAGER_STATE_STOPPED, ia.state);
 	EXPECT_EQ(1, ia.suspended_streams);
 	EXPECT_EQ(1, ia.completed_streams);
-	ASSERT_EQ(0, stream_state(self, "vm", state, sizeof(state)));
+	ASSERT_EQ(0, read_stream_state(self, "vm", state, sizeof(state)));
 	EXPECT_STREQ("suspended", state);
 	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
 	EXPECT_EQ(0, st.paged_out_pages);
