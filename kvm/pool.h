@@ -263,6 +263,9 @@ struct kvmshare_io *kvmshare_io_lookup(struct kvmshare_part *part,
 void kvmshare_block_release(struct kvmshare_pool *pool, u64 block,
 			    struct kvmshare_part *part, pgoff_t index);
 void kvmshare_evict_kick(struct kvmshare_pool *pool);
+void kvmshare_pageout_range(struct kvmshare_part *part,
+			    struct address_space *mapping, pgoff_t first,
+			    pgoff_t last);
 int kvmshare_wait_room(struct kvmshare_part *part);
 const char *kvmshare_stream_state(struct kvmshare_part *part);
 

@@ -7,6 +7,7 @@
 
 #include <linux/capability.h>
 #include <linux/falloc.h>
+#include <linux/fadvise.h>
 #include <linux/file.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
@@ -550,6 +551,31 @@ static long kvmshare_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
+/*
+ * posix_fadvise(POSIX_FADV_DONTNEED) pages the range out now (when a
+ * paging service is attached; all-zero pages are just dropped), as
+ * eviction would, skipping pages in use or pinned. Other advice is
+ * accepted and ignored: partitions have no readahead or page cache.
+ */
+static int kvmshare_fadvise(struct file *file, loff_t offset, loff_t len,
+			    int advice)
+{
+	struct inode *inode = file_inode(file);
+	loff_t end;
+
+	if (offset < 0 || len < 0 ||
+	    (len && check_add_overflow(offset, len, &end)))
+		return -EINVAL;
+	if (advice != POSIX_FADV_DONTNEED)
+		return 0;
+	end = len ? offset + len : LLONG_MAX;
+	if (end <= offset)
+		return 0;
+	kvmshare_pageout_range(kvmshare_part_of(inode), inode->i_mapping,
+			       offset >> PAGE_SHIFT, (end - 1) >> PAGE_SHIFT);
+	return 0;
+}
+
 const struct file_operations kvmshare_file_ops = {
 	.owner = THIS_MODULE,
 	.open = generic_file_open,
@@ -558,6 +584,7 @@ const struct file_operations kvmshare_file_ops = {
 	.write_iter = kvmshare_write_iter,
 	.mmap = kvmshare_mmap,
 	.fallocate = kvmshare_fallocate,
+	.fadvise = kvmshare_fadvise,
 	.fsync = noop_fsync,
 	.unlocked_ioctl = kvmshare_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,

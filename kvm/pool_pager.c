@@ -836,6 +836,36 @@ static u64 kvmshare_evict_part(struct kvmshare_part *part,
 	return done;
 }
 
+/*
+ * Page out the resident pages [@first, @last] of @part now (fadvise
+ * DONTNEED): those in use or pinned are skipped, as by eviction.
+ */
+void kvmshare_pageout_range(struct kvmshare_part *part,
+			    struct address_space *mapping, pgoff_t first,
+			    pgoff_t last)
+{
+	unsigned long index;
+	struct page *page;
+	void *entry;
+	u64 n = 0;
+
+	xa_for_each_range(&part->pages, index, entry, first, last) {
+		if (xa_is_value(entry))
+			continue;
+		page = entry;
+		if (!get_page_unless_zero(page))
+			continue;
+		n += kvmshare_evict_one(part, mapping, index, page);
+		put_page(page);
+		if (n && !(n % 32))
+			kvmshare_pager_kick(part->pool);
+		if (fatal_signal_pending(current))
+			break;
+		cond_resched();
+	}
+	kvmshare_pager_kick(part->pool);
+}
+
 /* Unmap a sample of resident pages; estimate active memory from the last. */
 static void kvmshare_sample_part(struct kvmshare_part *part,
 				 struct address_space *mapping)

@@ -51,10 +51,12 @@ static void usage(FILE *f)
 		"  %s remove FILE\n"
 		"  %s status DIR\n"
 		"  %s pager-stop DIR ID           (controlled stop of a paging service)\n"
+		"  %s pageout FILE [OFFSET LENGTH] (page a range out now)\n"
 		"  %s balloon QMP-SOCKET SIZE    (guest RAM target, QEMU)\n"
 		"  %s qmp QMP-SOCKET JSON-COMMAND\n"
 		"Sizes: bytes with K, M, G or T suffix; pool sizes also N%%.\n",
-		prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
+		prog, prog, prog, prog, prog, prog, prog, prog, prog, prog,
+		prog);
 }
 
 static int fail(const char *fmt, ...)
@@ -450,6 +452,28 @@ static int cmd_balloon(int argc, char **argv)
 	return qmp_run(argv[0], cmd);
 }
 
+/* pageout FILE [OFFSET LENGTH]: page the range (default all) out now. */
+static int cmd_pageout(int argc, char **argv)
+{
+	unsigned long long off = 0, len = 0;
+	int fd, err;
+
+	if (argc != 1 && argc != 3)
+		return usage(stderr), 2;
+	if (argc == 3 && (parse_size(argv[1], &off) ||
+			  parse_size(argv[2], &len) ||
+			  off > INT64_MAX || len > INT64_MAX))
+		return fail("bad range '%s %s'", argv[1], argv[2]);
+	fd = open(argv[0], O_RDONLY);
+	if (fd < 0)
+		return fail("%s: %s", argv[0], strerror(errno));
+	err = posix_fadvise(fd, off, len, POSIX_FADV_DONTNEED);
+	close(fd);
+	if (err)
+		return fail("page out %s: %s", argv[0], strerror(err));
+	return 0;
+}
+
 /* pager-stop DIR ID: the pool stops service ID once its requests are done. */
 static int cmd_pager_stop(int argc, char **argv)
 {
@@ -501,6 +525,7 @@ int main(int argc, char **argv)
 		{ "balloon", cmd_balloon },
 		{ "qmp", cmd_qmp },
 		{ "pager-stop", cmd_pager_stop },
+		{ "pageout", cmd_pageout },
 	};
 	unsigned int i;
 

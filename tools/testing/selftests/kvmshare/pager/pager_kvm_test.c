@@ -227,6 +227,39 @@ TEST_F_TIMEOUT(paging, target_and_entitlement, 120)
 	EXPECT_GT(st.pageins, 0);
 }
 
+/* posix_fadvise(DONTNEED) pages exactly that range out, at once. */
+TEST_F_TIMEOUT(paging, fadvise_dontneed_pages_out_a_range, 120)
+{
+	struct kvmshare_part_stats st;
+	uint64_t i;
+
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, POOL_PAGES,
+				     64, 16, 0, -1));
+	ASSERT_EQ(0, ks_pager_run(&self->pager));
+	make_part(_metadata, self, 256);
+	for (i = 0; i < 256; i++)
+		((uint64_t *)self->map)[i * 512] = i + 1;
+	ASSERT_EQ(0, posix_fadvise(self->fd, 10 * KS_PAGE, 20 * KS_PAGE,
+				   POSIX_FADV_DONTNEED));
+	for (i = 0; i < 50; i++) {
+		st = stats(_metadata, self->fd);
+		if (st.paged_out_pages == 20)
+			break;
+		usleep(100000);
+	}
+	EXPECT_EQ(20, st.paged_out_pages);
+	EXPECT_EQ(236, st.resident_pages);
+	EXPECT_EQ(EINVAL, posix_fadvise(self->fd, -1, KS_PAGE,
+					POSIX_FADV_DONTNEED));
+	/* Other advice changes nothing. */
+	EXPECT_EQ(0, posix_fadvise(self->fd, 0, 0, POSIX_FADV_WILLNEED));
+	for (i = 0; i < 256; i++)
+		ASSERT_EQ(i + 1, ((uint64_t *)self->map)[i * 512]);
+	st = stats(_metadata, self->fd);
+	EXPECT_EQ(0, st.paged_out_pages);
+	EXPECT_GE(st.pageins, 20);
+}
+
 #define CLUSTER_PARAM	"/sys/module/kvmshare/parameters/pagein_cluster"
 
 /* Write @val to the module parameter; 0 or -errno. */
