@@ -92,6 +92,25 @@ FIXTURE_TEARDOWN(ha)
 	write_param(TIMEOUT_PARAM, "10000");
 }
 
+/* Whether debugfs kvmshare/<pool>/@file has a line starting with @start. */
+static int debugfs_has(struct _test_data_ha *self, const char *file,
+		       const char *start)
+{
+	char path[256], line[256];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvmshare/%s/%s",
+		 self->name, file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, start, strlen(start));
+	fclose(f);
+	return found;
+}
+
 static uint64_t pager_id(struct ks_pager *p)
 {
 	return p->ring->pager_id;
@@ -292,7 +311,8 @@ TEST_F_TIMEOUT(ha, no_standby_an_unanswered_pagein_is_a_clean_error, 120)
 	struct sigaction sa = { .sa_sigaction = on_sigbus,
 				.sa_flags = SA_SIGINFO };
 	struct kvmshare_part_stats st;
-	char state[32];
+	char state[32], line[64];
+	struct stat sb;
 	uint64_t w;
 	int i;
 
@@ -309,6 +329,13 @@ TEST_F_TIMEOUT(ha, no_standby_an_unanswered_pagein_is_a_clean_error, 120)
 	EXPECT_EQ(pager_id(&self->a), pool_num(self, "stalled_pager"));
 	ASSERT_EQ(0, read_stream_state(self, "vm", state, sizeof(state)));
 	EXPECT_STREQ("stalled", state);
+	/* The page-in waits in debugfs; the service shows as stalled. */
+	ASSERT_EQ(0, fstat(self->fd, &sb));
+	snprintf(line, sizeof(line), "%llu 5 ", (unsigned long long)sb.st_ino);
+	EXPECT_EQ(1, debugfs_has(self, "restores", line));
+	snprintf(line, sizeof(line), "%llu primary active ",
+		 (unsigned long long)pager_id(&self->a));
+	EXPECT_EQ(1, debugfs_has(self, "pagers", line));
 
 	/* A fault: SIGBUS, not a machine check (the page is not lost). */
 	ASSERT_EQ(0, sigaction(SIGBUS, &sa, NULL));
