@@ -66,6 +66,8 @@ cmdline="console=ttyS0 panic=-1 oops=panic softlockup_panic=1"
 cmdline+=" kvmshare_suite=$suite kvmshare_mode=$mode kvmshare_srcdir=$top"
 # Host paths the end-to-end tests use through the shared host root.
 cmdline+=" kvmshare_build=${KVMSHARE_BUILD:-$top/build}"
+# Extra kernel parameters for the test VM (debugging).
+cmdline+="${KVMSHARE_VM_APPEND:+ $KVMSHARE_VM_APPEND}"
 cmdline+=" kvmshare_kernel=$kdir/vmlinuz"
 if [ "$q35" = 1 ]; then
 	args+=(-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on
