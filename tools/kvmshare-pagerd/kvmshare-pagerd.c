@@ -66,6 +66,7 @@ struct pagerd_main {
 	bool			stop;		/* a signal asked for it */
 	bool			stop_sent;	/* the pool took the stop */
 	bool			stop_refused;	/* said once */
+	bool			hung_up;	/* POLLHUP: the pool's view logged */
 	bool			stalled;
 	struct kvmshare_pager_req	req[PAGERD_MAX_BATCH];
 	struct kvmshare_pager_cqe	cqe[PAGERD_MAX_BATCH];
@@ -575,6 +576,7 @@ static int serve(struct pagerd_main *m)
 		}
 		if (p[1].revents & POLLHUP) {
 			/* Stopped (asked for), or failed over (not). */
+			m->hung_up = true;
 			if (print_info(m) == KVMSHARE_PAGER_STATE_FAILED) {
 				pagerd_log("the pool failed this service over to another");
 				return -EIO;
@@ -678,7 +680,7 @@ int main(int argc, char **argv)
 	}
 
 	ret = serve(&m);
-	if (!ret)
+	if (!ret && !m.hung_up)
 		print_info(&m);	/* the pool's view: requests, refusals */
 	if (m.o.pidfile)
 		unlink(m.o.pidfile);
