@@ -200,3 +200,29 @@ double ks_median(const double *in, int n)
 	free(v);
 	return m;
 }
+
+int ks_write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int ks_wait_resident(int fd, uint64_t max, int secs)
+{
+	struct kvmshare_part_stats st;
+	int i;
+
+	for (i = 0; i < secs * 10; i++) {
+		if (!ks_part_stats(fd, &st) && st.resident_pages <= max)
+			return 0;
+		usleep(100000);
+	}
+	return -1;
+}

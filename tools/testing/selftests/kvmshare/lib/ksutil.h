@@ -39,6 +39,12 @@ int ks_sysfs_exists(const char *fmt, ...)
  */
 uint64_t ks_touch(uint8_t *p, uint64_t len, int write);
 
+/* Write @val to the file @path (sysfs, module parameters); 0 or -errno. */
+int ks_write_file(const char *path, const char *val);
+
+/* Wait up to @secs for partition @fd to hold at most @max pages; 0 or -1. */
+int ks_wait_resident(int fd, uint64_t max, int secs);
+
 /* Benchmarks: CLOCK_MONOTONIC in ns; the median of @n values (kept). */
 uint64_t ks_now_ns(void);
 double ks_median(const double *v, int n);

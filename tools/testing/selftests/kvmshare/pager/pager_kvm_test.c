@@ -94,20 +94,6 @@ static struct kvmshare_part_stats stats(struct __test_metadata *_metadata,
 	return st;
 }
 
-/* Wait up to @secs for the partition to hold at most @max pages. */
-static int wait_resident(int fd, uint64_t max, int secs)
-{
-	struct kvmshare_part_stats st;
-	int i;
-
-	for (i = 0; i < secs * 10; i++) {
-		if (!ks_part_stats(fd, &st) && st.resident_pages <= max)
-			return 0;
-		usleep(100000);
-	}
-	return -1;
-}
-
 TEST_F_TIMEOUT(paging, guest_pattern_over_twice_the_pool, 600)
 {
 	uint64_t pages = 2 * POOL_PAGES + 512;
@@ -181,7 +167,7 @@ TEST_F_TIMEOUT(paging, zero_pages_leave_without_io, 120)
 		ASSERT_EQ(0, ioctl(self->fd, KVMSHARE_IOC_SET_ATTR, &a));
 	}
 	/* No paging service: only the zero pages can go. */
-	EXPECT_EQ(0, wait_resident(self->fd, 100, 10));
+	EXPECT_EQ(0, ks_wait_resident(self->fd, 100, 10));
 	st = stats(_metadata, self->fd);
 	EXPECT_EQ(100, st.resident_pages);
 	EXPECT_EQ(1948, st.zero_pages);
@@ -213,7 +199,7 @@ TEST_F_TIMEOUT(paging, target_and_entitlement, 120)
 	EXPECT_EQ(100, ks_sysfs_num("%s/partitions/vm/target_pages",
 				    self->name));
 	/* Down to the entitlement, never below. */
-	EXPECT_EQ(0, wait_resident(self->fd, 1200, 20));
+	EXPECT_EQ(0, ks_wait_resident(self->fd, 1200, 20));
 	sleep(2);
 	st = stats(_metadata, self->fd);
 	EXPECT_EQ(1200, st.resident_pages);
@@ -262,18 +248,9 @@ TEST_F_TIMEOUT(paging, fadvise_dontneed_pages_out_a_range, 120)
 
 #define CLUSTER_PARAM	"/sys/module/kvmshare/parameters/pagein_cluster"
 
-/* Write @val to the module parameter; 0 or -errno. */
 static int set_cluster(const char *val)
 {
-	int fd = open(CLUSTER_PARAM, O_WRONLY);
-	int ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return ks_write_file(CLUSTER_PARAM, val);
 }
 
 /* Evict all of the partition, then read it back in order, verifying. */
@@ -285,7 +262,7 @@ static void evict_and_read(struct __test_metadata *_metadata,
 	uint64_t i;
 
 	ASSERT_EQ(0, ioctl(self->fd, KVMSHARE_IOC_SET_ATTR, &a));
-	ASSERT_EQ(0, wait_resident(self->fd, 1, 20));
+	ASSERT_EQ(0, ks_wait_resident(self->fd, 1, 20));
 	a.target_pages = 0;
 	ASSERT_EQ(0, ioctl(self->fd, KVMSHARE_IOC_SET_ATTR, &a));
 	for (i = 0; i < self->pages; i++)
@@ -358,7 +335,7 @@ TEST_F_TIMEOUT(paging, pinned_pages_are_skipped, 120)
 	iov.iov_len = KS_PAGE;
 	ASSERT_EQ(KS_PAGE, vmsplice(pipefd[1], &iov, 1, 0));
 	ASSERT_EQ(0, ioctl(self->fd, KVMSHARE_IOC_SET_ATTR, &a));
-	EXPECT_EQ(0, wait_resident(self->fd, 2, 20));
+	EXPECT_EQ(0, ks_wait_resident(self->fd, 2, 20));
 	sleep(2);
 	st = stats(_metadata, self->fd);
 	/* The target is 1 page; the pinned one has to stay. */
@@ -411,7 +388,7 @@ TEST_F_TIMEOUT(paging, failed_pagein_is_a_machine_check_for_that_page, 120)
 	for (i = 0; i < 256; i++)
 		((uint64_t *)self->map)[i * 512] = i + 1;
 	ASSERT_EQ(0, ioctl(self->fd, KVMSHARE_IOC_SET_ATTR, &a));
-	ASSERT_EQ(0, wait_resident(self->fd, 10, 20));
+	ASSERT_EQ(0, ks_wait_resident(self->fd, 10, 20));
 
 	sigaction(SIGBUS, &sa, NULL);
 	mce_code = 0;
@@ -501,7 +478,7 @@ TEST_F(paging, bad_completions_are_refused_and_counted)
 	EXPECT_EQ(5, info.bad_completions);
 	/* Serve the rest. */
 	ASSERT_EQ(0, ks_pager_run(&self->pager));
-	EXPECT_EQ(0, wait_resident(self->fd, 1, 10));
+	EXPECT_EQ(0, ks_wait_resident(self->fd, 1, 10));
 	EXPECT_EQ(0x11, self->map[3 * KS_PAGE + 100]);
 	EXPECT_EQ(0x11, self->map[0]);
 }
@@ -536,7 +513,7 @@ TEST_F_TIMEOUT(paging, service_closing_mid_request_loses_nothing, 120)
 	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 1000, 16, 8, 0,
 				     -1));
 	ASSERT_EQ(0, ks_pager_run(&self->pager));
-	EXPECT_EQ(0, wait_resident(self->fd, 1, 20));
+	EXPECT_EQ(0, ks_wait_resident(self->fd, 1, 20));
 	st = stats(_metadata, self->fd);
 	EXPECT_EQ(300, st.resident_pages + st.paged_out_pages);
 	for (i = 0; i < 300; i++)

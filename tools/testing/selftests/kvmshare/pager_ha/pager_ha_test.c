@@ -41,19 +41,6 @@ FIXTURE(ha) {
 	uint8_t *map;
 };
 
-static int write_param(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	int ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 FIXTURE_SETUP(ha)
 {
 	char opts[128];
@@ -65,7 +52,7 @@ FIXTURE_SETUP(ha)
 	self->a.fd = -1;
 	self->b.fd = -1;
 	/* Deadlines in seconds rather than the default ten. */
-	ASSERT_EQ(0, write_param(TIMEOUT_PARAM, "1000"));
+	ASSERT_EQ(0, ks_write_file(TIMEOUT_PARAM, "1000"));
 }
 
 FIXTURE_TEARDOWN(ha)
@@ -89,7 +76,7 @@ FIXTURE_TEARDOWN(ha)
 		close(self->a.store);
 	EXPECT_EQ(0, ks_sysfs_num("%s/used_pages", self->name));
 	EXPECT_EQ(0, ks_pool_umount(self->dir));
-	write_param(TIMEOUT_PARAM, "10000");
+	ks_write_file(TIMEOUT_PARAM, "10000");
 }
 
 /* Whether debugfs kvmshare/<pool>/@file has a line starting with @start. */
@@ -160,19 +147,6 @@ static int set_target(int fd, uint64_t pages)
 	return ioctl(fd, KVMSHARE_IOC_SET_ATTR, &a);
 }
 
-static int wait_resident(int fd, uint64_t max, int secs)
-{
-	struct kvmshare_part_stats st;
-	int i;
-
-	for (i = 0; i < secs * 10; i++) {
-		if (!ks_part_stats(fd, &st) && st.resident_pages <= max)
-			return 0;
-		usleep(100000);
-	}
-	return -1;
-}
-
 /* A partition "vm" of PAGES pages with a pattern, all of it paged out. */
 static void make_evicted(struct __test_metadata *_metadata,
 			 struct _test_data_ha *self)
@@ -187,7 +161,7 @@ static void make_evicted(struct __test_metadata *_metadata,
 	for (i = 0; i < PAGES; i++)
 		((uint64_t *)self->map)[i * 512 + 1] = i * 7 + 1;
 	ASSERT_EQ(0, set_target(self->fd, 1));
-	ASSERT_EQ(0, wait_resident(self->fd, 1, 30));
+	ASSERT_EQ(0, ks_wait_resident(self->fd, 1, 30));
 	ASSERT_EQ(0, set_target(self->fd, 0));
 }
 
@@ -202,6 +176,18 @@ static uint64_t verify(struct _test_data_ha *self)
 	return bad;
 }
 
+/* A primary (a) and a standby (b) on one store, both serving. */
+static void attach_pair(struct __test_metadata *_metadata,
+			struct _test_data_ha *self)
+{
+	ASSERT_EQ(0, ks_pager_attach(&self->a, self->dir, POOL_PAGES, 64, 16,
+				     0, -1));
+	ASSERT_EQ(0, ks_pager_attach(&self->b, self->dir, POOL_PAGES, 64, 16,
+				     KVMSHARE_PAGER_F_STANDBY, self->a.store));
+	ASSERT_EQ(0, ks_pager_run(&self->a));
+	ASSERT_EQ(0, ks_pager_run(&self->b));
+}
+
 static int pollhup(struct ks_pager *p)
 {
 	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
@@ -214,12 +200,7 @@ TEST_F_TIMEOUT(ha, standby_takes_over_an_unresponsive_primary, 120)
 	struct kvmshare_pager_info ia, ib;
 	struct kvmshare_part_stats st;
 
-	ASSERT_EQ(0, ks_pager_attach(&self->a, self->dir, POOL_PAGES, 64, 16,
-				     0, -1));
-	ASSERT_EQ(0, ks_pager_attach(&self->b, self->dir, POOL_PAGES, 64, 16,
-				     KVMSHARE_PAGER_F_STANDBY, self->a.store));
-	ASSERT_EQ(0, ks_pager_run(&self->a));
-	ASSERT_EQ(0, ks_pager_run(&self->b));
+	attach_pair(_metadata, self);
 	EXPECT_EQ(2, pool_num(self, "pagers"));
 	EXPECT_EQ(pager_id(&self->a), pool_num(self, "active_pager"));
 	EXPECT_EQ(KVMSHARE_PAGER_STATE_STANDBY, info(&self->b).state);
@@ -260,12 +241,7 @@ TEST_F_TIMEOUT(ha, an_error_fails_over_instead_of_losing_the_page, 120)
 	struct kvmshare_part_stats st;
 	struct stat sb;
 
-	ASSERT_EQ(0, ks_pager_attach(&self->a, self->dir, POOL_PAGES, 64, 16,
-				     0, -1));
-	ASSERT_EQ(0, ks_pager_attach(&self->b, self->dir, POOL_PAGES, 64, 16,
-				     KVMSHARE_PAGER_F_STANDBY, self->a.store));
-	ASSERT_EQ(0, ks_pager_run(&self->a));
-	ASSERT_EQ(0, ks_pager_run(&self->b));
+	attach_pair(_metadata, self);
 	make_evicted(_metadata, self);
 	ASSERT_EQ(0, fstat(self->fd, &sb));
 	/* The primary fails the read of page 77 (its thread sees it next). */
@@ -283,12 +259,7 @@ TEST_F_TIMEOUT(ha, an_error_fails_over_instead_of_losing_the_page, 120)
 
 TEST_F_TIMEOUT(ha, the_standby_takes_over_when_the_primary_goes_away, 120)
 {
-	ASSERT_EQ(0, ks_pager_attach(&self->a, self->dir, POOL_PAGES, 64, 16,
-				     0, -1));
-	ASSERT_EQ(0, ks_pager_attach(&self->b, self->dir, POOL_PAGES, 64, 16,
-				     KVMSHARE_PAGER_F_STANDBY, self->a.store));
-	ASSERT_EQ(0, ks_pager_run(&self->a));
-	ASSERT_EQ(0, ks_pager_run(&self->b));
+	attach_pair(_metadata, self);
 	make_evicted(_metadata, self);
 	ks_pager_detach(&self->a);
 	EXPECT_EQ(1, pool_num(self, "failovers"));
@@ -486,12 +457,7 @@ TEST_F_TIMEOUT(ha, stop_hands_over_to_the_standby, 120)
 	struct kvmshare_pager_info ia;
 	int i;
 
-	ASSERT_EQ(0, ks_pager_attach(&self->a, self->dir, POOL_PAGES, 64, 16,
-				     0, -1));
-	ASSERT_EQ(0, ks_pager_attach(&self->b, self->dir, POOL_PAGES, 64, 16,
-				     KVMSHARE_PAGER_F_STANDBY, self->a.store));
-	ASSERT_EQ(0, ks_pager_run(&self->a));
-	ASSERT_EQ(0, ks_pager_run(&self->b));
+	attach_pair(_metadata, self);
 	make_evicted(_metadata, self);
 	EXPECT_EQ(0, ioctl(self->a.fd, KVMSHARE_PAGER_IOC_STOP));
 	for (i = 0; i < 50 && info(&self->a).state !=
