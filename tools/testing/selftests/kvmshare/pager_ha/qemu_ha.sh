@@ -63,7 +63,8 @@ for g in g1 g2; do
 	ok=$(grep -c 'GUEST-CHECK .* ok' $E2E_RUN/$g.log)
 	grep 'GUEST-CHECK .* BAD' $E2E_RUN/$g.log | sed 's/^/# /'
 	echo "# $g: pageouts $(num $g pageouts) pageins $(num $g pageins)" \
-	     "errors $(num $g pagein_errors) timeouts $(num $g pagein_timeouts)"
+	     "errors $(num $g pagein_errors) timeouts $(num $g pagein_timeouts)" \
+	     "async restores $(num $g async_restores)"
 	[ "$ok" = 3 ]
 	e2e_tap $? "$g: every checksum is right in all three passes"
 done
