@@ -12,6 +12,10 @@
 soak_s=${SOAK_S:-480}
 backing=pool
 [ "$KVMSHARE_SUITE" = soak_tmpfs ] && backing=tmpfs
+# soak_nosample: the pool without access sampling (no periodic unmapping,
+# so no TLB shootdown IPIs to the vCPUs running nested guests).
+[ "$KVMSHARE_SUITE" = soak_nosample ] &&
+	echo 3600000 > /sys/module/kvmshare/parameters/sample_ms
 dir=$E2E_RUN/$backing
 
 echo "TAP version 13"
