@@ -252,6 +252,7 @@ int kvmshare_pagein_start(struct kvmshare_part *part, pgoff_t index,
 			  void *entry, struct kvmshare_io **iop);
 int kvmshare_io_wait(struct kvmshare_io *io);
 void kvmshare_io_async(struct kvmshare_io *io);
+bool kvmshare_async_restore(void);
 long kvmshare_pager_stop_id(struct kvmshare_pool *pool, void __user *uarg);
 void kvmshare_pager_part_gone(struct kvmshare_part *part);
 void kvmshare_pager_debugfs(struct kvmshare_pool *pool, struct dentry *dir);

@@ -37,6 +37,17 @@ static vm_fault_t kvmshare_fault_wait(struct vm_fault *vmf,
 	struct file *fpin;
 	int err;
 
+	if ((vmf->flags & FAULT_FLAG_RETRY_NOWAIT) && io &&
+	    !kvmshare_async_restore()) {
+		/*
+		 * Asynchronous restore is off: wait here, with the mmap lock
+		 * held (a NOWAIT fault must not drop it), as for any fault
+		 * that cannot be retried.
+		 */
+		err = kvmshare_io_wait(io);
+		kvmshare_io_put(io);
+		return err ? VM_FAULT_SIGBUS : 0;
+	}
 	if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT) {
 		/* KVM's async page fault: the guest runs on meanwhile. */
 		if (io) {

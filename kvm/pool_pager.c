@@ -86,6 +86,17 @@ module_param(pager_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(pager_timeout_ms,
 		 "A paging service that leaves a request unanswered this long (ms) fails over to the next service; with none, page-ins waiting that long fail (0: wait forever)");
 
+static bool async_restore = true;
+module_param(async_restore, bool, 0644);
+MODULE_PARM_DESC(async_restore,
+		 "Start a page-in and return at once when KVM asks for a page without waiting, so that its asynchronous page fault lets the guest run on (N: such faults wait)");
+
+/* Whether faults that must not wait get an asynchronous restore. */
+bool kvmshare_async_restore(void)
+{
+	return READ_ONCE(async_restore);
+}
+
 static unsigned int room_wait_s = 30;
 module_param(room_wait_s, uint, 0644);
 MODULE_PARM_DESC(room_wait_s,

@@ -96,6 +96,10 @@ mkdir -p "$gstage"/{bin,dev,proc,sys,tmp,etc}
 cp /bin/busybox "$gstage/bin/busybox"
 ln -s busybox "$gstage/bin/sh"
 cp "$top/scripts/vm/guest-init" "$gstage/init"
+# Programs the nested guests run (tools/testing/selftests/kvmshare/guest/).
+if [ -d "$build/selftests/guest" ]; then
+	cp "$build/selftests/guest/"* "$gstage/bin/"
+fi
 chmod 755 "$gstage/init"
 add_intree "$gstage" virtio_pci virtio_balloon
 pack "$gstage" "$guest_out"

@@ -56,6 +56,7 @@ e2e_setup() {
 
 # e2e_qemu NAME MEMFILE MEM JOB [QEMU ARGS...]: start a guest in the
 # background whose RAM is MEMFILE (a path inside the chroot: /run/...).
+# E2E_APPEND adds to the guest kernel's command line.
 #
 # Each guest is pinned to its own vCPU of the test VM: under TCG's nested
 # SVM, two nested guests that share a vCPU hang (seen with 2 guests on a
@@ -74,7 +75,7 @@ e2e_qemu() {
 		echo "  -object memory-backend-file,id=ram0,mem-path=$memfile,size=$mem,share=on \\"
 		echo "  -machine pc,memory-backend=ram0 \\"
 		echo "  -kernel $E2E_KERNEL -initrd $E2E_INITRD \\"
-		echo "  -append 'console=ttyS0 loglevel=4 panic=-1 kvmshare_job=$job' \\"
+		echo "  -append 'console=ttyS0 loglevel=4 panic=-1 kvmshare_job=$job ${E2E_APPEND:-}' \\"
 		echo "  -serial file:/run/$name.log -qmp unix:/run/$name.qmp,server,nowait \\"
 		echo "  $*"
 	} > $E2E_RUN/$name.start
