@@ -6,7 +6,7 @@
  *   guest_apf PAGES WAIT_S
  *
  * Holds PAGES locked pages of anonymous memory with a pattern and prints
- * their guest frame numbers ("GUEST-PFNS n pfn pfn ..."), so that the host
+ * their guest frame numbers ("GUEST-PFNS n pfn1 pfn2 ..."), so that the host
  * can page exactly those out; sleeps WAIT_S seconds; then reads them back
  * one by one while a second process ticks every 10 ms. It prints
  * "GUEST-APF pages=N elapsed_ms=E ticks=T expected=X ok|BAD": with KVM's
