@@ -56,7 +56,8 @@ e2e_setup() {
 
 # e2e_qemu NAME MEMFILE MEM JOB [QEMU ARGS...]: start a guest in the
 # background whose RAM is MEMFILE (a path inside the chroot: /run/...).
-# E2E_APPEND adds to the guest kernel's command line.
+# E2E_APPEND adds to the guest kernel's command line; E2E_CPU replaces
+# the -cpu model (default host).
 #
 # Each guest is pinned to its own vCPU of the test VM: under TCG's nested
 # SVM, two nested guests that share a vCPU hang (seen with 2 guests on a
@@ -70,7 +71,7 @@ e2e_qemu() {
 	# Keep the command, for e2e_booted's one restart.
 	{
 		echo "exec taskset -c $cpu chroot $E2E_ROOT qemu-system-x86_64 \\"
-		echo "  -accel kvm -cpu host -m $mem -smp 1 -nodefaults \\"
+		echo "  -accel kvm -cpu ${E2E_CPU:-host} -m $mem -smp 1 -nodefaults \\"
 		echo "  -display none -no-reboot \\"
 		echo "  -object memory-backend-file,id=ram0,mem-path=$memfile,size=$mem,share=on \\"
 		echo "  -machine pc,memory-backend=ram0 \\"
