@@ -320,6 +320,8 @@ static void kvmshare_policy_step_pool(struct kvmshare_pool *pool,
 
 	kvmshare_policy_defaults(&pol->params, run->pool_pages);
 	pol->params.period_ms = pol->period_ms;
+	if (pol->reserve_ppt >= 0)
+		pol->params.reserve_ppt = pol->reserve_ppt;
 	ret = kvmshare_policy_step(&pol->params, run->eng, run->n);
 	pol->steps++;
 	if (ret) {
@@ -499,6 +501,7 @@ void kvmshare_policy_init(struct kvmshare_pool *pool)
 	INIT_DELAYED_WORK(&pol->work, kvmshare_policy_work);
 	pol->period_ms = READ_ONCE(policy_period_ms);
 	pol->grace_ms = READ_ONCE(policy_grace_ms);
+	pol->reserve_ppt = -1;
 	if (kvmshare_debugfs)
 		pol->debugfs = debugfs_create_dir(pool->name, kvmshare_debugfs);
 	if (!IS_ERR_OR_NULL(pol->debugfs))
@@ -745,16 +748,60 @@ static ssize_t policy_grace_ms_store(struct kobject *kobj,
 	return len;
 }
 
+/* -1 (write "default"): the engine's default */
+static ssize_t policy_reserve_ppt_show(struct kobject *kobj,
+				       struct kobj_attribute *a, char *buf)
+{
+	struct kvmshare_pool_policy *pol = &to_pool(kobj)->policy;
+	struct kvmshare_policy_params p;
+	int v = READ_ONCE(pol->reserve_ppt);
+
+	if (v < 0) {
+		kvmshare_policy_defaults(&p, 0);
+		v = p.reserve_ppt;
+	}
+	return sysfs_emit(buf, "%d\n", v);
+}
+
+static ssize_t policy_reserve_ppt_store(struct kobject *kobj,
+					struct kobj_attribute *a,
+					const char *buf, size_t len)
+{
+	struct kvmshare_pool_policy *pol = &to_pool(kobj)->policy;
+	u32 v;
+	int ret;
+
+	if (sysfs_streq(buf, "default")) {
+		v = U32_MAX;
+	} else {
+		ret = kstrtou32(buf, 0, &v);
+		if (ret)
+			return ret;
+		if (v > KVMSHARE_POLICY_PPT) {
+			pr_info_ratelimited("%s: policy_reserve_ppt %u over %u\n",
+					    to_pool(kobj)->name, v,
+					    KVMSHARE_POLICY_PPT);
+			return -EINVAL;
+		}
+	}
+	mutex_lock(&pol->mutex);
+	WRITE_ONCE(pol->reserve_ppt, v == U32_MAX ? -1 : (int)v);
+	mutex_unlock(&pol->mutex);
+	return len;
+}
+
 static struct kobj_attribute kvmshare_pool_policy_attrs[] = {
 	__ATTR_RW(policy_enabled),
 	__ATTR_RW(policy_period_ms),
 	__ATTR_RW(policy_grace_ms),
+	__ATTR_RW(policy_reserve_ppt),
 };
 
 static struct attribute *kvmshare_pool_policy_attr_list[] = {
 	&kvmshare_pool_policy_attrs[0].attr,
 	&kvmshare_pool_policy_attrs[1].attr,
 	&kvmshare_pool_policy_attrs[2].attr,
+	&kvmshare_pool_policy_attrs[3].attr,
 	NULL,
 };
 

@@ -81,6 +81,8 @@ struct kvmshare_part_policy {
  * @period_ms: time between two steps (sysfs policy_period_ms)
  * @grace_ms: time a lowered target waits before eviction enforces it
  *	(sysfs policy_grace_ms)
+ * @reserve_ppt: the engine's reserve_ppt, -1 for its default (sysfs
+ *	policy_reserve_ppt): 1000 gives idle memory back at once
  * @last_run: jiffies of the last step
  * @steps: steps run
  * @errors: steps the engine refused (-EINVAL)
@@ -97,6 +99,7 @@ struct kvmshare_pool_policy {
 	bool dying;
 	u32 period_ms;
 	u32 grace_ms;
+	int reserve_ppt;
 	unsigned long last_run;
 	u64 steps;
 	u64 errors;

@@ -316,6 +316,11 @@ TEST_F(policy, bind_rules)
 	EXPECT_EQ(-EINVAL, sysfs_write("maybe", "%s/policy_enabled",
 				       self->name));
 	EXPECT_EQ(200, ks_sysfs_num("%s/policy_period_ms", self->name));
+	EXPECT_EQ(0, sysfs_write("500", "%s/policy_reserve_ppt", self->name));
+	EXPECT_EQ(500, ks_sysfs_num("%s/policy_reserve_ppt", self->name));
+	EXPECT_EQ(0, sysfs_write("default", "%s/policy_reserve_ppt",
+				 self->name));
+	EXPECT_EQ(31, ks_sysfs_num("%s/policy_reserve_ppt", self->name));
 }
 
 /* The control file goes with its last link and last user. */
@@ -350,7 +355,21 @@ TEST_F(policy, targets_follow_the_stress)
 	start_pub(_metadata, self);
 	ASSERT_EQ(0, sysfs_write("1", "%s/policy_enabled", self->name));
 
-	/* Both idle: both come down to what they use plus headroom. */
+	/*
+	 * With the engine's default reserve and a pool that is not short,
+	 * idle partitions keep what they hold (no I/O for nothing).
+	 */
+	ASSERT_TRUE(WAIT_FOR(PNUM("a", "policy_target_pages") > 0 &&
+			     PNUM("b", "policy_target_pages") > 0, 10));
+	usleep(2000000);
+	EXPECT_GE(PNUM("a", "policy_target_pages"), FILL_PAGES);
+	EXPECT_GE(PNUM("b", "policy_target_pages"), FILL_PAGES);
+	EXPECT_EQ(31, ks_sysfs_num("%s/policy_reserve_ppt", self->name));
+
+	/* Idle memory given back at once: both come down to their need. */
+	ASSERT_EQ(0, sysfs_write("1000", "%s/policy_reserve_ppt", self->name));
+	EXPECT_EQ(-EINVAL, sysfs_write("1001", "%s/policy_reserve_ppt",
+				       self->name));
 	ASSERT_TRUE(WAIT_FOR(PNUM("a", "policy_target_pages") > 0 &&
 			     PNUM("a", "policy_target_pages") < FILL_PAGES / 2 &&
 			     PNUM("b", "policy_target_pages") < FILL_PAGES / 2,
@@ -417,6 +436,7 @@ TEST_F(policy, lowered_target_waits_for_the_grace_period)
 	int seen = 0;
 
 	ASSERT_EQ(0, sysfs_write("3000", "%s/policy_grace_ms", self->name));
+	ASSERT_EQ(0, sysfs_write("1000", "%s/policy_reserve_ppt", self->name));
 	start_pub(_metadata, self);
 	ASSERT_EQ(0, sysfs_write("1", "%s/policy_enabled", self->name));
 	/* b starts from what it holds and is lowered after idle periods. */
