@@ -42,13 +42,13 @@ enum pub_mode { PUB_IDLE, PUB_STRESSED, PUB_FROZEN };
 /* A synthetic guest publishing into a control file. */
 struct pub {
 	struct kvmshare_metrics_page *page;
-	volatile int mode;
+	int mode;			/* enum pub_mode, atomic */
 	uint64_t psi_some_us;
 	uint64_t updates;
 };
 
 static struct pub pubs[2];
-static volatile int pub_stop;
+static int pub_stop;			/* atomic */
 
 static uint64_t now_us(void)
 {
@@ -62,9 +62,10 @@ static uint64_t now_us(void)
 static void pub_update(struct pub *p, uint64_t dt_us)
 {
 	struct kvmshare_metrics_page *m = p->page;
-	int stressed = p->mode == PUB_STRESSED;
+	int mode = __atomic_load_n(&p->mode, __ATOMIC_RELAXED);
+	int stressed = mode == PUB_STRESSED;
 
-	if (p->mode == PUB_FROZEN)
+	if (mode == PUB_FROZEN)
 		return;
 	if (stressed)
 		p->psi_some_us += dt_us / 2;	/* 50% of the time stalled */
@@ -84,11 +85,16 @@ static void pub_update(struct pub *p, uint64_t dt_us)
 	__atomic_store_n(&m->seq, m->seq + 1, __ATOMIC_RELAXED);
 }
 
+static void pub_mode(int i, int mode)
+{
+	__atomic_store_n(&pubs[i].mode, mode, __ATOMIC_RELAXED);
+}
+
 static void *pub_thread(void *arg)
 {
 	uint64_t last = now_us();
 
-	while (!pub_stop) {
+	while (!__atomic_load_n(&pub_stop, __ATOMIC_RELAXED)) {
 		uint64_t t;
 		int i;
 
@@ -212,7 +218,7 @@ FIXTURE_SETUP(policy)
 		memset(&pubs[i], 0, sizeof(pubs[i]));
 	}
 	free(buf);
-	pub_stop = 0;
+	__atomic_store_n(&pub_stop, 0, __ATOMIC_RELAXED);
 	self->threaded = 0;
 }
 
@@ -222,7 +228,7 @@ FIXTURE_TEARDOWN(policy)
 	int i;
 
 	if (self->threaded) {
-		pub_stop = 1;
+		__atomic_store_n(&pub_stop, 1, __ATOMIC_RELAXED);
 		pthread_join(self->thread, NULL);
 	}
 	sysfs_write("0", "%s/policy_enabled", self->name);
@@ -241,19 +247,17 @@ FIXTURE_TEARDOWN(policy)
 	EXPECT_EQ(0, ks_pool_umount(self->dir));
 }
 
-static void start_pub(struct __test_metadata *_metadata,
-		      FIXTURE_DATA(policy) *self)
-{
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, bind_fd(self->fd[i], self->ctl[i]));
-		pubs[i].page = self->map[i];
-		pubs[i].mode = PUB_IDLE;
-	}
-	ASSERT_EQ(0, pthread_create(&self->thread, NULL, pub_thread, NULL));
-	self->threaded = 1;
-}
+/* Bind both control files and start publishing, both guests idle. */
+#define START_PUB() do {						\
+	for (int __i = 0; __i < 2; __i++) {				\
+		ASSERT_EQ(0, bind_fd(self->fd[__i], self->ctl[__i]));	\
+		pubs[__i].page = self->map[__i];			\
+		pub_mode(__i, PUB_IDLE);				\
+	}								\
+	ASSERT_EQ(0, pthread_create(&self->thread, NULL, pub_thread,	\
+				    NULL));				\
+	self->threaded = 1;						\
+} while (0)
 
 TEST_F(policy, bind_rules)
 {
@@ -352,7 +356,7 @@ TEST_F(policy, targets_follow_the_stress)
 	struct pollfd pfd;
 	char path[256], buf[32];
 
-	start_pub(_metadata, self);
+	START_PUB();
 	ASSERT_EQ(0, sysfs_write("1", "%s/policy_enabled", self->name));
 
 	/*
@@ -391,7 +395,7 @@ TEST_F(policy, targets_follow_the_stress)
 	ASSERT_LT(0, read(pfd.fd, buf, sizeof(buf)));
 
 	/* a stressed: its target goes up, above what it holds; b stays. */
-	pubs[0].mode = PUB_STRESSED;
+	pub_mode(0, PUB_STRESSED);
 	EXPECT_EQ(1, poll(&pfd, 1, 10000));
 	EXPECT_TRUE(pfd.revents & POLLPRI);
 	close(pfd.fd);
@@ -402,8 +406,11 @@ TEST_F(policy, targets_follow_the_stress)
 	TH_LOG("a stressed: target %lld, stress %lld ppm, state '%s'",
 	       peak_a, PNUM("a", "policy_stress_ppm"), state);
 	EXPECT_NE(NULL, strstr(state, "stressed"));
-	/* 50% stalled, as published (timing under emulation is loose). */
-	EXPECT_GE(PNUM("a", "policy_stress_ppm"), 250000);
+	/*
+	 * 50% stalled, as published, once a whole period is stressed (the
+	 * first one may not be; timing under emulation is loose).
+	 */
+	EXPECT_TRUE(WAIT_FOR(PNUM("a", "policy_stress_ppm") >= 250000, 10));
 	EXPECT_LE(PNUM("a", "policy_stress_ppm"), 750000);
 	EXPECT_LE(PNUM("b", "policy_target_pages"), idle_b + idle_b / 8);
 	sysfs_str(state, sizeof(state), self->name, "b", "policy_state");
@@ -412,8 +419,8 @@ TEST_F(policy, targets_follow_the_stress)
 	EXPECT_EQ(PNUM("a", "policy_target_pages"), PNUM("a", "target_pages"));
 
 	/* Roles swap: a comes back down, b goes up. */
-	pubs[0].mode = PUB_IDLE;
-	pubs[1].mode = PUB_STRESSED;
+	pub_mode(0, PUB_IDLE);
+	pub_mode(1, PUB_STRESSED);
 	EXPECT_TRUE(WAIT_FOR(PNUM("b", "policy_target_pages") > FILL_PAGES &&
 			     PNUM("a", "policy_target_pages") <= idle_a + idle_a / 8,
 			     20));
@@ -437,7 +444,7 @@ TEST_F(policy, lowered_target_waits_for_the_grace_period)
 
 	ASSERT_EQ(0, sysfs_write("3000", "%s/policy_grace_ms", self->name));
 	ASSERT_EQ(0, sysfs_write("1000", "%s/policy_reserve_ppt", self->name));
-	start_pub(_metadata, self);
+	START_PUB();
 	ASSERT_EQ(0, sysfs_write("1", "%s/policy_enabled", self->name));
 	/* b starts from what it holds and is lowered after idle periods. */
 	ASSERT_TRUE(WAIT_FOR(PNUM("b", "policy_target_pages") > 0 &&
@@ -459,7 +466,7 @@ TEST_F(policy, switch_off_keeps_manual_targets)
 {
 	long long t;
 
-	start_pub(_metadata, self);
+	START_PUB();
 	ASSERT_EQ(0, sysfs_write("1", "%s/policy_enabled", self->name));
 	ASSERT_TRUE(WAIT_FOR(PNUM("a", "policy_target_pages") > 0, 10));
 	ASSERT_EQ(0, sysfs_write("0", "%s/policy_enabled", self->name));
@@ -467,7 +474,7 @@ TEST_F(policy, switch_off_keeps_manual_targets)
 	usleep(500000);
 	ASSERT_EQ(0, sysfs_write("12345",
 				 "%s/partitions/a/target_pages", self->name));
-	pubs[0].mode = PUB_STRESSED;
+	pub_mode(0, PUB_STRESSED);
 	t = PNUM("a", "policy_target_pages");
 	usleep(2000000);
 	EXPECT_EQ(12345, PNUM("a", "target_pages"));
@@ -499,7 +506,7 @@ TEST_F(policy, bad_and_torn_pages_are_counted_and_ignored)
 
 	/* A good page first, so that there is something to lose. */
 	pubs[0].page = self->map[0];
-	pubs[0].mode = PUB_STRESSED;
+	pub_mode(0, PUB_STRESSED);
 	for (i = 0; i < 40 && PNUM("a", "metrics/ok") < 3; i++) {
 		pub_update(&pubs[0], 100000);
 		usleep(100000);
