@@ -111,9 +111,9 @@ static struct kvmshare_pool *kvmshare_policy_pool(struct kvmshare_pool_policy *p
 /* Metrics: the control file's page */
 
 /*
- * Read the guest's page of @part into @out (invalid when there is none).
- * @max_pages bounds the sizes the guest reports, @elapsed_us is the time
- * since the last read.
+ * Read the guest's page of @part into part->policy.sample (invalid when
+ * there is none). @max_pages bounds the sizes the guest reports,
+ * @elapsed_us is the time since the last read.
  */
 static void kvmshare_policy_read_metrics(struct kvmshare_part *part,
 					 u64 max_pages, u32 elapsed_us)
