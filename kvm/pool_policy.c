@@ -502,10 +502,9 @@ void kvmshare_policy_init(struct kvmshare_pool *pool)
 	pol->period_ms = READ_ONCE(policy_period_ms);
 	pol->grace_ms = READ_ONCE(policy_grace_ms);
 	pol->reserve_ppt = -1;
-	if (kvmshare_debugfs)
-		pol->debugfs = debugfs_create_dir(pool->name, kvmshare_debugfs);
-	if (!IS_ERR_OR_NULL(pol->debugfs))
-		debugfs_create_file("policy", 0400, pol->debugfs, pool,
+	/* In the pool's directory, removed with it (pool_main.c). */
+	if (!IS_ERR_OR_NULL(pool->debugfs))
+		debugfs_create_file("policy", 0400, pool->debugfs, pool,
 				    &kvmshare_policy_debug_fops);
 	if (READ_ONCE(policy_enable)) {
 		mutex_lock(&pol->mutex);
@@ -523,8 +522,6 @@ void kvmshare_policy_exit(struct kvmshare_pool *pool)
 	pol->dying = true;
 	mutex_unlock(&pol->mutex);
 	cancel_delayed_work_sync(&pol->work);
-	debugfs_remove_recursive(pol->debugfs);
-	pol->debugfs = NULL;
 }
 
 /* Binding control files */

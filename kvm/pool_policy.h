@@ -26,7 +26,6 @@
 
 struct kvmshare_part;
 struct kvmshare_pool;
-struct dentry;
 struct file;
 
 /**
@@ -89,7 +88,6 @@ struct kvmshare_part_policy {
  * @left_out: partitions left out of the last step (over the engine's
  *	limit on partitions)
  * @params: the engine's parameters of the last step
- * @debugfs: <debugfs>/kvmshare/<pool>/
  */
 struct kvmshare_pool_policy {
 	struct mutex mutex;		/* see above */
@@ -105,7 +103,6 @@ struct kvmshare_pool_policy {
 	u64 errors;
 	u64 left_out;
 	struct kvmshare_policy_params params;
-	struct dentry *debugfs;
 };
 
 void kvmshare_policy_init(struct kvmshare_pool *pool);
