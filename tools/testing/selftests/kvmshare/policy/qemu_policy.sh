@@ -33,11 +33,11 @@ echo "1..11"
 e2e_setup
 T0=$(date +%s)
 mkdir -p $E2E_RUN/pool
-e2e_check "mount a 400M pool in the chroot" \
-	kvmsharectl mount $E2E_RUN/pool size=400M name=pe2e
-e2e_check "two 256M partitions (96M entitled), g1 with a control file" sh -c \
-	"kvmsharectl create $E2E_RUN/pool/g1 256M entitlement=96M &&
-	 kvmsharectl create $E2E_RUN/pool/g2 256M entitlement=96M &&
+e2e_check "mount a 640M pool in the chroot" \
+	kvmsharectl mount $E2E_RUN/pool size=640M name=pe2e
+e2e_check "two 384M partitions (160M entitled), g1 with a control file" sh -c \
+	"kvmsharectl create $E2E_RUN/pool/g1 384M entitlement=160M &&
+	 kvmsharectl create $E2E_RUN/pool/g2 384M entitlement=160M &&
 	 kvmsharectl metrics $E2E_RUN/pool/g1 &&
 	 [ \"\$(cat $P/partitions/g1/metrics_file)\" = g1.metrics ]"
 # Idle memory goes back at once (the engine keeps no reserve of its own).
@@ -49,15 +49,15 @@ echo 1 > $P/policy_enabled
 SAMPLE_MS=$(cat /sys/module/kvmshare/parameters/sample_ms)
 echo 3000 > /sys/module/kvmshare/parameters/sample_ms
 
-e2e_qemu g1 /run/pool/g1 256M hungry \
+e2e_qemu g1 /run/pool/g1 384M hungry \
 	-device virtio-balloon-pci,id=bal0 \
 	-object memory-backend-file,id=ctl,mem-path=/run/pool/g1.metrics,size=1M,share=on \
 	-device ivshmem-plain,memdev=ctl
-e2e_qemu g2 /run/pool/g2 256M idle -device virtio-balloon-pci,id=bal0
+e2e_qemu g2 /run/pool/g2 384M idle -device virtio-balloon-pci,id=bal0
 e2e_booted g1 180 && e2e_booted g2 180 && e2e_wait g1 "GUEST-METRICS on" 60
 e2e_tap $? "both guests boot from the pool, g1 publishes its metrics"
 
-kvmsharectl balance $E2E_RUN/pool --min 96M \
+kvmsharectl balance $E2E_RUN/pool --min 160M \
 	--qmp g1=$E2E_RUN/g1.qmp --qmp g2=$E2E_RUN/g2.qmp \
 	> $E2E_RUN/balance.log 2>&1 &
 BAL=$!
@@ -72,10 +72,16 @@ echo "# g1 metrics: ok $(num g1 metrics/ok) torn $(num g1 metrics/torn) stale $(
 e2e_tap $? "the host reads g1's metrics page from the control file"
 
 # Idle: both come down to their entitlement, through the balloon.
+#
+# Guest sizes: a stressed partition whose resident pages are below 7/8 of
+# its target is "waiting" (its last growth is not delivered yet) and does
+# not grow. A Linux guest leaves its 16 MiB DMA zone mostly untouched, so
+# with targets near 100 MiB a stressed guest can sit below 7/8 for a long
+# time (seen: 70 s); with 160 MiB and more it does not.
 while ! grep -q GUEST-HUNGRY-START $E2E_RUN/g1.log; do
 	i1=$(num g1 policy_target_pages)
 	b1=$(balloon_mib g1)
-	[ "$i1" -le $((112 * MB)) ] && [ -n "$b1" ] && [ "$b1" -le 112 ] &&
+	[ "$i1" -le $((176 * MB)) ] && [ -n "$b1" ] && [ "$b1" -le 192 ] &&
 		break
 	[ $(( $(date +%s) - T0 )) -gt 600 ] && break
 	sleep 1
@@ -83,9 +89,9 @@ done
 trace idle
 i1=$(num g1 policy_target_pages)
 b1=$(balloon_mib g1)
-[ "$i1" -le $((112 * MB)) ] && [ -n "$b1" ] && [ "$b1" -le 112 ] &&
+[ "$i1" -le $((176 * MB)) ] && [ -n "$b1" ] && [ "$b1" -le 192 ] &&
 	grep -q "^balance: g1" $E2E_RUN/balance.log
-e2e_tap $? "idle g1: target ${i1} pages, balloon ${b1:-?} MiB (at most 112)"
+e2e_tap $? "idle g1: target ${i1} pages (at most 176 MiB), balloon ${b1:-?} MiB (at most 192)"
 
 # g1 gets hungry: its target, then its balloon, grow within seconds.
 e2e_wait g1 GUEST-HUNGRY-START 180
