@@ -15,10 +15,10 @@
  *  3. kvmshare_policy_step() computes every partition's target;
  *  4. the target is published (sysfs policy_target_pages, notified for
  *     poll(): the balloon daemon applies it through QEMU), and becomes the
- *     target that eviction enforces (part->target): at once when it grows,
- *     after policy_grace_ms when it shrinks, so that the guest has time to
- *     give the memory back through its balloon before host paging takes
- *     it.
+ *     target that eviction enforces (part->target) while a paging service
+ *     is attached: at once when it grows, after policy_grace_ms when it
+ *     shrinks, so that the guest has time to give the memory back through
+ *     its balloon before host paging takes it.
  *
  * Control files take no part in the policy. Everything read from a guest's
  * page is untrusted: the reader bounds it; the page is only read, through
@@ -275,6 +275,7 @@ static void kvmshare_policy_step_pool(struct kvmshare_pool *pool,
 				      struct kvmshare_policy_run *run)
 {
 	struct kvmshare_pool_policy *pol = &pool->policy;
+	bool paging = kvmshare_pager_active(pool);
 	unsigned long now = jiffies;
 	u32 elapsed_ms;
 	bool lowered = false;
@@ -350,8 +351,13 @@ static void kvmshare_policy_step_pool(struct kvmshare_pool *pool,
 		if (enforced < pp->enforced)
 			lowered = true;
 		pp->enforced = enforced;
+		/*
+		 * Without a paging service there is nothing to enforce
+		 * with: no target, so that eviction does not scan the
+		 * partition for nothing. The grace period runs anyway.
+		 */
 		spin_lock(&pool->lock);
-		part->target = enforced;
+		part->target = paging ? enforced : 0;
 		spin_unlock(&pool->lock);
 
 		/* Partitions to notify first, the others after them. */
@@ -360,7 +366,7 @@ static void kvmshare_policy_step_pool(struct kvmshare_pool *pool,
 			k++;
 		}
 	}
-	if (lowered)
+	if (lowered && paging)
 		kvmshare_evict_kick(pool);
 	run->nr_notify = k;
 }

@@ -35,12 +35,15 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <linux/kvmshare.h>
 #include <linux/kvmshare_pager.h>
 #include <linux/kvmshare_metrics.h>
 
 #define PAGE_SZ 4096ULL
+/* Seconds a QMP exchange may take (each read and write). */
+#define QMP_TIMEOUT_S 10
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *prog = "kvmsharectl";
@@ -409,6 +412,7 @@ static int qmp_line(FILE *f, char *buf, int len)
  */
 static int qmp_run_to(const char *sock, const char *cmd, FILE *out)
 {
+	struct timeval tmo = { .tv_sec = QMP_TIMEOUT_S };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char buf[65536];
 	FILE *f;
@@ -418,17 +422,31 @@ static int qmp_run_to(const char *sock, const char *cmd, FILE *out)
 		return fail("socket path too long");
 	strcpy(sa.sun_path, sock);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+	if (fd < 0)
+		return fail("socket: %s", strerror(errno));
+	/* A QEMU that does not answer (busy, hung) is not waited for. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo)) ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
 		return fail("connect %s: %s", sock, strerror(errno));
+	}
 	f = fdopen(fd, "r+");
-	if (!f)
+	if (!f) {
+		close(fd);
 		return fail("fdopen: %s", strerror(errno));
-	if (qmp_line(f, buf, sizeof(buf)) < 0 || !strstr(buf, "\"QMP\""))
-		return fail("%s: no QMP greeting", sock);
+	}
+	if (qmp_line(f, buf, sizeof(buf)) < 0 || !strstr(buf, "\"QMP\"")) {
+		fclose(f);
+		return fail("%s: no QMP greeting (within %d s)", sock,
+			    QMP_TIMEOUT_S);
+	}
 	fprintf(f, "{\"execute\": \"qmp_capabilities\"}\n");
 	fflush(f);
-	if (qmp_line(f, buf, sizeof(buf)) < 0 || !strstr(buf, "\"return\""))
+	if (qmp_line(f, buf, sizeof(buf)) < 0 || !strstr(buf, "\"return\"")) {
+		fclose(f);
 		return fail("%s: capabilities refused", sock);
+	}
 	fprintf(f, "%s\n", cmd);
 	fflush(f);
 	while (qmp_line(f, buf, sizeof(buf)) >= 0) {
@@ -440,7 +458,8 @@ static int qmp_run_to(const char *sock, const char *cmd, FILE *out)
 		return strstr(buf, "\"return\"") ? 0 : 1;
 	}
 	fclose(f);
-	return fail("%s: connection closed", sock);
+	return fail("%s: connection closed or no reply within %d s", sock,
+		    QMP_TIMEOUT_S);
 }
 
 static int qmp_run(const char *sock, const char *cmd)

@@ -28,6 +28,7 @@
 
 #include "kselftest_harness.h"
 #include "../lib/ksutil.h"
+#include "../lib/kspager.h"
 
 #define POOL_MB		96
 #define PART_MB		64
@@ -48,6 +49,8 @@ struct pub {
 };
 
 static struct pub pubs[2];
+/* A paging service, for the tests that need one (detached in teardown). */
+static struct ks_pager pager = { .fd = -1 };
 static int pub_stop;			/* atomic */
 
 static uint64_t now_us(void)
@@ -243,6 +246,16 @@ FIXTURE_TEARDOWN(policy)
 		snprintf(path, sizeof(path), "%s/%s", self->dir, part_names[i]);
 		unlink(path);
 	}
+	if (pager.fd >= 0) {
+		/* The running service gets the DISCARDs of the files. */
+		for (i = 0; i < 50; i++) {
+			if (!ks_sysfs_num("%s/blocks_used", self->name))
+				break;
+			usleep(100000);
+		}
+		ks_pager_detach(&pager);
+		pager.fd = -1;
+	}
 	EXPECT_EQ(0, ks_sysfs_num("%s/used_pages", self->name));
 	EXPECT_EQ(0, ks_pool_umount(self->dir));
 }
@@ -415,8 +428,8 @@ TEST_F(policy, targets_follow_the_stress)
 	EXPECT_LE(PNUM("b", "policy_target_pages"), idle_b + idle_b / 8);
 	sysfs_str(state, sizeof(state), self->name, "b", "policy_state");
 	EXPECT_STREQ("idle", state);
-	/* Growth is enforced at once. */
-	EXPECT_EQ(PNUM("a", "policy_target_pages"), PNUM("a", "target_pages"));
+	/* No paging service: nothing for eviction to enforce. */
+	EXPECT_EQ(0, PNUM("a", "target_pages"));
 
 	/* Roles swap: a comes back down, b goes up. */
 	pub_mode(0, PUB_IDLE);
@@ -437,11 +450,17 @@ TEST_F(policy, targets_follow_the_stress)
 	EXPECT_EQ(0, PNUM("b", "metrics/torn"));
 }
 
+/*
+ * With a paging service, eviction gets a lowered target only after the
+ * grace period, then pages the partition down to it; growth at once.
+ */
 TEST_F(policy, lowered_target_waits_for_the_grace_period)
 {
-	long long pol, enf;
-	int seen = 0;
+	long long pol, enf, res;
 
+	ASSERT_EQ(0, ks_pager_attach(&pager, self->dir, 4 * POOL_MB * 256,
+				     256, 64, 0, -1));
+	ASSERT_EQ(0, ks_pager_run(&pager));
 	ASSERT_EQ(0, sysfs_write("3000", "%s/policy_grace_ms", self->name));
 	ASSERT_EQ(0, sysfs_write("1000", "%s/policy_reserve_ppt", self->name));
 	START_PUB();
@@ -452,14 +471,26 @@ TEST_F(policy, lowered_target_waits_for_the_grace_period)
 			     20));
 	pol = PNUM("b", "policy_target_pages");
 	enf = PNUM("b", "target_pages");
-	TH_LOG("lowered: policy %lld, enforced %lld", pol, enf);
-	if (enf > pol)
-		seen = 1;
-	EXPECT_TRUE(seen);
+	res = PNUM("b", "resident_pages");
+	TH_LOG("lowered: policy %lld, enforced %lld, resident %lld", pol, enf,
+	       res);
+	EXPECT_GT(enf, pol);
 	EXPECT_GE(enf, FILL_PAGES);
-	/* After the grace period eviction gets it. */
+	EXPECT_GE(res, FILL_PAGES);
+	/* After the grace period eviction gets it and pages b down. */
 	EXPECT_TRUE(WAIT_FOR(PNUM("b", "target_pages") ==
 			     PNUM("b", "policy_target_pages"), 15));
+	EXPECT_TRUE(WAIT_FOR(PNUM("b", "resident_pages") <=
+			     PNUM("b", "policy_target_pages"), 30));
+	TH_LOG("after grace: target %lld, resident %lld, paged out %lld",
+	       PNUM("b", "target_pages"), PNUM("b", "resident_pages"),
+	       PNUM("b", "paged_out_pages"));
+	/* Growth is enforced at once. */
+	pub_mode(1, PUB_STRESSED);
+	EXPECT_TRUE(WAIT_FOR(PNUM("b", "policy_target_pages") > FILL_PAGES,
+			     20));
+	EXPECT_TRUE(WAIT_FOR(PNUM("b", "target_pages") ==
+			     PNUM("b", "policy_target_pages"), 5));
 }
 
 TEST_F(policy, switch_off_keeps_manual_targets)
