@@ -16,11 +16,28 @@ P=/sys/fs/kvmshare/pe2e
 num() { cat "$P/partitions/$1/$2"; }
 MB=256		# pages per MiB
 
-# balloon_mib NAME: the guest's current size as QEMU reports it, MiB
+# balloon_mib NAME: the guest's current size as QEMU reports it, MiB;
+# nothing (and, once, where its QEMU's threads wait) when QEMU does not
+# answer within kvmsharectl's QMP timeout.
+DIAG=
 balloon_mib() {
-	e2e_qmp "$1" '{"execute": "query-balloon"}' 2>/dev/null |
+	v=$(e2e_qmp "$1" '{"execute": "query-balloon"}' 2>/dev/null |
 		sed -n 's/.*"actual": *\([0-9]*\).*/\1/p' |
-		awk '{ print int($1 / 1048576) }'
+		awk '{ print int($1 / 1048576) }')
+	[ -z "$v" ] && [ -z "$DIAG" ] && { DIAG=1; qemu_diag "$1" >&2; }
+	echo "$v"
+}
+
+# qemu_diag NAME: state and kernel stack of each thread of NAME's QEMU
+qemu_diag() {
+	eval "pid=\$E2E_PID_$1"
+	echo "# $1: QEMU $pid does not answer QMP; its threads:"
+	for t in /proc/$pid/task/*; do
+		echo "#   $(cat $t/comm 2>/dev/null) $(sed -n 's/^State:\t//p' $t/status 2>/dev/null) wchan=$(cat $t/wchan 2>/dev/null)"
+		sed 's/^/#     /' $t/stack 2>/dev/null | head -12
+	done
+	echo "# kernel log tail:"
+	dmesg | tail -15 | sed 's/^/#   /'
 }
 
 # trace: a line of what the policy sees, for the log
