@@ -26,7 +26,7 @@ bad() {		# bad DESCRIPTION COMMAND...: must fail, saying why
 		echo "not ok $n $d"
 		fails=$((fails + 1))
 	elif [ -z "$out" ]; then
-		echo "not ok $n $d (no message)"
+		echo "not ok $n $pd (no message)"
 		fails=$((fails + 1))
 	else
 		echo "# $out" | head -1
@@ -46,27 +46,27 @@ is() {		# is DESCRIPTION EXPECTED ACTUAL
 
 echo "TAP version 13"
 echo "1..16"
-d=/tmp/kpol$$
+pd=/tmp/kpol$$
 S=/sys/fs/kvmshare/kpol$$/partitions
-ok "mount a pool" kvmsharectl mount $d size=64M name=kpol$$
+ok "mount a pool" kvmsharectl mount $pd size=64M name=kpol$$
 ok "create two partitions, 4 MiB of vm1 in memory" sh -c \
-	"kvmsharectl create $d/vm1 16M && kvmsharectl create $d/vm2 16M &&
-	 dd if=/dev/zero of=$d/vm1 bs=1M count=4 conv=notrunc 2>/dev/null"
-ok "metrics creates vm1.metrics and binds it" kvmsharectl metrics $d/vm1
+	"kvmsharectl create $pd/vm1 16M && kvmsharectl create $pd/vm2 16M &&
+	 dd if=/dev/zero of=$pd/vm1 bs=1M count=4 conv=notrunc 2>/dev/null"
+ok "metrics creates vm1.metrics and binds it" kvmsharectl metrics $pd/vm1
 is "the binding is in sysfs" vm1.metrics "$(cat $S/vm1/metrics_file)"
-is "the control file is 1 MiB" 1048576 "$(stat -c %s $d/vm1.metrics)"
+is "the control file is 1 MiB" 1048576 "$(stat -c %s $pd/vm1.metrics)"
 ok "metrics binds an existing file of another name" sh -c \
-	"kvmsharectl create $d/ctl2 4K && kvmsharectl metrics $d/vm2 $d/ctl2"
+	"kvmsharectl create $pd/ctl2 4K && kvmsharectl metrics $pd/vm2 $pd/ctl2"
 is "vm2's binding is in sysfs" ctl2 "$(cat $S/vm2/metrics_file)"
 bad "a control file serves one partition" \
-	kvmsharectl metrics $d/vm2 $d/vm1.metrics
+	kvmsharectl metrics $pd/vm2 $pd/vm1.metrics
 bad "a file outside the pool cannot be bound" \
-	kvmsharectl metrics $d/vm1 /proc/self/status
-ok "metrics ... none unbinds" kvmsharectl metrics $d/vm1 none
+	kvmsharectl metrics $pd/vm1 /proc/self/status
+ok "metrics ... none unbinds" kvmsharectl metrics $pd/vm1 none
 is "the binding is gone from sysfs" "" "$(cat $S/vm1/metrics_file)"
-bad "balance wants --qmp" kvmsharectl balance $d
+bad "balance wants --qmp" kvmsharectl balance $pd
 bad "balance wants a pool" kvmsharectl balance /tmp --qmp vm1=/nonexistent
-bad "balance refuses a bad NAME=SOCKET" kvmsharectl balance $d --qmp vm1
+bad "balance refuses a bad NAME=SOCKET" kvmsharectl balance $pd --qmp vm1
 echo 1 > /sys/fs/kvmshare/kpol$$/policy_enabled
 t=0
 while [ "$(cat $S/vm1/policy_target_pages)" = 0 ] && [ $t -lt 20 ]; do
@@ -74,10 +74,10 @@ while [ "$(cat $S/vm1/policy_target_pages)" = 0 ] && [ $t -lt 20 ]; do
 	t=$((t + 1))
 done
 bad "balance --once reports a QEMU it cannot reach" \
-	kvmsharectl balance $d --once --qmp vm1=/nonexistent.qmp
+	kvmsharectl balance $pd --once --qmp vm1=/nonexistent.qmp
 echo 0 > /sys/fs/kvmshare/kpol$$/policy_enabled
 ok "remove the files and unmount" sh -c \
-	"kvmsharectl remove $d/vm1.metrics && kvmsharectl remove $d/ctl2 &&
-	 kvmsharectl remove $d/vm1 && kvmsharectl remove $d/vm2 &&
-	 kvmsharectl umount $d && rmdir $d"
+	"kvmsharectl remove $pd/vm1.metrics && kvmsharectl remove $pd/ctl2 &&
+	 kvmsharectl remove $pd/vm1 && kvmsharectl remove $pd/vm2 &&
+	 kvmsharectl umount $pd && rmdir $pd"
 [ $fails = 0 ]
