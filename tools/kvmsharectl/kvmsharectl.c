@@ -12,7 +12,7 @@
  *   kvmsharectl balloon QMP-SOCKET SIZE
  *   kvmsharectl qmp QMP-SOCKET JSON-COMMAND
  *   kvmsharectl metrics FILE [CONTROL-FILE|none]
- *   kvmsharectl balance DIR [--min SIZE] [--interval MS] [--once]
+ *   kvmsharectl balance DIR [--min SIZE] [--interval MS] [--hold MS] [--once]
  *                       --qmp NAME=QMP-SOCKET...
  *
  * Sizes are bytes with an optional K, M, G or T suffix (powers of 1024);
@@ -36,6 +36,7 @@
 #include <sys/socket.h>
 #include <sys/statfs.h>
 #include <sys/time.h>
+#include <time.h>
 #include <sys/un.h>
 #include <linux/kvmshare.h>
 #include <linux/kvmshare_pager.h>
@@ -66,7 +67,7 @@ static void usage(FILE *f)
 		"  %s metrics FILE [CONTROL-FILE|none]\n"
 		"      create FILE.metrics (or CONTROL-FILE), 1 MiB, and bind it\n"
 		"      to partition FILE as its guest metrics control file\n"
-		"  %s balance DIR [--min SIZE] [--interval MS] [--once]\n"
+		"  %s balance DIR [--min SIZE] [--interval MS] [--hold MS] [--once]\n"
 		"          --qmp NAME=QMP-SOCKET...\n"
 		"      apply the policy targets of partitions NAME of the pool\n"
 		"      mounted at DIR through their QEMU's balloon\n"
@@ -634,11 +635,26 @@ struct balance_guest {
 	int fd;				/* .../policy_target_pages */
 	unsigned long long size;	/* partition size, bytes */
 	long long applied;		/* target applied, pages; -1: none */
+	long long changed_ms;		/* when it was applied */
 	int failed;			/* the last attempt failed */
 };
 
-/* Apply @g's target if it changed; returns 0 when nothing is left to do. */
-static int balance_one(struct balance_guest *g, unsigned long long min)
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Apply @g's target if it changed; returns 0 when nothing is left to do.
+ * A lower target waits until @hold_ms after the last change: inflating a
+ * balloon costs the guest and QEMU, and a target that comes back up soon
+ * after (a guest between bursts) is not worth it.
+ */
+static int balance_one(struct balance_guest *g, unsigned long long min,
+		       long long hold_ms)
 {
 	unsigned long long target, bytes;
 	char buf[64], cmd[160];
@@ -650,6 +666,9 @@ static int balance_one(struct balance_guest *g, unsigned long long min)
 	buf[n] = 0;
 	target = strtoull(buf, NULL, 10);
 	if (!target || (long long)target == g->applied)
+		return 0;
+	if ((long long)target < g->applied &&
+	    now_ms() - g->changed_ms < hold_ms)
 		return 0;
 	bytes = target * PAGE_SZ;
 	if (bytes > g->size)
@@ -668,6 +687,7 @@ static int balance_one(struct balance_guest *g, unsigned long long min)
 	}
 	g->failed = 0;
 	g->applied = target;
+	g->changed_ms = now_ms();
 	printf("balance: %s target %llu pages: balloon %llu MiB\n", g->name,
 	       target, bytes >> 20);
 	fflush(stdout);
@@ -685,7 +705,7 @@ static int cmd_balance(int argc, char **argv)
 	struct pollfd pfd[64];
 	unsigned long long min = 0;
 	char pool[64], path[PATH_MAX];
-	int i, n = 0, once = 0, interval = 1000, left;
+	int i, n = 0, once = 0, interval = 1000, hold = 10000, left;
 	struct stat st;
 
 	if (argc < 1)
@@ -696,6 +716,10 @@ static int cmd_balance(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--min") && i + 1 < argc) {
 			if (parse_size(argv[++i], &min))
 				return fail("bad size '%s'", argv[i]);
+		} else if (!strcmp(argv[i], "--hold") && i + 1 < argc) {
+			hold = atoi(argv[++i]);
+			if (hold < 0 || hold > 3600000)
+				return fail("hold must be 0..3600000 ms");
 		} else if (!strcmp(argv[i], "--interval") && i + 1 < argc) {
 			interval = atoi(argv[++i]);
 			if (interval < 10 || interval > 3600000)
@@ -732,6 +756,7 @@ static int cmd_balance(int argc, char **argv)
 		if (g[i].fd < 0)
 			return fail("open %s: %s", path, strerror(errno));
 		g[i].applied = -1;
+		g[i].changed_ms = 0;
 		g[i].failed = 0;
 		pfd[i].fd = g[i].fd;
 		pfd[i].events = POLLPRI;
@@ -739,7 +764,7 @@ static int cmd_balance(int argc, char **argv)
 	for (;;) {
 		left = 0;
 		for (i = 0; i < n; i++)
-			if (balance_one(&g[i], min))
+			if (balance_one(&g[i], min, once ? 0 : hold))
 				left++;
 		if (once)
 			return left ? 1 : 0;
