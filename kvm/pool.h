@@ -31,6 +31,9 @@
  *                             partition in it, and pool->parts.
  *
  * pool->pager_mutex (attach, detach) is taken before all of the above.
+ * pool->policy.mutex (the policy, pool_policy.c) is taken before
+ * pool->lock and the xa_lock of a control file's pages; never with
+ * pager_mutex, policy.notify_lock or an invalidate_lock held.
  *
  * Entries of part->pages: a struct page (resident, the array holds one
  * reference), or a value entry for a page that is not in memory (see
@@ -46,6 +49,8 @@
 #include <linux/spinlock.h>
 #include <linux/xarray.h>
 #include <uapi/linux/kvmshare.h>
+
+#include "pool_policy.h"
 
 #define KVMSHARE_NAME_LEN	32
 
@@ -155,6 +160,8 @@ struct kvmshare_pool {
 	unsigned long next_sample;	/* jiffies, evict_work only */
 	u64 low_pages;			/* keep this much free when paging */
 	bool dying;			/* no more eviction work */
+
+	struct kvmshare_pool_policy policy;	/* pool_policy.c */
 };
 
 struct kvmshare_part {
@@ -183,6 +190,7 @@ struct kvmshare_part {
 	bool visited;			/* by this eviction pass, pool->lock */
 
 	struct kvmshare_part_counters cnt;
+	struct kvmshare_part_policy policy;	/* pool_policy.c */
 };
 
 /* Partition state of an inode: embeds the VFS inode. */
@@ -208,6 +216,7 @@ static inline struct kvmshare_pool *kvmshare_pool_of(struct super_block *sb)
 
 /* pool_main.c */
 extern struct kset *kvmshare_kset;
+extern struct dentry *kvmshare_debugfs;
 
 /* pool_part.c: partitions and their pages */
 struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,

@@ -552,6 +552,8 @@ static long kvmshare_ioctl(struct file *file, unsigned int cmd,
 			return -EFAULT;
 		ret = kvmshare_part_set_attr(part, &u.attr);
 		return ret;
+	case KVMSHARE_IOC_METRICS_BIND:
+		return kvmshare_policy_bind(file, uarg);
 	case KVMSHARE_IOC_GET_STATS:
 		kvmshare_part_get_counters(part, &u.stats);
 		u.stats.size_pages = kvmshare_size_pages(inode);

@@ -28,7 +28,7 @@
 #define KVMSHARE_DEFAULT_PERCENT 50
 
 struct kset *kvmshare_kset;		/* /sys/fs/kvmshare */
-static struct dentry *kvmshare_debugfs;
+struct dentry *kvmshare_debugfs;		/* <debugfs>/kvmshare */
 static struct kmem_cache *kvmshare_inode_cache;
 static DEFINE_IDA(kvmshare_pool_ida);
 /* Serialises pool name checks with the pool's sysfs registration. */
@@ -207,7 +207,16 @@ static struct attribute *kvmshare_pool_attrs[] = {
 	&kvmshare_pool_sysfs[15].kattr.attr,
 	NULL,
 };
-ATTRIBUTE_GROUPS(kvmshare_pool);
+
+static const struct attribute_group kvmshare_pool_group = {
+	.attrs = kvmshare_pool_attrs,
+};
+
+static const struct attribute_group *kvmshare_pool_groups[] = {
+	&kvmshare_pool_group,
+	&kvmshare_pool_policy_group,
+	NULL,
+};
 
 static void kvmshare_pool_release(struct kobject *kobj)
 {
@@ -278,6 +287,7 @@ static struct kvmshare_pool *kvmshare_pool_create(struct kvmshare_fs_context *ct
 	/* Debugfs is optional: its errors are not ours to handle. */
 	pool->debugfs = debugfs_create_dir(pool->name, kvmshare_debugfs);
 	kvmshare_pager_debugfs(pool, pool->debugfs);
+	kvmshare_policy_init(pool);
 	return pool;
 
 err_del:
@@ -290,6 +300,7 @@ err_put:
 
 static void kvmshare_pool_destroy(struct kvmshare_pool *pool)
 {
+	kvmshare_policy_exit(pool);
 	debugfs_remove_recursive(pool->debugfs);
 	kvmshare_pager_exit(pool);
 	kobject_put(pool->parts_kobj);

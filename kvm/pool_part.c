@@ -647,7 +647,17 @@ static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_stream_state.attr,
 	NULL,
 };
-ATTRIBUTE_GROUPS(kvmshare_part);
+
+static const struct attribute_group kvmshare_part_group = {
+	.attrs = kvmshare_part_attrs,
+};
+
+static const struct attribute_group *kvmshare_part_groups[] = {
+	&kvmshare_part_group,
+	&kvmshare_part_policy_group,
+	&kvmshare_part_metrics_group,
+	NULL,
+};
 
 static void kvmshare_part_release(struct kobject *kobj)
 {
@@ -704,8 +714,11 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 /* The file's last link is gone: leave sysfs (the name may be reused). */
 void kvmshare_part_unlinked(struct kvmshare_part *part)
 {
+	/* Not while the policy notifies it (pool_policy.h). */
+	mutex_lock(&part->pool->policy.notify_lock);
 	if (part->kobj.state_in_sysfs)
 		kobject_del(&part->kobj);
+	mutex_unlock(&part->pool->policy.notify_lock);
 }
 
 int kvmshare_part_rename(struct kvmshare_part *part, const char *name)
@@ -724,6 +737,7 @@ void kvmshare_part_destroy(struct kvmshare_part *part)
 	struct kvmshare_pool *pool = part->pool;
 	u64 n;
 
+	kvmshare_policy_part_destroy(part);
 	spin_lock(&pool->lock);
 	part->inode = NULL;
 	spin_unlock(&pool->lock);

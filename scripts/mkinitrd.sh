@@ -101,5 +101,5 @@ if [ -d "$build/selftests/guest" ]; then
 	cp "$build/selftests/guest/"* "$gstage/bin/"
 fi
 chmod 755 "$gstage/init"
-add_intree "$gstage" virtio_pci virtio_balloon
+add_intree "$gstage" virtio_pci virtio_balloon zram
 pack "$gstage" "$guest_out"

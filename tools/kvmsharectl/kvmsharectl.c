@@ -11,6 +11,9 @@
  *   kvmsharectl status DIR
  *   kvmsharectl balloon QMP-SOCKET SIZE
  *   kvmsharectl qmp QMP-SOCKET JSON-COMMAND
+ *   kvmsharectl metrics FILE [CONTROL-FILE|none]
+ *   kvmsharectl balance DIR [--min SIZE] [--interval MS] [--hold MS] [--once]
+ *                       --qmp NAME=QMP-SOCKET...
  *
  * Sizes are bytes with an optional K, M, G or T suffix (powers of 1024);
  * pool sizes may also be a percentage of RAM ("25%"). Partition sizes are
@@ -20,6 +23,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,11 +35,16 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
+#include <sys/time.h>
+#include <time.h>
 #include <sys/un.h>
 #include <linux/kvmshare.h>
 #include <linux/kvmshare_pager.h>
+#include <linux/kvmshare_metrics.h>
 
 #define PAGE_SZ 4096ULL
+/* Seconds a QMP exchange may take (each read and write). */
+#define QMP_TIMEOUT_S 10
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *prog = "kvmsharectl";
@@ -54,9 +64,16 @@ static void usage(FILE *f)
 		"  %s pageout FILE [OFFSET LENGTH] (page a range out now)\n"
 		"  %s balloon QMP-SOCKET SIZE    (guest RAM target, QEMU)\n"
 		"  %s qmp QMP-SOCKET JSON-COMMAND\n"
+		"  %s metrics FILE [CONTROL-FILE|none]\n"
+		"      create FILE.metrics (or CONTROL-FILE), 1 MiB, and bind it\n"
+		"      to partition FILE as its guest metrics control file\n"
+		"  %s balance DIR [--min SIZE] [--interval MS] [--hold MS] [--once]\n"
+		"          --qmp NAME=QMP-SOCKET...\n"
+		"      apply the policy targets of partitions NAME of the pool\n"
+		"      mounted at DIR through their QEMU's balloon\n"
 		"Sizes: bytes with K, M, G or T suffix; pool sizes also N%%.\n",
 		prog, prog, prog, prog, prog, prog, prog, prog, prog, prog,
-		prog);
+		prog, prog, prog);
 }
 
 static int fail(const char *fmt, ...)
@@ -394,8 +411,9 @@ static int qmp_line(FILE *f, char *buf, int len)
  * Run one QMP command: connect, negotiate capabilities, send @cmd, print
  * the reply (events are skipped). Exit status 0 on "return", 1 on "error".
  */
-static int qmp_run(const char *sock, const char *cmd)
+static int qmp_run_to(const char *sock, const char *cmd, FILE *out)
 {
+	struct timeval tmo = { .tv_sec = QMP_TIMEOUT_S };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char buf[65536];
 	FILE *f;
@@ -405,28 +423,49 @@ static int qmp_run(const char *sock, const char *cmd)
 		return fail("socket path too long");
 	strcpy(sa.sun_path, sock);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+	if (fd < 0)
+		return fail("socket: %s", strerror(errno));
+	/* A QEMU that does not answer (busy, hung) is not waited for. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo)) ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
 		return fail("connect %s: %s", sock, strerror(errno));
+	}
 	f = fdopen(fd, "r+");
-	if (!f)
+	if (!f) {
+		close(fd);
 		return fail("fdopen: %s", strerror(errno));
-	if (qmp_line(f, buf, sizeof(buf)) < 0 || !strstr(buf, "\"QMP\""))
-		return fail("%s: no QMP greeting", sock);
+	}
+	if (qmp_line(f, buf, sizeof(buf)) < 0 || !strstr(buf, "\"QMP\"")) {
+		fclose(f);
+		return fail("%s: no QMP greeting (within %d s)", sock,
+			    QMP_TIMEOUT_S);
+	}
 	fprintf(f, "{\"execute\": \"qmp_capabilities\"}\n");
 	fflush(f);
-	if (qmp_line(f, buf, sizeof(buf)) < 0 || !strstr(buf, "\"return\""))
+	if (qmp_line(f, buf, sizeof(buf)) < 0 || !strstr(buf, "\"return\"")) {
+		fclose(f);
 		return fail("%s: capabilities refused", sock);
+	}
 	fprintf(f, "%s\n", cmd);
 	fflush(f);
 	while (qmp_line(f, buf, sizeof(buf)) >= 0) {
 		if (strstr(buf, "\"event\""))
 			continue;
-		fputs(buf, stdout);
+		if (out)
+			fputs(buf, out);
 		fclose(f);
 		return strstr(buf, "\"return\"") ? 0 : 1;
 	}
 	fclose(f);
-	return fail("%s: connection closed", sock);
+	return fail("%s: connection closed or no reply within %d s", sock,
+		    QMP_TIMEOUT_S);
+}
+
+static int qmp_run(const char *sock, const char *cmd)
+{
+	return qmp_run_to(sock, cmd, stdout);
 }
 
 static int cmd_qmp(int argc, char **argv)
@@ -509,6 +548,231 @@ static int cmd_pager_stop(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Bind a control file to partition @argv[0]: @argv[1], or FILE.metrics by
+ * default, created (1 MiB) if it does not exist; "none" unbinds.
+ */
+static int cmd_metrics(int argc, char **argv)
+{
+	struct kvmshare_metrics_bind b;
+	char ctl[PATH_MAX];
+	struct stat st;
+	int fd, cfd = -1, ret = 0;
+
+	if (argc < 1 || argc > 2)
+		return usage(stderr), 2;
+	memset(&b, 0, sizeof(b));
+	b.fd = -1;
+	fd = open(argv[0], O_RDWR);
+	if (fd < 0)
+		return fail("open %s: %s", argv[0], strerror(errno));
+	if (argc < 2 || strcmp(argv[1], "none")) {
+		if (argc == 2)
+			snprintf(ctl, sizeof(ctl), "%s", argv[1]);
+		else if (snprintf(ctl, sizeof(ctl), "%s.metrics", argv[0]) >=
+			 (int)sizeof(ctl))
+			return close(fd), fail("path too long");
+		cfd = open(ctl, O_RDWR | O_CREAT, 0600);
+		if (cfd < 0) {
+			ret = fail("open %s: %s", ctl, strerror(errno));
+			goto out;
+		}
+		/* ivshmem-plain wants a power of two; 1 MiB like the docs. */
+		if (!fstat(cfd, &st) && st.st_size < 4096 &&
+		    ftruncate(cfd, 1 << 20)) {
+			ret = fail("size %s: %s", ctl, strerror(errno));
+			goto out;
+		}
+		b.fd = cfd;
+	}
+	if (ioctl(fd, KVMSHARE_IOC_METRICS_BIND, &b))
+		ret = fail("bind %s: %s%s", argv[0], strerror(errno),
+			   errno == EBUSY ?
+			   " (the control file serves another partition)" :
+			   errno == EINVAL ?
+			   " (not a file of the same pool, or a control file; see dmesg)" :
+			   "");
+out:
+	if (cfd >= 0)
+		close(cfd);
+	close(fd);
+	return ret;
+}
+
+/* The name= option of the kvmshare pool mounted at @dir. */
+static int pool_name(const char *dir, char *name, size_t len)
+{
+	char real[PATH_MAX], line[4096], mnt[PATH_MAX], type[64], opts[3072];
+	FILE *f;
+	int ret = -1;
+
+	if (!realpath(dir, real))
+		return -1;
+	f = fopen("/proc/mounts", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p;
+
+		if (sscanf(line, "%*s %4095s %63s %3071s", mnt, type, opts) != 3)
+			continue;
+		if (strcmp(type, "kvmshare") || strcmp(mnt, real))
+			continue;
+		p = strstr(opts, "name=");
+		if (!p)
+			continue;
+		p += 5;
+		snprintf(name, len, "%.*s", (int)strcspn(p, ","), p);
+		ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
+struct balance_guest {
+	const char *name;
+	const char *qmp;
+	int fd;				/* .../policy_target_pages */
+	unsigned long long size;	/* partition size, bytes */
+	long long applied;		/* target applied, pages; -1: none */
+	long long changed_ms;		/* when it was applied */
+	int failed;			/* the last attempt failed */
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Apply @g's target if it changed; returns 0 when nothing is left to do.
+ * A lower target waits until @hold_ms after the last change: inflating a
+ * balloon costs the guest and QEMU, and a target that comes back up soon
+ * after (a guest between bursts) is not worth it.
+ */
+static int balance_one(struct balance_guest *g, unsigned long long min,
+		       long long hold_ms)
+{
+	unsigned long long target, bytes;
+	char buf[64], cmd[160];
+	ssize_t n;
+
+	n = pread(g->fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	target = strtoull(buf, NULL, 10);
+	if (!target || (long long)target == g->applied)
+		return 0;
+	if ((long long)target < g->applied &&
+	    now_ms() - g->changed_ms < hold_ms)
+		return 0;
+	bytes = target * PAGE_SZ;
+	if (bytes > g->size)
+		bytes = g->size;
+	if (bytes < min)
+		bytes = min;
+	snprintf(cmd, sizeof(cmd),
+		 "{\"execute\": \"balloon\", \"arguments\": {\"value\": %llu}}",
+		 bytes);
+	if (qmp_run_to(g->qmp, cmd, NULL)) {
+		if (!g->failed)
+			fprintf(stderr, "%s: balance: %s: balloon to %llu MiB failed, retrying\n",
+				prog, g->name, bytes >> 20);
+		g->failed = 1;
+		return -1;
+	}
+	g->failed = 0;
+	g->applied = target;
+	g->changed_ms = now_ms();
+	printf("balance: %s target %llu pages: balloon %llu MiB\n", g->name,
+	       target, bytes >> 20);
+	fflush(stdout);
+	return 0;
+}
+
+/*
+ * Follow the policy targets of some partitions and apply each through
+ * QEMU's virtio-balloon: poll() on their sysfs files (notified when a
+ * target changes), re-check every --interval ms, retry failures there.
+ */
+static int cmd_balance(int argc, char **argv)
+{
+	struct balance_guest g[64];
+	struct pollfd pfd[64];
+	unsigned long long min = 0;
+	char pool[64], path[PATH_MAX];
+	int i, n = 0, once = 0, interval = 1000, hold = 10000, left;
+	struct stat st;
+
+	if (argc < 1)
+		return usage(stderr), 2;
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--once")) {
+			once = 1;
+		} else if (!strcmp(argv[i], "--min") && i + 1 < argc) {
+			if (parse_size(argv[++i], &min))
+				return fail("bad size '%s'", argv[i]);
+		} else if (!strcmp(argv[i], "--hold") && i + 1 < argc) {
+			hold = atoi(argv[++i]);
+			if (hold < 0 || hold > 3600000)
+				return fail("hold must be 0..3600000 ms");
+		} else if (!strcmp(argv[i], "--interval") && i + 1 < argc) {
+			interval = atoi(argv[++i]);
+			if (interval < 10 || interval > 3600000)
+				return fail("interval must be 10..3600000 ms");
+		} else if (!strcmp(argv[i], "--qmp") && i + 1 < argc) {
+			char *eq = strchr(argv[++i], '=');
+
+			if (!eq || eq == argv[i] || !eq[1] ||
+			    memchr(argv[i], '/', eq - argv[i]))
+				return fail("bad --qmp '%s' (NAME=SOCKET)", argv[i]);
+			if (n == (int)ARRAY_SIZE(g))
+				return fail("at most %zu guests", ARRAY_SIZE(g));
+			*eq = 0;
+			g[n].name = argv[i];
+			g[n].qmp = eq + 1;
+			n++;
+		} else {
+			return usage(stderr), 2;
+		}
+	}
+	if (!n)
+		return fail("no --qmp NAME=SOCKET given");
+	if (pool_name(argv[0], pool, sizeof(pool)))
+		return fail("%s: not a kvmshare pool mount point", argv[0]);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", argv[0], g[i].name);
+		if (stat(path, &st))
+			return fail("%s: %s", path, strerror(errno));
+		g[i].size = st.st_size;
+		snprintf(path, sizeof(path),
+			 "/sys/fs/kvmshare/%s/partitions/%s/policy_target_pages",
+			 pool, g[i].name);
+		g[i].fd = open(path, O_RDONLY);
+		if (g[i].fd < 0)
+			return fail("open %s: %s", path, strerror(errno));
+		g[i].applied = -1;
+		g[i].changed_ms = 0;
+		g[i].failed = 0;
+		pfd[i].fd = g[i].fd;
+		pfd[i].events = POLLPRI;
+	}
+	for (;;) {
+		left = 0;
+		for (i = 0; i < n; i++)
+			if (balance_one(&g[i], min, once ? 0 : hold))
+				left++;
+		if (once)
+			return left ? 1 : 0;
+		if (poll(pfd, n, interval) < 0 && errno != EINTR)
+			return fail("poll: %s", strerror(errno));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -526,6 +790,8 @@ int main(int argc, char **argv)
 		{ "qmp", cmd_qmp },
 		{ "pager-stop", cmd_pager_stop },
 		{ "pageout", cmd_pageout },
+		{ "metrics", cmd_metrics },
+		{ "balance", cmd_balance },
 	};
 	unsigned int i;
 

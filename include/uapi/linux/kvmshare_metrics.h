@@ -30,6 +30,7 @@
 #ifndef _UAPI_LINUX_KVMSHARE_METRICS_H
 #define _UAPI_LINUX_KVMSHARE_METRICS_H
 
+#include <linux/ioctl.h>
 #include <linux/types.h>
 
 /* "KSMP" as a little-endian __u32 */
@@ -120,5 +121,35 @@ struct kvmshare_metrics_page {
 	__u64 swap_used_kb;
 	__u64 reserved[7];
 };
+
+/*
+ * Binding a control file to its partition (host side).
+ *
+ * A control file is a small file of the same pool (4 KiB or more, typically
+ * "<partition>.metrics", 1 MiB) that QEMU maps as the memory of the
+ * partition's ivshmem-plain device. KVMSHARE_IOC_METRICS_BIND, issued on
+ * the partition file (opened for writing, CAP_SYS_ADMIN), binds the file
+ * open at @fd to it as its control file; @fd -1 unbinds. Rules, each
+ * refused with -EINVAL unless noted:
+ *  - @fd is a file of the same pool and not the partition itself (-EBADF
+ *    if it is not an open file descriptor);
+ *  - a control file serves one partition (-EBUSY if bound to another);
+ *  - a control file has no control file of its own, and a partition that
+ *    is a control file cannot get one;
+ *  - @flags and @reserved are zero.
+ * Binding again replaces the previous control file. The binding lasts
+ * until it is replaced or either file is deleted and closed; it is shown
+ * in /sys/fs/kvmshare/<pool>/partitions/<name>/metrics_file. Control files
+ * take no part in the policy.
+ */
+struct kvmshare_metrics_bind {
+	__s32 fd;
+	__u32 flags;
+	__u64 reserved[3];
+};
+
+/* 0xb7 is KVMSHARE_IOC_MAGIC of <linux/kvmshare.h> */
+#define KVMSHARE_IOC_METRICS_BIND	_IOW(0xb7, 0x20, \
+					     struct kvmshare_metrics_bind)
 
 #endif /* _UAPI_LINUX_KVMSHARE_METRICS_H */
