@@ -5,44 +5,7 @@
 # unbind) and balance (argument checks, an unreachable QEMU retried and
 # reported), with bad input refused with a message and a non-zero exit.
 
-n=0
-fails=0
-ok() {		# ok DESCRIPTION COMMAND...: the command must succeed
-	d=$1; shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "ok $n $d"
-	else
-		echo "$out" | sed 's/^/# /'
-		echo "not ok $n $d"
-		fails=$((fails + 1))
-	fi
-}
-bad() {		# bad DESCRIPTION COMMAND...: must fail, saying why
-	d=$1; shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "# unexpectedly succeeded: $out"
-		echo "not ok $n $d"
-		fails=$((fails + 1))
-	elif [ -z "$out" ]; then
-		echo "not ok $n $pd (no message)"
-		fails=$((fails + 1))
-	else
-		echo "# $out" | head -1
-		echo "ok $n $d"
-	fi
-}
-is() {		# is DESCRIPTION EXPECTED ACTUAL
-	n=$((n + 1))
-	if [ "$2" = "$3" ]; then
-		echo "ok $n $1"
-	else
-		echo "# expected '$2', got '$3'"
-		echo "not ok $n $1"
-		fails=$((fails + 1))
-	fi
-}
+. "$(dirname "$0")/../lib/tap.sh"
 
 echo "TAP version 13"
 echo "1..16"

@@ -119,19 +119,12 @@ static int sysfs_write(const char *val, const char *fmt, ...)
 {
 	char path[256];
 	va_list ap;
-	int fd, ret = 0;
 
 	strcpy(path, "/sys/fs/kvmshare/");
 	va_start(ap, fmt);
 	vsnprintf(path + strlen(path), sizeof(path) - strlen(path), fmt, ap);
 	va_end(ap);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return ks_write_file(path, val);
 }
 
 static void sysfs_str(char *buf, size_t len, const char *pool,

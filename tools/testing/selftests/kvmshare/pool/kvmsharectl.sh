@@ -4,44 +4,7 @@
 # kvmsharectl end to end: mount a pool, create and tune partitions, show
 # status, refuse bad input with a message and a non-zero exit, clean up.
 
-n=0
-fails=0
-ok() {		# ok DESCRIPTION COMMAND...: the command must succeed
-	d=$1; shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "ok $n $d"
-	else
-		echo "$out" | sed 's/^/# /'
-		echo "not ok $n $d"
-		fails=$((fails + 1))
-	fi
-}
-bad() {		# bad DESCRIPTION COMMAND...: must fail, saying why
-	d=$1; shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "# unexpectedly succeeded: $out"
-		echo "not ok $n $d"
-		fails=$((fails + 1))
-	elif [ -z "$out" ]; then
-		echo "not ok $n $d (no message)"
-		fails=$((fails + 1))
-	else
-		echo "# $out" | head -1
-		echo "ok $n $d"
-	fi
-}
-has() {		# has DESCRIPTION PATTERN FILE
-	n=$((n + 1))
-	if grep -qE "$2" "$3"; then
-		echo "ok $n $1"
-	else
-		sed 's/^/# /' "$3"
-		echo "not ok $n $1"
-		fails=$((fails + 1))
-	fi
-}
+. "$(dirname "$0")/../lib/tap.sh"
 
 P=/tmp/ctlpool
 sys=/sys/fs/kvmshare/ctlpool
