@@ -37,6 +37,15 @@
 
 #define KVMSHARE_POLICY_MAX_PAGEINS	BIT_ULL(32)
 
+/*
+ * Settling after a premature shrink (see kvmshare_policy_assess()), in
+ * settle_periods: how long after a shrink a stress shows it premature (the
+ * guest feels a shrink only once its balloon or host paging enforced it),
+ * and the longest wait.
+ */
+#define KVMSHARE_POLICY_RELAPSE_WIN	6U
+#define KVMSHARE_POLICY_SETTLE_MAX	16ULL
+
 static u64 kvmshare_policy_min(u64 a, u64 b)
 {
 	return a < b ? a : b;
@@ -78,6 +87,8 @@ void kvmshare_policy_defaults(struct kvmshare_policy_params *p, u64 pool_pages)
 	p->holdoff_periods = 5;
 	p->reserve_ppt = 31;		/* keep 3.1% of the pool free */
 	p->pagein_cost_us = 200;
+	p->wait_periods = 3;
+	p->settle_periods = 5;
 }
 
 /**
@@ -109,7 +120,9 @@ int kvmshare_policy_check(const struct kvmshare_policy_params *p,
 	    p->deadband_ppt > KVMSHARE_POLICY_PPT ||
 	    p->reserve_ppt > KVMSHARE_POLICY_PPT ||
 	    p->holdoff_periods > KVMSHARE_POLICY_MAX_HOLD ||
-	    p->pagein_cost_us > KVMSHARE_POLICY_MAX_COST_US)
+	    p->pagein_cost_us > KVMSHARE_POLICY_MAX_COST_US ||
+	    p->wait_periods > KVMSHARE_POLICY_MAX_HOLD ||
+	    p->settle_periods > KVMSHARE_POLICY_MAX_HOLD)
 		return -EINVAL;
 
 	for (i = 0; i < n; i++) {
@@ -172,6 +185,24 @@ static u64 kvmshare_policy_idle_need(const struct kvmshare_policy_params *p,
 		return cur;
 	used = kvmshare_policy_min(used, pt->limit);
 	return used + kvmshare_policy_ppt(used, p->headroom_ppt);
+}
+
+/*
+ * Does the guest say it has @pages (valid, fresh sample)? Its MemTotal
+ * excludes the memory its kernel reserved, so with a balloon driver what
+ * the balloon leaves of the partition counts.
+ */
+static bool kvmshare_policy_guest_has(const struct kvmshare_policy_part *pt,
+				      u64 pages)
+{
+	const struct kvmshare_metrics_sample *g = &pt->in.guest;
+
+	if (!g->valid || !g->fresh)
+		return false;
+	if ((g->flags & KVMSHARE_METRICS_F_BALLOON) &&
+	    pt->limit - kvmshare_policy_min(g->balloon, pt->limit) >= pages)
+		return true;
+	return g->mem_total >= pages;
 }
 
 /*
@@ -239,20 +270,53 @@ static u64 kvmshare_policy_assess(const struct kvmshare_policy_params *p,
 		pt->state |= KVMSHARE_POLICY_S_STRESSED;
 		pt->idle = 0;
 		/*
-		 * Less than 7/8 of the target resident: the last growth is
-		 * still on its way (balloon deflation, pool contention), and
-		 * the stall says nothing about the next one.
+		 * Stressed again soon after a shrink (or while settling): the
+		 * shrink was premature (the estimate calls part of its working
+		 * set idle). No shrink for settle_periods unstressed steps,
+		 * twice as many after each further premature shrink: a wrong
+		 * estimate costs a few swings, not one every few periods.
 		 */
-		if (pt->in.resident < cur - cur / 8) {
+		if (pt->shrunk || pt->settle) {
+			if (!pt->backoff)
+				pt->backoff = p->settle_periods;
+			else if (!pt->settle)
+				pt->backoff = (u32)kvmshare_policy_min(2ULL * pt->backoff,
+								       KVMSHARE_POLICY_SETTLE_MAX *
+								       p->settle_periods);
+			pt->settle = pt->backoff;
+			pt->shrunk = 0;
+		}
+		/*
+		 * Less than 7/8 of the target resident: the last growth may
+		 * still be on its way (balloon deflation, pool contention),
+		 * and the stall says nothing about the next one. But a guest
+		 * need not touch all its memory (Linux leaves most of its DMA
+		 * zone alone), so it waits only while its guest does not
+		 * report the memory as its own, and wait_periods at most.
+		 */
+		if (pt->in.resident < cur - cur / 8 &&
+		    pt->waited < p->wait_periods &&
+		    !kvmshare_policy_guest_has(pt, cur - cur / 8)) {
 			pt->state |= KVMSHARE_POLICY_S_WAITING;
+			pt->waited++;
 			need = kvmshare_policy_max(need, cur);
 		} else {
+			pt->waited = 0;
 			need = kvmshare_policy_max(need,
 						   kvmshare_policy_grow(p, pt, cur, stress));
 		}
-	} else if (pt->idle < KVMSHARE_POLICY_MAX_HOLD) {
-		pt->idle++;
+	} else {
+		pt->waited = 0;
+		if (pt->idle < KVMSHARE_POLICY_MAX_HOLD)
+			pt->idle++;
+		if (pt->settle)
+			pt->settle--;
 	}
+	/* A shrink that stuck: the next premature one starts afresh. */
+	if (pt->shrunk && !--pt->shrunk && !pt->settle)
+		pt->backoff = 0;
+	if (pt->settle)
+		pt->state |= KVMSHARE_POLICY_S_SETTLING;
 	/* An OOM kill: the guest was squeezed too hard, give some back. */
 	if (g->valid && g->oom_kills)
 		need = kvmshare_policy_max(need, cur +
@@ -265,7 +329,8 @@ static u64 kvmshare_policy_assess(const struct kvmshare_policy_params *p,
 	 * return value) what it keeps while the pool has more than its
 	 * reserve free. Growth is at once (outside the deadband when not
 	 * stressed); a shrink waits for idle_periods quiet steps and for the
-	 * end of a holdoff, and is at most shrink_ppt of the target a step.
+	 * end of a holdoff, and is at most shrink_ppt of the target a step;
+	 * none while the partition settles after a premature shrink.
 	 */
 	band = kvmshare_policy_ppt(cur, p->deadband_ppt);
 	if (need >= cur) {
@@ -274,12 +339,15 @@ static u64 kvmshare_policy_assess(const struct kvmshare_policy_params *p,
 		pt->need = need;
 		return need;
 	}
-	if (pt->holdoff || pt->idle <= p->idle_periods || cur - need < band)
+	if (pt->holdoff || pt->settle || pt->idle <= p->idle_periods ||
+	    cur - need < band)
 		need = cur;
 	else
 		need = kvmshare_policy_max(need,
 					   cur - kvmshare_policy_ppt(cur, p->shrink_ppt));
 	pt->need = kvmshare_policy_max(need, pt->entitlement);
+	if (pt->need < cur)
+		pt->shrunk = KVMSHARE_POLICY_RELAPSE_WIN * p->settle_periods;
 	return cur;
 }
 

@@ -61,6 +61,14 @@
  *	0..KVMSHARE_POLICY_MAX_HOLD
  * @pagein_cost_us: stall charged per host page-in when turning the host's
  *	page-in count into a stall, us, 0..KVMSHARE_POLICY_MAX_COST_US
+ * @wait_periods: most consecutive periods a stressed partition waits for
+ *	its last growth to be delivered before it grows again,
+ *	0..KVMSHARE_POLICY_MAX_HOLD
+ * @settle_periods: a partition stressed again within 6 times this many
+ *	periods after a shrink (the shrink was premature) is not shrunk
+ *	until it has been unstressed for this many periods, twice as many
+ *	after each further premature shrink (at most 16 times as many),
+ *	0..KVMSHARE_POLICY_MAX_HOLD
  */
 struct kvmshare_policy_params {
 	u64 pool_pages;
@@ -76,6 +84,8 @@ struct kvmshare_policy_params {
 	u32 holdoff_periods;
 	u32 reserve_ppt;
 	u32 pagein_cost_us;
+	u32 wait_periods;
+	u32 settle_periods;
 };
 
 /**
@@ -100,6 +110,7 @@ struct kvmshare_policy_input {
 #define KVMSHARE_POLICY_S_WAITING	BIT(1)	/* growth awaits delivery */
 #define KVMSHARE_POLICY_S_HOLDOFF	BIT(2)	/* shrinking held off */
 #define KVMSHARE_POLICY_S_CUT		BIT(3)	/* got less than it asked */
+#define KVMSHARE_POLICY_S_SETTLING	BIT(4)	/* no shrink: stressed after one */
 
 /**
  * struct kvmshare_policy_part - one partition as the engine sees it
@@ -122,6 +133,13 @@ struct kvmshare_policy_input {
  * @state: KVMSHARE_POLICY_S_* of this step (output)
  * @idle: consecutive unstressed steps (engine state)
  * @holdoff: steps left without shrinking (engine state)
+ * @waited: consecutive steps it waited for its growth (engine state)
+ * @shrunk: steps left in which a stress means its last shrink was
+ *	premature (engine state)
+ * @settle: unstressed steps left without shrinking after a premature
+ *	shrink (engine state)
+ * @backoff: length of the last such wait, 0 once a shrink stuck (engine
+ *	state)
  */
 struct kvmshare_policy_part {
 	u64 entitlement;
@@ -136,6 +154,10 @@ struct kvmshare_policy_part {
 	u32 state;
 	u32 idle;
 	u32 holdoff;
+	u32 waited;
+	u32 shrunk;
+	u32 settle;
+	u32 backoff;
 };
 
 void kvmshare_policy_defaults(struct kvmshare_policy_params *p, u64 pool_pages);

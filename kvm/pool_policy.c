@@ -305,6 +305,10 @@ static void kvmshare_policy_step_pool(struct kvmshare_pool *pool,
 			e->target = 0;
 			e->idle = 0;
 			e->holdoff = 0;
+			e->waited = 0;
+			e->shrunk = 0;
+			e->settle = 0;
+			e->backoff = 0;
 			pp->pageins_base = pageins;
 			pp->enforced = e->in.resident;
 			pp->has_pending = false;
@@ -442,9 +446,10 @@ static void kvmshare_policy_show_part(struct seq_file *m,
 	seq_printf(m, "  in: resident %llu active %llu pageins %llu paged_out %llu\n",
 		   e->in.resident, e->in.active, e->in.pageins,
 		   e->in.paged_out);
-	seq_printf(m, "  out: estimate %llu need %llu keep %llu stress_ppm %u state 0x%x idle %u holdoff %u\n",
+	seq_printf(m, "  out: estimate %llu need %llu keep %llu stress_ppm %u state 0x%x idle %u holdoff %u waited %u shrunk %u settle %u backoff %u\n",
 		   e->estimate, e->need, e->keep, e->stress_ppm, e->state,
-		   e->idle, e->holdoff);
+		   e->idle, e->holdoff, e->waited, e->shrunk,
+		   e->settle, e->backoff);
 	seq_printf(m, "  guest: valid %u fresh %u flags 0x%x psi_some_ppm %u psi_full_ppm %u mem_total %llu mem_available %llu balloon %llu swap_used %llu refaults %llu swapins %llu allocstalls %llu oom_kills %llu\n",
 		   g->valid, g->fresh, g->flags, g->psi_some_ppm,
 		   g->psi_full_ppm, g->mem_total, g->mem_available, g->balloon,
@@ -468,11 +473,12 @@ static int kvmshare_policy_debug_show(struct seq_file *m, void *unused)
 	seq_printf(m, "enabled %d period_ms %u grace_ms %u steps %llu errors %llu left_out %llu\n",
 		   pol->enabled, pol->period_ms, pol->grace_ms, pol->steps,
 		   pol->errors, pol->left_out);
-	seq_printf(m, "params: pool_pages %llu stress_ppm %u grow_gain_pct %u grow_min_ppt %u refault_mult %u headroom_ppt %u idle_periods %u shrink_ppt %u deadband_ppt %u holdoff_periods %u reserve_ppt %u pagein_cost_us %u\n",
+	seq_printf(m, "params: pool_pages %llu stress_ppm %u grow_gain_pct %u grow_min_ppt %u refault_mult %u headroom_ppt %u idle_periods %u shrink_ppt %u deadband_ppt %u holdoff_periods %u reserve_ppt %u pagein_cost_us %u wait_periods %u settle_periods %u\n",
 		   p->pool_pages, p->stress_ppm, p->grow_gain_pct,
 		   p->grow_min_ppt, p->refault_mult, p->headroom_ppt,
 		   p->idle_periods, p->shrink_ppt, p->deadband_ppt,
-		   p->holdoff_periods, p->reserve_ppt, p->pagein_cost_us);
+		   p->holdoff_periods, p->reserve_ppt, p->pagein_cost_us,
+		   p->wait_periods, p->settle_periods);
 	spin_lock(&pool->lock);
 	list_for_each_entry(part, &pool->parts, node)
 		kvmshare_policy_show_part(m, part);
@@ -831,7 +837,7 @@ static ssize_t policy_stress_ppm_show(struct kobject *kobj,
 }
 
 static const char * const kvmshare_policy_state_names[] = {
-	"stressed", "waiting", "holdoff", "cut",
+	"stressed", "waiting", "holdoff", "cut", "settling",
 };
 
 static ssize_t policy_state_show(struct kobject *kobj,

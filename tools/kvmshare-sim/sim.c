@@ -120,6 +120,8 @@ int sim_model_set(struct sim_model *m, const char *assignment)
 		SIM_TUNABLE(holdoff_periods),
 		SIM_TUNABLE(reserve_ppt),
 		SIM_TUNABLE(pagein_cost_us),
+		SIM_TUNABLE(wait_periods),
+		SIM_TUNABLE(settle_periods),
 #undef SIM_TUNABLE
 	};
 	const char *eq = strchr(assignment, '=');

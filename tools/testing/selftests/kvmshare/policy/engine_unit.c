@@ -9,7 +9,8 @@
  * when demand exceeds it); a larger stress never yields a smaller target;
  * memory moves from idle to stressed partitions; constant inputs reach a
  * fixed point (no oscillation); shrinking held off after an allocation
- * stall; bad parameters refused with nothing changed.
+ * stall; a stressed partition's wait for delivery bounded; premature
+ * shrinks backed off; bad parameters refused with nothing changed.
  */
 #include <string.h>
 
@@ -142,7 +143,7 @@ TEST(bad_parameters_are_refused)
 	pt[1].target = 54321;
 	memcpy(saved, pt, sizeof(pt));
 
-	for (i = 0; i < 14; i++) {
+	for (i = 0; i < 16; i++) {
 		p = good;
 		memcpy(pt, saved, sizeof(pt));
 		switch (i) {
@@ -190,6 +191,12 @@ TEST(bad_parameters_are_refused)
 		case 13:
 			p.reserve_ppt = KVMSHARE_POLICY_PPT + 1;
 			break;
+		case 14:
+			p.wait_periods = KVMSHARE_POLICY_MAX_HOLD + 1;
+			break;
+		case 15:
+			p.settle_periods = KVMSHARE_POLICY_MAX_HOLD + 1;
+			break;
 		}
 		EXPECT_EQ(-EINVAL, kvmshare_policy_step(&p, pt, 2))
 			TH_LOG("case %d accepted", i);
@@ -219,6 +226,8 @@ TEST(random_invariants)
 		p.refault_mult = (uint32_t)trng_range(&r, 0, KVMSHARE_POLICY_MAX_MULT);
 		p.pagein_cost_us = (uint32_t)trng_range(&r, 0, KVMSHARE_POLICY_MAX_COST_US);
 		p.period_ms = (uint32_t)trng_range(&r, 1, KVMSHARE_POLICY_MAX_PERIOD_MS);
+		p.wait_periods = (uint32_t)trng_range(&r, 0, KVMSHARE_POLICY_MAX_HOLD);
+		p.settle_periods = (uint32_t)trng_range(&r, 0, KVMSHARE_POLICY_MAX_HOLD);
 		for (step = 0; step < 10; step++) {
 			for (i = 0; i < n; i++)
 				random_input(&r, &pt[i]);
@@ -480,6 +489,114 @@ TEST(holdoff_after_allocation_stall)
 			ASSERT_EQ(before, pt[0].target) TH_LOG("step %u", step);
 	}
 	EXPECT_LT(pt[0].target, before);
+}
+
+/*
+ * A stressed partition short of 7/8 of its target resident waits for its
+ * last growth, but not for ever: a guest need not touch all its memory.
+ */
+TEST(stressed_wait_is_bounded)
+{
+	struct kvmshare_policy_params p = params(4 * GIB);
+	struct kvmshare_policy_part pt[1];
+	uint64_t start = GIB / 10;
+	unsigned int step;
+
+	part_init(&pt[0], GIB / 16, GIB / 2, 100);
+	pt[0].target = start;
+	for (step = 0; step <= p.wait_periods; step++) {
+		memset(&pt[0].in, 0, sizeof(pt[0].in));
+		pt[0].in.resident = start * 4 / 5;	/* below 7/8, for ever */
+		stall(&pt[0], KVMSHARE_POLICY_PPM / 2);
+		pt[0].in.guest.mem_total = start * 4 / 5;
+		ASSERT_EQ(0, kvmshare_policy_step(&p, pt, 1));
+		if (step < p.wait_periods) {
+			ASSERT_TRUE(pt[0].state & KVMSHARE_POLICY_S_WAITING);
+			ASSERT_EQ(start, pt[0].target) TH_LOG("step %u", step);
+		}
+	}
+	EXPECT_FALSE(pt[0].state & KVMSHARE_POLICY_S_WAITING);
+	EXPECT_GT(pt[0].target, start);
+}
+
+/*
+ * A guest whose balloon already gave it its target does not wait, however
+ * little of it is resident (Linux leaves its DMA zone alone).
+ */
+TEST(balloon_delivered_no_wait)
+{
+	struct kvmshare_policy_params p = params(4 * GIB);
+	struct kvmshare_policy_part pt[1];
+	uint64_t start = GIB / 10;
+
+	part_init(&pt[0], GIB / 16, GIB / 2, 100);
+	pt[0].target = start;
+	pt[0].in.resident = start * 4 / 5;
+	stall(&pt[0], KVMSHARE_POLICY_PPM / 2);
+	/* MemTotal below the target: the guest kernel's own reservations */
+	pt[0].in.guest.mem_total = start * 4 / 5;
+	pt[0].in.guest.flags |= KVMSHARE_METRICS_F_BALLOON;
+	pt[0].in.guest.balloon = pt[0].limit - start;
+	ASSERT_EQ(0, kvmshare_policy_step(&p, pt, 1));
+	EXPECT_FALSE(pt[0].state & KVMSHARE_POLICY_S_WAITING);
+	EXPECT_GT(pt[0].target, start);
+}
+
+/*
+ * The host's active estimate sees half the working set: each shrink to it
+ * makes the guest stall and grow again. The engine must learn that its
+ * shrinks are premature and stop swinging (reserve_ppt 1000: no keep).
+ */
+TEST(premature_shrinks_back_off)
+{
+	struct kvmshare_policy_params p = params(16 * GIB);
+	struct kvmshare_policy_part pt[1];
+	uint64_t ws = 4 * GIB, last;
+	unsigned int step, shrinks = 0, late = 0;
+
+	p.reserve_ppt = 1000;
+	part_init(&pt[0], GIB, 8 * GIB, 100);
+	pt[0].target = ws + ws / 4;
+	last = pt[0].target;
+	for (step = 0; step < 300; step++) {
+		uint64_t t = pt[0].target;
+
+		memset(&pt[0].in, 0, sizeof(pt[0].in));
+		pt[0].in.resident = t < ws ? t : ws;
+		pt[0].in.active = ws / 2;
+		stall(&pt[0], t < ws ? KVMSHARE_POLICY_PPM / 2 : 0);
+		pt[0].in.guest.mem_total = t;
+		ASSERT_EQ(0, kvmshare_policy_step(&p, pt, 1));
+		if (pt[0].target < last) {
+			shrinks++;
+			late += step >= 150;
+		}
+		last = pt[0].target;
+	}
+	/* every 4 periods without damping; backing off, a handful */
+	EXPECT_LE(shrinks, 10) TH_LOG("%u shrinks", shrinks);
+	EXPECT_LE(late, 2) TH_LOG("%u shrinks in the second half", late);
+}
+
+/* A shrink that sticks (no stress after it) is not held back. */
+TEST(idle_shrink_not_delayed)
+{
+	struct kvmshare_policy_params p = params(16 * GIB);
+	struct kvmshare_policy_part pt[1];
+	unsigned int step;
+
+	p.reserve_ppt = 1000;
+	part_init(&pt[0], GIB, 8 * GIB, 100);
+	pt[0].target = 4 * GIB;
+	for (step = 0; step <= p.idle_periods; step++) {
+		memset(&pt[0].in, 0, sizeof(pt[0].in));
+		pt[0].in.resident = pt[0].target;
+		pt[0].in.active = GIB;
+		stall(&pt[0], 0);
+		ASSERT_EQ(0, kvmshare_policy_step(&p, pt, 1));
+	}
+	EXPECT_LT(pt[0].target, 2 * GIB);
+	EXPECT_FALSE(pt[0].state & KVMSHARE_POLICY_S_SETTLING);
 }
 
 /* Without any guest data the host's page-ins still count as stress. */
