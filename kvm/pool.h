@@ -87,6 +87,12 @@ static inline u64 kvmshare_ent_block(void *e)
 	return xa_to_value(e) >> 34;
 }
 
+/* Whether the array entry @e is a page on the backing store. */
+static inline bool kvmshare_ent_is_out(void *e)
+{
+	return e && xa_is_value(e) && kvmshare_ent_kind(e) == KVMSHARE_ENT_OUT;
+}
+
 struct kvmshare_pager;
 struct kvmshare_io;
 

@@ -664,9 +664,7 @@ static void kvmshare_pagein_ahead(struct kvmshare_part *part, pgoff_t index)
 		if (i == index)
 			continue;
 		entry = xa_load(&part->pages, i);
-		if (!entry || !xa_is_value(entry) ||
-		    kvmshare_ent_kind(entry) != KVMSHARE_ENT_OUT ||
-		    xa_load(&part->io, i))
+		if (!kvmshare_ent_is_out(entry) || xa_load(&part->io, i))
 			continue;
 		ret = kvmshare_pagein_queue(part, i, entry, true, NULL);
 		if (ret == -ENOSPC || ret == -ENOMEM)
@@ -692,8 +690,7 @@ int kvmshare_pagein_start(struct kvmshare_part *part, pgoff_t index,
 	struct kvmshare_io *io;
 	int ret;
 
-	if (!entry || !xa_is_value(entry) ||
-	    kvmshare_ent_kind(entry) != KVMSHARE_ENT_OUT)
+	if (!kvmshare_ent_is_out(entry))
 		return -EAGAIN;
 	io = kvmshare_io_lookup(part, index);
 	if (io) {
@@ -805,12 +802,31 @@ unlock:
 	return ret;
 }
 
+#define KVMSHARE_EVICT_BATCH	32	/* page-outs queued per kick */
+
+/*
+ * Evict @page, found at @index of @part without a reference, and count it
+ * in *@done when it left or its page-out was queued. Page-outs are posted
+ * in batches as they are chosen; the caller kicks the service at the end.
+ */
+static void kvmshare_evict_found(struct kvmshare_part *part,
+				 struct address_space *mapping,
+				 unsigned long index, struct page *page,
+				 u64 *done)
+{
+	if (!get_page_unless_zero(page))
+		return;
+	if (kvmshare_evict_one(part, mapping, index, page) &&
+	    !(++*done % KVMSHARE_EVICT_BATCH))
+		kvmshare_pager_kick(part->pool);
+	put_page(page);
+}
+
 /* Evict up to @want resident pages of @part: sampled-idle pages first. */
 static u64 kvmshare_evict_part(struct kvmshare_part *part,
 			       struct address_space *mapping, u64 want)
 {
 	unsigned long index;
-	struct page *page;
 	void *entry;
 	u64 done = 0, looked = 0;
 	int pass;
@@ -829,15 +845,9 @@ static u64 kvmshare_evict_part(struct kvmshare_part *part,
 					 KVMSHARE_MARK_AHEAD))
 				continue;
 			looked++;
-			page = entry;
-			if (!get_page_unless_zero(page))
-				continue;
-			done += kvmshare_evict_one(part, mapping, index, page);
-			put_page(page);
+			kvmshare_evict_found(part, mapping, index, entry,
+					     &done);
 			part->evict_cursor = index + 1;
-			/* Post page-outs in batches as they are chosen. */
-			if (done && !(done % 32))
-				kvmshare_pager_kick(part->pool);
 			cond_resched();
 		}
 		if (pass && done < want && looked < 8 * want + 64)
@@ -856,20 +866,13 @@ void kvmshare_pageout_range(struct kvmshare_part *part,
 			    pgoff_t last)
 {
 	unsigned long index;
-	struct page *page;
 	void *entry;
 	u64 n = 0;
 
 	xa_for_each_range(&part->pages, index, entry, first, last) {
 		if (xa_is_value(entry))
 			continue;
-		page = entry;
-		if (!get_page_unless_zero(page))
-			continue;
-		n += kvmshare_evict_one(part, mapping, index, page);
-		put_page(page);
-		if (n && !(n % 32))
-			kvmshare_pager_kick(part->pool);
+		kvmshare_evict_found(part, mapping, index, entry, &n);
 		if (fatal_signal_pending(current))
 			break;
 		cond_resched();
@@ -1288,6 +1291,19 @@ static void kvmshare_pager_detach(struct kvmshare_pager *p)
 	wake_up_all(&pool->room_wq);
 }
 
+/* @p has had a request unanswered for longer than @ms (io_lock held). */
+static bool kvmshare_pager_late(struct kvmshare_pager *p, unsigned int ms)
+{
+	unsigned long oldest = jiffies;
+	u32 tag;
+
+	lockdep_assert_held(&p->pool->io_lock);
+	for (tag = 0; tag < p->sq_entries; tag++)
+		if (p->tags[tag] && time_before(p->tags[tag]->posted, oldest))
+			oldest = p->tags[tag]->posted;
+	return time_after(jiffies, oldest + msecs_to_jiffies(ms));
+}
+
 /*
  * Deadlines, from the eviction work (about once a second): the active
  * service, or a stopping one, that left a request unanswered for
@@ -1300,9 +1316,8 @@ static void kvmshare_pager_watch(struct kvmshare_pool *pool)
 	const u32 failed = KVMSHARE_PAGER_STATE_FAILED;
 	unsigned int ms = READ_ONCE(pager_timeout_ms);
 	struct kvmshare_pager *p, *tmp, *late[2] = { NULL, NULL };
-	unsigned long oldest;
 	u64 stall_id = 0, next_id;
-	u32 tag, n[2] = { 0, 0 };
+	u32 n[2] = { 0, 0 };
 	int i = 0;
 
 	/* Held so that no service is freed under us (see detach). */
@@ -1310,26 +1325,14 @@ static void kvmshare_pager_watch(struct kvmshare_pool *pool)
 		return;
 	spin_lock(&pool->io_lock);
 	list_for_each_entry_safe(p, tmp, &pool->draining, node) {
-		if (i || !p->inflight)
-			continue;
-		oldest = jiffies;
-		for (tag = 0; tag < p->sq_entries; tag++)
-			if (p->tags[tag] &&
-			    time_before(p->tags[tag]->posted, oldest))
-				oldest = p->tags[tag]->posted;
-		if (time_after(jiffies, oldest + msecs_to_jiffies(ms))) {
+		if (!i && p->inflight && kvmshare_pager_late(p, ms)) {
 			n[i] = __kvmshare_pager_leave(p, failed, true);
 			late[i++] = p;
 		}
 	}
 	p = pool->active;
 	if (p && p->inflight) {
-		oldest = jiffies;
-		for (tag = 0; tag < p->sq_entries; tag++)
-			if (p->tags[tag] &&
-			    time_before(p->tags[tag]->posted, oldest))
-				oldest = p->tags[tag]->posted;
-		if (!time_after(jiffies, oldest + msecs_to_jiffies(ms))) {
+		if (!kvmshare_pager_late(p, ms)) {
 			p->stalled = false;
 		} else if (kvmshare_pager_has_peer(p)) {
 			n[i] = __kvmshare_pager_leave(p, failed, true);

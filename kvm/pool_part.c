@@ -156,7 +156,7 @@ struct page *kvmshare_part_get_page(struct kvmshare_part *part, pgoff_t index,
 	xa_unlock(&part->pages);
 	if (entry && !xa_is_value(entry))
 		return entry;
-	if (entry && kvmshare_ent_kind(entry) == KVMSHARE_ENT_OUT) {
+	if (kvmshare_ent_is_out(entry)) {
 		*err = -EWOULDBLOCK;
 		return NULL;
 	}
