@@ -116,6 +116,17 @@ e2e_wait() {
 	return 1
 }
 
+# e2e_alive NAME: guest NAME's heartbeats (GUEST-ALIVE, its 4 MiB file
+# verified each second) go on for 3 s and none was BAD.
+e2e_alive() {
+	n0=$(grep -c 'GUEST-ALIVE .* ok' $E2E_RUN/$1.log)
+	sleep 3
+	n1=$(grep -c 'GUEST-ALIVE .* ok' $E2E_RUN/$1.log)
+	bad=$(grep -c 'GUEST-ALIVE .* BAD' $E2E_RUN/$1.log)
+	echo "# $1 heartbeats: $n0 -> $n1, bad $bad"
+	[ "$n1" -gt "$n0" ] && [ "$bad" = 0 ]
+}
+
 # e2e_qmp NAME JSON: one QMP command to guest NAME.
 e2e_qmp() {
 	kvmsharectl qmp $E2E_RUN/$1.qmp "$2"
