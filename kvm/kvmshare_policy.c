@@ -206,6 +206,21 @@ static bool kvmshare_policy_guest_has(const struct kvmshare_policy_part *pt,
 }
 
 /*
+ * What the guest says its workload holds (fresh sample): MemTotal -
+ * MemAvailable plus its swap in use, at most the limit; 0 if not known.
+ */
+static u64 kvmshare_policy_guest_used(const struct kvmshare_policy_part *pt)
+{
+	const struct kvmshare_metrics_sample *g = &pt->in.guest;
+
+	if (!g->valid || !g->fresh)
+		return 0;
+	/* each <= max_pages <= 2^40 (the reader bounds them) */
+	return kvmshare_policy_min(g->mem_total - g->mem_available +
+				   g->swap_used, pt->limit);
+}
+
+/*
  * Pages a stressed partition needs. When it is known how much was pushed
  * out of it (the guest's swap, the host's paging service), what it holds
  * plus that is its demand. Otherwise it grows from @cur by a step that
@@ -247,7 +262,7 @@ static u64 kvmshare_policy_assess(const struct kvmshare_policy_params *p,
 				  struct kvmshare_policy_part *pt)
 {
 	const struct kvmshare_metrics_sample *g = &pt->in.guest;
-	u64 cur, need, band;
+	u64 cur, need, band, used, ahead = 0, keep;
 	u32 stress;
 
 	/* A new partition starts from what it holds. */
@@ -257,6 +272,20 @@ static u64 kvmshare_policy_assess(const struct kvmshare_policy_params *p,
 	stress = kvmshare_policy_stress(p, &pt->in);
 	pt->stress_ppm = stress;
 	pt->state = 0;
+
+	/*
+	 * The guest's workload takes more memory than a period ago (by more
+	 * than 1/256 of the limit): it is growing, not idle, and gets what
+	 * it holds plus headroom before it runs short, not after it stalls.
+	 */
+	used = kvmshare_policy_guest_used(pt);
+	if (used && pt->used && used > pt->used + (pt->limit >> 8)) {
+		pt->state |= KVMSHARE_POLICY_S_GROWING;
+		ahead = used + kvmshare_policy_ppt(used, p->headroom_ppt);
+		ahead = kvmshare_policy_min(ahead, pt->limit);
+	}
+	if (used || !g->valid)
+		pt->used = used;
 
 	if (g->valid && (g->allocstalls || g->oom_kills))
 		pt->holdoff = p->holdoff_periods;
@@ -305,6 +334,9 @@ static u64 kvmshare_policy_assess(const struct kvmshare_policy_params *p,
 			need = kvmshare_policy_max(need,
 						   kvmshare_policy_grow(p, pt, cur, stress));
 		}
+	} else if (ahead) {
+		pt->waited = 0;
+		pt->idle = 0;
 	} else {
 		pt->waited = 0;
 		if (pt->idle < KVMSHARE_POLICY_MAX_HOLD)
@@ -312,6 +344,8 @@ static u64 kvmshare_policy_assess(const struct kvmshare_policy_params *p,
 		if (pt->settle)
 			pt->settle--;
 	}
+	if (ahead)
+		need = kvmshare_policy_max(need, used);
 	/* A shrink that stuck: the next premature one starts afresh. */
 	if (pt->shrunk && !--pt->shrunk && !pt->settle)
 		pt->backoff = 0;
@@ -330,14 +364,22 @@ static u64 kvmshare_policy_assess(const struct kvmshare_policy_params *p,
 	 * reserve free. Growth is at once (outside the deadband when not
 	 * stressed); a shrink waits for idle_periods quiet steps and for the
 	 * end of a holdoff, and is at most shrink_ppt of the target a step;
-	 * none while the partition settles after a premature shrink.
+	 * none while the partition settles after a premature shrink. A
+	 * growing partition keeps its target and may reach what its guest
+	 * holds plus headroom (tier 2: only from memory nobody needs).
 	 */
 	band = kvmshare_policy_ppt(cur, p->deadband_ppt);
-	if (need >= cur) {
-		if (!(pt->state & KVMSHARE_POLICY_S_STRESSED) && need - cur < band)
-			need = cur;
+	if (need >= cur || ahead >= cur) {
+		need = kvmshare_policy_max(need, cur);
+		keep = kvmshare_policy_max(need, ahead);
+		if (!(pt->state & KVMSHARE_POLICY_S_STRESSED)) {
+			if (need - cur < band)
+				need = cur;
+			if (keep - cur < band)
+				keep = need;
+		}
 		pt->need = need;
-		return need;
+		return keep;
 	}
 	if (pt->holdoff || pt->settle || pt->idle <= p->idle_periods ||
 	    cur - need < band)

@@ -111,6 +111,7 @@ struct kvmshare_policy_input {
 #define KVMSHARE_POLICY_S_HOLDOFF	BIT(2)	/* shrinking held off */
 #define KVMSHARE_POLICY_S_CUT		BIT(3)	/* got less than it asked */
 #define KVMSHARE_POLICY_S_SETTLING	BIT(4)	/* no shrink: stressed after one */
+#define KVMSHARE_POLICY_S_GROWING	BIT(5)	/* the guest's use rises */
 
 /**
  * struct kvmshare_policy_part - one partition as the engine sees it
@@ -140,6 +141,8 @@ struct kvmshare_policy_input {
  *	shrink (engine state)
  * @backoff: length of the last such wait, 0 once a shrink stuck (engine
  *	state)
+ * @used: what the guest said its workload held at its last fresh sample,
+ *	pages, 0 if nothing is known (engine state)
  */
 struct kvmshare_policy_part {
 	u64 entitlement;
@@ -158,6 +161,7 @@ struct kvmshare_policy_part {
 	u32 shrunk;
 	u32 settle;
 	u32 backoff;
+	u64 used;
 };
 
 void kvmshare_policy_defaults(struct kvmshare_policy_params *p, u64 pool_pages);

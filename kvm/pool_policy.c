@@ -309,6 +309,7 @@ static void kvmshare_policy_step_pool(struct kvmshare_pool *pool,
 			e->shrunk = 0;
 			e->settle = 0;
 			e->backoff = 0;
+			e->used = 0;
 			pp->pageins_base = pageins;
 			pp->enforced = e->in.resident;
 			pp->has_pending = false;
@@ -446,10 +447,10 @@ static void kvmshare_policy_show_part(struct seq_file *m,
 	seq_printf(m, "  in: resident %llu active %llu pageins %llu paged_out %llu\n",
 		   e->in.resident, e->in.active, e->in.pageins,
 		   e->in.paged_out);
-	seq_printf(m, "  out: estimate %llu need %llu keep %llu stress_ppm %u state 0x%x idle %u holdoff %u waited %u shrunk %u settle %u backoff %u\n",
+	seq_printf(m, "  out: estimate %llu need %llu keep %llu stress_ppm %u state 0x%x idle %u holdoff %u waited %u shrunk %u settle %u backoff %u used %llu\n",
 		   e->estimate, e->need, e->keep, e->stress_ppm, e->state,
 		   e->idle, e->holdoff, e->waited, e->shrunk,
-		   e->settle, e->backoff);
+		   e->settle, e->backoff, e->used);
 	seq_printf(m, "  guest: valid %u fresh %u flags 0x%x psi_some_ppm %u psi_full_ppm %u mem_total %llu mem_available %llu balloon %llu swap_used %llu refaults %llu swapins %llu allocstalls %llu oom_kills %llu\n",
 		   g->valid, g->fresh, g->flags, g->psi_some_ppm,
 		   g->psi_full_ppm, g->mem_total, g->mem_available, g->balloon,
@@ -837,7 +838,7 @@ static ssize_t policy_stress_ppm_show(struct kobject *kobj,
 }
 
 static const char * const kvmshare_policy_state_names[] = {
-	"stressed", "waiting", "holdoff", "cut", "settling",
+	"stressed", "waiting", "holdoff", "cut", "settling", "growing",
 };
 
 static ssize_t policy_state_show(struct kobject *kobj,

@@ -6,13 +6,14 @@
  *   kvmsharectl resize DIR [size=S] [reserve=S]
  *   kvmsharectl umount DIR
  *   kvmsharectl create FILE SIZE [entitlement=S] [limit=S] [weight=W]
- *   kvmsharectl set FILE [entitlement=S] [limit=S] [weight=W]
+ *   kvmsharectl set FILE [entitlement=S] [limit=S] [weight=W] [target=S]
  *   kvmsharectl remove FILE
  *   kvmsharectl status DIR
  *   kvmsharectl balloon QMP-SOCKET SIZE
  *   kvmsharectl qmp QMP-SOCKET JSON-COMMAND
  *   kvmsharectl metrics FILE [CONTROL-FILE|none]
  *   kvmsharectl balance DIR [--min SIZE] [--interval MS] [--hold MS] [--once]
+ *                       [--manual]
  *                       --qmp NAME=QMP-SOCKET...
  *
  * Sizes are bytes with an optional K, M, G or T suffix (powers of 1024);
@@ -57,7 +58,7 @@ static void usage(FILE *f)
 		"  %s resize DIR [size=S] [reserve=S]\n"
 		"  %s umount DIR\n"
 		"  %s create FILE SIZE [entitlement=S] [limit=S] [weight=W]\n"
-		"  %s set FILE [entitlement=S] [limit=S] [weight=W]\n"
+		"  %s set FILE [entitlement=S] [limit=S] [weight=W] [target=S]\n"
 		"  %s remove FILE\n"
 		"  %s status DIR\n"
 		"  %s pager-stop DIR ID           (controlled stop of a paging service)\n"
@@ -68,7 +69,7 @@ static void usage(FILE *f)
 		"      create FILE.metrics (or CONTROL-FILE), 1 MiB, and bind it\n"
 		"      to partition FILE as its guest metrics control file\n"
 		"  %s balance DIR [--min SIZE] [--interval MS] [--hold MS] [--once]\n"
-		"          --qmp NAME=QMP-SOCKET...\n"
+		"          [--manual] --qmp NAME=QMP-SOCKET...\n"
 		"      apply the policy targets of partitions NAME of the pool\n"
 		"      mounted at DIR through their QEMU's balloon\n"
 		"Sizes: bytes with K, M, G or T suffix; pool sizes also N%%.\n",
@@ -219,7 +220,68 @@ static int cmd_umount(int argc, char **argv)
 	return 0;
 }
 
-/* Apply "entitlement=S limit=S weight=W" to an open partition. */
+/* The name= option of the kvmshare pool mounted at @dir. */
+static int pool_name(const char *dir, char *name, size_t len)
+{
+	char real[PATH_MAX], line[4096], mnt[PATH_MAX], type[64], opts[3072];
+	FILE *f;
+	int ret = -1;
+
+	if (!realpath(dir, real))
+		return -1;
+	f = fopen("/proc/mounts", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p;
+
+		if (sscanf(line, "%*s %4095s %63s %3071s", mnt, type, opts) != 3)
+			continue;
+		if (strcmp(type, "kvmshare") || strcmp(mnt, real))
+			continue;
+		p = strstr(opts, "name=");
+		if (!p)
+			continue;
+		p += 5;
+		snprintf(name, len, "%.*s", (int)strcspn(p, ","), p);
+		ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
+/*
+ * The policy target of partition @part of pool @pool, human-readable, into
+ * @buf: "-" when the policy has not set one (off, or a control file).
+ */
+static void policy_target(const char *pool, const char *part, char *buf,
+			  size_t len)
+{
+	char path[PATH_MAX], v[32];
+	unsigned long long pages = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(buf, len, "-");
+	if (!pool[0])
+		return;
+	snprintf(path, sizeof(path),
+		 "/sys/fs/kvmshare/%s/partitions/%s/policy_target_pages",
+		 pool, part);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return;
+	n = read(fd, v, sizeof(v) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	v[n] = 0;
+	pages = strtoull(v, NULL, 10);
+	if (pages)
+		human(buf, len, pages);
+}
+
+/* Apply "entitlement=S limit=S weight=W target=S" to an open partition. */
 static int part_attrs(int fd, int argc, char **argv)
 {
 	struct kvmshare_part_attr a;
@@ -242,6 +304,11 @@ static int part_attrs(int fd, int argc, char **argv)
 				return fail("bad size in '%s'", argv[i]);
 			a.flags |= KVMSHARE_ATTR_LIMIT;
 			a.limit_pages = to_pages(b);
+		} else if (!strncmp(argv[i], "target=", 7)) {
+			if (parse_size(eq + 1, &b))
+				return fail("bad size in '%s'", argv[i]);
+			a.flags |= KVMSHARE_ATTR_TARGET;
+			a.target_pages = to_pages(b);
 		} else if (!strncmp(argv[i], "weight=", 7)) {
 			char *end;
 			unsigned long w = strtoul(eq + 1, &end, 10);
@@ -321,7 +388,7 @@ static int cmd_status(int argc, char **argv)
 	struct kvmshare_pool_info pi;
 	struct dirent *de;
 	struct statfs sf;
-	char a[32], b[32], c[32], d[32], e[32];
+	char a[32], b[32], c[32], d[32], e[32], pool[64];
 	DIR *dir;
 	int fd;
 
@@ -361,9 +428,11 @@ static int cmd_status(int argc, char **argv)
 		       (unsigned long long)pi.failovers,
 		       (unsigned long long)pi.reissued_requests);
 	}
-	printf("%-16s %10s %10s %10s %10s %6s %10s %8s %10s\n", "PARTITION",
-	       "SIZE", "RESIDENT", "ENTITLED", "LIMIT", "WEIGHT", "FAULTS",
-	       "FAILED", "PUNCHED");
+	printf("%-16s %10s %10s %10s %10s %6s %10s %8s %10s %10s\n",
+	       "PARTITION", "SIZE", "RESIDENT", "ENTITLED", "LIMIT", "WEIGHT",
+	       "FAULTS", "FAILED", "PUNCHED", "TARGET");
+	if (pool_name(argv[0], pool, sizeof(pool)))
+		pool[0] = 0;
 
 	dir = opendir(argv[0]);
 	if (!dir)
@@ -387,11 +456,12 @@ static int cmd_status(int argc, char **argv)
 				human(d, sizeof(d), at.limit_pages);
 			else
 				snprintf(d, sizeof(d), "-");
-			printf("%-16s %10s %10s %10s %10s %6u %10llu %8llu %10llu\n",
+			policy_target(pool, de->d_name, e, sizeof(e));
+			printf("%-16s %10s %10s %10s %10s %6u %10llu %8llu %10llu %10s\n",
 			       de->d_name, a, b, c, d, at.weight,
 			       (unsigned long long)st.faults,
 			       (unsigned long long)st.fault_failures,
-			       (unsigned long long)st.punched_pages);
+			       (unsigned long long)st.punched_pages, e);
 		}
 		close(pf);
 	}
@@ -599,42 +669,17 @@ out:
 	return ret;
 }
 
-/* The name= option of the kvmshare pool mounted at @dir. */
-static int pool_name(const char *dir, char *name, size_t len)
-{
-	char real[PATH_MAX], line[4096], mnt[PATH_MAX], type[64], opts[3072];
-	FILE *f;
-	int ret = -1;
-
-	if (!realpath(dir, real))
-		return -1;
-	f = fopen("/proc/mounts", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *p;
-
-		if (sscanf(line, "%*s %4095s %63s %3071s", mnt, type, opts) != 3)
-			continue;
-		if (strcmp(type, "kvmshare") || strcmp(mnt, real))
-			continue;
-		p = strstr(opts, "name=");
-		if (!p)
-			continue;
-		p += 5;
-		snprintf(name, len, "%.*s", (int)strcspn(p, ","), p);
-		ret = 0;
-	}
-	fclose(f);
-	return ret;
-}
-
 struct balance_guest {
 	const char *name;
 	const char *qmp;
 	int fd;				/* .../policy_target_pages */
-	unsigned long long size;	/* partition size, bytes */
+	int part;			/* the partition file, read-only */
+	unsigned long long size;	/* partition size, pages */
+	unsigned long long target;	/* policy target read this pass */
+	unsigned long long resident;	/* resident pages, this pass */
+	unsigned long long entitled;	/* entitlement, pages */
 	long long applied;		/* target applied, pages; -1: none */
+	unsigned long long balloon;	/* guest size applied, pages */
 	long long changed_ms;		/* when it was applied */
 	int failed;			/* the last attempt failed */
 };
@@ -647,56 +692,165 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/*
- * Apply @g's target if it changed; returns 0 when nothing is left to do.
- * A lower target waits until @hold_ms after the last change: inflating a
- * balloon costs the guest and QEMU, and a target that comes back up soon
- * after (a guest between bursts) is not worth it.
- */
-static int balance_one(struct balance_guest *g, unsigned long long min,
-		       long long hold_ms)
+/* The guest size, pages, that carries out @target. */
+static unsigned long long balance_size(const struct balance_guest *g,
+				       unsigned long long target,
+				       unsigned long long min)
 {
-	unsigned long long target, bytes;
-	char buf[64], cmd[160];
+	unsigned long long pages = target;
+
+	if (pages > g->size)
+		pages = g->size;
+	if (pages < min / PAGE_SZ)
+		pages = min / PAGE_SZ;
+	return pages;
+}
+
+/*
+ * Pages of the pool @g may still take without a new page from others:
+ * what its guest may touch (its size) beyond what it holds and what the
+ * pool keeps for it anyway (its entitlement).
+ */
+static unsigned long long balance_owed(const struct balance_guest *g,
+				       unsigned long long size)
+{
+	unsigned long long has = g->resident > g->entitled ? g->resident :
+				 g->entitled;
+
+	return size > has ? size - has : 0;
+}
+
+/* Resize @g's guest to @pages through QMP; 0 or -1 (reported once). */
+static int balance_apply(struct balance_guest *g, unsigned long long pages)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd),
+		 "{\"execute\": \"balloon\", \"arguments\": {\"value\": %llu}}",
+		 pages * PAGE_SZ);
+	if (qmp_run_to(g->qmp, cmd, NULL)) {
+		if (!g->failed)
+			fprintf(stderr, "%s: balance: %s: balloon to %llu MiB failed, retrying\n",
+				prog, g->name, pages * PAGE_SZ >> 20);
+		g->failed = 1;
+		return -1;
+	}
+	g->failed = 0;
+	g->balloon = pages;
+	g->changed_ms = now_ms();
+	printf("balance: %s target %llu pages: balloon %llu MiB\n", g->name,
+	       g->target, pages * PAGE_SZ >> 20);
+	fflush(stdout);
+	return 0;
+}
+
+/* This pass's inputs of @g: its target, residency and entitlement. */
+static int balance_read(struct balance_guest *g)
+{
+	struct kvmshare_part_stats st;
+	struct kvmshare_part_attr at;
+	char buf[64];
 	ssize_t n;
 
 	n = pread(g->fd, buf, sizeof(buf) - 1, 0);
 	if (n <= 0)
 		return -1;
 	buf[n] = 0;
-	target = strtoull(buf, NULL, 10);
-	if (!target || (long long)target == g->applied)
-		return 0;
-	if ((long long)target < g->applied &&
-	    now_ms() - g->changed_ms < hold_ms)
-		return 0;
-	bytes = target * PAGE_SZ;
-	if (bytes > g->size)
-		bytes = g->size;
-	if (bytes < min)
-		bytes = min;
-	snprintf(cmd, sizeof(cmd),
-		 "{\"execute\": \"balloon\", \"arguments\": {\"value\": %llu}}",
-		 bytes);
-	if (qmp_run_to(g->qmp, cmd, NULL)) {
-		if (!g->failed)
-			fprintf(stderr, "%s: balance: %s: balloon to %llu MiB failed, retrying\n",
-				prog, g->name, bytes >> 20);
-		g->failed = 1;
+	g->target = strtoull(buf, NULL, 10);
+	if (ioctl(g->part, KVMSHARE_IOC_GET_STATS, &st) ||
+	    ioctl(g->part, KVMSHARE_IOC_GET_ATTR, &at))
 		return -1;
-	}
-	g->failed = 0;
-	g->applied = target;
-	g->changed_ms = now_ms();
-	printf("balance: %s target %llu pages: balloon %llu MiB\n", g->name,
-	       target, bytes >> 20);
-	fflush(stdout);
+	g->resident = st.resident_pages;
+	g->entitled = at.entitlement_pages;
 	return 0;
 }
 
 /*
- * Follow the policy targets of some partitions and apply each through
- * QEMU's virtio-balloon: poll() on their sysfs files (notified when a
+ * One pass over the guests; returns the number with work left.
+ *
+ * Targets sum to at most the pool, but balloons move one after another
+ * and a guest fills what its balloon gives it at once: a pool without a
+ * paging service that lets a guest grow before another shrank would have
+ * to refuse its faults (and QEMU stops the VM). So a guest grows only by
+ * what the pool has available beyond what the other guests may still
+ * take (balance_owed()), the rest on a later pass; lower targets are
+ * applied first, and while a growth waits for memory, without the hold
+ * (a lower target otherwise waits @hold_ms after the last change:
+ * inflating a balloon costs the guest and QEMU, and a target that comes
+ * back up soon after is not worth it).
+ */
+static int balance_pass(struct balance_guest *g, int n, int pool_fd,
+			unsigned long long min, long long hold_ms)
+{
+	struct kvmshare_pool_info pi;
+	unsigned long long room, owed = 0, want;
+	int i, left = 0, waiting = 0;
+
+	for (i = 0; i < n; i++)
+		if (balance_read(&g[i]))
+			left++;
+	if (left || ioctl(pool_fd, KVMSHARE_IOC_POOL_INFO, &pi))
+		return left ? left : n;
+	for (i = 0; i < n; i++)
+		owed += balance_owed(&g[i], g[i].balloon);
+	room = pi.available_pages > owed ? pi.available_pages - owed : 0;
+	for (i = 0; i < n; i++) {
+		want = balance_size(&g[i], g[i].target, min);
+		if (g[i].target && want > g[i].balloon &&
+		    balance_owed(&g[i], want) - balance_owed(&g[i], g[i].balloon) > room)
+			waiting = 1;
+	}
+
+	/* Shrink first; the growth that waits for it takes no hold. */
+	for (i = 0; i < n; i++) {
+		want = balance_size(&g[i], g[i].target, min);
+		if (!g[i].target || (long long)g[i].target == g[i].applied ||
+		    want > g[i].balloon)
+			continue;
+		if (!waiting && g[i].applied >= 0 &&
+		    now_ms() - g[i].changed_ms < hold_ms)
+			continue;
+		if (want == g[i].balloon) {
+			g[i].applied = g[i].target;
+			continue;
+		}
+		if (balance_apply(&g[i], want))
+			left++;
+		else
+			g[i].applied = g[i].target;
+	}
+
+	/* Grow by what the pool can give now. */
+	for (i = 0; i < n; i++) {
+		unsigned long long more, old = g[i].balloon;
+
+		want = balance_size(&g[i], g[i].target, min);
+		if (!g[i].target || (long long)g[i].target == g[i].applied ||
+		    want <= old)
+			continue;
+		more = balance_owed(&g[i], want) - balance_owed(&g[i], old);
+		if (more > room) {
+			want -= more - room;
+			left++;
+			if (want <= old)
+				continue;
+			more = room;
+		}
+		if (balance_apply(&g[i], want)) {
+			left++;
+			continue;
+		}
+		room -= more;
+		if (want == balance_size(&g[i], g[i].target, min))
+			g[i].applied = g[i].target;
+	}
+	return left;
+}
+
+/*
+ * Follow the policy targets of some partitions (with --manual: the
+ * administrator's target_pages) and apply each through QEMU's
+ * virtio-balloon: poll() on their sysfs files (notified when a policy
  * target changes), re-check every --interval ms, retry failures there.
  */
 static int cmd_balance(int argc, char **argv)
@@ -705,7 +859,8 @@ static int cmd_balance(int argc, char **argv)
 	struct pollfd pfd[64];
 	unsigned long long min = 0;
 	char pool[64], path[PATH_MAX];
-	int i, n = 0, once = 0, interval = 1000, hold = 10000, left;
+	int i, n = 0, once = 0, interval = 1000, hold = 10000, left, pool_fd;
+	const char *follow = "policy_target_pages";
 	struct stat st;
 
 	if (argc < 1)
@@ -713,6 +868,8 @@ static int cmd_balance(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--once")) {
 			once = 1;
+		} else if (!strcmp(argv[i], "--manual")) {
+			follow = "target_pages";
 		} else if (!strcmp(argv[i], "--min") && i + 1 < argc) {
 			if (parse_size(argv[++i], &min))
 				return fail("bad size '%s'", argv[i]);
@@ -744,28 +901,31 @@ static int cmd_balance(int argc, char **argv)
 		return fail("no --qmp NAME=SOCKET given");
 	if (pool_name(argv[0], pool, sizeof(pool)))
 		return fail("%s: not a kvmshare pool mount point", argv[0]);
+	pool_fd = open(argv[0], O_RDONLY | O_DIRECTORY);
+	if (pool_fd < 0)
+		return fail("open %s: %s", argv[0], strerror(errno));
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/%s", argv[0], g[i].name);
-		if (stat(path, &st))
+		g[i].part = open(path, O_RDONLY);
+		if (g[i].part < 0 || fstat(g[i].part, &st))
 			return fail("%s: %s", path, strerror(errno));
-		g[i].size = st.st_size;
+		g[i].size = st.st_size / PAGE_SZ;
 		snprintf(path, sizeof(path),
-			 "/sys/fs/kvmshare/%s/partitions/%s/policy_target_pages",
-			 pool, g[i].name);
+			 "/sys/fs/kvmshare/%s/partitions/%s/%s", pool, g[i].name,
+			 follow);
 		g[i].fd = open(path, O_RDONLY);
 		if (g[i].fd < 0)
 			return fail("open %s: %s", path, strerror(errno));
 		g[i].applied = -1;
+		/* QEMU starts a guest with all its memory */
+		g[i].balloon = g[i].size;
 		g[i].changed_ms = 0;
 		g[i].failed = 0;
 		pfd[i].fd = g[i].fd;
 		pfd[i].events = POLLPRI;
 	}
 	for (;;) {
-		left = 0;
-		for (i = 0; i < n; i++)
-			if (balance_one(&g[i], min, once ? 0 : hold))
-				left++;
+		left = balance_pass(g, n, pool_fd, min, once ? 0 : hold);
 		if (once)
 			return left ? 1 : 0;
 		if (poll(pfd, n, interval) < 0 && errno != EINTR)

@@ -10,7 +10,8 @@
  * memory moves from idle to stressed partitions; constant inputs reach a
  * fixed point (no oscillation); shrinking held off after an allocation
  * stall; a stressed partition's wait for delivery bounded; premature
- * shrinks backed off; bad parameters refused with nothing changed.
+ * shrinks backed off; a growing guest served before it stalls, from free
+ * memory only; bad parameters refused with nothing changed.
  */
 #include <string.h>
 
@@ -613,6 +614,89 @@ TEST(host_pageins_are_stress)
 	ASSERT_EQ(0, kvmshare_policy_step(&p, pt, 1));
 	EXPECT_TRUE(pt[0].state & KVMSHARE_POLICY_S_STRESSED);
 	EXPECT_GT(pt[0].target, 2 * GIB);
+}
+
+/* The guest's workload holds @used pages, no stall; its memory is @total. */
+static void holds(struct kvmshare_policy_part *pt, uint64_t used,
+		  uint64_t total)
+{
+	stall(pt, 0);
+	pt->in.guest.mem_total = total;
+	pt->in.guest.mem_available = total - used;
+	pt->in.resident = used;
+}
+
+/*
+ * A guest whose workload grows without stalling yet gets what it holds
+ * plus headroom each step, before it runs short; it is not shrunk while
+ * it grows, and keeps the memory once it stops growing.
+ */
+TEST(growing_guest_served_ahead)
+{
+	struct kvmshare_policy_params p = params(8 * GIB);
+	struct kvmshare_policy_part pt[1];
+	uint64_t used = GIB / 4, peak;
+	unsigned int step;
+
+	part_init(&pt[0], GIB / 2, 4 * GIB, 100);
+	holds(&pt[0], used, GIB / 2);
+	ASSERT_EQ(0, kvmshare_policy_step(&p, pt, 1));
+	EXPECT_EQ(GIB / 2, pt[0].target);
+	EXPECT_FALSE(pt[0].state & KVMSHARE_POLICY_S_GROWING);
+	for (step = 0; step < 12; step++) {
+		used += GIB / 4;
+		/* the balloon lets the guest see its target */
+		holds(&pt[0], used, pt[0].target > used ? pt[0].target : used);
+		ASSERT_EQ(0, kvmshare_policy_step(&p, pt, 1));
+		EXPECT_TRUE(pt[0].state & KVMSHARE_POLICY_S_GROWING);
+		EXPECT_FALSE(pt[0].state & KVMSHARE_POLICY_S_STRESSED);
+		EXPECT_GE(pt[0].target, used + used / 5 < 4 * GIB ?
+			  used + used / 5 : 4 * GIB) TH_LOG("step %u", step);
+	}
+	peak = pt[0].target;
+	EXPECT_EQ(4 * GIB, peak);
+	/* it stops growing and keeps using it: nothing to shrink */
+	for (step = 0; step < 20; step++) {
+		holds(&pt[0], used > 4 * GIB ? 4 * GIB : used, 4 * GIB);
+		pt[0].in.active = pt[0].in.resident;
+		ASSERT_EQ(0, kvmshare_policy_step(&p, pt, 1));
+		EXPECT_FALSE(pt[0].state & KVMSHARE_POLICY_S_GROWING);
+		EXPECT_EQ(peak, pt[0].target) TH_LOG("step %u", step);
+	}
+}
+
+/*
+ * The headroom of a growing guest comes from free memory only: under
+ * contention it gets what it holds, and a stressed partition's need
+ * comes first.
+ */
+TEST(growing_headroom_yields_to_stress)
+{
+	struct kvmshare_policy_params p = params(4 * GIB);
+	struct kvmshare_policy_part pt[2];
+	uint64_t used = GIB;
+	unsigned int step;
+
+	part_init(&pt[0], GIB / 2, 4 * GIB, 100);
+	part_init(&pt[1], GIB / 2, 4 * GIB, 100);
+	pt[0].target = GIB;
+	pt[1].target = 2 * GIB;
+	holds(&pt[0], used, used);	/* the first sample: a baseline */
+	pt[1].in.resident = pt[1].target;
+	ASSERT_EQ(0, kvmshare_policy_step(&p, pt, 2));
+	for (step = 0; step < 8; step++) {
+		used += GIB / 8;
+		holds(&pt[0], used, used);
+		stall(&pt[1], 500000);
+		pt[1].in.resident = pt[1].target;
+		ASSERT_EQ(0, kvmshare_policy_step(&p, pt, 2));
+		ASSERT_LE(sum_targets(pt, 2), 4 * GIB);
+		EXPECT_TRUE(pt[0].state & KVMSHARE_POLICY_S_GROWING);
+		EXPECT_GE(pt[0].target, used) TH_LOG("step %u", step);
+	}
+	/* the stressed one has the rest, the grower no headroom */
+	EXPECT_EQ(used, pt[0].target);
+	EXPECT_EQ(4 * GIB - used, pt[1].target);
 }
 
 /* Same inputs, same outputs. */

@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # kvmsharectl's policy commands: metrics (create and bind a control file,
-# unbind) and balance (argument checks, an unreachable QEMU retried and
-# reported), with bad input refused with a message and a non-zero exit.
+# unbind), balance (argument checks, an unreachable QEMU retried and
+# reported) and status's TARGET column, with bad input refused with a
+# message and a non-zero exit.
 
 . "$(dirname "$0")/../lib/tap.sh"
 
 echo "TAP version 13"
-echo "1..16"
+echo "1..18"
 pd=/tmp/kpol$$
 S=/sys/fs/kvmshare/kpol$$/partitions
 ok "mount a pool" kvmsharectl mount $pd size=64M name=kpol$$
@@ -30,6 +31,9 @@ is "the binding is gone from sysfs" "" "$(cat $S/vm1/metrics_file)"
 bad "balance wants --qmp" kvmsharectl balance $pd
 bad "balance wants a pool" kvmsharectl balance /tmp --qmp vm1=/nonexistent
 bad "balance refuses a bad NAME=SOCKET" kvmsharectl balance $pd --qmp vm1
+kvmsharectl status $pd > /tmp/kpol$$.status 2>&1
+has "status: no policy target while the policy is off" '^vm1 .* -$' \
+	/tmp/kpol$$.status
 echo 1 > /sys/fs/kvmshare/kpol$$/policy_enabled
 t=0
 while [ "$(cat $S/vm1/policy_target_pages)" = 0 ] && [ $t -lt 20 ]; do
@@ -38,6 +42,10 @@ while [ "$(cat $S/vm1/policy_target_pages)" = 0 ] && [ $t -lt 20 ]; do
 done
 bad "balance --once reports a QEMU it cannot reach" \
 	kvmsharectl balance $pd --once --qmp vm1=/nonexistent.qmp
+kvmsharectl status $pd > /tmp/kpol$$.status 2>&1
+has "status shows vm1's policy target" '^vm1 .* [0-9.]+ (KiB|MiB)$' \
+	/tmp/kpol$$.status
+rm -f /tmp/kpol$$.status
 echo 0 > /sys/fs/kvmshare/kpol$$/policy_enabled
 ok "remove the files and unmount" sh -c \
 	"kvmsharectl remove $pd/vm1.metrics && kvmsharectl remove $pd/ctl2 &&

@@ -2,13 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # End to end: a stress-driven pool. The host's unmodified QEMU boots two
-# Linux guests on partitions of one pool, each with virtio-balloon; g1
-# also has an ivshmem-plain device on its control file, into which
-# kvmshare_guest.ko publishes its memory metrics. The pool's policy runs
-# in the kernel; kvmsharectl balance applies its targets through QMP
-# balloon. g1 idles, then grows a working set (job "hungry"): its target
-# and its balloon size must follow within seconds, and come back down once
-# it frees the memory. g2 idles throughout and keeps running.
+# Linux guests on partitions of one overcommitted pool (2 x 384 MiB over
+# 448 MiB), each with virtio-balloon and an ivshmem-plain device on its
+# control file, into which kvmshare_guest.ko publishes its memory metrics.
+# The pool's policy runs in the kernel with its default tunables;
+# kvmsharectl balance applies its targets through QMP balloon. Both idle
+# at their entitlement; then g1 grows a 160 MiB working set (job
+# "hungry", started by a word on its second serial port): its target must
+# lead its use (grow before it stalls), its balloon follow, and it must
+# keep the memory while it uses it. Once g1 has freed it, g2 does the
+# same: the pool is short, and the memory must move from g1 to g2 through
+# g1's balloon before g2 gets it, without a guest fault refused.
 
 . "$(dirname "$0")/../lib/e2e.sh"
 
@@ -17,20 +21,29 @@ num() { cat "$P/partitions/$1/$2"; }
 MB=256		# pages per MiB
 
 # balloon_mib NAME: the guest's current size as QEMU reports it, MiB;
-# nothing (and, once, where its QEMU's threads wait) when QEMU does not
-# answer within kvmsharectl's QMP timeout.
-DIAG=
+# nothing (and, once per guest, why) when QEMU does not answer within
+# kvmsharectl's QMP timeout.
 balloon_mib() {
 	v=$(e2e_qmp "$1" '{"execute": "query-balloon"}' 2>/dev/null |
 		sed -n 's/.*"actual": *\([0-9]*\).*/\1/p' |
 		awk '{ print int($1 / 1048576) }')
-	[ -z "$v" ] && [ -z "$DIAG" ] && { DIAG=1; qemu_diag "$1" >&2; }
+	if [ -z "$v" ] && [ ! -e $E2E_RUN/$1.diag ]; then
+		touch $E2E_RUN/$1.diag
+		qemu_diag "$1" >&2
+	fi
 	echo "$v"
 }
 
-# qemu_diag NAME: state and kernel stack of each thread of NAME's QEMU
+# qemu_diag NAME: why NAME's QEMU does not answer: gone (its output and
+# the guest's last words), or the state and kernel stack of its threads
 qemu_diag() {
 	eval "pid=\$E2E_PID_$1"
+	if ! kill -0 "$pid" 2>/dev/null; then
+		echo "# $1: QEMU $pid has exited; its output and the guest's console:"
+		tail -5 $E2E_RUN/$1.qemu.log 2>/dev/null | sed 's/^/#   qemu: /'
+		tail -30 $E2E_RUN/$1.log 2>/dev/null | sed 's/^/#   /'
+		return
+	fi
 	echo "# $1: QEMU $pid does not answer QMP; its threads:"
 	for t in /proc/$pid/task/*; do
 		echo "#   $(cat $t/comm 2>/dev/null) $(sed -n 's/^State:\t//p' $t/status 2>/dev/null) wchan=$(cat $t/wchan 2>/dev/null)"
@@ -40,25 +53,33 @@ qemu_diag() {
 	dmesg | tail -15 | sed 's/^/#   /'
 }
 
+# used_pages NAME: what NAME's guest says its workload holds, pages (the
+# engine's view, debugfs)
+used_pages() {
+	awk -v id="$(stat -c %i $E2E_RUN/pool/$1)" '
+		$1 == "part" { me = ($2 == id) }
+		me && $1 == "out:" { for (i = 2; i < NF; i++) if ($i == "used") print $(i + 1) }
+	' /sys/kernel/debug/kvmshare/pe2e/policy
+}
+
 # trace: a line of what the policy sees, for the log
 trace() {
-	echo "# t=$(( $(date +%s) - T0 ))s $1: g1 target $(num g1 policy_target_pages) state '$(num g1 policy_state)' stress $(num g1 policy_stress_ppm) resident $(num g1 resident_pages) balloon $(balloon_mib g1) MiB | g2 target $(num g2 policy_target_pages) resident $(num g2 resident_pages) balloon $(balloon_mib g2) MiB"
+	echo "# t=$(( $(date +%s) - T0 ))s $1: g1 target $(num g1 policy_target_pages) state '$(num g1 policy_state)' stress $(num g1 policy_stress_ppm) resident $(num g1 resident_pages) balloon $(balloon_mib g1) MiB | g2 target $(num g2 policy_target_pages) state '$(num g2 policy_state)' resident $(num g2 resident_pages) balloon $(balloon_mib g2) MiB"
 }
 
 echo "TAP version 13"
-echo "1..11"
+echo "1..14"
 e2e_setup
 T0=$(date +%s)
 mkdir -p $E2E_RUN/pool
-e2e_check "mount a 640M pool in the chroot" \
-	kvmsharectl mount $E2E_RUN/pool size=640M name=pe2e
-e2e_check "two 384M partitions (160M entitled), g1 with a control file" sh -c \
+e2e_check "mount a 448M pool in the chroot" \
+	kvmsharectl mount $E2E_RUN/pool size=448M name=pe2e
+e2e_check "two 384M partitions (160M entitled), each with a control file" sh -c \
 	"kvmsharectl create $E2E_RUN/pool/g1 384M entitlement=160M &&
 	 kvmsharectl create $E2E_RUN/pool/g2 384M entitlement=160M &&
 	 kvmsharectl metrics $E2E_RUN/pool/g1 &&
+	 kvmsharectl metrics $E2E_RUN/pool/g2 &&
 	 [ \"\$(cat $P/partitions/g1/metrics_file)\" = g1.metrics ]"
-# Idle memory goes back at once (the engine keeps no reserve of its own).
-echo 1000 > $P/policy_reserve_ppt
 echo 3000 > $P/policy_grace_ms
 echo 1 > $P/policy_enabled
 # Access sampling over 3 s: under emulation a guest walks its working set
@@ -66,13 +87,25 @@ echo 1 > $P/policy_enabled
 SAMPLE_MS=$(cat /sys/module/kvmshare/parameters/sample_ms)
 echo 3000 > /sys/module/kvmshare/parameters/sample_ms
 
-e2e_qemu g1 /run/pool/g1 384M hungry \
-	-device virtio-balloon-pci,id=bal0 \
-	-object memory-backend-file,id=ctl,mem-path=/run/pool/g1.metrics,size=1M,share=on \
-	-device ivshmem-plain,memdev=ctl
-e2e_qemu g2 /run/pool/g2 384M idle -device virtio-balloon-pci,id=bal0
-e2e_booted g1 180 && e2e_booted g2 180 && e2e_wait g1 "GUEST-METRICS on" 60
-e2e_tap $? "both guests boot from the pool, g1 publishes its metrics"
+# go NAME: start NAME's hungry phase (a line on its second serial port)
+go() {
+	timeout 10 sh -c "echo go > $E2E_RUN/$1.ctl.in"
+}
+
+E2E_APPEND=kvmshare_idle=go
+for g in g1 g2; do
+	mkfifo $E2E_RUN/$g.ctl.in $E2E_RUN/$g.ctl.out
+	e2e_qemu $g /run/pool/$g 384M hungry \
+		-device virtio-balloon-pci,id=bal0 \
+		-object memory-backend-file,id=ctl,mem-path=/run/pool/$g.metrics,size=1M,share=on \
+		-device ivshmem-plain,memdev=ctl \
+		-serial pipe:/run/$g.ctl
+done
+e2e_booted g1 180 && e2e_booted g2 180 &&
+	e2e_wait g1 "GUEST-WAITING" 60 && e2e_wait g2 "GUEST-WAITING" 60 &&
+	grep -q "GUEST-METRICS on" $E2E_RUN/g1.log &&
+	grep -q "GUEST-METRICS on" $E2E_RUN/g2.log
+e2e_tap $? "both guests boot from the pool and publish their metrics"
 
 kvmsharectl balance $E2E_RUN/pool --min 160M \
 	--qmp g1=$E2E_RUN/g1.qmp --qmp g2=$E2E_RUN/g2.qmp \
@@ -80,98 +113,107 @@ kvmsharectl balance $E2E_RUN/pool --min 160M \
 BAL=$!
 
 t=0
-while [ $t -lt 30 ] && [ "$(num g1 metrics/ok)" -lt 5 ]; do
+while [ $t -lt 30 ] && { [ "$(num g1 metrics/ok)" -lt 5 ] ||
+			 [ "$(num g2 metrics/ok)" -lt 5 ]; }; do
 	sleep 1
 	t=$((t + 1))
 done
 echo "# g1 metrics: ok $(num g1 metrics/ok) torn $(num g1 metrics/torn) stale $(num g1 metrics/stale) bad_magic $(num g1 metrics/bad_magic) absent $(num g1 metrics/absent)"
-[ "$(num g1 metrics/ok)" -ge 5 ] && [ "$(num g1 metrics/bad_magic)" = 0 ]
-e2e_tap $? "the host reads g1's metrics page from the control file"
+[ "$(num g1 metrics/ok)" -ge 5 ] && [ "$(num g2 metrics/ok)" -ge 5 ] &&
+	[ "$(num g1 metrics/bad_magic)" = 0 ] && [ "$(num g2 metrics/bad_magic)" = 0 ]
+e2e_tap $? "the host reads both metrics pages from the control files"
 
-# Idle: both come down to their entitlement, through the balloon.
-#
-# Guest sizes: before the engine bounded a stressed partition's wait for
-# delivery (resident below 7/8 of its target), a guest with targets near
-# 100 MiB could wait for 70 s (Linux leaves its DMA zone mostly untouched);
-# the 160 MiB entitlements date from then.
-while ! grep -q GUEST-HUNGRY-START $E2E_RUN/g1.log; do
-	i1=$(num g1 policy_target_pages)
-	b1=$(balloon_mib g1)
-	[ "$i1" -le $((176 * MB)) ] && [ -n "$b1" ] &&
-		[ "$b1" -le $((i1 / MB + 8)) ] && break
-	[ $(( $(date +%s) - T0 )) -gt 600 ] && break
+# idle_ok NAME: target at most 200 MiB (the guest booted with 384), the
+# balloon at most the target + 8 MiB. An idle partition keeps what it
+# held when the policy first saw it (at least its entitlement): idle
+# memory moves when another partition needs it.
+idle_ok() {
+	i=$(num $1 policy_target_pages)
+	b=$(balloon_mib $1)
+	[ "$i" -le $((200 * MB)) ] && [ -n "$b" ] && [ "$b" -le $((i / MB + 8)) ]
+}
+t=0
+while ! { idle_ok g1 && idle_ok g2; } && [ $t -lt 120 ]; do
 	sleep 1
+	t=$((t + 1))
 done
 trace idle
-i1=$(num g1 policy_target_pages)
-b1=$(balloon_mib g1)
-[ "$i1" -le $((176 * MB)) ] && [ -n "$b1" ] &&
-	[ "$b1" -le $((i1 / MB + 8)) ] &&
-	grep -q "^balance: g1" $E2E_RUN/balance.log
-e2e_tap $? "idle g1: target ${i1} pages (at most 176 MiB), balloon ${b1:-?} MiB (the target, +8)"
-# Growth is measured from the idle target (the balloon follows it).
-b1=$((i1 / MB))
+idle_ok g1 && idle_ok g2 && grep -q "^balance: g1" $E2E_RUN/balance.log
+e2e_tap $? "idle: both balloons down to their targets (g1 $(num g1 policy_target_pages), g2 $(num g2 policy_target_pages) pages)"
 
-# g1 gets hungry: its target, then its balloon, grow within seconds.
-e2e_wait g1 GUEST-HUNGRY-START 180
-ts=$(date +%s)
-tgrow= bgrow= stressed=0 n=0
-# target swings: times g1's target went down while hungry or holding
-drops=0 tlast=$(num g1 policy_target_pages)
-while [ $(( $(date +%s) - ts )) -lt 240 ]; do
-	case "$(num g1 policy_state)" in *stressed*) stressed=1 ;; esac
-	tg=$(num g1 policy_target_pages)
-	[ "$tg" -lt "$tlast" ] && drops=$((drops + 1))
-	tlast=$tg
-	bg=$(balloon_mib g1)
-	[ -z "$tgrow" ] && [ "$tg" -ge $((i1 + 48 * MB)) ] &&
-		tgrow=$(( $(date +%s) - ts ))
-	[ -z "$bgrow" ] && [ -n "$bg" ] && [ "$bg" -ge $((b1 + 48)) ] &&
-		bgrow=$(( $(date +%s) - ts ))
-	n=$((n + 1))
-	[ $((n % 5)) = 0 ] && trace hungry
-	grep -q GUEST-HUNGRY-DONE $E2E_RUN/g1.log && [ -n "$bgrow" ] && break
-	sleep 1
-done
-echo "# g1 stressed seen: $stressed; +48 MiB: target after ${tgrow:-never} s, balloon after ${bgrow:-never} s"
-[ -n "$tgrow" ] && [ -n "$bgrow" ]
-e2e_tap $? "hungry g1: target (${tgrow:-never} s) and balloon (${bgrow:-never} s) grow by 48 MiB"
-e2e_wait g1 GUEST-HUNGRY-DONE 240
-e2e_tap $? "g1 gets its 160 MiB working set"
+# hungry NAME OTHER: NAME's hungry phase, until its working set is done.
+# Sets t_need (s after the start: the guest's use reaches 90% of its
+# target), t_first/t_grow/t_bal (target +16 MiB, target and balloon +48
+# MiB), early (stressed before the first growth: 1), growing (state
+# seen), drops/swings (target drops, those of 16 MiB or more),
+# peak/bpeak (NAME's),
+# odrop/obdrop (how far OTHER's target/balloon went below their value at
+# the start, MiB), hdone (the working set was done).
+hungry() {
+	i0=$(num $1 policy_target_pages)
+	b0=$(balloon_mib $1)
+	o0=$(num $2 policy_target_pages)
+	ob0=$(balloon_mib $2)
+	go $1
+	e2e_wait $1 GUEST-HUNGRY-START 30 > /dev/null
+	ts=$(date +%s)
+	t_need= t_first= t_grow= t_bal= early=0 growing=0 drops=0 swings=0
+	n=0 hdone=
+	peak=$i0 bpeak=${b0:-0} odrop=0 obdrop=0 tlast=$i0
+	while [ $(( $(date +%s) - ts )) -lt 300 ]; do
+		st=$(num $1 policy_state)
+		tg=$(num $1 policy_target_pages)
+		bg=$(balloon_mib $1)
+		now=$(( $(date +%s) - ts ))
+		case "$st" in *growing*) growing=1 ;; esac
+		case "$st" in *stressed*) [ -z "$t_first" ] && early=1 ;; esac
+		[ "$tg" -lt "$tlast" ] && drops=$((drops + 1))
+		[ "$tg" -le $((tlast - 16 * MB)) ] && swings=$((swings + 1))
+		tlast=$tg
+		u=$(used_pages $1)
+		[ -z "$t_need" ] && [ -n "$u" ] && [ $((u * 10)) -ge $((i0 * 9)) ] &&
+			t_need=$now
+		[ "$tg" -gt "$peak" ] && peak=$tg
+		[ -n "$bg" ] && [ "$bg" -gt "$bpeak" ] && bpeak=$bg
+		[ -z "$t_first" ] && [ "$tg" -ge $((i0 + 16 * MB)) ] && t_first=$now
+		[ -z "$t_grow" ] && [ "$tg" -ge $((i0 + 48 * MB)) ] && t_grow=$now
+		[ -z "$t_bal" ] && [ -n "$bg" ] && [ -n "$b0" ] &&
+			[ "$bg" -ge $((b0 + 48)) ] && t_bal=$now
+		ot=$(num $2 policy_target_pages)
+		ob=$(balloon_mib $2)
+		[ $(( (o0 - ot) / MB )) -gt "$odrop" ] && odrop=$(( (o0 - ot) / MB ))
+		[ -n "$ob" ] && [ -n "$ob0" ] && [ $((ob0 - ob)) -gt "$obdrop" ] &&
+			obdrop=$((ob0 - ob))
+		n=$((n + 1))
+		[ $((n % 5)) = 0 ] && trace "$1 hungry"
+		grep -q GUEST-HUNGRY-DONE $E2E_RUN/$1.log && hdone=1
+		grep -q GUEST-HUNGRY-FREED $E2E_RUN/$1.log && break
+		sleep 1
+	done
+	lag=
+	[ -n "$t_need" ] && [ -n "$t_first" ] && lag=$((t_first - t_need))
+	echo "# $1: use at 90% of the target after ${t_need:-never} s, target +16 MiB after ${t_first:-never} s (lag ${lag:-?} s; stressed before: $early, growing seen: $growing), +48 MiB after ${t_grow:-never} s, balloon +48 MiB after ${t_bal:-never} s; peak target $peak pages, balloon $bpeak MiB; target drops $drops, of 16 MiB or more $swings; $2 gave ${odrop} MiB of target, ${obdrop} MiB of balloon"
+}
 
-# While it uses it, it keeps it; the peak is what it got.
-peak=0 bpeak=0
-while ! grep -q GUEST-HUNGRY-FREED $E2E_RUN/g1.log; do
-	tg=$(num g1 policy_target_pages)
-	[ "$tg" -lt "$tlast" ] && drops=$((drops + 1))
-	tlast=$tg
-	bg=$(balloon_mib g1)
-	[ "$tg" -gt "$peak" ] && peak=$tg
-	[ -n "$bg" ] && [ "$bg" -gt "$bpeak" ] && bpeak=$bg
-	n=$((n + 1))
-	[ $((n % 5)) = 0 ] && trace holding
-	[ $(( $(date +%s) - ts )) -gt 480 ] && break
-	sleep 1
-done
-echo "# g1 peak: target $peak pages, balloon $bpeak MiB; target drops while hungry or holding: $drops"
+hungry g1 g2
+g1peak=$peak g1bpeak=$bpeak
+[ -n "$lag" ] && [ "$lag" -le 5 ] && [ "$early" = 0 ] && [ "$growing" = 1 ]
+e2e_tap $? "g1's target leads its use: +16 MiB ${lag:-never} s after its use reached 90% of it, before any stall"
+[ -n "$t_grow" ] && [ -n "$t_bal" ]
+e2e_tap $? "g1's target (${t_grow:-never} s) and balloon (${t_bal:-never} s) grow by 48 MiB"
+[ -n "$hdone" ] && [ "$swings" = 0 ]
+e2e_tap $? "g1 gets its 160 MiB working set and keeps its memory while it uses it ($swings drops of 16 MiB or more)"
 
-# The working set is freed: the memory goes back.
-e2e_wait g1 GUEST-HUNGRY-FREED 60
-ts=$(date +%s)
-back=
-while [ $(( $(date +%s) - ts )) -lt 120 ]; do
-	tg=$(num g1 policy_target_pages)
-	bg=$(balloon_mib g1)
-	if [ "$tg" -le $((peak - 48 * MB)) ] && [ -n "$bg" ] &&
-	   [ "$bg" -le $((bpeak - 48)) ]; then
-		back=$(( $(date +%s) - ts ))
-		break
-	fi
-	sleep 1
-done
-trace freed
-[ -n "$back" ]
-e2e_tap $? "g1 idle again: target and balloon 48 MiB below their peak (in ${back:-never} s)"
+f0=$(cat $P/fault_failures)
+hungry g2 g1
+trace moved
+[ -n "$t_grow" ] && [ -n "$t_bal" ] && [ -n "$hdone" ]
+e2e_tap $? "g2 gets its working set: target (${t_grow:-never} s) and balloon (${t_bal:-never} s) +48 MiB"
+[ "$odrop" -ge 32 ] && [ "$obdrop" -ge 32 ]
+e2e_tap $? "memory moved from the idle g1 to g2: g1's target ${odrop} MiB, its balloon ${obdrop} MiB down"
+f1=$(cat $P/fault_failures)
+[ "$f1" = "$f0" ]
+e2e_tap $? "no guest fault refused while the memory moved ($((f1 - f0)) refused)"
 
 for g in g1 g2; do
 	e2e_alive $g
@@ -180,18 +222,20 @@ done
 
 echo "# balance log (last 40 lines):"
 sed 's/^/#   /' $E2E_RUN/balance.log | tail -40
-echo "# g1 console (last 12 lines):"
-tail -12 $E2E_RUN/g1.log | sed 's/^/#   /'
-grep -c "^balance: g1" $E2E_RUN/balance.log | sed 's/^/# g1 balloon changes: /'
+for g in g1 g2; do
+	echo "# $g console (last 8 lines):"
+	tail -8 $E2E_RUN/$g.log | sed 's/^/#   /'
+	grep -c "^balance: $g" $E2E_RUN/balance.log | sed "s/^/# $g balloon changes: /"
+done
 kill $BAL 2>/dev/null
 wait $BAL 2>/dev/null
 e2e_stop g1
 e2e_stop g2
 echo 0 > $P/policy_enabled
 echo "$SAMPLE_MS" > /sys/module/kvmshare/parameters/sample_ms
-kvmsharectl remove $E2E_RUN/pool/g1.metrics
-kvmsharectl remove $E2E_RUN/pool/g1
-kvmsharectl remove $E2E_RUN/pool/g2
+for f in g1.metrics g2.metrics g1 g2; do
+	kvmsharectl remove $E2E_RUN/pool/$f
+done
 used=$(cat $P/used_pages)
 kvmsharectl umount $E2E_RUN/pool
 [ "$used" = 0 ]
