@@ -206,18 +206,27 @@ static bool kvmshare_policy_guest_has(const struct kvmshare_policy_part *pt,
 }
 
 /*
- * What the guest says its workload holds (fresh sample): MemTotal -
- * MemAvailable plus its swap in use, at most the limit; 0 if not known.
+ * What the guest says it holds of the partition (fresh sample): its
+ * workload, MemTotal - MemAvailable plus its swap in use, and with a
+ * balloon driver what its kernel keeps for itself (the guest's size, the
+ * partition less the balloon, above MemTotal); at most the limit, 0 if
+ * not known.
  */
 static u64 kvmshare_policy_guest_used(const struct kvmshare_policy_part *pt)
 {
 	const struct kvmshare_metrics_sample *g = &pt->in.guest;
+	u64 used, size;
 
 	if (!g->valid || !g->fresh)
 		return 0;
 	/* each <= max_pages <= 2^40 (the reader bounds them) */
-	return kvmshare_policy_min(g->mem_total - g->mem_available +
-				   g->swap_used, pt->limit);
+	used = g->mem_total - g->mem_available + g->swap_used;
+	if (g->flags & KVMSHARE_METRICS_F_BALLOON) {
+		size = pt->limit - kvmshare_policy_min(g->balloon, pt->limit);
+		if (size > g->mem_total)
+			used += size - g->mem_total;
+	}
+	return kvmshare_policy_min(used, pt->limit);
 }
 
 /*

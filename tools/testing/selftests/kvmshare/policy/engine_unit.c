@@ -699,6 +699,35 @@ TEST(growing_headroom_yields_to_stress)
 	EXPECT_EQ(4 * GIB - used, pt[1].target);
 }
 
+/*
+ * What a guest's kernel keeps for itself (its size less MemTotal, known
+ * with a balloon) is part of what it holds: a growing guest with 820 MiB
+ * in use, 64 MiB kept by its kernel and 1 GiB in all needs more than its
+ * 1 GiB now (820 MiB + 25% is within the deadband).
+ */
+TEST(growing_counts_guest_kernel)
+{
+	struct kvmshare_policy_params p = params(8 * GIB);
+	struct kvmshare_policy_part pt[1];
+	uint64_t mib = GIB / 1024;
+	struct kvmshare_metrics_sample *g = &pt[0].in.guest;
+
+	part_init(&pt[0], GIB, 4 * GIB, 100);
+	pt[0].target = GIB;
+	holds(&pt[0], 600 * mib, GIB - 64 * mib);
+	g->flags |= KVMSHARE_METRICS_F_BALLOON;
+	g->balloon = 3 * GIB;
+	ASSERT_EQ(0, kvmshare_policy_step(&p, pt, 1));
+	EXPECT_EQ(GIB, pt[0].target);
+	holds(&pt[0], 820 * mib, GIB - 64 * mib);
+	g->flags |= KVMSHARE_METRICS_F_BALLOON;
+	g->balloon = 3 * GIB;
+	ASSERT_EQ(0, kvmshare_policy_step(&p, pt, 1));
+	EXPECT_TRUE(pt[0].state & KVMSHARE_POLICY_S_GROWING);
+	/* (820 + 64) MiB + 25% */
+	EXPECT_EQ(1105 * mib, pt[0].target);
+}
+
 /* Same inputs, same outputs. */
 TEST(deterministic)
 {
