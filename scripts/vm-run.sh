@@ -90,6 +90,10 @@ if [ "$hostroot" = 1 ]; then
 	cmdline+=" kvmshare_hostroot=1"
 fi
 args+=(-append "$cmdline")
+# Extra arguments for the test VM's QEMU (debugging), e.g.
+# KVMSHARE_VM_QEMU_ARGS="-d cpu_reset,guest_errors -D /tmp/reset.log"
+# shellcheck disable=SC2206
+[ -n "${KVMSHARE_VM_QEMU_ARGS:-}" ] && args+=($KVMSHARE_VM_QEMU_ARGS)
 
 if [ "$console" = 1 ]; then
 	touch "$out/console.log"

@@ -39,8 +39,7 @@ balloon_mib() {
 qemu_diag() {
 	eval "pid=\$E2E_PID_$1"
 	if ! kill -0 "$pid" 2>/dev/null; then
-		wait "$pid" 2>/dev/null
-		echo "# $1: QEMU $pid has exited (status $?); its output, the guest's console, the kernel log:"
+		echo "# $1: QEMU $pid has exited; its output, the guest's console, the kernel log:"
 		tail -5 $E2E_RUN/$1.qemu.log 2>/dev/null | sed 's/^/#   qemu: /'
 		tail -30 $E2E_RUN/$1.log 2>/dev/null | sed 's/^/#   /'
 		dmesg | tail -15 | sed 's/^/#   /'
@@ -62,6 +61,17 @@ used_pages() {
 		$1 == "part" { me = ($2 == id) }
 		me && $1 == "out:" { for (i = 2; i < NF; i++) if ($i == "used") print $(i + 1) }
 	' /sys/kernel/debug/kvmshare/pe2e/policy
+}
+
+# gone NAME: report, once, how NAME's QEMU ended if it did (in the main
+# shell: only the parent can collect the status)
+gone() {
+	eval "pid=\$E2E_PID_$1"
+	[ -e $E2E_RUN/$1.gone ] && return
+	kill -0 "$pid" 2>/dev/null && return
+	touch $E2E_RUN/$1.gone
+	wait "$pid"
+	echo "# $1: QEMU $pid ended with status $? (128 + N: signal N)"
 }
 
 # trace: a line of what the policy sees, for the log
@@ -139,6 +149,8 @@ idle_ok() {
 }
 t=0
 while ! { idle_ok g1 && idle_ok g2; } && [ $t -lt 120 ]; do
+	gone g1
+	gone g2
 	sleep 1
 	t=$((t + 1))
 done
@@ -193,6 +205,8 @@ hungry() {
 		[ $((n % 5)) = 0 ] && trace "$1 hungry"
 		grep -q GUEST-HUNGRY-DONE $E2E_RUN/$1.log && hdone=1
 		grep -q GUEST-HUNGRY-FREED $E2E_RUN/$1.log && break
+		gone g1
+		gone g2
 		sleep 1
 	done
 	lag=
