@@ -682,6 +682,7 @@ struct balance_guest {
 	unsigned long long balloon;	/* guest size applied, pages */
 	long long changed_ms;		/* when it was applied */
 	int failed;			/* the last attempt failed */
+	int skip;			/* its inputs unreadable this pass */
 };
 
 static long long now_ms(void)
@@ -786,26 +787,33 @@ static int balance_pass(struct balance_guest *g, int n, int pool_fd,
 	unsigned long long room, owed = 0, want;
 	int i, left = 0, waiting = 0;
 
-	for (i = 0; i < n; i++)
-		if (balance_read(&g[i]))
+	if (ioctl(pool_fd, KVMSHARE_IOC_POOL_INFO, &pi))
+		return n;
+	/* A guest whose inputs cannot be read takes all it may (no room). */
+	for (i = 0; i < n; i++) {
+		g[i].skip = balance_read(&g[i]) != 0;
+		if (g[i].skip) {
 			left++;
-	if (left || ioctl(pool_fd, KVMSHARE_IOC_POOL_INFO, &pi))
-		return left ? left : n;
-	for (i = 0; i < n; i++)
+			g[i].resident = 0;
+			g[i].entitled = 0;
+		}
 		owed += balance_owed(&g[i], g[i].balloon);
+	}
 	room = pi.available_pages > owed ? pi.available_pages - owed : 0;
 	for (i = 0; i < n; i++) {
 		want = balance_size(&g[i], g[i].target, min);
-		if (g[i].target && want > g[i].balloon &&
-		    balance_owed(&g[i], want) - balance_owed(&g[i], g[i].balloon) > room)
+		if (g[i].skip || !g[i].target || want <= g[i].balloon)
+			continue;
+		if (balance_owed(&g[i], want) -
+		    balance_owed(&g[i], g[i].balloon) > room)
 			waiting = 1;
 	}
 
 	/* Shrink first; the growth that waits for it takes no hold. */
 	for (i = 0; i < n; i++) {
 		want = balance_size(&g[i], g[i].target, min);
-		if (!g[i].target || (long long)g[i].target == g[i].applied ||
-		    want > g[i].balloon)
+		if (g[i].skip || !g[i].target ||
+		    (long long)g[i].target == g[i].applied || want > g[i].balloon)
 			continue;
 		if (!waiting && g[i].applied >= 0 &&
 		    now_ms() - g[i].changed_ms < hold_ms)
@@ -825,8 +833,8 @@ static int balance_pass(struct balance_guest *g, int n, int pool_fd,
 		unsigned long long more, old = g[i].balloon;
 
 		want = balance_size(&g[i], g[i].target, min);
-		if (!g[i].target || (long long)g[i].target == g[i].applied ||
-		    want <= old)
+		if (g[i].skip || !g[i].target ||
+		    (long long)g[i].target == g[i].applied || want <= old)
 			continue;
 		more = balance_owed(&g[i], want) - balance_owed(&g[i], old);
 		if (more > room) {
