@@ -169,16 +169,46 @@ static u32 kvmshare_policy_stress(const struct kvmshare_policy_params *p,
 	return (u32)kvmshare_policy_min(stall, KVMSHARE_POLICY_PPM);
 }
 
+/*
+ * What the guest says it holds of the partition (fresh sample): its
+ * workload, MemTotal - MemAvailable plus its swap in use, and with a
+ * balloon driver what its kernel keeps for itself (the guest's size, the
+ * partition less the balloon, above MemTotal); at most the limit, 0 if
+ * not known.
+ */
+static u64 kvmshare_policy_guest_used(const struct kvmshare_policy_part *pt)
+{
+	const struct kvmshare_metrics_sample *g = &pt->in.guest;
+	u64 used, size;
+
+	if (!g->valid || !g->fresh)
+		return 0;
+	/* each <= max_pages <= 2^40 (the reader bounds them) */
+	used = g->mem_total - g->mem_available + g->swap_used;
+	if (g->flags & KVMSHARE_METRICS_F_BALLOON) {
+		size = pt->limit - kvmshare_policy_min(g->balloon, pt->limit);
+		if (size > g->mem_total)
+			used += size - g->mem_total;
+	}
+	return kvmshare_policy_min(used, pt->limit);
+}
+
 /* Pages an unstressed partition needs: what it uses plus headroom. */
 static u64 kvmshare_policy_idle_need(const struct kvmshare_policy_params *p,
 				     const struct kvmshare_policy_part *pt,
 				     u64 cur)
 {
 	const struct kvmshare_metrics_sample *g = &pt->in.guest;
-	u64 used;
+	u64 used, held = kvmshare_policy_guest_used(pt);
 
+	/*
+	 * The host's sample counts pages touched, the guest knows what it
+	 * holds: pages its balloon takes are touched (zeroed) on the way,
+	 * and they are not in use.
+	 */
 	if (pt->in.active)
-		used = pt->in.active;
+		used = held ? kvmshare_policy_min(pt->in.active, held) :
+		       pt->in.active;
 	else if (g->valid)
 		used = g->mem_total - g->mem_available;
 	else
@@ -203,30 +233,6 @@ static bool kvmshare_policy_guest_has(const struct kvmshare_policy_part *pt,
 	    pt->limit - kvmshare_policy_min(g->balloon, pt->limit) >= pages)
 		return true;
 	return g->mem_total >= pages;
-}
-
-/*
- * What the guest says it holds of the partition (fresh sample): its
- * workload, MemTotal - MemAvailable plus its swap in use, and with a
- * balloon driver what its kernel keeps for itself (the guest's size, the
- * partition less the balloon, above MemTotal); at most the limit, 0 if
- * not known.
- */
-static u64 kvmshare_policy_guest_used(const struct kvmshare_policy_part *pt)
-{
-	const struct kvmshare_metrics_sample *g = &pt->in.guest;
-	u64 used, size;
-
-	if (!g->valid || !g->fresh)
-		return 0;
-	/* each <= max_pages <= 2^40 (the reader bounds them) */
-	used = g->mem_total - g->mem_available + g->swap_used;
-	if (g->flags & KVMSHARE_METRICS_F_BALLOON) {
-		size = pt->limit - kvmshare_policy_min(g->balloon, pt->limit);
-		if (size > g->mem_total)
-			used += size - g->mem_total;
-	}
-	return kvmshare_policy_min(used, pt->limit);
 }
 
 /*

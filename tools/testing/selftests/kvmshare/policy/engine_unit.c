@@ -728,6 +728,30 @@ TEST(growing_counts_guest_kernel)
 	EXPECT_EQ(1105 * mib, pt[0].target);
 }
 
+/*
+ * The host's sample calls active what was touched; a guest whose balloon
+ * takes pages touches them on the way (zeroing). An idle partition needs
+ * what its guest holds, not what was touched.
+ */
+TEST(idle_need_capped_by_guest)
+{
+	struct kvmshare_policy_params p = params(8 * GIB);
+	struct kvmshare_policy_part pt[1];
+	uint64_t mib = GIB / 1024;
+	unsigned int step;
+
+	p.reserve_ppt = 1000;	/* targets follow needs */
+	part_init(&pt[0], GIB / 2, 4 * GIB, 100);
+	pt[0].target = 2 * GIB;
+	for (step = 0; step <= p.idle_periods + 1; step++) {
+		holds(&pt[0], 600 * mib, 2 * GIB);
+		pt[0].in.resident = 2 * GIB;
+		pt[0].in.active = 2 * GIB;
+		ASSERT_EQ(0, kvmshare_policy_step(&p, pt, 1));
+	}
+	EXPECT_EQ(750 * mib, pt[0].target);
+}
+
 /* Same inputs, same outputs. */
 TEST(deterministic)
 {

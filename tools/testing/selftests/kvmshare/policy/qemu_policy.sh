@@ -76,11 +76,11 @@ gone() {
 
 # trace: a line of what the policy sees, for the log
 trace() {
-	echo "# t=$(( $(date +%s) - T0 ))s $1: g1 target $(num g1 policy_target_pages) state '$(num g1 policy_state)' stress $(num g1 policy_stress_ppm) resident $(num g1 resident_pages) balloon $(balloon_mib g1) MiB | g2 target $(num g2 policy_target_pages) state '$(num g2 policy_state)' resident $(num g2 resident_pages) balloon $(balloon_mib g2) MiB"
+	echo "# t=$(( $(date +%s) - T0 ))s $1: g1 target $(num g1 policy_target_pages) state '$(num g1 policy_state)' stress $(num g1 policy_stress_ppm) resident $(num g1 resident_pages) balloon $(balloon_mib g1) MiB active $(num g1 active_estimate_pages) | g2 target $(num g2 policy_target_pages) state '$(num g2 policy_state)' resident $(num g2 resident_pages) balloon $(balloon_mib g2) MiB"
 }
 
 echo "TAP version 13"
-echo "1..14"
+echo "1..15"
 e2e_setup
 T0=$(date +%s)
 mkdir -p $E2E_RUN/pool
@@ -163,7 +163,7 @@ e2e_tap $? "idle: both balloons down to their targets (g1 $(num g1 policy_target
 # target), t_first/t_grow/t_bal (target +16 MiB, target and balloon +48
 # MiB), early (stressed before the first growth: 1), growing (state
 # seen), drops/swings (target drops, those of 16 MiB or more),
-# peak/bpeak (NAME's),
+# orises (OTHER's target rose by 16 MiB or more), peak/bpeak (NAME's),
 # odrop/obdrop (how far OTHER's target/balloon went below their value at
 # the start, MiB), hdone (the working set was done).
 hungry() {
@@ -176,7 +176,7 @@ hungry() {
 	ts=$(date +%s)
 	t_need= t_first= t_grow= t_bal= early=0 growing=0 drops=0 swings=0
 	n=0 hdone=
-	peak=$i0 bpeak=${b0:-0} odrop=0 obdrop=0 tlast=$i0
+	peak=$i0 bpeak=${b0:-0} odrop=0 obdrop=0 tlast=$i0 olast=$o0 orises=0
 	while [ $(( $(date +%s) - ts )) -lt 300 ]; do
 		st=$(num $1 policy_state)
 		tg=$(num $1 policy_target_pages)
@@ -197,6 +197,8 @@ hungry() {
 		[ -z "$t_bal" ] && [ -n "$bg" ] && [ -n "$b0" ] &&
 			[ "$bg" -ge $((b0 + 48)) ] && t_bal=$now
 		ot=$(num $2 policy_target_pages)
+		[ "$ot" -ge $((olast + 16 * MB)) ] && orises=$((orises + 1))
+		olast=$ot
 		ob=$(balloon_mib $2)
 		[ $(( (o0 - ot) / MB )) -gt "$odrop" ] && odrop=$(( (o0 - ot) / MB ))
 		[ -n "$ob" ] && [ -n "$ob0" ] && [ $((ob0 - ob)) -gt "$obdrop" ] &&
@@ -211,7 +213,7 @@ hungry() {
 	done
 	lag=
 	[ -n "$t_need" ] && [ -n "$t_first" ] && lag=$((t_first - t_need))
-	echo "# $1: use at 90% of the target after ${t_need:-never} s, target +16 MiB after ${t_first:-never} s (lag ${lag:-?} s; stressed before: $early, growing seen: $growing), +48 MiB after ${t_grow:-never} s, balloon +48 MiB after ${t_bal:-never} s; peak target $peak pages, balloon $bpeak MiB; target drops $drops, of 16 MiB or more $swings; $2 gave ${odrop} MiB of target, ${obdrop} MiB of balloon"
+	echo "# $1: use at 90% of the target after ${t_need:-never} s, target +16 MiB after ${t_first:-never} s (lag ${lag:-?} s; stressed before: $early, growing seen: $growing), +48 MiB after ${t_grow:-never} s, balloon +48 MiB after ${t_bal:-never} s; peak target $peak pages, balloon $bpeak MiB; target drops $drops, of 16 MiB or more $swings; $2's target rose by 16 MiB or more $orises times; $2 gave ${odrop} MiB of target, ${obdrop} MiB of balloon"
 }
 
 hungry g1 g2
@@ -230,6 +232,8 @@ trace moved
 e2e_tap $? "g2 gets its working set: target (${t_grow:-never} s) and balloon (${t_bal:-never} s) +48 MiB"
 [ "$odrop" -ge 32 ] && [ "$obdrop" -ge 32 ]
 e2e_tap $? "memory moved from the idle g1 to g2: g1's target ${odrop} MiB, its balloon ${obdrop} MiB down"
+[ "$swings" -le 1 ] && [ "$orises" -le 1 ]
+e2e_tap $? "no see-saw while it moved: g2's target fell by 16 MiB or more $swings times, idle g1's rose $orises times"
 f1=$(cat $P/fault_failures)
 [ "$f1" = "$f0" ]
 e2e_tap $? "no guest fault refused while the memory moved ($((f1 - f0)) refused)"
