@@ -170,11 +170,23 @@ static u32 kvmshare_policy_stress(const struct kvmshare_policy_params *p,
 }
 
 /*
+ * The guest's size by its balloon driver: what the balloon leaves of the
+ * partition; 0 without a balloon driver.
+ */
+static u64 kvmshare_policy_guest_size(const struct kvmshare_policy_part *pt)
+{
+	const struct kvmshare_metrics_sample *g = &pt->in.guest;
+
+	if (!(g->flags & KVMSHARE_METRICS_F_BALLOON))
+		return 0;
+	return pt->limit - kvmshare_policy_min(g->balloon, pt->limit);
+}
+
+/*
  * What the guest says it holds of the partition (fresh sample): its
- * workload, MemTotal - MemAvailable plus its swap in use, and with a
- * balloon driver what its kernel keeps for itself (the guest's size, the
- * partition less the balloon, above MemTotal); at most the limit, 0 if
- * not known.
+ * workload, MemTotal - MemAvailable plus its swap in use, and what its
+ * kernel keeps for itself (its size above MemTotal, known with a balloon
+ * driver); at most the limit, 0 if not known.
  */
 static u64 kvmshare_policy_guest_used(const struct kvmshare_policy_part *pt)
 {
@@ -185,21 +197,22 @@ static u64 kvmshare_policy_guest_used(const struct kvmshare_policy_part *pt)
 		return 0;
 	/* each <= max_pages <= 2^40 (the reader bounds them) */
 	used = g->mem_total - g->mem_available + g->swap_used;
-	if (g->flags & KVMSHARE_METRICS_F_BALLOON) {
-		size = pt->limit - kvmshare_policy_min(g->balloon, pt->limit);
-		if (size > g->mem_total)
-			used += size - g->mem_total;
-	}
+	size = kvmshare_policy_guest_size(pt);
+	if (size > g->mem_total)
+		used += size - g->mem_total;
 	return kvmshare_policy_min(used, pt->limit);
 }
 
-/* Pages an unstressed partition needs: what it uses plus headroom. */
+/*
+ * Pages an unstressed partition needs: what it uses plus headroom. @held
+ * is kvmshare_policy_guest_used().
+ */
 static u64 kvmshare_policy_idle_need(const struct kvmshare_policy_params *p,
 				     const struct kvmshare_policy_part *pt,
-				     u64 cur)
+				     u64 cur, u64 held)
 {
 	const struct kvmshare_metrics_sample *g = &pt->in.guest;
-	u64 used, held = kvmshare_policy_guest_used(pt);
+	u64 used;
 
 	/*
 	 * The host's sample counts pages touched, the guest knows what it
@@ -229,10 +242,8 @@ static bool kvmshare_policy_guest_has(const struct kvmshare_policy_part *pt,
 
 	if (!g->valid || !g->fresh)
 		return false;
-	if ((g->flags & KVMSHARE_METRICS_F_BALLOON) &&
-	    pt->limit - kvmshare_policy_min(g->balloon, pt->limit) >= pages)
-		return true;
-	return g->mem_total >= pages;
+	return kvmshare_policy_guest_size(pt) >= pages ||
+	       g->mem_total >= pages;
 }
 
 /*
@@ -309,7 +320,7 @@ static u64 kvmshare_policy_assess(const struct kvmshare_policy_params *p,
 	if (pt->holdoff)
 		pt->state |= KVMSHARE_POLICY_S_HOLDOFF;
 
-	need = kvmshare_policy_idle_need(p, pt, cur);
+	need = kvmshare_policy_idle_need(p, pt, cur, used);
 	if (stress >= p->stress_ppm) {
 		pt->state |= KVMSHARE_POLICY_S_STRESSED;
 		pt->idle = 0;
