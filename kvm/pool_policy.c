@@ -174,7 +174,8 @@ struct kvmshare_policy_run {
 
 /*
  * Take every partition of the pool that is not a control file and has a
- * size, with a kobject reference, and its host-side configuration.
+ * size, with a kobject reference, its host-side configuration and the
+ * engine's state of it. The policy mutex keeps that state.
  */
 static int kvmshare_policy_gather(struct kvmshare_pool *pool,
 				  struct kvmshare_policy_run *run)
@@ -184,6 +185,7 @@ static int kvmshare_policy_gather(struct kvmshare_pool *pool,
 	struct kvmshare_part *part;
 	u64 ctl_pages = 0, ent_sum = 0, usable;
 
+	lockdep_assert_held(&pol->mutex);
 	cap = min_t(unsigned long, READ_ONCE(pool->nr_parts),
 		    KVMSHARE_POLICY_MAX_PARTS);
 	run->n = 0;
@@ -216,7 +218,9 @@ static int kvmshare_policy_gather(struct kvmshare_pool *pool,
 		}
 		kobject_get(&part->kobj);
 		e = &run->eng[run->n];
-		*e = part->policy.eng;
+		/* The engine's state; zero (as allocated) before its first step. */
+		if (part->policy.stepped)
+			*e = part->policy.eng;
 		limit = part->limit ? min(part->limit, size) : size;
 		limit = min_t(u64, max(limit, part->entitlement),
 			      KVMSHARE_POLICY_MAX_PAGES);
@@ -302,14 +306,6 @@ static void kvmshare_policy_step_pool(struct kvmshare_pool *pool,
 
 		if (!pp->stepped) {
 			/* First step: no target yet, start from what it has. */
-			e->target = 0;
-			e->idle = 0;
-			e->holdoff = 0;
-			e->waited = 0;
-			e->shrunk = 0;
-			e->settle = 0;
-			e->backoff = 0;
-			e->used = 0;
 			pp->pageins_base = pageins;
 			pp->enforced = e->in.resident;
 			pp->has_pending = false;
