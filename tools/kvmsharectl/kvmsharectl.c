@@ -220,6 +220,20 @@ static int cmd_umount(int argc, char **argv)
 	return 0;
 }
 
+/* A number from the start of the open (sysfs) file @fd; 0 or -1. */
+static int read_ull(int fd, unsigned long long *v)
+{
+	char buf[32];
+	ssize_t n;
+
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	*v = strtoull(buf, NULL, 10);
+	return 0;
+}
+
 /* The name= option of the kvmshare pool mounted at @dir. */
 static int pool_name(const char *dir, char *name, size_t len)
 {
@@ -257,10 +271,9 @@ static int pool_name(const char *dir, char *name, size_t len)
 static void policy_target(const char *pool, const char *part, char *buf,
 			  size_t len)
 {
-	char path[PATH_MAX], v[32];
+	char path[PATH_MAX];
 	unsigned long long pages = 0;
-	ssize_t n;
-	int fd;
+	int fd, ret;
 
 	snprintf(buf, len, "-");
 	if (!pool[0])
@@ -271,13 +284,9 @@ static void policy_target(const char *pool, const char *part, char *buf,
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return;
-	n = read(fd, v, sizeof(v) - 1);
+	ret = read_ull(fd, &pages);
 	close(fd);
-	if (n <= 0)
-		return;
-	v[n] = 0;
-	pages = strtoull(v, NULL, 10);
-	if (pages)
+	if (!ret && pages)
 		human(buf, len, pages);
 }
 
@@ -678,11 +687,13 @@ struct balance_guest {
 	unsigned long long target;	/* policy target read this pass */
 	unsigned long long resident;	/* resident pages, this pass */
 	unsigned long long entitled;	/* entitlement, pages */
+	unsigned long long want;	/* guest size for the target */
+	unsigned long long more;	/* pages growing to it may take */
 	long long applied;		/* target applied, pages; -1: none */
 	unsigned long long balloon;	/* guest size applied, pages */
 	long long changed_ms;		/* when it was applied */
 	int failed;			/* the last attempt failed */
-	int skip;			/* its inputs unreadable this pass */
+	int skip;			/* nothing to do for it this pass */
 };
 
 static long long now_ms(void)
@@ -750,15 +761,9 @@ static int balance_read(struct balance_guest *g)
 {
 	struct kvmshare_part_stats st;
 	struct kvmshare_part_attr at;
-	char buf[64];
-	ssize_t n;
 
-	n = pread(g->fd, buf, sizeof(buf) - 1, 0);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	g->target = strtoull(buf, NULL, 10);
-	if (ioctl(g->part, KVMSHARE_IOC_GET_STATS, &st) ||
+	if (read_ull(g->fd, &g->target) ||
+	    ioctl(g->part, KVMSHARE_IOC_GET_STATS, &st) ||
 	    ioctl(g->part, KVMSHARE_IOC_GET_ATTR, &at))
 		return -1;
 	g->resident = st.resident_pages;
@@ -784,7 +789,7 @@ static int balance_pass(struct balance_guest *g, int n, int pool_fd,
 			unsigned long long min, long long hold_ms)
 {
 	struct kvmshare_pool_info pi;
-	unsigned long long room, owed = 0, want;
+	unsigned long long room, owed = 0;
 	int i, left = 0, waiting = 0;
 
 	if (ioctl(pool_fd, KVMSHARE_IOC_POOL_INFO, &pi))
@@ -801,28 +806,31 @@ static int balance_pass(struct balance_guest *g, int n, int pool_fd,
 	}
 	room = pi.available_pages > owed ? pi.available_pages - owed : 0;
 	for (i = 0; i < n; i++) {
-		want = balance_size(&g[i], g[i].target, min);
-		if (g[i].skip || !g[i].target || want <= g[i].balloon)
-			continue;
-		if (balance_owed(&g[i], want) -
-		    balance_owed(&g[i], g[i].balloon) > room)
+		g[i].want = balance_size(&g[i], g[i].target, min);
+		g[i].more = 0;
+		/* Unreadable, no target yet, or applied: nothing to do. */
+		if (g[i].skip || !g[i].target ||
+		    (long long)g[i].target == g[i].applied)
+			g[i].skip = 1;
+		else if (g[i].want > g[i].balloon)
+			g[i].more = balance_owed(&g[i], g[i].want) -
+				    balance_owed(&g[i], g[i].balloon);
+		if (!g[i].skip && g[i].more > room)
 			waiting = 1;
 	}
 
 	/* Shrink first; the growth that waits for it takes no hold. */
 	for (i = 0; i < n; i++) {
-		want = balance_size(&g[i], g[i].target, min);
-		if (g[i].skip || !g[i].target ||
-		    (long long)g[i].target == g[i].applied || want > g[i].balloon)
+		if (g[i].skip || g[i].want > g[i].balloon)
 			continue;
 		if (!waiting && g[i].applied >= 0 &&
 		    now_ms() - g[i].changed_ms < hold_ms)
 			continue;
-		if (want == g[i].balloon) {
+		if (g[i].want == g[i].balloon) {
 			g[i].applied = g[i].target;
 			continue;
 		}
-		if (balance_apply(&g[i], want))
+		if (balance_apply(&g[i], g[i].want))
 			left++;
 		else
 			g[i].applied = g[i].target;
@@ -830,17 +838,14 @@ static int balance_pass(struct balance_guest *g, int n, int pool_fd,
 
 	/* Grow by what the pool can give now. */
 	for (i = 0; i < n; i++) {
-		unsigned long long more, old = g[i].balloon;
+		unsigned long long want = g[i].want, more = g[i].more;
 
-		want = balance_size(&g[i], g[i].target, min);
-		if (g[i].skip || !g[i].target ||
-		    (long long)g[i].target == g[i].applied || want <= old)
+		if (g[i].skip || want <= g[i].balloon)
 			continue;
-		more = balance_owed(&g[i], want) - balance_owed(&g[i], old);
 		if (more > room) {
 			want -= more - room;
 			left++;
-			if (want <= old)
+			if (want <= g[i].balloon)
 				continue;
 			more = room;
 		}
@@ -849,7 +854,7 @@ static int balance_pass(struct balance_guest *g, int n, int pool_fd,
 			continue;
 		}
 		room -= more;
-		if (want == balance_size(&g[i], g[i].target, min))
+		if (want == g[i].want)
 			g[i].applied = g[i].target;
 	}
 	return left;
