@@ -284,6 +284,7 @@ extern const struct attribute_group *vpa_mdev_groups[];
 
 /* vpa_recov.c */
 extern unsigned int vpa_ack_timeout_ms;
+extern u32 vpa_recov_delay_us;
 extern const struct pci_error_handlers vpa_err_handlers;
 extern struct device_attribute dev_attr_resize;
 extern struct device_attribute dev_attr_recovery;

@@ -559,6 +559,8 @@ static int __init vpa_init(void)
 		return -EINVAL;
 	}
 	vpa_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_u32("recov_delay_us", 0600, vpa_debugfs,
+			   &vpa_recov_delay_us);
 #ifdef VPA_BENCH_BYPASS
 	debugfs_create_bool("bypass_checks", 0600, vpa_debugfs, &vpa_bypass);
 #endif

@@ -29,6 +29,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/moduleparam.h>
 #include <linux/uuid.h>
 
@@ -36,6 +37,7 @@
 
 #define VPA_ACK_MIN_MS		10
 #define VPA_ACK_MAX_MS		60000
+#define VPA_RECOV_DELAY_MAX_US	100000U
 
 unsigned int vpa_ack_timeout_ms = 2000;
 
@@ -61,6 +63,23 @@ module_param_cb(ack_timeout_ms, &vpa_ack_timeout_ops, &vpa_ack_timeout_ms,
 		0644);
 MODULE_PARM_DESC(ack_timeout_ms,
 		 "time a guest has to acknowledge a quiesce request (10-60000 ms, default 2000)");
+
+/*
+ * Test hook (debugfs vpa/recov_delay_us, 0 = off): a delay right after a
+ * recovery step made a change visible to the guest, to widen the windows
+ * in which a guest that polls could see the host half-way (the tests of
+ * the vpa_recovery suite). Bounded to VPA_RECOV_DELAY_MAX_US.
+ */
+u32 vpa_recov_delay_us;
+
+static void vpa_recov_test_delay(void)
+{
+	u32 us = READ_ONCE(vpa_recov_delay_us);
+
+	if (us)
+		usleep_range(min(us, VPA_RECOV_DELAY_MAX_US),
+			     min(us, VPA_RECOV_DELAY_MAX_US) + 100);
+}
 
 static const char * const vpa_outcome_names[VPA_OUT_NR] = {
 	[VPA_OUT_NONE] = "none",
@@ -160,6 +179,7 @@ static bool vpa_quiesce_ask(struct vpa_adapter *ad, struct vpa_vdev *v,
 	vec = v->evt_vec;
 	spin_unlock(&v->cfg_lock);
 	mutex_unlock(&v->lock);
+	vpa_recov_test_delay();
 	v->asked = ktime_get();
 	v->rec.events++;
 	v->rec.last_error = error;
@@ -598,6 +618,7 @@ static void vpa_vdev_fail(struct vpa_vdev *v)
 	}
 	spin_unlock(&v->cfg_lock);
 	mutex_unlock(&v->lock);
+	vpa_recov_test_delay();
 	vpa_engine_stop(v);
 	v->rec.failed++;
 	v->rec.last_outcome = VPA_OUT_FAILED;

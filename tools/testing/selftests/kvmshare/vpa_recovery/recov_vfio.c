@@ -476,11 +476,24 @@ FIXTURE_SETUP(sw)
 	self->n = 0;
 }
 
+/*
+ * The test hook that widens the host's windows: a delay after each
+ * recovery step the guest can see (0 = off).
+ */
+static int set_host_delay(unsigned int us)
+{
+	char s[16];
+
+	snprintf(s, sizeof(s), "%u", us);
+	return vc_write_file(DBGFS "/recov_delay_us", s);
+}
+
 FIXTURE_TEARDOWN(sw)
 {
 	while (self->n--)
 		g_fini(&self->g[self->n]);
 	set_timeout(2000);
+	set_host_delay(0);
 }
 
 TEST_F(sw, revoke_under_load_acked)
@@ -691,6 +704,19 @@ static void aer_run(struct __test_metadata *_metadata, struct guest *g,
 	EXPECT_EQ(1, g[2].fails);
 	EXPECT_EQ(0, rec_outcome(&g[2], out, sizeof(out)));
 	EXPECT_STREQ("failed", out);
+	EXPECT_EQ(-1, rec(&g[2], "last_ack_us"));
+	/*
+	 * Exactly one outcome per guest and recovery, as the coordinator
+	 * counts it and as the guest saw it.
+	 */
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(1, rec(&g[i], "recoveries"));
+		EXPECT_EQ(1, rec(&g[i], "resumed") + rec(&g[i], "failed"));
+		EXPECT_EQ(1, g[i].resumes + g[i].fails);
+		if (g[i].resumes + g[i].fails != 1)
+			printf("# guest %d: %d resume and %d failure events\n",
+			       i, g[i].resumes, g[i].fails);
+	}
 	for (i = 0; i < 3; i++)
 		g_verify(_metadata, &g[i]);
 }
@@ -704,6 +730,42 @@ TEST_F(sw, aer_debugfs_one_silent)
 	snprintf(t.arg, sizeof(t.arg), "1");
 	self->n = 3;
 	aer_run(_metadata, self->g, SW_PARENT, &t);
+}
+
+/*
+ * The same with the host slowed down after each step a guest can see:
+ * a guest that polls must still get one outcome, and an ack time that
+ * does not precede its request (both raced at full speed: a failed guest
+ * once counted two failures, an acked one a negative latency).
+ */
+TEST_F(sw, aer_debugfs_one_silent_slow_host)
+{
+	struct trigger t = { .fn = trig_write };
+
+	ASSERT_EQ(0, set_timeout(500));
+	ASSERT_EQ(0, set_host_delay(20000));
+	snprintf(t.path, sizeof(t.path), DBGFS "/vpa0/error");
+	snprintf(t.arg, sizeof(t.arg), "1");
+	self->n = 3;
+	aer_run(_metadata, self->g, SW_PARENT, &t);
+}
+
+/* A revoke on a slow host: the acknowledgment is not older than its request. */
+TEST_F(sw, revoke_acked_slow_host)
+{
+	struct guest *g = &self->g[0];
+	struct trigger t;
+
+	ASSERT_EQ(0, g_init(g, "large", G_MAXD));
+	self->n = 1;
+	ASSERT_EQ(0, set_host_delay(20000));
+	resize_trigger(&t, g, "wq 2");
+	ASSERT_EQ(0, run_guests(g, 1, &t, NULL));
+	EXPECT_EQ(0, t.ret);
+	EXPECT_EQ(1, g->acks);
+	EXPECT_GE(rec(g, "last_ack_us"), 0);
+	EXPECT_EQ(0, rec(g, "recoveries"));
+	g_verify(_metadata, g);
 }
 
 /* The PCI function vpa can bind: QEMU's e1000e below rp1 (VM_Q35=1). */
