@@ -169,7 +169,18 @@ static bool vpa_quiesce_ask(struct vpa_adapter *ad, struct vpa_vdev *v,
 		v->rec.last_error = error;
 		return false;
 	}
+	/*
+	 * The record is complete before the guest can see the request: a
+	 * guest that polls VPA_REG_STATUS may acknowledge at once, and its
+	 * ack time must not precede the time it was asked.
+	 */
+	v->rec.events++;
+	if (error)
+		v->rec.recoveries++;
+	v->rec.last_error = error;
+	v->rec.last_outcome = VPA_OUT_PENDING;
 	spin_lock(&v->cfg_lock);
+	v->asked = ktime_get();
 	v->evt_seq++;
 	v->quiesce_wqs = mask;
 	v->quiescing = true;
@@ -180,10 +191,6 @@ static bool vpa_quiesce_ask(struct vpa_adapter *ad, struct vpa_vdev *v,
 	spin_unlock(&v->cfg_lock);
 	mutex_unlock(&v->lock);
 	vpa_recov_test_delay();
-	v->asked = ktime_get();
-	v->rec.events++;
-	v->rec.last_error = error;
-	v->rec.last_outcome = VPA_OUT_PENDING;
 	vpa_vdev_signal(v, vec);
 	return true;
 }
@@ -496,9 +503,9 @@ static ssize_t recovery_show(struct device *dev, struct device_attribute *attr,
 	if (out < 0 || out >= VPA_OUT_NR)
 		out = VPA_OUT_NONE;
 	return sysfs_emit(buf,
-			  "events %llu\nacked %llu\nforced %llu\nfailed %llu\nresumed %llu\nchanges %llu\nlast_kind %s\nlast_outcome %s\nlast_ack_us %lld\n",
+			  "events %llu\nacked %llu\nforced %llu\nfailed %llu\nresumed %llu\nchanges %llu\nrecoveries %llu\nlast_kind %s\nlast_outcome %s\nlast_ack_us %lld\n",
 			  r.events, r.acked, r.forced, r.failed, r.resumed,
-			  r.changes, r.last_error ? "error" : "revoke",
+			  r.changes, r.recoveries, r.last_error ? "error" : "revoke",
 			  vpa_outcome_names[out], r.last_ack_us);
 }
 DEVICE_ATTR_RO(recovery);
@@ -605,8 +612,15 @@ static void vpa_put_all(struct vpa_vdev **all, int n)
 /* Fail @v: queues off, pending descriptors dropped, reset needed. */
 static void vpa_vdev_fail(struct vpa_vdev *v)
 {
-	u32 i;
+	u32 i, vec;
 
+	v->rec.failed++;
+	v->rec.last_outcome = VPA_OUT_FAILED;
+	/*
+	 * VPA_STS_FAILED and VPA_EVT_FAILED appear together: a driver that
+	 * sees the status, resets the device and clears its events must not
+	 * find the event latched afterwards and fail a second time.
+	 */
 	mutex_lock(&v->lock);
 	spin_lock(&v->cfg_lock);
 	v->failed = true;
@@ -616,13 +630,13 @@ static void vpa_vdev_fail(struct vpa_vdev *v)
 		v->wq[i].ctrl = 0;
 		v->wq[i].gen++;
 	}
+	v->event |= VPA_EVT_FAILED;
+	vec = v->evt_vec;
 	spin_unlock(&v->cfg_lock);
 	mutex_unlock(&v->lock);
 	vpa_recov_test_delay();
 	vpa_engine_stop(v);
-	v->rec.failed++;
-	v->rec.last_outcome = VPA_OUT_FAILED;
-	vpa_vdev_raise(v, VPA_EVT_FAILED);
+	vpa_vdev_signal(v, vec);
 	dev_warn_ratelimited(&v->mdev->dev,
 			     "no error ack in %u ms: failed, reset to reuse\n",
 			     READ_ONCE(vpa_ack_timeout_ms));
@@ -700,7 +714,7 @@ static void vpa_aer_resume(struct vpa_adapter *ad)
 {
 	struct vpa_vdev *all[VPA_CORE_MAX_GROUPS];
 	int n, i;
-	u32 q;
+	u32 q, vec;
 
 	lockdep_assert_held(&ad->recov_lock);
 	if (ad->aer_state == VPA_AER_NORMAL)
@@ -712,22 +726,24 @@ static void vpa_aer_resume(struct vpa_adapter *ad)
 
 		mutex_lock(&v->lock);
 		spin_lock(&v->cfg_lock);
-		was = v->recovery;
+		was = v->recovery && !v->dead;
 		v->recovery = false;
-		if (was && !v->dead) {
+		if (was) {
 			for (q = 0; q < v->nr[VPA_RES_WQ]; q++)
 				WRITE_ONCE(v->stat[VPA_STAT_WQ_HEAD(q) / 4],
 					   v->wq[q].head);
 			v->win_gen++;
+			/* the status and the event change together */
 			v->event &= ~VPA_EVT_ERROR;
+			v->event |= VPA_EVT_RESUME;
+			v->rec.resumed++;
 			vpa_engine_kick(v);
 		}
+		vec = v->evt_vec;
 		spin_unlock(&v->cfg_lock);
 		mutex_unlock(&v->lock);
-		if (was && !READ_ONCE(v->dead)) {
-			v->rec.resumed++;
-			vpa_vdev_raise(v, VPA_EVT_RESUME);
-		}
+		if (was)
+			vpa_vdev_signal(v, vec);
 	}
 	vpa_put_all(all, n);
 	ad->aer_state = VPA_AER_NORMAL;
