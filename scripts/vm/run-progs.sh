@@ -53,6 +53,22 @@ eval "PROGS=\${$var:-}"
 	fi
 done
 
+# Inside the VM KVM's static keys are held from boot (kvm-hold): a key
+# flipped by a test's VM live-patches kernel text, which the emulator
+# handles badly. Checked before the suite's programs and after them.
+static_keys() {
+	[ -n "${KVMSHARE_VM:-}" ] && [ -c /dev/kvm ] || return 0
+	echo "KVMSHARE-BEGIN static-keys$1"
+	if [ -s /run/kvm-hold.pid ] && kill -0 "$(cat /run/kvm-hold.pid)"; then
+		"$progdir/lib/kvm-hold" --check
+	else
+		echo "1..1"
+		echo "not ok 1 kvm-hold is not running: KVM's static keys are not held"
+	fi
+	echo "KVMSHARE-END static-keys$1 $?"
+}
+[ "$where" = vm ] && static_keys
+
 for p in $PROGS; do
 	case "$p" in
 	/*) path=$p ;;
@@ -69,6 +85,8 @@ for p in $PROGS; do
 	fi
 	echo "KVMSHARE-END $name $rc"
 done
+
+[ "$where" = vm ] && static_keys -end
 
 # Inside the VM every suite ends with a look at the kernel log: a warning,
 # BUG, oops or lockup anywhere in the run fails the suite.
