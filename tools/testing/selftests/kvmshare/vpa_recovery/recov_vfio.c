@@ -36,6 +36,8 @@
 #define G_MAXD		1400		/* descriptors per guest */
 #define G_INFLIGHT	8		/* per queue */
 #define G_LOOP_S	120		/* give up (functional bound) */
+/* the harness timeout of a test: above its own bound, whatever the load */
+#define G_TEST_S	(G_LOOP_S + 60)
 #define SW_PARENT	"/sys/class/vpa/vpa0"
 #define DBGFS		"/sys/kernel/debug/vpa"
 #define NOBODY		"00000000-0000-0000-0000-000000000001"
@@ -496,7 +498,7 @@ FIXTURE_TEARDOWN(sw)
 	set_host_delay(0);
 }
 
-TEST_F(sw, revoke_under_load_acked)
+TEST_F_TIMEOUT(sw, revoke_under_load_acked, G_TEST_S)
 {
 	struct guest *g = &self->g[0];
 	struct trigger t;
@@ -517,7 +519,7 @@ TEST_F(sw, revoke_under_load_acked)
 	g_verify(_metadata, g);
 }
 
-TEST_F(sw, revoke_forced_after_deadline)
+TEST_F_TIMEOUT(sw, revoke_forced_after_deadline, G_TEST_S)
 {
 	struct guest *g = &self->g[0];
 	struct trigger t;
@@ -552,7 +554,7 @@ TEST_F(sw, revoke_forced_after_deadline)
 	g_verify(_metadata, g);
 }
 
-TEST_F(sw, reassign_under_load)
+TEST_F_TIMEOUT(sw, reassign_under_load, G_TEST_S)
 {
 	struct guest *a = &self->g[0], *b = &self->g[1];
 	struct trigger t;
@@ -582,7 +584,7 @@ TEST_F(sw, reassign_under_load)
 	g_verify(_metadata, b);
 }
 
-TEST_F(sw, grow_and_shrink_in_place_under_load)
+TEST_F_TIMEOUT(sw, grow_and_shrink_in_place_under_load, G_TEST_S)
 {
 	struct guest *g = &self->g[0];
 	struct trigger t;
@@ -618,7 +620,7 @@ TEST_F(sw, grow_and_shrink_in_place_under_load)
 	g_verify_data(_metadata, g);
 }
 
-TEST_F(sw, bad_input_refused)
+TEST_F_TIMEOUT(sw, bad_input_refused, G_TEST_S)
 {
 	struct guest *g = &self->g[0];
 	struct trigger t;
@@ -721,7 +723,7 @@ static void aer_run(struct __test_metadata *_metadata, struct guest *g,
 		g_verify(_metadata, &g[i]);
 }
 
-TEST_F(sw, aer_debugfs_one_silent)
+TEST_F_TIMEOUT(sw, aer_debugfs_one_silent, G_TEST_S)
 {
 	struct trigger t = { .fn = trig_write };
 
@@ -738,7 +740,7 @@ TEST_F(sw, aer_debugfs_one_silent)
  * does not precede its request (both raced at full speed: a failed guest
  * once counted two failures, an acked one a negative latency).
  */
-TEST_F(sw, aer_debugfs_one_silent_slow_host)
+TEST_F_TIMEOUT(sw, aer_debugfs_one_silent_slow_host, G_TEST_S)
 {
 	struct trigger t = { .fn = trig_write };
 
@@ -751,7 +753,7 @@ TEST_F(sw, aer_debugfs_one_silent_slow_host)
 }
 
 /* A revoke on a slow host: the acknowledgment is not older than its request. */
-TEST_F(sw, revoke_acked_slow_host)
+TEST_F_TIMEOUT(sw, revoke_acked_slow_host, G_TEST_S)
 {
 	struct guest *g = &self->g[0];
 	struct trigger t;
@@ -862,7 +864,7 @@ static int trig_aer_inject(struct trigger *t)
 	return ret;
 }
 
-TEST_F(pci, qemu_pcie_aer_inject_error_one_silent)
+TEST_F_TIMEOUT(pci, qemu_pcie_aer_inject_error_one_silent, G_TEST_S)
 {
 	struct trigger t = { .fn = trig_shell };
 
@@ -874,7 +876,7 @@ TEST_F(pci, qemu_pcie_aer_inject_error_one_silent)
 	aer_run(_metadata, self->g, self->parent, &t);
 }
 
-TEST_F(pci, aer_inject_one_silent)
+TEST_F_TIMEOUT(pci, aer_inject_one_silent, G_TEST_S)
 {
 	struct trigger t = { .fn = trig_aer_inject };
 
