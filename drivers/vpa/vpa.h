@@ -177,8 +177,7 @@ struct vpa_recov_stats {
 	u64 failed;		/* error recoveries not acknowledged */
 	u64 resumed;		/* error recoveries it came back from */
 	u64 changes;		/* resource changes applied */
-	u64 recoveries;		/* error recoveries it was asked in: each
-				 * ends in exactly one failed or resumed */
+	u64 recoveries;		/* error recoveries asked: failed + resumed */
 	s64 last_ack_us;	/* latency of the last ack, -1 if none */
 	int last_outcome;	/* enum vpa_outcome */
 	bool last_error;	/* the last request was an error recovery */

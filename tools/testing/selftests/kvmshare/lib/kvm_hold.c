@@ -29,7 +29,6 @@
  * a Xen HVM configuration flips it and no test makes one. The test VM
  * only: it changes nothing the tests measure.
  */
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -44,13 +43,31 @@
 #define APIC_BASE_BSP		(1ULL << 8)
 #define APIC_BASE_ADDR		0xfee00000ULL
 
+/* The ELF64 headers of /proc/kcore (the layout of the ELF standard) */
+struct kc_ehdr {
+	unsigned char ident[16];
+	uint16_t type, machine;
+	uint32_t version;
+	uint64_t entry, phoff, shoff;
+	uint32_t flags;
+	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+};
+
+struct kc_phdr {
+	uint32_t type, flags;
+	uint64_t offset, vaddr, paddr, filesz, memsz, align;
+};
+
+#define KC_PT_LOAD	1
+
 static const char * const keys[] = {
 	"preempt_notifier_key",
 	"kvm_has_noapic_vcpu",
 	"apic_sw_disabled",
 	"apic_hw_disabled",
 };
-#define NR_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+#define NR_KEYS (sizeof(keys) / sizeof(*keys))
 
 static int vm_with_vcpu(int kvm, int irqchip)
 {
@@ -78,7 +95,7 @@ static int vm_with_vcpu(int kvm, int irqchip)
 	return 0;
 }
 
-static int hold(const char *ready)
+static int hold_keys(const char *ready)
 {
 	int kvm, fd;
 
@@ -127,22 +144,22 @@ static uint64_t ksym(const char *name)
 /* Read the int at kernel address @addr through /proc/kcore. */
 static int kread_int(int fd, uint64_t addr, int *val)
 {
-	Elf64_Ehdr eh;
-	Elf64_Phdr ph;
+	struct kc_ehdr eh;
+	struct kc_phdr ph;
 	int i;
 
 	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) ||
-	    memcmp(eh.e_ident, ELFMAG, SELFMAG))
+	    memcmp(eh.ident, "\177ELF", 4) || eh.ident[4] != 2)
 		return -EINVAL;
-	for (i = 0; i < eh.e_phnum; i++) {
-		if (pread(fd, &ph, sizeof(ph), eh.e_phoff +
-			  (off_t)i * eh.e_phentsize) != sizeof(ph))
+	for (i = 0; i < eh.phnum; i++) {
+		if (pread(fd, &ph, sizeof(ph), eh.phoff +
+			  (off_t)i * eh.phentsize) != sizeof(ph))
 			return -EIO;
-		if (ph.p_type != PT_LOAD || addr < ph.p_vaddr ||
-		    addr + sizeof(*val) > ph.p_vaddr + ph.p_memsz)
+		if (ph.type != KC_PT_LOAD || addr < ph.vaddr ||
+		    addr + sizeof(*val) > ph.vaddr + ph.memsz)
 			continue;
 		if (pread(fd, val, sizeof(*val),
-			  ph.p_offset + (addr - ph.p_vaddr)) != sizeof(*val))
+			  ph.offset + (addr - ph.vaddr)) != sizeof(*val))
 			return -EIO;
 		return 0;
 	}
@@ -170,8 +187,9 @@ static int check(void)
 			       i + 1, keys[i], strerror(-ret));
 			bad++;
 		} else if (val <= 0) {
-			printf("not ok %zu static key %s is not held (count %d): a test VM will patch kernel text\n",
+			printf("not ok %zu static key %s is not held (count %d)\n",
 			       i + 1, keys[i], val);
+			printf("# a test VM would patch kernel text\n");
 			bad++;
 		} else {
 			printf("ok %zu static key %s held (count %d)\n",
@@ -191,5 +209,5 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: kvm-hold READYFILE | kvm-hold --check\n");
 		return 2;
 	}
-	return hold(argv[1]);
+	return hold_keys(argv[1]);
 }
