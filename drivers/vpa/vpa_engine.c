@@ -139,6 +139,16 @@ static struct page *vpa_dma_page(struct vpa_vdev *v, u64 iova, bool write)
 }
 
 /*
+ * Is [iova, iova + len) a range at all? It must be non-empty and end at
+ * or below 2^64 - 1; checked before anything else looks at it, also in a
+ * build whose window checks can be bypassed.
+ */
+static bool vpa_range_ok(u64 iova, u32 len)
+{
+	return len && iova + len > iova;
+}
+
+/*
  * Does a DMA window allow @len bytes at @iova for @need? Checked against
  * the queue's snapshot of the windows (see struct vpa_wq).
  */
@@ -149,27 +159,31 @@ static bool vpa_dma_window_ok(struct vpa_vdev *v, struct vpa_wq *wq, u64 iova,
 
 	if (!vpa_checks_on())
 		return true;
-	if (iova + len < iova)
-		return false;
 	for (i = 0; i < v->nr[VPA_RES_WIN]; i++) {
 		struct vpa_win *w = &wq->snap[i];
 
-		if ((w->attr & w->admin & need) == need && w->size &&
-		    iova >= w->base && iova + len <= w->base + w->size)
+		/* [iova, iova + len) inside [base, base + size), no wrap */
+		if ((w->attr & w->admin & need) == need &&
+		    iova >= w->base && len <= w->size &&
+		    iova - w->base <= w->size - len)
 			return true;
 	}
 	return false;
 }
 
-/* Check a whole access against the windows, counting a refusal. */
+/*
+ * Check a whole access: a range that wraps, or one outside the windows,
+ * is refused and counted (dma_window).
+ */
 static int vpa_dma_check(struct vpa_vdev *v, struct vpa_wq *wq, u64 iova,
-			 u64 len, bool write)
+			 u32 len, bool write)
 {
-	if (vpa_dma_window_ok(v, wq, iova, len,
+	if (vpa_range_ok(iova, len) &&
+	    vpa_dma_window_ok(v, wq, iova, len,
 			      write ? VPA_WIN_WRITE : VPA_WIN_READ))
 		return 0;
 	vpa_audit(v, VPA_AUD_WINDOW);
-	dev_dbg_ratelimited(&v->mdev->dev, "DMA %s of %#llx+%llu outside windows\n",
+	dev_dbg_ratelimited(&v->mdev->dev, "DMA %s of %#llx+%u outside windows\n",
 			    write ? "write" : "read", iova, len);
 	return -EACCES;
 }
@@ -216,33 +230,49 @@ static void vpa_fault(struct vpa_run *r, u8 status, u64 addr)
 	r->cr.fault_addr = addr;
 }
 
+/* What a descriptor's operation reads and writes. */
+#define VPA_WALK_SRC		BIT(0)	/* reads [src, src + len) */
+#define VPA_WALK_DST_RD		BIT(1)	/* reads [dst, dst + len) */
+#define VPA_WALK_DST_WR		BIT(2)	/* writes [dst, dst + len) */
+#define VPA_WALK_DST		(VPA_WALK_DST_RD | VPA_WALK_DST_WR)
+
 /*
- * Walk [src, src+len) and optionally [dst, dst+len) a piece at a time,
- * where a piece never crosses a page of either. @fn gets kernel addresses.
- * Returns 0 or stops early when @fn returns non-zero (returned).
+ * Walk [src, src+len) and/or [dst, dst+len), as @how says, a piece at a
+ * time, where a piece never crosses a page of either. @fn gets kernel
+ * addresses (NULL for a side @how does not name). Both ranges are checked
+ * whole (wrap-around, windows: vpa_dma_check()) before any page is
+ * touched. Returns 0, an errno with the fault in @r, or what @fn returned
+ * non-zero (it stops).
  */
 typedef int (*vpa_walk_fn)(void *dst, const void *src, u32 n, void *arg);
 
 static int vpa_walk(struct vpa_vdev *v, struct vpa_wq *wq, struct vpa_run *r,
-		    u64 src, bool src_rd, u64 dst, bool dst_wr, u32 len,
+		    unsigned int how, u64 src, u64 dst, u32 len,
 		    vpa_walk_fn fn, void *arg)
 {
-	struct page *sp = NULL, *dp = NULL;
-	void *s = NULL, *d = NULL;
+	bool has_src = how & VPA_WALK_SRC, has_dst = how & VPA_WALK_DST;
+	bool dst_wr = how & VPA_WALK_DST_WR;
+	u8 dst_fault = dst_wr ? VPA_CS_DMA_WRITE : VPA_CS_DMA_READ;
+	struct page *sp, *dp;
+	void *s, *d;
 	u32 n, done = 0;
 	int ret;
 
-	if (src_rd && vpa_dma_check(v, wq, src, len, false)) {
+	if (has_src && vpa_dma_check(v, wq, src, len, false)) {
 		vpa_fault(r, VPA_CS_DMA_READ, src);
 		return -EACCES;
 	}
-	if (dst != ~0ULL && vpa_dma_check(v, wq, dst, len, dst_wr)) {
-		vpa_fault(r, dst_wr ? VPA_CS_DMA_WRITE : VPA_CS_DMA_READ, dst);
+	if (has_dst && vpa_dma_check(v, wq, dst, len, dst_wr)) {
+		vpa_fault(r, dst_fault, dst);
 		return -EACCES;
 	}
 	while (done < len) {
 		n = len - done;
-		if (src_rd) {
+		sp = NULL;
+		dp = NULL;
+		s = NULL;
+		d = NULL;
+		if (has_src) {
 			n = min_t(u32, n, PAGE_SIZE - offset_in_page(src + done));
 			sp = vpa_dma_page(v, src + done, false);
 			if (IS_ERR(sp)) {
@@ -250,12 +280,11 @@ static int vpa_walk(struct vpa_vdev *v, struct vpa_wq *wq, struct vpa_run *r,
 				return PTR_ERR(sp);
 			}
 		}
-		if (dst != ~0ULL) {
+		if (has_dst) {
 			n = min_t(u32, n, PAGE_SIZE - offset_in_page(dst + done));
 			dp = vpa_dma_page(v, dst + done, dst_wr);
 			if (IS_ERR(dp)) {
-				vpa_fault(r, dst_wr ? VPA_CS_DMA_WRITE :
-					  VPA_CS_DMA_READ, dst + done);
+				vpa_fault(r, dst_fault, dst + done);
 				return PTR_ERR(dp);
 			}
 		}
@@ -360,18 +389,18 @@ static void vpa_run_desc(struct vpa_vdev *v, struct vpa_wq *wq,
 
 	switch (d->opcode) {
 	case VPA_OP_MEMMOVE:
-		ret = vpa_walk(v, wq, r, src, true, dst, true, size, vpa_do_copy,
-			       NULL);
+		ret = vpa_walk(v, wq, r, VPA_WALK_SRC | VPA_WALK_DST_WR, src,
+			       dst, size, vpa_do_copy, NULL);
 		break;
 	case VPA_OP_FILL:
 		fill.pattern = d->pattern;
 		fill.pos = 0;
-		ret = vpa_walk(v, wq, r, 0, false, dst, true, size, vpa_do_fill,
-			       &fill);
+		ret = vpa_walk(v, wq, r, VPA_WALK_DST_WR, 0, dst, size,
+			       vpa_do_fill, &fill);
 		break;
 	case VPA_OP_COMPARE:
-		ret = vpa_walk(v, wq, r, src, true, dst, false, size,
-			       vpa_do_compare, &cmp);
+		ret = vpa_walk(v, wq, r, VPA_WALK_SRC | VPA_WALK_DST_RD, src,
+			       dst, size, vpa_do_compare, &cmp);
 		if (ret == 1) {
 			ret = 0;
 			r->cr.result = 1;
@@ -380,7 +409,7 @@ static void vpa_run_desc(struct vpa_vdev *v, struct vpa_wq *wq,
 		break;
 	case VPA_OP_CRC32C:
 		crc = d->crc_seed;
-		ret = vpa_walk(v, wq, r, src, true, ~0ULL, false, size, vpa_do_crc,
+		ret = vpa_walk(v, wq, r, VPA_WALK_SRC, src, 0, size, vpa_do_crc,
 			       &crc);
 		r->cr.result = crc;
 		break;
