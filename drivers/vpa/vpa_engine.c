@@ -342,9 +342,16 @@ static int vpa_do_compare(void *dst, const void *src, u32 n, void *arg)
 		c->pos += n;
 		return 0;
 	}
-	for (i = 0; a[i] == b[i]; i++)
+	/*
+	 * The guest may change either side under us: the byte memcmp() saw
+	 * differ may be equal again. Never look past this piece; if no byte
+	 * differs any more, the piece counts as equal.
+	 */
+	for (i = 0; i < n && a[i] == b[i]; i++)
 		;
 	c->pos += i;
+	if (i == n)
+		return 0;
 	c->differ = true;
 	return 1;
 }
