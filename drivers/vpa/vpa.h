@@ -40,8 +40,16 @@
 #define VPA_NR_TYPES		5
 /* Descriptors one work queue runs per turn at 100% engine share. */
 #define VPA_TURN_DESCS		64
-/* Most pages a virtual adapter keeps pinned; the cache is then emptied. */
+/*
+ * Most pages a virtual adapter keeps pinned. Before a descriptor that
+ * could take the cache beyond it, the cache is emptied (never during one).
+ */
 #define VPA_PIN_CACHE_MAX	4096
+/*
+ * Most pages one descriptor pins: its ring entry, its completion record,
+ * and two ranges of VPA_MAX_XFER bytes at any alignment.
+ */
+#define VPA_DESC_MAX_PINS	(2 + 2 * (VPA_MAX_XFER / PAGE_SIZE + 1))
 
 struct vpa_vdev;
 

@@ -92,9 +92,23 @@ static void vpa_pin_flush(struct vpa_vdev *v)
 }
 
 /*
+ * Make room in the pin cache for one more descriptor. Called between
+ * descriptors only: a page a descriptor got from vpa_dma_page() must stay
+ * pinned until the descriptor is done with it, so the cache is never
+ * emptied in the middle of one (it may hold VPA_PIN_CACHE_MAX pages then).
+ */
+static void vpa_pin_make_room(struct vpa_vdev *v)
+{
+	lockdep_assert_held(&v->dma_lock);
+	if (v->nr_pins > VPA_PIN_CACHE_MAX - VPA_DESC_MAX_PINS)
+		vpa_pin_flush(v);
+}
+
+/*
  * The page behind @iova, pinned through the VM's container for reading,
  * or for writing if @write. Returns the page or an ERR_PTR; a refusal is
- * counted in the audit.
+ * counted in the audit. The page stays pinned (and cached) at least until
+ * the descriptor being run ends: nothing here unpins another page.
  */
 static struct page *vpa_dma_page(struct vpa_vdev *v, u64 iova, bool write)
 {
@@ -109,8 +123,6 @@ static struct page *vpa_dma_page(struct vpa_vdev *v, u64 iova, bool write)
 		if (!write || xa_pointer_tag(entry))
 			return xa_untag_pointer(entry);
 		old_page = xa_untag_pointer(entry);
-	} else if (v->nr_pins >= VPA_PIN_CACHE_MAX) {
-		vpa_pin_flush(v);
 	}
 
 	prot = IOMMU_READ | (write ? IOMMU_WRITE : 0);
@@ -478,6 +490,7 @@ static void vpa_wq_work(struct work_struct *work)
 		spin_unlock(&v->cfg_lock);
 
 		mutex_lock(&v->dma_lock);
+		vpa_pin_make_room(v);
 		ret = vpa_dma_copy(v, wq, ring + (u64)head * sizeof(desc),
 				   &desc, sizeof(desc), false);
 		if (ret) {
