@@ -148,6 +148,7 @@ struct vpa_wq {
 	 * window change applies from the next descriptor on.
 	 */
 	u32 snap_gen;
+	u32 snap_nr;		/* windows the adapter had at that time */
 	struct vpa_win snap[VPA_MAX_WINS];
 };
 

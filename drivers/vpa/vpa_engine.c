@@ -167,11 +167,17 @@ static bool vpa_range_ok(u64 iova, u32 len)
 static bool vpa_dma_window_ok(struct vpa_vdev *v, struct vpa_wq *wq, u64 iova,
 			      u64 len, u32 need)
 {
-	u32 i;
+	u32 i, nr;
 
 	if (!vpa_checks_on())
 		return true;
-	for (i = 0; i < v->nr[VPA_RES_WIN]; i++) {
+	/*
+	 * Only windows the snapshot has and the adapter still owns: after a
+	 * grow, entries beyond the snapshot's count are stale (a window
+	 * revoked earlier); after a shrink, the revoked ones are gone now.
+	 */
+	nr = min(wq->snap_nr, READ_ONCE(v->nr[VPA_RES_WIN]));
+	for (i = 0; i < nr; i++) {
 		struct vpa_win *w = &wq->snap[i];
 
 		/* [iova, iova + len) inside [base, base + size), no wrap */
@@ -483,8 +489,9 @@ static void vpa_wq_work(struct work_struct *work)
 		ring = wq->ring;
 		gen = wq->gen;
 		if (wq->snap_gen != v->win_gen) {
+			wq->snap_nr = v->nr[VPA_RES_WIN];
 			memcpy(wq->snap, v->win,
-			       v->nr[VPA_RES_WIN] * sizeof(wq->snap[0]));
+			       wq->snap_nr * sizeof(wq->snap[0]));
 			wq->snap_gen = v->win_gen;
 		}
 		spin_unlock(&v->cfg_lock);
