@@ -24,7 +24,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -91,8 +90,8 @@ static void __attribute__((constructor)) fuzz_seed(void)
 	}
 	if (n && atoi(n) > 0)
 		scale = atoi(n);
-	printf("# vpa_fuzz: seed %" PRIu64 " (VPA_FUZZ_SEED=%" PRIu64
-	       " to replay), count %u\n", seed, seed, scale);
+	printf("# vpa_fuzz: seed %llu (VPA_FUZZ_SEED=%llu to replay), count %u\n",
+	       (unsigned long long)seed, (unsigned long long)seed, scale);
 	fflush(stdout);
 }
 
@@ -107,7 +106,7 @@ static uint32_t fuzz_size(struct rng *r)
 
 	switch (below(r, 4)) {
 	case 0:
-		return edge[below(r, sizeof(edge) / sizeof(edge[0]))];
+		return edge[below(r, ARRAY_SIZE(edge))];
 	case 1:
 		return rnd(r);
 	default:		/* mostly sizes that run */
@@ -267,7 +266,7 @@ static int known_good(struct vc *c)
 /* The ring rewriter: random bytes into the entries the engine reads. */
 struct rewriter {
 	struct vc *c;
-	volatile bool stop;
+	bool stop;		/* atomic */
 	unsigned long writes;
 };
 
@@ -279,14 +278,15 @@ static void *rewrite_thread(void *arg)
 	uint32_t head, slot;
 
 	rng_init(&r, 2);
-	while (!w->stop) {
-		/* the entry at the engine's head, or one just after it */
-		head = *(volatile uint32_t *)&w->c->tail;
+	while (!__atomic_load_n(&w->stop, __ATOMIC_RELAXED)) {
+		/* the entries just before our tail: the engine is on them */
+		head = __atomic_load_n(&w->c->tail, __ATOMIC_RELAXED);
 		slot = (head - below(&r, 4)) & (RING - 1);
 		switch (below(&r, 4)) {
 		case 0:		/* one field of it */
-			((volatile uint64_t *)&ring[slot])[below(&r, 8)] =
-				rnd(&r);
+			__atomic_store_n((uint64_t *)&ring[slot] +
+					 below(&r, 8), rnd(&r),
+					 __ATOMIC_RELAXED);
 			break;
 		case 1:		/* its size, to something huge */
 			ring[slot].size = below(&r, 2) ? ~0u : VPA_MAX_XFER;
@@ -400,10 +400,11 @@ TEST_F(fuzz, descriptors)
 			}
 		}
 	}
-	w.stop = true;
+	__atomic_store_n(&w.stop, true, __ATOMIC_RELAXED);
 	pthread_join(th, NULL);
-	TH_LOG("%u descriptors, %u doorbells, %u stops, %u restarts, %lu rewrites; audit: completed %ld bad %ld window %ld unmapped %ld",
-	       done, rung, stopped, restarts, w.writes,
+	TH_LOG("%u descriptors, %u doorbells, %u stops, %u restarts, %lu rewrites",
+	       done, rung, stopped, restarts, w.writes);
+	TH_LOG("audit: completed %ld bad %ld window %ld unmapped %ld",
 	       vc_audit(self->uuid, "completed"),
 	       vc_audit(self->uuid, "bad_descriptor"),
 	       vc_audit(self->uuid, "dma_window"),
@@ -416,7 +417,7 @@ TEST_F(fuzz, descriptors)
 /* Keeps the engine busy with valid work while registers are fuzzed. */
 struct busy {
 	struct vc *c;
-	volatile bool stop;
+	bool stop;		/* atomic */
 	unsigned long rounds;
 };
 
@@ -435,7 +436,7 @@ static void *busy_thread(void *arg)
 		d[i].dst = vc_iova(VC_DATA_OFF + 0x100000);
 		d[i].compl = vc_iova(VC_COMPL_OFF + 0x800 + i * 32);
 	}
-	while (!b->stop) {
+	while (!__atomic_load_n(&b->stop, __ATOMIC_RELAXED)) {
 		/* the queue may be reset under us: errors are expected */
 		b->c->tail &= RING - 1;
 		vc_submit(b->c, d, 8);
@@ -592,7 +593,8 @@ TEST_F(fuzz, registers_and_interrupts)
 			m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, c->dev,
 				 c->reg_off[VFIO_PCI_BAR4_REGION_INDEX]);
 			if (m != MAP_FAILED) {
-				val = *(volatile uint32_t *)m;
+				val = __atomic_load_n((uint32_t *)m,
+						      __ATOMIC_RELAXED);
 				munmap(m, 4096);
 			}
 			break;
@@ -610,16 +612,16 @@ TEST_F(fuzz, registers_and_interrupts)
 		if (!below(&r, 64))
 			vc_wq_setup(c, 0, RING);
 	}
-	b.stop = true;
+	__atomic_store_n(&b.stop, true, __ATOMIC_RELAXED);
 	pthread_join(th, NULL);
 	for (k = 0; k < 6; k++) {
 		if (read(efd[k], &cnt, 8) == 8)
 			drained += cnt;
 		close(efd[k]);
 	}
-	TH_LOG("%u operations, %u resets, %lu busy rounds, %" PRIu64
-	       " interrupts; audit: bad_mmio %ld config_readonly %ld",
-	       ops, resets, b.rounds, drained,
+	TH_LOG("%u operations, %u resets, %lu busy rounds, %llu interrupts",
+	       ops, resets, b.rounds, (unsigned long long)drained);
+	TH_LOG("audit: bad_mmio %ld config_readonly %ld",
 	       vc_audit(self->uuid, "bad_mmio"),
 	       vc_audit(self->uuid, "config_readonly"));
 	/* interrupts off again, then the known-good copy */

@@ -36,7 +36,7 @@ static int wait_idle(struct vc *c, int ms)
 	return 0;
 }
 
-static int resize(const char *uuid, const char *what)
+static int set_count(const char *uuid, const char *what)
 {
 	char path[128];
 
@@ -64,8 +64,8 @@ FIXTURE_TEARDOWN(host)
 }
 
 struct flipper {
-	volatile uint8_t *byte;
-	volatile bool stop;
+	uint8_t *byte;
+	bool stop;		/* atomic */
 	unsigned long flips;
 };
 
@@ -73,8 +73,8 @@ static void *flip_thread(void *arg)
 {
 	struct flipper *f = arg;
 
-	while (!f->stop) {
-		*f->byte ^= 0x01;
+	while (!__atomic_load_n(&f->stop, __ATOMIC_RELAXED)) {
+		__atomic_fetch_xor(f->byte, 0x01, __ATOMIC_RELAXED);
 		f->flips++;
 	}
 	return NULL;
@@ -136,7 +136,7 @@ TEST_F(host, compare_bounded_while_guest_flips)
 			}
 		}
 	}
-	f.stop = true;
+	__atomic_store_n(&f.stop, true, __ATOMIC_RELAXED);
 	pthread_join(th, NULL);
 	TH_LOG("%d compares, %d differed, %lu flips", n, differ, f.flips);
 	EXPECT_EQ(0, bad);
@@ -247,7 +247,7 @@ TEST_F(host, pin_flush_keeps_source_pinned)
 struct churn {
 	const char *uuid;
 	struct vc *c;
-	volatile bool stop;
+	bool stop;		/* atomic */
 	int rounds, errors;
 };
 
@@ -263,8 +263,8 @@ static void *churn_thread(void *arg)
 		h->errors++;
 		return NULL;
 	}
-	while (!h->stop) {
-		if (resize(h->uuid, "win 1") || resize(h->uuid, "win 8"))
+	while (!__atomic_load_n(&h->stop, __ATOMIC_RELAXED)) {
+		if (set_count(h->uuid, "win 1") || set_count(h->uuid, "win 8"))
 			h->errors++;
 		/* unmapping part of the data drops its pins (dma_unmap) */
 		if (vc_map(h->c, m, SPARE_IOVA, 65536, true) ||
@@ -289,7 +289,7 @@ TEST_F(host, window_grow_during_descriptor)
 {
 	struct vc *c = &self->c;
 	const uint32_t cpl_off = 0x300000;
-	volatile uint8_t *cpl = c->mem + cpl_off;
+	uint8_t *cpl = c->mem + cpl_off;
 	char old_ack[32] = "2000\n";
 	struct vpa_completion *mark;
 	struct vpa_desc d[3];
@@ -307,8 +307,8 @@ TEST_F(host, window_grow_during_descriptor)
 		memset(d, 0, sizeof(d));
 		ASSERT_EQ(0, vc_submit(c, d, 1));
 		ASSERT_EQ(0, wait_idle(c, 5000));
-		ASSERT_EQ(0, resize(self->uuid, "win 1"));
-		memset((void *)cpl, 0, 4096);
+		ASSERT_EQ(0, set_count(self->uuid, "win 1"));
+		memset(cpl, 0, 4096);
 		/* a marker NOP, then long copies completing to that page */
 		mark = vc_compl(c, c->tail);
 		memset(mark, 0, 32);
@@ -328,10 +328,10 @@ TEST_F(host, window_grow_during_descriptor)
 		while (!__atomic_load_n(&mark->status, __ATOMIC_ACQUIRE) &&
 		       vc_now_ns() < end)
 			;
-		ASSERT_EQ(0, resize(self->uuid, "win 2"));
+		ASSERT_EQ(0, set_count(self->uuid, "win 2"));
 		ASSERT_EQ(0, wait_idle(c, 10000));
 		for (k = 1; k < 3; k++)
-			if (cpl[k * 32]) {
+			if (__atomic_load_n(&cpl[k * 32], __ATOMIC_ACQUIRE)) {
 				leaked++;
 				TH_LOG("round %d: completion %d written through the revoked window",
 				       i, k);
@@ -341,7 +341,7 @@ TEST_F(host, window_grow_during_descriptor)
 		vc_wr(c, 0, VPA_REG_EVENT, VPA_EVT_ALL);
 	}
 	EXPECT_EQ(0, leaked);
-	EXPECT_EQ(0, resize(self->uuid, "win 8"));
+	EXPECT_EQ(0, set_count(self->uuid, "win 8"));
 	vc_write_file(ACK_PARAM, old_ack);
 	TH_LOG("%d descriptors", ran);
 }
@@ -391,7 +391,7 @@ TEST_F(host, descriptors_under_resize_and_unmap)
 		if (cr.status != VPA_CS_SUCCESS && cr.status != VPA_CS_DMA_READ)
 			wrong++;
 	}
-	h.stop = true;
+	__atomic_store_n(&h.stop, true, __ATOMIC_RELAXED);
 	pthread_join(th, NULL);
 	vc_write_file(ACK_PARAM, old_ack);
 	TH_LOG("%d copies right, %d refused, %d wrong, %d resize rounds",
@@ -406,7 +406,7 @@ TEST_F(host, descriptors_under_resize_and_unmap)
 	d.size = 4096;
 	d.src = vc_iova(VC_DATA_OFF);
 	d.dst = vc_iova(VC_DATA_OFF + 0x100000);
-	ASSERT_EQ(0, resize(self->uuid, "win 8"));
+	ASSERT_EQ(0, set_count(self->uuid, "win 8"));
 	ASSERT_EQ(0, vc_win(c, 0, VC_MEM_IOVA, VC_MEM_SIZE, VPA_WIN_ALL));
 	ASSERT_EQ(0, vc_run(c, &d, &cr));
 	EXPECT_EQ(VPA_CS_SUCCESS, cr.status);
