@@ -414,6 +414,136 @@ TEST_F(host, descriptors_under_resize_and_unmap)
 }
 
 /*
+ * Give the engines a long list of turns: every queue of @c gets a ring
+ * (one page each, from the start of its memory) of 63 CRCs of 1 MiB and
+ * is rung. Returns the number of queues.
+ */
+static int keep_busy(struct vc *c)
+{
+	uint32_t n = vc_reg(c, VPA_REG_NR_WQS), q, i, qr;
+	struct vpa_desc *ring;
+	uint64_t iova;
+
+	for (q = 0; q < n && q < 16; q++) {
+		qr = VPA_REG_WQ(q);
+		iova = vc_iova(q * 4096);
+		ring = (struct vpa_desc *)(c->mem + q * 4096);
+		memset(ring, 0, 4096);
+		for (i = 0; i < 63; i++) {
+			ring[i].opcode = VPA_OP_CRC32C;
+			ring[i].size = VPA_MAX_XFER;
+			ring[i].src = vc_iova(VC_DATA_OFF);
+		}
+		if (vc_wr(c, 0, qr + VPA_WQ_CTRL, 0) ||
+		    vc_wr(c, 0, qr + VPA_WQ_RING_LO, (uint32_t)iova) ||
+		    vc_wr(c, 0, qr + VPA_WQ_RING_HI, iova >> 32) ||
+		    vc_wr(c, 0, qr + VPA_WQ_SIZE, 64) ||
+		    vc_wr(c, 0, qr + VPA_WQ_DB, q) ||
+		    vc_wr(c, 0, qr + VPA_WQ_CTRL, VPA_WQ_CTRL_ENABLE))
+			return -EIO;
+	}
+	__sync_synchronize();
+	for (q = 0; q < n && q < 16; q++)
+		if (vc_wr(c, 2, q * VPA_BAR2_PAGE, 63))
+			return -EIO;
+	return q;
+}
+
+/* Queues of @c whose head is not at 63 yet. */
+static int busy_left(struct vc *c, int n)
+{
+	int q, left = 0;
+
+	for (q = 0; q < n; q++)
+		left += vc_reg(c, VPA_REG_WQ(q) + VPA_WQ_HEAD) != 63;
+	return left;
+}
+
+/*
+ * A queue the host takes by a resize while a turn of it waits for an
+ * engine: the guest rang it and disabled it again, so the resize found
+ * nothing to quiesce or freeze. Then the guest closes the device and the
+ * host removes it. The queued turn must be cancelled with the device's
+ * other work (it was not: only the queues the device still owned were),
+ * or it runs on a freed device. Another virtual adapter's 16 queues keep
+ * the engines busy so that the turn is still queued when the device
+ * goes; new virtual adapters are then created and memory is written so
+ * that the freed device's memory is reused.
+ */
+TEST(taken_queue_turn_cancelled_on_release)
+{
+	char ua[40], ub[40], us[4][40];
+	struct vpa_completion cr;
+	struct vpa_desc d;
+	struct vc a, b;
+	uint64_t t0, t1;
+	struct vpa_desc *ring3;
+	const uint32_t ring3_off = 0x8000;
+	size_t big = 256u << 20;
+	int nb, left, k;
+	uint8_t *m;
+
+	ASSERT_EQ(0, vc_create("half", ub));
+	ASSERT_EQ(0, vc_create("fcfs", ua));
+	ASSERT_EQ(0, vc_open(&b, ub));
+	ASSERT_EQ(0, vc_open(&a, ua));
+	ASSERT_EQ(0, vc_wq_setup(&b, 0, 64));
+	ASSERT_EQ(0, vc_wq_setup(&a, 0, 64));
+	ASSERT_EQ(4, vc_reg(&a, VPA_REG_NR_WQS));
+	/* queue 3 of a: one NOP in its ring, doorbell 3 */
+	ring3 = (struct vpa_desc *)(a.mem + ring3_off);
+	memset(ring3, 0, 64 * sizeof(*ring3));
+	ASSERT_EQ(0, vc_wr(&a, 0, VPA_REG_WQ(3) + VPA_WQ_RING_LO,
+			   (uint32_t)vc_iova(ring3_off)));
+	ASSERT_EQ(0, vc_wr(&a, 0, VPA_REG_WQ(3) + VPA_WQ_RING_HI,
+			   vc_iova(ring3_off) >> 32));
+	ASSERT_EQ(0, vc_wr(&a, 0, VPA_REG_WQ(3) + VPA_WQ_SIZE, 64));
+	ASSERT_EQ(0, vc_wr(&a, 0, VPA_REG_WQ(3) + VPA_WQ_DB, 3));
+	ASSERT_EQ(0, vc_wr(&a, 0, VPA_REG_WQ(3) + VPA_WQ_CTRL,
+			   VPA_WQ_CTRL_ENABLE));
+
+	/* the engines busy with b's queues */
+	nb = keep_busy(&b);
+	ASSERT_EQ(16, nb);
+	t0 = vc_now_ns();
+	/* a's queue 3: rung (its turn waits), disabled, taken, a gone */
+	ASSERT_EQ(0, vc_wr(&a, 2, 3 * VPA_BAR2_PAGE, 1));
+	ASSERT_EQ(0, vc_wr(&a, 0, VPA_REG_WQ(3) + VPA_WQ_CTRL, 0));
+	ASSERT_EQ(0, set_count(ua, "wq 3"));
+	vc_close(&a);
+	ASSERT_EQ(0, vc_remove(ua));
+	t1 = vc_now_ns();
+	left = busy_left(&b, nb);
+	/* reuse what was freed: new virtual adapters, then memory */
+	for (k = 0; k < 4; k++)
+		ASSERT_EQ(0, vc_create("small", us[k]));
+	m = mmap(NULL, big, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	madvise(m, big, MADV_NOHUGEPAGE);
+	memset(m, 0x6b, big);
+	munmap(m, big);
+	TH_LOG("a gone %llu ms after its doorbell, %d of b's %d queues busy then",
+	       (unsigned long long)(t1 - t0) / 1000000, left, nb);
+	/* b stops its queues: the turns queued behind them run now */
+	for (k = 0; k < nb; k++)
+		EXPECT_EQ(0, vc_wr(&b, 0, VPA_REG_WQ(k) + VPA_WQ_CTRL, 0));
+	usleep(200000);
+	/* the engines still work for b */
+	memset(&d, 0, sizeof(d));
+	d.opcode = VPA_OP_CRC32C;
+	d.size = 4096;
+	d.src = vc_iova(VC_DATA_OFF);
+	ASSERT_EQ(0, vc_wq_setup(&b, 0, 64));
+	ASSERT_EQ(0, vc_run(&b, &d, &cr));
+	EXPECT_EQ(VPA_CS_SUCCESS, cr.status);
+	vc_close(&b);
+	EXPECT_EQ(0, vc_remove(ub));
+	for (k = 0; k < 4; k++)
+		EXPECT_EQ(0, vc_remove(us[k]));
+}
+
+/*
  * Addresses and sizes at the edges of the address space, with windows
  * that reach its top: every one must be refused before a page is touched,
  * with the faulting address reported. dst = ~0 once meant "no
