@@ -623,13 +623,17 @@ void vpa_engine_freeze_wq(struct vpa_vdev *v, struct vpa_wq *wq)
  * Stop all work of @v and drop its pins: nothing of it runs on an engine
  * and nothing stays pinned when this returns. Callers have made sure no
  * new work is queued (queues disabled or the device dead). Bounded: a
- * running turn ends after the descriptor it is on.
+ * running turn ends after the descriptor it is on. Every queue slot is
+ * cancelled, not only the ones @v owns now: a queue taken by a resize
+ * may still have a turn queued or running (one that was not enabled when
+ * the resize looked, so it was not frozen), and that turn must not
+ * outlive @v.
  */
 void vpa_engine_stop(struct vpa_vdev *v)
 {
 	u32 i;
 
-	for (i = 0; i < v->nr[VPA_RES_WQ]; i++)
+	for (i = 0; i < VPA_MAX_WQS; i++)
 		cancel_work_sync(&v->wq[i].work);
 	mutex_lock(&v->dma_lock);
 	vpa_pin_flush(v);
