@@ -46,10 +46,12 @@
  */
 #define VPA_PIN_CACHE_MAX	4096
 /*
- * Most pages one descriptor pins: its ring entry, its completion record,
- * and two ranges of VPA_MAX_XFER bytes at any alignment.
+ * Most pages one descriptor pins: its ring entry (one page: the ring is
+ * 64-byte aligned), its completion record (two pages: a malformed
+ * descriptor's record may be misaligned) and two ranges of VPA_MAX_XFER
+ * bytes at any alignment.
  */
-#define VPA_DESC_MAX_PINS	(2 + 2 * (VPA_MAX_XFER / PAGE_SIZE + 1))
+#define VPA_DESC_MAX_PINS	(3 + 2 * (VPA_MAX_XFER / PAGE_SIZE + 1))
 
 struct vpa_vdev;
 
