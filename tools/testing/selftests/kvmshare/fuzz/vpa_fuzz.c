@@ -21,6 +21,11 @@
  * VPA_FUZZ_SEED=N to replay (the single-threaded parts replay exactly,
  * the concurrent threads only as far as timing allows). VPA_FUZZ_COUNT
  * scales the number of operations (default 1, e.g. 10 for a long run).
+ * In the test VM both come through the kernel command line, which hands
+ * NAME=VALUE words to init's environment:
+ *
+ *   KVMSHARE_VM_APPEND="VPA_FUZZ_SEED=42 VPA_FUZZ_COUNT=10" \
+ *	make check SUITES=fuzz
  */
 #define _GNU_SOURCE
 #include <errno.h>
