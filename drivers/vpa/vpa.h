@@ -40,8 +40,18 @@
 #define VPA_NR_TYPES		5
 /* Descriptors one work queue runs per turn at 100% engine share. */
 #define VPA_TURN_DESCS		64
-/* Most pages a virtual adapter keeps pinned; the cache is then emptied. */
+/*
+ * Most pages a virtual adapter keeps pinned. Before a descriptor that
+ * could take the cache beyond it, the cache is emptied (never during one).
+ */
 #define VPA_PIN_CACHE_MAX	4096
+/*
+ * Most pages one descriptor pins: its ring entry (one page: the ring is
+ * 64-byte aligned), its completion record (two pages: a malformed
+ * descriptor's record may be misaligned) and two ranges of VPA_MAX_XFER
+ * bytes at any alignment.
+ */
+#define VPA_DESC_MAX_PINS	(3 + 2 * (VPA_MAX_XFER / PAGE_SIZE + 1))
 
 struct vpa_vdev;
 
@@ -140,6 +150,7 @@ struct vpa_wq {
 	 * window change applies from the next descriptor on.
 	 */
 	u32 snap_gen;
+	u32 snap_nr;		/* windows the adapter had at that time */
 	struct vpa_win snap[VPA_MAX_WINS];
 };
 

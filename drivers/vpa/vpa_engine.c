@@ -92,9 +92,23 @@ static void vpa_pin_flush(struct vpa_vdev *v)
 }
 
 /*
+ * Make room in the pin cache for one more descriptor. Called between
+ * descriptors only: a page a descriptor got from vpa_dma_page() must stay
+ * pinned until the descriptor is done with it, so the cache is never
+ * emptied in the middle of one (it may hold VPA_PIN_CACHE_MAX pages then).
+ */
+static void vpa_pin_make_room(struct vpa_vdev *v)
+{
+	lockdep_assert_held(&v->dma_lock);
+	if (v->nr_pins > VPA_PIN_CACHE_MAX - VPA_DESC_MAX_PINS)
+		vpa_pin_flush(v);
+}
+
+/*
  * The page behind @iova, pinned through the VM's container for reading,
  * or for writing if @write. Returns the page or an ERR_PTR; a refusal is
- * counted in the audit.
+ * counted in the audit. The page stays pinned (and cached) at least until
+ * the descriptor being run ends: nothing here unpins another page.
  */
 static struct page *vpa_dma_page(struct vpa_vdev *v, u64 iova, bool write)
 {
@@ -109,8 +123,6 @@ static struct page *vpa_dma_page(struct vpa_vdev *v, u64 iova, bool write)
 		if (!write || xa_pointer_tag(entry))
 			return xa_untag_pointer(entry);
 		old_page = xa_untag_pointer(entry);
-	} else if (v->nr_pins >= VPA_PIN_CACHE_MAX) {
-		vpa_pin_flush(v);
 	}
 
 	prot = IOMMU_READ | (write ? IOMMU_WRITE : 0);
@@ -139,37 +151,57 @@ static struct page *vpa_dma_page(struct vpa_vdev *v, u64 iova, bool write)
 }
 
 /*
+ * Is [iova, iova + len) a range at all? It must be non-empty and end at
+ * or below 2^64 - 1; checked before anything else looks at it, also in a
+ * build whose window checks can be bypassed.
+ */
+static bool vpa_range_ok(u64 iova, u32 len)
+{
+	return len && iova + len > iova;
+}
+
+/*
  * Does a DMA window allow @len bytes at @iova for @need? Checked against
  * the queue's snapshot of the windows (see struct vpa_wq).
  */
 static bool vpa_dma_window_ok(struct vpa_vdev *v, struct vpa_wq *wq, u64 iova,
 			      u64 len, u32 need)
 {
-	u32 i;
+	u32 i, nr;
 
 	if (!vpa_checks_on())
 		return true;
-	if (iova + len < iova)
-		return false;
-	for (i = 0; i < v->nr[VPA_RES_WIN]; i++) {
+	/*
+	 * Only windows the snapshot has and the adapter still owns: after a
+	 * grow, entries beyond the snapshot's count are stale (a window
+	 * revoked earlier); after a shrink, the revoked ones are gone now.
+	 */
+	nr = min(wq->snap_nr, READ_ONCE(v->nr[VPA_RES_WIN]));
+	for (i = 0; i < nr; i++) {
 		struct vpa_win *w = &wq->snap[i];
 
-		if ((w->attr & w->admin & need) == need && w->size &&
-		    iova >= w->base && iova + len <= w->base + w->size)
+		/* [iova, iova + len) inside [base, base + size), no wrap */
+		if ((w->attr & w->admin & need) == need &&
+		    iova >= w->base && len <= w->size &&
+		    iova - w->base <= w->size - len)
 			return true;
 	}
 	return false;
 }
 
-/* Check a whole access against the windows, counting a refusal. */
+/*
+ * Check a whole access: a range that wraps, or one outside the windows,
+ * is refused and counted (dma_window).
+ */
 static int vpa_dma_check(struct vpa_vdev *v, struct vpa_wq *wq, u64 iova,
-			 u64 len, bool write)
+			 u32 len, bool write)
 {
-	if (vpa_dma_window_ok(v, wq, iova, len,
+	if (vpa_range_ok(iova, len) &&
+	    vpa_dma_window_ok(v, wq, iova, len,
 			      write ? VPA_WIN_WRITE : VPA_WIN_READ))
 		return 0;
 	vpa_audit(v, VPA_AUD_WINDOW);
-	dev_dbg_ratelimited(&v->mdev->dev, "DMA %s of %#llx+%llu outside windows\n",
+	dev_dbg_ratelimited(&v->mdev->dev, "DMA %s of %#llx+%u outside windows\n",
 			    write ? "write" : "read", iova, len);
 	return -EACCES;
 }
@@ -216,33 +248,49 @@ static void vpa_fault(struct vpa_run *r, u8 status, u64 addr)
 	r->cr.fault_addr = addr;
 }
 
+/* What a descriptor's operation reads and writes. */
+#define VPA_WALK_SRC		BIT(0)	/* reads [src, src + len) */
+#define VPA_WALK_DST_RD		BIT(1)	/* reads [dst, dst + len) */
+#define VPA_WALK_DST_WR		BIT(2)	/* writes [dst, dst + len) */
+#define VPA_WALK_DST		(VPA_WALK_DST_RD | VPA_WALK_DST_WR)
+
 /*
- * Walk [src, src+len) and optionally [dst, dst+len) a piece at a time,
- * where a piece never crosses a page of either. @fn gets kernel addresses.
- * Returns 0 or stops early when @fn returns non-zero (returned).
+ * Walk [src, src+len) and/or [dst, dst+len), as @how says, a piece at a
+ * time, where a piece never crosses a page of either. @fn gets kernel
+ * addresses (NULL for a side @how does not name). Both ranges are checked
+ * whole (wrap-around, windows: vpa_dma_check()) before any page is
+ * touched. Returns 0, an errno with the fault in @r, or what @fn returned
+ * non-zero (it stops).
  */
 typedef int (*vpa_walk_fn)(void *dst, const void *src, u32 n, void *arg);
 
 static int vpa_walk(struct vpa_vdev *v, struct vpa_wq *wq, struct vpa_run *r,
-		    u64 src, bool src_rd, u64 dst, bool dst_wr, u32 len,
+		    unsigned int how, u64 src, u64 dst, u32 len,
 		    vpa_walk_fn fn, void *arg)
 {
-	struct page *sp = NULL, *dp = NULL;
-	void *s = NULL, *d = NULL;
+	bool has_src = how & VPA_WALK_SRC, has_dst = how & VPA_WALK_DST;
+	bool dst_wr = how & VPA_WALK_DST_WR;
+	u8 dst_fault = dst_wr ? VPA_CS_DMA_WRITE : VPA_CS_DMA_READ;
+	struct page *sp, *dp;
+	void *s, *d;
 	u32 n, done = 0;
 	int ret;
 
-	if (src_rd && vpa_dma_check(v, wq, src, len, false)) {
+	if (has_src && vpa_dma_check(v, wq, src, len, false)) {
 		vpa_fault(r, VPA_CS_DMA_READ, src);
 		return -EACCES;
 	}
-	if (dst != ~0ULL && vpa_dma_check(v, wq, dst, len, dst_wr)) {
-		vpa_fault(r, dst_wr ? VPA_CS_DMA_WRITE : VPA_CS_DMA_READ, dst);
+	if (has_dst && vpa_dma_check(v, wq, dst, len, dst_wr)) {
+		vpa_fault(r, dst_fault, dst);
 		return -EACCES;
 	}
 	while (done < len) {
 		n = len - done;
-		if (src_rd) {
+		sp = NULL;
+		dp = NULL;
+		s = NULL;
+		d = NULL;
+		if (has_src) {
 			n = min_t(u32, n, PAGE_SIZE - offset_in_page(src + done));
 			sp = vpa_dma_page(v, src + done, false);
 			if (IS_ERR(sp)) {
@@ -250,12 +298,11 @@ static int vpa_walk(struct vpa_vdev *v, struct vpa_wq *wq, struct vpa_run *r,
 				return PTR_ERR(sp);
 			}
 		}
-		if (dst != ~0ULL) {
+		if (has_dst) {
 			n = min_t(u32, n, PAGE_SIZE - offset_in_page(dst + done));
 			dp = vpa_dma_page(v, dst + done, dst_wr);
 			if (IS_ERR(dp)) {
-				vpa_fault(r, dst_wr ? VPA_CS_DMA_WRITE :
-					  VPA_CS_DMA_READ, dst + done);
+				vpa_fault(r, dst_fault, dst + done);
 				return PTR_ERR(dp);
 			}
 		}
@@ -313,9 +360,16 @@ static int vpa_do_compare(void *dst, const void *src, u32 n, void *arg)
 		c->pos += n;
 		return 0;
 	}
-	for (i = 0; a[i] == b[i]; i++)
+	/*
+	 * The guest may change either side under us: the byte memcmp() saw
+	 * differ may be equal again. Never look past this piece; if no byte
+	 * differs any more, the piece counts as equal.
+	 */
+	for (i = 0; i < n && a[i] == b[i]; i++)
 		;
 	c->pos += i;
+	if (i == n)
+		return 0;
 	c->differ = true;
 	return 1;
 }
@@ -360,18 +414,18 @@ static void vpa_run_desc(struct vpa_vdev *v, struct vpa_wq *wq,
 
 	switch (d->opcode) {
 	case VPA_OP_MEMMOVE:
-		ret = vpa_walk(v, wq, r, src, true, dst, true, size, vpa_do_copy,
-			       NULL);
+		ret = vpa_walk(v, wq, r, VPA_WALK_SRC | VPA_WALK_DST_WR, src,
+			       dst, size, vpa_do_copy, NULL);
 		break;
 	case VPA_OP_FILL:
 		fill.pattern = d->pattern;
 		fill.pos = 0;
-		ret = vpa_walk(v, wq, r, 0, false, dst, true, size, vpa_do_fill,
-			       &fill);
+		ret = vpa_walk(v, wq, r, VPA_WALK_DST_WR, 0, dst, size,
+			       vpa_do_fill, &fill);
 		break;
 	case VPA_OP_COMPARE:
-		ret = vpa_walk(v, wq, r, src, true, dst, false, size,
-			       vpa_do_compare, &cmp);
+		ret = vpa_walk(v, wq, r, VPA_WALK_SRC | VPA_WALK_DST_RD, src,
+			       dst, size, vpa_do_compare, &cmp);
 		if (ret == 1) {
 			ret = 0;
 			r->cr.result = 1;
@@ -380,7 +434,7 @@ static void vpa_run_desc(struct vpa_vdev *v, struct vpa_wq *wq,
 		break;
 	case VPA_OP_CRC32C:
 		crc = d->crc_seed;
-		ret = vpa_walk(v, wq, r, src, true, ~0ULL, false, size, vpa_do_crc,
+		ret = vpa_walk(v, wq, r, VPA_WALK_SRC, src, 0, size, vpa_do_crc,
 			       &crc);
 		r->cr.result = crc;
 		break;
@@ -435,13 +489,15 @@ static void vpa_wq_work(struct work_struct *work)
 		ring = wq->ring;
 		gen = wq->gen;
 		if (wq->snap_gen != v->win_gen) {
+			wq->snap_nr = v->nr[VPA_RES_WIN];
 			memcpy(wq->snap, v->win,
-			       v->nr[VPA_RES_WIN] * sizeof(wq->snap[0]));
+			       wq->snap_nr * sizeof(wq->snap[0]));
 			wq->snap_gen = v->win_gen;
 		}
 		spin_unlock(&v->cfg_lock);
 
 		mutex_lock(&v->dma_lock);
+		vpa_pin_make_room(v);
 		ret = vpa_dma_copy(v, wq, ring + (u64)head * sizeof(desc),
 				   &desc, sizeof(desc), false);
 		if (ret) {
@@ -567,13 +623,17 @@ void vpa_engine_freeze_wq(struct vpa_vdev *v, struct vpa_wq *wq)
  * Stop all work of @v and drop its pins: nothing of it runs on an engine
  * and nothing stays pinned when this returns. Callers have made sure no
  * new work is queued (queues disabled or the device dead). Bounded: a
- * running turn ends after the descriptor it is on.
+ * running turn ends after the descriptor it is on. Every queue slot is
+ * cancelled, not only the ones @v owns now: a queue taken by a resize
+ * may still have a turn queued or running (one that was not enabled when
+ * the resize looked, so it was not frozen), and that turn must not
+ * outlive @v.
  */
 void vpa_engine_stop(struct vpa_vdev *v)
 {
 	u32 i;
 
-	for (i = 0; i < v->nr[VPA_RES_WQ]; i++)
+	for (i = 0; i < VPA_MAX_WQS; i++)
 		cancel_work_sync(&v->wq[i].work);
 	mutex_lock(&v->dma_lock);
 	vpa_pin_flush(v);

@@ -1107,6 +1107,8 @@ static ssize_t audit_show(struct device *dev, struct device_attribute *attr,
 	for (i = 0; i < VPA_AUD_NR; i++)
 		n += sysfs_emit_at(buf, n, "%s %lld\n", vpa_audit_names[i],
 				   (s64)atomic64_read(&v->audit[i]));
+	/* a gauge, not a counter: pages in the pin cache now */
+	n += sysfs_emit_at(buf, n, "pinned %u\n", READ_ONCE(v->nr_pins));
 	return n;
 }
 static DEVICE_ATTR_RO(audit);

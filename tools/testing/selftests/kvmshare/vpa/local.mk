@@ -19,10 +19,15 @@ $(OUT)/vpa/vpa_vfio: vpa/vpa_vfio.c $(VPA_CLIENT)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ vpa/vpa_vfio.c vpa/vfio_client.c $(LDFLAGS)
 
+$(OUT)/vpa/vpa_hostile: vpa/vpa_hostile.c $(VPA_CLIENT)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ vpa/vpa_hostile.c vpa/vfio_client.c $(LDFLAGS)
+
 $(OUT)/vpa/vpa_bench: vpa/vpa_bench.c $(VPA_CLIENT)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ vpa/vpa_bench.c vpa/vfio_client.c $(LDFLAGS)
 
 EXTRA_PROGS += $(OUT)/vpa/core_unit
 EXTRA_PROGS += $(OUT)/vpa/vpa_vfio
+EXTRA_PROGS += $(OUT)/vpa/vpa_hostile
 EXTRA_PROGS += $(OUT)/vpa/vpa_bench
