@@ -232,11 +232,12 @@ static ktime_t vpa_deadline(void)
 /*
  * Queues of @v a change of @type to @keep resources needs quiet: those
  * that lose their queue, doorbell, vector or (for windows) may use the
- * window. Caller holds cfg_lock.
+ * window; with @enabled only those enabled now. Caller holds cfg_lock.
  */
-static u32 vpa_affected_wqs(struct vpa_vdev *v, enum vpa_res type, u32 keep)
+static u32 vpa_affected_wqs(struct vpa_vdev *v, enum vpa_res type, u32 keep,
+			    bool enabled)
 {
-	u32 i, mask = 0, on = vpa_enabled_wqs(v);
+	u32 i, mask = 0, on = enabled ? vpa_enabled_wqs(v) : ~0U;
 
 	for (i = 0; i < v->nr[VPA_RES_WQ]; i++) {
 		struct vpa_wq *wq = &v->wq[i];
@@ -387,7 +388,7 @@ static int vpa_change(struct vpa_adapter *ad, struct vpa_vdev *v,
 	}
 	if (!ret && keep < have) {
 		spin_lock(&v->cfg_lock);
-		mask = vpa_affected_wqs(v, type, keep);
+		mask = vpa_affected_wqs(v, type, keep, true);
 		spin_unlock(&v->cfg_lock);
 	}
 	mutex_unlock(&ad->lock);
@@ -408,6 +409,16 @@ static int vpa_change(struct vpa_adapter *ad, struct vpa_vdev *v,
 					       "no quiesce ack in %u ms: revoking anyway\n",
 					       READ_ONCE(vpa_ack_timeout_ms));
 		}
+	}
+	/*
+	 * Freeze every affected queue, not only those asked: one the guest
+	 * enabled meanwhile must not run a descriptor while its resources
+	 * move (it would run with its head left behind, or not at all).
+	 */
+	if (keep < have) {
+		spin_lock(&v->cfg_lock);
+		mask = vpa_affected_wqs(v, type, keep, false);
+		spin_unlock(&v->cfg_lock);
 		for (i = 0; i < VPA_MAX_WQS; i++)
 			if (mask & BIT(i))
 				vpa_engine_freeze_wq(v, &v->wq[i]);
