@@ -28,7 +28,7 @@
  *                             pending requests and the backing store's
  *                             block map (pool_pager.c).
  *  pool->lock (spinlock)      the page counts of the pool and of every
- *                             partition in it, and pool->parts.
+ *                             partition in it, and pool->parts (pool_acct.c).
  *
  * pool->pager_mutex (attach, detach) is taken before all of the above.
  * pool->policy.mutex (the policy, pool_policy.c) is taken before
@@ -224,10 +224,26 @@ static inline struct kvmshare_pool *kvmshare_pool_of(struct super_block *sb)
 extern struct kset *kvmshare_kset;
 extern struct dentry *kvmshare_debugfs;
 
+/* pool_acct.c: the pool's page accounting (pool->lock only) */
+u64 kvmshare_owed(u64 entitlement, u64 resident);
+bool kvmshare_charge(struct kvmshare_part *part, bool pagein);
+bool kvmshare_charge_spare(struct kvmshare_part *part);
+bool kvmshare_has_room(struct kvmshare_part *part, bool pagein);
+void kvmshare_uncharge(struct kvmshare_part *part, u64 n);
+void kvmshare_account_out(struct kvmshare_part *part, unsigned long kind,
+			  long delta);
+int kvmshare_acct_set_attr(struct kvmshare_part *part,
+			   const struct kvmshare_part_attr *attr,
+			   u64 *ent, u64 *limit);
+void kvmshare_acct_part_gone(struct kvmshare_part *part);
+void kvmshare_acct_get_info(struct kvmshare_pool *pool,
+			    struct kvmshare_pool_info *info);
+int kvmshare_pool_resize(struct kvmshare_pool *pool, u64 size_pages,
+			 u64 reserve_pages);
+
 /* pool_part.c: partitions and their pages */
 struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 					   const char *name, struct inode *inode);
-bool kvmshare_has_room(struct kvmshare_part *part, bool pagein);
 void kvmshare_part_destroy(struct kvmshare_part *part);
 void kvmshare_part_unlinked(struct kvmshare_part *part);
 int kvmshare_part_rename(struct kvmshare_part *part, const char *name);
@@ -236,12 +252,7 @@ struct page *kvmshare_part_get_page(struct kvmshare_part *part, pgoff_t index,
 struct page *kvmshare_part_get_page_wait(struct kvmshare_part *part,
 					 struct address_space *mapping,
 					 pgoff_t index, bool alloc, int *err);
-bool kvmshare_charge(struct kvmshare_part *part, bool pagein);
-bool kvmshare_charge_spare(struct kvmshare_part *part);
 void kvmshare_count_failure(struct kvmshare_part *part);
-void kvmshare_uncharge(struct kvmshare_part *part, u64 n);
-void kvmshare_account_out(struct kvmshare_part *part, unsigned long kind,
-			  long delta);
 u64 kvmshare_part_remove_range(struct kvmshare_part *part,
 			       struct address_space *mapping,
 			       pgoff_t start, pgoff_t end);
@@ -253,8 +264,6 @@ void kvmshare_part_get_counters(struct kvmshare_part *part,
 				struct kvmshare_part_stats *st);
 void kvmshare_pool_get_info(struct kvmshare_pool *pool,
 			    struct kvmshare_pool_info *info);
-int kvmshare_pool_resize(struct kvmshare_pool *pool, u64 size_pages,
-			 u64 reserve_pages);
 
 /* pool_pager.c: host paging */
 int kvmshare_io_cache_init(void);
