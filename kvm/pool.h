@@ -246,6 +246,7 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 					   const char *name, struct inode *inode);
 void kvmshare_part_destroy(struct kvmshare_part *part);
 void kvmshare_part_unlinked(struct kvmshare_part *part);
+void kvmshare_parts_leave_sysfs(struct kvmshare_pool *pool);
 int kvmshare_part_rename(struct kvmshare_part *part, const char *name);
 struct page *kvmshare_part_get_page(struct kvmshare_part *part, pgoff_t index,
 				    bool alloc, int *err);

@@ -497,10 +497,29 @@ static int kvmshare_init_fs_context(struct fs_context *fc)
 	return 0;
 }
 
+/*
+ * Before the super block goes, stop everything that may hold one of its
+ * inodes or dentries outside a file: the eviction worker (igrab() of the
+ * partition it works on) and readers of the partitions' sysfs files
+ * (metrics_file holds the control file's dentry while it prints it).
+ * generic_shutdown_super() finds any inode still referenced "busy", a
+ * BUG() with CONFIG_BUG_ON_DATA_CORRUPTION, and a later iput() of it
+ * would touch the freed super block.
+ */
+static void kvmshare_pool_quiesce(struct kvmshare_pool *pool)
+{
+	/* The worker does not queue itself again once the pool is dying. */
+	WRITE_ONCE(pool->dying, true);
+	cancel_delayed_work_sync(&pool->evict_work);
+	kvmshare_parts_leave_sysfs(pool);
+}
+
 static void kvmshare_kill_sb(struct super_block *sb)
 {
 	struct kvmshare_pool *pool = kvmshare_pool_of(sb);
 
+	if (pool)
+		kvmshare_pool_quiesce(pool);
 	kill_litter_super(sb);
 	if (pool) {
 		pr_info("pool %s unmounted\n", pool->name);

@@ -541,6 +541,34 @@ void kvmshare_part_unlinked(struct kvmshare_part *part)
 	mutex_unlock(&part->pool->policy.notify_lock);
 }
 
+/*
+ * The pool is being unmounted: every partition leaves sysfs, which waits
+ * for the readers of its files (kernfs drains them). No file can be
+ * created, linked or unlinked any more, and the eviction worker is
+ * stopped, so the list only shrinks meanwhile (by inode eviction).
+ */
+void kvmshare_parts_leave_sysfs(struct kvmshare_pool *pool)
+{
+	struct kvmshare_part *part, *found;
+
+	for (;;) {
+		found = NULL;
+		spin_lock(&pool->lock);
+		list_for_each_entry(part, &pool->parts, node) {
+			if (part->kobj.state_in_sysfs) {
+				found = part;
+				kobject_get(&found->kobj);
+				break;
+			}
+		}
+		spin_unlock(&pool->lock);
+		if (!found)
+			break;
+		kvmshare_part_unlinked(found);
+		kobject_put(&found->kobj);
+	}
+}
+
 int kvmshare_part_rename(struct kvmshare_part *part, const char *name)
 {
 	return kobject_rename(&part->kobj, name);
