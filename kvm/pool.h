@@ -257,6 +257,8 @@ void kvmshare_count_failure(struct kvmshare_part *part);
 u64 kvmshare_part_remove_range(struct kvmshare_part *part,
 			       struct address_space *mapping,
 			       pgoff_t start, pgoff_t end);
+u64 kvmshare_part_undo_alloc(struct kvmshare_part *part,
+			     struct address_space *mapping, pgoff_t index);
 int kvmshare_part_set_attr(struct kvmshare_part *part,
 			   const struct kvmshare_part_attr *attr);
 void kvmshare_part_get_attr(struct kvmshare_part *part,

@@ -430,8 +430,10 @@ unlock:
 
 /*
  * Allocate every page of [@offset, @offset + @len). On failure the pages
- * this call allocated are given back: they are marked with
- * KVMSHARE_MARK_FALLOC while the call runs (fallocate calls are serialised by the inode lock).
+ * this call allocated are given back, unless they were used meanwhile (a
+ * mapping wrote to them: see kvmshare_part_undo_alloc()): they are marked
+ * with KVMSHARE_MARK_FALLOC while the call runs (fallocate calls are
+ * serialised by the inode lock).
  */
 static long kvmshare_fallocate_range(struct inode *inode, loff_t offset,
 				     loff_t len)
@@ -467,10 +469,8 @@ static long kvmshare_fallocate_range(struct inode *inode, loff_t offset,
 	filemap_invalidate_lock(mapping);
 	xa_for_each_marked(&part->pages, index, page, KVMSHARE_MARK_FALLOC) {
 		xa_clear_mark(&part->pages, index, KVMSHARE_MARK_FALLOC);
-		if (ret) {
-			unmap_mapping_pages(mapping, index, 1, false);
-			kvmshare_part_remove_range(part, mapping, index, index);
-		}
+		if (ret)
+			kvmshare_part_undo_alloc(part, mapping, index);
 	}
 	filemap_invalidate_unlock(mapping);
 	return ret;

@@ -228,6 +228,61 @@ u64 kvmshare_part_remove_range(struct kvmshare_part *part,
 	return n;
 }
 
+/**
+ * kvmshare_part_undo_alloc - give back a page a failed fallocate() took
+ * @part: the partition
+ * @mapping: its address space
+ * @index: the page, allocated by the failed call
+ *
+ * Only what nobody used since: a page still all-zero (and not pinned), or
+ * an all-zero entry it became. A page written meanwhile through a mapping
+ * (fallocate() holds the inode lock, so not by write()), or paged out
+ * since, holds data and stays. The caller holds the invalidate_lock
+ * exclusively: no fault can find the page; one that found it before has
+ * its PTE in place once the page lock is ours, and the page is unmapped
+ * before its content is looked at. Returns the pages given back (0 or 1).
+ */
+u64 kvmshare_part_undo_alloc(struct kvmshare_part *part,
+			     struct address_space *mapping, pgoff_t index)
+{
+	struct page *page;
+	void *entry, *kaddr;
+	bool zero;
+	u64 n = 0;
+
+	entry = xa_load(&part->pages, index);
+	if (!entry)
+		return 0;
+	if (xa_is_value(entry)) {
+		if (kvmshare_ent_kind(entry) == KVMSHARE_ENT_ZERO &&
+		    xa_cmpxchg(&part->pages, index, entry, NULL,
+			       GFP_KERNEL) == entry)
+			kvmshare_account_out(part, KVMSHARE_ENT_ZERO, -1);
+		return 0;
+	}
+	page = entry;
+	if (!get_page_unless_zero(page))
+		return 0;
+	lock_page(page);
+	if (xa_load(&part->pages, index) != page ||
+	    page_maybe_dma_pinned(page))
+		goto unlock;
+	unmap_mapping_pages(mapping, index, 1, false);
+	kaddr = kmap_local_page(page);
+	zero = !memchr_inv(kaddr, 0, PAGE_SIZE);
+	kunmap_local(kaddr);
+	if (zero && xa_cmpxchg(&part->pages, index, page, NULL,
+			       GFP_KERNEL) == page) {
+		put_page(page);		/* the array's */
+		n = 1;
+	}
+unlock:
+	unlock_page(page);
+	put_page(page);
+	kvmshare_uncharge(part, n);
+	return n;
+}
+
 int kvmshare_part_set_attr(struct kvmshare_part *part,
 			   const struct kvmshare_part_attr *attr)
 {
