@@ -133,6 +133,7 @@ struct kvmshare_pool {
 	struct super_block *sb;
 	int id;				/* from kvmshare_pool_ida */
 	char name[KVMSHARE_NAME_LEN];
+	umode_t umask;			/* mount option umask=: new files */
 
 	spinlock_t lock;		/* everything below */
 	u64 size_pages;			/* mount option size= */

@@ -27,6 +27,15 @@
 /* Default pool size, in percent of RAM, when no size= is given. */
 #define KVMSHARE_DEFAULT_PERCENT 50
 
+/*
+ * Default permissions: guest RAM is nobody else's business. The root
+ * directory is 1770 (the mounter's user and group; sticky: a member of the
+ * group removes only its own files), new partitions get the creator's mode
+ * less umask=077 (QEMU's 0644 becomes 0600). See Documentation/pool.rst.
+ */
+#define KVMSHARE_DEFAULT_MODE	01770
+#define KVMSHARE_DEFAULT_UMASK	0077
+
 struct kset *kvmshare_kset;		/* /sys/fs/kvmshare */
 struct dentry *kvmshare_debugfs;		/* <debugfs>/kvmshare */
 static struct kmem_cache *kvmshare_inode_cache;
@@ -43,6 +52,7 @@ enum {
 	KVMSHARE_OPT_MODE,
 	KVMSHARE_OPT_UID,
 	KVMSHARE_OPT_GID,
+	KVMSHARE_OPT_UMASK,
 };
 
 static const struct fs_parameter_spec kvmshare_fs_parameters[] = {
@@ -52,6 +62,7 @@ static const struct fs_parameter_spec kvmshare_fs_parameters[] = {
 	fsparam_u32oct("mode", KVMSHARE_OPT_MODE),
 	fsparam_u32("uid", KVMSHARE_OPT_UID),
 	fsparam_u32("gid", KVMSHARE_OPT_GID),
+	fsparam_u32oct("umask", KVMSHARE_OPT_UMASK),
 	{}
 };
 
@@ -62,6 +73,8 @@ struct kvmshare_fs_context {
 	bool reserve_set;
 	char name[KVMSHARE_NAME_LEN];
 	umode_t mode;
+	umode_t umask;
+	bool umask_set;
 	kuid_t uid;
 	kgid_t gid;
 };
@@ -128,6 +141,13 @@ static int kvmshare_parse_param(struct fs_context *fc,
 		return 0;
 	case KVMSHARE_OPT_MODE:
 		ctx->mode = result.uint_32 & 01777;
+		return 0;
+	case KVMSHARE_OPT_UMASK:
+		if (result.uint_32 & ~0777)
+			return invalfc(fc, "bad umask %o (0-0777)",
+				       result.uint_32);
+		ctx->umask = result.uint_32;
+		ctx->umask_set = true;
 		return 0;
 	case KVMSHARE_OPT_UID:
 		ctx->uid = make_kuid(current_user_ns(), result.uint_32);
@@ -257,6 +277,7 @@ static struct kvmshare_pool *kvmshare_pool_create(struct kvmshare_fs_context *ct
 	INIT_LIST_HEAD(&pool->parts);
 	pool->size_pages = ctx->size_pages;
 	pool->reserve_pages = ctx->reserve_pages;
+	pool->umask = ctx->umask;
 	kvmshare_pager_init(pool);
 	if (ctx->name[0])
 		strscpy(pool->name, ctx->name, sizeof(pool->name));
@@ -367,8 +388,10 @@ static int kvmshare_show_options(struct seq_file *m, struct dentry *root)
 	spin_unlock(&pool->lock);
 	seq_printf(m, ",size=%llu,reserve=%llu,name=%s",
 		   size << PAGE_SHIFT, reserve << PAGE_SHIFT, pool->name);
-	if ((inode->i_mode & 01777) != 0755)
+	if ((inode->i_mode & 01777) != KVMSHARE_DEFAULT_MODE)
 		seq_printf(m, ",mode=%o", inode->i_mode & 01777);
+	if (pool->umask != KVMSHARE_DEFAULT_UMASK)
+		seq_printf(m, ",umask=%03o", pool->umask);
 	if (!uid_eq(inode->i_uid, GLOBAL_ROOT_UID))
 		seq_printf(m, ",uid=%u",
 			   from_kuid_munged(&init_user_ns, inode->i_uid));
@@ -464,10 +487,14 @@ static int kvmshare_reconfigure(struct fs_context *fc)
 	if (ret)
 		return ret;
 	ret = kvmshare_pool_resize(pool, size, reserve);
-	if (ret)
+	if (ret) {
 		errorfc(fc, "pool %s: size %llu, reserve %llu: below use or entitlements",
 			pool->name, size, reserve);
-	return ret;
+		return ret;
+	}
+	if (ctx->umask_set)
+		WRITE_ONCE(pool->umask, ctx->umask);
+	return 0;
 }
 
 static void kvmshare_free_fc(struct fs_context *fc)
@@ -489,7 +516,8 @@ static int kvmshare_init_fs_context(struct fs_context *fc)
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
 	if (!ctx)
 		return -ENOMEM;
-	ctx->mode = 0755;
+	ctx->mode = KVMSHARE_DEFAULT_MODE;
+	ctx->umask = KVMSHARE_DEFAULT_UMASK;
 	ctx->uid = current_fsuid();
 	ctx->gid = current_fsgid();
 	fc->fs_private = ctx;
