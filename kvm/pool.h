@@ -31,6 +31,8 @@
  *                             partition in it, and pool->parts (pool_acct.c).
  *
  * pool->pager_mutex (attach, detach) is taken before all of the above.
+ * pool->acct_mutex (entitlement changes, pool_acct.c) is taken before
+ * pool->lock, with no other lock held.
  * pool->policy.mutex (the policy, pool_policy.c) is taken before
  * pool->lock and the xa_lock of a control file's pages; never with
  * pager_mutex, policy.notify_lock or an invalidate_lock held.
@@ -46,7 +48,9 @@
 #include <linux/fs.h>
 #include <linux/kobject.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <uapi/linux/kvmshare.h>
 
@@ -143,6 +147,12 @@ struct kvmshare_pool {
 	u64 owed_pages;			/* sum of max(0, ent - resident) */
 	struct list_head parts;		/* struct kvmshare_part.node */
 	unsigned long nr_parts;
+	struct list_head held;		/* pages set aside for owed_pages */
+	u64 nr_held;			/* pages on @held */
+
+	/* Entitlements backed by memory, pool_acct.c. */
+	struct mutex acct_mutex;	/* entitlement changes */
+	struct work_struct refill_work;	/* tops @held up to owed_pages */
 
 	atomic64_t fault_failures;	/* faults refused in this pool */
 
@@ -227,7 +237,11 @@ extern struct dentry *kvmshare_debugfs;
 
 /* pool_acct.c: the pool's page accounting (pool->lock only) */
 u64 kvmshare_owed(u64 entitlement, u64 resident);
+void kvmshare_acct_init(struct kvmshare_pool *pool);
+void kvmshare_acct_exit(struct kvmshare_pool *pool);
+void kvmshare_acct_balance(struct kvmshare_pool *pool);
 bool kvmshare_charge(struct kvmshare_part *part, bool pagein);
+bool kvmshare_charge_page(struct kvmshare_part *part, struct page **page);
 bool kvmshare_charge_spare(struct kvmshare_part *part);
 bool kvmshare_has_room(struct kvmshare_part *part, bool pagein);
 void kvmshare_uncharge(struct kvmshare_part *part, u64 n);

@@ -278,6 +278,7 @@ static struct kvmshare_pool *kvmshare_pool_create(struct kvmshare_fs_context *ct
 	pool->size_pages = ctx->size_pages;
 	pool->reserve_pages = ctx->reserve_pages;
 	pool->umask = ctx->umask;
+	kvmshare_acct_init(pool);
 	kvmshare_pager_init(pool);
 	if (ctx->name[0])
 		strscpy(pool->name, ctx->name, sizeof(pool->name));
@@ -324,6 +325,7 @@ static void kvmshare_pool_destroy(struct kvmshare_pool *pool)
 	kvmshare_policy_exit(pool);
 	debugfs_remove_recursive(pool->debugfs);
 	kvmshare_pager_exit(pool);
+	kvmshare_acct_exit(pool);
 	kobject_put(pool->parts_kobj);
 	kobject_del(&pool->kobj);
 	kobject_put(&pool->kobj);
@@ -410,8 +412,16 @@ static const struct super_operations kvmshare_super_ops = {
 	.show_options = kvmshare_show_options,
 };
 
+/*
+ * A pool's pages are the host's memory (held while resident, evicted only
+ * to a paging service): a pool larger than that memory is a promise that
+ * cannot be kept.
+ */
 static int kvmshare_check_sizes(struct fs_context *fc, u64 size, u64 reserve)
 {
+	if (size > totalram_pages())
+		return invalfc(fc, "size (%llu pages) is more than the host's memory (%lu pages)",
+			       size, totalram_pages());
 	if (reserve >= size)
 		return invalfc(fc, "reserve (%llu pages) must be below size (%llu pages)",
 			       reserve, size);

@@ -53,12 +53,14 @@ struct page *kvmshare_part_get_page(struct kvmshare_part *part, pgoff_t index,
 	if (!alloc)
 		return NULL;
 
-	if (!kvmshare_charge(part, false)) {
+	/* Below its entitlement, @part gets the zeroed page held for it. */
+	if (!kvmshare_charge_page(part, &page)) {
 		*err = -ENOSPC;
 		goto fail;
 	}
-	page = alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_RETRY_MAYFAIL |
-			  __GFP_NOWARN);
+	if (!page)
+		page = alloc_page(GFP_HIGHUSER | __GFP_ZERO |
+				  __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
 	if (!page) {
 		*err = -ENOMEM;
 		goto uncharge;
