@@ -60,7 +60,7 @@ static uint64_t rnd_value(void)
 
 	switch (rnd_below(4)) {
 	case 0:
-		return edge[rnd_below(sizeof(edge) / sizeof(edge[0]))];
+		return edge[rnd_below(ARRAY_SIZE(edge))];
 	case 1:
 		return rnd_below(65536);
 	default:
@@ -74,7 +74,8 @@ static const unsigned int our_cmds[] = {
 	KVMSHARE_PAGER_IOC_INFO, KVMSHARE_PAGER_IOC_STOP,
 	KVMSHARE_IOC_PAGER_STOP, KVMSHARE_IOC_METRICS_BIND,
 };
-#define NR_CMDS	(sizeof(our_cmds) / sizeof(our_cmds[0]))
+
+#define NR_CMDS	ARRAY_SIZE(our_cmds)
 
 /* A command: one of ours, or ours with a changed size, direction or nr. */
 static unsigned int rnd_cmd(void)
@@ -225,8 +226,7 @@ static void fuzz_one_mount(void)
 	size_t off = 0;
 
 	for (i = 0; i < n && off < sizeof(opts) - 80; i++) {
-		const char *key = mount_keys[rnd_below(sizeof(mount_keys) /
-						       sizeof(mount_keys[0]))];
+		const char *key = mount_keys[rnd_below(ARRAY_SIZE(mount_keys))];
 
 		rnd_word(word, sizeof(word));
 		off += snprintf(opts + off, sizeof(opts) - off, "%s%s=%s",
@@ -259,13 +259,13 @@ static int list_writable(const char *dir, char (*out)[320], int n, int max,
 	if (!d)
 		return n;
 	while ((de = readdir(d)) && n < max) {
-		char path[256];
+		char path[320];
 		struct stat st;
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (lstat(path, &st))
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+		    (int)sizeof(path) || lstat(path, &st))
 			continue;
 		if (S_ISDIR(st.st_mode) && depth > 0)
 			n = list_writable(path, out, n, max, depth - 1);

@@ -42,7 +42,8 @@ static uint64_t meminfo_pages(const char *key)
 		return 0;
 	while (fgets(line, sizeof(line), f)) {
 		if (!strncmp(line, key, n) && line[n] == ':') {
-			sscanf(line + n + 1, "%llu", &kb);
+			if (sscanf(line + n + 1, "%llu", &kb) != 1)
+				kb = 0;
 			break;
 		}
 	}
@@ -75,14 +76,14 @@ static void on_sigbus(int sig)
 }
 
 /* Store @v at @p; 0, or -1 on SIGBUS (no page: the limit is reached). */
-static int store_u64(volatile uint64_t *p, uint64_t v)
+static int store_u64(uint64_t *p, uint64_t v)
 {
 	struct sigaction sa = { .sa_handler = on_sigbus }, old;
 	int ret = 0;
 
 	sigaction(SIGBUS, &sa, &old);
 	if (sigsetjmp(bus_jmp, 1) == 0)
-		*p = v;
+		__atomic_store_n(p, v, __ATOMIC_SEQ_CST);
 	else
 		ret = -1;
 	sigaction(SIGBUS, &old, NULL);
@@ -109,7 +110,7 @@ TEST(failed_fallocate_keeps_pages_written_meanwhile)
 	const uint64_t limit = 4096;
 	struct kvmshare_part_stats st;
 	char dir[64];
-	volatile uint64_t *p;
+	uint64_t *p;
 	int fd, trial, caught = 0, lost = 0;
 
 	ASSERT_EQ(0, ks_pool_mount(dir, sizeof(dir), "size=64M"));
@@ -146,9 +147,9 @@ TEST(failed_fallocate_keeps_pages_written_meanwhile)
 		if (!wrote)
 			continue;
 		caught++;
-		if (p[0] != magic) {
+		if (__atomic_load_n(&p[0], __ATOMIC_SEQ_CST) != magic) {
 			lost++;
-			TH_LOG("trial %d: page 0 read %#llx after the failed fallocate, wrote %#llx",
+			TH_LOG("trial %d: page 0 read %#llx after the failure, wrote %#llx",
 			       trial, (unsigned long long)p[0],
 			       (unsigned long long)magic);
 		}
@@ -159,7 +160,7 @@ TEST(failed_fallocate_keeps_pages_written_meanwhile)
 	TH_LOG("%d of %d trials wrote during the fallocate()", caught, trial);
 	EXPECT_LT(0, caught);
 	EXPECT_EQ(0, lost);
-	munmap((void *)p, 2 * limit * KS_PAGE);
+	munmap(p, 2 * limit * KS_PAGE);
 	close(fd);
 	EXPECT_EQ(0, ks_pool_umount(dir));
 }
@@ -284,7 +285,7 @@ TEST(fault_within_entitlement_survives_memory_pressure)
  */
 struct reader_arg {
 	char path[160];
-	volatile int stop;
+	int stop;
 };
 
 static void *sysfs_reader(void *p)
@@ -292,14 +293,15 @@ static void *sysfs_reader(void *p)
 	struct reader_arg *a = p;
 	char buf[64];
 
-	while (!a->stop) {
+	while (!__atomic_load_n(&a->stop, __ATOMIC_RELAXED)) {
 		int fd = open(a->path, O_RDONLY);
 
 		if (fd < 0) {
 			usleep(100);
 			continue;
 		}
-		while (!a->stop && pread(fd, buf, sizeof(buf), 0) > 0)
+		while (!__atomic_load_n(&a->stop, __ATOMIC_RELAXED) &&
+		       pread(fd, buf, sizeof(buf), 0) > 0)
 			;
 		close(fd);
 	}
@@ -342,7 +344,7 @@ TEST(umount_while_worker_and_sysfs_hold_partitions)
 		usleep(20000 + (i % 5) * 3000);
 		snprintf(path, sizeof(path), "%s", dir);
 		ASSERT_EQ(0, ks_pool_umount(path));
-		a.stop = 1;
+		__atomic_store_n(&a.stop, 1, __ATOMIC_RELAXED);
 		pthread_join(t, NULL);
 	}
 	ks_write_file(PARAM("sample_ms"), old_ms);
