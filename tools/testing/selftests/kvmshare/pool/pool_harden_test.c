@@ -182,6 +182,41 @@ TEST(pool_size_beyond_host_memory_is_refused)
 }
 
 /*
+ * A pool name goes to sysfs and /proc/mounts: a newline, a blank or a ','
+ * in it (possible with mount(2)'s data string or fsconfig()) would forge
+ * lines or options there. Refused.
+ */
+TEST(pool_name_cannot_forge_mount_lines)
+{
+	static const char * const bad[] = {
+		"size=1M,name=a\nnone /etc kvmshare rw 0 0",
+		"size=1M,name=a b", "size=1M,name=tab\there", "size=1M,name=x\\y",
+	};
+	char dir[64], line[512];
+	unsigned int i;
+	FILE *f;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		int ret = ks_pool_mount(dir, sizeof(dir), bad[i]);
+
+		EXPECT_EQ(-EINVAL, ret) TH_LOG("options '%s'", bad[i]);
+		if (!ret) {
+			f = fopen("/proc/mounts", "r");
+			while (f && fgets(line, sizeof(line), f))
+				if (strstr(line, "kvmshare"))
+					TH_LOG("/proc/mounts: %s", line);
+			if (f)
+				fclose(f);
+			ks_pool_umount(dir);
+		} else {
+			rmdir(dir);
+		}
+	}
+	ASSERT_EQ(0, ks_pool_mount(dir, sizeof(dir), "size=1M,name=ok-1.x_y"));
+	EXPECT_EQ(0, ks_pool_umount(dir));
+}
+
+/*
  * An entitlement the host cannot reserve now is refused (ENOMEM), and
  * one it can is reserved: MemAvailable drops by it at once.
  */
@@ -223,7 +258,21 @@ TEST(entitlement_is_reserved_or_refused)
  * entitlement is reserved, and stays below what is available so that
  * nothing is OOM-killed: only an unreserved fault runs short.
  */
-TEST(fault_within_entitlement_survives_memory_pressure)
+/* Tests that need more than the harness's 30 s under TCG. */
+FIXTURE(slow) {
+	int unused;
+};
+
+FIXTURE_SETUP(slow)
+{
+}
+
+FIXTURE_TEARDOWN(slow)
+{
+}
+
+/* The hog populates nearly all of the VM's memory first: slow under TCG. */
+TEST_F_TIMEOUT(slow, fault_within_entitlement_survives_memory_pressure, 240)
 {
 	const uint64_t ent = 49152, len = ent * KS_PAGE;	/* 192 MiB */
 	int fd, pipefd[2], margin_pages = 4096;	/* 16 MiB */
@@ -308,7 +357,7 @@ static void *sysfs_reader(void *p)
 	return NULL;
 }
 
-TEST(umount_while_worker_and_sysfs_hold_partitions)
+TEST_F_TIMEOUT(slow, umount_while_worker_and_sysfs_hold_partitions, 180)
 {
 	const uint64_t len = 32 << 20;
 	char old_ms[32], old_pages[32];
