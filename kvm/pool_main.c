@@ -9,6 +9,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/ctype.h>
 #include <linux/debugfs.h>
 #include <linux/fs_context.h>
 #include <linux/fs_parser.h>
@@ -104,6 +105,23 @@ bad:
 		       key, s);
 }
 
+/*
+ * A pool name is a sysfs directory and is shown in /proc/mounts: letters,
+ * digits, '.', '_' and '-' only (a ',', a blank or a newline would forge
+ * mount options or lines there), not starting with '.'.
+ */
+static bool kvmshare_name_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (!n || n >= KVMSHARE_NAME_LEN || s[0] == '.')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum(s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
 static int kvmshare_parse_param(struct fs_context *fc,
 				struct fs_parameter *param)
 {
@@ -133,9 +151,9 @@ static int kvmshare_parse_param(struct fs_context *fc,
 		ctx->reserve_set = true;
 		return 0;
 	case KVMSHARE_OPT_NAME:
-		if (!*param->string || strlen(param->string) >= KVMSHARE_NAME_LEN ||
-		    strchr(param->string, '/') || param->string[0] == '.')
-			return invalfc(fc, "bad name '%s' (1-%d characters, no '/' or leading '.')",
+		if (!kvmshare_name_ok(param->string))
+			return invalfc(fc, "bad name '%*pE' (1-%d of A-Za-z0-9._-, no leading .)",
+				       (int)min_t(size_t, strlen(param->string), 64),
 				       param->string, KVMSHARE_NAME_LEN - 1);
 		strscpy(ctx->name, param->string, sizeof(ctx->name));
 		return 0;
