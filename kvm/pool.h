@@ -28,9 +28,11 @@
  *                             pending requests and the backing store's
  *                             block map (pool_pager.c).
  *  pool->lock (spinlock)      the page counts of the pool and of every
- *                             partition in it, and pool->parts.
+ *                             partition in it, and pool->parts (pool_acct.c).
  *
  * pool->pager_mutex (attach, detach) is taken before all of the above.
+ * pool->acct_mutex (entitlement changes, pool_acct.c) is taken before
+ * pool->lock, with no other lock held.
  * pool->policy.mutex (the policy, pool_policy.c) is taken before
  * pool->lock and the xa_lock of a control file's pages; never with
  * pager_mutex, policy.notify_lock or an invalidate_lock held.
@@ -46,7 +48,9 @@
 #include <linux/fs.h>
 #include <linux/kobject.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <uapi/linux/kvmshare.h>
 
@@ -133,6 +137,7 @@ struct kvmshare_pool {
 	struct super_block *sb;
 	int id;				/* from kvmshare_pool_ida */
 	char name[KVMSHARE_NAME_LEN];
+	umode_t umask;			/* mount option umask=: new files */
 
 	spinlock_t lock;		/* everything below */
 	u64 size_pages;			/* mount option size= */
@@ -142,6 +147,12 @@ struct kvmshare_pool {
 	u64 owed_pages;			/* sum of max(0, ent - resident) */
 	struct list_head parts;		/* struct kvmshare_part.node */
 	unsigned long nr_parts;
+	struct list_head held;		/* pages set aside for owed_pages */
+	u64 nr_held;			/* pages on @held */
+
+	/* Entitlements backed by memory, pool_acct.c. */
+	struct mutex acct_mutex;	/* entitlement changes */
+	struct work_struct refill_work;	/* tops @held up to owed_pages */
 
 	atomic64_t fault_failures;	/* faults refused in this pool */
 
@@ -224,27 +235,45 @@ static inline struct kvmshare_pool *kvmshare_pool_of(struct super_block *sb)
 extern struct kset *kvmshare_kset;
 extern struct dentry *kvmshare_debugfs;
 
+/* pool_acct.c: the pool's page accounting (pool->lock only) */
+u64 kvmshare_owed(u64 entitlement, u64 resident);
+void kvmshare_acct_init(struct kvmshare_pool *pool);
+void kvmshare_acct_exit(struct kvmshare_pool *pool);
+void kvmshare_acct_balance(struct kvmshare_pool *pool);
+bool kvmshare_charge(struct kvmshare_part *part, bool pagein);
+bool kvmshare_charge_page(struct kvmshare_part *part, struct page **page);
+bool kvmshare_charge_spare(struct kvmshare_part *part);
+bool kvmshare_has_room(struct kvmshare_part *part, bool pagein);
+void kvmshare_uncharge(struct kvmshare_part *part, u64 n);
+void kvmshare_account_out(struct kvmshare_part *part, unsigned long kind,
+			  long delta);
+int kvmshare_acct_set_attr(struct kvmshare_part *part,
+			   const struct kvmshare_part_attr *attr,
+			   u64 *ent, u64 *limit);
+void kvmshare_acct_part_gone(struct kvmshare_part *part);
+void kvmshare_acct_get_info(struct kvmshare_pool *pool,
+			    struct kvmshare_pool_info *info);
+int kvmshare_pool_resize(struct kvmshare_pool *pool, u64 size_pages,
+			 u64 reserve_pages);
+
 /* pool_part.c: partitions and their pages */
 struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 					   const char *name, struct inode *inode);
-bool kvmshare_has_room(struct kvmshare_part *part, bool pagein);
 void kvmshare_part_destroy(struct kvmshare_part *part);
 void kvmshare_part_unlinked(struct kvmshare_part *part);
+void kvmshare_parts_leave_sysfs(struct kvmshare_pool *pool);
 int kvmshare_part_rename(struct kvmshare_part *part, const char *name);
 struct page *kvmshare_part_get_page(struct kvmshare_part *part, pgoff_t index,
 				    bool alloc, int *err);
 struct page *kvmshare_part_get_page_wait(struct kvmshare_part *part,
 					 struct address_space *mapping,
 					 pgoff_t index, bool alloc, int *err);
-bool kvmshare_charge(struct kvmshare_part *part, bool pagein);
-bool kvmshare_charge_spare(struct kvmshare_part *part);
 void kvmshare_count_failure(struct kvmshare_part *part);
-void kvmshare_uncharge(struct kvmshare_part *part, u64 n);
-void kvmshare_account_out(struct kvmshare_part *part, unsigned long kind,
-			  long delta);
 u64 kvmshare_part_remove_range(struct kvmshare_part *part,
 			       struct address_space *mapping,
 			       pgoff_t start, pgoff_t end);
+u64 kvmshare_part_undo_alloc(struct kvmshare_part *part,
+			     struct address_space *mapping, pgoff_t index);
 int kvmshare_part_set_attr(struct kvmshare_part *part,
 			   const struct kvmshare_part_attr *attr);
 void kvmshare_part_get_attr(struct kvmshare_part *part,
@@ -253,8 +282,6 @@ void kvmshare_part_get_counters(struct kvmshare_part *part,
 				struct kvmshare_part_stats *st);
 void kvmshare_pool_get_info(struct kvmshare_pool *pool,
 			    struct kvmshare_pool_info *info);
-int kvmshare_pool_resize(struct kvmshare_pool *pool, u64 size_pages,
-			 u64 reserve_pages);
 
 /* pool_pager.c: host paging */
 int kvmshare_io_cache_init(void);

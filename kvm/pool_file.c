@@ -430,8 +430,10 @@ unlock:
 
 /*
  * Allocate every page of [@offset, @offset + @len). On failure the pages
- * this call allocated are given back: they are marked with
- * KVMSHARE_MARK_FALLOC while the call runs (fallocate calls are serialised by the inode lock).
+ * this call allocated are given back, unless they were used meanwhile (a
+ * mapping wrote to them: see kvmshare_part_undo_alloc()): they are marked
+ * with KVMSHARE_MARK_FALLOC while the call runs (fallocate calls are
+ * serialised by the inode lock).
  */
 static long kvmshare_fallocate_range(struct inode *inode, loff_t offset,
 				     loff_t len)
@@ -467,10 +469,8 @@ static long kvmshare_fallocate_range(struct inode *inode, loff_t offset,
 	filemap_invalidate_lock(mapping);
 	xa_for_each_marked(&part->pages, index, page, KVMSHARE_MARK_FALLOC) {
 		xa_clear_mark(&part->pages, index, KVMSHARE_MARK_FALLOC);
-		if (ret) {
-			unmap_mapping_pages(mapping, index, 1, false);
-			kvmshare_part_remove_range(part, mapping, index, index);
-		}
+		if (ret)
+			kvmshare_part_undo_alloc(part, mapping, index);
 	}
 	filemap_invalidate_unlock(mapping);
 	return ret;
@@ -567,8 +567,9 @@ static long kvmshare_ioctl(struct file *file, unsigned int cmd,
 /*
  * posix_fadvise(POSIX_FADV_DONTNEED) pages the range out now (when a
  * paging service is attached; all-zero pages are just dropped), as
- * eviction would, skipping pages in use or pinned. Other advice is
- * accepted and ignored: partitions have no readahead or page cache.
+ * eviction would, skipping pages in use or pinned; only through a file
+ * open for writing (-EBADF otherwise). Other advice is accepted and
+ * ignored: partitions have no readahead or page cache.
  */
 static int kvmshare_fadvise(struct file *file, loff_t offset, loff_t len,
 			    int advice)
@@ -581,6 +582,13 @@ static int kvmshare_fadvise(struct file *file, loff_t offset, loff_t len,
 		return -EINVAL;
 	if (advice != POSIX_FADV_DONTNEED)
 		return 0;
+	/* Paging a VM out changes what it runs at: a writer's right. */
+	if (!(file->f_mode & FMODE_WRITE)) {
+		pr_info_ratelimited("%s/%llu: fadvise DONTNEED refused: not open for writing\n",
+				    kvmshare_pool_of(inode->i_sb)->name,
+				    kvmshare_part_of(inode)->id);
+		return -EBADF;
+	}
 	end = len ? offset + len : LLONG_MAX;
 	if (end <= offset)
 		return 0;
@@ -627,7 +635,9 @@ static int kvmshare_create(struct user_namespace *mnt_userns, struct inode *dir,
 		return PTR_ERR(part);
 	}
 	KVMSHARE_I(inode)->part = part;
-	inode_init_owner(mnt_userns, inode, dir, S_IFREG | (mode & 07777));
+	/* Guest RAM: the pool's umask= (default 077) applies on top. */
+	inode_init_owner(mnt_userns, inode, dir,
+			 S_IFREG | (mode & 07777 & ~READ_ONCE(pool->umask)));
 	inode->i_atime = current_time(inode);
 	inode->i_mtime = inode->i_atime;
 	inode->i_ctime = inode->i_atime;

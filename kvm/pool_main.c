@@ -9,6 +9,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/ctype.h>
 #include <linux/debugfs.h>
 #include <linux/fs_context.h>
 #include <linux/fs_parser.h>
@@ -27,6 +28,15 @@
 /* Default pool size, in percent of RAM, when no size= is given. */
 #define KVMSHARE_DEFAULT_PERCENT 50
 
+/*
+ * Default permissions: guest RAM is nobody else's business. The root
+ * directory is 1770 (the mounter's user and group; sticky: a member of the
+ * group removes only its own files), new partitions get the creator's mode
+ * less umask=077 (QEMU's 0644 becomes 0600). See Documentation/pool.rst.
+ */
+#define KVMSHARE_DEFAULT_MODE	01770
+#define KVMSHARE_DEFAULT_UMASK	0077
+
 struct kset *kvmshare_kset;		/* /sys/fs/kvmshare */
 struct dentry *kvmshare_debugfs;		/* <debugfs>/kvmshare */
 static struct kmem_cache *kvmshare_inode_cache;
@@ -43,6 +53,7 @@ enum {
 	KVMSHARE_OPT_MODE,
 	KVMSHARE_OPT_UID,
 	KVMSHARE_OPT_GID,
+	KVMSHARE_OPT_UMASK,
 };
 
 static const struct fs_parameter_spec kvmshare_fs_parameters[] = {
@@ -52,6 +63,7 @@ static const struct fs_parameter_spec kvmshare_fs_parameters[] = {
 	fsparam_u32oct("mode", KVMSHARE_OPT_MODE),
 	fsparam_u32("uid", KVMSHARE_OPT_UID),
 	fsparam_u32("gid", KVMSHARE_OPT_GID),
+	fsparam_u32oct("umask", KVMSHARE_OPT_UMASK),
 	{}
 };
 
@@ -62,6 +74,8 @@ struct kvmshare_fs_context {
 	bool reserve_set;
 	char name[KVMSHARE_NAME_LEN];
 	umode_t mode;
+	umode_t umask;
+	bool umask_set;
 	kuid_t uid;
 	kgid_t gid;
 };
@@ -89,6 +103,23 @@ static int kvmshare_parse_size(struct fs_context *fc, const char *key,
 bad:
 	return invalfc(fc, "bad %s '%s' (bytes with K/M/G suffix, or 1-100%%)",
 		       key, s);
+}
+
+/*
+ * A pool name is a sysfs directory and is shown in /proc/mounts: letters,
+ * digits, '.', '_' and '-' only (a ',', a blank or a newline would forge
+ * mount options or lines there), not starting with '.'.
+ */
+static bool kvmshare_name_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (!n || n >= KVMSHARE_NAME_LEN || s[0] == '.')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum(s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
 }
 
 static int kvmshare_parse_param(struct fs_context *fc,
@@ -120,14 +151,21 @@ static int kvmshare_parse_param(struct fs_context *fc,
 		ctx->reserve_set = true;
 		return 0;
 	case KVMSHARE_OPT_NAME:
-		if (!*param->string || strlen(param->string) >= KVMSHARE_NAME_LEN ||
-		    strchr(param->string, '/') || param->string[0] == '.')
-			return invalfc(fc, "bad name '%s' (1-%d characters, no '/' or leading '.')",
+		if (!kvmshare_name_ok(param->string))
+			return invalfc(fc, "bad name '%*pE' (1-%d of A-Za-z0-9._-, no leading .)",
+				       (int)min_t(size_t, strlen(param->string), 64),
 				       param->string, KVMSHARE_NAME_LEN - 1);
 		strscpy(ctx->name, param->string, sizeof(ctx->name));
 		return 0;
 	case KVMSHARE_OPT_MODE:
 		ctx->mode = result.uint_32 & 01777;
+		return 0;
+	case KVMSHARE_OPT_UMASK:
+		if (result.uint_32 & ~0777)
+			return invalfc(fc, "bad umask %o (0-0777)",
+				       result.uint_32);
+		ctx->umask = result.uint_32;
+		ctx->umask_set = true;
 		return 0;
 	case KVMSHARE_OPT_UID:
 		ctx->uid = make_kuid(current_user_ns(), result.uint_32);
@@ -257,6 +295,8 @@ static struct kvmshare_pool *kvmshare_pool_create(struct kvmshare_fs_context *ct
 	INIT_LIST_HEAD(&pool->parts);
 	pool->size_pages = ctx->size_pages;
 	pool->reserve_pages = ctx->reserve_pages;
+	pool->umask = ctx->umask;
+	kvmshare_acct_init(pool);
 	kvmshare_pager_init(pool);
 	if (ctx->name[0])
 		strscpy(pool->name, ctx->name, sizeof(pool->name));
@@ -303,6 +343,7 @@ static void kvmshare_pool_destroy(struct kvmshare_pool *pool)
 	kvmshare_policy_exit(pool);
 	debugfs_remove_recursive(pool->debugfs);
 	kvmshare_pager_exit(pool);
+	kvmshare_acct_exit(pool);
 	kobject_put(pool->parts_kobj);
 	kobject_del(&pool->kobj);
 	kobject_put(&pool->kobj);
@@ -367,8 +408,10 @@ static int kvmshare_show_options(struct seq_file *m, struct dentry *root)
 	spin_unlock(&pool->lock);
 	seq_printf(m, ",size=%llu,reserve=%llu,name=%s",
 		   size << PAGE_SHIFT, reserve << PAGE_SHIFT, pool->name);
-	if ((inode->i_mode & 01777) != 0755)
+	if ((inode->i_mode & 01777) != KVMSHARE_DEFAULT_MODE)
 		seq_printf(m, ",mode=%o", inode->i_mode & 01777);
+	if (pool->umask != KVMSHARE_DEFAULT_UMASK)
+		seq_printf(m, ",umask=%03o", pool->umask);
 	if (!uid_eq(inode->i_uid, GLOBAL_ROOT_UID))
 		seq_printf(m, ",uid=%u",
 			   from_kuid_munged(&init_user_ns, inode->i_uid));
@@ -387,8 +430,16 @@ static const struct super_operations kvmshare_super_ops = {
 	.show_options = kvmshare_show_options,
 };
 
+/*
+ * A pool's pages are the host's memory (held while resident, evicted only
+ * to a paging service): a pool larger than that memory is a promise that
+ * cannot be kept.
+ */
 static int kvmshare_check_sizes(struct fs_context *fc, u64 size, u64 reserve)
 {
+	if (size > totalram_pages())
+		return invalfc(fc, "size (%llu pages) is more than the host's memory (%lu pages)",
+			       size, totalram_pages());
 	if (reserve >= size)
 		return invalfc(fc, "reserve (%llu pages) must be below size (%llu pages)",
 			       reserve, size);
@@ -464,10 +515,14 @@ static int kvmshare_reconfigure(struct fs_context *fc)
 	if (ret)
 		return ret;
 	ret = kvmshare_pool_resize(pool, size, reserve);
-	if (ret)
+	if (ret) {
 		errorfc(fc, "pool %s: size %llu, reserve %llu: below use or entitlements",
 			pool->name, size, reserve);
-	return ret;
+		return ret;
+	}
+	if (ctx->umask_set)
+		WRITE_ONCE(pool->umask, ctx->umask);
+	return 0;
 }
 
 static void kvmshare_free_fc(struct fs_context *fc)
@@ -489,7 +544,8 @@ static int kvmshare_init_fs_context(struct fs_context *fc)
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
 	if (!ctx)
 		return -ENOMEM;
-	ctx->mode = 0755;
+	ctx->mode = KVMSHARE_DEFAULT_MODE;
+	ctx->umask = KVMSHARE_DEFAULT_UMASK;
 	ctx->uid = current_fsuid();
 	ctx->gid = current_fsgid();
 	fc->fs_private = ctx;
@@ -497,10 +553,29 @@ static int kvmshare_init_fs_context(struct fs_context *fc)
 	return 0;
 }
 
+/*
+ * Before the super block goes, stop everything that may hold one of its
+ * inodes or dentries outside a file: the eviction worker (igrab() of the
+ * partition it works on) and readers of the partitions' sysfs files
+ * (metrics_file holds the control file's dentry while it prints it).
+ * generic_shutdown_super() finds any inode still referenced "busy", a
+ * BUG() with CONFIG_BUG_ON_DATA_CORRUPTION, and a later iput() of it
+ * would touch the freed super block.
+ */
+static void kvmshare_pool_quiesce(struct kvmshare_pool *pool)
+{
+	/* The worker does not queue itself again once the pool is dying. */
+	WRITE_ONCE(pool->dying, true);
+	cancel_delayed_work_sync(&pool->evict_work);
+	kvmshare_parts_leave_sysfs(pool);
+}
+
 static void kvmshare_kill_sb(struct super_block *sb)
 {
 	struct kvmshare_pool *pool = kvmshare_pool_of(sb);
 
+	if (pool)
+		kvmshare_pool_quiesce(pool);
 	kill_litter_super(sb);
 	if (pool) {
 		pr_info("pool %s unmounted\n", pool->name);

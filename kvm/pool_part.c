@@ -1,17 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kvmshare: partitions of a pool, their pages and the pool's accounting.
- *
- * Accounting invariant, under pool->lock:
- *
- *   used_pages + owed_pages + reserve_pages <= size_pages
- *
- * where owed_pages is the sum over partitions of max(0, entitlement -
- * resident): the pages the pool still owes to partitions below their
- * entitlement. A partition below its entitlement takes a page out of what
- * is owed to it, so it always succeeds; one at or above it takes a page
- * only while the invariant leaves room. So entitlements are guaranteed no
- * matter what the other partitions do.
+ * kvmshare: partitions of a pool and their pages. The accounting of their
+ * pages is pool_acct.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -22,110 +12,6 @@
 #include <linux/slab.h>
 
 #include "pool.h"
-
-static u64 kvmshare_owed(u64 entitlement, u64 resident)
-{
-	return entitlement > resident ? entitlement - resident : 0;
-}
-
-/*
- * Take one page of the pool for @part, or refuse, leaving the pool's
- * reserve (@reserve) and its low watermark (@low) free for partitions at
- * or above their entitlement.
- */
-static bool __kvmshare_charge(struct kvmshare_part *part, bool reserve,
-			      bool low)
-{
-	struct kvmshare_pool *pool = part->pool;
-	bool ok = false;
-	u64 keep;
-
-	spin_lock(&pool->lock);
-	keep = (reserve ? pool->reserve_pages : 0) +
-	       (low ? pool->low_pages : 0);
-	if (part->limit && part->resident >= part->limit)
-		goto out;
-	if (part->resident < part->entitlement) {
-		pool->owed_pages--;
-		ok = true;
-	} else if (pool->used_pages + pool->owed_pages + keep <
-		   pool->size_pages) {
-		ok = true;
-	}
-	if (ok) {
-		part->resident++;
-		pool->used_pages++;
-	}
-out:
-	spin_unlock(&pool->lock);
-	return ok;
-}
-
-/*
- * Take one page of the pool for @part, or refuse. A page-in (@pagein) may
- * use the pool's reserve: a page that was evicted comes back even when the
- * pool is momentarily full, while eviction makes room again.
- */
-bool kvmshare_charge(struct kvmshare_part *part, bool pagein)
-{
-	return __kvmshare_charge(part, !pagein, false);
-}
-
-/*
- * Take a page only if the pool has it to spare: the reserve and the low
- * watermark stay free (read-ahead must not make eviction run).
- */
-bool kvmshare_charge_spare(struct kvmshare_part *part)
-{
-	return __kvmshare_charge(part, true, true);
-}
-
-/* Whether kvmshare_charge() would succeed now. */
-bool kvmshare_has_room(struct kvmshare_part *part, bool pagein)
-{
-	struct kvmshare_pool *pool = part->pool;
-	bool ok;
-
-	spin_lock(&pool->lock);
-	if (part->limit && part->resident >= part->limit)
-		ok = false;
-	else
-		ok = part->resident < part->entitlement ||
-		     pool->used_pages + pool->owed_pages +
-		     (pagein ? 0 : pool->reserve_pages) < pool->size_pages;
-	spin_unlock(&pool->lock);
-	return ok;
-}
-
-/* Give @n pages of @part back to the pool. */
-void kvmshare_uncharge(struct kvmshare_part *part, u64 n)
-{
-	struct kvmshare_pool *pool = part->pool;
-	u64 before;
-
-	if (!n)
-		return;
-	spin_lock(&pool->lock);
-	before = kvmshare_owed(part->entitlement, part->resident);
-	part->resident -= n;
-	pool->used_pages -= n;
-	pool->owed_pages += kvmshare_owed(part->entitlement, part->resident) -
-			    before;
-	spin_unlock(&pool->lock);
-	wake_up_all(&pool->room_wq);
-}
-
-/* A page of @part became (@delta 1) or stopped being (-1) a value entry. */
-void kvmshare_account_out(struct kvmshare_part *part, unsigned long kind,
-			  long delta)
-{
-	spin_lock(&part->pool->lock);
-	if (kind == KVMSHARE_ENT_OUT)
-		part->paged_out += delta;
-	else if (kind == KVMSHARE_ENT_ZERO)
-		part->zero += delta;
-	spin_unlock(&part->pool->lock);
-}
 
 /**
  * kvmshare_part_get_page - find, or allocate, the page at @index
@@ -167,12 +53,14 @@ struct page *kvmshare_part_get_page(struct kvmshare_part *part, pgoff_t index,
 	if (!alloc)
 		return NULL;
 
-	if (!kvmshare_charge(part, false)) {
+	/* Below its entitlement, @part gets the zeroed page held for it. */
+	if (!kvmshare_charge_page(part, &page)) {
 		*err = -ENOSPC;
 		goto fail;
 	}
-	page = alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_RETRY_MAYFAIL |
-			  __GFP_NOWARN);
+	if (!page)
+		page = alloc_page(GFP_HIGHUSER | __GFP_ZERO |
+				  __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
 	if (!page) {
 		*err = -ENOMEM;
 		goto uncharge;
@@ -342,13 +230,67 @@ u64 kvmshare_part_remove_range(struct kvmshare_part *part,
 	return n;
 }
 
+/**
+ * kvmshare_part_undo_alloc - give back a page a failed fallocate() took
+ * @part: the partition
+ * @mapping: its address space
+ * @index: the page, allocated by the failed call
+ *
+ * Only what nobody used since: a page still all-zero (and not pinned), or
+ * an all-zero entry it became. A page written meanwhile through a mapping
+ * (fallocate() holds the inode lock, so not by write()), or paged out
+ * since, holds data and stays. The caller holds the invalidate_lock
+ * exclusively: no fault can find the page; one that found it before has
+ * its PTE in place once the page lock is ours, and the page is unmapped
+ * before its content is looked at. Returns the pages given back (0 or 1).
+ */
+u64 kvmshare_part_undo_alloc(struct kvmshare_part *part,
+			     struct address_space *mapping, pgoff_t index)
+{
+	struct page *page;
+	void *entry, *kaddr;
+	bool zero;
+	u64 n = 0;
+
+	entry = xa_load(&part->pages, index);
+	if (!entry)
+		return 0;
+	if (xa_is_value(entry)) {
+		if (kvmshare_ent_kind(entry) == KVMSHARE_ENT_ZERO &&
+		    xa_cmpxchg(&part->pages, index, entry, NULL,
+			       GFP_KERNEL) == entry)
+			kvmshare_account_out(part, KVMSHARE_ENT_ZERO, -1);
+		return 0;
+	}
+	page = entry;
+	if (!get_page_unless_zero(page))
+		return 0;
+	lock_page(page);
+	if (xa_load(&part->pages, index) != page ||
+	    page_maybe_dma_pinned(page))
+		goto unlock;
+	unmap_mapping_pages(mapping, index, 1, false);
+	kaddr = kmap_local_page(page);
+	zero = !memchr_inv(kaddr, 0, PAGE_SIZE);
+	kunmap_local(kaddr);
+	if (zero && xa_cmpxchg(&part->pages, index, page, NULL,
+			       GFP_KERNEL) == page) {
+		put_page(page);		/* the array's */
+		n = 1;
+	}
+unlock:
+	unlock_page(page);
+	put_page(page);
+	kvmshare_uncharge(part, n);
+	return n;
+}
+
 int kvmshare_part_set_attr(struct kvmshare_part *part,
 			   const struct kvmshare_part_attr *attr)
 {
 	struct kvmshare_pool *pool = part->pool;
-	u64 ent, limit, target, entitled, owed;
-	u32 weight;
-	int i, ret = 0;
+	u64 ent, limit;
+	int i, ret;
 
 	if (attr->flags & ~KVMSHARE_ATTR_ALL) {
 		pr_info_ratelimited("%s/%s: unknown attribute flags 0x%x\n",
@@ -374,41 +316,7 @@ int kvmshare_part_set_attr(struct kvmshare_part *part,
 		return -EINVAL;
 	}
 
-	spin_lock(&pool->lock);
-	ent = attr->flags & KVMSHARE_ATTR_ENTITLEMENT ?
-		attr->entitlement_pages : part->entitlement;
-	limit = attr->flags & KVMSHARE_ATTR_LIMIT ?
-		attr->limit_pages : part->limit;
-	weight = attr->flags & KVMSHARE_ATTR_WEIGHT ?
-		attr->weight : part->weight;
-	target = attr->flags & KVMSHARE_ATTR_TARGET ?
-		attr->target_pages : part->target;
-	if (limit && ent > limit) {
-		ret = -EINVAL;
-		goto unlock;
-	}
-	if (ent > pool->size_pages) {
-		ret = -ENOSPC;
-		goto unlock;
-	}
-	/* Every term is bounded by size_pages (checked above): no overflow. */
-	entitled = pool->entitled_pages - part->entitlement + ent;
-	owed = pool->owed_pages -
-	       kvmshare_owed(part->entitlement, part->resident) +
-	       kvmshare_owed(ent, part->resident);
-	if (entitled + pool->reserve_pages > pool->size_pages ||
-	    pool->used_pages + owed + pool->reserve_pages > pool->size_pages) {
-		ret = -ENOSPC;
-		goto unlock;
-	}
-	pool->entitled_pages = entitled;
-	pool->owed_pages = owed;
-	part->entitlement = ent;
-	part->limit = limit;
-	part->weight = weight;
-	part->target = target;
-unlock:
-	spin_unlock(&pool->lock);
+	ret = kvmshare_acct_set_attr(part, attr, &ent, &limit);
 	if (!ret && (attr->flags & KVMSHARE_ATTR_TARGET))
 		kvmshare_evict_kick(pool);
 	if (ret == -EINVAL)
@@ -465,20 +373,8 @@ void kvmshare_part_get_counters(struct kvmshare_part *part,
 void kvmshare_pool_get_info(struct kvmshare_pool *pool,
 			    struct kvmshare_pool_info *info)
 {
-	u64 committed;
-
 	memset(info, 0, sizeof(*info));
-	spin_lock(&pool->lock);
-	info->size_pages = pool->size_pages;
-	info->reserve_pages = pool->reserve_pages;
-	info->used_pages = pool->used_pages;
-	info->free_pages = pool->size_pages - pool->used_pages;
-	info->entitled_pages = pool->entitled_pages;
-	committed = pool->used_pages + pool->owed_pages + pool->reserve_pages;
-	info->available_pages = pool->size_pages > committed ?
-				pool->size_pages - committed : 0;
-	info->nr_partitions = pool->nr_parts;
-	spin_unlock(&pool->lock);
+	kvmshare_acct_get_info(pool, info);
 	info->fault_failures = atomic64_read(&pool->fault_failures);
 	spin_lock(&pool->io_lock);
 	info->backing_blocks = pool->backing_blocks;
@@ -488,25 +384,6 @@ void kvmshare_pool_get_info(struct kvmshare_pool *pool,
 	info->reissued_requests = pool->reissued;
 	spin_unlock(&pool->io_lock);
 	kvmshare_pager_get_info(pool, info);
-}
-
-/* Remount with a new size or reserve: refused if it breaks the invariant. */
-int kvmshare_pool_resize(struct kvmshare_pool *pool, u64 size_pages,
-			 u64 reserve_pages)
-{
-	int ret = 0;
-
-	spin_lock(&pool->lock);
-	if (reserve_pages > size_pages ||
-	    pool->entitled_pages > size_pages - reserve_pages ||
-	    pool->used_pages + pool->owed_pages > size_pages - reserve_pages) {
-		ret = -EBUSY;
-	} else {
-		pool->size_pages = size_pages;
-		pool->reserve_pages = reserve_pages;
-	}
-	spin_unlock(&pool->lock);
-	return ret;
 }
 
 /* sysfs: /sys/fs/kvmshare/<pool>/partitions/<name>/ */
@@ -721,6 +598,34 @@ void kvmshare_part_unlinked(struct kvmshare_part *part)
 	mutex_unlock(&part->pool->policy.notify_lock);
 }
 
+/*
+ * The pool is being unmounted: every partition leaves sysfs, which waits
+ * for the readers of its files (kernfs drains them). No file can be
+ * created, linked or unlinked any more, and the eviction worker is
+ * stopped, so the list only shrinks meanwhile (by inode eviction).
+ */
+void kvmshare_parts_leave_sysfs(struct kvmshare_pool *pool)
+{
+	struct kvmshare_part *part, *found;
+
+	for (;;) {
+		found = NULL;
+		spin_lock(&pool->lock);
+		list_for_each_entry(part, &pool->parts, node) {
+			if (part->kobj.state_in_sysfs) {
+				found = part;
+				kobject_get(&found->kobj);
+				break;
+			}
+		}
+		spin_unlock(&pool->lock);
+		if (!found)
+			break;
+		kvmshare_part_unlinked(found);
+		kobject_put(&found->kobj);
+	}
+}
+
 int kvmshare_part_rename(struct kvmshare_part *part, const char *name)
 {
 	return kobject_rename(&part->kobj, name);
@@ -744,13 +649,7 @@ void kvmshare_part_destroy(struct kvmshare_part *part)
 	n = kvmshare_part_remove_range(part, NULL, 0, ULONG_MAX);
 	atomic64_add(n, &part->cnt.truncated);
 
-	spin_lock(&pool->lock);
-	pool->entitled_pages -= part->entitlement;
-	pool->owed_pages -= kvmshare_owed(part->entitlement, part->resident);
-	part->entitlement = 0;
-	list_del_init(&part->node);
-	pool->nr_parts--;
-	spin_unlock(&pool->lock);
+	kvmshare_acct_part_gone(part);
 	kvmshare_pager_part_gone(part);
 	kobject_put(&part->kobj);
 }

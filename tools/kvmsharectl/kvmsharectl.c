@@ -582,7 +582,8 @@ static int cmd_pageout(int argc, char **argv)
 			  parse_size(argv[2], &len) ||
 			  off > INT64_MAX || len > INT64_MAX))
 		return fail("bad range '%s %s'", argv[1], argv[2]);
-	fd = open(argv[0], O_RDONLY);
+	/* Paging out needs a writable fd (the pool refuses EBADF). */
+	fd = open(argv[0], O_RDWR);
 	if (fd < 0)
 		return fail("%s: %s", argv[0], strerror(errno));
 	err = posix_fadvise(fd, off, len, POSIX_FADV_DONTNEED);

@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmshare: the pool's accounting - which partition may take a page of
+ * the pool, and what the pool owes to each. A layer below paging
+ * (pool_pager.c) and partitions (pool_part.c): it knows page counts only,
+ * never pages, files or requests.
+ *
+ * Accounting invariant, under pool->lock:
+ *
+ *   used_pages + owed_pages + reserve_pages <= size_pages
+ *
+ * where owed_pages is the sum over partitions of max(0, entitlement -
+ * resident): the pages the pool still owes to partitions below their
+ * entitlement. A partition below its entitlement takes a page out of what
+ * is owed to it, so it always succeeds; one at or above it takes a page
+ * only while the invariant leaves room. So entitlements are guaranteed no
+ * matter what the other partitions do.
+ *
+ * The pool's size is a count, but what is owed is memory: the pool holds
+ * owed_pages real pages aside (pool->held, allocated when an entitlement
+ * is raised, as hugetlbfs reserves min_size at mount), and a partition
+ * below its entitlement gets its new page from there, so that its fault
+ * succeeds even when the host has no free memory left. An entitlement the
+ * host cannot set aside now is refused (-ENOMEM), a pool larger than the
+ * host's memory cannot be mounted (pool_main.c). When a partition gives
+ * pages back below its entitlement, the held pages are topped up again by
+ * pool->refill_work (best effort: the host may be short at that moment).
+ *
+ * Locks:
+ *
+ *  pool->acct_mutex  serialises changes of entitlements (allocating the
+ *                    pages to hold happens under it, not under the lock);
+ *                    taken outside pool->lock, never under any lock of
+ *                    pool_pager.c or a page lock.
+ *  pool->lock        (spinlock) a leaf: the pool's page counts (size,
+ *                    reserve, used, entitled, owed, low watermark), the
+ *                    held pages (held, nr_held) and every partition's
+ *                    (resident, paged_out, zero, entitlement, limit,
+ *                    target, weight). It nests inside everything else
+ *                    (the invalidate_lock, page locks, a part->pages
+ *                    xa_lock, pool->io_lock, pager_mutex, policy.mutex,
+ *                    acct_mutex); nothing is taken under it, nothing
+ *                    allocates or frees a page under it.
+ *
+ * pool->room_wq is woken after pool->lock is dropped.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "pool.h"
+
+u64 kvmshare_owed(u64 entitlement, u64 resident)
+{
+	return entitlement > resident ? entitlement - resident : 0;
+}
+
+static void kvmshare_free_pages(struct list_head *pages)
+{
+	struct page *page, *tmp;
+
+	list_for_each_entry_safe(page, tmp, pages, lru) {
+		list_del(&page->lru);
+		__free_page(page);
+	}
+}
+
+static struct page *kvmshare_held_take(struct kvmshare_pool *pool)
+{
+	struct page *page;
+
+	lockdep_assert_held(&pool->lock);
+	page = list_first_entry_or_null(&pool->held, struct page, lru);
+	if (page) {
+		list_del(&page->lru);
+		pool->nr_held--;
+	}
+	return page;
+}
+
+/*
+ * Take one page of the pool for @part, or refuse, leaving the pool's
+ * reserve (@reserve) and its low watermark (@low) free for partitions at
+ * or above their entitlement. A page taken out of what is owed to @part
+ * comes with the page held for it: handed to the caller through @held, or
+ * freed here for the caller's own allocation to find.
+ */
+static bool __kvmshare_charge(struct kvmshare_part *part, bool reserve,
+			      bool low, struct page **held)
+{
+	struct kvmshare_pool *pool = part->pool;
+	struct page *page = NULL;
+	bool ok = false;
+	u64 keep;
+
+	spin_lock(&pool->lock);
+	keep = (reserve ? pool->reserve_pages : 0) +
+	       (low ? pool->low_pages : 0);
+	if (part->limit && part->resident >= part->limit)
+		goto out;
+	if (part->resident < part->entitlement) {
+		pool->owed_pages--;
+		page = kvmshare_held_take(pool);
+		ok = true;
+	} else if (pool->used_pages + pool->owed_pages + keep <
+		   pool->size_pages) {
+		ok = true;
+	}
+	if (ok) {
+		part->resident++;
+		pool->used_pages++;
+	}
+out:
+	spin_unlock(&pool->lock);
+	if (held)
+		*held = page;
+	else if (page)
+		__free_page(page);
+	return ok;
+}
+
+/*
+ * Take one page of the pool for @part, or refuse. A page-in (@pagein) may
+ * use the pool's reserve: a page that was evicted comes back even when the
+ * pool is momentarily full, while eviction makes room again.
+ */
+bool kvmshare_charge(struct kvmshare_part *part, bool pagein)
+{
+	return __kvmshare_charge(part, !pagein, false, NULL);
+}
+
+/*
+ * kvmshare_charge() for a new page (not a page-in): *@page is the zeroed
+ * page held for @part when it is below its entitlement, for the caller
+ * to use, or NULL (the caller allocates).
+ */
+bool kvmshare_charge_page(struct kvmshare_part *part, struct page **page)
+{
+	return __kvmshare_charge(part, true, false, page);
+}
+
+/*
+ * Take a page only if the pool has it to spare: the reserve and the low
+ * watermark stay free (read-ahead must not make eviction run).
+ */
+bool kvmshare_charge_spare(struct kvmshare_part *part)
+{
+	return __kvmshare_charge(part, true, true, NULL);
+}
+
+/* Whether kvmshare_charge() would succeed now. */
+bool kvmshare_has_room(struct kvmshare_part *part, bool pagein)
+{
+	struct kvmshare_pool *pool = part->pool;
+	bool ok;
+
+	spin_lock(&pool->lock);
+	if (part->limit && part->resident >= part->limit)
+		ok = false;
+	else
+		ok = part->resident < part->entitlement ||
+		     pool->used_pages + pool->owed_pages +
+		     (pagein ? 0 : pool->reserve_pages) < pool->size_pages;
+	spin_unlock(&pool->lock);
+	return ok;
+}
+
+/* Hold at most what is owed: free the rest. */
+static void kvmshare_held_trim(struct kvmshare_pool *pool)
+{
+	LIST_HEAD(extra);
+
+	spin_lock(&pool->lock);
+	while (pool->nr_held > pool->owed_pages)
+		list_add(&kvmshare_held_take(pool)->lru, &extra);
+	spin_unlock(&pool->lock);
+	kvmshare_free_pages(&extra);
+}
+
+static u64 kvmshare_held_short(struct kvmshare_pool *pool)
+{
+	u64 n;
+
+	spin_lock(&pool->lock);
+	n = pool->owed_pages > pool->nr_held ?
+	    pool->owed_pages - pool->nr_held : 0;
+	spin_unlock(&pool->lock);
+	return n;
+}
+
+/* Allocate @n zeroed pages onto @pages; false if the host has fewer. */
+static bool kvmshare_alloc_held(struct list_head *pages, u64 n)
+{
+	struct page *page;
+
+	while (n--) {
+		page = alloc_page(GFP_HIGHUSER | __GFP_ZERO |
+				  __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+		if (!page)
+			return false;
+		list_add(&page->lru, pages);
+		cond_resched();
+	}
+	return true;
+}
+
+static void kvmshare_held_add(struct kvmshare_pool *pool,
+			      struct list_head *pages)
+{
+	struct page *page, *tmp;
+
+	spin_lock(&pool->lock);
+	list_for_each_entry_safe(page, tmp, pages, lru) {
+		list_move(&page->lru, &pool->held);
+		pool->nr_held++;
+	}
+	spin_unlock(&pool->lock);
+}
+
+/* Top the held pages up to what is owed, a batch at a time. */
+static void kvmshare_refill_work(struct work_struct *work)
+{
+	struct kvmshare_pool *pool = container_of(work, struct kvmshare_pool,
+						  refill_work);
+	LIST_HEAD(pages);
+	u64 n;
+	bool ok;
+
+	while ((n = kvmshare_held_short(pool))) {
+		ok = kvmshare_alloc_held(&pages, min_t(u64, n, 256));
+		kvmshare_held_add(pool, &pages);
+		if (!ok) {
+			pr_warn_ratelimited("pool %s: host short of memory: %llu pages owed to entitlements not set aside\n",
+					    pool->name, kvmshare_held_short(pool));
+			break;
+		}
+	}
+	kvmshare_held_trim(pool);
+}
+
+/*
+ * The pool owes a different number of pages: free held pages it no longer
+ * owes, or have the worker set more aside.
+ */
+void kvmshare_acct_balance(struct kvmshare_pool *pool)
+{
+	kvmshare_held_trim(pool);
+	if (kvmshare_held_short(pool))
+		queue_work(system_unbound_wq, &pool->refill_work);
+}
+
+void kvmshare_acct_init(struct kvmshare_pool *pool)
+{
+	mutex_init(&pool->acct_mutex);
+	INIT_LIST_HEAD(&pool->held);
+	INIT_WORK(&pool->refill_work, kvmshare_refill_work);
+}
+
+/* The pool goes away (no partition left: nothing owed). */
+void kvmshare_acct_exit(struct kvmshare_pool *pool)
+{
+	LIST_HEAD(pages);
+
+	cancel_work_sync(&pool->refill_work);
+	spin_lock(&pool->lock);
+	list_splice_init(&pool->held, &pages);
+	pool->nr_held = 0;
+	spin_unlock(&pool->lock);
+	kvmshare_free_pages(&pages);
+}
+
+/* Give @n pages of @part back to the pool. */
+void kvmshare_uncharge(struct kvmshare_part *part, u64 n)
+{
+	struct kvmshare_pool *pool = part->pool;
+	u64 before;
+
+	if (!n)
+		return;
+	spin_lock(&pool->lock);
+	before = kvmshare_owed(part->entitlement, part->resident);
+	part->resident -= n;
+	pool->used_pages -= n;
+	pool->owed_pages += kvmshare_owed(part->entitlement, part->resident) -
+			    before;
+	spin_unlock(&pool->lock);
+	wake_up_all(&pool->room_wq);
+	kvmshare_acct_balance(pool);
+}
+
+/* A page of @part became (@delta 1) or stopped being (-1) a value entry. */
+void kvmshare_account_out(struct kvmshare_part *part, unsigned long kind,
+			  long delta)
+{
+	spin_lock(&part->pool->lock);
+	if (kind == KVMSHARE_ENT_OUT)
+		part->paged_out += delta;
+	else if (kind == KVMSHARE_ENT_ZERO)
+		part->zero += delta;
+	spin_unlock(&part->pool->lock);
+}
+
+/* Remount with a new size or reserve: refused if it breaks the invariant. */
+int kvmshare_pool_resize(struct kvmshare_pool *pool, u64 size_pages,
+			 u64 reserve_pages)
+{
+	int ret = 0;
+
+	spin_lock(&pool->lock);
+	if (reserve_pages > size_pages ||
+	    pool->entitled_pages > size_pages - reserve_pages ||
+	    pool->used_pages + pool->owed_pages > size_pages - reserve_pages) {
+		ret = -EBUSY;
+	} else {
+		pool->size_pages = size_pages;
+		pool->reserve_pages = reserve_pages;
+	}
+	spin_unlock(&pool->lock);
+	return ret;
+}
+
+/*
+ * Check @attr against the pool under pool->lock; on success, the new
+ * values in @ent, @limit, @weight, @target and the pool's owed pages after
+ * the change in @owed.
+ */
+static int kvmshare_acct_check(struct kvmshare_part *part,
+			       const struct kvmshare_part_attr *attr,
+			       u64 *ent, u64 *limit, u64 *owed, u64 *entitled)
+{
+	struct kvmshare_pool *pool = part->pool;
+
+	lockdep_assert_held(&pool->lock);
+	*ent = attr->flags & KVMSHARE_ATTR_ENTITLEMENT ?
+		attr->entitlement_pages : part->entitlement;
+	*limit = attr->flags & KVMSHARE_ATTR_LIMIT ?
+		attr->limit_pages : part->limit;
+	if (*limit && *ent > *limit)
+		return -EINVAL;
+	if (*ent > pool->size_pages)
+		return -ENOSPC;
+	/* Every term is bounded by size_pages (checked above): no overflow. */
+	*entitled = pool->entitled_pages - part->entitlement + *ent;
+	*owed = pool->owed_pages -
+		kvmshare_owed(part->entitlement, part->resident) +
+		kvmshare_owed(*ent, part->resident);
+	if (*entitled + pool->reserve_pages > pool->size_pages ||
+	    pool->used_pages + *owed + pool->reserve_pages > pool->size_pages)
+		return -ENOSPC;
+	return 0;
+}
+
+/**
+ * kvmshare_acct_set_attr - apply new accounting attributes of a partition
+ * @part: the partition
+ * @attr: the attributes; only the fields named in @attr->flags change
+ * @ent: the entitlement that was checked (for the caller's message)
+ * @limit: the limit that was checked (for the caller's message)
+ *
+ * A raised entitlement first sets its pages aside (see the top of this
+ * file).
+ *
+ * Return: 0, -EINVAL (entitlement above the limit), -ENOSPC (the pool
+ * cannot guarantee the entitlement) or -ENOMEM (the host cannot set it
+ * aside now). Nothing changes on error.
+ */
+int kvmshare_acct_set_attr(struct kvmshare_part *part,
+			   const struct kvmshare_part_attr *attr,
+			   u64 *ent, u64 *limit)
+{
+	struct kvmshare_pool *pool = part->pool;
+	u64 entitled, owed, need = 0;
+	unsigned long avail;
+	LIST_HEAD(pages);
+	int ret;
+
+	mutex_lock(&pool->acct_mutex);
+	spin_lock(&pool->lock);
+	ret = kvmshare_acct_check(part, attr, ent, limit, &owed, &entitled);
+	if (!ret && owed > pool->owed_pages && owed > pool->nr_held)
+		need = owed - pool->nr_held;
+	spin_unlock(&pool->lock);
+	if (ret)
+		goto out;
+
+	if (need) {
+		/* Leave the host a little: it must keep running. */
+		avail = si_mem_available();
+		if (need + totalram_pages() / 32 > avail ||
+		    !kvmshare_alloc_held(&pages, need)) {
+			pr_info_ratelimited("%s/%s: host cannot set aside %llu pages for an entitlement of %llu pages (%lu available)\n",
+					    pool->name,
+					    kobject_name(&part->kobj), need,
+					    *ent, avail);
+			kvmshare_free_pages(&pages);
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+
+	spin_lock(&pool->lock);
+	/* Faults and page-outs may have moved the counts: check again. */
+	ret = kvmshare_acct_check(part, attr, ent, limit, &owed, &entitled);
+	if (!ret) {
+		pool->entitled_pages = entitled;
+		pool->owed_pages = owed;
+		part->entitlement = *ent;
+		part->limit = *limit;
+		if (attr->flags & KVMSHARE_ATTR_WEIGHT)
+			part->weight = attr->weight;
+		if (attr->flags & KVMSHARE_ATTR_TARGET)
+			part->target = attr->target_pages;
+	}
+	spin_unlock(&pool->lock);
+	kvmshare_held_add(pool, &pages);
+	kvmshare_acct_balance(pool);
+out:
+	mutex_unlock(&pool->acct_mutex);
+	return ret;
+}
+
+/* @part leaves the pool (its pages are gone): drop what it is owed. */
+void kvmshare_acct_part_gone(struct kvmshare_part *part)
+{
+	struct kvmshare_pool *pool = part->pool;
+
+	spin_lock(&pool->lock);
+	pool->entitled_pages -= part->entitlement;
+	pool->owed_pages -= kvmshare_owed(part->entitlement, part->resident);
+	part->entitlement = 0;
+	list_del_init(&part->node);
+	pool->nr_parts--;
+	spin_unlock(&pool->lock);
+	kvmshare_held_trim(pool);
+}
+
+/* The page counts of struct kvmshare_pool_info. */
+void kvmshare_acct_get_info(struct kvmshare_pool *pool,
+			    struct kvmshare_pool_info *info)
+{
+	u64 committed;
+
+	spin_lock(&pool->lock);
+	info->size_pages = pool->size_pages;
+	info->reserve_pages = pool->reserve_pages;
+	info->used_pages = pool->used_pages;
+	info->free_pages = pool->size_pages - pool->used_pages;
+	info->entitled_pages = pool->entitled_pages;
+	committed = pool->used_pages + pool->owed_pages + pool->reserve_pages;
+	info->available_pages = pool->size_pages > committed ?
+				pool->size_pages - committed : 0;
+	info->nr_partitions = pool->nr_parts;
+	spin_unlock(&pool->lock);
+}

@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fuzzing the pool's user interface: every ioctl of every kind of pool fd
+ * (partition file read-write and read-only, control file, pool directory,
+ * the fd of a paging service that never serves) with random and boundary
+ * arguments (command numbers around ours, NULL, unmapped, kernel and
+ * page-straddling pointers, random bytes with reserved fields and every
+ * flag set, huge sizes), random mount option strings, and random writes
+ * to the pool's and the partitions' sysfs files. Afterwards the pool must
+ * still work; the suite's kernel-log step checks that the kernel said
+ * nothing bad.
+ *
+ * Bounded by a count (IOCTL_FUZZ_COUNT, default 20000 ioctls). The seed
+ * is printed; IOCTL_FUZZ_SEED=<seed> replays a run.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <linux/kvmshare.h>
+#include <linux/kvmshare_metrics.h>
+#include <linux/kvmshare_pager.h>
+
+#include "kselftest_harness.h"
+#include "../lib/ksutil.h"
+
+static uint64_t rng;
+
+static uint64_t rnd(void)
+{
+	/* xorshift64* */
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 0x2545f4914f6cdd1dULL;
+}
+
+static uint64_t rnd_below(uint64_t n)
+{
+	return n ? rnd() % n : 0;
+}
+
+/* A value drawn from boundaries more often than from the whole range. */
+static uint64_t rnd_value(void)
+{
+	static const uint64_t edge[] = {
+		0, 1, 2, 15, 16, 17, 255, 4095, 4096, 4097, 0x7fffffff,
+		0x80000000ULL, 0xffffffffULL, 0x100000000ULL,
+		0x7fffffffffffffffULL, 0x8000000000000000ULL, ~0ULL, ~0ULL - 1,
+		1ULL << 29, 1ULL << 40, 1ULL << 52,
+	};
+
+	switch (rnd_below(4)) {
+	case 0:
+		return edge[rnd_below(ARRAY_SIZE(edge))];
+	case 1:
+		return rnd_below(65536);
+	default:
+		return rnd();
+	}
+}
+
+static const unsigned int our_cmds[] = {
+	KVMSHARE_IOC_GET_ATTR, KVMSHARE_IOC_SET_ATTR, KVMSHARE_IOC_GET_STATS,
+	KVMSHARE_IOC_POOL_INFO, KVMSHARE_IOC_PAGER_ATTACH,
+	KVMSHARE_PAGER_IOC_INFO, KVMSHARE_PAGER_IOC_STOP,
+	KVMSHARE_IOC_PAGER_STOP, KVMSHARE_IOC_METRICS_BIND,
+};
+
+#define NR_CMDS	ARRAY_SIZE(our_cmds)
+
+/* A command: one of ours, or ours with a changed size, direction or nr. */
+static unsigned int rnd_cmd(void)
+{
+	unsigned int cmd = our_cmds[rnd_below(NR_CMDS)];
+
+	switch (rnd_below(6)) {
+	case 0:		/* another number of our magic */
+		return _IOC(rnd_below(4), KVMSHARE_IOC_MAGIC, rnd_below(256),
+			    rnd_below(1 << 14));
+	case 1:		/* our number, another size */
+		return _IOC(_IOC_DIR(cmd), KVMSHARE_IOC_MAGIC, _IOC_NR(cmd),
+			    rnd_below(1 << 14));
+	case 2:		/* our number, another direction */
+		return _IOC(rnd_below(4), KVMSHARE_IOC_MAGIC, _IOC_NR(cmd),
+			    _IOC_SIZE(cmd));
+	default:
+		return cmd;
+	}
+}
+
+struct fuzz_env {
+	char dir[64];
+	char name[32];
+	int fds[8];
+	int nfds;
+	uint8_t *buf;		/* two pages, the second one unmapped */
+	int pager;		/* the pager fd, or -1 */
+};
+
+/* Fill an argument: random bytes, some fields made plausible. */
+static void fill_arg(struct fuzz_env *e, unsigned int cmd, uint8_t *arg,
+		     size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		arg[i] = rnd();
+	if (cmd == KVMSHARE_IOC_SET_ATTR && rnd_below(2)) {
+		struct kvmshare_part_attr *a = (void *)arg;
+
+		a->flags = rnd_below(2) ? KVMSHARE_ATTR_ALL : rnd();
+		a->entitlement_pages = rnd_below(3) ? rnd_below(8192) :
+						      rnd_value();
+		a->limit_pages = rnd_below(2) ? 0 : rnd_value();
+		a->target_pages = rnd_value();
+		a->weight = rnd_value();
+		if (rnd_below(2))
+			memset(a->reserved, 0, sizeof(a->reserved));
+	} else if (cmd == KVMSHARE_IOC_METRICS_BIND && rnd_below(2)) {
+		struct kvmshare_metrics_bind *b = (void *)arg;
+
+		b->fd = rnd_below(3) ? e->fds[rnd_below(e->nfds)] :
+				       (int)rnd_value();
+		if (rnd_below(2)) {
+			b->flags = 0;
+			memset(b->reserved, 0, sizeof(b->reserved));
+		}
+	} else if (cmd == KVMSHARE_IOC_PAGER_ATTACH && rnd_below(2)) {
+		struct kvmshare_pager_attach *a = (void *)arg;
+
+		a->version = rnd_below(4) ? KVMSHARE_PAGER_VERSION : rnd();
+		a->flags = rnd_below(2) ? 0 : rnd();
+		a->sq_entries = rnd_below(2) ? 16 << rnd_below(9) : rnd_value();
+		a->nr_slots = rnd_below(2) ? rnd_below(64) : rnd_value();
+		a->backing_blocks = rnd_below(2) ? 4096 : rnd_value();
+		if (rnd_below(2))
+			memset(a->reserved, 0, sizeof(a->reserved));
+	} else if (cmd == KVMSHARE_IOC_PAGER_STOP && rnd_below(2)) {
+		struct kvmshare_pager_stop *s = (void *)arg;
+
+		s->pager_id = rnd_below(8);
+		if (rnd_below(2))
+			memset(s->reserved, 0, sizeof(s->reserved));
+	}
+}
+
+static void fuzz_one_ioctl(struct fuzz_env *e)
+{
+	int fd = e->fds[rnd_below(e->nfds)];
+	unsigned int cmd = rnd_cmd();
+	size_t len = _IOC_SIZE(cmd);
+	unsigned long arg;
+	long ret;
+
+	switch (rnd_below(8)) {
+	case 0:
+		arg = 0;
+		break;
+	case 1:			/* unmapped */
+		arg = (unsigned long)e->buf + 4096 + rnd_below(4096);
+		break;
+	case 2:			/* kernel addresses */
+		arg = rnd_below(2) ? 0xffff888000000000UL + rnd_below(1 << 30) :
+				     0xffffffff81000000UL;
+		break;
+	case 3:			/* straddles into the unmapped page */
+		arg = (unsigned long)e->buf + 4096 - 1 - rnd_below(len ? len : 1);
+		break;
+	case 4:			/* any value */
+		arg = rnd();
+		break;
+	default:		/* a valid buffer, random or plausible */
+		if (len > 4096)
+			len = 4096;
+		fill_arg(e, cmd, e->buf, len);
+		arg = (unsigned long)e->buf + (4096 - (len ? len : 1)) *
+		      rnd_below(2);
+		break;
+	}
+	ret = ioctl(fd, cmd, arg);
+	/* Another attach that succeeded: a second service, let go at once. */
+	if (ret > 2 && cmd == KVMSHARE_IOC_PAGER_ATTACH)
+		close(ret);
+}
+
+static const char * const mount_keys[] = {
+	"size", "reserve", "name", "mode", "uid", "gid", "umask", "bogus",
+	"", "size=", "=",
+};
+
+static void rnd_word(char *s, size_t len)
+{
+	static const char chars[] = "0123456789KMGTPE%-+xX,=/. abcz";
+	size_t i, n = rnd_below(len - 1);
+
+	if (rnd_below(3) == 0) {
+		snprintf(s, len, "%llu%s", (unsigned long long)rnd_value(),
+			 (const char *[]){ "", "K", "M", "G", "T", "%", "E" }
+			 [rnd_below(7)]);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		s[i] = chars[rnd_below(sizeof(chars) - 1)];
+	s[n] = 0;
+}
+
+static void fuzz_one_mount(void)
+{
+	char opts[512] = "", word[64], dir[64];
+	int i, n = 1 + rnd_below(5);
+	size_t off = 0;
+
+	for (i = 0; i < n && off < sizeof(opts) - 80; i++) {
+		const char *key = mount_keys[rnd_below(ARRAY_SIZE(mount_keys))];
+
+		rnd_word(word, sizeof(word));
+		off += snprintf(opts + off, sizeof(opts) - off, "%s%s=%s",
+				i ? "," : "", key, word);
+	}
+	/* Keep it small when it would succeed. */
+	if (rnd_below(2))
+		snprintf(opts + off, sizeof(opts) - off, ",size=%lluK",
+			 (unsigned long long)rnd_below(65536));
+	snprintf(dir, sizeof(dir), "/tmp/fuzzmnt");
+	mkdir(dir, 0700);
+	if (!mount("none", dir, "kvmshare", 0, opts)) {
+		int fd = open("/tmp/fuzzmnt/f", O_RDWR | O_CREAT, 0600);
+
+		if (fd >= 0)
+			close(fd);
+		if (umount(dir))
+			fprintf(stderr, "# umount after '%s': %s\n", opts,
+				strerror(errno));
+	}
+}
+
+/* All regular writable files below @dir, up to @max. */
+static int list_writable(const char *dir, char (*out)[320], int n, int max,
+			 int depth)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return n;
+	while ((de = readdir(d)) && n < max) {
+		char path[320];
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+		    (int)sizeof(path) || lstat(path, &st))
+			continue;
+		if (S_ISDIR(st.st_mode) && depth > 0)
+			n = list_writable(path, out, n, max, depth - 1);
+		else if (S_ISREG(st.st_mode) && (st.st_mode & 0200))
+			snprintf(out[n++], 320, "%s", path);
+	}
+	closedir(d);
+	return n;
+}
+
+static void fuzz_sysfs(struct fuzz_env *e, int rounds)
+{
+	static char files[128][320];
+	char path[128], val[80];
+	int n, i;
+
+	snprintf(path, sizeof(path), "/sys/fs/kvmshare/%s", e->name);
+	n = list_writable(path, files, 0, 128, 3);
+	for (i = 0; i < rounds && n; i++) {
+		const char *f = files[rnd_below(n)];
+		int fd = open(f, O_WRONLY);
+
+		if (fd < 0)
+			continue;
+		switch (rnd_below(4)) {
+		case 0:
+			snprintf(val, sizeof(val), "%llu",
+				 (unsigned long long)rnd_value());
+			break;
+		case 1:
+			snprintf(val, sizeof(val), "-%llu\n",
+				 (unsigned long long)rnd_below(100));
+			break;
+		case 2:
+			rnd_word(val, sizeof(val));
+			break;
+		default:
+			snprintf(val, sizeof(val), "%llu\n",
+				 (unsigned long long)rnd_below(4096));
+			break;
+		}
+		if (write(fd, val, strlen(val)) < 0 && errno == EFAULT)
+			fprintf(stderr, "# %s: EFAULT\n", f);
+		close(fd);
+	}
+	/* Leave the tunables sane for the check below. */
+	for (i = 0; i < n; i++)
+		if (strstr(files[i], "policy_enabled"))
+			ks_write_file(files[i], "0");
+}
+
+static uint64_t env_u64(const char *name, uint64_t def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtoull(v, NULL, 0) : def;
+}
+
+TEST(ioctl_fuzz)
+{
+	uint64_t seed = env_u64("IOCTL_FUZZ_SEED", 0);
+	uint64_t i, count = env_u64("IOCTL_FUZZ_COUNT", 20000);
+	struct kvmshare_metrics_bind b = { 0 };
+	struct kvmshare_part_stats st;
+	struct kvmshare_pager_attach pa = {
+		.version = KVMSHARE_PAGER_VERSION, .sq_entries = 16,
+		.nr_slots = 4, .backing_blocks = 4096,
+	};
+	struct fuzz_env e = { .pager = -1 };
+	char opts[96], path[128];
+	uint8_t *p;
+	int fd, ro, ctl;
+
+	if (!seed) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed = (ts.tv_sec * 1000000007ULL) ^ ts.tv_nsec ^ getpid();
+	}
+	printf("# seed: IOCTL_FUZZ_SEED=%llu IOCTL_FUZZ_COUNT=%llu\n",
+	       (unsigned long long)seed, (unsigned long long)count);
+	fflush(stdout);
+	rng = seed | 1;
+
+	snprintf(e.name, sizeof(e.name), "fuzz%d", getpid());
+	snprintf(opts, sizeof(opts), "size=64M,reserve=1M,name=%s", e.name);
+	ASSERT_EQ(0, ks_pool_mount(e.dir, sizeof(e.dir), opts));
+	fd = ks_part_create(e.dir, "g", 8 << 20);
+	ASSERT_LE(0, fd);
+	ctl = ks_part_create(e.dir, "g.metrics", KS_PAGE);
+	ASSERT_LE(0, ctl);
+	b.fd = ctl;
+	ASSERT_EQ(0, ioctl(fd, KVMSHARE_IOC_METRICS_BIND, &b));
+	snprintf(path, sizeof(path), "%s/g", e.dir);
+	ro = open(path, O_RDONLY);
+	ASSERT_LE(0, ro);
+	e.fds[e.nfds++] = fd;
+	e.fds[e.nfds++] = ro;
+	e.fds[e.nfds++] = ctl;
+	e.fds[e.nfds] = open(e.dir, O_RDONLY | O_DIRECTORY);
+	ASSERT_LE(0, e.fds[e.nfds]);
+	e.nfds++;
+	/* A paging service's fd, never served: its ioctls are fuzzed too. */
+	e.pager = ioctl(e.fds[3], KVMSHARE_IOC_PAGER_ATTACH, &pa);
+	ASSERT_LE(0, e.pager);
+	e.fds[e.nfds++] = e.pager;
+	e.buf = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, e.buf);
+	ASSERT_EQ(0, munmap(e.buf + 4096, 4096));
+	/* Some pages to act on. */
+	ASSERT_EQ(0, fallocate(fd, 0, 0, 1 << 20));
+
+	for (i = 0; i < count; i++) {
+		fuzz_one_ioctl(&e);
+		if (i % 200 == 0)
+			fuzz_one_mount();
+		if (i % 1000 == 0)
+			fuzz_sysfs(&e, 20);
+	}
+
+	/* The pool still works: a new partition takes, keeps, gives pages. */
+	close(e.pager);
+	{
+		struct kvmshare_part_attr zero = { .flags = KVMSHARE_ATTR_ALL,
+						   .weight = 100 };
+		int g2;
+
+		ASSERT_EQ(0, ioctl(fd, KVMSHARE_IOC_SET_ATTR, &zero));
+		ASSERT_EQ(0, ioctl(ctl, KVMSHARE_IOC_SET_ATTR, &zero));
+		g2 = ks_part_create(e.dir, "after", 1 << 20);
+		ASSERT_LE(0, g2);
+		p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 g2, 0);
+		ASSERT_NE(MAP_FAILED, p);
+		EXPECT_EQ(256, ks_touch(p, 1 << 20, 1));
+		EXPECT_EQ(17, p[16 * 4096]);
+		ASSERT_EQ(0, ks_part_stats(g2, &st));
+		EXPECT_EQ(256, st.resident_pages);
+		munmap(p, 1 << 20);
+		close(g2);
+		snprintf(path, sizeof(path), "%s/after", e.dir);
+		EXPECT_EQ(0, unlink(path));
+	}
+	close(fd);
+	close(ro);
+	close(ctl);
+	close(e.fds[3]);
+	EXPECT_EQ(0, ks_pool_umount(e.dir));
+	rmdir("/tmp/fuzzmnt");
+}
+
+TEST_HARNESS_MAIN
