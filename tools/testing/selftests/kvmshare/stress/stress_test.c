@@ -402,16 +402,31 @@ static void model_set(int file, uint64_t page, uint64_t seed,
 
 /* SIGBUS from partition mappings, caught per thread. */
 
-static __thread sigjmp_buf *bus_env;
+/*
+ * Volatile, with barriers around the access: the compiler must not drop
+ * the store before a memcpy() it knows cannot read it.
+ */
+static __thread sigjmp_buf *volatile bus_env;
+#define barrier()	__asm__ __volatile__("" : : : "memory")
 static __thread volatile int bus_code;
+static __thread volatile uint64_t bus_addr;
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
+	char msg[160];
+	int n;
+
 	if (!bus_env) {
+		n = snprintf(msg, sizeof(msg), "# unexpected SIGBUS in thread %ld: code %d addr %p\n",
+			     (long)syscall(SYS_gettid), si->si_code,
+			     si->si_addr);
+		if (write(STDOUT_FILENO, msg, n) < 0)
+			n = 0;
 		signal(SIGBUS, SIG_DFL);
 		return;		/* the access faults again, fatally */
 	}
 	bus_code = si->si_code | 0x100;
+	bus_addr = (uintptr_t)si->si_addr;
 	siglongjmp(*bus_env, 1);
 }
 
@@ -425,9 +440,33 @@ static int guarded_copy(void *dst, const void *src, size_t len)
 		return bus_code & 0xff ? bus_code & 0xff : -1;
 	}
 	bus_env = &env;
+	barrier();
 	memcpy(dst, src, len);
+	barrier();
 	bus_env = NULL;
 	return 0;
+}
+
+/* mvm_call() catching a SIGBUS that KVM sends for a lost page. */
+static int guarded_vcall(struct mvm_vcpu *vcpu, enum mvm_op op,
+			 uint64_t gpa, uint64_t pages, uint64_t seed,
+			 struct mvm_result *res, int *code)
+{
+	sigjmp_buf env;
+	int ret;
+
+	*code = 0;
+	if (sigsetjmp(env, 1)) {
+		bus_env = NULL;
+		*code = bus_code & 0xff ? bus_code & 0xff : -1;
+		return -EFAULT;
+	}
+	bus_env = &env;
+	barrier();
+	ret = mvm_call(vcpu, op, gpa, pages, seed, res);
+	barrier();
+	bus_env = NULL;
+	return ret;
 }
 
 static const char *bus_name(int code)
@@ -546,10 +585,15 @@ static void do_mread(struct worker *w, uint64_t start, uint64_t n,
 	}
 }
 
-static void vcpu_broken(struct worker *w, const char *what, int err)
+static void vcpu_broken(struct worker *w, const char *what, int err,
+			int code)
 {
-	report(&n_opfail, "thread %d: vCPU %s: KVM_RUN failed: %s; no more vCPU operations in this thread",
-	       w->id, what, strerror(-err));
+	if (code)
+		report(&n_opfail, "thread %d: vCPU %s: %s at 0x%" PRIx64 " in KVM_RUN; no more vCPU operations in this thread",
+		       w->id, what, bus_name(code), (uint64_t)bus_addr);
+	else
+		report(&n_opfail, "thread %d: vCPU %s: KVM_RUN failed: %s; no more vCPU operations in this thread",
+		       w->id, what, strerror(-err));
 	w->broken = w->vcpu;	/* freed at the end of the round */
 	w->vcpu = NULL;
 }
@@ -558,18 +602,18 @@ static void do_vfill(struct worker *w)
 {
 	uint64_t start, n, i, seed = new_seed(w);
 	struct mvm_result res;
-	int ret;
+	int ret, code;
 
 	if (!w->vcpu)
 		return;
 	pick_range(w, 32, &start, &n);
-	ret = mvm_call(w->vcpu, MVM_OP_FILL, page_gpa(w->file, start), n, seed,
-		       &res);
+	ret = guarded_vcall(w->vcpu, MVM_OP_FILL, page_gpa(w->file, start), n,
+			    seed, &res, &code);
 	if (ret) {
 		for (i = 0; i < n; i++)
 			model_set(w->file, start + i, SEED_UNKNOWN, ZFROM_NONE,
 				  OP_VFILL);
-		vcpu_broken(w, "fill", ret);
+		vcpu_broken(w, "fill", ret, code);
 		return;
 	}
 	for (i = 0; i < n; i++)
@@ -581,7 +625,7 @@ static void do_vverify(struct worker *w)
 {
 	uint64_t start, n, i, j, seed, page;
 	struct mvm_result res;
-	int ret;
+	int ret, code;
 
 	if (!w->vcpu)
 		return;
@@ -597,10 +641,11 @@ static void do_vverify(struct worker *w)
 			j = i + 1;
 			continue;
 		}
-		ret = mvm_call(w->vcpu, seed ? MVM_OP_VERIFY : MVM_OP_ZERO,
-			       page_gpa(w->file, start + i), j - i, seed, &res);
+		ret = guarded_vcall(w->vcpu, seed ? MVM_OP_VERIFY : MVM_OP_ZERO,
+				    page_gpa(w->file, start + i), j - i, seed,
+				    &res, &code);
 		if (ret) {
-			vcpu_broken(w, "verify", ret);
+			vcpu_broken(w, "verify", ret, code);
 			return;
 		}
 		if (res.status == MVM_OK)
@@ -637,7 +682,7 @@ static void do_fork(struct worker *w, bool kill_it)
 	if (kill_it)
 		posix_fadvise(file_fd[w->file], start * KS_PAGE, n * KS_PAGE,
 			      POSIX_FADV_DONTNEED);
-	if (pipe(pfd)) {
+	if (pipe2(pfd, O_CLOEXEC)) {
 		opfail(w, "pipe", errno);
 		return;
 	}
@@ -781,7 +826,7 @@ static void do_trunc(struct worker *w)
 	uint64_t keep = rnd_below(&w->rng, w->hi - w->lo);
 	unsigned int q = rnd_below(&w->rng, QWORDS);
 	uint64_t page = w->lo + keep, i, size = page * KS_PAGE + q * 8;
-	int fd = file_fd[w->file], code;
+	int fd = file_fd[w->file];
 	ssize_t r;
 
 	if (ftruncate(fd, size)) {
@@ -803,9 +848,8 @@ static void do_trunc(struct worker *w)
 	if (r != 0)
 		report(&n_opfail, "thread %d: pread beyond the end (size %" PRIu64 ") returned %zd",
 		       w->id, size, r);
-	code = guarded_copy(w->buf, file_map[w->file] + (page + 1) * KS_PAGE,
-			    8);
-	if (page + 1 < FILE_PAGES && !code)
+	if (page + 1 < FILE_PAGES &&
+	    !guarded_copy(w->buf, file_map[w->file] + (page + 1) * KS_PAGE, 8))
 		report(&n_opfail, "thread %d: the mapping beyond the end (size %" PRIu64 ") did not fault",
 		       w->id, size);
 	if (q)
@@ -829,7 +873,7 @@ static void do_unlink(struct worker *w)
 
 	snprintf(path, sizeof(path), "%s/u%d", pool_dir, w->id);
 	snprintf(who, sizeof(who), "thread %d's deleted file", w->id);
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		opfail(w, "create", errno);
 		return;
@@ -1116,6 +1160,8 @@ static int pagerd_start(int i, bool standby)
 	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, pd[i].log,
 					 O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+	/* It must not hold our partitions (or VM) open. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
 	if (posix_spawnp(&pd[i].pid, PAGERD, &fa, NULL, argv, environ)) {
 		posix_spawn_file_actions_destroy(&fa);
 		pd[i].pid = 0;
@@ -1250,7 +1296,7 @@ static int kmsg_fd = -1;
 static void kmsg_mark(void)
 {
 	if (kmsg_fd < 0)
-		kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+		kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (kmsg_fd >= 0)
 		lseek(kmsg_fd, 0, SEEK_END);
 }
@@ -1449,6 +1495,7 @@ static int round_setup(void)
 			     strerror(-file_fd[f]));
 			return -1;
 		}
+		fcntl(file_fd[f], F_SETFD, FD_CLOEXEC);
 		file_map[f] = mmap(NULL, FILE_PAGES * KS_PAGE,
 				   PROT_READ | PROT_WRITE, MAP_SHARED,
 				   file_fd[f], 0);
