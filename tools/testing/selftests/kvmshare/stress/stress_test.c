@@ -1045,10 +1045,11 @@ static void write_range(struct worker *w, uint64_t start, uint64_t n,
 static void do_outwrite(struct worker *w)
 {
 	uint64_t start, n;
-	int k;
+	int k, times;
 
 	pick_range(w, 16, &start, &n);
-	for (k = 0; k < 3; k++) {
+	times = 2 + rnd_below(&w->rng, 7);
+	for (k = 0; k < times; k++) {
 		pageout(w, start, n);
 		if (rnd_below(&w->rng, 2))
 			usleep(rnd_below(&w->rng, 3000));
@@ -1661,6 +1662,10 @@ static int parse_ops(const char *spec)
 	return 0;
 }
 
+static const char *const replay_vars[] = {
+	"STRESS_SECONDS", "STRESS_ROUNDS", "STRESS_THREADS", "STRESS_OPS",
+};
+
 static int configure(void)
 {
 	const char *v;
@@ -1696,10 +1701,13 @@ static int configure(void)
 	for (i = 0; i < NR_OPS; i++)
 		if (cfg_ops[i])
 			printf("%s%s", op_names[i], i < NR_OPS - 1 ? "," : "");
-	printf("\n# stress: replay: KVMSHARE_VM_APPEND=\"STRESS_SEED=0x%lx%s%s\"",
-	       cfg_seed, getenv("STRESS_OPS") ? " STRESS_OPS=" : "",
-	       getenv("STRESS_OPS") ? : "");
-	printf(" make check SUITES=stress\n");
+	printf("\n# stress: replay: KVMSHARE_VM_APPEND=\"STRESS_SEED=0x%lx", cfg_seed);
+	for (i = 0; i < (int)ARRAY_SIZE(replay_vars); i++) {
+		v = getenv(replay_vars[i]);
+		if (v && *v)
+			printf(" %s=%s", replay_vars[i], v);
+	}
+	printf("\" make check SUITES=%s\n", getenv("KVMSHARE_SUITE") ? : "stress");
 	return 0;
 }
 
