@@ -34,7 +34,7 @@
  * Environment (the test VM's init passes unknown kernel parameters
  * without a dot to it: KVMSHARE_VM_APPEND="STRESS_SEED=...").
  *   STRESS_SEED      seed (default: from the clock); printed
- *   STRESS_SECONDS   seconds of random operations over all rounds (36)
+ *   STRESS_SECONDS   seconds of random operations over all rounds (30)
  *   STRESS_ROUNDS    rounds, each with a fresh mount (3)
  *   STRESS_THREADS   worker threads, 2..16, even (4)
  *   STRESS_OPS       operations enabled: "all", a list of names
@@ -102,6 +102,8 @@ enum op {
 	OP_KILL, OP_STOP,
 	/* Round ends: unmount with the services attached. */
 	OP_UMOUNT_ATTACHED,
+	/* Each worker's shadow thread. */
+	OP_SHADOW,
 	NR_OPS
 };
 
@@ -110,7 +112,7 @@ static const char *const op_names[NR_OPS] = {
 	"forkkill", "punch", "falloc", "fadvise", "readahead", "truncate",
 	"unlink", "outwrite", "outpunch", "inpunch", "touch", "attr", "evict",
 	"cluster", "resize", "stat", "kill",
-	"stop", "umount_attached",
+	"stop", "umount_attached", "shadow",
 };
 
 /* Relative weights of the workers' and the chaos thread's choices. */
@@ -136,11 +138,17 @@ struct worker {
 	uint8_t *buf;			/* PRIV_MAX_PAGES pages */
 	pthread_t thread;
 	uint64_t count[NR_OPS];		/* this round */
+	/* The range the worker works on now, for its shadow (__atomic). */
+	uint64_t hot_start, hot_n;
+	pthread_t shadow;
+	uint64_t shadow_rng;
+	uint64_t shadow_passes;
+	unsigned int trunc_seq;		/* odd while truncated (__atomic) */
 };
 
 /* Configuration. */
 static uint64_t cfg_seed;
-static unsigned int cfg_seconds = 36, cfg_rounds = 3, cfg_threads = 4;
+static unsigned int cfg_seconds = 30, cfg_rounds = 3, cfg_threads = 4;
 static bool cfg_ops[NR_OPS];
 static bool cfg_verbose;
 
@@ -536,6 +544,60 @@ static void pick_range(struct worker *w, uint64_t max, uint64_t *start,
 	*n = 1 + rnd_below(&w->rng, max);
 	if (*start + *n > w->hi)
 		*n = w->hi - *start;
+	__atomic_store_n(&w->hot_n, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&w->hot_start, *start, __ATOMIC_RELEASE);
+	__atomic_store_n(&w->hot_n, *n, __ATOMIC_RELEASE);
+}
+
+/*
+ * A worker's shadow: reads and pages out the range its owner works on
+ * right now, without looking at the data (neither changes it), so that
+ * faults, read-ahead and page-outs race with the owner's writes, punches
+ * and page-outs of the very same pages. A SIGBUS is right only beyond the
+ * end of the file.
+ */
+static void shadow_touch(struct worker *w, uint64_t start, uint64_t n,
+			 unsigned int seq)
+{
+	uint8_t buf[8];
+	uint64_t i;
+	int code;
+
+	for (i = 0; i < n; i++) {
+		code = guarded_copy(buf, file_map[w->file] +
+				    (start + i) * KS_PAGE, sizeof(buf));
+		if (!code)
+			continue;
+		/* Not while the owner truncated: then it is right. */
+		if (!(seq & 1) &&
+		    seq == __atomic_load_n(&w->trunc_seq, __ATOMIC_ACQUIRE))
+			report(&n_opfail, "shadow of thread %d: %s reading page %lu of p%d",
+			       w->id, bus_name(code), start + i, w->file);
+		return;
+	}
+}
+
+static void *shadow_main(void *arg)
+{
+	struct worker *w = arg;
+	unsigned int seq;
+	uint64_t start, n;
+
+	while (!stopping()) {
+		seq = __atomic_load_n(&w->trunc_seq, __ATOMIC_ACQUIRE);
+		n = __atomic_load_n(&w->hot_n, __ATOMIC_ACQUIRE);
+		start = __atomic_load_n(&w->hot_start, __ATOMIC_ACQUIRE);
+		if (n && start + n <= FILE_PAGES) {
+			w->shadow_passes++;
+			if (rnd_below(&w->shadow_rng, 2))
+				posix_fadvise(file_fd[w->file], start * KS_PAGE,
+					      n * KS_PAGE, POSIX_FADV_DONTNEED);
+			else
+				shadow_touch(w, start, n, seq);
+		}
+		usleep(300 + rnd_below(&w->shadow_rng, 3000));
+	}
+	return NULL;
 }
 
 static void do_pwrite(struct worker *w, enum op op)
@@ -869,7 +931,10 @@ static void do_trunc(struct worker *w)
 	int fd = file_fd[w->file];
 	ssize_t r;
 
+	__atomic_store_n(&w->hot_n, 0, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&w->trunc_seq, 1, __ATOMIC_ACQ_REL);
 	if (ftruncate(fd, size)) {
+		__atomic_add_fetch(&w->trunc_seq, 1, __ATOMIC_ACQ_REL);
 		opfail(w, "truncate", errno);
 		return;
 	}
@@ -896,6 +961,7 @@ static void do_trunc(struct worker *w)
 		do_mread(w, page, 1, "mapping of a truncated page");
 	if (ftruncate(fd, FILE_PAGES * KS_PAGE))
 		opfail(w, "truncate back", errno);
+	__atomic_add_fetch(&w->trunc_seq, 1, __ATOMIC_ACQ_REL);
 }
 
 /*
@@ -1772,6 +1838,9 @@ static int round_setup(void)
 		w->hi = k + 1 < per ? (k + 1) * cut - 5 : FILE_PAGES;
 		w->tail = k + 1 == per;
 		w->rng = stream_seed(i);
+		w->shadow_rng = stream_seed(200 + i);
+		w->shadow_passes = 0;
+		w->hot_n = 0;
 		memset(w->count, 0, sizeof(w->count));
 		w->vcpu = vm ? mvm_vcpu_create(vm, i) : NULL;
 	}
@@ -1940,7 +2009,7 @@ static void run_round(void)
 	bool attached = cfg_ops[OP_UMOUNT_ATTACHED] && round_no % 2 == 0;
 	double secs = (double)cfg_seconds / cfg_rounds;
 	pthread_t chaos, pager;
-	unsigned long long ops = 0;
+	unsigned long long ops = 0, shadow = 0;
 	struct totals t;
 	char line[1024];
 	int i, f, st[2], len = 0, bad, ret;
@@ -1970,14 +2039,20 @@ static void run_round(void)
 	set_phase("random operations", secs + 120);
 	deadline = now_s() + secs;
 	__atomic_store_n(&stop_now, 0, __ATOMIC_RELAXED);
-	for (i = 0; i < (int)cfg_threads; i++)
+	for (i = 0; i < (int)cfg_threads; i++) {
 		pthread_create(&workers[i].thread, NULL, worker_main,
 			       &workers[i]);
+		if (cfg_ops[OP_SHADOW])
+			pthread_create(&workers[i].shadow, NULL, shadow_main,
+				       &workers[i]);
+	}
 	pthread_create(&chaos, NULL, chaos_main, NULL);
 	pthread_create(&pager, NULL, pager_main, NULL);
 	for (i = 0; i < (int)cfg_threads; i++)
 		pthread_join(workers[i].thread, NULL);
 	__atomic_store_n(&stop_now, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < (int)cfg_threads && cfg_ops[OP_SHADOW]; i++)
+		pthread_join(workers[i].shadow, NULL);
 	pthread_join(chaos, NULL);
 	pthread_join(pager, NULL);
 	pagerd_reap();
@@ -1993,8 +2068,10 @@ static void run_round(void)
 			len += snprintf(line + len, sizeof(line) - len, " %s %llu",
 					op_names[i], c);
 	}
-	diag("round %d: operations:%s; services killed %u, stopped %u",
-	     round_no, line, pd_kills, pd_stops);
+	for (i = 0; i < (int)cfg_threads; i++)
+		shadow += workers[i].shadow_passes;
+	diag("round %d: operations:%s; shadow passes %llu; services killed %u, stopped %u",
+	     round_no, line, shadow, pd_kills, pd_stops);
 	tap(!n_mismatch,
 	    "round %d: %llu operations: every byte read matched the model (%lu mismatches)",
 	    round_no, ops, n_mismatch);
