@@ -1158,7 +1158,7 @@ static void do_inpunch(struct worker *w)
 
 	pick_range(w, 64, &start, &n);
 	pageout(w, start, n);
-	usleep(20000 + rnd_below(&w->rng, 30000));
+	usleep(5000 + rnd_below(&w->rng, 20000));
 	first = start + rnd_below(&w->rng, n);
 	if (w->vcpu && rnd_below(&w->rng, 2)) {
 		ret = guarded_vcall(w->vcpu, MVM_OP_TOUCH_RD,
@@ -1735,7 +1735,7 @@ static const char *const replay_vars[] = {
 
 static int configure(void)
 {
-	const char *v;
+	const char *v, *sep;
 	int i;
 
 	v = getenv("STRESS_SEED");
@@ -1765,9 +1765,12 @@ static int configure(void)
 	printf("# stress: STRESS_SEED=0x%lx STRESS_SECONDS=%u STRESS_ROUNDS=%u STRESS_THREADS=%u\n",
 	       cfg_seed, cfg_seconds, cfg_rounds, cfg_threads);
 	printf("# stress: STRESS_OPS=");
-	for (i = 0; i < NR_OPS; i++)
-		if (cfg_ops[i])
-			printf("%s%s", op_names[i], i < NR_OPS - 1 ? "," : "");
+	for (i = 0, sep = ""; i < NR_OPS; i++) {
+		if (cfg_ops[i]) {
+			printf("%s%s", sep, op_names[i]);
+			sep = ",";
+		}
+	}
 	printf("\n# stress: replay: KVMSHARE_VM_APPEND=\"STRESS_SEED=0x%lx", cfg_seed);
 	for (i = 0; i < (int)ARRAY_SIZE(replay_vars); i++) {
 		v = getenv(replay_vars[i]);
