@@ -348,8 +348,15 @@ static int kvmshare_acct_check(struct kvmshare_part *part,
 	*owed = pool->owed_pages -
 		kvmshare_owed(part->entitlement, part->resident) +
 		kvmshare_owed(*ent, part->resident);
-	if (*entitled + pool->reserve_pages > pool->size_pages ||
-	    pool->used_pages + *owed + pool->reserve_pages > pool->size_pages)
+	/*
+	 * Only a raised entitlement makes a new promise. The pool may be
+	 * past its size already (page-ins dip into the reserve): a target,
+	 * weight or limit must still go through then, as that is when the
+	 * policy needs them most.
+	 */
+	if (*ent > part->entitlement &&
+	    (*entitled + pool->reserve_pages > pool->size_pages ||
+	     pool->used_pages + *owed + pool->reserve_pages > pool->size_pages))
 		return -ENOSPC;
 	return 0;
 }
