@@ -628,6 +628,13 @@ static void vpa_vdev_fail(struct vpa_vdev *v)
 	v->rec.failed++;
 	v->rec.last_outcome = VPA_OUT_FAILED;
 	/*
+	 * The engine is out of @v before the guest can see the failure
+	 * (v->recovery keeps it out until then): a driver that resets the
+	 * device at once and submits again must not have that new work
+	 * cancelled here.
+	 */
+	vpa_engine_stop(v);
+	/*
 	 * VPA_STS_FAILED and VPA_EVT_FAILED appear together: a driver that
 	 * sees the status, resets the device and clears its events must not
 	 * find the event latched afterwards and fail a second time.
@@ -646,7 +653,6 @@ static void vpa_vdev_fail(struct vpa_vdev *v)
 	spin_unlock(&v->cfg_lock);
 	mutex_unlock(&v->lock);
 	vpa_recov_test_delay();
-	vpa_engine_stop(v);
 	vpa_vdev_signal(v, vec);
 	dev_warn_ratelimited(&v->mdev->dev,
 			     "no error ack in %u ms: failed, reset to reuse\n",
