@@ -680,10 +680,16 @@ static void sim_setup(struct sim *s, const struct sim_trace *t,
 		s->part[i].limit = t->vm[i].limit;
 		s->part[i].weight = t->vm[i].weight;
 	}
-	if (ctl == SIM_CTL_MOM || ctl == SIM_CTL_SENPAI) {
-		sim_ctl_static(s);
-		for (i = 0; i < t->nvm; i++)
-			s->vm[i].target = (uint64_t)s->vm[i].want_target;
+	/*
+	 * Every VM boots with the static split (its balloon set so), and then
+	 * the controller takes over: the same start for every controller. Our
+	 * policy's engine starts from that target as it starts in the kernel
+	 * from what a partition holds.
+	 */
+	sim_ctl_static(s);
+	for (i = 0; i < t->nvm; i++) {
+		s->vm[i].target = (uint64_t)s->vm[i].want_target;
+		s->part[i].target = s->vm[i].target;
 	}
 }
 
@@ -981,13 +987,14 @@ int sim_run(const struct sim_trace *t, const struct sim_model *m,
 			if (log) {
 				fprintf(log, "%4u", period);
 				for (i = 0; i < t->nvm; i++)
-					fprintf(log, " %s:T=%llu,R=%llu,B=%llu,W=%llu,s=%u",
+					fprintf(log, " %s:T=%llu,R=%llu,B=%llu,W=%llu,s=%u,o=%u",
 						t->vm[i].name,
 						(unsigned long long)s->vm[i].target,
 						(unsigned long long)s->vm[i].res,
 						(unsigned long long)s->vm[i].balloon,
 						(unsigned long long)t->phase[ph].ws[i],
-						s->part[i].stress_ppm);
+						s->part[i].stress_ppm,
+						s->vm[i].oom_left);
 				fprintf(log, "\n");
 			}
 		}
