@@ -272,11 +272,13 @@ int sim_bench_families(const struct sim_model *m, unsigned int nseeds,
 					if (med[i] > worst[i])
 						worst[i] = med[i];
 				}
-				fprintf(f, "# %-10s %-4s %-10s %5.3f [%5.3f %5.3f]  %5.3f [%5.3f %5.3f]  %+5.1f [%+.0f %+.0f]  %s/%s\n",
-					bench_family_name(fam), split_names[split],
-					sim_sweep_points[sw].name,
-					med[0], q1[0], q3[0], med[1], q1[1], q3[1],
-					med[2], q1[2], q3[2],
+				fprintf(f, "# %-10s %-4s %-10s", bench_family_name(fam),
+					split_names[split], sim_sweep_points[sw].name);
+				for (i = 0; i < 2; i++)
+					fprintf(f, " %5.3f [%5.3f %5.3f] ", med[i],
+						q1[i], q3[i]);
+				fprintf(f, " %+5.1f [%+.0f %+.0f]  %s/%s\n", med[2],
+					q1[2], q3[2],
 					sim_ctl_names[mode_of(c->best_stall)],
 					sim_ctl_names[mode_of(c->best_paging)]);
 			}

@@ -437,13 +437,15 @@ static void sim_ctl_mom(struct sim *s)
  * grows by its stall (at least 1.6% of its size, the least step our
  * policy takes). It steps from its own target, which the deadband does
  * not hold back (its steps are smaller than the deadband); what is
- * applied changes once that target is a deadband away. Pressure: the guest's PSI "some", else the stall of the
- * host's page-ins. Under contention the growth is shared by weight.
+ * applied changes once that target is a deadband away. Pressure: the
+ * guest's PSI "some", else the stall of the host's page-ins. Under
+ * contention the growth is shared by weight.
  */
 static void sim_ctl_senpai(struct sim *s)
 {
-	double w[SIM_MAX_VMS] = { 0 }, lo[SIM_MAX_VMS] = { 0 }, hi[SIM_MAX_VMS] = { 0 };
-	double out[SIM_MAX_VMS], sum = 0, tgt = s->m->senpai_psi_ppm;
+	double w[SIM_MAX_VMS] = { 0 }, lo[SIM_MAX_VMS] = { 0 };
+	double hi[SIM_MAX_VMS] = { 0 }, out[SIM_MAX_VMS], sum = 0;
+	double tgt = s->m->senpai_psi_ppm;
 	unsigned int i, n = s->t->nvm;
 
 	for (i = 0; i < n; i++) {
