@@ -162,7 +162,17 @@ static u32 kvmshare_policy_stress(const struct kvmshare_policy_params *p,
 						    div64_u64(ins * p->pagein_cost_us * 1000,
 							      p->period_ms));
 		}
-		if (g->flags & KVMSHARE_METRICS_F_ACUTE)
+		/*
+		 * F_ACUTE also stays set while the guest's PSI full avg10,
+		 * a 10 s average, decays: with PSI it counts only in a
+		 * period that shows stall of its own (or an allocation stall,
+		 * an OOM kill), else a guest whose stall ended seconds ago
+		 * would keep growing to its limit.
+		 */
+		if ((g->flags & KVMSHARE_METRICS_F_ACUTE) &&
+		    (!(g->flags & KVMSHARE_METRICS_F_PSI) ||
+		     g->psi_some_ppm >= p->stress_ppm / 4 ||
+		     g->allocstalls || g->oom_kills))
 			stall = kvmshare_policy_max(stall,
 						    KVMSHARE_POLICY_PPM / 4);
 	}

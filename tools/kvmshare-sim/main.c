@@ -6,6 +6,10 @@
  *   kvmshare-sim [-v] [-l LOG] [-c CTL] [-p TUNABLE=VALUE]... TRACE...
  *						     a table per trace
  *   kvmshare-sim --bench TRACE...                  the bench figures
+ *   kvmshare-sim --families N [--per-seed K] [TRACE...]
+ *				the robust bench: generated families and the
+ *				traces given, N seeds per set, every sweep point
+ *   kvmshare-sim [-v] ... --gen FAMILY:SEED	one generated trace, a table
  *
  * See Documentation/policy.rst.
  */
@@ -19,7 +23,12 @@ static void print_usage(void)
 	fprintf(stderr,
 		"usage: kvmshare-sim [-v] [-l LOG] [-c CTL] [-p TUNABLE=VALUE]... TRACE...\n"
 		"       kvmshare-sim --bench TRACE...\n"
-		"CTL: kvmshare static propshare mom esx-idletax\n");
+		"       kvmshare-sim [-p ...] --families N [--per-seed K] [TRACE...]\n"
+		"       kvmshare-sim [-v] [-l LOG] [-c CTL] [-p ...] --gen FAMILY:SEED\n"
+		"CTL: kvmshare static propshare mom esx-idletax senpai\n"
+		"FAMILY: daycycle leak batchdb smallburst arrivals\n"
+		"-p sets a policy tunable or a model constant (balloon_rate,\n"
+		"balloon_delay, noise_ppt, seed, base_deadband_ppt, ...)\n");
 	exit(2);
 }
 
@@ -29,7 +38,8 @@ int main(int argc, char **argv)
 	struct sim_report rep;
 	struct sim_model m;
 	const char *logname = NULL;
-	int bench = 0, verbose = 0, only = -1, i, c;
+	int bench = 0, verbose = 0, only = -1, i, c, families = 0, per_seed = 2;
+	const char *gen = NULL;
 	FILE *log = NULL;
 	char err[256];
 
@@ -38,6 +48,16 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--bench")) {
 			bench = 1;
+		} else if (!strcmp(argv[i], "--families") && i + 1 < argc) {
+			families = atoi(argv[++i]);
+			if (families < 1)
+				print_usage();
+		} else if (!strcmp(argv[i], "--per-seed") && i + 1 < argc) {
+			per_seed = atoi(argv[++i]);
+			if (per_seed < 1)
+				print_usage();
+		} else if (!strcmp(argv[i], "--gen") && i + 1 < argc) {
+			gen = argv[++i];
 		} else if (!strcmp(argv[i], "-v")) {
 			verbose = 1;
 		} else if (!strcmp(argv[i], "-p") && i + 1 < argc) {
@@ -56,7 +76,17 @@ int main(int argc, char **argv)
 			print_usage();
 		}
 	}
-	if (i == argc)
+	if (families) {
+		struct sim_bench_summary sum;
+
+		if (sim_bench_families(&m, families, per_seed, argv + i,
+				       argc - i, stdout, "bench: ", &sum)) {
+			fprintf(stderr, "a trace cannot be had\n");
+			return 1;
+		}
+		return sum.violations ? 1 : 0;
+	}
+	if (i == argc && !gen)
 		print_usage();
 	if (logname) {
 		log = fopen(logname, "w");
@@ -65,8 +95,21 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	for (; i < argc; i++) {
-		if (sim_trace_load(&trace, argv[i], err, sizeof(err))) {
+	for (; i < argc || gen; i++) {
+		if (gen) {
+			const char *colon = strchr(gen, ':');
+
+			for (c = 0; c < SIM_NR_FAMILY; c++)
+				if (colon &&
+				    strlen(sim_family_names[c]) == (size_t)(colon - gen) &&
+				    !strncmp(gen, sim_family_names[c], colon - gen))
+					break;
+			if (!colon || c == SIM_NR_FAMILY ||
+			    sim_trace_gen(&trace, c, strtoull(colon + 1, NULL, 0)))
+				print_usage();
+			gen = NULL;
+			i = argc;
+		} else if (sim_trace_load(&trace, argv[i], err, sizeof(err))) {
 			fprintf(stderr, "%s: %s\n", argv[i], err);
 			return 1;
 		}

@@ -154,13 +154,16 @@ void sim_report_bench(FILE *f, const struct sim_report *rep,
 	}
 	if (sim_report_figures(rep, &fig))
 		return;
-	fprintf(f, "%spolicy.stall_vs_best_baseline %.3f\n", prefix,
-		fig.stall_ratio);
-	fprintf(f, "%spolicy.paging_vs_best_baseline %.3f\n", prefix,
-		fig.paging_ratio);
-	fprintf(f, "%spolicy.converge_periods %u\n", prefix, fig.conv_median);
-	fprintf(f, "%spolicy.converge_periods_p90 %u\n", prefix, fig.conv_p90);
-	fprintf(f, "%spolicy.converge_periods_max %u\n", prefix, fig.conv_max);
+	fprintf(f, "%spolicy.stall_vs_best_baseline %.3f (goal <= 0.8)\n",
+		prefix, fig.stall_ratio);
+	fprintf(f, "%spolicy.paging_vs_best_baseline %.3f (goal <= 1.0)\n",
+		prefix, fig.paging_ratio);
+	fprintf(f, "%spolicy.converge_periods %u (goal <= 3)\n", prefix,
+		fig.conv_median);
+	fprintf(f, "%spolicy.converge_periods_p90 %u (goal <= 5)\n", prefix,
+		fig.conv_p90);
+	fprintf(f, "%spolicy.converge_periods_max %u (no goal)\n", prefix,
+		fig.conv_max);
 }
 
 uint64_t sim_report_violations(const struct sim_report *rep)

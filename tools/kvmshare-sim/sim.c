@@ -35,6 +35,7 @@ const char *const sim_ctl_names[SIM_NR_CTL] = {
 	[SIM_CTL_PROPSHARE]	= "propshare",
 	[SIM_CTL_MOM]		= "mom",
 	[SIM_CTL_ESX]		= "esx-idletax",
+	[SIM_CTL_SENPAI]	= "senpai",
 };
 
 struct sim_vm {
@@ -63,6 +64,13 @@ struct sim_vm {
 	struct kvmshare_metrics_sample sample;
 	uint64_t prev_target;
 	int lastdir;
+	/* baselines' state */
+	double want_target;	/* this period's wish, before damping */
+	double ema_fast, ema_slow;
+	int ema_init;
+	double sp_target;	/* senpai's own target, before the deadband */
+	uint64_t floor;		/* deflated to after an OOM kill */
+	uint32_t hold;		/* periods left without shrink */
 };
 
 struct sim {
@@ -91,14 +99,20 @@ void sim_model_defaults(struct sim_model *m)
 	m->oom_floor_pct = 60;
 	m->oom_recover = 5;
 	m->noise_ppt = 30;
+	m->seed = 0;
+	m->base_deadband_ppt = 62;	/* as our deadband_ppt */
+	m->base_oom_ppt = 100;
+	m->base_holdoff = 5;		/* as our holdoff_periods */
+	m->senpai_psi_ppm = 1000;	/* senpai's 0.1% */
+	m->senpai_step_ppt = 20;
 	kvmshare_policy_defaults(&m->policy, 0);
 	m->policy.period_ms = m->period_ms;
 }
 
 /**
- * sim_model_set - set a policy tunable from "name=value"
+ * sim_model_set - set a policy tunable or a model constant from "name=value"
  * @m: the model
- * @assignment: e.g. "reserve_ppt=100"
+ * @assignment: e.g. "reserve_ppt=100", "balloon_delay=3", "seed=7"
  *
  * Return: 0, or -1 for an unknown name.
  */
@@ -124,11 +138,43 @@ int sim_model_set(struct sim_model *m, const char *assignment)
 		SIM_TUNABLE(settle_periods),
 #undef SIM_TUNABLE
 	};
+	static const struct {
+		const char *name;
+		size_t off;
+	} mod[] = {
+#define SIM_MODEL(x) { #x, offsetof(struct sim_model, x) }
+		SIM_MODEL(balloon_delay),
+		SIM_MODEL(noise_ppt),
+		SIM_MODEL(base_deadband_ppt),
+		SIM_MODEL(base_oom_ppt),
+		SIM_MODEL(base_holdoff),
+		SIM_MODEL(senpai_psi_ppm),
+		SIM_MODEL(senpai_step_ppt),
+#undef SIM_MODEL
+	};
 	const char *eq = strchr(assignment, '=');
 	size_t i;
 
 	if (!eq)
 		return -1;
+	if (!strncmp(assignment, "balloon_rate=", 13)) {
+		m->balloon_rate = strtoull(eq + 1, NULL, 0);
+		return m->balloon_rate ? 0 : -1;
+	}
+	if (!strncmp(assignment, "seed=", 5)) {
+		m->seed = strtoull(eq + 1, NULL, 0);
+		return 0;
+	}
+	for (i = 0; i < ARRAY_SIZE(mod); i++) {
+		if (strlen(mod[i].name) != (size_t)(eq - assignment) ||
+		    strncmp(mod[i].name, assignment, eq - assignment))
+			continue;
+		*(uint32_t *)((char *)m + mod[i].off) =
+			(uint32_t)strtoul(eq + 1, NULL, 0);
+		if (m->balloon_delay > SIM_MAX_DELAY)
+			return -1;
+		return 0;
+	}
 	for (i = 0; i < ARRAY_SIZE(tun); i++) {
 		if (strlen(tun[i].name) != (size_t)(eq - assignment) ||
 		    strncmp(tun[i].name, assignment, eq - assignment))
@@ -199,19 +245,50 @@ static void sim_fill(unsigned int n, const double *w, const double *lo,
 	}
 }
 
-/* Baselines that hand out the whole pool by weights. */
-static void sim_fill_pool(struct sim *s, const double *w)
+/*
+ * Baselines that hand out the whole pool by weights: from the floors
+ * (entitlement, raised after an OOM kill; scaled down if they do not fit)
+ * up to @cap (the limit if NULL), then what is left up to the limits.
+ */
+static void sim_fill_pool(struct sim *s, const double *w, const double *cap)
 {
-	double lo[SIM_MAX_VMS], hi[SIM_MAX_VMS], out[SIM_MAX_VMS];
-	unsigned int i;
+	double lo[SIM_MAX_VMS] = { 0 }, hi[SIM_MAX_VMS] = { 0 }, out[SIM_MAX_VMS];
+	double ent = 0, sum = 0, pool = (double)s->t->pool;
+	unsigned int i, n = s->t->nvm;
 
-	for (i = 0; i < s->t->nvm; i++) {
-		lo[i] = (double)s->t->vm[i].entitlement;
-		hi[i] = (double)s->t->vm[i].limit;
+	for (i = 0; i < n; i++) {
+		const struct sim_vm *v = &s->vm[i];
+
+		lo[i] = (double)v->cfg->entitlement;
+		ent += lo[i];
+		if (v->floor > lo[i])
+			lo[i] = (double)v->floor;
+		sum += lo[i];
 	}
-	sim_fill(s->t->nvm, w, lo, hi, (double)s->t->pool, out);
-	for (i = 0; i < s->t->nvm; i++)
-		s->vm[i].target = (uint64_t)out[i];
+	for (i = 0; sum > pool && i < n; i++) {
+		double e = (double)s->vm[i].cfg->entitlement;
+
+		lo[i] = e + (lo[i] - e) * (pool - ent) / (sum - ent);
+	}
+	for (i = 0; i < n; i++) {
+		hi[i] = (double)s->vm[i].cfg->limit;
+		if (cap && cap[i] < hi[i])
+			hi[i] = cap[i] > lo[i] ? cap[i] : lo[i];
+	}
+	sim_fill(n, w, lo, hi, pool, out);
+	if (cap) {
+		double left = pool;
+
+		for (i = 0; i < n; i++) {
+			left -= out[i];
+			lo[i] = out[i];
+			hi[i] = (double)s->vm[i].cfg->limit;
+		}
+		if (left > 0.5)
+			sim_fill(n, w, lo, hi, pool, out);
+	}
+	for (i = 0; i < n; i++)
+		s->vm[i].want_target = out[i];
 }
 
 static void sim_ctl_static(struct sim *s)
@@ -221,45 +298,99 @@ static void sim_ctl_static(struct sim *s)
 
 	for (i = 0; i < s->t->nvm; i++)
 		w[i] = s->t->vm[i].weight;
-	sim_fill_pool(s, w);
+	sim_fill_pool(s, w, NULL);
 }
 
-/* Proportional share: weight x demand, demand = sampled active + 10%. */
+/*
+ * What the guest says its workload holds, as our policy reads it: its
+ * MemTotal - MemAvailable, its swap in use and what its kernel keeps
+ * (size by the balloon less MemTotal); 0 without a usable sample.
+ */
+static double sim_guest_used(const struct sim_vm *v)
+{
+	const struct kvmshare_metrics_sample *g = &v->sample;
+	double used, size;
+
+	if (!g->valid)
+		return 0;
+	used = (double)(g->mem_total - g->mem_available + g->swap_used);
+	size = (double)v->cfg->limit - (double)g->balloon;
+	if ((g->flags & KVMSHARE_METRICS_F_BALLOON) && size > g->mem_total)
+		used += size - (double)g->mem_total;
+	return used;
+}
+
+/* Moving averages of an estimate: fast (1/2) and slow (1/8) per period. */
+static double sim_ema(struct sim_vm *v, double x)
+{
+	if (!v->ema_init) {
+		v->ema_fast = x;
+		v->ema_slow = x;
+		v->ema_init = 1;
+	}
+	v->ema_fast += (x - v->ema_fast) / 2;
+	v->ema_slow += (x - v->ema_slow) / 8;
+	/* quick to rise, slow to fall, as ESX's three estimates */
+	if (v->ema_fast > x)
+		x = v->ema_fast;
+	if (v->ema_slow > x)
+		x = v->ema_slow;
+	return x;
+}
+
+/*
+ * Proportional share: the pool in proportion to weight x demand. Demand
+ * is what the guest's workload holds by its metrics page (as our policy
+ * reads it, unmet demand in its swap included) or the host's sampled
+ * active estimate when larger, plus pages the host paged out of it, plus
+ * 10%; smoothed (quick up, slow down). Each VM first gets up to its
+ * demand, then the rest of the pool goes by the same proportion.
+ */
 static void sim_ctl_propshare(struct sim *s)
 {
-	double w[SIM_MAX_VMS] = { 0 };
+	double w[SIM_MAX_VMS] = { 0 }, cap[SIM_MAX_VMS];
 	unsigned int i;
 
 	for (i = 0; i < s->t->nvm; i++) {
-		double d = s->vm[i].active * 1.1 + 1;
+		struct sim_vm *v = &s->vm[i];
+		double d = sim_guest_used(v);
 
-		if (d < s->t->vm[i].entitlement)
-			d = (double)s->t->vm[i].entitlement;
+		if (d < (double)v->active)
+			d = (double)v->active;
+		d += (double)v->host_out;
+		d = sim_ema(v, d * 1.1 + 1);
+		if (d < v->cfg->entitlement)
+			d = (double)v->cfg->entitlement;
+		cap[i] = d;
 		w[i] = s->t->vm[i].weight * d;
 	}
-	sim_fill_pool(s, w);
+	sim_fill_pool(s, w, cap);
 }
 
 /*
  * ESX: shares per page with an idle memory tax of 75%: a page the
  * sampler finds idle costs 1 / (1 - 0.75) = 4 times an active one, so
  * memory goes in proportion to weight / (f + 4 (1 - f)), f the active
- * fraction.
+ * fraction. The active estimate is the largest of the sample and its
+ * slow and fast moving averages (ESX's three estimates). A VM first gets
+ * up to its demand (active + 25%), then the rest goes by the same shares.
  */
 static void sim_ctl_esx(struct sim *s)
 {
-	double w[SIM_MAX_VMS] = { 0 };
+	double w[SIM_MAX_VMS] = { 0 }, cap[SIM_MAX_VMS];
 	unsigned int i;
 
 	for (i = 0; i < s->t->nvm; i++) {
-		const struct sim_vm *v = &s->vm[i];
-		double f = v->res ? (double)v->active / v->res : 1;
+		struct sim_vm *v = &s->vm[i];
+		double a = sim_ema(v, (double)v->active);
+		double f = v->res ? a / v->res : 1;
 
 		if (f > 1)
 			f = 1;
 		w[i] = s->t->vm[i].weight / (f + 4 * (1 - f));
+		cap[i] = a * 1.25 + 1;
 	}
-	sim_fill_pool(s, w);
+	sim_fill_pool(s, w, cap);
 }
 
 /*
@@ -281,20 +412,148 @@ static void sim_ctl_mom(struct sim *s)
 	for (i = 0; i < s->t->nvm; i++) {
 		struct sim_vm *v = &s->vm[i];
 		const struct kvmshare_metrics_sample *g = &v->sample;
+		double tg = (double)v->target;
 		uint64_t minfree;
 
+		v->want_target = tg;
 		if (!g->valid)
 			continue;
 		minfree = g->mem_total / 5;
 		step = v->cfg->size / 20;
 		if (pressure && g->mem_available > minfree)
-			v->target -= sim_min(step, g->mem_available - minfree);
+			tg -= (double)sim_min(step, g->mem_available - minfree);
 		else if (!pressure && g->mem_available < minfree)
-			v->target += step;
-		if (v->target > v->cfg->limit)
-			v->target = v->cfg->limit;
-		if (v->target < v->cfg->entitlement)
-			v->target = v->cfg->entitlement;
+			tg += (double)step;
+		if (tg < (double)v->floor)
+			tg = (double)v->floor;
+		v->want_target = tg;
+	}
+}
+
+/*
+ * senpai (Facebook's PSI-driven sizing), per guest: below the pressure
+ * target the guest gives back up to senpai_step_ppt of its target a
+ * period, in proportion to how far below the target it is; above it, it
+ * grows by its stall (at least 1.6% of its size, the least step our
+ * policy takes). It steps from its own target, which the deadband does
+ * not hold back (its steps are smaller than the deadband); what is
+ * applied changes once that target is a deadband away. Pressure: the
+ * guest's PSI "some", else the stall of the host's page-ins. Under
+ * contention the growth is shared by weight.
+ */
+static void sim_ctl_senpai(struct sim *s)
+{
+	double w[SIM_MAX_VMS] = { 0 }, lo[SIM_MAX_VMS] = { 0 };
+	double hi[SIM_MAX_VMS] = { 0 }, out[SIM_MAX_VMS], sum = 0;
+	double tgt = s->m->senpai_psi_ppm;
+	unsigned int i, n = s->t->nvm;
+
+	for (i = 0; i < n; i++) {
+		struct sim_vm *v = &s->vm[i];
+		const struct kvmshare_metrics_sample *g = &v->sample;
+		double cur = v->sp_target, p, d;
+
+		if (cur <= 0)
+			cur = (double)v->target;
+		p = (double)v->pageins * s->m->host_fault_us * 1000.0 /
+		    s->m->period_ms;
+		if (g->valid && (g->flags & KVMSHARE_METRICS_F_PSI) &&
+		    g->psi_some_ppm > p)
+			p = g->psi_some_ppm;
+		if (p > tgt) {
+			double step = cur * p / 1e6;
+
+			if (step < v->cfg->size * 0.016)
+				step = v->cfg->size * 0.016;
+			d = cur + step;
+		} else {
+			d = cur - cur * s->m->senpai_step_ppt / 1000.0 *
+				  (1 - p / tgt);
+		}
+		if (d < (double)v->floor)
+			d = (double)v->floor;
+		if (d < (double)v->cfg->entitlement)
+			d = (double)v->cfg->entitlement;
+		if (d > (double)v->cfg->limit)
+			d = (double)v->cfg->limit;
+		lo[i] = (double)v->cfg->entitlement;
+		hi[i] = d;
+		w[i] = v->cfg->weight;
+		out[i] = d;
+		sum += d;
+	}
+	if (sum > (double)s->t->pool)
+		sim_fill(n, w, lo, hi, (double)s->t->pool, out);
+	for (i = 0; i < n; i++) {
+		s->vm[i].want_target = out[i];
+		s->vm[i].sp_target = out[i];
+	}
+}
+
+/*
+ * What every baseline does with its wish, as ours does: deflate on an
+ * OOM kill (grow by base_oom_ppt of the size and shrink no more for
+ * base_holdoff periods), and no change inside the deadband. Growth that
+ * the deadband's kept targets leave no room for is cut so that targets
+ * fit the pool (MOM's may over-commit, as before).
+ */
+static void sim_base_damp(struct sim *s)
+{
+	double tg[SIM_MAX_VMS], sum = 0, grow = 0, pool = (double)s->t->pool;
+	unsigned int i, n = s->t->nvm;
+
+	for (i = 0; i < n; i++) {
+		struct sim_vm *v = &s->vm[i];
+		double cur = (double)v->target, d = v->want_target;
+
+		if (v->hold && d < cur)
+			d = cur;
+		if (fabs(d - cur) < cur * s->m->base_deadband_ppt / 1000.0)
+			d = cur;
+		tg[i] = d;
+		sum += d;
+		if (d > cur)
+			grow += d - cur;
+	}
+	if (s->ctl != SIM_CTL_MOM && sum > pool) {
+		for (i = 0; i < n; i++) {
+			double cur = (double)s->vm[i].target;
+
+			if (grow >= sum - pool && tg[i] > cur)
+				tg[i] -= (tg[i] - cur) * (sum - pool) / grow;
+			else if (grow < sum - pool)
+				tg[i] = s->vm[i].want_target;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		struct sim_vm *v = &s->vm[i];
+		uint64_t t = (uint64_t)tg[i];
+
+		if (t < v->cfg->entitlement)
+			t = v->cfg->entitlement;
+		if (t > v->cfg->limit)
+			t = v->cfg->limit;
+		v->target = t;
+	}
+}
+
+/* Deflate-on-OOM bookkeeping of the baselines, before they decide. */
+static void sim_base_oom(struct sim *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->t->nvm; i++) {
+		struct sim_vm *v = &s->vm[i];
+		const struct kvmshare_metrics_sample *g = &v->sample;
+
+		if (g->valid && g->oom_kills) {
+			v->floor = sim_min(v->cfg->limit, v->target +
+					   v->cfg->size * s->m->base_oom_ppt /
+					   1000);
+			v->hold = s->m->base_holdoff;
+		} else if (v->hold && !--v->hold) {
+			v->floor = 0;
+		}
 	}
 }
 
@@ -406,7 +665,10 @@ static void sim_setup(struct sim *s, const struct sim_trace *t,
 	s->t = t;
 	s->m = m;
 	s->ctl = ctl;
-	s->rng = 0x9e3779b97f4a7c15ULL ^ t->pool ^ t->periods;
+	s->rng = 0x9e3779b97f4a7c15ULL ^ t->pool ^ t->periods ^
+		 (m->seed * 0xbf58476d1ce4e5b9ULL);
+	if (!s->rng)
+		s->rng = 1;
 	s->params = m->policy;
 	s->params.pool_pages = t->pool;
 	for (i = 0; i < t->nvm; i++) {
@@ -420,8 +682,17 @@ static void sim_setup(struct sim *s, const struct sim_trace *t,
 		s->part[i].limit = t->vm[i].limit;
 		s->part[i].weight = t->vm[i].weight;
 	}
-	if (ctl == SIM_CTL_MOM)
-		sim_ctl_static(s);
+	/*
+	 * Every VM boots with the static split (its balloon set so), and then
+	 * the controller takes over: the same start for every controller. Our
+	 * policy's engine starts from that target as it starts in the kernel
+	 * from what a partition holds.
+	 */
+	sim_ctl_static(s);
+	for (i = 0; i < t->nvm; i++) {
+		s->vm[i].target = (uint64_t)s->vm[i].want_target;
+		s->part[i].target = s->vm[i].target;
+	}
 }
 
 /* Host residency for one period: shrink, evict over target, then grow. */
@@ -599,6 +870,8 @@ static void sim_control(struct sim *s, struct sim_result *r)
 		    KVMSHARE_METRICS_OK)
 			r->metrics_bad++;
 	}
+	if (s->ctl != SIM_CTL_POLICY)
+		sim_base_oom(s);
 	switch (s->ctl) {
 	case SIM_CTL_POLICY:
 		sim_ctl_policy(s);
@@ -612,10 +885,15 @@ static void sim_control(struct sim *s, struct sim_result *r)
 	case SIM_CTL_MOM:
 		sim_ctl_mom(s);
 		break;
+	case SIM_CTL_SENPAI:
+		sim_ctl_senpai(s);
+		break;
 	default:
 		sim_ctl_esx(s);
 		break;
 	}
+	if (s->ctl != SIM_CTL_POLICY)
+		sim_base_damp(s);
 	for (i = 0; i < s->t->nvm; i++)
 		s->vm[i].pageins = 0;
 }
@@ -711,13 +989,14 @@ int sim_run(const struct sim_trace *t, const struct sim_model *m,
 			if (log) {
 				fprintf(log, "%4u", period);
 				for (i = 0; i < t->nvm; i++)
-					fprintf(log, " %s:T=%llu,R=%llu,B=%llu,W=%llu,s=%u",
+					fprintf(log, " %s:T=%llu,R=%llu,B=%llu,W=%llu,s=%u,o=%u",
 						t->vm[i].name,
 						(unsigned long long)s->vm[i].target,
 						(unsigned long long)s->vm[i].res,
 						(unsigned long long)s->vm[i].balloon,
 						(unsigned long long)t->phase[ph].ws[i],
-						s->part[i].stress_ppm);
+						s->part[i].stress_ppm,
+						s->vm[i].oom_left);
 				fprintf(log, "\n");
 			}
 		}

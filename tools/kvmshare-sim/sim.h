@@ -12,8 +12,8 @@
 
 #include "kvmshare_policy.h"
 
-#define SIM_MAX_VMS		16
-#define SIM_MAX_PHASES		256
+#define SIM_MAX_VMS		64
+#define SIM_MAX_PHASES		512
 #define SIM_MAX_DELAY		8
 #define SIM_PAGE_KB		4
 
@@ -33,7 +33,38 @@ enum sim_ctl {
 	SIM_CTL_PROPSHARE,	/* pool in proportion to weight x demand */
 	SIM_CTL_MOM,		/* oVirt MOM-style guest free-memory rule */
 	SIM_CTL_ESX,		/* ESX-style idle memory tax */
+	SIM_CTL_SENPAI,		/* senpai-style PSI target per guest */
 	SIM_NR_CTL,
+};
+
+/* Families of generated traces (gen.c). */
+enum sim_family {
+	SIM_FAM_DAY,		/* day cycles over 6 to 64 VMs */
+	SIM_FAM_LEAK,		/* leaks and restarts */
+	SIM_FAM_BATCH,		/* batch bursts beside a large database */
+	SIM_FAM_SMALL,		/* many small VMs, staggered bursts */
+	SIM_FAM_ARRIVE,		/* sudden arrivals and departures */
+	SIM_NR_FAMILY,
+};
+
+/* The bench's families: the generated ones and the shipped traces. */
+#define SIM_FAM_SHIPPED		SIM_NR_FAMILY
+#define SIM_BENCH_FAMILIES	(SIM_NR_FAMILY + 1)
+
+/* A point of the bench's sweep of the model. */
+struct sim_sweep {
+	const char *name;
+	uint64_t balloon_rate;
+	uint32_t balloon_delay;
+	uint32_t noise_ppt;
+};
+
+#define SIM_NR_SWEEP		7
+
+struct sim_bench_summary {
+	unsigned int goals;
+	unsigned int met;
+	uint64_t violations;
 };
 
 struct sim_vm_cfg {
@@ -74,6 +105,13 @@ struct sim_model {
 	uint32_t oom_floor_pct;		/* OOM when usable < this % of ws */
 	uint32_t oom_recover;		/* periods of lost work after an OOM */
 	uint32_t noise_ppt;		/* error of the active estimate */
+	uint64_t seed;			/* noise and garbage; 0: as shipped */
+	/* the baselines' damping (every baseline has the same) */
+	uint32_t base_deadband_ppt;	/* smaller target changes not made */
+	uint32_t base_oom_ppt;		/* deflate on OOM: grow by this of size */
+	uint32_t base_holdoff;		/* periods without shrink after OOM */
+	uint32_t senpai_psi_ppm;	/* senpai's pressure target */
+	uint32_t senpai_step_ppt;	/* senpai's largest shrink a period */
 	/* tunables of our policy (pool_pages is set per trace) */
 	struct kvmshare_policy_params policy;
 };
@@ -121,6 +159,15 @@ struct sim_figures {
 };
 
 extern const char *const sim_ctl_names[SIM_NR_CTL];
+extern const char *const sim_family_names[SIM_NR_FAMILY];
+
+extern const struct sim_sweep sim_sweep_points[SIM_NR_SWEEP];
+
+int sim_trace_gen(struct sim_trace *t, enum sim_family fam, uint64_t seed);
+int sim_bench_families(const struct sim_model *m, unsigned int nseeds,
+		       unsigned int per_seed, char *const *paths,
+		       unsigned int npaths, FILE *f, const char *prefix,
+		       struct sim_bench_summary *sum);
 
 void sim_model_defaults(struct sim_model *m);
 int sim_model_set(struct sim_model *m, const char *assignment);

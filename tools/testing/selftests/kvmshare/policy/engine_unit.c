@@ -627,6 +627,53 @@ static void holds(struct kvmshare_policy_part *pt, uint64_t used,
 }
 
 /*
+ * F_ACUTE stays set while the guest's PSI full avg10 decays: a guest that
+ * stalls no more (PSI some 0 this period, no allocation stall) is not
+ * stressed by the flag alone, and does not grow step after step; one
+ * that still stalls a little, or has an allocation stall, is.
+ */
+TEST(acute_flag_needs_stall_of_its_own)
+{
+	struct kvmshare_policy_params p = params(8 * GIB);
+	struct kvmshare_policy_part pt[1];
+	unsigned int step;
+	uint64_t start;
+
+	part_init(&pt[0], GIB, 8 * GIB, 100);
+	pt[0].target = 2 * GIB;
+	start = pt[0].target;
+	for (step = 0; step < 10; step++) {
+		holds(&pt[0], GIB, 2 * GIB);
+		pt[0].in.resident = pt[0].target;
+		pt[0].in.active = GIB;
+		pt[0].in.guest.flags |= KVMSHARE_METRICS_F_ACUTE;
+		ASSERT_EQ(0, kvmshare_policy_step(&p, pt, 1));
+		EXPECT_FALSE(pt[0].state & KVMSHARE_POLICY_S_STRESSED)
+			TH_LOG("step %u", step);
+		EXPECT_LE(pt[0].target, start) TH_LOG("step %u", step);
+	}
+	/* with some stall of the period, or an allocation stall: stressed */
+	holds(&pt[0], GIB, 2 * GIB);
+	pt[0].in.resident = pt[0].target;
+	pt[0].in.guest.flags |= KVMSHARE_METRICS_F_ACUTE;
+	pt[0].in.guest.psi_some_ppm = p.stress_ppm / 4;
+	ASSERT_EQ(0, kvmshare_policy_step(&p, pt, 1));
+	EXPECT_EQ(KVMSHARE_POLICY_PPM / 4, pt[0].stress_ppm);
+	holds(&pt[0], GIB, 2 * GIB);
+	pt[0].in.resident = pt[0].target;
+	pt[0].in.guest.flags |= KVMSHARE_METRICS_F_ACUTE;
+	pt[0].in.guest.allocstalls = 1;
+	ASSERT_EQ(0, kvmshare_policy_step(&p, pt, 1));
+	EXPECT_TRUE(pt[0].state & KVMSHARE_POLICY_S_STRESSED);
+	/* without PSI the flag counts as before */
+	holds(&pt[0], GIB, 2 * GIB);
+	pt[0].in.resident = pt[0].target;
+	pt[0].in.guest.flags = KVMSHARE_METRICS_F_ACUTE;
+	ASSERT_EQ(0, kvmshare_policy_step(&p, pt, 1));
+	EXPECT_TRUE(pt[0].state & KVMSHARE_POLICY_S_STRESSED);
+}
+
+/*
  * A guest whose workload grows without stalling yet gets what it holds
  * plus headroom each step, before it runs short; it is not shrunk while
  * it grows, and keeps the memory once it stops growing.

@@ -14,7 +14,7 @@ POLICY_DEPS := $(POLICY_KSRCS) $(POLICY_KVM)/kvmshare_policy.h \
 	       $(POLICY_KVM)/kvmshare_metrics.h $(POLICY_KVM)/kvmshare_compat.h \
 	       $(TOP)/include/uapi/linux/kvmshare_metrics.h policy/testutil.h
 POLICY_SIMSRCS := $(POLICY_SIM)/sim.c $(POLICY_SIM)/trace.c \
-		  $(POLICY_SIM)/report.c
+		  $(POLICY_SIM)/report.c $(POLICY_SIM)/gen.c $(POLICY_SIM)/bench.c
 POLICY_SIMDEPS := $(POLICY_SIMSRCS) $(POLICY_SIM)/sim.h policy/simtraces.h
 
 $(OUT)/policy/engine_unit: policy/engine_unit.c $(POLICY_DEPS)

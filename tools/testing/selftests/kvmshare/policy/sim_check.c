@@ -58,6 +58,49 @@ TEST(traces_hold_the_invariants)
 	}
 }
 
+/*
+ * Generated traces: reproducible, within the simulator's bounds, and
+ * every controller holds the invariants on them; different seeds give
+ * different traces.
+ */
+TEST(generated_families_hold_the_invariants)
+{
+	static struct sim_trace again;
+	struct sim_model m;
+	unsigned int f, c;
+	uint64_t seed;
+
+	sim_model_defaults(&m);
+	for (f = 0; f < SIM_NR_FAMILY; f++) {
+		for (seed = 1; seed <= 3; seed++) {
+			uint64_t ent = 0;
+			unsigned int i;
+
+			ASSERT_EQ(0, sim_trace_gen(&trace, f, seed));
+			ASSERT_EQ(0, sim_trace_gen(&again, f, seed));
+			EXPECT_EQ(0, memcmp(&trace, &again, sizeof(trace)))
+				TH_LOG("%s not reproducible", trace.name);
+			ASSERT_GE(trace.nvm, 1);
+			ASSERT_LE(trace.nvm, SIM_MAX_VMS);
+			for (i = 0; i < trace.nvm; i++)
+				ent += trace.vm[i].entitlement;
+			EXPECT_LE(ent, trace.pool);
+			m.seed = seed;
+			for (c = 0; c < SIM_NR_CTL; c++) {
+				struct sim_result r;
+
+				ASSERT_EQ(0, sim_run(&trace, &m, c, &r, NULL));
+				EXPECT_EQ(0, sim_result_violations(&r, c))
+					TH_LOG("%s %s", trace.name,
+					       sim_ctl_names[c]);
+			}
+		}
+		ASSERT_EQ(0, sim_trace_gen(&again, f, 4));
+		EXPECT_NE(0, memcmp(&trace, &again, sizeof(trace)));
+	}
+	EXPECT_EQ(-1, sim_trace_gen(&trace, SIM_NR_FAMILY, 1));
+}
+
 /* Broken traces are refused with a message, not simulated. */
 TEST(trace_errors_are_caught)
 {
