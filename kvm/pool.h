@@ -26,7 +26,7 @@
  *  part->pages xa_lock        the page array (xarray internal lock).
  *  pool->io_lock (spinlock)   paging services, their rings and slots, the
  *                             pending requests and the backing store's
- *                             block map (pool_pager.c).
+ *                             block map (pool_req.c, pool_service.c).
  *  pool->lock (spinlock)      the page counts of the pool and of every
  *                             partition in it, and pool->parts.
  *
@@ -145,7 +145,7 @@ struct kvmshare_pool {
 
 	atomic64_t fault_failures;	/* faults refused in this pool */
 
-	/* Host paging, pool_pager.c. */
+	/* Host paging, pool_req.c and pool_pager.h. */
 	struct mutex pager_mutex;	/* attach and detach */
 	spinlock_t io_lock;		/* see the lock order above */
 	struct list_head pagers;	/* struct kvmshare_pager.node */
@@ -256,7 +256,7 @@ void kvmshare_pool_get_info(struct kvmshare_pool *pool,
 int kvmshare_pool_resize(struct kvmshare_pool *pool, u64 size_pages,
 			 u64 reserve_pages);
 
-/* pool_pager.c: host paging */
+/* pool_req.c, pool_pagein.c, pool_evict.c, pool_service.c: host paging */
 int kvmshare_io_cache_init(void);
 void kvmshare_io_cache_exit(void);
 int kvmshare_pager_init(struct kvmshare_pool *pool);
