@@ -166,6 +166,14 @@ struct kvmshare_pool {
 	unsigned long next_sample;	/* jiffies, evict_work only */
 	u64 low_pages;			/* keep this much free when paging */
 	bool dying;			/* no more eviction work */
+	/*
+	 * Test hook (debugfs inject_*): the next inject_count times the
+	 * paging code passes point inject_point it sleeps inject_ms, to
+	 * widen a race window in a regression test. 0: off.
+	 */
+	u32 inject_point;
+	u32 inject_ms;
+	atomic_t inject_count;
 
 	struct kvmshare_pool_policy policy;	/* pool_policy.c */
 };

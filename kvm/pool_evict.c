@@ -91,6 +91,7 @@ static int kvmshare_evict_one(struct kvmshare_part *part,
 		atomic64_inc(&part->cnt.pinned_skips);
 		goto unlock;
 	}
+	kvmshare_inject(pool, KVMSHARE_INJ_EVICT_CHECKED);
 	ClearPageDirty(page);
 	xa_clear_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED);
 	xa_clear_mark(&part->pages, index, KVMSHARE_MARK_AHEAD);

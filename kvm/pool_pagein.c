@@ -99,6 +99,8 @@ static int kvmshare_pagein_queue(struct kvmshare_part *part, pgoff_t index,
 		kvmshare_uncharge(part, 1);
 		return -ENOMEM;
 	}
+	if (ahead)	/* as if alloc_page() slept */
+		kvmshare_inject(part->pool, KVMSHARE_INJ_PAGEIN_AHEAD);
 	io = kvmshare_io_alloc(part, KVMSHARE_PAGER_OP_PAGE_IN, index,
 			       kvmshare_ent_block(entry), page);
 	if (!io) {

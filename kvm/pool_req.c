@@ -41,6 +41,7 @@
 #include <linux/random.h>
 #include <linux/seq_file.h>
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -59,6 +60,16 @@ MODULE_PARM_DESC(pager_timeout_ms,
 static u32 kvmshare_page_crc(struct page *page)
 {
 	return ~__crc32c_le(~0U, page_address(page), PAGE_SIZE);
+}
+
+/* Sleep at @point if a test asked for it (see struct kvmshare_pool). */
+void kvmshare_inject(struct kvmshare_pool *pool, u32 point)
+{
+	if (likely(READ_ONCE(pool->inject_point) != point))
+		return;
+	if (atomic_dec_if_positive(&pool->inject_count) < 0)
+		return;
+	msleep(READ_ONCE(pool->inject_ms));
 }
 
 /* Requests */
@@ -326,14 +337,19 @@ static void kvmshare_pageout_done(struct kvmshare_io *io, int result)
 	 */
 	if (!result && kvmshare_pager_active(pool) &&
 	    !page_mapped(page) && !PageDirty(page) &&
-	    page_count(page) == 2 &&
-	    xa_cmpxchg(&part->pages, io->index, page,
-		       kvmshare_ent(KVMSHARE_ENT_OUT, io->block, io->crc),
-		       GFP_KERNEL) == page) {
-		put_page(page);			/* the array's */
-		dropped = true;
+	    page_count(page) == 2) {
+		kvmshare_inject(pool, KVMSHARE_INJ_PAGEOUT_CHECKED);
+		if (xa_cmpxchg(&part->pages, io->index, page,
+			       kvmshare_ent(KVMSHARE_ENT_OUT, io->block,
+					    io->crc),
+			       GFP_KERNEL) == page) {
+			put_page(page);		/* the array's */
+			dropped = true;
+		}
 	}
 	unlock_page(page);
+	if (dropped)
+		kvmshare_inject(pool, KVMSHARE_INJ_PAGEOUT_SWAPPED);
 	put_page(page);				/* ours */
 	io->page = NULL;
 	atomic64_dec(&part->pageouts_inflight);

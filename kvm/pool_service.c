@@ -757,6 +757,7 @@ long kvmshare_pager_attach(struct kvmshare_pool *pool, void __user *uarg)
 	pool->suspended = false;
 	spin_unlock(&pool->io_lock);
 	mutex_unlock(&pool->pager_mutex);
+	kvmshare_inject(pool, KVMSHARE_INJ_ATTACH_FD);
 	pr_info("%s: paging service %llu attached (%s, %u entries, %u slots, %llu blocks)\n",
 		pool->name, p->id, pool->active == p ? "active" : "standby",
 		p->sq_entries, p->nr_slots, pool->backing_blocks);
@@ -845,6 +846,10 @@ void kvmshare_pager_debugfs(struct kvmshare_pool *pool, struct dentry *dir)
 	debugfs_create_file("restores", 0400, dir, pool,
 			    &kvmshare_restores_fops);
 	debugfs_create_file("pagers", 0400, dir, pool, &kvmshare_pagers_fops);
+	debugfs_create_u32("inject_point", 0600, dir, &pool->inject_point);
+	debugfs_create_u32("inject_ms", 0600, dir, &pool->inject_ms);
+	debugfs_create_atomic_t("inject_count", 0600, dir,
+				&pool->inject_count);
 }
 
 int kvmshare_pager_init(struct kvmshare_pool *pool)
