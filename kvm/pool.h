@@ -286,6 +286,8 @@ struct kvmshare_io *kvmshare_io_lookup(struct kvmshare_part *part,
 				       pgoff_t index);
 void kvmshare_block_release(struct kvmshare_pool *pool, u64 block,
 			    struct kvmshare_part *part, pgoff_t index);
+void kvmshare_block_removed(struct kvmshare_part *part, pgoff_t index,
+			    u64 block);
 void kvmshare_evict_kick(struct kvmshare_pool *pool);
 void kvmshare_pageout_range(struct kvmshare_part *part,
 			    struct address_space *mapping, pgoff_t first,

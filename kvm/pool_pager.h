@@ -23,6 +23,8 @@ struct kvmshare_io {
 	u32 tag;			/* in the pager's tag table, posted */
 	u32 slot;			/* data buffer, posted */
 	bool ahead;			/* a page-in ahead of a fault */
+	/* part->io xa_lock: its OUT entry went while it was registered. */
+	bool handed;			/* the block is ours to free */
 	unsigned long async;		/* bit 0: a fault did not wait for it */
 	unsigned long start;		/* jiffies: created */
 	unsigned long posted;		/* jiffies: posted to a service */

@@ -290,7 +290,6 @@ u64 kvmshare_part_remove_range(struct kvmshare_part *part,
 			       struct address_space *mapping,
 			       pgoff_t start, pgoff_t end)
 {
-	struct kvmshare_io *io;
 	unsigned long index;
 	struct page *page;
 	void *entry;
@@ -299,22 +298,17 @@ u64 kvmshare_part_remove_range(struct kvmshare_part *part,
 	xa_for_each_range(&part->pages, index, entry, start, end) {
 		if (xa_is_value(entry)) {
 			/*
-			 * Not in memory: forget it. A block under page-in is
-			 * released by the page-in when it ends.
+			 * Not in memory: forget it. A block under page-in,
+			 * or of a page-out not ended yet, is freed by that
+			 * request when it ends.
 			 */
 			if (xa_cmpxchg(&part->pages, index, entry, NULL,
 				       GFP_KERNEL) != entry)
 				continue;
 			kvmshare_account_out(part, kvmshare_ent_kind(entry), -1);
-			if (kvmshare_ent_kind(entry) == KVMSHARE_ENT_OUT) {
-				io = kvmshare_io_lookup(part, index);
-				if (!io)
-					kvmshare_block_release(part->pool,
-							       kvmshare_ent_block(entry),
-							       part, index);
-				else
-					kvmshare_io_put(io);
-			}
+			if (kvmshare_ent_kind(entry) == KVMSHARE_ENT_OUT)
+				kvmshare_block_removed(part, index,
+						       kvmshare_ent_block(entry));
 			continue;
 		}
 		/*

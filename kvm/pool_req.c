@@ -321,8 +321,12 @@ void kvmshare_io_submit(struct kvmshare_pool *pool,
 	kvmshare_pager_kick(pool);
 }
 
-/* A page-out ended: drop the page if nobody touched it meanwhile. */
-static void kvmshare_pageout_done(struct kvmshare_io *io, int result)
+/*
+ * A page-out ended: drop the page if nobody touched it meanwhile. Returns
+ * whether the block is still the request's (the page stayed): once the
+ * page is dropped, the block belongs to the OUT entry that replaced it.
+ */
+static bool kvmshare_pageout_done(struct kvmshare_io *io, int result)
 {
 	struct kvmshare_part *part = io->part;
 	struct kvmshare_pool *pool = part->pool;
@@ -357,20 +361,24 @@ static void kvmshare_pageout_done(struct kvmshare_io *io, int result)
 		kvmshare_account_out(part, KVMSHARE_ENT_OUT, 1);
 		kvmshare_uncharge(part, 1);
 		atomic64_inc(&part->cnt.pageouts);
-		return;
+		return false;
 	}
 	if (result && result != -ECANCELED) {
 		atomic64_inc(&part->cnt.pageout_errors);
 		pr_info_ratelimited("%s: page-out of page %lu failed: %d\n",
 				    pool->name, io->index, result);
 	}
-	spin_lock(&pool->io_lock);
-	__kvmshare_block_put(pool, io->block);
-	spin_unlock(&pool->io_lock);
+	return true;
 }
 
-/* A page-in ended: the page replaces the entry, or the data is lost. */
-static void kvmshare_pagein_done(struct kvmshare_io *io, int result)
+/*
+ * A page-in ended: the page replaces the entry, or the data is lost.
+ * Returns whether it replaced the entry, and so owns the block: a page-in
+ * that found the entry changed owns nothing (it was cancelled because a
+ * page-in of the same page that came first already replaced it, and that
+ * one freed the block, which may be in use again by now).
+ */
+static bool kvmshare_pagein_done(struct kvmshare_io *io, int result)
 {
 	struct kvmshare_part *part = io->part;
 	struct kvmshare_pool *pool = part->pool;
@@ -412,31 +420,68 @@ static void kvmshare_pagein_done(struct kvmshare_io *io, int result)
 		io->page = NULL;
 		kvmshare_uncharge(part, 1);
 	}
-	spin_lock(&pool->io_lock);
-	__kvmshare_block_put(pool, io->block);
-	spin_unlock(&pool->io_lock);
+	return old == ent;
+}
+
+/*
+ * The OUT entry of page @index of @part, on @block, was removed (hole
+ * punch, truncation, unlink). A request registered for that page (a
+ * page-in still reading the block, or a page-out that put the entry there
+ * and has not ended yet) is handed the block and frees it when it ends;
+ * with none the block is released now. Deciding under part->io's lock
+ * makes exactly one of the two free it.
+ */
+void kvmshare_block_removed(struct kvmshare_part *part, pgoff_t index,
+			    u64 block)
+{
+	struct kvmshare_io *io;
+
+	xa_lock(&part->io);
+	io = xa_load(&part->io, index);
+	if (io && io->block == block)
+		io->handed = true;
+	else
+		io = NULL;
+	xa_unlock(&part->io);
+	if (!io)
+		kvmshare_block_release(part->pool, block, part, index);
 }
 
 /* @io is done (it left every queue): apply the result, wake waiters. */
 void kvmshare_io_end(struct kvmshare_io *io, int result)
 {
-	struct kvmshare_pool *pool = io->part->pool;
+	struct kvmshare_part *part = io->part;
+	struct kvmshare_pool *pool = part->pool;
+	bool owned = true, handed = false, registered = false;
 
 	switch (io->op) {
 	case KVMSHARE_PAGER_OP_PAGE_OUT:
-		kvmshare_pageout_done(io, result);
+		owned = kvmshare_pageout_done(io, result);
 		break;
 	case KVMSHARE_PAGER_OP_PAGE_IN:
-		kvmshare_pagein_done(io, result);
+		owned = kvmshare_pagein_done(io, result);
 		break;
-	default:
+	}
+	if (io->op != KVMSHARE_PAGER_OP_DISCARD) {
+		/*
+		 * Leave the array and learn, in the same step, whether a
+		 * removal handed us the block (kvmshare_block_removed()).
+		 */
+		xa_lock(&part->io);
+		registered = __xa_cmpxchg(&part->io, io->index, io, NULL,
+					  GFP_NOWAIT) == io;
+		handed = io->handed;
+		xa_unlock(&part->io);
+	}
+	if (handed && !owned && io->op == KVMSHARE_PAGER_OP_PAGE_OUT) {
+		/* Written out, then the page was punched: discard it. */
+		kvmshare_block_release(pool, io->block, part, io->index);
+	} else if (owned || handed) {
 		spin_lock(&pool->io_lock);
 		__kvmshare_block_put(pool, io->block);
 		spin_unlock(&pool->io_lock);
-		break;
 	}
-	if (io->op != KVMSHARE_PAGER_OP_DISCARD &&
-	    xa_cmpxchg(&io->part->io, io->index, io, NULL, GFP_KERNEL) == io)
+	if (registered)
 		kvmshare_io_put(io);		/* the array's */
 	complete_all(&io->done);
 	kvmshare_io_put(io);			/* in flight */
