@@ -100,9 +100,9 @@ static int kvmshare_evict_one(struct kvmshare_part *part,
 	zero = !memchr_inv(kaddr, 0, PAGE_SIZE);
 	kunmap_local(kaddr);
 	if (zero) {
-		if (xa_cmpxchg(&part->pages, index, page,
-			       kvmshare_ent(KVMSHARE_ENT_ZERO, 0, 0),
-			       GFP_KERNEL) != page)
+		if (!kvmshare_page_swap_out(part, index, page,
+					    kvmshare_ent(KVMSHARE_ENT_ZERO,
+							 0, 0)))
 			goto unlock;
 		put_page(page);			/* the array's */
 		kvmshare_account_out(part, KVMSHARE_ENT_ZERO, 1);

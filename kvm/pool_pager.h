@@ -91,6 +91,8 @@ void kvmshare_pager_kick(struct kvmshare_pool *pool);
 void kvmshare_io_queue(struct kvmshare_pool *pool, struct kvmshare_io *io);
 void kvmshare_io_submit(struct kvmshare_pool *pool, struct kvmshare_io *io);
 void kvmshare_io_end(struct kvmshare_io *io, int result);
+bool kvmshare_page_swap_out(struct kvmshare_part *part, pgoff_t index,
+			    struct page *page, void *ent);
 
 /* pool_evict.c */
 void kvmshare_evict_init(struct kvmshare_pool *pool);

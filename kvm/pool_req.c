@@ -321,6 +321,36 @@ void kvmshare_io_submit(struct kvmshare_pool *pool,
 	kvmshare_pager_kick(pool);
 }
 
+/**
+ * kvmshare_page_swap_out - replace a resident page by a value entry
+ * @part: the partition
+ * @index: the page's index
+ * @page: the page, locked by the caller, who holds one reference
+ * @ent: the value entry (zero, or on the backing store)
+ *
+ * Only if nobody but the array and the caller holds @page and it is not
+ * mapped. The check and the swap are one step under the array's lock:
+ * kvmshare_part_get_page() takes its references under that lock, so a
+ * reader, a writer or a truncation either holds the page when it is
+ * checked (it stays) or finds @ent. Returns whether @page left; the
+ * caller then drops the array's reference.
+ */
+bool kvmshare_page_swap_out(struct kvmshare_part *part, pgoff_t index,
+			    struct page *page, void *ent)
+{
+	bool swapped = false;
+
+	xa_lock(&part->pages);
+	if (xa_load(&part->pages, index) == page && !page_mapped(page) &&
+	    page_count(page) == 2) {
+		/* Replacing an entry allocates nothing. */
+		__xa_store(&part->pages, index, ent, GFP_NOWAIT);
+		swapped = true;
+	}
+	xa_unlock(&part->pages);
+	return swapped;
+}
+
 /*
  * A page-out ended: drop the page if nobody touched it meanwhile. Returns
  * whether the block is still the request's (the page stayed): once the
@@ -343,10 +373,9 @@ static bool kvmshare_pageout_done(struct kvmshare_io *io, int result)
 	    !page_mapped(page) && !PageDirty(page) &&
 	    page_count(page) == 2) {
 		kvmshare_inject(pool, KVMSHARE_INJ_PAGEOUT_CHECKED);
-		if (xa_cmpxchg(&part->pages, io->index, page,
-			       kvmshare_ent(KVMSHARE_ENT_OUT, io->block,
-					    io->crc),
-			       GFP_KERNEL) == page) {
+		if (kvmshare_page_swap_out(part, io->index, page,
+					   kvmshare_ent(KVMSHARE_ENT_OUT,
+							io->block, io->crc))) {
 			put_page(page);		/* the array's */
 			dropped = true;
 		}
