@@ -723,7 +723,9 @@ long kvmshare_pager_attach(struct kvmshare_pool *pool, void __user *uarg)
 			goto err;
 	}
 	if (!pool->backing_blocks) {
-		map = bitmap_zalloc(a.backing_blocks, GFP_KERNEL);
+		/* Up to 64 MiB (2 TiB of blocks): too big for kmalloc. */
+		map = kvcalloc(BITS_TO_LONGS(a.backing_blocks),
+			       sizeof(unsigned long), GFP_KERNEL);
 		if (!map)
 			goto err;
 	}
@@ -767,7 +769,7 @@ long kvmshare_pager_attach(struct kvmshare_pool *pool, void __user *uarg)
 
 err:
 	mutex_unlock(&pool->pager_mutex);
-	bitmap_free(map);
+	kvfree(map);
 	kvmshare_pager_free(p);
 	return ret;
 }
