@@ -682,6 +682,8 @@ long kvmshare_pager_attach(struct kvmshare_pool *pool, void __user *uarg)
 	struct kvmshare_pager_attach a;
 	struct kvmshare_pager *p;
 	unsigned long *map = NULL;
+	struct file *file;
+	bool active;
 	u32 i;
 	int ret, fd;
 
@@ -732,10 +734,20 @@ long kvmshare_pager_attach(struct kvmshare_pool *pool, void __user *uarg)
 	p->ring->sq_entries = p->sq_entries;
 	p->ring->nr_slots = p->nr_slots;
 
-	fd = anon_inode_getfd("kvmshare-pager", &kvmshare_pager_fops, p,
-			      O_RDWR | O_CLOEXEC);
+	/*
+	 * The fd goes into the table last, once nothing reads @p any more:
+	 * from then on a close by another thread may free it.
+	 */
+	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
 		ret = fd;
+		goto err;
+	}
+	file = anon_inode_getfile("kvmshare-pager", &kvmshare_pager_fops, p,
+				  O_RDWR);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		ret = PTR_ERR(file);
 		goto err;
 	}
 	spin_lock(&pool->io_lock);
@@ -757,14 +769,16 @@ long kvmshare_pager_attach(struct kvmshare_pool *pool, void __user *uarg)
 		p->state = KVMSHARE_PAGER_STATE_ACTIVE;
 	}
 	pool->suspended = false;
+	active = pool->active == p;
 	spin_unlock(&pool->io_lock);
-	mutex_unlock(&pool->pager_mutex);
-	kvmshare_inject(pool, KVMSHARE_INJ_ATTACH_FD);
 	pr_info("%s: paging service %llu attached (%s, %u entries, %u slots, %llu blocks)\n",
-		pool->name, p->id, pool->active == p ? "active" : "standby",
+		pool->name, p->id, active ? "active" : "standby",
 		p->sq_entries, p->nr_slots, pool->backing_blocks);
+	mutex_unlock(&pool->pager_mutex);
 	kvmshare_pager_kick(pool);
 	kvmshare_evict_kick(pool);
+	fd_install(fd, file);
+	kvmshare_inject(pool, KVMSHARE_INJ_ATTACH_FD);
 	return fd;
 
 err:
