@@ -767,5 +767,10 @@ void kvmshare_part_destroy(struct kvmshare_part *part)
 	pool->nr_parts--;
 	spin_unlock(&pool->lock);
 	kvmshare_pager_part_gone(part);
+	/*
+	 * Out of sysfs now (unmount: the file was not unlinked): requests
+	 * still ending may hold the kobject past the pool's removal.
+	 */
+	kvmshare_part_unlinked(part);
 	kobject_put(&part->kobj);
 }

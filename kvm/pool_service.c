@@ -882,21 +882,38 @@ int kvmshare_pager_init(struct kvmshare_pool *pool)
 }
 
 /*
- * The mount is going away (no file is open): stop eviction work and end
- * the requests no service took (DISCARDs of the last partitions).
+ * The mount is going away (no file is open): stop eviction work, and end
+ * every request. Services still attached (their fds outlive the mount)
+ * serve the pool no more: they are failed (POLLHUP), and what they have
+ * in flight ends here with what no service took yet (DISCARDs of the last
+ * partitions), so that no request holds a partition past the pool's
+ * removal from sysfs, and none is requeued onto this pool, where nothing
+ * would end it, when such a service detaches later.
  */
 void kvmshare_pager_exit(struct kvmshare_pool *pool)
 {
-	struct kvmshare_io *io, *tmp;
+	struct kvmshare_pager *p, *tmp;
+	struct kvmshare_io *io, *iot;
 	LIST_HEAD(drop);
 
 	WRITE_ONCE(pool->dying, true);
 	cancel_delayed_work_sync(&pool->evict_work);
+	mutex_lock(&pool->pager_mutex);
 	spin_lock(&pool->io_lock);
+	list_for_each_entry_safe(p, tmp, &pool->draining, node) {
+		__kvmshare_pager_leave(p, KVMSHARE_PAGER_STATE_FAILED, true);
+		wake_up_interruptible(&p->wq);
+	}
+	list_for_each_entry_safe(p, tmp, &pool->pagers, node) {
+		__kvmshare_pager_leave(p, KVMSHARE_PAGER_STATE_FAILED, true);
+		wake_up_interruptible(&p->wq);
+	}
+	WRITE_ONCE(pool->active, NULL);
 	list_splice_init(&pool->io_pending, &drop);
 	pool->nr_pending = 0;
 	spin_unlock(&pool->io_lock);
-	list_for_each_entry_safe(io, tmp, &drop, node) {
+	mutex_unlock(&pool->pager_mutex);
+	list_for_each_entry_safe(io, iot, &drop, node) {
 		list_del_init(&io->node);
 		kvmshare_io_end(io, -ECANCELED);
 	}
