@@ -59,10 +59,18 @@ struct kvmshare_pager {
 	u64 seq;			/* request id = seq << 12 | tag */
 	wait_queue_head_t wq;		/* poll */
 
+	bool replaced;			/* failed over while maybe alive */
+	u64 *fenced;			/* io_lock: blocks it may still write */
+	u32 nr_fenced;			/* io_lock: of sq_entries */
+
 	atomic64_t requests;
 	atomic64_t completions;
 	atomic64_t bad_completions;
+	atomic64_t fenced_completions;	/* of those, after it was replaced */
 };
+
+/* A request's block once it is fenced (no block to free). */
+#define KVMSHARE_NO_BLOCK	U64_MAX
 
 #define KVMSHARE_TAG_BITS	12	/* KVMSHARE_PAGER_MAX_ENTRIES */
 

@@ -125,9 +125,17 @@ static __poll_t kvmshare_pager_poll(struct file *file, poll_table *wait)
  * @requeue its unfinished requests go back to the front of the queue for
  * that one (they are idempotent); a stopping service keeps them and
  * finishes them. Returns the number of requests requeued.
+ *
+ * With @fence the service is replaced while it may still be alive (late,
+ * or it reported an error): a write or discard of its that lands later
+ * must not hit a block given to another page meanwhile. Its page-outs and
+ * discards in flight are not reissued but moved to *@fence, for the
+ * caller to end (-ECANCELED: a page-out's page stays in memory and is
+ * chosen again later), and their blocks stay taken, fenced, until its fd
+ * is released (kvmshare_pager_detach()). Page-ins only read: reissued.
  */
 static u32 __kvmshare_pager_leave(struct kvmshare_pager *p, u32 state,
-				  bool requeue)
+				  bool requeue, struct list_head *fence)
 {
 	struct kvmshare_pool *pool = p->pool;
 	struct kvmshare_pager *next;
@@ -142,12 +150,21 @@ static u32 __kvmshare_pager_leave(struct kvmshare_pager *p, u32 state,
 		list_add_tail(&p->node, &pool->draining);
 	else
 		WRITE_ONCE(p->gone, true);
+	if (fence)
+		WRITE_ONCE(p->replaced, true);
 	for (tag = 0; requeue && tag < p->sq_entries; tag++) {
 		struct kvmshare_io *io = p->tags[tag];
 
 		if (!io)
 			continue;
 		p->tags[tag] = NULL;
+		if (fence && io->op != KVMSHARE_PAGER_OP_PAGE_IN &&
+		    p->nr_fenced < p->sq_entries) {
+			p->fenced[p->nr_fenced++] = io->block;
+			io->block = KVMSHARE_NO_BLOCK;
+			list_add_tail(&io->node, fence);
+			continue;
+		}
 		list_add_tail(&io->node, &requeue_list);
 		pool->nr_pending++;
 		n++;
@@ -252,7 +269,9 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 	struct kvmshare_pager *p = file->private_data;
 	struct kvmshare_pool *pool = p->pool;
 	struct kvmshare_pager_cqe cqe;
+	struct kvmshare_io *io, *tmp;
 	bool stopped = false;
+	LIST_HEAD(fenced);
 	u32 failed = 0;
 	u64 next_id = 0;
 	size_t done;
@@ -263,10 +282,10 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 		return -EINVAL;
 	}
 	for (done = 0; done < len; done += sizeof(cqe)) {
-		struct kvmshare_io *io = NULL;
 		bool reissue = false;
 		u32 tag;
 
+		io = NULL;
 		if (copy_from_user(&cqe, buf + done, sizeof(cqe)))
 			return done ? done : -EFAULT;
 		tag = cqe.id & ((1U << KVMSHARE_TAG_BITS) - 1);
@@ -287,7 +306,8 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 			pool->nr_pending++;
 			pool->reissued++;
 			failed = 1 + __kvmshare_pager_leave(p,
-					KVMSHARE_PAGER_STATE_FAILED, true);
+					KVMSHARE_PAGER_STATE_FAILED, true,
+					&fenced);
 			next_id = pool->active ? pool->active->id : 0;
 			reissue = true;
 		}
@@ -314,6 +334,8 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 		}
 		if (!io) {
 			atomic64_inc(&p->bad_completions);
+			if (READ_ONCE(p->replaced))
+				atomic64_inc(&p->fenced_completions);
 			if (READ_ONCE(p->gone))
 				pr_info_ratelimited("%s: pager %llu: completion %llu ignored: the service no longer serves the pool\n",
 						    pool->name, p->id, cqe.id);
@@ -329,6 +351,10 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 	spin_lock(&pool->io_lock);
 	stopped = __kvmshare_pager_stopped(p);
 	spin_unlock(&pool->io_lock);
+	list_for_each_entry_safe(io, tmp, &fenced, node) {
+		list_del_init(&io->node);
+		kvmshare_io_end(io, -ECANCELED);
+	}
 	if (stopped)
 		kvmshare_pager_log_stopped(p);
 	if (failed)
@@ -355,7 +381,10 @@ static void kvmshare_pager_detach(struct kvmshare_pager *p)
 	was_active = pool->active == p;
 	if (!p->gone)
 		n = __kvmshare_pager_leave(p, KVMSHARE_PAGER_STATE_FAILED,
-					   true);
+					   true, NULL);
+	/* Gone for good: what it might still have written is free again. */
+	while (p->nr_fenced)
+		__kvmshare_block_put(pool, p->fenced[--p->nr_fenced]);
 	next_id = pool->active ? pool->active->id : 0;
 	spin_unlock(&pool->io_lock);
 	mutex_unlock(&pool->pager_mutex);
@@ -396,8 +425,10 @@ void kvmshare_pager_watch(struct kvmshare_pool *pool)
 	const u32 failed = KVMSHARE_PAGER_STATE_FAILED;
 	unsigned int ms = READ_ONCE(kvmshare_pager_timeout_ms);
 	struct kvmshare_pager *p, *tmp, *late[2] = { NULL, NULL };
+	struct kvmshare_io *io, *iot;
 	u64 stall_id = 0, next_id;
 	u32 n[2] = { 0, 0 };
+	LIST_HEAD(fenced);
 	int i = 0;
 
 	/* Held so that no service is freed under us (see detach). */
@@ -406,7 +437,8 @@ void kvmshare_pager_watch(struct kvmshare_pool *pool)
 	spin_lock(&pool->io_lock);
 	list_for_each_entry_safe(p, tmp, &pool->draining, node) {
 		if (!i && p->inflight && kvmshare_pager_late(p, ms)) {
-			n[i] = __kvmshare_pager_leave(p, failed, true);
+			n[i] = __kvmshare_pager_leave(p, failed, true,
+						      &fenced);
 			late[i++] = p;
 		}
 	}
@@ -415,7 +447,8 @@ void kvmshare_pager_watch(struct kvmshare_pool *pool)
 		if (!kvmshare_pager_late(p, ms)) {
 			p->stalled = false;
 		} else if (kvmshare_pager_has_peer(p)) {
-			n[i] = __kvmshare_pager_leave(p, failed, true);
+			n[i] = __kvmshare_pager_leave(p, failed, true,
+						      &fenced);
 			late[i++] = p;
 		} else if (!p->stalled) {
 			p->stalled = true;
@@ -436,6 +469,10 @@ void kvmshare_pager_watch(struct kvmshare_pool *pool)
 		wake_up_interruptible(&late[i]->wq);
 	}
 	mutex_unlock(&pool->pager_mutex);
+	list_for_each_entry_safe(io, iot, &fenced, node) {
+		list_del_init(&io->node);
+		kvmshare_io_end(io, -ECANCELED);
+	}
 	if (late[0])
 		kvmshare_pager_kick(pool);
 }
@@ -469,7 +506,7 @@ static int kvmshare_pager_stop(struct kvmshare_pager *p)
 				    pool->name, p->id, out);
 		return -EBUSY;
 	}
-	__kvmshare_pager_leave(p, KVMSHARE_PAGER_STATE_STOPPING, false);
+	__kvmshare_pager_leave(p, KVMSHARE_PAGER_STATE_STOPPING, false, NULL);
 	inflight = p->inflight;
 	stopped = __kvmshare_pager_stopped(p);
 	spin_unlock(&pool->io_lock);
@@ -568,6 +605,7 @@ static void kvmshare_pager_free(struct kvmshare_pager *p)
 	bitmap_free(p->slot_map);
 	bitmap_free(p->tag_map);
 	kvfree(p->tags);
+	kvfree(p->fenced);
 	vfree(p->ring);
 	kobject_put(&p->pool->kobj);
 	kfree(p);
@@ -639,6 +677,7 @@ static long kvmshare_pager_ioctl(struct file *file, unsigned int cmd,
 	info.requests = atomic64_read(&p->requests);
 	info.completions = atomic64_read(&p->completions);
 	info.bad_completions = atomic64_read(&p->bad_completions);
+	info.fenced_completions = atomic64_read(&p->fenced_completions);
 	return copy_to_user((void __user *)arg, &info, sizeof(info)) ?
 		-EFAULT : 0;
 }
@@ -717,7 +756,9 @@ long kvmshare_pager_attach(struct kvmshare_pool *pool, void __user *uarg)
 	p->slot_map = bitmap_zalloc(p->nr_slots, GFP_KERNEL);
 	p->tags = kvcalloc(p->sq_entries, sizeof(*p->tags), GFP_KERNEL);
 	p->tag_map = bitmap_zalloc(p->sq_entries, GFP_KERNEL);
-	if (!p->ring || !p->slots || !p->slot_map || !p->tags || !p->tag_map)
+	p->fenced = kvcalloc(p->sq_entries, sizeof(*p->fenced), GFP_KERNEL);
+	if (!p->ring || !p->slots || !p->slot_map || !p->tags ||
+	    !p->tag_map || !p->fenced)
 		goto err;
 	for (i = 0; i < p->nr_slots; i++) {
 		p->slots[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);
@@ -901,11 +942,13 @@ void kvmshare_pager_exit(struct kvmshare_pool *pool)
 	mutex_lock(&pool->pager_mutex);
 	spin_lock(&pool->io_lock);
 	list_for_each_entry_safe(p, tmp, &pool->draining, node) {
-		__kvmshare_pager_leave(p, KVMSHARE_PAGER_STATE_FAILED, true);
+		__kvmshare_pager_leave(p, KVMSHARE_PAGER_STATE_FAILED, true,
+				       NULL);
 		wake_up_interruptible(&p->wq);
 	}
 	list_for_each_entry_safe(p, tmp, &pool->pagers, node) {
-		__kvmshare_pager_leave(p, KVMSHARE_PAGER_STATE_FAILED, true);
+		__kvmshare_pager_leave(p, KVMSHARE_PAGER_STATE_FAILED, true,
+				       NULL);
 		wake_up_interruptible(&p->wq);
 	}
 	WRITE_ONCE(pool->active, NULL);

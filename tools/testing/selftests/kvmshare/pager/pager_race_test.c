@@ -431,6 +431,7 @@ TEST_F_TIMEOUT(race, failed_over_service_is_fenced, 90)
 	ks_pager_complete(&self->pager, req.id, 0);
 	ASSERT_EQ(0, ioctl(self->pager.fd, KVMSHARE_PAGER_IOC_INFO, &info));
 	EXPECT_EQ(1, info.bad_completions);
+	EXPECT_EQ(1, info.fenced_completions);
 	EXPECT_EQ(0, info.completions);
 	/* The page comes back right, paged out again if need be. */
 	ASSERT_EQ(0, posix_fadvise(self->fd, 5 * KS_PAGE, KS_PAGE,
