@@ -295,6 +295,22 @@ void kvmshare_pageout_range(struct kvmshare_part *part,
 int kvmshare_wait_room(struct kvmshare_part *part);
 const char *kvmshare_stream_state(struct kvmshare_part *part);
 
+/*
+ * Points of the paging code where a regression test may make it sleep
+ * (debugfs <pool>/inject_point, inject_ms, inject_count).
+ */
+enum kvmshare_inject_point {
+	KVMSHARE_INJ_NONE,
+	KVMSHARE_INJ_PAGEIN_AHEAD = 1,	/* read-ahead: entry read, no io yet */
+	KVMSHARE_INJ_PAGEOUT_SWAPPED = 2, /* page-out: entry OUT, registered */
+	KVMSHARE_INJ_EVICT_CHECKED = 3,	/* eviction: refcount checked */
+	KVMSHARE_INJ_ATTACH_FD = 4,	/* attach: the fd is in the table */
+	KVMSHARE_INJ_PAGEOUT_CHECKED = 5, /* page-out end: refcount checked */
+	KVMSHARE_INJ_REMOVE_READ = 6,	/* removal: a value entry read */
+};
+
+void kvmshare_inject(struct kvmshare_pool *pool, u32 point);
+
 /* pool_file.c: file, inode and directory operations */
 extern const struct file_operations kvmshare_file_ops;
 extern const struct inode_operations kvmshare_file_iops;

@@ -74,21 +74,7 @@ struct kvmshare_pager {
 
 #define KVMSHARE_TAG_BITS	12	/* KVMSHARE_PAGER_MAX_ENTRIES */
 
-/*
- * Points of the paging code where a regression test may make it sleep
- * (debugfs <pool>/inject_point, inject_ms, inject_count).
- */
-enum kvmshare_inject_point {
-	KVMSHARE_INJ_NONE,
-	KVMSHARE_INJ_PAGEIN_AHEAD = 1,	/* read-ahead: entry read, no io yet */
-	KVMSHARE_INJ_PAGEOUT_SWAPPED = 2, /* page-out: entry OUT, registered */
-	KVMSHARE_INJ_EVICT_CHECKED = 3,	/* eviction: refcount checked */
-	KVMSHARE_INJ_ATTACH_FD = 4,	/* attach: the fd is in the table */
-	KVMSHARE_INJ_PAGEOUT_CHECKED = 5, /* page-out end: refcount checked */
-};
-
 /* pool_req.c */
-void kvmshare_inject(struct kvmshare_pool *pool, u32 point);
 extern unsigned int kvmshare_pager_timeout_ms;
 struct kvmshare_io *kvmshare_io_alloc(struct kvmshare_part *part,
 				      u32 op, pgoff_t index, u64 block,

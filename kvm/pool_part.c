@@ -292,6 +292,7 @@ static bool kvmshare_part_remove_one(struct kvmshare_part *part,
 		 * page-out not ended yet, is freed by that request when it
 		 * ends.
 		 */
+		kvmshare_inject(part->pool, KVMSHARE_INJ_REMOVE_READ);
 		if (xa_cmpxchg(&part->pages, index, entry, NULL,
 			       GFP_KERNEL) != entry)
 			return false;

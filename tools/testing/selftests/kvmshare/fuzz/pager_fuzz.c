@@ -87,7 +87,7 @@ static uint64_t rnd_edge(void)
 	};
 
 	if (rnd_below(3))
-		return edge[rnd_below(sizeof(edge) / sizeof(edge[0]))];
+		return edge[rnd_below(ARRAY_SIZE(edge))];
 	return rnd();
 }
 
@@ -123,9 +123,8 @@ static void *reader(void *arg)
 
 static void complete(struct svc *s, const struct kvmshare_pager_cqe *c)
 {
-	if (write(s->p.fd, c, sizeof(*c)) == sizeof(*c) && !c->result) {
+	if (write(s->p.fd, c, sizeof(*c)) == sizeof(*c) && !c->result)
 		s->done[s->ndone++ % 16] = c->id;
-	}
 }
 
 /* Do @req on the backing store, as a service should. */

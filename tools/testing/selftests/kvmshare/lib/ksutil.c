@@ -19,6 +19,10 @@
 
 #include "ksutil.h"
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
 int ks_pool_mount(char *dir, size_t dirlen, const char *opts)
 {
 	snprintf(dir, dirlen, "/tmp/kspool.XXXXXX");
@@ -265,7 +269,7 @@ int ks_klog_bad(void)
 		"kernel BUG",
 	};
 
-	return ks_klog_match(pat, sizeof(pat) / sizeof(pat[0]));
+	return ks_klog_match(pat, ARRAY_SIZE(pat));
 }
 
 int ks_klog_count(const char *needle)

@@ -6,7 +6,8 @@
  * truncation's partial zeroing or a punch racing with them is not lost);
  * a punch while a page-out ends leaks no block; unmount with requests in
  * flight; a backing store of 2 TiB; a failed-over service is fenced; an
- * attach racing with a close of its fd.
+ * attach racing with a close of its fd; a page-in that ends while a punch
+ * removes its page.
  *
  * The windows are widened with the pool's debugfs test hook
  * (kvmshare/<pool>/inject_point, inject_ms, inject_count): the paging
@@ -36,6 +37,7 @@
 #define INJ_EVICT_CHECKED	3
 #define INJ_ATTACH_FD		4
 #define INJ_PAGEOUT_CHECKED	5
+#define INJ_REMOVE_READ		6
 
 FIXTURE(race) {
 	char dir[64];
@@ -327,6 +329,8 @@ TEST_F_TIMEOUT(race, truncate_zeroing_during_pageout_end, 60)
  */
 TEST_F_TIMEOUT(race, punch_during_pageout_leaks_no_block, 60)
 {
+	char path[128];
+
 	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 256, 64, 16, 0,
 				     -1));
 	ASSERT_EQ(0, ks_pager_run(&self->pager));
@@ -350,8 +354,8 @@ TEST_F_TIMEOUT(race, punch_during_pageout_leaks_no_block, 60)
 	usleep(300000);
 	close(self->fd);
 	self->fd = -1;
-	ASSERT_EQ(0, unlinkat(AT_FDCWD, strcat(strcpy((char[96]){ 0 },
-						     self->dir), "/vm"), 0));
+	snprintf(path, sizeof(path), "%s/vm", self->dir);
+	ASSERT_EQ(0, unlink(path));
 	usleep(1000000);
 	EXPECT_EQ(0, wait_blocks(self, 0));
 }
@@ -389,7 +393,7 @@ TEST_F_TIMEOUT(race, failed_over_service_is_fenced, 90)
 	struct kvmshare_pager_req req;
 	struct kvmshare_pager_info info;
 	struct ks_pager b;
-	char junk[KS_PAGE], old[16] = "10000";
+	char junk[KS_PAGE], old[16] = "10000", path[128];
 	int store, pfd, n = 0;
 
 	memset(junk, 0x66, sizeof(junk));
@@ -442,12 +446,65 @@ TEST_F_TIMEOUT(race, failed_over_service_is_fenced, 90)
 	ks_pager_detach(&self->pager);
 	close(self->fd);
 	self->fd = -1;
-	unlinkat(AT_FDCWD, strcat(strcpy((char[96]){ 0 }, self->dir), "/vm"),
-		 0);
+	snprintf(path, sizeof(path), "%s/vm", self->dir);
+	unlink(path);
 	EXPECT_EQ(0, wait_blocks(self, 0));
 	ks_pager_detach(&b);
 	ks_write_file(PARAM("pager_timeout_ms"), old);
 	close(store);
+}
+
+static void *bg_punch(void *arg)
+{
+	struct bg *b = arg;
+
+	b->ret = fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			   b->index * KS_PAGE, KS_PAGE) ? -errno : 0;
+	return NULL;
+}
+
+/*
+ * Found while fixing defect 5: a punch reads the OUT entry of a page whose
+ * page-in is under way; the page-in ends and puts the page there before
+ * the punch removes the entry. The page must not survive the punch.
+ */
+TEST_F_TIMEOUT(race, pagein_ending_during_punch, 60)
+{
+	struct kvmshare_pager_req req;
+	struct bg rd = { 0 }, pu = { 0 };
+	uint64_t v = 1;
+
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 256, 64, 16, 0,
+				     -1));
+	self->fd = ks_part_create(self->dir, "vm", 16 * KS_PAGE);
+	ASSERT_GE(self->fd, 0);
+	put_page_val(self->fd, 5);
+	ASSERT_EQ(0, posix_fadvise(self->fd, 5 * KS_PAGE, KS_PAGE,
+				   POSIX_FADV_DONTNEED));
+	ASSERT_EQ(1, ks_pager_next(&self->pager, &req, 2000));
+	ASSERT_EQ(KVMSHARE_PAGER_OP_PAGE_OUT, req.op);
+	ks_pager_serve(&self->pager, &req);
+	ASSERT_EQ(0, wait_out(self->fd, 1));
+	/* A read starts the page-in; the service holds it. */
+	rd.fd = self->fd;
+	rd.index = 5;
+	ASSERT_EQ(0, pthread_create(&rd.t, NULL, bg_pread, &rd));
+	ASSERT_EQ(1, ks_pager_next(&self->pager, &req, 2000));
+	ASSERT_EQ(KVMSHARE_PAGER_OP_PAGE_IN, req.op);
+	/* The punch reads the entry and waits; the page-in ends. */
+	inject(self, INJ_REMOVE_READ, 1000);
+	pu.fd = self->fd;
+	pu.index = 5;
+	ASSERT_EQ(0, pthread_create(&pu.t, NULL, bg_punch, &pu));
+	usleep(300000);
+	ks_pager_serve(&self->pager, &req);
+	pthread_join(rd.t, NULL);
+	pthread_join(pu.t, NULL);
+	EXPECT_EQ(0, pu.ret);
+	ASSERT_EQ(8, pread(self->fd, &v, 8, 5 * KS_PAGE));
+	EXPECT_EQ(0, v);
+	ASSERT_EQ(0, ks_pager_run(&self->pager));
+	EXPECT_EQ(0, wait_blocks(self, 0));
 }
 
 struct closer {
