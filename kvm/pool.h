@@ -23,7 +23,13 @@
  *                             PTE is installed; removal takes it after
  *                             unmapping, so a racing fault's PTE is seen
  *                             and unmapped again.
- *  part->pages xa_lock        the page array (xarray internal lock).
+ *  part->pages xa_lock        the page array (xarray internal lock);
+ *                             also orders a page's reference check with
+ *                             its removal (kvmshare_page_swap_out()).
+ *  part->io xa_lock           the requests registered per page, and a
+ *                             request's handed flag (pool_req.c). Taken
+ *                             with no other lock of these held, except
+ *                             by debugfs "restores", inside pool->lock.
  *  pool->io_lock (spinlock)   paging services, their rings and slots, the
  *                             pending requests and the backing store's
  *                             block map (pool_req.c, pool_service.c).

@@ -15,17 +15,22 @@
  * Locks this file owns or takes, outermost first (see pool.h for the
  * whole order):
  *
- *  page lock            kvmshare_pageout_done() holds it while it swaps a
- *                       page for its OUT entry.
- *  part->io xa_lock     the requests registered per page (part->io); a
- *                       registered request holds a reference (lookup).
- *  part->pages xa_lock  taken inside kvmshare_pagein_done() to swap an
- *                       entry for the page read; never with io_lock.
- *  pool->io_lock        pool->io_pending and nr_pending, the block map
- *                       (block_map, blocks_used, block_hint), and the
+ *  page lock            kvmshare_pageout_done() holds it across the swap
+ *                       of its page for the OUT entry.
+ *  part->pages xa_lock  under the page lock (kvmshare_page_swap_out():
+ *                       the reference check and the swap are one step),
+ *                       or alone (kvmshare_pagein_done()).
+ *  part->io xa_lock     taken alone: the requests registered per page
+ *                       (part->io; a registered request holds a
+ *                       reference) and each one's handed flag, so that a
+ *                       request leaving the array and a removal handing it
+ *                       its block decide in one step who frees the block.
+ *  pool->io_lock        alone: pool->io_pending and nr_pending, the block
+ *                       map (block_map, blocks_used, block_hint), and the
  *                       active service's ring tail, tags and slots while
- *                       a request is posted. Innermost: nothing is taken
- *                       under it but pool->lock (pool_service.c).
+ *                       a request is posted. Only a service's poll wait
+ *                       queue and pool->lock (pool_service.c) are taken
+ *                       under it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
