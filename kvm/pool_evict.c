@@ -21,8 +21,11 @@
  *                       part->sampled, active_estimate and evict_cursor.
  *  page lock            (trylock) held while a page is checked for pins
  *                       and its entry swapped or its page-out registered.
- *  part->pages xa_lock  the entry swap (xa_cmpxchg) and the marks.
- *  part->io xa_lock     the page-out's registration.
+ *  part->pages xa_lock  under the page lock: the reference check and
+ *                       entry swap of an all-zero page, in one step
+ *                       (kvmshare_page_swap_out()), and the marks.
+ *  part->io xa_lock     under the page lock, not with the above: the
+ *                       page-out's registration.
  *  pool->io_lock        taken alone, for a backing block.
  *  pool->lock           taken alone, to choose the partition to evict
  *                       from and for part->visited.
