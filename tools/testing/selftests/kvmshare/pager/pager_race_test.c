@@ -96,6 +96,27 @@ static void inject(struct _test_data_race *self, int point, int ms)
 	ks_write_file(path, v);
 }
 
+/* Wait (up to 10 s) until the paging code sleeps at the hook. */
+static int wait_injected(struct _test_data_race *self)
+{
+	char path[160], v[16];
+	int i, fd, n;
+
+	snprintf(path, sizeof(path),
+		 "/sys/kernel/debug/kvmshare/%s/inject_count", self->name);
+	for (i = 0; i < 1000; i++) {
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			return -1;
+		n = read(fd, v, sizeof(v) - 1);
+		close(fd);
+		if (n > 0 && v[0] == '0')
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
 static uint64_t pat(uint64_t i)
 {
 	return 0x5eed0000ULL + i;
@@ -214,11 +235,11 @@ TEST_F_TIMEOUT(race, cancelled_readahead_frees_no_block, 60)
 				   POSIX_FADV_DONTNEED));
 	ASSERT_EQ(0, wait_out(self->fd, 16));
 
-	inject(self, INJ_PAGEIN_AHEAD, 1500);
+	inject(self, INJ_PAGEIN_AHEAD, 4000);
 	a.fd = self->fd;
 	a.index = 0;
 	ASSERT_EQ(0, pthread_create(&a.t, NULL, bg_pread, &a));
-	usleep(300000);
+	ASSERT_EQ(0, wait_injected(self));
 	/* Page 1 comes in (block 1 freed), with page 0 (block 0). */
 	EXPECT_EQ(0, check_page_val(self->fd, 1));
 	ASSERT_EQ(0, wait_out(self->fd, 14));
@@ -254,11 +275,11 @@ TEST_F_TIMEOUT(race, write_during_eviction_is_kept, 60)
 	self->fd = ks_part_create(self->dir, "vm", 16 * KS_PAGE);
 	ASSERT_GE(self->fd, 0);
 	ASSERT_EQ(KS_PAGE, pwrite(self->fd, zero, KS_PAGE, 3 * KS_PAGE));
-	inject(self, INJ_EVICT_CHECKED, 1000);
+	inject(self, INJ_EVICT_CHECKED, 2000);
 	a.fd = self->fd;
 	a.index = 3;
 	ASSERT_EQ(0, pthread_create(&a.t, NULL, bg_dontneed, &a));
-	usleep(300000);
+	ASSERT_EQ(0, wait_injected(self));
 	ASSERT_EQ(8, pwrite(self->fd, "written!", 8, 3 * KS_PAGE + 100));
 	pthread_join(a.t, NULL);
 	ASSERT_EQ(8, pread(self->fd, buf, 8, 3 * KS_PAGE + 100));
@@ -283,7 +304,7 @@ TEST_F_TIMEOUT(race, punch_during_pageout_end_sticks, 60)
 	inject(self, INJ_PAGEOUT_CHECKED, 1000);
 	ASSERT_EQ(0, posix_fadvise(self->fd, 5 * KS_PAGE, KS_PAGE,
 				   POSIX_FADV_DONTNEED));
-	usleep(300000);
+	ASSERT_EQ(0, wait_injected(self));
 	ASSERT_EQ(0, fallocate(self->fd, FALLOC_FL_PUNCH_HOLE |
 			       FALLOC_FL_KEEP_SIZE, 5 * KS_PAGE, KS_PAGE));
 	usleep(1000000);
@@ -312,7 +333,7 @@ TEST_F_TIMEOUT(race, truncate_zeroing_during_pageout_end, 60)
 	inject(self, INJ_PAGEOUT_CHECKED, 1000);
 	ASSERT_EQ(0, posix_fadvise(self->fd, 3 * KS_PAGE, KS_PAGE,
 				   POSIX_FADV_DONTNEED));
-	usleep(300000);
+	ASSERT_EQ(0, wait_injected(self));
 	ASSERT_EQ(0, ftruncate(self->fd, 3 * KS_PAGE + 100));
 	usleep(1000000);
 	ASSERT_EQ(0, ftruncate(self->fd, 16 * KS_PAGE));
@@ -341,7 +362,7 @@ TEST_F_TIMEOUT(race, punch_during_pageout_leaks_no_block, 60)
 	inject(self, INJ_PAGEOUT_SWAPPED, 1000);
 	ASSERT_EQ(0, posix_fadvise(self->fd, 5 * KS_PAGE, KS_PAGE,
 				   POSIX_FADV_DONTNEED));
-	usleep(300000);
+	ASSERT_EQ(0, wait_injected(self));
 	ASSERT_EQ(0, fallocate(self->fd, FALLOC_FL_PUNCH_HOLE |
 			       FALLOC_FL_KEEP_SIZE, 5 * KS_PAGE, KS_PAGE));
 	usleep(1000000);
@@ -351,7 +372,7 @@ TEST_F_TIMEOUT(race, punch_during_pageout_leaks_no_block, 60)
 	inject(self, INJ_PAGEOUT_SWAPPED, 1000);
 	ASSERT_EQ(0, posix_fadvise(self->fd, 6 * KS_PAGE, KS_PAGE,
 				   POSIX_FADV_DONTNEED));
-	usleep(300000);
+	ASSERT_EQ(0, wait_injected(self));
 	close(self->fd);
 	self->fd = -1;
 	snprintf(path, sizeof(path), "%s/vm", self->dir);
@@ -496,7 +517,7 @@ TEST_F_TIMEOUT(race, pagein_ending_during_punch, 60)
 	pu.fd = self->fd;
 	pu.index = 5;
 	ASSERT_EQ(0, pthread_create(&pu.t, NULL, bg_punch, &pu));
-	usleep(300000);
+	ASSERT_EQ(0, wait_injected(self));
 	ks_pager_serve(&self->pager, &req);
 	pthread_join(rd.t, NULL);
 	pthread_join(pu.t, NULL);
