@@ -108,7 +108,6 @@ static int kvmshare_evict_one(struct kvmshare_part *part,
 							 0, 0)))
 			goto unlock;
 		put_page(page);			/* the array's */
-		kvmshare_account_out(part, KVMSHARE_ENT_ZERO, 1);
 		kvmshare_uncharge(part, 1);
 		atomic64_inc(&part->cnt.zero_elided);
 		ret = 1;

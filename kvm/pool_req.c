@@ -337,8 +337,9 @@ void kvmshare_io_submit(struct kvmshare_pool *pool,
  * mapped. The check and the swap are one step under the array's lock:
  * kvmshare_part_get_page() takes its references under that lock, so a
  * reader, a writer or a truncation either holds the page when it is
- * checked (it stays) or finds @ent. Returns whether @page left; the
- * caller then drops the array's reference.
+ * checked (it stays) or finds @ent, which is counted (paged_out or
+ * zero) in the same step. Returns whether @page left; the caller then
+ * drops the array's reference and uncharges it.
  */
 bool kvmshare_page_swap_out(struct kvmshare_part *part, pgoff_t index,
 			    struct page *page, void *ent)
@@ -350,6 +351,11 @@ bool kvmshare_page_swap_out(struct kvmshare_part *part, pgoff_t index,
 	    page_count(page) == 2) {
 		/* Replacing an entry allocates nothing. */
 		__xa_store(&part->pages, index, ent, GFP_NOWAIT);
+		/*
+		 * Counted before a removal can see the entry and uncount
+		 * it (pool->lock nests inside the array's lock).
+		 */
+		kvmshare_account_out(part, kvmshare_ent_kind(ent), 1);
 		swapped = true;
 	}
 	xa_unlock(&part->pages);
@@ -392,7 +398,6 @@ static bool kvmshare_pageout_done(struct kvmshare_io *io, int result)
 	io->page = NULL;
 	atomic64_dec(&part->pageouts_inflight);
 	if (dropped) {
-		kvmshare_account_out(part, KVMSHARE_ENT_OUT, 1);
 		kvmshare_uncharge(part, 1);
 		atomic64_inc(&part->cnt.pageouts);
 		return false;
