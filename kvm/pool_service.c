@@ -272,6 +272,7 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 	struct kvmshare_io *io, *tmp;
 	bool stopped = false;
 	LIST_HEAD(fenced);
+	ssize_t ret = len;
 	u32 failed = 0;
 	u64 next_id = 0;
 	size_t done;
@@ -286,8 +287,11 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 		u32 tag;
 
 		io = NULL;
-		if (copy_from_user(&cqe, buf + done, sizeof(cqe)))
-			return done ? done : -EFAULT;
+		if (copy_from_user(&cqe, buf + done, sizeof(cqe))) {
+			/* What came before is done: finish it below. */
+			ret = done ? done : -EFAULT;
+			break;
+		}
 		tag = cqe.id & ((1U << KVMSHARE_TAG_BITS) - 1);
 		spin_lock(&pool->io_lock);
 		if (!cqe.flags && !cqe.reserved[0] && !cqe.reserved[1] &&
@@ -360,7 +364,7 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 	if (failed)
 		wake_up_interruptible(&p->wq);
 	kvmshare_pager_kick(pool);
-	return len;
+	return ret;
 }
 
 /*

@@ -533,6 +533,58 @@ TEST_F_TIMEOUT(race, pagein_ending_during_punch, 60)
 	EXPECT_EQ(0, wait_blocks(self, 0));
 }
 
+/*
+ * Found with the fencing fix: a completion write fails the service over
+ * (an error, with a standby attached) and then faults on its next entry.
+ * The page-out fenced by the failover must still end, or its page is
+ * never paged out again.
+ */
+TEST_F_TIMEOUT(race, faulting_completion_write_after_failover, 60)
+{
+	struct kvmshare_pager_req r[2];
+	struct kvmshare_pager_cqe *c;
+	struct ks_pager b;
+	uint8_t *m;
+	int store, i;
+
+	store = memfd_create("ks-shared", 0);
+	ASSERT_GE(store, 0);
+	ASSERT_EQ(0, ftruncate(store, 256 * KS_PAGE));
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 256, 64, 16, 0,
+				     store));
+	ASSERT_EQ(0, ks_pager_attach(&b, self->dir, 256, 64, 16,
+				     KVMSHARE_PAGER_F_STANDBY, store));
+	self->fd = ks_part_create(self->dir, "vm", 16 * KS_PAGE);
+	ASSERT_GE(self->fd, 0);
+	put_page_val(self->fd, 5);
+	put_page_val(self->fd, 6);
+	ASSERT_EQ(0, posix_fadvise(self->fd, 5 * KS_PAGE, 2 * KS_PAGE,
+				   POSIX_FADV_DONTNEED));
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(1, ks_pager_next(&self->pager, &r[i], 2000));
+	/* An error for the first, then an entry on an unmapped page. */
+	m = mmap(NULL, 2 * KS_PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_EQ(0, munmap(m + KS_PAGE, KS_PAGE));
+	c = (void *)(m + KS_PAGE - sizeof(*c));
+	memset(c, 0, sizeof(*c));
+	c->id = r[0].id;
+	c->result = -EIO;
+	EXPECT_EQ(sizeof(*c), write(self->pager.fd, c, 2 * sizeof(*c)));
+	munmap(m, KS_PAGE);
+	/* The standby serves what is reissued; both pages can go. */
+	ASSERT_EQ(0, ks_pager_run(&b));
+	usleep(300000);
+	ASSERT_EQ(0, posix_fadvise(self->fd, 5 * KS_PAGE, 2 * KS_PAGE,
+				   POSIX_FADV_DONTNEED));
+	EXPECT_EQ(0, wait_out(self->fd, 2));
+	EXPECT_EQ(0, check_page_val(self->fd, 5));
+	EXPECT_EQ(0, check_page_val(self->fd, 6));
+	ks_pager_detach(&b);
+	close(store);
+}
+
 struct closer {
 	pthread_t t;
 	int fd;
