@@ -292,16 +292,17 @@ static void bad_ioctl(struct svc *s)
 static void bad_map(struct svc *s)
 {
 	struct pollfd pfd = { .fd = s->p.fd, .events = POLLIN | POLLOUT };
+	size_t len = KS_PAGE * (1 + rnd_below(64));
 	void *m;
 
 	switch (rnd_below(3)) {
 	case 0:
-		m = mmap(NULL, KS_PAGE * (1 + rnd_below(64)),
-			 PROT_READ | PROT_WRITE,
+		/* Unmapped whole: a mapping left would hold the service. */
+		m = mmap(NULL, len, PROT_READ | PROT_WRITE,
 			 rnd_below(2) ? MAP_SHARED : MAP_PRIVATE, s->p.fd,
 			 KS_PAGE * rnd_below(128));
 		if (m != MAP_FAILED)
-			munmap(m, KS_PAGE);
+			munmap(m, len);
 		break;
 	case 1:
 		poll(&pfd, 1, 0);
