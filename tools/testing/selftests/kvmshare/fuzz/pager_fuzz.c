@@ -338,7 +338,7 @@ static void drain(struct svc *s, uint32_t *head)
 }
 
 /* Page-ins under way (lines of debugfs restores), or -1. */
-static int restores(struct fuzz *f)
+static int pageins_under_way(struct fuzz *f)
 {
 	char path[160], buf[8192];
 	int fd, n, lines = 0;
@@ -539,7 +539,7 @@ TEST_F_TIMEOUT(fuzz, protocol, 300)
 	ASSERT_EQ(0, fallocate(f->fd, FALLOC_FL_PUNCH_HOLE |
 			       FALLOC_FL_KEEP_SIZE, 0, PAGES * KS_PAGE));
 	/* Page-ins still under way hold their pages (charged) until done. */
-	for (k = 0; k < 100 && restores(f) > 0; k++)
+	for (k = 0; k < 100 && pageins_under_way(f) > 0; k++)
 		usleep(100000);
 	st0 = (struct kvmshare_part_stats){ 0 };
 	ASSERT_EQ(0, ks_part_stats(f->fd, &st0));
