@@ -23,10 +23,16 @@
  *                             PTE is installed; removal takes it after
  *                             unmapping, so a racing fault's PTE is seen
  *                             and unmapped again.
- *  part->pages xa_lock        the page array (xarray internal lock).
+ *  part->pages xa_lock        the page array (xarray internal lock);
+ *                             also orders a page's reference check with
+ *                             its removal (kvmshare_page_swap_out()).
+ *  part->io xa_lock           the requests registered per page, and a
+ *                             request's handed flag (pool_req.c). Taken
+ *                             with no other lock of these held, except
+ *                             by debugfs "restores", inside pool->lock.
  *  pool->io_lock (spinlock)   paging services, their rings and slots, the
  *                             pending requests and the backing store's
- *                             block map (pool_pager.c).
+ *                             block map (pool_req.c, pool_service.c).
  *  pool->lock (spinlock)      the page counts of the pool and of every
  *                             partition in it, and pool->parts (pool_acct.c).
  *
@@ -156,7 +162,7 @@ struct kvmshare_pool {
 
 	atomic64_t fault_failures;	/* faults refused in this pool */
 
-	/* Host paging, pool_pager.c. */
+	/* Host paging, pool_req.c and pool_pager.h. */
 	struct mutex pager_mutex;	/* attach and detach */
 	spinlock_t io_lock;		/* see the lock order above */
 	struct list_head pagers;	/* struct kvmshare_pager.node */
@@ -177,6 +183,14 @@ struct kvmshare_pool {
 	unsigned long next_sample;	/* jiffies, evict_work only */
 	u64 low_pages;			/* keep this much free when paging */
 	bool dying;			/* no more eviction work */
+	/*
+	 * Test hook (debugfs inject_*): the next inject_count times the
+	 * paging code passes point inject_point it sleeps inject_ms, to
+	 * widen a race window in a regression test. 0: off.
+	 */
+	u32 inject_point;
+	u32 inject_ms;
+	atomic_t inject_count;
 
 	struct kvmshare_pool_policy policy;	/* pool_policy.c */
 };
@@ -283,7 +297,7 @@ void kvmshare_part_get_counters(struct kvmshare_part *part,
 void kvmshare_pool_get_info(struct kvmshare_pool *pool,
 			    struct kvmshare_pool_info *info);
 
-/* pool_pager.c: host paging */
+/* pool_req.c, pool_pagein.c, pool_evict.c, pool_service.c: host paging */
 int kvmshare_io_cache_init(void);
 void kvmshare_io_cache_exit(void);
 int kvmshare_pager_init(struct kvmshare_pool *pool);
@@ -305,12 +319,30 @@ struct kvmshare_io *kvmshare_io_lookup(struct kvmshare_part *part,
 				       pgoff_t index);
 void kvmshare_block_release(struct kvmshare_pool *pool, u64 block,
 			    struct kvmshare_part *part, pgoff_t index);
+void kvmshare_block_removed(struct kvmshare_part *part, pgoff_t index,
+			    u64 block);
 void kvmshare_evict_kick(struct kvmshare_pool *pool);
 void kvmshare_pageout_range(struct kvmshare_part *part,
 			    struct address_space *mapping, pgoff_t first,
 			    pgoff_t last);
 int kvmshare_wait_room(struct kvmshare_part *part);
 const char *kvmshare_stream_state(struct kvmshare_part *part);
+
+/*
+ * Points of the paging code where a regression test may make it sleep
+ * (debugfs <pool>/inject_point, inject_ms, inject_count).
+ */
+enum kvmshare_inject_point {
+	KVMSHARE_INJ_NONE,
+	KVMSHARE_INJ_PAGEIN_AHEAD = 1,	/* read-ahead: entry read, no io yet */
+	KVMSHARE_INJ_PAGEOUT_SWAPPED = 2, /* page-out: entry OUT, registered */
+	KVMSHARE_INJ_EVICT_CHECKED = 3,	/* eviction: refcount checked */
+	KVMSHARE_INJ_ATTACH_FD = 4,	/* attach: the fd is in the table */
+	KVMSHARE_INJ_PAGEOUT_CHECKED = 5, /* page-out end: refcount checked */
+	KVMSHARE_INJ_REMOVE_READ = 6,	/* removal: a value entry read */
+};
+
+void kvmshare_inject(struct kvmshare_pool *pool, u32 point);
 
 /* pool_file.c: file, inode and directory operations */
 extern const struct file_operations kvmshare_file_ops;

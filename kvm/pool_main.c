@@ -261,7 +261,7 @@ static void kvmshare_pool_release(struct kobject *kobj)
 	struct kvmshare_pool *pool = to_pool(kobj);
 
 	ida_free(&kvmshare_pool_ida, pool->id);
-	bitmap_free(pool->block_map);
+	kvfree(pool->block_map);	/* kvcalloc(), pool_service.c */
 	kfree(pool);
 }
 

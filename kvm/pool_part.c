@@ -161,6 +161,57 @@ struct page *kvmshare_part_get_page_wait(struct kvmshare_part *part,
 	}
 }
 
+/*
+ * Remove the entry @entry found at @index (read without the array's lock).
+ * Returns false if the entry changed meanwhile (a page-in or a page-out
+ * ended, eviction swapped the page): the caller looks again, so nothing
+ * that replaced it survives the removal. Counts removed pages in *@n.
+ */
+static bool kvmshare_part_remove_one(struct kvmshare_part *part,
+				     struct address_space *mapping,
+				     unsigned long index, void *entry, u64 *n)
+{
+	struct page *page;
+	bool removed;
+
+	if (xa_is_value(entry)) {
+		/*
+		 * Not in memory: forget it. A block under page-in, or of a
+		 * page-out not ended yet, is freed by that request when it
+		 * ends.
+		 */
+		kvmshare_inject(part->pool, KVMSHARE_INJ_REMOVE_READ);
+		if (xa_cmpxchg(&part->pages, index, entry, NULL,
+			       GFP_KERNEL) != entry)
+			return false;
+		kvmshare_account_out(part, kvmshare_ent_kind(entry), -1);
+		if (kvmshare_ent_kind(entry) == KVMSHARE_ENT_OUT)
+			kvmshare_block_removed(part, index,
+					       kvmshare_ent_block(entry));
+		return true;
+	}
+	/*
+	 * A finishing page-out may drop the page meanwhile. Take a reference
+	 * only if it is still live, and let the exchange below tell whether
+	 * it is still ours.
+	 */
+	page = entry;
+	if (!get_page_unless_zero(page))
+		return false;
+	lock_page(page);
+	removed = xa_cmpxchg(&part->pages, index, page, NULL,
+			     GFP_KERNEL) == page;
+	if (removed) {
+		if (mapping && page_mapped(page))
+			unmap_mapping_pages(mapping, index, 1, false);
+		put_page(page);		/* the array's */
+		(*n)++;
+	}
+	unlock_page(page);
+	put_page(page);
+	return removed;
+}
+
 /**
  * kvmshare_part_remove_range - give pages [@start, @end] back to the pool
  * @part: the partition
@@ -178,52 +229,17 @@ u64 kvmshare_part_remove_range(struct kvmshare_part *part,
 			       struct address_space *mapping,
 			       pgoff_t start, pgoff_t end)
 {
-	struct kvmshare_io *io;
 	unsigned long index;
-	struct page *page;
 	void *entry;
 	u64 n = 0;
 
 	xa_for_each_range(&part->pages, index, entry, start, end) {
-		if (xa_is_value(entry)) {
-			/*
-			 * Not in memory: forget it. A block under page-in is
-			 * released by the page-in when it ends.
-			 */
-			if (xa_cmpxchg(&part->pages, index, entry, NULL,
-				       GFP_KERNEL) != entry)
-				continue;
-			kvmshare_account_out(part, kvmshare_ent_kind(entry), -1);
-			if (kvmshare_ent_kind(entry) == KVMSHARE_ENT_OUT) {
-				io = kvmshare_io_lookup(part, index);
-				if (!io)
-					kvmshare_block_release(part->pool,
-							       kvmshare_ent_block(entry),
-							       part, index);
-				else
-					kvmshare_io_put(io);
-			}
-			continue;
+		while (entry &&
+		       !kvmshare_part_remove_one(part, mapping, index, entry,
+						 &n)) {
+			cond_resched();
+			entry = xa_load(&part->pages, index);
 		}
-		/*
-		 * The entry was read without the array's lock: a finishing
-		 * page-out may drop the page meanwhile. Take a reference
-		 * only if it is still live, and let the exchange below tell
-		 * whether it is still ours.
-		 */
-		page = entry;
-		if (!get_page_unless_zero(page))
-			continue;
-		lock_page(page);
-		if (xa_cmpxchg(&part->pages, index, page, NULL,
-			       GFP_KERNEL) == page) {
-			if (mapping && page_mapped(page))
-				unmap_mapping_pages(mapping, index, 1, false);
-			put_page(page);		/* the array's */
-			n++;
-		}
-		unlock_page(page);
-		put_page(page);
 		cond_resched();
 	}
 	kvmshare_uncharge(part, n);
@@ -651,5 +667,10 @@ void kvmshare_part_destroy(struct kvmshare_part *part)
 
 	kvmshare_acct_part_gone(part);
 	kvmshare_pager_part_gone(part);
+	/*
+	 * Out of sysfs now (unmount: the file was not unlinked): requests
+	 * still ending may hold the kobject past the pool's removal.
+	 */
+	kvmshare_part_unlinked(part);
 	kobject_put(&part->kobj);
 }

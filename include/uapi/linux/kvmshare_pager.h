@@ -53,6 +53,15 @@
  * writes under way in its process; it must be dead (not merely closed)
  * before another service takes over a block device (a reference service
  * exits at once when it cannot go on).
+ *
+ * Fencing: a service failed over while it may be alive (it missed its
+ * deadline, or reported an error with another service attached) is
+ * replaced, not trusted to have stopped. Only its page-ins are posted
+ * again; its page-outs and discards in flight end without effect (a
+ * page-out's page stays in memory) and their blocks are given to no page
+ * until its fd is released, so a write or discard of it that lands late
+ * hits no block in use. Its completions are refused, and counted in
+ * bad_completions and fenced_completions.
  */
 #ifndef _UAPI_LINUX_KVMSHARE_PAGER_H
 #define _UAPI_LINUX_KVMSHARE_PAGER_H
@@ -147,7 +156,8 @@ struct kvmshare_pager_info {
 	__u64	inflight;
 	__u64	suspended_streams;	/* at the end of a stop */
 	__u64	completed_streams;	/* partitions gone during a stop */
-	__u64	reserved[4];
+	__u64	fenced_completions;	/* refused: came after a failover */
+	__u64	reserved[3];
 };
 
 #define KVMSHARE_PAGER_STATE_ACTIVE	1	/* serving requests */

@@ -13,10 +13,15 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/klog.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "ksutil.h"
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
 
 int ks_pool_mount(char *dir, size_t dirlen, const char *opts)
 {
@@ -225,4 +230,49 @@ int ks_wait_resident(int fd, uint64_t max, int secs)
 		usleep(100000);
 	}
 	return -1;
+}
+
+/* Lines of the kernel log that contain one of @pat[0..@n). */
+static int ks_klog_match(const char *const *pat, unsigned int n)
+{
+	int len = klogctl(10, NULL, 0), got, count = 0;
+	char *buf, *line, *save;
+	unsigned int i;
+
+	if (len <= 0)
+		return -1;
+	buf = malloc(len + 1);
+	if (!buf)
+		return -1;
+	got = klogctl(3, buf, len);
+	if (got < 0) {
+		free(buf);
+		return -1;
+	}
+	buf[got] = 0;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		for (i = 0; i < n; i++)
+			if (strstr(line, pat[i])) {
+				count++;
+				break;
+			}
+	free(buf);
+	return count;
+}
+
+int ks_klog_bad(void)
+{
+	static const char *const pat[] = {
+		"WARNING:", "BUG:", "Oops", "general protection",
+		"list_add corruption", "list_del corruption", "refcount_t:",
+		"kernel BUG",
+	};
+
+	return ks_klog_match(pat, ARRAY_SIZE(pat));
+}
+
+int ks_klog_count(const char *needle)
+{
+	return ks_klog_match(&needle, 1);
 }

@@ -45,6 +45,13 @@ int ks_write_file(const char *path, const char *val);
 /* Wait up to @secs for partition @fd to hold at most @max pages; 0 or -1. */
 int ks_wait_resident(int fd, uint64_t max, int secs);
 
+/*
+ * Lines of the kernel log that are warnings, BUGs, oopses or list or
+ * refcount corruption (as scripts/vm/dmesg-check.sh sees them), or -1.
+ */
+int ks_klog_bad(void);
+/* Lines of the kernel log that contain @needle, or -1. */
+int ks_klog_count(const char *needle);
 /* Benchmarks: CLOCK_MONOTONIC in ns; the median of @n values (kept). */
 uint64_t ks_now_ns(void);
 double ks_median(const double *v, int n);

@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmshare host paging: eviction. The pool evicts pages of partitions that
+ * are above their target, or all partitions above their entitlement when
+ * the pool runs short, to a backing store that a paging service serves
+ * (pool_service.c). The pool owns the backing store's block map, like the
+ * kernel does a swap device's, so any service on the same store can serve
+ * any request.
+ *
+ * A page leaves memory only once the service confirmed its copy durable;
+ * it is kept if it was touched, written or pinned meanwhile. All-zero
+ * pages are dropped without I/O. Which pages go is learnt by sampling (as
+ * VMware ESX does): each period a few resident pages of each partition are
+ * unmapped; those not faulted back by the next period are idle and go
+ * first, and the share faulted back estimates the partition's active
+ * memory.
+ *
+ * Locks, outermost first:
+ *
+ *  pool->evict_work     (not a lock) one eviction pass at a time; it owns
+ *                       part->sampled, active_estimate and evict_cursor.
+ *  page lock            (trylock) held while a page is checked for pins
+ *                       and its entry swapped or its page-out registered.
+ *  part->pages xa_lock  under the page lock: the reference check and
+ *                       entry swap of an all-zero page, in one step
+ *                       (kvmshare_page_swap_out()), and the marks.
+ *  part->io xa_lock     under the page lock, not with the above: the
+ *                       page-out's registration.
+ *  pool->io_lock        taken alone, for a backing block.
+ *  pool->lock           taken alone, to choose the partition to evict
+ *                       from and for part->visited.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/capability.h>
+#include <linux/crc32.h>
+#include <linux/file.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/pagemap.h>
+#include <linux/poll.h>
+#include <linux/random.h>
+#include <linux/seq_file.h>
+#include <linux/debugfs.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+#include <uapi/linux/kvmshare_pager.h>
+
+#include "pool.h"
+#include "pool_pager.h"
+
+static unsigned int sample_ms = 1000;
+module_param(sample_ms, uint, 0644);
+MODULE_PARM_DESC(sample_ms, "Access sampling and eviction period (ms)");
+
+static unsigned int sample_pages = 64;
+module_param(sample_pages, uint, 0644);
+MODULE_PARM_DESC(sample_pages, "Pages per partition sampled each period");
+
+static unsigned int evict_batch = 1024;
+module_param(evict_batch, uint, 0644);
+MODULE_PARM_DESC(evict_batch, "Most pages evicted per partition per pass");
+
+/* Eviction */
+
+/*
+ * Try to evict page @index of @part. Returns 1 if a page left (or a
+ * page-out started), 0 if it was skipped.
+ */
+static int kvmshare_evict_one(struct kvmshare_part *part,
+			      struct address_space *mapping, pgoff_t index,
+			      struct page *page)
+{
+	struct kvmshare_pool *pool = part->pool;
+	struct kvmshare_io *io;
+	void *kaddr;
+	bool zero;
+	u64 block;
+	int ret = 0;
+
+	if (xa_load(&part->io, index))
+		return 0;			/* already under I/O */
+	if (!trylock_page(page))
+		return 0;
+	if (xa_load(&part->pages, index) != page)
+		goto unlock;
+	unmap_mapping_pages(mapping, index, 1, false);
+	/* The array's ref + the caller's: anything more is a pin. */
+	if (page_mapped(page) || page_count(page) != 2) {
+		atomic64_inc(&part->cnt.pinned_skips);
+		goto unlock;
+	}
+	kvmshare_inject(pool, KVMSHARE_INJ_EVICT_CHECKED);
+	ClearPageDirty(page);
+	xa_clear_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED);
+	xa_clear_mark(&part->pages, index, KVMSHARE_MARK_AHEAD);
+
+	kaddr = kmap_local_page(page);
+	zero = !memchr_inv(kaddr, 0, PAGE_SIZE);
+	kunmap_local(kaddr);
+	if (zero) {
+		if (!kvmshare_page_swap_out(part, index, page,
+					    kvmshare_ent(KVMSHARE_ENT_ZERO,
+							 0, 0)))
+			goto unlock;
+		put_page(page);			/* the array's */
+		kvmshare_uncharge(part, 1);
+		atomic64_inc(&part->cnt.zero_elided);
+		ret = 1;
+		goto unlock;
+	}
+	if (!kvmshare_pager_active(pool))
+		goto unlock;
+	spin_lock(&pool->io_lock);
+	if (!kvmshare_block_get(pool, &block)) {
+		spin_unlock(&pool->io_lock);
+		goto unlock;
+	}
+	spin_unlock(&pool->io_lock);
+	get_page(page);				/* the request's */
+	io = kvmshare_io_alloc(part, KVMSHARE_PAGER_OP_PAGE_OUT, index, block,
+			       page);
+	if (!io)
+		goto undo;
+	refcount_inc(&io->ref);			/* the array's */
+	if (xa_insert(&part->io, index, io, GFP_KERNEL)) {
+		kvmshare_io_put(io);
+		kvmshare_io_put(io);
+		goto undo;
+	}
+	unlock_page(page);
+	atomic64_inc(&part->pageouts_inflight);
+	kvmshare_io_queue(pool, io);	/* the caller kicks the service */
+	return 1;
+undo:
+	put_page(page);
+	spin_lock(&pool->io_lock);
+	__kvmshare_block_put(pool, block);
+	spin_unlock(&pool->io_lock);
+unlock:
+	unlock_page(page);
+	return ret;
+}
+
+#define KVMSHARE_EVICT_BATCH	32	/* page-outs queued per kick */
+
+/*
+ * Evict @page, found at @index of @part without a reference, and count it
+ * in *@done when it left or its page-out was queued. Page-outs are posted
+ * in batches as they are chosen; the caller kicks the service at the end.
+ */
+static void kvmshare_evict_found(struct kvmshare_part *part,
+				 struct address_space *mapping,
+				 unsigned long index, struct page *page,
+				 u64 *done)
+{
+	if (!get_page_unless_zero(page))
+		return;
+	if (kvmshare_evict_one(part, mapping, index, page) &&
+	    !(++*done % KVMSHARE_EVICT_BATCH))
+		kvmshare_pager_kick(part->pool);
+	put_page(page);
+}
+
+/* Evict up to @want resident pages of @part: sampled-idle pages first. */
+static u64 kvmshare_evict_part(struct kvmshare_part *part,
+			       struct address_space *mapping, u64 want)
+{
+	unsigned long index;
+	void *entry;
+	u64 done = 0, looked = 0;
+	int pass;
+
+	for (pass = 0; pass < 2 && done < want; pass++) {
+		unsigned long start = pass ? part->evict_cursor : 0;
+
+		xa_for_each_start(&part->pages, index, entry, start) {
+			if (done >= want || looked >= 8 * want + 64)
+				break;
+			if (xa_is_value(entry))
+				continue;
+			if (!pass && !xa_get_mark(&part->pages, index,
+						  KVMSHARE_MARK_SAMPLED) &&
+			    !xa_get_mark(&part->pages, index,
+					 KVMSHARE_MARK_AHEAD))
+				continue;
+			looked++;
+			kvmshare_evict_found(part, mapping, index, entry,
+					     &done);
+			part->evict_cursor = index + 1;
+			cond_resched();
+		}
+		if (pass && done < want && looked < 8 * want + 64)
+			part->evict_cursor = 0;	/* wrap */
+	}
+	kvmshare_pager_kick(part->pool);
+	return done;
+}
+
+/*
+ * Page out the resident pages [@first, @last] of @part now (fadvise
+ * DONTNEED): those in use or pinned are skipped, as by eviction.
+ */
+void kvmshare_pageout_range(struct kvmshare_part *part,
+			    struct address_space *mapping, pgoff_t first,
+			    pgoff_t last)
+{
+	unsigned long index;
+	void *entry;
+	u64 n = 0;
+
+	xa_for_each_range(&part->pages, index, entry, first, last) {
+		if (xa_is_value(entry))
+			continue;
+		kvmshare_evict_found(part, mapping, index, entry, &n);
+		if (fatal_signal_pending(current))
+			break;
+		cond_resched();
+	}
+	kvmshare_pager_kick(part->pool);
+}
+
+/* Unmap a sample of resident pages; estimate active memory from the last. */
+static void kvmshare_sample_part(struct kvmshare_part *part,
+				 struct address_space *mapping)
+{
+	struct kvmshare_pool *pool = part->pool;
+	u64 hits = atomic64_xchg(&part->cnt.sample_hits, 0);
+	u64 size = DIV_ROUND_UP_ULL(i_size_read(mapping->host), PAGE_SIZE);
+	unsigned int i, n = 0;
+	u64 resident;
+
+	spin_lock(&pool->lock);
+	resident = part->resident;
+	if (part->sampled) {
+		hits = min(hits, part->sampled);
+		part->active_estimate = div64_u64(resident * hits,
+						  part->sampled);
+	}
+	spin_unlock(&pool->lock);
+	if (!resident || !size)
+		goto out;
+	for (i = 0; i < sample_pages && n < resident; i++) {
+		unsigned long index = get_random_u32_below(min_t(u64, size,
+								 U32_MAX));
+		struct page *page;
+		void *entry;
+
+		entry = xa_find(&part->pages, &index, ULONG_MAX, XA_PRESENT);
+		if (!entry || xa_is_value(entry) ||
+		    xa_get_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED))
+			continue;
+		page = entry;
+		if (!get_page_unless_zero(page))
+			continue;
+		if (trylock_page(page)) {
+			if (xa_load(&part->pages, index) == page) {
+				unmap_mapping_pages(mapping, index, 1, false);
+				xa_set_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED);
+				n++;
+			}
+			unlock_page(page);
+		}
+		put_page(page);
+	}
+out:
+	part->sampled = n;
+}
+
+static void kvmshare_evict_work(struct work_struct *work)
+{
+	struct kvmshare_pool *pool = container_of(to_delayed_work(work),
+						  struct kvmshare_pool,
+						  evict_work);
+	struct kvmshare_part *part;
+	bool sample = time_after_eq(jiffies, pool->next_sample);
+	bool again = false;
+	u64 over;
+
+	if (sample)
+		pool->next_sample = jiffies + msecs_to_jiffies(sample_ms);
+	kvmshare_pager_watch(pool);
+
+	for (;;) {
+		struct kvmshare_part *victim = NULL;
+		struct inode *inode = NULL;
+		u64 short_by = 0, want = 0, best = 0, done;
+
+		/*
+		 * Pick the partition most above its target, or, when the
+		 * pool runs short, most above its entitlement. Partitions
+		 * are visited once per pass (sample marks them).
+		 */
+		spin_lock(&pool->lock);
+		if (pool->used_pages + pool->owed_pages + pool->reserve_pages +
+		    pool->low_pages > pool->size_pages)
+			short_by = pool->used_pages + pool->owed_pages +
+				   pool->reserve_pages + 2 * pool->low_pages -
+				   pool->size_pages;
+		/*
+		 * Faults wait for room: a racy peek is enough, a waiter
+		 * that comes later kicks this work itself.
+		 */
+		if (waitqueue_active(&pool->room_wq))
+			short_by = max_t(u64, short_by, evict_batch);
+		list_for_each_entry(part, &pool->parts, node) {
+			u64 floor = max(part->target, part->entitlement);
+			/* Page-outs under way will leave: count them gone. */
+			u64 res = part->resident -
+				  min_t(u64, part->resident,
+					atomic64_read(&part->pageouts_inflight));
+
+			if (part->visited || !part->inode)
+				continue;
+			over = 0;
+			if (part->target && res > floor)
+				over = res - floor;
+			if (short_by && res > part->entitlement)
+				over = max(over, res - part->entitlement);
+			if (over > best || (sample && !victim)) {
+				best = over;
+				victim = part;
+			}
+		}
+		if (victim) {
+			victim->visited = true;
+			want = min_t(u64, best, evict_batch);
+			inode = igrab(victim->inode);
+			kobject_get(&victim->kobj);
+		}
+		spin_unlock(&pool->lock);
+		if (!victim)
+			break;
+		if (inode) {
+			if (sample)
+				kvmshare_sample_part(victim, inode->i_mapping);
+			done = want ? kvmshare_evict_part(victim,
+							  inode->i_mapping,
+							  want) : 0;
+			/* Made progress and there is more: go on at once. */
+			if (done && done < best)
+				again = true;
+			iput(inode);
+		}
+		kobject_put(&victim->kobj);
+		cond_resched();
+	}
+
+	spin_lock(&pool->lock);
+	list_for_each_entry(part, &pool->parts, node)
+		part->visited = false;
+	spin_unlock(&pool->lock);
+
+	if (!READ_ONCE(pool->dying))
+		queue_delayed_work(system_unbound_wq, &pool->evict_work,
+				   again ? 1 : msecs_to_jiffies(sample_ms));
+}
+
+void kvmshare_evict_kick(struct kvmshare_pool *pool)
+{
+	if (!READ_ONCE(pool->dying))
+		mod_delayed_work(system_unbound_wq, &pool->evict_work, 0);
+}
+
+/* Start the pool's eviction and access sampling work. */
+void kvmshare_evict_init(struct kvmshare_pool *pool)
+{
+	INIT_DELAYED_WORK(&pool->evict_work, kvmshare_evict_work);
+	pool->next_sample = jiffies;
+	queue_delayed_work(system_unbound_wq, &pool->evict_work,
+			   msecs_to_jiffies(sample_ms));
+}

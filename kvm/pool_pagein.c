@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmshare host paging: paging in. A fault, read or write that finds a
+ * page on the backing store registers a page-in (in part->io) with a new
+ * page charged to the pool, and reads ahead the rest of its aligned
+ * window; the request ends in kvmshare_pagein_done() (pool_req.c).
+ *
+ * This file owns no lock. Callers hold the mapping's invalidate_lock
+ * shared (no page leaves the file meanwhile); it takes, one at a time and
+ * never nested, part->io's xa_lock (registration), pool->lock (charging,
+ * pool_part.c) and pool->io_lock (queueing, pool_req.c).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/capability.h>
+#include <linux/crc32.h>
+#include <linux/file.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/pagemap.h>
+#include <linux/poll.h>
+#include <linux/random.h>
+#include <linux/seq_file.h>
+#include <linux/debugfs.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+#include <uapi/linux/kvmshare_pager.h>
+
+#include "pool.h"
+#include "pool_pager.h"
+
+#define KVMSHARE_MAX_CLUSTER	64
+
+static int kvmshare_set_cluster(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int ret = kstrtouint(val, 0, &n);
+
+	if (ret)
+		return ret;
+	if (!n || n > KVMSHARE_MAX_CLUSTER || !is_power_of_2(n))
+		return -EINVAL;
+	WRITE_ONCE(*(unsigned int *)kp->arg, n);
+	return 0;
+}
+
+static const struct kernel_param_ops kvmshare_cluster_ops = {
+	.set = kvmshare_set_cluster,
+	.get = param_get_uint,
+};
+
+static unsigned int pagein_cluster = 16;
+module_param_cb(pagein_cluster, &kvmshare_cluster_ops, &pagein_cluster, 0644);
+MODULE_PARM_DESC(pagein_cluster,
+		 "Page in the aligned window of this many pages around a faulting page (power of 2, at most 64; 1: only the faulting page)");
+
+static bool async_restore = true;
+module_param(async_restore, bool, 0644);
+MODULE_PARM_DESC(async_restore,
+		 "Start a page-in and return at once when KVM asks for a page without waiting, so that its asynchronous page fault lets the guest run on (N: such faults wait)");
+
+/* Whether faults that must not wait get an asynchronous restore. */
+bool kvmshare_async_restore(void)
+{
+	return READ_ONCE(async_restore);
+}
+
+static unsigned int room_wait_s = 30;
+module_param(room_wait_s, uint, 0644);
+MODULE_PARM_DESC(room_wait_s,
+		 "Seconds a fault waits for eviction to make room");
+
+/* Paging in */
+
+/*
+ * Register and queue a page-in of page @index of @part, whose entry the
+ * caller found to be @entry (on the backing store, no request for it).
+ * @ahead: a read-ahead, that takes only spare room of the pool. With @iop
+ * the request is returned with a reference for the caller. Returns
+ * -EINPROGRESS (queued: the caller kicks the service), -EAGAIN (the entry
+ * changed or a request for it appeared), -ENOSPC, -ENOMEM.
+ */
+static int kvmshare_pagein_queue(struct kvmshare_part *part, pgoff_t index,
+				 void *entry, bool ahead,
+				 struct kvmshare_io **iop)
+{
+	struct kvmshare_io *io;
+	struct page *page;
+	int ret;
+
+	if (!(ahead ? kvmshare_charge_spare(part) : kvmshare_charge(part, true)))
+		return -ENOSPC;
+	page = alloc_page(GFP_HIGHUSER | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+	if (!page) {
+		kvmshare_uncharge(part, 1);
+		return -ENOMEM;
+	}
+	if (ahead)	/* as if alloc_page() slept */
+		kvmshare_inject(part->pool, KVMSHARE_INJ_PAGEIN_AHEAD);
+	io = kvmshare_io_alloc(part, KVMSHARE_PAGER_OP_PAGE_IN, index,
+			       kvmshare_ent_block(entry), page);
+	if (!io) {
+		put_page(page);
+		kvmshare_uncharge(part, 1);
+		return -ENOMEM;
+	}
+	io->crc = kvmshare_ent_crc(entry);
+	io->ahead = ahead;
+	refcount_inc(&io->ref);			/* the array's */
+	ret = xa_insert(&part->io, index, io, GFP_KERNEL);
+	if (ret) {
+		/* Someone else started it (-EBUSY), or no memory. */
+		io->page = NULL;
+		kvmshare_io_put(io);
+		kvmshare_io_put(io);
+		put_page(page);
+		kvmshare_uncharge(part, 1);
+		return ret == -EBUSY ? -EAGAIN : ret;
+	}
+	if (xa_load(&part->pages, index) != entry) {
+		/* Punched between our look and the registration. */
+		kvmshare_io_end(io, -ECANCELED);
+		return -EAGAIN;
+	}
+	if (iop) {
+		refcount_inc(&io->ref);		/* the caller's */
+		*iop = io;
+	}
+	kvmshare_io_queue(part->pool, io);
+	return -EINPROGRESS;
+}
+
+/*
+ * Page in, along with page @index, the other pages of its aligned window
+ * of pagein_cluster pages that are on the backing store: a guest touching
+ * one page of a region it used before touches its neighbours next, and one
+ * round trip to the service brings them all. Stops when the pool has no
+ * spare room. Read-ahead pages that are not touched go first on eviction.
+ */
+static void kvmshare_pagein_ahead(struct kvmshare_part *part, pgoff_t index)
+{
+	unsigned int n = READ_ONCE(pagein_cluster);
+	pgoff_t first = round_down(index, n), i;
+	void *entry;
+	int ret;
+
+	for (i = first; n > 1 && i < first + n; i++) {
+		if (i == index)
+			continue;
+		entry = xa_load(&part->pages, i);
+		if (!kvmshare_ent_is_out(entry) || xa_load(&part->io, i))
+			continue;
+		ret = kvmshare_pagein_queue(part, i, entry, true, NULL);
+		if (ret == -ENOSPC || ret == -ENOMEM)
+			break;
+	}
+}
+
+/**
+ * kvmshare_pagein_start - page in page @index of @part, or join its page-in
+ * @part: the partition
+ * @index: the page
+ * @entry: the array's entry for it, as the caller found it
+ * @iop: the request, with a reference, on -EINPROGRESS
+ *
+ * The caller holds the invalidate_lock shared. Returns -EINPROGRESS (wait
+ * for *@iop with kvmshare_io_wait(), then look again), -EAGAIN (the entry
+ * changed: look again), -ENOSPC (no room in the pool for the page: wait
+ * for room), -ENOMEM.
+ */
+int kvmshare_pagein_start(struct kvmshare_part *part, pgoff_t index,
+			  void *entry, struct kvmshare_io **iop)
+{
+	struct kvmshare_io *io;
+	int ret;
+
+	if (!kvmshare_ent_is_out(entry))
+		return -EAGAIN;
+	io = kvmshare_io_lookup(part, index);
+	if (io) {
+		*iop = io;
+		return -EINPROGRESS;
+	}
+	ret = kvmshare_pagein_queue(part, index, entry, false, iop);
+	if (ret == -EINPROGRESS) {
+		kvmshare_pagein_ahead(part, index);
+		kvmshare_pager_kick(part->pool);
+	}
+	return ret;
+}
+
+/* Wait until @part may take a page (eviction made room); 0 or errno. */
+int kvmshare_wait_room(struct kvmshare_part *part)
+{
+	struct kvmshare_pool *pool = part->pool;
+	long ret;
+
+	kvmshare_evict_kick(pool);
+	ret = wait_event_killable_timeout(pool->room_wq,
+					  kvmshare_has_room(part, true) ||
+					  !kvmshare_pager_active(pool),
+					  room_wait_s * HZ);
+	if (ret < 0)
+		return -EINTR;
+	return ret ? 0 : -ENOSPC;
+}

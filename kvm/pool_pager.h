@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kvmshare host paging - interfaces between its files: pool_req.c
+ * (requests, backing blocks), pool_pagein.c, pool_evict.c and
+ * pool_service.c (the paging services). See each file for its locks.
+ */
+#ifndef _KVMSHARE_POOL_PAGER_H
+#define _KVMSHARE_POOL_PAGER_H
+
+#include <linux/completion.h>
+#include <linux/refcount.h>
+#include <linux/wait.h>
+
+#include "pool.h"
+
+struct kvmshare_io {
+	struct list_head node;		/* pool->io_pending, under io_lock */
+	struct kvmshare_part *part;	/* kobject reference */
+	pgoff_t index;
+	u64 block;
+	u32 op;				/* KVMSHARE_PAGER_OP_* */
+	u32 crc;
+	u32 tag;			/* in the pager's tag table, posted */
+	u32 slot;			/* data buffer, posted */
+	bool ahead;			/* a page-in ahead of a fault */
+	/* part->io xa_lock: its OUT entry went while it was registered. */
+	bool handed;			/* the block is ours to free */
+	unsigned long async;		/* bit 0: a fault did not wait for it */
+	unsigned long start;		/* jiffies: created */
+	unsigned long posted;		/* jiffies: posted to a service */
+	u64 id;				/* request id while posted */
+	struct page *page;		/* the page written or filled (ref) */
+	struct completion done;
+	refcount_t ref;
+};
+
+/* A paging service attached to a pool. */
+struct kvmshare_pager {
+	struct list_head node;		/* pool->pagers, under io_lock */
+	struct kvmshare_pool *pool;	/* kobject reference */
+	u64 id;
+	u32 state;			/* KVMSHARE_PAGER_STATE_*, io_lock */
+	bool standby;			/* attached as a standby */
+	bool gone;			/* takes no requests: left or failed */
+	bool stalled;			/* active, late, no one to take over */
+	u64 suspended;			/* streams suspended by its stop */
+	u64 completed;			/* partitions gone during its stop */
+
+	struct kvmshare_pager_ring *ring;	/* vmalloc_user: header + sq */
+	size_t ring_bytes;
+	u32 sq_entries;
+	u32 sq_tail;			/* our copy, under io_lock */
+	u32 nr_slots;
+	struct page **slots;
+	unsigned long *slot_map;	/* slots in use, under io_lock */
+	struct kvmshare_io **tags;	/* posted requests by tag */
+	unsigned long *tag_map;
+	u32 inflight;
+	u64 seq;			/* request id = seq << 12 | tag */
+	wait_queue_head_t wq;		/* poll */
+
+	bool replaced;			/* failed over while maybe alive */
+	u64 *fenced;			/* io_lock: blocks it may still write */
+	u32 nr_fenced;			/* io_lock: of sq_entries */
+
+	atomic64_t requests;
+	atomic64_t completions;
+	atomic64_t bad_completions;
+	atomic64_t fenced_completions;	/* of those, after it was replaced */
+};
+
+/* A request's block once it is fenced (no block to free). */
+#define KVMSHARE_NO_BLOCK	U64_MAX
+
+#define KVMSHARE_TAG_BITS	12	/* KVMSHARE_PAGER_MAX_ENTRIES */
+
+/* pool_req.c */
+extern unsigned int kvmshare_pager_timeout_ms;
+struct kvmshare_io *kvmshare_io_alloc(struct kvmshare_part *part,
+				      u32 op, pgoff_t index, u64 block,
+				      struct page *page);
+bool kvmshare_block_get(struct kvmshare_pool *pool, u64 *block);
+void __kvmshare_block_put(struct kvmshare_pool *pool, u64 block);
+void kvmshare_pager_kick(struct kvmshare_pool *pool);
+void kvmshare_io_queue(struct kvmshare_pool *pool, struct kvmshare_io *io);
+void kvmshare_io_submit(struct kvmshare_pool *pool, struct kvmshare_io *io);
+void kvmshare_io_end(struct kvmshare_io *io, int result);
+bool kvmshare_page_swap_out(struct kvmshare_part *part, pgoff_t index,
+			    struct page *page, void *ent);
+
+/* pool_evict.c */
+void kvmshare_evict_init(struct kvmshare_pool *pool);
+
+/* pool_service.c */
+void kvmshare_pager_watch(struct kvmshare_pool *pool);
+
+#endif /* _KVMSHARE_POOL_PAGER_H */

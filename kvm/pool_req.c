@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmshare host paging: requests (struct kvmshare_io) and the backing
+ * store's blocks. A request is created by a page-in (pool_pagein.c), an
+ * eviction (pool_evict.c) or a released block (DISCARD), queued on
+ * pool->io_pending, posted to the active service's ring by
+ * kvmshare_pager_kick() and ended by kvmshare_io_end() when a service
+ * completes it (pool_service.c) or it is cancelled.
+ *
+ * Requests hold a reference to their partition's and pool's kobjects, so
+ * they can end after the file or the mount is gone. One is referenced by:
+ * the part->io array while registered there, its pending or in-flight
+ * state, and each waiter.
+ *
+ * Locks this file owns or takes, outermost first (see pool.h for the
+ * whole order):
+ *
+ *  page lock            kvmshare_pageout_done() holds it across the swap
+ *                       of its page for the OUT entry.
+ *  part->pages xa_lock  under the page lock (kvmshare_page_swap_out():
+ *                       the reference check and the swap are one step),
+ *                       or alone (kvmshare_pagein_done()).
+ *  part->io xa_lock     taken alone: the requests registered per page
+ *                       (part->io; a registered request holds a
+ *                       reference) and each one's handed flag, so that a
+ *                       request leaving the array and a removal handing it
+ *                       its block decide in one step who frees the block.
+ *  pool->io_lock        alone: pool->io_pending and nr_pending, the block
+ *                       map (block_map, blocks_used, block_hint), and the
+ *                       active service's ring tail, tags and slots while
+ *                       a request is posted. Only a service's poll wait
+ *                       queue and pool->lock (pool_service.c) are taken
+ *                       under it.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/capability.h>
+#include <linux/crc32.h>
+#include <linux/file.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/pagemap.h>
+#include <linux/poll.h>
+#include <linux/random.h>
+#include <linux/seq_file.h>
+#include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+#include <uapi/linux/kvmshare_pager.h>
+
+#include "pool.h"
+#include "pool_pager.h"
+
+unsigned int kvmshare_pager_timeout_ms = 10000;
+module_param_named(pager_timeout_ms, kvmshare_pager_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(pager_timeout_ms,
+		 "A paging service that leaves a request unanswered this long (ms) fails over to the next service; with none, page-ins waiting that long fail (0: wait forever)");
+
+/* The standard crc32c of a page (0 means "none" in the protocol). */
+static u32 kvmshare_page_crc(struct page *page)
+{
+	return ~__crc32c_le(~0U, page_address(page), PAGE_SIZE);
+}
+
+/* Sleep at @point if a test asked for it (see struct kvmshare_pool). */
+void kvmshare_inject(struct kvmshare_pool *pool, u32 point)
+{
+	if (likely(READ_ONCE(pool->inject_point) != point))
+		return;
+	if (atomic_dec_if_positive(&pool->inject_count) < 0)
+		return;
+	msleep(READ_ONCE(pool->inject_ms));
+}
+
+/* Requests */
+
+static struct kmem_cache *kvmshare_io_cache;
+
+int kvmshare_io_cache_init(void)
+{
+	kvmshare_io_cache = KMEM_CACHE(kvmshare_io, 0);
+	return kvmshare_io_cache ? 0 : -ENOMEM;
+}
+
+void kvmshare_io_cache_exit(void)
+{
+	kmem_cache_destroy(kvmshare_io_cache);
+}
+
+struct kvmshare_io *kvmshare_io_alloc(struct kvmshare_part *part,
+				      u32 op, pgoff_t index, u64 block,
+				      struct page *page)
+{
+	struct kvmshare_io *io = kmem_cache_zalloc(kvmshare_io_cache,
+						   GFP_KERNEL);
+
+	if (!io)
+		return NULL;
+	INIT_LIST_HEAD(&io->node);
+	io->part = part;
+	kobject_get(&part->kobj);
+	kobject_get(&part->pool->kobj);
+	io->op = op;
+	io->index = index;
+	io->block = block;
+	io->page = page;
+	init_completion(&io->done);
+	refcount_set(&io->ref, 1);
+	io->start = jiffies;
+	return io;
+}
+
+void kvmshare_io_put(struct kvmshare_io *io)
+{
+	struct kvmshare_pool *pool;
+
+	if (!refcount_dec_and_test(&io->ref))
+		return;
+	pool = io->part->pool;
+	kobject_put(&io->part->kobj);
+	kobject_put(&pool->kobj);
+	kmem_cache_free(kvmshare_io_cache, io);
+}
+
+/* The request in flight for page @index of @part, with a reference. */
+struct kvmshare_io *kvmshare_io_lookup(struct kvmshare_part *part,
+				       pgoff_t index)
+{
+	struct kvmshare_io *io;
+
+	xa_lock(&part->io);
+	io = xa_load(&part->io, index);
+	if (io)
+		refcount_inc(&io->ref);
+	xa_unlock(&part->io);
+	return io;
+}
+
+/* No service answers: none is active, or the active one is stalled. */
+static bool kvmshare_pager_unavailable(struct kvmshare_pool *pool)
+{
+	bool ret;
+
+	spin_lock(&pool->io_lock);
+	ret = !pool->active || pool->active->stalled;
+	spin_unlock(&pool->io_lock);
+	return ret;
+}
+
+/*
+ * Wait for @io to end: 0, -EINTR on a fatal signal, or -EIO when it did
+ * not end within pager_timeout_ms and no service answers (none attached,
+ * or the only one is stalled): the page stays on the backing store.
+ */
+int kvmshare_io_wait(struct kvmshare_io *io)
+{
+	struct kvmshare_part *part = io->part;
+	unsigned int ms;
+	long ret;
+
+	for (;;) {
+		unsigned long timeout = MAX_SCHEDULE_TIMEOUT;
+
+		ms = READ_ONCE(kvmshare_pager_timeout_ms);
+		if (ms)
+			timeout = msecs_to_jiffies(ms);
+		ret = wait_for_completion_killable_timeout(&io->done, timeout);
+		if (ret < 0)
+			return -EINTR;
+		if (ret > 0)
+			return 0;
+		if (kvmshare_pager_unavailable(part->pool))
+			break;
+	}
+	atomic64_inc(&part->cnt.pagein_timeouts);
+	pr_warn_ratelimited("%s: page %lu of partition %llu: no paging service answered in %u ms\n",
+			    part->pool->name, io->index, part->id, ms);
+	return -EIO;
+}
+
+/* A fault did not wait for @io (KVM's asynchronous page fault). */
+void kvmshare_io_async(struct kvmshare_io *io)
+{
+	if (!test_and_set_bit(0, &io->async))
+		atomic64_inc(&io->part->cnt.async_restores);
+}
+
+/* Backing store blocks, under io_lock. */
+bool kvmshare_block_get(struct kvmshare_pool *pool, u64 *block)
+{
+	unsigned long b;
+
+	lockdep_assert_held(&pool->io_lock);
+	if (!pool->block_map)
+		return false;
+	b = find_next_zero_bit(pool->block_map, pool->backing_blocks,
+			       pool->block_hint);
+	if (b >= pool->backing_blocks)
+		b = find_first_zero_bit(pool->block_map, pool->backing_blocks);
+	if (b >= pool->backing_blocks)
+		return false;
+	__set_bit(b, pool->block_map);
+	pool->blocks_used++;
+	pool->block_hint = b + 1;
+	*block = b;
+	return true;
+}
+
+void __kvmshare_block_put(struct kvmshare_pool *pool, u64 block)
+{
+	lockdep_assert_held(&pool->io_lock);
+	if (block < pool->backing_blocks &&
+	    __test_and_clear_bit(block, pool->block_map))
+		pool->blocks_used--;
+}
+
+/*
+ * @block of page @index of @part is no longer needed: tell the service
+ * (DISCARD, so a file back end can free the space), and free the block
+ * when that is done. Without memory for the request, free it at once.
+ */
+void kvmshare_block_release(struct kvmshare_pool *pool, u64 block,
+			    struct kvmshare_part *part, pgoff_t index)
+{
+	struct kvmshare_io *io = NULL;
+
+	if (kvmshare_pager_active(pool))
+		io = kvmshare_io_alloc(part, KVMSHARE_PAGER_OP_DISCARD, index,
+				       block, NULL);
+	if (!io) {
+		spin_lock(&pool->io_lock);
+		__kvmshare_block_put(pool, block);
+		spin_unlock(&pool->io_lock);
+		return;
+	}
+	kvmshare_io_submit(pool, io);
+}
+
+/* Post what can be posted to the active service. */
+void kvmshare_pager_kick(struct kvmshare_pool *pool)
+{
+	struct kvmshare_pager *p;
+	struct kvmshare_pager_req *sq;
+	struct kvmshare_io *io, *tmp;
+	bool posted = false;
+	u32 slot, tag;
+
+	spin_lock(&pool->io_lock);
+	p = pool->active;
+	if (!p)
+		goto unlock;
+	sq = (void *)p->ring + KVMSHARE_PAGER_SQ_OFFSET;
+	list_for_each_entry_safe(io, tmp, &pool->io_pending, node) {
+		struct kvmshare_pager_req *req;
+
+		if (p->inflight >= p->sq_entries)
+			break;
+		slot = KVMSHARE_PAGER_NO_SLOT;
+		if (io->op != KVMSHARE_PAGER_OP_DISCARD) {
+			slot = find_first_zero_bit(p->slot_map, p->nr_slots);
+			if (slot >= p->nr_slots)
+				continue;	/* a DISCARD may still go */
+			__set_bit(slot, p->slot_map);
+		}
+		tag = find_first_zero_bit(p->tag_map, p->sq_entries);
+		__set_bit(tag, p->tag_map);
+		p->tags[tag] = io;
+		p->inflight++;
+		io->tag = tag;
+		io->slot = slot;
+		io->posted = jiffies;
+		io->id = (++p->seq << KVMSHARE_TAG_BITS) | tag;
+		if (io->op == KVMSHARE_PAGER_OP_PAGE_OUT) {
+			/*
+			 * The crc is of what the service gets: the guest may
+			 * have written the page since eviction chose it (it
+			 * is then kept in memory when the page-out ends).
+			 */
+			memcpy_from_page(page_address(p->slots[slot]), io->page,
+					 0, PAGE_SIZE);
+			io->crc = kvmshare_page_crc(p->slots[slot]);
+		}
+
+		req = &sq[p->sq_tail & (p->sq_entries - 1)];
+		memset(req, 0, sizeof(*req));
+		req->id = io->id;
+		req->op = io->op;
+		req->slot = slot;
+		req->block = io->block;
+		req->part_id = io->part->id;
+		req->page_index = io->index;
+		req->crc32c = io->crc;
+		p->sq_tail++;
+		/* The entry is complete before the service can see it. */
+		smp_store_release(&p->ring->sq_tail, p->sq_tail);
+		list_del_init(&io->node);
+		pool->nr_pending--;
+		atomic64_inc(&p->requests);
+		posted = true;
+	}
+	if (posted)
+		wake_up_interruptible(&p->wq);
+unlock:
+	spin_unlock(&pool->io_lock);
+}
+
+/* Queue @io for the service; kvmshare_pager_kick() posts it. */
+void kvmshare_io_queue(struct kvmshare_pool *pool,
+		       struct kvmshare_io *io)
+{
+	spin_lock(&pool->io_lock);
+	list_add_tail(&io->node, &pool->io_pending);
+	pool->nr_pending++;
+	spin_unlock(&pool->io_lock);
+}
+
+void kvmshare_io_submit(struct kvmshare_pool *pool,
+			struct kvmshare_io *io)
+{
+	kvmshare_io_queue(pool, io);
+	kvmshare_pager_kick(pool);
+}
+
+/**
+ * kvmshare_page_swap_out - replace a resident page by a value entry
+ * @part: the partition
+ * @index: the page's index
+ * @page: the page, locked by the caller, who holds one reference
+ * @ent: the value entry (zero, or on the backing store)
+ *
+ * Only if nobody but the array and the caller holds @page and it is not
+ * mapped. The check and the swap are one step under the array's lock:
+ * kvmshare_part_get_page() takes its references under that lock, so a
+ * reader, a writer or a truncation either holds the page when it is
+ * checked (it stays) or finds @ent, which is counted (paged_out or
+ * zero) in the same step. Returns whether @page left; the caller then
+ * drops the array's reference and uncharges it.
+ */
+bool kvmshare_page_swap_out(struct kvmshare_part *part, pgoff_t index,
+			    struct page *page, void *ent)
+{
+	bool swapped = false;
+
+	xa_lock(&part->pages);
+	if (xa_load(&part->pages, index) == page && !page_mapped(page) &&
+	    page_count(page) == 2) {
+		/* Replacing an entry allocates nothing. */
+		__xa_store(&part->pages, index, ent, GFP_NOWAIT);
+		/*
+		 * Counted before a removal can see the entry and uncount
+		 * it (pool->lock nests inside the array's lock).
+		 */
+		kvmshare_account_out(part, kvmshare_ent_kind(ent), 1);
+		swapped = true;
+	}
+	xa_unlock(&part->pages);
+	return swapped;
+}
+
+/*
+ * A page-out ended: drop the page if nobody touched it meanwhile. Returns
+ * whether the block is still the request's (the page stayed): once the
+ * page is dropped, the block belongs to the OUT entry that replaced it.
+ */
+static bool kvmshare_pageout_done(struct kvmshare_io *io, int result)
+{
+	struct kvmshare_part *part = io->part;
+	struct kvmshare_pool *pool = part->pool;
+	struct page *page = io->page;
+	bool dropped = false;
+
+	lock_page(page);
+	/*
+	 * Array's ref + ours: anything more is a pin (GUP, a reader). With
+	 * no service left to page it back in (the last one is stopping),
+	 * the page stays in memory.
+	 */
+	if (!result && kvmshare_pager_active(pool) &&
+	    !page_mapped(page) && !PageDirty(page) &&
+	    page_count(page) == 2) {
+		kvmshare_inject(pool, KVMSHARE_INJ_PAGEOUT_CHECKED);
+		if (kvmshare_page_swap_out(part, io->index, page,
+					   kvmshare_ent(KVMSHARE_ENT_OUT,
+							io->block, io->crc))) {
+			put_page(page);		/* the array's */
+			dropped = true;
+		}
+	}
+	unlock_page(page);
+	if (dropped)
+		kvmshare_inject(pool, KVMSHARE_INJ_PAGEOUT_SWAPPED);
+	put_page(page);				/* ours */
+	io->page = NULL;
+	atomic64_dec(&part->pageouts_inflight);
+	if (dropped) {
+		kvmshare_uncharge(part, 1);
+		atomic64_inc(&part->cnt.pageouts);
+		return false;
+	}
+	if (result && result != -ECANCELED) {
+		atomic64_inc(&part->cnt.pageout_errors);
+		pr_info_ratelimited("%s: page-out of page %lu failed: %d\n",
+				    pool->name, io->index, result);
+	}
+	return true;
+}
+
+/*
+ * A page-in ended: the page replaces the entry, or the data is lost.
+ * Returns whether it replaced the entry, and so owns the block: a page-in
+ * that found the entry changed owns nothing (it was cancelled because a
+ * page-in of the same page that came first already replaced it, and that
+ * one freed the block, which may be in use again by now).
+ */
+static bool kvmshare_pagein_done(struct kvmshare_io *io, int result)
+{
+	struct kvmshare_part *part = io->part;
+	struct kvmshare_pool *pool = part->pool;
+	void *ent = kvmshare_ent(KVMSHARE_ENT_OUT, io->block, io->crc);
+	void *old;
+
+	if (!result && io->crc && kvmshare_page_crc(io->page) != io->crc)
+		result = -EBADMSG;
+	if (!result) {
+		/* Replacing an entry allocates nothing: no sleep under lock. */
+		xa_lock(&part->pages);
+		old = __xa_cmpxchg(&part->pages, io->index, ent, io->page,
+				   GFP_NOWAIT);
+		if (old == ent && io->ahead)
+			__xa_set_mark(&part->pages, io->index,
+				      KVMSHARE_MARK_AHEAD);
+		xa_unlock(&part->pages);
+		if (old == ent) {
+			io->page = NULL;	/* the array has it now */
+			kvmshare_account_out(part, KVMSHARE_ENT_OUT, -1);
+			atomic64_inc(&part->cnt.pageins);
+			if (io->ahead)
+				atomic64_inc(&part->cnt.readahead);
+		}
+	} else {
+		old = xa_cmpxchg(&part->pages, io->index, ent,
+				 kvmshare_ent(KVMSHARE_ENT_POISON, 0, 0),
+				 GFP_KERNEL);
+		if (old == ent) {
+			kvmshare_account_out(part, KVMSHARE_ENT_OUT, -1);
+			atomic64_inc(&part->cnt.pagein_errors);
+			pr_warn_ratelimited("%s: page %lu of partition %llu lost: page-in failed (%d)\n",
+					    pool->name, io->index, part->id,
+					    result);
+		}
+	}
+	if (io->page) {		/* not used: punched meanwhile, or failed */
+		put_page(io->page);
+		io->page = NULL;
+		kvmshare_uncharge(part, 1);
+	}
+	return old == ent;
+}
+
+/*
+ * The OUT entry of page @index of @part, on @block, was removed (hole
+ * punch, truncation, unlink). A request registered for that page (a
+ * page-in still reading the block, or a page-out that put the entry there
+ * and has not ended yet) is handed the block and frees it when it ends;
+ * with none the block is released now. Deciding under part->io's lock
+ * makes exactly one of the two free it.
+ */
+void kvmshare_block_removed(struct kvmshare_part *part, pgoff_t index,
+			    u64 block)
+{
+	struct kvmshare_io *io;
+
+	xa_lock(&part->io);
+	io = xa_load(&part->io, index);
+	if (io && io->block == block)
+		io->handed = true;
+	else
+		io = NULL;
+	xa_unlock(&part->io);
+	if (!io)
+		kvmshare_block_release(part->pool, block, part, index);
+}
+
+/* @io is done (it left every queue): apply the result, wake waiters. */
+void kvmshare_io_end(struct kvmshare_io *io, int result)
+{
+	struct kvmshare_part *part = io->part;
+	struct kvmshare_pool *pool = part->pool;
+	bool owned = true, handed = false, registered = false;
+
+	switch (io->op) {
+	case KVMSHARE_PAGER_OP_PAGE_OUT:
+		owned = kvmshare_pageout_done(io, result);
+		break;
+	case KVMSHARE_PAGER_OP_PAGE_IN:
+		owned = kvmshare_pagein_done(io, result);
+		break;
+	}
+	if (io->op != KVMSHARE_PAGER_OP_DISCARD) {
+		/*
+		 * Leave the array and learn, in the same step, whether a
+		 * removal handed us the block (kvmshare_block_removed()).
+		 */
+		xa_lock(&part->io);
+		registered = __xa_cmpxchg(&part->io, io->index, io, NULL,
+					  GFP_NOWAIT) == io;
+		handed = io->handed;
+		xa_unlock(&part->io);
+	}
+	if (handed && !owned && io->op == KVMSHARE_PAGER_OP_PAGE_OUT) {
+		/* Written out, then the page was punched: discard it. */
+		kvmshare_block_release(pool, io->block, part, io->index);
+	} else if (owned || handed) {
+		spin_lock(&pool->io_lock);
+		__kvmshare_block_put(pool, io->block);
+		spin_unlock(&pool->io_lock);
+	}
+	if (registered)
+		kvmshare_io_put(io);		/* the array's */
+	complete_all(&io->done);
+	kvmshare_io_put(io);			/* in flight */
+	wake_up_all(&pool->room_wq);
+}
