@@ -132,9 +132,11 @@ e2e_start() {	# e2e_start NAME: (re)start guest NAME in the background
 # e2e_booted NAME SECONDS: wait for the guest's first line (GUEST-BOOTED).
 # A nested guest under TCG has been seen, rarely, to stay silent from the
 # start (one of two concurrent guests, with or without kvmshare in the
-# picture): such a guest is restarted once, and that is reported.
+# picture): such a guest is restarted once, and that is reported. Under
+# TCG there is no nested SVM: a silent guest is a failure.
 e2e_booted() {
 	e2e_wait "$1" GUEST-BOOTED "$2" && return 0
+	e2e_tcg && return 1
 	echo "# $1 printed nothing in $(($2 * E2E_SLACK)) s: restarting it once (emulator)"
 	eval "kill -9 \$E2E_PID_$1" 2>/dev/null
 	sleep 1
