@@ -103,3 +103,25 @@ fi
 chmod 755 "$gstage/init"
 add_intree "$gstage" virtio_pci virtio_balloon zram
 pack "$gstage" "$guest_out"
+
+# The guest kernel uncompressed, next to it (guest-vmlinux): QEMU boots
+# it through its PVH entry point, which saves the bzImage decompression,
+# most of a guest's boot under TCG inside the TCG test VM (e2e.sh, TCG
+# mode). Debian's bzImage holds an xz stream; made once per kernel.
+vmlinux=$(dirname "$guest_out")/guest-vmlinux
+if [ ! -s "$vmlinux" ] || [ "$kdir/vmlinuz" -nt "$vmlinux" ]; then
+	rm -f "$vmlinux"
+	off=$(LC_ALL=C grep -obUaP -m1 '\xfd7zXZ\x00' "$kdir/vmlinuz" |
+	      cut -d: -f1 | sed -n 1p)
+	# (xz stops after its stream: tail's SIGPIPE is not a failure)
+	if [ -n "$off" ] &&
+	   xz -dcq --single-stream > "$vmlinux.tmp" \
+		< <(tail -c +$((off + 1)) "$kdir/vmlinuz") &&
+	   [ "$(head -c 4 "$vmlinux.tmp" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then
+		mv "$vmlinux.tmp" "$vmlinux"
+	else
+		rm -f "$vmlinux.tmp"
+		echo "mkinitrd.sh: no xz-packed ELF kernel in $kdir/vmlinuz;" \
+		     "guests boot the bzImage"
+	fi
+fi

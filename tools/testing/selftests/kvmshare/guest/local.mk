@@ -8,3 +8,9 @@ EXTRA_PROGS += $(OUT)/guest/guest_apf
 $(OUT)/guest/guest_apf: guest/guest_apf.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
+EXTRA_PROGS += $(OUT)/guest/guest_mem
+
+$(OUT)/guest/guest_mem: guest/guest_mem.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)

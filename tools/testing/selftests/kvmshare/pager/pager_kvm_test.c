@@ -3,7 +3,8 @@
  * Host paging: a nested KVM guest (mvm) writes a pattern over twice the
  * pool's size and every page verifies after eviction and page-in; zero
  * pages are dropped without I/O; targets and entitlements; a failed
- * page-in is a machine check for exactly that page; and the protocol's
+ * page-in is a machine check for exactly that page, read by a process or
+ * by a vCPU (SIGBUS BUS_MCEERR_AR at its host address); and the protocol's
  * bad input: malformed attach, unknown, repeated and malformed
  * completions, a service closing its fd with requests in flight.
  */
@@ -420,6 +421,76 @@ TEST_F_TIMEOUT(paging, failed_pagein_is_a_machine_check_for_that_page, 120)
 	ASSERT_EQ(0, fallocate(self->fd, 3, 77 * KS_PAGE, KS_PAGE));
 	v = ((uint64_t *)self->map)[77 * 512];
 	EXPECT_EQ(0, v);
+}
+
+/*
+ * The same lost page under a vCPU: KVM cannot map it into the guest and
+ * ends KVM_RUN with SIGBUS BUS_MCEERR_AR at the page's host address (what
+ * QEMU turns into a machine check for the guest); its neighbours still
+ * read right through the vCPU.
+ */
+TEST_F_TIMEOUT(paging, failed_pagein_under_a_vcpu_is_sigbus_at_its_host_address, 120)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigbus,
+				.sa_flags = SA_SIGINFO };
+	struct kvmshare_part_attr a = { .flags = KVMSHARE_ATTR_TARGET,
+					.target_pages = 10 };
+	struct mvm_vcpu *vcpu;
+	struct mvm_result res;
+	struct mvm *vm;
+	struct stat sb;
+	uint64_t i;
+	int ret = 0;
+
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, POOL_PAGES,
+				     64, 16, 0, -1));
+	make_part(_metadata, self, 256);
+	ASSERT_EQ(0, fstat(self->fd, &sb));
+	self->pager.fail_part = sb.st_ino;
+	self->pager.fail_index = 77;
+	self->pager.fail_set = 1;
+	ASSERT_EQ(0, ks_pager_run(&self->pager));
+	for (i = 0; i < 256; i++)
+		((uint64_t *)self->map)[i * 512] = i + 1;
+	ASSERT_EQ(0, ioctl(self->fd, KVMSHARE_IOC_SET_ATTR, &a));
+	ASSERT_EQ(0, ks_wait_resident(self->fd, 10, 20));
+
+	vm = mvm_create();
+	ASSERT_NE(NULL, vm);
+	ASSERT_EQ(0, mvm_set_slot(vm, 1, MVM_DATA_GPA, self->map,
+				  256 * KS_PAGE));
+	vcpu = mvm_vcpu_create(vm, 0);
+	ASSERT_NE(NULL, vcpu);
+	/* A paged-out neighbour comes back through the vCPU. */
+	ASSERT_EQ(0, mvm_call(vcpu, MVM_OP_TOUCH_RD, MVM_DATA_GPA + 76 * KS_PAGE,
+			      1, 0, &res));
+	EXPECT_EQ(MVM_OK, res.status);
+	EXPECT_EQ(77, res.value);
+
+	sigaction(SIGBUS, &sa, NULL);
+	mce_code = 0;
+	mce_addr = NULL;
+	if (!sigsetjmp(mce_jmp, 1)) {
+		ret = mvm_call(vcpu, MVM_OP_TOUCH_RD,
+			       MVM_DATA_GPA + 77 * KS_PAGE, 1, 0, &res);
+		TH_LOG("the vCPU went on: mvm_call %d, status %llu value %llu",
+		       ret, (unsigned long long)res.status,
+		       (unsigned long long)res.value);
+	}
+	signal(SIGBUS, SIG_DFL);
+	EXPECT_EQ(BUS_MCEERR_AR, mce_code);
+	EXPECT_EQ(self->map + 77 * KS_PAGE, (uint8_t *)mce_addr);
+	EXPECT_EQ(1, stats(_metadata, self->fd).pagein_errors);
+	mvm_vcpu_destroy(vcpu);
+
+	/* A new vCPU reads the next neighbour. */
+	vcpu = mvm_vcpu_create(vm, 1);
+	ASSERT_NE(NULL, vcpu);
+	ASSERT_EQ(0, mvm_call(vcpu, MVM_OP_TOUCH_RD, MVM_DATA_GPA + 78 * KS_PAGE,
+			      1, 0, &res));
+	EXPECT_EQ(79, res.value);
+	mvm_vcpu_destroy(vcpu);
+	mvm_destroy(vm);
 }
 
 TEST_F(paging, bad_attach)
