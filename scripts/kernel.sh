@@ -100,12 +100,17 @@ debug_build() {
 	start=$(date +%s)
 	echo "kernel.sh: building the debug kernel in $dir" \
 	     "(log: $dir/build.log; takes long the first time)" >&2
-	rm -rf "$dir"
-	mkdir -p "$src"
 	# Debian's config of the prebuilt image: same features and module ABI.
 	k=$(fetch)
-	tar -xaf /usr/src/linux-source-6.1.tar.xz -C "$src" \
-		--strip-components=1
+	if [ ! -f "$dir/.unpacked" ]; then
+		rm -rf "$dir"
+		mkdir -p "$src"
+		tar -xaf /usr/src/linux-source-6.1.tar.xz -C "$src" \
+			--strip-components=1
+		touch "$dir/.unpacked"
+	fi
+	# (an interrupted build resumes: the same config, make rebuilds
+	# only what is missing)
 	cp "$k/root/boot/config-$(krel)" "$src/.config"
 	lsmod=$dir/lsmod
 	echo "Module Size Used by" > "$lsmod"
