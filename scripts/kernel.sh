@@ -71,7 +71,7 @@ fetch() {
 # In-tree modules the test VM loads (scripts/mkinitrd.sh, scripts/vm/init):
 # the debug kernel is trimmed with `make localmodconfig` to these and what
 # they depend on, so that it builds in reasonable time on two cores.
-debug_mods="kvm kvm_amd kvm_intel ccp irqbypass vfio vfio_iommu_type1
+debug_mods="kvm kvm_amd irqbypass vfio vfio_iommu_type1
 	vfio_virqfd vfio_pci vfio_pci_core mdev 9p 9pnet 9pnet_virtio netfs
 	fscache virtio virtio_ring virtio_pci virtio_pci_legacy_dev
 	virtio_pci_modern_dev virtio_balloon virtio_net net_failover failover
