@@ -8,6 +8,9 @@
 #   make demo         boot the test VM with the modules and show them at work
 #   make check        every test suite; ends with "N passed, N failed, ..."
 #   make check SUITES="a b"
+#   make check KERNEL=debug [SUITES=...]
+#                     the same on a debug kernel built from linux-source-6.1
+#                     (KASAN, lockdep, kmemleak ...; scripts/debug-kernel.config)
 #   make bench [SUITES=...]
 #   make lint         checkpatch --strict and sparse
 #   make selftests tools
@@ -15,8 +18,16 @@
 
 TOP := $(CURDIR)
 BUILD ?= $(TOP)/build
+# KERNEL=debug: build and test against the debug kernel (see
+# Documentation/dev-guide.rst); empty: Debian's prebuilt kernel.
+KERNEL ?= $(KVMSHARE_KERNEL_LANE)
+export KVMSHARE_KERNEL_LANE := $(KERNEL)
+ifeq ($(KERNEL),)
 KREL = $(shell $(TOP)/scripts/kernel.sh krel)
 KDIR ?= /usr/src/linux-headers-$(KREL)
+else
+KDIR ?= $(shell $(TOP)/scripts/kernel.sh kdir)
+endif
 SUITES ?=
 # W=1: extra compiler warnings; the build suite requires zero of them.
 KBUILD_OPTS ?= W=1
@@ -32,6 +43,7 @@ deps:
 
 modules:
 	@$(TOP)/scripts/deps.sh build
+	@[ -z "$(KERNEL)" ] || $(TOP)/scripts/kernel.sh fetch > /dev/null
 	$(MAKE) -C $(KDIR) M=$(TOP) $(KBUILD_OPTS) modules
 
 selftests tools:
@@ -56,4 +68,4 @@ clean:
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '3,16p' $(TOP)/Makefile
+	@sed -n '3,19p' $(TOP)/Makefile

@@ -22,6 +22,13 @@
 #
 # The last line is "N passed, N failed, N skipped" summed over every suite;
 # the exit status is non-zero if anything failed.
+#
+# KVMSHARE_KERNEL_LANE=debug (make check KERNEL=debug): the modules are
+# built against, and the VM boots, the debug kernel of scripts/kernel.sh
+# (built first if the cache has none). Without SUITES it runs the suites
+# that use the VM (every default one, plus stress and fuzz when they exist),
+# with every timeout multiplied by KVMSHARE_TIMEOUT_FACTOR (default 4 there,
+# 1 otherwise) and the VM's memory by 3/2.
 
 set -uo pipefail
 
@@ -56,6 +63,14 @@ mode_var=PROGS
 [ "$mode" = bench ] && mode_var=BENCH_PROGS
 [ "$mode" = demo ] && mode_var=DEMO_PROGS
 
+lane=${KVMSHARE_KERNEL_LANE:-}
+debug_extra="stress fuzz"	# MANUAL suites the debug lane runs too
+case "$lane" in
+"") export KVMSHARE_TIMEOUT_FACTOR=${KVMSHARE_TIMEOUT_FACTOR:-1} ;;
+debug) export KVMSHARE_TIMEOUT_FACTOR=${KVMSHARE_TIMEOUT_FACTOR:-4} ;;
+*) echo "check.sh: unknown KERNEL '$lane' (debug or empty)" >&2; exit 2 ;;
+esac
+
 if [ $# -gt 0 ]; then
 	suites="$*"
 	for s in $suites; do
@@ -67,12 +82,19 @@ if [ $# -gt 0 ]; then
 else
 	suites=
 	for s in $(all_suites); do
+		if [ -n "$lane" ]; then
+			# the debug lane: suites that run in the VM only
+			[ -n "$(suite_var "$s" $mode_var)" ] || continue
+			case " $debug_extra " in
+			*" $s "*) suites="$suites $s"; continue ;;
+			esac
+		fi
 		[ "$(suite_var "$s" MANUAL)" = 1 ] && continue
 		[ -n "$(suite_var "$s" $mode_var)$(suite_var "$s" HOST_$mode_var)" ] &&
 			suites="$suites $s"
 	done
 fi
-echo "kvmshare $mode: suites:$suites"
+echo "kvmshare $mode: suites:$suites${lane:+ (kernel: $lane)}"
 
 results=$build/results
 mkdir -p "$results"
@@ -93,6 +115,13 @@ for s in $suites; do
 	[ -n "$(suite_var "$s" $mode_var)" ] && need_vm=1
 done
 "$top/scripts/deps.sh" all || exit 1
+if [ -n "$lane" ]; then
+	kstart=$(date +%s)
+	kdir=$("$top/scripts/kernel.sh" fetch) || exit 1
+	echo "kernel: $(cat "$kdir/krel") ($kdir;" \
+	     "built in $(cat "$kdir/build-seconds")s, ready after" \
+	     "$(( $(date +%s) - kstart ))s)"
+fi
 initrd=$build/initrd.gz
 build_ok=1
 if ! make -s -C "$top" modules selftests > "$results/build.log" 2>&1; then
@@ -143,7 +172,10 @@ run_vm_progs() {
 
 	: > "$2/results.log"
 	if [ "$build_ok" = 1 ]; then
-		v=$(suite_var "$1" VM_MEM); [ -n "$v" ] && vmopts+=(--mem "$v")
+		v=$(suite_var "$1" VM_MEM)
+		# KASAN's shadow, its quarantine and SLUB's red zones
+		[ -n "$lane" ] && v=$(( ${v:-2048} * 3 / 2 ))
+		[ -n "$v" ] && vmopts+=(--mem "$v")
 		v=$(suite_var "$1" VM_SMP); [ -n "$v" ] && vmopts+=(--smp "$v")
 		v=$(suite_var "$1" VM_TIMEOUT)
 		[ -n "$v" ] && vmopts+=(--timeout "$v")

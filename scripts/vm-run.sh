@@ -23,6 +23,10 @@
 #
 # Every VM has a QMP socket at DIR/qmp.sock.
 #
+# KVMSHARE_KERNEL_LANE=debug boots the debug kernel (scripts/kernel.sh);
+# KVMSHARE_TIMEOUT_FACTOR=N multiplies --timeout and, in the VM, each
+# program's TIMEOUT (scripts/vm/run-progs.sh).
+#
 # The VM cannot return an exit status: the results arrive on the second
 # serial port and are judged by scripts/tap-sum.awk. A VM that panics,
 # hangs or exceeds the timeout leaves results without KVMSHARE-DONE, which
@@ -57,6 +61,8 @@ rm -f "$out/console.log" "$out/results.log" "$out/agent.log" \
       "$out/qmp.sock" "$out/agent.in" "$out/agent.out"
 
 kdir=$("$top/scripts/kernel.sh" fetch)
+tfactor=${KVMSHARE_TIMEOUT_FACTOR:-1}
+timeout=$((timeout * tfactor))
 
 args=(-accel tcg -cpu max -m "$mem" -smp "$smp" -display none -no-reboot
       -nodefaults -kernel "$kdir/vmlinuz" -initrd "$initrd"
@@ -73,6 +79,9 @@ cmdline+=" kvmshare_build=${KVMSHARE_BUILD:-$top/build}"
 # Extra kernel parameters for the test VM (debugging).
 cmdline+="${KVMSHARE_VM_APPEND:+ $KVMSHARE_VM_APPEND}"
 cmdline+=" kvmshare_kernel=$kdir/vmlinuz"
+[ "$tfactor" != 1 ] && cmdline+=" kvmshare_tfactor=$tfactor"
+# every KASAN report, not only the first
+[ "${KVMSHARE_KERNEL_LANE:-}" = debug ] && cmdline+=" kasan_multi_shot"
 if [ "$q35" = 1 ]; then
 	args+=(-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on
 	       -device pcie-root-port,id=rp1,chassis=1,slot=1

@@ -35,6 +35,7 @@ fi
 MODULES=
 TIMEOUT=300
 . "$conf"
+TIMEOUT=$((TIMEOUT * ${KVMSHARE_TIMEOUT_FACTOR:-1}))
 
 var=PROGS
 case "${KVMSHARE_MODE:-check}" in
@@ -43,6 +44,13 @@ demo) var=DEMO_PROGS ;;
 esac
 [ "$where" = host ] && var=HOST_$var
 eval "PROGS=\${$var:-}"
+
+# kmemleak (debug kernel): forget what boot left behind, so that the scan at
+# the end of the suite (dmesg-check.sh) reports only what the suite leaked.
+if [ "$where" = vm ] && [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan > /sys/kernel/debug/kmemleak
+	echo clear > /sys/kernel/debug/kmemleak
+fi
 
 [ "$where" = vm ] && for m in $MODULES; do
 	if ! modprobe "$m" 2>/tmp/modprobe.err; then
