@@ -114,7 +114,9 @@ need_vm=0
 for s in $suites; do
 	[ -n "$(suite_var "$s" $mode_var)" ] && need_vm=1
 done
-"$top/scripts/deps.sh" all || exit 1
+deps=all
+[ -n "$lane" ] && deps=kernel	# the debug kernel is built here
+"$top/scripts/deps.sh" $deps || exit 1
 if [ -n "$lane" ]; then
 	kstart=$(date +%s)
 	kdir=$("$top/scripts/kernel.sh" fetch) || exit 1

@@ -3,7 +3,8 @@
 #
 # Install what kvmshare needs to build and test, from Debian's archive.
 # Idempotent: does nothing when every package is already installed.
-# Usage: scripts/deps.sh [build|vm|lint|all]   (default: all)
+# Usage: scripts/deps.sh [build|vm|lint|all|kernel]   (default: all;
+# kernel: all and what the debug-kernel lane's kernel build needs)
 
 set -euo pipefail
 
@@ -12,12 +13,15 @@ want=${1:-all}
 pkgs_build="make gcc libc6-dev kmod linux-headers-amd64 liburing-dev git"
 pkgs_vm="qemu-system-x86 busybox-static cpio xz-utils gzip"
 pkgs_lint="linux-source-6.1 sparse perl dkms"
+# the debug-kernel lane (make check KERNEL=debug) builds linux-source-6.1
+pkgs_kernel="flex bison libelf-dev libssl-dev bc"
 
 case "$want" in
 build) pkgs="$pkgs_build" ;;
 vm) pkgs="$pkgs_build $pkgs_vm linux-source-6.1" ;;
 lint) pkgs="$pkgs_build $pkgs_lint" ;;
 all) pkgs="$pkgs_build $pkgs_vm $pkgs_lint" ;;
+kernel) pkgs="$pkgs_build $pkgs_vm $pkgs_lint $pkgs_kernel" ;;
 *) echo "deps.sh: unknown set '$want'" >&2; exit 2 ;;
 esac
 

@@ -588,16 +588,19 @@ static int vpa_mmap(struct vfio_device *vdev, struct vm_area_struct *vma)
 		return -EINVAL;
 	if (vma->vm_flags & VM_WRITE)
 		return -EACCES;		/* the status page is read-only */
-	mutex_lock(&v->lock);
-	if (v->dead) {
-		ret = -ENODEV;
-		goto out;
-	}
+	/*
+	 * No v->lock here: mmap runs under mmap_lock, and v->lock is held
+	 * around copy_{from,to}_user() in the ioctl and read/write paths
+	 * (which take mmap_lock on a fault): lockdep reported the cycle.
+	 * The status page lives until the device is released, which an
+	 * open fd (this mmap's file) prevents; a device that dies just
+	 * after this check keeps a read-only page that no longer changes.
+	 */
+	if (READ_ONCE(v->dead))
+		return -ENODEV;
 	vma->vm_flags &= ~VM_MAYWRITE;
 	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
 	ret = vm_insert_page(vma, vma->vm_start, v->stat_page);
-out:
-	mutex_unlock(&v->lock);
 	return ret;
 }
 
