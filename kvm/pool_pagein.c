@@ -58,10 +58,17 @@ module_param_cb(pagein_cluster, &kvmshare_cluster_ops, &pagein_cluster, 0644);
 MODULE_PARM_DESC(pagein_cluster,
 		 "Page in the aligned window of this many pages around a faulting page (power of 2, at most 64; 1: only the faulting page)");
 
-static bool async_restore = true;
+/*
+ * Off by default: KVM (6.1) completes an asynchronous page fault by
+ * faulting the page in again from the vCPU thread (kvm_arch_async_page_ready,
+ * a prefetch) and raises the machine check of a failed page-in there, in
+ * whatever the guest runs at that moment, not in the process that touched
+ * the page (Documentation/pager.rst, "Asynchronous restore").
+ */
+static bool async_restore;
 module_param(async_restore, bool, 0644);
 MODULE_PARM_DESC(async_restore,
-		 "Start a page-in and return at once when KVM asks for a page without waiting, so that its asynchronous page fault lets the guest run on (N: such faults wait)");
+		 "Start a page-in and return at once when KVM asks for a page without waiting, so that its asynchronous page fault lets the guest run on; a failed page-in is then a machine check in whatever the guest runs when KVM completes the fault (default N: such faults wait, and a lost page costs only the process that touches it)");
 
 /* Whether faults that must not wait get an asynchronous restore. */
 bool kvmshare_async_restore(void)

@@ -98,6 +98,7 @@ echo "kvmshare $mode: suites:$suites${lane:+ (kernel: $lane)}"
 
 results=$build/results
 mkdir -p "$results"
+rm -f "$results/failures.txt"
 passed=0 failed=0 skipped=0
 
 add_counts() {
@@ -146,7 +147,7 @@ judge() {
 	local verbose=0
 	[ "$mode" = check ] || verbose=1
 	awk -v suite="$1" -v countfile="$2.counts" -v verbose=$verbose \
-	    -f "$top/scripts/tap-sum.awk" "$2"
+	    -f "$top/scripts/tap-sum.awk" "$2" | tee "$2.sum"
 	if ! add_counts "$2.counts"; then
 		echo "--- $1: failure details ($2)"
 		grep -E '^(#|not ok)' "$2" | tail -60
@@ -154,6 +155,14 @@ judge() {
 			echo "--- $1: VM console, last 60 lines ($3)"
 			tail -60 "$3"
 		fi
+		# for the summary at the end (CI logs show their tail)
+		{
+			grep -F 'not ok' "$2.sum" | head -10
+			grep -q '^KVMSHARE-DONE' "$2" ||
+				echo "[$1] the run did not finish; console's" \
+				     "last line: $(tail -n 1 "${3:-/dev/null}" \
+				     2>/dev/null | tr -d '\r')"
+		} >> "$results/failures.txt"
 	fi
 }
 
@@ -193,7 +202,7 @@ run_vm_progs() {
 for s in $suites; do
 	dir=$results/$s
 	mkdir -p "$dir"
-	rm -f "$dir"/*.log "$dir"/*.counts
+	rm -f "$dir"/*.log "$dir"/*.counts "$dir"/*.sum
 	start=$(date +%s)
 	sp=$passed sf=$failed ss=$skipped
 	echo "=== suite $s"
@@ -203,5 +212,9 @@ for s in $suites; do
 	     "$((skipped - ss)) skipped in $(( $(date +%s) - start ))s"
 done
 
+if [ -s "$results/failures.txt" ]; then
+	echo "--- what failed (details above, logs in $results):"
+	head -40 "$results/failures.txt"
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

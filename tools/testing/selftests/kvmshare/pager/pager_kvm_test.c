@@ -49,10 +49,14 @@ FIXTURE_SETUP(paging)
 	self->pager.fd = -1;
 }
 
+#define ASYNC_PARAM	"/sys/module/kvmshare/parameters/async_restore"
+
 FIXTURE_TEARDOWN(paging)
 {
 	char path[128];
 	int i, served;
+
+	ks_write_file(ASYNC_PARAM, "N");	/* the default */
 
 	if (self->map)
 		munmap(self->map, self->pages * KS_PAGE);
@@ -102,6 +106,9 @@ TEST_F_TIMEOUT(paging, guest_pattern_over_twice_the_pool, 600)
 	struct mvm_vcpu *vcpu;
 	struct mvm_result res;
 	struct mvm *vm;
+
+	/* with asynchronous restore on (off by default, see below) */
+	ASSERT_EQ(0, ks_write_file(ASYNC_PARAM, "Y"));
 
 	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 4 * POOL_PAGES,
 				     256, 64, 0, -1));
@@ -429,6 +436,22 @@ TEST_F_TIMEOUT(paging, failed_pagein_is_a_machine_check_for_that_page, 120)
  * QEMU turns into a machine check for the guest); its neighbours still
  * read right through the vCPU.
  */
+/*
+ * Asynchronous restore is off by default: KVM 6.1 would raise a failed
+ * page-in's machine check when it completes the asynchronous fault, in
+ * whatever the guest runs then (Documentation/pager.rst).
+ */
+TEST(async_restore_is_off_by_default)
+{
+	char buf[8] = "";
+	FILE *f = fopen(ASYNC_PARAM, "r");
+
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(buf, sizeof(buf), f));
+	fclose(f);
+	EXPECT_EQ('N', buf[0]);
+}
+
 TEST_F_TIMEOUT(paging, failed_pagein_under_a_vcpu_is_sigbus_at_its_host_address, 120)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigbus,

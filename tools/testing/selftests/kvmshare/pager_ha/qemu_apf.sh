@@ -6,7 +6,7 @@
 # are paged out (kvmsharectl pageout, by guest frame number) to a paging
 # service that holds every page-in 300 ms, then read back while another
 # process of the same guest ticks every 10 ms. With asynchronous restore
-# (kvmshare's async_restore, the default) KVM's asynchronous page fault
+# (kvmshare's async_restore=Y) KVM's asynchronous page fault
 # lets the guest run the ticker while a page comes back; with it off the
 # vCPU waits for each page and the ticker nearly stops. g1 runs with it
 # on, then g2 with it off.

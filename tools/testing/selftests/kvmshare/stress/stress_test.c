@@ -1341,6 +1341,10 @@ static void chaos_op(uint64_t *s, int op)
 				  buf))
 			report(&n_opfail, "chaos: pagein_cluster=%s refused",
 			       buf);
+		/* asynchronous restore on and off under the faults */
+		if (ks_write_file("/sys/module/kvmshare/parameters/async_restore",
+				  rnd_below(s, 2) ? "Y" : "N"))
+			report(&n_opfail, "chaos: async_restore refused");
 		break;
 	case OP_RESIZE:
 		pages = POOL_PAGES * 3 / 4 + rnd_below(s, POOL_PAGES / 2);
@@ -2283,8 +2287,9 @@ int main(void)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigbus,
 				.sa_flags = SA_SIGINFO | SA_NODEFER };
-	static const char *const params[] = { "sample_ms", "pagein_cluster" };
-	char saved[2][32] = { "", "" }, path[128];
+	static const char *const params[] = { "sample_ms", "pagein_cluster",
+					      "async_restore" };
+	char saved[3][32] = { "", "", "" }, path[128];
 	pthread_t wd;
 	unsigned int i;
 	FILE *f;
@@ -2304,7 +2309,7 @@ int main(void)
 		if (!workers[i].buf)
 			return 1;
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < ARRAY_SIZE(params); i++) {
 		snprintf(path, sizeof(path), "/sys/module/kvmshare/parameters/%s",
 			 params[i]);
 		f = fopen(path, "r");
@@ -2322,7 +2327,7 @@ int main(void)
 	for (round_no = 1; round_no <= (int)cfg_rounds; round_no++)
 		run_round();
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < ARRAY_SIZE(params); i++) {
 		snprintf(path, sizeof(path), "/sys/module/kvmshare/parameters/%s",
 			 params[i]);
 		if (saved[i][0])
