@@ -186,7 +186,8 @@ struct kvmshare_pool {
 	/*
 	 * Test hook (debugfs inject_*): the next inject_count times the
 	 * paging code passes point inject_point it sleeps inject_ms, to
-	 * widen a race window in a regression test. 0: off.
+	 * widen a race window in a regression test, or fails there (an
+	 * allocation, kvmshare_inject_fail()). 0: off.
 	 */
 	u32 inject_point;
 	u32 inject_ms;
@@ -254,11 +255,12 @@ u64 kvmshare_owed(u64 entitlement, u64 resident);
 void kvmshare_acct_init(struct kvmshare_pool *pool);
 void kvmshare_acct_exit(struct kvmshare_pool *pool);
 void kvmshare_acct_balance(struct kvmshare_pool *pool);
-bool kvmshare_charge(struct kvmshare_part *part, bool pagein);
+bool kvmshare_charge_pagein(struct kvmshare_part *part, struct page **page);
 bool kvmshare_charge_page(struct kvmshare_part *part, struct page **page);
 bool kvmshare_charge_spare(struct kvmshare_part *part);
 bool kvmshare_has_room(struct kvmshare_part *part, bool pagein);
 void kvmshare_uncharge(struct kvmshare_part *part, u64 n);
+void kvmshare_uncharge_page(struct kvmshare_part *part, struct page *page);
 void kvmshare_account_out(struct kvmshare_part *part, unsigned long kind,
 			  long delta);
 int kvmshare_acct_set_attr(struct kvmshare_part *part,
@@ -330,7 +332,8 @@ const char *kvmshare_stream_state(struct kvmshare_part *part);
 
 /*
  * Points of the paging code where a regression test may make it sleep
- * (debugfs <pool>/inject_point, inject_ms, inject_count).
+ * (debugfs <pool>/inject_point, inject_ms, inject_count), or, for a point
+ * passed to kvmshare_inject_fail(), fail (inject_ms is not used there).
  */
 enum kvmshare_inject_point {
 	KVMSHARE_INJ_NONE,
@@ -340,9 +343,11 @@ enum kvmshare_inject_point {
 	KVMSHARE_INJ_ATTACH_FD = 4,	/* attach: the fd is in the table */
 	KVMSHARE_INJ_PAGEOUT_CHECKED = 5, /* page-out end: refcount checked */
 	KVMSHARE_INJ_REMOVE_READ = 6,	/* removal: a value entry read */
+	KVMSHARE_INJ_NOMEM = 7,	/* page-in, held pages: no page */
 };
 
 void kvmshare_inject(struct kvmshare_pool *pool, u32 point);
+bool kvmshare_inject_fail(struct kvmshare_pool *pool, u32 point);
 
 /* pool_file.c: file, inode and directory operations */
 extern const struct file_operations kvmshare_file_ops;

@@ -19,8 +19,10 @@
  * The pool's size is a count, but what is owed is memory: the pool holds
  * owed_pages real pages aside (pool->held, allocated when an entitlement
  * is raised, as hugetlbfs reserves min_size at mount), and a partition
- * below its entitlement gets its new page from there, so that its fault
- * succeeds even when the host has no free memory left. An entitlement the
+ * below its entitlement gets its new page, or the page a page-in fills,
+ * from there, so that its fault succeeds even when the host has no free
+ * memory left; such a page that is not used goes back there
+ * (kvmshare_uncharge_page()). An entitlement the
  * host cannot set aside now is refused (-ENOMEM), a pool larger than the
  * host's memory cannot be mounted (pool_main.c). When a partition gives
  * pages back below its entitlement, the held pages are topped up again by
@@ -47,6 +49,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/gfp.h>
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
@@ -124,17 +127,21 @@ out:
 }
 
 /*
- * Take one page of the pool for @part, or refuse. A page-in (@pagein) may
- * use the pool's reserve: a page that was evicted comes back even when the
- * pool is momentarily full, while eviction makes room again.
+ * Take one page of the pool for a page-in of @part, or refuse. A page-in
+ * may use the pool's reserve: a page that was evicted comes back even
+ * when the pool is momentarily full, while eviction makes room again.
+ * Below its entitlement, *@page is the page held for @part (the page-in
+ * needs no allocation that can fail); otherwise NULL (the caller
+ * allocates). On the page-in's error paths, kvmshare_uncharge_page().
  */
-bool kvmshare_charge(struct kvmshare_part *part, bool pagein)
+bool kvmshare_charge_pagein(struct kvmshare_part *part, struct page **page)
 {
-	return __kvmshare_charge(part, !pagein, false, NULL);
+	return __kvmshare_charge(part, false, false, page);
 }
 
 /*
- * kvmshare_charge() for a new page (not a page-in): *@page is the zeroed
+ * Take one page of the pool for a new page (not a page-in) of @part, or
+ * refuse, leaving the pool's reserve free: *@page is the zeroed
  * page held for @part when it is below its entitlement, for the caller
  * to use, or NULL (the caller allocates).
  */
@@ -152,7 +159,10 @@ bool kvmshare_charge_spare(struct kvmshare_part *part)
 	return __kvmshare_charge(part, true, true, NULL);
 }
 
-/* Whether kvmshare_charge() would succeed now. */
+/*
+ * Whether kvmshare_charge_pagein() (@pagein) or kvmshare_charge_page()
+ * would succeed now.
+ */
 bool kvmshare_has_room(struct kvmshare_part *part, bool pagein)
 {
 	struct kvmshare_pool *pool = part->pool;
@@ -193,13 +203,16 @@ static u64 kvmshare_held_short(struct kvmshare_pool *pool)
 }
 
 /* Allocate @n zeroed pages onto @pages; false if the host has fewer. */
-static bool kvmshare_alloc_held(struct list_head *pages, u64 n)
+static bool kvmshare_alloc_held(struct kvmshare_pool *pool,
+				struct list_head *pages, u64 n)
 {
 	struct page *page;
 
 	while (n--) {
-		page = alloc_page(GFP_HIGHUSER | __GFP_ZERO |
-				  __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+		page = NULL;
+		if (!kvmshare_inject_fail(pool, KVMSHARE_INJ_NOMEM))
+			page = alloc_page(GFP_HIGHUSER | __GFP_ZERO |
+					  __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
 		if (!page)
 			return false;
 		list_add(&page->lru, pages);
@@ -231,7 +244,7 @@ static void kvmshare_refill_work(struct work_struct *work)
 	bool ok;
 
 	while ((n = kvmshare_held_short(pool))) {
-		ok = kvmshare_alloc_held(&pages, min_t(u64, n, 256));
+		ok = kvmshare_alloc_held(pool, &pages, min_t(u64, n, 256));
 		kvmshare_held_add(pool, &pages);
 		if (!ok) {
 			pr_warn_ratelimited("pool %s: host short of memory: %llu pages owed to entitlements not set aside\n",
@@ -288,6 +301,42 @@ void kvmshare_uncharge(struct kvmshare_part *part, u64 n)
 	pool->owed_pages += kvmshare_owed(part->entitlement, part->resident) -
 			    before;
 	spin_unlock(&pool->lock);
+	wake_up_all(&pool->room_wq);
+	kvmshare_acct_balance(pool);
+}
+
+/*
+ * Give back one page of @part along with the page itself, which nobody
+ * else holds (one taken by kvmshare_charge_page() or
+ * kvmshare_charge_pagein() and not used). If the pool now holds fewer
+ * pages than it owes (@part was below its entitlement), the page is held
+ * again, zeroed, rather than freed and allocated anew by the refill,
+ * which may fail while the host is short of memory; otherwise it is
+ * freed.
+ */
+void kvmshare_uncharge_page(struct kvmshare_part *part, struct page *page)
+{
+	struct kvmshare_pool *pool = part->pool;
+	bool clean = page_ref_count(page) == 1, hold = false;
+	u64 before;
+
+	/* Zeroed outside the lock: held pages are handed out zeroed. */
+	if (clean)
+		clear_highpage(page);
+	spin_lock(&pool->lock);
+	before = kvmshare_owed(part->entitlement, part->resident);
+	part->resident--;
+	pool->used_pages--;
+	pool->owed_pages += kvmshare_owed(part->entitlement, part->resident) -
+			    before;
+	if (clean && pool->nr_held < pool->owed_pages) {
+		list_add(&page->lru, &pool->held);
+		pool->nr_held++;
+		hold = true;
+	}
+	spin_unlock(&pool->lock);
+	if (!hold)
+		put_page(page);
 	wake_up_all(&pool->room_wq);
 	kvmshare_acct_balance(pool);
 }
@@ -398,7 +447,7 @@ int kvmshare_acct_set_attr(struct kvmshare_part *part,
 		/* Leave the host a little: it must keep running. */
 		avail = si_mem_available();
 		if (need + totalram_pages() / 32 > avail ||
-		    !kvmshare_alloc_held(&pages, need)) {
+		    !kvmshare_alloc_held(pool, &pages, need)) {
 			pr_info_ratelimited("%s/%s: host cannot set aside %llu pages for an entitlement of %llu pages (%lu available)\n",
 					    pool->name,
 					    kobject_name(&part->kobj), need,

@@ -96,12 +96,16 @@ static int kvmshare_pagein_queue(struct kvmshare_part *part, pgoff_t index,
 				 struct kvmshare_io **iop)
 {
 	struct kvmshare_io *io;
-	struct page *page;
+	struct page *page = NULL;
 	int ret;
 
-	if (!(ahead ? kvmshare_charge_spare(part) : kvmshare_charge(part, true)))
+	/* Below the entitlement, the page held for it: nothing can fail. */
+	if (!(ahead ? kvmshare_charge_spare(part) :
+	      kvmshare_charge_pagein(part, &page)))
 		return -ENOSPC;
-	page = alloc_page(GFP_HIGHUSER | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+	if (!page && !kvmshare_inject_fail(part->pool, KVMSHARE_INJ_NOMEM))
+		page = alloc_page(GFP_HIGHUSER | __GFP_RETRY_MAYFAIL |
+				  __GFP_NOWARN);
 	if (!page) {
 		kvmshare_uncharge(part, 1);
 		return -ENOMEM;
@@ -111,8 +115,7 @@ static int kvmshare_pagein_queue(struct kvmshare_part *part, pgoff_t index,
 	io = kvmshare_io_alloc(part, KVMSHARE_PAGER_OP_PAGE_IN, index,
 			       kvmshare_ent_block(entry), page);
 	if (!io) {
-		put_page(page);
-		kvmshare_uncharge(part, 1);
+		kvmshare_uncharge_page(part, page);
 		return -ENOMEM;
 	}
 	io->crc = kvmshare_ent_crc(entry);
@@ -124,8 +127,7 @@ static int kvmshare_pagein_queue(struct kvmshare_part *part, pgoff_t index,
 		io->page = NULL;
 		kvmshare_io_put(io);
 		kvmshare_io_put(io);
-		put_page(page);
-		kvmshare_uncharge(part, 1);
+		kvmshare_uncharge_page(part, page);
 		return ret == -EBUSY ? -EAGAIN : ret;
 	}
 	if (xa_load(&part->pages, index) != entry) {

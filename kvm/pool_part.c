@@ -82,8 +82,7 @@ struct page *kvmshare_part_get_page(struct kvmshare_part *part, pgoff_t index,
 		return page;
 	}
 	/* Lost a race, or the array had no memory: undo and tell why. */
-	put_page(page);
-	kvmshare_uncharge(part, 1);
+	kvmshare_uncharge_page(part, page);
 	if (old && !xa_is_err(old) && !xa_is_value(old))
 		return old;
 	*err = xa_is_err(old) ? xa_err(old) : -EAGAIN;

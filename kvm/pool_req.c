@@ -77,6 +77,18 @@ void kvmshare_inject(struct kvmshare_pool *pool, u32 point)
 	msleep(READ_ONCE(pool->inject_ms));
 }
 
+/*
+ * Whether a test asked the code at @point to fail (for instance, an
+ * allocation to fail as if the host had no memory left): true the next
+ * inject_count times it passes there.
+ */
+bool kvmshare_inject_fail(struct kvmshare_pool *pool, u32 point)
+{
+	if (likely(READ_ONCE(pool->inject_point) != point))
+		return false;
+	return atomic_dec_if_positive(&pool->inject_count) >= 0;
+}
+
 /* Requests */
 
 static struct kmem_cache *kvmshare_io_cache;
@@ -455,9 +467,8 @@ static bool kvmshare_pagein_done(struct kvmshare_io *io, int result)
 		}
 	}
 	if (io->page) {		/* not used: punched meanwhile, or failed */
-		put_page(io->page);
+		kvmshare_uncharge_page(part, io->page);
 		io->page = NULL;
-		kvmshare_uncharge(part, 1);
 	}
 	return old == ent;
 }

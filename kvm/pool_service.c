@@ -417,33 +417,53 @@ static bool kvmshare_pager_late(struct kvmshare_pager *p, unsigned int ms)
 	return time_after(jiffies, oldest + msecs_to_jiffies(ms));
 }
 
+/* At most this many late services are failed in one pass of the watch. */
+#define KVMSHARE_WATCH_MAX	4
+
 /*
- * Deadlines, from the eviction work (about once a second): the active
- * service, or a stopping one, that left a request unanswered for
- * pager_timeout_ms is failed over to the next service. With none, the
- * active one is marked stalled (faults then fail after the timeout
- * instead of waiting on) until it answers again.
+ * Deadlines, from the eviction work (about once a second): a service that
+ * left a request unanswered for pager_timeout_ms is failed over, its
+ * page-ins reissued to the active service (fenced, see
+ * __kvmshare_pager_leave()). That is the active one if another service
+ * can take over, a stopping one, or one that is no longer active but
+ * still has requests: a standby a primary took over from while it had
+ * requests in flight (kvmshare_pager_attach()). Those are failed first,
+ * so that a late active service is not replaced by a late one. With no
+ * other service, the late active one is marked stalled (faults then fail
+ * after the timeout instead of waiting on) until it answers again.
  */
 void kvmshare_pager_watch(struct kvmshare_pool *pool)
 {
 	const u32 failed = KVMSHARE_PAGER_STATE_FAILED;
 	unsigned int ms = READ_ONCE(kvmshare_pager_timeout_ms);
-	struct kvmshare_pager *p, *tmp, *late[2] = { NULL, NULL };
+	struct kvmshare_pager *p, *tmp, *late[KVMSHARE_WATCH_MAX];
 	struct kvmshare_io *io, *iot;
+	u32 n[KVMSHARE_WATCH_MAX];
 	u64 stall_id = 0, next_id;
-	u32 n[2] = { 0, 0 };
 	LIST_HEAD(fenced);
-	int i = 0;
+	int i = 0, nr;
 
 	/* Held so that no service is freed under us (see detach). */
 	if (!ms || !mutex_trylock(&pool->pager_mutex))
 		return;
 	spin_lock(&pool->io_lock);
+	/* One slot is kept for the active service. */
 	list_for_each_entry_safe(p, tmp, &pool->draining, node) {
-		if (!i && p->inflight && kvmshare_pager_late(p, ms)) {
+		if (i < KVMSHARE_WATCH_MAX - 1 && p->inflight &&
+		    kvmshare_pager_late(p, ms)) {
 			n[i] = __kvmshare_pager_leave(p, failed, true,
 						      &fenced);
 			late[i++] = p;
+		}
+	}
+	list_for_each_entry_safe(p, tmp, &pool->pagers, node) {
+		if (i < KVMSHARE_WATCH_MAX - 1 && p != pool->active &&
+		    p->inflight && kvmshare_pager_late(p, ms)) {
+			/* Its requests fail over to the active service. */
+			n[i] = __kvmshare_pager_leave(p, failed, true,
+						      &fenced);
+			late[i++] = p;
+			pool->failovers++;
 		}
 	}
 	p = pool->active;
@@ -467,7 +487,8 @@ void kvmshare_pager_watch(struct kvmshare_pool *pool)
 	if (stall_id)
 		pr_warn("%s: paging service %llu has not answered in %u ms and no other service is attached: page-ins fail until it answers\n",
 			pool->name, stall_id, ms);
-	for (i = 0; i < 2 && late[i]; i++) {
+	nr = i;
+	for (i = 0; i < nr; i++) {
 		pr_warn("%s: paging service %llu did not answer in %u ms: failed over to service %llu, %u requests reissued\n",
 			pool->name, late[i]->id, ms, next_id, n[i]);
 		wake_up_interruptible(&late[i]->wq);
@@ -477,7 +498,7 @@ void kvmshare_pager_watch(struct kvmshare_pool *pool)
 		list_del_init(&io->node);
 		kvmshare_io_end(io, -ECANCELED);
 	}
-	if (late[0])
+	if (nr)
 		kvmshare_pager_kick(pool);
 }
 
@@ -807,9 +828,15 @@ long kvmshare_pager_attach(struct kvmshare_pool *pool, void __user *uarg)
 	else
 		list_add(&p->node, &pool->pagers);
 	if (!pool->active || (!p->standby && pool->active->standby)) {
-		/* A primary takes over from a standby: no request is lost. */
-		if (pool->active)
+		/*
+		 * A primary takes over from a standby: no request is lost.
+		 * The standby finishes what it has in flight, under the same
+		 * deadline (kvmshare_pager_watch()).
+		 */
+		if (pool->active) {
 			pool->active->state = KVMSHARE_PAGER_STATE_STANDBY;
+			pool->active->stalled = false;
+		}
 		WRITE_ONCE(pool->active, p);
 		p->state = KVMSHARE_PAGER_STATE_ACTIVE;
 	}

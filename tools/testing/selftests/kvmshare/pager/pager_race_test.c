@@ -7,11 +7,14 @@
  * a punch while a page-out ends leaks no block; unmount with requests in
  * flight; a backing store of 2 TiB; a failed-over service is fenced; an
  * attach racing with a close of its fd; a page-in that ends while a punch
- * removes its page.
+ * removes its page; a page-in within the partition's entitlement needs no
+ * allocation (the host may have no memory left).
  *
  * The windows are widened with the pool's debugfs test hook
  * (kvmshare/<pool>/inject_point, inject_ms, inject_count): the paging
- * code sleeps once at the named point.
+ * code sleeps once at the named point (or, at INJ_NOMEM, page-ins and the
+ * refill of the pages held for entitlements find no page the next
+ * inject_count times, as if the host had no memory left).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,6 +41,7 @@
 #define INJ_ATTACH_FD		4
 #define INJ_PAGEOUT_CHECKED	5
 #define INJ_REMOVE_READ		6
+#define INJ_NOMEM		7
 
 FIXTURE(race) {
 	char dir[64];
@@ -79,7 +83,8 @@ FIXTURE_TEARDOWN(race)
 	EXPECT_EQ(self->klog, ks_klog_bad());
 }
 
-static void inject(struct _test_data_race *self, int point, int ms)
+static void inject_n(struct _test_data_race *self, int point, int ms,
+		     int count)
 {
 	char path[160], v[16];
 
@@ -89,11 +94,17 @@ static void inject(struct _test_data_race *self, int point, int ms)
 	ks_write_file(path, v);
 	snprintf(path, sizeof(path),
 		 "/sys/kernel/debug/kvmshare/%s/inject_count", self->name);
-	ks_write_file(path, "1");
+	snprintf(v, sizeof(v), "%d", count);
+	ks_write_file(path, v);
 	snprintf(path, sizeof(path),
 		 "/sys/kernel/debug/kvmshare/%s/inject_point", self->name);
 	snprintf(v, sizeof(v), "%d", point);
 	ks_write_file(path, v);
+}
+
+static void inject(struct _test_data_race *self, int point, int ms)
+{
+	inject_n(self, point, ms, 1);
 }
 
 /* Wait (up to 10 s) until the paging code sleeps at the hook. */
@@ -643,6 +654,97 @@ TEST_F_TIMEOUT(race, attach_vs_close_of_its_fd, 60)
 	EXPECT_EQ(0, info.active_pager);
 	EXPECT_EQ(active + 1, ks_klog_count(line));
 	close(dfd);
+}
+
+/*
+ * Issue #13: a page-in took the page the pool holds for the partition's
+ * entitlement, freed it and allocated another, which fails when the host
+ * is short of memory: a read or fault within the entitlement then failed
+ * (ENOMEM, SIGBUS). Here the host has no page to give (the hook): below
+ * the entitlement page-ins use the held pages and succeed, also after a
+ * page-in that failed gave its page back (held again: the refill cannot
+ * allocate either); above it they fail cleanly; with memory back,
+ * everything but the page lost reads back.
+ */
+TEST_F_TIMEOUT(race, pagein_within_entitlement_needs_no_allocation, 60)
+{
+	struct kvmshare_part_stats st;
+	char old[16] = "16";
+	struct stat sb;
+	uint8_t *map;
+	uint64_t i, v;
+	int pfd;
+
+	pfd = open(PARAM("pagein_cluster"), O_RDONLY);
+	if (pfd >= 0) {
+		old[read(pfd, old, sizeof(old) - 1) > 0 ? strcspn(old, "\n") :
+		    2] = 0;
+		close(pfd);
+	}
+	ASSERT_EQ(0, ks_write_file(PARAM("pagein_cluster"), "1"));
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 256, 64, 16, 0,
+				     -1));
+	self->fd = ks_part_create(self->dir, "vm", 16 * KS_PAGE);
+	ASSERT_GE(self->fd, 0);
+	ASSERT_EQ(0, fstat(self->fd, &sb));
+	/* The service fails the page-in of page 2: that page is lost. */
+	self->pager.fail_part = sb.st_ino;
+	self->pager.fail_index = 2;
+	self->pager.fail_set = 1;
+	ASSERT_EQ(0, ks_pager_run(&self->pager));
+	map = mmap(NULL, 16 * KS_PAGE, PROT_READ, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	for (i = 0; i < 8; i++)
+		put_page_val(self->fd, i);
+	ASSERT_EQ(0, posix_fadvise(self->fd, 0, 8 * KS_PAGE,
+				   POSIX_FADV_DONTNEED));
+	ASSERT_EQ(0, wait_out(self->fd, 8));
+	/* Nothing resident: an entitlement of 4 pages, set aside now. */
+	ASSERT_EQ(0, ks_part_set(self->fd, KVMSHARE_ATTR_ENTITLEMENT, 4, 0,
+				 0));
+
+	inject_n(self, INJ_NOMEM, 0, 100000);
+	/* Within the entitlement: read(2) and faults. */
+	EXPECT_EQ(0, check_page_val(self->fd, 0));
+	EXPECT_EQ(1, ks_touch(map + KS_PAGE, KS_PAGE, 0));
+	if (ks_touch(map + KS_PAGE, KS_PAGE, 0) == 1)
+		EXPECT_EQ(pat(1), *(uint64_t *)(map + KS_PAGE));
+	/* Lost: its page goes back to the held pages. */
+	errno = 0;
+	EXPECT_EQ(-1, pread(self->fd, &v, 8, 2 * KS_PAGE));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(1, stats(self->fd).pagein_errors);
+	EXPECT_EQ(2, stats(self->fd).resident_pages);
+	/* So pages 3 and 4 are within the entitlement, and have a page. */
+	EXPECT_EQ(0, check_page_val(self->fd, 3));
+	EXPECT_EQ(1, ks_touch(map + 4 * KS_PAGE, KS_PAGE, 0));
+	if (ks_touch(map + 4 * KS_PAGE, KS_PAGE, 0) == 1)
+		EXPECT_EQ(pat(4), *(uint64_t *)(map + 4 * KS_PAGE));
+	st = stats(self->fd);
+	EXPECT_EQ(4, st.resident_pages);
+	EXPECT_EQ(3, st.paged_out_pages);
+	EXPECT_EQ(0, st.fault_failures);
+
+	/* Above it, the host's memory is needed: ENOMEM, SIGBUS. */
+	EXPECT_EQ(-ENOMEM, check_page_val(self->fd, 5));
+	EXPECT_EQ(0, ks_touch(map + 6 * KS_PAGE, KS_PAGE, 0));
+	st = stats(self->fd);
+	EXPECT_EQ(4, st.resident_pages);
+	EXPECT_EQ(3, st.paged_out_pages);
+	EXPECT_EQ(2, st.fault_failures);
+	EXPECT_EQ(1, st.pagein_errors);
+
+	/* The host has memory again: nothing else was lost. */
+	inject_n(self, 0, 0, 0);
+	for (i = 0; i < 8; i++)
+		if (i != 2)
+			EXPECT_EQ(0, check_page_val(self->fd, i));
+	st = stats(self->fd);
+	EXPECT_EQ(7, st.resident_pages);
+	EXPECT_EQ(0, st.paged_out_pages);
+	EXPECT_EQ(1, st.pagein_errors);
+	munmap(map, 16 * KS_PAGE);
+	ks_write_file(PARAM("pagein_cluster"), old);
 }
 
 /* The name of the pool mounted at @dir (mount option name=), or "". */

@@ -8,7 +8,8 @@
  * answers again; a controlled stop is refused while it would strand
  * pages, drains what is in flight (streams suspending, then suspended;
  * partitions deleted meanwhile count as completed) and hands over to a
- * standby.
+ * standby; a standby that a primary took over from while it had requests
+ * in flight is failed over if it does not answer them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -449,6 +451,102 @@ TEST_F_TIMEOUT(ha, stop_drains_in_flight_page_outs_and_keeps_the_pages, 120)
 	EXPECT_EQ(PAGES, st.resident_pages);
 	EXPECT_EQ(0, verify(self));
 	ASSERT_EQ(0, set_target(self->fd, 0));
+}
+
+struct reader {
+	pthread_t t;
+	uint64_t *word;
+	uint64_t val;
+};
+
+static void *fault_read(void *arg)
+{
+	struct reader *r = arg;
+
+	r->val = __atomic_load_n(r->word, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/*
+ * Issue #13: a standby serving alone (no primary) holds page-ins it never
+ * answers; a primary attaches and takes over. The standby, demoted but
+ * still holding the requests, had no deadline: the faulting reader waited
+ * for ever. It must be failed over after pager_timeout_ms like an active
+ * service: its page-ins reissued to the primary, its late answers fenced.
+ */
+TEST_F_TIMEOUT(ha, a_demoted_standby_that_never_answers_is_failed_over, 120)
+{
+	struct kvmshare_pager_req req[16];
+	struct kvmshare_pager_info ib;
+	struct reader rd = { 0 };
+	struct timespec until;
+	uint64_t start, ms;
+	int n = 0, i, joined, held;
+
+	/* Deadlines of 3 s: the primary attaches well before. */
+	ASSERT_EQ(0, ks_write_file(TIMEOUT_PARAM, "3000"));
+	ASSERT_EQ(0, ks_pager_attach(&self->b, self->dir, POOL_PAGES, 64, 16,
+				     KVMSHARE_PAGER_F_STANDBY, -1));
+	ASSERT_EQ(0, ks_pager_run(&self->b));
+	EXPECT_EQ(pager_id(&self->b), pool_num(self, "active_pager"));
+	make_evicted(_metadata, self);
+	ks_pager_stop(&self->b);
+
+	/* A fault whose page-ins the standby takes and sits on. */
+	rd.word = (uint64_t *)self->map + 300 * 512 + 1;
+	start = ks_now_ns();
+	ASSERT_EQ(0, pthread_create(&rd.t, NULL, fault_read, &rd));
+	while (n < 16 && ks_pager_next(&self->b, &req[n], 500) == 1)
+		n++;
+	ASSERT_GT(n, 0);
+	EXPECT_EQ(KVMSHARE_PAGER_OP_PAGE_IN, req[0].op);
+	EXPECT_EQ(n, info(&self->b).inflight);
+
+	/* A primary takes over: the standby is demoted, requests and all. */
+	ASSERT_EQ(0, ks_pager_attach(&self->a, self->dir, POOL_PAGES, 64, 16,
+				     0, self->b.store));
+	ASSERT_EQ(0, ks_pager_run(&self->a));
+	EXPECT_EQ(pager_id(&self->a), pool_num(self, "active_pager"));
+	EXPECT_EQ(KVMSHARE_PAGER_STATE_STANDBY, info(&self->b).state);
+
+	/* The reader gets its page from the primary, after the deadline. */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 20;
+	joined = !pthread_timedjoin_np(rd.t, NULL, &until);
+	ms = (ks_now_ns() - start) / 1000000;
+	EXPECT_TRUE(joined);
+	held = n;
+	if (!joined) {
+		/* The standby answers after all, so the reader ends. */
+		for (i = 0; i < n; i++)
+			ks_pager_serve(&self->b, &req[i]);
+		pthread_join(rd.t, NULL);
+		n = 0;
+	}
+	TH_LOG("reader done after %llu ms (%d page-ins held by the standby)",
+	       (unsigned long long)ms, held);
+	EXPECT_EQ(300 * 7 + 1, rd.val);
+	EXPECT_GE(ms, 2900);
+	ib = info(&self->b);
+	EXPECT_EQ(KVMSHARE_PAGER_STATE_FAILED, ib.state);
+	EXPECT_EQ(0, ib.inflight);
+	EXPECT_TRUE(pollhup(&self->b));
+	EXPECT_EQ(1, pool_num(self, "failovers"));
+	EXPECT_GE(pool_num(self, "reissued_requests"), n);
+	EXPECT_EQ(pager_id(&self->a), pool_num(self, "active_pager"));
+	EXPECT_GE(self->a.ins, 1);
+	EXPECT_EQ(1, pool_num(self, "pagers"));
+
+	/* Its late answers are refused. */
+	for (i = 0; i < n; i++)
+		ks_pager_serve(&self->b, &req[i]);
+	ib = info(&self->b);
+	EXPECT_EQ(n, ib.fenced_completions);
+	EXPECT_EQ(n, ib.bad_completions);
+	EXPECT_EQ(0, verify(self));
+	EXPECT_GE(self->a.ins, n);
+	EXPECT_EQ(0, pool_num(self, "pending_requests"));
+	ks_pager_detach(&self->b);
 }
 
 /* With a standby, a stop hands over: not a failover, nothing lost. */
