@@ -257,7 +257,7 @@ void kvmshare_acct_exit(struct kvmshare_pool *pool);
 void kvmshare_acct_balance(struct kvmshare_pool *pool);
 bool kvmshare_charge_pagein(struct kvmshare_part *part, struct page **page);
 bool kvmshare_charge_page(struct kvmshare_part *part, struct page **page);
-bool kvmshare_charge_spare(struct kvmshare_part *part);
+bool kvmshare_charge_spare(struct kvmshare_part *part, struct page **page);
 bool kvmshare_has_room(struct kvmshare_part *part, bool pagein);
 void kvmshare_uncharge(struct kvmshare_part *part, u64 n);
 void kvmshare_uncharge_page(struct kvmshare_part *part, struct page *page);

@@ -89,8 +89,9 @@ static struct page *kvmshare_held_take(struct kvmshare_pool *pool)
  * Take one page of the pool for @part, or refuse, leaving the pool's
  * reserve (@reserve) and its low watermark (@low) free for partitions at
  * or above their entitlement. A page taken out of what is owed to @part
- * comes with the page held for it: handed to the caller through @held, or
- * freed here for the caller's own allocation to find.
+ * comes with the page held for it, handed to the caller through @held
+ * (every caller uses it: freeing it here and allocating again could fail
+ * while the host is short of memory, which the held page is there for).
  */
 static bool __kvmshare_charge(struct kvmshare_part *part, bool reserve,
 			      bool low, struct page **held)
@@ -119,10 +120,7 @@ static bool __kvmshare_charge(struct kvmshare_part *part, bool reserve,
 	}
 out:
 	spin_unlock(&pool->lock);
-	if (held)
-		*held = page;
-	else if (page)
-		__free_page(page);
+	*held = page;
 	return ok;
 }
 
@@ -152,11 +150,13 @@ bool kvmshare_charge_page(struct kvmshare_part *part, struct page **page)
 
 /*
  * Take a page only if the pool has it to spare: the reserve and the low
- * watermark stay free (read-ahead must not make eviction run).
+ * watermark stay free (read-ahead must not make eviction run). Below the
+ * entitlement *@page is the page held for @part, as for
+ * kvmshare_charge_pagein(); otherwise NULL.
  */
-bool kvmshare_charge_spare(struct kvmshare_part *part)
+bool kvmshare_charge_spare(struct kvmshare_part *part, struct page **page)
 {
-	return __kvmshare_charge(part, true, true, NULL);
+	return __kvmshare_charge(part, true, true, page);
 }
 
 /*

@@ -100,7 +100,7 @@ static int kvmshare_pagein_queue(struct kvmshare_part *part, pgoff_t index,
 	int ret;
 
 	/* Below the entitlement, the page held for it: nothing can fail. */
-	if (!(ahead ? kvmshare_charge_spare(part) :
+	if (!(ahead ? kvmshare_charge_spare(part, &page) :
 	      kvmshare_charge_pagein(part, &page)))
 		return -ENOSPC;
 	if (!page && !kvmshare_inject_fail(part->pool, KVMSHARE_INJ_NOMEM))

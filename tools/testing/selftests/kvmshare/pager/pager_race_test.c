@@ -747,6 +747,60 @@ TEST_F_TIMEOUT(race, pagein_within_entitlement_needs_no_allocation, 60)
 	ks_write_file(PARAM("pagein_cluster"), old);
 }
 
+/*
+ * Read-ahead within the entitlement uses the pages held for it too: with
+ * every allocation failing, a read of page 0 with pagein_cluster 4 brings
+ * pages 1 to 3 in ahead of their faults, out of the held pages.
+ */
+TEST_F_TIMEOUT(race, readahead_within_entitlement_needs_no_allocation, 60)
+{
+	struct kvmshare_part_stats st;
+	char old[16] = "16";
+	uint64_t i;
+	int pfd;
+
+	pfd = open(PARAM("pagein_cluster"), O_RDONLY);
+	if (pfd >= 0) {
+		old[read(pfd, old, sizeof(old) - 1) > 0 ? strcspn(old, "\n") :
+		    2] = 0;
+		close(pfd);
+	}
+	ASSERT_EQ(0, ks_write_file(PARAM("pagein_cluster"), "4"));
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 256, 64, 16, 0,
+				     -1));
+	self->fd = ks_part_create(self->dir, "vm", 16 * KS_PAGE);
+	ASSERT_GE(self->fd, 0);
+	ASSERT_EQ(0, ks_pager_run(&self->pager));
+	for (i = 0; i < 8; i++)
+		put_page_val(self->fd, i);
+	ASSERT_EQ(0, posix_fadvise(self->fd, 0, 8 * KS_PAGE,
+				   POSIX_FADV_DONTNEED));
+	ASSERT_EQ(0, wait_out(self->fd, 8));
+	ASSERT_EQ(0, ks_part_set(self->fd, KVMSHARE_ATTR_ENTITLEMENT, 8, 0,
+				 0));
+
+	inject_n(self, INJ_NOMEM, 0, 100000);
+	EXPECT_EQ(0, check_page_val(self->fd, 0));
+	/* The read-ahead completes after the read: wait for it. */
+	for (i = 0; i < 50 && stats(self->fd).paged_out_pages > 4; i++)
+		usleep(100000);
+	st = stats(self->fd);
+	EXPECT_EQ(3, st.readahead_pages);
+	EXPECT_EQ(4, st.resident_pages);
+	EXPECT_EQ(4, st.paged_out_pages);
+	for (i = 1; i < 4; i++)
+		EXPECT_EQ(0, check_page_val(self->fd, i));
+	st = stats(self->fd);
+	EXPECT_EQ(4, st.resident_pages);
+	EXPECT_EQ(0, st.pagein_errors);
+	EXPECT_EQ(0, st.fault_failures);
+	inject_n(self, 0, 0, 0);
+	for (i = 4; i < 8; i++)
+		EXPECT_EQ(0, check_page_val(self->fd, i));
+	EXPECT_EQ(8, stats(self->fd).resident_pages);
+	ks_write_file(PARAM("pagein_cluster"), old);
+}
+
 /* The name of the pool mounted at @dir (mount option name=), or "". */
 static void pool_name(const char *dir, char *name, size_t len)
 {
