@@ -158,6 +158,9 @@ judge() {
 		# for the summary at the end (CI logs show their tail)
 		{
 			grep -F 'not ok' "$2.sum" | head -10
+			# a bail-out's reason and the last diagnostics
+			grep -E '^Bail out!' "$2" | head -3 | sed "s/^/[$1] /"
+			grep -E '^# ' "$2" | tail -8 | sed "s/^/[$1]   /"
 			grep -q '^KVMSHARE-DONE' "$2" ||
 				echo "[$1] the run did not finish; console's" \
 				     "last line: $(tail -n 1 "${3:-/dev/null}" \
@@ -214,7 +217,7 @@ done
 
 if [ -s "$results/failures.txt" ]; then
 	echo "--- what failed (details above, logs in $results):"
-	head -40 "$results/failures.txt"
+	head -80 "$results/failures.txt"
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
