@@ -13,7 +13,9 @@
 
 function finish_prog(rc,   msg) {
 	msg = ""
-	if (rc == "")
+	if (bail != "")
+		msg = bail " (exit status " (rc == "" ? "none" : rc) ")"
+	else if (rc == "")
 		msg = "did not finish (VM hung, panicked or timed out)"
 	else if (rc + 0 != 0 && fail_in_prog == 0)
 		msg = "exited with status " rc " without a failing result"
@@ -42,6 +44,7 @@ BEGIN {
 	plan = -1
 	seen = 0
 	fail_in_prog = 0
+	bail = ""
 	next
 }
 
@@ -90,6 +93,11 @@ BEGIN {
 		fail_in_prog++
 		printf("[%s] not ok  %s: %s\n", suite, prog, substr($0, 8))
 	}
+	next
+}
+
+/^Bail out!/ {
+	bail = $0
 	next
 }
 
