@@ -191,8 +191,46 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The longest each phase took, against its limit (printed at the end). */
+static struct {
+	const char *name;
+	double longest, limit;
+} phase_times[16];
+
+static void phase_record(const char *name, double secs, double limit)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(phase_times); i++) {
+		if (phase_times[i].name && phase_times[i].name != name)
+			continue;
+		phase_times[i].name = name;
+		if (secs > phase_times[i].longest)
+			phase_times[i].longest = secs;
+		phase_times[i].limit = limit;
+		return;
+	}
+}
+
+static void phase_report(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(phase_times) && phase_times[i].name; i++)
+		printf("# phase '%s': longest %.1f s of its %.0f s limit\n",
+		       phase_times[i].name, phase_times[i].longest,
+		       phase_times[i].limit);
+}
+
 static void set_phase(const char *p, double limit)
 {
+	const char *prev = __atomic_load_n(&phase, __ATOMIC_RELAXED);
+	long since = __atomic_load_n(&phase_since, __ATOMIC_RELAXED);
+
+	if (since)
+		phase_record(prev, now_s() - since / 1000.0,
+			     __atomic_load_n(&phase_limit, __ATOMIC_RELAXED) /
+			     1000.0);
 	__atomic_store_n(&phase_since, (long)(now_s() * 1000), __ATOMIC_RELAXED);
 	__atomic_store_n(&phase_limit, (long)(limit * 1000), __ATOMIC_RELAXED);
 	__atomic_store_n(&phase, p, __ATOMIC_RELAXED);
@@ -2334,6 +2372,8 @@ int main(void)
 			ks_write_file(path, saved[i]);
 	}
 	unload_check();
+	set_phase("end", 60);
+	phase_report();
 	unlink(STORE_PATH);
 	printf("# stress: STRESS_SEED=0x%lx\n", cfg_seed);
 	return 0;
