@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # TAP: checkpatch --strict --no-tree on every C source and header of ours,
-# and sparse (make C=2) over the kernel modules. Checkpatch comes from
+# sparse (make C=2) over the kernel modules, and every uapi header alone
+# through g++ -fsyntax-only and gcc -std=c99 -pedantic (a C++ VMM and a
+# strict C program must be able to include it). Checkpatch comes from
 # Debian's linux-source-6.1 (scripts/kernel-tools.sh).
 #
 # User-space files (tools/) are held to the same rules except those that
@@ -21,8 +23,11 @@ cp=(perl "$ktools/scripts/checkpatch.pl" --strict --no-tree --quiet
 mapfile -t files < <(git ls-files -co --exclude-standard -- \
 	'*.c' '*.h' | grep -v '^build/' | LC_ALL=C sort)
 
+mapfile -t uapi < <(git ls-files -co --exclude-standard -- \
+	'include/uapi/linux/*.h' | LC_ALL=C sort)
+
 echo "TAP version 13"
-echo "1..$(( ${#files[@]} + 1 ))"
+echo "1..$(( ${#files[@]} + 1 + ${#uapi[@]} ))"
 n=0 bad=0
 for f in "${files[@]}"; do
 	n=$((n + 1))
@@ -58,4 +63,23 @@ else
 	echo "not ok $n sparse (make C=2) over the modules"
 	bad=1
 fi
+
+# Each header on its own, as the first include, with -Werror: C++ (a
+# member named like a C++ keyword, an implicit void * conversion) and C99
+# -pedantic (no GNU extensions beyond what <linux/types.h> gives).
+for h in "${uapi[@]}"; do
+	n=$((n + 1))
+	src="#include <linux/${h##*/}>"
+	out=$( { echo "$src" | g++ -x c++ -fsyntax-only -Wall -Wextra \
+			-Werror -I include/uapi - &&
+		 echo "$src" | gcc -x c -std=c99 -pedantic -fsyntax-only \
+			-Wall -Wextra -Werror -I include/uapi -; } 2>&1)
+	if [ $? = 0 ] && [ -z "$out" ]; then
+		echo "ok $n uapi $h builds as C++ and as C99 -pedantic"
+	else
+		echo "$out" | sed 's/^/# /'
+		echo "not ok $n uapi $h builds as C++ and as C99 -pedantic"
+		bad=1
+	fi
+done
 exit $bad
