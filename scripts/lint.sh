@@ -4,8 +4,10 @@
 # TAP: checkpatch --strict --no-tree on every C source and header of ours,
 # sparse (make C=2) over the kernel modules, and every uapi header alone
 # through g++ -fsyntax-only and gcc -std=c99 -pedantic (a C++ VMM and a
-# strict C program must be able to include it). Checkpatch comes from
-# Debian's linux-source-6.1 (scripts/kernel-tools.sh).
+# strict C program must be able to include it), and the sysfs ABI files
+# (Documentation/ABI) through the kernel's scripts/get_abi.pl validate.
+# Checkpatch and get_abi.pl come from Debian's linux-source-6.1
+# (scripts/kernel-tools.sh).
 #
 # User-space files (tools/) are held to the same rules except those that
 # ask for kernel-only macros user space does not have: BIT() and
@@ -27,7 +29,7 @@ mapfile -t uapi < <(git ls-files -co --exclude-standard -- \
 	'include/uapi/linux/*.h' | LC_ALL=C sort)
 
 echo "TAP version 13"
-echo "1..$(( ${#files[@]} + 1 + ${#uapi[@]} ))"
+echo "1..$(( ${#files[@]} + 1 + ${#uapi[@]} + 1 ))"
 n=0 bad=0
 for f in "${files[@]}"; do
 	n=$((n + 1))
@@ -82,4 +84,19 @@ for h in "${uapi[@]}"; do
 		bad=1
 	fi
 done
+
+# get_abi.pl validate warns (unknown tags, an attribute defined twice,
+# a What: without a description) but exits 0: any output is a failure.
+n=$((n + 1))
+out=$(perl "$ktools/scripts/get_abi.pl" --dir "$top/Documentation/ABI" \
+	validate 2>&1)
+if [ $? = 0 ] && [ -z "$out" ] &&
+   [ -n "$(perl "$ktools/scripts/get_abi.pl" --dir "$top/Documentation/ABI" \
+	   search 'vpa/rid$' 2>/dev/null)" ]; then
+	echo "ok $n Documentation/ABI: get_abi.pl validate"
+else
+	echo "$out" | sed 's/^/# /'
+	echo "not ok $n Documentation/ABI: get_abi.pl validate"
+	bad=1
+fi
 exit $bad
