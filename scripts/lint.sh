@@ -5,7 +5,8 @@
 # sparse (make C=2) over the kernel modules, and every uapi header alone
 # through g++ -fsyntax-only and gcc -std=c99 -pedantic (a C++ VMM and a
 # strict C program must be able to include it), and the sysfs ABI files
-# (Documentation/ABI) through the kernel's scripts/get_abi.pl validate.
+# (Documentation/ABI) through the kernel's scripts/get_abi.pl validate,
+# and the documentation through Sphinx with warnings as errors.
 # Checkpatch and get_abi.pl come from Debian's linux-source-6.1
 # (scripts/kernel-tools.sh).
 #
@@ -29,7 +30,7 @@ mapfile -t uapi < <(git ls-files -co --exclude-standard -- \
 	'include/uapi/linux/*.h' | LC_ALL=C sort)
 
 echo "TAP version 13"
-echo "1..$(( ${#files[@]} + 1 + ${#uapi[@]} + 1 ))"
+echo "1..$(( ${#files[@]} + 1 + ${#uapi[@]} + 2 ))"
 n=0 bad=0
 for f in "${files[@]}"; do
 	n=$((n + 1))
@@ -97,6 +98,22 @@ if [ $? = 0 ] && [ -z "$out" ] &&
 else
 	echo "$out" | sed 's/^/# /'
 	echo "not ok $n Documentation/ABI: get_abi.pl validate"
+	bad=1
+fi
+
+# Sphinx from Debian (python3-sphinx, deps.sh lint), every warning an
+# error: docutils' markup errors, a document outside the toctree, a broken
+# :doc: reference.
+n=$((n + 1))
+doc=${KVMSHARE_BUILD:-$top/build}/doc
+rm -rf "$doc"
+out=$(sphinx-build -W --keep-going -b html -q -d "$doc/.doctrees" \
+	"$top/Documentation" "$doc" 2>&1)
+if [ $? = 0 ] && [ -z "$out" ]; then
+	echo "ok $n Documentation builds with sphinx-build -W"
+else
+	echo "$out" | sed 's/^/# /'
+	echo "not ok $n Documentation builds with sphinx-build -W"
 	bad=1
 fi
 exit $bad
