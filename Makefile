@@ -12,7 +12,7 @@
 #                     the same on a debug kernel built from linux-source-6.1
 #                     (KASAN, lockdep, kmemleak ...; scripts/debug-kernel.config)
 #   make bench [SUITES=...]
-#   make lint         checkpatch --strict and sparse
+#   make lint         checkpatch --strict, sparse, uapi headers, ABI, Sphinx
 #   make selftests tools
 #   make clean
 

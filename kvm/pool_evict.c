@@ -53,17 +53,59 @@
 #include "pool.h"
 #include "pool_pager.h"
 
+/* Ranges of the parameters (Documentation/module-parameters.rst). */
+#define KVMSHARE_SAMPLE_MS_MAX		3600000U
+#define KVMSHARE_SAMPLE_PAGES_MAX	65536U
+#define KVMSHARE_EVICT_BATCH_MAX	65536U
+
+static int kvmshare_param_set_sample_ms(const char *val,
+					const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, KVMSHARE_SAMPLE_MS_MAX);
+}
+
+static const struct kernel_param_ops kvmshare_sample_ms_ops = {
+	.set = kvmshare_param_set_sample_ms,
+	.get = param_get_uint,
+};
+
 static unsigned int sample_ms = 1000;
-module_param(sample_ms, uint, 0644);
-MODULE_PARM_DESC(sample_ms, "Access sampling and eviction period (ms)");
+module_param_cb(sample_ms, &kvmshare_sample_ms_ops, &sample_ms, 0644);
+MODULE_PARM_DESC(sample_ms,
+		 "Access sampling and eviction period, 1..3600000 ms (default 1000)");
+
+static int kvmshare_param_set_sample_pages(const char *val,
+					   const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, KVMSHARE_SAMPLE_PAGES_MAX);
+}
+
+static const struct kernel_param_ops kvmshare_sample_pages_ops = {
+	.set = kvmshare_param_set_sample_pages,
+	.get = param_get_uint,
+};
 
 static unsigned int sample_pages = 64;
-module_param(sample_pages, uint, 0644);
-MODULE_PARM_DESC(sample_pages, "Pages per partition sampled each period");
+module_param_cb(sample_pages, &kvmshare_sample_pages_ops, &sample_pages,
+		0644);
+MODULE_PARM_DESC(sample_pages,
+		 "Pages per partition sampled each period, 1..65536 (default 64)");
+
+static int kvmshare_param_set_evict_batch(const char *val,
+					  const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, KVMSHARE_EVICT_BATCH_MAX);
+}
+
+static const struct kernel_param_ops kvmshare_evict_batch_ops = {
+	.set = kvmshare_param_set_evict_batch,
+	.get = param_get_uint,
+};
 
 static unsigned int evict_batch = 1024;
-module_param(evict_batch, uint, 0644);
-MODULE_PARM_DESC(evict_batch, "Most pages evicted per partition per pass");
+module_param_cb(evict_batch, &kvmshare_evict_batch_ops, &evict_batch, 0644);
+MODULE_PARM_DESC(evict_batch,
+		 "Most pages evicted per partition per pass, 1..65536 (default 1024)");
 
 /* Eviction */
 

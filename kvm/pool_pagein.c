@@ -76,10 +76,23 @@ bool kvmshare_async_restore(void)
 	return READ_ONCE(async_restore);
 }
 
+#define KVMSHARE_ROOM_WAIT_MAX_S	3600U
+
+static int kvmshare_param_set_room_wait(const char *val,
+					const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, KVMSHARE_ROOM_WAIT_MAX_S);
+}
+
+static const struct kernel_param_ops kvmshare_room_wait_ops = {
+	.set = kvmshare_param_set_room_wait,
+	.get = param_get_uint,
+};
+
 static unsigned int room_wait_s = 30;
-module_param(room_wait_s, uint, 0644);
+module_param_cb(room_wait_s, &kvmshare_room_wait_ops, &room_wait_s, 0644);
 MODULE_PARM_DESC(room_wait_s,
-		 "Seconds a fault waits for eviction to make room");
+		 "Seconds a fault waits for eviction to make room, 1..3600 (default 30)");
 
 /* Paging in */
 

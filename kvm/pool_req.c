@@ -56,10 +56,35 @@
 #include "pool.h"
 #include "pool_pager.h"
 
+#define KVMSHARE_PAGER_TIMEOUT_MIN_MS	100U
+#define KVMSHARE_PAGER_TIMEOUT_MAX_MS	3600000U
+
+/* 0 (wait forever) or 100..3600000 ms. */
+static int kvmshare_param_set_pager_timeout(const char *val,
+					    const struct kernel_param *kp)
+{
+	unsigned int ms;
+	int ret = kstrtouint(val, 0, &ms);
+
+	if (ret)
+		return ret;
+	if (ms && (ms < KVMSHARE_PAGER_TIMEOUT_MIN_MS ||
+		   ms > KVMSHARE_PAGER_TIMEOUT_MAX_MS))
+		return -EINVAL;
+	WRITE_ONCE(*(unsigned int *)kp->arg, ms);
+	return 0;
+}
+
+static const struct kernel_param_ops kvmshare_pager_timeout_ops = {
+	.set = kvmshare_param_set_pager_timeout,
+	.get = param_get_uint,
+};
+
 unsigned int kvmshare_pager_timeout_ms = 10000;
-module_param_named(pager_timeout_ms, kvmshare_pager_timeout_ms, uint, 0644);
+module_param_cb(pager_timeout_ms, &kvmshare_pager_timeout_ops,
+		&kvmshare_pager_timeout_ms, 0644);
 MODULE_PARM_DESC(pager_timeout_ms,
-		 "A paging service that leaves a request unanswered this long (ms) fails over to the next service; with none, page-ins waiting that long fail (0: wait forever)");
+		 "A paging service that leaves a request unanswered this long (ms) fails over to the next service; with none, page-ins waiting that long fail (0: wait forever, else 100..3600000; default 10000)");
 
 /* The standard crc32c of a page (0 means "none" in the protocol). */
 static u32 kvmshare_page_crc(struct page *page)

@@ -2,17 +2,19 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Unpack the few files we use from Debian's linux-source-6.1 (checkpatch and
-# its data, the kselftest harness headers) into build/linux-tools and print
-# that directory. They are used as build-time tools, never copied into the
-# tree.
+# its data, get_abi.pl, the kselftest harness headers) into build/linux-tools
+# and print that directory. They are used as build-time tools, never copied
+# into the tree.
 
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${KVMSHARE_BUILD:-$top/build}
 dir=$build/linux-tools
+# Bump when the list below changes, so that older unpacked copies are redone.
+stamp=$dir/.done-2
 
-if [ ! -f "$dir/.done" ]; then
+if [ ! -f "$stamp" ]; then
 	tarball=$(ls /usr/src/linux-source-6.1.tar.* 2>/dev/null | head -1)
 	if [ -z "$tarball" ]; then
 		echo "kernel-tools.sh: linux-source-6.1 is not installed" \
@@ -25,8 +27,9 @@ if [ ! -f "$dir/.done" ]; then
 		linux-source-6.1/scripts/checkpatch.pl \
 		linux-source-6.1/scripts/spelling.txt \
 		linux-source-6.1/scripts/const_structs.checkpatch \
+		linux-source-6.1/scripts/get_abi.pl \
 		linux-source-6.1/tools/testing/selftests/kselftest.h \
 		linux-source-6.1/tools/testing/selftests/kselftest_harness.h
-	touch "$dir/.done"
+	touch "$stamp"
 fi
 echo "$dir"

@@ -2,8 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # TAP: checkpatch --strict --no-tree on every C source and header of ours,
-# and sparse (make C=2) over the kernel modules. Checkpatch comes from
-# Debian's linux-source-6.1 (scripts/kernel-tools.sh).
+# sparse (make C=2) over the kernel modules, and every uapi header alone
+# through g++ -fsyntax-only and gcc -std=c99 -pedantic (a C++ VMM and a
+# strict C program must be able to include it), and the sysfs ABI files
+# (Documentation/ABI) through the kernel's scripts/get_abi.pl validate,
+# and the documentation through Sphinx with warnings as errors.
+# Checkpatch and get_abi.pl come from Debian's linux-source-6.1
+# (scripts/kernel-tools.sh).
 #
 # User-space files (tools/) are held to the same rules except those that
 # ask for kernel-only macros user space does not have: BIT() and
@@ -21,8 +26,11 @@ cp=(perl "$ktools/scripts/checkpatch.pl" --strict --no-tree --quiet
 mapfile -t files < <(git ls-files -co --exclude-standard -- \
 	'*.c' '*.h' | grep -v '^build/' | LC_ALL=C sort)
 
+mapfile -t uapi < <(git ls-files -co --exclude-standard -- \
+	'include/uapi/linux/*.h' | LC_ALL=C sort)
+
 echo "TAP version 13"
-echo "1..$(( ${#files[@]} + 1 ))"
+echo "1..$(( ${#files[@]} + 1 + ${#uapi[@]} + 2 ))"
 n=0 bad=0
 for f in "${files[@]}"; do
 	n=$((n + 1))
@@ -56,6 +64,56 @@ if [ -z "$warn" ]; then
 else
 	echo "$warn" | sed 's/^/# /'
 	echo "not ok $n sparse (make C=2) over the modules"
+	bad=1
+fi
+
+# Each header on its own, as the first include, with -Werror: C++ (a
+# member named like a C++ keyword, an implicit void * conversion) and C99
+# -pedantic (no GNU extensions beyond what <linux/types.h> gives).
+for h in "${uapi[@]}"; do
+	n=$((n + 1))
+	src="#include <linux/${h##*/}>"
+	out=$( { echo "$src" | g++ -x c++ -fsyntax-only -Wall -Wextra \
+			-Werror -I include/uapi - &&
+		 echo "$src" | gcc -x c -std=c99 -pedantic -fsyntax-only \
+			-Wall -Wextra -Werror -I include/uapi -; } 2>&1)
+	if [ $? = 0 ] && [ -z "$out" ]; then
+		echo "ok $n uapi $h builds as C++ and as C99 -pedantic"
+	else
+		echo "$out" | sed 's/^/# /'
+		echo "not ok $n uapi $h builds as C++ and as C99 -pedantic"
+		bad=1
+	fi
+done
+
+# get_abi.pl validate warns (unknown tags, an attribute defined twice,
+# a What: without a description) but exits 0: any output is a failure.
+n=$((n + 1))
+out=$(perl "$ktools/scripts/get_abi.pl" --dir "$top/Documentation/ABI" \
+	validate 2>&1)
+if [ $? = 0 ] && [ -z "$out" ] &&
+   [ -n "$(perl "$ktools/scripts/get_abi.pl" --dir "$top/Documentation/ABI" \
+	   search 'vpa/rid$' 2>/dev/null)" ]; then
+	echo "ok $n Documentation/ABI: get_abi.pl validate"
+else
+	echo "$out" | sed 's/^/# /'
+	echo "not ok $n Documentation/ABI: get_abi.pl validate"
+	bad=1
+fi
+
+# Sphinx from Debian (python3-sphinx, deps.sh lint), every warning an
+# error: docutils' markup errors, a document outside the toctree, a broken
+# :doc: reference.
+n=$((n + 1))
+doc=${KVMSHARE_BUILD:-$top/build}/doc
+rm -rf "$doc"
+out=$(sphinx-build -W --keep-going -b html -q -d "$doc/.doctrees" \
+	"$top/Documentation" "$doc" 2>&1)
+if [ $? = 0 ] && [ -z "$out" ]; then
+	echo "ok $n Documentation builds with sphinx-build -W"
+else
+	echo "$out" | sed 's/^/# /'
+	echo "not ok $n Documentation builds with sphinx-build -W"
 	bad=1
 fi
 exit $bad

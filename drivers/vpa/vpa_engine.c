@@ -403,7 +403,7 @@ static void vpa_run_desc(struct vpa_vdev *v, struct vpa_wq *wq,
 		goto bad;
 	}
 	if (d->rsvd0 || d->rsvd1 || d->rsvd2[0] || d->rsvd2[1] ||
-	    ((d->flags & VPA_DESC_F_COMPL) && (d->compl & 31))) {
+	    ((d->flags & VPA_DESC_F_COMPL) && (d->completion & 31))) {
 		r->cr.status = VPA_CS_BAD_RSVD;
 		goto bad;
 	}
@@ -512,7 +512,7 @@ static void vpa_wq_work(struct work_struct *work)
 		}
 		vpa_run_desc(v, wq, &desc, &run);
 		if (desc.flags & VPA_DESC_F_COMPL) {
-			ret = vpa_dma_copy(v, wq, desc.compl, &run.cr,
+			ret = vpa_dma_copy(v, wq, desc.completion, &run.cr,
 					   sizeof(run.cr), true);
 			if (ret)
 				vpa_vdev_set_err(v, VPA_ERR_COMPLETION);

@@ -307,7 +307,7 @@ static void vg_make(struct vg_slot *s, u64 i, struct vpa_desc *d, u32 *crc)
 	memset(d, 0, sizeof(*d));
 	memset(s->cr, 0, sizeof(*s->cr));
 	d->flags = VPA_DESC_F_COMPL | VPA_DESC_F_IRQ;
-	d->compl = s->cr_dma;
+	d->completion = s->cr_dma;
 	d->size = VG_BUF;
 	for (k = 0; k < VG_BUF; k++)
 		s->src[k] = (u8)(i * 131 + k * 7);

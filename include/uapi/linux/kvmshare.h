@@ -119,7 +119,13 @@ struct kvmshare_pool_info {
 	__u64	reserved[5];
 };
 
-#define KVMSHARE_IOC_MAGIC		0xb7
+/*
+ * The ioctl type byte of every kvmshare command (partition file, pool
+ * directory, pager fd, metrics control). 0xc5 is free in 6.1's
+ * Documentation/userspace-api/ioctl/ioctl-number.rst; kvmshare uses
+ * numbers 0x01-0x04 (partitions), 0x10-0x13 (pagers) and 0x20 (metrics).
+ */
+#define KVMSHARE_IOC_MAGIC		0xc5
 
 #define KVMSHARE_IOC_GET_ATTR	_IOR(KVMSHARE_IOC_MAGIC, 0x01, \
 				     struct kvmshare_part_attr)

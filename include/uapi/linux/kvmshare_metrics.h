@@ -32,6 +32,7 @@
 
 #include <linux/ioctl.h>
 #include <linux/types.h>
+#include <linux/kvmshare.h>	/* KVMSHARE_IOC_MAGIC */
 
 /* "KSMP" as a little-endian __u32 */
 #define KVMSHARE_METRICS_MAGIC		0x504d534bU
@@ -148,8 +149,7 @@ struct kvmshare_metrics_bind {
 	__u64 reserved[3];
 };
 
-/* 0xb7 is KVMSHARE_IOC_MAGIC of <linux/kvmshare.h> */
-#define KVMSHARE_IOC_METRICS_BIND	_IOW(0xb7, 0x20, \
+#define KVMSHARE_IOC_METRICS_BIND	_IOW(KVMSHARE_IOC_MAGIC, 0x20, \
 					     struct kvmshare_metrics_bind)
 
 #endif /* _UAPI_LINUX_KVMSHARE_METRICS_H */

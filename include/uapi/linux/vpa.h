@@ -196,7 +196,7 @@
  * @size:	bytes to process, 1..VPA_MAX_XFER (ignored by NOP)
  * @src:	source IOVA (MEMMOVE, COMPARE, CRC32C)
  * @dst:	destination IOVA (MEMMOVE, FILL), second source (COMPARE)
- * @compl:	completion record IOVA, 32-byte aligned (with F_COMPL)
+ * @completion:	completion record IOVA, 32-byte aligned (with F_COMPL)
  * @pattern:	FILL pattern, repeated little endian
  * @crc_seed:	CRC32C initial value
  * @rsvd1:	must be zero
@@ -209,7 +209,7 @@ struct vpa_desc {
 	__u32	size;
 	__u64	src;
 	__u64	dst;
-	__u64	compl;
+	__u64	completion;
 	__u64	pattern;
 	__u32	crc_seed;
 	__u32	rsvd1;

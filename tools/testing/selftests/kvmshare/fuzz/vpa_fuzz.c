@@ -157,9 +157,9 @@ static void fuzz_desc(struct rng *r, struct vpa_desc *d, unsigned int slot)
 	 * check (the first RING * 32 bytes of the completion page)
 	 */
 	if (below(r, 6))
-		d->compl = CPL_IOVA + slot * 32;
+		d->completion = CPL_IOVA + slot * 32;
 	else
-		d->compl = below(r, 2) ? fuzz_addr(r) :
+		d->completion = below(r, 2) ? fuzz_addr(r) :
 			   CPL_IOVA + 0x800 + below(r, 0x800);
 	d->pattern = rnd(r);
 	d->crc_seed = rnd(r);
@@ -439,7 +439,7 @@ static void *busy_thread(void *arg)
 		d[i].size = 0x10000;
 		d[i].src = vc_iova(VC_DATA_OFF);
 		d[i].dst = vc_iova(VC_DATA_OFF + 0x100000);
-		d[i].compl = vc_iova(VC_COMPL_OFF + 0x800 + i * 32);
+		d[i].completion = vc_iova(VC_COMPL_OFF + 0x800 + i * 32);
 	}
 	while (!__atomic_load_n(&b->stop, __ATOMIC_RELAXED)) {
 		/* the queue may be reset under us: errors are expected */

@@ -276,6 +276,68 @@ FIXTURE_TEARDOWN(slow)
 {
 }
 
+/*
+ * Issue #19: the parameters that took any number check their range. Per
+ * parameter: values out of range and garbage are EINVAL (ERANGE beyond
+ * unsigned int) and leave the value as it was; values at both ends of the range are taken and read
+ * back. Documentation/module-parameters.rst lists the ranges.
+ */
+static const struct param_range {
+	const char *name;
+	const char *bad[4];
+	const char *good[3];
+} param_ranges[] = {
+	{ "sample_ms", { "0", "3600001", "-1", "x" },
+	  { "1", "3600000", "1000" } },
+	{ "sample_pages", { "0", "65537", "-1", "x" },
+	  { "1", "65536", "64" } },
+	{ "evict_batch", { "0", "65537", "4294967296", "x" },
+	  { "1", "65536", "1024" } },
+	{ "room_wait_s", { "0", "3601", "-1", "x" },
+	  { "1", "3600", "30" } },
+	{ "pager_timeout_ms", { "1", "99", "3600001", "x" },
+	  { "0", "100", "3600000" } },
+};
+
+static void strip_nl(char *s)
+{
+	s[strcspn(s, "\n")] = 0;
+}
+
+TEST(module_parameters_check_their_range)
+{
+	char path[128], old[32], now[32];
+	unsigned int i, k;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(param_ranges); i++) {
+		const struct param_range *p = &param_ranges[i];
+
+		snprintf(path, sizeof(path), PARAM("%s"), p->name);
+		read_param(path, old, sizeof(old));
+		strip_nl(old);
+		ASSERT_NE(0, old[0]) TH_LOG("%s unreadable", path);
+		for (k = 0; k < 4; k++) {
+			ret = ks_write_file(path, p->bad[k]);
+			/* ERANGE: a number beyond unsigned int (kstrtouint) */
+			EXPECT_TRUE(ret == -EINVAL || ret == -ERANGE)
+				TH_LOG("%s = %s: %d", p->name, p->bad[k], ret);
+			read_param(path, now, sizeof(now));
+			strip_nl(now);
+			EXPECT_STREQ(old, now)
+				TH_LOG("%s changed by %s", p->name, p->bad[k]);
+		}
+		for (k = 0; k < 3; k++) {
+			EXPECT_EQ(0, ks_write_file(path, p->good[k]))
+				TH_LOG("%s = %s refused", p->name, p->good[k]);
+			read_param(path, now, sizeof(now));
+			strip_nl(now);
+			EXPECT_STREQ(p->good[k], now);
+		}
+		ASSERT_EQ(0, ks_write_file(path, old));
+	}
+}
+
 /* The hog populates nearly all of the VM's memory first: slow under TCG. */
 TEST_F_TIMEOUT(slow, fault_within_entitlement_survives_memory_pressure, 240)
 {

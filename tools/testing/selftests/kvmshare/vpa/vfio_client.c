@@ -370,7 +370,7 @@ int vc_run(struct vc *c, struct vpa_desc *d, struct vpa_completion *out)
 
 	memset(vc_compl(c, slot), 0, 32);
 	d->flags |= VPA_DESC_F_COMPL;
-	d->compl = vc_iova(VC_COMPL_OFF + slot * 32);
+	d->completion = vc_iova(VC_COMPL_OFF + slot * 32);
 	ret = vc_submit(c, d, 1);
 	if (ret)
 		return ret;

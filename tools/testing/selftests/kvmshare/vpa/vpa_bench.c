@@ -55,7 +55,7 @@ static uint64_t round_ns(struct vc *c)
 		slot = (c->tail + BATCH - 1) & (RING - 1);
 		memset(vc_compl(c, slot), 0, 32);
 		d[BATCH - 1].flags = VPA_DESC_F_COMPL;
-		d[BATCH - 1].compl = vc_iova(VC_COMPL_OFF + slot * 32);
+		d[BATCH - 1].completion = vc_iova(VC_COMPL_OFF + slot * 32);
 		if (vc_submit(c, d, BATCH) || vc_wait(c, slot, 20000) ||
 		    vc_compl(c, slot)->status != VPA_CS_SUCCESS)
 			return 0;

@@ -114,7 +114,7 @@ TEST_F(host, compare_bounded_while_guest_flips)
 			d[k].size = 4096;
 			d[k].src = vc_iova(VC_DATA_OFF);
 			d[k].dst = vc_iova(VC_DATA_OFF + 0x10000);
-			d[k].compl = vc_iova(VC_COMPL_OFF +
+			d[k].completion = vc_iova(VC_COMPL_OFF +
 					     ((slot + k) % 64) * 32);
 		}
 		ASSERT_EQ(0, vc_submit(c, d, 32));
@@ -313,14 +313,14 @@ TEST_F(host, window_grow_during_descriptor)
 		mark = vc_compl(c, c->tail);
 		memset(mark, 0, 32);
 		d[0].flags = VPA_DESC_F_COMPL;
-		d[0].compl = vc_iova(VC_COMPL_OFF + c->tail * 32);
+		d[0].completion = vc_iova(VC_COMPL_OFF + c->tail * 32);
 		for (k = 1; k < 3; k++) {
 			d[k].opcode = VPA_OP_MEMMOVE;
 			d[k].flags = VPA_DESC_F_COMPL;
 			d[k].size = VPA_MAX_XFER;
 			d[k].src = vc_iova(VC_DATA_OFF);
 			d[k].dst = vc_iova(VC_DATA_OFF + VPA_MAX_XFER);
-			d[k].compl = vc_iova(cpl_off + k * 32);
+			d[k].completion = vc_iova(cpl_off + k * 32);
 		}
 		ASSERT_EQ(0, vc_submit(c, d, 3));
 		/* grow while the first copy runs */

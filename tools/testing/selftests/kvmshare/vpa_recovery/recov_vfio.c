@@ -231,7 +231,7 @@ static void g_send(struct guest *g)
 		ring[g->tail[q]].src = vc_iova(VC_DATA_OFF + k * 2 * G_BUF);
 		ring[g->tail[q]].dst = vc_iova(VC_DATA_OFF + k * 2 * G_BUF +
 					       G_BUF);
-		ring[g->tail[q]].compl = vc_iova(VC_COMPL_OFF + k * 32);
+		ring[g->tail[q]].completion = vc_iova(VC_COMPL_OFF + k * 32);
 		memset(g_cr(g, k), 0, 32);
 		memset(g_dst(g, k), 0, G_BUF);
 		g->d[k] = (struct gd){ .state = 1, .q = q, .pos = g->tail[q] };
