@@ -128,6 +128,7 @@ retry:
 		if (xa_get_mark(&part->pages, index, KVMSHARE_MARK_AHEAD)) {
 			xa_clear_mark(&part->pages, index, KVMSHARE_MARK_AHEAD);
 			atomic64_inc(&part->cnt.readahead_hits);
+			atomic_inc(&part->ra_hits);
 		}
 		filemap_invalidate_unlock_shared(mapping);
 		vmf->page = page;
