@@ -342,6 +342,7 @@ void kvmshare_pageout_range(struct kvmshare_part *part,
 int kvmshare_wait_room(struct kvmshare_part *part);
 void kvmshare_ra_init(struct kvmshare_part *part);
 unsigned int kvmshare_ra_window(struct kvmshare_part *part);
+void kvmshare_ra_hit(struct kvmshare_part *part, pgoff_t index);
 const char *kvmshare_stream_state(struct kvmshare_part *part);
 
 /*

@@ -8,7 +8,8 @@
  * This file owns no lock. Callers hold the mapping's invalidate_lock
  * shared (no page leaves the file meanwhile); it takes, one at a time and
  * never nested, part->io's xa_lock (registration), pool->lock (charging,
- * pool_part.c) and pool->io_lock (queueing, pool_req.c).
+ * pool_part.c) and pool->io_lock (queueing, pool_req.c), and
+ * part->pages' xa_lock (read-ahead marks; callers may hold a page lock).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -166,6 +167,27 @@ unsigned int kvmshare_ra_window(struct kvmshare_part *part)
 	if (!READ_ONCE(readahead_adapt))
 		return limit;
 	return min(READ_ONCE(part->ra_window), limit);
+}
+
+/*
+ * Page @index of @part is used (a fault, a read or a write found it): if
+ * it was read ahead, that read-ahead was a hit.
+ */
+void kvmshare_ra_hit(struct kvmshare_part *part, pgoff_t index)
+{
+	bool hit;
+
+	if (!xa_get_mark(&part->pages, index, KVMSHARE_MARK_AHEAD))
+		return;
+	xa_lock(&part->pages);
+	hit = xa_get_mark(&part->pages, index, KVMSHARE_MARK_AHEAD);
+	if (hit)
+		__xa_clear_mark(&part->pages, index, KVMSHARE_MARK_AHEAD);
+	xa_unlock(&part->pages);
+	if (hit) {
+		atomic64_inc(&part->cnt.readahead_hits);
+		atomic_inc(&part->ra_hits);
+	}
 }
 
 /* Whether page @index of @part is in memory and was touched since. */

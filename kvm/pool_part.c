@@ -135,8 +135,11 @@ struct page *kvmshare_part_get_page_wait(struct kvmshare_part *part,
 			*err = kvmshare_pagein_start(part, index, entry, &io);
 		}
 		filemap_invalidate_unlock_shared(mapping);
-		if (page)
+		if (page) {
+			/* Read or written: as used as a fault's. */
+			kvmshare_ra_hit(part, index);
 			return page;
+		}
 		if (*err == -EAGAIN)
 			continue;
 		if (*err == -EINPROGRESS) {

@@ -199,6 +199,30 @@ TEST_F_TIMEOUT(ra, wasted_readahead_shrinks, 240)
 	EXPECT_EQ(8, ra(self, "readahead_window"));
 }
 
+/* read() uses read-ahead pages as faults do: sequential reads keep it. */
+TEST_F_TIMEOUT(ra, sequential_read_keeps_window, 240)
+{
+	struct kvmshare_part_stats st0, st1;
+	uint64_t i, v;
+
+	ASSERT_EQ(0, evict_all(self->fd));
+	st0 = stats(self->fd);
+	for (i = 0; i < PAGES / 4; i++) {
+		ASSERT_EQ(8, pread(self->fd, &v, 8, i * KS_PAGE));
+		ASSERT_EQ(i + 1, v);
+	}
+	st1 = stats(self->fd);
+	TH_LOG("read(): window %lld, %llu read ahead, %llu hits",
+	       ra(self, "readahead_window"),
+	       (unsigned long long)(st1.readahead_pages - st0.readahead_pages),
+	       (unsigned long long)(st1.readahead_hits - st0.readahead_hits));
+	EXPECT_EQ(16, ra(self, "readahead_window"));
+	EXPECT_EQ(0, ra(self, "readahead_shrinks"));
+	EXPECT_GE(st1.readahead_pages - st0.readahead_pages, PAGES / 4 * 3 / 4);
+	EXPECT_GE(st1.readahead_hits - st0.readahead_hits,
+		  st1.readahead_pages - st0.readahead_pages - 16);
+}
+
 /* readahead_adapt=N: the window is pagein_cluster, whatever happens. */
 TEST_F_TIMEOUT(ra, fixed_without_adapt, 240)
 {
