@@ -88,12 +88,16 @@ FIXTURE_TEARDOWN(ra)
 	EXPECT_EQ(self->klog, ks_klog_bad());
 }
 
-/* Evict the whole partition (a target of one page), then lift the target. */
+/*
+ * Evict the whole partition: a target of one page (then lifted), and the
+ * last page with fadvise(DONTNEED), so that every page is away.
+ */
 static int evict_all(int fd)
 {
 	struct kvmshare_part_attr a = { .flags = KVMSHARE_ATTR_TARGET,
 					.target_pages = 1 };
-	int ret;
+	struct kvmshare_part_stats st;
+	int ret, i;
 
 	if (ioctl(fd, KVMSHARE_IOC_SET_ATTR, &a))
 		return -errno;
@@ -101,7 +105,15 @@ static int evict_all(int fd)
 	a.target_pages = 0;
 	if (ioctl(fd, KVMSHARE_IOC_SET_ATTR, &a))
 		return -errno;
-	return ret;
+	for (i = 0; !ret && i < 100; i++) {
+		if (ks_part_stats(fd, &st))
+			return -1;
+		if (!st.resident_pages)
+			return 0;
+		ret = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		usleep(100000);
+	}
+	return -1;
 }
 
 /* Fault page @i in and check what it holds. */
