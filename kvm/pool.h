@@ -122,6 +122,9 @@ struct kvmshare_part_counters {
 	atomic64_t sample_hits;		/* sampled pages touched again */
 	atomic64_t readahead;		/* pages paged in ahead of a fault */
 	atomic64_t readahead_hits;	/* of those, faulted on afterwards */
+	atomic64_t readahead_wasted;	/* of those, evicted untouched */
+	atomic64_t readahead_shrinks;	/* read-ahead window halved */
+	atomic64_t readahead_grows;	/* read-ahead window doubled */
 	atomic64_t pagein_timeouts;	/* page-ins no service answered */
 	atomic64_t async_restores;	/* page-ins a fault did not wait for */
 };
@@ -220,6 +223,15 @@ struct kvmshare_part {
 	pgoff_t evict_cursor;		/* where eviction goes on */
 	atomic64_t pageouts_inflight;	/* page-outs posted, not ended */
 	bool visited;			/* by this eviction pass, pool->lock */
+
+	/*
+	 * Adaptive read-ahead (pool_pagein.c): a heuristic, updated without
+	 * a lock; a lost update only delays the adaptation by one page-in.
+	 */
+	unsigned int ra_window;		/* pages, a power of 2 */
+	atomic_t ra_issued;		/* read-ahead pages since last page-in */
+	atomic_t ra_hits;		/* hits on them since the last page-in */
+	atomic_t ra_wasted;		/* evicted untouched since then */
 
 	struct kvmshare_part_counters cnt;
 	struct kvmshare_part_policy policy;	/* pool_policy.c */
@@ -328,6 +340,9 @@ void kvmshare_pageout_range(struct kvmshare_part *part,
 			    struct address_space *mapping, pgoff_t first,
 			    pgoff_t last);
 int kvmshare_wait_room(struct kvmshare_part *part);
+void kvmshare_ra_init(struct kvmshare_part *part);
+unsigned int kvmshare_ra_window(struct kvmshare_part *part);
+void kvmshare_ra_hit(struct kvmshare_part *part, pgoff_t index);
 const char *kvmshare_stream_state(struct kvmshare_part *part);
 
 /*

@@ -139,7 +139,12 @@ static int kvmshare_evict_one(struct kvmshare_part *part,
 	kvmshare_inject(pool, KVMSHARE_INJ_EVICT_CHECKED);
 	ClearPageDirty(page);
 	xa_clear_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED);
-	xa_clear_mark(&part->pages, index, KVMSHARE_MARK_AHEAD);
+	if (xa_get_mark(&part->pages, index, KVMSHARE_MARK_AHEAD)) {
+		/* Read ahead for nothing: the window shrinks. */
+		xa_clear_mark(&part->pages, index, KVMSHARE_MARK_AHEAD);
+		atomic64_inc(&part->cnt.readahead_wasted);
+		atomic_inc(&part->ra_wasted);
+	}
 
 	kaddr = kmap_local_page(page);
 	zero = !memchr_inv(kaddr, 0, PAGE_SIZE);

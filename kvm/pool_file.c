@@ -125,10 +125,7 @@ retry:
 				      KVMSHARE_MARK_SAMPLED);
 			atomic64_inc(&part->cnt.sample_hits);
 		}
-		if (xa_get_mark(&part->pages, index, KVMSHARE_MARK_AHEAD)) {
-			xa_clear_mark(&part->pages, index, KVMSHARE_MARK_AHEAD);
-			atomic64_inc(&part->cnt.readahead_hits);
-		}
+		kvmshare_ra_hit(part, index);
 		filemap_invalidate_unlock_shared(mapping);
 		vmf->page = page;
 		return VM_FAULT_LOCKED;

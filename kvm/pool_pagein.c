@@ -8,7 +8,8 @@
  * This file owns no lock. Callers hold the mapping's invalidate_lock
  * shared (no page leaves the file meanwhile); it takes, one at a time and
  * never nested, part->io's xa_lock (registration), pool->lock (charging,
- * pool_part.c) and pool->io_lock (queueing, pool_req.c).
+ * pool_part.c) and pool->io_lock (queueing, pool_req.c), and
+ * part->pages' xa_lock (read-ahead marks; callers may hold a page lock).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -57,6 +58,11 @@ static unsigned int pagein_cluster = 16;
 module_param_cb(pagein_cluster, &kvmshare_cluster_ops, &pagein_cluster, 0644);
 MODULE_PARM_DESC(pagein_cluster,
 		 "Page in the aligned window of this many pages around a faulting page (power of 2, at most 64; 1: only the faulting page)");
+
+static bool readahead_adapt = true;
+module_param(readahead_adapt, bool, 0644);
+MODULE_PARM_DESC(readahead_adapt,
+		 "Adapt each partition's read-ahead window (1 to pagein_cluster pages) to how its read-ahead is used: halve it when its pages are not touched, double it on sequential access (default Y; N: always pagein_cluster)");
 
 /*
  * Off by default: KVM (6.1) completes an asynchronous page fault by
@@ -156,16 +162,111 @@ static int kvmshare_pagein_queue(struct kvmshare_part *part, pgoff_t index,
 	return -EINPROGRESS;
 }
 
+/* Adaptive read-ahead */
+
+void kvmshare_ra_init(struct kvmshare_part *part)
+{
+	part->ra_window = KVMSHARE_MAX_CLUSTER;
+	atomic_set(&part->ra_issued, 0);
+	atomic_set(&part->ra_hits, 0);
+	atomic_set(&part->ra_wasted, 0);
+}
+
+/* The read-ahead window of @part now, in pages (sysfs readahead_window). */
+unsigned int kvmshare_ra_window(struct kvmshare_part *part)
+{
+	unsigned int limit = READ_ONCE(pagein_cluster);
+
+	if (!READ_ONCE(readahead_adapt))
+		return limit;
+	return min(READ_ONCE(part->ra_window), limit);
+}
+
+/*
+ * Page @index of @part is used (a fault, a read or a write found it): if
+ * it was read ahead, that read-ahead was a hit.
+ */
+void kvmshare_ra_hit(struct kvmshare_part *part, pgoff_t index)
+{
+	bool hit;
+
+	if (!xa_get_mark(&part->pages, index, KVMSHARE_MARK_AHEAD))
+		return;
+	xa_lock(&part->pages);
+	hit = xa_get_mark(&part->pages, index, KVMSHARE_MARK_AHEAD);
+	if (hit)
+		__xa_clear_mark(&part->pages, index, KVMSHARE_MARK_AHEAD);
+	xa_unlock(&part->pages);
+	if (hit) {
+		atomic64_inc(&part->cnt.readahead_hits);
+		atomic_inc(&part->ra_hits);
+	}
+}
+
+/* Whether page @index of @part is in memory and was touched since. */
+static bool kvmshare_ra_used(struct kvmshare_part *part, pgoff_t index)
+{
+	void *entry = xa_load(&part->pages, index);
+
+	return entry && !xa_is_value(entry) &&
+	       !xa_get_mark(&part->pages, index, KVMSHARE_MARK_AHEAD);
+}
+
+/*
+ * A fault starts a page-in of page @index of @part: choose the window to
+ * read ahead, from what happened to the read-ahead since the last page-in.
+ *
+ *  - read-ahead pages were evicted untouched: halve the window;
+ *  - a neighbour of @index was touched, or at least half of the pages
+ *    read ahead were touched: sequential access, double it;
+ *  - pages were read ahead and none was touched: halve it;
+ *  - otherwise (nothing read ahead, some touched) keep it.
+ *
+ * The first page-in of a partition reads the whole window: no evidence
+ * yet. A random permutation of a partition's pages shrinks the window at
+ * first (its read-ahead pages are touched late) and grows it again as
+ * more neighbours are in memory; sparse access (one page per window)
+ * ends at 1, where nothing is read ahead.
+ */
+static unsigned int kvmshare_ra_adapt(struct kvmshare_part *part,
+				      pgoff_t index)
+{
+	unsigned int limit = READ_ONCE(pagein_cluster);
+	unsigned int old = min(READ_ONCE(part->ra_window), limit), w = old;
+	unsigned int issued, hits, wasted;
+
+	issued = atomic_xchg(&part->ra_issued, 0);
+	hits = atomic_xchg(&part->ra_hits, 0);
+	wasted = atomic_xchg(&part->ra_wasted, 0);
+	if (!READ_ONCE(readahead_adapt) || limit == 1)
+		return limit;
+	if (wasted)
+		w = max(w / 2, 1U);
+	else if ((index && kvmshare_ra_used(part, index - 1)) ||
+		 kvmshare_ra_used(part, index + 1) ||
+		 (issued && hits * 2 >= issued))
+		w = min(w * 2, limit);
+	else if (issued && !hits)
+		w = max(w / 2, 1U);
+	if (w < old)
+		atomic64_inc(&part->cnt.readahead_shrinks);
+	else if (w > old)
+		atomic64_inc(&part->cnt.readahead_grows);
+	WRITE_ONCE(part->ra_window, w);
+	return w;
+}
+
 /*
  * Page in, along with page @index, the other pages of its aligned window
- * of pagein_cluster pages that are on the backing store: a guest touching
- * one page of a region it used before touches its neighbours next, and one
- * round trip to the service brings them all. Stops when the pool has no
- * spare room. Read-ahead pages that are not touched go first on eviction.
+ * (kvmshare_ra_adapt(): 1 to pagein_cluster pages) that are on the
+ * backing store: a guest touching one page of a region it used before
+ * touches its neighbours next, and one round trip to the service brings
+ * them all. Stops when the pool has no spare room. Read-ahead pages that
+ * are not touched go first on eviction.
  */
 static void kvmshare_pagein_ahead(struct kvmshare_part *part, pgoff_t index)
 {
-	unsigned int n = READ_ONCE(pagein_cluster);
+	unsigned int n = kvmshare_ra_adapt(part, index);
 	pgoff_t first = round_down(index, n), i;
 	void *entry;
 	int ret;
@@ -179,6 +280,8 @@ static void kvmshare_pagein_ahead(struct kvmshare_part *part, pgoff_t index)
 		ret = kvmshare_pagein_queue(part, i, entry, true, NULL);
 		if (ret == -ENOSPC || ret == -ENOMEM)
 			break;
+		if (ret == -EINPROGRESS)
+			atomic_inc(&part->ra_issued);
 	}
 }
 

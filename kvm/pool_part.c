@@ -135,8 +135,11 @@ struct page *kvmshare_part_get_page_wait(struct kvmshare_part *part,
 			*err = kvmshare_pagein_start(part, index, entry, &io);
 		}
 		filemap_invalidate_unlock_shared(mapping);
-		if (page)
+		if (page) {
+			/* Read or written: as used as a fault's. */
+			kvmshare_ra_hit(part, index);
 			return page;
+		}
 		if (*err == -EAGAIN)
 			continue;
 		if (*err == -EINPROGRESS) {
@@ -512,6 +515,44 @@ static ssize_t stream_state_show(struct kobject *kobj,
 static struct kobj_attribute kvmshare_part_stream_state =
 	__ATTR_RO(stream_state);
 
+/* Adaptive read-ahead (pool_pagein.c): the window and how it moved. */
+static ssize_t readahead_window_show(struct kobject *kobj,
+				     struct kobj_attribute *a, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", kvmshare_ra_window(to_part(kobj)));
+}
+
+static struct kobj_attribute kvmshare_part_readahead_window =
+	__ATTR_RO(readahead_window);
+
+/* Counters of struct kvmshare_part_counters that are in sysfs only. */
+struct kvmshare_part_cnt_attr {
+	struct kobj_attribute kattr;
+	size_t off;			/* in struct kvmshare_part_counters */
+};
+
+static ssize_t kvmshare_part_cnt_show(struct kobject *kobj,
+				      struct kobj_attribute *kattr, char *buf)
+{
+	struct kvmshare_part_cnt_attr *a =
+		container_of(kattr, struct kvmshare_part_cnt_attr, kattr);
+	atomic64_t *c = (void *)&to_part(kobj)->cnt + a->off;
+
+	return sysfs_emit(buf, "%lld\n", (long long)atomic64_read(c));
+}
+
+#define KVMSHARE_PART_CNT(_name, _field) {				\
+	.kattr = __ATTR(_name, 0444, kvmshare_part_cnt_show, NULL),	\
+	.off = offsetof(struct kvmshare_part_counters, _field),		\
+}
+
+static struct kvmshare_part_cnt_attr kvmshare_part_readahead_wasted =
+	KVMSHARE_PART_CNT(readahead_wasted, readahead_wasted);
+static struct kvmshare_part_cnt_attr kvmshare_part_readahead_shrinks =
+	KVMSHARE_PART_CNT(readahead_shrinks, readahead_shrinks);
+static struct kvmshare_part_cnt_attr kvmshare_part_readahead_grows =
+	KVMSHARE_PART_CNT(readahead_grows, readahead_grows);
+
 static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_sysfs[0].kattr.attr,
 	&kvmshare_part_sysfs[1].kattr.attr,
@@ -537,6 +578,10 @@ static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_sysfs[21].kattr.attr,
 	&kvmshare_part_sysfs[22].kattr.attr,
 	&kvmshare_part_stream_state.attr,
+	&kvmshare_part_readahead_window.attr,
+	&kvmshare_part_readahead_wasted.kattr.attr,
+	&kvmshare_part_readahead_shrinks.kattr.attr,
+	&kvmshare_part_readahead_grows.kattr.attr,
 	NULL,
 };
 
@@ -577,9 +622,12 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 	struct kvmshare_part *part;
 	int ret;
 
-	/* Every file of the table is in the group (with stream_state). */
+	/*
+	 * Every file of the table is in the group (with stream_state, the
+	 * read-ahead window and its three counters).
+	 */
 	BUILD_BUG_ON(ARRAY_SIZE(kvmshare_part_attrs) !=
-		     ARRAY_SIZE(kvmshare_part_sysfs) + 2);
+		     ARRAY_SIZE(kvmshare_part_sysfs) + 6);
 	part = kzalloc(sizeof(*part), GFP_KERNEL);
 	if (!part)
 		return ERR_PTR(-ENOMEM);
@@ -587,6 +635,7 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 	part->inode = inode;
 	part->id = inode->i_ino;
 	part->weight = KVMSHARE_WEIGHT_DEFAULT;
+	kvmshare_ra_init(part);
 	xa_init(&part->pages);
 	xa_init(&part->io);
 	INIT_LIST_HEAD(&part->node);

@@ -21,7 +21,10 @@
 # Every program prints TAP (see scripts/tap-sum.awk for what counts).
 #
 # The last line is "N passed, N failed, N skipped" summed over every suite;
-# the exit status is non-zero if anything failed.
+# the exit status is non-zero if anything failed. In bench mode the run
+# ends with "goals: N of M met" after it: every "bench: NAME VALUE (goal OP X)"
+# line of the run judged against its goal (a missed goal is reported, it
+# does not fail the run; a benchmark that must fail on it says so itself).
 #
 # KVMSHARE_KERNEL_LANE=debug (make check KERNEL=debug): the modules are
 # built against, and the VM boots, the debug kernel of scripts/kernel.sh
@@ -220,4 +223,10 @@ if [ -s "$results/failures.txt" ]; then
 	head -80 "$results/failures.txt"
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
+# make bench ends with every figure judged against its goal.
+if [ "$mode" = bench ]; then
+	for s in $suites; do
+		cat "$results/$s"/*.log.sum 2>/dev/null
+	done | awk -f "$top/scripts/bench-goals.awk" | tee "$results/goals.txt"
+fi
 [ "$failed" = 0 ]

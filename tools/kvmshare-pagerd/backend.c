@@ -9,10 +9,12 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
 
@@ -196,6 +198,9 @@ void pb_close(struct pb_backend *b)
 	b->fd = -1;
 }
 
+/* Most blocks read or written by one preadv/pwritev. */
+#define PB_MAX_RUN	64U
+
 /* Check what the store would refuse less clearly; 0 if @io can run. */
 static int pb_check(const struct pb_backend *b, const struct pb_io *io)
 {
@@ -263,23 +268,79 @@ static int pb_sync_rw(struct pb_backend *b, struct pb_io *io)
 	return 0;
 }
 
-/* Run one segment with pread/pwrite; returns the number of writes done. */
+/* Sort key of a read or write: by operation, then block. */
+static int pb_cmp(const void *a, const void *b)
+{
+	const struct pb_io *x = *(const struct pb_io * const *)a;
+	const struct pb_io *y = *(const struct pb_io * const *)b;
+
+	if (x->op != y->op)
+		return x->op < y->op ? -1 : 1;
+	if (x->block != y->block)
+		return x->block < y->block ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Run @n reads or writes of one kind on consecutive blocks, @run[0]'s
+ * first, with one preadv/pwritev; what it does not finish (a short
+ * transfer, an error) goes block by block.
+ */
+static void pb_sync_run(struct pb_backend *b, struct pb_io **run,
+			unsigned int n)
+{
+	struct iovec iov[PB_MAX_RUN];
+	off_t off = (off_t)(run[0]->block * PB_BLOCK_SIZE);
+	unsigned int i, done;
+	ssize_t ret;
+
+	for (i = 0; i < n; i++) {
+		iov[i].iov_base = run[i]->buf;
+		iov[i].iov_len = PB_BLOCK_SIZE;
+	}
+	do {
+		if (run[0]->op == PB_READ)
+			ret = preadv(b->fd, iov, (int)n, off);
+		else
+			ret = pwritev(b->fd, iov, (int)n, off);
+	} while (ret < 0 && errno == EINTR);
+	done = ret > 0 ? (unsigned int)(ret / PB_BLOCK_SIZE) : 0;
+	for (i = done; i < n; i++)
+		run[i]->result = pb_sync_rw(b, run[i]);
+}
+
+/*
+ * Run one segment with pread/pwrite; returns the number of writes done.
+ * The blocks of a segment are all different, so its operations run in
+ * any order: reads and writes sorted by block, and each run of
+ * consecutive blocks (a fault's read-ahead window, an eviction's batch)
+ * is one system call.
+ */
 static unsigned int pb_segment_sync(struct pb_backend *b, struct pb_io *io,
 				    unsigned int n)
 {
-	unsigned int i, writes = 0;
+	struct pb_io *rw[PB_URING_DEPTH];
+	unsigned int i, j, k = 0, writes = 0;
 
 	for (i = 0; i < n; i++) {
 		if (io[i].result)
 			continue;
-		if (io[i].op == PB_DISCARD) {
+		if (io[i].op == PB_DISCARD)
 			io[i].result = pb_discard(b, io[i].block);
-			continue;
-		}
-		io[i].result = pb_sync_rw(b, &io[i]);
-		if (!io[i].result && io[i].op == PB_WRITE)
-			writes++;
+		else
+			rw[k++] = &io[i];
 	}
+	qsort(rw, k, sizeof(rw[0]), pb_cmp);
+	for (i = 0; i < k; i = j) {
+		for (j = i + 1; j < k && j - i < PB_MAX_RUN &&
+		     rw[j]->op == rw[i]->op &&
+		     rw[j]->block == rw[j - 1]->block + 1; j++)
+			;
+		pb_sync_run(b, rw + i, j - i);
+	}
+	for (i = 0; i < k; i++)
+		if (!rw[i]->result && rw[i]->op == PB_WRITE)
+			writes++;
 	return writes;
 }
 

@@ -46,6 +46,8 @@ mvm_guest_start:
 	je	.Ltouch_wr
 	cmp	$6, %rax
 	je	.Lping
+	cmp	$7, %rax
+	je	.Ltouch_list
 	mov	$2, %eax			/* MVM_BAD_OP */
 	jmp	.Lresult
 
@@ -100,6 +102,16 @@ mvm_guest_start:
 	add	$PAGE, %r8
 	dec	%r9
 	jmp	.Ltouch_wr
+
+/* r8 base, r9 entries, rdx the list: byte offsets from r8, one qword each */
+.Ltouch_list:
+	test	%r9, %r9
+	jz	.Lok
+	mov	(%rdx), %rax
+	add	(%r8,%rax), %rbx
+	add	$8, %rdx
+	dec	%r9
+	jmp	.Ltouch_list
 
 .Lping:
 	lea	1(%r8), %rbx

@@ -25,6 +25,10 @@
  *   MVM_OP_TOUCH_RD  read one qword per page (first-touch faults), sum
  *   MVM_OP_TOUCH_WR  write one qword per page (the page's gpa ^ seed)
  *   MVM_OP_PING      return arg0 + 1
+ *
+ * MVM_OP_TOUCH_LIST reads one qword at each of arg1 byte offsets from the
+ * guest-physical address arg0, in the order of the list of 64-bit offsets
+ * at guest-physical address arg2 (any access pattern), and sums them.
  */
 #ifndef MVM_H
 #define MVM_H
@@ -58,6 +62,7 @@ enum mvm_op {
 	MVM_OP_TOUCH_RD = 4,
 	MVM_OP_TOUCH_WR = 5,
 	MVM_OP_PING = 6,
+	MVM_OP_TOUCH_LIST = 7,
 };
 
 /* Guest results (rax at MVM_PORT_RESULT). */

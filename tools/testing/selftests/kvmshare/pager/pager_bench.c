@@ -1,32 +1,47 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pager benchmark (make bench), in the test VM:
+ * pager benchmark (make bench), in the test VM: paging in through the pool
+ * and kvmshare-pagerd against a userfaultfd VMM given the same read-ahead,
+ * and paging out against that VMM evicting the same memory.
  *
- *   bench: pager.pagein_rate_vs_uffd R   pages/s paged in through the pool
- *                                        and the reference paging service,
- *                                        divided by pages/s of userfaultfd
- *   bench: pager.pageout_rate P          pages/s evicted with a target
+ *   bench: pager.pagein_seq_vs_uffd_window R (goal >= 1.2)
+ *   bench: pager.pagein_sparse_vs_uffd R     (goal >= 0.9)
+ *   bench: pager.pagein_<pattern>_c<N>_vs_uffd_window R (no goal)
+ *   bench: pager.pageout_vs_uffd R           (goal >= 1.0)
  *
  * The workload: a nested KVM guest (mvm) with NR_VCPUS vCPUs, each from its
- * own thread, reads one qword of every page of its share of a data slot of
- * NR_PAGES pages (MVM_OP_TOUCH_RD), all of them away from memory, then the
- * whole slot is verified (not timed).
+ * own thread, reads one qword of pages of a data slot of NR_PAGES pages,
+ * all of them away from memory, in one of four orders (MVM_OP_TOUCH_LIST):
+ * sequential; a random permutation of all pages; sparse, one page at
+ * random in each aligned window of 16, windows in random order; stride 17
+ * (page i * 17 mod NR_PAGES: every page, neighbours far apart in time).
+ * Each pattern runs with the module parameter pagein_cluster at 16 (the
+ * default, read-ahead adapting) and at 1 (no read-ahead). The slot is
+ * verified afterwards (not timed).
  *
  * Ours: the slot is a pool partition whose pages were written and then
- * evicted with a target (that is the page-out rate) to kvmshare-pagerd,
- * file back end on tmpfs; the guest's faults page them in.
+ * evicted with a target to kvmshare-pagerd (file back end on tmpfs, one
+ * thread); the guest's faults page them in.
  *
- * Baseline: the same guest over a memfd registered with userfaultfd
- * (UFFDIO_REGISTER_MODE_MISSING); one handler thread preads each faulting
- * page from a tmpfs file holding the same data and resolves the fault with
- * UFFDIO_COPY, as a post-copy VMM does.
+ * Baseline: the slot is a memfd whose pages a user-space VMM wrote out to
+ * a tmpfs file (pwrite and fdatasync of 64 pages at a time, as many as the
+ * service's slots) and punched out (FALLOC_FL_PUNCH_HOLE); then it is
+ * registered with userfaultfd (missing faults) and one handler thread (the
+ * service has one) resolves a fault at page p with one pread of the
+ * aligned window of W pages around p and UFFDIO_COPY of the window,
+ * skipping pages already there. W is pagein_cluster: the same read-ahead
+ * as ours. For sparse access at pagein_cluster 16 a third side, W = 1,
+ * runs too: the best a VMM would pick for that pattern, and what
+ * pager.pagein_sparse_vs_uffd compares our default against.
  *
- * Both guests exist side by side and take turns, a chunk of pages at a
- * time, the order flipping every chunk, so that drift (the emulated VM
- * shares its host) hits both alike; each round starts on new files and new
- * VMs. R is the median over all chunks of the ratio of the two rates; P is
- * the median over rounds. Times under TCG are emulated and only comparable
- * within one run.
+ * The sides exist side by side and take turns, a chunk of the pattern at a
+ * time, the order rotating every chunk, so that drift (the emulated VM
+ * shares its host) hits all alike; each round starts on new files and new
+ * VMs. A page-in figure is the median over all chunks of the ratio of
+ * rates (ours / userfaultfd; above 1 we are faster); the page-out figure
+ * is the median over every round of every pattern of the VMM's eviction
+ * time over ours. Times under TCG are emulated and only comparable within
+ * one run.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,6 +54,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/falloc.h>
 #include <linux/userfaultfd.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -56,13 +72,17 @@
 #define POOL_MB		(2 * NR_PAGES / 256 + 16)
 #define STORE_BLOCKS	(4 * NR_PAGES)
 #define CHUNKS		8
-#define CHUNK_PAGES	(NR_PAGES / CHUNKS)
-#define ROUNDS		4
+#define ROUNDS		2
+#define VMM_BATCH	64			/* pages per pwrite + punch */
+#define MAX_WINDOW	16
+#define LIST_GPA	0x80000000UL		/* the access list's slot */
 #define SEED		0x7a6eULL
 #define STORE_PATH	"/dev/shm/ksbench-store"
 #define DATA_PATH	"/dev/shm/ksbench-data"
+#define VMM_STORE	"/dev/shm/ksbench-vmm"
 #define PIDFILE		"/tmp/ksbench-pagerd.pid"
 #define PAGERD_LOG	"/tmp/ksbench-pagerd.log"
+#define CLUSTER_PARAM	"/sys/module/kvmshare/parameters/pagein_cluster"
 
 static int tests, failed;
 
@@ -78,6 +98,42 @@ static void result(int ok, const char *what)
 /* The paging service: the reference daemon, or the in-test thread. */
 static pid_t pagerd_pid;
 static struct ks_pager kspager = { .fd = -1 };
+
+/*
+ * Run kvmshare-pagerd with its default options, and any given on the test
+ * VM's kernel command line as pager_bench.pagerd=OPT[,OPT...] (for
+ * instance KVMSHARE_VM_APPEND=pager_bench.pagerd=--slots=256), to try the
+ * service's options without rebuilding.
+ */
+static void pagerd_exec(const char *dir, const char *backend,
+			const char *blocks)
+{
+	char *argv[32] = {
+		"kvmshare-pagerd", "--pool", (char *)dir, "--backend",
+		(char *)backend, "--blocks", (char *)blocks, "--pidfile",
+		PIDFILE,
+	};
+	static char cmdline[1024];
+	char *opt, *save = NULL;
+	int argc = 9;
+	FILE *f;
+
+	f = fopen("/proc/cmdline", "r");
+	if (f && fgets(cmdline, sizeof(cmdline), f)) {
+		opt = strstr(cmdline, "pager_bench.pagerd=");
+		if (opt) {
+			opt += strlen("pager_bench.pagerd=");
+			opt[strcspn(opt, "\n ")] = 0;
+			for (opt = strtok_r(opt, ",", &save); opt && argc < 31;
+			     opt = strtok_r(NULL, ",", &save))
+				argv[argc++] = opt;
+		}
+	}
+	if (f)
+		fclose(f);
+	argv[argc] = NULL;
+	execvp(argv[0], argv);
+}
 
 static int pagerd_start(const char *dir)
 {
@@ -99,9 +155,7 @@ static int pagerd_start(const char *dir)
 			dup2(log, STDERR_FILENO);
 			close(log);
 		}
-		execlp("kvmshare-pagerd", "kvmshare-pagerd", "--pool", dir,
-		       "--backend", backend, "--blocks", blocks,
-		       "--pidfile", PIDFILE, (char *)NULL);
+		pagerd_exec(dir, backend, blocks);
 		_exit(127);
 	}
 	for (i = 0; i < 1000; i++) {
@@ -140,13 +194,16 @@ static void pager_stop(void)
 	unlink(STORE_PATH);
 }
 
-/* The userfaultfd handler: one thread, as a post-copy VMM has. */
+/* The userfaultfd handler: one thread, as the service has one. */
 struct uffd_handler {
 	int uffd;
 	int stop;			/* eventfd */
-	int data;			/* the backing data */
+	int data;			/* the VMM's store: the evicted pages */
 	uint64_t base;			/* start of the registered range */
-	uint64_t copies;
+	unsigned int window;		/* pages read and copied per fault */
+	uint8_t present[NR_PAGES];	/* copied in */
+	uint64_t copies;		/* pages copied */
+	uint64_t faults;
 	int err;
 	int running;
 	pthread_t thread;
@@ -164,6 +221,59 @@ struct side {
 	uint64_t total_ns;
 };
 
+static char pool_name[32];
+
+/* The access list, shared by every side's guest (slot 2 at LIST_GPA). */
+static uint64_t *list;
+static uint64_t list_len;
+
+enum pattern { PAT_SEQ, PAT_RANDOM, PAT_SPARSE, PAT_STRIDE, NR_PATTERNS };
+static const char * const pattern_name[NR_PATTERNS] = {
+	"seq", "random", "sparse", "stride17",
+};
+
+static void shuffle(uint64_t *v, uint64_t n)
+{
+	uint64_t i, j, t;
+
+	for (i = n - 1; i > 0; i--) {
+		j = random() % (i + 1);
+		t = v[i];
+		v[i] = v[j];
+		v[j] = t;
+	}
+}
+
+/* Fill the list with pattern @p's byte offsets; returns its length. */
+static uint64_t make_list(enum pattern p)
+{
+	uint64_t i, n = 0;
+
+	switch (p) {
+	case PAT_SEQ:
+	case PAT_RANDOM:
+		for (i = 0; i < NR_PAGES; i++)
+			list[n++] = i;
+		if (p == PAT_RANDOM)
+			shuffle(list, n);
+		break;
+	case PAT_SPARSE:
+		for (i = 0; i < NR_PAGES / 16; i++)
+			list[n++] = i * 16 + random() % 16;
+		shuffle(list, n);
+		break;
+	case PAT_STRIDE:
+		for (i = 0; i < NR_PAGES; i++)
+			list[n++] = i * 17 % NR_PAGES;
+		break;
+	default:
+		break;
+	}
+	for (i = 0; i < n; i++)
+		list[i] *= KS_PAGE;
+	return n;
+}
+
 static void side_init(struct side *s, const char *what)
 {
 	memset(s, 0, sizeof(*s));
@@ -171,6 +281,7 @@ static void side_init(struct side *s, const char *what)
 	s->fd = -1;
 	s->h.uffd = -1;
 	s->h.stop = -1;
+	s->h.data = -1;
 }
 
 static int side_map(struct side *s)
@@ -192,7 +303,8 @@ static int side_guest(struct side *s)
 
 	s->vm = mvm_create();
 	if (!s->vm ||
-	    mvm_set_slot(s->vm, 1, MVM_DATA_GPA, s->ram, NR_PAGES * KS_PAGE))
+	    mvm_set_slot(s->vm, 1, MVM_DATA_GPA, s->ram, NR_PAGES * KS_PAGE) ||
+	    mvm_set_slot(s->vm, 2, LIST_GPA, list, NR_PAGES * 8))
 		return -1;
 	for (i = 0; i < NR_VCPUS; i++) {
 		s->vcpu[i] = mvm_vcpu_create(s->vm, i);
@@ -224,6 +336,8 @@ static void side_close(struct side *s)
 		close(s->h.stop);
 	if (s->h.uffd >= 0)
 		close(s->h.uffd);
+	if (s->h.data >= 0)
+		close(s->h.data);
 	if (s->ram)
 		munmap(s->ram, NR_PAGES * KS_PAGE);
 	if (s->fd >= 0)
@@ -235,7 +349,7 @@ static void side_close(struct side *s)
 struct vcpu_job {
 	struct mvm_vcpu *vcpu;
 	pthread_barrier_t *start;
-	uint64_t gpa, pages;
+	uint64_t first, n;		/* entries of the list */
 	int ret;
 	uint64_t status;
 };
@@ -246,18 +360,19 @@ static void *vcpu_thread(void *arg)
 	struct mvm_result res;
 
 	pthread_barrier_wait(j->start);
-	j->ret = mvm_call(j->vcpu, MVM_OP_TOUCH_RD, j->gpa, j->pages, 0, &res);
+	j->ret = mvm_call(j->vcpu, MVM_OP_TOUCH_LIST, MVM_DATA_GPA, j->n,
+			  LIST_GPA + j->first * 8, &res);
 	j->status = res.status;
 	return NULL;
 }
 
 /*
- * Every vCPU reads its share of chunk @c, all at once, each from its own
- * thread. Returns the time in ns, or 0 on error.
+ * Every vCPU reads its share of chunk @c of the list, all at once, each
+ * from its own thread. Returns the time in ns, or 0 on error.
  */
 static uint64_t side_read(struct side *s, int c)
 {
-	uint64_t share = CHUNK_PAGES / NR_VCPUS, t0, ns;
+	uint64_t chunk = list_len / CHUNKS, share = chunk / NR_VCPUS, t0, ns;
 	struct vcpu_job job[NR_VCPUS];
 	pthread_t th[NR_VCPUS];
 	pthread_barrier_t start;
@@ -267,9 +382,8 @@ static uint64_t side_read(struct side *s, int c)
 	for (i = 0; i < NR_VCPUS; i++) {
 		job[i].vcpu = s->vcpu[i];
 		job[i].start = &start;
-		job[i].gpa = MVM_DATA_GPA +
-			     (c * CHUNK_PAGES + i * share) * KS_PAGE;
-		job[i].pages = share;
+		job[i].first = c * chunk + i * share;
+		job[i].n = share;
 		pthread_create(&th[i], NULL, vcpu_thread, &job[i]);
 	}
 	pthread_barrier_wait(&start);
@@ -307,19 +421,17 @@ static int side_verify(struct side *s)
 /*
  * Ours: a partition written with the data, then evicted with a target,
  * all but one page, while the service runs. Fills @out_ns with the time
- * of the page-out; 0 or -1.
+ * of the page-out (for NR_PAGES pages); 0 or -1.
  */
-static int setup_pool(struct side *s, const char *dir, int round,
+static int setup_pool(struct side *s, const char *dir, const char *name,
 		      const uint8_t *data, double *out_ns,
 		      struct kvmshare_part_stats *st0)
 {
 	struct kvmshare_part_attr a = { .flags = KVMSHARE_ATTR_TARGET };
 	struct kvmshare_part_stats st;
-	char name[32];
 	uint64_t t0, ns;
 	int i;
 
-	snprintf(name, sizeof(name), "vm%d", round);
 	s->fd = ks_part_create(dir, name, NR_PAGES * KS_PAGE);
 	if (s->fd < 0) {
 		printf("# partition: %s\n", strerror(-s->fd));
@@ -360,13 +472,57 @@ static int setup_pool(struct side *s, const char *dir, int round,
 	return 0;
 }
 
+/*
+ * Copy the pages of [@first, @first + @n) of @buf that are not there yet
+ * into the registered range: UFFDIO_COPY of the whole run, and where a
+ * page exists (EEXIST) go on after it. Wakes the faulting threads.
+ */
+static int uffd_copy_window(struct uffd_handler *h, uint8_t *buf,
+			    uint64_t first, unsigned int n)
+{
+	uint64_t off = 0, len = (uint64_t)n * KS_PAGE;
+
+	while (off < len) {
+		struct uffdio_copy c = {
+			.dst = h->base + first * KS_PAGE + off,
+			.src = (uintptr_t)buf + off,
+			.len = len - off,
+		};
+
+		if (h->present[first + off / KS_PAGE]) {
+			off += KS_PAGE;
+			continue;
+		}
+		if (!ioctl(h->uffd, UFFDIO_COPY, &c)) {
+			memset(h->present + first + off / KS_PAGE, 1,
+			       c.len / KS_PAGE);
+			h->copies += c.len / KS_PAGE;
+			return 0;
+		}
+		if (errno == EAGAIN && c.copy > 0) {
+			/* Stopped before a page that is there. */
+			memset(h->present + first + off / KS_PAGE, 1,
+			       c.copy / KS_PAGE);
+			h->copies += c.copy / KS_PAGE;
+			off += c.copy;
+		} else if (errno == EEXIST) {
+			h->present[first + off / KS_PAGE] = 1;
+			off += KS_PAGE;
+		} else if (errno != EAGAIN) {
+			return -errno;
+		}
+	}
+	return 0;
+}
+
 static void *uffd_thread(void *arg)
 {
 	struct uffd_handler *h = arg;
+	size_t wlen = (size_t)h->window * KS_PAGE;
 	struct uffd_msg msg[64];
 	uint8_t *buf;
 
-	buf = aligned_alloc(KS_PAGE, KS_PAGE);
+	buf = aligned_alloc(KS_PAGE, wlen);
 	if (!buf) {
 		h->err = ENOMEM;
 		return NULL;
@@ -377,7 +533,7 @@ static void *uffd_thread(void *arg)
 			{ .fd = h->stop, .events = POLLIN },
 		};
 		ssize_t n;
-		int i;
+		int i, ret;
 
 		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
@@ -395,36 +551,43 @@ static void *uffd_thread(void *arg)
 			break;
 		}
 		for (i = 0; i < n / (ssize_t)sizeof(msg[0]); i++) {
-			uint64_t addr = msg[i].arg.pagefault.address &
-					~(KS_PAGE - 1);
-			struct uffdio_copy c = {
-				.dst = addr, .src = (uintptr_t)buf,
-				.len = KS_PAGE,
-			};
+			uint64_t page, first;
 
 			if (msg[i].event != UFFD_EVENT_PAGEFAULT)
 				continue;
-			if (pread(h->data, buf, KS_PAGE, addr - h->base) !=
-			    (ssize_t)KS_PAGE) {
+			page = (msg[i].arg.pagefault.address - h->base) /
+			       KS_PAGE;
+			/* Copied since the fault was raised: it was woken. */
+			if (page >= NR_PAGES || h->present[page])
+				continue;
+			h->faults++;
+			first = page - page % h->window;
+			if (pread(h->data, buf, wlen, first * KS_PAGE) !=
+			    (ssize_t)wlen) {
 				h->err = EIO;
 				continue;
 			}
-			/* EEXIST: another fault on the page won the race. */
-			if (ioctl(h->uffd, UFFDIO_COPY, &c) && errno != EEXIST)
-				h->err = errno;
-			else
-				h->copies++;
+			ret = uffd_copy_window(h, buf, first, h->window);
+			if (ret)
+				h->err = -ret;
 		}
 	}
 	free(buf);
 	return NULL;
 }
 
-/* Baseline: a memfd registered with userfaultfd, a handler thread. */
-static int setup_uffd(struct side *s, int datafd)
+/*
+ * Baseline: a memfd with the data, evicted by the VMM to its store file
+ * (pwrite + fdatasync of VMM_BATCH pages, then a punch), then registered
+ * with userfaultfd and served by a handler thread reading @window pages
+ * per fault. Fills @out_ns with the time of the eviction; 0 or -1.
+ */
+static int setup_uffd(struct side *s, const uint8_t *data,
+		      unsigned int window, double *out_ns)
 {
 	struct uffdio_api api = { .api = UFFD_API };
 	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	uint64_t off, len = VMM_BATCH * KS_PAGE, t0;
 
 	s->fd = memfd_create("pager-bench", MFD_CLOEXEC);
 	if (s->fd < 0 || ftruncate(s->fd, NR_PAGES * KS_PAGE)) {
@@ -433,7 +596,26 @@ static int setup_uffd(struct side *s, int datafd)
 	}
 	if (side_map(s))
 		return -1;
-	s->h.data = datafd;
+	memcpy(s->ram, data, NR_PAGES * KS_PAGE);
+	s->h.data = open(VMM_STORE, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+			 0600);
+	if (s->h.data < 0)
+		return -1;
+	t0 = ks_now_ns();
+	for (off = 0; off < NR_PAGES * KS_PAGE; off += len) {
+		if (pwrite(s->h.data, s->ram + off, len, off) != (ssize_t)len ||
+		    fdatasync(s->h.data) ||
+		    fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			      off, len)) {
+			printf("# VMM eviction: %s\n", strerror(errno));
+			return -1;
+		}
+	}
+	*out_ns = ks_now_ns() - t0;
+	/* The store file is unlinked: the next side makes its own. */
+	unlink(VMM_STORE);
+
+	s->h.window = window;
 	s->h.uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (s->h.uffd < 0 || ioctl(s->h.uffd, UFFDIO_API, &api)) {
 		printf("# userfaultfd: %s\n", strerror(errno));
@@ -454,59 +636,93 @@ static int setup_uffd(struct side *s, int datafd)
 	return side_guest(s);
 }
 
+/* One configuration's figures, over its rounds. */
+struct config {
+	enum pattern pat;
+	unsigned int cluster;
+	int sides;			/* 2, or 3 with the W = 1 VMM */
+	double ratio[ROUNDS * CHUNKS];	/* ours / VMM, W = cluster */
+	double ratio1[ROUNDS * CHUNKS];	/* ours / VMM, W = 1 */
+	int n;
+	double in_pool, in_uffd, in_uffd1;	/* accesses/s, summed */
+};
+
+/* Page-out: the VMM's eviction time over ours, every round. */
+static double pageout_ratio[2 * NR_PATTERNS * ROUNDS];
+static int nr_pageout;
+
 /*
- * One round: both sides set up, then read chunk by chunk in turns. Fills
- * @ratio with CHUNKS ratios of rates (ours / userfaultfd), and @in_pool,
- * @in_uffd, @out_pool with the round's rates in pages/s; 0 or -1.
+ * One round of configuration @cf: the sides set up, then read the list
+ * chunk by chunk in turns; 0 or -1.
  */
-static int one_round(const char *dir, int round, const uint8_t *data,
-		     int datafd, double *ratio, double *in_pool,
-		     double *in_uffd, double *out_pool)
+static int one_round(const char *dir, int round, struct config *cf,
+		     const uint8_t *data)
 {
 	struct kvmshare_part_stats st0, st;
-	struct side pool, uffd;
-	double out_ns;
-	int c, ret = -1;
+	struct side side[3];
+	double out_pool, out_uffd, out1;
+	uint64_t t[3], touched;
+	char name[32];
+	int c, k, i, ret = -1;
 
-	side_init(&pool, "partition");
-	side_init(&uffd, "userfaultfd");
-	if (setup_pool(&pool, dir, round, data, &out_ns, &st0) ||
-	    setup_uffd(&uffd, datafd))
+	side_init(&side[0], "partition");
+	side_init(&side[1], "userfaultfd");
+	side_init(&side[2], "userfaultfd, window 1");
+	snprintf(name, sizeof(name), "vm-%s-%u-%d", pattern_name[cf->pat],
+		 cf->cluster, round);
+	if (setup_pool(&side[0], dir, name, data, &out_pool, &st0) ||
+	    setup_uffd(&side[1], data, cf->cluster, &out_uffd) ||
+	    (cf->sides > 2 && setup_uffd(&side[2], data, 1, &out1)))
 		goto out;
+	pageout_ratio[nr_pageout++] = out_uffd / out_pool;
 	for (c = 0; c < CHUNKS; c++) {
-		uint64_t a, b;
-
-		/* Take turns; who goes first flips every chunk. */
-		if ((c + round) % 2) {
-			b = side_read(&uffd, c);
-			a = b ? side_read(&pool, c) : 0;
-		} else {
-			a = side_read(&pool, c);
-			b = a ? side_read(&uffd, c) : 0;
+		/* Take turns; who goes first rotates every chunk. */
+		for (k = 0; k < cf->sides; k++) {
+			i = (c + round + k) % cf->sides;
+			t[i] = side_read(&side[i], c);
+			if (!t[i])
+				goto out;
 		}
-		if (!a || !b)
-			goto out;
-		ratio[c] = (double)b / a;
+		cf->ratio[cf->n] = (double)t[1] / t[0];
+		if (cf->sides > 2)
+			cf->ratio1[cf->n] = (double)t[2] / t[0];
+		cf->n++;
 	}
-	if (ks_part_stats(pool.fd, &st))
+	touched = list_len / CHUNKS / NR_VCPUS * NR_VCPUS * CHUNKS;
+	if (ks_part_stats(side[0].fd, &st))
 		goto out;
-	if (st.pageins - st0.pageins < NR_PAGES - 1 || st.pagein_errors ||
-	    uffd.h.err || uffd.h.copies < NR_PAGES) {
-		printf("# %llu page-ins, %llu errors; %llu UFFDIO_COPY, error %d\n",
+	if (st.pagein_errors || side[1].h.err || side[2].h.err ||
+	    st.pageins - st0.pageins < touched - 1 ||
+	    side[1].h.copies < touched) {
+		printf("# %llu page-ins, %llu errors; %llu UFFDIO_COPY pages, error %d\n",
 		       (unsigned long long)(st.pageins - st0.pageins),
 		       (unsigned long long)st.pagein_errors,
-		       (unsigned long long)uffd.h.copies, uffd.h.err);
+		       (unsigned long long)side[1].h.copies, side[1].h.err);
 		goto out;
 	}
-	if (side_verify(&pool) || side_verify(&uffd))
-		goto out;
-	*out_pool = NR_PAGES * 1e9 / out_ns;
-	*in_pool = NR_PAGES * 1e9 / pool.total_ns;
-	*in_uffd = NR_PAGES * 1e9 / uffd.total_ns;
+	printf("# %s c%u round %d: %llu faults, %llu page-ins (%llu ahead %llu hit), window %lld; ",
+	       pattern_name[cf->pat], cf->cluster, round,
+	       (unsigned long long)(st.faults - st0.faults),
+	       (unsigned long long)(st.pageins - st0.pageins),
+	       (unsigned long long)(st.readahead_pages - st0.readahead_pages),
+	       (unsigned long long)(st.readahead_hits - st0.readahead_hits),
+	       ks_sysfs_num("%s/partitions/%s/readahead_window", pool_name,
+			    name));
+	printf("VMM %llu faults, %llu pages; out %.0f/s, VMM %.0f/s\n",
+	       (unsigned long long)side[1].h.faults,
+	       (unsigned long long)side[1].h.copies,
+	       NR_PAGES * 1e9 / out_pool, NR_PAGES * 1e9 / out_uffd);
+	for (i = 0; i < cf->sides; i++)
+		if (side_verify(&side[i]))
+			goto out;
+	cf->in_pool += touched * 1e9 / side[0].total_ns;
+	cf->in_uffd += touched * 1e9 / side[1].total_ns;
+	if (cf->sides > 2)
+		cf->in_uffd1 += touched * 1e9 / side[2].total_ns;
 	ret = 0;
 out:
-	side_close(&pool);
-	side_close(&uffd);
+	for (i = 0; i < 3; i++)
+		side_close(&side[i]);
 	return ret;
 }
 
@@ -544,23 +760,32 @@ static void wait_store_empty(const char *name)
 	}
 }
 
+static void report(const char *name, double v, const char *goal)
+{
+	printf("bench: pager.%s %.3f (%s)\n", name, v, goal);
+}
+
 int main(void)
 {
-	double in_pool[ROUNDS], in_uffd[ROUNDS], out_pool[ROUNDS];
-	double ratio[ROUNDS * CHUNKS];
-	char dir[64], name[32], opts[128];
+	static struct config cfg[2 * NR_PATTERNS];
+	static const unsigned int clusters[2] = { MAX_WINDOW, 1 };
+	char dir[64], opts[128], fig[64];
 	uint8_t *data = NULL;
-	int r, ok = 1, ret, datafd;
+	int r, k, ok = 1, ret, datafd, ncfg = 0;
 	const char *service;
+	struct config *cf;
 
 	printf("TAP version 13\n1..4\n");
-	snprintf(name, sizeof(name), "kspgb%d", getpid());
+	snprintf(pool_name, sizeof(pool_name), "kspgb%d", getpid());
 	snprintf(opts, sizeof(opts), "size=%luM,name=%s",
-		 (unsigned long)POOL_MB, name);
+		 (unsigned long)POOL_MB, pool_name);
 	ret = ks_pool_mount(dir, sizeof(dir), opts);
 	datafd = make_data(&data);
-	result(!ret && datafd >= 0, "mount a pool, write the backing data");
-	if (ret || datafd < 0)
+	list = mmap(NULL, NR_PAGES * 8, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	result(!ret && datafd >= 0 && list != MAP_FAILED,
+	       "mount a pool, write the backing data");
+	if (ret || datafd < 0 || list == MAP_FAILED)
 		return 1;
 
 	service = "kvmshare-pagerd, file back end on tmpfs";
@@ -577,34 +802,66 @@ int main(void)
 	}
 	result(!ret, "a paging service serves the pool");
 	printf("# service: %s\n", service);
-	printf("# %d vCPUs, %lu pages, %d rounds, chunks of %lu pages\n",
-	       NR_VCPUS, NR_PAGES, ROUNDS, CHUNK_PAGES);
+	printf("# %d vCPUs, %lu pages, %d rounds of %d chunks per pattern and cluster\n",
+	       NR_VCPUS, NR_PAGES, ROUNDS, CHUNKS);
 	if (ret)
 		return 1;
 
-	for (r = 0; r < ROUNDS && ok; r++) {
-		ok = !one_round(dir, r, data, datafd, ratio + r * CHUNKS,
-				&in_pool[r], &in_uffd[r], &out_pool[r]);
-		if (!ok)
+	srandom(SEED);
+	for (k = 0; k < 2 && ok; k++) {
+		snprintf(fig, sizeof(fig), "%u", clusters[k]);
+		if (ks_write_file(CLUSTER_PARAM, fig)) {
+			printf("# cannot set pagein_cluster %s\n", fig);
+			ok = 0;
 			break;
-		wait_store_empty(name);
-		printf("# round %d: in %.0f/s, uffd %.0f/s, ratio %.3f, out %.0f/s\n",
-		       r, in_pool[r], in_uffd[r],
-		       ks_median(ratio + r * CHUNKS, CHUNKS), out_pool[r]);
+		}
+		for (r = 0; r < NR_PATTERNS && ok; r++) {
+			int round;
+
+			cf = &cfg[ncfg++];
+			cf->pat = r;
+			cf->cluster = clusters[k];
+			cf->sides = r == PAT_SPARSE && clusters[k] > 1 ? 3 : 2;
+			list_len = make_list(r);
+			for (round = 0; round < ROUNDS && ok; round++) {
+				ok = !one_round(dir, round, cf, data);
+				wait_store_empty(pool_name);
+			}
+		}
 	}
-	result(ok, "the guest reads back every page, paged in by the service and by userfaultfd");
+	ks_write_file(CLUSTER_PARAM, "16");
+	result(ok, "the guests read back every page, paged in by the service and by userfaultfd");
 	pager_stop();
 	munmap(data, NR_PAGES * KS_PAGE);
 	close(datafd);
 	unlink(DATA_PATH);
 	result(ks_pool_umount(dir) == 0, "the pool unmounts");
-	if (ok) {
-		printf("# medians: page-in %.0f pages/s, userfaultfd %.0f pages/s\n",
-		       ks_median(in_pool, ROUNDS), ks_median(in_uffd, ROUNDS));
-		printf("bench: pager.pagein_rate_vs_uffd %.3f\n",
-		       ks_median(ratio, ROUNDS * CHUNKS));
-		printf("bench: pager.pageout_rate %.0f\n",
-		       ks_median(out_pool, ROUNDS));
+	if (!ok)
+		return 1;
+	for (k = 0; k < ncfg; k++) {
+		cf = &cfg[k];
+		printf("# %s, pagein_cluster %u: ours %.0f/s, VMM window %u %.0f/s",
+		       pattern_name[cf->pat], cf->cluster,
+		       cf->in_pool / ROUNDS, cf->cluster, cf->in_uffd / ROUNDS);
+		if (cf->sides > 2)
+			printf(", VMM window 1 %.0f/s", cf->in_uffd1 / ROUNDS);
+		printf("\n");
 	}
+	for (k = 0; k < ncfg; k++) {
+		cf = &cfg[k];
+		if (cf->pat == PAT_SEQ && cf->cluster == MAX_WINDOW) {
+			report("pagein_seq_vs_uffd_window",
+			       ks_median(cf->ratio, cf->n), "goal >= 1.2");
+			continue;
+		}
+		snprintf(fig, sizeof(fig), "pagein_%s_c%u_vs_uffd_window",
+			 pattern_name[cf->pat], cf->cluster);
+		report(fig, ks_median(cf->ratio, cf->n), "no goal");
+		if (cf->sides > 2)
+			report("pagein_sparse_vs_uffd",
+			       ks_median(cf->ratio1, cf->n), "goal >= 0.9");
+	}
+	report("pageout_vs_uffd", ks_median(pageout_ratio, nr_pageout),
+	       "goal >= 1.0");
 	return failed ? 1 : 0;
 }
