@@ -10,7 +10,7 @@
  *   kvmsharectl remove FILE
  *   kvmsharectl status DIR
  *   kvmsharectl balloon QMP-SOCKET SIZE
- *   kvmsharectl qmp QMP-SOCKET JSON-COMMAND
+ *   kvmsharectl qmp [--timeout SECONDS] QMP-SOCKET JSON-COMMAND
  *   kvmsharectl metrics FILE [CONTROL-FILE|none]
  *   kvmsharectl balance DIR [--min SIZE] [--interval MS] [--hold MS] [--once]
  *                       [--manual]
@@ -36,16 +36,16 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
-#include <sys/time.h>
 #include <time.h>
 #include <sys/un.h>
 #include <linux/kvmshare.h>
 #include <linux/kvmshare_pager.h>
 #include <linux/kvmshare_metrics.h>
+#include <json-c/json.h>
 
 #define PAGE_SZ 4096ULL
-/* Seconds a QMP exchange may take (each read and write). */
-#define QMP_TIMEOUT_S 10
+/* Seconds a whole QMP exchange may take (qmp --timeout overrides). */
+#define QMP_TIMEOUT_S 30
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *prog = "kvmsharectl";
@@ -64,7 +64,9 @@ static void usage(FILE *f)
 		"  %s pager-stop DIR ID           (controlled stop of a paging service)\n"
 		"  %s pageout FILE [OFFSET LENGTH] (page a range out now)\n"
 		"  %s balloon QMP-SOCKET SIZE    (guest RAM target, QEMU)\n"
-		"  %s qmp QMP-SOCKET JSON-COMMAND\n"
+		"  %s qmp [--timeout S] QMP-SOCKET JSON-COMMAND\n"
+		"      print the command's \"return\" value as JSON (QEMU's error:\n"
+		"      \"qmp: CLASS: DESC\" on stderr, exit 1); default timeout 30 s\n"
 		"  %s metrics FILE [CONTROL-FILE|none]\n"
 		"      create FILE.metrics (or CONTROL-FILE), 1 MiB, and bind it\n"
 		"      to partition FILE as its guest metrics control file\n"
@@ -478,68 +480,274 @@ static int cmd_status(int argc, char **argv)
 	return 0;
 }
 
-/* Read one line (one QMP message) into @buf; returns its length or -1. */
-static int qmp_line(FILE *f, char *buf, int len)
+/*
+ * QMP client. Replies are parsed with json-c as a stream of top-level
+ * objects: several may arrive in one read, one may span many reads. The
+ * whole exchange (greeting, capabilities, command) has one deadline.
+ */
+#define QMP_MAX_MSG (16 << 20)	/* bytes of one message, at most */
+#define QMP_DEPTH 64		/* nesting of one message, at most */
+
+static int qmp_timeout_s = QMP_TIMEOUT_S;
+
+struct qmp {
+	const char *sock;
+	int fd;
+	struct json_tokener *tok;
+	long long deadline_ms;
+	size_t msg_bytes;	/* bytes of the message being parsed */
+	size_t pos, len;	/* unparsed bytes: buf[pos..len) */
+	unsigned int next_id;
+	char buf[65536];
+};
+
+static long long qmp_now_ms(void)
 {
-	if (!fgets(buf, len, f))
-		return -1;
-	return strlen(buf);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Wait for @events on the socket until the deadline; 0 or -1 (reported). */
+static int qmp_wait(struct qmp *q, short events)
+{
+	struct pollfd p = { .fd = q->fd, .events = events };
+	long long left;
+	int n;
+
+	for (;;) {
+		left = q->deadline_ms - qmp_now_ms();
+		if (left <= 0)
+			return fail("%s: QEMU did not answer within %d s", q->sock,
+				    qmp_timeout_s);
+		n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return fail("%s: poll: %s", q->sock, strerror(errno));
+	}
+}
+
+static int qmp_send(struct qmp *q, const char *s)
+{
+	size_t len = strlen(s), done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		if (qmp_wait(q, POLLOUT))
+			return -1;
+		n = send(q->fd, s + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0)
+			return fail("%s: send: %s", q->sock, strerror(errno));
+		done += n;
+	}
+	return 0;
+}
+
+/* The next top-level JSON object from QEMU (a new reference), or NULL. */
+static struct json_object *qmp_next(struct qmp *q)
+{
+	enum json_tokener_error err;
+	struct json_object *obj;
+	ssize_t n;
+	size_t used;
+
+	for (;;) {
+		if (q->pos < q->len) {
+			obj = json_tokener_parse_ex(q->tok, q->buf + q->pos,
+						    q->len - q->pos);
+			err = json_tokener_get_error(q->tok);
+			used = json_tokener_get_parse_end(q->tok);
+			q->pos += used;
+			q->msg_bytes += used;
+			if (err == json_tokener_success) {
+				json_tokener_reset(q->tok);
+				q->msg_bytes = 0;
+				if (json_object_is_type(obj, json_type_object))
+					return obj;
+				json_object_put(obj);
+				fail("%s: QEMU sent JSON that is not an object",
+				     q->sock);
+				return NULL;
+			}
+			if (err != json_tokener_continue) {
+				fail("%s: bad JSON from QEMU: %s", q->sock,
+				     json_tokener_error_desc(err));
+				return NULL;
+			}
+			if (q->msg_bytes > QMP_MAX_MSG) {
+				fail("%s: message from QEMU larger than %d MiB",
+				     q->sock, QMP_MAX_MSG >> 20);
+				return NULL;
+			}
+			continue;
+		}
+		if (qmp_wait(q, POLLIN))
+			return NULL;
+		n = recv(q->fd, q->buf, sizeof(q->buf), MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0) {
+			fail("%s: recv: %s", q->sock, strerror(errno));
+			return NULL;
+		}
+		if (!n) {
+			fail("%s: QEMU closed the connection%s", q->sock,
+			     q->msg_bytes ? " in the middle of a message" : "");
+			return NULL;
+		}
+		q->pos = 0;
+		q->len = n;
+	}
+}
+
+/* @o as compact JSON on one line (valid until @o changes or is freed). */
+static const char *qmp_json(struct json_object *o)
+{
+	return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+					      JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+static const char *qmp_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return "?";
+	return json_object_get_string(v);
 }
 
 /*
- * Run one QMP command: connect, negotiate capabilities, send @cmd, print
- * the reply (events are skipped). Exit status 0 on "return", 1 on "error".
+ * Send @cmd (a JSON object; an "id" is added) and wait for its reply,
+ * skipping events and replies to other ids. On success *@ret is a new
+ * reference to the reply's "return" value. QEMU's error is printed as
+ * "qmp: CLASS: DESC". Returns 0, or 1 after printing why.
+ */
+static int qmp_exec(struct qmp *q, struct json_object *cmd,
+		    struct json_object **ret)
+{
+	struct json_object *reply, *id, *v;
+	unsigned int want = ++q->next_id;
+	int rc;
+
+	json_object_object_add(cmd, "id", json_object_new_int64(want));
+	if (qmp_send(q, qmp_json(cmd)) || qmp_send(q, "\n"))
+		return 1;
+	while ((reply = qmp_next(q))) {
+		if (json_object_object_get_ex(reply, "event", NULL)) {
+			json_object_put(reply);
+			continue;
+		}
+		/*
+		 * A reply carries the id of its command; QEMU leaves it out
+		 * only when it could not parse the command (then an error).
+		 */
+		if (json_object_object_get_ex(reply, "id", &id) ?
+		    !json_object_is_type(id, json_type_int) ||
+		    json_object_get_int64(id) != want :
+		    !json_object_object_get_ex(reply, "error", NULL)) {
+			json_object_put(reply);
+			continue;
+		}
+		if (json_object_object_get_ex(reply, "error", &v)) {
+			fprintf(stderr, "%s: qmp: %s: %s\n", prog,
+				qmp_str(v, "class"), qmp_str(v, "desc"));
+			rc = 1;
+		} else if (json_object_object_get_ex(reply, "return", &v)) {
+			*ret = json_object_get(v);
+			rc = 0;
+		} else {
+			rc = fail("%s: reply with neither return nor error",
+				  q->sock);
+		}
+		json_object_put(reply);
+		return rc;
+	}
+	return 1;
+}
+
+/*
+ * Run one QMP command: connect, read the greeting, negotiate capabilities,
+ * send @cmd and print its "return" value as one line of JSON on @out (if
+ * not NULL). Exit status 0 on "return", 1 on an error (QEMU's or ours).
  */
 static int qmp_run_to(const char *sock, const char *cmd, FILE *out)
 {
-	struct timeval tmo = { .tv_sec = QMP_TIMEOUT_S };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char buf[65536];
-	FILE *f;
-	int fd;
+	struct json_object *c, *greeting, *ret = NULL;
+	enum json_tokener_error err;
+	struct qmp *q;
+	int rc = 1;
 
-	if (strlen(sock) >= sizeof(sa.sun_path))
+	c = json_tokener_parse_verbose(cmd, &err);
+	if (!c || !json_object_is_type(c, json_type_object)) {
+		json_object_put(c);
+		return fail("bad QMP command '%s': %s", cmd,
+			    c ? "not a JSON object" :
+			    err == json_tokener_continue ? "incomplete JSON" :
+			    json_tokener_error_desc(err));
+	}
+	if (strlen(sock) >= sizeof(sa.sun_path)) {
+		json_object_put(c);
 		return fail("socket path too long");
+	}
 	strcpy(sa.sun_path, sock);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return fail("socket: %s", strerror(errno));
-	/* A QEMU that does not answer (busy, hung) is not waited for. */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo)) ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		close(fd);
-		return fail("connect %s: %s", sock, strerror(errno));
+	q = calloc(1, sizeof(*q));
+	if (!q) {
+		json_object_put(c);
+		return fail("out of memory");
 	}
-	f = fdopen(fd, "r+");
-	if (!f) {
-		close(fd);
-		return fail("fdopen: %s", strerror(errno));
+	q->sock = sock;
+	q->deadline_ms = qmp_now_ms() + qmp_timeout_s * 1000LL;
+	q->tok = json_tokener_new_ex(QMP_DEPTH);
+	if (!q->tok) {
+		fail("out of memory");
+		goto free_q;
 	}
-	if (qmp_line(f, buf, sizeof(buf)) < 0 || !strstr(buf, "\"QMP\"")) {
-		fclose(f);
-		return fail("%s: no QMP greeting (within %d s)", sock,
-			    QMP_TIMEOUT_S);
+	q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (q->fd < 0) {
+		fail("socket: %s", strerror(errno));
+		goto free_tok;
 	}
-	fprintf(f, "{\"execute\": \"qmp_capabilities\"}\n");
-	fflush(f);
-	if (qmp_line(f, buf, sizeof(buf)) < 0 || !strstr(buf, "\"return\"")) {
-		fclose(f);
-		return fail("%s: capabilities refused", sock);
+	if (connect(q->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		fail("connect %s: %s", sock, strerror(errno));
+		goto close_fd;
 	}
-	fprintf(f, "%s\n", cmd);
-	fflush(f);
-	while (qmp_line(f, buf, sizeof(buf)) >= 0) {
-		if (strstr(buf, "\"event\""))
-			continue;
-		if (out)
-			fputs(buf, out);
-		fclose(f);
-		return strstr(buf, "\"return\"") ? 0 : 1;
+	greeting = qmp_next(q);
+	if (!greeting)
+		goto close_fd;
+	if (!json_object_object_get_ex(greeting, "QMP", NULL)) {
+		json_object_put(greeting);
+		fail("%s: no QMP greeting", sock);
+		goto close_fd;
 	}
-	fclose(f);
-	return fail("%s: connection closed or no reply within %d s", sock,
-		    QMP_TIMEOUT_S);
+	json_object_put(greeting);
+	greeting = json_object_new_object();
+	json_object_object_add(greeting, "execute",
+			       json_object_new_string("qmp_capabilities"));
+	rc = qmp_exec(q, greeting, &ret);
+	json_object_put(greeting);
+	json_object_put(ret);
+	ret = NULL;
+	if (!rc)
+		rc = qmp_exec(q, c, &ret);
+	if (!rc && out) {
+		fprintf(out, "%s\n", qmp_json(ret));
+		fflush(out);
+	}
+	json_object_put(ret);
+close_fd:
+	close(q->fd);
+free_tok:
+	json_tokener_free(q->tok);
+free_q:
+	free(q);
+	json_object_put(c);
+	return rc;
 }
 
 static int qmp_run(const char *sock, const char *cmd)
@@ -547,8 +755,21 @@ static int qmp_run(const char *sock, const char *cmd)
 	return qmp_run_to(sock, cmd, stdout);
 }
 
+/* qmp [--timeout SECONDS] SOCKET JSON-COMMAND */
 static int cmd_qmp(int argc, char **argv)
 {
+	char *end;
+
+	if (argc == 4 && !strcmp(argv[0], "--timeout")) {
+		errno = 0;
+		qmp_timeout_s = strtol(argv[1], &end, 10);
+		if (errno || *end || end == argv[1] || qmp_timeout_s <= 0 ||
+		    qmp_timeout_s > 86400)
+			return fail("bad --timeout '%s' (seconds, 1-86400)",
+				    argv[1]);
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc != 2)
 		return usage(stderr), 2;
 	return qmp_run(argv[0], argv[1]);

@@ -89,10 +89,13 @@ static void fake_resize(struct fake *f, uint64_t bytes)
 	}
 }
 
-/* One QMP connection: greeting, capabilities, one command. */
+/*
+ * One QMP connection: greeting, capabilities, one command. Each reply
+ * carries its command's "id", as QEMU's do (kvmsharectl waits for it).
+ */
 static void fake_serve(struct fake *f, int fd)
 {
-	char line[4096], *v;
+	char line[4096], *v, *id;
 	FILE *io = fdopen(fd, "r+");
 
 	if (!io) {
@@ -115,7 +118,9 @@ static void fake_serve(struct fake *f, int fd)
 			pthread_mutex_unlock(&log_lock);
 			fake_resize(f, bytes);
 		}
-		fprintf(io, "{\"return\": {}}\n");
+		id = strstr(line, "\"id\":");
+		fprintf(io, "{\"return\": {}, \"id\": %lu}\n",
+			id ? strtoul(id + 5, NULL, 10) : 0);
 		fflush(io);
 	}
 	fclose(io);
