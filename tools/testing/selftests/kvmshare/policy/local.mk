@@ -52,3 +52,11 @@ $(OUT)/policy/guest_metrics_test: policy/guest_metrics_test.c $(POLICY_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(POLICY_CFLAGS) -o $@ $< $(POLICY_KVM)/kvmshare_metrics.c \
 		$(LDFLAGS)
+
+# kvmsharectl's QMP client against a fake QEMU, natively (HOST_PROGS); it
+# runs the built CLI, build/tools/kvmsharectl.
+$(OUT)/policy/qmp_cli: policy/qmp_cli.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
+EXTRA_PROGS += $(OUT)/policy/qmp_cli
