@@ -540,6 +540,12 @@ static int qmp_send(struct qmp *q, const char *s)
 		n = send(q->fd, s + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
+		/*
+		 * QEMU runs a command as soon as its JSON is complete and may
+		 * close at once (quit): what it answered is still to be read.
+		 */
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+			return 0;
 		if (n < 0)
 			return fail("%s: send: %s", q->sock, strerror(errno));
 		done += n;
@@ -632,10 +638,16 @@ static int qmp_exec(struct qmp *q, struct json_object *cmd,
 {
 	struct json_object *reply, *id, *v;
 	unsigned int want = ++q->next_id;
+	char *line;
 	int rc;
 
 	json_object_object_add(cmd, "id", json_object_new_int64(want));
-	if (qmp_send(q, qmp_json(cmd)) || qmp_send(q, "\n"))
+	/* One send: QEMU may close right after the command (quit). */
+	if (asprintf(&line, "%s\n", qmp_json(cmd)) < 0)
+		return fail("out of memory");
+	rc = qmp_send(q, line);
+	free(line);
+	if (rc)
 		return 1;
 	while ((reply = qmp_next(q))) {
 		if (json_object_object_get_ex(reply, "event", NULL)) {
