@@ -489,6 +489,8 @@ static int cmd_status(int argc, char **argv)
 #define QMP_DEPTH 64		/* nesting of one message, at most */
 
 static int qmp_timeout_s = QMP_TIMEOUT_S;
+/* Set by balance while a guest keeps failing: its errors are shown once. */
+static int qmp_quiet;
 
 struct qmp {
 	const char *sock;
@@ -500,6 +502,21 @@ struct qmp {
 	unsigned int next_id;
 	char buf[65536];
 };
+
+/* fail() unless qmp_quiet; returns 1. */
+static int qmp_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (qmp_quiet)
+		return 1;
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
 
 static long long qmp_now_ms(void)
 {
@@ -519,13 +536,13 @@ static int qmp_wait(struct qmp *q, short events)
 	for (;;) {
 		left = q->deadline_ms - qmp_now_ms();
 		if (left <= 0)
-			return fail("%s: QEMU did not answer within %d s", q->sock,
-				    qmp_timeout_s);
+			return qmp_fail("%s: QEMU did not answer within %d s",
+					q->sock, qmp_timeout_s);
 		n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
 		if (n > 0)
 			return 0;
 		if (n < 0 && errno != EINTR)
-			return fail("%s: poll: %s", q->sock, strerror(errno));
+			return qmp_fail("%s: poll: %s", q->sock, strerror(errno));
 	}
 }
 
@@ -547,7 +564,7 @@ static int qmp_send(struct qmp *q, const char *s)
 		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
 			return 0;
 		if (n < 0)
-			return fail("%s: send: %s", q->sock, strerror(errno));
+			return qmp_fail("%s: send: %s", q->sock, strerror(errno));
 		done += n;
 	}
 	return 0;
@@ -575,18 +592,18 @@ static struct json_object *qmp_next(struct qmp *q)
 				if (json_object_is_type(obj, json_type_object))
 					return obj;
 				json_object_put(obj);
-				fail("%s: QEMU sent JSON that is not an object",
-				     q->sock);
+				qmp_fail("%s: QEMU sent JSON that is not an object",
+					 q->sock);
 				return NULL;
 			}
 			if (err != json_tokener_continue) {
-				fail("%s: bad JSON from QEMU: %s", q->sock,
-				     json_tokener_error_desc(err));
+				qmp_fail("%s: bad JSON from QEMU: %s", q->sock,
+					 json_tokener_error_desc(err));
 				return NULL;
 			}
 			if (q->msg_bytes > QMP_MAX_MSG) {
-				fail("%s: message from QEMU larger than %d MiB",
-				     q->sock, QMP_MAX_MSG >> 20);
+				qmp_fail("%s: message from QEMU larger than %d MiB",
+					 q->sock, QMP_MAX_MSG >> 20);
 				return NULL;
 			}
 			continue;
@@ -597,12 +614,12 @@ static struct json_object *qmp_next(struct qmp *q)
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n < 0) {
-			fail("%s: recv: %s", q->sock, strerror(errno));
+			qmp_fail("%s: recv: %s", q->sock, strerror(errno));
 			return NULL;
 		}
 		if (!n) {
-			fail("%s: QEMU closed the connection%s", q->sock,
-			     q->msg_bytes ? " in the middle of a message" : "");
+			qmp_fail("%s: QEMU closed the connection%s", q->sock,
+				 q->msg_bytes ? " in the middle of a message" : "");
 			return NULL;
 		}
 		q->pos = 0;
@@ -644,7 +661,7 @@ static int qmp_exec(struct qmp *q, struct json_object *cmd,
 	json_object_object_add(cmd, "id", json_object_new_int64(want));
 	/* One send: QEMU may close right after the command (quit). */
 	if (asprintf(&line, "%s\n", qmp_json(cmd)) < 0)
-		return fail("out of memory");
+		return qmp_fail("out of memory");
 	rc = qmp_send(q, line);
 	free(line);
 	if (rc)
@@ -666,15 +683,14 @@ static int qmp_exec(struct qmp *q, struct json_object *cmd,
 			continue;
 		}
 		if (json_object_object_get_ex(reply, "error", &v)) {
-			fprintf(stderr, "%s: qmp: %s: %s\n", prog,
-				qmp_str(v, "class"), qmp_str(v, "desc"));
-			rc = 1;
+			rc = qmp_fail("qmp: %s: %s", qmp_str(v, "class"),
+				      qmp_str(v, "desc"));
 		} else if (json_object_object_get_ex(reply, "return", &v)) {
 			*ret = json_object_get(v);
 			rc = 0;
 		} else {
-			rc = fail("%s: reply with neither return nor error",
-				  q->sock);
+			rc = qmp_fail("%s: reply with neither return nor error",
+				      q->sock);
 		}
 		json_object_put(reply);
 		return rc;
@@ -698,35 +714,35 @@ static int qmp_run_to(const char *sock, const char *cmd, FILE *out)
 	c = json_tokener_parse_verbose(cmd, &err);
 	if (!c || !json_object_is_type(c, json_type_object)) {
 		json_object_put(c);
-		return fail("bad QMP command '%s': %s", cmd,
-			    c ? "not a JSON object" :
-			    err == json_tokener_continue ? "incomplete JSON" :
-			    json_tokener_error_desc(err));
+		return qmp_fail("bad QMP command '%s': %s", cmd,
+				c ? "not a JSON object" :
+				err == json_tokener_continue ? "incomplete JSON" :
+				json_tokener_error_desc(err));
 	}
 	if (strlen(sock) >= sizeof(sa.sun_path)) {
 		json_object_put(c);
-		return fail("socket path too long");
+		return qmp_fail("socket path too long");
 	}
 	strcpy(sa.sun_path, sock);
 	q = calloc(1, sizeof(*q));
 	if (!q) {
 		json_object_put(c);
-		return fail("out of memory");
+		return qmp_fail("out of memory");
 	}
 	q->sock = sock;
 	q->deadline_ms = qmp_now_ms() + qmp_timeout_s * 1000LL;
 	q->tok = json_tokener_new_ex(QMP_DEPTH);
 	if (!q->tok) {
-		fail("out of memory");
+		qmp_fail("out of memory");
 		goto free_q;
 	}
 	q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (q->fd < 0) {
-		fail("socket: %s", strerror(errno));
+		qmp_fail("socket: %s", strerror(errno));
 		goto free_tok;
 	}
 	if (connect(q->fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		fail("connect %s: %s", sock, strerror(errno));
+		qmp_fail("connect %s: %s", sock, strerror(errno));
 		goto close_fd;
 	}
 	greeting = qmp_next(q);
@@ -734,7 +750,7 @@ static int qmp_run_to(const char *sock, const char *cmd, FILE *out)
 		goto close_fd;
 	if (!json_object_object_get_ex(greeting, "QMP", NULL)) {
 		json_object_put(greeting);
-		fail("%s: no QMP greeting", sock);
+		qmp_fail("%s: no QMP greeting", sock);
 		goto close_fd;
 	}
 	json_object_put(greeting);
@@ -970,11 +986,16 @@ static unsigned long long balance_owed(const struct balance_guest *g,
 static int balance_apply(struct balance_guest *g, unsigned long long pages)
 {
 	char cmd[160];
+	int rc;
 
 	snprintf(cmd, sizeof(cmd),
 		 "{\"execute\": \"balloon\", \"arguments\": {\"value\": %llu}}",
 		 pages * PAGE_SZ);
-	if (qmp_run_to(g->qmp, cmd, NULL)) {
+	/* Why a guest's balloon fails is shown once, not every round. */
+	qmp_quiet = g->failed;
+	rc = qmp_run_to(g->qmp, cmd, NULL);
+	qmp_quiet = 0;
+	if (rc) {
 		if (!g->failed)
 			fprintf(stderr, "%s: balance: %s: balloon to %llu MiB failed, retrying\n",
 				prog, g->name, pages * PAGE_SZ >> 20);
