@@ -787,14 +787,15 @@ static int qmp_run(const char *sock, const char *cmd)
 static int cmd_qmp(int argc, char **argv)
 {
 	char *end;
+	long s;
 
 	if (argc == 4 && !strcmp(argv[0], "--timeout")) {
 		errno = 0;
-		qmp_timeout_s = strtol(argv[1], &end, 10);
-		if (errno || *end || end == argv[1] || qmp_timeout_s <= 0 ||
-		    qmp_timeout_s > 86400)
+		s = strtol(argv[1], &end, 10);
+		if (errno || *end || end == argv[1] || s <= 0 || s > 86400)
 			return fail("bad --timeout '%s' (seconds, 1-86400)",
 				    argv[1]);
+		qmp_timeout_s = s;
 		argc -= 2;
 		argv += 2;
 	}
