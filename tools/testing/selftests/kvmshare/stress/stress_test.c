@@ -1708,10 +1708,24 @@ static void dump_state(void)
 			 de->d_name);
 		diag("task %s:", de->d_name);
 		dump_file(path, "  ", 16);
+		/*
+		 * An empty stack is a task running: its state and CPU times
+		 * (stat) and its system call ("running": in user space) say
+		 * whether it spins in the kernel (a vCPU's fault that never
+		 * ends) or in the program.
+		 */
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat",
+			 de->d_name);
+		dump_file(path, "  stat: ", 1);
+		snprintf(path, sizeof(path), "/proc/self/task/%s/syscall",
+			 de->d_name);
+		dump_file(path, "  syscall: ", 1);
 	}
 	if (d)
 		closedir(d);
 	ks_write_file("/proc/sysrq-trigger", "w");
+	/* The running CPUs' kernel stacks, on the console. */
+	ks_write_file("/proc/sysrq-trigger", "l");
 }
 
 static void *watchdog_main(void *arg)
