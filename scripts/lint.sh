@@ -29,6 +29,18 @@ mapfile -t files < <(git ls-files -co --exclude-standard -- \
 mapfile -t uapi < <(git ls-files -co --exclude-standard -- \
 	'include/uapi/linux/*.h' | LC_ALL=C sort)
 
+# quiet_ok RC OUT NAME: one TAP result for a check that must succeed and
+# print nothing; its output becomes the diagnostics.
+quiet_ok() {
+	if [ "$1" = 0 ] && [ -z "$2" ]; then
+		echo "ok $n $3"
+	else
+		echo "$2" | sed 's/^/# /'
+		echo "not ok $n $3"
+		bad=1
+	fi
+}
+
 echo "TAP version 13"
 echo "1..$(( ${#files[@]} + 1 + ${#uapi[@]} + 2 ))"
 n=0 bad=0
@@ -77,13 +89,7 @@ for h in "${uapi[@]}"; do
 			-Werror -I include/uapi - &&
 		 echo "$src" | gcc -x c -std=c99 -pedantic -fsyntax-only \
 			-Wall -Wextra -Werror -I include/uapi -; } 2>&1)
-	if [ $? = 0 ] && [ -z "$out" ]; then
-		echo "ok $n uapi $h builds as C++ and as C99 -pedantic"
-	else
-		echo "$out" | sed 's/^/# /'
-		echo "not ok $n uapi $h builds as C++ and as C99 -pedantic"
-		bad=1
-	fi
+	quiet_ok $? "$out" "uapi $h builds as C++ and as C99 -pedantic"
 done
 
 # get_abi.pl validate warns (unknown tags, an attribute defined twice,
@@ -109,11 +115,5 @@ doc=${KVMSHARE_BUILD:-$top/build}/doc
 rm -rf "$doc"
 out=$(sphinx-build -W --keep-going -b html -q -d "$doc/.doctrees" \
 	"$top/Documentation" "$doc" 2>&1)
-if [ $? = 0 ] && [ -z "$out" ]; then
-	echo "ok $n Documentation builds with sphinx-build -W"
-else
-	echo "$out" | sed 's/^/# /'
-	echo "not ok $n Documentation builds with sphinx-build -W"
-	bad=1
-fi
+quiet_ok $? "$out" "Documentation builds with sphinx-build -W"
 exit $bad
