@@ -359,6 +359,7 @@ enum kvmshare_inject_point {
 	KVMSHARE_INJ_PAGEOUT_CHECKED = 5, /* page-out end: refcount checked */
 	KVMSHARE_INJ_REMOVE_READ = 6,	/* removal: a value entry read */
 	KVMSHARE_INJ_NOMEM = 7,	/* page-in, held pages: no page */
+	KVMSHARE_INJ_PARTIAL_HELD = 8,	/* truncate, punch: ends paged in */
 };
 
 void kvmshare_inject(struct kvmshare_pool *pool, u32 point);

@@ -181,65 +181,92 @@ static int kvmshare_mmap(struct file *file, struct vm_area_struct *vma)
 	return 0;
 }
 
-/* Zero [@from, @to) of the page at @index, if it is resident. */
-static void kvmshare_zero_partial(struct kvmshare_part *part, pgoff_t index,
-				  unsigned int from, unsigned int to)
-{
-	struct page *page;
-	int err;
-
-	if (from >= to)
-		return;
-	page = kvmshare_part_get_page(part, index, false, &err);
-	if (!page) {
-		if (err)
-			pr_info_ratelimited("%s/%llu: page %lu not in memory: bytes %u-%u not zeroed\n",
-					    part->pool->name, part->id, index,
-					    from, to);
-		return;
-	}
-	lock_page(page);
-	zero_user_segment(page, from, to);
-	SetPageDirty(page);
-	unlock_page(page);
-	put_page(page);
-}
+/*
+ * The pages holding the first and the last byte of a range about to be
+ * freed, when only part of them is inside it (their other part must
+ * survive, and the part inside is zeroed in memory).
+ */
+struct kvmshare_partial {
+	struct page *page[2];
+};
 
 /*
- * Bring the pages holding bytes @start and @end - 1 into memory, when
- * they are partially inside a range about to be freed: their other part
- * must survive, and it is zeroed in memory. Called without the
- * invalidate_lock (eviction may still take them back before the caller
- * locks; eviction is rare and then the zeroing is skipped, logged).
+ * Page in the partial page holding byte @pos of @inode and keep a
+ * reference to it in *@pagep: while it is held, neither eviction nor a
+ * finishing page-out can take it (both want no reference but the array's
+ * and their own), so it is still in memory when the caller zeroes it
+ * under the invalidate_lock. *@pagep stays NULL for a hole or an all-zero
+ * page (nothing to zero) and for a page whose content is lost. Called
+ * without the invalidate_lock; returns 0 or the error that stops the
+ * caller before it changes anything (-EINTR, -ENOSPC, -ENOMEM, -EIO).
  */
-static void kvmshare_prefetch_partial(struct inode *inode, loff_t start,
-				      loff_t end)
+static int kvmshare_partial_get(struct inode *inode, loff_t pos,
+				struct page **pagep)
 {
 	struct kvmshare_part *part = kvmshare_part_of(inode);
-	struct page *page;
 	int err;
 
-	if (offset_in_page(start)) {
-		page = kvmshare_part_get_page_wait(part, inode->i_mapping,
-						   start >> PAGE_SHIFT, false,
-						   &err);
-		if (page)
-			put_page(page);
+	*pagep = NULL;
+	if (!offset_in_page(pos))
+		return 0;
+	*pagep = kvmshare_part_get_page_wait(part, inode->i_mapping,
+					     pos >> PAGE_SHIFT, false, &err);
+	return err == -EHWPOISON ? 0 : err;
+}
+
+/* Get both partial pages of [@start, @end) bytes; 0 or errno. */
+static int kvmshare_partial_get_range(struct inode *inode, loff_t start,
+				      loff_t end, struct kvmshare_partial *pp)
+{
+	int err;
+
+	pp->page[1] = NULL;
+	err = kvmshare_partial_get(inode, start, &pp->page[0]);
+	if (!err)
+		err = kvmshare_partial_get(inode, end, &pp->page[1]);
+	if (err && pp->page[0])
+		put_page(pp->page[0]);
+	if (!err)	/* as if the caller waited for the lock */
+		kvmshare_inject(kvmshare_part_of(inode)->pool,
+				KVMSHARE_INJ_PARTIAL_HELD);
+	return err;
+}
+
+static void kvmshare_partial_put(struct kvmshare_partial *pp)
+{
+	if (pp->page[0])
+		put_page(pp->page[0]);
+	if (pp->page[1])
+		put_page(pp->page[1]);
+}
+
+/* Zero [@from, @to) of @page (held, or NULL: nothing to zero) at @index. */
+static void kvmshare_zero_partial(struct kvmshare_part *part, pgoff_t index,
+				  struct page *page, unsigned int from,
+				  unsigned int to)
+{
+	if (!page || from >= to)
+		return;
+	lock_page(page);
+	if (xa_load(&part->pages, index) == page) {
+		zero_user_segment(page, from, to);
+		SetPageDirty(page);
+	} else {
+		/* Not expected: the reference keeps it (see above). */
+		pr_warn_ratelimited("%s/%llu: page %lu left memory: bytes %u-%u not zeroed\n",
+				    part->pool->name, part->id, index, from,
+				    to);
 	}
-	if (offset_in_page(end)) {
-		page = kvmshare_part_get_page_wait(part, inode->i_mapping,
-						   end >> PAGE_SHIFT, false,
-						   &err);
-		if (page)
-			put_page(page);
-	}
+	unlock_page(page);
 }
 
 /*
  * Give back the pages wholly inside [@start, @end) bytes and zero the
- * partial ones. The caller holds the invalidate_lock exclusively.
+ * partial ones, held in @pp by kvmshare_partial_get_range(). The caller
+ * holds the invalidate_lock exclusively.
  */
-static u64 kvmshare_free_range(struct inode *inode, loff_t start, loff_t end)
+static u64 kvmshare_free_range(struct inode *inode, loff_t start, loff_t end,
+			       struct kvmshare_partial *pp)
 {
 	struct kvmshare_part *part = kvmshare_part_of(inode);
 	struct address_space *mapping = inode->i_mapping;
@@ -247,16 +274,16 @@ static u64 kvmshare_free_range(struct inode *inode, loff_t start, loff_t end)
 	loff_t last = round_down(end, PAGE_SIZE);
 
 	if (first > last) {	/* within one page */
-		kvmshare_zero_partial(part, start >> PAGE_SHIFT,
+		kvmshare_zero_partial(part, start >> PAGE_SHIFT, pp->page[0],
 				      offset_in_page(start),
 				      offset_in_page(end) ?: PAGE_SIZE);
 		return 0;
 	}
 	if (start < first)
-		kvmshare_zero_partial(part, start >> PAGE_SHIFT,
+		kvmshare_zero_partial(part, start >> PAGE_SHIFT, pp->page[0],
 				      offset_in_page(start), PAGE_SIZE);
 	if (last < end)
-		kvmshare_zero_partial(part, last >> PAGE_SHIFT, 0,
+		kvmshare_zero_partial(part, last >> PAGE_SHIFT, pp->page[1], 0,
 				      offset_in_page(end));
 	if (first == last)
 		return 0;
@@ -270,18 +297,23 @@ static int kvmshare_setsize(struct inode *inode, loff_t newsize)
 	struct kvmshare_part *part = kvmshare_part_of(inode);
 	struct address_space *mapping = inode->i_mapping;
 	loff_t oldsize = i_size_read(inode);
+	struct kvmshare_partial pp;
+	int ret;
 	u64 n;
 
 	if (newsize >= oldsize) {
 		i_size_write(inode, newsize);
 		return 0;
 	}
-	kvmshare_prefetch_partial(inode, newsize, newsize);
+	ret = kvmshare_partial_get_range(inode, newsize, newsize, &pp);
+	if (ret)
+		return ret;
 	filemap_invalidate_lock(mapping);
 	i_size_write(inode, newsize);
-	n = kvmshare_free_range(inode, newsize,
-				round_up(oldsize, PAGE_SIZE));
+	n = kvmshare_free_range(inode, newsize, round_up(oldsize, PAGE_SIZE),
+				&pp);
 	filemap_invalidate_unlock(mapping);
+	kvmshare_partial_put(&pp);
 	atomic64_add(n, &part->cnt.truncated);
 	return 0;
 }
@@ -478,6 +510,7 @@ static long kvmshare_fallocate(struct file *file, int mode, loff_t offset,
 {
 	struct inode *inode = file_inode(file);
 	struct kvmshare_part *part = kvmshare_part_of(inode);
+	struct kvmshare_partial pp;
 	long ret;
 	u64 n;
 
@@ -492,10 +525,13 @@ static long kvmshare_fallocate(struct file *file, int mode, loff_t offset,
 		ret = 0;
 		if (offset >= end)
 			goto unlock;
-		kvmshare_prefetch_partial(inode, offset, end);
+		ret = kvmshare_partial_get_range(inode, offset, end, &pp);
+		if (ret)
+			goto unlock;
 		filemap_invalidate_lock(inode->i_mapping);
-		n = kvmshare_free_range(inode, offset, end);
+		n = kvmshare_free_range(inode, offset, end, &pp);
 		filemap_invalidate_unlock(inode->i_mapping);
+		kvmshare_partial_put(&pp);
 		atomic64_add(n, &part->cnt.punched);
 		goto unlock;
 	}

@@ -145,6 +145,10 @@ struct worker {
 	uint64_t shadow_rng;
 	uint64_t shadow_passes;
 	unsigned int trunc_seq;		/* odd while truncated (__atomic) */
+	/* For the watchdog's dump (__atomic): the operation under way. */
+	int cur_op;			/* -1: between operations */
+	int tid;
+	uint64_t vcall_op, vcall_arg[3];	/* vcall_op 0: not in a vCPU call */
 };
 
 /* Configuration. */
@@ -530,6 +534,9 @@ static int guarded_copy(void *dst, const void *src, size_t len)
 }
 
 /* mvm_call() catching a SIGBUS that KVM sends for a lost page. */
+/* The worker of this thread (NULL in others), for the watchdog's dump. */
+static __thread struct worker *this_worker;
+
 static int guarded_vcall(struct mvm_vcpu *vcpu, enum mvm_op op,
 			 uint64_t gpa, uint64_t pages, uint64_t seed,
 			 struct mvm_result *res, int *code)
@@ -544,10 +551,18 @@ static int guarded_vcall(struct mvm_vcpu *vcpu, enum mvm_op op,
 		return -EFAULT;
 	}
 	bus_env = &env;
+	if (this_worker) {
+		this_worker->vcall_arg[0] = gpa;
+		this_worker->vcall_arg[1] = pages;
+		this_worker->vcall_arg[2] = seed;
+		__atomic_store_n(&this_worker->vcall_op, op, __ATOMIC_RELEASE);
+	}
 	barrier();
 	ret = mvm_call(vcpu, op, gpa, pages, seed, res);
 	barrier();
 	bus_env = NULL;
+	if (this_worker)
+		__atomic_store_n(&this_worker->vcall_op, 0, __ATOMIC_RELEASE);
 	return ret;
 }
 
@@ -1269,10 +1284,14 @@ static void *worker_main(void *arg)
 	uint64_t start, n;
 	int op;
 
+	this_worker = w;
+	__atomic_store_n(&w->tid, (int)syscall(SYS_gettid), __ATOMIC_RELAXED);
 	while (!stopping()) {
+		__atomic_store_n(&w->cur_op, -1, __ATOMIC_RELAXED);
 		op = pick_op(&w->rng, OP_PWRITE, OP_TOUCH, w);
 		if (op < 0)
 			break;
+		__atomic_store_n(&w->cur_op, op, __ATOMIC_RELAXED);
 		w->count[op]++;
 		if (cfg_verbose)
 			diag("t%d %s", w->id, op_names[op]);
@@ -1456,7 +1475,7 @@ static int pager_ids(uint64_t *ids, int max)
 
 static void dump_file(const char *path, const char *prefix, int tail)
 {
-	char lines[64][256];
+	char lines[64][1024];
 	int n = 0, i;
 	FILE *f = fopen(path, "r");
 
@@ -1688,6 +1707,66 @@ static int kmsg_scan(void)
 }
 
 /* Watchdog: a phase that takes far too long is a hang; show why, quit. */
+/*
+ * What each worker does now; for one in a vCPU call, the call and the
+ * mailbox as the host sees it (a guest that loops with the command the
+ * host wrote, or with another one, tells a guest gone astray from one
+ * whose memory differs from the host's view).
+ */
+static void dump_workers(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg_threads; i++) {
+		struct worker *w = &workers[i];
+		int op = __atomic_load_n(&w->cur_op, __ATOMIC_RELAXED);
+		uint64_t vop = __atomic_load_n(&w->vcall_op, __ATOMIC_ACQUIRE);
+		const struct mvm_mbox *m;
+
+		diag("worker %u (task %d): %s", i,
+		     __atomic_load_n(&w->tid, __ATOMIC_RELAXED),
+		     op >= 0 && op < NR_OPS ? op_names[op] : "-");
+		if (!vop || !w->vcpu)
+			continue;
+		m = (const struct mvm_mbox *)(w->vcpu->vm->sys_mem +
+					      MVM_MBOX_GPA +
+					      w->vcpu->id * MVM_MBOX_SIZE);
+		diag("  vCPU %d call op %lu (0x%lx, %lu, 0x%lx); mailbox op %lu args 0x%lx %lu 0x%lx status 0x%lx",
+		     w->vcpu->id, vop, w->vcall_arg[0], w->vcall_arg[1],
+		     w->vcall_arg[2], m->op, m->arg[0], m->arg[1], m->arg[2],
+		     m->status);
+	}
+}
+
+/*
+ * One second of KVM's exits and page faults (tracefs): a vCPU that never
+ * comes back to the program shows its guest RIP and why it exits.
+ */
+static void dump_kvm_trace(void)
+{
+	static const char *const ev[] = { "kvm_exit", "kvm_page_fault",
+					  "kvm_inj_exception" };
+	const char *t = "/sys/kernel/debug/tracing";
+	char path[160];
+	unsigned int i;
+
+	snprintf(path, sizeof(path), "%s/trace", t);
+	ks_write_file(path, "");
+	for (i = 0; i < ARRAY_SIZE(ev); i++) {
+		snprintf(path, sizeof(path), "%s/events/kvm/%s/enable", t,
+			 ev[i]);
+		ks_write_file(path, "1");
+	}
+	sleep(1);
+	for (i = 0; i < ARRAY_SIZE(ev); i++) {
+		snprintf(path, sizeof(path), "%s/events/kvm/%s/enable", t,
+			 ev[i]);
+		ks_write_file(path, "0");
+	}
+	snprintf(path, sizeof(path), "%s/trace", t);
+	dump_file(path, "kvm trace: ", 40);
+}
+
 static void dump_state(void)
 {
 	char path[320];
@@ -1723,6 +1802,8 @@ static void dump_state(void)
 	}
 	if (d)
 		closedir(d);
+	dump_workers();
+	dump_kvm_trace();
 	ks_write_file("/proc/sysrq-trigger", "w");
 	/* The running CPUs' kernel stacks, on the console. */
 	ks_write_file("/proc/sysrq-trigger", "l");
