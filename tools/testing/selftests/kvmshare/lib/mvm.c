@@ -252,6 +252,58 @@ void mvm_vcpu_destroy(struct mvm_vcpu *vcpu)
 	free(vcpu);
 }
 
+/*
+ * After a failed run: the vCPU's registers, and whether the guest's page
+ * tables, code and mailbox are still what the host wrote, as the host
+ * sees them (a guest that faulted on memory that reads fine here saw
+ * other memory than the host's).
+ */
+static void mvm_dump(struct mvm_vcpu *vcpu)
+{
+	struct mvm *vm = vcpu->vm;
+	const uint64_t *pml4 = (uint64_t *)(vm->sys_mem + MVM_PML4_GPA);
+	const uint64_t *pdpt = (uint64_t *)(vm->sys_mem + MVM_PDPT_GPA);
+	const uint64_t *pd = (uint64_t *)(vm->sys_mem + MVM_PD_GPA);
+	struct mvm_mbox *mbox = mvm_mbox(vcpu);
+	size_t code = mvm_guest_end - mvm_guest_start;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	unsigned int bad = 0, first = ~0U;
+	uint64_t gb, i;
+
+	if (!ioctl(vcpu->fd, KVM_GET_REGS, &regs))
+		mvm_err("vCPU %d: rip 0x%llx rsp 0x%llx rax 0x%llx rcx 0x%llx rdx 0x%llx rdi 0x%llx r8 0x%llx r9 0x%llx r15 0x%llx rflags 0x%llx",
+			vcpu->id, regs.rip, regs.rsp, regs.rax, regs.rcx,
+			regs.rdx, regs.rdi, regs.r8, regs.r9, regs.r15,
+			regs.rflags);
+	if (!ioctl(vcpu->fd, KVM_GET_SREGS, &sregs))
+		mvm_err("vCPU %d: cr0 0x%llx cr2 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx cs 0x%x",
+			vcpu->id, sregs.cr0, sregs.cr2, sregs.cr3, sregs.cr4,
+			sregs.efer, sregs.cs.selector);
+	if (pml4[0] != (MVM_PDPT_GPA | PTE_P | PTE_RW))
+		bad++;
+	for (gb = 0; gb < MVM_MAPPED_GB; gb++) {
+		if (pdpt[gb] != ((MVM_PD_GPA + gb * 4096) | PTE_P | PTE_RW))
+			bad++;
+		for (i = 0; i < 512; i++) {
+			if (pd[gb * 512 + i] == (((gb << 30) + (i << 21)) |
+						 PTE_P | PTE_RW | PTE_PS))
+				continue;
+			if (first == ~0U)
+				first = gb * 512 + i;
+			bad++;
+		}
+	}
+	mvm_err("vCPU %d: page tables: %u entries differ (first pd entry %d); code %s; mailbox op %llu args 0x%llx %llu 0x%llx",
+		vcpu->id, bad, first == ~0U ? -1 : (int)first,
+		memcmp(vm->sys_mem + MVM_CODE_GPA, mvm_guest_start, code) ?
+		"differs" : "intact",
+		(unsigned long long)mbox->op,
+		(unsigned long long)mbox->arg[0],
+		(unsigned long long)mbox->arg[1],
+		(unsigned long long)mbox->arg[2]);
+}
+
 /* Run until the guest does an OUT to @port. */
 static int mvm_run_to_port(struct mvm_vcpu *vcpu, uint16_t port)
 {
@@ -275,6 +327,7 @@ static int mvm_run_to_port(struct mvm_vcpu *vcpu, uint16_t port)
 			return -EPROTO;
 		case KVM_EXIT_SHUTDOWN:
 			mvm_err("guest shutdown (triple fault)");
+			mvm_dump(vcpu);
 			return -EPROTO;
 		case KVM_EXIT_FAIL_ENTRY:
 			mvm_err("entry failed, reason 0x%llx",
