@@ -23,6 +23,7 @@
 #define BENCH_MAX_SEEDS		64
 #define BENCH_SPLITS		2
 #define BENCH_MAX_CONVS		65536
+#define BENCH_MAX_TRACES	64
 
 /* The axes of the sweep; index 1 of each is the default model. */
 static const uint64_t sweep_rate[3] = { 1ULL << 16, 1ULL << 18, 1ULL << 20 };
@@ -132,6 +133,8 @@ struct bench_cell {
 	double oom[BENCH_MAX_SEEDS];	/* our OOM kills less static's */
 	unsigned int best_stall[SIM_NR_CTL];	/* seeds a baseline was best */
 	unsigned int best_paging[SIM_NR_CTL];
+	/* every controller against the best of the baselines but itself */
+	double league[SIM_NR_CTL][2][BENCH_MAX_SEEDS];
 };
 
 struct bench_state {
@@ -152,8 +155,10 @@ static int bench_seed_run(struct bench_state *st, const struct sim_model *m,
 			  char *const *paths, unsigned int npaths,
 			  unsigned int per_seed, struct bench_cell *cell)
 {
+	static double lg[SIM_NR_CTL][2][BENCH_MAX_TRACES];
 	double lsum[SIM_NR_CTL][2] = { { 0 } };
 	unsigned int ntr = fam == SIM_FAM_SHIPPED ? npaths : per_seed, k, c;
+	unsigned int b, x;
 	uint64_t oom[SIM_NR_CTL] = { 0 };
 	struct sim_model mm = *m;
 	double ws = -1, wp = -1;
@@ -161,6 +166,8 @@ static int bench_seed_run(struct bench_state *st, const struct sim_model *m,
 	char err[256];
 
 	mm.seed = seed;
+	if (ntr > BENCH_MAX_TRACES)
+		return -1;
 	for (k = 0; k < ntr; k++) {
 		struct sim_trace *t = &st->trace;
 		double fs, fp, our_s = 0, our_p = 0, size = 0;
@@ -184,6 +191,8 @@ static int bench_seed_run(struct bench_state *st, const struct sim_model *m,
 				return -1;
 			st->violations += sim_result_violations(&r, c);
 			oom[c] += r.oom_kills;
+			lg[c][0][k] = log(r.stall_s + fs);
+			lg[c][1][k] = log(r.paging_pages + fp);
 			if (c == SIM_CTL_POLICY) {
 				our_s = r.stall_s;
 				our_p = r.paging_pages;
@@ -211,6 +220,28 @@ static int bench_seed_run(struct bench_state *st, const struct sim_model *m,
 		if (p > wp) {
 			wp = p;
 			bp = c;
+		}
+	}
+	/*
+	 * The league: each controller's figure by the same rule against the
+	 * baselines other than itself (ours: the figures above). Could any
+	 * controller meet the goals against the others?
+	 */
+	for (c = 0; c < SIM_NR_CTL; c++) {
+		for (x = 0; x < 2; x++) {
+			double worst = -1;
+
+			for (b = SIM_CTL_POLICY + 1; b < SIM_NR_CTL; b++) {
+				double l = 0;
+
+				if (b == c)
+					continue;
+				for (k = 0; k < ntr; k++)
+					l += lg[c][x][k] - lg[b][x][k];
+				if (exp(l / ntr) > worst)
+					worst = exp(l / ntr);
+			}
+			cell->league[c][x][cell->n] = worst;
 		}
 	}
 	cell->stall[cell->n] = ws;
@@ -256,6 +287,46 @@ static void bench_goal(FILE *f, const char *prefix, const char *name,
 		ok ? "" : " MISSED");
 	sum->goals++;
 	sum->met += ok;
+}
+
+/*
+ * The league at the default point: for every controller, the median over
+ * the seeds of its stall and paging against the best of the baselines but
+ * itself, by the rule of our figures. No goal: it tells whether any
+ * controller meets the goals against the others.
+ */
+static void bench_league(struct bench_state *st, FILE *f, unsigned int npaths,
+			 const struct sim_bench_opts *o)
+{
+	double tmp[BENCH_MAX_SEEDS];
+	unsigned int fam, split, c, x;
+
+	fprintf(f, "# league at %s: median over the seeds of each controller's stall/paging\n"
+		"# against the best of the baselines but itself\n",
+		st->sweep[0].name);
+	for (fam = 0; fam < SIM_BENCH_FAMILIES; fam++) {
+		for (split = 0; split < BENCH_SPLITS; split++) {
+			struct bench_cell *cell = &st->cell[0][fam][split];
+
+			if ((fam == SIM_FAM_SHIPPED && !npaths) ||
+			    !bench_split_runs(fam, split, o) || !cell->n)
+				continue;
+			fprintf(f, "# league %-10s %-4s", bench_family_name(fam),
+				split_names[split]);
+			for (c = 0; c < SIM_NR_CTL; c++) {
+				double med[2];
+
+				for (x = 0; x < 2; x++) {
+					memcpy(tmp, cell->league[c][x],
+					       cell->n * sizeof(*tmp));
+					med[x] = quantile(tmp, cell->n, 0.5);
+				}
+				fprintf(f, " %s %.2f/%.2f", sim_ctl_names[c],
+					med[0], med[1]);
+			}
+			fprintf(f, "\n");
+		}
+	}
 }
 
 /**
@@ -368,6 +439,7 @@ int sim_bench_families(const struct sim_model *m,
 				st.nfconv[fam]);
 		}
 	}
+	bench_league(&st, f, npaths, o);
 	for (split = 0; split < BENCH_SPLITS; split++) {
 		if (!st.nconv[split])
 			continue;
