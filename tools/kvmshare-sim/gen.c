@@ -260,6 +260,23 @@ static void gen_small(struct gen *g, struct sim_trace *t)
 	t->pool = gen_round(sum * gen_real(g, 0.35, 0.5));
 }
 
+/* VM i present from @at (a 3-period boot) until @leave, absent otherwise. */
+static void gen_present(struct gen *g, const struct sim_trace *t,
+			unsigned int i, uint32_t at, uint32_t leave, double ws,
+			double cold)
+{
+	uint32_t k;
+
+	for (k = 0; k < g->T; k++) {
+		if (k < at || k >= leave)
+			gen_set(g, t, k, i, 0, 0);
+		else if (k < at + 3)	/* booting */
+			gen_set(g, t, k, i, ws * (k - at + 1) / 3, 0);
+		else
+			gen_set(g, t, k, i, ws, cold);
+	}
+}
+
 static void gen_arrive(struct gen *g, struct sim_trace *t)
 {
 	unsigned int n = (unsigned int)gen_int(g, 8, 24), i;
@@ -268,7 +285,7 @@ static void gen_arrive(struct gen *g, struct sim_trace *t)
 	g->T = 240;
 	for (i = 0; i < n; i++) {
 		uint64_t size = gen_int(g, 4, 16) * 512 * MIB;
-		uint32_t at = 0, leave = g->T, k;
+		uint32_t at = 0, leave = g->T;
 		double ws = gen_real(g, 0.3, 0.7) * size;
 		double cold = gen_real(g, 0.05, 0.2) * size;
 
@@ -278,14 +295,7 @@ static void gen_arrive(struct gen *g, struct sim_trace *t)
 			at = (uint32_t)gen_int(g, 10, 160);
 		if (!gen_int(g, 0, 2))
 			leave = at + (uint32_t)gen_int(g, 30, 120);
-		for (k = 0; k < g->T; k++) {
-			if (k < at || k >= leave)
-				gen_set(g, t, k, i, 0, 0);
-			else if (k < at + 3)	/* booting */
-				gen_set(g, t, k, i, ws * (k - at + 1) / 3, 0);
-			else
-				gen_set(g, t, k, i, ws, cold);
-		}
+		gen_present(g, t, i, at, leave, ws, cold);
 	}
 	t->pool = gen_round(sum * gen_real(g, 0.5, 0.7));
 }
@@ -334,14 +344,7 @@ static void gen_mixed_vm(struct gen *g, const struct sim_trace *t,
 		at = (uint32_t)gen_int(g, 0, 2) ? (uint32_t)gen_int(g, 5, 180) : 0;
 		if (!at || gen_int(g, 0, 1))
 			leave = at + (uint32_t)gen_int(g, 20, 150);
-		for (k = 0; k < g->T; k++) {
-			if (k < at || k >= leave)
-				gen_set(g, t, k, i, 0, 0);
-			else if (k < at + 3)
-				gen_set(g, t, k, i, ws * (k - at + 1) / 3, 0);
-			else
-				gen_set(g, t, k, i, ws, cold);
-		}
+		gen_present(g, t, i, at, leave, ws, cold);
 		break;
 	}
 }
