@@ -17,7 +17,8 @@
  *     and what it keeps if nobody else needs it (keep, its old target);
  *  4. allocation in three tiers, each a weighted max-min fair fill of what
  *     is left of the pool: every entitlement, then every need, then - as
- *     long as reserve_ppt of the pool stays free - what it keeps. Idle
+ *     long as reserve_ppt of the pool (none by default) stays free - what
+ *     it keeps. Idle
  *     memory thus stays where it is (no paging I/O for nothing) until
  *     another partition needs it or the pool's reserve runs low.
  *
@@ -85,7 +86,7 @@ void kvmshare_policy_defaults(struct kvmshare_policy_params *p, u64 pool_pages)
 	p->shrink_ppt = 1000;		/* straight to the need ... */
 	p->deadband_ppt = 62;		/* ... unless within 6.2% */
 	p->holdoff_periods = 5;
-	p->reserve_ppt = 31;		/* keep 3.1% of the pool free */
+	p->reserve_ppt = 0;		/* idle memory stays until needed */
 	p->pagein_cost_us = 200;
 	p->wait_periods = 3;
 	p->settle_periods = 5;

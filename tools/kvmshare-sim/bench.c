@@ -3,8 +3,10 @@
  * kvmshare-sim: the robust bench (Documentation/policy.rst, "Bench").
  *
  * For every point of a sweep of the model (balloon rate, balloon delay,
- * estimate noise), every family of traces (the generated ones and the
- * shipped traces) and every seed of two disjoint sets (tuning, held out):
+ * estimate noise: one axis at a time, or with --grid all 27 combinations),
+ * every family of traces (the generated ones and the shipped traces) and
+ * every seed of two disjoint sets (tuning, held out; the held-out families
+ * mixed and shift only the held-out seeds, --tuning neither of them):
  * replay the family's traces of that seed under every controller, and take
  * per baseline the geometric mean over the traces of our figure divided by
  * the baseline's (each with a small floor, so that two near-zero figures
@@ -21,16 +23,56 @@
 #define BENCH_MAX_SEEDS		64
 #define BENCH_SPLITS		2
 #define BENCH_MAX_CONVS		65536
+#define BENCH_MAX_TRACES	64
 
-const struct sim_sweep sim_sweep_points[SIM_NR_SWEEP] = {
-	{ "default",	1ULL << 18, 1, 30 },
-	{ "rate-256M",	1ULL << 16, 1, 30 },
-	{ "rate-4G",	1ULL << 20, 1, 30 },
-	{ "delay-0",	1ULL << 18, 0, 30 },
-	{ "delay-4",	1ULL << 18, 4, 30 },
-	{ "noise-0",	1ULL << 18, 1, 0 },
-	{ "noise-200",	1ULL << 18, 1, 200 },
-};
+/* The axes of the sweep; index 1 of each is the default model. */
+static const uint64_t sweep_rate[3] = { 1ULL << 16, 1ULL << 18, 1ULL << 20 };
+static const char *const sweep_rate_name[3] = { "256M", "1G", "4G" };
+static const uint32_t sweep_delay[3] = { 0, 1, 4 };
+static const uint32_t sweep_noise[3] = { 0, 30, 200 };
+
+static void sweep_point(struct sim_sweep *p, unsigned int r, unsigned int d,
+			unsigned int n, const char *name)
+{
+	p->balloon_rate = sweep_rate[r];
+	p->balloon_delay = sweep_delay[d];
+	p->noise_ppt = sweep_noise[n];
+	if (name)
+		snprintf(p->name, sizeof(p->name), "%s", name);
+	else
+		snprintf(p->name, sizeof(p->name), "r%s-d%u-n%u",
+			 sweep_rate_name[r], sweep_delay[d], sweep_noise[n]);
+}
+
+/**
+ * sim_sweep_build - the points of the bench's sweep
+ * @grid: the full grid (27 points) instead of one axis at a time (7)
+ * @sw: SIM_MAX_SWEEP points to fill
+ *
+ * Return: the number of points; the first is the default model.
+ */
+unsigned int sim_sweep_build(int grid, struct sim_sweep *sw)
+{
+	unsigned int r, d, n, k = 0;
+
+	if (!grid) {
+		sweep_point(&sw[k++], 1, 1, 1, "default");
+		sweep_point(&sw[k++], 0, 1, 1, "rate-256M");
+		sweep_point(&sw[k++], 2, 1, 1, "rate-4G");
+		sweep_point(&sw[k++], 1, 0, 1, "delay-0");
+		sweep_point(&sw[k++], 1, 2, 1, "delay-4");
+		sweep_point(&sw[k++], 1, 1, 0, "noise-0");
+		sweep_point(&sw[k++], 1, 1, 2, "noise-200");
+		return k;
+	}
+	sweep_point(&sw[k++], 1, 1, 1, "default");
+	for (r = 0; r < 3; r++)
+		for (d = 0; d < 3; d++)
+			for (n = 0; n < 3; n++)
+				if (r != 1 || d != 1 || n != 1)
+					sweep_point(&sw[k++], r, d, n, NULL);
+	return k;
+}
 
 static const char *const split_names[BENCH_SPLITS] = { "tune", "held" };
 
@@ -38,6 +80,20 @@ static const char *const split_names[BENCH_SPLITS] = { "tune", "held" };
 static uint64_t bench_seed(unsigned int split, unsigned int k)
 {
 	return (split ? 1000001ULL : 1ULL) + k;
+}
+
+/*
+ * Which seed sets run for a family: a held-out family only the held-out
+ * set; with --tuning only the tuning set of the other families.
+ */
+static int bench_split_runs(unsigned int fam, unsigned int split,
+			    const struct sim_bench_opts *o)
+{
+	int held_fam = fam < SIM_NR_FAMILY && sim_family_held[fam];
+
+	if (o->tuning)
+		return !held_fam && !split;
+	return !held_fam || split;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -77,11 +133,15 @@ struct bench_cell {
 	double oom[BENCH_MAX_SEEDS];	/* our OOM kills less static's */
 	unsigned int best_stall[SIM_NR_CTL];	/* seeds a baseline was best */
 	unsigned int best_paging[SIM_NR_CTL];
+	/* every controller against the best of the baselines but itself */
+	double league[SIM_NR_CTL][2][BENCH_MAX_SEEDS];
 };
 
 struct bench_state {
 	struct sim_trace trace;
-	struct bench_cell cell[SIM_NR_SWEEP][SIM_BENCH_FAMILIES][BENCH_SPLITS];
+	struct sim_sweep sweep[SIM_MAX_SWEEP];
+	unsigned int nsweep;
+	struct bench_cell cell[SIM_MAX_SWEEP][SIM_BENCH_FAMILIES][BENCH_SPLITS];
 	uint32_t conv[BENCH_SPLITS][BENCH_MAX_CONVS];
 	uint32_t nconv[BENCH_SPLITS];
 	uint32_t fconv[SIM_BENCH_FAMILIES][BENCH_MAX_CONVS];
@@ -95,8 +155,10 @@ static int bench_seed_run(struct bench_state *st, const struct sim_model *m,
 			  char *const *paths, unsigned int npaths,
 			  unsigned int per_seed, struct bench_cell *cell)
 {
+	static double lg[SIM_NR_CTL][2][BENCH_MAX_TRACES];
 	double lsum[SIM_NR_CTL][2] = { { 0 } };
 	unsigned int ntr = fam == SIM_FAM_SHIPPED ? npaths : per_seed, k, c;
+	unsigned int b, x;
 	uint64_t oom[SIM_NR_CTL] = { 0 };
 	struct sim_model mm = *m;
 	double ws = -1, wp = -1;
@@ -104,6 +166,8 @@ static int bench_seed_run(struct bench_state *st, const struct sim_model *m,
 	char err[256];
 
 	mm.seed = seed;
+	if (ntr > BENCH_MAX_TRACES)
+		return -1;
 	for (k = 0; k < ntr; k++) {
 		struct sim_trace *t = &st->trace;
 		double fs, fp, our_s = 0, our_p = 0, size = 0;
@@ -127,6 +191,8 @@ static int bench_seed_run(struct bench_state *st, const struct sim_model *m,
 				return -1;
 			st->violations += sim_result_violations(&r, c);
 			oom[c] += r.oom_kills;
+			lg[c][0][k] = log(r.stall_s + fs);
+			lg[c][1][k] = log(r.paging_pages + fp);
 			if (c == SIM_CTL_POLICY) {
 				our_s = r.stall_s;
 				our_p = r.paging_pages;
@@ -154,6 +220,28 @@ static int bench_seed_run(struct bench_state *st, const struct sim_model *m,
 		if (p > wp) {
 			wp = p;
 			bp = c;
+		}
+	}
+	/*
+	 * The league: each controller's figure by the same rule against the
+	 * baselines other than itself (ours: the figures above). Could any
+	 * controller meet the goals against the others?
+	 */
+	for (c = 0; c < SIM_NR_CTL; c++) {
+		for (x = 0; x < 2; x++) {
+			double worst = -1;
+
+			for (b = SIM_CTL_POLICY + 1; b < SIM_NR_CTL; b++) {
+				double l = 0;
+
+				if (b == c)
+					continue;
+				for (k = 0; k < ntr; k++)
+					l += lg[c][x][k] - lg[b][x][k];
+				if (exp(l / ntr) > worst)
+					worst = exp(l / ntr);
+			}
+			cell->league[c][x][cell->n] = worst;
 		}
 	}
 	cell->stall[cell->n] = ws;
@@ -201,11 +289,51 @@ static void bench_goal(FILE *f, const char *prefix, const char *name,
 	sum->met += ok;
 }
 
+/*
+ * The league at the default point: for every controller, the median over
+ * the seeds of its stall and paging against the best of the baselines but
+ * itself, by the rule of our figures. No goal: it tells whether any
+ * controller meets the goals against the others.
+ */
+static void bench_league(struct bench_state *st, FILE *f, unsigned int npaths,
+			 const struct sim_bench_opts *o)
+{
+	double tmp[BENCH_MAX_SEEDS];
+	unsigned int fam, split, c, x;
+
+	fprintf(f, "# league at %s: median over the seeds of each controller's stall/paging\n"
+		"# against the best of the baselines but itself\n",
+		st->sweep[0].name);
+	for (fam = 0; fam < SIM_BENCH_FAMILIES; fam++) {
+		for (split = 0; split < BENCH_SPLITS; split++) {
+			struct bench_cell *cell = &st->cell[0][fam][split];
+
+			if ((fam == SIM_FAM_SHIPPED && !npaths) ||
+			    !bench_split_runs(fam, split, o) || !cell->n)
+				continue;
+			fprintf(f, "# league %-10s %-4s", bench_family_name(fam),
+				split_names[split]);
+			for (c = 0; c < SIM_NR_CTL; c++) {
+				double med[2];
+
+				for (x = 0; x < 2; x++) {
+					memcpy(tmp, cell->league[c][x],
+					       cell->n * sizeof(*tmp));
+					med[x] = quantile(tmp, cell->n, 0.5);
+				}
+				fprintf(f, " %s %.2f/%.2f", sim_ctl_names[c],
+					med[0], med[1]);
+			}
+			fprintf(f, "\n");
+		}
+	}
+}
+
 /**
  * sim_bench_families - the robust bench
  * @m: the model (the sweep changes balloon rate, delay and noise)
- * @nseeds: seeds per set (tuning, held out), at most 64
- * @per_seed: generated traces per family and seed
+ * @o: seeds per set (tuning, held out; at most 64), generated traces per
+ *	family and seed, the full grid or not, tuning only or not
  * @paths: the shipped traces (a family of their own), @npaths of them
  * @npaths: how many
  * @f: where the tables and bench lines go
@@ -214,13 +342,13 @@ static void bench_goal(FILE *f, const char *prefix, const char *name,
  *
  * Return: 0, or -1 if a trace cannot be had or a run fails.
  */
-int sim_bench_families(const struct sim_model *m, unsigned int nseeds,
-		       unsigned int per_seed, char *const *paths,
+int sim_bench_families(const struct sim_model *m,
+		       const struct sim_bench_opts *o, char *const *paths,
 		       unsigned int npaths, FILE *f, const char *prefix,
 		       struct sim_bench_summary *sum)
 {
 	static struct bench_state st;
-	unsigned int sw, fam, split, k;
+	unsigned int sw, fam, split, k, nseeds = o->nseeds;
 	double tmp[BENCH_MAX_SEEDS];
 	char name[128];
 
@@ -228,37 +356,47 @@ int sim_bench_families(const struct sim_model *m, unsigned int nseeds,
 	memset(sum, 0, sizeof(*sum));
 	if (nseeds > BENCH_MAX_SEEDS)
 		nseeds = BENCH_MAX_SEEDS;
-	for (sw = 0; sw < SIM_NR_SWEEP; sw++) {
+	st.nsweep = sim_sweep_build(o->grid, st.sweep);
+	for (sw = 0; sw < st.nsweep; sw++) {
 		struct sim_model mm = *m;
 
-		mm.balloon_rate = sim_sweep_points[sw].balloon_rate;
-		mm.balloon_delay = sim_sweep_points[sw].balloon_delay;
-		mm.noise_ppt = sim_sweep_points[sw].noise_ppt;
+		mm.balloon_rate = st.sweep[sw].balloon_rate;
+		mm.balloon_delay = st.sweep[sw].balloon_delay;
+		mm.noise_ppt = st.sweep[sw].noise_ppt;
 		for (fam = 0; fam < SIM_BENCH_FAMILIES; fam++) {
 			if (fam == SIM_FAM_SHIPPED && !npaths)
 				continue;
-			for (split = 0; split < BENCH_SPLITS; split++)
+			for (split = 0; split < BENCH_SPLITS; split++) {
+				if (!bench_split_runs(fam, split, o))
+					continue;
 				for (k = 0; k < nseeds; k++)
 					if (bench_seed_run(&st, &mm, fam, split,
 							   bench_seed(split, k),
-							   paths, npaths, per_seed,
+							   paths, npaths, o->per_seed,
 							   &st.cell[sw][fam][split]))
 						return -1;
+			}
 		}
 	}
 
 	fprintf(f, "# per family and seed set: median [IQR] over %u seeds of the geometric\n"
 		"# mean of per-trace ratios to the best baseline; oom: our kills less static's\n",
 		nseeds);
+	fprintf(f, "# held-out families (never tuned on, held-out seeds only):");
+	for (fam = 0; fam < SIM_NR_FAMILY; fam++)
+		if (sim_family_held[fam])
+			fprintf(f, " %s", sim_family_names[fam]);
+	fprintf(f, "%s\n", o->tuning ? " (not run: --tuning)" : "");
 	fprintf(f, "# %-10s %-4s %-10s %-22s %-22s %-16s %s\n", "family", "set",
 		"sweep", "stall", "paging", "oom", "best(stall/paging)");
 	for (fam = 0; fam < SIM_BENCH_FAMILIES; fam++) {
 		for (split = 0; split < BENCH_SPLITS; split++) {
 			double worst[3] = { 0, 0, -1e9 };
 
-			if (fam == SIM_FAM_SHIPPED && !npaths)
+			if ((fam == SIM_FAM_SHIPPED && !npaths) ||
+			    !bench_split_runs(fam, split, o))
 				continue;
-			for (sw = 0; sw < SIM_NR_SWEEP; sw++) {
+			for (sw = 0; sw < st.nsweep; sw++) {
 				struct bench_cell *c = &st.cell[sw][fam][split];
 				double med[3], q1[3], q3[3];
 				const double *src[3] = { c->stall, c->paging, c->oom };
@@ -273,7 +411,7 @@ int sim_bench_families(const struct sim_model *m, unsigned int nseeds,
 						worst[i] = med[i];
 				}
 				fprintf(f, "# %-10s %-4s %-10s", bench_family_name(fam),
-					split_names[split], sim_sweep_points[sw].name);
+					split_names[split], st.sweep[sw].name);
 				for (i = 0; i < 2; i++)
 					fprintf(f, " %5.3f [%5.3f %5.3f] ", med[i],
 						q1[i], q3[i]);
@@ -301,7 +439,10 @@ int sim_bench_families(const struct sim_model *m, unsigned int nseeds,
 				st.nfconv[fam]);
 		}
 	}
+	bench_league(&st, f, npaths, o);
 	for (split = 0; split < BENCH_SPLITS; split++) {
+		if (!st.nconv[split])
+			continue;
 		snprintf(name, sizeof(name), "policy.%s.converge_p90",
 			 split_names[split]);
 		bench_goal(f, prefix, name,

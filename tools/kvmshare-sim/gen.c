@@ -12,6 +12,13 @@
  *  batchdb     a large steady database beside 3 to 8 batch VMs that burst
  *  smallburst  24 to 64 small VMs, each bursting in turn (staggered)
  *  arrivals    8 to 24 VMs, some arriving (booting) and some leaving
+ *
+ * Held out (never tuned on; see bench.c):
+ *
+ *  mixed       8 to 40 VMs, each of one of the kinds above at random
+ *              (steady, day cycle, leak, bursts, arriving or leaving)
+ *  shift       4 to 16 VMs, the load moving between them in phases of 8
+ *              to 40 periods, by steps or by ramps (256 MiB per period)
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +34,14 @@ const char *const sim_family_names[SIM_NR_FAMILY] = {
 	[SIM_FAM_BATCH]		= "batchdb",
 	[SIM_FAM_SMALL]		= "smallburst",
 	[SIM_FAM_ARRIVE]	= "arrivals",
+	[SIM_FAM_MIXED]		= "mixed",
+	[SIM_FAM_SHIFT]		= "shift",
+};
+
+/* Families never tuned on: the bench reports them as held out. */
+const int sim_family_held[SIM_NR_FAMILY] = {
+	[SIM_FAM_MIXED]		= 1,
+	[SIM_FAM_SHIFT]		= 1,
 };
 
 struct gen {
@@ -245,6 +260,23 @@ static void gen_small(struct gen *g, struct sim_trace *t)
 	t->pool = gen_round(sum * gen_real(g, 0.35, 0.5));
 }
 
+/* VM i present from @at (a 3-period boot) until @leave, absent otherwise. */
+static void gen_present(struct gen *g, const struct sim_trace *t,
+			unsigned int i, uint32_t at, uint32_t leave, double ws,
+			double cold)
+{
+	uint32_t k;
+
+	for (k = 0; k < g->T; k++) {
+		if (k < at || k >= leave)
+			gen_set(g, t, k, i, 0, 0);
+		else if (k < at + 3)	/* booting */
+			gen_set(g, t, k, i, ws * (k - at + 1) / 3, 0);
+		else
+			gen_set(g, t, k, i, ws, cold);
+	}
+}
+
 static void gen_arrive(struct gen *g, struct sim_trace *t)
 {
 	unsigned int n = (unsigned int)gen_int(g, 8, 24), i;
@@ -253,7 +285,7 @@ static void gen_arrive(struct gen *g, struct sim_trace *t)
 	g->T = 240;
 	for (i = 0; i < n; i++) {
 		uint64_t size = gen_int(g, 4, 16) * 512 * MIB;
-		uint32_t at = 0, leave = g->T, k;
+		uint32_t at = 0, leave = g->T;
 		double ws = gen_real(g, 0.3, 0.7) * size;
 		double cold = gen_real(g, 0.05, 0.2) * size;
 
@@ -263,13 +295,115 @@ static void gen_arrive(struct gen *g, struct sim_trace *t)
 			at = (uint32_t)gen_int(g, 10, 160);
 		if (!gen_int(g, 0, 2))
 			leave = at + (uint32_t)gen_int(g, 30, 120);
+		gen_present(g, t, i, at, leave, ws, cold);
+	}
+	t->pool = gen_round(sum * gen_real(g, 0.5, 0.7));
+}
+
+/* One VM of the mixed family: a kind drawn at random. */
+static void gen_mixed_vm(struct gen *g, const struct sim_trace *t,
+			 unsigned int i)
+{
+	double size = (double)t->vm[i].size;
+	double ws = gen_real(g, 0.2, 0.5) * size;
+	double cold = gen_real(g, 0.05, 0.15) * size;
+	double shift = gen_real(g, 0, 1), amp = gen_real(g, 0.25, 0.5) * size;
+	double rate = gen_real(g, 0.01, 0.05) * size, leak = 0;
+	uint32_t k, at = 0, leave = g->T, b, bursts;
+
+	switch (gen_int(g, 0, 4)) {
+	case 0:		/* steady */
+		gen_fill(g, t, i, ws, cold);
+		break;
+	case 1:		/* day cycle, 8-period steps */
 		for (k = 0; k < g->T; k++) {
-			if (k < at || k >= leave)
-				gen_set(g, t, k, i, 0, 0);
-			else if (k < at + 3)	/* booting */
-				gen_set(g, t, k, i, ws * (k - at + 1) / 3, 0);
-			else
-				gen_set(g, t, k, i, ws, cold);
+			double x = (double)(k - k % 8) / 96 + shift;
+			double c = 0.5 - 0.5 * __builtin_cos(2 * 3.141592653589793 * x);
+
+			gen_set(g, t, k, i, ws / 2 + amp * c, cold);
+		}
+		break;
+	case 2:		/* leak, restart at 90% of the size */
+		for (k = 0; k < g->T; k++) {
+			if (k % 4 == 0 && k >= 16)
+				leak += rate;
+			if (ws + cold + leak > 0.9 * size)
+				leak = 0;
+			gen_set(g, t, k, i, ws, cold + leak);
+		}
+		break;
+	case 3:		/* mostly idle, bursts */
+		gen_fill(g, t, i, gen_real(g, 0.03, 0.1) * size, cold / 2);
+		bursts = (uint32_t)gen_int(g, 1, 4);
+		for (b = 0; b < bursts; b++)
+			gen_burst(g, t, i, (uint32_t)gen_int(g, 5, 220),
+				  (uint32_t)gen_int(g, 5, 40),
+				  gen_real(g, 0.5, 0.9));
+		break;
+	default:	/* arrives, leaves, or both */
+		at = (uint32_t)gen_int(g, 0, 2) ? (uint32_t)gen_int(g, 5, 180) : 0;
+		if (!at || gen_int(g, 0, 1))
+			leave = at + (uint32_t)gen_int(g, 20, 150);
+		gen_present(g, t, i, at, leave, ws, cold);
+		break;
+	}
+}
+
+static void gen_mixed(struct gen *g, struct sim_trace *t)
+{
+	unsigned int n = (unsigned int)gen_int(g, 8, 40), i;
+	double sum = 0;
+
+	g->T = 240;
+	for (i = 0; i < n; i++) {
+		uint64_t size = gen_int(g, 2, 16) * 512 * MIB;
+
+		gen_vm(t, "m", size, gen_real(g, 0.1, 0.25),
+		       (uint32_t)gen_int(g, 1, 3) * 100);
+		sum += (double)size;
+		gen_mixed_vm(g, t, i);
+	}
+	t->pool = gen_round(sum * gen_real(g, 0.45, 0.65));
+}
+
+static void gen_shift(struct gen *g, struct sim_trace *t)
+{
+	unsigned int n = (unsigned int)gen_int(g, 4, 16), i;
+	double sum = 0, lo[SIM_MAX_VMS], cold[SIM_MAX_VMS], cur[SIM_MAX_VMS];
+	uint32_t k = 0, len, q;
+
+	g->T = 240;
+	for (i = 0; i < n; i++) {
+		uint64_t size = gen_int(g, 4, 16) * 512 * MIB;
+
+		gen_vm(t, "h", size, 0.125, gen_int(g, 0, 2) ? 100 : 200);
+		sum += (double)size;
+		lo[i] = gen_real(g, 0.1, 0.25) * size;
+		cold[i] = gen_real(g, 0.03, 0.12) * size;
+		cur[i] = lo[i];
+	}
+	while (k < g->T) {
+		double want[SIM_MAX_VMS];
+		unsigned int hot = (unsigned int)gen_int(g, 1, n < 3 ? n : 3), h;
+		int ramp = (int)gen_int(g, 0, 1);
+
+		for (i = 0; i < n; i++)
+			want[i] = lo[i];
+		for (h = 0; h < hot; h++) {
+			i = (unsigned int)gen_int(g, 0, n - 1);
+			want[i] = gen_real(g, 0.5, 0.9) * t->vm[i].size;
+		}
+		len = (uint32_t)gen_int(g, 8, 40);
+		for (q = 0; q < len && k < g->T; q++, k++) {
+			for (i = 0; i < n; i++) {
+				if (!ramp || want[i] < cur[i])
+					cur[i] = want[i];
+				else if (cur[i] + 256 * MIB < want[i])
+					cur[i] += 256 * MIB;
+				else
+					cur[i] = want[i];
+				gen_set(g, t, k, i, cur[i], cold[i]);
+			}
 		}
 	}
 	t->pool = gen_round(sum * gen_real(g, 0.5, 0.7));
@@ -308,6 +442,12 @@ int sim_trace_gen(struct sim_trace *t, enum sim_family fam, uint64_t seed)
 		break;
 	case SIM_FAM_ARRIVE:
 		gen_arrive(&g, t);
+		break;
+	case SIM_FAM_MIXED:
+		gen_mixed(&g, t);
+		break;
+	case SIM_FAM_SHIFT:
+		gen_shift(&g, t);
 		break;
 	default:
 		return -1;

@@ -6,9 +6,11 @@
  *   kvmshare-sim [-v] [-l LOG] [-c CTL] [-p TUNABLE=VALUE]... TRACE...
  *						     a table per trace
  *   kvmshare-sim --bench TRACE...                  the bench figures
- *   kvmshare-sim --families N [--per-seed K] [TRACE...]
+ *   kvmshare-sim --families N [--per-seed K] [--grid] [--tuning] [TRACE...]
  *				the robust bench: generated families and the
  *				traces given, N seeds per set, every sweep point
+ *				(--grid: the full grid; --tuning: only what may
+ *				be tuned on, no held-out family or seed)
  *   kvmshare-sim [-v] ... --gen FAMILY:SEED	one generated trace, a table
  *
  * See Documentation/policy.rst.
@@ -23,10 +25,10 @@ static void print_usage(void)
 	fprintf(stderr,
 		"usage: kvmshare-sim [-v] [-l LOG] [-c CTL] [-p TUNABLE=VALUE]... TRACE...\n"
 		"       kvmshare-sim --bench TRACE...\n"
-		"       kvmshare-sim [-p ...] --families N [--per-seed K] [TRACE...]\n"
+		"       kvmshare-sim [-p ...] --families N [--per-seed K] [--grid] [--tuning] [TRACE...]\n"
 		"       kvmshare-sim [-v] [-l LOG] [-c CTL] [-p ...] --gen FAMILY:SEED\n"
 		"CTL: kvmshare static propshare mom esx-idletax senpai\n"
-		"FAMILY: daycycle leak batchdb smallburst arrivals\n"
+		"FAMILY: daycycle leak batchdb smallburst arrivals mixed shift\n"
 		"-p sets a policy tunable or a model constant (balloon_rate,\n"
 		"balloon_delay, noise_ppt, seed, base_deadband_ppt, ...)\n");
 	exit(2);
@@ -38,7 +40,8 @@ int main(int argc, char **argv)
 	struct sim_report rep;
 	struct sim_model m;
 	const char *logname = NULL;
-	int bench = 0, verbose = 0, only = -1, i, c, families = 0, per_seed = 2;
+	struct sim_bench_opts bo = { .per_seed = 2 };
+	int bench = 0, verbose = 0, only = -1, i, c, families = 0;
 	const char *gen = NULL;
 	FILE *log = NULL;
 	char err[256];
@@ -53,9 +56,13 @@ int main(int argc, char **argv)
 			if (families < 1)
 				print_usage();
 		} else if (!strcmp(argv[i], "--per-seed") && i + 1 < argc) {
-			per_seed = atoi(argv[++i]);
-			if (per_seed < 1)
+			bo.per_seed = atoi(argv[++i]);
+			if ((int)bo.per_seed < 1)
 				print_usage();
+		} else if (!strcmp(argv[i], "--grid")) {
+			bo.grid = 1;
+		} else if (!strcmp(argv[i], "--tuning")) {
+			bo.tuning = 1;
 		} else if (!strcmp(argv[i], "--gen") && i + 1 < argc) {
 			gen = argv[++i];
 		} else if (!strcmp(argv[i], "-v")) {
@@ -79,7 +86,8 @@ int main(int argc, char **argv)
 	if (families) {
 		struct sim_bench_summary sum;
 
-		if (sim_bench_families(&m, families, per_seed, argv + i,
+		bo.nseeds = families;
+		if (sim_bench_families(&m, &bo, argv + i,
 				       argc - i, stdout, "bench: ", &sum)) {
 			fprintf(stderr, "a trace cannot be had\n");
 			return 1;

@@ -44,6 +44,8 @@ enum sim_family {
 	SIM_FAM_BATCH,		/* batch bursts beside a large database */
 	SIM_FAM_SMALL,		/* many small VMs, staggered bursts */
 	SIM_FAM_ARRIVE,		/* sudden arrivals and departures */
+	SIM_FAM_MIXED,		/* held out: every kind above in one pool */
+	SIM_FAM_SHIFT,		/* held out: load moving between VMs */
 	SIM_NR_FAMILY,
 };
 
@@ -53,13 +55,23 @@ enum sim_family {
 
 /* A point of the bench's sweep of the model. */
 struct sim_sweep {
-	const char *name;
+	char name[24];
 	uint64_t balloon_rate;
 	uint32_t balloon_delay;
 	uint32_t noise_ppt;
 };
 
+/* The bench's sweep: 7 points one axis at a time, or the full 3x3x3 grid. */
 #define SIM_NR_SWEEP		7
+#define SIM_MAX_SWEEP		27
+
+/* What the robust bench runs. */
+struct sim_bench_opts {
+	unsigned int nseeds;	/* seeds per set, at most 64 */
+	unsigned int per_seed;	/* generated traces per family and seed */
+	int grid;		/* the full grid instead of the 7 points */
+	int tuning;		/* only what may be tuned on: no held-out */
+};
 
 struct sim_bench_summary {
 	unsigned int goals;
@@ -160,12 +172,13 @@ struct sim_figures {
 
 extern const char *const sim_ctl_names[SIM_NR_CTL];
 extern const char *const sim_family_names[SIM_NR_FAMILY];
+extern const int sim_family_held[SIM_NR_FAMILY];
 
-extern const struct sim_sweep sim_sweep_points[SIM_NR_SWEEP];
+unsigned int sim_sweep_build(int grid, struct sim_sweep *sw);
 
 int sim_trace_gen(struct sim_trace *t, enum sim_family fam, uint64_t seed);
-int sim_bench_families(const struct sim_model *m, unsigned int nseeds,
-		       unsigned int per_seed, char *const *paths,
+int sim_bench_families(const struct sim_model *m,
+		       const struct sim_bench_opts *o, char *const *paths,
 		       unsigned int npaths, FILE *f, const char *prefix,
 		       struct sim_bench_summary *sum);
 

@@ -4,7 +4,8 @@
  * policy.rst, "Bench"). Two parts:
  *
  *  - the robust bench: five generated families of traces and the shipped
- *    traces, 20 tuning and 20 held-out seeds, seven points of a sweep of
+ *    traces, 20 tuning and 20 held-out seeds, two held-out families
+ *    (mixed, shift: 20 held-out seeds), seven points of a sweep of
  *    balloon rate, balloon delay and estimate noise; per family and seed
  *    set the seed median of the geometric mean of per-trace ratios to the
  *    best baseline, worst over the sweep. Goals: stall <= 0.8, paging
@@ -24,6 +25,7 @@ static struct sim_report rep;
 
 TEST(robust)
 {
+	struct sim_bench_opts o = { .nseeds = 20, .per_seed = 2 };
 	char *paths[SIMTRACES_MAX];
 	struct sim_bench_summary sum;
 	struct sim_model m;
@@ -32,8 +34,8 @@ TEST(robust)
 	sim_model_defaults(&m);
 	n = simtraces_list(paths, SIMTRACES_MAX);
 	ASSERT_GE(n, 4) TH_LOG("traces not found under %s", tsrcdir());
-	ASSERT_EQ(0, sim_bench_families(&m, 20, 2, paths, n, stdout,
-					"bench: ", &sum));
+	ASSERT_EQ(0, sim_bench_families(&m, &o, paths, n, stdout, "bench: ",
+					&sum));
 	fflush(stdout);
 	for (i = 0; i < n; i++)
 		free(paths[i]);
