@@ -35,7 +35,7 @@ trap cleanup EXIT
 echo "TAP version 13"
 echo "1..$plan"
 
-grep -q " $T tracefs " /proc/mounts || mount -t tracefs nodev $T
+grep -q " $T tracefs " /proc/mounts || mount -t tracefs nodev $T 2> /dev/null
 if [ ! -d $T/events ]; then
 	# The debug kernel is built without ftrace (dev-guide.rst).
 	for i in $(seq 1 $plan); do
