@@ -11,13 +11,12 @@
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
+. "$here/../lib/tracefs.sh"
 
-T=/sys/kernel/tracing
 pool=/tmp/trace-pool
 name=trpool
 sys=/sys/fs/kvmshare/$name
 store=/dev/shm/trace.store
-tout=/tmp/trace.out
 p1=""
 p2=""
 plan=23
@@ -35,25 +34,12 @@ trap cleanup EXIT
 echo "TAP version 13"
 echo "1..$plan"
 
-grep -q " $T tracefs " /proc/mounts || mount -t tracefs nodev $T 2> /dev/null
-if [ ! -d $T/events ]; then
-	# The debug kernel is built without ftrace (dev-guide.rst).
-	for i in $(seq 1 $plan); do
-		echo "ok $i # SKIP no event tracing in this kernel"
-	done
-	exit 0
-fi
+tracefs_init $plan
 grep -q "^kvmshare " /proc/modules || modprobe kvmshare
 
 # Every event is there with the fields the documentation names: one
 # "event.field" for each that is missing.
-missing=$(
-	while read -r ev flds; do
-		for x in $flds; do
-			grep -q "field:.* $x;" $T/events/kvmshare/$ev/format \
-				2> /dev/null || echo "$ev.$x"
-		done
-	done <<EOF
+missing=$(tracefs_missing kvmshare <<EOF
 kvmshare_refused part index err fault
 kvmshare_pagein_start part index block ahead
 kvmshare_pagein_end part index result ahead async latency_ns
@@ -69,33 +55,10 @@ EOF
 )
 is "tracefs has every kvmshare event with its fields" "" "$(echo $missing)"
 
-# trace EXPR DESCRIPTION: a line of the trace matches EXPR; if none
-# does, the first lines of the same event are the diagnostics.
-trace() {
-	n=$((n + 1))
-	cat $T/trace > $tout
-	if grep -qE "$1" $tout; then
-		echo "ok $n $2"
-	else
-		echo "# no line matches: $1"
-		grep "${1%%:*}:" $tout | head -5 | sed 's/^/# /'
-		echo "not ok $n $2"
-		fails=$((fails + 1))
-	fi
-}
-
 # wait_out FILE N: until partition FILE has N pages paged out (10 s).
 wait_out() {
 	for _ in $(seq 1 50); do
 		[ "$(cat $sys/partitions/$1/paged_out_pages)" = "$2" ] && return
-		sleep 0.2
-	done
-}
-
-# wait_for EXPR: until a line of the trace matches EXPR (6 s).
-wait_for() {
-	for _ in $(seq 1 30); do
-		grep -qE "$1" $T/trace && return
 		sleep 0.2
 	done
 }
@@ -119,7 +82,7 @@ rm -f $store
 kvmshare-pagerd --pool $pool --backend file:$store --blocks 4096 \
 	--pidfile /tmp/trace-p1.pid > /tmp/trace-p1.log 2>&1 &
 p1=$!
-wait_for "kvmshare_pager_attach: pool=$name pager=1 "
+trace_wait "kvmshare_pager_attach: pool=$name pager=1 "
 trace "kvmshare_pager_attach: pool=$name pager=1 role=primary active entries=[0-9]+ slots=[0-9]+$" \
 	"attach: the primary, active"
 
@@ -168,14 +131,14 @@ is "every page-in ended" \
 
 # Eviction to a target: a pass over p that wanted pages and got them.
 kvmsharectl set $pool/p target=512K > /dev/null
-wait_for "kvmshare_evict_pass: pool=$name part=$ino wanted=[1-9]"
+trace_wait "kvmshare_evict_pass: pool=$name part=$ino wanted=[1-9]"
 trace "kvmshare_evict_pass: pool=$name part=$ino wanted=[1-9][0-9]* done=[1-9][0-9]* pool_short_by=[0-9]+ sampled=[0-9]+$" \
 	"eviction pass: wanted and done"
 kvmsharectl set $pool/p target=0 > /dev/null
 
 # The policy: a step records each partition's decision.
 echo 1 > $sys/policy_enabled
-wait_for "kvmshare_policy: pool=$name part=$ino "
+trace_wait "kvmshare_policy: pool=$name part=$ino "
 echo 0 > $sys/policy_enabled
 kvmsharectl set $pool/p target=0 > /dev/null
 kvmsharectl set $pool/q target=0 > /dev/null
@@ -186,13 +149,13 @@ trace "kvmshare_policy: pool=$name part=$ino target=[0-9]+->[0-9]+ enforced=[0-9
 kvmshare-pagerd --pool $pool --backend file:$store --blocks 4096 --standby \
 	--pidfile /tmp/trace-p2.pid > /tmp/trace-p2.log 2>&1 &
 p2=$!
-wait_for "kvmshare_pager_attach: pool=$name pager=2 "
+trace_wait "kvmshare_pager_attach: pool=$name pager=2 "
 trace "kvmshare_pager_attach: pool=$name pager=2 role=standby waiting" \
 	"attach: a standby, waiting"
 kill -9 $p1
 wait $p1 2> /dev/null
 p1=""
-wait_for kvmshare_pager_failover
+trace_wait kvmshare_pager_failover
 trace "kvmshare_pager_detach: pool=$name pager=1 reissued=[0-9]+$" \
 	"detach of the primary"
 trace "kvmshare_pager_failover: pool=$name from=1 to=2 reason=gone reissued=[0-9]+$" \
@@ -210,7 +173,7 @@ dd if=$pool/q of=/dev/null bs=64k count=16 2> /dev/null
 wait_out p 0
 wait_out q 0
 kvmsharectl pager-stop $pool 2 > /dev/null 2>&1
-wait_for "pager=2 step=stopped"
+trace_wait "pager=2 step=stopped"
 trace "kvmshare_pager_stop: pool=$name pager=2 step=stopping inflight=[0-9]+ paged_out=0$" \
 	"stop: stopping"
 trace "kvmshare_pager_stop: pool=$name pager=2 step=stopped inflight=0 paged_out=0$" \

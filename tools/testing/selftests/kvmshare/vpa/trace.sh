@@ -12,13 +12,12 @@
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
+. "$here/../lib/tracefs.sh"
 
-T=/sys/kernel/tracing
 parent=/sys/class/vpa/vpa0
 dbg=/sys/kernel/debug/vpa/vpa0
 u1=7e6d5c4b-3a2f-4e1d-8c0b-9a8f7e6d5c4b
 u2=8f7e6d5c-4b3a-4f2e-9d1c-0b9a8f7e6d5c
-tout=/tmp/vpa-trace.out
 zero=00000000-0000-0000-0000-000000000000
 client=""
 tmo=""
@@ -39,24 +38,10 @@ trap cleanup EXIT
 echo "TAP version 13"
 echo "1..$plan"
 
-grep -q " $T tracefs " /proc/mounts || mount -t tracefs nodev $T 2> /dev/null
-if [ ! -d $T/events ]; then
-	# The debug kernel is built without ftrace (dev-guide.rst).
-	for i in $(seq 1 $plan); do
-		echo "ok $i # SKIP no event tracing in this kernel"
-	done
-	exit 0
-fi
+tracefs_init $plan
 
 # Every event is there with the fields the documentation names.
-missing=$(
-	while read -r ev flds; do
-		for x in $flds; do
-			grep -q "field:.* $x\(\[[^]]*\]\)\{0,1\};" \
-				$T/events/vpa/$ev/format 2> /dev/null ||
-				echo "$ev.$x"
-		done
-	done <<EOF
+missing=$(tracefs_missing vpa <<EOF
 vpa_desc_done adapter uuid wq head size fault_addr opcode status err
 vpa_desc_rejected adapter uuid wq head size fault_addr opcode status err
 vpa_doorbell_refused adapter global err rid
@@ -66,21 +51,6 @@ vpa_aer_vdev adapter uuid step ack_us
 EOF
 )
 is "tracefs has every vpa event with its fields" "" "$(echo $missing)"
-
-# trace EXPR DESCRIPTION: a line of the trace matches EXPR; if none
-# does, the first lines of the same event are the diagnostics.
-trace() {
-	n=$((n + 1))
-	cat $T/trace > $tout
-	if grep -qE "$1" $tout; then
-		echo "ok $n $2"
-	else
-		echo "# no line matches: $1"
-		grep "${1%%:*}:" $tout | head -5 | sed 's/^/# /'
-		echo "not ok $n $2"
-		fails=$((fails + 1))
-	fi
-}
 
 echo $u1 > $parent/mdev_supported_types/vpa-small/create
 echo $u2 > $parent/mdev_supported_types/vpa-small/create
