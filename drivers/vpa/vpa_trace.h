@@ -104,7 +104,7 @@ DECLARE_EVENT_CLASS(vpa_desc,
 				   __entry->status = cr->status;
 				   __entry->err = err;
 		    ),
-		    TP_printk("vpa%d %pUb wq=%u head=%u op=%s size=%u status=%#x err=%d fault_addr=%#llx",
+		    TP_printk("vpa%d %pUl wq=%u head=%u op=%s size=%u status=%#x err=%d fault_addr=%#llx",
 			      __entry->adapter, __entry->uuid, __entry->wq,
 			      __entry->head,
 			      __print_symbolic(__entry->opcode,
@@ -182,7 +182,7 @@ TRACE_EVENT(vpa_change,
 			   __entry->ret = ret;
 			   __entry->reassign = !!to;
 	    ),
-	    TP_printk("vpa%d %pUb %s %s %u to=%pUb now=%u quiesce=%s ret=%d",
+	    TP_printk("vpa%d %pUl %s %s %u to=%pUl now=%u quiesce=%s ret=%d",
 		      __entry->adapter, __entry->uuid,
 		      __entry->reassign ? "reassign" : "resize",
 		      vpa_trace_res(__entry->type), __entry->count,
@@ -242,7 +242,7 @@ TRACE_EVENT(vpa_aer_vdev,
 			   __entry->step = step;
 			   __entry->ack_us = v->rec.last_ack_us;
 	    ),
-	    TP_printk("vpa%d %pUb step=%s ack_us=%lld",
+	    TP_printk("vpa%d %pUl step=%s ack_us=%lld",
 		      __entry->adapter, __entry->uuid,
 		      __print_symbolic(__entry->step,
 				       { VPA_TRACE_AER_NOTIFY, "notify" },
