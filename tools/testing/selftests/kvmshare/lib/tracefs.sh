@@ -5,8 +5,8 @@
 # check is one numbered result, as there):
 #
 #   tracefs_init PLAN      mount tracefs at $T if it is not; a kernel
-#                          without event tracing (the debug lane) gets
-#                          PLAN skipped results and the script exits 0
+#                          without event tracing gets PLAN skipped
+#                          results and the script exits 0
 #   tracefs_missing SYS    read "EVENT FIELD..." lines on stdin, print
 #                          EVENT.FIELD for every field the format of
 #                          event EVENT of system SYS lacks
