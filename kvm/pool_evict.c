@@ -52,6 +52,7 @@
 
 #include "pool.h"
 #include "pool_pager.h"
+#include "kvmshare_trace.h"
 
 /* Ranges of the parameters (Documentation/module-parameters.rst). */
 #define KVMSHARE_SAMPLE_MS_MAX		3600000U
@@ -181,6 +182,7 @@ static int kvmshare_evict_one(struct kvmshare_part *part,
 	}
 	unlock_page(page);
 	atomic64_inc(&part->pageouts_inflight);
+	trace_kvmshare_pageout_start(io);
 	kvmshare_io_queue(pool, io);	/* the caller kicks the service */
 	return 1;
 undo:
@@ -388,6 +390,8 @@ static void kvmshare_evict_work(struct work_struct *work)
 			done = want ? kvmshare_evict_part(victim,
 							  inode->i_mapping,
 							  want) : 0;
+			trace_kvmshare_evict_pass(victim, want, done,
+						  short_by);
 			/* Made progress and there is more: go on at once. */
 			if (done && done < best)
 				again = true;

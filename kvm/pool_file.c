@@ -18,6 +18,7 @@
 #include <uapi/linux/kvmshare_pager.h>
 
 #include "pool.h"
+#include "kvmshare_trace.h"
 
 static inline pgoff_t kvmshare_size_pages(struct inode *inode)
 {
@@ -46,6 +47,7 @@ static vm_fault_t kvmshare_fault_wait(struct vm_fault *vmf,
 		 */
 		err = kvmshare_io_wait(io);
 		kvmshare_io_put(io);
+		trace_kvmshare_refused(part, vmf->pgoff, err, true);
 		return err ? VM_FAULT_SIGBUS : 0;
 	}
 	if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT) {
@@ -78,6 +80,7 @@ static vm_fault_t kvmshare_fault_wait(struct vm_fault *vmf,
 		if (err == -ENOSPC)
 			kvmshare_count_failure(part);
 	}
+	trace_kvmshare_refused(part, vmf->pgoff, err, true);
 	return err ? VM_FAULT_SIGBUS : 0;
 }
 
@@ -142,6 +145,7 @@ retry:
 		pr_info_ratelimited("%s/%llu: page at offset %lu was lost: machine check\n",
 				    part->pool->name, part->id,
 				    index << PAGE_SHIFT);
+		trace_kvmshare_refused(part, index, err, true);
 		return VM_FAULT_HWPOISON;
 	case -EINPROGRESS:
 		ret = kvmshare_fault_wait(vmf, part, io);
@@ -157,6 +161,7 @@ retry:
 		goto retry;
 	}
 	kvmshare_count_failure(part);
+	trace_kvmshare_refused(part, index, err, true);
 	pr_info_ratelimited("%s/%llu: no page for offset %lu: %s\n",
 			    part->pool->name, part->id, index << PAGE_SHIFT,
 			    err == -ENOMEM ? "host out of memory" :

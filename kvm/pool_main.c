@@ -23,6 +23,9 @@
 
 #include "pool.h"
 
+#define CREATE_TRACE_POINTS
+#include "kvmshare_trace.h"
+
 #define KVMSHARE_VERSION "0.1"
 
 /* Default pool size, in percent of RAM, when no size= is given. */

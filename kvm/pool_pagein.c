@@ -33,6 +33,7 @@
 
 #include "pool.h"
 #include "pool_pager.h"
+#include "kvmshare_trace.h"
 
 #define KVMSHARE_MAX_CLUSTER	64
 
@@ -158,6 +159,7 @@ static int kvmshare_pagein_queue(struct kvmshare_part *part, pgoff_t index,
 		refcount_inc(&io->ref);		/* the caller's */
 		*iop = io;
 	}
+	trace_kvmshare_pagein_start(io);
 	kvmshare_io_queue(part->pool, io);
 	return -EINPROGRESS;
 }

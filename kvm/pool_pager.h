@@ -27,6 +27,7 @@ struct kvmshare_io {
 	bool handed;			/* the block is ours to free */
 	unsigned long async;		/* bit 0: a fault did not wait for it */
 	unsigned long start;		/* jiffies: created */
+	u64 start_ns;			/* created, if traced (or 0) */
 	unsigned long posted;		/* jiffies: posted to a service */
 	u64 id;				/* request id while posted */
 	struct page *page;		/* the page written or filled (ref) */

@@ -12,6 +12,7 @@
 #include <linux/slab.h>
 
 #include "pool.h"
+#include "kvmshare_trace.h"
 
 /**
  * kvmshare_part_get_page - find, or allocate, the page at @index
@@ -146,7 +147,7 @@ struct page *kvmshare_part_get_page_wait(struct kvmshare_part *part,
 			*err = kvmshare_io_wait(io);
 			kvmshare_io_put(io);
 			if (*err)
-				return NULL;
+				break;
 			continue;
 		}
 		if (*err == -ENOSPC && kvmshare_pager_active(part->pool)) {
@@ -154,13 +155,15 @@ struct page *kvmshare_part_get_page_wait(struct kvmshare_part *part,
 			if (*err == -ENOSPC)
 				kvmshare_count_failure(part);
 			if (*err)
-				return NULL;
+				break;
 			continue;
 		}
 		if (*err == -ENOSPC || *err == -ENOMEM)
 			kvmshare_count_failure(part);
-		return NULL;
+		break;
 	}
+	trace_kvmshare_refused(part, index, *err, false);
+	return NULL;
 }
 
 /*

@@ -41,6 +41,7 @@
 #include <linux/uaccess.h>
 
 #include "pool.h"
+#include "kvmshare_trace.h"
 
 #define KVMSHARE_POLICY_MIN_PERIOD_MS	100U
 #define KVMSHARE_POLICY_MAX_GRACE_MS	600000U
@@ -338,12 +339,12 @@ static void kvmshare_policy_step_pool(struct kvmshare_pool *pool,
 		struct kvmshare_part *part = run->parts[i];
 		struct kvmshare_part_policy *pp = &part->policy;
 		struct kvmshare_policy_part *e = &run->eng[i];
-		u64 enforced;
+		u64 enforced, old = pp->target;
 		bool changed;
 
 		pp->eng = *e;
 		pp->stepped = true;
-		changed = READ_ONCE(pp->target) != e->target;
+		changed = old != e->target;
 		WRITE_ONCE(pp->target, e->target);
 		WRITE_ONCE(pp->stress_ppm, e->stress_ppm);
 		WRITE_ONCE(pp->state, e->state);
@@ -351,6 +352,7 @@ static void kvmshare_policy_step_pool(struct kvmshare_pool *pool,
 		enforced = kvmshare_policy_enforce(pol, pp, e->target);
 		if (enforced < pp->enforced)
 			lowered = true;
+		trace_kvmshare_policy(part, old, e->target, enforced);
 		pp->enforced = enforced;
 		/*
 		 * Without a paging service there is nothing to enforce

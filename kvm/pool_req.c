@@ -55,6 +55,7 @@
 
 #include "pool.h"
 #include "pool_pager.h"
+#include "kvmshare_trace.h"
 
 #define KVMSHARE_PAGER_TIMEOUT_MIN_MS	100U
 #define KVMSHARE_PAGER_TIMEOUT_MAX_MS	3600000U
@@ -149,6 +150,10 @@ struct kvmshare_io *kvmshare_io_alloc(struct kvmshare_part *part,
 	init_completion(&io->done);
 	refcount_set(&io->ref, 1);
 	io->start = jiffies;
+	/* An exact latency for the end events, when they are on. */
+	if (trace_kvmshare_pagein_end_enabled() ||
+	    trace_kvmshare_pageout_end_enabled())
+		io->start_ns = ktime_get_ns();
 	return io;
 }
 
@@ -434,6 +439,7 @@ static bool kvmshare_pageout_done(struct kvmshare_io *io, int result)
 	put_page(page);				/* ours */
 	io->page = NULL;
 	atomic64_dec(&part->pageouts_inflight);
+	trace_kvmshare_pageout_end(io, result, dropped);
 	if (dropped) {
 		kvmshare_uncharge(part, 1);
 		atomic64_inc(&part->cnt.pageouts);
@@ -491,6 +497,7 @@ static bool kvmshare_pagein_done(struct kvmshare_io *io, int result)
 					    result);
 		}
 	}
+	trace_kvmshare_pagein_end(io, result, old == ent);
 	if (io->page) {		/* not used: punched meanwhile, or failed */
 		kvmshare_uncharge_page(part, io->page);
 		io->page = NULL;

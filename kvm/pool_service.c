@@ -43,6 +43,7 @@
 
 #include "pool.h"
 #include "pool_pager.h"
+#include "kvmshare_trace.h"
 
 /* The services part of struct kvmshare_pool_info. */
 void kvmshare_pager_get_info(struct kvmshare_pool *pool,
@@ -221,6 +222,8 @@ static bool __kvmshare_pager_stopped(struct kvmshare_pager *p)
 			list_move(&p->node, &pool->pagers);
 			p->state = KVMSHARE_PAGER_STATE_ACTIVE;
 			WRITE_ONCE(pool->active, p);
+			trace_kvmshare_pager_stop(p, KVMSHARE_TRACE_STOP_UNDONE,
+						  0, out);
 			pr_warn("%s: stop of paging service %llu undone: %llu pages reached the backing store meanwhile\n",
 				pool->name, p->id, out);
 			return false;
@@ -239,6 +242,7 @@ static bool __kvmshare_pager_stopped(struct kvmshare_pager *p)
 
 static void kvmshare_pager_log_stopped(struct kvmshare_pager *p)
 {
+	trace_kvmshare_pager_stop(p, KVMSHARE_TRACE_STOP_STOPPED, 0, 0);
 	pr_info("%s: paging service %llu stopped: %llu streams suspended, %llu completed\n",
 		p->pool->name, p->id, p->suspended, p->completed);
 	wake_up_interruptible(&p->wq);
@@ -317,6 +321,9 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 		}
 		spin_unlock(&pool->io_lock);
 		if (reissue) {
+			trace_kvmshare_pager_failover(pool, p->id, next_id,
+						      KVMSHARE_TRACE_FO_ERROR,
+						      failed);
 			pr_warn("%s: paging service %llu reported error %d (request %llu): failed over to service %llu, %u requests reissued\n",
 				pool->name, p->id, cqe.result, cqe.id,
 				next_id, failed);
@@ -392,6 +399,10 @@ static void kvmshare_pager_detach(struct kvmshare_pager *p)
 	next_id = pool->active ? pool->active->id : 0;
 	spin_unlock(&pool->io_lock);
 	mutex_unlock(&pool->pager_mutex);
+	trace_kvmshare_pager_detach(p, n);
+	if (was_active)
+		trace_kvmshare_pager_failover(pool, p->id, next_id,
+					      KVMSHARE_TRACE_FO_GONE, n);
 	if (was_active && next_id)
 		pr_warn("%s: paging service %llu went away: failed over to service %llu, %u requests reissued\n",
 			pool->name, p->id, next_id, n);
@@ -484,11 +495,16 @@ void kvmshare_pager_watch(struct kvmshare_pool *pool)
 	next_id = pool->active ? pool->active->id : 0;
 	spin_unlock(&pool->io_lock);
 
-	if (stall_id)
+	if (stall_id) {
+		trace_kvmshare_pager_failover(pool, stall_id, 0,
+					      KVMSHARE_TRACE_FO_STALL, 0);
 		pr_warn("%s: paging service %llu has not answered in %u ms and no other service is attached: page-ins fail until it answers\n",
 			pool->name, stall_id, ms);
+	}
 	nr = i;
 	for (i = 0; i < nr; i++) {
+		trace_kvmshare_pager_failover(pool, late[i]->id, next_id,
+					      KVMSHARE_TRACE_FO_TIMEOUT, n[i]);
 		pr_warn("%s: paging service %llu did not answer in %u ms: failed over to service %llu, %u requests reissued\n",
 			pool->name, late[i]->id, ms, next_id, n[i]);
 		wake_up_interruptible(&late[i]->wq);
@@ -526,6 +542,8 @@ static int kvmshare_pager_stop(struct kvmshare_pager *p)
 	if (alone)
 		out = kvmshare_pool_paged_out(pool);
 	if (out) {
+		trace_kvmshare_pager_stop(p, KVMSHARE_TRACE_STOP_REFUSED,
+					  p->inflight, out);
 		spin_unlock(&pool->io_lock);
 		pr_info_ratelimited("%s: stop of paging service %llu refused: %llu pages are on the backing store and no other paging service is attached (attach one, or bring the pages back first)\n",
 				    pool->name, p->id, out);
@@ -535,6 +553,7 @@ static int kvmshare_pager_stop(struct kvmshare_pager *p)
 	inflight = p->inflight;
 	stopped = __kvmshare_pager_stopped(p);
 	spin_unlock(&pool->io_lock);
+	trace_kvmshare_pager_stop(p, KVMSHARE_TRACE_STOP_STOPPING, inflight, 0);
 	pr_info("%s: paging service %llu stopping: %u requests in flight; %s\n",
 		pool->name, p->id, inflight,
 		alone ? "no service left, streams suspend" :
@@ -843,6 +862,7 @@ long kvmshare_pager_attach(struct kvmshare_pool *pool, void __user *uarg)
 	pool->suspended = false;
 	active = pool->active == p;
 	spin_unlock(&pool->io_lock);
+	trace_kvmshare_pager_attach(p, active);
 	pr_info("%s: paging service %llu attached (%s, %u entries, %u slots, %llu blocks)\n",
 		pool->name, p->id, active ? "active" : "standby",
 		p->sq_entries, p->nr_slots, pool->backing_blocks);

@@ -23,6 +23,7 @@
 #include <linux/slab.h>
 
 #include "vpa.h"
+#include "vpa_trace.h"
 
 void vpa_audit(struct vpa_vdev *v, enum vpa_audit what)
 {
@@ -237,9 +238,10 @@ static int vpa_dma_copy(struct vpa_vdev *v, struct vpa_wq *wq, u64 iova,
 	return 0;
 }
 
-/* Result of running one descriptor. */
+/* Result of running one descriptor: its record, the host's errno. */
 struct vpa_run {
 	struct vpa_completion cr;
+	int err;
 };
 
 static void vpa_fault(struct vpa_run *r, u8 status, u64 addr)
@@ -444,8 +446,10 @@ static void vpa_run_desc(struct vpa_vdev *v, struct vpa_wq *wq,
 	}
 	if (!ret)
 		r->cr.status = VPA_CS_SUCCESS;
+	r->err = ret;
 	return;
 bad:
+	r->err = -EINVAL;
 	vpa_audit(v, VPA_AUD_BAD_DESC);
 }
 
@@ -511,6 +515,8 @@ static void vpa_wq_work(struct work_struct *work)
 			return;
 		}
 		vpa_run_desc(v, wq, &desc, &run);
+		trace_vpa_desc_done(v, wq, &desc, &run.cr, run.err);
+		trace_vpa_desc_rejected(v, wq, &desc, &run.cr, run.err);
 		if (desc.flags & VPA_DESC_F_COMPL) {
 			ret = vpa_dma_copy(v, wq, desc.completion, &run.cr,
 					   sizeof(run.cr), true);
@@ -565,6 +571,7 @@ int vpa_engine_ring(struct vpa_adapter *ad, u16 rid, u32 global, u32 tail)
 			       VPA_ATTR_SUBMIT)) {
 		mutex_unlock(&ad->lock);
 		atomic64_inc(&ad->rid_rejects);
+		trace_vpa_doorbell_refused(ad, rid, global, -EPERM);
 		dev_dbg_ratelimited(ad->dev,
 				    "request from rid %#x for wq %u refused\n",
 				    rid, global);
@@ -573,6 +580,7 @@ int vpa_engine_ring(struct vpa_adapter *ad, u16 rid, u32 global, u32 tail)
 	wq = global < VPA_CORE_MAX_ITEMS ? ad->wq_owner[global] : NULL;
 	if (!wq) {
 		mutex_unlock(&ad->lock);
+		trace_vpa_doorbell_refused(ad, rid, global, -EPERM);
 		return -EPERM;
 	}
 	v = wq->vdev;

@@ -25,6 +25,11 @@
 
 #include "vpa.h"
 
+/* vpa_bench.c builds every file as one unit: the points are made once. */
+#define CREATE_TRACE_POINTS
+#include "vpa_trace.h"
+#undef CREATE_TRACE_POINTS
+
 static unsigned int sw_adapters = 1;
 module_param(sw_adapters, uint, 0444);
 MODULE_PARM_DESC(sw_adapters, "software adapters to create (0-4, default 1)");

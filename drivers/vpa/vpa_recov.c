@@ -34,6 +34,7 @@
 #include <linux/uuid.h>
 
 #include "vpa.h"
+#include "vpa_trace.h"
 
 #define VPA_ACK_MIN_MS		10
 #define VPA_ACK_MAX_MS		60000
@@ -467,6 +468,7 @@ static int vpa_change(struct vpa_adapter *ad, struct vpa_vdev *v,
 			  " (forced)") : "");
 	}
 out:
+	trace_vpa_change(v, to, type, count, asked, ret);
 	mutex_unlock(&ad->recov_lock);
 	return ret;
 }
@@ -679,9 +681,12 @@ static void vpa_aer_detect(struct vpa_adapter *ad)
 	ad->last_acked = 0;
 	ad->last_failed = 0;
 	n = vpa_grab_all(ad, all);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		asked[i] = vpa_quiesce_ask(ad, all[i],
 					   BIT(all[i]->nr[VPA_RES_WQ]) - 1, true);
+		trace_vpa_aer_vdev(all[i], asked[i] ? VPA_TRACE_AER_NOTIFY :
+				   VPA_TRACE_AER_IDLE);
+	}
 	/* the engine leaves every queue after the descriptor it is on */
 	for (i = 0; i < n; i++)
 		if (asked[i])
@@ -692,12 +697,15 @@ static void vpa_aer_detect(struct vpa_adapter *ad)
 			continue;
 		if (vpa_quiesce_wait(all[i], deadline)) {
 			ad->last_acked++;
+			trace_vpa_aer_vdev(all[i], VPA_TRACE_AER_ACK);
 		} else if (!READ_ONCE(all[i]->dead)) {
 			ad->last_failed++;
 			vpa_vdev_fail(all[i]);
+			trace_vpa_aer_vdev(all[i], VPA_TRACE_AER_FAIL);
 		}
 	}
 	vpa_put_all(all, n);
+	trace_vpa_aer(ad, VPA_TRACE_AER_DETECTED, 0);
 	dev_info(ad->dev, "error: %u virtual adapters acknowledged, %u failed\n",
 		 ad->last_acked, ad->last_failed);
 }
@@ -720,6 +728,7 @@ static void vpa_aer_reset(struct vpa_adapter *ad, bool locked)
 		pci_restore_state(ad->pdev);
 	ad->resets++;
 	ad->aer_state = VPA_AER_RESET;
+	trace_vpa_aer(ad, VPA_TRACE_AER_RESET, ret);
 }
 
 /*
@@ -759,11 +768,14 @@ static void vpa_aer_resume(struct vpa_adapter *ad)
 		vec = v->evt_vec;
 		spin_unlock(&v->cfg_lock);
 		mutex_unlock(&v->lock);
-		if (was)
+		if (was) {
 			vpa_vdev_signal(v, vec);
+			trace_vpa_aer_vdev(v, VPA_TRACE_AER_RESUME);
+		}
 	}
 	vpa_put_all(all, n);
 	ad->aer_state = VPA_AER_NORMAL;
+	trace_vpa_aer(ad, VPA_TRACE_AER_DONE, 0);
 	dev_info(ad->dev, "error recovery done\n");
 }
 

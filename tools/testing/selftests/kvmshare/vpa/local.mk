@@ -31,3 +31,11 @@ EXTRA_PROGS += $(OUT)/vpa/core_unit
 EXTRA_PROGS += $(OUT)/vpa/vpa_vfio
 EXTRA_PROGS += $(OUT)/vpa/vpa_hostile
 EXTRA_PROGS += $(OUT)/vpa/vpa_bench
+
+# The guest driver vpa/trace.sh drives (a helper, not a test).
+$(OUT)/vpa/vpa_trace_client: vpa/vpa_trace_client.c $(VPA_CLIENT)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ vpa/vpa_trace_client.c vpa/vfio_client.c \
+		$(LDFLAGS)
+
+EXTRA_PROGS += $(OUT)/vpa/vpa_trace_client
