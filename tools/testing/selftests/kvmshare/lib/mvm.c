@@ -19,6 +19,7 @@ extern const uint8_t mvm_guest_start[], mvm_guest_end[];
 #define PTE_P		0x1ULL
 #define PTE_RW		0x2ULL
 #define PTE_PS		0x80ULL
+#define PTE_AD		0x60ULL		/* accessed, dirty: the CPU sets them */
 
 #define CR0_PE		0x1ULL
 #define CR0_MP		0x2ULL
@@ -103,6 +104,17 @@ struct mvm *mvm_create(void)
 	if (vm->sys_mem == MAP_FAILED) {
 		mvm_err("mmap system memory: %s", strerror(errno));
 		goto err_vm;
+	}
+	/*
+	 * Not inherited by children, as QEMU does for guest RAM: a fork
+	 * does not make the guest's page tables, code and mailboxes
+	 * copy-on-write under running vCPUs. (It does not spare the test
+	 * VM's emulated SVM: guests still triple-fault while their VMM
+	 * forks, see stress/forkvm_test.)
+	 */
+	if (madvise(vm->sys_mem, MVM_SYS_SIZE, MADV_DONTFORK)) {
+		mvm_err("madvise(MADV_DONTFORK): %s", strerror(errno));
+		goto err_mem;
 	}
 	mvm_build_tables(vm);
 	memcpy(vm->sys_mem + MVM_CODE_GPA, mvm_guest_start,
@@ -253,7 +265,8 @@ void mvm_vcpu_destroy(struct mvm_vcpu *vcpu)
 }
 
 /*
- * After a failed run: the vCPU's registers, and whether the guest's page
+ * After a failed run: the vCPU's registers (KVM resets them after a
+ * triple fault: rip 0xfff0 then says nothing), and whether the guest's page
  * tables, code and mailbox are still what the host wrote, as the host
  * sees them (a guest that faulted on memory that reads fine here saw
  * other memory than the host's).
@@ -280,14 +293,15 @@ static void mvm_dump(struct mvm_vcpu *vcpu)
 		mvm_err("vCPU %d: cr0 0x%llx cr2 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx cs 0x%x",
 			vcpu->id, sregs.cr0, sregs.cr2, sregs.cr3, sregs.cr4,
 			sregs.efer, sregs.cs.selector);
-	if (pml4[0] != (MVM_PDPT_GPA | PTE_P | PTE_RW))
+	if ((pml4[0] & ~PTE_AD) != (MVM_PDPT_GPA | PTE_P | PTE_RW))
 		bad++;
 	for (gb = 0; gb < MVM_MAPPED_GB; gb++) {
-		if (pdpt[gb] != ((MVM_PD_GPA + gb * 4096) | PTE_P | PTE_RW))
+		if ((pdpt[gb] & ~PTE_AD) !=
+		    ((MVM_PD_GPA + gb * 4096) | PTE_P | PTE_RW))
 			bad++;
 		for (i = 0; i < 512; i++) {
-			if (pd[gb * 512 + i] == (((gb << 30) + (i << 21)) |
-						 PTE_P | PTE_RW | PTE_PS))
+			if ((pd[gb * 512 + i] & ~PTE_AD) ==
+			    (((gb << 30) + (i << 21)) | PTE_P | PTE_RW | PTE_PS))
 				continue;
 			if (first == ~0U)
 				first = gb * 512 + i;

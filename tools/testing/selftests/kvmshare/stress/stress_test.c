@@ -534,6 +534,19 @@ static int guarded_copy(void *dst, const void *src, size_t len)
 }
 
 /* mvm_call() catching a SIGBUS that KVM sends for a lost page. */
+/*
+ * No fork while a vCPU runs: vCPU calls hold this shared, a fork
+ * operation holds it exclusively from fork() to the child's end. In the
+ * test VM (KVM on QEMU's emulated SVM), a process that forks while its
+ * vCPUs run sees those guests triple-fault, with no kvmshare memory
+ * involved and with the guest's memory excluded from the fork
+ * (stress/forkvm_test, manual suite forkvm: a memfd slot fails too); the
+ * pool's side of a fork (the shared mapping inherited and written) does
+ * not need a vCPU running at that moment.
+ */
+static pthread_rwlock_t fork_lock =
+	PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP; /* forks not starved */
+
 /* The worker of this thread (NULL in others), for the watchdog's dump. */
 static __thread struct worker *this_worker;
 
@@ -546,10 +559,16 @@ static int guarded_vcall(struct mvm_vcpu *vcpu, enum mvm_op op,
 
 	*code = 0;
 	if (sigsetjmp(env, 1)) {
+		/* KVM's SIGBUS for a lost page, from inside mvm_call(). */
+		pthread_rwlock_unlock(&fork_lock);
 		bus_env = NULL;
+		if (this_worker)
+			__atomic_store_n(&this_worker->vcall_op, 0,
+					 __ATOMIC_RELEASE);
 		*code = bus_code & 0xff ? bus_code & 0xff : -1;
 		return -EFAULT;
 	}
+	pthread_rwlock_rdlock(&fork_lock);
 	bus_env = &env;
 	if (this_worker) {
 		this_worker->vcall_arg[0] = gpa;
@@ -560,6 +579,7 @@ static int guarded_vcall(struct mvm_vcpu *vcpu, enum mvm_op op,
 	barrier();
 	ret = mvm_call(vcpu, op, gpa, pages, seed, res);
 	barrier();
+	pthread_rwlock_unlock(&fork_lock);
 	bus_env = NULL;
 	if (this_worker)
 		__atomic_store_n(&this_worker->vcall_op, 0, __ATOMIC_RELEASE);
@@ -842,8 +862,10 @@ static void do_fork(struct worker *w, bool kill_it)
 		opfail(w, "pipe", errno);
 		return;
 	}
+	pthread_rwlock_wrlock(&fork_lock);
 	pid = fork();
 	if (pid < 0) {
+		pthread_rwlock_unlock(&fork_lock);
 		opfail(w, "fork", errno);
 		close(pfd[0]);
 		close(pfd[1]);
@@ -895,9 +917,11 @@ static void do_fork(struct worker *w, bool kill_it)
 	}
 	close(pfd[0]);
 	if (waitpid(pid, &status, 0) != pid) {
+		pthread_rwlock_unlock(&fork_lock);
 		opfail(w, "waitpid", errno);
 		return;
 	}
+	pthread_rwlock_unlock(&fork_lock);
 	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && kill_it)
 		return;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {

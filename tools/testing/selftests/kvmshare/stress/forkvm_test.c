@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * forkvm: a VMM that forks while its vCPUs run must keep its guests
+ * running right. Two vCPUs of a mini VM (mvm) fill and verify their
+ * halves of a data slot in a loop while another thread forks children
+ * that dirty their copy of the VMM's memory and exit (variant fork), or
+ * punches holes in the second half and faults pages back (variant punch:
+ * guest memory freed and reallocated under a running vCPU; vCPU 1 only
+ * fills it). The data slot is a memfd or a kvmshare partition file.
+ *
+ * A manual suite (forkvm): in the test VM (KVM on QEMU 7.2's emulated
+ * SVM) the fork variant's guests triple-fault within seconds to minutes
+ * with the memfd slot too, with the guest's memory excluded from the
+ * fork (MADV_DONTFORK) and its page tables and code intact as the host
+ * sees them: the emulator's, not kvmshare's. The stress suite therefore
+ * never forks while a vCPU runs. Run it to check a new emulator or a
+ * real host (where every variant must pass):
+ *   KVMSHARE_VM_APPEND="FORKVM_SECONDS=120" make check SUITES=forkvm
+ *
+ *   FORKVM_SECONDS   seconds per backing (default 20)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/falloc.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "../lib/ksutil.h"
+#include "../lib/mvm.h"
+
+#define SLOT_PAGES	1024UL		/* 4 MiB, two halves */
+#define BATCH		64UL
+
+struct vthread {
+	struct mvm_vcpu *vcpu;
+	bool verify;			/* its half is not punched */
+	pthread_t t;
+	uint64_t base, pages;
+	uint64_t loops;
+	int err;
+	uint64_t bad_addr;
+};
+
+static volatile int stop_now;
+static uint8_t scratch[16 * KS_PAGE];
+
+static void *vcpu_main(void *arg)
+{
+	struct vthread *v = arg;
+	struct mvm_result res;
+	uint64_t seed = 0x5eed0000ULL + v->vcpu->id, off = 0;
+
+	while (!stop_now && !v->err) {
+		uint64_t gpa = v->base + off * KS_PAGE;
+
+		seed += 0x10000;
+		v->err = mvm_call(v->vcpu, MVM_OP_FILL, gpa, BATCH, seed, &res);
+		if (!v->err && res.status)
+			v->err = -EBADMSG;
+		if (!v->err && v->verify)
+			v->err = mvm_call(v->vcpu, MVM_OP_VERIFY, gpa, BATCH,
+					  seed, &res);
+		if (!v->err && res.status) {
+			v->err = -EBADMSG;
+			v->bad_addr = res.addr;
+		}
+		off = (off + BATCH) % v->pages;
+		v->loops++;
+	}
+	return NULL;
+}
+
+/*
+ * Punch holes in the second half of the slot (vCPU 1 fills it, without
+ * verifying) and fault pages back from the host: guest memory freed and
+ * reallocated under a running vCPU.
+ */
+static uint64_t punch_loop(int fd, uint8_t *map, double secs)
+{
+	struct timespec t0, t;
+	uint64_t n = 0, i;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		i = SLOT_PAGES / 2 + (n * 7) % (SLOT_PAGES / 2 - 16);
+		fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			  i * KS_PAGE, 16 * KS_PAGE);
+		map[(i + 3) * KS_PAGE] = 1;
+		n++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec + (t.tv_nsec - t0.tv_nsec) / 1e9 < secs);
+	return n;
+}
+
+/* Fork children that dirty the parent's private memory and exit. */
+static uint64_t fork_loop(struct mvm *vm, double secs)
+{
+	struct timespec t0, t;
+	uint64_t forks = 0;
+	pid_t pid;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		pid = fork();
+		if (pid == 0) {
+			/*
+			 * The child has no guest memory (MADV_DONTFORK): it
+			 * writes its copy of the VMM's other memory.
+			 */
+			memset(scratch, 0x5a, sizeof(scratch));
+			_exit(0);
+		}
+		if (pid > 0) {
+			waitpid(pid, NULL, 0);
+			forks++;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec + (t.tv_nsec - t0.tv_nsec) / 1e9 < secs);
+	return forks;
+}
+
+static void run(struct __test_metadata *_metadata, int fd, const char *what,
+		bool punch)
+{
+	double secs = getenv("FORKVM_SECONDS") ?
+		      atof(getenv("FORKVM_SECONDS")) : 20;
+	struct vthread v[2];
+	struct mvm *vm;
+	uint64_t forks;
+	uint8_t *map;
+	int i;
+
+	map = mmap(NULL, SLOT_PAGES * KS_PAGE, PROT_READ | PROT_WRITE,
+		   MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	vm = mvm_create();
+	ASSERT_NE(NULL, vm);
+	ASSERT_EQ(0, mvm_set_slot(vm, 1, MVM_DATA_GPA, map,
+				  SLOT_PAGES * KS_PAGE));
+	stop_now = 0;
+	for (i = 0; i < 2; i++) {
+		memset(&v[i], 0, sizeof(v[i]));
+		v[i].vcpu = mvm_vcpu_create(vm, i);
+		ASSERT_NE(NULL, v[i].vcpu);
+		v[i].base = MVM_DATA_GPA + i * (SLOT_PAGES / 2) * KS_PAGE;
+		v[i].pages = SLOT_PAGES / 2;
+		v[i].verify = !punch || i == 0;
+		ASSERT_EQ(0, pthread_create(&v[i].t, NULL, vcpu_main, &v[i]));
+	}
+	forks = punch ? punch_loop(fd, map, secs) : fork_loop(vm, secs);
+	stop_now = 1;
+	for (i = 0; i < 2; i++) {
+		pthread_join(v[i].t, NULL);
+		ksft_print_msg("%s: vCPU %d: %lu fill+verify loops, result %d (bad address 0x%lx)\n",
+			       what, i, v[i].loops, v[i].err, v[i].bad_addr);
+		EXPECT_EQ(0, v[i].err);
+		mvm_vcpu_destroy(v[i].vcpu);
+	}
+	ksft_print_msg("%s: %lu %s in %.0f s\n", what, forks,
+		       punch ? "punches" : "forks", secs);
+	mvm_destroy(vm);
+	munmap(map, SLOT_PAGES * KS_PAGE);
+}
+
+FIXTURE(forkvm) {
+	int unused;
+};
+
+FIXTURE_VARIANT(forkvm) {
+	bool punch;
+};
+
+FIXTURE_VARIANT_ADD(forkvm, fork) {
+	.punch = false,
+};
+
+FIXTURE_VARIANT_ADD(forkvm, punch) {
+	.punch = true,
+};
+
+FIXTURE_SETUP(forkvm)
+{
+}
+
+FIXTURE_TEARDOWN(forkvm)
+{
+}
+
+TEST_F_TIMEOUT(forkvm, memfd_slot, 600)
+{
+	int fd = memfd_create("forkvm", MFD_CLOEXEC);
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, ftruncate(fd, SLOT_PAGES * KS_PAGE));
+	run(_metadata, fd, "memfd", variant->punch);
+	close(fd);
+}
+
+TEST_F_TIMEOUT(forkvm, pool_slot, 600)
+{
+	char dir[64], path[128];
+	int fd;
+
+	ASSERT_EQ(0, ks_pool_mount(dir, sizeof(dir), "size=16M"));
+	fd = ks_part_create(dir, "vm", SLOT_PAGES * KS_PAGE);
+	ASSERT_GE(fd, 0);
+	run(_metadata, fd, "pool", variant->punch);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/vm", dir);
+	unlink(path);
+	EXPECT_EQ(0, ks_pool_umount(dir));
+}
+
+TEST_HARNESS_MAIN
