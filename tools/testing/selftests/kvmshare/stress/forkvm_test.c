@@ -17,7 +17,9 @@
  * real host (where every variant must pass):
  *   KVMSHARE_VM_APPEND="FORKVM_SECONDS=120" make check SUITES=forkvm
  *
- *   FORKVM_SECONDS   seconds per backing (default 20)
+ *   FORKVM_SECONDS   seconds per test (default 20)
+ *   FORKVM_ONLY      run only the tests whose variant.name contains it
+ *                    (e.g. "fork.memfd"), skip the others
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -132,12 +134,17 @@ static void run(struct __test_metadata *_metadata, int fd, const char *what,
 {
 	double secs = getenv("FORKVM_SECONDS") ?
 		      atof(getenv("FORKVM_SECONDS")) : 20;
+	const char *only = getenv("FORKVM_ONLY");
+	char name[64];
 	struct vthread v[2];
 	struct mvm *vm;
 	uint64_t forks;
 	uint8_t *map;
 	int i;
 
+	snprintf(name, sizeof(name), "%s.%s", punch ? "punch" : "fork", what);
+	if (only && !strstr(name, only))
+		SKIP(return, "FORKVM_ONLY=%s", only);
 	map = mmap(NULL, SLOT_PAGES * KS_PAGE, PROT_READ | PROT_WRITE,
 		   MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, map);
