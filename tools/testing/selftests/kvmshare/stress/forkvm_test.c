@@ -51,7 +51,7 @@ struct vthread {
 	uint64_t bad_addr;
 };
 
-static volatile int stop_now;
+static int stop_now;		/* __atomic */
 static uint8_t scratch[16 * KS_PAGE];
 
 static void *vcpu_main(void *arg)
@@ -60,7 +60,7 @@ static void *vcpu_main(void *arg)
 	struct mvm_result res;
 	uint64_t seed = 0x5eed0000ULL + v->vcpu->id, off = 0;
 
-	while (!stop_now && !v->err) {
+	while (!__atomic_load_n(&stop_now, __ATOMIC_RELAXED) && !v->err) {
 		uint64_t gpa = v->base + off * KS_PAGE;
 
 		seed += 0x10000;
@@ -152,7 +152,7 @@ static void run(struct __test_metadata *_metadata, int fd, const char *what,
 	ASSERT_NE(NULL, vm);
 	ASSERT_EQ(0, mvm_set_slot(vm, 1, MVM_DATA_GPA, map,
 				  SLOT_PAGES * KS_PAGE));
-	stop_now = 0;
+	__atomic_store_n(&stop_now, 0, __ATOMIC_RELAXED);
 	for (i = 0; i < 2; i++) {
 		memset(&v[i], 0, sizeof(v[i]));
 		v[i].vcpu = mvm_vcpu_create(vm, i);
@@ -163,10 +163,10 @@ static void run(struct __test_metadata *_metadata, int fd, const char *what,
 		ASSERT_EQ(0, pthread_create(&v[i].t, NULL, vcpu_main, &v[i]));
 	}
 	forks = punch ? punch_loop(fd, map, secs) : fork_loop(vm, secs);
-	stop_now = 1;
+	__atomic_store_n(&stop_now, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < 2; i++) {
 		pthread_join(v[i].t, NULL);
-		ksft_print_msg("%s: vCPU %d: %lu fill+verify loops, result %d (bad address 0x%lx)\n",
+		ksft_print_msg("%s: vCPU %d: %lu loops, result %d (bad address 0x%lx)\n",
 			       what, i, v[i].loops, v[i].err, v[i].bad_addr);
 		EXPECT_EQ(0, v[i].err);
 		mvm_vcpu_destroy(v[i].vcpu);

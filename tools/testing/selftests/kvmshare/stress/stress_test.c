@@ -1755,10 +1755,10 @@ static void dump_workers(void)
 		m = (const struct mvm_mbox *)(w->vcpu->vm->sys_mem +
 					      MVM_MBOX_GPA +
 					      w->vcpu->id * MVM_MBOX_SIZE);
-		diag("  vCPU %d call op %lu (0x%lx, %lu, 0x%lx); mailbox op %lu args 0x%lx %lu 0x%lx status 0x%lx",
-		     w->vcpu->id, vop, w->vcall_arg[0], w->vcall_arg[1],
-		     w->vcall_arg[2], m->op, m->arg[0], m->arg[1], m->arg[2],
-		     m->status);
+		diag("  vCPU %d call op %lu (0x%lx, %lu, 0x%lx)", w->vcpu->id,
+		     vop, w->vcall_arg[0], w->vcall_arg[1], w->vcall_arg[2]);
+		diag("  mailbox op %lu args 0x%lx %lu 0x%lx status 0x%lx",
+		     m->op, m->arg[0], m->arg[1], m->arg[2], m->status);
 	}
 }
 
