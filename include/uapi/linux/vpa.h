@@ -37,7 +37,7 @@
  * PCI identity: an ID from 1af4:10f0..10ff, the range that QEMU's PCI ID
  * registry (docs/specs/pci-ids) leaves open for experiments without
  * registration, until the adapter leaves the lab and gets an ID of its
- * own (Documentation/vpa.rst, "PCI identity"). The class
+ * own (Documentation/userspace-api/vpa.rst, "PCI identity"). The class
  * is part of the identity: the guest driver matches all three.
  */
 #define VPA_PCI_VENDOR_ID	0x1af4
