@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kvmshare: reader of the guest metrics page. See kvmshare_metrics.h and
- * Documentation/metrics.rst.
+ * Documentation/userspace-api/metrics.rst.
  *
  * Everything in the page comes from the guest and may be wrong, torn,
  * hostile or frozen. This file never trusts a value before bounding it and

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kvmshare: the pool policy engine. See kvmshare_policy.h and
- * Documentation/policy.rst.
+ * Documentation/design/policy.rst.
  *
  * One step:
  *  1. stress of each partition: the larger of the guest's PSI "some" stall

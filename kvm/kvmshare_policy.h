@@ -13,7 +13,7 @@
  *
  * Units: memory in pages (of the host page size), stall in parts per
  * million of the period, time in periods unless a name says otherwise.
- * See Documentation/policy.rst.
+ * See Documentation/design/policy.rst.
  */
 #ifndef _KVMSHARE_POLICY_H
 #define _KVMSHARE_POLICY_H

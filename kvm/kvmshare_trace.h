@@ -3,7 +3,7 @@
  * kvmshare tracepoints (TRACE_SYSTEM kvmshare): faults refused, page-ins
  * and page-outs with their latency, eviction passes, the paging services'
  * attach, detach, failover and stop, and the policy's decision for each
- * partition. Documentation/tracing.rst describes every field.
+ * partition. Documentation/admin-guide/tracing.rst describes every field.
  *
  * Rules for the events: arguments are the objects the caller already
  * has, every value is read in TP_fast_assign (nothing is computed for an

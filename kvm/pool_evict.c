@@ -54,7 +54,7 @@
 #include "pool_pager.h"
 #include "kvmshare_trace.h"
 
-/* Ranges of the parameters (Documentation/module-parameters.rst). */
+/* Ranges of the parameters (Documentation/admin-guide/module-parameters.rst) */
 #define KVMSHARE_SAMPLE_MS_MAX		3600000U
 #define KVMSHARE_SAMPLE_PAGES_MAX	65536U
 #define KVMSHARE_EVICT_BATCH_MAX	65536U

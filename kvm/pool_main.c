@@ -5,7 +5,8 @@
  * A pool is an instance of the "kvmshare" filesystem; its size is a mount
  * option. A partition is a regular file in the pool whose pages all come
  * from the pool; a VMM maps it shared as guest RAM, so that every KVM fault
- * on that RAM is served by kvmshare_fault(). See Documentation/pool.rst.
+ * on that RAM is served by kvmshare_fault(). See
+ * Documentation/admin-guide/pool.rst.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -35,7 +36,8 @@
  * Default permissions: guest RAM is nobody else's business. The root
  * directory is 1770 (the mounter's user and group; sticky: a member of the
  * group removes only its own files), new partitions get the creator's mode
- * less umask=077 (QEMU's 0644 becomes 0600). See Documentation/pool.rst.
+ * less umask=077 (QEMU's 0644 becomes 0600). See
+ * Documentation/admin-guide/pool.rst.
  */
 #define KVMSHARE_DEFAULT_MODE	01770
 #define KVMSHARE_DEFAULT_UMASK	0077

@@ -70,7 +70,7 @@ MODULE_PARM_DESC(readahead_adapt,
  * faulting the page in again from the vCPU thread (kvm_arch_async_page_ready,
  * a prefetch) and raises the machine check of a failed page-in there, in
  * whatever the guest runs at that moment, not in the process that touched
- * the page (Documentation/pager.rst, "Asynchronous restore").
+ * the page (Documentation/admin-guide/paging.rst, "Asynchronous restore").
  */
 static bool async_restore;
 module_param(async_restore, bool, 0644);

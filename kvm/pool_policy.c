@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kvmshare: the pool's periodic policy. See Documentation/policy.rst.
+ * kvmshare: the pool's periodic policy. See
+ * Documentation/admin-guide/policy.rst.
  *
  * Each pool with its policy enabled runs one step every policy_period_ms:
  *

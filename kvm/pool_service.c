@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kvmshare host paging: the paging services and their pager fd
- * (include/uapi/linux/kvmshare_pager.h, Documentation/pager.rst): attach,
- * the ring and completions, failover, deadlines, controlled stop, detach,
- * and the pool's paging state in debugfs.
+ * (include/uapi/linux/kvmshare_pager.h,
+ * Documentation/userspace-api/pager.rst): attach, the ring and
+ * completions, failover, deadlines, controlled stop, detach, and the
+ * pool's paging state in debugfs.
  *
  * Locks, outermost first:
  *

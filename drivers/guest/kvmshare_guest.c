@@ -7,7 +7,8 @@
  *
  * Every period_ms an hrtimer queues the update work, which gathers the
  * values and writes them under the page's sequence count. Sources (6.1,
- * from a module; Documentation/metrics.rst, "Guest module", has the table):
+ * from a module; the table is in Documentation/userspace-api/metrics.rst,
+ * "Where the values come from"):
  * si_meminfo() and si_mem_available() for MemTotal and MemAvailable;
  * global_node_page_state() for the workingset refaults; all_vm_events() for
  * swap in/out, major faults, allocation stalls, OOM kills and the balloon
@@ -602,7 +603,7 @@ static const struct pci_device_id kvmshare_guest_ids[] = {
 /*
  * No MODULE_DEVICE_TABLE(): ivshmem-plain serves many purposes, so the
  * module is not loaded automatically for every such device; the guest's
- * administrator loads it (Documentation/metrics.rst).
+ * administrator loads it (Documentation/admin-guide/guest-metrics.rst).
  */
 
 static struct pci_driver kvmshare_guest_driver = {

@@ -3,8 +3,8 @@
  * vpa tracepoints (TRACE_SYSTEM vpa): descriptors run or rejected,
  * doorbells refused for their requester id, resizes and reassignments
  * (revokes) of virtual adapters, and each step of an adapter's error
- * recovery, per virtual adapter. Documentation/tracing.rst describes
- * every field.
+ * recovery, per virtual adapter. Documentation/admin-guide/tracing.rst
+ * describes every field.
  *
  * A virtual adapter is named by its adapter's number (vpa<N>) and its
  * mdev UUID. Descriptor fields are the guest's, recorded as numbers:

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vpa_guest: Linux guest driver of a vpa virtual adapter (PCI 1b36:11f5,
+ * vpa_guest: Linux guest driver of a vpa virtual adapter (PCI 1af4:10f5,
  * register interface in uapi/linux/vpa.h).
  *
  * It sets up every work queue it owns on one ring each, one DMA window
@@ -574,8 +574,13 @@ static void vg_remove(struct pci_dev *pdev)
 	vg_free_rings(vg);
 }
 
+/*
+ * 1af4:10f5 lies in a range open to anyone's experiments, so the class
+ * must match too, and probe checks the version register.
+ */
 static const struct pci_device_id vg_ids[] = {
-	{ PCI_DEVICE(VPA_PCI_VENDOR_ID, VPA_PCI_DEVICE_ID) },
+	{ PCI_DEVICE(VPA_PCI_VENDOR_ID, VPA_PCI_DEVICE_ID),
+	  .class = VPA_PCI_CLASS, .class_mask = 0xffffff },
 	{ }
 };
 MODULE_DEVICE_TABLE(pci, vg_ids);

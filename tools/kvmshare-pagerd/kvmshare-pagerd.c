@@ -15,7 +15,7 @@
  * hangs up, then closes the fd and exits 0 after a summary. While the
  * pool refuses the stop (pages on the backing store and no other service)
  * it says so and serves on, asking again every second. See
- * Documentation/pager.rst, "Reference paging service".
+ * Documentation/admin-guide/paging.rst, "Reference paging service".
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kvmshare-sim: the robust bench (Documentation/policy.rst, "Bench").
+ * kvmshare-sim: the robust bench (Documentation/design/policy.rst,
+ * "Robust bench").
  *
  * For every point of a sweep of the model (balloon rate, balloon delay,
  * estimate noise: one axis at a time, or with --grid all 27 combinations),

@@ -13,7 +13,7 @@
  *				be tuned on, no held-out family or seed)
  *   kvmshare-sim [-v] ... --gen FAMILY:SEED	one generated trace, a table
  *
- * See Documentation/policy.rst.
+ * See Documentation/design/policy.rst.
  */
 #include <stdlib.h>
 #include <string.h>

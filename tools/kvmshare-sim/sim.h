@@ -2,7 +2,8 @@
 /*
  * kvmshare-sim: replay workload traces of N partitions sharing a pool under
  * the kvmshare policy engine (kvm/kvmshare_policy.c, the same code the
- * module runs) and under baseline policies. See Documentation/policy.rst.
+ * module runs) and under baseline policies. See
+ * Documentation/design/policy.rst.
  */
 #ifndef _KVMSHARE_SIM_H
 #define _KVMSHARE_SIM_H

@@ -2,7 +2,7 @@
 /*
  * kvmshare-sim: trace files. The format is line based; '#' starts a
  * comment. Sizes take a K, M or G suffix (bytes otherwise) and are turned
- * into 4 KiB pages. See Documentation/policy.rst ("Traces").
+ * into 4 KiB pages. See Documentation/design/policy.rst ("Traces").
  *
  *   pool <size>
  *   vm <name> size=<size> [entitlement=<size>] [limit=<size>]

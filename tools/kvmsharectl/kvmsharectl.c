@@ -18,7 +18,7 @@
  *
  * Sizes are bytes with an optional K, M, G or T suffix (powers of 1024);
  * pool sizes may also be a percentage of RAM ("25%"). Partition sizes are
- * rounded up to whole pages. See Documentation/pool.rst.
+ * rounded up to whole pages. See Documentation/admin-guide/pool.rst.
  */
 #define _GNU_SOURCE
 #include <dirent.h>

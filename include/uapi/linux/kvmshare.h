@@ -9,8 +9,9 @@
  * and a partition is a regular file in its root directory, sized with
  * ftruncate(2), used by the VMM as guest RAM through a shared mapping.
  * Every page of a partition comes from the pool. See
- * Documentation/pool.rst for the mount options, sysfs counters and the
- * behaviour on exhaustion.
+ * Documentation/admin-guide/pool.rst for the mount options, sysfs
+ * counters and the behaviour on exhaustion, and
+ * Documentation/userspace-api/ioctl.rst for the ioctls.
  *
  * The ioctls below are issued on a partition file (KVMSHARE_IOC_POOL_INFO
  * also on the pool's root directory). Every structure has a fixed size

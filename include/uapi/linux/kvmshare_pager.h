@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
  * kvmshare host paging: the protocol between the pool and a user-space
- * paging service. See Documentation/pager.rst for the whole contract.
+ * paging service. See Documentation/userspace-api/pager.rst for the
+ * whole contract.
  *
  * A paging service attaches to a pool with KVMSHARE_IOC_PAGER_ATTACH on
  * the pool's directory and gets a pager fd. Over that fd the pool sends

@@ -33,9 +33,15 @@
 
 #include <linux/types.h>
 
-/* PCI identity. The IDs are placeholders until one is assigned. */
-#define VPA_PCI_VENDOR_ID	0x1b36
-#define VPA_PCI_DEVICE_ID	0x11f5
+/*
+ * PCI identity: an ID from 1af4:10f0..10ff, the range that QEMU's PCI ID
+ * registry (docs/specs/pci-ids) leaves open for experiments without
+ * registration, until the adapter leaves the lab and gets an ID of its
+ * own (Documentation/userspace-api/vpa.rst, "PCI identity"). The class
+ * is part of the identity: the guest driver matches all three.
+ */
+#define VPA_PCI_VENDOR_ID	0x1af4
+#define VPA_PCI_DEVICE_ID	0x10f5
 #define VPA_PCI_CLASS		0x088000	/* system peripheral, other */
 #define VPA_VERSION		0x00010001	/* major 1, minor 1: events */
 

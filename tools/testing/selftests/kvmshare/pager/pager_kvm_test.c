@@ -439,7 +439,8 @@ TEST_F_TIMEOUT(paging, failed_pagein_is_a_machine_check_for_that_page, 120)
 /*
  * Asynchronous restore is off by default: KVM 6.1 would raise a failed
  * page-in's machine check when it completes the asynchronous fault, in
- * whatever the guest runs then (Documentation/pager.rst).
+ * whatever the guest runs then (Documentation/admin-guide/paging.rst,
+ * "Asynchronous restore").
  */
 TEST(async_restore_is_off_by_default)
 {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * make bench: the simulator against the baselines (Documentation/
- * policy.rst, "Bench"). Two parts:
+ * make bench: the simulator against the baselines
+ * (Documentation/design/policy.rst, "Robust bench"). Two parts:
  *
  *  - the robust bench: five generated families of traces and the shipped
  *    traces, 20 tuning and 20 held-out seeds, two held-out families

@@ -280,7 +280,7 @@ FIXTURE_TEARDOWN(slow)
  * Issue #19: the parameters that took any number check their range. Per
  * parameter: values out of range and garbage are EINVAL (ERANGE beyond
  * unsigned int) and leave the value as it was; values at both ends of the range are taken and read
- * back. Documentation/module-parameters.rst lists the ranges.
+ * back. Documentation/admin-guide/module-parameters.rst lists the ranges.
  */
 static const struct param_range {
 	const char *name;

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The kvmshare tracepoints through tracefs (issue #19,
-# Documentation/tracing.rst): with the events of TRACE_SYSTEM kvmshare
-# off, a page-out and a page-in record nothing; with them on, a small
+# Documentation/admin-guide/tracing.rst): with the events of
+# TRACE_SYSTEM kvmshare off, a page-out and a page-in record nothing; with them on, a small
 # workload on a pool with a paging service - a write refused at a
 # partition's limit, a page-out and a page-in, an eviction to a target,
 # a policy step, a failover to a standby, a controlled stop refused and

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The vpa tracepoints through tracefs (issue #19,
-# Documentation/tracing.rst): with the events of TRACE_SYSTEM vpa on,
-# descriptors a VFIO client runs (one good, two refused), a doorbell with
+# Documentation/admin-guide/tracing.rst): with the events of
+# TRACE_SYSTEM vpa on, descriptors a VFIO client runs (one good, two refused), a doorbell with
 # a foreign requester id, a resize, a refused resize and a reassignment
 # of closed virtual adapters, and an error recovery (debugfs) that one
 # open adapter acknowledges and one closed adapter sits out, each leave

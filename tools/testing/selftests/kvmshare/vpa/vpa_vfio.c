@@ -212,6 +212,13 @@ TEST_F(dev, identity_and_config_space)
 	EXPECT_EQ(20, vc_reg(c, VPA_REG_ENG_SHARE));
 	ASSERT_EQ(0, vc_rd(c, -1, 0, &v));
 	EXPECT_EQ(VPA_PCI_VENDOR_ID | (VPA_PCI_DEVICE_ID << 16), v);
+	/* the identity stays in QEMU's experimental range 1af4:10f0..10ff */
+	EXPECT_EQ(0x1af4, v & 0xffff);
+	EXPECT_EQ(0x10f0, (v >> 16) & 0xfff0);
+	ASSERT_EQ(0, vc_rd(c, -1, 0x08, &v));	/* revision, class */
+	EXPECT_EQ(VPA_PCI_CLASS, v >> 8);
+	ASSERT_EQ(0, vc_rd(c, -1, 0x2c, &v));	/* subsystem */
+	EXPECT_EQ(VPA_PCI_VENDOR_ID | (VPA_PCI_DEVICE_ID << 16), v);
 	/* BAR sizing */
 	ASSERT_EQ(0, vc_wr(c, -1, 0x10, 0xffffffff));
 	ASSERT_EQ(0, vc_rd(c, -1, 0x10, &v));
