@@ -191,6 +191,7 @@ struct bg {
 	pthread_t t;
 	int fd;
 	uint64_t index;
+	off_t size;			/* bg_ftruncate() */
 	int ret;
 };
 
@@ -356,16 +357,9 @@ TEST_F_TIMEOUT(race, truncate_zeroing_during_pageout_end, 60)
 	EXPECT_EQ(0, wait_blocks(self, stats(self->fd).paged_out_pages));
 }
 
-struct bg_trunc {
-	pthread_t t;
-	int fd;
-	off_t size;
-	int ret;
-};
-
 static void *bg_ftruncate(void *arg)
 {
-	struct bg_trunc *b = arg;
+	struct bg *b = arg;
 
 	b->ret = ftruncate(b->fd, b->size) ? -errno : 0;
 	return NULL;
@@ -382,7 +376,7 @@ static void *bg_ftruncate(void *arg)
 TEST_F_TIMEOUT(race, truncated_page_stays_for_its_zeroing, 60)
 {
 	char ff[KS_PAGE], buf[KS_PAGE];
-	struct bg_trunc a = { 0 };
+	struct bg a = { 0 };
 	unsigned int i, bad = 0;
 
 	memset(ff, 0xaa, sizeof(ff));
