@@ -328,32 +328,57 @@ TEST_F_TIMEOUT(race, punch_during_pageout_end_sticks, 60)
 }
 
 /*
+ * A service, a 16-page partition, page 3 all 0xaa: for the tests that
+ * cut page 3 at byte 100. Returns 0, or -1 (what failed is reported).
+ */
+static int start_page3(struct __test_metadata *_metadata,
+		       struct _test_data_race *self)
+{
+	char ff[KS_PAGE];
+
+	memset(ff, 0xaa, sizeof(ff));
+	EXPECT_EQ(0, ks_pager_attach(&self->pager, self->dir, 256, 64, 16, 0,
+				     -1));
+	EXPECT_EQ(0, ks_pager_run(&self->pager));
+	self->fd = ks_part_create(self->dir, "vm", 16 * KS_PAGE);
+	EXPECT_GE(self->fd, 0);
+	if (self->fd < 0 || !self->pager.running)
+		return -1;
+	EXPECT_EQ(KS_PAGE, pwrite(self->fd, ff, KS_PAGE, 3 * KS_PAGE));
+	return 0;
+}
+
+/*
+ * Page 3 was cut at byte 100: grow the file again and count the bytes of
+ * page 3 that are not 0xaa before byte 100 and zero after (-1: no read).
+ */
+static int cut_page3_bad(int fd)
+{
+	char buf[KS_PAGE];
+	int i, bad = 0;
+
+	if (ftruncate(fd, 16 * KS_PAGE) ||
+	    pread(fd, buf, KS_PAGE, 3 * KS_PAGE) != KS_PAGE)
+		return -1;
+	for (i = 0; i < KS_PAGE; i++)
+		bad += buf[i] != (i < 100 ? (char)0xaa : 0);
+	return bad;
+}
+
+/*
  * Defect 5: truncation zeroes the tail of the page it cuts while a
  * page-out of that page ends: the zeroing must be kept.
  */
 TEST_F_TIMEOUT(race, truncate_zeroing_during_pageout_end, 60)
 {
-	char ff[KS_PAGE], buf[KS_PAGE];
-	unsigned int i, bad = 0;
-
-	memset(ff, 0xaa, sizeof(ff));
-	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 256, 64, 16, 0,
-				     -1));
-	ASSERT_EQ(0, ks_pager_run(&self->pager));
-	self->fd = ks_part_create(self->dir, "vm", 16 * KS_PAGE);
-	ASSERT_GE(self->fd, 0);
-	ASSERT_EQ(KS_PAGE, pwrite(self->fd, ff, KS_PAGE, 3 * KS_PAGE));
+	ASSERT_EQ(0, start_page3(_metadata, self));
 	inject(self, INJ_PAGEOUT_CHECKED, 1000);
 	ASSERT_EQ(0, posix_fadvise(self->fd, 3 * KS_PAGE, KS_PAGE,
 				   POSIX_FADV_DONTNEED));
 	ASSERT_EQ(0, wait_injected(self));
 	ASSERT_EQ(0, ftruncate(self->fd, 3 * KS_PAGE + 100));
 	usleep(1000000);
-	ASSERT_EQ(0, ftruncate(self->fd, 16 * KS_PAGE));
-	ASSERT_EQ(KS_PAGE, pread(self->fd, buf, KS_PAGE, 3 * KS_PAGE));
-	for (i = 0; i < KS_PAGE; i++)
-		bad += buf[i] != (i < 100 ? (char)0xaa : 0);
-	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, cut_page3_bad(self->fd));
 	EXPECT_EQ(0, wait_blocks(self, stats(self->fd).paged_out_pages));
 }
 
@@ -375,17 +400,9 @@ static void *bg_ftruncate(void *arg)
  */
 TEST_F_TIMEOUT(race, truncated_page_stays_for_its_zeroing, 60)
 {
-	char ff[KS_PAGE], buf[KS_PAGE];
 	struct bg a = { 0 };
-	unsigned int i, bad = 0;
 
-	memset(ff, 0xaa, sizeof(ff));
-	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 256, 64, 16, 0,
-				     -1));
-	ASSERT_EQ(0, ks_pager_run(&self->pager));
-	self->fd = ks_part_create(self->dir, "vm", 16 * KS_PAGE);
-	ASSERT_GE(self->fd, 0);
-	ASSERT_EQ(KS_PAGE, pwrite(self->fd, ff, KS_PAGE, 3 * KS_PAGE));
+	ASSERT_EQ(0, start_page3(_metadata, self));
 	ASSERT_EQ(0, posix_fadvise(self->fd, 3 * KS_PAGE, KS_PAGE,
 				   POSIX_FADV_DONTNEED));
 	ASSERT_EQ(0, wait_out(self->fd, 1));
@@ -401,11 +418,7 @@ TEST_F_TIMEOUT(race, truncated_page_stays_for_its_zeroing, 60)
 	usleep(500000);
 	pthread_join(a.t, NULL);
 	ASSERT_EQ(0, a.ret);
-	ASSERT_EQ(0, ftruncate(self->fd, 16 * KS_PAGE));
-	ASSERT_EQ(KS_PAGE, pread(self->fd, buf, KS_PAGE, 3 * KS_PAGE));
-	for (i = 0; i < KS_PAGE; i++)
-		bad += buf[i] != (i < 100 ? (char)0xaa : 0);
-	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, cut_page3_bad(self->fd));
 }
 
 /*
