@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,7 +272,7 @@ void mvm_vcpu_destroy(struct mvm_vcpu *vcpu)
  * sees them (a guest that faulted on memory that reads fine here saw
  * other memory than the host's).
  */
-static void mvm_dump(struct mvm_vcpu *vcpu)
+static bool mvm_dump(struct mvm_vcpu *vcpu)
 {
 	struct mvm *vm = vcpu->vm;
 	const uint64_t *pml4 = (uint64_t *)(vm->sys_mem + MVM_PML4_GPA);
@@ -283,6 +284,7 @@ static void mvm_dump(struct mvm_vcpu *vcpu)
 	struct kvm_regs regs;
 	unsigned int bad = 0, first = ~0U;
 	uint64_t gb, i;
+	int code_bad;
 
 	if (!ioctl(vcpu->fd, KVM_GET_REGS, &regs))
 		mvm_err("vCPU %d: rip 0x%llx rsp 0x%llx rax 0x%llx rcx 0x%llx rdx 0x%llx rdi 0x%llx r8 0x%llx r9 0x%llx r15 0x%llx rflags 0x%llx",
@@ -308,14 +310,15 @@ static void mvm_dump(struct mvm_vcpu *vcpu)
 			bad++;
 		}
 	}
+	code_bad = memcmp(vm->sys_mem + MVM_CODE_GPA, mvm_guest_start, code);
 	mvm_err("vCPU %d: page tables: %u entries differ (first pd entry %d); code %s; mailbox op %llu args 0x%llx %llu 0x%llx",
 		vcpu->id, bad, first == ~0U ? -1 : (int)first,
-		memcmp(vm->sys_mem + MVM_CODE_GPA, mvm_guest_start, code) ?
-		"differs" : "intact",
+		code_bad ? "differs" : "intact",
 		(unsigned long long)mbox->op,
 		(unsigned long long)mbox->arg[0],
 		(unsigned long long)mbox->arg[1],
 		(unsigned long long)mbox->arg[2]);
+	return !bad && !code_bad;
 }
 
 /* Run until the guest does an OUT to @port. */
@@ -341,8 +344,7 @@ static int mvm_run_to_port(struct mvm_vcpu *vcpu, uint16_t port)
 			return -EPROTO;
 		case KVM_EXIT_SHUTDOWN:
 			mvm_err("guest shutdown (triple fault)");
-			mvm_dump(vcpu);
-			return -EPROTO;
+			return mvm_dump(vcpu) ? -ESHUTDOWN : -EPROTO;
 		case KVM_EXIT_FAIL_ENTRY:
 			mvm_err("entry failed, reason 0x%llx",
 				(unsigned long long)

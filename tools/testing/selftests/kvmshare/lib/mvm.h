@@ -117,7 +117,10 @@ void mvm_vcpu_destroy(struct mvm_vcpu *vcpu);
  * Run the vCPU until the guest reports the result of command @op, and fill
  * @res. Returns 0, or a negative errno when the vCPU stopped for another
  * reason (KVM_RUN failed, shutdown, unexpected exit: printed), e.g. -EFAULT
- * when KVM could not fault in guest memory.
+ * when KVM could not fault in guest memory, and -ESHUTDOWN when the guest
+ * triple-faulted with its page tables and code intact as the host sees
+ * them (the test VM's emulated SVM does that, see stress/forkvm_test;
+ * -EPROTO when they were not).
  */
 int mvm_call(struct mvm_vcpu *vcpu, enum mvm_op op, uint64_t arg0,
 	     uint64_t arg1, uint64_t arg2, struct mvm_result *res);
