@@ -144,6 +144,23 @@ if [ "$need_vm" = 1 ] && [ "$build_ok" = 1 ]; then
 	fi
 fi
 
+# The head of the first kernel report on a VM console that did not finish
+# (the CI log shows only its tail, where a panic's cause has scrolled away):
+# the report's first line, where it ran, the first frames, and the panic's
+# reason. $1 label, $2 console log
+crash_summary() {
+	tr -d '\r' < "$2" 2>/dev/null | awk -v l="[$1]   console:" '
+		/Kernel panic - not syncing/ { reason = $0 }
+		!start && /BUG:|Oops|general protection|soft lockup|kernel BUG|WARNING: CPU|hung_task|blocked for more than|Kernel panic/ {
+			start = 1
+		}
+		start && n < 14 && (/RIP:/ || !/\] (R[0-9A-Z]+|FS|CS|CR2|DR[0-7]|Code|PKRU):/) {
+			print l, substr($0, 1, 200); n++
+			if ($0 == reason) reason = ""
+		}
+		END { if (reason != "") print l, reason }'
+}
+
 # Sum one results log into the totals; show details when it failed.
 # $1 label, $2 results log, $3 VM console log (may be absent)
 judge() {
@@ -164,10 +181,12 @@ judge() {
 			# a bail-out's reason and the last diagnostics
 			grep -E '^Bail out!' "$2" | head -3 | sed "s/^/[$1] /"
 			grep -E '^# ' "$2" | tail -8 | sed "s/^/[$1]   /"
-			grep -q '^KVMSHARE-DONE' "$2" ||
+			grep -q '^KVMSHARE-DONE' "$2" || {
 				echo "[$1] the run did not finish; console's" \
 				     "last line: $(tail -n 1 "${3:-/dev/null}" \
 				     2>/dev/null | tr -d '\r')"
+				crash_summary "$1" "${3:-/dev/null}"
+			}
 		} >> "$results/failures.txt"
 	fi
 }

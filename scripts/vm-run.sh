@@ -72,7 +72,16 @@ args=(-accel tcg -cpu max -m "$mem" -smp "$smp" -display none -no-reboot
 # through the IO-APIC waits a fixed number of loops; a loaded host running
 # the emulated CPU slowly failed it (q35 with interrupt remapping: "timer
 # doesn't work through Interrupt-remapped IO-APIC", a panic at boot).
+# watchdog_thresh=60: a soft lockup is reported after 120 s instead of 20 s.
+# The emulated CPU's clock follows the host's, so a host that does not run
+# the VM's threads for 20 s (a loaded or paused CI machine) looks to the
+# guest like a CPU stuck for 20 s: CI once panicked 28 s into a vpa_recovery
+# boot with a soft-lockup-shaped report whose CPU had just switched to an
+# idle kworker (RIP at finish_task_switch, where interrupts come back on
+# after a context switch: the scheduler was working, the clock had jumped).
+# A real lockup of ours still panics, and every suite's timeout is longer.
 cmdline="console=ttyS0 panic=-1 oops=panic softlockup_panic=1 no_timer_check"
+cmdline+=" watchdog_thresh=60"
 cmdline+=" kvmshare_suite=$suite kvmshare_mode=$mode kvmshare_srcdir=$top"
 # Host paths the end-to-end tests use through the shared host root.
 cmdline+=" kvmshare_build=${KVMSHARE_BUILD:-$top/build}"
