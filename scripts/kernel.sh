@@ -118,13 +118,14 @@ debug_build() {
 		echo "$m 0 0" >> "$lsmod"
 	done
 	jobs=$(nproc)
+	# (each step is chained: set -e has no effect in a subshell whose
+	# status is tested, so a failed step would not stop the next)
 	(
-		set -e
-		cd "$src"
-		make olddefconfig
-		LSMOD=$lsmod make localmodconfig < /dev/null
-		scripts/kconfig/merge_config.sh -m .config "$fragment"
-		make olddefconfig
+		cd "$src" &&
+		make olddefconfig &&
+		LSMOD=$lsmod make localmodconfig < /dev/null &&
+		scripts/kconfig/merge_config.sh -m .config "$fragment" &&
+		make olddefconfig || exit 1
 		# every line of the fragment must have survived the merge
 		# (an option left out for an unmet dependency is off too)
 		grep -E '^(CONFIG_|# CONFIG_.* is not set)' "$fragment" |
@@ -136,7 +137,7 @@ debug_build() {
 			esac
 			echo "kernel.sh: WARNING: fragment line not in .config: $line"
 		done
-		nice -n 19 make -j"$jobs" bzImage modules
+		nice -n 19 make -j"$jobs" bzImage modules &&
 		nice -n 19 make modules_install INSTALL_MOD_PATH="$dir/root" \
 			INSTALL_MOD_STRIP=1 DEPMOD=/bin/true
 	) > "$dir/build.log" 2>&1 || {
