@@ -29,7 +29,13 @@
  *  part->io xa_lock           the requests registered per page, and a
  *                             request's handed flag (pool_req.c). Taken
  *                             with no other lock of these held, except
- *                             by debugfs "restores", inside pool->lock.
+ *                             by debugfs "restores", inside pool->lock
+ *                             (so nothing takes a lock under it). The two
+ *                             arrays' locks have a lockdep class each
+ *                             (pool_part.c): with the one class that
+ *                             xa_init() gives both, lockdep took the order
+ *                             pages -> pool->lock (eviction) and pool->lock
+ *                             -> io (restores) for a cycle.
  *  pool->io_lock (spinlock)   paging services, their rings and slots, the
  *                             pending requests and the backing store's
  *                             block map (pool_req.c, pool_service.c).

@@ -610,6 +610,10 @@ static const struct kobj_type kvmshare_part_ktype = {
 	.default_groups = kvmshare_part_groups,
 };
 
+/* Lockdep classes of a partition's two arrays (the lock order: pool.h). */
+static struct lock_class_key kvmshare_pages_lock_key;
+static struct lock_class_key kvmshare_io_lock_key;
+
 /**
  * kvmshare_part_create - make the partition state of a new file
  * @pool: the pool
@@ -640,7 +644,9 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 	part->weight = KVMSHARE_WEIGHT_DEFAULT;
 	kvmshare_ra_init(part);
 	xa_init(&part->pages);
+	lockdep_set_class(&part->pages.xa_lock, &kvmshare_pages_lock_key);
 	xa_init(&part->io);
+	lockdep_set_class(&part->io.xa_lock, &kvmshare_io_lock_key);
 	INIT_LIST_HEAD(&part->node);
 	kobject_init(&part->kobj, &kvmshare_part_ktype);
 	ret = kobject_add(&part->kobj, pool->parts_kobj, "%s", name);
