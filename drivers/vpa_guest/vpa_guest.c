@@ -22,7 +22,7 @@
  * The user interface (for tests) is sysfs on the PCI device:
  *   vpa_run    write N: run N descriptors (fill, copy, crc32c), each
  *              verified by the CPU; fails with EIO on a wrong result
- *   vpa_stats  counters and state
+ *   vpa_stats/ counters and state, one file each
  *
  * Locking: vg_dev::lock serialises register programming, submission and
  * event handling; nobody sleeps for a completion with it held. Counters
@@ -467,27 +467,60 @@ static ssize_t vpa_run_store(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_WO(vpa_run);
 
-static ssize_t vpa_stats_show(struct device *dev, struct device_attribute *attr,
-			      char *buf)
+/* vpa_stats/<name>: one counter each; the attribute's var is its index. */
+static ssize_t vg_stat_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
 {
 	struct vg_dev *vg = dev_get_drvdata(dev);
-	int i, n = 0;
+	uintptr_t i = (uintptr_t)container_of(attr, struct dev_ext_attribute,
+					      attr)->var;
 
-	for (i = 0; i < VG_NR; i++)
-		n += sysfs_emit_at(buf, n, "%s %lld\n", vg_stat_names[i],
-				   (s64)atomic64_read(&vg->stats[i]));
-	n += sysfs_emit_at(buf, n, "queues %u\nstatus %#x\n",
-			   READ_ONCE(vg->nr_wqs), vg_rd(vg, VPA_REG_STATUS));
-	return n;
+	return sysfs_emit(buf, "%lld\n", (s64)atomic64_read(&vg->stats[i]));
 }
-static DEVICE_ATTR_RO(vpa_stats);
+
+/* vpa_stats/queues: work queues in use. */
+static ssize_t queues_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct vg_dev *vg = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(vg->nr_wqs));
+}
+static DEVICE_ATTR_RO(queues);
+
+/* vpa_stats/status: the device's status register. */
+static ssize_t status_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct vg_dev *vg = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%#x\n", vg_rd(vg, VPA_REG_STATUS));
+}
+static DEVICE_ATTR_RO(status);
+
+/* Filled by vg_init() from vg_stat_names, before the driver registers. */
+static struct dev_ext_attribute vg_stat_attrs[VG_NR];
+static struct attribute *vg_stat_list[VG_NR + 3];
+
+static const struct attribute_group vg_stats_group = {
+	.name = "vpa_stats",
+	.attrs = vg_stat_list,
+};
 
 static struct attribute *vg_attrs[] = {
 	&dev_attr_vpa_run.attr,
-	&dev_attr_vpa_stats.attr,
 	NULL,
 };
-ATTRIBUTE_GROUPS(vg);
+
+static const struct attribute_group vg_group = {
+	.attrs = vg_attrs,
+};
+
+static const struct attribute_group *vg_groups[] = {
+	&vg_group,
+	&vg_stats_group,
+	NULL,
+};
 
 static void vg_free_rings(struct vg_dev *vg)
 {
@@ -592,7 +625,32 @@ static struct pci_driver vg_driver = {
 	.remove = vg_remove,
 	.dev_groups = vg_groups,
 };
-module_pci_driver(vg_driver);
+
+static int __init vg_init(void)
+{
+	int i;
+
+	for (i = 0; i < VG_NR; i++) {
+		sysfs_attr_init(&vg_stat_attrs[i].attr.attr);
+		vg_stat_attrs[i].attr.attr.name = vg_stat_names[i];
+		vg_stat_attrs[i].attr.attr.mode = 0444;
+		vg_stat_attrs[i].attr.show = vg_stat_show;
+		vg_stat_attrs[i].var = (void *)(uintptr_t)i;
+		vg_stat_list[i] = &vg_stat_attrs[i].attr.attr;
+	}
+	vg_stat_list[i++] = &dev_attr_queues.attr;
+	vg_stat_list[i++] = &dev_attr_status.attr;
+	vg_stat_list[i] = NULL;
+	return pci_register_driver(&vg_driver);
+}
+
+static void __exit vg_exit(void)
+{
+	pci_unregister_driver(&vg_driver);
+}
+
+module_init(vg_init);
+module_exit(vg_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Guest driver of vpa virtual adapters");
