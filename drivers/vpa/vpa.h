@@ -34,6 +34,7 @@
 #include <linux/xarray.h>
 #include <uapi/linux/vpa.h>
 
+#include "vpa_attrs.h"
 #include "vpa_core.h"
 
 #define VPA_CFG_SIZE		256
@@ -284,22 +285,6 @@ struct vpa_vdev {
 	guid_t give_to;
 	bool give_to_set;
 };
-
-/*
- * sysfs: an attribute that carries a small number (a resource type, a
- * counter's index), so that one show or store serves a family of files.
- */
-#define VPA_ATTR_NUM(_var, _file, _mode, _show, _store, _num)		\
-	struct dev_ext_attribute _var = {				\
-		__ATTR(_file, _mode, _show, _store),			\
-		(void *)(uintptr_t)(_num)				\
-	}
-
-static inline unsigned int vpa_attr_num(struct device_attribute *attr)
-{
-	return (uintptr_t)container_of(attr, struct dev_ext_attribute,
-				       attr)->var;
-}
 
 /* vpa_main.c */
 extern struct mdev_driver vpa_mdev_driver;

@@ -43,12 +43,13 @@ static ssize_t vpa_rid_rejects_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(vpa_rid_rejects);
 
-/* vpa_<type>/free and vpa_<type>/total; the attribute's var is the type. */
-static ssize_t vpa_res_count_show(struct device *dev, char *buf,
-				  struct device_attribute *attr, bool total)
+/* vpa_<type>/free and /total: the attribute's number is type * 2 + total. */
+static ssize_t vpa_res_count_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
 {
 	struct vpa_adapter *ad = vpa_adapter_of(dev);
-	unsigned int t = vpa_attr_num(attr);
+	unsigned int t = vpa_attr_num(attr) / 2;
+	bool total = vpa_attr_num(attr) % 2;
 	u32 n;
 
 	if (!ad)
@@ -59,31 +60,9 @@ static ssize_t vpa_res_count_show(struct device *dev, char *buf,
 	return sysfs_emit(buf, "%u\n", n);
 }
 
-static ssize_t vpa_res_free_show(struct device *dev,
-				 struct device_attribute *attr, char *buf)
-{
-	return vpa_res_count_show(dev, buf, attr, false);
-}
-
-static ssize_t vpa_res_total_show(struct device *dev,
-				  struct device_attribute *attr, char *buf)
-{
-	return vpa_res_count_show(dev, buf, attr, true);
-}
-
-static const struct device_attribute vpa_res_free_tmpl =
-	__ATTR(free, 0444, vpa_res_free_show, NULL);
-static const struct device_attribute vpa_res_total_tmpl =
-	__ATTR(total, 0444, vpa_res_total_show, NULL);
-static const char * const vpa_res_dirs[VPA_RES_NR] = {
-	[VPA_RES_WQ] = "vpa_wq",
-	[VPA_RES_VEC] = "vpa_vec",
-	[VPA_RES_WIN] = "vpa_win",
-	[VPA_RES_DB] = "vpa_db",
-	[VPA_RES_ENG] = "vpa_eng",
-};
-
-/* Filled by vpa_sysfs_init(): free and total of each type. */
+static const struct device_attribute vpa_res_count_tmpl =
+	__ATTR(count, 0444, vpa_res_count_show, NULL);
+static const char * const vpa_res_count_names[] = { "free", "total" };
 static struct dev_ext_attribute vpa_res_attrs[VPA_RES_NR][2];
 static struct attribute *vpa_res_attr_list[VPA_RES_NR][3];
 static struct attribute_group vpa_res_groups[VPA_RES_NR];
@@ -283,26 +262,10 @@ out:
 	return ret ? ret : count;
 }
 
-static VPA_ATTR_NUM(vpa_attr_nr_wq, nr_wq, 0644,
-		    vpa_nr_show, vpa_nr_store, VPA_RES_WQ);
-static VPA_ATTR_NUM(vpa_attr_give_wq, give_wq, 0200,
-		    NULL, vpa_give_store, VPA_RES_WQ);
-static VPA_ATTR_NUM(vpa_attr_nr_vec, nr_vec, 0644,
-		    vpa_nr_show, vpa_nr_store, VPA_RES_VEC);
-static VPA_ATTR_NUM(vpa_attr_give_vec, give_vec, 0200,
-		    NULL, vpa_give_store, VPA_RES_VEC);
-static VPA_ATTR_NUM(vpa_attr_nr_win, nr_win, 0644,
-		    vpa_nr_show, vpa_nr_store, VPA_RES_WIN);
-static VPA_ATTR_NUM(vpa_attr_give_win, give_win, 0200,
-		    NULL, vpa_give_store, VPA_RES_WIN);
-static VPA_ATTR_NUM(vpa_attr_nr_db, nr_db, 0644,
-		    vpa_nr_show, vpa_nr_store, VPA_RES_DB);
-static VPA_ATTR_NUM(vpa_attr_give_db, give_db, 0200,
-		    NULL, vpa_give_store, VPA_RES_DB);
-static VPA_ATTR_NUM(vpa_attr_nr_eng, nr_eng, 0644,
-		    vpa_nr_show, vpa_nr_store, VPA_RES_ENG);
-static VPA_ATTR_NUM(vpa_attr_give_eng, give_eng, 0200,
-		    NULL, vpa_give_store, VPA_RES_ENG);
+static const struct device_attribute vpa_nr_tmpl =
+	__ATTR(nr, 0644, vpa_nr_show, vpa_nr_store);
+static const struct device_attribute vpa_give_tmpl =
+	__ATTR(give, 0200, NULL, vpa_give_store);
 
 /*
  * <mdev>/vpa_recovery/: the lifecycle events of this virtual adapter, one
@@ -314,6 +277,31 @@ enum vpa_vdev_rec_field {
 	VPA_REC_EVENTS, VPA_REC_ACKED, VPA_REC_FORCED, VPA_REC_FAILED,
 	VPA_REC_RESUMED, VPA_REC_CHANGES, VPA_REC_RECOVERIES,
 	VPA_REC_LAST_KIND, VPA_REC_LAST_OUTCOME, VPA_REC_LAST_ACK_US,
+	VPA_REC_NR
+};
+
+static const char * const vpa_vdev_rec_names[VPA_REC_NR] = {
+	[VPA_REC_EVENTS] = "events",
+	[VPA_REC_ACKED] = "acked",
+	[VPA_REC_FORCED] = "forced",
+	[VPA_REC_FAILED] = "failed",
+	[VPA_REC_RESUMED] = "resumed",
+	[VPA_REC_CHANGES] = "changes",
+	[VPA_REC_RECOVERIES] = "recoveries",
+	[VPA_REC_LAST_KIND] = "last_kind",
+	[VPA_REC_LAST_OUTCOME] = "last_outcome",
+	[VPA_REC_LAST_ACK_US] = "last_ack_us",
+};
+
+/* The counters, up to VPA_REC_RECOVERIES: where each is in the record. */
+static const size_t vpa_vdev_rec_counter[] = {
+	[VPA_REC_EVENTS] = offsetof(struct vpa_recov_stats, events),
+	[VPA_REC_ACKED] = offsetof(struct vpa_recov_stats, acked),
+	[VPA_REC_FORCED] = offsetof(struct vpa_recov_stats, forced),
+	[VPA_REC_FAILED] = offsetof(struct vpa_recov_stats, failed),
+	[VPA_REC_RESUMED] = offsetof(struct vpa_recov_stats, resumed),
+	[VPA_REC_CHANGES] = offsetof(struct vpa_recov_stats, changes),
+	[VPA_REC_RECOVERIES] = offsetof(struct vpa_recov_stats, recoveries),
 };
 
 static ssize_t vpa_vdev_rec_show(struct device *dev,
@@ -321,23 +309,14 @@ static ssize_t vpa_vdev_rec_show(struct device *dev,
 {
 	struct vpa_vdev *v = dev_get_drvdata(dev);
 	const struct vpa_recov_stats *r = &v->rec;
+	unsigned int f = vpa_attr_num(attr);
 	int out;
 
-	switch (vpa_attr_num(attr)) {
-	case VPA_REC_EVENTS:
-		return sysfs_emit(buf, "%llu\n", READ_ONCE(r->events));
-	case VPA_REC_ACKED:
-		return sysfs_emit(buf, "%llu\n", READ_ONCE(r->acked));
-	case VPA_REC_FORCED:
-		return sysfs_emit(buf, "%llu\n", READ_ONCE(r->forced));
-	case VPA_REC_FAILED:
-		return sysfs_emit(buf, "%llu\n", READ_ONCE(r->failed));
-	case VPA_REC_RESUMED:
-		return sysfs_emit(buf, "%llu\n", READ_ONCE(r->resumed));
-	case VPA_REC_CHANGES:
-		return sysfs_emit(buf, "%llu\n", READ_ONCE(r->changes));
-	case VPA_REC_RECOVERIES:
-		return sysfs_emit(buf, "%llu\n", READ_ONCE(r->recoveries));
+	if (f < ARRAY_SIZE(vpa_vdev_rec_counter))
+		return sysfs_emit(buf, "%llu\n",
+				  READ_ONCE(*(const u64 *)((const u8 *)r +
+						vpa_vdev_rec_counter[f])));
+	switch (f) {
 	case VPA_REC_LAST_KIND:
 		return sysfs_emit(buf, "%s\n", READ_ONCE(r->last_error) ?
 				  "error" : "revoke");
@@ -346,50 +325,18 @@ static ssize_t vpa_vdev_rec_show(struct device *dev,
 		if (out < 0 || out >= VPA_OUT_NR)
 			out = VPA_OUT_NONE;
 		return sysfs_emit(buf, "%s\n", vpa_outcome_names[out]);
-	case VPA_REC_LAST_ACK_US:
-		return sysfs_emit(buf, "%lld\n", READ_ONCE(r->last_ack_us));
 	}
-	return -EINVAL;
+	return sysfs_emit(buf, "%lld\n", READ_ONCE(r->last_ack_us));
 }
 
-static VPA_ATTR_NUM(vpa_vdev_rec_events, events, 0444,
-		    vpa_vdev_rec_show, NULL, VPA_REC_EVENTS);
-static VPA_ATTR_NUM(vpa_vdev_rec_acked, acked, 0444,
-		    vpa_vdev_rec_show, NULL, VPA_REC_ACKED);
-static VPA_ATTR_NUM(vpa_vdev_rec_forced, forced, 0444,
-		    vpa_vdev_rec_show, NULL, VPA_REC_FORCED);
-static VPA_ATTR_NUM(vpa_vdev_rec_failed, failed, 0444,
-		    vpa_vdev_rec_show, NULL, VPA_REC_FAILED);
-static VPA_ATTR_NUM(vpa_vdev_rec_resumed, resumed, 0444,
-		    vpa_vdev_rec_show, NULL, VPA_REC_RESUMED);
-static VPA_ATTR_NUM(vpa_vdev_rec_changes, changes, 0444,
-		    vpa_vdev_rec_show, NULL, VPA_REC_CHANGES);
-static VPA_ATTR_NUM(vpa_vdev_rec_recoveries, recoveries, 0444,
-		    vpa_vdev_rec_show, NULL, VPA_REC_RECOVERIES);
-static VPA_ATTR_NUM(vpa_vdev_rec_last_kind, last_kind, 0444,
-		    vpa_vdev_rec_show, NULL, VPA_REC_LAST_KIND);
-static VPA_ATTR_NUM(vpa_vdev_rec_last_outcome, last_outcome, 0444,
-		    vpa_vdev_rec_show, NULL, VPA_REC_LAST_OUTCOME);
-static VPA_ATTR_NUM(vpa_vdev_rec_last_ack_us, last_ack_us, 0444,
-		    vpa_vdev_rec_show, NULL, VPA_REC_LAST_ACK_US);
-
-static struct attribute *vpa_vdev_rec_attrs[] = {
-	&vpa_vdev_rec_events.attr.attr,
-	&vpa_vdev_rec_acked.attr.attr,
-	&vpa_vdev_rec_forced.attr.attr,
-	&vpa_vdev_rec_failed.attr.attr,
-	&vpa_vdev_rec_resumed.attr.attr,
-	&vpa_vdev_rec_changes.attr.attr,
-	&vpa_vdev_rec_recoveries.attr.attr,
-	&vpa_vdev_rec_last_kind.attr.attr,
-	&vpa_vdev_rec_last_outcome.attr.attr,
-	&vpa_vdev_rec_last_ack_us.attr.attr,
-	NULL,
-};
+static const struct device_attribute vpa_vdev_rec_tmpl =
+	__ATTR(rec, 0444, vpa_vdev_rec_show, NULL);
+static struct dev_ext_attribute vpa_vdev_rec_attrs[VPA_REC_NR];
+static struct attribute *vpa_vdev_rec_list[VPA_REC_NR + 1];
 
 static const struct attribute_group vpa_vdev_recovery_group = {
 	.name = "vpa_recovery",
-	.attrs = vpa_vdev_rec_attrs,
+	.attrs = vpa_vdev_rec_list,
 };
 
 /*
@@ -398,7 +345,15 @@ static const struct attribute_group vpa_vdev_recovery_group = {
  */
 enum vpa_ad_rec_field {
 	VPA_AD_STATE, VPA_AD_ERRORS, VPA_AD_RESETS, VPA_AD_LAST_ACKED,
-	VPA_AD_LAST_FAILED,
+	VPA_AD_LAST_FAILED, VPA_AD_NR
+};
+
+static const char * const vpa_ad_rec_names[VPA_AD_NR] = {
+	[VPA_AD_STATE] = "state",
+	[VPA_AD_ERRORS] = "errors",
+	[VPA_AD_RESETS] = "resets",
+	[VPA_AD_LAST_ACKED] = "last_acked",
+	[VPA_AD_LAST_FAILED] = "last_failed",
 };
 
 static ssize_t vpa_ad_rec_show(struct device *dev,
@@ -418,60 +373,19 @@ static ssize_t vpa_ad_rec_show(struct device *dev,
 		return sysfs_emit(buf, "%llu\n", READ_ONCE(ad->resets));
 	case VPA_AD_LAST_ACKED:
 		return sysfs_emit(buf, "%u\n", READ_ONCE(ad->last_acked));
-	case VPA_AD_LAST_FAILED:
-		return sysfs_emit(buf, "%u\n", READ_ONCE(ad->last_failed));
 	}
-	return -EINVAL;
+	return sysfs_emit(buf, "%u\n", READ_ONCE(ad->last_failed));
 }
 
-static VPA_ATTR_NUM(vpa_ad_rec_state, state, 0444,
-		    vpa_ad_rec_show, NULL, VPA_AD_STATE);
-static VPA_ATTR_NUM(vpa_ad_rec_errors, errors, 0444,
-		    vpa_ad_rec_show, NULL, VPA_AD_ERRORS);
-static VPA_ATTR_NUM(vpa_ad_rec_resets, resets, 0444,
-		    vpa_ad_rec_show, NULL, VPA_AD_RESETS);
-static VPA_ATTR_NUM(vpa_ad_rec_last_acked, last_acked, 0444,
-		    vpa_ad_rec_show, NULL, VPA_AD_LAST_ACKED);
-static VPA_ATTR_NUM(vpa_ad_rec_last_failed, last_failed, 0444,
-		    vpa_ad_rec_show, NULL, VPA_AD_LAST_FAILED);
-
-static struct attribute *vpa_ad_rec_attrs[] = {
-	&vpa_ad_rec_state.attr.attr,
-	&vpa_ad_rec_errors.attr.attr,
-	&vpa_ad_rec_resets.attr.attr,
-	&vpa_ad_rec_last_acked.attr.attr,
-	&vpa_ad_rec_last_failed.attr.attr,
-	NULL,
-};
+static const struct device_attribute vpa_ad_rec_tmpl =
+	__ATTR(rec, 0444, vpa_ad_rec_show, NULL);
+static struct dev_ext_attribute vpa_ad_rec_attrs[VPA_AD_NR];
+static struct attribute *vpa_ad_rec_list[VPA_AD_NR + 1];
 
 static const struct attribute_group vpa_adapter_recovery_group = {
 	.name = "vpa_recovery",
-	.attrs = vpa_ad_rec_attrs,
+	.attrs = vpa_ad_rec_list,
 };
-
-/* The parent's groups (the adapter's device, and the PCI driver's). */
-const struct attribute_group *vpa_parent_groups[VPA_RES_NR + 3];
-
-/* Build the per-type directories; before any adapter is registered. */
-void vpa_sysfs_init(void)
-{
-	int t, g = 0;
-
-	vpa_parent_groups[g++] = &vpa_parent_group;
-	for (t = 0; t < VPA_RES_NR; t++) {
-		vpa_res_attrs[t][0].attr = vpa_res_free_tmpl;
-		vpa_res_attrs[t][1].attr = vpa_res_total_tmpl;
-		vpa_res_attrs[t][0].var = (void *)(uintptr_t)t;
-		vpa_res_attrs[t][1].var = (void *)(uintptr_t)t;
-		vpa_res_attr_list[t][0] = &vpa_res_attrs[t][0].attr.attr;
-		vpa_res_attr_list[t][1] = &vpa_res_attrs[t][1].attr.attr;
-		vpa_res_groups[t].name = vpa_res_dirs[t];
-		vpa_res_groups[t].attrs = vpa_res_attr_list[t];
-		vpa_parent_groups[g++] = &vpa_res_groups[t];
-	}
-	vpa_parent_groups[g++] = &vpa_adapter_recovery_group;
-	vpa_parent_groups[g] = NULL;
-}
 
 /*
  * sysfs of each virtual adapter: <mdev>/vpa/ (identity, state, resources
@@ -540,14 +454,14 @@ static int vpa_protect_begin(struct vpa_vdev *v, enum vpa_res type,
 
 /*
  * win_readable, win_writable: the windows the host lets the engine read
- * through (write through); the attribute's number is VPA_WIN_READ or
- * VPA_WIN_WRITE. The guest cannot widen them.
+ * through (write through); the attribute's number is 0 for VPA_WIN_READ,
+ * 1 for VPA_WIN_WRITE. The guest cannot widen them.
  */
 static ssize_t vpa_win_prot_show(struct device *dev,
 				 struct device_attribute *attr, char *buf)
 {
 	struct vpa_vdev *v = dev_get_drvdata(dev);
-	u32 bit = vpa_attr_num(attr), mask = 0, i;
+	u32 bit = BIT(vpa_attr_num(attr)), mask = 0, i;
 
 	spin_lock(&v->cfg_lock);
 	for (i = 0; i < v->nr[VPA_RES_WIN]; i++)
@@ -563,7 +477,7 @@ static ssize_t vpa_win_prot_store(struct device *dev,
 {
 	struct vpa_vdev *v = dev_get_drvdata(dev);
 	struct vpa_adapter *ad = v->ad;
-	u32 bit = vpa_attr_num(attr), mask, admin[VPA_MAX_WINS], i, n;
+	u32 bit = BIT(vpa_attr_num(attr)), mask, admin[VPA_MAX_WINS], i, n;
 	int ret;
 
 	ret = vpa_protect_begin(v, VPA_RES_WIN, buf, &mask);
@@ -592,10 +506,11 @@ static ssize_t vpa_win_prot_store(struct device *dev,
 	return count;
 }
 
-static VPA_ATTR_NUM(vpa_attr_win_readable, win_readable, 0644,
-		    vpa_win_prot_show, vpa_win_prot_store, VPA_WIN_READ);
-static VPA_ATTR_NUM(vpa_attr_win_writable, win_writable, 0644,
-		    vpa_win_prot_show, vpa_win_prot_store, VPA_WIN_WRITE);
+static const struct device_attribute vpa_win_prot_tmpl =
+	__ATTR(win, 0644, vpa_win_prot_show, vpa_win_prot_store);
+static const char * const vpa_win_prot_names[] = {
+	"win_readable", "win_writable"
+};
 
 /*
  * wq_submit: the work queues the host lets the guest submit to; a doorbell
@@ -640,26 +555,11 @@ static ssize_t wq_submit_store(struct device *dev,
 }
 static DEVICE_ATTR_RW(wq_submit);
 
-static struct attribute *vpa_mdev_attrs[] = {
-	&dev_attr_rid.attr,
-	&dev_attr_state.attr,
-	&dev_attr_pinned.attr,
-	&vpa_attr_win_readable.attr.attr,
-	&vpa_attr_win_writable.attr.attr,
-	&dev_attr_wq_submit.attr,
-	&vpa_attr_nr_wq.attr.attr,
-	&vpa_attr_nr_vec.attr.attr,
-	&vpa_attr_nr_win.attr.attr,
-	&vpa_attr_nr_db.attr.attr,
-	&vpa_attr_nr_eng.attr.attr,
-	&dev_attr_give_to.attr,
-	&vpa_attr_give_wq.attr.attr,
-	&vpa_attr_give_vec.attr.attr,
-	&vpa_attr_give_win.attr.attr,
-	&vpa_attr_give_db.attr.attr,
-	&vpa_attr_give_eng.attr.attr,
-	NULL,
-};
+/* rid, state, pinned, wq_submit, give_to; two masks; nr_ and give_ */
+static struct attribute *vpa_mdev_attrs[5 + 2 + 2 * VPA_RES_NR + 1];
+static struct dev_ext_attribute vpa_win_prot_attrs[2];
+static struct dev_ext_attribute vpa_nr_attrs[VPA_RES_NR];
+static struct dev_ext_attribute vpa_give_attrs[VPA_RES_NR];
 
 static const struct attribute_group vpa_mdev_group = {
 	.name = "vpa",
@@ -676,35 +576,24 @@ static ssize_t vpa_audit_show(struct device *dev,
 			  (s64)atomic64_read(&v->audit[vpa_attr_num(attr)]));
 }
 
-static VPA_ATTR_NUM(vpa_audit_dma_unmapped, dma_unmapped, 0444,
-		    vpa_audit_show, NULL, VPA_AUD_UNMAPPED);
-static VPA_ATTR_NUM(vpa_audit_dma_readonly, dma_readonly, 0444,
-		    vpa_audit_show, NULL, VPA_AUD_READONLY);
-static VPA_ATTR_NUM(vpa_audit_dma_window, dma_window, 0444,
-		    vpa_audit_show, NULL, VPA_AUD_WINDOW);
-static VPA_ATTR_NUM(vpa_audit_bad_descriptor, bad_descriptor, 0444,
-		    vpa_audit_show, NULL, VPA_AUD_BAD_DESC);
-static VPA_ATTR_NUM(vpa_audit_bad_mmio, bad_mmio, 0444,
-		    vpa_audit_show, NULL, VPA_AUD_BAD_MMIO);
-static VPA_ATTR_NUM(vpa_audit_config_readonly, config_readonly, 0444,
-		    vpa_audit_show, NULL, VPA_AUD_CFG_RO);
-static VPA_ATTR_NUM(vpa_audit_completed, completed, 0444,
-		    vpa_audit_show, NULL, VPA_AUD_DONE);
-
-static struct attribute *vpa_audit_attrs[] = {
-	&vpa_audit_dma_unmapped.attr.attr,
-	&vpa_audit_dma_readonly.attr.attr,
-	&vpa_audit_dma_window.attr.attr,
-	&vpa_audit_bad_descriptor.attr.attr,
-	&vpa_audit_bad_mmio.attr.attr,
-	&vpa_audit_config_readonly.attr.attr,
-	&vpa_audit_completed.attr.attr,
-	NULL,
+static const struct device_attribute vpa_audit_tmpl =
+	__ATTR(audit, 0444, vpa_audit_show, NULL);
+static const char * const vpa_audit_names[VPA_AUD_NR] = {
+	[VPA_AUD_UNMAPPED] = "dma_unmapped",
+	[VPA_AUD_READONLY] = "dma_readonly",
+	[VPA_AUD_WINDOW] = "dma_window",
+	[VPA_AUD_BAD_DESC] = "bad_descriptor",
+	[VPA_AUD_BAD_MMIO] = "bad_mmio",
+	[VPA_AUD_CFG_RO] = "config_readonly",
+	[VPA_AUD_DONE] = "completed",
 };
+
+static struct dev_ext_attribute vpa_audit_attrs[VPA_AUD_NR];
+static struct attribute *vpa_audit_list[VPA_AUD_NR + 1];
 
 static const struct attribute_group vpa_audit_group = {
 	.name = "vpa_audit",
-	.attrs = vpa_audit_attrs,
+	.attrs = vpa_audit_list,
 };
 
 const struct attribute_group *vpa_mdev_groups[] = {
@@ -713,3 +602,64 @@ const struct attribute_group *vpa_mdev_groups[] = {
 	&vpa_vdev_recovery_group,
 	NULL,
 };
+
+/* The parent's groups (the adapter's device, and the PCI driver's). */
+const struct attribute_group *vpa_parent_groups[VPA_RES_NR + 3];
+
+/* Names of files made of a prefix and a resource type's name. */
+static char vpa_res_file_buf[3][VPA_RES_NR][16];
+static const char *vpa_res_file_names[3][VPA_RES_NR];
+
+static const char * const *vpa_res_files(int which, const char *prefix)
+{
+	int t;
+
+	for (t = 0; t < VPA_RES_NR; t++) {
+		snprintf(vpa_res_file_buf[which][t], 16, "%s%s", prefix,
+			 vpa_res_name(t));
+		vpa_res_file_names[which][t] = vpa_res_file_buf[which][t];
+	}
+	return vpa_res_file_names[which];
+}
+
+/* Build the attribute lists and groups; before any device is registered. */
+void vpa_sysfs_init(void)
+{
+	const char * const *dirs = vpa_res_files(0, "vpa_");
+	struct attribute **a;
+	int t, g = 0;
+
+	BUILD_BUG_ON(VPA_WIN_READ != BIT(0) || VPA_WIN_WRITE != BIT(1));
+	vpa_parent_groups[g++] = &vpa_parent_group;
+	for (t = 0; t < VPA_RES_NR; t++) {
+		*vpa_attrs_fill(vpa_res_attr_list[t], vpa_res_attrs[t],
+				&vpa_res_count_tmpl, vpa_res_count_names, 2,
+				t * 2) = NULL;
+		vpa_res_groups[t].name = dirs[t];
+		vpa_res_groups[t].attrs = vpa_res_attr_list[t];
+		vpa_parent_groups[g++] = &vpa_res_groups[t];
+	}
+	vpa_parent_groups[g++] = &vpa_adapter_recovery_group;
+	vpa_parent_groups[g] = NULL;
+	*vpa_attrs_fill(vpa_ad_rec_list, vpa_ad_rec_attrs, &vpa_ad_rec_tmpl,
+			vpa_ad_rec_names, VPA_AD_NR, 0) = NULL;
+
+	a = vpa_mdev_attrs;
+	*a++ = &dev_attr_rid.attr;
+	*a++ = &dev_attr_state.attr;
+	*a++ = &dev_attr_pinned.attr;
+	*a++ = &dev_attr_wq_submit.attr;
+	*a++ = &dev_attr_give_to.attr;
+	a = vpa_attrs_fill(a, vpa_win_prot_attrs, &vpa_win_prot_tmpl,
+			   vpa_win_prot_names, 2, 0);
+	a = vpa_attrs_fill(a, vpa_nr_attrs, &vpa_nr_tmpl,
+			   vpa_res_files(1, "nr_"), VPA_RES_NR, 0);
+	a = vpa_attrs_fill(a, vpa_give_attrs, &vpa_give_tmpl,
+			   vpa_res_files(2, "give_"), VPA_RES_NR, 0);
+	*a = NULL;
+	*vpa_attrs_fill(vpa_audit_list, vpa_audit_attrs, &vpa_audit_tmpl,
+			vpa_audit_names, VPA_AUD_NR, 0) = NULL;
+	*vpa_attrs_fill(vpa_vdev_rec_list, vpa_vdev_rec_attrs,
+			&vpa_vdev_rec_tmpl, vpa_vdev_rec_names, VPA_REC_NR,
+			0) = NULL;
+}

@@ -42,6 +42,8 @@
 #include <linux/workqueue.h>
 #include <uapi/linux/vpa.h>
 
+#include "../vpa/vpa_attrs.h"
+
 #define VG_RING		64		/* descriptors per ring */
 #define VG_BUF		4096		/* bytes per descriptor buffer */
 #define VG_WAIT_MS	30000		/* give up on one descriptor */
@@ -467,16 +469,18 @@ static ssize_t vpa_run_store(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_WO(vpa_run);
 
-/* vpa_stats/<name>: one counter each; the attribute's var is its index. */
+/* vpa_stats/<name>: one counter each; the attribute's number is its index. */
 static ssize_t vg_stat_show(struct device *dev, struct device_attribute *attr,
 			    char *buf)
 {
 	struct vg_dev *vg = dev_get_drvdata(dev);
-	uintptr_t i = (uintptr_t)container_of(attr, struct dev_ext_attribute,
-					      attr)->var;
 
-	return sysfs_emit(buf, "%lld\n", (s64)atomic64_read(&vg->stats[i]));
+	return sysfs_emit(buf, "%lld\n",
+			  (s64)atomic64_read(&vg->stats[vpa_attr_num(attr)]));
 }
+
+static const struct device_attribute vg_stat_tmpl =
+	__ATTR(stat, 0444, vg_stat_show, NULL);
 
 /* vpa_stats/queues: work queues in use. */
 static ssize_t queues_show(struct device *dev, struct device_attribute *attr,
@@ -628,19 +632,13 @@ static struct pci_driver vg_driver = {
 
 static int __init vg_init(void)
 {
-	int i;
+	struct attribute **a;
 
-	for (i = 0; i < VG_NR; i++) {
-		sysfs_attr_init(&vg_stat_attrs[i].attr.attr);
-		vg_stat_attrs[i].attr.attr.name = vg_stat_names[i];
-		vg_stat_attrs[i].attr.attr.mode = 0444;
-		vg_stat_attrs[i].attr.show = vg_stat_show;
-		vg_stat_attrs[i].var = (void *)(uintptr_t)i;
-		vg_stat_list[i] = &vg_stat_attrs[i].attr.attr;
-	}
-	vg_stat_list[i++] = &dev_attr_queues.attr;
-	vg_stat_list[i++] = &dev_attr_status.attr;
-	vg_stat_list[i] = NULL;
+	a = vpa_attrs_fill(vg_stat_list, vg_stat_attrs, &vg_stat_tmpl,
+			   vg_stat_names, VG_NR, 0);
+	*a++ = &dev_attr_queues.attr;
+	*a++ = &dev_attr_status.attr;
+	*a = NULL;
 	return pci_register_driver(&vg_driver);
 }
 
