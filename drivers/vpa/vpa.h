@@ -16,8 +16,8 @@
  *
  * Lifetime: a struct vpa_vdev lives in its vfio_device; vfio_device's
  * kref (vfio_put_device) frees it. The mdev driver's probe holds the first
- * reference until remove; vpa_adapter_destroy_uuids() takes one while it
- * works on a device it found on the adapter's list.
+ * reference until remove; vpa_find_guid() takes one for the sysfs writes
+ * that name a virtual adapter by its UUID (vpa_destroy, give_to).
  */
 #ifndef _VPA_H
 #define _VPA_H
@@ -34,6 +34,7 @@
 #include <linux/xarray.h>
 #include <uapi/linux/vpa.h>
 
+#include "vpa_attrs.h"
 #include "vpa_core.h"
 
 #define VPA_CFG_SIZE		256
@@ -203,7 +204,7 @@ struct vpa_recov_stats {
  * @gid:	resource group, -1 once destroyed (under vpa_adapter::lock)
  * @rid:	requester id
  * @nr:		resources it owns, by type
- * @lock:	serialises the VFIO file operations, @open, @dead
+ * @lock:	serialises the VFIO file operations, @open, @dead, @give_to
  * @open:	the VFIO device is open
  * @dead:	destroyed: every access fails with -ENODEV
  * @cfg:	emulated config space (under @lock)
@@ -236,6 +237,9 @@ struct vpa_recov_stats {
  * @ack_wait:	woken on an acknowledgment
  * @rec:	recovery statistics
  * @asked:	when the last quiesce request went out (under recov_lock)
+ * @give_to:	the virtual adapter give_<type> moves resources to (sysfs,
+ *		under @lock), valid if @give_to_set
+ * @give_to_set: @give_to names one
  */
 struct vpa_vdev {
 	struct vfio_device vfio;
@@ -245,7 +249,7 @@ struct vpa_vdev {
 	int gid;
 	u16 rid;
 	u32 nr[VPA_RES_NR];
-	struct mutex lock;		/* file ops, open, dead, cfg */
+	struct mutex lock;		/* file ops, open, dead, cfg, give_to */
 	bool open;
 	bool dead;
 	u8 cfg[VPA_CFG_SIZE];
@@ -278,6 +282,8 @@ struct vpa_vdev {
 	wait_queue_head_t ack_wait;
 	struct vpa_recov_stats rec;
 	ktime_t asked;
+	guid_t give_to;
+	bool give_to_set;
 };
 
 /* vpa_main.c */
@@ -285,6 +291,8 @@ extern struct mdev_driver vpa_mdev_driver;
 extern bool vpa_bypass;
 struct vpa_type *vpa_type_of(struct mdev_device *mdev);
 struct vpa_adapter *vpa_adapter_of(struct device *dev);
+struct vpa_vdev *vpa_find_guid(struct vpa_adapter *ad, const guid_t *uuid);
+int vpa_parse_uuid(const char *buf, guid_t *uuid);
 void vpa_adapter_attach(struct vpa_adapter *ad, struct vpa_vdev *v);
 void vpa_adapter_detach(struct vpa_adapter *ad, struct vpa_vdev *v);
 void vpa_adapter_release_group(struct vpa_adapter *ad, struct vpa_vdev *v);
@@ -292,20 +300,22 @@ void vpa_adapter_release_group(struct vpa_adapter *ad, struct vpa_vdev *v);
 /* vpa_mdev.c */
 extern const struct vfio_device_ops vpa_vfio_ops;
 void vpa_vdev_kill(struct vpa_vdev *v);
-extern const struct attribute_group *vpa_mdev_groups[];
 
 /* vpa_recov.c */
 extern unsigned int vpa_ack_timeout_ms;
 extern u32 vpa_recov_delay_us;
 extern const struct pci_error_handlers vpa_err_handlers;
-extern struct device_attribute dev_attr_resize;
-extern struct device_attribute dev_attr_recovery;
-extern struct device_attribute dev_attr_vpa_reassign;
-extern struct device_attribute dev_attr_vpa_recovery;
+int vpa_change(struct vpa_adapter *ad, struct vpa_vdev *v,
+	       struct vpa_vdev *to, enum vpa_res type, u32 count);
 void vpa_recov_init_vdev(struct vpa_vdev *v);
 int vpa_vdev_ack(struct vpa_vdev *v, u32 seq);
 void vpa_vdev_raise(struct vpa_vdev *v, u32 events);
 int vpa_adapter_error(struct vpa_adapter *ad);
+
+/* vpa_sysfs.c */
+extern const struct attribute_group *vpa_mdev_groups[];
+extern const struct attribute_group *vpa_parent_groups[];
+void vpa_sysfs_init(void);
 
 /* vpa_engine.c */
 void vpa_engine_kick(struct vpa_vdev *v);

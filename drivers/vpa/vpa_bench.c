@@ -13,3 +13,4 @@
 #include "vpa_mdev.c"
 #include "vpa_main.c"
 #include "vpa_recov.c"
+#include "vpa_sysfs.c"

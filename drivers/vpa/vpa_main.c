@@ -11,10 +11,8 @@
  *     whose driver_override names it, and then uses that function's
  *     requester id (its routing ID + 1 + group).
  *
- * Parent sysfs (on the adapter's device):
- *   vpa_resources  free/total of every resource type
- *   vpa_destroy    write UUIDs (space separated) of virtual adapters to
- *                  destroy them directly; see vpa_vdev_kill()
+ * Parent sysfs (on the adapter's device): see "Parent sysfs" below and
+ * Documentation/ABI/testing/sysfs-class-vpa.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -186,8 +184,7 @@ struct mdev_driver vpa_mdev_driver = {
 	.show_description = vpa_mdev_show_description,
 };
 
-/* Parent sysfs */
-
+/* The adapter of a parent device (sysfs). */
 struct vpa_adapter *vpa_adapter_of(struct device *dev)
 {
 	struct vpa_adapter *ad;
@@ -203,107 +200,25 @@ struct vpa_adapter *vpa_adapter_of(struct device *dev)
 	return NULL;
 }
 
-static ssize_t vpa_resources_show(struct device *dev,
-				  struct device_attribute *attr, char *buf)
-{
-	struct vpa_adapter *ad = vpa_adapter_of(dev);
-	int t, n = 0;
-
-	if (!ad)
-		return -ENODEV;
-	mutex_lock(&ad->lock);
-	n += sysfs_emit_at(buf, n, "rid %04x\n", ad->core->rid_base);
-	for (t = 0; t < VPA_RES_NR; t++)
-		n += sysfs_emit_at(buf, n, "%s %u/%u\n", vpa_res_name(t),
-				   ad->core->free[t], ad->core->total[t]);
-	n += sysfs_emit_at(buf, n, "rid_rejects %lld\n",
-			   (s64)atomic64_read(&ad->rid_rejects));
-	mutex_unlock(&ad->lock);
-	return n;
-}
-static DEVICE_ATTR_RO(vpa_resources);
-
 /*
- * Destroy the virtual adapters named by @buf (UUIDs separated by white
- * space or commas). All names are checked first: if one is malformed or
- * not a virtual adapter of @ad, nothing is destroyed.
+ * The virtual adapter of @ad named @uuid, with a reference on its device
+ * (put_device(&v->vfio.device)), or ERR_PTR(-ENOENT).
  */
-static int vpa_adapter_destroy_uuids(struct vpa_adapter *ad, const char *buf)
+struct vpa_vdev *vpa_find_guid(struct vpa_adapter *ad, const guid_t *uuid)
 {
-	struct vpa_vdev *found[VPA_CORE_MAX_GROUPS], *v;
-	char tok[UUID_STRING_LEN + 1];
-	int n = 0, i, len, ret = 0;
-	guid_t uuid;
+	struct vpa_vdev *v, *found = ERR_PTR(-ENOENT);
 
-	while (*buf) {
-		len = strcspn(buf, " ,\n\t");
-		if (!len) {
-			buf++;
-			continue;
-		}
-		if (len != UUID_STRING_LEN || n == VPA_CORE_MAX_GROUPS) {
-			ret = -EINVAL;
+	mutex_lock(&ad->lock);
+	list_for_each_entry(v, &ad->vdevs, node) {
+		if (guid_equal(&v->mdev->uuid, uuid)) {
+			get_device(&v->vfio.device);
+			found = v;
 			break;
 		}
-		memcpy(tok, buf, len);
-		tok[len] = 0;
-		buf += len;
-		if (guid_parse(tok, &uuid)) {
-			ret = -EINVAL;
-			break;
-		}
-		mutex_lock(&ad->lock);
-		ret = -ENOENT;
-		list_for_each_entry(v, &ad->vdevs, node) {
-			if (guid_equal(&v->mdev->uuid, &uuid)) {
-				for (i = 0; i < n && found[i] != v; i++)
-					;
-				if (i == n) {
-					get_device(&v->vfio.device);
-					found[n++] = v;
-				}
-				ret = 0;
-				break;
-			}
-		}
-		mutex_unlock(&ad->lock);
-		if (ret)
-			break;
 	}
-	if (!ret && !n)
-		ret = -EINVAL;
-	for (i = 0; i < n; i++) {
-		if (!ret)
-			vpa_vdev_kill(found[i]);
-		put_device(&found[i]->vfio.device);
-	}
-	return ret;
+	mutex_unlock(&ad->lock);
+	return found;
 }
-
-static ssize_t vpa_destroy_store(struct device *dev,
-				 struct device_attribute *attr,
-				 const char *buf, size_t count)
-{
-	struct vpa_adapter *ad = vpa_adapter_of(dev);
-	int ret;
-
-	if (!ad)
-		return -ENODEV;
-	ret = vpa_adapter_destroy_uuids(ad, buf);
-	if (ret)
-		dev_dbg_ratelimited(dev, "destroy refused: %d\n", ret);
-	return ret ? ret : count;
-}
-static DEVICE_ATTR_WO(vpa_destroy);
-
-static struct attribute *vpa_parent_attrs[] = {
-	&dev_attr_vpa_resources.attr,
-	&dev_attr_vpa_destroy.attr,
-	&dev_attr_vpa_reassign.attr,
-	&dev_attr_vpa_recovery.attr,
-	NULL,
-};
-ATTRIBUTE_GROUPS(vpa_parent);
 
 /* debugfs */
 
@@ -563,6 +478,7 @@ static int __init vpa_init(void)
 		pr_err("sw_adapters=%u: at most %d\n", sw_adapters, VPA_MAX_SW);
 		return -EINVAL;
 	}
+	vpa_sysfs_init();
 	vpa_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_u32("recov_delay_us", 0600, vpa_debugfs,
 			   &vpa_recov_delay_us);

@@ -82,21 +82,6 @@ static void vpa_recov_test_delay(void)
 			     min(us, VPA_RECOV_DELAY_MAX_US) + 100);
 }
 
-static const char * const vpa_outcome_names[VPA_OUT_NR] = {
-	[VPA_OUT_NONE] = "none",
-	[VPA_OUT_PENDING] = "pending",
-	[VPA_OUT_ACKED] = "acked",
-	[VPA_OUT_FORCED] = "forced",
-	[VPA_OUT_FAILED] = "failed",
-	[VPA_OUT_IDLE] = "idle",
-};
-
-static const char * const vpa_aer_names[] = {
-	[VPA_AER_NORMAL] = "normal",
-	[VPA_AER_DETECTED] = "detected",
-	[VPA_AER_RESET] = "reset",
-};
-
 void vpa_recov_init_vdev(struct vpa_vdev *v)
 {
 	init_waitqueue_head(&v->ack_wait);
@@ -356,8 +341,8 @@ static void vpa_unfreeze(struct vpa_vdev *v, u32 mask)
  * Shrinking and giving run the quiesce protocol on @v first; growing and
  * receiving need none. Returns 0 or an errno; nothing changed on error.
  */
-static int vpa_change(struct vpa_adapter *ad, struct vpa_vdev *v,
-		      struct vpa_vdev *to, enum vpa_res type, u32 count)
+int vpa_change(struct vpa_adapter *ad, struct vpa_vdev *v,
+	       struct vpa_vdev *to, enum vpa_res type, u32 count)
 {
 	u32 have, keep, mask = 0, i;
 	bool asked = false;
@@ -472,129 +457,6 @@ out:
 	mutex_unlock(&ad->recov_lock);
 	return ret;
 }
-
-static int vpa_res_parse(const char *name)
-{
-	int t;
-
-	for (t = 0; t < VPA_RES_NR; t++)
-		if (!strcmp(name, vpa_res_name(t)))
-			return t;
-	return -EINVAL;
-}
-
-/* <mdev>/vpa/resize: "TYPE COUNT" sets how many of TYPE it owns. */
-static ssize_t resize_store(struct device *dev, struct device_attribute *attr,
-			    const char *buf, size_t count)
-{
-	struct vpa_vdev *v = dev_get_drvdata(dev);
-	char name[8];
-	u32 n;
-	int t, ret;
-
-	if (sscanf(buf, "%7s %u", name, &n) != 2)
-		return -EINVAL;
-	t = vpa_res_parse(name);
-	if (t < 0)
-		return t;
-	ret = vpa_change(v->ad, v, NULL, t, n);
-	if (ret)
-		dev_dbg_ratelimited(dev, "resize %s %u refused: %d\n", name, n,
-				    ret);
-	return ret ? ret : count;
-}
-DEVICE_ATTR_WO(resize);
-
-/* <mdev>/vpa/recovery: the lifecycle events of this virtual adapter. */
-static ssize_t recovery_show(struct device *dev, struct device_attribute *attr,
-			     char *buf)
-{
-	struct vpa_vdev *v = dev_get_drvdata(dev);
-	struct vpa_recov_stats r = v->rec;	/* a racy snapshot is fine */
-	int out = r.last_outcome;
-
-	if (out < 0 || out >= VPA_OUT_NR)
-		out = VPA_OUT_NONE;
-	return sysfs_emit(buf,
-			  "events %llu\nacked %llu\nforced %llu\nfailed %llu\nresumed %llu\nchanges %llu\nrecoveries %llu\nlast_kind %s\nlast_outcome %s\nlast_ack_us %lld\n",
-			  r.events, r.acked, r.forced, r.failed, r.resumed,
-			  r.changes, r.recoveries, r.last_error ? "error" : "revoke",
-			  vpa_outcome_names[out], r.last_ack_us);
-}
-DEVICE_ATTR_RO(recovery);
-
-/* A reference to the virtual adapter of @ad named @uuid, or NULL. */
-static struct vpa_vdev *vpa_find_uuid(struct vpa_adapter *ad, const char *uuid)
-{
-	struct vpa_vdev *v, *found = NULL;
-	guid_t g;
-
-	if (guid_parse(uuid, &g))
-		return NULL;
-	mutex_lock(&ad->lock);
-	list_for_each_entry(v, &ad->vdevs, node) {
-		if (guid_equal(&v->mdev->uuid, &g)) {
-			get_device(&v->vfio.device);
-			found = v;
-			break;
-		}
-	}
-	mutex_unlock(&ad->lock);
-	return found;
-}
-
-/* Adapter's vpa_reassign: "FROM_UUID TO_UUID TYPE N". */
-static ssize_t vpa_reassign_store(struct device *dev,
-				  struct device_attribute *attr,
-				  const char *buf, size_t count)
-{
-	struct vpa_adapter *ad = vpa_adapter_of(dev);
-	char from[UUID_STRING_LEN + 1], to[UUID_STRING_LEN + 1], name[8];
-	struct vpa_vdev *vf = NULL, *vt = NULL;
-	int t, ret;
-	u32 n;
-
-	if (!ad)
-		return -ENODEV;
-	if (sscanf(buf, "%36s %36s %7s %u", from, to, name, &n) != 4)
-		return -EINVAL;
-	t = vpa_res_parse(name);
-	if (t < 0)
-		return t;
-	vf = vpa_find_uuid(ad, from);
-	vt = vpa_find_uuid(ad, to);
-	if (!vf || !vt)
-		ret = -ENOENT;
-	else if (vf == vt)
-		ret = -EINVAL;
-	else
-		ret = vpa_change(ad, vf, vt, t, n);
-	if (vt)
-		put_device(&vt->vfio.device);
-	if (vf)
-		put_device(&vf->vfio.device);
-	if (ret)
-		dev_dbg_ratelimited(dev, "reassign refused: %d\n", ret);
-	return ret ? ret : count;
-}
-DEVICE_ATTR_WO(vpa_reassign);
-
-static ssize_t vpa_recovery_show(struct device *dev,
-				 struct device_attribute *attr, char *buf)
-{
-	struct vpa_adapter *ad = vpa_adapter_of(dev);
-	int st;
-
-	if (!ad)
-		return -ENODEV;
-	st = READ_ONCE(ad->aer_state);
-	return sysfs_emit(buf,
-			  "state %s\nerrors %llu\nresets %llu\nlast_acked %u\nlast_failed %u\nack_timeout_ms %u\n",
-			  vpa_aer_names[st], ad->errors, ad->resets,
-			  ad->last_acked, ad->last_failed,
-			  READ_ONCE(vpa_ack_timeout_ms));
-}
-DEVICE_ATTR_RO(vpa_recovery);
 
 /* Error recovery. */
 

@@ -22,7 +22,7 @@
  * The user interface (for tests) is sysfs on the PCI device:
  *   vpa_run    write N: run N descriptors (fill, copy, crc32c), each
  *              verified by the CPU; fails with EIO on a wrong result
- *   vpa_stats  counters and state
+ *   vpa_stats/ counters and state, one file each
  *
  * Locking: vg_dev::lock serialises register programming, submission and
  * event handling; nobody sleeps for a completion with it held. Counters
@@ -41,6 +41,8 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <uapi/linux/vpa.h>
+
+#include "../vpa/vpa_attrs.h"
 
 #define VG_RING		64		/* descriptors per ring */
 #define VG_BUF		4096		/* bytes per descriptor buffer */
@@ -467,27 +469,62 @@ static ssize_t vpa_run_store(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_WO(vpa_run);
 
-static ssize_t vpa_stats_show(struct device *dev, struct device_attribute *attr,
-			      char *buf)
+/* vpa_stats/<name>: one counter each; the attribute's number is its index. */
+static ssize_t vg_stat_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
 {
 	struct vg_dev *vg = dev_get_drvdata(dev);
-	int i, n = 0;
 
-	for (i = 0; i < VG_NR; i++)
-		n += sysfs_emit_at(buf, n, "%s %lld\n", vg_stat_names[i],
-				   (s64)atomic64_read(&vg->stats[i]));
-	n += sysfs_emit_at(buf, n, "queues %u\nstatus %#x\n",
-			   READ_ONCE(vg->nr_wqs), vg_rd(vg, VPA_REG_STATUS));
-	return n;
+	return sysfs_emit(buf, "%lld\n",
+			  (s64)atomic64_read(&vg->stats[vpa_attr_num(attr)]));
 }
-static DEVICE_ATTR_RO(vpa_stats);
+
+static const struct device_attribute vg_stat_tmpl =
+	__ATTR(stat, 0444, vg_stat_show, NULL);
+
+/* vpa_stats/queues: work queues in use. */
+static ssize_t queues_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct vg_dev *vg = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(vg->nr_wqs));
+}
+static DEVICE_ATTR_RO(queues);
+
+/* vpa_stats/status: the device's status register. */
+static ssize_t status_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct vg_dev *vg = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%#x\n", vg_rd(vg, VPA_REG_STATUS));
+}
+static DEVICE_ATTR_RO(status);
+
+/* Filled by vg_init() from vg_stat_names, before the driver registers. */
+static struct dev_ext_attribute vg_stat_attrs[VG_NR];
+static struct attribute *vg_stat_list[VG_NR + 3];
+
+static const struct attribute_group vg_stats_group = {
+	.name = "vpa_stats",
+	.attrs = vg_stat_list,
+};
 
 static struct attribute *vg_attrs[] = {
 	&dev_attr_vpa_run.attr,
-	&dev_attr_vpa_stats.attr,
 	NULL,
 };
-ATTRIBUTE_GROUPS(vg);
+
+static const struct attribute_group vg_group = {
+	.attrs = vg_attrs,
+};
+
+static const struct attribute_group *vg_groups[] = {
+	&vg_group,
+	&vg_stats_group,
+	NULL,
+};
 
 static void vg_free_rings(struct vg_dev *vg)
 {
@@ -592,7 +629,26 @@ static struct pci_driver vg_driver = {
 	.remove = vg_remove,
 	.dev_groups = vg_groups,
 };
-module_pci_driver(vg_driver);
+
+static int __init vg_init(void)
+{
+	struct attribute **a;
+
+	a = vpa_attrs_fill(vg_stat_list, vg_stat_attrs, &vg_stat_tmpl,
+			   vg_stat_names, VG_NR, 0);
+	*a++ = &dev_attr_queues.attr;
+	*a++ = &dev_attr_status.attr;
+	*a = NULL;
+	return pci_register_driver(&vg_driver);
+}
+
+static void __exit vg_exit(void)
+{
+	pci_unregister_driver(&vg_driver);
+}
+
+module_init(vg_init);
+module_exit(vg_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Guest driver of vpa virtual adapters");

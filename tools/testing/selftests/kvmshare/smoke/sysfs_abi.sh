@@ -90,7 +90,7 @@ ok "the walk found the partition's files" \
 ok "the walk found the virtual adapter's files" \
 	grep -q "^/sys/bus/mdev/devices/$uuid/vpa/rid$" $list
 ok "the walk found the adapter's and the parameters' files" \
-	sh -c "grep -q '^/sys/class/vpa/vpa0/vpa_resources$' $list &&
+	sh -c "grep -q '^/sys/class/vpa/vpa0/vpa_wq/free$' $list &&
 	       grep -q '^/sys/module/kvmshare/parameters/evict_batch$' $list"
 while read -r f; do
 	n=$((n + 1))

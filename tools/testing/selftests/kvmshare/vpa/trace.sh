@@ -79,14 +79,16 @@ trace "vpa_doorbell_refused: vpa0 rid=0xfff0 wq=0 err=-1$" \
 	"doorbell refused: rid, queue, EPERM"
 
 # Resize (a revoke) and reassignment of closed adapters: no quiesce.
-ok "resize u1 to 1 window" sh -c "echo 'win 1' > /sys/bus/mdev/devices/$u1/vpa/resize"
+ok "resize u1 to 1 window" sh -c "echo 1 > /sys/bus/mdev/devices/$u1/vpa/nr_win"
 trace "vpa_change: vpa0 $u1 resize win 1 to=$zero now=1 quiesce=none ret=0$" \
 	"resize: type, count, what it owns now, ret 0"
 bad "resize u1 to 0 windows is refused" \
-	sh -c "echo 'win 0' > /sys/bus/mdev/devices/$u1/vpa/resize"
+	sh -c "echo 0 > /sys/bus/mdev/devices/$u1/vpa/nr_win"
 trace "vpa_change: vpa0 $u1 resize win 0 to=$zero now=1 quiesce=none ret=-22$" \
 	"refused resize: EINVAL, nothing changed"
-ok "reassign a vector from u1 to u2" sh -c "echo '$u1 $u2 vec 1' > $parent/vpa_reassign"
+ok "reassign a vector from u1 to u2" sh -c \
+	"echo $u2 > /sys/bus/mdev/devices/$u1/vpa/give_to &&
+	 echo 1 > /sys/bus/mdev/devices/$u1/vpa/give_vec"
 trace "vpa_change: vpa0 $u1 reassign vec 1 to=$u2 now=1 quiesce=none ret=0$" \
 	"reassign: from, to, type, count"
 

@@ -127,35 +127,51 @@ int vc_remove(const char *uuid)
 	return vc_write_file(path, "1");
 }
 
-/* One counter of <mdev>/vpa/audit, -1 if missing. */
-long vc_audit(const char *uuid, const char *counter)
+/* <mdev>/FILE (e.g. "vpa/pinned") as a number, -1 if missing. */
+long vc_mdev_long(const char *uuid, const char *file)
 {
-	char path[128], buf[1024], *p;
-	size_t n = strlen(counter);
+	char path[256];
 
-	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/vpa/audit",
-		 uuid);
-	if (vc_read_str(path, buf, sizeof(buf)) < 0)
-		return -1;
-	for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (!strncmp(p, counter, n) && p[n] == ' ')
-			return strtol(p + n + 1, NULL, 10);
-	return -1;
+	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/%s", uuid,
+		 file);
+	return vc_read_long(path);
 }
 
-/* Free count of one resource ("wq", ...) in <parent>/vpa_resources. */
+/* Write @val to <mdev>/FILE: 0 or -errno. */
+int vc_mdev_write(const char *uuid, const char *file, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/%s", uuid,
+		 file);
+	return vc_write_file(path, val);
+}
+
+/* One counter of <mdev>/vpa_audit/, -1 if missing. */
+long vc_audit(const char *uuid, const char *counter)
+{
+	char file[64];
+
+	snprintf(file, sizeof(file), "vpa_audit/%s", counter);
+	return vc_mdev_long(uuid, file);
+}
+
+/* <parent>/FILE (e.g. "vpa_rid_rejects") as a number, -1 if missing. */
+long vc_parent_long(const char *file)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", vc_parent(), file);
+	return vc_read_long(path);
+}
+
+/* Free count of one resource ("wq", ...): <parent>/vpa_<res>/free. */
 long vc_parent_free(const char *res)
 {
-	char path[256], buf[512], *p;
-	size_t n = strlen(res);
+	char file[64];
 
-	snprintf(path, sizeof(path), "%s/vpa_resources", vc_parent());
-	if (vc_read_str(path, buf, sizeof(buf)) < 0)
-		return -1;
-	for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (!strncmp(p, res, n) && p[n] == ' ')
-			return strtol(p + n + 1, NULL, 10);
-	return -1;
+	snprintf(file, sizeof(file), "vpa_%s/free", res);
+	return vc_parent_long(file);
 }
 
 int vc_map(struct vc *c, void *va, uint64_t iova, uint64_t size, bool write)

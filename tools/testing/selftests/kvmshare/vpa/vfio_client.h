@@ -40,7 +40,10 @@ int vc_available(const char *type);
 int vc_create(const char *type, char *uuid);
 int vc_create_uuid(const char *type, const char *uuid);
 int vc_remove(const char *uuid);
+long vc_mdev_long(const char *uuid, const char *file);
+int vc_mdev_write(const char *uuid, const char *file, const char *val);
 long vc_audit(const char *uuid, const char *counter);
+long vc_parent_long(const char *file);
 long vc_parent_free(const char *res);
 
 /* VFIO */

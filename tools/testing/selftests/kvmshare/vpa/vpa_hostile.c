@@ -36,13 +36,13 @@ static int wait_idle(struct vc *c, int ms)
 	return 0;
 }
 
-static int set_count(const char *uuid, const char *what)
+/* Resize: write COUNT to <mdev>/vpa/nr_TYPE. */
+static int set_count(const char *uuid, const char *type, const char *count)
 {
-	char path[128];
+	char file[32];
 
-	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/vpa/resize",
-		 uuid);
-	return vc_write_file(path, what);
+	snprintf(file, sizeof(file), "vpa/nr_%s", type);
+	return vc_mdev_write(uuid, file, count);
 }
 
 FIXTURE(host) {
@@ -195,7 +195,7 @@ TEST_F(host, pin_flush_keeps_source_pinned)
 
 		/* fill the cache up to its limit with other pages */
 		for (i = 0, off = 0; i < 64 && off < big_size; i++) {
-			pinned = vc_audit(self->uuid, "pinned");
+			pinned = vc_mdev_long(self->uuid, "vpa/pinned");
 			ASSERT_LE(0, pinned);
 			if (pinned >= want)
 				break;
@@ -234,7 +234,7 @@ TEST_F(host, pin_flush_keeps_source_pinned)
 			       round, wrong, dst[0]);
 	}
 	EXPECT_EQ(0, wrong);
-	EXPECT_GE(4096, vc_audit(self->uuid, "pinned"));
+	EXPECT_GE(4096, vc_mdev_long(self->uuid, "vpa/pinned"));
 
 	vc_unmap(c, dst_iova, 65536);
 	vc_unmap(c, src_iova, 65536);
@@ -264,7 +264,8 @@ static void *churn_thread(void *arg)
 		return NULL;
 	}
 	while (!__atomic_load_n(&h->stop, __ATOMIC_RELAXED)) {
-		if (set_count(h->uuid, "win 1") || set_count(h->uuid, "win 8"))
+		if (set_count(h->uuid, "win", "1") ||
+		    set_count(h->uuid, "win", "8"))
 			h->errors++;
 		/* unmapping part of the data drops its pins (dma_unmap) */
 		if (vc_map(h->c, m, SPARE_IOVA, 65536, true) ||
@@ -307,7 +308,7 @@ TEST_F(host, window_grow_during_descriptor)
 		memset(d, 0, sizeof(d));
 		ASSERT_EQ(0, vc_submit(c, d, 1));
 		ASSERT_EQ(0, wait_idle(c, 5000));
-		ASSERT_EQ(0, set_count(self->uuid, "win 1"));
+		ASSERT_EQ(0, set_count(self->uuid, "win", "1"));
 		memset(cpl, 0, 4096);
 		/* a marker NOP, then long copies completing to that page */
 		mark = vc_compl(c, c->tail);
@@ -328,7 +329,7 @@ TEST_F(host, window_grow_during_descriptor)
 		while (!__atomic_load_n(&mark->status, __ATOMIC_ACQUIRE) &&
 		       vc_now_ns() < end)
 			;
-		ASSERT_EQ(0, set_count(self->uuid, "win 2"));
+		ASSERT_EQ(0, set_count(self->uuid, "win", "2"));
 		ASSERT_EQ(0, wait_idle(c, 10000));
 		for (k = 1; k < 3; k++)
 			if (__atomic_load_n(&cpl[k * 32], __ATOMIC_ACQUIRE)) {
@@ -341,7 +342,7 @@ TEST_F(host, window_grow_during_descriptor)
 		vc_wr(c, 0, VPA_REG_EVENT, VPA_EVT_ALL);
 	}
 	EXPECT_EQ(0, leaked);
-	EXPECT_EQ(0, set_count(self->uuid, "win 8"));
+	EXPECT_EQ(0, set_count(self->uuid, "win", "8"));
 	vc_write_file(ACK_PARAM, old_ack);
 	TH_LOG("%d descriptors", ran);
 }
@@ -406,7 +407,7 @@ TEST_F(host, descriptors_under_resize_and_unmap)
 	d.size = 4096;
 	d.src = vc_iova(VC_DATA_OFF);
 	d.dst = vc_iova(VC_DATA_OFF + 0x100000);
-	ASSERT_EQ(0, set_count(self->uuid, "win 8"));
+	ASSERT_EQ(0, set_count(self->uuid, "win", "8"));
 	ASSERT_EQ(0, vc_win(c, 0, VC_MEM_IOVA, VC_MEM_SIZE, VPA_WIN_ALL));
 	ASSERT_EQ(0, vc_run(c, &d, &cr));
 	EXPECT_EQ(VPA_CS_SUCCESS, cr.status);
@@ -509,7 +510,7 @@ TEST(taken_queue_turn_cancelled_on_release)
 	/* a's queue 3: rung (its turn waits), disabled, taken, a gone */
 	ASSERT_EQ(0, vc_wr(&a, 2, 3 * VPA_BAR2_PAGE, 1));
 	ASSERT_EQ(0, vc_wr(&a, 0, VPA_REG_WQ(3) + VPA_WQ_CTRL, 0));
-	ASSERT_EQ(0, set_count(ua, "wq 3"));
+	ASSERT_EQ(0, set_count(ua, "wq", "3"));
 	vc_close(&a);
 	ASSERT_EQ(0, vc_remove(ua));
 	t1 = vc_now_ns();

@@ -143,9 +143,23 @@ TEST(available_exact_over_cycles)
 	(void)kind;
 }
 
+/* <mdev>/vpa/state without its newline ("" if unreadable). */
+static const char *state_of(const char *uuid)
+{
+	static char buf[32];
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/vpa/state",
+		 uuid);
+	if (vc_read_str(path, buf, sizeof(buf)) < 0)
+		buf[0] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return buf;
+}
+
 TEST(create_and_remove_bad_input)
 {
-	char uuid[40], u2[8][40], path[128];
+	char uuid[40], u2[8][40], path[128], two[96];
 	int n, fd;
 
 	EXPECT_EQ(-EINVAL, vc_create_uuid("small", "not-a-uuid"));
@@ -175,8 +189,15 @@ TEST(create_and_remove_bad_input)
 	ASSERT_EQ(0, vc_create("small", uuid));
 	snprintf(path, sizeof(path), "%s/vpa_destroy", vc_parent());
 	EXPECT_EQ(-EINVAL, vc_write_file(path, "garbage"));
+	EXPECT_EQ(-EINVAL, vc_write_file(path, "\n"));
 	EXPECT_EQ(-ENOENT, vc_write_file(path,
 					 "00000000-0000-4000-8000-000000000000"));
+	/* one UUID per write: a list, or a UUID with more after it */
+	snprintf(two, sizeof(two), "%s %s", uuid, uuid);
+	EXPECT_EQ(-EINVAL, vc_write_file(path, two));
+	snprintf(two, sizeof(two), "%sx", uuid);
+	EXPECT_EQ(-EINVAL, vc_write_file(path, two));
+	EXPECT_EQ(0, strcmp(state_of(uuid), "idle"));
 	EXPECT_EQ(19, vc_available("small"));
 	EXPECT_EQ(0, vc_remove(uuid));
 	EXPECT_EQ(-ENOENT, vc_remove(uuid));
@@ -420,12 +441,36 @@ TEST_F(dev, dma_to_unmapped_or_readonly_refused)
 	munmap(ro, 65536);
 }
 
+/* A protection mask of <mdev>/vpa/, -1 if unreadable. */
+static long prot(const char *uuid, const char *file)
+{
+	char path[128], buf[32];
+
+	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/vpa/%s", uuid,
+		 file);
+	if (vc_read_str(path, buf, sizeof(buf)) < 0)
+		return -1;
+	return strtol(buf, NULL, 16);
+}
+
 TEST_F(dev, dma_windows_and_protection)
 {
+	static const struct {
+		const char *val;
+		int err;
+	} bad[] = {
+		{ "100", -ERANGE },	/* window 8: not owned */
+		{ "ffffffff", -ERANGE },
+		{ "100000000", -EINVAL },	/* beyond 32 bits */
+		{ "win 1 1", -EINVAL },	/* the old command */
+		{ "-1", -EINVAL },
+		{ "\n", -EINVAL },
+		{ "bogus", -EINVAL },
+	};
+	unsigned int i;
 	struct vc *c = &self->c;
 	struct vpa_completion cr;
 	struct vpa_desc d;
-	char path[128];
 
 	memset(&d, 0, sizeof(d));
 	d.opcode = VPA_OP_FILL;
@@ -446,21 +491,37 @@ TEST_F(dev, dma_windows_and_protection)
 	ASSERT_EQ(0, vc_run(c, &d, &cr));
 	EXPECT_EQ(VPA_CS_SUCCESS, cr.status);
 	/* the host takes write permission away: the guest cannot undo it */
-	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/vpa/protect",
-		 self->uuid);
-	ASSERT_EQ(0, vc_write_file(path, "win 1 1"));
+	EXPECT_EQ(0xff, prot(self->uuid, "win_readable"));	/* 8 windows */
+	EXPECT_EQ(0xff, prot(self->uuid, "win_writable"));
+	ASSERT_EQ(0, vc_mdev_write(self->uuid, "vpa/win_writable", "fd"));
+	EXPECT_EQ(0xfd, prot(self->uuid, "win_writable"));
+	EXPECT_EQ(0xff, prot(self->uuid, "win_readable"));
 	EXPECT_EQ(VPA_WIN_READ, vc_reg(c, VPA_REG_WIN(1) + VPA_WIN_ATTR));
 	ASSERT_EQ(0, vc_win(c, 1, vc_iova(VC_DATA_OFF), 0x100000,
 			    VPA_WIN_ALL));
 	ASSERT_EQ(0, vc_run(c, &d, &cr));
 	EXPECT_EQ(VPA_CS_DMA_WRITE, cr.status);
-	EXPECT_EQ(-ERANGE, vc_write_file(path, "win 8 1"));
-	EXPECT_EQ(-EINVAL, vc_write_file(path, "win 1 9"));
-	EXPECT_EQ(-EINVAL, vc_write_file(path, "bogus"));
+	/* bad masks are refused and change nothing */
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_EQ(bad[i].err, vc_mdev_write(self->uuid,
+						    "vpa/win_writable",
+						    bad[i].val))
+			TH_LOG("win_writable '%s'", bad[i].val);
+		EXPECT_EQ(bad[i].err, vc_mdev_write(self->uuid,
+						    "vpa/win_readable",
+						    bad[i].val));
+	}
+	EXPECT_EQ(0xfd, prot(self->uuid, "win_writable"));
+	EXPECT_EQ(0xff, prot(self->uuid, "win_readable"));
 	/* the host stops submission on wq 0: the doorbell is refused */
-	ASSERT_EQ(0, vc_write_file(path, "wq 0 0"));
+	EXPECT_EQ(0xf, prot(self->uuid, "wq_submit"));	/* 4 queues */
+	EXPECT_EQ(-ERANGE, vc_mdev_write(self->uuid, "vpa/wq_submit", "1f"));
+	EXPECT_EQ(-EINVAL, vc_mdev_write(self->uuid, "vpa/wq_submit", "wq"));
+	EXPECT_EQ(0xf, prot(self->uuid, "wq_submit"));
+	ASSERT_EQ(0, vc_mdev_write(self->uuid, "vpa/wq_submit", "0xe"));
+	EXPECT_EQ(0xe, prot(self->uuid, "wq_submit"));
 	EXPECT_EQ(-EPERM, vc_wr(c, 2, 0, 1));
-	ASSERT_EQ(0, vc_write_file(path, "wq 0 1"));
+	ASSERT_EQ(0, vc_mdev_write(self->uuid, "vpa/wq_submit", "f"));
 	/* windows must be page aligned; unknown attribute bits refused */
 	EXPECT_EQ(-EINVAL, vc_wr(c, 0, VPA_REG_WIN(1) + VPA_WIN_BASE_LO, 5));
 	EXPECT_EQ(-EINVAL, vc_wr(c, 0, VPA_REG_WIN(1) + VPA_WIN_ATTR, 4));
@@ -653,16 +714,16 @@ TEST(isolation_between_adapters)
 	EXPECT_EQ(rid_a, vc_reg(&a, VPA_REG_RID));
 	snprintf(path, sizeof(path), "/sys/kernel/debug/vpa/%s/inject",
 		 strrchr(vc_parent(), '/') + 1);
-	before = vc_parent_free("rid_rejects");
+	before = vc_parent_long("vpa_rid_rejects");
 	snprintf(rid, sizeof(rid), "%x 4 1", rid_a);
 	EXPECT_EQ(-EPERM, vc_write_file(path, rid));
 	snprintf(rid, sizeof(rid), "%x 0 1", rid_a + 1);	/* b's rid */
 	EXPECT_EQ(-EPERM, vc_write_file(path, rid));
-	EXPECT_EQ(before + 2, vc_parent_free("rid_rejects"));
+	EXPECT_EQ(before + 2, vc_parent_long("vpa_rid_rejects"));
 	/* the right requester id passes the check (queue 0 of a: global 0) */
 	snprintf(rid, sizeof(rid), "%x 0 2", rid_a);
 	EXPECT_EQ(0, vc_write_file(path, rid));
-	EXPECT_EQ(before + 2, vc_parent_free("rid_rejects"));
+	EXPECT_EQ(before + 2, vc_parent_long("vpa_rid_rejects"));
 
 	vc_close(&a);
 	vc_close(&b);
@@ -674,7 +735,7 @@ TEST(isolation_between_adapters)
 /* Direct destroy while the device is open: bounded, resources back. */
 TEST(destroy_while_open)
 {
-	char u[3][40], path[256], list[128];
+	char u[3][40], path[256];
 	struct vfio_device_info di = { .argsz = sizeof(di) };
 	char buf[sizeof(struct vfio_irq_set) + sizeof(int)];
 	struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
@@ -709,9 +770,9 @@ TEST(destroy_while_open)
 	ASSERT_EQ(0, vc_submit(&c, d, 32));
 
 	snprintf(path, sizeof(path), "%s/vpa_destroy", vc_parent());
-	snprintf(list, sizeof(list), "%s %s", u[0], u[1]);
 	t0 = vc_now_ns();
-	ASSERT_EQ(0, vc_write_file(path, list));
+	ASSERT_EQ(0, vc_write_file(path, u[0]));
+	ASSERT_EQ(0, vc_write_file(path, u[1]));
 	ms = (vc_now_ns() - t0) / 1000000;
 	EXPECT_GT(5000, ms) TH_LOG("destroy took %llu ms",
 				   (unsigned long long)ms);
@@ -720,10 +781,10 @@ TEST(destroy_while_open)
 	EXPECT_EQ(-ENODEV, vc_rd(&c, 0, VPA_REG_VERSION, &v));
 	EXPECT_EQ(-1, ioctl(c.dev, VFIO_DEVICE_GET_INFO, &di));
 	EXPECT_EQ(ENODEV, errno);
-	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/vpa/state",
-		 u[0]);
-	ASSERT_LT(0, vc_read_str(path, list, sizeof(list)));
-	EXPECT_EQ(0, strcmp(list, "destroyed\n"));
+	EXPECT_EQ(0, strcmp(state_of(u[0]), "destroyed"));
+	EXPECT_EQ(0, strcmp(state_of(u[1]), "destroyed"));
+	EXPECT_EQ(0, strcmp(state_of(u[2]), "idle"));
+	EXPECT_EQ(0, vc_mdev_long(u[0], "vpa/nr_wq"));	/* all 0 now */
 	/* destroying again is harmless */
 	snprintf(path, sizeof(path), "%s/vpa_destroy", vc_parent());
 	EXPECT_EQ(0, vc_write_file(path, u[0]));

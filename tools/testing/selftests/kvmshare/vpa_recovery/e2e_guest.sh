@@ -35,7 +35,7 @@ e2e_check "vpa drives $bdf" test -d $P/mdev_supported_types
 U=$(cat /proc/sys/kernel/random/uuid)
 e2e_check "create a vpa-large virtual adapter" \
 	sh -c "echo $U > $P/mdev_supported_types/vpa-large/create"
-R=/sys/bus/mdev/devices/$U/vpa/recovery
+R=/sys/bus/mdev/devices/$U/vpa_recovery
 echo 5000 > /sys/module/vpa/parameters/ack_timeout_ms
 
 e2e_qemu vg /run/vg.mem 256M vpa -device vfio-pci,sysfsdev=/sys/bus/mdev/devices/$U
@@ -43,20 +43,20 @@ e2e_wait vg "GUEST-VPA 2 ok" 240
 e2e_tap $? "the guest's vpa_guest runs verified descriptors"
 grep -m1 "virtual adapter" $E2E_RUN/vg.log | sed 's/^/# /'
 
-before=$(sed -n 's/^resets //p' $P/vpa_recovery)
+before=$(cat $P/vpa_recovery/resets)
 hostcmd_hmp "pcie_aer_inject_error rp1 POISON_TLP" > /dev/null
 t=0
 while [ $t -lt 60 ]; do
-	[ "$(sed -n 's/^resets //p' $P/vpa_recovery)" -gt "$before" ] &&
-		[ "$(sed -n 's/^state //p' $P/vpa_recovery)" = normal ] && break
+	[ "$(cat $P/vpa_recovery/resets)" -gt "$before" ] &&
+		[ "$(cat $P/vpa_recovery/state)" = normal ] && break
 	sleep 1
 	t=$((t + 1))
 done
-sed 's/^/# /' $R
+grep . $R/* | sed "s|^$R/|# |"
 e2e_check "one adapter reset after the injected error" \
-	test "$(sed -n 's/^resets //p' $P/vpa_recovery)" -eq $((before + 1))
+	test "$(cat $P/vpa_recovery/resets)" -eq $((before + 1))
 e2e_check "the guest acknowledged in time and resumed" sh -c \
-	"grep -q '^last_outcome acked' $R && grep -q '^resumed 1' $R"
+	"[ \"\$(cat $R/last_outcome)\" = acked ] && [ \"\$(cat $R/resumed)\" = 1 ]"
 
 e2e_wait vg "GUEST-VPA [0-9]+ ok .*acks 1 resumes 1 " 180
 e2e_tap $? "the guest goes on after recovery with verified results"

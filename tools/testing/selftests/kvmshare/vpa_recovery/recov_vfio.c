@@ -321,16 +321,25 @@ struct trigger {
 	int finished;		/* atomic */
 };
 
-/* Write each ';'-separated part of t->arg to t->path, in order. */
+/*
+ * Each ';'-separated part of t->arg is FILE=VALUE: write VALUE to
+ * t->path/FILE, in order, until one fails.
+ */
 static int trig_write(struct trigger *t)
 {
-	char buf[256], *part, *save = NULL;
+	char buf[256], path[320], *part, *val, *save = NULL;
 	int ret = 0;
 
 	snprintf(buf, sizeof(buf), "%s", t->arg);
 	for (part = strtok_r(buf, ";", &save); part && !ret;
-	     part = strtok_r(NULL, ";", &save))
-		ret = vc_write_file(t->path, part);
+	     part = strtok_r(NULL, ";", &save)) {
+		val = strchr(part, '=');
+		if (!val)
+			return -EINVAL;
+		*val++ = 0;
+		snprintf(path, sizeof(path), "%s/%s", t->path, part);
+		ret = vc_write_file(path, val);
+	}
 	return ret;
 }
 
@@ -411,41 +420,36 @@ static void g_verify(struct __test_metadata *_metadata, struct guest *g)
 	EXPECT_EQ(g->nd, vc_audit(g->uuid, "completed"));
 }
 
-/* One line "key value" of a sysfs file. */
-static long kv(const char *path, const char *key)
+/* <dir>/vpa_recovery/KEY of the adapter or a virtual adapter. */
+static long kv(const char *dir, const char *key)
 {
-	char buf[1024], *p;
-	size_t n = strlen(key);
+	char path[256];
 
-	if (vc_read_str(path, buf, sizeof(buf)) < 0)
-		return -1;
-	for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (!strncmp(p, key, n) && p[n] == ' ')
-			return strtol(p + n + 1, NULL, 10);
-	return -1;
+	snprintf(path, sizeof(path), "%s/vpa_recovery/%s", dir, key);
+	return vc_read_long(path);
 }
 
 static long rec(struct guest *g, const char *key)
 {
-	char path[128];
+	char dir[128];
 
-	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/vpa/recovery",
-		 g->uuid);
-	return kv(path, key);
+	snprintf(dir, sizeof(dir), "/sys/bus/mdev/devices/%s", g->uuid);
+	return kv(dir, key);
 }
 
 static int rec_outcome(struct guest *g, char *out, size_t len)
 {
-	char path[128], buf[1024], *p;
+	char path[128];
+	int n;
 
-	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/vpa/recovery",
+	snprintf(path, sizeof(path),
+		 "/sys/bus/mdev/devices/%s/vpa_recovery/last_outcome",
 		 g->uuid);
-	if (vc_read_str(path, buf, sizeof(buf)) < 0)
+	n = vc_read_str(path, out, len);
+	if (n <= 0)
 		return -1;
-	p = strstr(buf, "last_outcome ");
-	if (!p)
-		return -1;
-	return sscanf(p + 13, "%31s", out) == 1 ? 0 : -1;
+	out[strcspn(out, "\n")] = 0;
+	return 0;
 }
 
 static int set_timeout(unsigned int ms)
@@ -461,8 +465,8 @@ static void resize_trigger(struct trigger *t, struct guest *g,
 {
 	memset(t, 0, sizeof(*t));
 	t->fn = trig_write;
-	snprintf(t->path, sizeof(t->path),
-		 "/sys/bus/mdev/devices/%s/vpa/resize", g->uuid);
+	snprintf(t->path, sizeof(t->path), "/sys/bus/mdev/devices/%s/vpa",
+		 g->uuid);
 	snprintf(t->arg, sizeof(t->arg), "%s", what);
 }
 
@@ -506,7 +510,7 @@ TEST_F_TIMEOUT(sw, revoke_under_load_acked, G_TEST_S)
 
 	ASSERT_EQ(0, g_init(g, "large", G_MAXD));
 	self->n = 1;
-	resize_trigger(&t, g, "wq 2");
+	resize_trigger(&t, g, "nr_wq=2");
 	ASSERT_EQ(0, run_guests(g, 1, &t, NULL));
 	EXPECT_EQ(0, t.ret);
 	EXPECT_EQ(2, g_reg(g, VPA_REG_NR_WQS));
@@ -536,7 +540,7 @@ TEST_F_TIMEOUT(sw, revoke_forced_after_deadline, G_TEST_S)
 	g_send(g);
 	for (k = 0; k < 4; k++)
 		EXPECT_EQ(8, g->inflight[k]);
-	resize_trigger(&t, g, "wq 2");
+	resize_trigger(&t, g, "nr_wq=2");
 	t.ret = t.fn(&t);		/* returns after the deadline */
 	EXPECT_EQ(0, t.ret);
 	EXPECT_EQ(0, rec_outcome(g, out, sizeof(out)));
@@ -565,10 +569,11 @@ TEST_F_TIMEOUT(sw, reassign_under_load, G_TEST_S)
 	self->n = 2;
 	memset(&t, 0, sizeof(t));
 	t.fn = trig_write;
-	snprintf(t.path, sizeof(t.path), "%s/vpa_reassign", SW_PARENT);
+	snprintf(t.path, sizeof(t.path), "/sys/bus/mdev/devices/%s/vpa",
+		 a->uuid);
 	/* doorbells first: A's queues 1-3 go quiet and lose them */
-	snprintf(t.arg, sizeof(t.arg), "%s %s db 3;%s %s wq 3", a->uuid,
-		 b->uuid, a->uuid, b->uuid);
+	snprintf(t.arg, sizeof(t.arg), "give_to=%s;give_db=3;give_wq=3",
+		 b->uuid);
 	ASSERT_EQ(0, run_guests(self->g, 2, &t, NULL));
 	EXPECT_EQ(0, t.ret);
 	EXPECT_EQ(1, g_reg(a, VPA_REG_NR_WQS));
@@ -592,7 +597,7 @@ TEST_F_TIMEOUT(sw, grow_and_shrink_in_place_under_load, G_TEST_S)
 
 	ASSERT_EQ(0, g_init(g, "large", 700));
 	self->n = 1;
-	resize_trigger(&t, g, "db 6;wq 6");
+	resize_trigger(&t, g, "nr_db=6;nr_wq=6");
 	ASSERT_EQ(0, run_guests(g, 1, &t, NULL));
 	EXPECT_EQ(0, t.ret);
 	EXPECT_EQ(6, g_reg(g, VPA_REG_NR_WQS));
@@ -608,7 +613,7 @@ TEST_F_TIMEOUT(sw, grow_and_shrink_in_place_under_load, G_TEST_S)
 			g_src(g, k)[j] = g_byte(k, j);
 	}
 	g->done = 0;
-	resize_trigger(&t, g, "db 2;win 3");
+	resize_trigger(&t, g, "nr_db=2;nr_win=3");
 	ASSERT_EQ(0, run_guests(g, 1, &t, NULL));
 	EXPECT_EQ(0, t.ret);
 	EXPECT_EQ(2, g_reg(g, VPA_REG_NR_DBS));
@@ -620,31 +625,87 @@ TEST_F_TIMEOUT(sw, grow_and_shrink_in_place_under_load, G_TEST_S)
 	g_verify_data(_metadata, g);
 }
 
+/* Write @val to the guest's <mdev>/vpa/FILE. */
+static int g_write(struct guest *g, const char *file, const char *val)
+{
+	char f[32];
+
+	snprintf(f, sizeof(f), "vpa/%s", file);
+	return vc_mdev_write(g->uuid, f, val);
+}
+
+static long rec_nr(struct guest *g, const char *file)
+{
+	char f[32];
+
+	snprintf(f, sizeof(f), "vpa/%s", file);
+	return vc_mdev_long(g->uuid, f);
+}
+
+/* The guest's give_to without its newline. */
+static const char *read_give_to(struct guest *g, char *buf, size_t len)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/vpa/give_to",
+		 g->uuid);
+	if (vc_read_str(path, buf, len) < 0)
+		buf[0] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return buf;
+}
+
 TEST_F_TIMEOUT(sw, bad_input_refused, G_TEST_S)
 {
+	static const char * const bad_nr[] = {
+		"nr_wq=0", "nr_wq=17", "nr_wq= ", "nr_wq=wq 2", "nr_wq=-1",
+		"nr_wq=4294967296", "nr_wq=2x",
+	};
 	struct guest *g = &self->g[0];
 	struct trigger t;
-	char path[256];
+	char two[96];
+	const char *b;
+	unsigned int i;
 
 	ASSERT_EQ(0, g_init(g, "large", 8));
 	self->n = 1;
-	resize_trigger(&t, g, "wq 0");
-	EXPECT_EQ(-EINVAL, t.fn(&t));
-	resize_trigger(&t, g, "wq 17");
-	EXPECT_EQ(-EINVAL, t.fn(&t));
-	resize_trigger(&t, g, "foo 1");
-	EXPECT_EQ(-EINVAL, t.fn(&t));
-	resize_trigger(&t, g, "wq");
-	EXPECT_EQ(-EINVAL, t.fn(&t));
+	/* resize: one count per write; refused values change nothing */
+	for (i = 0; i < ARRAY_SIZE(bad_nr); i++) {
+		resize_trigger(&t, g, bad_nr[i]);
+		EXPECT_EQ(-EINVAL, t.fn(&t)) TH_LOG("%s", bad_nr[i]);
+	}
+	EXPECT_EQ(4, rec_nr(g, "nr_wq"));
+	EXPECT_EQ(4, g_reg(g, VPA_REG_NR_WQS));
 	ASSERT_EQ(0, g_init(&self->g[1], "half", 8));	/* 50% engine */
 	self->n = 2;
-	resize_trigger(&t, g, "eng 100");
+	resize_trigger(&t, g, "nr_eng=100");
 	EXPECT_EQ(-ENOSPC, t.fn(&t));
-	resize_trigger(&t, g, "eng 50");
+	EXPECT_EQ(20, rec_nr(g, "nr_eng"));
+	resize_trigger(&t, g, "nr_eng=50");
 	EXPECT_EQ(0, t.fn(&t));
-	snprintf(path, sizeof(path), "%s/vpa_reassign", SW_PARENT);
-	EXPECT_EQ(-ENOENT, vc_write_file(path, NOBODY " " NOBODY " wq 1"));
-	EXPECT_EQ(-EINVAL, vc_write_file(path, "x"));
+	EXPECT_EQ(50, rec_nr(g, "nr_eng"));
+	/* reassign: a receiver first, then one count per write */
+	b = self->g[1].uuid;
+	EXPECT_EQ(-ENOENT, g_write(g, "give_wq", "1"));	/* no receiver */
+	EXPECT_EQ(-ENOENT, g_write(g, "give_to", NOBODY));
+	EXPECT_EQ(-EINVAL, g_write(g, "give_to", g->uuid));	/* itself */
+	EXPECT_EQ(-EINVAL, g_write(g, "give_to", "x"));
+	snprintf(two, sizeof(two), "%s wq 1", b);	/* the old command */
+	EXPECT_EQ(-EINVAL, g_write(g, "give_to", two));
+	EXPECT_EQ(0, strcmp(read_give_to(g, two, sizeof(two)), "none"));
+	ASSERT_EQ(0, g_write(g, "give_to", b));
+	EXPECT_EQ(0, strcmp(read_give_to(g, two, sizeof(two)), b));
+	EXPECT_EQ(-EINVAL, g_write(g, "give_to", "garbage"));
+	EXPECT_EQ(0, strcmp(read_give_to(g, two, sizeof(two)), b));
+	EXPECT_EQ(-EINVAL, g_write(g, "give_wq", "0"));
+	EXPECT_EQ(-EINVAL, g_write(g, "give_wq", "4"));	/* keeps one */
+	EXPECT_EQ(-EINVAL, g_write(g, "give_wq", "x"));
+	EXPECT_EQ(-EINVAL, g_write(g, "give_wq", "1 2"));
+	EXPECT_EQ(4, rec_nr(g, "nr_wq"));
+	EXPECT_EQ(0, g_write(g, "give_to", "none"));
+	EXPECT_EQ(0, strcmp(read_give_to(g, two, sizeof(two)), "none"));
+	EXPECT_EQ(-ENOENT, g_write(g, "give_vec", "1"));
+	EXPECT_EQ(8, rec_nr(g, "nr_vec"));
 	/* acknowledgments of nothing, unknown event bits, bad vector */
 	EXPECT_EQ(-EINVAL, vc_wr(&g->c, 0, VPA_REG_ACK, 1));
 	EXPECT_EQ(-EINVAL, vc_wr(&g->c, 0, VPA_REG_EVENT, 0x100));
@@ -665,33 +726,29 @@ static struct guest *rec_guests;
  */
 static bool recovered(void)
 {
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/vpa_recovery", rec_parent);
-	return kv(path, "resets") > rec_before_resets &&
-	       kv(path, "errors") == rec_before_resets + 1 &&
+	return kv(rec_parent, "resets") > rec_before_resets &&
+	       kv(rec_parent, "errors") == rec_before_resets + 1 &&
 	       rec_guests[0].resumes && rec_guests[1].resumes;
 }
 
 static void aer_run(struct __test_metadata *_metadata, struct guest *g,
 		    const char *parent, struct trigger *t)
 {
-	char path[256], out[32];
+	char out[32];
 	int i;
 
 	rec_parent = parent;
 	rec_guests = g;
-	snprintf(path, sizeof(path), "%s/vpa_recovery", parent);
-	rec_before_resets = kv(path, "resets");
+	rec_before_resets = kv(parent, "resets");
 	ASSERT_GE(rec_before_resets, 0);
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, g_init(&g[i], "small", 400));
 	g[2].silent = true;
 	ASSERT_EQ(0, run_guests(g, 3, t, recovered));
 	EXPECT_EQ(0, t->ret);
-	EXPECT_EQ(rec_before_resets + 1, kv(path, "resets"));	/* once */
-	EXPECT_EQ(2, kv(path, "last_acked"));
-	EXPECT_EQ(1, kv(path, "last_failed"));
+	EXPECT_EQ(rec_before_resets + 1, kv(parent, "resets"));	/* once */
+	EXPECT_EQ(2, kv(parent, "last_acked"));
+	EXPECT_EQ(1, kv(parent, "last_failed"));
 	for (i = 0; i < 2; i++) {
 		EXPECT_EQ(1, g[i].acks);
 		EXPECT_EQ(1, g[i].resumes);
@@ -728,8 +785,8 @@ TEST_F_TIMEOUT(sw, aer_debugfs_one_silent, G_TEST_S)
 	struct trigger t = { .fn = trig_write };
 
 	ASSERT_EQ(0, set_timeout(500));
-	snprintf(t.path, sizeof(t.path), DBGFS "/vpa0/error");
-	snprintf(t.arg, sizeof(t.arg), "1");
+	snprintf(t.path, sizeof(t.path), DBGFS "/vpa0");
+	snprintf(t.arg, sizeof(t.arg), "error=1");
 	self->n = 3;
 	aer_run(_metadata, self->g, SW_PARENT, &t);
 }
@@ -746,8 +803,8 @@ TEST_F_TIMEOUT(sw, aer_debugfs_one_silent_slow_host, G_TEST_S)
 
 	ASSERT_EQ(0, set_timeout(500));
 	ASSERT_EQ(0, set_host_delay(20000));
-	snprintf(t.path, sizeof(t.path), DBGFS "/vpa0/error");
-	snprintf(t.arg, sizeof(t.arg), "1");
+	snprintf(t.path, sizeof(t.path), DBGFS "/vpa0");
+	snprintf(t.arg, sizeof(t.arg), "error=1");
 	self->n = 3;
 	aer_run(_metadata, self->g, SW_PARENT, &t);
 }
@@ -761,7 +818,7 @@ TEST_F_TIMEOUT(sw, revoke_acked_slow_host, G_TEST_S)
 	ASSERT_EQ(0, g_init(g, "large", G_MAXD));
 	self->n = 1;
 	ASSERT_EQ(0, set_host_delay(20000));
-	resize_trigger(&t, g, "wq 2");
+	resize_trigger(&t, g, "nr_wq=2");
 	ASSERT_EQ(0, run_guests(g, 1, &t, NULL));
 	EXPECT_EQ(0, t.ret);
 	EXPECT_EQ(1, g->acks);
