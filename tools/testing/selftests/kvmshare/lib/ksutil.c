@@ -131,6 +131,29 @@ long long ks_sysfs_num(const char *fmt, ...)
 	return strtoll(buf, NULL, 0);
 }
 
+long long ks_sysfs_settle(long long want, int secs, const char *fmt, ...)
+{
+	const char *factor = getenv("KVMSHARE_TIMEOUT_FACTOR");
+	char rel[512];
+	long long v = -1;
+	va_list ap;
+	int i;
+
+	/* a slower kernel (the debug lane) stretches the wait */
+	if (factor && atoi(factor) > 1)
+		secs *= atoi(factor);
+	va_start(ap, fmt);
+	vsnprintf(rel, sizeof(rel), fmt, ap);
+	va_end(ap);
+	for (i = 0; i <= secs * 10; i++) {
+		v = ks_sysfs_num("%s", rel);
+		if (v == want)
+			break;
+		usleep(100000);
+	}
+	return v;
+}
+
 int ks_sysfs_exists(const char *fmt, ...)
 {
 	char path[512];

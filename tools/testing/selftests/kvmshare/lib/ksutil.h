@@ -29,6 +29,15 @@ int ks_part_set(int fd, uint32_t flags, uint64_t ent, uint64_t limit,
 /* A number from /sys/fs/kvmshare/<path>, or -1 (errno set). */
 long long ks_sysfs_num(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
+/*
+ * Wait up to @secs for the number in /sys/fs/kvmshare/<path> to be @want;
+ * returns the last value read. A deleted partition's pages are counted
+ * until its inode goes, which the eviction worker can delay (it holds the
+ * inode while it looks at the partition). @secs is multiplied by
+ * KVMSHARE_TIMEOUT_FACTOR (the debug lane).
+ */
+long long ks_sysfs_settle(long long want, int secs, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Whether /sys/fs/kvmshare/<path> exists. */
 int ks_sysfs_exists(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));

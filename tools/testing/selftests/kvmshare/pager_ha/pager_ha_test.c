@@ -76,7 +76,8 @@ FIXTURE_TEARDOWN(ha)
 	ks_pager_detach(&self->b);
 	if (self->a.store > 0)
 		close(self->a.store);
-	EXPECT_EQ(0, ks_sysfs_num("%s/used_pages", self->name));
+	/* (the eviction worker may still hold the deleted file's inode) */
+	EXPECT_EQ(0, ks_sysfs_settle(0, 5, "%s/used_pages", self->name));
 	EXPECT_EQ(0, ks_pool_umount(self->dir));
 	ks_write_file(TIMEOUT_PARAM, "10000");
 }

@@ -40,20 +40,11 @@ FIXTURE_SETUP(pool)
 
 FIXTURE_TEARDOWN(pool)
 {
-	int i;
-
 	/* Whatever a test did, the pool must be empty again once its files
-	 * are gone: nothing leaked. The eviction worker may hold a deleted
-	 * partition's inode for a moment (it frees it when it lets go).
+	 * are gone: nothing leaked.
 	 */
-	for (i = 0; i < 100; i++) {
-		if (!ks_sysfs_num("%s/used_pages", self->name) &&
-		    !ks_sysfs_num("%s/nr_partitions", self->name))
-			break;
-		usleep(50000);
-	}
-	EXPECT_EQ(0, ks_sysfs_num("%s/used_pages", self->name));
-	EXPECT_EQ(0, ks_sysfs_num("%s/nr_partitions", self->name));
+	EXPECT_EQ(0, ks_sysfs_settle(0, 5, "%s/used_pages", self->name));
+	EXPECT_EQ(0, ks_sysfs_settle(0, 5, "%s/nr_partitions", self->name));
 	EXPECT_EQ(0, ks_pool_umount(self->dir));
 	EXPECT_FALSE(ks_sysfs_exists("%s", self->name));
 }
@@ -526,7 +517,7 @@ TEST_F(pool, unlink_while_mapped)
 	close(fd);
 	ASSERT_EQ(0, unlink(path));
 	munmap(p, len);
-	EXPECT_EQ(0, ks_sysfs_num("%s/used_pages", self->name));
+	EXPECT_EQ(0, ks_sysfs_settle(0, 5, "%s/used_pages", self->name));
 }
 
 TEST_F(pool, rename_follows_in_sysfs)
