@@ -138,7 +138,8 @@ fi
 # self tests" (PROVE_RCU's boot-time self-test); with Debian's kernel, 1 of
 # about 20 boots stalled one CPU (an RCU stall, "Sending NMI from CPU 0 to
 # CPUs 1") right after kvm_amd loaded. The hung boot's console is kept as
-# console.boot1.log and the retry is said in console.log.
+# console.boot1.log, which ends with the retry's line (also on stderr:
+# QEMU truncates console.log when it starts again).
 boot_limit=${KVMSHARE_BOOT_LIMIT:-300}
 start_qemu() {
 	timeout -k 10 "$timeout" qemu-system-x86_64 "${args[@]}" \
@@ -180,7 +181,7 @@ if ! watch_boot; then
 	rm -f "$out/results.log" "$out/qmp.sock"
 	echo "vm-run.sh: $suite: the boot did not reach 'init: KVM ready' in" \
 	     "${boot_limit}s (last line: $last); booting again" |
-		tee "$out/console.log" >&2
+		tee -a "$out/console.boot1.log" >&2
 	[ "$console" = 1 ] && { kill "$tailpid" 2>/dev/null || true
 		tail -n +1 -f "$out/console.log" & tailpid=$!; }
 	start_qemu
