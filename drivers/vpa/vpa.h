@@ -8,8 +8,6 @@
  *   vpa_adapter::recov_lock  ->  vpa_vdev::lock  (two vdev locks are only
  *                               ever held together under recov_lock)
  *   vpa_vdev::lock  ->  vpa_adapter::lock
- *   vpa_vdev::lock  ->  vpa_vdev::dma_lock  (engine stop on reset)
- *   vpa_vdev::dma_lock  ->  the VFIO container's locks (pinning)
  *   vpa_vdev::cfg_lock, vpa_vdev::irq_lock  (spinlocks, innermost)
  * The engine never takes vpa_vdev::lock, so holders of it may wait for
  * the engine (cancel_work_sync()).
@@ -41,19 +39,6 @@
 #define VPA_NR_TYPES		5
 /* Descriptors one work queue runs per turn at 100% engine share. */
 #define VPA_TURN_DESCS		64
-/*
- * Most pages a virtual adapter keeps pinned. Before a descriptor that
- * could take the cache beyond it, the cache is emptied (never during one).
- */
-#define VPA_PIN_CACHE_MAX	4096
-/*
- * Most pages one descriptor pins: its ring entry (one page: the ring is
- * 64-byte aligned), its completion record (two pages: a malformed
- * descriptor's record may be misaligned) and two ranges of VPA_MAX_XFER
- * bytes at any alignment.
- */
-#define VPA_DESC_MAX_PINS	(3 + 2 * (VPA_MAX_XFER / PAGE_SIZE + 1))
-
 struct vpa_vdev;
 
 struct vpa_win {
@@ -222,9 +207,6 @@ struct vpa_recov_stats {
  * @req:	device request eventfd
  * @stat_page:	BAR4 status page; its own refcount keeps it while mapped
  * @stat:	kernel address of @stat_page
- * @dma_lock:	protects @pins; held while a descriptor touches pinned pages
- * @pins:	IOVA page number -> pinned page; tag 1 = pinned writable
- * @nr_pins:	entries in @pins
  * @audit:	counters, enum vpa_audit
  * @event:	VPA_REG_EVENT latches (under @cfg_lock, as all below to @failed)
  * @evt_vec:	VPA_REG_EVT_VEC
@@ -267,9 +249,6 @@ struct vpa_vdev {
 	struct eventfd_ctx *req;
 	struct page *stat_page;
 	u32 *stat;
-	struct mutex dma_lock;		/* pins, nr_pins */
-	struct xarray pins;
-	unsigned int nr_pins;
 	atomic64_t audit[VPA_AUD_NR];
 	u32 event;
 	u32 evt_vec;
@@ -323,7 +302,6 @@ void vpa_engine_freeze_wq(struct vpa_vdev *v, struct vpa_wq *wq);
 void vpa_engine_init_wq(struct vpa_vdev *v, struct vpa_wq *wq);
 int vpa_engine_ring(struct vpa_adapter *ad, u16 rid, u32 global, u32 tail);
 void vpa_engine_stop(struct vpa_vdev *v);
-void vpa_dma_unpin_range(struct vpa_vdev *v, u64 iova, u64 len);
 void vpa_vdev_set_err(struct vpa_vdev *v, u32 err);
 void vpa_vdev_signal(struct vpa_vdev *v, u32 vec);
 void vpa_audit(struct vpa_vdev *v, enum vpa_audit what);

@@ -10,16 +10,19 @@
  *
  * Every access of a descriptor to guest memory goes through two checks:
  * the virtual adapter's DMA windows (vpa_dma_window_ok()) and the VM's
- * VFIO container: pages are pinned with vfio_pin_pages(), which refuses
- * an IOVA the VM has not mapped or a write to a read-only mapping. Pinned
- * pages are cached per virtual adapter (vpa_vdev::pins) until the VM
- * unmaps them (vfio dma_unmap callback), the device closes, or the cache
- * is full.
+ * VFIO container, through which every byte is copied (vfio_dma_rw()): it
+ * refuses an IOVA the VM has not mapped or a write to a read-only
+ * mapping. No guest page is pinned. Pinning would put the engine inside
+ * VFIO's unmap protocol: VFIO calls a pinning driver's dma_unmap
+ * callback with its device_list_lock held, a lock it takes under the
+ * container's iommu->lock, and the callback must wait for any descriptor
+ * using the pages while that descriptor needs iommu->lock to pin its
+ * next page - a lock cycle lockdep reported. With copies, the engine
+ * holds no lock of ours while in VFIO and VFIO never calls into us.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/crc32.h>
-#include <linux/highmem.h>
 #include <linux/slab.h>
 
 #include "vpa.h"
@@ -54,101 +57,32 @@ void vpa_vdev_signal(struct vpa_vdev *v, u32 vec)
 	spin_unlock(&v->irq_lock);
 }
 
-/* Pin cache. */
-
-static void vpa_pin_drop(struct vpa_vdev *v, unsigned long pfn)
-{
-	lockdep_assert_held(&v->dma_lock);
-	xa_erase(&v->pins, pfn);
-	vfio_unpin_pages(&v->vfio, (dma_addr_t)pfn << PAGE_SHIFT, 1);
-	v->nr_pins--;
-}
-
-/* Unpin every cached page in [iova, iova + len). */
-void vpa_dma_unpin_range(struct vpa_vdev *v, u64 iova, u64 len)
-{
-	unsigned long pfn, first, last;
-	void *entry;
-
-	if (!len)
-		return;
-	first = iova >> PAGE_SHIFT;
-	last = (iova + len - 1) >> PAGE_SHIFT;
-	if (last < first)
-		last = ULONG_MAX;
-	mutex_lock(&v->dma_lock);
-	xa_for_each_range(&v->pins, pfn, entry, first, last)
-		vpa_pin_drop(v, pfn);
-	mutex_unlock(&v->dma_lock);
-}
-
-static void vpa_pin_flush(struct vpa_vdev *v)
-{
-	unsigned long pfn;
-	void *entry;
-
-	lockdep_assert_held(&v->dma_lock);
-	xa_for_each(&v->pins, pfn, entry)
-		vpa_pin_drop(v, pfn);
-}
-
 /*
- * Make room in the pin cache for one more descriptor. Called between
- * descriptors only: a page a descriptor got from vpa_dma_page() must stay
- * pinned until the descriptor is done with it, so the cache is never
- * emptied in the middle of one (it may hold VPA_PIN_CACHE_MAX pages then).
+ * Guest memory access. Every byte a descriptor reads or writes is copied
+ * with vfio_dma_rw() through the VM's container, a page at most at a
+ * time, into or out of the turn's bounce pages: nothing is pinned, so no
+ * unmap has to wait for the engine (VFIO calls no dma_unmap callback of
+ * ours), a guest page of the pool may still be paged out while the
+ * adapter is idle, and a descriptor works on private copies the guest
+ * cannot change under it. vfio_dma_rw() refuses an IOVA the VM has not
+ * mapped (-EINVAL), a write to a read-only mapping (-EPERM) and a range
+ * whose memory cannot be faulted in (-EFAULT).
  */
-static void vpa_pin_make_room(struct vpa_vdev *v)
+static int vpa_dma_rw(struct vpa_vdev *v, u64 iova, void *buf, u32 len,
+		      bool write)
 {
-	lockdep_assert_held(&v->dma_lock);
-	if (v->nr_pins > VPA_PIN_CACHE_MAX - VPA_DESC_MAX_PINS)
-		vpa_pin_flush(v);
-}
+	int ret;
 
-/*
- * The page behind @iova, pinned through the VM's container for reading,
- * or for writing if @write. Returns the page or an ERR_PTR; a refusal is
- * counted in the audit. The page stays pinned (and cached) at least until
- * the descriptor being run ends: nothing here unpins another page.
- */
-static struct page *vpa_dma_page(struct vpa_vdev *v, u64 iova, bool write)
-{
-	unsigned long pfn = iova >> PAGE_SHIFT;
-	struct page *page, *old_page = NULL;
-	void *entry;
-	int prot, ret;
-
-	lockdep_assert_held(&v->dma_lock);
-	entry = xa_load(&v->pins, pfn);
-	if (entry) {
-		if (!write || xa_pointer_tag(entry))
-			return xa_untag_pointer(entry);
-		old_page = xa_untag_pointer(entry);
-	}
-
-	prot = IOMMU_READ | (write ? IOMMU_WRITE : 0);
-	ret = vfio_pin_pages(&v->vfio, iova & PAGE_MASK, 1, prot, &page);
-	if (ret != 1) {
-		if (ret == -EPERM)
-			vpa_audit(v, VPA_AUD_READONLY);
-		else
-			vpa_audit(v, VPA_AUD_UNMAPPED);
-		dev_dbg_ratelimited(&v->mdev->dev,
-				    "DMA %s of IOVA %#llx refused: %d\n",
-				    write ? "write" : "read", iova, ret);
-		return ERR_PTR(ret < 0 ? ret : -EFAULT);
-	}
-	ret = xa_err(xa_store(&v->pins, pfn, xa_tag_pointer(page, write),
-			      GFP_KERNEL));
-	if (ret) {
-		vfio_unpin_pages(&v->vfio, iova & PAGE_MASK, 1);
-		return ERR_PTR(ret);
-	}
-	if (old_page)	/* the writable pin replaces the read-only one */
-		vfio_unpin_pages(&v->vfio, iova & PAGE_MASK, 1);
+	ret = vfio_dma_rw(&v->vfio, iova, buf, len, write);
+	if (!ret)
+		return 0;
+	if (ret == -EPERM)
+		vpa_audit(v, VPA_AUD_READONLY);
 	else
-		v->nr_pins++;
-	return page;
+		vpa_audit(v, VPA_AUD_UNMAPPED);
+	dev_dbg_ratelimited(&v->mdev->dev, "DMA %s of IOVA %#llx+%u refused: %d\n",
+			    write ? "write" : "read", iova, len, ret);
+	return ret;
 }
 
 /*
@@ -207,41 +141,33 @@ static int vpa_dma_check(struct vpa_vdev *v, struct vpa_wq *wq, u64 iova,
 	return -EACCES;
 }
 
-/* Copy between guest memory at @iova and @buf. */
+/* Copy between guest memory at @iova and @buf, after the checks. */
 static int vpa_dma_copy(struct vpa_vdev *v, struct vpa_wq *wq, u64 iova,
 			void *buf, u32 len, bool write)
 {
-	struct page *page;
-	u32 off, n;
-	void *p;
 	int ret;
 
 	ret = vpa_dma_check(v, wq, iova, len, write);
 	if (ret)
 		return ret;
-	while (len) {
-		off = offset_in_page(iova);
-		n = min_t(u32, len, PAGE_SIZE - off);
-		page = vpa_dma_page(v, iova, write);
-		if (IS_ERR(page))
-			return PTR_ERR(page);
-		p = kmap_local_page(page);
-		if (write)
-			memcpy(p + off, buf, n);
-		else
-			memcpy(buf, p + off, n);
-		kunmap_local(p);
-		iova += n;
-		buf += n;
-		len -= n;
-	}
-	return 0;
+	return vpa_dma_rw(v, iova, buf, len, write);
 }
+
+/*
+ * A turn's bounce pages: what a piece of a descriptor reads from the
+ * source and reads from or writes to the destination. The turn of one
+ * queue runs on one worker at a time, so they are the turn's own.
+ */
+struct vpa_bounce {
+	u8 src[PAGE_SIZE];
+	u8 dst[PAGE_SIZE];
+};
 
 /* Result of running one descriptor: its record, the host's errno. */
 struct vpa_run {
 	struct vpa_completion cr;
 	int err;
+	struct vpa_bounce *b;
 };
 
 static void vpa_fault(struct vpa_run *r, u8 status, u64 addr)
@@ -258,11 +184,14 @@ static void vpa_fault(struct vpa_run *r, u8 status, u64 addr)
 
 /*
  * Walk [src, src+len) and/or [dst, dst+len), as @how says, a piece at a
- * time, where a piece never crosses a page of either. @fn gets kernel
- * addresses (NULL for a side @how does not name). Both ranges are checked
- * whole (wrap-around, windows: vpa_dma_check()) before any page is
- * touched. Returns 0, an errno with the fault in @r, or what @fn returned
- * non-zero (it stops).
+ * time, where a piece never crosses a page of either (so a fault names
+ * the page that failed). For each piece, the source and (VPA_WALK_DST_RD)
+ * the destination are read into the bounce pages, @fn works on them
+ * (NULL for a side @how does not name), and (VPA_WALK_DST_WR) the
+ * destination's bounce page is written back. Both ranges are checked
+ * whole (wrap-around, windows: vpa_dma_check()) before any byte is
+ * touched. Returns 0, an errno with the fault in @r, or what @fn
+ * returned non-zero (it stops; nothing of that piece is written).
  */
 typedef int (*vpa_walk_fn)(void *dst, const void *src, u32 n, void *arg);
 
@@ -271,10 +200,9 @@ static int vpa_walk(struct vpa_vdev *v, struct vpa_wq *wq, struct vpa_run *r,
 		    vpa_walk_fn fn, void *arg)
 {
 	bool has_src = how & VPA_WALK_SRC, has_dst = how & VPA_WALK_DST;
-	bool dst_wr = how & VPA_WALK_DST_WR;
+	bool dst_rd = how & VPA_WALK_DST_RD, dst_wr = how & VPA_WALK_DST_WR;
 	u8 dst_fault = dst_wr ? VPA_CS_DMA_WRITE : VPA_CS_DMA_READ;
-	struct page *sp, *dp;
-	void *s, *d;
+	u8 *s = has_src ? r->b->src : NULL, *d = has_dst ? r->b->dst : NULL;
 	u32 n, done = 0;
 	int ret;
 
@@ -288,37 +216,34 @@ static int vpa_walk(struct vpa_vdev *v, struct vpa_wq *wq, struct vpa_run *r,
 	}
 	while (done < len) {
 		n = len - done;
-		sp = NULL;
-		dp = NULL;
-		s = NULL;
-		d = NULL;
-		if (has_src) {
+		if (has_src)
 			n = min_t(u32, n, PAGE_SIZE - offset_in_page(src + done));
-			sp = vpa_dma_page(v, src + done, false);
-			if (IS_ERR(sp)) {
-				vpa_fault(r, VPA_CS_DMA_READ, src + done);
-				return PTR_ERR(sp);
-			}
-		}
-		if (has_dst) {
+		if (has_dst)
 			n = min_t(u32, n, PAGE_SIZE - offset_in_page(dst + done));
-			dp = vpa_dma_page(v, dst + done, dst_wr);
-			if (IS_ERR(dp)) {
-				vpa_fault(r, dst_fault, dst + done);
-				return PTR_ERR(dp);
+		if (has_src) {
+			ret = vpa_dma_rw(v, src + done, s, n, false);
+			if (ret) {
+				vpa_fault(r, VPA_CS_DMA_READ, src + done);
+				return ret;
 			}
 		}
-		if (sp)
-			s = kmap_local_page(sp) + offset_in_page(src + done);
-		if (dp)
-			d = kmap_local_page(dp) + offset_in_page(dst + done);
+		if (dst_rd) {
+			ret = vpa_dma_rw(v, dst + done, d, n, false);
+			if (ret) {
+				vpa_fault(r, dst_fault, dst + done);
+				return ret;
+			}
+		}
 		ret = fn(d, s, n, arg);
-		if (dp)
-			kunmap_local(d);
-		if (sp)
-			kunmap_local(s);
 		if (ret)
 			return ret;
+		if (dst_wr) {
+			ret = vpa_dma_rw(v, dst + done, d, n, true);
+			if (ret) {
+				vpa_fault(r, dst_fault, dst + done);
+				return ret;
+			}
+		}
 		done += n;
 		r->cr.bytes_done = done;
 	}
@@ -327,7 +252,7 @@ static int vpa_walk(struct vpa_vdev *v, struct vpa_wq *wq, struct vpa_run *r,
 
 static int vpa_do_copy(void *dst, const void *src, u32 n, void *arg)
 {
-	memmove(dst, src, n);
+	memcpy(dst, src, n);
 	return 0;
 }
 
@@ -358,15 +283,7 @@ static int vpa_do_compare(void *dst, const void *src, u32 n, void *arg)
 	const u8 *a = src, *b = dst;
 	u32 i;
 
-	if (!memcmp(a, b, n)) {
-		c->pos += n;
-		return 0;
-	}
-	/*
-	 * The guest may change either side under us: the byte memcmp() saw
-	 * differ may be equal again. Never look past this piece; if no byte
-	 * differs any more, the piece counts as equal.
-	 */
+	/* private copies: the guest cannot change them under us */
 	for (i = 0; i < n && a[i] == b[i]; i++)
 		;
 	c->pos += i;
@@ -467,26 +384,27 @@ static void vpa_wq_publish(struct vpa_vdev *v, struct vpa_wq *wq)
 		   atomic64_read(&v->audit[VPA_AUD_WINDOW]));
 }
 
-/* One turn of a work queue on an engine. */
-static void vpa_wq_work(struct work_struct *work)
+/*
+ * Run up to @turn descriptors of @wq. Returns true if work is left for
+ * another turn.
+ */
+static bool vpa_wq_run(struct vpa_wq *wq, struct vpa_bounce *b, u32 turn)
 {
-	struct vpa_wq *wq = container_of(work, struct vpa_wq, work);
 	struct vpa_vdev *v = wq->vdev;
-	u32 head, size, gen, turn, i;
+	u32 head, size, gen, i;
+	struct vpa_run run = { .b = b };
 	struct vpa_desc desc;
-	struct vpa_run run;
 	bool more = false;
 	u64 ring;
 	int ret;
 
-	turn = max_t(u32, 1, v->nr[VPA_RES_ENG] * VPA_TURN_DESCS / 100);
 	for (i = 0; i < turn; i++) {
 		spin_lock(&v->cfg_lock);
 		if (READ_ONCE(v->dead) || !(v->ctrl & VPA_CTRL_ENABLE) ||
 		    !(wq->ctrl & VPA_WQ_CTRL_ENABLE) || wq->frozen ||
 		    v->recovery || v->failed || wq->head == wq->tail) {
 			spin_unlock(&v->cfg_lock);
-			return;
+			return false;
 		}
 		head = wq->head;
 		size = wq->size;
@@ -500,19 +418,16 @@ static void vpa_wq_work(struct work_struct *work)
 		}
 		spin_unlock(&v->cfg_lock);
 
-		mutex_lock(&v->dma_lock);
-		vpa_pin_make_room(v);
 		ret = vpa_dma_copy(v, wq, ring + (u64)head * sizeof(desc),
 				   &desc, sizeof(desc), false);
 		if (ret) {
-			mutex_unlock(&v->dma_lock);
 			/* the queue cannot go on: stop it until re-enabled */
 			vpa_vdev_set_err(v, VPA_ERR_RING);
 			spin_lock(&v->cfg_lock);
 			if (wq->gen == gen)
 				wq->ctrl &= ~VPA_WQ_CTRL_ENABLE;
 			spin_unlock(&v->cfg_lock);
-			return;
+			return false;
 		}
 		vpa_run_desc(v, wq, &desc, &run);
 		trace_vpa_desc_done(v, wq, &desc, &run.cr, run.err);
@@ -523,7 +438,6 @@ static void vpa_wq_work(struct work_struct *work)
 			if (ret)
 				vpa_vdev_set_err(v, VPA_ERR_COMPLETION);
 		}
-		mutex_unlock(&v->dma_lock);
 
 		atomic64_inc(&v->audit[VPA_AUD_DONE]);
 		spin_lock(&v->cfg_lock);
@@ -536,10 +450,33 @@ static void vpa_wq_work(struct work_struct *work)
 		if (desc.flags & VPA_DESC_F_IRQ)
 			vpa_vdev_signal(v, wq->vec);
 		if (!more)
-			return;
+			return false;
+	}
+	return true;
+}
+
+/*
+ * One turn of a work queue on an engine. Its bounce pages are allocated
+ * per turn (a small allocation that only fails for a task being killed;
+ * if it does, the turn is tried again later), so an idle queue holds no
+ * memory.
+ */
+static void vpa_wq_work(struct work_struct *work)
+{
+	struct vpa_wq *wq = container_of(work, struct vpa_wq, work);
+	struct vpa_vdev *v = wq->vdev;
+	struct vpa_bounce *b;
+	bool more = true;
+
+	b = kmalloc(sizeof(*b), GFP_KERNEL);
+	if (b) {
+		more = vpa_wq_run(wq, b, max_t(u32, 1, v->nr[VPA_RES_ENG] *
+					       VPA_TURN_DESCS / 100));
+		kfree(b);
 	}
 	/* turn used up with work left: go behind the other queues */
-	queue_work(v->ad->engines, &wq->work);
+	if (more)
+		queue_work(v->ad->engines, &wq->work);
 }
 
 void vpa_engine_init_wq(struct vpa_vdev *v, struct vpa_wq *wq)
@@ -628,8 +565,8 @@ void vpa_engine_freeze_wq(struct vpa_vdev *v, struct vpa_wq *wq)
 }
 
 /*
- * Stop all work of @v and drop its pins: nothing of it runs on an engine
- * and nothing stays pinned when this returns. Callers have made sure no
+ * Stop all work of @v: nothing of it runs on an engine, and nothing of it
+ * touches the VM's memory, when this returns. Callers have made sure no
  * new work is queued (queues disabled or the device dead). Bounded: a
  * running turn ends after the descriptor it is on. Every queue slot is
  * cancelled, not only the ones @v owns now: a queue taken by a resize
@@ -643,7 +580,4 @@ void vpa_engine_stop(struct vpa_vdev *v)
 
 	for (i = 0; i < VPA_MAX_WQS; i++)
 		cancel_work_sync(&v->wq[i].work);
-	mutex_lock(&v->dma_lock);
-	vpa_pin_flush(v);
-	mutex_unlock(&v->dma_lock);
 }

@@ -3,7 +3,7 @@
  * vpa front end: each virtual adapter is an mdev and a VFIO PCI device
  * with an emulated config space, three BARs (see uapi/linux/vpa.h), MSI
  * and MSI-X, registered on the emulated IOMMU path so that all its DMA
- * goes through vfio_pin_pages() of the VM's container.
+ * goes through vfio_dma_rw() of the VM's container.
  *
  * Region offsets of the device fd: region index << VPA_OFFSET_SHIFT.
  */
@@ -908,16 +908,11 @@ static void vpa_close_device(struct vfio_device *vdev)
 	spin_unlock(&v->cfg_lock);
 	v->open = false;
 	mutex_unlock(&v->lock);
-	/* no new work: every queue is disabled; then unpin everything */
+	/* no new work: every queue is disabled; wait for what runs */
 	vpa_engine_stop(v);
 	mutex_lock(&v->lock);
 	vpa_irqs_clear(v, true);
 	mutex_unlock(&v->lock);
-}
-
-static void vpa_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
-{
-	vpa_dma_unpin_range(vpa_of(vdev), iova, length);
 }
 
 static void vpa_request(struct vfio_device *vdev, unsigned int count)
@@ -943,11 +938,11 @@ static void vpa_request(struct vfio_device *vdev, unsigned int count)
  * @v:	the virtual adapter
  *
  * Used by direct destroy and by mdev remove. The device goes dead (every
- * VFIO access fails with -ENODEV), its queues stop, its pinned pages are
- * released, its resource group goes back to the adapter and the user is
- * asked to release the device. Bounded: nothing here waits for user space;
+ * VFIO access fails with -ENODEV), its queues stop (no descriptor touches
+ * the VM's memory after), its resource group goes back to the adapter and
+ * the user is asked to release the device. Bounded: nothing here waits for user space;
  * the longest wait is for the descriptor an engine is running. Safe to
- * call more than once. Takes v->lock, v->dma_lock and the adapter's lock
+ * call more than once. Takes v->lock and the adapter's lock
  * one after the other; the caller holds none of them.
  */
 void vpa_vdev_kill(struct vpa_vdev *v)
@@ -987,10 +982,8 @@ static int vpa_init_dev(struct vfio_device *vdev)
 	v->gid = -1;
 	v->irq_type = -1;
 	mutex_init(&v->lock);
-	mutex_init(&v->dma_lock);
 	spin_lock_init(&v->cfg_lock);
 	spin_lock_init(&v->irq_lock);
-	xa_init(&v->pins);
 	for (i = 0; i < VPA_MAX_WQS; i++)
 		vpa_engine_init_wq(v, &v->wq[i]);
 	vpa_recov_init_vdev(v);
@@ -1033,10 +1026,8 @@ static void vpa_release_dev(struct vfio_device *vdev)
 
 	/* kill or remove returned the group; a failed probe did not */
 	vpa_adapter_release_group(v->ad, v);
-	xa_destroy(&v->pins);
 	__free_page(v->stat_page);
 	mutex_destroy(&v->lock);
-	mutex_destroy(&v->dma_lock);
 	vfio_free_device(vdev);
 }
 
@@ -1051,5 +1042,4 @@ const struct vfio_device_ops vpa_vfio_ops = {
 	.ioctl = vpa_ioctl,
 	.mmap = vpa_mmap,
 	.request = vpa_request,
-	.dma_unmap = vpa_dma_unmap,
 };

@@ -412,16 +412,6 @@ static ssize_t state_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(state);
 
-/* A gauge, not a counter: pages in the pin cache now. */
-static ssize_t pinned_show(struct device *dev, struct device_attribute *attr,
-			   char *buf)
-{
-	struct vpa_vdev *v = dev_get_drvdata(dev);
-
-	return sysfs_emit(buf, "%u\n", READ_ONCE(v->nr_pins));
-}
-static DEVICE_ATTR_RO(pinned);
-
 /* Bits 0 to @n - 1. */
 static u32 vpa_first_bits(u32 n)
 {
@@ -555,8 +545,8 @@ static ssize_t wq_submit_store(struct device *dev,
 }
 static DEVICE_ATTR_RW(wq_submit);
 
-/* rid, state, pinned, wq_submit, give_to; two masks; nr_ and give_ */
-static struct attribute *vpa_mdev_attrs[5 + 2 + 2 * VPA_RES_NR + 1];
+/* rid, state, wq_submit, give_to; two masks; nr_ and give_ */
+static struct attribute *vpa_mdev_attrs[4 + 2 + 2 * VPA_RES_NR + 1];
 static struct dev_ext_attribute vpa_win_prot_attrs[2];
 static struct dev_ext_attribute vpa_nr_attrs[VPA_RES_NR];
 static struct dev_ext_attribute vpa_give_attrs[VPA_RES_NR];
@@ -647,7 +637,6 @@ void vpa_sysfs_init(void)
 	a = vpa_mdev_attrs;
 	*a++ = &dev_attr_rid.attr;
 	*a++ = &dev_attr_state.attr;
-	*a++ = &dev_attr_pinned.attr;
 	*a++ = &dev_attr_wq_submit.attr;
 	*a++ = &dev_attr_give_to.attr;
 	a = vpa_attrs_fill(a, vpa_win_prot_attrs, &vpa_win_prot_tmpl,

@@ -131,17 +131,22 @@ long long ks_sysfs_num(const char *fmt, ...)
 	return strtoll(buf, NULL, 0);
 }
 
-long long ks_sysfs_settle(long long want, int secs, const char *fmt, ...)
+int ks_timeout_factor(void)
 {
 	const char *factor = getenv("KVMSHARE_TIMEOUT_FACTOR");
+
+	return factor && atoi(factor) > 1 ? atoi(factor) : 1;
+}
+
+long long ks_sysfs_settle(long long want, int secs, const char *fmt, ...)
+{
 	char rel[512];
 	long long v = -1;
 	va_list ap;
 	int i;
 
 	/* a slower kernel (the debug lane) stretches the wait */
-	if (factor && atoi(factor) > 1)
-		secs *= atoi(factor);
+	secs *= ks_timeout_factor();
 	va_start(ap, fmt);
 	vsnprintf(rel, sizeof(rel), fmt, ap);
 	va_end(ap);

@@ -26,6 +26,12 @@ int ks_part_stats(int fd, struct kvmshare_part_stats *st);
 int ks_part_set(int fd, uint32_t flags, uint64_t ent, uint64_t limit,
 		uint32_t weight);
 
+/*
+ * KVMSHARE_TIMEOUT_FACTOR (at least 1): how much slower the kernel under
+ * test is (the debug lane); a test that waits on its own clock multiplies
+ * its wait by it.
+ */
+int ks_timeout_factor(void);
 /* A number from /sys/fs/kvmshare/<path>, or -1 (errno set). */
 long long ks_sysfs_num(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));

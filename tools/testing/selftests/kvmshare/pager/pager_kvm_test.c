@@ -54,7 +54,7 @@ FIXTURE_SETUP(paging)
 FIXTURE_TEARDOWN(paging)
 {
 	char path[128];
-	int i, served;
+	int served;
 
 	ks_write_file(ASYNC_PARAM, "N");	/* the default */
 
@@ -67,11 +67,8 @@ FIXTURE_TEARDOWN(paging)
 	}
 	/* A running service gets the DISCARDs of the deleted partition. */
 	served = self->pager.running;
-	for (i = 0; served && i < 50; i++) {
-		if (ks_sysfs_num("%s/blocks_used", self->name) == 0)
-			break;
-		usleep(100000);
-	}
+	if (served)
+		ks_sysfs_settle(0, 5, "%s/blocks_used", self->name);
 	ks_pager_detach(&self->pager);
 	/* (the eviction worker may still hold the deleted file's inode) */
 	EXPECT_EQ(0, ks_sysfs_settle(0, 5, "%s/used_pages", self->name));
@@ -112,7 +109,7 @@ static struct kvmshare_part_stats settled(struct __test_metadata *_metadata,
 	struct kvmshare_part_stats st;
 	int i;
 
-	for (i = 0; i < 100; i++) {
+	for (i = 0; i < 100 * ks_timeout_factor(); i++) {
 		st = stats(_metadata, fd);
 		if (st.resident_pages + st.paged_out_pages + st.zero_pages ==
 		    pages)

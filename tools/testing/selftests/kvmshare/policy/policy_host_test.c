@@ -241,11 +241,7 @@ FIXTURE_TEARDOWN(policy)
 	}
 	if (pager.fd >= 0) {
 		/* The running service gets the DISCARDs of the files. */
-		for (i = 0; i < 50; i++) {
-			if (!ks_sysfs_num("%s/blocks_used", self->name))
-				break;
-			usleep(100000);
-		}
+		ks_sysfs_settle(0, 5, "%s/blocks_used", self->name);
 		ks_pager_detach(&pager);
 		pager.fd = -1;
 	}

@@ -127,7 +127,7 @@ int vc_remove(const char *uuid)
 	return vc_write_file(path, "1");
 }
 
-/* <mdev>/FILE (e.g. "vpa/pinned") as a number, -1 if missing. */
+/* <mdev>/FILE (e.g. "vpa/nr_wq") as a number, -1 if missing. */
 long vc_mdev_long(const char *uuid, const char *file)
 {
 	char path[256];

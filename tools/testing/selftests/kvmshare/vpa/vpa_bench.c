@@ -79,7 +79,7 @@ static void bench_checks(void)
 	if (ret)
 		goto out;
 	memset(c.mem + VC_DATA_OFF, 0x3c, BATCH * XFER);
-	round_ns(&c);	/* warm the pin cache */
+	round_ns(&c);	/* warm up: fault in the pages, wake the engines */
 	/* ABBA order, so that drift and position effects cancel */
 	for (i = 0; i < 2 * PAIRS && !ret; i++) {
 		bool bypass = (i ^ (i >> 1)) & 1;
