@@ -14,6 +14,7 @@
 #   make bench [SUITES=...]
 #   make lint         checkpatch --strict, sparse, uapi headers, ABI, Sphinx
 #   make selftests tools
+#   make samples      the kernel's mtty sample mdev driver (a benchmark baseline)
 #   make clean
 
 TOP := $(CURDIR)
@@ -34,7 +35,7 @@ KBUILD_OPTS ?= W=1
 
 export KVMSHARE_BUILD := $(BUILD)
 
-.PHONY: all modules selftests tools check demo bench lint deps clean help
+.PHONY: all modules samples selftests tools check demo bench lint deps clean help
 
 all: modules
 
@@ -45,6 +46,12 @@ modules:
 	@$(TOP)/scripts/deps.sh build
 	@[ -z "$(KERNEL)" ] || $(TOP)/scripts/kernel.sh fetch > /dev/null
 	$(MAKE) -C $(KDIR) M=$(TOP) $(KBUILD_OPTS) modules
+
+# The kernel's sample mdev driver mtty, a baseline of the vpa benchmark.
+samples:
+	@$(TOP)/scripts/deps.sh build
+	@[ -z "$(KERNEL)" ] || $(TOP)/scripts/kernel.sh fetch > /dev/null
+	@$(TOP)/scripts/build-samples.sh $(KDIR)
 
 selftests tools:
 	@$(TOP)/scripts/deps.sh build

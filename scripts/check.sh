@@ -130,7 +130,10 @@ if [ -n "$lane" ]; then
 fi
 initrd=$build/initrd.gz
 build_ok=1
-if ! make -s -C "$top" modules selftests > "$results/build.log" 2>&1; then
+targets="modules selftests"
+[ "$mode" = bench ] && targets="$targets samples"
+# shellcheck disable=SC2086
+if ! make -s -C "$top" $targets > "$results/build.log" 2>&1; then
 	build_ok=0
 	echo "check.sh: build failed:"
 	tail -40 "$results/build.log"

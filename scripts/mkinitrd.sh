@@ -51,8 +51,9 @@ add_intree() {
 	   "$kroot/lib/modules/$krel/modules.builtin" \
 	   "$kroot/lib/modules/$krel/modules.builtin.modinfo" \
 	   "$dst/lib/modules/$krel/"
-	# Our modules (every .ko the Kbuild tree produced).
-	find "$top/kvm" "$top/drivers" -name '*.ko' \
+	# Our modules (every .ko the Kbuild tree produced), and the kernel's
+	# samples the benchmarks compare against if built (make samples).
+	find "$top/kvm" "$top/drivers" "$build/samples" -name '*.ko' \
 		-exec cp {} "$dst/lib/modules/$krel/extra/" \; 2>/dev/null || true
 	depmod -b "$dst" "$krel"
 }

@@ -25,7 +25,7 @@ $(OUT)/vpa/vpa_hostile: vpa/vpa_hostile.c $(VPA_CLIENT)
 
 $(OUT)/vpa/vpa_bench: vpa/vpa_bench.c $(VPA_CLIENT)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ vpa/vpa_bench.c vpa/vfio_client.c $(LDFLAGS)
+	$(CC) $(CFLAGS) -o $@ vpa/vpa_bench.c vpa/vfio_client.c $(LDFLAGS) -lm
 
 EXTRA_PROGS += $(OUT)/vpa/core_unit
 EXTRA_PROGS += $(OUT)/vpa/vpa_vfio
