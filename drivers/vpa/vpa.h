@@ -68,6 +68,10 @@ struct vpa_type {
  * @vdevs:	virtual adapters (vpa_vdev::node)
  * @wq_owner:	global work queue -> the virtual adapter's queue using it
  * @engines:	the engine workqueue; max_active is the number of engines
+ * @bounce_lock: protects @bounce_free
+ * @bounce_free: the engines' idle bounce buffers (struct vpa_bounce): one
+ *		is taken per turn and given back after it, so there are as
+ *		many as turns ever ran at once (max_active per NUMA node)
  * @debugfs:	debugfs directory
  * @rid_rejects: requests the back end refused for their requester id
  * @recov_lock:	serialises resize, reassign and error recovery
@@ -92,6 +96,8 @@ struct vpa_adapter {
 	struct list_head vdevs;
 	struct vpa_wq *wq_owner[VPA_CORE_MAX_ITEMS];
 	struct workqueue_struct *engines;
+	spinlock_t bounce_lock;		/* bounce_free */
+	struct list_head bounce_free;
 	struct dentry *debugfs;
 	atomic64_t rid_rejects;
 	struct mutex recov_lock;	/* resize, reassign, recovery */
@@ -297,6 +303,7 @@ extern const struct attribute_group *vpa_parent_groups[];
 void vpa_sysfs_init(void);
 
 /* vpa_engine.c */
+void vpa_engine_free_bounce(struct vpa_adapter *ad);
 void vpa_engine_kick(struct vpa_vdev *v);
 void vpa_engine_freeze_wq(struct vpa_vdev *v, struct vpa_wq *wq);
 void vpa_engine_init_wq(struct vpa_vdev *v, struct vpa_wq *wq);

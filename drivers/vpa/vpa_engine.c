@@ -59,30 +59,52 @@ void vpa_vdev_signal(struct vpa_vdev *v, u32 vec)
 
 /*
  * Guest memory access. Every byte a descriptor reads or writes is copied
- * with vfio_dma_rw() through the VM's container, a page at most at a
- * time, into or out of the turn's bounce pages: nothing is pinned, so no
- * unmap has to wait for the engine (VFIO calls no dma_unmap callback of
- * ours), a guest page of the pool may still be paged out while the
- * adapter is idle, and a descriptor works on private copies the guest
- * cannot change under it. vfio_dma_rw() refuses an IOVA the VM has not
- * mapped (-EINVAL), a write to a read-only mapping (-EPERM) and a range
- * whose memory cannot be faulted in (-EFAULT).
+ * with vfio_dma_rw() through the VM's container, into or out of the
+ * turn's bounce buffers: nothing is pinned, so no unmap has to wait for
+ * the engine (VFIO calls no dma_unmap callback of ours), a guest page of
+ * the pool may still be paged out while the adapter is idle, and a
+ * descriptor works on private copies the guest cannot change under it.
+ * vfio_dma_rw() refuses an IOVA the VM has not mapped (-EINVAL), a write
+ * to a read-only mapping (-EPERM) and a range whose memory cannot be
+ * faulted in (-EFAULT).
+ */
+
+/* Count and log a refused access. */
+static void vpa_dma_refused(struct vpa_vdev *v, int err, u64 iova, u32 len,
+			    bool write)
+{
+	vpa_audit(v, err == -EPERM ? VPA_AUD_READONLY : VPA_AUD_UNMAPPED);
+	dev_dbg_ratelimited(&v->mdev->dev,
+			    "DMA %s of IOVA %#llx+%u refused: %d\n",
+			    write ? "write" : "read", iova, len, err);
+}
+
+/*
+ * Copy @len bytes at @iova. On a refusal, find the first page that is
+ * refused by copying again a page at a time: *@ok gets the bytes before
+ * it (copied). Returns 0 (*@ok = @len) or the errno; the caller counts
+ * the refusal it reports (vpa_dma_refused()).
  */
 static int vpa_dma_rw(struct vpa_vdev *v, u64 iova, void *buf, u32 len,
-		      bool write)
+		      bool write, u32 *ok)
 {
+	u32 n;
 	int ret;
 
+	*ok = 0;
 	ret = vfio_dma_rw(&v->vfio, iova, buf, len, write);
-	if (!ret)
+	if (!ret) {
+		*ok = len;
 		return 0;
-	if (ret == -EPERM)
-		vpa_audit(v, VPA_AUD_READONLY);
-	else
-		vpa_audit(v, VPA_AUD_UNMAPPED);
-	dev_dbg_ratelimited(&v->mdev->dev, "DMA %s of IOVA %#llx+%u refused: %d\n",
-			    write ? "write" : "read", iova, len, ret);
-	return ret;
+	}
+	while (*ok < len) {
+		n = min_t(u32, len - *ok, PAGE_SIZE - offset_in_page(iova + *ok));
+		ret = vfio_dma_rw(&v->vfio, iova + *ok, buf + *ok, n, write);
+		if (ret)
+			return ret;
+		*ok += n;
+	}
+	return 0;	/* the refusal went away meanwhile */
 }
 
 /*
@@ -145,23 +167,61 @@ static int vpa_dma_check(struct vpa_vdev *v, struct vpa_wq *wq, u64 iova,
 static int vpa_dma_copy(struct vpa_vdev *v, struct vpa_wq *wq, u64 iova,
 			void *buf, u32 len, bool write)
 {
+	u32 ok;
 	int ret;
 
 	ret = vpa_dma_check(v, wq, iova, len, write);
 	if (ret)
 		return ret;
-	return vpa_dma_rw(v, iova, buf, len, write);
+	ret = vpa_dma_rw(v, iova, buf, len, write, &ok);
+	if (ret)
+		vpa_dma_refused(v, ret, iova + ok, len - ok, write);
+	return ret;
 }
 
+/* Bytes of each range a descriptor works on at a time. */
+#define VPA_PIECE	SZ_64K
+
 /*
- * A turn's bounce pages: what a piece of a descriptor reads from the
- * source and reads from or writes to the destination. The turn of one
- * queue runs on one worker at a time, so they are the turn's own.
+ * A turn's bounce buffers: what a piece of a descriptor reads from the
+ * source and reads from or writes to the destination. A turn takes one
+ * from its adapter's idle ones (or allocates one) and gives it back.
  */
 struct vpa_bounce {
-	u8 src[PAGE_SIZE];
-	u8 dst[PAGE_SIZE];
+	struct list_head node;		/* in vpa_adapter::bounce_free */
+	u8 src[VPA_PIECE];
+	u8 dst[VPA_PIECE];
 };
+
+static struct vpa_bounce *vpa_bounce_get(struct vpa_adapter *ad)
+{
+	struct vpa_bounce *b;
+
+	spin_lock(&ad->bounce_lock);
+	b = list_first_entry_or_null(&ad->bounce_free, struct vpa_bounce,
+				     node);
+	if (b)
+		list_del(&b->node);
+	spin_unlock(&ad->bounce_lock);
+	return b ?: kvmalloc(sizeof(*b), GFP_KERNEL);
+}
+
+static void vpa_bounce_put(struct vpa_adapter *ad, struct vpa_bounce *b)
+{
+	spin_lock(&ad->bounce_lock);
+	list_add(&b->node, &ad->bounce_free);
+	spin_unlock(&ad->bounce_lock);
+}
+
+/* Free the idle bounce buffers; the engine workqueue is gone. */
+void vpa_engine_free_bounce(struct vpa_adapter *ad)
+{
+	struct vpa_bounce *b, *next;
+
+	list_for_each_entry_safe(b, next, &ad->bounce_free, node)
+		kvfree(b);
+	INIT_LIST_HEAD(&ad->bounce_free);
+}
 
 /* Result of running one descriptor: its record, the host's errno. */
 struct vpa_run {
@@ -183,15 +243,16 @@ static void vpa_fault(struct vpa_run *r, u8 status, u64 addr)
 #define VPA_WALK_DST		(VPA_WALK_DST_RD | VPA_WALK_DST_WR)
 
 /*
- * Walk [src, src+len) and/or [dst, dst+len), as @how says, a piece at a
- * time, where a piece never crosses a page of either (so a fault names
- * the page that failed). For each piece, the source and (VPA_WALK_DST_RD)
- * the destination are read into the bounce pages, @fn works on them
- * (NULL for a side @how does not name), and (VPA_WALK_DST_WR) the
- * destination's bounce page is written back. Both ranges are checked
- * whole (wrap-around, windows: vpa_dma_check()) before any byte is
- * touched. Returns 0, an errno with the fault in @r, or what @fn
- * returned non-zero (it stops; nothing of that piece is written).
+ * Walk [src, src+len) and/or [dst, dst+len), as @how says, a piece of at
+ * most VPA_PIECE bytes at a time. For each piece, the source and
+ * (VPA_WALK_DST_RD) the destination are read into the bounce buffers, @fn
+ * works on them (NULL for a side @how does not name), and
+ * (VPA_WALK_DST_WR) the destination's buffer is written back. Both
+ * ranges are checked whole (wrap-around, windows: vpa_dma_check())
+ * before any byte is touched. A refused page ends the walk at that page:
+ * what lies before it is done (bytes_done) and its address is the
+ * fault's. Returns 0, an errno with the fault in @r, or what @fn returned
+ * non-zero (it stops; nothing of that piece is written).
  */
 typedef int (*vpa_walk_fn)(void *dst, const void *src, u32 n, void *arg);
 
@@ -203,7 +264,7 @@ static int vpa_walk(struct vpa_vdev *v, struct vpa_wq *wq, struct vpa_run *r,
 	bool dst_rd = how & VPA_WALK_DST_RD, dst_wr = how & VPA_WALK_DST_WR;
 	u8 dst_fault = dst_wr ? VPA_CS_DMA_WRITE : VPA_CS_DMA_READ;
 	u8 *s = has_src ? r->b->src : NULL, *d = has_dst ? r->b->dst : NULL;
-	u32 n, done = 0;
+	u32 n, ok, done = 0;
 	int ret;
 
 	if (has_src && vpa_dma_check(v, wq, src, len, false)) {
@@ -215,32 +276,36 @@ static int vpa_walk(struct vpa_vdev *v, struct vpa_wq *wq, struct vpa_run *r,
 		return -EACCES;
 	}
 	while (done < len) {
-		n = len - done;
-		if (has_src)
-			n = min_t(u32, n, PAGE_SIZE - offset_in_page(src + done));
-		if (has_dst)
-			n = min_t(u32, n, PAGE_SIZE - offset_in_page(dst + done));
+		n = min_t(u32, len - done, VPA_PIECE);
+		/* a read refused part way: do what came before, fault next */
 		if (has_src) {
-			ret = vpa_dma_rw(v, src + done, s, n, false);
-			if (ret) {
+			ret = vpa_dma_rw(v, src + done, s, n, false, &ok);
+			if (ret && !ok) {
+				vpa_dma_refused(v, ret, src + done, n, false);
 				vpa_fault(r, VPA_CS_DMA_READ, src + done);
 				return ret;
 			}
+			n = ok;
 		}
 		if (dst_rd) {
-			ret = vpa_dma_rw(v, dst + done, d, n, false);
-			if (ret) {
+			ret = vpa_dma_rw(v, dst + done, d, n, false, &ok);
+			if (ret && !ok) {
+				vpa_dma_refused(v, ret, dst + done, n, false);
 				vpa_fault(r, dst_fault, dst + done);
 				return ret;
 			}
+			n = ok;
 		}
 		ret = fn(d, s, n, arg);
 		if (ret)
 			return ret;
 		if (dst_wr) {
-			ret = vpa_dma_rw(v, dst + done, d, n, true);
+			ret = vpa_dma_rw(v, dst + done, d, n, true, &ok);
 			if (ret) {
-				vpa_fault(r, dst_fault, dst + done);
+				vpa_dma_refused(v, ret, dst + done + ok,
+						n - ok, true);
+				vpa_fault(r, dst_fault, dst + done + ok);
+				r->cr.bytes_done = done + ok;
 				return ret;
 			}
 		}
@@ -456,10 +521,9 @@ static bool vpa_wq_run(struct vpa_wq *wq, struct vpa_bounce *b, u32 turn)
 }
 
 /*
- * One turn of a work queue on an engine. Its bounce pages are allocated
- * per turn (a small allocation that only fails for a task being killed;
- * if it does, the turn is tried again later), so an idle queue holds no
- * memory.
+ * One turn of a work queue on an engine, with bounce buffers taken from
+ * the adapter's idle ones (if none is idle and no memory is left for a
+ * new one, the turn is queued again).
  */
 static void vpa_wq_work(struct work_struct *work)
 {
@@ -468,11 +532,11 @@ static void vpa_wq_work(struct work_struct *work)
 	struct vpa_bounce *b;
 	bool more = true;
 
-	b = kmalloc(sizeof(*b), GFP_KERNEL);
+	b = vpa_bounce_get(v->ad);
 	if (b) {
 		more = vpa_wq_run(wq, b, max_t(u32, 1, v->nr[VPA_RES_ENG] *
 					       VPA_TURN_DESCS / 100));
-		kfree(b);
+		vpa_bounce_put(v->ad, b);
 	}
 	/* turn used up with work left: go behind the other queues */
 	if (more)

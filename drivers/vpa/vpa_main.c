@@ -293,6 +293,7 @@ static void vpa_adapter_free(struct vpa_adapter *ad)
 {
 	if (ad->engines)
 		destroy_workqueue(ad->engines);
+	vpa_engine_free_bounce(ad);
 	kvfree(ad->core);
 	kfree(ad);
 }
@@ -361,6 +362,8 @@ static struct vpa_adapter *vpa_adapter_alloc(int id)
 	mutex_init(&ad->lock);
 	mutex_init(&ad->recov_lock);
 	INIT_LIST_HEAD(&ad->vdevs);
+	spin_lock_init(&ad->bounce_lock);
+	INIT_LIST_HEAD(&ad->bounce_free);
 	atomic64_set(&ad->rid_rejects, 0);
 	ad->core = kvzalloc(sizeof(*ad->core), GFP_KERNEL);
 	ad->engines = alloc_workqueue("%s%d_eng", WQ_UNBOUND, VPA_ENGINES,
