@@ -132,15 +132,23 @@ if [ "$console" = 1 ]; then
 	tailpid=$!
 fi
 # A boot that hangs before /init has loaded KVM and started kvm-hold
-# ("init: KVM ready" on the console) is retried once: nothing of ours has
+# ("init: KVM ready" on the console) is retried, up to
+# KVMSHARE_BOOT_TRIES boots in all (default 3): nothing of ours has
 # run then (our modules load later, from run-progs.sh). Seen under TCG: with
 # the debug kernel, 2 of 6 boots stopped after "Running RCU-tasks wait API
 # self tests" (PROVE_RCU's boot-time self-test); with Debian's kernel, 1 of
 # about 20 boots stalled one CPU (an RCU stall, "Sending NMI from CPU 0 to
 # CPUs 1") right after kvm_amd loaded. The hung boot's console is kept as
-# console.boot1.log, which ends with the retry's line (also on stderr:
-# QEMU truncates console.log when it starts again).
+# console.boot1.log (boot2 ...), which ends with the retry's line (also on
+# stderr: QEMU truncates console.log when it starts again). A boot counts
+# as hung after KVMSHARE_BOOT_LIMIT s without "init: KVM ready", or
+# KVMSHARE_BOOT_STALL s (default 120) without a new console line: the
+# debug kernel's hung boots (3 December: both boots of one suite under
+# load) stopped printing 2 s in, and waiting 300 s for each cost the
+# suite its time.
 boot_limit=${KVMSHARE_BOOT_LIMIT:-300}
+boot_stall=${KVMSHARE_BOOT_STALL:-120}
+boot_tries=${KVMSHARE_BOOT_TRIES:-3}
 start_qemu() {
 	timeout -k 10 "$timeout" qemu-system-x86_64 "${args[@]}" \
 		> "$out/qemu.log" 2>&1 &
@@ -158,34 +166,54 @@ stop_agent() {
 		wait "$apid" 2>/dev/null || true
 	fi
 }
-# 0: /init said KVM is ready (or QEMU ended); 1: it did not in boot_limit s
+# 0: /init said KVM is ready (or QEMU ended); 1: it did not in boot_limit
+# s, or the console stayed the same for boot_stall s
 watch_boot() {
-	local t=0
+	local t=0 quiet=0 size last_size=-1
 	while kill -0 "$qpid" 2>/dev/null; do
 		grep -q "init: KVM ready" "$out/console.log" \
 			2>/dev/null && return 0
 		[ "$t" -ge "$boot_limit" ] && return 1
+		size=$(stat -c %s "$out/console.log" 2>/dev/null || echo 0)
+		if [ "$size" = "$last_size" ]; then
+			quiet=$((quiet + 2))
+			[ "$quiet" -ge "$boot_stall" ] && return 1
+		else
+			quiet=0
+			last_size=$size
+		fi
 		sleep 2
 		t=$((t + 2))
 	done
 	return 0
 }
 rc=0
+boot=1
 start_qemu
-if ! watch_boot; then
+while ! watch_boot; do
 	kill "$qpid" 2>/dev/null || true
 	wait "$qpid" 2>/dev/null || true
 	stop_agent
 	last=$(tail -n 1 "$out/console.log" 2>/dev/null | tr -d '\r')
-	mv "$out/console.log" "$out/console.boot1.log"
+	mv "$out/console.log" "$out/console.boot$boot.log"
 	rm -f "$out/results.log" "$out/qmp.sock"
-	echo "vm-run.sh: $suite: the boot did not reach 'init: KVM ready' in" \
-	     "${boot_limit}s (last line: $last); booting again" |
-		tee -a "$out/console.boot1.log" >&2
+	if [ "$boot" -ge "$boot_tries" ]; then
+		echo "vm-run.sh: $suite: boot $boot did not reach 'init: KVM" \
+		     "ready' either (last line: $last); giving up" |
+			tee -a "$out/console.boot$boot.log" >&2
+		cp "$out/console.boot$boot.log" "$out/console.log"
+		[ "$console" = 1 ] && { kill "$tailpid" 2>/dev/null || true; }
+		exit 0
+	fi
+	echo "vm-run.sh: $suite: boot $boot did not reach 'init: KVM ready'" \
+	     "(limit ${boot_limit}s, or ${boot_stall}s without output; last" \
+	     "line: $last); booting again" |
+		tee -a "$out/console.boot$boot.log" >&2
 	[ "$console" = 1 ] && { kill "$tailpid" 2>/dev/null || true
 		tail -n +1 -f "$out/console.log" & tailpid=$!; }
+	boot=$((boot + 1))
 	start_qemu
-fi
+done
 wait "$qpid" || rc=$?
 stop_agent
 if [ "$console" = 1 ]; then

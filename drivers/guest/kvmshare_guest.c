@@ -23,13 +23,16 @@
  * an unrelated ivshmem user is never written.
  *
  * Locking: kvmshare_guest_lock protects kvmshare_guest_dev (the bound
- * device) and its @stopped flag; it is taken by probe, remove, shutdown and
- * the period_ms setter (which runs under the module's kernel_param_lock, so
- * the order is kernel_param_lock -> kvmshare_guest_lock). Everything else in
- * struct kvmshare_guest belongs to the update work, which never runs
- * concurrently with itself (one work item) nor with probe's first update or
- * the final update of kvmshare_guest_stop() (the timer and the work are
- * cancelled first).
+ * device) and its @published and @stopped flags; it is taken by probe,
+ * remove, shutdown and the period_ms setter (which runs under the module's
+ * kernel_param_lock, so the order is kernel_param_lock ->
+ * kvmshare_guest_lock). Nothing is read or opened under it: reading the
+ * /proc files takes their seq_file locks, which lockdep sees nested above
+ * kernfs' and so above kernel_param_lock. Everything else in struct
+ * kvmshare_guest belongs to the update work, which never runs concurrently
+ * with itself (one work item) nor with probe's first update (the device is
+ * published, and the timer started, after it) or the final update of
+ * kvmshare_guest_stop() (the timer and the work are cancelled first).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -76,6 +79,8 @@ static unsigned int kvmshare_guest_acute_full = 1000;
  *	is RAM of the host, mapped write-back like guest RAM)
  * @timer: fires every period_ms and queues @work
  * @work: gathers the values and publishes them
+ * @published: probe's first update is done, the timer may run; under
+ *	kvmshare_guest_lock
  * @stopped: the device is being released; under kvmshare_guest_lock
  * @seq: the page's sequence count as this writer last wrote it (never read
  *	back from the shared page)
@@ -94,6 +99,7 @@ struct kvmshare_guest {
 	struct kvmshare_metrics_page *page;
 	struct hrtimer timer;
 	struct work_struct work;
+	bool published;
 	bool stopped;
 	u32 seq;
 	u32 flags;
@@ -126,7 +132,7 @@ static void kvmshare_guest_kick(void)
 
 	mutex_lock(&kvmshare_guest_lock);
 	g = kvmshare_guest_dev;
-	if (g && !g->stopped) {
+	if (g && g->published && !g->stopped) {
 		queue_work(kvmshare_guest_wq, &g->work);
 		hrtimer_start(&g->timer, kvmshare_guest_period(),
 			      HRTIMER_MODE_REL);
@@ -531,10 +537,16 @@ static int kvmshare_guest_probe(struct pci_dev *pdev,
 	 * until this first update completes.
 	 */
 	g->seq = READ_ONCE(g->page->seq) & ~1U;
+	pci_set_drvdata(pdev, g);
+	kvmshare_guest_dev = g;		/* claimed: no other device binds */
+	mutex_unlock(&kvmshare_guest_lock);
+
+	/* outside the lock (see Locking above); nothing else runs for g yet */
 	kvmshare_guest_open_files(g);
 	kvmshare_guest_update(g, true);
-	pci_set_drvdata(pdev, g);
-	kvmshare_guest_dev = g;
+
+	mutex_lock(&kvmshare_guest_lock);
+	g->published = true;
 	hrtimer_start(&g->timer, kvmshare_guest_period(), HRTIMER_MODE_REL);
 	mutex_unlock(&kvmshare_guest_lock);
 
