@@ -130,7 +130,8 @@ if [ -n "$lane" ]; then
 fi
 initrd=$build/initrd.gz
 build_ok=1
-if ! make -s -C "$top" modules selftests > "$results/build.log" 2>&1; then
+if ! make -s -C "$top" modules selftests kselftest-install \
+	> "$results/build.log" 2>&1; then
 	build_ok=0
 	echo "check.sh: build failed:"
 	tail -40 "$results/build.log"
