@@ -14,6 +14,9 @@
 #   make bench [SUITES=...]
 #   make lint         checkpatch --strict, sparse, uapi headers, ABI, Sphinx
 #   make selftests tools
+#   make kselftest-install
+#                     the selftests as a kselftest tree (the kernel's
+#                     run_kselftest.sh) in build/kselftest
 #   make samples      the kernel's mtty sample mdev driver (a benchmark baseline)
 #   make clean
 
@@ -35,7 +38,8 @@ KBUILD_OPTS ?= W=1
 
 export KVMSHARE_BUILD := $(BUILD)
 
-.PHONY: all modules samples selftests tools check demo bench lint deps clean help
+.PHONY: all modules samples selftests tools kselftest-install check demo \
+	bench lint deps clean help
 
 all: modules
 
@@ -58,6 +62,13 @@ selftests tools:
 	@$(MAKE) -C $(TOP)/tools OUT=$(BUILD)/tools
 	@$(MAKE) -C $(TOP)/tools/testing/selftests/kvmshare OUT=$(BUILD)/selftests
 
+# Every directory of tools/testing/selftests/kvmshare is a kselftest target
+# (kvmshare/<dir>); this installs them all with the kernel's selftests
+# Makefile from linux-source-6.1 (Documentation/dev-guide.rst).
+kselftest-install: selftests
+	@$(MAKE) -C $(TOP)/tools/testing/selftests/kvmshare OUT=$(BUILD)/selftests \
+		KSFT_INSTALL_PATH=$(BUILD)/kselftest kselftest-install
+
 check:
 	@$(TOP)/scripts/check.sh --mode check $(SUITES)
 
@@ -75,4 +86,4 @@ clean:
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '3,19p' $(TOP)/Makefile
+	@sed -n '3,21p' $(TOP)/Makefile

@@ -130,7 +130,7 @@ if [ -n "$lane" ]; then
 fi
 initrd=$build/initrd.gz
 build_ok=1
-targets="modules selftests"
+targets="modules selftests kselftest-install"
 [ "$mode" = bench ] && targets="$targets samples"
 # shellcheck disable=SC2086
 if ! make -s -C "$top" $targets > "$results/build.log" 2>&1; then

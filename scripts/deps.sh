@@ -11,7 +11,7 @@ set -euo pipefail
 want=${1:-all}
 
 pkgs_build="make gcc libc6-dev kmod linux-headers-amd64 liburing-dev git
-	pkg-config libjson-c-dev"
+	pkg-config libjson-c-dev rsync"
 pkgs_vm="qemu-system-x86 busybox-static cpio xz-utils gzip"
 pkgs_lint="linux-source-6.1 sparse perl dkms g++ python3-sphinx"
 # the debug-kernel lane (make check KERNEL=debug) builds linux-source-6.1

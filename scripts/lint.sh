@@ -6,7 +6,8 @@
 # through g++ -fsyntax-only and gcc -std=c99 -pedantic (a C++ VMM and a
 # strict C program must be able to include it), and the sysfs ABI files
 # (Documentation/ABI) through the kernel's scripts/get_abi.pl validate,
-# and the documentation through Sphinx with warnings as errors.
+# and the documentation through Sphinx with warnings as errors, and each
+# kselftest directory's settings timeout against its suite's TIMEOUT.
 # Checkpatch and get_abi.pl come from Debian's linux-source-6.1
 # (scripts/kernel-tools.sh).
 #
@@ -42,7 +43,7 @@ quiet_ok() {
 }
 
 echo "TAP version 13"
-echo "1..$(( ${#files[@]} + 1 + ${#uapi[@]} + 2 ))"
+echo "1..$(( ${#files[@]} + 1 + ${#uapi[@]} + 3 ))"
 n=0 bad=0
 for f in "${files[@]}"; do
 	n=$((n + 1))
@@ -106,6 +107,23 @@ else
 	echo "not ok $n Documentation/ABI: get_abi.pl validate"
 	bad=1
 fi
+
+# A kselftest directory's settings (timeout=) and the suite of the same
+# name (TIMEOUT) give the tests the same time under either runner.
+n=$((n + 1))
+out=
+for f in tools/testing/selftests/kvmshare/*/settings; do
+	d=$(basename "$(dirname "$f")")
+	want=$(sed -n 's/^timeout=//p' "$f")
+	[ -f "scripts/suites/$d.conf" ] || continue
+	# shellcheck disable=SC1090
+	have=$(export KVMSHARE_MODE=check; TIMEOUT=300; . "scripts/suites/$d.conf"
+	       echo "$TIMEOUT")
+	[ "$want" = "$have" ] ||
+		out="$out$f: timeout=$want, scripts/suites/$d.conf: TIMEOUT=$have
+"
+done
+quiet_ok 0 "$out" "kselftest settings match the suites' TIMEOUT"
 
 # Sphinx from Debian (python3-sphinx, deps.sh lint), every warning an
 # error: docutils' markup errors, a document outside the toctree, a broken

@@ -85,6 +85,32 @@ cp -r "$top/scripts/suites" "$stage/kvmshare/suites"
 if [ -d "$build/selftests" ]; then
 	cp -r "$build/selftests/." "$stage/kvmshare/bin/"
 fi
+# The kselftest tree of `make kselftest-install` (the kernel's
+# run_kselftest.sh over every kvmshare target) in /kvmshare/kselftest. Its
+# programs are copies of those in /kvmshare/bin: hard links to them, so
+# that the archive holds each once.
+if [ -d "$build/kselftest" ]; then
+	cp -r "$build/kselftest" "$stage/kvmshare/kselftest"
+	(cd "$stage/kvmshare/kselftest/kvmshare" && find . -type f) |
+	while read -r f; do
+		f=${f#./}
+		if cmp -s "$stage/kvmshare/bin/$f" \
+			"$stage/kvmshare/kselftest/kvmshare/$f"; then
+			ln -f "$stage/kvmshare/bin/$f" \
+				"$stage/kvmshare/kselftest/kvmshare/$f"
+		fi
+	done
+	# The kselftest runner enforces a directory's settings timeout
+	# through /usr/bin/timeout, called the GNU way: busybox's takes
+	# the same arguments but --foreground.
+	mkdir -p "$stage/usr/bin"
+	cat > "$stage/usr/bin/timeout" <<'EOT'
+#!/bin/sh
+[ "$1" = --foreground ] && shift
+exec /bin/busybox timeout "$@"
+EOT
+	chmod 755 "$stage/usr/bin/timeout"
+fi
 # The tools (kvmsharectl, paging service ...), on the VM's PATH.
 if [ -d "$build/tools" ]; then
 	find "$build/tools" -maxdepth 1 -type f -perm -u+x \

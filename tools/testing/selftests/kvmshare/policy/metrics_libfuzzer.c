@@ -4,7 +4,7 @@
  * sequence of pages (and seq ends) read by one reader. Not part of make
  * check; build and run with
  *
- *   make -C tools/testing/selftests/kvmshare policy-libfuzzer
+ *   make -C tools/testing/selftests/kvmshare/policy policy-libfuzzer
  *   build/selftests/policy/metrics_libfuzzer -max_total_time=60
  */
 #include <stdint.h>
