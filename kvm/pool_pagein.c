@@ -150,8 +150,16 @@ static int kvmshare_pagein_queue(struct kvmshare_part *part, pgoff_t index,
 		kvmshare_uncharge_page(part, page);
 		return ret == -EBUSY ? -EAGAIN : ret;
 	}
+	/*
+	 * Traced before the check below: its cancel ends the page-in
+	 * (kvmshare_pagein_end), and every end event has its start.
+	 */
+	trace_kvmshare_pagein_start(io);
 	if (xa_load(&part->pages, index) != entry) {
-		/* Punched between our look and the registration. */
+		/*
+		 * Punched, or paged in by another request that completed,
+		 * between our look and the registration.
+		 */
 		kvmshare_io_end(io, -ECANCELED);
 		return -EAGAIN;
 	}
@@ -159,7 +167,6 @@ static int kvmshare_pagein_queue(struct kvmshare_part *part, pgoff_t index,
 		refcount_inc(&io->ref);		/* the caller's */
 		*iop = io;
 	}
-	trace_kvmshare_pagein_start(io);
 	kvmshare_io_queue(part->pool, io);
 	return -EINPROGRESS;
 }

@@ -436,7 +436,16 @@ static int vpa_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return -ENOMEM;
 	ad->dev = &pdev->dev;
 	ad->pdev = pdev;
-	/* error recovery: errors reported, config restored after resets */
+	/*
+	 * Error recovery: errors reported, config restored after resets.
+	 * The function is put in D0 now (no driver has, so the PCI core
+	 * knows its power state only as "unknown"): the reset during
+	 * recovery (a PM reset where there is no FLR) needs D0, and must
+	 * not change the power state from inside the core's bus walk.
+	 */
+	ret = pci_set_power_state(pdev, PCI_D0);
+	if (ret)
+		dev_info(&pdev->dev, "cannot set D0: %d\n", ret);
 	pci_save_state(pdev);
 	if (pdev->aer_cap && pci_enable_pcie_error_reporting(pdev))
 		dev_info(&pdev->dev, "AER reporting not enabled\n");

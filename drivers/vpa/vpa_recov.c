@@ -572,6 +572,27 @@ static void vpa_aer_detect(struct vpa_adapter *ad)
 		 ad->last_acked, ad->last_failed);
 }
 
+/*
+ * Reset the function from the PCI core's error recovery callbacks. They
+ * run inside the core's walk of the bus, which holds pci_bus_sem (read)
+ * and the device lock. pci_reset_function_locked() first wakes the
+ * function to D0, and the power state change takes pci_bus_sem again
+ * (ASPM): a recursive read that hangs if a writer (hotplug) queues in
+ * between (lockdep: "possible recursive locking", debug lane). So: save
+ * the state, stop decoding and bus mastering, reset, restore, as that
+ * function does, without the power state change.
+ */
+static int vpa_reset_in_recovery(struct pci_dev *pdev)
+{
+	int ret;
+
+	pci_save_state(pdev);
+	pci_write_config_word(pdev, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE);
+	ret = __pci_reset_function_locked(pdev);
+	pci_restore_state(pdev);
+	return ret;
+}
+
 /* Second step: reset the adapter once (unless the PCI core reset it). */
 static void vpa_aer_reset(struct vpa_adapter *ad, bool locked)
 {
@@ -581,14 +602,15 @@ static void vpa_aer_reset(struct vpa_adapter *ad, bool locked)
 	if (ad->aer_state != VPA_AER_DETECTED)
 		return;
 	if (ad->pdev && !ad->aer_frozen) {
-		ret = locked ? pci_reset_function_locked(ad->pdev) :
+		ret = locked ? vpa_reset_in_recovery(ad->pdev) :
 			       pci_reset_function(ad->pdev);
 		if (ret)
-			dev_info(ad->dev, "function reset: %d\n", ret);
+			dev_warn(ad->dev, "function reset failed: %d\n", ret);
 	}
 	if (ad->pdev)
 		pci_restore_state(ad->pdev);
-	ad->resets++;
+	if (!ret)		/* a failed reset is logged, not counted */
+		ad->resets++;
 	ad->aer_state = VPA_AER_RESET;
 	trace_vpa_aer(ad, VPA_TRACE_AER_RESET, ret);
 }
