@@ -521,7 +521,12 @@ static int busy_left(struct vc *c, int n)
  * goes; new virtual adapters are then created and memory is written so
  * that the freed device's memory is reused.
  */
-TEST(taken_queue_turn_cancelled_on_release)
+/* (16 queues of 1 MiB CRCs and 256 MiB written: minutes on the debug lane) */
+FIXTURE(busy) {};
+FIXTURE_SETUP(busy) {}
+FIXTURE_TEARDOWN(busy) {}
+
+TEST_F_TIMEOUT(busy, taken_queue_turn_cancelled_on_release, 300)
 {
 	char ua[40], ub[40], us[4][40];
 	struct vpa_completion cr;
