@@ -22,6 +22,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 krel=$("$top/scripts/kernel.sh" krel) || exit 1
 build=${KVMSHARE_BUILD:-$top/build}
+ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 log=$tmp/log
@@ -181,7 +182,6 @@ contents() {
 # 7: kvmshare-dkms: the sources and dkms.conf, nothing built, dkms hooks
 ok=0
 if [ -f "${dkms_deb:-}" ]; then
-	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 	s=usr/src/kvmshare-$ver
 	contents "$dkms_deb" > "$tmp/dkms.list"
 	{
