@@ -146,8 +146,11 @@ fi
 # debug kernel's hung boots (3 December: both boots of one suite under
 # load) stopped printing 2 s in, and waiting 300 s for each cost the
 # suite its time.
-boot_limit=${KVMSHARE_BOOT_LIMIT:-300}
-boot_stall=${KVMSHARE_BOOT_STALL:-120}
+# Both are multiplied by KVMSHARE_TIMEOUT_FACTOR: a debug kernel booting
+# beside other VMs was silent for over 120 s (initramfs, key setup) and
+# took more than 300 s while making progress.
+boot_limit=$(( ${KVMSHARE_BOOT_LIMIT:-300} * tfactor ))
+boot_stall=$(( ${KVMSHARE_BOOT_STALL:-120} * tfactor ))
 boot_tries=${KVMSHARE_BOOT_TRIES:-3}
 start_qemu() {
 	timeout -k 10 "$timeout" qemu-system-x86_64 "${args[@]}" \
