@@ -169,6 +169,8 @@ crash_summary() {
 judge() {
 	local verbose=0
 	[ "$mode" = check ] || verbose=1
+	# (a VM that never booted leaves none: that is a suite not completed)
+	[ -e "$2" ] || : > "$2"
 	awk -v suite="$1" -v countfile="$2.counts" -v verbose=$verbose \
 	    -f "$top/scripts/tap-sum.awk" "$2" | tee "$2.sum"
 	if ! add_counts "$2.counts"; then

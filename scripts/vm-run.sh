@@ -205,6 +205,7 @@ while ! watch_boot; do
 		     "ready' either (last line: $last); giving up" |
 			tee -a "$out/console.boot$boot.log" >&2
 		cp "$out/console.boot$boot.log" "$out/console.log"
+		: > "$out/results.log"
 		[ "$console" = 1 ] && { kill "$tailpid" 2>/dev/null || true; }
 		exit 0
 	fi
