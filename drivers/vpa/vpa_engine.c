@@ -256,6 +256,27 @@ static void vpa_fault(struct vpa_run *r, u8 status, u64 addr)
  */
 typedef int (*vpa_walk_fn)(void *dst, const void *src, u32 n, void *arg);
 
+/*
+ * Read *@n bytes at @iova for vpa_walk(). A read refused part way shrinks
+ * *@n to what came before the refused page (done now, the fault comes
+ * with the next piece); one refused at once is the fault (@status).
+ */
+static int vpa_walk_read(struct vpa_vdev *v, struct vpa_run *r, u64 iova,
+			 void *buf, u32 *n, u8 status)
+{
+	u32 ok;
+	int ret;
+
+	ret = vpa_dma_rw(v, iova, buf, *n, false, &ok);
+	if (ret && !ok) {
+		vpa_dma_refused(v, ret, iova, *n, false);
+		vpa_fault(r, status, iova);
+		return ret;
+	}
+	*n = ok;
+	return 0;
+}
+
 static int vpa_walk(struct vpa_vdev *v, struct vpa_wq *wq, struct vpa_run *r,
 		    unsigned int how, u64 src, u64 dst, u32 len,
 		    vpa_walk_fn fn, void *arg)
@@ -277,24 +298,16 @@ static int vpa_walk(struct vpa_vdev *v, struct vpa_wq *wq, struct vpa_run *r,
 	}
 	while (done < len) {
 		n = min_t(u32, len - done, VPA_PIECE);
-		/* a read refused part way: do what came before, fault next */
 		if (has_src) {
-			ret = vpa_dma_rw(v, src + done, s, n, false, &ok);
-			if (ret && !ok) {
-				vpa_dma_refused(v, ret, src + done, n, false);
-				vpa_fault(r, VPA_CS_DMA_READ, src + done);
+			ret = vpa_walk_read(v, r, src + done, s, &n,
+					    VPA_CS_DMA_READ);
+			if (ret)
 				return ret;
-			}
-			n = ok;
 		}
 		if (dst_rd) {
-			ret = vpa_dma_rw(v, dst + done, d, n, false, &ok);
-			if (ret && !ok) {
-				vpa_dma_refused(v, ret, dst + done, n, false);
-				vpa_fault(r, dst_fault, dst + done);
+			ret = vpa_walk_read(v, r, dst + done, d, &n, dst_fault);
+			if (ret)
 				return ret;
-			}
-			n = ok;
 		}
 		ret = fn(d, s, n, arg);
 		if (ret)

@@ -81,9 +81,37 @@ static uint64_t round_ns(struct vc *c)
 	return vc_now_ns() - t0;
 }
 
+/*
+ * @pairs pairs of rounds of @round with the checks on and bypassed, in
+ * ABBA order so that drift and position effects cancel: the times of
+ * pair k go to on[k] and off[k]. The checks are on again afterwards.
+ * Returns 0 or an errno.
+ */
+static int abba_rounds(struct vc *c, uint64_t (*round)(struct vc *),
+		       int pairs, uint64_t *on, uint64_t *off, bool verbose)
+{
+	uint64_t t;
+	int i, ret = 0;
+
+	for (i = 0; i < 2 * pairs && !ret; i++) {
+		bool bypass = (i ^ (i >> 1)) & 1;
+
+		ret = vc_write_file(BYPASS, bypass ? "Y" : "N");
+		t = ret ? 0 : round(c);
+		if (!t)
+			ret = -EIO;
+		(bypass ? off : on)[i / 2] = t;
+		if (verbose)
+			printf("# round %d, checks %s: %.1f ms\n", i,
+			       bypass ? "bypassed" : "on", t / 1e6);
+	}
+	vc_write_file(BYPASS, "N");
+	return ret;
+}
+
 static void bench_checks(void)
 {
-	uint64_t on = 0, off = 0, t;
+	uint64_t on = 0, off = 0, t_on[PAIRS], t_off[PAIRS];
 	char uuid[40];
 	struct vc c;
 	int i, ret;
@@ -98,22 +126,11 @@ static void bench_checks(void)
 		goto out;
 	memset(c.mem + VC_DATA_OFF, 0x3c, BATCH * XFER);
 	round_ns(&c);	/* warm up: fault in the pages, wake the engines */
-	/* ABBA order, so that drift and position effects cancel */
-	for (i = 0; i < 2 * PAIRS && !ret; i++) {
-		bool bypass = (i ^ (i >> 1)) & 1;
-
-		ret = vc_write_file(BYPASS, bypass ? "Y" : "N");
-		t = ret ? 0 : round_ns(&c);
-		if (!t)
-			ret = -EIO;
-		if (bypass)
-			off += t;
-		else
-			on += t;
-		printf("# round %d, checks %s: %.1f ms\n", i,
-		       bypass ? "bypassed" : "on", t / 1e6);
+	ret = abba_rounds(&c, round_ns, PAIRS, t_on, t_off, true);
+	for (i = 0; i < PAIRS && !ret; i++) {
+		on += t_on[i];
+		off += t_off[i];
 	}
-	vc_write_file(BYPASS, "N");
 	result(!ret, "descriptor rounds with and without checks");
 	result(!ret && !memcmp(c.mem + VC_DATA_OFF, c.mem + VC_DATA_OFF +
 			       0x100000, BATCH * XFER), "data copied");
@@ -181,7 +198,7 @@ static int cmp_double(const void *a, const void *b)
 static void bench_checks_worst(void)
 {
 	double diff[WORST_PAIRS], ratio[WORST_PAIRS], mean = 0, var = 0, half;
-	uint64_t on = 0, off = 0, t, pair[2];
+	uint64_t on = 0, off = 0, t_on[WORST_PAIRS], t_off[WORST_PAIRS];
 	struct vc c = { .container = -1, .group = -1, .dev = -1 };
 	int i, ret;
 	char uuid[40];
@@ -198,30 +215,17 @@ static void bench_checks_worst(void)
 		goto out;
 	memset(c.mem + VC_DATA_OFF, 0x5a, BATCH * WORST_XFER);
 	worst_round_ns(&c);	/* warm up */
-	/* pairs in ABBA order: drift and position effects cancel */
-	for (i = 0; i < 2 * WORST_PAIRS && !ret; i++) {
-		bool bypass = (i ^ (i >> 1)) & 1;
-
-		ret = vc_write_file(BYPASS, bypass ? "Y" : "N");
-		t = ret ? 0 : worst_round_ns(&c);
-		if (!t)
-			ret = -EIO;
-		pair[bypass] = t;
-		if (bypass)
-			off += t;
-		else
-			on += t;
-		if ((i & 1) && !ret) {
-			diff[i / 2] = ((double)pair[0] - pair[1]) / WORST_DESCS;
-			ratio[i / 2] = (double)pair[0] / pair[1];
-		}
-	}
-	vc_write_file(BYPASS, "N");
+	ret = abba_rounds(&c, worst_round_ns, WORST_PAIRS, t_on, t_off, false);
 	result(!ret, "single descriptors with and without checks");
 	if (ret)
 		goto out;
-	for (i = 0; i < WORST_PAIRS; i++)
+	for (i = 0; i < WORST_PAIRS; i++) {
+		on += t_on[i];
+		off += t_off[i];
+		diff[i] = ((double)t_on[i] - t_off[i]) / WORST_DESCS;
+		ratio[i] = (double)t_on[i] / t_off[i];
 		mean += diff[i] / WORST_PAIRS;
+	}
 	for (i = 0; i < WORST_PAIRS; i++)
 		var += (diff[i] - mean) * (diff[i] - mean) / (WORST_PAIRS - 1);
 	half = T975_39 * sqrt(var / WORST_PAIRS);
