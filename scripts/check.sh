@@ -164,6 +164,13 @@ crash_summary() {
 		END { if (reason != "") print l, reason }'
 }
 
+# The console's "Show Blocked State" section (sysrq w, vm-run.sh's last
+# look at a VM that ran out of time). $1 console log
+blocked_tasks() {
+	tr -d '\r' < "$1" 2>/dev/null |
+		sed -n '/sysrq: Show Blocked State/,/sysrq: Show backtrace/p'
+}
+
 # Sum one results log into the totals; show details when it failed.
 # $1 label, $2 results log, $3 VM console log (may be absent)
 judge() {
@@ -179,6 +186,11 @@ judge() {
 		if [ -s "${3:-}" ]; then
 			echo "--- $1: VM console, last 60 lines ($3)"
 			tail -60 "$3"
+			# (vm-run.sh asked a VM it killed for its blocked tasks)
+			if grep -q 'sysrq: Show Blocked State' "$3"; then
+				echo "--- $1: the VM's blocked tasks before the kill"
+				blocked_tasks "$3" | head -120
+			fi
 		fi
 		# for the summary at the end (CI logs show their tail)
 		{
@@ -191,6 +203,8 @@ judge() {
 				     "last line: $(tail -n 1 "${3:-/dev/null}" \
 				     2>/dev/null | tr -d '\r')"
 				crash_summary "$1" "${3:-/dev/null}"
+				blocked_tasks "${3:-/dev/null}" | grep 'task:' |
+					head -5 | sed "s/^/[$1]   blocked: /"
 			}
 		} >> "$results/failures.txt"
 	fi

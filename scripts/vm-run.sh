@@ -12,8 +12,10 @@
 #     --mem MB          VM memory (default 2048)
 #     --smp N           VM CPUs (default 2)
 #     --hostroot        share the host's / read-only at /host in the VM
-#     --q35             boot a q35 machine with an emulated IOMMU and a PCIe
-#                       root port (rp1)
+#     --q35             boot a q35 machine with an emulated IOMMU and two
+#                       PCIe root ports, each with an e1000e: rp1 (16 GT/s,
+#                       QEMU's default, bus 1) and rp2 (2.5 GT/s, bus 2: the
+#                       PCI core's link wait after a bus reset differs)
 #     --ivshmem         add an ivshmem-plain device (1 MiB, DIR/ivshmem.bin)
 #     --agent           run scripts/vm/host-agent.sh: tests in the VM can ask
 #                       the host for QMP commands on the VM's own QEMU
@@ -81,7 +83,7 @@ args=(-accel tcg -cpu max -m "$mem" -smp "$smp" -display none -no-reboot
 # after a context switch: the scheduler was working, the clock had jumped).
 # A real lockup of ours still panics, and every suite's timeout is longer.
 cmdline="console=ttyS0 panic=-1 oops=panic softlockup_panic=1 no_timer_check"
-cmdline+=" watchdog_thresh=60"
+cmdline+=" watchdog_thresh=60 sysrq_always_enabled"
 cmdline+=" kvmshare_suite=$suite kvmshare_mode=$mode kvmshare_srcdir=$top"
 # Host paths the end-to-end tests use through the shared host root.
 cmdline+=" kvmshare_build=${KVMSHARE_BUILD:-$top/build}"
@@ -103,7 +105,9 @@ cmdline+=" kvmshare_kernel=$kdir/vmlinuz"
 if [ "$q35" = 1 ]; then
 	args+=(-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on
 	       -device pcie-root-port,id=rp1,chassis=1,slot=1
-	       -device e1000e,bus=rp1,id=nic1)
+	       -device e1000e,bus=rp1,id=nic1
+	       -device pcie-root-port,id=rp2,chassis=2,slot=2,x-speed=2_5,x-width=1
+	       -device e1000e,bus=rp2,id=nic2)
 	cmdline+=" intel_iommu=on"
 fi
 if [ "$ivshmem" = 1 ]; then
@@ -152,10 +156,13 @@ fi
 boot_limit=$(( ${KVMSHARE_BOOT_LIMIT:-300} * tfactor ))
 boot_stall=$(( ${KVMSHARE_BOOT_STALL:-120} * tfactor ))
 boot_tries=${KVMSHARE_BOOT_TRIES:-3}
+# QEMU runs under GNU timeout only as a backstop: at $timeout the watch
+# below first asks the VM what it is doing (vm_diag), then ends it.
 start_qemu() {
-	timeout -k 10 "$timeout" qemu-system-x86_64 "${args[@]}" \
+	timeout -k 10 "$((timeout + 120))" qemu-system-x86_64 "${args[@]}" \
 		> "$out/qemu.log" 2>&1 &
 	qpid=$!
+	qstart=$SECONDS
 	if [ "$agent" = 1 ]; then
 		"$top/scripts/vm/host-agent.sh" "$out" > "$out/agent.log" 2>&1 &
 		apid=$!
@@ -190,10 +197,47 @@ watch_boot() {
 	done
 	return 0
 }
+# What a VM that is about to be killed was doing, kept in DIR/hang.log
+# and on its console (which QEMU writes: nothing else may): each vCPU's registers twice, 3 s apart (the same RIP
+# twice with interrupts off is a CPU stuck in the kernel; halted CPUs and
+# a silent console are a guest waiting for something, a timer that never
+# comes for instance), then sysrq through the emulated keyboard (it needs
+# no timer and no process of the VM): blocked tasks (w), every CPU's
+# backtrace (l), every task (t). The VM's kernel has sysrq_always_enabled.
+vm_diag() {
+	local ctl=${KVMSHARE_BUILD:-$top/build}/tools/kvmsharectl k
+	local before
+
+	[ -x "$ctl" ] && [ -S "$out/qmp.sock" ] || return 0
+	hmp() {
+		timeout 20 "$ctl" qmp "$out/qmp.sock" \
+			"{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"$1\"}}" 2>&1 |
+			sed 's/\\r\\n/\n/g; s/\\n/\n/g'
+	}
+	{
+		echo "=== $(date +%T) $suite: the VM is about to be killed"
+		echo "--- info registers -a"
+		hmp "info registers -a"
+		sleep 3
+		echo "--- info registers -a (3 s later)"
+		hmp "info registers -a"
+	} >> "$out/hang.log"
+	before=$(stat -c %s "$out/console.log" 2>/dev/null || echo 0)
+	echo "vm-run.sh: $suite: the VM is about to be killed; its registers" \
+	     "are in hang.log, its tasks (sysrq w, l, t) on its console" >&2
+	for k in w l t; do
+		hmp "sendkey alt-sysrq-$k" >> "$out/hang.log"
+		sleep 5
+	done
+	echo "--- the console grew by $(( $(stat -c %s "$out/console.log" \
+		2>/dev/null || echo 0) - before )) bytes after sysrq" \
+		>> "$out/hang.log"
+}
 rc=0
 boot=1
 start_qemu
 while ! watch_boot; do
+	vm_diag
 	kill "$qpid" 2>/dev/null || true
 	wait "$qpid" 2>/dev/null || true
 	stop_agent
@@ -218,7 +262,18 @@ while ! watch_boot; do
 	boot=$((boot + 1))
 	start_qemu
 done
+killed=0
+while kill -0 "$qpid" 2>/dev/null; do
+	if [ $((SECONDS - qstart)) -ge "$timeout" ]; then
+		vm_diag
+		kill "$qpid" 2>/dev/null || true
+		killed=1
+		break
+	fi
+	sleep 2
+done
 wait "$qpid" || rc=$?
+[ "$killed" = 1 ] && rc=124
 stop_agent
 if [ "$console" = 1 ]; then
 	sleep 0.2
