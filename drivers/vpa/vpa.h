@@ -81,6 +81,9 @@ struct vpa_type {
  * @resets:	adapter resets done
  * @last_acked:	virtual adapters that acknowledged the last error in time
  * @last_failed: virtual adapters failed by the last error
+ * @abandoned:	recoveries the PCI core never finished (recov_work)
+ * @recov_work:	abandons a recovery still running at @recov_deadline
+ * @recov_deadline: jiffies; set when the PCI core reports an error
  * @id:		adapter number
  * @node:	in vpa_adapters
  */
@@ -107,6 +110,9 @@ struct vpa_adapter {
 	u64 resets;
 	u32 last_acked;
 	u32 last_failed;
+	u64 abandoned;
+	struct delayed_work recov_work;
+	unsigned long recov_deadline;
 	int id;
 	struct list_head node;
 };
@@ -288,6 +294,7 @@ void vpa_vdev_kill(struct vpa_vdev *v);
 
 /* vpa_recov.c */
 extern unsigned int vpa_ack_timeout_ms;
+void vpa_recov_timeout_work(struct work_struct *work);
 extern u32 vpa_recov_delay_us;
 extern const struct pci_error_handlers vpa_err_handlers;
 int vpa_change(struct vpa_adapter *ad, struct vpa_vdev *v,

@@ -291,6 +291,7 @@ static void vpa_debugfs_init(struct vpa_adapter *ad)
 
 static void vpa_adapter_free(struct vpa_adapter *ad)
 {
+	cancel_delayed_work_sync(&ad->recov_work);
 	if (ad->engines)
 		destroy_workqueue(ad->engines);
 	vpa_engine_free_bounce(ad);
@@ -361,6 +362,7 @@ static struct vpa_adapter *vpa_adapter_alloc(int id)
 	ad->id = id;
 	mutex_init(&ad->lock);
 	mutex_init(&ad->recov_lock);
+	INIT_DELAYED_WORK(&ad->recov_work, vpa_recov_timeout_work);
 	INIT_LIST_HEAD(&ad->vdevs);
 	spin_lock_init(&ad->bounce_lock);
 	INIT_LIST_HEAD(&ad->bounce_free);

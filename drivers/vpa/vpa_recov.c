@@ -39,10 +39,15 @@
 #define VPA_ACK_MIN_MS		10
 #define VPA_ACK_MAX_MS		60000
 #define VPA_RECOV_DELAY_MAX_US	100000U
+#define VPA_RECOV_MIN_MS	1000
+#define VPA_RECOV_MAX_MS	3600000
 
 unsigned int vpa_ack_timeout_ms = 2000;
+static unsigned int vpa_recovery_timeout_ms = 120000;
 
-static int vpa_ack_timeout_set(const char *val, const struct kernel_param *kp)
+/* A time in ms for *@kp->arg, refused (EINVAL) outside [@min, @max]. */
+static int vpa_ms_param_set(const char *val, const struct kernel_param *kp,
+			    unsigned int min, unsigned int max)
 {
 	unsigned int ms;
 	int ret;
@@ -50,10 +55,15 @@ static int vpa_ack_timeout_set(const char *val, const struct kernel_param *kp)
 	ret = kstrtouint(val, 0, &ms);
 	if (ret)
 		return ret;
-	if (ms < VPA_ACK_MIN_MS || ms > VPA_ACK_MAX_MS)
+	if (ms < min || ms > max)
 		return -EINVAL;
-	WRITE_ONCE(vpa_ack_timeout_ms, ms);
+	WRITE_ONCE(*(unsigned int *)kp->arg, ms);
 	return 0;
+}
+
+static int vpa_ack_timeout_set(const char *val, const struct kernel_param *kp)
+{
+	return vpa_ms_param_set(val, kp, VPA_ACK_MIN_MS, VPA_ACK_MAX_MS);
 }
 
 static const struct kernel_param_ops vpa_ack_timeout_ops = {
@@ -64,6 +74,21 @@ module_param_cb(ack_timeout_ms, &vpa_ack_timeout_ops, &vpa_ack_timeout_ms,
 		0644);
 MODULE_PARM_DESC(ack_timeout_ms,
 		 "time a guest has to acknowledge a quiesce request (10-60000 ms, default 2000)");
+
+static int vpa_recovery_timeout_set(const char *val,
+				    const struct kernel_param *kp)
+{
+	return vpa_ms_param_set(val, kp, VPA_RECOV_MIN_MS, VPA_RECOV_MAX_MS);
+}
+
+static const struct kernel_param_ops vpa_recovery_timeout_ops = {
+	.set = vpa_recovery_timeout_set,
+	.get = param_get_uint,
+};
+module_param_cb(recovery_timeout_ms, &vpa_recovery_timeout_ops,
+		&vpa_recovery_timeout_ms, 0644);
+MODULE_PARM_DESC(recovery_timeout_ms,
+		 "time the PCI core has to finish an error recovery before the virtual adapters are failed (1000-3600000 ms, default 120000)");
 
 /*
  * Test hook (debugfs vpa/recov_delay_us, 0 = off): a delay right after a
@@ -518,9 +543,6 @@ static void vpa_vdev_fail(struct vpa_vdev *v)
 	mutex_unlock(&v->lock);
 	vpa_recov_test_delay();
 	vpa_vdev_signal(v, vec);
-	dev_warn_ratelimited(&v->mdev->dev,
-			     "no error ack in %u ms: failed, reset to reuse\n",
-			     READ_ONCE(vpa_ack_timeout_ms));
 }
 
 /*
@@ -564,6 +586,9 @@ static void vpa_aer_detect(struct vpa_adapter *ad)
 			ad->last_failed++;
 			vpa_vdev_fail(all[i]);
 			trace_vpa_aer_vdev(all[i], VPA_TRACE_AER_FAIL);
+			dev_warn_ratelimited(&all[i]->mdev->dev,
+					     "no error ack in %u ms: failed, reset to reuse\n",
+					     READ_ONCE(vpa_ack_timeout_ms));
 		}
 	}
 	vpa_put_all(all, n);
@@ -607,8 +632,15 @@ static void vpa_aer_reset(struct vpa_adapter *ad, bool locked)
 		if (ret)
 			dev_warn(ad->dev, "function reset failed: %d\n", ret);
 	}
-	if (ad->pdev)
+	/*
+	 * Restoring consumes the saved state (state_saved is cleared): save
+	 * it again at once, or the next frozen-link recovery, whose bus
+	 * reset clears the function's configuration, has nothing to restore.
+	 */
+	if (ad->pdev) {
 		pci_restore_state(ad->pdev);
+		pci_save_state(ad->pdev);
+	}
 	if (!ret)		/* a failed reset is logged, not counted */
 		ad->resets++;
 	ad->aer_state = VPA_AER_RESET;
@@ -659,8 +691,63 @@ static void vpa_aer_resume(struct vpa_adapter *ad)
 	}
 	vpa_put_all(all, n);
 	ad->aer_state = VPA_AER_NORMAL;
+	/* (a running instance finds the state normal and does nothing) */
+	cancel_delayed_work(&ad->recov_work);
 	trace_vpa_aer(ad, VPA_TRACE_AER_DONE, 0);
 	dev_info(ad->dev, "error recovery done\n");
+}
+
+/*
+ * The PCI core calls no driver when a recovery fails (the link did not
+ * come back after the bus reset, for instance): slot_reset and resume
+ * never come, and the virtual adapters that acknowledged would wait for
+ * their resume for good, and the adapter would ignore every later error.
+ * So a recovery still running recovery_timeout_ms after the PCI core
+ * reported its error is abandoned: every virtual adapter still in it is
+ * failed (its one outcome of this recovery) and the adapter takes errors
+ * again. A slot_reset or resume arriving later finds no recovery and
+ * does nothing; the function is then in whatever state the PCI core left.
+ */
+void vpa_recov_timeout_work(struct work_struct *work)
+{
+	struct vpa_adapter *ad = container_of(to_delayed_work(work),
+					      struct vpa_adapter, recov_work);
+	struct vpa_vdev *all[VPA_CORE_MAX_GROUPS];
+	int n, i, failed = 0;
+	bool waiting;
+
+	mutex_lock(&ad->recov_lock);
+	/*
+	 * Nothing to do if the recovery ended, or if this run was queued
+	 * for an earlier recovery and a later one re-armed the deadline.
+	 */
+	if (ad->aer_state == VPA_AER_NORMAL ||
+	    time_before(jiffies, ad->recov_deadline)) {
+		mutex_unlock(&ad->recov_lock);
+		return;
+	}
+	n = vpa_grab_all(ad, all);
+	for (i = 0; i < n; i++) {
+		mutex_lock(&all[i]->lock);
+		spin_lock(&all[i]->cfg_lock);
+		waiting = all[i]->recovery && !all[i]->dead;
+		spin_unlock(&all[i]->cfg_lock);
+		mutex_unlock(&all[i]->lock);
+		if (!waiting)
+			continue;
+		vpa_vdev_fail(all[i]);
+		trace_vpa_aer_vdev(all[i], VPA_TRACE_AER_FAIL);
+		failed++;
+	}
+	vpa_put_all(all, n);
+	ad->last_failed += failed;
+	ad->abandoned++;
+	ad->aer_state = VPA_AER_NORMAL;
+	trace_vpa_aer(ad, VPA_TRACE_AER_ABANDONED, -ETIMEDOUT);
+	dev_err(ad->dev,
+		"error recovery not finished by the PCI core in %u ms: abandoned, %d virtual adapters failed, reset them to reuse\n",
+		READ_ONCE(vpa_recovery_timeout_ms), failed);
+	mutex_unlock(&ad->recov_lock);
 }
 
 /* The whole recovery at once, for adapters without AER (debugfs). */
@@ -691,6 +778,13 @@ static pci_ers_result_t vpa_pci_error_detected(struct pci_dev *pdev,
 	mutex_lock(&ad->recov_lock);
 	ad->aer_frozen = state == pci_channel_io_frozen;
 	vpa_aer_detect(ad);
+	if (ad->aer_state != VPA_AER_NORMAL) {
+		unsigned long t;
+
+		t = msecs_to_jiffies(READ_ONCE(vpa_recovery_timeout_ms));
+		ad->recov_deadline = jiffies + t;
+		mod_delayed_work(system_wq, &ad->recov_work, t);
+	}
 	mutex_unlock(&ad->recov_lock);
 	if (state == pci_channel_io_perm_failure)
 		return PCI_ERS_RESULT_DISCONNECT;

@@ -345,7 +345,7 @@ static const struct attribute_group vpa_vdev_recovery_group = {
  */
 enum vpa_ad_rec_field {
 	VPA_AD_STATE, VPA_AD_ERRORS, VPA_AD_RESETS, VPA_AD_LAST_ACKED,
-	VPA_AD_LAST_FAILED, VPA_AD_NR
+	VPA_AD_LAST_FAILED, VPA_AD_ABANDONED, VPA_AD_NR
 };
 
 static const char * const vpa_ad_rec_names[VPA_AD_NR] = {
@@ -354,6 +354,7 @@ static const char * const vpa_ad_rec_names[VPA_AD_NR] = {
 	[VPA_AD_RESETS] = "resets",
 	[VPA_AD_LAST_ACKED] = "last_acked",
 	[VPA_AD_LAST_FAILED] = "last_failed",
+	[VPA_AD_ABANDONED] = "abandoned",
 };
 
 static ssize_t vpa_ad_rec_show(struct device *dev,
@@ -373,6 +374,8 @@ static ssize_t vpa_ad_rec_show(struct device *dev,
 		return sysfs_emit(buf, "%llu\n", READ_ONCE(ad->resets));
 	case VPA_AD_LAST_ACKED:
 		return sysfs_emit(buf, "%u\n", READ_ONCE(ad->last_acked));
+	case VPA_AD_ABANDONED:
+		return sysfs_emit(buf, "%llu\n", READ_ONCE(ad->abandoned));
 	}
 	return sysfs_emit(buf, "%u\n", READ_ONCE(ad->last_failed));
 }

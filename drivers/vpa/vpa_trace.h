@@ -37,6 +37,7 @@
 #define VPA_TRACE_AER_DETECTED	0	/* guests told, acks collected */
 #define VPA_TRACE_AER_RESET	1	/* the adapter was reset */
 #define VPA_TRACE_AER_DONE	2	/* recovery over */
+#define VPA_TRACE_AER_ABANDONED	3	/* the PCI core never finished it */
 
 /* The mdev UUID of @v, all zeros for none. */
 static inline void vpa_trace_uuid(u8 *dst, const struct vpa_vdev *v)
@@ -220,7 +221,8 @@ TRACE_EVENT(vpa_aer,
 		      __print_symbolic(__entry->step,
 				       { VPA_TRACE_AER_DETECTED, "detected" },
 				       { VPA_TRACE_AER_RESET, "reset" },
-				       { VPA_TRACE_AER_DONE, "done" }),
+				       { VPA_TRACE_AER_DONE, "done" },
+				       { VPA_TRACE_AER_ABANDONED, "abandoned" }),
 		      __entry->acked, __entry->failed, __entry->frozen,
 		      __entry->ret)
 );

@@ -17,7 +17,7 @@ echo "1..7"
 e2e_setup
 
 bdf=
-for d in /sys/bus/pci/devices/*; do
+for d in /sys/bus/pci/devices/0000:01:*; do
 	[ "$(cat $d/vendor)" = 0x8086 ] && [ "$(cat $d/device)" = 0x10d3 ] &&
 		bdf=$(basename $d) && break
 done

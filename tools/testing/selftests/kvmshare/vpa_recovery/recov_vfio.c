@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/pci_regs.h>
 
 #include "kselftest_harness.h"
 #include "vfio_client.h"
@@ -317,6 +318,7 @@ struct trigger {
 	int (*fn)(struct trigger *t);
 	char path[256];
 	char arg[256];
+	uint32_t uncor;		/* trig_aer_inject: 0 is a poisoned TLP */
 	int ret;
 	int finished;		/* atomic */
 };
@@ -716,7 +718,7 @@ TEST_F_TIMEOUT(sw, bad_input_refused, G_TEST_S)
 }
 
 /* Error recovery with three guests, the last of which never acks. */
-static long rec_before_resets;
+static long rec_before_resets, rec_before_errors;
 static const char *rec_parent;
 static struct guest *rec_guests;
 
@@ -727,7 +729,7 @@ static struct guest *rec_guests;
 static bool recovered(void)
 {
 	return kv(rec_parent, "resets") > rec_before_resets &&
-	       kv(rec_parent, "errors") == rec_before_resets + 1 &&
+	       kv(rec_parent, "errors") == rec_before_errors + 1 &&
 	       rec_guests[0].resumes && rec_guests[1].resumes;
 }
 
@@ -740,7 +742,9 @@ static void aer_run(struct __test_metadata *_metadata, struct guest *g,
 	rec_parent = parent;
 	rec_guests = g;
 	rec_before_resets = kv(parent, "resets");
+	rec_before_errors = kv(parent, "errors");
 	ASSERT_GE(rec_before_resets, 0);
+	ASSERT_GE(rec_before_errors, 0);
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, g_init(&g[i], "small", 400));
 	g[2].silent = true;
@@ -827,18 +831,22 @@ TEST_F_TIMEOUT(sw, revoke_acked_slow_host, G_TEST_S)
 	g_verify(_metadata, g);
 }
 
-/* The PCI function vpa can bind: QEMU's e1000e below rp1 (VM_Q35=1). */
-static int pci_adapter(char *bdf, size_t len)
+/*
+ * The PCI function vpa can bind on bus @bus: QEMU's e1000e below rp1 (bus
+ * 1) or rp2 (bus 2), VM_Q35=1 (scripts/vm-run.sh --q35).
+ */
+static int pci_adapter(char *bdf, size_t len, unsigned int bus)
 {
-	char path[300];
+	char path[300], prefix[16];
 	struct dirent *e;
 	DIR *dir = opendir("/sys/bus/pci/devices");
 	int found = -1;
 
 	if (!dir)
 		return -1;
+	snprintf(prefix, sizeof(prefix), "0000:%02x:", bus);
 	while ((e = readdir(dir))) {
-		if (e->d_name[0] == '.')
+		if (strncmp(e->d_name, prefix, strlen(prefix)))
 			continue;
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor",
 			 e->d_name);
@@ -872,21 +880,75 @@ FIXTURE(pci) {
 	int n;
 };
 
+/*
+ * The adapter on the e1000e of @bus, as vpa's parent of the tests'
+ * virtual adapters: 0, -1 if there is none (SKIP), or another error.
+ */
+static int pci_parent(unsigned int bus, char *bdf, size_t blen, char *parent,
+		      size_t plen)
+{
+	int ret = pci_adapter(bdf, blen, bus);
+
+	if (ret)
+		return ret;
+	snprintf(parent, plen, "/sys/bus/pci/devices/%s", bdf);
+	setenv("VPA_PARENT", parent, 1);
+	return set_timeout(1000);
+}
+
+static int set_recovery_timeout(unsigned int ms)
+{
+	char s[16];
+
+	snprintf(s, sizeof(s), "%u", ms);
+	return vc_write_file("/sys/module/vpa/parameters/recovery_timeout_ms",
+			     s);
+}
+
 FIXTURE_SETUP(pci)
 {
-	int ret = pci_adapter(self->bdf, sizeof(self->bdf));
+	int ret = pci_parent(1, self->bdf, sizeof(self->bdf), self->parent,
+			     sizeof(self->parent));
 
 	self->n = 0;
 	if (ret == -1)
 		SKIP(return, "no e1000e function for vpa (VM_Q35=1)");
 	ASSERT_EQ(0, ret);
-	snprintf(self->parent, sizeof(self->parent), "/sys/bus/pci/devices/%s",
-		 self->bdf);
-	setenv("VPA_PARENT", self->parent, 1);
-	ASSERT_EQ(0, set_timeout(1000));
 }
 
 FIXTURE_TEARDOWN(pci)
+{
+	while (self->n > 0)
+		g_fini(&self->g[--self->n]);
+	set_timeout(2000);
+	set_recovery_timeout(120000);
+}
+
+/*
+ * The e1000e below rp2, whose link runs at 2.5 GT/s: after a bus reset
+ * the PCI core only waits (at 16 GT/s, rp1's, it waits for Data Link
+ * Layer Link Active, which QEMU 7.2's root port does not set again, and
+ * the recovery fails: pci.aer_fatal_recovery_fails_guests_told).
+ */
+FIXTURE(pci_gen1) {
+	struct guest g[3];
+	char bdf[64];
+	char parent[128];
+	int n;
+};
+
+FIXTURE_SETUP(pci_gen1)
+{
+	int ret = pci_parent(2, self->bdf, sizeof(self->bdf), self->parent,
+			     sizeof(self->parent));
+
+	self->n = 0;
+	if (ret == -1)
+		SKIP(return, "no e1000e function below rp2 (VM_Q35=1)");
+	ASSERT_EQ(0, ret);
+}
+
+FIXTURE_TEARDOWN(pci_gen1)
 {
 	while (self->n > 0)
 		g_fini(&self->g[--self->n]);
@@ -911,7 +973,7 @@ static int trig_aer_inject(struct trigger *t)
 	e.bus = bus;
 	e.dev = dev;
 	e.fn = fn;
-	e.uncor_status = 1u << 12;		/* poisoned TLP, non-fatal */
+	e.uncor_status = t->uncor ?: 1u << 12;	/* poisoned TLP, non-fatal */
 	fd = open("/dev/aer_inject", O_WRONLY);
 	if (fd < 0)
 		return -errno;
@@ -946,6 +1008,129 @@ TEST_F_TIMEOUT(pci, aer_inject_one_silent, G_TEST_S)
 	 * aer_inject's config accessors stay on the buses until it is
 	 * unloaded and would hide real errors (QEMU's) from the AER driver
 	 */
+	EXPECT_EQ(0, system("rmmod aer_inject"));
+}
+
+static unsigned int le16(const uint8_t *p)
+{
+	return p[0] | p[1] << 8;
+}
+
+static unsigned int le32(const uint8_t *p)
+{
+	return le16(p) | le16(p + 2) << 16;
+}
+
+/* The command register, the BARs and the interrupt line of @bdf. */
+static int pci_header(const char *bdf, uint8_t *buf)
+{
+	char path[128];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, buf, 2, PCI_COMMAND) != 2 ||
+	    pread(fd, buf + 2, 24, PCI_BASE_ADDRESS_0) != 24 ||
+	    pread(fd, buf + 26, 1, PCI_INTERRUPT_LINE) != 1)
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
+/*
+ * A fatal error freezes the link: the AER driver resets the bus below
+ * the root port, which clears the function's configuration, and vpa
+ * restores it. It must do so at every recovery, not only the first.
+ */
+TEST_F_TIMEOUT(pci_gen1, aer_inject_fatal_twice_restores_config,
+	       2 * G_TEST_S)
+{
+	struct trigger t = { .fn = trig_aer_inject, .uncor = 1u << 4 };
+	uint8_t before[27], after[27];
+	int round;
+
+	if (system("modprobe aer_inject"))
+		SKIP(return, "no aer_inject module");
+	ASSERT_EQ(0, pci_header(self->bdf, before));
+	snprintf(t.arg, sizeof(t.arg), "%s", self->bdf);
+	for (round = 0; round < 2; round++) {
+		t.finished = 0;
+		self->n = 3;
+		aer_run(_metadata, self->g, self->parent, &t);
+		ASSERT_EQ(0, pci_header(self->bdf, after));
+		EXPECT_EQ(0, memcmp(before, after, sizeof(before)))
+			TH_LOG("round %d: command %04x (was %04x), BAR0 %08x (was %08x)",
+			       round, le16(after), le16(before),
+			       le32(after + 2), le32(before + 2));
+		while (self->n > 0)
+			g_fini(&self->g[--self->n]);
+	}
+	EXPECT_EQ(0, system("rmmod aer_inject"));
+}
+
+/* The recovery the PCI core gave up on is over, with failures. */
+static bool abandoned(void)
+{
+	return kv(rec_parent, "abandoned") > rec_before_resets &&
+	       rec_guests[0].fails && rec_guests[1].fails &&
+	       rec_guests[2].fails;
+}
+
+/*
+ * A fatal error below rp1: the PCI core's bus reset is not followed by
+ * the link coming back (QEMU, at 16 GT/s), the recovery fails and the PCI
+ * core tells no driver. vpa abandons it after recovery_timeout_ms: the
+ * two guests that acknowledged get their one outcome, a failure (not a
+ * pause for good), and the adapter handles the next error normally.
+ */
+TEST_F_TIMEOUT(pci, aer_fatal_recovery_fails_guests_told, 2 * G_TEST_S)
+{
+	struct trigger t = { .fn = trig_aer_inject, .uncor = 1u << 4 };
+	long errors, resets;
+	char out[32];
+	int i;
+
+	if (system("modprobe aer_inject"))
+		SKIP(return, "no aer_inject module");
+	EXPECT_EQ(-EINVAL, set_recovery_timeout(999));
+	ASSERT_EQ(0, set_recovery_timeout(5000));
+	errors = kv(self->parent, "errors");
+	resets = kv(self->parent, "resets");
+	rec_parent = self->parent;
+	rec_guests = self->g;
+	rec_before_resets = kv(self->parent, "abandoned");
+	ASSERT_GE(rec_before_resets, 0);
+	snprintf(t.arg, sizeof(t.arg), "%s", self->bdf);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, g_init(&self->g[i], "small", 400));
+	self->n = 3;
+	self->g[2].silent = true;
+	ASSERT_EQ(0, run_guests(self->g, 3, &t, abandoned));
+	EXPECT_EQ(0, t.ret);
+	EXPECT_EQ(rec_before_resets + 1, kv(self->parent, "abandoned"));
+	EXPECT_EQ(errors + 1, kv(self->parent, "errors"));
+	EXPECT_EQ(resets, kv(self->parent, "resets"));
+	EXPECT_EQ(2, kv(self->parent, "last_acked"));
+	EXPECT_EQ(3, kv(self->parent, "last_failed"));
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(i < 2, self->g[i].acks);
+		EXPECT_EQ(0, self->g[i].resumes);
+		EXPECT_EQ(1, self->g[i].fails);
+		EXPECT_EQ(1, rec(&self->g[i], "recoveries"));
+		EXPECT_EQ(1, rec(&self->g[i], "failed"));
+		EXPECT_EQ(0, rec_outcome(&self->g[i], out, sizeof(out)));
+		EXPECT_STREQ("failed", out);
+		g_verify(_metadata, &self->g[i]);
+	}
+	while (self->n > 0)
+		g_fini(&self->g[--self->n]);
+	/* not stuck: the next error is recovered as usual */
+	t = (struct trigger){ .fn = trig_aer_inject };
+	snprintf(t.arg, sizeof(t.arg), "%s", self->bdf);
+	self->n = 3;
+	aer_run(_metadata, self->g, self->parent, &t);
 	EXPECT_EQ(0, system("rmmod aer_inject"));
 }
 
