@@ -42,6 +42,8 @@
  *  pool->lock (spinlock)      the page counts of the pool and of every
  *                             partition in it, and pool->parts (pool_acct.c).
  *
+ * pool->names_lock (the partitions' sysfs names) is taken inside a
+ * directory's i_rwsem, with no other lock of the pool held.
  * pool->pager_mutex (attach, detach) is taken before all of the above.
  * pool->acct_mutex (entitlement changes, pool_acct.c) is taken before
  * pool->lock, with no other lock held.
@@ -148,6 +150,7 @@ struct kvmshare_part_counters {
 struct kvmshare_pool {
 	struct kobject kobj;		/* /sys/fs/kvmshare/<name> */
 	struct kobject *parts_kobj;	/* .../<name>/partitions */
+	struct mutex names_lock;	/* partition names in @parts_kobj */
 	struct dentry *debugfs;		/* <debugfs>/kvmshare/<name> */
 	struct super_block *sb;
 	int id;				/* from kvmshare_pool_ida */
@@ -376,5 +379,6 @@ extern const struct file_operations kvmshare_file_ops;
 extern const struct inode_operations kvmshare_file_iops;
 extern const struct file_operations kvmshare_dir_ops;
 extern const struct inode_operations kvmshare_dir_iops;
+extern const struct inode_operations kvmshare_subdir_iops;
 
 #endif /* _KVMSHARE_POOL_H */

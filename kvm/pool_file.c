@@ -654,7 +654,28 @@ const struct inode_operations kvmshare_file_iops = {
 	.getattr = simple_getattr,
 };
 
-/* The root directory: partition files only, no subdirectories or links. */
+/*
+ * Directories: the root holds partition files and directories; a
+ * directory holds partition files only (one level, as libvirt's
+ * memory_backing_dir makes one directory per domain). No links.
+ *
+ * A partition's name (its sysfs directory, kvmshare_part_create()) is its
+ * file's name, or DIR!FILE in a directory (sysfs names have no '/': the
+ * block layer writes a '/' of a device name as '!' too). A directory
+ * cannot be renamed (EPERM), so DIR stays right for every file in it.
+ */
+
+/* The partition name of @dentry, kmalloc'ed (NULL: no memory). */
+static char *kvmshare_part_name(struct dentry *dentry)
+{
+	struct dentry *dir = dentry->d_parent;
+
+	if (IS_ROOT(dir))
+		return kstrdup(dentry->d_name.name, GFP_KERNEL);
+	/* a directory's name never changes: no rename_lock needed */
+	return kasprintf(GFP_KERNEL, "%s!%s", dir->d_name.name,
+			 dentry->d_name.name);
+}
 
 static int kvmshare_create(struct user_namespace *mnt_userns, struct inode *dir,
 			   struct dentry *dentry, umode_t mode, bool excl)
@@ -662,12 +683,19 @@ static int kvmshare_create(struct user_namespace *mnt_userns, struct inode *dir,
 	struct kvmshare_pool *pool = kvmshare_pool_of(dir->i_sb);
 	struct kvmshare_part *part;
 	struct inode *inode;
+	char *name;
 
-	inode = new_inode(dir->i_sb);
-	if (!inode)
+	name = kvmshare_part_name(dentry);
+	if (!name)
 		return -ENOMEM;
+	inode = new_inode(dir->i_sb);
+	if (!inode) {
+		kfree(name);
+		return -ENOMEM;
+	}
 	inode->i_ino = get_next_ino();
-	part = kvmshare_part_create(pool, dentry->d_name.name, inode);
+	part = kvmshare_part_create(pool, name, inode);
+	kfree(name);
 	if (IS_ERR(part)) {
 		iput(inode);
 		return PTR_ERR(part);
@@ -706,11 +734,18 @@ static int kvmshare_rename(struct user_namespace *mnt_userns,
 			   struct inode *new_dir, struct dentry *new_dentry,
 			   unsigned int flags)
 {
-	struct kvmshare_part *part = kvmshare_part_of(d_inode(old_dentry));
+	struct kvmshare_part *part;
+	char *name;
 	int ret;
 
 	if (flags & ~RENAME_NOREPLACE)
 		return -EINVAL;
+	if (d_is_dir(old_dentry))
+		return -EPERM;
+	part = kvmshare_part_of(d_inode(old_dentry));
+	name = kvmshare_part_name(new_dentry);
+	if (!name)
+		return -ENOMEM;
 	/*
 	 * A replaced target loses its only link in simple_rename() below;
 	 * it leaves sysfs first so that its name is free for @part. Should
@@ -719,14 +754,53 @@ static int kvmshare_rename(struct user_namespace *mnt_userns,
 	 */
 	if (d_really_is_positive(new_dentry))
 		kvmshare_part_unlinked(kvmshare_part_of(d_inode(new_dentry)));
-	ret = kvmshare_part_rename(part, new_dentry->d_name.name);
+	ret = kvmshare_part_rename(part, name);
+	kfree(name);
 	if (ret)
 		return ret;
 	return simple_rename(mnt_userns, old_dir, old_dentry, new_dir,
 			     new_dentry, flags);
 }
 
+static int kvmshare_mkdir(struct user_namespace *mnt_userns, struct inode *dir,
+			  struct dentry *dentry, umode_t mode)
+{
+	struct kvmshare_pool *pool = kvmshare_pool_of(dir->i_sb);
+	struct inode *inode;
+
+	inode = new_inode(dir->i_sb);
+	if (!inode)
+		return -ENOMEM;
+	inode->i_ino = get_next_ino();
+	/* the pool's umask= applies, as to the guest RAM files */
+	inode_init_owner(mnt_userns, inode, dir,
+			 S_IFDIR | (mode & 07777 & ~READ_ONCE(pool->umask)));
+	inode->i_atime = current_time(inode);
+	inode->i_mtime = inode->i_atime;
+	inode->i_ctime = inode->i_atime;
+	inode->i_op = &kvmshare_subdir_iops;
+	inode->i_fop = &kvmshare_dir_ops;
+	set_nlink(inode, 2);
+	d_instantiate(dentry, inode);
+	dget(dentry);		/* pinned in the dcache, as in ramfs */
+	inc_nlink(dir);
+	dir->i_mtime = current_time(dir);
+	dir->i_ctime = dir->i_mtime;
+	return 0;
+}
+
+/* The root: files and directories. */
 const struct inode_operations kvmshare_dir_iops = {
+	.lookup = simple_lookup,
+	.create = kvmshare_create,
+	.unlink = kvmshare_unlink,
+	.rename = kvmshare_rename,
+	.mkdir = kvmshare_mkdir,
+	.rmdir = simple_rmdir,
+};
+
+/* A directory in the root: files only (no .mkdir: EPERM). */
+const struct inode_operations kvmshare_subdir_iops = {
 	.lookup = simple_lookup,
 	.create = kvmshare_create,
 	.unlink = kvmshare_unlink,

@@ -297,6 +297,7 @@ static struct kvmshare_pool *kvmshare_pool_create(struct kvmshare_fs_context *ct
 	}
 	pool->id = ret;
 	spin_lock_init(&pool->lock);
+	mutex_init(&pool->names_lock);
 	INIT_LIST_HEAD(&pool->parts);
 	pool->size_pages = ctx->size_pages;
 	pool->reserve_pages = ctx->reserve_pages;

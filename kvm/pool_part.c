@@ -6,6 +6,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/highmem.h>
+#include <linux/kernfs.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/sched.h>
@@ -614,14 +615,31 @@ static const struct kobj_type kvmshare_part_ktype = {
 static struct lock_class_key kvmshare_pages_lock_key;
 static struct lock_class_key kvmshare_io_lock_key;
 
+/* -EEXIST if a partition in sysfs has @name. Under names_lock. */
+static int kvmshare_part_name_taken(struct kvmshare_pool *pool,
+				    const char *name)
+{
+	struct kernfs_node *kn;
+
+	lockdep_assert_held(&pool->names_lock);
+	kn = kernfs_find_and_get(pool->parts_kobj->sd, name);
+	if (!kn)
+		return 0;
+	kernfs_put(kn);
+	return -EEXIST;
+}
+
 /**
  * kvmshare_part_create - make the partition state of a new file
  * @pool: the pool
- * @name: the file name, also the sysfs directory name
+ * @name: the partition's name, its sysfs directory's (kvmshare_create())
  * @inode: the file's inode (its number is the partition id)
  *
- * The VFS guarantees that no other linked file of the pool has @name, and
- * a partition leaves sysfs when its last link goes, so the name is free.
+ * A partition leaves sysfs when its last link goes, so a name is free
+ * once no linked file has it. Two files of different directories may
+ * map to one name ("a!b" at the top and b in a): the second is refused
+ * with EEXIST, checked under names_lock before sysfs sees the name
+ * (sysfs would warn with a stack dump).
  */
 struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 					   const char *name, struct inode *inode)
@@ -649,7 +667,11 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 	lockdep_set_class(&part->io.xa_lock, &kvmshare_io_lock_key);
 	INIT_LIST_HEAD(&part->node);
 	kobject_init(&part->kobj, &kvmshare_part_ktype);
-	ret = kobject_add(&part->kobj, pool->parts_kobj, "%s", name);
+	mutex_lock(&pool->names_lock);
+	ret = kvmshare_part_name_taken(pool, name);
+	if (!ret)
+		ret = kobject_add(&part->kobj, pool->parts_kobj, "%s", name);
+	mutex_unlock(&pool->names_lock);
 	if (ret) {
 		kobject_put(&part->kobj);
 		return ERR_PTR(ret);
@@ -701,7 +723,16 @@ void kvmshare_parts_leave_sysfs(struct kvmshare_pool *pool)
 
 int kvmshare_part_rename(struct kvmshare_part *part, const char *name)
 {
-	return kobject_rename(&part->kobj, name);
+	struct kvmshare_pool *pool = part->pool;
+	int ret;
+
+	mutex_lock(&pool->names_lock);
+	ret = strcmp(kobject_name(&part->kobj), name) ?
+	      kvmshare_part_name_taken(pool, name) : 0;
+	if (!ret)
+		ret = kobject_rename(&part->kobj, name);
+	mutex_unlock(&pool->names_lock);
+	return ret;
 }
 
 /*

@@ -547,15 +547,124 @@ TEST_F(pool, rename_follows_in_sysfs)
 
 TEST_F(pool, only_partition_files)
 {
-	char path[128];
+	char path[128], sub[256];
 
+	/* directories, one level; no links, no device or fifo nodes */
 	path_of(path, sizeof(path), self->dir, "sub");
-	EXPECT_EQ(-1, mkdir(path, 0700));
+	ASSERT_EQ(0, mkdir(path, 0700));
+	path_of(sub, sizeof(sub), path, "deeper");
+	EXPECT_EQ(-1, mkdir(sub, 0700));
 	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, symlink("/etc/passwd", sub));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, mknod(sub, S_IFIFO | 0600, 0));
+	EXPECT_EQ(EPERM, errno);
+	path_of(path, sizeof(path), self->dir, "link");
 	EXPECT_EQ(-1, symlink("/etc/passwd", path));
 	EXPECT_EQ(EPERM, errno);
 	EXPECT_EQ(-1, mknod(path, S_IFIFO | 0600, 0));
 	EXPECT_EQ(EPERM, errno);
+	path_of(path, sizeof(path), self->dir, "sub");
+	EXPECT_EQ(0, rmdir(path));
+}
+
+/*
+ * libvirt's memory_backing_dir: one directory per domain, the guest's RAM
+ * a file in it (pc.ram). The partition is DIR!FILE in sysfs, its
+ * tunables work, its pages are the pool's.
+ */
+TEST_F(pool, partition_in_a_directory)
+{
+	char dir[96], file[128], moved[256], top[128];
+	struct stat st;
+	uint8_t *p;
+	int fd;
+
+	path_of(dir, sizeof(dir), self->dir, "1-vm1");
+	ASSERT_EQ(0, mkdir(dir, 0755));
+	ASSERT_EQ(0, stat(dir, &st));
+	EXPECT_TRUE(S_ISDIR(st.st_mode));
+	EXPECT_EQ(0700, st.st_mode & 0777);	/* the pool's umask=077 */
+	fd = ks_part_create(dir, "pc.ram", 16 * KS_PAGE);
+	ASSERT_GE(fd, 0);
+	EXPECT_TRUE(ks_sysfs_exists("%s/partitions/1-vm1!pc.ram", self->name));
+	EXPECT_FALSE(ks_sysfs_exists("%s/partitions/pc.ram", self->name));
+	EXPECT_EQ(1, ks_sysfs_num("%s/nr_partitions", self->name));
+	/* a second domain's pc.ram is another partition */
+	path_of(file, sizeof(file), self->dir, "2-vm2");
+	ASSERT_EQ(0, mkdir(file, 0700));
+	close(ks_part_create(file, "pc.ram", KS_PAGE));
+	EXPECT_TRUE(ks_sysfs_exists("%s/partitions/2-vm2!pc.ram", self->name));
+	EXPECT_EQ(2, ks_sysfs_num("%s/nr_partitions", self->name));
+	path_of(moved, sizeof(moved), file, "pc.ram");
+	ASSERT_EQ(0, unlink(moved));
+	EXPECT_EQ(0, rmdir(file));
+
+	snprintf(file, sizeof(file),
+		 "/sys/fs/kvmshare/%s/partitions/1-vm1!pc.ram/entitlement_pages",
+		 self->name);
+	EXPECT_EQ(0, ks_write_file(file, "8"));
+	EXPECT_EQ(8, ks_sysfs_num("%s/partitions/1-vm1!pc.ram/entitlement_pages",
+				  self->name));
+	p = mmap(NULL, 16 * KS_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 0x5a, 16 * KS_PAGE);
+	EXPECT_EQ(16, ks_sysfs_num("%s/partitions/1-vm1!pc.ram/resident_pages",
+				   self->name));
+	EXPECT_EQ(0x5a, p[16 * KS_PAGE - 1]);
+	munmap(p, 16 * KS_PAGE);
+
+	/* not empty, not renamed; moved out and back, sysfs follows */
+	EXPECT_EQ(-1, rmdir(dir));
+	EXPECT_EQ(ENOTEMPTY, errno);
+	path_of(top, sizeof(top), self->dir, "vm1");
+	EXPECT_EQ(-1, rename(dir, top));
+	EXPECT_EQ(EPERM, errno);
+	path_of(file, sizeof(file), dir, "pc.ram");
+	ASSERT_EQ(0, rename(file, top));
+	EXPECT_TRUE(ks_sysfs_exists("%s/partitions/vm1", self->name));
+	EXPECT_FALSE(ks_sysfs_exists("%s/partitions/1-vm1!pc.ram", self->name));
+	path_of(moved, sizeof(moved), dir, "ram");
+	ASSERT_EQ(0, rename(top, moved));
+	EXPECT_TRUE(ks_sysfs_exists("%s/partitions/1-vm1!ram", self->name));
+	EXPECT_EQ(8, ks_sysfs_num("%s/partitions/1-vm1!ram/entitlement_pages",
+				  self->name));
+	close(fd);
+	ASSERT_EQ(0, unlink(moved));
+	EXPECT_EQ(0, rmdir(dir));
+	EXPECT_EQ(0, ks_klog_bad());
+}
+
+/*
+ * "a!b" at the top and b in a have one partition name: the second file
+ * is refused (EEXIST), by create and by rename, without a kernel warning.
+ */
+TEST_F(pool, partition_names_stay_unique)
+{
+	char dir[128], path[256], other[256];
+	int fd;
+
+	path_of(dir, sizeof(dir), self->dir, "a");
+	ASSERT_EQ(0, mkdir(dir, 0700));
+	fd = ks_part_create(self->dir, "a!b", KS_PAGE);
+	ASSERT_GE(fd, 0);
+	close(fd);
+	EXPECT_EQ(-EEXIST, ks_part_create(dir, "b", KS_PAGE));
+	path_of(path, sizeof(path), dir, "b");
+	EXPECT_EQ(-1, access(path, F_OK));	/* nothing left behind */
+	fd = ks_part_create(dir, "c", KS_PAGE);
+	ASSERT_GE(fd, 0);
+	close(fd);
+	path_of(other, sizeof(other), dir, "c");
+	EXPECT_EQ(-1, rename(other, path));
+	EXPECT_EQ(EEXIST, errno);
+	EXPECT_TRUE(ks_sysfs_exists("%s/partitions/a!c", self->name));
+	EXPECT_EQ(2, ks_sysfs_num("%s/nr_partitions", self->name));
+	EXPECT_EQ(0, unlink(other));
+	path_of(path, sizeof(path), self->dir, "a!b");
+	EXPECT_EQ(0, unlink(path));
+	EXPECT_EQ(0, rmdir(dir));
+	EXPECT_EQ(0, ks_klog_bad());
 }
 
 TEST_F(pool, shrink_below_use_refused)

@@ -97,7 +97,7 @@ enum op {
 	OP_FORK, OP_FORKKILL, OP_PUNCH, OP_FALLOC, OP_FADVISE, OP_RAHEAD,
 	OP_TRUNC, OP_UNLINK, OP_OUTWRITE, OP_OUTPUNCH, OP_INPUNCH, OP_TOUCH,
 	/* The chaos thread. */
-	OP_ATTR, OP_EVICT, OP_CLUSTER, OP_RESIZE, OP_STAT,
+	OP_ATTR, OP_EVICT, OP_CLUSTER, OP_RESIZE, OP_STAT, OP_NAMES,
 	/* The paging service thread. */
 	OP_KILL, OP_STOP,
 	/* Round ends: unmount with the services attached. */
@@ -111,7 +111,7 @@ static const char *const op_names[NR_OPS] = {
 	"pwrite", "pread", "mwrite", "mread", "vfill", "vverify", "fork",
 	"forkkill", "punch", "falloc", "fadvise", "readahead", "truncate",
 	"unlink", "outwrite", "outpunch", "inpunch", "touch", "attr", "evict",
-	"cluster", "resize", "stat", "kill",
+	"cluster", "resize", "stat", "names", "kill",
 	"stop", "umount_attached", "shadow",
 };
 
@@ -124,7 +124,7 @@ static const unsigned int op_weight[NR_OPS] = {
 	[OP_TRUNC] = 2, [OP_UNLINK] = 1, [OP_OUTWRITE] = 10, [OP_OUTPUNCH] = 10,
 	[OP_INPUNCH] = 6, [OP_TOUCH] = 3,
 	[OP_ATTR] = 3, [OP_EVICT] = 4, [OP_CLUSTER] = 2, [OP_RESIZE] = 1,
-	[OP_STAT] = 2, [OP_KILL] = 2, [OP_STOP] = 1,
+	[OP_STAT] = 2, [OP_NAMES] = 2, [OP_KILL] = 2, [OP_STOP] = 1,
 };
 
 struct worker {
@@ -1393,6 +1393,77 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The chaos thread's names: a directory d<k> (k < 2) and partitions in it
+ * (d<k>/f<j>) or at the top named as one of those would be in sysfs
+ * (d<k>!f<j>), created, renamed between the two, unlinked and the
+ * directory removed, while the workers, the eviction worker and the
+ * paging services run. A name in use is EEXIST, a directory with files
+ * ENOTEMPTY, a missing one ENOENT; anything else fails the run, and so
+ * does a file whose partition is not in sysfs under its name.
+ */
+static void names_path(uint64_t *s, char *path, size_t len, char *sysname,
+		       size_t slen)
+{
+	unsigned int k = rnd_below(s, 2), j = rnd_below(s, 2);
+	bool top = rnd_below(s, 2);
+
+	snprintf(path, len, "%s/d%u%cf%u", pool_dir, k, top ? '!' : '/', j);
+	snprintf(sysname, slen, "d%u!f%u", k, j);
+}
+
+static void names_op(uint64_t *s)
+{
+	char path[128], to[128], name[32], name2[32];
+	int fd, r = rnd_below(s, 4);
+
+	names_path(s, path, sizeof(path), name, sizeof(name));
+	snprintf(to, sizeof(to), "%s/d%u", pool_dir, (unsigned int)rnd_below(s, 2));
+	switch (r) {
+	case 0:		/* mkdir, or create (a page written) */
+		if (mkdir(to, 0700) && errno != EEXIST)
+			report(&n_opfail, "names: mkdir %s: %s", to,
+			       strerror(errno));
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+		if (fd < 0) {
+			if (errno != EEXIST && errno != ENOENT)
+				report(&n_opfail, "names: create %s: %s", path,
+				       strerror(errno));
+			break;
+		}
+		if (ftruncate(fd, KS_PAGE) || pwrite(fd, "x", 1, 0) != 1)
+			report(&n_opfail, "names: write %s: %s", path,
+			       strerror(errno));
+		if (!ks_sysfs_exists("%s/partitions/%s", pool_name, name))
+			report(&n_opfail, "names: %s is not %s in sysfs", path,
+			       name);
+		close(fd);
+		break;
+	case 1:		/* rename to the other form, or over it */
+		names_path(s, to, sizeof(to), name2, sizeof(name2));
+		if (rename(path, to)) {
+			if (errno != EEXIST && errno != ENOENT)
+				report(&n_opfail, "names: rename %s %s: %s",
+				       path, to, strerror(errno));
+		} else if (!ks_sysfs_exists("%s/partitions/%s", pool_name,
+					    name2)) {
+			report(&n_opfail, "names: renamed %s is not %s in sysfs",
+			       to, name2);
+		}
+		break;
+	case 2:
+		if (unlink(path) && errno != ENOENT)
+			report(&n_opfail, "names: unlink %s: %s", path,
+			       strerror(errno));
+		break;
+	case 3:
+		if (rmdir(to) && errno != ENOTEMPTY && errno != ENOENT)
+			report(&n_opfail, "names: rmdir %s: %s", to,
+			       strerror(errno));
+		break;
+	}
+}
+
 /* The chaos thread: attributes, eviction targets, tunables, resizes. */
 
 static void chaos_op(uint64_t *s, int op)
@@ -1459,6 +1530,10 @@ static void chaos_op(uint64_t *s, int op)
 		}
 		ks_sysfs_num("%s/partitions/p%d/stream_state", pool_name, f);
 		break;
+	case OP_NAMES:
+		for (pages = 0; pages < 8; pages++)
+			names_op(s);
+		break;
 	}
 }
 
@@ -1469,7 +1544,7 @@ static void *chaos_main(void *arg)
 
 	while (!stopping()) {
 		usleep(20000 + rnd_below(&s, 200000));
-		op = pick_op(&s, OP_ATTR, OP_STAT, NULL);
+		op = pick_op(&s, OP_ATTR, OP_NAMES, NULL);
 		if (op < 0)
 			break;
 		if (cfg_verbose)
