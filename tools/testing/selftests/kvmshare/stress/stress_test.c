@@ -1412,11 +1412,37 @@ static void names_path(uint64_t *s, char *path, size_t len, char *sysname,
 	snprintf(sysname, slen, "d%u!f%u", k, j);
 }
 
+static unsigned long names_ops;	/* chaos thread; read after it ended */
+
+/* The names' files and directories gone (the end of a round). */
+static void names_cleanup(void)
+{
+	char path[128];
+	int k, j;
+
+	for (k = 0; k < 2; k++) {
+		for (j = 0; j < 2; j++) {
+			snprintf(path, sizeof(path), "%s/d%d/f%d", pool_dir, k, j);
+			unlink(path);
+			snprintf(path, sizeof(path), "%s/d%d!f%d", pool_dir, k, j);
+			unlink(path);
+		}
+		snprintf(path, sizeof(path), "%s/d%d", pool_dir, k);
+		if (rmdir(path) && errno != ENOENT)
+			report(&n_opfail, "names: rmdir %s at the end: %s", path,
+			       strerror(errno));
+	}
+	if (names_ops)
+		diag("round %d: names: %lu operations", round_no, names_ops);
+	names_ops = 0;
+}
+
 static void names_op(uint64_t *s)
 {
 	char path[128], to[128], name[32], name2[32];
 	int fd, r = rnd_below(s, 4);
 
+	names_ops++;
 	names_path(s, path, sizeof(path), name, sizeof(name));
 	snprintf(to, sizeof(to), "%s/d%u", pool_dir, (unsigned int)rnd_below(s, 2));
 	switch (r) {
@@ -2259,8 +2285,10 @@ static void round_cleanup(void)
 		snprintf(path, sizeof(path), "%s/p%d", pool_dir, f);
 		unlink(path);
 	}
-	if (pool_dir[0])
+	if (pool_dir[0]) {
+		names_cleanup();
 		ks_pool_umount(pool_dir);
+	}
 }
 
 static void run_round(void)
@@ -2387,6 +2415,7 @@ static void run_round(void)
 			diag("round %d: unlink %s: %s", round_no, path,
 			     strerror(errno));
 	}
+	names_cleanup();
 	if (attached) {
 		/*
 		 * Unmounted at once with the services attached: the

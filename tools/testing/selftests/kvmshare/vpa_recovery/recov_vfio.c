@@ -245,15 +245,25 @@ static void g_send(struct guest *g)
 			g_ring(g, q);
 }
 
-/* Follow the host's events (the driver's side of the protocol). */
+/*
+ * Follow the host's events (the driver's side of the protocol). The
+ * event register is read before the status, as vpa_guest does (events
+ * in its interrupt handler, status in its work): the host changes both
+ * in one step, so a status read after an event is at least as new. Read
+ * the other way round, a resume landing between the two reads was
+ * consumed with the stale status "in recovery" and the guest stayed
+ * paused for good (run_guests -110 in aer_debugfs_one_silent_slow_host,
+ * loop run 2 of 3 December).
+ */
 static void g_events(struct guest *g)
 {
-	uint32_t sts = g_reg(g, VPA_REG_STATUS), ev, mask, q, head, n;
+	uint32_t sts, ev, mask, q, head, n;
 	int spins;
 
 	ev = g_reg(g, VPA_REG_EVENT);
 	if (ev)
 		vc_wr(&g->c, 0, VPA_REG_EVENT, ev);
+	sts = g_reg(g, VPA_REG_STATUS);
 	if ((ev & VPA_EVT_FAILED) || (sts & VPA_STS_FAILED)) {
 		g->fails++;
 		for (q = 0; q < VPA_MAX_WQS; q++)
@@ -359,6 +369,15 @@ static void *trig_main(void *arg)
 	return NULL;
 }
 
+/* Where guest @i stands (a run that timed out). */
+static void g_dump(struct guest *g, int i)
+{
+	printf("# guest %d: %d of %d done, paused %d,", i, g->done, g->nd,
+	       g->paused);
+	printf(" acks %d resumes %d fails %d, status %#x\n", g->acks,
+	       g->resumes, g->fails, g_reg(g, VPA_REG_STATUS));
+}
+
 /*
  * Run @n guests until all their descriptors are done; start @t once a
  * third of the work is done; @until (if set) must also hold at the end.
@@ -387,8 +406,11 @@ static int run_guests(struct guest *g, int n, struct trigger *t,
 		    (!t || __atomic_load_n(&t->finished, __ATOMIC_ACQUIRE)) &&
 		    (!until || until()))
 			break;
-		if (vc_now_ns() > end)
+		if (vc_now_ns() > end) {
+			for (i = 0; i < n; i++)
+				g_dump(&g[i], i);
 			return -ETIMEDOUT;
+		}
 		usleep(200);
 	}
 	if (t)
