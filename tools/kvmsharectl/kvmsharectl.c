@@ -2,31 +2,49 @@
 /*
  * kvmsharectl: administer kvmshare memory pools and partitions.
  *
- *   kvmsharectl mount DIR [size=S] [reserve=S] [name=N] [mode=M]
- *   kvmsharectl resize DIR [size=S] [reserve=S]
+ *   kvmsharectl mount DIR [size=S] [reserve=S] [name=N] [mode=M] [umask=M]
+ *                         [uid=U] [gid=G]
+ *   kvmsharectl resize DIR [size=S] [reserve=S] [umask=M]
  *   kvmsharectl umount DIR
  *   kvmsharectl create FILE SIZE [entitlement=S] [limit=S] [weight=W]
+ *                      [target=S]
  *   kvmsharectl set FILE [entitlement=S] [limit=S] [weight=W] [target=S]
  *   kvmsharectl remove FILE
- *   kvmsharectl status DIR
+ *   kvmsharectl status [--json] DIR
+ *   kvmsharectl pager-stop DIR ID
+ *   kvmsharectl pageout FILE [OFFSET LENGTH]
  *   kvmsharectl balloon QMP-SOCKET SIZE
- *   kvmsharectl qmp [--timeout SECONDS] QMP-SOCKET JSON-COMMAND
+ *   kvmsharectl qmp [--timeout=SECONDS] QMP-SOCKET JSON-COMMAND
  *   kvmsharectl metrics FILE [CONTROL-FILE|none]
- *   kvmsharectl balance DIR [--min SIZE] [--interval MS] [--hold MS] [--once]
- *                       [--manual]
- *                       --qmp NAME=QMP-SOCKET...
+ *   kvmsharectl balance DIR [--min=SIZE] [--interval=MS] [--hold=MS]
+ *                       [--once] [--manual] --qmp=NAME=QMP-SOCKET...
+ *   kvmsharectl --version | --help | COMMAND --help
  *
- * Sizes are bytes with an optional K, M, G or T suffix (powers of 1024);
- * pool sizes may also be a percentage of RAM ("25%"). Partition sizes are
- * rounded up to whole pages. See Documentation/admin-guide/pool.rst.
+ * Options are parsed by getopt_long() for each command (--opt=VALUE or
+ * --opt VALUE, anywhere among the arguments); what a pool or a partition
+ * is set to stays KEY=VALUE arguments. Sizes are decimal bytes with an
+ * optional K, M, G or T suffix (powers of 1024): "010" and "0x10" are
+ * refused, not read as octal or hexadecimal. Pool sizes may also be a
+ * percentage of RAM ("25%"). Partition sizes are rounded up to whole
+ * pages.
+ *
+ * Every path a command takes must be on a kvmshare pool (statfs()), or
+ * its directory for a file to be created. A command that fails leaves
+ * nothing it created behind. Exit status: 0; 1 after an error, with a
+ * message naming the path or value on stderr; 2 for a usage error.
+ * See Documentation/admin-guide/pool.rst.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +54,7 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <sys/un.h>
 #include <linux/kvmshare.h>
@@ -43,41 +62,34 @@
 #include <linux/kvmshare_metrics.h>
 #include <json-c/json.h>
 
+/* The package's version (dkms.conf), from tools/kvmsharectl/Makefile. */
+#ifndef KVMSHARE_VERSION
+#define KVMSHARE_VERSION "unknown"
+#endif
+
 #define PAGE_SZ 4096ULL
 /* Seconds a whole QMP exchange may take (qmp --timeout overrides). */
 #define QMP_TIMEOUT_S 30
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* A partition's path in its pool (FILE or DIR/FILE) or sysfs name. */
+#define PART_NAME_MAX (2 * NAME_MAX + 2)
+#define SYSFS_POOLS "/sys/fs/kvmshare"
 
 static const char *prog = "kvmsharectl";
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage:\n"
-		"  %s mount DIR [size=S] [reserve=S] [name=N] [mode=M]\n"
-		"  %s resize DIR [size=S] [reserve=S]\n"
-		"  %s umount DIR\n"
-		"  %s create FILE SIZE [entitlement=S] [limit=S] [weight=W]\n"
-		"  %s set FILE [entitlement=S] [limit=S] [weight=W] [target=S]\n"
-		"  %s remove FILE\n"
-		"  %s status DIR\n"
-		"  %s pager-stop DIR ID           (controlled stop of a paging service)\n"
-		"  %s pageout FILE [OFFSET LENGTH] (page a range out now)\n"
-		"  %s balloon QMP-SOCKET SIZE    (guest RAM target, QEMU)\n"
-		"  %s qmp [--timeout S] QMP-SOCKET JSON-COMMAND\n"
-		"      print the command's \"return\" value as JSON (QEMU's error:\n"
-		"      \"qmp: CLASS: DESC\" on stderr, exit 1); default timeout 30 s\n"
-		"  %s metrics FILE [CONTROL-FILE|none]\n"
-		"      create FILE.metrics (or CONTROL-FILE), 1 MiB, and bind it\n"
-		"      to partition FILE as its guest metrics control file\n"
-		"  %s balance DIR [--min SIZE] [--interval MS] [--hold MS] [--once]\n"
-		"          [--manual] --qmp NAME=QMP-SOCKET...\n"
-		"      apply the policy targets of partitions NAME of the pool\n"
-		"      mounted at DIR through their QEMU's balloon\n"
-		"Sizes: bytes with K, M, G or T suffix; pool sizes also N%%.\n",
-		prog, prog, prog, prog, prog, prog, prog, prog, prog, prog,
-		prog, prog, prog);
-}
+/*
+ * A command: kvmsharectl NAME ARGS. @fn gets the command's arguments with
+ * argv[0] "kvmsharectl NAME" (getopt_long()'s messages name it) and
+ * parses its options itself.
+ */
+struct cmd {
+	const char *name;
+	int (*fn)(const struct cmd *c, int argc, char **argv);
+	const char *args;	/* synopsis after the name */
+	const char *summary;	/* one line */
+	const char *help;	/* what it does, or "" */
+	const char *opts;	/* its options but --help, or NULL */
+};
 
 static int vfail(const char *fmt, va_list ap)
 {
@@ -87,6 +99,8 @@ static int vfail(const char *fmt, va_list ap)
 	return 1;
 }
 
+/* An error: the message on stderr; returns the exit status, 1. */
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
 {
 	va_list ap;
@@ -97,18 +111,79 @@ static int fail(const char *fmt, ...)
 	return 1;
 }
 
-/* Parse "N[KMGT]" into bytes; returns 0 or -1. */
-static int parse_size(const char *s, unsigned long long *bytes)
+static void cmd_usage(const struct cmd *c, FILE *f)
+{
+	fprintf(f, "Usage: %s %s %s\n%s\n", prog, c->name, c->args, c->summary);
+	if (c->help[0])
+		fprintf(f, "\n%s", c->help);
+	fprintf(f, "\nOptions:\n%s  -h, --help  show this and exit\n",
+		c->opts ? c->opts : "");
+}
+
+/* A usage error of @c: why, then its usage, on stderr; returns 2. */
+static int usage_err(const struct cmd *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int usage_err(const struct cmd *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s %s: ", prog, c->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	cmd_usage(c, stderr);
+	return 2;
+}
+
+/*
+ * What getopt_long() returned for an option every command has (-h) or
+ * none has ('?', ':': getopt_long() said why): the exit status.
+ */
+static int common_opt(const struct cmd *c, int opt)
+{
+	if (opt == 'h') {
+		cmd_usage(c, stdout);
+		return 0;
+	}
+	cmd_usage(c, stderr);
+	return 2;
+}
+
+#define OPT_HELP { "help", no_argument, NULL, 'h' }
+
+/*
+ * The options of a command that has none but --help. Returns -1 with
+ * optind at its first argument, or the exit status.
+ */
+static int no_options(const struct cmd *c, int argc, char **argv)
+{
+	static const struct option opts[] = { OPT_HELP, { } };
+	int o;
+
+	o = getopt_long(argc, argv, "h", opts, NULL);
+	return o == -1 ? -1 : common_opt(c, o);
+}
+
+/*
+ * Parse a size, decimal "N[KMGT]" (also "KiB", "KB" ...), into bytes.
+ * Returns NULL, or why @s is not one.
+ */
+static const char *parse_size(const char *s, unsigned long long *bytes)
 {
 	unsigned long long v, mul = 1;
 	char *end;
 
-	if (!*s || *s == '-')
-		return -1;
+	if (!isdigit((unsigned char)s[0]))
+		return "not a decimal number";
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		return "hexadecimal: sizes are decimal";
+	if (s[0] == '0' && isdigit((unsigned char)s[1]))
+		return "a leading 0: sizes are decimal, not octal";
 	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s)
-		return -1;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return "too large";
 	switch (*end) {
 	case 'T': case 't':
 		mul = 1ULL << 40;
@@ -125,15 +200,32 @@ static int parse_size(const char *s, unsigned long long *bytes)
 	case 0:
 		break;
 	default:
-		return -1;
+		return "not bytes with an optional K, M, G or T suffix";
 	}
 	if (*end)
 		end++;
 	if (*end == 'i' || *end == 'B')	/* accept KiB, MB ... */
 		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
-	if (*end || (v && mul > ~0ULL / v))
-		return -1;
+	if (*end)
+		return "not bytes with an optional K, M, G or T suffix";
+	if (v && mul > ~0ULL / v)
+		return "too large";
 	*bytes = v * mul;
+	return NULL;
+}
+
+/* A decimal number @min..@max into @v (no sign, no leading 0): 0 or -1. */
+static int parse_num(const char *s, unsigned long long min,
+		     unsigned long long max, unsigned long long *v)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]) || (s[0] == '0' && s[1]))
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	if (errno || *end || *v < min || *v > max)
+		return -1;
 	return 0;
 }
 
@@ -155,77 +247,94 @@ static void human(char *buf, size_t len, unsigned long long pages)
 	snprintf(buf, len, i ? "%.1f %s" : "%.0f %s", v, unit[i]);
 }
 
-/* Check "key=value" pool options; build the mount data string. */
-static int pool_opts(int argc, char **argv, char *data, size_t len)
+/*
+ * 0 if @path is on a kvmshare pool, or with @parent its directory is (a
+ * file about to be created, or unlinked); else 1 after saying why.
+ */
+static int on_pool(const char *path, bool parent)
 {
-	unsigned long long b;
-	int i;
+	char buf[PATH_MAX];
+	struct statfs sf;
+	const char *p = path;
 
-	data[0] = 0;
-	for (i = 0; i < argc; i++) {
-		char *eq = strchr(argv[i], '=');
-		size_t n = strlen(data);
-
-		if (!eq)
-			return fail("bad option '%s' (key=value)", argv[i]);
-		if (!strncmp(argv[i], "size=", 5) ||
-		    !strncmp(argv[i], "reserve=", 8)) {
-			size_t l = strlen(eq + 1);
-
-			if (!(l > 1 && eq[l] == '%') &&
-			    parse_size(eq + 1, &b))
-				return fail("bad size in '%s'", argv[i]);
-		} else if (strncmp(argv[i], "name=", 5) &&
-			   strncmp(argv[i], "mode=", 5) &&
-			   strncmp(argv[i], "uid=", 4) &&
-			   strncmp(argv[i], "gid=", 4)) {
-			return fail("unknown pool option '%s'", argv[i]);
-		}
-		if (n + strlen(argv[i]) + 2 > len)
-			return fail("options too long");
-		snprintf(data + n, len - n, "%s%s", n ? "," : "", argv[i]);
+	if (parent) {
+		if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+			return fail("%s: path too long", path);
+		p = dirname(buf);
 	}
+	if (statfs(p, &sf))
+		return fail("%s: %s", p, strerror(errno));
+	if (sf.f_type != KVMSHARE_FS_MAGIC)
+		return fail("%s is not on a kvmshare pool", path);
 	return 0;
 }
 
-static int cmd_mount(int argc, char **argv)
-{
-	char data[512];
+/* The pool a path is on: its name in sysfs and where it is mounted. */
+struct pool_ref {
+	char name[64];
+	char root[PATH_MAX];
+};
 
-	if (argc < 1)
-		return usage(stderr), 2;
-	if (pool_opts(argc - 1, argv + 1, data, sizeof(data)))
-		return 1;
-	if (mkdir(argv[0], 0755) && errno != EEXIST)
-		return fail("mkdir %s: %s", argv[0], strerror(errno));
-	if (mount("kvmshare", argv[0], "kvmshare", 0, data))
-		return fail("mount %s: %s (see dmesg)", argv[0],
-			    strerror(errno));
-	return 0;
+/* Undo /proc/self/mountinfo's octal escapes ("\040") of @s, in place. */
+static void unescape(char *s)
+{
+	char *d = s;
+
+	for (; *s; s++, d++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*d = (s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0');
+			s += 3;
+		} else {
+			*d = *s;
+		}
+	}
+	*d = 0;
 }
 
-static int cmd_resize(int argc, char **argv)
+/*
+ * Find the pool @path is on in /proc/self/mountinfo: the kvmshare mount
+ * of its device whose root is the pool's root (a bind mount of a
+ * directory of the pool is not). Returns 0, or -1 if there is none.
+ */
+static int pool_find(const char *path, struct pool_ref *p)
 {
-	char data[512];
+	char root[PATH_MAX], mnt[PATH_MAX], type[32], opts[1024], *line = NULL;
+	unsigned int maj, min;
+	size_t cap = 0;
+	struct stat st;
+	int ret = -1;
+	FILE *f;
 
-	if (argc < 2)
-		return usage(stderr), 2;
-	if (pool_opts(argc - 1, argv + 1, data, sizeof(data)))
-		return 1;
-	if (mount("kvmshare", argv[0], "kvmshare", MS_REMOUNT, data))
-		return fail("resize %s: %s%s", argv[0], strerror(errno),
-			    errno == EBUSY ?
-			    " (below what is in use or entitled)" : "");
-	return 0;
-}
+	if (stat(path, &st))
+		return -1;
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -1;
+	while (ret && getline(&line, &cap, f) > 0) {
+		char *sep = strstr(line, " - "), *name;
 
-static int cmd_umount(int argc, char **argv)
-{
-	if (argc != 1)
-		return usage(stderr), 2;
-	if (umount(argv[0]))
-		return fail("umount %s: %s", argv[0], strerror(errno));
-	return 0;
+		if (!sep ||
+		    sscanf(line, "%*d %*d %u:%u %4095s %4095s", &maj, &min,
+			   root, mnt) != 4 ||
+		    sscanf(sep + 3, "%31s %*s %1023s", type, opts) != 2)
+			continue;
+		if (strcmp(type, "kvmshare") || strcmp(root, "/") ||
+		    makedev(maj, min) != st.st_dev)
+			continue;
+		name = strstr(opts, "name=");
+		if (!name)
+			continue;
+		name += 5;
+		snprintf(p->name, sizeof(p->name), "%.*s",
+			 (int)strcspn(name, ","), name);
+		unescape(mnt);
+		snprintf(p->root, sizeof(p->root), "%s", mnt);
+		ret = 0;
+	}
+	free(line);
+	fclose(f);
+	return ret;
 }
 
 /* A number from the start of the open (sysfs) file @fd; 0 or -1. */
@@ -242,34 +351,410 @@ static int read_ull(int fd, unsigned long long *v)
 	return 0;
 }
 
-/* The name= option of the kvmshare pool mounted at @dir. */
-static int pool_name(const char *dir, char *name, size_t len)
+/*
+ * Mount options, for fsconfig(): sizes become decimal bytes (the kernel
+ * would read "010" as octal), a percentage stays as it is.
+ */
+struct pool_opt {
+	const char *key;
+	const char *val;
+	char num[24];
+};
+
+#define POOL_OPTS_MAX 16
+#define POOL_KEYS "size, reserve, name, mode, umask, uid, gid"
+
+/* Check the "key=value" pool options @argv into @o[@argc]: 0 or 1. */
+static int pool_opts(int argc, char **argv, struct pool_opt *o, int max)
 {
-	char real[PATH_MAX], line[4096], mnt[PATH_MAX], type[64], opts[3072];
-	FILE *f;
-	int ret = -1;
+	static const char * const keys[] = {
+		"name", "mode", "umask", "uid", "gid",
+	};
+	unsigned long long b;
+	const char *why;
+	unsigned int k;
+	int i;
 
-	if (!realpath(dir, real))
-		return -1;
-	f = fopen("/proc/mounts", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *p;
+	if (argc > max)
+		return fail("at most %d pool options", max);
+	for (i = 0; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+		size_t l;
 
-		if (sscanf(line, "%*s %4095s %63s %3071s", mnt, type, opts) != 3)
-			continue;
-		if (strcmp(type, "kvmshare") || strcmp(mnt, real))
-			continue;
-		p = strstr(opts, "name=");
-		if (!p)
-			continue;
-		p += 5;
-		snprintf(name, len, "%.*s", (int)strcspn(p, ","), p);
-		ret = 0;
+		if (!eq || eq == argv[i])
+			return fail("bad pool option '%s' (KEY=VALUE)", argv[i]);
+		*eq = 0;
+		o[i].key = argv[i];
+		o[i].val = eq + 1;
+		l = strlen(o[i].val);
+		if (strcmp(o[i].key, "size") && strcmp(o[i].key, "reserve")) {
+			for (k = 0; k < ARRAY_SIZE(keys); k++)
+				if (!strcmp(o[i].key, keys[k]))
+					break;
+			if (k == ARRAY_SIZE(keys))
+				return fail("unknown pool option '%s' (%s)",
+					    o[i].key, POOL_KEYS);
+		} else if (l && o[i].val[l - 1] == '%') {
+			/* 1% to 100% of RAM, decimal */
+			if (l < 2 || l > 4 || o[i].val[0] == '0' ||
+			    strspn(o[i].val, "0123456789") != l - 1 ||
+			    atoi(o[i].val) > 100)
+				return fail("bad %s '%s': not 1%% to 100%% of RAM (decimal)",
+					    o[i].key, o[i].val);
+		} else {
+			why = parse_size(o[i].val, &b);
+			if (why)
+				return fail("bad %s '%s': %s", o[i].key,
+					    o[i].val, why);
+			snprintf(o[i].num, sizeof(o[i].num), "%llu", b);
+			o[i].val = o[i].num;
+		}
 	}
-	fclose(f);
+	return 0;
+}
+
+/* Pass @n options to the filesystem context @fd: 0 or -1 (errno). */
+static int fc_set(int fd, const struct pool_opt *o, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (fsconfig(fd, FSCONFIG_SET_STRING, o[i].key, o[i].val, 0))
+			return -1;
+	return 0;
+}
+
+/*
+ * The failure @err of the filesystem context @fd: print what the kernel
+ * said about it (the "e ...", "w ..." and "i ..." messages read from the
+ * context), or @err's text when it said nothing. Returns 1.
+ */
+static int fc_fail(int fd, const char *what, const char *path, int err)
+{
+	char msg[1024];
+	bool said = false;
+	ssize_t n;
+
+	while ((n = read(fd, msg, sizeof(msg) - 1)) > 0) {
+		msg[n] = 0;
+		msg[strcspn(msg, "\n")] = 0;
+		if (n > 2 && msg[1] == ' ')
+			fail("%s %s: %s%s", what, path,
+			     msg[0] == 'w' ? "warning: " : "", msg + 2);
+		else
+			fail("%s %s: %s", what, path, msg);
+		said = true;
+	}
+	if (!said)
+		fail("%s %s: %s", what, path, strerror(err));
+	return 1;
+}
+
+/*
+ * Mount a new pool at DIR through fsopen()/fsmount()/move_mount(): the
+ * kernel's reason for refusing it can then be read and printed. DIR is
+ * made once the pool exists, and removed again if mounting it fails.
+ */
+static int cmd_mount(const struct cmd *c, int argc, char **argv)
+{
+	struct pool_opt o[POOL_OPTS_MAX];
+	int n, fd, mfd, ret = 1;
+	const char *dir;
+	bool made;
+
+	n = no_options(c, argc, argv);
+	if (n >= 0)
+		return n;
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		return usage_err(c, "no DIR given");
+	dir = argv[0];
+	n = argc - 1;
+	if (pool_opts(n, argv + 1, o, ARRAY_SIZE(o)))
+		return 1;
+	fd = fsopen("kvmshare", FSOPEN_CLOEXEC);
+	if (fd < 0 && errno == ENODEV)
+		return fail("mount %s: %s: is the kvmshare module loaded? (modprobe kvmshare)",
+			    dir, strerror(errno));
+	if (fd < 0)
+		return fail("mount %s: %s", dir, strerror(errno));
+	if (fsconfig(fd, FSCONFIG_SET_STRING, "source", "kvmshare", 0) ||
+	    fc_set(fd, o, n) ||
+	    fsconfig(fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0)) {
+		fc_fail(fd, "mount", dir, errno);
+		goto close_fd;
+	}
+	mfd = fsmount(fd, FSMOUNT_CLOEXEC, 0);
+	if (mfd < 0) {
+		fc_fail(fd, "mount", dir, errno);
+		goto close_fd;
+	}
+	made = !mkdir(dir, 0755);
+	if (!made && errno != EEXIST) {
+		fail("mkdir %s: %s", dir, strerror(errno));
+		goto close_mfd;
+	}
+	if (move_mount(mfd, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH)) {
+		fail("mount %s: %s", dir, strerror(errno));
+		if (made)
+			rmdir(dir);
+		goto close_mfd;
+	}
+	ret = 0;
+close_mfd:
+	close(mfd);
+close_fd:
+	close(fd);
 	return ret;
+}
+
+/* Reconfigure the pool mounted at DIR (fspick()): the kernel says why not. */
+static int cmd_resize(const struct cmd *c, int argc, char **argv)
+{
+	struct pool_opt o[POOL_OPTS_MAX];
+	const char *dir;
+	int ret, fd;
+
+	ret = no_options(c, argc, argv);
+	if (ret >= 0)
+		return ret;
+	argc -= optind;
+	argv += optind;
+	if (argc < 2)
+		return usage_err(c, "%s", argc ? "nothing to change" : "no DIR given");
+	dir = argv[0];
+	if (pool_opts(argc - 1, argv + 1, o, ARRAY_SIZE(o)) || on_pool(dir, false))
+		return 1;
+	fd = fspick(AT_FDCWD, dir, FSPICK_CLOEXEC);
+	if (fd < 0)
+		return fail("resize %s: %s%s", dir, strerror(errno),
+			    errno == EINVAL ? " (not where the pool is mounted)" : "");
+	ret = 0;
+	if (fc_set(fd, o, argc - 1) ||
+	    fsconfig(fd, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0))
+		ret = fc_fail(fd, "resize", dir, errno);
+	close(fd);
+	return ret;
+}
+
+static int cmd_umount(const struct cmd *c, int argc, char **argv)
+{
+	int ret = no_options(c, argc, argv);
+
+	if (ret >= 0)
+		return ret;
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		return usage_err(c, "wrong number of arguments");
+	if (on_pool(argv[0], false))
+		return 1;
+	if (umount(argv[0]))
+		return fail("umount %s: %s%s", argv[0], strerror(errno),
+			    errno == EINVAL ? " (not where the pool is mounted)" : "");
+	return 0;
+}
+
+/* Parse "entitlement=S limit=S weight=W target=S" into @a: 0 or 1. */
+static int part_attrs(int argc, char **argv, struct kvmshare_part_attr *a)
+{
+	unsigned long long b, *pages;
+	const char *why;
+	unsigned int flag;
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	for (i = 0; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+
+		if (!eq)
+			return fail("bad attribute '%s' (KEY=VALUE)", argv[i]);
+		if (!strncmp(argv[i], "weight=", 7)) {
+			if (parse_num(eq + 1, KVMSHARE_WEIGHT_MIN,
+				      KVMSHARE_WEIGHT_MAX, &b))
+				return fail("bad weight '%s' (%u..%u)", eq + 1,
+					    KVMSHARE_WEIGHT_MIN,
+					    KVMSHARE_WEIGHT_MAX);
+			a->flags |= KVMSHARE_ATTR_WEIGHT;
+			a->weight = b;
+			continue;
+		}
+		if (!strncmp(argv[i], "entitlement=", 12)) {
+			flag = KVMSHARE_ATTR_ENTITLEMENT;
+			pages = (unsigned long long *)&a->entitlement_pages;
+		} else if (!strncmp(argv[i], "limit=", 6)) {
+			flag = KVMSHARE_ATTR_LIMIT;
+			pages = (unsigned long long *)&a->limit_pages;
+		} else if (!strncmp(argv[i], "target=", 7)) {
+			flag = KVMSHARE_ATTR_TARGET;
+			pages = (unsigned long long *)&a->target_pages;
+		} else {
+			return fail("unknown attribute '%s' (entitlement, limit, weight, target)",
+				    argv[i]);
+		}
+		why = parse_size(eq + 1, &b);
+		if (why)
+			return fail("bad size in '%s': %s", argv[i], why);
+		a->flags |= flag;
+		*pages = to_pages(b);
+	}
+	return 0;
+}
+
+/* Set the attributes @a on partition @path (open as @fd): 0 or 1. */
+static int part_set(int fd, const char *path,
+		    const struct kvmshare_part_attr *a)
+{
+	if (!a->flags || !ioctl(fd, KVMSHARE_IOC_SET_ATTR, a))
+		return 0;
+	return fail("set attributes of %s: %s%s", path, strerror(errno),
+		    errno == ENOSPC ?
+		    " (the pool cannot guarantee that entitlement)" :
+		    errno == EINVAL ? " (entitlement above limit?)" : "");
+}
+
+/* Create a partition; any failure once it exists removes it again. */
+static int cmd_create(const struct cmd *c, int argc, char **argv)
+{
+	struct kvmshare_part_attr a;
+	unsigned long long size;
+	const char *why, *path;
+	int fd, ret;
+
+	ret = no_options(c, argc, argv);
+	if (ret >= 0)
+		return ret;
+	argc -= optind;
+	argv += optind;
+	if (argc < 2)
+		return usage_err(c, "%s", argc ? "no SIZE given" : "no FILE given");
+	path = argv[0];
+	why = parse_size(argv[1], &size);
+	if (why)
+		return fail("bad size '%s': %s", argv[1], why);
+	if (part_attrs(argc - 2, argv + 2, &a) || on_pool(path, true))
+		return 1;
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return fail("create %s: %s", path, strerror(errno));
+	if (ftruncate(fd, to_pages(size) * PAGE_SZ)) {
+		ret = fail("size %s: %s", path, strerror(errno));
+		goto unlink;
+	}
+	ret = part_set(fd, path, &a);
+	if (ret)
+		goto unlink;
+	close(fd);
+	return 0;
+unlink:
+	close(fd);
+	unlink(path);
+	return ret;
+}
+
+static int cmd_set(const struct cmd *c, int argc, char **argv)
+{
+	struct kvmshare_part_attr a;
+	int fd, ret;
+
+	ret = no_options(c, argc, argv);
+	if (ret >= 0)
+		return ret;
+	argc -= optind;
+	argv += optind;
+	if (argc < 2)
+		return usage_err(c, "%s", argc ? "nothing to set" : "no FILE given");
+	if (part_attrs(argc - 1, argv + 1, &a) || on_pool(argv[0], false))
+		return 1;
+	fd = open(argv[0], O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return fail("open %s: %s", argv[0], strerror(errno));
+	ret = part_set(fd, argv[0], &a);
+	close(fd);
+	return ret;
+}
+
+static int cmd_remove(const struct cmd *c, int argc, char **argv)
+{
+	int ret = no_options(c, argc, argv);
+
+	if (ret >= 0)
+		return ret;
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		return usage_err(c, "wrong number of arguments");
+	if (on_pool(argv[0], true))
+		return 1;
+	if (unlink(argv[0]))
+		return fail("remove %s: %s", argv[0], strerror(errno));
+	return 0;
+}
+
+/* A partition file found in a pool's directories. */
+struct part_ent {
+	const char *path;	/* where it was found */
+	const char *rel;	/* its path in the pool: FILE or DIR/FILE */
+	const char *sysname;	/* its sysfs name: FILE or DIR!FILE */
+	struct kvmshare_part_stats st;
+	struct kvmshare_part_attr at;
+};
+
+/*
+ * Call @fn for every partition in directory @sub of the pool mounted at
+ * @root (@sub NULL: the root and its directories), in name order.
+ */
+static int walk_parts(const char *root, const char *sub,
+		      void (*fn)(void *ctx, const struct part_ent *e),
+		      void *ctx)
+{
+	char dir[PATH_MAX], path[PATH_MAX + NAME_MAX + 1];
+	char rel[PART_NAME_MAX], sysname[PART_NAME_MAX];
+	struct dirent **de;
+	struct part_ent e;
+	struct stat st;
+	int i, n, fd;
+
+	snprintf(dir, sizeof(dir), "%s%s%s", root, sub ? "/" : "",
+		 sub ? sub : "");
+	n = scandir(dir, &de, NULL, alphasort);
+	if (n < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const char *name = de[i]->d_name;
+
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
+			goto next;
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		if (lstat(path, &st))
+			goto next;
+		if (S_ISDIR(st.st_mode) && !sub) {
+			walk_parts(root, name, fn, ctx);
+			goto next;
+		}
+		if (!S_ISREG(st.st_mode))
+			goto next;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			goto next;
+		if (!ioctl(fd, KVMSHARE_IOC_GET_STATS, &e.st) &&
+		    !ioctl(fd, KVMSHARE_IOC_GET_ATTR, &e.at)) {
+			snprintf(rel, sizeof(rel), "%s%s%s", sub ? sub : "",
+				 sub ? "/" : "", name);
+			snprintf(sysname, sizeof(sysname), "%s%s%s",
+				 sub ? sub : "", sub ? "!" : "", name);
+			e.path = path;
+			e.rel = rel;
+			e.sysname = sysname;
+			fn(ctx, &e);
+		}
+		close(fd);
+next:
+		free(de[i]);
+	}
+	free(de);
+	return 0;
 }
 
 /*
@@ -287,9 +772,8 @@ static void policy_target(const char *pool, const char *part, char *buf,
 	if (!pool[0])
 		return;
 	snprintf(path, sizeof(path),
-		 "/sys/fs/kvmshare/%s/partitions/%s/policy_target_pages",
-		 pool, part);
-	fd = open(path, O_RDONLY);
+		 SYSFS_POOLS "/%s/partitions/%s/policy_target_pages", pool, part);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	ret = read_ull(fd, &pages);
@@ -298,132 +782,212 @@ static void policy_target(const char *pool, const char *part, char *buf,
 		human(buf, len, pages);
 }
 
-/* Apply "entitlement=S limit=S weight=W target=S" to an open partition. */
-static int part_attrs(int fd, int argc, char **argv)
+/* One line of status: partition @e of the pool named @ctx. */
+static void status_line(void *ctx, const struct part_ent *e)
 {
-	struct kvmshare_part_attr a;
-	unsigned long long b;
-	int i;
+	char a[32], b[32], c[32], d[32], t[32];
 
-	memset(&a, 0, sizeof(a));
-	for (i = 0; i < argc; i++) {
-		char *eq = strchr(argv[i], '=');
+	human(a, sizeof(a), e->st.size_pages);
+	human(b, sizeof(b), e->st.resident_pages);
+	human(c, sizeof(c), e->at.entitlement_pages);
+	if (e->at.limit_pages)
+		human(d, sizeof(d), e->at.limit_pages);
+	else
+		snprintf(d, sizeof(d), "-");
+	policy_target(ctx, e->sysname, t, sizeof(t));
+	printf("%-16s %10s %10s %10s %10s %6u %10llu %8llu %10llu %10s\n",
+	       e->rel, a, b, c, d, e->at.weight,
+	       (unsigned long long)e->st.faults,
+	       (unsigned long long)e->st.fault_failures,
+	       (unsigned long long)e->st.punched_pages, t);
+}
 
-		if (!eq)
-			return fail("bad attribute '%s' (key=value)", argv[i]);
-		if (!strncmp(argv[i], "entitlement=", 12)) {
-			if (parse_size(eq + 1, &b))
-				return fail("bad size in '%s'", argv[i]);
-			a.flags |= KVMSHARE_ATTR_ENTITLEMENT;
-			a.entitlement_pages = to_pages(b);
-		} else if (!strncmp(argv[i], "limit=", 6)) {
-			if (parse_size(eq + 1, &b))
-				return fail("bad size in '%s'", argv[i]);
-			a.flags |= KVMSHARE_ATTR_LIMIT;
-			a.limit_pages = to_pages(b);
-		} else if (!strncmp(argv[i], "target=", 7)) {
-			if (parse_size(eq + 1, &b))
-				return fail("bad size in '%s'", argv[i]);
-			a.flags |= KVMSHARE_ATTR_TARGET;
-			a.target_pages = to_pages(b);
-		} else if (!strncmp(argv[i], "weight=", 7)) {
-			char *end;
-			unsigned long w = strtoul(eq + 1, &end, 10);
+/*
+ * Add every file of sysfs directory @dir to @obj: a decimal number as a
+ * number, anything else as a string; with @sub, each directory in it
+ * as an object of its files.
+ */
+static int sysfs_values(const char *dir, struct json_object *obj, bool sub)
+{
+	char path[PATH_MAX], buf[4096], *end;
+	struct json_object *v;
+	struct dirent **de;
+	struct stat st;
+	int i, n, fd;
+	ssize_t len;
 
-			if (*end || !eq[1] || w < KVMSHARE_WEIGHT_MIN ||
-			    w > KVMSHARE_WEIGHT_MAX)
-				return fail("weight must be %u..%u",
-					    KVMSHARE_WEIGHT_MIN,
-					    KVMSHARE_WEIGHT_MAX);
-			a.flags |= KVMSHARE_ATTR_WEIGHT;
-			a.weight = w;
-		} else {
-			return fail("unknown attribute '%s'", argv[i]);
+	n = scandir(dir, &de, NULL, alphasort);
+	if (n < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const char *name = de[i]->d_name;
+
+		v = NULL;
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		if (name[0] == '.' || lstat(path, &st))
+			goto next;
+		if (S_ISDIR(st.st_mode) && sub) {
+			v = json_object_new_object();
+			sysfs_values(path, v, false);
+			json_object_object_add(obj, name, v);
+			goto next;
 		}
+		fd = S_ISREG(st.st_mode) ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+		if (fd < 0)
+			goto next;
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len < 0)
+			goto next;
+		while (len && buf[len - 1] == '\n')
+			len--;
+		buf[len] = 0;
+		errno = 0;
+		if (isdigit((unsigned char)buf[0]))
+			v = json_object_new_uint64(strtoull(buf, &end, 10));
+		else if (buf[0] == '-' && isdigit((unsigned char)buf[1]))
+			v = json_object_new_int64(strtoll(buf, &end, 10));
+		if (v && (errno || *end)) {
+			json_object_put(v);
+			v = NULL;
+		}
+		if (!v)
+			v = json_object_new_string(buf);
+		json_object_object_add(obj, name, v);
+next:
+		free(de[i]);
 	}
-	if (a.flags && ioctl(fd, KVMSHARE_IOC_SET_ATTR, &a))
-		return fail("set attributes: %s%s", strerror(errno),
-			    errno == ENOSPC ?
-			    " (the pool cannot guarantee that entitlement)" :
-			    errno == EINVAL ? " (entitlement above limit?)" :
-			    "");
+	free(de);
 	return 0;
 }
 
-static int cmd_create(int argc, char **argv)
+/* Remember where partition @e is: ctx[sysname] = { path, size_pages }. */
+static void status_found(void *ctx, const struct part_ent *e)
 {
-	unsigned long long size;
-	int fd, ret;
+	struct json_object *o = json_object_new_object();
 
-	if (argc < 2)
-		return usage(stderr), 2;
-	if (parse_size(argv[1], &size))
-		return fail("bad size '%s'", argv[1]);
-	fd = open(argv[0], O_RDWR | O_CREAT | O_EXCL, 0600);
-	if (fd < 0)
-		return fail("create %s: %s", argv[0], strerror(errno));
-	if (ftruncate(fd, to_pages(size) * PAGE_SZ)) {
-		ret = fail("size %s: %s", argv[0], strerror(errno));
-		goto err;
+	json_object_object_add(o, "path", json_object_new_string(e->path));
+	json_object_object_add(o, "size_pages",
+			       json_object_new_uint64(e->st.size_pages));
+	json_object_object_add(ctx, e->sysname, o);
+}
+
+/*
+ * status --json: the pool (its sysfs files) and every partition of it in
+ * sysfs (also those deleted but still in use, with no path) as one JSON
+ * document on stdout.
+ */
+static int status_json(const struct pool_ref *p)
+{
+	struct json_object *doc, *pool, *parts, *found, *part, *f;
+	char dir[PATH_MAX], path[PATH_MAX + NAME_MAX + 1];
+	struct dirent **de;
+	int i, n, ret = 0;
+
+	doc = json_object_new_object();
+	pool = json_object_new_object();
+	parts = json_object_new_array();
+	found = json_object_new_object();
+	json_object_object_add(doc, "pool", pool);
+	json_object_object_add(doc, "partitions", parts);
+	json_object_object_add(pool, "name", json_object_new_string(p->name));
+	json_object_object_add(pool, "path", json_object_new_string(p->root));
+	json_object_object_add(pool, "page_size",
+			       json_object_new_uint64(PAGE_SZ));
+	snprintf(dir, sizeof(dir), SYSFS_POOLS "/%s", p->name);
+	if (sysfs_values(dir, pool, false)) {
+		ret = fail("read %s: %s", dir, strerror(errno));
+		goto out;
 	}
-	ret = part_attrs(fd, argc - 2, argv + 2);
-	if (ret)
-		goto err;
-	close(fd);
-	return 0;
-err:
-	close(fd);
-	unlink(argv[0]);
+	walk_parts(p->root, NULL, status_found, found);
+	snprintf(dir, sizeof(dir), SYSFS_POOLS "/%s/partitions", p->name);
+	n = scandir(dir, &de, NULL, alphasort);
+	if (n < 0) {
+		ret = fail("read %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		const char *name = de[i]->d_name;
+
+		if (name[0] == '.')
+			goto next;
+		part = json_object_new_object();
+		json_object_object_add(part, "name",
+				       json_object_new_string(name));
+		/* "path" and "size_pages", null if it has no name now */
+		if (json_object_object_get_ex(found, name, &f)) {
+			json_object_object_foreach(f, key, v)
+				json_object_object_add(part, key,
+						       json_object_get(v));
+		} else {
+			json_object_object_add(part, "path", NULL);
+			json_object_object_add(part, "size_pages", NULL);
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		sysfs_values(path, part, true);
+		json_object_array_add(parts, part);
+next:
+		free(de[i]);
+	}
+	free(de);
+	puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+					    JSON_C_TO_STRING_SPACED |
+					    JSON_C_TO_STRING_NOSLASHESCAPE));
+out:
+	json_object_put(found);
+	json_object_put(doc);
 	return ret;
 }
 
-static int cmd_set(int argc, char **argv)
+static int cmd_status(const struct cmd *c, int argc, char **argv)
 {
-	int fd, ret;
+	static const struct option opts[] = {
+		OPT_HELP,
+		{ "json", no_argument, NULL, 'j' },
+		{ }
+	};
+	struct kvmshare_pool_info pi;
+	char a[32], b[32], d[32], e[32], f[32];
+	struct pool_ref p = { };
+	bool json = false;
+	int o, fd;
 
-	if (argc < 2)
-		return usage(stderr), 2;
-	fd = open(argv[0], O_RDWR);
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (o != 'j')
+			return common_opt(c, o);
+		json = true;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		return usage_err(c, "wrong number of arguments");
+	if (on_pool(argv[0], false))
+		return 1;
+	if (pool_find(argv[0], &p)) {
+		if (json)
+			return fail("%s: no kvmshare pool in /proc/self/mountinfo",
+				    argv[0]);
+		/* the partitions below DIR, with no policy target */
+		snprintf(p.root, sizeof(p.root), "%s", argv[0]);
+	}
+	if (json)
+		return status_json(&p);
+	fd = open(argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return fail("open %s: %s", argv[0], strerror(errno));
-	ret = part_attrs(fd, argc - 1, argv + 1);
-	close(fd);
-	return ret;
-}
-
-static int cmd_remove(int argc, char **argv)
-{
-	if (argc != 1)
-		return usage(stderr), 2;
-	if (unlink(argv[0]))
-		return fail("remove %s: %s", argv[0], strerror(errno));
-	return 0;
-}
-
-static int cmd_status(int argc, char **argv)
-{
-	struct kvmshare_pool_info pi;
-	struct dirent *de;
-	struct statfs sf;
-	char a[32], b[32], c[32], d[32], e[32], pool[64];
-	DIR *dir;
-	int fd;
-
-	if (argc != 1)
-		return usage(stderr), 2;
-	if (statfs(argv[0], &sf) || sf.f_type != KVMSHARE_FS_MAGIC)
-		return fail("%s is not a kvmshare pool", argv[0]);
-	fd = open(argv[0], O_RDONLY | O_DIRECTORY);
-	if (fd < 0 || ioctl(fd, KVMSHARE_IOC_POOL_INFO, &pi))
-		return fail("pool info %s: %s", argv[0], strerror(errno));
+	if (ioctl(fd, KVMSHARE_IOC_POOL_INFO, &pi)) {
+		o = errno;
+		close(fd);
+		return fail("pool info %s: %s", argv[0], strerror(o));
+	}
 	close(fd);
 	human(a, sizeof(a), pi.size_pages);
 	human(b, sizeof(b), pi.used_pages);
-	human(c, sizeof(c), pi.available_pages);
-	human(d, sizeof(d), pi.reserve_pages);
-	human(e, sizeof(e), pi.entitled_pages);
+	human(d, sizeof(d), pi.available_pages);
+	human(e, sizeof(e), pi.reserve_pages);
+	human(f, sizeof(f), pi.entitled_pages);
 	printf("pool %s: size %s, used %s, available %s, reserve %s, entitled %s\n",
-	       argv[0], a, b, c, d, e);
+	       argv[0], a, b, d, e, f);
 	printf("  pages: size %llu used %llu free %llu available %llu;",
 	       (unsigned long long)pi.size_pages,
 	       (unsigned long long)pi.used_pages,
@@ -448,41 +1012,8 @@ static int cmd_status(int argc, char **argv)
 	printf("%-16s %10s %10s %10s %10s %6s %10s %8s %10s %10s\n",
 	       "PARTITION", "SIZE", "RESIDENT", "ENTITLED", "LIMIT", "WEIGHT",
 	       "FAULTS", "FAILED", "PUNCHED", "TARGET");
-	if (pool_name(argv[0], pool, sizeof(pool)))
-		pool[0] = 0;
-
-	dir = opendir(argv[0]);
-	if (!dir)
-		return fail("read %s: %s", argv[0], strerror(errno));
-	while ((de = readdir(dir))) {
-		struct kvmshare_part_stats st;
-		struct kvmshare_part_attr at;
-		int pf;
-
-		if (de->d_name[0] == '.')
-			continue;
-		pf = openat(dirfd(dir), de->d_name, O_RDONLY);
-		if (pf < 0)
-			continue;
-		if (!ioctl(pf, KVMSHARE_IOC_GET_STATS, &st) &&
-		    !ioctl(pf, KVMSHARE_IOC_GET_ATTR, &at)) {
-			human(a, sizeof(a), st.size_pages);
-			human(b, sizeof(b), st.resident_pages);
-			human(c, sizeof(c), at.entitlement_pages);
-			if (at.limit_pages)
-				human(d, sizeof(d), at.limit_pages);
-			else
-				snprintf(d, sizeof(d), "-");
-			policy_target(pool, de->d_name, e, sizeof(e));
-			printf("%-16s %10s %10s %10s %10s %6u %10llu %8llu %10llu %10s\n",
-			       de->d_name, a, b, c, d, at.weight,
-			       (unsigned long long)st.faults,
-			       (unsigned long long)st.fault_failures,
-			       (unsigned long long)st.punched_pages, e);
-		}
-		close(pf);
-	}
-	closedir(dir);
+	if (walk_parts(p.root, NULL, status_line, p.name))
+		return fail("read %s: %s", p.root, strerror(errno));
 	return 0;
 }
 
@@ -725,7 +1256,7 @@ static int qmp_run_to(const char *sock, const char *cmd, FILE *out)
 	}
 	if (strlen(sock) >= sizeof(sa.sun_path)) {
 		json_object_put(c);
-		return qmp_fail("socket path too long");
+		return qmp_fail("%s: socket path too long", sock);
 	}
 	strcpy(sa.sun_path, sock);
 	q = calloc(1, sizeof(*q));
@@ -787,37 +1318,51 @@ static int qmp_run(const char *sock, const char *cmd)
 	return qmp_run_to(sock, cmd, stdout);
 }
 
-/* qmp [--timeout SECONDS] SOCKET JSON-COMMAND */
-static int cmd_qmp(int argc, char **argv)
+static int cmd_qmp(const struct cmd *c, int argc, char **argv)
 {
-	char *end;
-	long s;
+	static const struct option opts[] = {
+		OPT_HELP,
+		{ "timeout", required_argument, NULL, 't' },
+		{ }
+	};
+	unsigned long long s;
+	int o;
 
-	if (argc == 4 && !strcmp(argv[0], "--timeout")) {
-		errno = 0;
-		s = strtol(argv[1], &end, 10);
-		if (errno || *end || end == argv[1] || s <= 0 || s > 86400)
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (o != 't')
+			return common_opt(c, o);
+		if (parse_num(optarg, 1, 86400, &s))
 			return fail("bad --timeout '%s' (seconds, 1-86400)",
-				    argv[1]);
+				    optarg);
 		qmp_timeout_s = s;
-		argc -= 2;
-		argv += 2;
 	}
+	argc -= optind;
+	argv += optind;
 	if (argc != 2)
-		return usage(stderr), 2;
+		return usage_err(c, "wrong number of arguments");
 	return qmp_run(argv[0], argv[1]);
 }
 
 /* Ask QEMU's virtio-balloon for a guest RAM size (QMP "balloon"). */
-static int cmd_balloon(int argc, char **argv)
+static int cmd_balloon(const struct cmd *c, int argc, char **argv)
 {
 	unsigned long long bytes;
+	const char *why;
 	char cmd[128];
+	int ret;
 
+	ret = no_options(c, argc, argv);
+	if (ret >= 0)
+		return ret;
+	argc -= optind;
+	argv += optind;
 	if (argc != 2)
-		return usage(stderr), 2;
-	if (parse_size(argv[1], &bytes) || !bytes)
-		return fail("bad size '%s'", argv[1]);
+		return usage_err(c, "wrong number of arguments");
+	why = parse_size(argv[1], &bytes);
+	if (!why && !bytes)
+		why = "a guest needs some memory";
+	if (why)
+		return fail("bad size '%s': %s", argv[1], why);
 	snprintf(cmd, sizeof(cmd),
 		 "{\"execute\": \"balloon\", \"arguments\": {\"value\": %llu}}",
 		 bytes);
@@ -825,21 +1370,35 @@ static int cmd_balloon(int argc, char **argv)
 }
 
 /* pageout FILE [OFFSET LENGTH]: page the range (default all) out now. */
-static int cmd_pageout(int argc, char **argv)
+static int cmd_pageout(const struct cmd *c, int argc, char **argv)
 {
 	unsigned long long off = 0, len = 0;
+	const char *why = NULL;
 	int fd, err;
 
+	err = no_options(c, argc, argv);
+	if (err >= 0)
+		return err;
+	argc -= optind;
+	argv += optind;
 	if (argc != 1 && argc != 3)
-		return usage(stderr), 2;
-	if (argc == 3 && (parse_size(argv[1], &off) ||
-			  parse_size(argv[2], &len) ||
-			  off > INT64_MAX || len > INT64_MAX))
-		return fail("bad range '%s %s'", argv[1], argv[2]);
+		return usage_err(c, "wrong number of arguments");
+	if (argc == 3) {
+		why = parse_size(argv[1], &off);
+		if (why)
+			return fail("bad offset '%s': %s", argv[1], why);
+		why = parse_size(argv[2], &len);
+		if (why)
+			return fail("bad length '%s': %s", argv[2], why);
+		if (off > INT64_MAX || len > INT64_MAX)
+			return fail("bad range '%s %s'", argv[1], argv[2]);
+	}
+	if (on_pool(argv[0], false))
+		return 1;
 	/* Paging out needs a writable fd (the pool refuses EBADF). */
-	fd = open(argv[0], O_RDWR);
+	fd = open(argv[0], O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return fail("%s: %s", argv[0], strerror(errno));
+		return fail("open %s: %s", argv[0], strerror(errno));
 	err = posix_fadvise(fd, off, len, POSIX_FADV_DONTNEED);
 	close(fd);
 	if (err)
@@ -848,87 +1407,128 @@ static int cmd_pageout(int argc, char **argv)
 }
 
 /* pager-stop DIR ID: the pool stops service ID once its requests are done. */
-static int cmd_pager_stop(int argc, char **argv)
+static int cmd_pager_stop(const struct cmd *c, int argc, char **argv)
 {
 	struct kvmshare_pager_stop st;
-	char *end;
-	int fd;
+	unsigned long long id;
+	int fd, err;
 
+	err = no_options(c, argc, argv);
+	if (err >= 0)
+		return err;
+	argc -= optind;
+	argv += optind;
 	if (argc != 2)
-		return usage(stderr), 2;
+		return usage_err(c, "wrong number of arguments");
+	if (parse_num(argv[1], 1, ULLONG_MAX, &id))
+		return fail("bad paging service id '%s' (a decimal number)",
+			    argv[1]);
+	if (on_pool(argv[0], false))
+		return 1;
 	memset(&st, 0, sizeof(st));
-	errno = 0;
-	st.pager_id = strtoull(argv[1], &end, 0);
-	if (errno || *end || !st.pager_id || argv[1][0] == '-')
-		return fail("bad paging service id '%s'", argv[1]);
-	fd = open(argv[0], O_RDONLY | O_DIRECTORY);
+	st.pager_id = id;
+	fd = open(argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return fail("%s: %s", argv[0], strerror(errno));
-	if (ioctl(fd, KVMSHARE_IOC_PAGER_STOP, &st)) {
-		int err = errno;
-
-		close(fd);
-		if (err == EBUSY)
-			return fail("service %s not stopped: %s", argv[1],
-				    "pages are out and no other service is attached");
-		if (err == ESRCH)
-			return fail("no paging service %s on %s", argv[1],
-				    argv[0]);
-		return fail("stop service %s: %s", argv[1], strerror(err));
-	}
+		return fail("open %s: %s", argv[0], strerror(errno));
+	err = ioctl(fd, KVMSHARE_IOC_PAGER_STOP, &st) ? errno : 0;
 	close(fd);
+	if (err == EBUSY)
+		return fail("service %s not stopped: %s", argv[1],
+			    "pages are out and no other service is attached");
+	if (err == ESRCH)
+		return fail("no paging service %s on %s", argv[1], argv[0]);
+	if (err)
+		return fail("stop service %s: %s", argv[1], strerror(err));
 	printf("paging service %s stopping: it finishes its requests, then the pool hangs up\n",
 	       argv[1]);
 	return 0;
 }
 
 /*
- * Bind a control file to partition @argv[0]: @argv[1], or FILE.metrics by
- * default, created (1 MiB) if it does not exist; "none" unbinds.
+ * Bind a control file to partition FILE: CONTROL-FILE, or FILE.metrics by
+ * default, created (1 MiB) if it does not exist; "none" unbinds. If the
+ * bind fails, a control file made for it is removed again and one that
+ * was grown gets its size back.
  */
-static int cmd_metrics(int argc, char **argv)
+static int cmd_metrics(const struct cmd *c, int argc, char **argv)
 {
 	struct kvmshare_metrics_bind b;
-	char ctl[PATH_MAX];
+	char ctl[PATH_MAX] = "";
+	bool made = false, grown = false;
+	const char *part;
 	struct stat st;
-	int fd, cfd = -1, ret = 0;
+	int fd, cfd = -1, ret, err;
 
+	ret = no_options(c, argc, argv);
+	if (ret >= 0)
+		return ret;
+	argc -= optind;
+	argv += optind;
 	if (argc < 1 || argc > 2)
-		return usage(stderr), 2;
+		return usage_err(c, "wrong number of arguments");
+	part = argv[0];
+	if (argc == 1) {
+		if (snprintf(ctl, sizeof(ctl), "%s.metrics", part) >=
+		    (int)sizeof(ctl))
+			return fail("%s.metrics: path too long", part);
+	} else if (strcmp(argv[1], "none")) {
+		if (snprintf(ctl, sizeof(ctl), "%s", argv[1]) >=
+		    (int)sizeof(ctl))
+			return fail("%s: path too long", argv[1]);
+	}
+	if (on_pool(part, false) || (ctl[0] && on_pool(ctl, true)))
+		return 1;
 	memset(&b, 0, sizeof(b));
 	b.fd = -1;
-	fd = open(argv[0], O_RDWR);
+	fd = open(part, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return fail("open %s: %s", argv[0], strerror(errno));
-	if (argc < 2 || strcmp(argv[1], "none")) {
-		if (argc == 2)
-			snprintf(ctl, sizeof(ctl), "%s", argv[1]);
-		else if (snprintf(ctl, sizeof(ctl), "%s.metrics", argv[0]) >=
-			 (int)sizeof(ctl))
-			return close(fd), fail("path too long");
-		cfd = open(ctl, O_RDWR | O_CREAT, 0600);
+		return fail("open %s: %s", part, strerror(errno));
+	ret = 1;
+	if (ctl[0]) {
+		cfd = open(ctl, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		made = cfd >= 0;
+		if (cfd < 0 && errno == EEXIST)
+			cfd = open(ctl, O_RDWR | O_CLOEXEC);
 		if (cfd < 0) {
-			ret = fail("open %s: %s", ctl, strerror(errno));
-			goto out;
+			fail("open %s: %s", ctl, strerror(errno));
+			goto close_fd;
+		}
+		if (fstat(cfd, &st)) {
+			fail("stat %s: %s", ctl, strerror(errno));
+			goto undo;
 		}
 		/* ivshmem-plain wants a power of two; 1 MiB like the docs. */
-		if (!fstat(cfd, &st) && st.st_size < 4096 &&
-		    ftruncate(cfd, 1 << 20)) {
-			ret = fail("size %s: %s", ctl, strerror(errno));
-			goto out;
+		if (st.st_size < 4096) {
+			if (ftruncate(cfd, 1 << 20)) {
+				fail("size %s: %s", ctl, strerror(errno));
+				goto undo;
+			}
+			grown = true;
 		}
 		b.fd = cfd;
 	}
-	if (ioctl(fd, KVMSHARE_IOC_METRICS_BIND, &b))
-		ret = fail("bind %s: %s%s", argv[0], strerror(errno),
-			   errno == EBUSY ?
-			   " (the control file serves another partition)" :
-			   errno == EINVAL ?
-			   " (not a file of the same pool, or a control file; see dmesg)" :
-			   "");
-out:
+	if (ioctl(fd, KVMSHARE_IOC_METRICS_BIND, &b)) {
+		err = errno;
+		fail("bind %s: %s%s", part, strerror(err),
+		     err == EBUSY ?
+		     " (the control file serves another partition)" :
+		     err == EINVAL ?
+		     " (not a file of the same pool, or a control file; see dmesg)" :
+		     "");
+		goto undo;
+	}
+	ret = 0;
+	goto close_cfd;
+undo:
+	if (made)
+		unlink(ctl);
+	else if (grown && ftruncate(cfd, st.st_size))
+		fail("%s: size %lld not restored: %s", ctl,
+		     (long long)st.st_size, strerror(errno));
+close_cfd:
 	if (cfd >= 0)
 		close(cfd);
+close_fd:
 	close(fd);
 	return ret;
 }
@@ -1120,73 +1720,120 @@ static int balance_pass(struct balance_guest *g, int n, int pool_fd,
 	return left;
 }
 
+/* @n bytes of @s are a name in a directory (not "." or ".."). */
+static bool name_ok(const char *s, size_t n)
+{
+	return n && n <= NAME_MAX && !memchr(s, '/', n) &&
+	       !(n <= 2 && !strncmp(s, "..", n));
+}
+
+/* @n bytes of @s name a partition in its pool: FILE or DIR/FILE. */
+static bool part_name_ok(const char *s, size_t n)
+{
+	const char *slash = memchr(s, '/', n);
+
+	if (!slash)
+		return name_ok(s, n);
+	return name_ok(s, slash - s) &&
+	       name_ok(slash + 1, n - (slash - s) - 1);
+}
+
 /*
  * Follow the policy targets of some partitions (with --manual: the
  * administrator's target_pages) and apply each through QEMU's
  * virtio-balloon: poll() on their sysfs files (notified when a policy
  * target changes), re-check every --interval ms, retry failures there.
  */
-static int cmd_balance(int argc, char **argv)
+static int cmd_balance(const struct cmd *c, int argc, char **argv)
 {
+	static const struct option opts[] = {
+		OPT_HELP,
+		{ "min", required_argument, NULL, 'm' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "hold", required_argument, NULL, 'H' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "manual", no_argument, NULL, 'M' },
+		{ "qmp", required_argument, NULL, 'q' },
+		{ }
+	};
 	struct balance_guest g[64];
 	struct pollfd pfd[64];
-	unsigned long long min = 0;
-	char pool[64], path[PATH_MAX];
-	int i, n = 0, once = 0, interval = 1000, hold = 10000, left, pool_fd;
-	const char *follow = "policy_target_pages";
+	unsigned long long min = 0, v;
+	char path[PATH_MAX + PART_NAME_MAX], sysname[PART_NAME_MAX], *eq;
+	int i, o, n = 0, once = 0, interval = 1000, hold = 10000, left, pool_fd;
+	const char *follow = "policy_target_pages", *why;
+	struct pool_ref p;
 	struct stat st;
 
-	if (argc < 1)
-		return usage(stderr), 2;
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--once")) {
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'o':
 			once = 1;
-		} else if (!strcmp(argv[i], "--manual")) {
+			break;
+		case 'M':
 			follow = "target_pages";
-		} else if (!strcmp(argv[i], "--min") && i + 1 < argc) {
-			if (parse_size(argv[++i], &min))
-				return fail("bad size '%s'", argv[i]);
-		} else if (!strcmp(argv[i], "--hold") && i + 1 < argc) {
-			hold = atoi(argv[++i]);
-			if (hold < 0 || hold > 3600000)
-				return fail("hold must be 0..3600000 ms");
-		} else if (!strcmp(argv[i], "--interval") && i + 1 < argc) {
-			interval = atoi(argv[++i]);
-			if (interval < 10 || interval > 3600000)
-				return fail("interval must be 10..3600000 ms");
-		} else if (!strcmp(argv[i], "--qmp") && i + 1 < argc) {
-			char *eq = strchr(argv[++i], '=');
-
-			if (!eq || eq == argv[i] || !eq[1] ||
-			    memchr(argv[i], '/', eq - argv[i]))
-				return fail("bad --qmp '%s' (NAME=SOCKET)", argv[i]);
+			break;
+		case 'm':
+			why = parse_size(optarg, &min);
+			if (why)
+				return fail("bad --min '%s': %s", optarg, why);
+			break;
+		case 'H':
+			if (parse_num(optarg, 0, 3600000, &v))
+				return fail("bad --hold '%s' (0..3600000 ms)",
+					    optarg);
+			hold = v;
+			break;
+		case 'i':
+			if (parse_num(optarg, 10, 3600000, &v))
+				return fail("bad --interval '%s' (10..3600000 ms)",
+					    optarg);
+			interval = v;
+			break;
+		case 'q':
+			eq = strchr(optarg, '=');
+			if (!eq || !eq[1] || !part_name_ok(optarg, eq - optarg))
+				return fail("bad --qmp '%s' (%s)", optarg,
+					    "NAME=QMP-SOCKET, NAME a partition: FILE or DIR/FILE");
 			if (n == (int)ARRAY_SIZE(g))
 				return fail("at most %zu guests", ARRAY_SIZE(g));
 			*eq = 0;
-			g[n].name = argv[i];
+			g[n].name = optarg;
 			g[n].qmp = eq + 1;
 			n++;
-		} else {
-			return usage(stderr), 2;
+			break;
+		default:
+			return common_opt(c, o);
 		}
 	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		return usage_err(c, "wrong number of arguments");
 	if (!n)
-		return fail("no --qmp NAME=SOCKET given");
-	if (pool_name(argv[0], pool, sizeof(pool)))
-		return fail("%s: not a kvmshare pool mount point", argv[0]);
-	pool_fd = open(argv[0], O_RDONLY | O_DIRECTORY);
+		return usage_err(c, "no --qmp NAME=QMP-SOCKET given");
+	if (on_pool(argv[0], false))
+		return 1;
+	if (pool_find(argv[0], &p))
+		return fail("%s: no kvmshare pool in /proc/self/mountinfo",
+			    argv[0]);
+	pool_fd = open(argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (pool_fd < 0)
 		return fail("open %s: %s", argv[0], strerror(errno));
 	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", argv[0], g[i].name);
-		g[i].part = open(path, O_RDONLY);
+		snprintf(path, sizeof(path), "%s/%s", p.root, g[i].name);
+		g[i].part = open(path, O_RDONLY | O_CLOEXEC);
 		if (g[i].part < 0 || fstat(g[i].part, &st))
 			return fail("%s: %s", path, strerror(errno));
 		g[i].size = st.st_size / PAGE_SZ;
-		snprintf(path, sizeof(path),
-			 "/sys/fs/kvmshare/%s/partitions/%s/%s", pool, g[i].name,
-			 follow);
-		g[i].fd = open(path, O_RDONLY);
+		/* DIR/FILE is DIR!FILE in sysfs */
+		snprintf(sysname, sizeof(sysname), "%s", g[i].name);
+		eq = strchr(sysname, '/');
+		if (eq)
+			*eq = '!';
+		snprintf(path, sizeof(path), SYSFS_POOLS "/%s/partitions/%s/%s",
+			 p.name, sysname, follow);
+		g[i].fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (g[i].fd < 0)
 			return fail("open %s: %s", path, strerror(errno));
 		g[i].applied = -1;
@@ -1206,40 +1853,163 @@ static int cmd_balance(int argc, char **argv)
 	}
 }
 
-int main(int argc, char **argv)
+#define SIZES_HELP \
+	"Sizes are decimal bytes with an optional K, M, G or T suffix (powers of\n" \
+	"1024): 010 and 0x10 are refused.\n"
+
+static const struct cmd cmds[] = {
+	{
+		.name = "mount", .fn = cmd_mount,
+		.args = "DIR [size=S] [reserve=S] [name=N] [mode=M] [umask=M] [uid=U] [gid=G]",
+		.summary = "Mount a new pool at DIR.",
+		.help = "DIR is made if it does not exist, and removed again if the mount\n"
+			"fails. size= (default 50% of RAM) and reserve= are sizes or a\n"
+			"percentage of RAM (size=25%); name= is the pool's name in\n"
+			"/sys/fs/kvmshare; mode=, umask= (octal), uid= and gid= say who may\n"
+			"use the pool. When the kernel refuses the pool, its reason is\n"
+			"printed.\n" SIZES_HELP,
+	}, {
+		.name = "resize", .fn = cmd_resize,
+		.args = "DIR [size=S] [reserve=S] [umask=M]",
+		.summary = "Change the size, reserve or umask of the pool mounted at DIR.",
+		.help = "A size below what partitions use or are entitled to is refused,\n"
+			"with the kernel's reason.\n" SIZES_HELP,
+	}, {
+		.name = "umount", .fn = cmd_umount,
+		.args = "DIR",
+		.summary = "Unmount the pool mounted at DIR.",
+		.help = "",
+	}, {
+		.name = "create", .fn = cmd_create,
+		.args = "FILE SIZE [entitlement=S] [limit=S] [weight=W] [target=S]",
+		.summary = "Create partition FILE of SIZE bytes (rounded up to pages).",
+		.help = "FILE is in a pool or in a directory of one. The attributes are as\n"
+			"for set; if one is refused, the file is removed again.\n"
+			SIZES_HELP,
+	}, {
+		.name = "set", .fn = cmd_set,
+		.args = "FILE [entitlement=S] [limit=S] [weight=W] [target=S]",
+		.summary = "Set attributes of partition FILE.",
+		.help = "entitlement= is guaranteed to it, limit= is the most it may hold\n"
+			"(0: no limit), weight= (1..10000) its share of spare memory,\n"
+			"target= what host paging pages it down to.\n" SIZES_HELP,
+	}, {
+		.name = "remove", .fn = cmd_remove,
+		.args = "FILE",
+		.summary = "Remove partition FILE.",
+		.help = "",
+	}, {
+		.name = "status", .fn = cmd_status,
+		.args = "[--json] DIR",
+		.summary = "Show the pool DIR is on and its partitions.",
+		.help = "With --json, one JSON document: \"pool\" (name, path, page_size and\n"
+			"its sysfs files) and \"partitions\", each with its sysfs name, path\n"
+			"(null once deleted while in use), size_pages and its sysfs files,\n"
+			"numbers as in sysfs (pages, counts).\n",
+		.opts = "      --json  print JSON\n",
+	}, {
+		.name = "pager-stop", .fn = cmd_pager_stop,
+		.args = "DIR ID",
+		.summary = "Stop paging service ID of the pool at DIR.",
+		.help = "The service finishes its requests, then the pool hangs up; refused\n"
+			"while pages are out and no other service is attached.\n",
+	}, {
+		.name = "pageout", .fn = cmd_pageout,
+		.args = "FILE [OFFSET LENGTH]",
+		.summary = "Page a range of partition FILE (default: all of it) out now.",
+		.help = SIZES_HELP,
+	}, {
+		.name = "balloon", .fn = cmd_balloon,
+		.args = "QMP-SOCKET SIZE",
+		.summary = "Ask QEMU's virtio-balloon for a guest RAM size of SIZE.",
+		.help = SIZES_HELP,
+	}, {
+		.name = "qmp", .fn = cmd_qmp,
+		.args = "[--timeout=SECONDS] QMP-SOCKET JSON-COMMAND",
+		.summary = "Run a QMP command and print its \"return\" value as JSON.",
+		.help = "QEMU's error is \"qmp: CLASS: DESC\" on stderr, exit status 1.\n",
+		.opts = "      --timeout=SECONDS  for the whole exchange (default 30)\n",
+	}, {
+		.name = "metrics", .fn = cmd_metrics,
+		.args = "FILE [CONTROL-FILE|none]",
+		.summary = "Bind a guest metrics control file to partition FILE.",
+		.help = "CONTROL-FILE (default FILE.metrics) is made, 1 MiB, if it does not\n"
+			"exist, and removed again if the bind fails; none unbinds.\n",
+	}, {
+		.name = "balance", .fn = cmd_balance,
+		.args = "DIR [--min=SIZE] [--interval=MS] [--hold=MS] [--once]\n"
+			"          [--manual] --qmp=NAME=QMP-SOCKET...",
+		.summary = "Apply partitions' policy targets through their QEMU's balloon.",
+		.help = "NAME is a partition of the pool mounted at DIR (FILE or DIR/FILE),\n"
+			"one --qmp for each.\n" SIZES_HELP,
+		.opts = "      --min=SIZE     no guest below SIZE\n"
+			"      --interval=MS  check every MS ms (10..3600000, default 1000)\n"
+			"      --hold=MS      keep a guest's size MS ms before lowering it\n"
+			"                     (0..3600000, default 10000)\n"
+			"      --once         one pass; exit status 1 if work is left\n"
+			"      --manual       follow target_pages, not the policy's targets\n"
+			"      --qmp=NAME=QMP-SOCKET\n"
+			"                     partition NAME's guest is QEMU at QMP-SOCKET\n",
+	},
+};
+
+static void usage(FILE *f)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(int argc, char **argv);
-	} cmds[] = {
-		{ "mount", cmd_mount },
-		{ "resize", cmd_resize },
-		{ "umount", cmd_umount },
-		{ "create", cmd_create },
-		{ "set", cmd_set },
-		{ "remove", cmd_remove },
-		{ "status", cmd_status },
-		{ "balloon", cmd_balloon },
-		{ "qmp", cmd_qmp },
-		{ "pager-stop", cmd_pager_stop },
-		{ "pageout", cmd_pageout },
-		{ "metrics", cmd_metrics },
-		{ "balance", cmd_balance },
-	};
 	unsigned int i;
 
-	if (argc < 2) {
+	fprintf(f, "Usage: %s COMMAND [ARGS...]\n"
+		"       %s COMMAND --help\n"
+		"       %s --help | --version\n\nCommands:\n", prog, prog, prog);
+	for (i = 0; i < ARRAY_SIZE(cmds); i++)
+		fprintf(f, "  %s %s\n      %s\n", cmds[i].name, cmds[i].args,
+			cmds[i].summary);
+	fprintf(f, "\nSizes: decimal bytes with an optional K, M, G or T suffix; pool sizes\n"
+		"also N%% of RAM. See Documentation/admin-guide/pool.rst.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ }
+	};
+	char name[64];
+	unsigned int i;
+	int o;
+
+	/* "+": the options before the command only */
+	while ((o = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+		switch (o) {
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("%s %s\n", prog, KVMSHARE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind == argc) {
+		fprintf(stderr, "%s: no command given\n", prog);
 		usage(stderr);
 		return 2;
 	}
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(stdout);
-		return 0;
-	}
 	for (i = 0; i < ARRAY_SIZE(cmds); i++)
-		if (!strcmp(argv[1], cmds[i].name))
-			return cmds[i].fn(argc - 2, argv + 2);
-	fail("unknown command '%s'", argv[1]);
-	usage(stderr);
-	return 2;
+		if (!strcmp(argv[optind], cmds[i].name))
+			break;
+	if (i == ARRAY_SIZE(cmds)) {
+		fail("unknown command '%s'", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	/* The command's getopt_long() starts afresh, at its arguments. */
+	snprintf(name, sizeof(name), "%s %s", prog, cmds[i].name);
+	argv += optind;
+	argc -= optind;
+	argv[0] = name;
+	optind = 0;
+	return cmds[i].fn(&cmds[i], argc, argv);
 }
