@@ -352,9 +352,33 @@ TEST_F(policy, binding_ends_with_the_control_file)
 	EXPECT_STREQ("a.metrics", s);
 }
 
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of partition @part's stress over seven policy periods. */
+static long long stress_median(const char *pool, const char *part)
+{
+	long long v[7];
+	int i;
+
+	for (i = 0; i < 7; i++) {
+		v[i] = ks_sysfs_num("%s/partitions/%s/policy_stress_ppm", pool,
+				    part);
+		usleep(PERIOD_MS * 1000);
+	}
+	qsort(v, 7, sizeof(v[0]), cmp_ll);
+	printf("# %s stress over seven periods: %lld .. %lld, median %lld ppm\n",
+	       part, v[0], v[6], v[3]);
+	return v[3];
+}
+
 TEST_F(policy, targets_follow_the_stress)
 {
-	long long ta, tb, idle_a, idle_b, peak_a;
+	long long ta, tb, idle_a, idle_b, peak_a, med;
 	char state[64];
 	struct pollfd pfd;
 	char path[256], buf[32];
@@ -414,7 +438,15 @@ TEST_F(policy, targets_follow_the_stress)
 	 * first one may not be; timing under emulation is loose).
 	 */
 	EXPECT_TRUE(WAIT_FOR(PNUM("a", "policy_stress_ppm") >= 250000, 10));
-	EXPECT_LE(PNUM("a", "policy_stress_ppm"), 750000);
+	/*
+	 * One period's figure is the publisher's stall time over the
+	 * engine's period, each on its own clock: a publisher delayed on a
+	 * loaded host lands a burst (884063 ppm was read once). The median
+	 * of seven periods is what it published.
+	 */
+	med = stress_median(self->name, "a");
+	EXPECT_LE(med, 750000);
+	EXPECT_GE(med, 250000);
 	EXPECT_LE(PNUM("b", "policy_target_pages"), idle_b + idle_b / 8);
 	sysfs_str(state, sizeof(state), self->name, "b", "policy_state");
 	EXPECT_STREQ("idle", state);
