@@ -156,13 +156,22 @@ static int common_opt(const struct cmd *c, int opt)
  * The options of a command that has none but --help. Returns -1 with
  * optind at its first argument, or the exit status.
  */
-static int no_options(const struct cmd *c, int argc, char **argv)
+/*
+ * A command without options of its own: --help or a bad option end it
+ * (the return value, >= 0); -1 lets it go on, *@argc and *@argv past
+ * the options.
+ */
+static int plain_args(const struct cmd *c, int *argc, char ***argv)
 {
 	static const struct option opts[] = { OPT_HELP, { } };
 	int o;
 
-	o = getopt_long(argc, argv, "h", opts, NULL);
-	return o == -1 ? -1 : common_opt(c, o);
+	o = getopt_long(*argc, *argv, "h", opts, NULL);
+	if (o != -1)
+		return common_opt(c, o);
+	*argc -= optind;
+	*argv += optind;
+	return -1;
 }
 
 /*
@@ -462,11 +471,9 @@ static int cmd_mount(const struct cmd *c, int argc, char **argv)
 	const char *dir;
 	bool made;
 
-	n = no_options(c, argc, argv);
+	n = plain_args(c, &argc, &argv);
 	if (n >= 0)
 		return n;
-	argc -= optind;
-	argv += optind;
 	if (argc < 1)
 		return usage_err(c, "no DIR given");
 	dir = argv[0];
@@ -516,11 +523,9 @@ static int cmd_resize(const struct cmd *c, int argc, char **argv)
 	const char *dir;
 	int ret, fd;
 
-	ret = no_options(c, argc, argv);
+	ret = plain_args(c, &argc, &argv);
 	if (ret >= 0)
 		return ret;
-	argc -= optind;
-	argv += optind;
 	if (argc < 2)
 		return usage_err(c, "%s", argc ? "nothing to change" : "no DIR given");
 	dir = argv[0];
@@ -540,12 +545,10 @@ static int cmd_resize(const struct cmd *c, int argc, char **argv)
 
 static int cmd_umount(const struct cmd *c, int argc, char **argv)
 {
-	int ret = no_options(c, argc, argv);
+	int ret = plain_args(c, &argc, &argv);
 
 	if (ret >= 0)
 		return ret;
-	argc -= optind;
-	argv += optind;
 	if (argc != 1)
 		return usage_err(c, "wrong number of arguments");
 	if (on_pool(argv[0], false))
@@ -622,11 +625,9 @@ static int cmd_create(const struct cmd *c, int argc, char **argv)
 	const char *why, *path;
 	int fd, ret;
 
-	ret = no_options(c, argc, argv);
+	ret = plain_args(c, &argc, &argv);
 	if (ret >= 0)
 		return ret;
-	argc -= optind;
-	argv += optind;
 	if (argc < 2)
 		return usage_err(c, "%s", argc ? "no SIZE given" : "no FILE given");
 	path = argv[0];
@@ -658,11 +659,9 @@ static int cmd_set(const struct cmd *c, int argc, char **argv)
 	struct kvmshare_part_attr a;
 	int fd, ret;
 
-	ret = no_options(c, argc, argv);
+	ret = plain_args(c, &argc, &argv);
 	if (ret >= 0)
 		return ret;
-	argc -= optind;
-	argv += optind;
 	if (argc < 2)
 		return usage_err(c, "%s", argc ? "nothing to set" : "no FILE given");
 	if (part_attrs(argc - 1, argv + 1, &a) || on_pool(argv[0], false))
@@ -677,12 +676,10 @@ static int cmd_set(const struct cmd *c, int argc, char **argv)
 
 static int cmd_remove(const struct cmd *c, int argc, char **argv)
 {
-	int ret = no_options(c, argc, argv);
+	int ret = plain_args(c, &argc, &argv);
 
 	if (ret >= 0)
 		return ret;
-	argc -= optind;
-	argv += optind;
 	if (argc != 1)
 		return usage_err(c, "wrong number of arguments");
 	if (on_pool(argv[0], true))
@@ -1351,11 +1348,9 @@ static int cmd_balloon(const struct cmd *c, int argc, char **argv)
 	char cmd[128];
 	int ret;
 
-	ret = no_options(c, argc, argv);
+	ret = plain_args(c, &argc, &argv);
 	if (ret >= 0)
 		return ret;
-	argc -= optind;
-	argv += optind;
 	if (argc != 2)
 		return usage_err(c, "wrong number of arguments");
 	why = parse_size(argv[1], &bytes);
@@ -1376,11 +1371,9 @@ static int cmd_pageout(const struct cmd *c, int argc, char **argv)
 	const char *why = NULL;
 	int fd, err;
 
-	err = no_options(c, argc, argv);
+	err = plain_args(c, &argc, &argv);
 	if (err >= 0)
 		return err;
-	argc -= optind;
-	argv += optind;
 	if (argc != 1 && argc != 3)
 		return usage_err(c, "wrong number of arguments");
 	if (argc == 3) {
@@ -1413,11 +1406,9 @@ static int cmd_pager_stop(const struct cmd *c, int argc, char **argv)
 	unsigned long long id;
 	int fd, err;
 
-	err = no_options(c, argc, argv);
+	err = plain_args(c, &argc, &argv);
 	if (err >= 0)
 		return err;
-	argc -= optind;
-	argv += optind;
 	if (argc != 2)
 		return usage_err(c, "wrong number of arguments");
 	if (parse_num(argv[1], 1, ULLONG_MAX, &id))
@@ -1459,11 +1450,9 @@ static int cmd_metrics(const struct cmd *c, int argc, char **argv)
 	struct stat st;
 	int fd, cfd = -1, ret, err;
 
-	ret = no_options(c, argc, argv);
+	ret = plain_args(c, &argc, &argv);
 	if (ret >= 0)
 		return ret;
-	argc -= optind;
-	argv += optind;
 	if (argc < 1 || argc > 2)
 		return usage_err(c, "wrong number of arguments");
 	part = argv[0];

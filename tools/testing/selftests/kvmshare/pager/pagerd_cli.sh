@@ -25,60 +25,43 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/pagerd-cli.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-n=0
-fails=0
+# exits DESCRIPTION STATUS PATTERN COMMAND...: the daemon must exit with
+# STATUS and print a line matching PATTERN
+. "$here/../lib/tap.sh"
 
-# exits STATUS PATTERN DESCRIPTION ARG...: the daemon must exit with STATUS
-# and print a line matching PATTERN.
-exits() {
-	want=$1 pat=$2 d=$3
-	shift 3
-	n=$((n + 1))
-	out=$("$pagerd" "$@" 2>&1)
-	got=$?
-	if [ "$got" = "$want" ] && printf '%s\n' "$out" | grep -qE "$pat"; then
-		printf '%s\n' "$out" | head -1 | sed 's/^/# /'
-		echo "ok $n $d"
-	else
-		printf '%s\n' "$out" | head -5 | sed 's/^/# /'
-		echo "# exit status $got, wanted $want and /$pat/"
-		echo "not ok $n $d"
-		fails=$((fails + 1))
-	fi
-}
 
 f="file:$tmp/store"
-exits 0 "^Usage:.*--pool DIR" "--help prints the usage" --help
-exits 2 "required" "--pool, --backend and --blocks are required" \
+exits "--help prints the usage" 0 "^Usage:.*--pool DIR" "$pagerd" --help
+exits "--pool, --backend and --blocks are required" 2 "required" "$pagerd" \
 	--backend "$f" --blocks 8
-exits 2 "required" "--blocks is required" --pool "$tmp" --backend "$f"
-exits 2 "unrecognized option" "unknown option" --pool "$tmp" \
+exits "--blocks is required" 2 "required" "$pagerd" --pool "$tmp" --backend "$f"
+exits "unknown option" 2 "unrecognized option" "$pagerd" --pool "$tmp" \
 	--backend "$f" --blocks 8 --bogus
-exits 2 "bad --backend" "unknown back end" --pool "$tmp" \
+exits "unknown back end" 2 "bad --backend" "$pagerd" --pool "$tmp" \
 	--backend "nbd:/dev/nbd0" --blocks 8
-exits 2 "bad value for --blocks" "zero blocks" --pool "$tmp" \
+exits "zero blocks" 2 "bad value for --blocks" "$pagerd" --pool "$tmp" \
 	--backend "$f" --blocks 0
-exits 2 "bad value for --blocks" "negative blocks" --pool "$tmp" \
+exits "negative blocks" 2 "bad value for --blocks" "$pagerd" --pool "$tmp" \
 	--backend "$f" --blocks -1
-exits 2 "bad value for --entries" "entries not a power of two" \
+exits "entries not a power of two" 2 "bad value for --entries" "$pagerd" \
 	--pool "$tmp" --backend "$f" --blocks 8 --entries 100
-exits 2 "bad value for --entries" "entries beyond the maximum" \
+exits "entries beyond the maximum" 2 "bad value for --entries" "$pagerd" \
 	--pool "$tmp" --backend "$f" --blocks 8 --entries 8192
-exits 2 "bad value for --slots" "no slots" --pool "$tmp" \
+exits "no slots" 2 "bad value for --slots" "$pagerd" --pool "$tmp" \
 	--backend "$f" --blocks 8 --slots 0
-exits 2 "is more than --entries" "more slots than entries" \
+exits "more slots than entries" 2 "is more than --entries" "$pagerd" \
 	--pool "$tmp" --backend "$f" --blocks 8 --entries 16 --slots 32
-exits 2 "bad value for --fail-read-page" "fail-read-page without index" \
+exits "fail-read-page without index" 2 "bad value for --fail-read-page" "$pagerd" \
 	--pool "$tmp" --backend "$f" --blocks 8 --fail-read-page 3
-exits 2 "bad value for --die-after" "die-after not a number" \
+exits "die-after not a number" 2 "bad value for --die-after" "$pagerd" \
 	--pool "$tmp" --backend "$f" --blocks 8 --die-after soon
-exits 2 "unexpected argument" "stray argument" --pool "$tmp" \
+exits "stray argument" 2 "unexpected argument" "$pagerd" --pool "$tmp" \
 	--backend "$f" --blocks 8 extra
 : > "$tmp/plain"
-exits 1 "not a block device" "blockdev back end on a regular file" \
+exits "blockdev back end on a regular file" 1 "not a block device" "$pagerd" \
 	--pool "$tmp" --backend "blockdev:$tmp/plain" --blocks 8
-exits 1 "attach to .*: Inappropriate ioctl" \
-	"attaching to a directory that is no pool" \
+exits "attaching to a directory that is no pool" 1 \
+	"attach to .*: Inappropriate ioctl" "$pagerd" \
 	--pool "$tmp" --backend "$f" --blocks 8 --pidfile "$tmp/pid"
 
 # The failed attach left a sized sparse store and no pidfile behind.
