@@ -25,6 +25,7 @@
 # writes (/run is already one, lib/e2e.sh). The daemon is this script's
 # child and is stopped at the end, whatever happens (trap).
 
+# shellcheck source-path=SCRIPTDIR source=../lib/e2e.sh
 . "$(dirname "$0")/../lib/e2e.sh"
 
 DOM=kvs1
