@@ -6,6 +6,11 @@
 # Usage: scripts/deps.sh [build|vm|lint|pkg|all|kernel]   (default: all;
 # pkg: what make deb and the build suite's package checks need; kernel:
 # all and what the debug-kernel lane's kernel build needs)
+#
+# Recommended packages are never installed (--no-install-recommends): in
+# particular libvirt's daemon comes without libvirt-daemon-system, whose
+# maintainer scripts would enable and start it on this machine. The test VM
+# runs it from this machine's / (suite libvirt, VM_HOSTROOT=1).
 
 set -euo pipefail
 
@@ -14,6 +19,10 @@ want=${1:-all}
 pkgs_build="make gcc libc6-dev kmod linux-headers-amd64 liburing-dev git
 	pkg-config libjson-c-dev rsync"
 pkgs_vm="qemu-system-x86 busybox-static cpio xz-utils gzip"
+# libvirtd with its QEMU driver and virsh (suite libvirt: started inside
+# the test VM only, in a chroot of the host's /). These packages have no
+# maintainer script that starts a service.
+pkgs_libvirt="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients"
 pkgs_lint="linux-source-6.1 sparse perl dkms g++ python3-sphinx"
 # make deb (dpkg-buildpackage, dh_dkms) and the build suite's checks of
 # the packages, make install and the systemd units (systemd-analyze)
@@ -23,11 +32,11 @@ pkgs_kernel="flex bison libelf-dev libssl-dev bc"
 
 case "$want" in
 build) pkgs="$pkgs_build" ;;
-vm) pkgs="$pkgs_build $pkgs_vm linux-source-6.1" ;;
+vm) pkgs="$pkgs_build $pkgs_vm $pkgs_libvirt linux-source-6.1" ;;
 lint) pkgs="$pkgs_build $pkgs_lint" ;;
 pkg) pkgs="$pkgs_build $pkgs_pkg" ;;
-all) pkgs="$pkgs_build $pkgs_vm $pkgs_lint $pkgs_pkg" ;;
-kernel) pkgs="$pkgs_build $pkgs_vm $pkgs_lint $pkgs_pkg $pkgs_kernel" ;;
+all) pkgs="$pkgs_build $pkgs_vm $pkgs_libvirt $pkgs_lint $pkgs_pkg" ;;
+kernel) pkgs="$pkgs_build $pkgs_vm $pkgs_libvirt $pkgs_lint $pkgs_pkg $pkgs_kernel" ;;
 *) echo "deps.sh: unknown set '$want'" >&2; exit 2 ;;
 esac
 

@@ -1,0 +1,446 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# End to end with libvirt (suite libvirt, issue #16): the host's unmodified
+# libvirtd (Debian 12: libvirt 9.0, scripts/deps.sh) runs inside the test
+# VM in a chroot of the host's root, its QEMU driver with memory_backing_dir
+# on a kvmshare pool, and starts a domain of type 'qemu' (TCG, as e2e_tcg's
+# guests) with <memoryBacking><source type='file'/><access mode='shared'/>
+# and a virtio balloon with free page reporting:
+#
+#  - libvirt creates <id>-<name>/pc.ram in the pool: the partition
+#    "<id>-<name>!pc.ram" of sysfs, which the libvirt hook of
+#    dist/examples/libvirt-hook-qemu tunes from the domain's <metadata>;
+#    kvmsharectl set and sysfs tune it further, and read back;
+#  - the guest boots from it and writes and verifies a pattern (guest_mem);
+#  - virsh setmem --live inflates the balloon: squeezed first to a little
+#    above what the guest holds (so that the memory the guest frees next
+#    stays below free page reporting's threshold, resident in the file),
+#    then below that: the pages the balloon takes leave the partition
+#    (punched), whose resident pages end at most the balloon's target;
+#  - virsh destroy and undefine: the directory and the file are gone, the
+#    pool is empty; the kernel logs are clean.
+#
+# The host's / is read-only in the VM: tmpfs over the directories libvirt
+# writes (/run is already one, lib/e2e.sh). The daemon is this script's
+# child and is stopped at the end, whatever happens (trap).
+
+# shellcheck source-path=SCRIPTDIR source=../lib/e2e.sh
+. "$(dirname "$0")/../lib/e2e.sh"
+
+DOM=kvs1
+POOL=lv
+MB=256			# pages per MiB
+# Guest RAM, kept and filled MiB (guest_mem), seconds the fill is held: in
+# that time the first setmem must have reached its target (see below).
+MEM=192 KEEP=16 FILL=32
+HOLD=$((25 * E2E_SLACK))
+# memory_backing_dir (as the chroot sees it); libvirt puts its domains'
+# directories in $LVDIR/libvirt/qemu, where the pool is bind-mounted
+LVDIR=/run/kvmshare-libvirt
+LVQEMU=$LVDIR/libvirt/qemu
+LVROOTS="etc/libvirt var/lib var/cache var/log tmp"
+PATH_IN=$KVMSHARE_BUILD/tools:/usr/sbin:/usr/bin:/sbin:/bin
+SYS=/sys/fs/kvmshare/$POOL
+
+at() {		# at WHAT: a diagnostic with the seconds since e2e_setup
+	echo "# +$(($(date +%s) - E2E_T0)) s: $*"
+}
+
+in_root() {	# in_root CMD...: a program of the host root, in the chroot
+	chroot $E2E_ROOT env -i PATH="$PATH_IN" HOME=/root LC_ALL=C "$@"
+}
+
+vsh() {		# vsh ARGS...: virsh on the system daemon
+	in_root virsh -q -c qemu:///system "$@"
+}
+
+memstat() {	# memstat NAME: a field of virsh dommemstat (KiB), or empty
+	vsh dommemstat $DOM 2>/dev/null | sed -n "s/^$1 \([0-9]*\)$/\1/p"
+}
+
+num() {		# num ATTR: an attribute of the domain's partition
+	cat "$SYS/partitions/$PART/$1" 2>/dev/null
+}
+
+lv_logs() {	# the daemon's and QEMU's logs, as diagnostics
+	tail -15 $E2E_ROOT/var/log/libvirt/libvirtd.log 2>/dev/null |
+		sed 's/^/#   libvirtd: /'
+	tail -5 $E2E_RUN/libvirtd.out 2>/dev/null | sed 's/^/#   libvirtd out: /'
+	tail -8 $E2E_ROOT/var/log/libvirt/qemu/$DOM.log 2>/dev/null |
+		sed 's/^/#   qemu: /'
+}
+
+# wait_for SECONDS COMMAND...: until the command succeeds (times E2E_SLACK)
+wait_for() {
+	w=$(($1 * E2E_SLACK))
+	shift
+	t=0
+	while [ $t -lt "$w" ]; do
+		"$@" && return 0
+		sleep 1
+		t=$((t + 1))
+	done
+	"$@"
+}
+
+at_target() {	# at_target KIB: the balloon's actual size is KIB
+	[ "$(memstat actual)" = "$1" ]
+}
+
+# setmem KIB: the balloon's target, and wait until the guest reached it
+setmem() {
+	vsh setmem $DOM "$1" --live 2>&1 | sed 's/^/# /'
+	wait_for 120 at_target "$1"
+}
+
+# stats_fresh: wait for two new balloon statistics of the guest (every
+# 2 s, <stats period='2'/>): what they say is from after this call
+stats_fresh() {
+	for _ in 1 2; do
+		lu=$(memstat last_update)
+		wait_for 30 stats_newer "$lu" || return 1
+	done
+}
+stats_newer() {
+	l=$(memstat last_update)
+	[ -n "$l" ] && [ "$l" != "$1" ]
+}
+
+lv_stop() {	# stop libvirtd (SIGTERM) and wait for it
+	[ -n "${LV_PID:-}" ] || return 0
+	kill "$LV_PID" 2>/dev/null
+	for _ in $(seq $((15 * E2E_SLACK))); do
+		kill -0 "$LV_PID" 2>/dev/null || { LV_PID=; return 0; }
+		sleep 1
+	done
+	kill -9 "$LV_PID" 2>/dev/null
+	LV_PID=
+	return 1
+}
+
+cleanup() {
+	if [ -n "${LV_PID:-}" ]; then
+		vsh destroy $DOM > /dev/null 2>&1
+		vsh undefine $DOM > /dev/null 2>&1
+		lv_stop
+	fi
+	# a QEMU left behind (the daemon was killed)
+	q=$(cat $E2E_RUN/libvirt/qemu/$DOM.pid 2>/dev/null)
+	[ -n "$q" ] && kill -9 "$q" 2>/dev/null && sleep 1
+	e2e_mounted $E2E_ROOT$LVQEMU && umount $E2E_ROOT$LVQEMU
+	e2e_mounted $E2E_RUN/pool && umount $E2E_RUN/pool
+	for r in $LVROOTS; do
+		e2e_mounted "$E2E_ROOT/$r" && umount "$E2E_ROOT/$r"
+	done
+	for r in passwd group; do
+		e2e_mounted $E2E_ROOT/etc/$r && umount $E2E_ROOT/etc/$r
+	done
+}
+
+echo "TAP version 13"
+echo "1..17"
+e2e_setup
+for f in usr/sbin/libvirtd usr/bin/virsh \
+	 usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so; do
+	if [ ! -e $E2E_ROOT/$f ]; then
+		echo "Bail out! no /$f on the host: scripts/deps.sh installs libvirt (libvirt-daemon, libvirt-daemon-driver-qemu, libvirt-clients)"
+		exit 1
+	fi
+done
+if [ ! -f "$E2E_ROOT$KVMSHARE_SRCDIR/dist/examples/libvirt-hook-qemu" ]; then
+	echo "Bail out! no dist/examples/libvirt-hook-qemu in $KVMSHARE_SRCDIR"
+	exit 1
+fi
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# 1: the pool, libvirt's writable directories and its configuration.
+# tmpfs over /var/lib, /var/cache and /var/log of the host root rather
+# than over their libvirt directories, which only libvirt-daemon-system
+# creates; /tmp for the daemon's and QEMU's temporary files. The QEMU
+# driver looks its built-in user libvirt-qemu up before it reads qemu.conf
+# ("Failed to parse user 'libvirt-qemu'"), and that user, too, comes with
+# libvirt-daemon-system: the host's passwd and group plus libvirt-qemu
+# (Debian's uid and gid 64055) are bind-mounted over its own here.
+setup() {
+	for r in passwd group; do
+		cp $E2E_ROOT/etc/$r $E2E_RUN/lv-$r || return 1
+	done
+	grep -q '^libvirt-qemu:' $E2E_RUN/lv-passwd ||
+		echo "libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin" >> $E2E_RUN/lv-passwd
+	grep -q '^libvirt-qemu:' $E2E_RUN/lv-group ||
+		echo "libvirt-qemu:x:64055:libvirt-qemu" >> $E2E_RUN/lv-group
+	for r in passwd group; do
+		mount --bind $E2E_RUN/lv-$r $E2E_ROOT/etc/$r || return 1
+	done
+	mkdir -p $E2E_RUN/pool $E2E_ROOT$LVQEMU &&
+	mount -t kvmshare -o size=$((MEM * 2 + 128))M,name=$POOL none $E2E_RUN/pool &&
+	mount --bind $E2E_RUN/pool $E2E_ROOT$LVQEMU || return 1
+	# (not $d: e2e_check keeps its description there)
+	for r in $LVROOTS; do
+		mount -t tmpfs -o size=256m,mode=755 "lv-${r##*/}" "$E2E_ROOT/$r" ||
+			return 1
+	done
+	mkdir -p $E2E_ROOT/var/lib/libvirt $E2E_ROOT/var/cache/libvirt \
+		$E2E_ROOT/var/log/libvirt $E2E_ROOT/etc/libvirt/hooks &&
+	chmod 1777 $E2E_ROOT/tmp || return 1
+	cat > $E2E_ROOT/etc/libvirt/qemu.conf <<EOF
+# kvmshare suite libvirt: QEMU as root without confinement, no cgroups,
+# no namespaces (the test VM has neither set up), no virtlogd
+user = "root"
+group = "root"
+dynamic_ownership = 0
+remember_owner = 0
+security_driver = "none"
+cgroup_controllers = [ ]
+namespaces = [ ]
+stdio_handler = "file"
+memory_backing_dir = "$LVDIR"
+EOF
+	cat > $E2E_ROOT/etc/libvirt/libvirtd.conf <<EOF
+auth_unix_ro = "none"
+auth_unix_rw = "none"
+unix_sock_rw_perms = "0700"
+log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
+EOF
+	cp "$E2E_ROOT$KVMSHARE_SRCDIR/dist/examples/libvirt-hook-qemu" \
+		$E2E_ROOT/etc/libvirt/hooks/qemu &&
+	chmod 755 $E2E_ROOT/etc/libvirt/hooks/qemu
+}
+e2e_check "a pool bind-mounted at memory_backing_dir/libvirt/qemu, libvirt's directories on tmpfs" setup
+
+# 2: the daemon, in the foreground as our child
+chroot $E2E_ROOT env -i PATH="$PATH_IN" HOME=/root LC_ALL=C \
+	/usr/sbin/libvirtd > $E2E_RUN/libvirtd.out 2>&1 &
+LV_PID=$!
+t=0
+ret=1
+while [ $t -lt $((60 * E2E_SLACK)) ] && kill -0 $LV_PID 2>/dev/null; do
+	vsh version > $E2E_RUN/virsh-version 2>&1 && { ret=0; break; }
+	sleep 1
+	t=$((t + 1))
+done
+at "libvirtd answers (after ${t} s)"
+sed 's/^/# /' $E2E_RUN/virsh-version
+[ $ret = 0 ] || lv_logs
+e2e_tap $ret "libvirtd of the host starts in the chroot and virsh reaches it"
+if [ $ret != 0 ]; then
+	LV_PID=
+	echo "Bail out! libvirtd did not come up"
+	exit 1
+fi
+
+# 3: the domain
+cat > $E2E_RUN/$DOM.xml <<EOF
+<domain type='qemu'>
+  <name>$DOM</name>
+  <metadata>
+    <kvmshare:partition xmlns:kvmshare="urn:kvmshare:partition:1"
+                        entitlement="32M" limit="256M" weight="300"/>
+  </metadata>
+  <memory unit='MiB'>$MEM</memory>
+  <currentMemory unit='MiB'>$MEM</currentMemory>
+  <memoryBacking>
+    <source type='file'/>
+    <access mode='shared'/>
+  </memoryBacking>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$E2E_KERNEL</kernel>
+    <initrd>$E2E_INITRD</initrd>
+    <cmdline>console=ttyS0 loglevel=4 panic=-1 kvmshare_job=mem kvmshare_mem=$KEEP,$FILL,1,$HOLD cryptomgr.notests watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=300</cmdline>
+  </os>
+  <features>
+    <acpi/>
+    <tcg>
+      <tb-cache unit='MiB'>256</tb-cache>
+    </tcg>
+  </features>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <controller type='usb' model='none'/>
+    <serial type='file'>
+      <source path='/run/$DOM.log'/>
+      <target port='0'/>
+    </serial>
+    <memballoon model='virtio' freePageReporting='on'>
+      <stats period='2'/>
+    </memballoon>
+  </devices>
+</domain>
+EOF
+defined() {
+	vsh define /run/$DOM.xml &&
+	vsh dumpxml --inactive $DOM > $E2E_RUN/$DOM.inactive.xml &&
+	grep -q "<source type='file'/>" $E2E_RUN/$DOM.inactive.xml &&
+	grep -q "<access mode='shared'/>" $E2E_RUN/$DOM.inactive.xml &&
+	grep -q "freePageReporting='on'" $E2E_RUN/$DOM.inactive.xml &&
+	grep -q "urn:kvmshare:partition:1" $E2E_RUN/$DOM.inactive.xml
+}
+e2e_check "virsh define: file-backed shared memory, balloon with free page reporting, kvmshare metadata" defined
+at "defined"
+
+# 4: started; where libvirt put the guest's RAM
+t0=$(date +%s)
+vsh start $DOM > $E2E_RUN/start.out 2>&1
+ret=$?
+sed 's/^/# /' $E2E_RUN/start.out
+ID=$(vsh domid $DOM 2>/dev/null)
+PART="$ID-$DOM!pc.ram"
+RAM=$E2E_RUN/pool/$ID-$DOM/pc.ram
+at "started in $(($(date +%s) - t0)) s, id '$ID'; QEMU's memory and balloon:"
+grep -o '"qom-type":"memory-backend-file"[^}]*\|"driver":"virtio-balloon-pci"[^}]*' \
+	$E2E_ROOT/var/log/libvirt/qemu/$DOM.log 2>/dev/null | sed 's/^/#   /'
+[ $ret = 0 ] || lv_logs
+e2e_tap $ret "virsh start: libvirt starts the domain"
+if [ $ret != 0 ] || [ -z "$ID" ]; then
+	echo "Bail out! the domain did not start"
+	exit 1
+fi
+
+placed() {
+	find $E2E_RUN/pool | sed 's/^/# pool: /'
+	echo "# sysfs: $(cd $SYS/partitions && echo *)"
+	[ -f "$RAM" ] && [ "$(stat -c %s "$RAM")" = $((MEM * 1048576)) ] &&
+	[ -d "$SYS/partitions/$PART" ] &&
+	[ "$(cat $SYS/nr_partitions)" = 1 ] &&
+	grep -q "\"mem-path\":\"$LVQEMU/$ID-$DOM/pc.ram\"" \
+		$E2E_ROOT/var/log/libvirt/qemu/$DOM.log &&
+	grep -q '"free-page-reporting":true' \
+		$E2E_ROOT/var/log/libvirt/qemu/$DOM.log
+}
+e2e_check "guest RAM is the pool's $ID-$DOM/pc.ram ($MEM MiB), partition '$PART' in sysfs; QEMU has free page reporting" placed
+
+# 5: the hook gave it the attributes of the domain's metadata
+hooked() {
+	echo "# entitlement $(num entitlement_pages) limit $(num limit_pages) weight $(num weight)"
+	[ "$(num entitlement_pages)" = $((32 * MB)) ] &&
+	[ "$(num limit_pages)" = $((256 * MB)) ] &&
+	[ "$(num weight)" = 300 ]
+}
+e2e_check "the libvirt hook applied the domain's <kvmshare:partition> (entitlement 32M, limit 256M, weight 300)" hooked
+
+# 6: the guest boots from the pool; its memory grows in the partition
+e2e_booted $DOM 180
+ret=$?
+at "GUEST-BOOTED"
+r_boot=$(num resident_pages)
+[ $ret = 0 ] && e2e_wait $DOM "GUEST-FILLED 1" 180
+ret=$?
+r_fill=$(num resident_pages)
+at "filled"
+echo "# resident: $r_boot pages at GUEST-BOOTED, $r_fill with $KEEP+$FILL MiB written"
+[ $ret = 0 ] && [ "${r_boot:-0}" -gt 0 ] && [ "${r_fill:-0}" -gt "$r_boot" ] &&
+	[ "$r_fill" -ge $(((KEEP + FILL) * MB)) ]
+e2e_tap $? "the guest boots and writes its pattern; resident_pages grows with it"
+
+# 7: tuning the libvirt-created partition by hand: kvmsharectl, sysfs
+tune() {
+	kvmsharectl set "$RAM" entitlement=48M weight=500 &&
+	echo $((MEM * MB)) > "$SYS/partitions/$PART/limit_pages" || return 1
+	echo "# entitlement $(num entitlement_pages) limit $(num limit_pages) weight $(num weight)"
+	[ "$(num entitlement_pages)" = $((48 * MB)) ] &&
+	[ "$(num limit_pages)" = $((MEM * MB)) ] &&
+	[ "$(num weight)" = 500 ] &&
+	[ "$(cat $SYS/entitled_pages)" = $((48 * MB)) ]
+}
+e2e_check "kvmsharectl set on $ID-$DOM/pc.ram and a write to its sysfs limit_pages read back" tune
+
+# 8: while the guest holds its fill, the balloon squeezes it to 12 MiB
+# above what it uses (the guest's "unused" of its balloon statistics): the
+# memory it frees next then keeps the guest below free page reporting's
+# threshold (64 MiB free above the low watermark) and stays resident
+stats_fresh
+actual=$(memstat actual)
+unused=$(memstat unused)
+if [ -n "$unused" ] && [ "$unused" -gt $((20 * 1024)) ]; then
+	T1=$((actual - unused + 12 * 1024))
+else
+	T1=${actual:-0}
+fi
+echo "# balloon: actual $actual KiB, guest unused $unused KiB -> target $T1 KiB"
+p_hold=$(num punched_pages)
+setmem "$T1"
+ret=$?
+at "balloon at $T1 KiB"
+freed_before=1
+grep -q "GUEST-FREED 1" $E2E_RUN/$DOM.log && freed_before=0
+echo "# at $T1 KiB: resident $(num resident_pages), punched $p_hold -> $(num punched_pages)"
+[ $freed_before = 0 ] &&
+	echo "# the guest freed its fill before the balloon reached $T1 KiB (hold $HOLD s): free page reporting may have taken it"
+[ $ret = 0 ] && [ $freed_before = 1 ]
+e2e_tap $? "virsh setmem --live $T1: the balloon reaches it while the guest holds its pattern"
+
+# 9: the guest verifies and frees its fill, then what it keeps
+e2e_wait $DOM "GUEST-DONE" $((HOLD + 120))
+at "GUEST-DONE"
+grep -h 'GUEST-FREED\|GUEST-ROUND\|GUEST-DONE' $E2E_RUN/$DOM.log | tr -d '\r' |
+	sed 's/^/# /'
+grep -q 'GUEST-DONE rounds=1 bad=0' $E2E_RUN/$DOM.log &&
+	! grep -q 'GUEST-FREED.*BAD\|GUEST-ROUND.*BAD' $E2E_RUN/$DOM.log
+e2e_tap $? "every word the guest wrote and kept was right"
+
+# 10: below that the balloon takes what the guest freed: resident pages
+# go down, punched up, and the partition holds at most the target
+sleep $((5 * E2E_SLACK))
+r1=$(num resident_pages)
+p1=$(num punched_pages)
+T2=$((T1 - FILL * 3 * 1024 / 4))
+setmem "$T2"
+ret=$?
+sleep 2
+at "balloon at $T2 KiB"
+r2=$(num resident_pages)
+p2=$(num punched_pages)
+echo "# balloon to $T2 KiB: resident $r1 -> $r2, punched $p1 -> $p2 pages;" \
+     "actual $(memstat actual) KiB"
+[ $ret = 0 ] && [ "$r2" -le $((T2 / 4)) ] &&
+	[ $((r1 - r2)) -ge $((FILL * MB / 4)) ] && [ $((p2 - p1)) -ge $((r1 - r2)) ]
+e2e_tap $? "virsh setmem --live $T2: resident pages go down by the pages punched, to at most the target"
+
+# 11
+e2e_alive $DOM
+e2e_tap $? "the guest keeps verifying every word it keeps"
+
+# 12: destroyed: libvirt removes the directory, the pool is empty
+vsh destroy $DOM 2>&1 | sed 's/^/# /'
+vsh domstate $DOM 2>&1 | sed 's/^/# state: /'
+vsh domstate $DOM 2>/dev/null | grep -q 'shut off'
+ret=$?
+gone() {
+	[ ! -e "$E2E_RUN/pool/$ID-$DOM" ] && [ ! -e "$SYS/partitions/$PART" ] &&
+	[ "$(cat $SYS/nr_partitions)" = 0 ] &&
+	[ "$(cat $SYS/used_pages)" = 0 ] && [ "$(cat $SYS/entitled_pages)" = 0 ]
+}
+wait_for 10 gone
+ret2=$?
+echo "# pool after destroy: [$(cd $E2E_RUN/pool && echo *)], partitions" \
+     "$(cat $SYS/nr_partitions), used $(cat $SYS/used_pages)," \
+     "entitled $(cat $SYS/entitled_pages) pages"
+[ $ret = 0 ] && [ $ret2 = 0 ]
+e2e_tap $? "virsh destroy: $ID-$DOM and pc.ram are gone, nr_partitions and used_pages are 0"
+
+# 13
+undefined() {
+	vsh undefine $DOM &&
+	! vsh list --all --name | grep -qx $DOM &&
+	[ ! -e $E2E_ROOT/etc/libvirt/qemu/$DOM.xml ]
+}
+e2e_check "virsh undefine: the domain is gone" undefined
+
+# 14
+e2e_logs_clean
+
+# 15
+lv_stop
+e2e_tap $? "libvirtd stops on SIGTERM"
+
+# 16
+umount $E2E_ROOT$LVQEMU && umount $E2E_RUN/pool
+e2e_tap $? "the pool unmounts"
+[ $E2E_FAILS = 0 ]
