@@ -8,7 +8,7 @@
 # Prints every result line prefixed with the suite name, and writes
 # "passed failed skipped" to countfile. Anything that is not a clean run is
 # a failure: a program that exits non-zero without a failing result, fewer
-# results than the plan announced, a program that never ended (the VM hung
+# or more results than the plan announced, a program that never ended (the VM hung
 # or panicked) and a run without the final KVMSHARE-DONE marker.
 
 function finish_prog(rc,   msg) {
@@ -21,6 +21,8 @@ function finish_prog(rc,   msg) {
 		msg = "exited with status " rc " without a failing result"
 	else if (plan >= 0 && seen < plan)
 		msg = "reported " seen " of " plan " planned results"
+	else if (plan >= 0 && seen > plan)
+		msg = "reported " seen " results, more than the " plan " planned"
 	else if (seen == 0 && rc + 0 == 0)
 		msg = "reported no result"
 	if (msg != "") {
