@@ -23,7 +23,7 @@ pkgs_vm="qemu-system-x86 busybox-static cpio xz-utils gzip"
 # the test VM only, in a chroot of the host's /). These packages have no
 # maintainer script that starts a service.
 pkgs_libvirt="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients"
-pkgs_lint="linux-source-6.1 sparse perl dkms g++ python3-sphinx"
+pkgs_lint="linux-source-6.1 sparse perl dkms g++ python3-sphinx shellcheck"
 # make deb (dpkg-buildpackage, dh_dkms) and the build suite's checks of
 # the packages, make install and the systemd units (systemd-analyze)
 pkgs_pkg="dpkg-dev build-essential debhelper dh-dkms dkms systemd"

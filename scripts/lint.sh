@@ -6,8 +6,9 @@
 # through g++ -fsyntax-only and gcc -std=c99 -pedantic (a C++ VMM and a
 # strict C program must be able to include it), and the sysfs ABI files
 # (Documentation/ABI) through the kernel's scripts/get_abi.pl validate,
-# and the documentation through Sphinx with warnings as errors, and each
-# kselftest directory's settings timeout against its suite's TIMEOUT.
+# and the documentation through Sphinx with warnings as errors, each
+# kselftest directory's settings timeout against its suite's TIMEOUT, and
+# every shell script through ShellCheck.
 # Checkpatch and get_abi.pl come from Debian's linux-source-6.1
 # (scripts/kernel-tools.sh).
 #
@@ -43,7 +44,7 @@ quiet_ok() {
 }
 
 echo "TAP version 13"
-echo "1..$(( ${#files[@]} + 1 + ${#uapi[@]} + 3 ))"
+echo "1..$(( ${#files[@]} + 1 + ${#uapi[@]} + 4 ))"
 n=0 bad=0
 for f in "${files[@]}"; do
 	n=$((n + 1))
@@ -134,4 +135,16 @@ rm -rf "$doc"
 out=$(sphinx-build -W --keep-going -b html -q -d "$doc/.doctrees" \
 	"$top/Documentation" "$doc" 2>&1)
 quiet_ok $? "$out" "Documentation builds with sphinx-build -W"
+
+# ShellCheck from Debian (deps.sh lint) on every shell script of ours,
+# following what each sources (source= directives, relative to the
+# script). SC2054 is off: QEMU's options are comma-separated words in
+# bash arrays, not mistaken array separators.
+n=$((n + 1))
+mapfile -t sh < <( { git ls-files -co --exclude-standard -- '*.sh'
+		    echo .ci/run; echo dist/examples/libvirt-hook-qemu
+		    echo scripts/vm/init; echo scripts/vm/guest-init; } |
+		  grep -v '^build/' | LC_ALL=C sort -u)
+out=$(shellcheck -x -P SCRIPTDIR -S warning -e SC2054 -f gcc "${sh[@]}" 2>&1)
+quiet_ok $? "$out" "${#sh[@]} shell scripts are clean under shellcheck -S warning"
 exit $bad

@@ -37,7 +37,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-initrd= out= mode=check timeout=600 mem=2048 smp=2 hostroot=0 q35=0 console=0
+initrd='' out='' mode=check timeout=600 mem=2048 smp=2 hostroot=0 q35=0 console=0
 ivshmem=0 agent=0
 while [ $# -gt 1 ]; do
 	case "$1" in

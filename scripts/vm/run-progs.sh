@@ -34,6 +34,7 @@ fi
 
 MODULES=
 TIMEOUT=300
+# shellcheck source=/dev/null
 . "$conf"
 TIMEOUT=$((TIMEOUT * ${KVMSHARE_TIMEOUT_FACTOR:-1}))
 

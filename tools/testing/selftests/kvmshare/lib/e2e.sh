@@ -186,6 +186,7 @@ e2e_qmp() {
 }
 
 e2e_stop() {	# e2e_stop NAME: quit QEMU and wait for it
+	pid=
 	eval "pid=\$E2E_PID_$1"
 	e2e_qmp "$1" '{"execute": "quit"}' > /dev/null 2>&1
 	for _ in 1 2 3 4 5 6 7 8 9 10; do

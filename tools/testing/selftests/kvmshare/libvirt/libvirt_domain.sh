@@ -26,6 +26,7 @@
 # child and is stopped at the end, whatever happens (trap).
 
 # shellcheck source-path=SCRIPTDIR source=../lib/e2e.sh
+# shellcheck source=../lib/e2e.sh
 . "$(dirname "$0")/../lib/e2e.sh"
 
 DOM=kvs1

@@ -27,6 +27,7 @@ tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/pagerd-cli.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 # exits DESCRIPTION STATUS PATTERN COMMAND...: the daemon must exit with
 # STATUS and print a line matching PATTERN
+# shellcheck source=../lib/tap.sh
 . "$here/../lib/tap.sh"
 
 

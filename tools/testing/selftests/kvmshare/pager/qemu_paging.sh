@@ -9,6 +9,7 @@
 # right while the pool pages them out and back in. Under TCG (suite
 # e2e_tcg) with smaller guests and pool.
 
+# shellcheck source=../lib/e2e.sh
 . "$(dirname "$0")/../lib/e2e.sh"
 
 pool=/sys/fs/kvmshare/e2epg

@@ -96,6 +96,7 @@ tap $? "no page-in failed or timed out"
 evict
 active=$(cat $sys/active_pager)
 if grep -q "pager $active:" /tmp/A.log; then first=A; second=B; else first=B; second=A; fi
+pid=
 eval "pid=\$$first"
 kill -TERM "$pid"
 wait "$pid"

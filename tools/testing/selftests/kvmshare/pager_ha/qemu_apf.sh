@@ -11,6 +11,7 @@
 # vCPU waits for each page and the ticker nearly stops. g1 runs with it
 # on, then g2 with it off.
 
+# shellcheck source=../lib/e2e.sh
 . "$(dirname "$0")/../lib/e2e.sh"
 
 pool=/sys/fs/kvmshare/e2eapf

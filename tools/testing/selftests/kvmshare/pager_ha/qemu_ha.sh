@@ -10,6 +10,7 @@
 # every word must be right. Then a controlled stop: the guests go, their
 # partitions are removed, SIGTERM stops both daemons (exit 0).
 
+# shellcheck source=../lib/e2e.sh
 . "$(dirname "$0")/../lib/e2e.sh"
 
 pool=/sys/fs/kvmshare/e2eha

@@ -6,6 +6,7 @@
 # reported) and status's TARGET column, with bad input refused with a
 # message and a non-zero exit.
 
+# shellcheck source=../lib/tap.sh
 . "$(dirname "$0")/../lib/tap.sh"
 
 echo "TAP version 13"

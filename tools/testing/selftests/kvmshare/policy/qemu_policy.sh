@@ -14,6 +14,7 @@
 # same: the pool is short, and the memory must move from g1 to g2 through
 # g1's balloon before g2 gets it, without a guest fault refused.
 
+# shellcheck source=../lib/e2e.sh
 . "$(dirname "$0")/../lib/e2e.sh"
 
 P=/sys/fs/kvmshare/pe2e
@@ -174,7 +175,7 @@ hungry() {
 	go $1
 	e2e_wait $1 GUEST-HUNGRY-START 30 > /dev/null
 	ts=$(date +%s)
-	t_need= t_first= t_grow= t_bal= early=0 growing=0 drops=0 swings=0
+	t_need='' t_first='' t_grow='' t_bal='' early=0 growing=0 drops=0 swings=0
 	n=0 hdone=
 	peak=$i0 bpeak=${b0:-0} odrop=0 obdrop=0 tlast=$i0 olast=$o0 orises=0
 	while [ $(( $(date +%s) - ts )) -lt 300 ]; do
@@ -217,7 +218,6 @@ hungry() {
 }
 
 hungry g1 g2
-g1peak=$peak g1bpeak=$bpeak
 [ -n "$lag" ] && [ "$lag" -le 5 ] && [ "$growing" = 1 ]
 e2e_tap $? "g1's target follows its use: +16 MiB ${lag:-never} s after its use reached 90% of it (stalled before: $early)"
 [ -n "$t_grow" ] && [ -n "$t_bal" ]

@@ -8,6 +8,7 @@
 # behind when a command fails, print the kernel's reason when it refuses
 # a mount and a modprobe hint without the module, clean up.
 
+# shellcheck source=../lib/tap.sh
 . "$(dirname "$0")/../lib/tap.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 

@@ -10,6 +10,7 @@
 # to the pool at once (PUNCH_HOLE, counted), and both keep verifying every
 # word they kept. Under TCG (suite e2e_tcg) with smaller guests.
 
+# shellcheck source=../lib/e2e.sh
 . "$(dirname "$0")/../lib/e2e.sh"
 
 num() { cat "/sys/fs/kvmshare/e2e/partitions/$1/$2"; }

@@ -7,6 +7,7 @@
 # through QMP. The same run on tmpfs files instead of pool partitions
 # tells an emulator problem from ours.
 
+# shellcheck source=../lib/e2e.sh
 . "$(dirname "$0")/../lib/e2e.sh"
 
 soak_s=${SOAK_S:-480}

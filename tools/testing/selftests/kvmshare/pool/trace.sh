@@ -10,7 +10,9 @@
 # then done - leaves each event with the right fields.
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../lib/tap.sh
 . "$here/../lib/tap.sh"
+# shellcheck source=../lib/tracefs.sh
 . "$here/../lib/tracefs.sh"
 
 pool=/tmp/trace-pool

@@ -4,6 +4,7 @@
 # The agent channel: a test in the VM asks the host for QMP commands on
 # the VM's own QEMU, and a refused command is reported as such.
 
+# shellcheck source=../lib/hostcmd.sh
 . "$(dirname "$0")/../lib/hostcmd.sh"
 
 echo "TAP version 13"

@@ -3,7 +3,7 @@
 #
 # Every kvmshare module in the VM loads, shows up, and unloads cleanly.
 
-mods=$(ls /lib/modules/$(uname -r)/extra/ 2>/dev/null | sed -n 's/\.ko$//p')
+mods=$(ls "/lib/modules/$(uname -r)/extra/" 2>/dev/null | sed -n 's/\.ko$//p')
 n=$(echo $mods | wc -w)
 echo "TAP version 13"
 echo "1..$((n * 2 + 1))"

@@ -13,6 +13,7 @@
 # device directory, and VFIO's vfio-dev/ in the mdev device.
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../lib/tap.sh
 . "$here/../lib/tap.sh"
 
 pool=/tmp/abi-pool

@@ -11,7 +11,9 @@
 # descriptors record nothing.
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../lib/tap.sh
 . "$here/../lib/tap.sh"
+# shellcheck source=../lib/tracefs.sh
 . "$here/../lib/tracefs.sh"
 
 parent=/sys/class/vpa/vpa0

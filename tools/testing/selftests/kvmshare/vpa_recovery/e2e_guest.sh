@@ -9,7 +9,9 @@
 # the test VM's kernel run error recovery: the guest must acknowledge,
 # resume, and go on with correct results.
 
+# shellcheck source=../lib/e2e.sh
 . "$(dirname "$0")/../lib/e2e.sh"
+# shellcheck source=../lib/hostcmd.sh
 . "$(dirname "$0")/../lib/hostcmd.sh"
 
 echo "TAP version 13"
