@@ -134,15 +134,23 @@ if kdir=$("$top/scripts/kernel.sh" fetch 2> "$log"); then
 		cp "$kroot/lib/modules/$krel/$f" "$dest/lib/modules/$krel/"
 	done
 	conf=$dest/usr/local/lib/modprobe.d/kvmshare.conf
-	if depmod -b "$dest" "$krel" >> "$log" 2>&1 &&
-	   modprobe -d "$dest" -S "$krel" -C "$conf" --showconfig 2>> "$log" |
-		grep -qx 'softdep vpa pre: vfio_iommu_type1' &&
-	   modprobe -d "$dest" -S "$krel" -C "$conf" --show-depends vpa \
+	# (each step says in the log why it failed: the result shows it)
+	if ! depmod -b "$dest" "$krel" >> "$log" 2>&1; then
+		echo "depmod -b $dest $krel failed" >> "$log"
+	elif ! modprobe -d "$dest" -S "$krel" -C "$conf" --showconfig \
+		> "$tmp/showconfig" 2>> "$log" ||
+	     ! grep -qx 'softdep vpa pre: vfio_iommu_type1' "$tmp/showconfig"; then
+		{ echo "no 'softdep vpa pre: vfio_iommu_type1' in modprobe --showconfig with $conf:"
+		  grep -i 'softdep\|vpa' "$tmp/showconfig"; ls -l "$conf"; } >> "$log" 2>&1
+	elif ! modprobe -d "$dest" -S "$krel" -C "$conf" --show-depends vpa \
 		> "$tmp/vpa.deps" 2>> "$log"; then
+		echo "modprobe --show-depends vpa failed" >> "$log"
+	else
 		cat "$tmp/vpa.deps" >> "$log"
 		t1=$(grep -n '/vfio_iommu_type1\.ko' "$tmp/vpa.deps" | head -1 | cut -d: -f1)
 		v=$(grep -n '/extra/drivers/vpa/vpa\.ko' "$tmp/vpa.deps" | cut -d: -f1)
 		[ -n "$t1" ] && [ -n "$v" ] && [ "$t1" -lt "$v" ] && ok=1
+		[ "$ok" = 1 ] || echo "vfio_iommu_type1 at line '$t1', vpa at line '$v' of the list" >> "$log"
 		while read -r m; do
 			case "$m" in ''|'#'*) continue ;; esac
 			modprobe -d "$dest" -S "$krel" -C "$conf" --show-depends \
