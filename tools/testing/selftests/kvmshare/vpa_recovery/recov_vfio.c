@@ -476,12 +476,19 @@ static int rec_outcome(struct guest *g, char *out, size_t len)
 	return 0;
 }
 
+/* Write @ms to vpa's module parameter @param: 0 or -errno. */
+static int set_ms_param(const char *param, unsigned int ms)
+{
+	char path[96], s[16];
+
+	snprintf(path, sizeof(path), "/sys/module/vpa/parameters/%s", param);
+	snprintf(s, sizeof(s), "%u", ms);
+	return vc_write_file(path, s);
+}
+
 static int set_timeout(unsigned int ms)
 {
-	char s[16];
-
-	snprintf(s, sizeof(s), "%u", ms);
-	return vc_write_file("/sys/module/vpa/parameters/ack_timeout_ms", s);
+	return set_ms_param("ack_timeout_ms", ms);
 }
 
 static void resize_trigger(struct trigger *t, struct guest *g,
@@ -920,11 +927,7 @@ static int pci_parent(unsigned int bus, char *bdf, size_t blen, char *parent,
 
 static int set_recovery_timeout(unsigned int ms)
 {
-	char s[16];
-
-	snprintf(s, sizeof(s), "%u", ms);
-	return vc_write_file("/sys/module/vpa/parameters/recovery_timeout_ms",
-			     s);
+	return set_ms_param("recovery_timeout_ms", ms);
 }
 
 FIXTURE_SETUP(pci)
