@@ -677,10 +677,42 @@ static char *kvmshare_part_name(struct dentry *dentry)
 			 dentry->d_name.name);
 }
 
+/*
+ * A new inode for @dentry in @dir: owned as inode_init_owner() says, with
+ * the pool's umask= (default 077) on top, as guest RAM needs.
+ */
+static struct inode *kvmshare_new_inode(struct user_namespace *mnt_userns,
+					struct inode *dir, umode_t mode)
+{
+	struct kvmshare_pool *pool = kvmshare_pool_of(dir->i_sb);
+	struct inode *inode;
+
+	inode = new_inode(dir->i_sb);
+	if (!inode)
+		return NULL;
+	inode->i_ino = get_next_ino();
+	inode_init_owner(mnt_userns, inode, dir,
+			 (mode & S_IFMT) |
+			 (mode & 07777 & ~READ_ONCE(pool->umask)));
+	inode->i_atime = current_time(inode);
+	inode->i_mtime = inode->i_atime;
+	inode->i_ctime = inode->i_atime;
+	return inode;
+}
+
+/* Makes @inode @dentry's, pinned in the dcache as in ramfs. */
+static void kvmshare_instantiate(struct inode *dir, struct dentry *dentry,
+				 struct inode *inode)
+{
+	d_instantiate(dentry, inode);
+	dget(dentry);
+	dir->i_mtime = current_time(dir);
+	dir->i_ctime = dir->i_mtime;
+}
+
 static int kvmshare_create(struct user_namespace *mnt_userns, struct inode *dir,
 			   struct dentry *dentry, umode_t mode, bool excl)
 {
-	struct kvmshare_pool *pool = kvmshare_pool_of(dir->i_sb);
 	struct kvmshare_part *part;
 	struct inode *inode;
 	char *name;
@@ -688,33 +720,22 @@ static int kvmshare_create(struct user_namespace *mnt_userns, struct inode *dir,
 	name = kvmshare_part_name(dentry);
 	if (!name)
 		return -ENOMEM;
-	inode = new_inode(dir->i_sb);
+	inode = kvmshare_new_inode(mnt_userns, dir, S_IFREG | (mode & 07777));
 	if (!inode) {
 		kfree(name);
 		return -ENOMEM;
 	}
-	inode->i_ino = get_next_ino();
-	part = kvmshare_part_create(pool, name, inode);
+	part = kvmshare_part_create(kvmshare_pool_of(dir->i_sb), name, inode);
 	kfree(name);
 	if (IS_ERR(part)) {
 		iput(inode);
 		return PTR_ERR(part);
 	}
 	KVMSHARE_I(inode)->part = part;
-	/* Guest RAM: the pool's umask= (default 077) applies on top. */
-	inode_init_owner(mnt_userns, inode, dir,
-			 S_IFREG | (mode & 07777 & ~READ_ONCE(pool->umask)));
-	inode->i_atime = current_time(inode);
-	inode->i_mtime = inode->i_atime;
-	inode->i_ctime = inode->i_atime;
 	inode->i_op = &kvmshare_file_iops;
 	inode->i_fop = &kvmshare_file_ops;
 	mapping_set_unevictable(inode->i_mapping);
-
-	d_instantiate(dentry, inode);
-	dget(dentry);		/* pinned in the dcache, as in ramfs */
-	dir->i_mtime = current_time(dir);
-	dir->i_ctime = dir->i_mtime;
+	kvmshare_instantiate(dir, dentry, inode);
 	return 0;
 }
 
@@ -765,27 +786,16 @@ static int kvmshare_rename(struct user_namespace *mnt_userns,
 static int kvmshare_mkdir(struct user_namespace *mnt_userns, struct inode *dir,
 			  struct dentry *dentry, umode_t mode)
 {
-	struct kvmshare_pool *pool = kvmshare_pool_of(dir->i_sb);
 	struct inode *inode;
 
-	inode = new_inode(dir->i_sb);
+	inode = kvmshare_new_inode(mnt_userns, dir, S_IFDIR | (mode & 07777));
 	if (!inode)
 		return -ENOMEM;
-	inode->i_ino = get_next_ino();
-	/* the pool's umask= applies, as to the guest RAM files */
-	inode_init_owner(mnt_userns, inode, dir,
-			 S_IFDIR | (mode & 07777 & ~READ_ONCE(pool->umask)));
-	inode->i_atime = current_time(inode);
-	inode->i_mtime = inode->i_atime;
-	inode->i_ctime = inode->i_atime;
 	inode->i_op = &kvmshare_subdir_iops;
 	inode->i_fop = &kvmshare_dir_ops;
 	set_nlink(inode, 2);
-	d_instantiate(dentry, inode);
-	dget(dentry);		/* pinned in the dcache, as in ramfs */
 	inc_nlink(dir);
-	dir->i_mtime = current_time(dir);
-	dir->i_ctime = dir->i_mtime;
+	kvmshare_instantiate(dir, dentry, inode);
 	return 0;
 }
 
