@@ -381,8 +381,21 @@ static u64 kvmshare_policy_assess(const struct kvmshare_policy_params *p,
 		if (pt->settle)
 			pt->settle--;
 	}
-	if (ahead)
-		need = kvmshare_policy_max(need, used);
+	/*
+	 * A grower must have what it holds in memory. Pages in its swap
+	 * that it does not read back (no swap-in this period) are cold:
+	 * they count in what it may keep (ahead, tier 2), not in its need,
+	 * else a grower whose cold pages were swapped out takes them back
+	 * into memory from a partition that needs it, to have them swapped
+	 * out again once it is idle.
+	 */
+	if (ahead) {
+		u64 held = used;
+
+		if (!g->swapins)
+			held -= kvmshare_policy_min(g->swap_used, held);
+		need = kvmshare_policy_max(need, held);
+	}
 	/* A shrink that stuck: the next premature one starts afresh. */
 	if (pt->shrunk && !--pt->shrunk && !pt->settle)
 		pt->backoff = 0;

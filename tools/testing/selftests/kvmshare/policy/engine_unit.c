@@ -11,7 +11,8 @@
  * fixed point (no oscillation); shrinking held off after an allocation
  * stall; a stressed partition's wait for delivery bounded; premature
  * shrinks backed off; a growing guest served before it stalls, from free
- * memory only; bad parameters refused with nothing changed.
+ * memory only, and its swapped-out cold pages not counted in its need;
+ * bad parameters refused with nothing changed.
  */
 #include <string.h>
 
@@ -744,6 +745,45 @@ TEST(growing_headroom_yields_to_stress)
 	/* the stressed one has the rest, the grower no headroom */
 	EXPECT_EQ(used, pt[0].target);
 	EXPECT_EQ(4 * GIB - used, pt[1].target);
+}
+
+/*
+ * Pages in a grower's swap that it does not read back are cold: under
+ * contention it must have what it holds in memory plus headroom, not
+ * them; once it swaps them in they count.
+ */
+TEST(growing_cold_swap_not_needed)
+{
+	struct kvmshare_policy_params p = params(3 * GIB);
+	struct kvmshare_policy_part pt[2];
+	unsigned int hot, step;
+
+	for (hot = 0; hot < 2; hot++) {
+		part_init(&pt[0], GIB / 2, 4 * GIB, 100);
+		part_init(&pt[1], GIB / 2, 4 * GIB, 100);
+		pt[0].target = GIB;
+		pt[1].target = 2 * GIB;
+		for (step = 0; step < 2; step++) {
+			if (!step) {
+				holds(&pt[0], 3 * GIB / 4, GIB);
+			} else {
+				/* all it has in use, 512 MiB in its swap */
+				holds(&pt[0], GIB, GIB);
+				pt[0].in.guest.swap_used = GIB / 2;
+				pt[0].in.guest.swapins = hot;
+			}
+			stall(&pt[1], 500000);
+			pt[1].in.resident = pt[1].target;
+			pt[1].in.guest.swap_used = 4 * GIB;
+			ASSERT_EQ(0, kvmshare_policy_step(&p, pt, 2));
+		}
+		EXPECT_TRUE(pt[0].state & KVMSHARE_POLICY_S_GROWING);
+		EXPECT_FALSE(pt[0].state & KVMSHARE_POLICY_S_STRESSED);
+		EXPECT_EQ(3 * GIB, sum_targets(pt, 2));
+		/* cold: 1 GiB + 25%; read back: 1.5 GiB, its equal share */
+		EXPECT_EQ(hot ? 3 * GIB / 2 : 5 * GIB / 4, pt[0].target)
+			TH_LOG("swap-ins %u", hot);
+	}
 }
 
 /*
