@@ -230,8 +230,9 @@ TEST(entitlement_is_reserved_or_refused)
 	uint64_t ram = meminfo_pages("MemTotal");
 	uint64_t before, after, ent = 16384;	/* 64 MiB */
 	struct kvmshare_part_attr attr;
+	bool taken = false, given = false;
 	char dir[64];
-	int fd;
+	int fd, i;
 
 	ASSERT_EQ(0, ks_pool_mount(dir, sizeof(dir), "size=100%"));
 	fd = ks_part_create(dir, "g", ram * KS_PAGE);
@@ -242,17 +243,28 @@ TEST(entitlement_is_reserved_or_refused)
 	ASSERT_EQ(0, ioctl(fd, KVMSHARE_IOC_GET_ATTR, &attr));
 	EXPECT_EQ(0, attr.entitlement_pages);
 
-	/* MemFree is approximate (per-CPU counts): half the pages will do. */
-	before = meminfo_pages("MemFree");
-	ASSERT_EQ(0, ks_part_set(fd, KVMSHARE_ATTR_ENTITLEMENT, ent, 0, 0));
-	after = meminfo_pages("MemFree");
-	TH_LOG("MemFree %llu -> %llu pages for an entitlement of %llu",
-	       (unsigned long long)before, (unsigned long long)after,
-	       (unsigned long long)ent);
-	EXPECT_LE(after + ent / 2, before);
-	/* Given back when the entitlement goes. */
-	ASSERT_EQ(0, ks_part_set(fd, KVMSHARE_ATTR_ENTITLEMENT, 0, 0, 0));
-	EXPECT_LE(after + ent / 2, meminfo_pages("MemFree"));
+	/*
+	 * MemFree is approximate (per-CPU counts) and moves with whatever
+	 * else the kernel frees or allocates meanwhile (a loaded VM once
+	 * freed 8194 pages while 16384 were set aside): half the pages will
+	 * do, both ways in one of three tries.
+	 */
+	for (i = 0; i < 3 && !(taken && given); i++) {
+		before = meminfo_pages("MemFree");
+		ASSERT_EQ(0, ks_part_set(fd, KVMSHARE_ATTR_ENTITLEMENT, ent,
+					 0, 0));
+		after = meminfo_pages("MemFree");
+		TH_LOG("MemFree %llu -> %llu pages for an entitlement of %llu",
+		       (unsigned long long)before, (unsigned long long)after,
+		       (unsigned long long)ent);
+		taken = after + ent / 2 <= before;
+		/* Given back when the entitlement goes. */
+		ASSERT_EQ(0, ks_part_set(fd, KVMSHARE_ATTR_ENTITLEMENT, 0,
+					 0, 0));
+		given = after + ent / 2 <= meminfo_pages("MemFree");
+	}
+	EXPECT_TRUE(taken);
+	EXPECT_TRUE(given);
 	close(fd);
 	EXPECT_EQ(0, ks_pool_umount(dir));
 }
