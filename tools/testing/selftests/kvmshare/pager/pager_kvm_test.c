@@ -403,12 +403,26 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 	siglongjmp(mce_jmp, 1);
 }
 
+/*
+ * Down to 10 pages by the target, then none: the page a test reads may be
+ * among the 10 left (seen in CI and in a clean clone), and its read must
+ * be a page-in.
+ */
+static void page_out_all(struct __test_metadata *_metadata, int fd)
+{
+	struct kvmshare_part_attr a = { .flags = KVMSHARE_ATTR_TARGET,
+					.target_pages = 10 };
+
+	ASSERT_EQ(0, ioctl(fd, KVMSHARE_IOC_SET_ATTR, &a));
+	ASSERT_EQ(0, ks_wait_resident(fd, 10, 20));
+	ASSERT_EQ(0, posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED));
+	ASSERT_EQ(0, ks_wait_resident(fd, 0, 20));
+}
+
 TEST_F_TIMEOUT(paging, failed_pagein_is_a_machine_check_for_that_page, 120)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigbus,
 				.sa_flags = SA_SIGINFO };
-	struct kvmshare_part_attr a = { .flags = KVMSHARE_ATTR_TARGET,
-					.target_pages = 10 };
 	struct kvmshare_part_stats st;
 	struct stat sb;
 	uint64_t i, v;
@@ -424,14 +438,7 @@ TEST_F_TIMEOUT(paging, failed_pagein_is_a_machine_check_for_that_page, 120)
 	ASSERT_EQ(0, ks_pager_run(&self->pager));
 	for (i = 0; i < 256; i++)
 		((uint64_t *)self->map)[i * 512] = i + 1;
-	ASSERT_EQ(0, ioctl(self->fd, KVMSHARE_IOC_SET_ATTR, &a));
-	ASSERT_EQ(0, ks_wait_resident(self->fd, 10, 20));
-	/*
-	 * Page 77 may be among the 10 left (seen once in CI): page out the
-	 * rest too, so that the read below is a page-in.
-	 */
-	ASSERT_EQ(0, posix_fadvise(self->fd, 0, 0, POSIX_FADV_DONTNEED));
-	ASSERT_EQ(0, ks_wait_resident(self->fd, 0, 20));
+	page_out_all(_metadata, self->fd);
 
 	sigaction(SIGBUS, &sa, NULL);
 	mce_code = 0;
@@ -483,8 +490,6 @@ TEST_F_TIMEOUT(paging, failed_pagein_under_a_vcpu_is_sigbus_at_its_host_address,
 {
 	struct sigaction sa = { .sa_sigaction = on_sigbus,
 				.sa_flags = SA_SIGINFO };
-	struct kvmshare_part_attr a = { .flags = KVMSHARE_ATTR_TARGET,
-					.target_pages = 10 };
 	struct mvm_vcpu *vcpu;
 	struct mvm_result res;
 	struct mvm *vm;
@@ -502,8 +507,7 @@ TEST_F_TIMEOUT(paging, failed_pagein_under_a_vcpu_is_sigbus_at_its_host_address,
 	ASSERT_EQ(0, ks_pager_run(&self->pager));
 	for (i = 0; i < 256; i++)
 		((uint64_t *)self->map)[i * 512] = i + 1;
-	ASSERT_EQ(0, ioctl(self->fd, KVMSHARE_IOC_SET_ATTR, &a));
-	ASSERT_EQ(0, ks_wait_resident(self->fd, 10, 20));
+	page_out_all(_metadata, self->fd);
 
 	vm = mvm_create();
 	ASSERT_NE(NULL, vm);
