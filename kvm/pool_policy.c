@@ -34,6 +34,7 @@
 #include <linux/file.h>
 #include <linux/highmem.h>
 #include <linux/jiffies.h>
+#include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/seq_file.h>
@@ -327,7 +328,7 @@ static void kvmshare_policy_step_pool(struct kvmshare_pool *pool,
 	if (pol->reserve_ppt >= 0)
 		pol->params.reserve_ppt = pol->reserve_ppt;
 	ret = kvmshare_policy_step(&pol->params, run->eng, run->n);
-	pol->steps++;
+	WRITE_ONCE(pol->steps, pol->steps + 1);
 	if (ret) {
 		/* Bounds are ours, not a guest's: log it, keep the targets. */
 		pol->errors++;
@@ -405,18 +406,21 @@ static void kvmshare_policy_work(struct work_struct *work)
 			     work);
 	struct kvmshare_pool *pool = kvmshare_policy_pool(pol);
 	struct kvmshare_policy_run run = {};
+	u64 t0;
 
 	mutex_lock(&pol->mutex);
 	if (!pol->enabled || pol->dying) {
 		mutex_unlock(&pol->mutex);
 		return;
 	}
+	t0 = ktime_get_ns();
 	kvmshare_policy_step_pool(pool, &run);
 	queue_delayed_work(system_unbound_wq, &pol->work,
 			   msecs_to_jiffies(pol->period_ms));
 	mutex_unlock(&pol->mutex);
 	/* Outside the mutex: see the locking rules in pool_policy.h. */
 	kvmshare_policy_put_run(pool, &run);
+	atomic64_add(ktime_get_ns() - t0, &pol->step_ns);
 }
 
 /* debugfs: <debugfs>/kvmshare/<pool>/policy, the engine's details */
@@ -690,6 +694,12 @@ static ssize_t policy_enabled_store(struct kobject *kobj,
 	else if (!on)
 		WRITE_ONCE(pol->enabled, false);
 	mutex_unlock(&pol->mutex);
+	/*
+	 * Off: a step under way ends (its notifications sent, its time
+	 * counted) before the write returns, and none runs after it.
+	 */
+	if (!on)
+		flush_delayed_work(&pol->work);
 	return len;
 }
 
@@ -757,6 +767,20 @@ static ssize_t policy_grace_ms_store(struct kobject *kobj,
 	return len;
 }
 
+/* Counters: steps run and the time they took, for the mean step time. */
+static ssize_t policy_steps_show(struct kobject *kobj,
+				 struct kobj_attribute *a, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", READ_ONCE(to_pool(kobj)->policy.steps));
+}
+
+static ssize_t policy_step_ns_show(struct kobject *kobj,
+				   struct kobj_attribute *a, char *buf)
+{
+	return sysfs_emit(buf, "%lld\n",
+			  atomic64_read(&to_pool(kobj)->policy.step_ns));
+}
+
 /* -1 (write "default"): the engine's default */
 static ssize_t policy_reserve_ppt_show(struct kobject *kobj,
 				       struct kobj_attribute *a, char *buf)
@@ -804,6 +828,8 @@ static struct kobj_attribute kvmshare_pool_policy_attrs[] = {
 	__ATTR_RW(policy_period_ms),
 	__ATTR_RW(policy_grace_ms),
 	__ATTR_RW(policy_reserve_ppt),
+	__ATTR_RO(policy_steps),
+	__ATTR_RO(policy_step_ns),
 };
 
 static struct attribute *kvmshare_pool_policy_attr_list[] = {
@@ -811,6 +837,8 @@ static struct attribute *kvmshare_pool_policy_attr_list[] = {
 	&kvmshare_pool_policy_attrs[1].attr,
 	&kvmshare_pool_policy_attrs[2].attr,
 	&kvmshare_pool_policy_attrs[3].attr,
+	&kvmshare_pool_policy_attrs[4].attr,
+	&kvmshare_pool_policy_attrs[5].attr,
 	NULL,
 };
 

@@ -83,7 +83,9 @@ struct kvmshare_part_policy {
  * @reserve_ppt: the engine's reserve_ppt, -1 for its default (sysfs
  *	policy_reserve_ppt): 1000 gives idle memory back at once
  * @last_run: jiffies of the last step
- * @steps: steps run
+ * @steps: steps run (sysfs policy_steps)
+ * @step_ns: time the steps took, ns (sysfs policy_step_ns): from the
+ *	mutex taken to the last notification sent
  * @errors: steps the engine refused (-EINVAL)
  * @left_out: partitions left out of the last step (over the engine's
  *	limit on partitions)
@@ -100,6 +102,7 @@ struct kvmshare_pool_policy {
 	int reserve_ppt;
 	unsigned long last_run;
 	u64 steps;
+	atomic64_t step_ns;
 	u64 errors;
 	u64 left_out;
 	struct kvmshare_policy_params params;

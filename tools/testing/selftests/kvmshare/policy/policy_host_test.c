@@ -517,13 +517,18 @@ TEST_F(policy, lowered_target_waits_for_the_grace_period)
 
 TEST_F(policy, switch_off_keeps_manual_targets)
 {
-	long long t;
+	long long t, steps, ns;
 
 	START_PUB();
 	ASSERT_EQ(0, sysfs_write("1", "%s/policy_enabled", self->name));
 	ASSERT_TRUE(WAIT_FOR(PNUM("a", "policy_target_pages") > 0, 10));
 	ASSERT_EQ(0, sysfs_write("0", "%s/policy_enabled", self->name));
 	EXPECT_EQ(0, ks_sysfs_num("%s/policy_enabled", self->name));
+	/* Steps ran and took time; once off, no step runs: they stay. */
+	steps = ks_sysfs_num("%s/policy_steps", self->name);
+	ns = ks_sysfs_num("%s/policy_step_ns", self->name);
+	EXPECT_GT(steps, 0);
+	EXPECT_GT(ns, 0);
 	usleep(500000);
 	ASSERT_EQ(0, sysfs_write("12345",
 				 "%s/partitions/a/target_pages", self->name));
@@ -532,9 +537,14 @@ TEST_F(policy, switch_off_keeps_manual_targets)
 	usleep(2000000);
 	EXPECT_EQ(12345, PNUM("a", "target_pages"));
 	EXPECT_EQ(t, PNUM("a", "policy_target_pages"));
+	EXPECT_EQ(steps, ks_sysfs_num("%s/policy_steps", self->name));
+	EXPECT_EQ(ns, ks_sysfs_num("%s/policy_step_ns", self->name));
 	/* On again: the policy takes over. */
 	ASSERT_EQ(0, sysfs_write("1", "%s/policy_enabled", self->name));
 	EXPECT_TRUE(WAIT_FOR(PNUM("a", "target_pages") != 12345, 10));
+	EXPECT_GT(ks_sysfs_num("%s/policy_steps", self->name), steps);
+	EXPECT_TRUE(WAIT_FOR(ks_sysfs_num("%s/policy_step_ns", self->name) >
+			     ns, 10));
 }
 
 /* Write a raw page into a's control file, outside the protocol. */
