@@ -234,6 +234,40 @@ double ks_median(const double *in, int n)
 	return m;
 }
 
+static int ks_tests, ks_nfailed;
+
+void ks_result(int ok, const char *what)
+{
+	ks_tests++;
+	if (!ok)
+		ks_nfailed++;
+	printf("%s %d %s\n", ok ? "ok" : "not ok", ks_tests, what);
+	fflush(stdout);
+}
+
+int ks_failed(void)
+{
+	return ks_nfailed;
+}
+
+long long ks_file_num(const char *path, const char *key)
+{
+	size_t klen = key ? strlen(key) : 0;
+	char line[512];
+	long long v = -1;
+	FILE *f = fopen(path, "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (klen && strncmp(line, key, klen))
+			continue;
+		v = strtoll(line + klen, NULL, 10);
+		break;
+	}
+	if (f)
+		fclose(f);
+	return v;
+}
+
 int ks_write_file(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY);

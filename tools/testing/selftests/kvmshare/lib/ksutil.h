@@ -70,5 +70,17 @@ int ks_klog_count(const char *needle);
 /* Benchmarks: CLOCK_MONOTONIC in ns; the median of @n values (kept). */
 uint64_t ks_now_ns(void);
 double ks_median(const double *v, int n);
+/*
+ * Programs without the harness (benchmarks): print TAP result number
+ * N + 1 for @what, "not ok" unless @ok; ks_failed() counts those.
+ */
+void ks_result(int ok, const char *what);
+int ks_failed(void);
+/*
+ * The number after @key at the start of a line of @path (/proc/meminfo's
+ * "Slab:"), or the number the file starts with when @key is NULL; -1 if
+ * there is none.
+ */
+long long ks_file_num(const char *path, const char *key);
 
 #endif /* KSUTIL_H */

@@ -64,36 +64,6 @@
 #define CG_BENCH	CG_ROOT "/ksbench"
 #define CG2_MAGIC	0x63677270	/* CGROUP2_SUPER_MAGIC */
 
-static int tests, failed;
-
-static void result(int ok, const char *what)
-{
-	tests++;
-	if (!ok)
-		failed++;
-	printf("%s %d %s\n", ok ? "ok" : "not ok", tests, what);
-	fflush(stdout);
-}
-
-/* The first number in file @path (a "key value" line when @key), or -1. */
-static long long file_num(const char *path, const char *key)
-{
-	char line[256];
-	long long v = -1;
-	size_t klen = key ? strlen(key) : 0;
-	FILE *f = fopen(path, "r");
-
-	while (f && fgets(line, sizeof(line), f)) {
-		if (key && strncmp(line, key, klen))
-			continue;
-		v = strtoll(line + klen, NULL, 10);
-		break;
-	}
-	if (f)
-		fclose(f);
-	return v;
-}
-
 enum kind { PARTITION, SHMEM, SHMEM_THP, SHMEM_MEMCG, NR_SIDES };
 static const char * const side_name[NR_SIDES] = {
 	"partition", "shmem", "shmem_thp", "shmem_memcg",
@@ -267,10 +237,11 @@ static void side_close(struct side *s)
  */
 static int baselines_check(long long thp_kb)
 {
-	long long huge = file_num("/proc/meminfo", "ShmemHugePages:") - thp_kb;
-	long long cur = file_num(CG_BENCH "/memory.current", NULL);
-	long long hit = file_num(CG_BENCH "/memory.events", "max ");
+	long long huge = ks_file_num("/proc/meminfo", "ShmemHugePages:");
+	long long cur = ks_file_num(CG_BENCH "/memory.current", NULL);
+	long long hit = ks_file_num(CG_BENCH "/memory.events", "max ");
 
+	huge -= thp_kb;
 	if (huge < (long long)RAM_MB * 1024 / 2 ||
 	    cur < (long long)(RAM_PAGES * KS_PAGE) || hit) {
 		printf("# THP side: %lld KiB in huge pages\n", huge);
@@ -291,7 +262,7 @@ static int one_round(const char *dir, int round, double ratio[][CHUNKS],
 {
 	struct side side[NR_SIDES];
 	char name[32], path[128];
-	long long thp_kb = file_num("/proc/meminfo", "ShmemHugePages:");
+	long long thp_kb = ks_file_num("/proc/meminfo", "ShmemHugePages:");
 	uint64_t t[NR_SIDES];
 	int c, i, k, ret = -1;
 
@@ -352,13 +323,13 @@ int main(void)
 	snprintf(opts, sizeof(opts), "size=%dM,name=ksbench%d", POOL_MB,
 		 getpid());
 	ret = ks_pool_mount(dir, sizeof(dir), opts);
-	result(!ret, "mount a pool");
+	ks_result(!ret, "mount a pool");
 	if (ret) {
 		printf("# mount: %s\n", strerror(-ret));
 		return 1;
 	}
 	ok = !baselines_setup();
-	result(ok, "baselines: shmem THP on madvise, a memory cgroup");
+	ks_result(ok, "baselines: shmem THP on madvise, a memory cgroup");
 
 	for (r = 0; r < ROUNDS && ok; r++) {
 		ok = !one_round(dir, r, rr, ms[r]);
@@ -372,8 +343,8 @@ int main(void)
 			memcpy(ratio[k] + r * CHUNKS, rr[k], sizeof(rr[k]));
 	}
 	baselines_teardown();
-	result(ok, "guest first-touch faults on a partition and on three memfds, every write seen");
-	result(ks_pool_umount(dir) == 0, "nothing left in the pool");
+	ks_result(ok, "first-touch faults on a partition and three memfds, every write seen");
+	ks_result(ks_pool_umount(dir) == 0, "nothing left in the pool");
 	if (ok) {
 		printf("# %d MiB, %d rounds, chunks of %lu pages\n", RAM_MB,
 		       ROUNDS, CHUNK_PAGES);
@@ -389,5 +360,5 @@ int main(void)
 			       side_name[k], ks_median(ratio[k], ROUNDS * CHUNKS),
 			       k == SHMEM_THP ? "no goal" : "goal <= 1.0");
 	}
-	return failed ? 1 : 0;
+	return ks_failed() ? 1 : 0;
 }

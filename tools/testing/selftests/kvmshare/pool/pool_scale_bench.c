@@ -63,17 +63,6 @@
 #include "../lib/ksutil.h"
 #include "../lib/kspager.h"
 
-static int tests, failed;
-
-static void result(int ok, const char *what)
-{
-	tests++;
-	if (!ok)
-		failed++;
-	printf("%s %d %s\n", ok ? "ok" : "not ok", tests, what);
-	fflush(stdout);
-}
-
 /* A pool mounted for the bench; its name is its sysfs directory. */
 struct pool {
 	char dir[64];
@@ -100,25 +89,6 @@ static int sysfs_set(struct pool *p, const char *file, const char *val)
 
 	snprintf(path, sizeof(path), "/sys/fs/kvmshare/%s/%s", p->name, file);
 	return ks_write_file(path, val);
-}
-
-/* The first number of a "key value" line of @path, or -1. */
-static long long file_key(const char *path, const char *key)
-{
-	size_t klen = strlen(key);
-	char line[512];
-	long long v = -1;
-	FILE *f = fopen(path, "r");
-
-	while (f && fgets(line, sizeof(line), f)) {
-		if (strncmp(line, key, klen))
-			continue;
-		v = strtoll(line + klen, NULL, 10);
-		break;
-	}
-	if (f)
-		fclose(f);
-	return v;
 }
 
 /* Set partition @fd's target (0: none); 0 or -errno. */
@@ -193,7 +163,7 @@ static int metrics_write(struct scale *s, unsigned int i, unsigned int gen)
 static int scale_setup(struct scale *s, unsigned int n)
 {
 	struct kvmshare_metrics_bind b;
-	char name[32], tag[8];
+	char name[32], tag[16];
 	uint64_t pages = 0;
 	unsigned int i;
 	int fd, ctl;
@@ -297,7 +267,7 @@ static int bench_policy(void)
 	}
 	for (i = 0; i < NR_SCALES; i++)
 		scale_teardown(&sc[i]);
-	result(ok, "policy steps over 10, 100 and 1000 partitions");
+	ks_result(ok, "policy steps over 10, 100 and 1000 partitions");
 	if (!ok)
 		return -1;
 	for (i = 0; i < NR_SCALES; i++) {
@@ -342,8 +312,8 @@ static int kmem_read(struct kmem *k)
 	if (f)
 		fclose(f);
 	k->radix = active * size;
-	k->other = (file_key("/proc/meminfo", "Slab:") +
-		    file_key("/proc/meminfo", "VmallocUsed:")) * 1024;
+	k->other = (ks_file_num("/proc/meminfo", "Slab:") +
+		    ks_file_num("/proc/meminfo", "VmallocUsed:")) * 1024;
 	return active < 0 ? -1 : 0;
 }
 
@@ -439,7 +409,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	ok = ok && small >= 0 && big > small && shm > 0;
-	result(ok, "metadata of a partition of 1 GiB, the block map and shmem");
+	ks_result(ok, "metadata of a partition of 1 GiB, the block map and shmem");
 	if (!ok)
 		return -1;
 	printf("bench: pool.meta_bytes_per_resident_page %.2f (goal <= 16)\n",
@@ -566,7 +536,7 @@ static int bench_evict(void)
 			       (unsigned long long)side[i].pager.outs);
 		ev_teardown(&side[i]);
 	}
-	result(ok, "eviction from a 64 MiB and a 1 GiB pool");
+	ks_result(ok, "eviction from a 64 MiB and a 1 GiB pool");
 	if (!ok)
 		return -1;
 	printf("bench: pool.evict_per_page_1g_vs_64m %.3f (goal <= 1.3)\n",
@@ -580,6 +550,6 @@ int main(void)
 	bench_policy();
 	bench_meta();
 	bench_evict();
-	result(ks_klog_bad() == 0, "no warning in the kernel log");
-	return failed ? 1 : 0;
+	ks_result(ks_klog_bad() == 0, "no warning in the kernel log");
+	return ks_failed() ? 1 : 0;
 }
