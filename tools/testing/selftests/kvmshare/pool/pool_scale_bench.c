@@ -34,16 +34,16 @@
  * on all-zero pages dropped by eviction (a store's own page cache would be
  * counted in the figure otherwise), and a page on the store also holds a
  * bit of the pool's block map, measured as the growth of Slab + VmallocUsed
- * between attaching a service with 2^16 and with 2^24 blocks to new pools.
+ * between attaching a service with 2^16 and with 2^25 blocks to new pools.
  * struct page, which every page frame has whether in the pool or not, is
  * no pool metadata. Baseline: a memfd (shmem) of N pages after fallocate(),
  * measured the same way.
  *
- * Eviction: two pools side by side, 64 MiB and 1 GiB (the most that fits
- * the bench VM's 3 GiB beside the stores; scripts/suites/pool.conf), each
+ * Eviction: two pools side by side, 64 MiB and 1 GiB (which fits the
+ * bench VM's 3 GiB beside the stores; scripts/suites/pool.conf), each
  * one partition of its size with every page written, each with its own
  * in-test paging service (lib/kspager.c, a memfd store, one thread). Both
- * lower their target by CHUNK pages in turns, the order flipping every
+ * lower their target by EV_CHUNK pages in turns, the order flipping every
  * chunk; a chunk's time runs from the target set to the pages gone. R is
  * the median over the chunks of the time per page on the 1 GiB pool over
  * that on the 64 MiB pool: 1.0 means eviction costs the same per page
