@@ -136,7 +136,9 @@ install-modules: modules
 install-tools:
 	@$(MAKE) -C $(TOP)/tools OUT=$(BUILD)/tools
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR)
-	install -m 755 $(addprefix $(BUILD)/tools/,$(TOOLS_BIN)) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(addprefix $(BUILD)/tools/,$(filter-out kvmsharectl,$(TOOLS_BIN))) $(DESTDIR)$(BINDIR)/
+	# kvmsharectl linked dynamically (json-c; libvirt with dlopen())
+	install -m 755 $(BUILD)/tools/dynamic/kvmsharectl $(DESTDIR)$(BINDIR)/
 	install -m 755 $(addprefix $(BUILD)/tools/,$(TOOLS_SBIN)) $(DESTDIR)$(SBINDIR)/
 
 # systemd units (paths substituted), modules-load.d, modprobe.d, examples.

@@ -231,10 +231,28 @@ if [ -f "${tools_deb:-}" ]; then
 		grep -q '^ExecStart=/usr/sbin/kvmshare-pagerd ' \
 			"$tmp/tools/lib/systemd/system/kvmshare-pagerd@.service" ||
 			echo "kvmshare-pagerd@.service does not run /usr/sbin/kvmshare-pagerd"
+		# kvmsharectl: shared json-c, libvirt loaded when asked for
+		# (dlopen), so Depends has json-c and Suggests libvirt0
+		needed=$(readelf -d "$tmp/tools/usr/bin/kvmsharectl" |
+			 sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+		case " $needed" in
+		*" libjson-c.so."*) ;;
+		*) echo "kvmsharectl does not link libjson-c.so: NEEDED $needed" ;;
+		esac
+		case "$needed" in
+		*libvirt*) echo "kvmsharectl links libvirt: NEEDED $needed" ;;
+		esac
+		dpkg-deb -f "$tools_deb" Depends | grep -q 'libjson-c5' ||
+			echo "Depends has no libjson-c5: $(dpkg-deb -f "$tools_deb" Depends)"
+		dpkg-deb -f "$tools_deb" Suggests | grep -q 'libvirt0' ||
+			echo "Suggests has no libvirt0"
+		LC_ALL=C "$tmp/tools/usr/bin/kvmsharectl" balance --help |
+			grep -q -- '--libvirt' ||
+			echo "kvmsharectl balance --help has no --libvirt"
 	} > "$log" 2>&1
 	[ -s "$log" ] || ok=1
 fi
-result $ok "kvmshare-tools: programs, units, modprobe.d, modules-load.d, examples"
+result $ok "kvmshare-tools: programs, units, modprobe.d, modules-load.d, examples; kvmsharectl with shared json-c, libvirt0 suggested"
 
 # 9: dkms builds the package's sources for $krel, refuses other series
 ok=0

@@ -17,7 +17,8 @@
  *   kvmsharectl qmp [--timeout=SECONDS] QMP-SOCKET JSON-COMMAND
  *   kvmsharectl metrics FILE [CONTROL-FILE|none]
  *   kvmsharectl balance DIR [--min=SIZE] [--interval=MS] [--hold=MS]
- *                       [--once] [--manual] --qmp=NAME=QMP-SOCKET...
+ *                       [--once] [--manual] [--libvirt[=URI]]
+ *                       [--qmp=NAME=QMP-SOCKET...]
  *   kvmsharectl --version | --help | COMMAND --help
  *
  * Options are parsed by getopt_long() for each command (--opt=VALUE or
@@ -61,6 +62,9 @@
 #include <linux/kvmshare_pager.h>
 #include <linux/kvmshare_metrics.h>
 #include <json-c/json.h>
+#ifndef KVMSHARE_STATIC
+#include <dlfcn.h>
+#endif
 
 /* The package's version (dkms.conf), from tools/kvmsharectl/Makefile. */
 #ifndef KVMSHARE_VERSION
@@ -1522,9 +1526,14 @@ close_fd:
 	return ret;
 }
 
+struct lv_dom;
+
 struct balance_guest {
-	const char *name;
-	const char *qmp;
+	char name[PART_NAME_MAX + 64];	/* for messages */
+	char sysname[PART_NAME_MAX];	/* in sysfs: FILE or DIR!FILE */
+	const char *qmp;		/* its QEMU's QMP socket, or NULL */
+	struct lv_dom *dom;		/* or its libvirt domain */
+	int seen;			/* libvirt's: found by this scan */
 	int fd;				/* .../policy_target_pages */
 	int part;			/* the partition file, read-only */
 	unsigned long long size;	/* partition size, pages */
@@ -1576,19 +1585,27 @@ static unsigned long long balance_owed(const struct balance_guest *g,
 	return size > has ? size - has : 0;
 }
 
-/* Resize @g's guest to @pages through QMP; 0 or -1 (reported once). */
+static int lv_setmem(struct balance_guest *g, unsigned long long pages);
+
+/*
+ * Resize @g's guest to @pages through QMP or libvirt; 0 or -1 (why is
+ * reported once, until it succeeds again).
+ */
 static int balance_apply(struct balance_guest *g, unsigned long long pages)
 {
 	char cmd[160];
 	int rc;
 
-	snprintf(cmd, sizeof(cmd),
-		 "{\"execute\": \"balloon\", \"arguments\": {\"value\": %llu}}",
-		 pages * PAGE_SZ);
-	/* Why a guest's balloon fails is shown once, not every round. */
-	qmp_quiet = g->failed;
-	rc = qmp_run_to(g->qmp, cmd, NULL);
-	qmp_quiet = 0;
+	if (g->dom) {
+		rc = lv_setmem(g, pages);
+	} else {
+		snprintf(cmd, sizeof(cmd),
+			 "{\"execute\": \"balloon\", \"arguments\": {\"value\": %llu}}",
+			 pages * PAGE_SZ);
+		qmp_quiet = g->failed;
+		rc = qmp_run_to(g->qmp, cmd, NULL);
+		qmp_quiet = 0;
+	}
 	if (rc) {
 		if (!g->failed)
 			fprintf(stderr, "%s: balance: %s: balloon to %llu MiB failed, retrying\n",
@@ -1728,10 +1745,329 @@ static bool part_name_ok(const char *s, size_t n)
 }
 
 /*
+ * libvirt, for balance --libvirt. It is loaded with dlopen() when asked
+ * for: kvmsharectl runs on hosts without libvirt, and its package does
+ * not depend on it. The calls used are declared here, from libvirt's
+ * public API (stable since libvirt 1.0: virDomainInfo's layout, the
+ * constants). The statically linked build (KVMSHARE_STATIC, the test
+ * VM's) cannot load a shared library, and says so.
+ */
+struct lv_conn;				/* virConnect */
+
+/* virDomainInfo */
+struct lv_dom_info {
+	unsigned char state;
+	unsigned long max_kib;
+	unsigned long kib;		/* the balloon's size */
+	unsigned short vcpus;
+	unsigned long long cpu_ns;
+};
+
+#define LV_AFFECT_LIVE	1U		/* VIR_DOMAIN_AFFECT_LIVE */
+#define LV_LIB		"libvirt.so.0"
+#define LV_URI		"qemu:///system"
+/* libvirt's directory of a domain: "<id>-<name>", the name cut to this */
+#define LV_SHORT_NAME	20
+
+static struct {
+	struct lv_conn *(*open)(const char *uri);
+	int (*close)(struct lv_conn *c);
+	int (*alive)(struct lv_conn *c);
+	struct lv_dom *(*by_id)(struct lv_conn *c, int id);
+	const char *(*name)(struct lv_dom *d);
+	int (*info)(struct lv_dom *d, struct lv_dom_info *info);
+	int (*setmem)(struct lv_dom *d, unsigned long kib, unsigned int flags);
+	int (*free)(struct lv_dom *d);
+	const char *(*error)(void);
+	void (*error_func)(void *data, void (*fn)(void *data, void *err));
+} lv;
+
+#ifdef KVMSHARE_STATIC
+static int lv_load(void)
+{
+	return fail("balance --libvirt: this kvmsharectl is linked statically and cannot load %s; use the dynamically linked one (make install, package kvmshare-tools)",
+		    LV_LIB);
+}
+#else
+/* libvirt prints every error on stderr by default; we print ours. */
+static void lv_quiet(void *data, void *err)
+{
+	(void)data;
+	(void)err;
+}
+
+static int lv_load(void)
+{
+	static const struct {
+		const char *sym;
+		void **fn;
+	} syms[] = {
+		{ "virConnectOpen", (void **)&lv.open },
+		{ "virConnectClose", (void **)&lv.close },
+		{ "virConnectIsAlive", (void **)&lv.alive },
+		{ "virDomainLookupByID", (void **)&lv.by_id },
+		{ "virDomainGetName", (void **)&lv.name },
+		{ "virDomainGetInfo", (void **)&lv.info },
+		{ "virDomainSetMemoryFlags", (void **)&lv.setmem },
+		{ "virDomainFree", (void **)&lv.free },
+		{ "virGetLastErrorMessage", (void **)&lv.error },
+		{ "virSetErrorFunc", (void **)&lv.error_func },
+	};
+	unsigned int i;
+	void *h;
+
+	h = dlopen(LV_LIB, RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return fail("balance --libvirt: cannot load libvirt: %s (Debian: apt install libvirt0)",
+			    dlerror());
+	for (i = 0; i < ARRAY_SIZE(syms); i++) {
+		*syms[i].fn = dlsym(h, syms[i].sym);
+		if (!*syms[i].fn) {
+			fail("balance --libvirt: %s has no %s", LV_LIB,
+			     syms[i].sym);
+			dlclose(h);
+			return 1;
+		}
+	}
+	lv.error_func(NULL, lv_quiet);
+	return 0;
+}
+#endif
+
+#define BALANCE_MAX 64
+
+/* What balance follows. */
+struct balance {
+	struct balance_guest g[BALANCE_MAX];
+	int n;
+	struct pool_ref p;
+	const char *follow;		/* the sysfs file of the targets */
+	const char *uri;		/* --libvirt's URI, or NULL */
+	struct lv_conn *conn;		/* while connected */
+	int lv_failed;			/* connecting failed, said so */
+	/* libvirt's partitions left out: why is said once */
+	char told[BALANCE_MAX][PART_NAME_MAX], now[BALANCE_MAX][PART_NAME_MAX];
+	int ntold, nnow;
+};
+
+/* Partition @rel of the pool (FILE or DIR/FILE) for @g; 0 or -1. */
+static int balance_open(struct balance *b, struct balance_guest *g,
+			const char *rel)
+{
+	char path[PATH_MAX + PART_NAME_MAX], *slash;
+	struct stat st;
+	int err;
+
+	snprintf(g->sysname, sizeof(g->sysname), "%s", rel);
+	/* DIR/FILE is DIR!FILE in sysfs */
+	slash = strchr(g->sysname, '/');
+	if (slash)
+		*slash = '!';
+	snprintf(path, sizeof(path), "%s/%s", b->p.root, rel);
+	g->part = open(path, O_RDONLY | O_CLOEXEC);
+	if (g->part < 0 || fstat(g->part, &st)) {
+		err = errno;
+		if (g->part >= 0)
+			close(g->part);
+		return -fail("%s: %s", path, strerror(err));
+	}
+	g->size = st.st_size / PAGE_SZ;
+	snprintf(path, sizeof(path), SYSFS_POOLS "/%s/partitions/%s/%s",
+		 b->p.name, g->sysname, b->follow);
+	g->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (g->fd < 0) {
+		err = errno;
+		close(g->part);
+		return -fail("open %s: %s", path, strerror(err));
+	}
+	g->applied = -1;
+	/* QEMU starts a guest with all its memory */
+	g->balloon = g->size;
+	g->changed_ms = 0;
+	g->failed = 0;
+	return 0;
+}
+
+/* Stop following guest @i (its domain stopped). */
+static void balance_drop(struct balance *b, int i)
+{
+	struct balance_guest *g = &b->g[i];
+
+	close(g->fd);
+	close(g->part);
+	if (g->dom)
+		lv.free(g->dom);
+	b->n--;
+	if (i != b->n)
+		*g = b->g[b->n];
+}
+
+/* Why libvirt's partition @sysname is left out: said once, while it is. */
+static void lv_tell(struct balance *b, const char *sysname,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void lv_tell(struct balance *b, const char *sysname,
+		    const char *fmt, ...)
+{
+	va_list ap;
+	int i;
+
+	if (b->nnow == BALANCE_MAX)
+		return;
+	snprintf(b->now[b->nnow++], PART_NAME_MAX, "%s", sysname);
+	for (i = 0; i < b->ntold; i++)
+		if (!strcmp(b->told[i], sysname))
+			return;
+	fprintf(stderr, "%s: balance: %s: ", prog, sysname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/*
+ * A partition of the pool: follow it if libvirt made it for a running
+ * domain, <id>-<name>/pc.ram (<name> cut to LV_SHORT_NAME characters).
+ */
+static void lv_found(void *ctx, const struct part_ent *e)
+{
+	const char *slash = strchr(e->rel, '/'), *dname, *name;
+	struct balance *b = ctx;
+	struct balance_guest *g;
+	struct lv_dom_info info;
+	struct lv_dom *dom;
+	size_t dlen;
+	char *end;
+	long id;
+	int i;
+
+	for (i = 0; i < b->n; i++) {
+		if (!strcmp(b->g[i].sysname, e->sysname)) {
+			b->g[i].seen = 1;
+			return;
+		}
+	}
+	if (!slash || !isdigit((unsigned char)e->rel[0]))
+		return;
+	errno = 0;
+	id = strtol(e->rel, &end, 10);
+	if (errno || *end != '-' || id <= 0 || id > INT_MAX)
+		return;
+	dname = end + 1;
+	dlen = slash - dname;
+	if (!dlen)
+		return;
+	if (!strncmp(slash + 1, "ram-node", 8)) {
+		lv_tell(b, e->sysname, "a domain with NUMA cells (a file per node) is not balanced");
+		return;
+	}
+	if (strcmp(slash + 1, "pc.ram"))
+		return;
+	dom = lv.by_id(b->conn, id);
+	if (!dom) {
+		lv_tell(b, e->sysname, "no running libvirt domain %ld: %s",
+			id, lv.error());
+		return;
+	}
+	name = lv.name(dom);
+	if (!name || strncmp(name, dname, dlen) ||
+	    (name[dlen] && dlen < LV_SHORT_NAME)) {
+		lv_tell(b, e->sysname, "libvirt's domain %ld is '%s', not '%.*s'",
+			id, name ? name : "?", (int)dlen, dname);
+		goto free_dom;
+	}
+	if (b->n == BALANCE_MAX) {
+		lv_tell(b, e->sysname, "not balanced: at most %d guests",
+			BALANCE_MAX);
+		goto free_dom;
+	}
+	if (lv.info(dom, &info)) {
+		lv_tell(b, e->sysname, "domain %s: %s", name, lv.error());
+		goto free_dom;
+	}
+	g = &b->g[b->n];
+	memset(g, 0, sizeof(*g));
+	if (balance_open(b, g, e->rel))
+		goto free_dom;
+	g->dom = dom;
+	g->seen = 1;
+	snprintf(g->name, sizeof(g->name), "%s (%s)", name, e->rel);
+	/* libvirt knows the balloon's size (KiB) */
+	if (info.kib && info.kib / (PAGE_SZ / 1024) < g->size)
+		g->balloon = info.kib / (PAGE_SZ / 1024);
+	b->n++;
+	printf("balance: %s: libvirt domain %ld, balloon %llu MiB\n", g->name,
+	       id, g->balloon * PAGE_SZ >> 20);
+	fflush(stdout);
+	return;
+free_dom:
+	lv.free(dom);
+}
+
+/*
+ * Follow the pool's partitions of libvirt's running domains: new ones
+ * are added, those of stopped domains dropped (their file is gone).
+ * Connects (again) first if needed; 0, or -1 if libvirt is unreachable.
+ */
+static int lv_scan(struct balance *b)
+{
+	int i;
+
+	if (b->conn && lv.alive(b->conn) != 1) {
+		fprintf(stderr, "%s: balance: lost the connection to %s, reconnecting\n",
+			prog, b->uri);
+		for (i = b->n - 1; i >= 0; i--)
+			if (b->g[i].dom)
+				balance_drop(b, i);
+		lv.close(b->conn);
+		b->conn = NULL;
+	}
+	if (!b->conn) {
+		b->conn = lv.open(b->uri);
+		if (!b->conn) {
+			if (!b->lv_failed)
+				fail("balance: cannot connect to libvirt at %s: %s",
+				     b->uri, lv.error());
+			b->lv_failed = 1;
+			return -1;
+		}
+		if (b->lv_failed)
+			fprintf(stderr, "%s: balance: connected to %s\n", prog,
+				b->uri);
+		b->lv_failed = 0;
+	}
+	for (i = 0; i < b->n; i++)
+		b->g[i].seen = 0;
+	b->nnow = 0;
+	if (walk_parts(b->p.root, NULL, lv_found, b))
+		return -fail("read %s: %s", b->p.root, strerror(errno));
+	memcpy(b->told, b->now, sizeof(b->told));
+	b->ntold = b->nnow;
+	for (i = b->n - 1; i >= 0; i--) {
+		if (!b->g[i].dom || b->g[i].seen)
+			continue;
+		printf("balance: %s: gone\n", b->g[i].name);
+		fflush(stdout);
+		balance_drop(b, i);
+	}
+	return 0;
+}
+
+static int lv_setmem(struct balance_guest *g, unsigned long long pages)
+{
+	if (!lv.setmem(g->dom, pages * (PAGE_SZ / 1024), LV_AFFECT_LIVE))
+		return 0;
+	if (!g->failed)
+		fail("balance: %s: libvirt: %s", g->name, lv.error());
+	return -1;
+}
+
+/*
  * Follow the policy targets of some partitions (with --manual: the
- * administrator's target_pages) and apply each through QEMU's
- * virtio-balloon: poll() on their sysfs files (notified when a policy
- * target changes), re-check every --interval ms, retry failures there.
+ * administrator's target_pages) and apply each through the guest's
+ * virtio-balloon: QEMU's QMP (--qmp), or libvirt's API for the pool's
+ * partitions of libvirt's domains (--libvirt). poll() on their sysfs
+ * files (notified when a policy target changes), re-check every
+ * --interval ms, retry failures there.
  */
 static int cmd_balance(const struct cmd *c, int argc, char **argv)
 {
@@ -1743,103 +2079,135 @@ static int cmd_balance(const struct cmd *c, int argc, char **argv)
 		{ "once", no_argument, NULL, 'o' },
 		{ "manual", no_argument, NULL, 'M' },
 		{ "qmp", required_argument, NULL, 'q' },
+		{ "libvirt", optional_argument, NULL, 'l' },
 		{ }
 	};
-	struct balance_guest g[64];
-	struct pollfd pfd[64];
+	int i, o, nq = 0, once = 0, interval = 1000, hold = 10000, left;
+	int pool_fd, ret = 1;
+	const char *qmp[BALANCE_MAX][2];
+	struct pollfd pfd[BALANCE_MAX];
 	unsigned long long min = 0, v;
-	char path[PATH_MAX + PART_NAME_MAX], sysname[PART_NAME_MAX], *eq;
-	int i, o, n = 0, once = 0, interval = 1000, hold = 10000, left, pool_fd;
-	const char *follow = "policy_target_pages", *why;
-	struct pool_ref p;
-	struct stat st;
+	struct balance *b;
+	const char *why;
+	char *eq;
 
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return fail("out of memory");
+	b->follow = "policy_target_pages";
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'o':
 			once = 1;
 			break;
 		case 'M':
-			follow = "target_pages";
+			b->follow = "target_pages";
 			break;
 		case 'm':
 			why = parse_size(optarg, &min);
-			if (why)
-				return fail("bad --min '%s': %s", optarg, why);
+			if (why) {
+				fail("bad --min '%s': %s", optarg, why);
+				goto out;
+			}
 			break;
 		case 'H':
-			if (parse_num(optarg, 0, 3600000, &v))
-				return fail("bad --hold '%s' (0..3600000 ms)",
-					    optarg);
+			if (parse_num(optarg, 0, 3600000, &v)) {
+				fail("bad --hold '%s' (0..3600000 ms)", optarg);
+				goto out;
+			}
 			hold = v;
 			break;
 		case 'i':
-			if (parse_num(optarg, 10, 3600000, &v))
-				return fail("bad --interval '%s' (10..3600000 ms)",
-					    optarg);
+			if (parse_num(optarg, 10, 3600000, &v)) {
+				fail("bad --interval '%s' (10..3600000 ms)",
+				     optarg);
+				goto out;
+			}
 			interval = v;
 			break;
 		case 'q':
 			eq = strchr(optarg, '=');
-			if (!eq || !eq[1] || !part_name_ok(optarg, eq - optarg))
-				return fail("bad --qmp '%s' (%s)", optarg,
-					    "NAME=QMP-SOCKET, NAME a partition: FILE or DIR/FILE");
-			if (n == (int)ARRAY_SIZE(g))
-				return fail("at most %zu guests", ARRAY_SIZE(g));
+			if (!eq || !eq[1] || !part_name_ok(optarg, eq - optarg)) {
+				fail("bad --qmp '%s' (%s)", optarg,
+				     "NAME=QMP-SOCKET, NAME a partition: FILE or DIR/FILE");
+				goto out;
+			}
+			if (nq == BALANCE_MAX) {
+				fail("at most %d guests", BALANCE_MAX);
+				goto out;
+			}
 			*eq = 0;
-			g[n].name = optarg;
-			g[n].qmp = eq + 1;
-			n++;
+			qmp[nq][0] = optarg;
+			qmp[nq][1] = eq + 1;
+			nq++;
+			break;
+		case 'l':
+			b->uri = optarg && optarg[0] ? optarg : LV_URI;
 			break;
 		default:
-			return common_opt(c, o);
+			ret = common_opt(c, o);
+			goto out;
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 1)
-		return usage_err(c, "wrong number of arguments");
-	if (!n)
-		return usage_err(c, "no --qmp NAME=QMP-SOCKET given");
+	if (argc != 1) {
+		ret = usage_err(c, "wrong number of arguments");
+		goto out;
+	}
+	if (!nq && !b->uri) {
+		ret = usage_err(c, "no --qmp NAME=QMP-SOCKET and no --libvirt given");
+		goto out;
+	}
 	if (on_pool(argv[0], false))
-		return 1;
-	if (pool_find(argv[0], &p))
-		return fail("%s: no kvmshare pool in /proc/self/mountinfo",
-			    argv[0]);
+		goto out;
+	if (pool_find(argv[0], &b->p)) {
+		fail("%s: no kvmshare pool in /proc/self/mountinfo", argv[0]);
+		goto out;
+	}
+	if (b->uri && lv_load())
+		goto out;
 	pool_fd = open(argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (pool_fd < 0)
-		return fail("open %s: %s", argv[0], strerror(errno));
-	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", p.root, g[i].name);
-		g[i].part = open(path, O_RDONLY | O_CLOEXEC);
-		if (g[i].part < 0 || fstat(g[i].part, &st))
-			return fail("%s: %s", path, strerror(errno));
-		g[i].size = st.st_size / PAGE_SZ;
-		/* DIR/FILE is DIR!FILE in sysfs */
-		snprintf(sysname, sizeof(sysname), "%s", g[i].name);
-		eq = strchr(sysname, '/');
-		if (eq)
-			*eq = '!';
-		snprintf(path, sizeof(path), SYSFS_POOLS "/%s/partitions/%s/%s",
-			 p.name, sysname, follow);
-		g[i].fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (g[i].fd < 0)
-			return fail("open %s: %s", path, strerror(errno));
-		g[i].applied = -1;
-		/* QEMU starts a guest with all its memory */
-		g[i].balloon = g[i].size;
-		g[i].changed_ms = 0;
-		g[i].failed = 0;
-		pfd[i].fd = g[i].fd;
-		pfd[i].events = POLLPRI;
+	if (pool_fd < 0) {
+		fail("open %s: %s", argv[0], strerror(errno));
+		goto out;
 	}
+	for (i = 0; i < nq; i++) {
+		if (balance_open(b, &b->g[i], qmp[i][0]))
+			goto close_pool;
+		snprintf(b->g[i].name, sizeof(b->g[i].name), "%s", qmp[i][0]);
+		b->g[i].qmp = qmp[i][1];
+		b->n++;
+	}
+	/* libvirt unreachable at the start is an error; later, retried */
+	if (b->uri && lv_scan(b))
+		goto close_pool;
 	for (;;) {
-		left = balance_pass(g, n, pool_fd, min, once ? 0 : hold);
-		if (once)
-			return left ? 1 : 0;
-		if (poll(pfd, n, interval) < 0 && errno != EINTR)
-			return fail("poll: %s", strerror(errno));
+		left = balance_pass(b->g, b->n, pool_fd, min, once ? 0 : hold);
+		if (once) {
+			ret = left ? 1 : 0;
+			break;
+		}
+		for (i = 0; i < b->n; i++) {
+			pfd[i].fd = b->g[i].fd;
+			pfd[i].events = POLLPRI;
+		}
+		if (poll(pfd, b->n, interval) < 0 && errno != EINTR) {
+			fail("poll: %s", strerror(errno));
+			break;
+		}
+		if (b->uri)
+			lv_scan(b);
 	}
+close_pool:
+	while (b->n)
+		balance_drop(b, b->n - 1);
+	if (b->conn)
+		lv.close(b->conn);
+	close(pool_fd);
+out:
+	free(b);
+	return ret;
 }
 
 #define SIZES_HELP \
@@ -1927,16 +2295,24 @@ static const struct cmd cmds[] = {
 	}, {
 		.name = "balance", .fn = cmd_balance,
 		.args = "DIR [--min=SIZE] [--interval=MS] [--hold=MS] [--once]\n"
-			"          [--manual] --qmp=NAME=QMP-SOCKET...",
-		.summary = "Apply partitions' policy targets through their QEMU's balloon.",
-		.help = "NAME is a partition of the pool mounted at DIR (FILE or DIR/FILE),\n"
-			"one --qmp for each.\n" SIZES_HELP,
+			"          [--manual] [--libvirt[=URI]] [--qmp=NAME=QMP-SOCKET...]",
+		.summary = "Apply partitions' policy targets through their guest's balloon.",
+		.help = "With --qmp, NAME is a partition of the pool mounted at DIR (FILE or\n"
+			"DIR/FILE), one --qmp for each, its guest's QEMU at QMP-SOCKET. With\n"
+			"--libvirt, every partition <id>-<name>/pc.ram of the pool (libvirt's\n"
+			"memory_backing_dir) whose running domain libvirt knows is followed as\n"
+			"domains start and stop, its balloon set through libvirt\n"
+			"(virDomainSetMemoryFlags, live); libvirt0 is loaded when asked for.\n"
+			SIZES_HELP,
 		.opts = "      --min=SIZE     no guest below SIZE\n"
 			"      --interval=MS  check every MS ms (10..3600000, default 1000)\n"
 			"      --hold=MS      keep a guest's size MS ms before lowering it\n"
 			"                     (0..3600000, default 10000)\n"
 			"      --once         one pass; exit status 1 if work is left\n"
 			"      --manual       follow target_pages, not the policy's targets\n"
+			"      --libvirt[=URI]\n"
+			"                     libvirt's domains on the pool, through URI\n"
+			"                     (default " LV_URI ")\n"
 			"      --qmp=NAME=QMP-SOCKET\n"
 			"                     partition NAME's guest is QEMU at QMP-SOCKET\n",
 	},

@@ -41,7 +41,7 @@ HOLD=$((25 * E2E_SLACK))
 LVDIR=/run/kvmshare-libvirt
 LVQEMU=$LVDIR/libvirt/qemu
 LVROOTS="etc/libvirt var/lib var/cache var/log tmp"
-PATH_IN=$KVMSHARE_BUILD/tools:/usr/sbin:/usr/bin:/sbin:/bin
+PATH_IN=$KVMSHARE_BUILD/tools/dynamic:$KVMSHARE_BUILD/tools:/usr/sbin:/usr/bin:/sbin:/bin
 SYS=/sys/fs/kvmshare/$POOL
 
 at() {		# at WHAT: a diagnostic with the seconds since e2e_setup
@@ -140,7 +140,7 @@ cleanup() {
 }
 
 echo "TAP version 13"
-echo "1..17"
+echo "1..20"
 e2e_setup
 for f in usr/sbin/libvirtd usr/bin/virsh \
 	 usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so; do
@@ -404,11 +404,71 @@ echo "# balloon to $T2 KiB: resident $r1 -> $r2, punched $p1 -> $p2 pages;" \
 	[ $((r1 - r2)) -ge $((FILL * MB / 4)) ] && [ $((p2 - p1)) -ge $((r1 - r2)) ]
 e2e_tap $? "virsh setmem --live $T2: resident pages go down by the pages punched, to at most the target"
 
-# 11
+# 11: kvmsharectl balance --libvirt (the dynamically linked kvmsharectl,
+# first on the chroot's PATH) finds the domain by its partition and moves
+# its balloon through libvirt; --manual follows target_pages, set here.
+# Its errors first: libvirt unreachable, and a partition named as
+# libvirt's for a domain libvirt does not run (99-ghost/pc.ram: said,
+# left out, the domain balanced anyway).
+bal() {		# bal ARGS...: kvmsharectl balance on the pool, in the chroot
+	in_root kvmsharectl balance $LVQEMU "$@" > $E2E_RUN/balance.out 2>&1
+	r=$?
+	sed 's/^/#   balance: /' $E2E_RUN/balance.out
+	return $r
+}
+bal_errors() {
+	bal --once --libvirt='qemu+unix:///system?socket=/run/nosuch.sock'
+	[ $? = 1 ] &&
+	grep -q "cannot connect to libvirt at qemu+unix:///system?socket=/run/nosuch.sock: .*/run/nosuch.sock" \
+		$E2E_RUN/balance.out || return 1
+	mkdir $E2E_RUN/pool/99-ghost &&
+	kvmsharectl create $E2E_RUN/pool/99-ghost/pc.ram 4M || return 1
+	kvmsharectl set "$RAM" target="$(memstat actual)K" &&
+	bal --once --manual --libvirt
+	r=$?
+	rm -r $E2E_RUN/pool/99-ghost
+	[ $r = 0 ] &&
+	grep -q "99-ghost!pc.ram: no running libvirt domain 99" $E2E_RUN/balance.out &&
+	grep -q "^balance: $DOM ($ID-$DOM/pc.ram): libvirt domain $ID, balloon" \
+		$E2E_RUN/balance.out
+}
+e2e_check "kvmsharectl balance --libvirt: libvirt unreachable is an error; a partition of no running domain is said and left out" bal_errors
+
+# balance_to KIB: target_pages KIB, balance --once, and the balloon there
+# (virsh dommemstat's actual and dominfo's used memory)
+balance_to() {
+	kvmsharectl set "$RAM" target="$1"K &&
+	bal --once --manual --libvirt &&
+	grep -q "^balance: $DOM ($ID-$DOM/pc.ram) target $(($1 / 4)) pages: balloon $(($1 / 1024)) MiB" \
+		$E2E_RUN/balance.out &&
+	wait_for 120 at_target "$1" || return 1
+	vsh dominfo $DOM | grep "memory" | sed 's/^/#   dominfo: /'
+	vsh dominfo $DOM | grep -q "^Used memory: *$1 KiB"
+}
+T3=$((T2 + 32 * 1024))
+r3=$(num resident_pages)
+p3=$(num punched_pages)
+e2e_check "kvmsharectl balance --libvirt: target_pages $T3 KiB, the balloon follows (dommemstat, dominfo)" \
+	balance_to $T3
+at "balance at $T3 KiB"
+balanced_down() {
+	balance_to $T2 || return 1
+	sleep 2
+	r4=$(num resident_pages)
+	p4=$(num punched_pages)
+	echo "# balance back to $T2 KiB: resident $r3 -> $r4, punched $p3 -> $p4 pages"
+	[ "$r4" -le $((T2 / 4)) ] && [ "$p4" -gt "$p3" ]
+}
+e2e_check "kvmsharectl balance --libvirt back to $T2 KiB: resident pages at most the target, more punched" \
+	balanced_down
+at "balance at $T2 KiB"
+kvmsharectl set "$RAM" target=0
+
+# 14
 e2e_alive $DOM
 e2e_tap $? "the guest keeps verifying every word it keeps"
 
-# 12: destroyed: libvirt removes the directory, the pool is empty
+# 15: destroyed: libvirt removes the directory, the pool is empty
 vsh destroy $DOM 2>&1 | sed 's/^/# /'
 vsh domstate $DOM 2>&1 | sed 's/^/# state: /'
 vsh domstate $DOM 2>/dev/null | grep -q 'shut off'
@@ -426,7 +486,7 @@ echo "# pool after destroy: [$(cd $E2E_RUN/pool && echo *)], partitions" \
 [ $ret = 0 ] && [ $ret2 = 0 ]
 e2e_tap $? "virsh destroy: $ID-$DOM and pc.ram are gone, nr_partitions and used_pages are 0"
 
-# 13
+# 16
 undefined() {
 	vsh undefine $DOM &&
 	! vsh list --all --name | grep -qx $DOM &&
@@ -434,14 +494,14 @@ undefined() {
 }
 e2e_check "virsh undefine: the domain is gone" undefined
 
-# 14
+# 17
 e2e_logs_clean
 
-# 15
+# 18
 lv_stop
 e2e_tap $? "libvirtd stops on SIGTERM"
 
-# 16
+# 19
 umount $E2E_ROOT$LVQEMU && umount $E2E_RUN/pool
 e2e_tap $? "the pool unmounts"
 [ $E2E_FAILS = 0 ]

@@ -16,7 +16,7 @@ P=/tmp/ctlpool
 sys=/sys/fs/kvmshare/ctlpool
 none=/tmp/ctl-none.qmp
 echo "TAP version 13"
-echo "1..74"
+echo "1..75"
 
 # The command line: --version, --help, usage errors (exit status 2).
 exits "--version prints the version" 0 '^kvmsharectl [0-9]' \
@@ -190,6 +190,11 @@ exits "balance refuses a bad --interval" 1 "bad --interval '5'" \
 	kvmsharectl balance $P --once --interval=5 --qmp=vm1=$none
 exits "balance refuses NAME=SOCKET outside the pool" 1 "bad --qmp '../vm1=" \
 	kvmsharectl balance $P --once --qmp=../vm1=$none
+# The test VM's kvmsharectl is linked statically: it cannot load libvirt
+# (the dynamically linked one does, suite libvirt).
+exits "balance --libvirt: the static build says it cannot load libvirt" 1 \
+	"linked statically and cannot load libvirt.so.0" \
+	kvmsharectl balance $P --once --libvirt
 exits "qmp --timeout=S" 1 "connect $none" \
 	kvmsharectl qmp --timeout=2 $none '{"execute": "query-status"}'
 exits "qmp SOCKET JSON --timeout S" 1 "connect $none" \
