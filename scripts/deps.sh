@@ -19,10 +19,11 @@ want=${1:-all}
 pkgs_build="make gcc libc6-dev kmod linux-headers-amd64 liburing-dev git
 	pkg-config libjson-c-dev rsync"
 pkgs_vm="qemu-system-x86 busybox-static cpio xz-utils gzip"
-# libvirtd with its QEMU driver and virsh (suite libvirt: started inside
-# the test VM only, in a chroot of the host's /). These packages have no
-# maintainer script that starts a service.
-pkgs_libvirt="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients"
+# libvirtd with its QEMU driver and virsh, and mdevctl (suite libvirt:
+# started inside the test VM only, in a chroot of the host's /). These
+# packages have no maintainer script that starts a service (mdevctl brings
+# a udev rule that starts defined mdevs when their parent appears).
+pkgs_libvirt="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients mdevctl"
 pkgs_lint="linux-source-6.1 sparse perl dkms g++ python3-sphinx shellcheck"
 # make deb (dpkg-buildpackage, dh_dkms) and the build suite's checks of
 # the packages, make install and the systemd units (systemd-analyze)

@@ -1785,8 +1785,8 @@ static struct {
 #ifdef KVMSHARE_STATIC
 static int lv_load(void)
 {
-	return fail("balance --libvirt: this kvmsharectl is linked statically and cannot load %s; use the dynamically linked one (make install, package kvmshare-tools)",
-		    LV_LIB);
+	return fail("balance --libvirt: %s %s; use %s", "linked statically and cannot load",
+		    LV_LIB, "the dynamically linked kvmsharectl (make install, kvmshare-tools)");
 }
 #else
 /* libvirt prints every error on stderr by default; we print ours. */
@@ -1818,8 +1818,8 @@ static int lv_load(void)
 
 	h = dlopen(LV_LIB, RTLD_NOW | RTLD_LOCAL);
 	if (!h)
-		return fail("balance --libvirt: cannot load libvirt: %s (Debian: apt install libvirt0)",
-			    dlerror());
+		return fail("balance --libvirt: cannot load libvirt: %s (%s)",
+			    dlerror(), "Debian: apt install libvirt0");
 	for (i = 0; i < ARRAY_SIZE(syms); i++) {
 		*syms[i].fn = dlsym(h, syms[i].sym);
 		if (!*syms[i].fn) {
@@ -1957,7 +1957,7 @@ static void lv_found(void *ctx, const struct part_ent *e)
 	if (!dlen)
 		return;
 	if (!strncmp(slash + 1, "ram-node", 8)) {
-		lv_tell(b, e->sysname, "a domain with NUMA cells (a file per node) is not balanced");
+		lv_tell(b, e->sysname, "%s", "a file per NUMA node: domain not balanced");
 		return;
 	}
 	if (strcmp(slash + 1, "pc.ram"))

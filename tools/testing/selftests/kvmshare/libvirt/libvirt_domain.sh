@@ -40,7 +40,7 @@ HOLD=$((25 * E2E_SLACK))
 # directories in $LVDIR/libvirt/qemu, where the pool is bind-mounted
 LVDIR=/run/kvmshare-libvirt
 LVQEMU=$LVDIR/libvirt/qemu
-LVROOTS="etc/libvirt var/lib var/cache var/log tmp"
+LVROOTS="etc/libvirt etc/mdevctl.d var/lib var/cache var/log tmp"
 PATH_IN=$KVMSHARE_BUILD/tools/dynamic:$KVMSHARE_BUILD/tools:/usr/sbin:/usr/bin:/sbin:/bin
 SYS=/sys/fs/kvmshare/$POOL
 
@@ -122,10 +122,15 @@ lv_stop() {	# stop libvirtd (SIGTERM) and wait for it
 
 cleanup() {
 	if [ -n "${LV_PID:-}" ]; then
-		vsh destroy $DOM > /dev/null 2>&1
-		vsh undefine $DOM > /dev/null 2>&1
+		for d in $DOM ${DOM2:-}; do
+			vsh destroy $d > /dev/null 2>&1
+			vsh undefine $d > /dev/null 2>&1
+		done
 		lv_stop
 	fi
+	[ -n "${MD:-}" ] && [ -e "$MD" ] && echo 1 > "$MD/remove"
+	[ -n "${BAL:-}" ] && kill "$BAL" 2>/dev/null
+	[ -n "${PAGERD:-}" ] && kill -TERM "$PAGERD" 2>/dev/null && wait "$PAGERD"
 	# a QEMU left behind (the daemon was killed)
 	q=$(cat $E2E_RUN/libvirt/qemu/$DOM.pid 2>/dev/null)
 	[ -n "$q" ] && kill -9 "$q" 2>/dev/null && sleep 1
@@ -140,12 +145,12 @@ cleanup() {
 }
 
 echo "TAP version 13"
-echo "1..20"
+echo "1..27"
 e2e_setup
-for f in usr/sbin/libvirtd usr/bin/virsh \
+for f in usr/sbin/libvirtd usr/bin/virsh usr/bin/mdevctl \
 	 usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so; do
 	if [ ! -e $E2E_ROOT/$f ]; then
-		echo "Bail out! no /$f on the host: scripts/deps.sh installs libvirt (libvirt-daemon, libvirt-daemon-driver-qemu, libvirt-clients)"
+		echo "Bail out! no /$f on the host: scripts/deps.sh installs libvirt (libvirt-daemon, libvirt-daemon-driver-qemu, libvirt-clients) and mdevctl"
 		exit 1
 	fi
 done
@@ -184,7 +189,9 @@ setup() {
 			return 1
 	done
 	mkdir -p $E2E_ROOT/var/lib/libvirt $E2E_ROOT/var/cache/libvirt \
-		$E2E_ROOT/var/log/libvirt $E2E_ROOT/etc/libvirt/hooks &&
+		$E2E_ROOT/var/log/libvirt $E2E_ROOT/etc/libvirt/hooks \
+		$E2E_ROOT/etc/mdevctl.d/scripts.d/callouts \
+		$E2E_ROOT/etc/mdevctl.d/scripts.d/notifiers &&
 	chmod 1777 $E2E_ROOT/tmp || return 1
 	cat > $E2E_ROOT/etc/libvirt/qemu.conf <<EOF
 # kvmshare suite libvirt: QEMU as root without confinement, no cgroups,
@@ -494,14 +501,168 @@ undefined() {
 }
 e2e_check "virsh undefine: the domain is gone" undefined
 
-# 17
+# 17: mdev through mdevctl and libvirt. mdevctl (its configuration
+# directory on tmpfs) defines and starts a virtual adapter of vpa's
+# software adapter vpa0 from the shipped dist/examples/mdevctl-vpa.json
+# (type vpa-small, its attribute vpa/nr_eng 10 applied as it starts)
+U=$(cat /proc/sys/kernel/random/uuid)
+MD=/sys/bus/mdev/devices/$U
+mdev_started() {
+	in_root mdevctl define -u "$U" -p vpa0 \
+		--jsonfile "$KVMSHARE_SRCDIR/dist/examples/mdevctl-vpa.json" &&
+	in_root mdevctl start -u "$U" || return 1
+	in_root mdevctl list -d | sed 's/^/# mdevctl list -d: /'
+	in_root mdevctl list | sed 's/^/# mdevctl list: /'
+	echo "# $MD: type $(basename "$(readlink $MD/mdev_type)"), nr_eng $(cat $MD/vpa/nr_eng 2>&1), state $(cat $MD/vpa/state 2>&1)"
+	[ -d $MD ] && [ "$(basename "$(readlink $MD/mdev_type)")" = vpa-small ] &&
+	[ "$(cat $MD/vpa/nr_eng)" = 10 ] && [ "$(cat $MD/vpa/state)" = idle ] &&
+	in_root mdevctl list | grep -q "^$U vpa0 vpa-small"
+}
+e2e_check "mdevctl define --jsonfile mdevctl-vpa.json and start: a vpa-small virtual adapter of vpa0 with nr_eng 10" mdev_started
+
+# 18: from here on the pool runs as the operator's guide sets it up
+# (Documentation/admin-guide/libvirt.rst): a paging service attached,
+# the policy on, and kvmsharectl balance --libvirt running as
+# kvmshare-balance@.service would, following libvirt's domains
+pool_service() {
+	kvmshare-pagerd --pool $E2E_RUN/pool \
+		--backend file:$E2E_RUN/pagerd.store --blocks $((256 * MB)) \
+		--pidfile $E2E_RUN/pagerd.pid > $E2E_RUN/pagerd.log 2>&1 &
+	PAGERD=$!
+	wait_for 30 test "$(cat $SYS/active_pager)" != 0 || return 1
+	echo 1 > $SYS/policy_enabled || return 1
+	in_root kvmsharectl balance $LVQEMU --libvirt \
+		> $E2E_RUN/balanced.out 2>&1 &
+	BAL=$!
+	sleep 2
+	echo "# active_pager $(cat $SYS/active_pager), policy_enabled $(cat $SYS/policy_enabled)"
+	kill -0 $BAL
+}
+e2e_check "kvmshare-pagerd attached, policy_enabled 1, kvmsharectl balance --libvirt running" pool_service
+
+# 19: a second domain (its RAM on the pool as well) gets the adapter
+# through <hostdev mode='subsystem' type='mdev'>: QEMU's vfio-pci opens it
+DOM2=kvs2
+cat > $E2E_RUN/$DOM2.xml <<EOF2
+<domain type='qemu'>
+  <name>$DOM2</name>
+  <memory unit='MiB'>160</memory>
+  <memoryBacking>
+    <source type='file'/>
+    <access mode='shared'/>
+  </memoryBacking>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$E2E_KERNEL</kernel>
+    <initrd>$E2E_INITRD</initrd>
+    <cmdline>console=ttyS0 loglevel=4 panic=-1 kvmshare_job=vpa cryptomgr.notests watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=300</cmdline>
+  </os>
+  <features>
+    <acpi/>
+    <tcg>
+      <tb-cache unit='MiB'>256</tb-cache>
+    </tcg>
+  </features>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <controller type='usb' model='none'/>
+    <serial type='file'>
+      <source path='/run/$DOM2.log'/>
+      <target port='0'/>
+    </serial>
+    <hostdev mode='subsystem' type='mdev' model='vfio-pci'>
+      <source>
+        <address uuid='$U'/>
+      </source>
+    </hostdev>
+    <memballoon model='virtio'>
+      <stats period='2'/>
+    </memballoon>
+  </devices>
+</domain>
+EOF2
+mdev_domain() {
+	vsh define /run/$DOM2.xml && vsh start $DOM2 || { lv_logs; return 1; }
+	ID2=$(vsh domid $DOM2)
+	at "$DOM2 started, id $ID2; QEMU's vfio-pci:"
+	grep -o '"driver":"vfio-pci"[^}]*' \
+		$E2E_ROOT/var/log/libvirt/qemu/$DOM2.log | sed 's/^/#   /'
+	echo "# $MD: state $(cat $MD/vpa/state); pool: $(cd $E2E_RUN/pool && echo */*)"
+	grep -q "\"sysfsdev\":\"$MD\"" $E2E_ROOT/var/log/libvirt/qemu/$DOM2.log &&
+	[ "$(cat $MD/vpa/state)" = open ] &&
+	[ -d "$SYS/partitions/$ID2-$DOM2!pc.ram" ]
+}
+e2e_check "virsh start of $DOM2 with <hostdev type='mdev'> $U: vfio-pci sysfsdev, the adapter open, its RAM on the pool" mdev_domain
+
+# 20: the guest's vpa_guest runs verified descriptors on it
+vpa_dma() {
+	e2e_wait $DOM2 "GUEST-VPA 2 ok" 300 || return 1
+	at "$DOM2: GUEST-VPA 2"
+	grep -a "GUEST-VPA-READY\|GUEST-VPA [0-9]* " $E2E_RUN/$DOM2.log | tr -d '\r' |
+		head -3 | sed 's/^/# /'
+	echo "# audit: $(cd $MD/vpa_audit && grep . * | tr '\n' ' ')"
+	! grep -q "GUEST-VPA [0-9]* BAD" $E2E_RUN/$DOM2.log &&
+	[ "$(cat $MD/vpa_audit/completed)" -gt 0 ] &&
+	[ "$(cat $MD/vpa_audit/dma_unmapped)" = 0 ] &&
+	[ "$(cat $MD/vpa_audit/dma_window)" = 0 ]
+}
+e2e_check "$DOM2's vpa_guest runs verified DMA on the virtual adapter (audit: completed, nothing refused)" vpa_dma
+
+# 21: balance found the domain by itself; the policy gives it a target
+followed() {
+	sed 's/^/#   balance: /' $E2E_RUN/balanced.out
+	echo "# $ID2-$DOM2!pc.ram: policy_target_pages $(num2 policy_target_pages), resident $(num2 resident_pages)"
+	kill -0 $BAL &&
+	grep -q "^balance: $DOM2 ($ID2-$DOM2/pc.ram): libvirt domain $ID2, balloon 160 MiB" \
+		$E2E_RUN/balanced.out &&
+	[ "$(num2 policy_target_pages)" -gt 0 ]
+}
+num2() {
+	cat "$SYS/partitions/$ID2-$DOM2!pc.ram/$1" 2>/dev/null
+}
+e2e_check "kvmsharectl balance --libvirt follows $DOM2 (started after it), which has a policy target" followed
+
+# 22: destroyed: the adapter is closed and idle, the pool empty; mdevctl
+# stops and undefines it
+mdev_gone() {
+	vsh destroy $DOM2 > /dev/null && vsh undefine $DOM2 > /dev/null || return 1
+	wait_for 10 gone || return 1
+	echo "# $MD after destroy: state $(cat $MD/vpa/state)"
+	[ "$(cat $MD/vpa/state)" = idle ] &&
+	in_root mdevctl stop -u "$U" && in_root mdevctl undefine -u "$U" &&
+	[ ! -e $MD ] && [ -z "$(in_root mdevctl list -d)" ]
+}
+e2e_check "virsh destroy $DOM2: the adapter is idle again, the pool empty; mdevctl stop and undefine remove it" mdev_gone
+
+# 23: balance lets the stopped domain go and stops on SIGTERM; the
+# paging service stops cleanly, the store empty; the policy off
+services_stop() {
+	grep -q "^balance: $DOM2 ($ID2-$DOM2/pc.ram): gone" $E2E_RUN/balanced.out ||
+		{ sed 's/^/#   balance: /' $E2E_RUN/balanced.out; return 1; }
+	kill $BAL && wait $BAL
+	BAL=
+	echo 0 > $SYS/policy_enabled
+	kill -TERM $PAGERD
+	wait $PAGERD
+	r=$?
+	PAGERD=
+	sed 's/^/# pagerd: /' $E2E_RUN/pagerd.log | tail -3
+	[ $r = 0 ] && [ "$(cat $SYS/blocks_used)" = 0 ]
+}
+e2e_check "balance drops the stopped domain; kvmshare-pagerd stops cleanly, no block used" services_stop
+
+# 24
 e2e_logs_clean
 
-# 18
+# 25
 lv_stop
 e2e_tap $? "libvirtd stops on SIGTERM"
 
-# 19
+# 26
 umount $E2E_ROOT$LVQEMU && umount $E2E_RUN/pool
 e2e_tap $? "the pool unmounts"
 [ $E2E_FAILS = 0 ]
