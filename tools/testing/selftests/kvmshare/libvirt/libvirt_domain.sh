@@ -239,16 +239,19 @@ if [ $ret != 0 ]; then
 	exit 1
 fi
 
-# 3: the domain
-cat > $E2E_RUN/$DOM.xml <<EOF
+# domain_xml NAME MIB CMDLINE METADATA DEVICES: $E2E_RUN/NAME.xml, a
+# domain of type 'qemu' booting e2e.sh's guest (CMDLINE added to its
+# kernel's), its RAM MIB MiB of file-backed shared memory (on the pool),
+# METADATA in its <metadata> and DEVICES among its devices
+domain_xml() {
+	cat > "$E2E_RUN/$1.xml" <<EOF
 <domain type='qemu'>
-  <name>$DOM</name>
+  <name>$1</name>
   <metadata>
-    <kvmshare:partition xmlns:kvmshare="urn:kvmshare:partition:1"
-                        entitlement="32M" limit="256M" weight="300"/>
+$4
   </metadata>
-  <memory unit='MiB'>$MEM</memory>
-  <currentMemory unit='MiB'>$MEM</currentMemory>
+  <memory unit='MiB'>$2</memory>
+  <currentMemory unit='MiB'>$2</currentMemory>
   <memoryBacking>
     <source type='file'/>
     <access mode='shared'/>
@@ -258,7 +261,7 @@ cat > $E2E_RUN/$DOM.xml <<EOF
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$E2E_KERNEL</kernel>
     <initrd>$E2E_INITRD</initrd>
-    <cmdline>console=ttyS0 loglevel=4 panic=-1 kvmshare_job=mem kvmshare_mem=$KEEP,$FILL,1,$HOLD cryptomgr.notests watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=300</cmdline>
+    <cmdline>console=ttyS0 loglevel=4 panic=-1 $3 cryptomgr.notests watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=300</cmdline>
   </os>
   <features>
     <acpi/>
@@ -273,15 +276,22 @@ cat > $E2E_RUN/$DOM.xml <<EOF
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <controller type='usb' model='none'/>
     <serial type='file'>
-      <source path='/run/$DOM.log'/>
+      <source path='/run/$1.log'/>
       <target port='0'/>
     </serial>
-    <memballoon model='virtio' freePageReporting='on'>
-      <stats period='2'/>
-    </memballoon>
+$5
   </devices>
 </domain>
 EOF
+}
+
+# 3: the domain
+domain_xml $DOM $MEM "kvmshare_job=mem kvmshare_mem=$KEEP,$FILL,1,$HOLD" \
+"    <kvmshare:partition xmlns:kvmshare=\"urn:kvmshare:partition:1\"
+                        entitlement=\"32M\" limit=\"256M\" weight=\"300\"/>" \
+"    <memballoon model='virtio' freePageReporting='on'>
+      <stats period='2'/>
+    </memballoon>"
 defined() {
 	vsh define /run/$DOM.xml &&
 	vsh dumpxml --inactive $DOM > $E2E_RUN/$DOM.inactive.xml &&
@@ -543,48 +553,15 @@ e2e_check "kvmshare-pagerd attached, policy_enabled 1, kvmsharectl balance --lib
 # 19: a second domain (its RAM on the pool as well) gets the adapter
 # through <hostdev mode='subsystem' type='mdev'>: QEMU's vfio-pci opens it
 DOM2=kvs2
-cat > $E2E_RUN/$DOM2.xml <<EOF2
-<domain type='qemu'>
-  <name>$DOM2</name>
-  <memory unit='MiB'>160</memory>
-  <memoryBacking>
-    <source type='file'/>
-    <access mode='shared'/>
-  </memoryBacking>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$E2E_KERNEL</kernel>
-    <initrd>$E2E_INITRD</initrd>
-    <cmdline>console=ttyS0 loglevel=4 panic=-1 kvmshare_job=vpa cryptomgr.notests watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=300</cmdline>
-  </os>
-  <features>
-    <acpi/>
-    <tcg>
-      <tb-cache unit='MiB'>256</tb-cache>
-    </tcg>
-  </features>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>destroy</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <controller type='usb' model='none'/>
-    <serial type='file'>
-      <source path='/run/$DOM2.log'/>
-      <target port='0'/>
-    </serial>
-    <hostdev mode='subsystem' type='mdev' model='vfio-pci'>
+domain_xml $DOM2 160 kvmshare_job=vpa "" \
+"    <hostdev mode='subsystem' type='mdev' model='vfio-pci'>
       <source>
         <address uuid='$U'/>
       </source>
     </hostdev>
     <memballoon model='virtio'>
       <stats period='2'/>
-    </memballoon>
-  </devices>
-</domain>
-EOF2
+    </memballoon>"
 mdev_domain() {
 	vsh define /run/$DOM2.xml && vsh start $DOM2 || { lv_logs; return 1; }
 	ID2=$(vsh domid $DOM2)
