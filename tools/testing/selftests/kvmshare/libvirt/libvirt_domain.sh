@@ -536,7 +536,9 @@ e2e_check "mdevctl define --jsonfile mdevctl-vpa.json and start: a vpa-small vir
 # 18: from here on the pool runs as the operator's guide sets it up
 # (Documentation/admin-guide/libvirt.rst): a paging service attached,
 # the policy on, and kvmsharectl balance --libvirt running as
-# kvmshare-balance@.service would, following libvirt's domains
+# kvmshare-balance@.service would, following libvirt's domains (--min:
+# the policy starts a partition from what it holds, little while its
+# guest boots, and the guest's job needs no more than that to run)
 pool_service() {
 	kvmshare-pagerd --pool $E2E_RUN/pool \
 		--backend file:$E2E_RUN/pagerd.store --blocks $((256 * MB)) \
@@ -544,7 +546,7 @@ pool_service() {
 	PAGERD=$!
 	wait_for 30 test "$(cat $SYS/active_pager)" != 0 || return 1
 	echo 1 > $SYS/policy_enabled || return 1
-	in_root kvmsharectl balance $LVQEMU --libvirt \
+	in_root kvmsharectl balance $LVQEMU --libvirt --min=128M \
 		> $E2E_RUN/balanced.out 2>&1 &
 	BAL=$!
 	sleep 2
