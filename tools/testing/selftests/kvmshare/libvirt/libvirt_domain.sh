@@ -72,15 +72,15 @@ lv_logs() {	# the daemon's and QEMU's logs, as diagnostics
 		sed 's/^/#   qemu: /'
 }
 
-# wait_for SECONDS COMMAND...: until the command succeeds (times E2E_SLACK)
+# wait_for SECONDS COMMAND...: until the command succeeds (times
+# E2E_SLACK). Time, not tries: on a loaded machine one virsh call took
+# seconds, and 480 tries of one were most of an hour.
 wait_for() {
-	w=$(($1 * E2E_SLACK))
+	w=$(($(date +%s) + $1 * E2E_SLACK))
 	shift
-	t=0
-	while [ $t -lt "$w" ]; do
+	while [ "$(date +%s)" -lt "$w" ]; do
 		"$@" && return 0
 		sleep 1
-		t=$((t + 1))
 	done
 	"$@"
 }
