@@ -539,12 +539,18 @@ e2e_check "mdevctl define --jsonfile mdevctl-vpa.json and start: a vpa-small vir
 # kvmshare-balance@.service would, following libvirt's domains (--min:
 # the policy starts a partition from what it holds, little while its
 # guest boots, and the guest's job needs no more than that to run)
+pager_up() {	# a paging service is attached to the pool
+	[ "$(cat $SYS/active_pager)" != 0 ]
+}
 pool_service() {
 	kvmshare-pagerd --pool $E2E_RUN/pool \
 		--backend file:$E2E_RUN/pagerd.store --blocks $((256 * MB)) \
 		--pidfile $E2E_RUN/pagerd.pid > $E2E_RUN/pagerd.log 2>&1 &
 	PAGERD=$!
-	wait_for 30 test "$(cat $SYS/active_pager)" != 0 || return 1
+	if ! wait_for 30 pager_up; then
+		sed 's/^/# pagerd: /' $E2E_RUN/pagerd.log
+		return 1
+	fi
 	echo 1 > $SYS/policy_enabled || return 1
 	in_root kvmsharectl balance $LVQEMU --libvirt --min=128M \
 		> $E2E_RUN/balanced.out 2>&1 &
