@@ -135,6 +135,7 @@ struct kvmshare_part_counters {
 	atomic64_t readahead_grows;	/* read-ahead window doubled */
 	atomic64_t pagein_timeouts;	/* page-ins no service answered */
 	atomic64_t async_restores;	/* page-ins a fault did not wait for */
+	atomic64_t unplaced;		/* NUMA policy not met: held page */
 };
 
 /*
@@ -282,6 +283,7 @@ bool kvmshare_charge_spare(struct kvmshare_part *part, struct page **page);
 bool kvmshare_has_room(struct kvmshare_part *part, bool pagein);
 void kvmshare_uncharge(struct kvmshare_part *part, u64 n);
 void kvmshare_uncharge_page(struct kvmshare_part *part, struct page *page);
+void kvmshare_held_return(struct kvmshare_pool *pool, struct page *held);
 void kvmshare_account_out(struct kvmshare_part *part, unsigned long kind,
 			  long delta);
 int kvmshare_acct_set_attr(struct kvmshare_part *part,
@@ -300,8 +302,12 @@ void kvmshare_part_destroy(struct kvmshare_part *part);
 void kvmshare_part_unlinked(struct kvmshare_part *part);
 void kvmshare_parts_leave_sysfs(struct kvmshare_pool *pool);
 int kvmshare_part_rename(struct kvmshare_part *part, const char *name);
+struct page *kvmshare_page_alloc(struct kvmshare_part *part,
+				 struct vm_area_struct *vma, pgoff_t index,
+				 gfp_t gfp, struct page *held);
 struct page *kvmshare_part_get_page(struct kvmshare_part *part, pgoff_t index,
-				    bool alloc, int *err);
+				    struct vm_area_struct *vma, bool alloc,
+				    int *err);
 struct page *kvmshare_part_get_page_wait(struct kvmshare_part *part,
 					 struct address_space *mapping,
 					 pgoff_t index, bool alloc, int *err);
@@ -328,7 +334,8 @@ void kvmshare_pager_exit(struct kvmshare_pool *pool);
 long kvmshare_pager_attach(struct kvmshare_pool *pool, void __user *uarg);
 bool kvmshare_pager_active(struct kvmshare_pool *pool);
 int kvmshare_pagein_start(struct kvmshare_part *part, pgoff_t index,
-			  void *entry, struct kvmshare_io **iop);
+			  void *entry, struct vm_area_struct *vma,
+			  struct kvmshare_io **iop);
 int kvmshare_io_wait(struct kvmshare_io *io);
 void kvmshare_io_async(struct kvmshare_io *io);
 bool kvmshare_async_restore(void);

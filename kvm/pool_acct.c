@@ -306,6 +306,27 @@ void kvmshare_uncharge(struct kvmshare_part *part, u64 n)
 }
 
 /*
+ * @held, the page held for a partition below its entitlement, was not
+ * used: the partition got a page where the mapping's NUMA policy places
+ * it instead (kvmshare_page_alloc()). Hold it again while the pool holds
+ * fewer pages than it owes, else free it.
+ */
+void kvmshare_held_return(struct kvmshare_pool *pool, struct page *held)
+{
+	bool hold = false;
+
+	spin_lock(&pool->lock);
+	if (pool->nr_held < pool->owed_pages) {
+		list_add(&held->lru, &pool->held);
+		pool->nr_held++;
+		hold = true;
+	}
+	spin_unlock(&pool->lock);
+	if (!hold)
+		put_page(held);
+}
+
+/*
  * Give back one page of @part along with the page itself, which nobody
  * else holds (one taken by kvmshare_charge_page() or
  * kvmshare_charge_pagein() and not used). If the pool now holds fewer

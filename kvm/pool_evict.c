@@ -215,27 +215,41 @@ static void kvmshare_evict_found(struct kvmshare_part *part,
 	put_page(page);
 }
 
-/* Evict up to @want resident pages of @part: sampled-idle pages first. */
+/*
+ * Evict up to @want resident pages of @part: sampled-idle pages and pages
+ * read ahead and not used first, found through their marks (a walk of the
+ * whole array for them would cost every pass the partition's size), then
+ * the others from where the last pass stopped.
+ */
 static u64 kvmshare_evict_part(struct kvmshare_part *part,
 			       struct address_space *mapping, u64 want)
 {
-	unsigned long index;
+	static const xa_mark_t first[] = {
+		KVMSHARE_MARK_SAMPLED, KVMSHARE_MARK_AHEAD,
+	};
+	unsigned long index, limit = 8 * want + 64;
 	void *entry;
 	u64 done = 0, looked = 0;
-	int pass;
+	unsigned int m;
 
-	for (pass = 0; pass < 2 && done < want; pass++) {
-		unsigned long start = pass ? part->evict_cursor : 0;
-
-		xa_for_each_start(&part->pages, index, entry, start) {
-			if (done >= want || looked >= 8 * want + 64)
+	for (m = 0; m < ARRAY_SIZE(first) && done < want; m++) {
+		xa_for_each_marked(&part->pages, index, entry, first[m]) {
+			if (done >= want || looked >= limit)
 				break;
 			if (xa_is_value(entry))
 				continue;
-			if (!pass && !xa_get_mark(&part->pages, index,
-						  KVMSHARE_MARK_SAMPLED) &&
-			    !xa_get_mark(&part->pages, index,
-					 KVMSHARE_MARK_AHEAD))
+			looked++;
+			kvmshare_evict_found(part, mapping, index, entry,
+					     &done);
+			cond_resched();
+		}
+	}
+	if (done < want) {
+		xa_for_each_start(&part->pages, index, entry,
+				  part->evict_cursor) {
+			if (done >= want || looked >= limit)
+				break;
+			if (xa_is_value(entry))
 				continue;
 			looked++;
 			kvmshare_evict_found(part, mapping, index, entry,
@@ -243,7 +257,7 @@ static u64 kvmshare_evict_part(struct kvmshare_part *part,
 			part->evict_cursor = index + 1;
 			cond_resched();
 		}
-		if (pass && done < want && looked < 8 * want + 64)
+		if (done < want && looked < limit)
 			part->evict_cursor = 0;	/* wrap */
 	}
 	kvmshare_pager_kick(part->pool);

@@ -113,7 +113,7 @@ retry:
 		filemap_invalidate_unlock_shared(mapping);
 		return VM_FAULT_SIGBUS;
 	}
-	page = kvmshare_part_get_page(part, index, true, &err);
+	page = kvmshare_part_get_page(part, index, vmf->vma, true, &err);
 	if (page) {
 		lock_page(page);
 		if (xa_load(&part->pages, index) != page) {
@@ -135,7 +135,8 @@ retry:
 	}
 	if (err == -EWOULDBLOCK)
 		err = kvmshare_pagein_start(part, index,
-					    xa_load(&part->pages, index), &io);
+					    xa_load(&part->pages, index),
+					    vmf->vma, &io);
 	filemap_invalidate_unlock_shared(mapping);
 
 	switch (err) {

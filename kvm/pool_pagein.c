@@ -106,13 +106,16 @@ MODULE_PARM_DESC(room_wait_s,
 /*
  * Register and queue a page-in of page @index of @part, whose entry the
  * caller found to be @entry (on the backing store, no request for it).
- * @ahead: a read-ahead, that takes only spare room of the pool. With @iop
+ * @ahead: a read-ahead, that takes only spare room of the pool. @vma: the
+ * mapping a fault came through (NULL outside a fault), whose NUMA policy
+ * places the page (kvmshare_page_alloc()). With @iop
  * the request is returned with a reference for the caller. Returns
  * -EINPROGRESS (queued: the caller kicks the service), -EAGAIN (the entry
  * changed or a request for it appeared), -ENOSPC, -ENOMEM.
  */
 static int kvmshare_pagein_queue(struct kvmshare_part *part, pgoff_t index,
 				 void *entry, bool ahead,
+				 struct vm_area_struct *vma,
 				 struct kvmshare_io **iop)
 {
 	struct kvmshare_io *io;
@@ -123,9 +126,10 @@ static int kvmshare_pagein_queue(struct kvmshare_part *part, pgoff_t index,
 	if (!(ahead ? kvmshare_charge_spare(part, &page) :
 	      kvmshare_charge_pagein(part, &page)))
 		return -ENOSPC;
-	if (!page && !kvmshare_inject_fail(part->pool, KVMSHARE_INJ_NOMEM))
-		page = alloc_page(GFP_HIGHUSER | __GFP_RETRY_MAYFAIL |
-				  __GFP_NOWARN);
+	if (page || !kvmshare_inject_fail(part->pool, KVMSHARE_INJ_NOMEM))
+		page = kvmshare_page_alloc(part, vma, index, GFP_HIGHUSER |
+					   __GFP_RETRY_MAYFAIL | __GFP_NOWARN,
+					   page);
 	if (!page) {
 		kvmshare_uncharge(part, 1);
 		return -ENOMEM;
@@ -273,7 +277,8 @@ static unsigned int kvmshare_ra_adapt(struct kvmshare_part *part,
  * them all. Stops when the pool has no spare room. Read-ahead pages that
  * are not touched go first on eviction.
  */
-static void kvmshare_pagein_ahead(struct kvmshare_part *part, pgoff_t index)
+static void kvmshare_pagein_ahead(struct kvmshare_part *part, pgoff_t index,
+				  struct vm_area_struct *vma)
 {
 	unsigned int n = kvmshare_ra_adapt(part, index);
 	pgoff_t first = round_down(index, n), i;
@@ -286,7 +291,7 @@ static void kvmshare_pagein_ahead(struct kvmshare_part *part, pgoff_t index)
 		entry = xa_load(&part->pages, i);
 		if (!kvmshare_ent_is_out(entry) || xa_load(&part->io, i))
 			continue;
-		ret = kvmshare_pagein_queue(part, i, entry, true, NULL);
+		ret = kvmshare_pagein_queue(part, i, entry, true, vma, NULL);
 		if (ret == -ENOSPC || ret == -ENOMEM)
 			break;
 		if (ret == -EINPROGRESS)
@@ -299,6 +304,7 @@ static void kvmshare_pagein_ahead(struct kvmshare_part *part, pgoff_t index)
  * @part: the partition
  * @index: the page
  * @entry: the array's entry for it, as the caller found it
+ * @vma: the mapping being faulted, or NULL (see kvmshare_page_alloc())
  * @iop: the request, with a reference, on -EINPROGRESS
  *
  * The caller holds the invalidate_lock shared. Returns -EINPROGRESS (wait
@@ -307,7 +313,8 @@ static void kvmshare_pagein_ahead(struct kvmshare_part *part, pgoff_t index)
  * for room), -ENOMEM.
  */
 int kvmshare_pagein_start(struct kvmshare_part *part, pgoff_t index,
-			  void *entry, struct kvmshare_io **iop)
+			  void *entry, struct vm_area_struct *vma,
+			  struct kvmshare_io **iop)
 {
 	struct kvmshare_io *io;
 	int ret;
@@ -319,9 +326,9 @@ int kvmshare_pagein_start(struct kvmshare_part *part, pgoff_t index,
 		*iop = io;
 		return -EINPROGRESS;
 	}
-	ret = kvmshare_pagein_queue(part, index, entry, false, iop);
+	ret = kvmshare_pagein_queue(part, index, entry, false, vma, iop);
 	if (ret == -EINPROGRESS) {
-		kvmshare_pagein_ahead(part, index);
+		kvmshare_pagein_ahead(part, index, vma);
 		kvmshare_pager_kick(part->pool);
 	}
 	return ret;

@@ -7,6 +7,7 @@
 
 #include <linux/highmem.h>
 #include <linux/kernfs.h>
+#include <linux/mempolicy.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/sched.h>
@@ -16,9 +17,66 @@
 #include "kvmshare_trace.h"
 
 /**
+ * kvmshare_page_alloc - a page for @index of @part, placed by NUMA policy
+ * @part: the partition
+ * @vma: the mapping being faulted, or NULL
+ * @index: page index in the file
+ * @gfp: how to allocate
+ * @held: the page held for @part (below its entitlement, see pool_acct.c),
+ *	or NULL
+ *
+ * In a fault, the page goes where the NUMA policy of @vma puts the page's
+ * address: the policy mbind() gave that range (QEMU's host-nodes and
+ * policy), else the faulting task's. The pool keeps no policy of its own
+ * (the kernel's shared-policy helpers are not exported to modules), so
+ * outside a fault (read, write, fallocate, read-ahead beyond @vma) the
+ * page follows the calling task's policy, as alloc_page() does.
+ *
+ * @held is zeroed and on whatever node it was allocated on: when @vma
+ * has a policy, a page is first allocated by it without retrying hard,
+ * and @held goes back to the pool if that succeeds; otherwise @held is
+ * used as is (the entitlement is kept even where placement cannot be).
+ * Returns the page, or NULL.
+ */
+struct page *kvmshare_page_alloc(struct kvmshare_part *part,
+				 struct vm_area_struct *vma, pgoff_t index,
+				 gfp_t gfp, struct page *held)
+{
+	struct folio *folio;
+	unsigned long addr;
+	struct page *page;
+
+	if (vma && (index < vma->vm_pgoff ||
+		    index - vma->vm_pgoff >= vma_pages(vma)))
+		vma = NULL;
+	if (held && !(vma && vma_policy(vma)))
+		return held;
+	if (held)
+		gfp = (gfp & ~__GFP_RETRY_MAYFAIL) | __GFP_NORETRY |
+		      __GFP_NOWARN;
+	if (vma) {
+		addr = vma->vm_start + ((index - vma->vm_pgoff) << PAGE_SHIFT);
+		folio = vma_alloc_folio(gfp, 0, vma, addr, false);
+		page = folio ? &folio->page : NULL;
+	} else {
+		page = alloc_page(gfp);
+	}
+	if (!held)
+		return page;
+	if (!page) {
+		atomic64_inc(&part->cnt.unplaced);
+		return held;
+	}
+	kvmshare_held_return(part->pool, held);
+	return page;
+}
+
+/**
  * kvmshare_part_get_page - find, or allocate, the page at @index
  * @part: the partition
  * @index: page index in the file
+ * @vma: the mapping being faulted, whose NUMA policy places a new page;
+ *	NULL outside a fault (see kvmshare_page_alloc())
  * @alloc: allocate (and charge) a zeroed page when there is none, or when
  *	the page was all-zero and dropped
  * @err: why there is no page
@@ -31,7 +89,8 @@
  * kvmshare_part_get_page_wait()), -EHWPOISON (its content was lost).
  */
 struct page *kvmshare_part_get_page(struct kvmshare_part *part, pgoff_t index,
-				    bool alloc, int *err)
+				    struct vm_area_struct *vma, bool alloc,
+				    int *err)
 {
 	struct page *page, *old;
 	void *entry;
@@ -60,9 +119,8 @@ struct page *kvmshare_part_get_page(struct kvmshare_part *part, pgoff_t index,
 		*err = -ENOSPC;
 		goto fail;
 	}
-	if (!page)
-		page = alloc_page(GFP_HIGHUSER | __GFP_ZERO |
-				  __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+	page = kvmshare_page_alloc(part, vma, index, GFP_HIGHUSER | __GFP_ZERO |
+				   __GFP_RETRY_MAYFAIL | __GFP_NOWARN, page);
 	if (!page) {
 		*err = -ENOMEM;
 		goto uncharge;
@@ -131,10 +189,11 @@ struct page *kvmshare_part_get_page_wait(struct kvmshare_part *part,
 
 	for (;;) {
 		filemap_invalidate_lock_shared(mapping);
-		page = kvmshare_part_get_page(part, index, alloc, err);
+		page = kvmshare_part_get_page(part, index, NULL, alloc, err);
 		if (*err == -EWOULDBLOCK) {
 			entry = xa_load(&part->pages, index);
-			*err = kvmshare_pagein_start(part, index, entry, &io);
+			*err = kvmshare_pagein_start(part, index, entry, NULL,
+						     &io);
 		}
 		filemap_invalidate_unlock_shared(mapping);
 		if (page) {
@@ -390,6 +449,7 @@ void kvmshare_part_get_counters(struct kvmshare_part *part,
 	st->readahead_hits = atomic64_read(&part->cnt.readahead_hits);
 	st->pagein_timeouts = atomic64_read(&part->cnt.pagein_timeouts);
 	st->async_restores = atomic64_read(&part->cnt.async_restores);
+	st->unplaced_pages = atomic64_read(&part->cnt.unplaced);
 }
 
 void kvmshare_pool_get_info(struct kvmshare_pool *pool,
@@ -508,6 +568,7 @@ static struct kvmshare_part_sysfs kvmshare_part_sysfs[] = {
 	KVMSHARE_PART_COUNTER(readahead_hits, readahead_hits),
 	KVMSHARE_PART_COUNTER(pagein_timeouts, pagein_timeouts),
 	KVMSHARE_PART_COUNTER(async_restores, async_restores),
+	KVMSHARE_PART_COUNTER(unplaced_pages, unplaced_pages),
 };
 
 static ssize_t stream_state_show(struct kobject *kobj,
@@ -581,6 +642,7 @@ static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_sysfs[20].kattr.attr,
 	&kvmshare_part_sysfs[21].kattr.attr,
 	&kvmshare_part_sysfs[22].kattr.attr,
+	&kvmshare_part_sysfs[23].kattr.attr,
 	&kvmshare_part_stream_state.attr,
 	&kvmshare_part_readahead_window.attr,
 	&kvmshare_part_readahead_wasted.kattr.attr,

@@ -141,7 +141,7 @@ static void kvmshare_policy_read_metrics(struct kvmshare_part *part,
 	r->stale_periods = READ_ONCE(metrics_stale_periods);
 
 	/* A reference of our own: the page stays valid if punched now. */
-	page = kvmshare_part_get_page(pp->ctl, 0, false, &err);
+	page = kvmshare_part_get_page(pp->ctl, 0, NULL, false, &err);
 	if (!page) {
 		WRITE_ONCE(pp->absent, pp->absent + 1);
 		return;

@@ -16,7 +16,7 @@
 #   MODULES=...      our modules loaded in the VM before PROGS
 #   TIMEOUT=secs     per program (default 300)
 #   MANUAL=1         only run when named (make check SUITES=...)
-#   VM_MEM, VM_SMP, VM_HOSTROOT=1, VM_Q35=1, VM_IVSHMEM=1, VM_AGENT=1,
+#   VM_MEM, VM_SMP, VM_NUMA, VM_HOSTROOT=1, VM_Q35=1, VM_IVSHMEM=1, VM_AGENT=1,
 #   VM_TIMEOUT=secs (see scripts/vm-run.sh)
 # Every program prints TAP (see scripts/tap-sum.awk for what counts).
 #
@@ -128,6 +128,11 @@ if [ -n "$lane" ]; then
 	     "built in $(cat "$kdir/build-seconds")s, ready after" \
 	     "$(( $(date +%s) - kstart ))s)"
 fi
+if [ "$need_vm" = 1 ]; then
+	# the test VM's emulator (downloaded once: scripts/qemu.sh)
+	qemu=$("$top/scripts/qemu.sh" fetch) || exit 1
+	echo "emulator: $("$qemu" --version | head -1) ($qemu)"
+fi
 initrd=$build/initrd.gz
 build_ok=1
 targets="modules selftests kselftest-install"
@@ -232,6 +237,7 @@ run_vm_progs() {
 		[ -n "$lane" ] && v=$(( ${v:-2048} * 3 / 2 ))
 		[ -n "$v" ] && vmopts+=(--mem "$v")
 		v=$(suite_var "$1" VM_SMP); [ -n "$v" ] && vmopts+=(--smp "$v")
+		v=$(suite_var "$1" VM_NUMA); [ -n "$v" ] && vmopts+=(--numa "$v")
 		v=$(suite_var "$1" VM_TIMEOUT)
 		[ -n "$v" ] && vmopts+=(--timeout "$v")
 		[ "$(suite_var "$1" VM_HOSTROOT)" = 1 ] && vmopts+=(--hostroot)

@@ -11,6 +11,8 @@
 #     --timeout SECS    wall-clock limit for the whole VM (default 600)
 #     --mem MB          VM memory (default 2048)
 #     --smp N           VM CPUs (default 2)
+#     --numa N          N NUMA nodes (default 1), a socket each: memory
+#                       and CPUs split evenly (N must divide both)
 #     --hostroot        share the host's / read-only at /host in the VM
 #     --q35             boot a q35 machine with an emulated IOMMU and two
 #                       PCIe root ports, each with an e1000e: rp1 (16 GT/s,
@@ -38,7 +40,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 initrd='' out='' mode=check timeout=600 mem=2048 smp=2 hostroot=0 q35=0 console=0
-ivshmem=0 agent=0
+ivshmem=0 agent=0 numa=1
 while [ $# -gt 1 ]; do
 	case "$1" in
 	--initrd) initrd=$2; shift 2 ;;
@@ -47,6 +49,7 @@ while [ $# -gt 1 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
+	--numa) numa=$2; shift 2 ;;
 	--hostroot) hostroot=1; shift ;;
 	--q35) q35=1; shift ;;
 	--ivshmem) ivshmem=1; shift ;;
@@ -63,13 +66,30 @@ rm -f "$out/console.log" "$out/results.log" "$out/agent.log" \
       "$out/qmp.sock" "$out/agent.in" "$out/agent.out"
 
 kdir=$("$top/scripts/kernel.sh" fetch)
+# the emulator: QEMU from Debian's backports unless KVMSHARE_QEMU says
+# otherwise (scripts/qemu.sh says why)
+qemu=$("$top/scripts/qemu.sh" fetch)
 tfactor=${KVMSHARE_TIMEOUT_FACTOR:-1}
 timeout=$((timeout * tfactor))
 
-args=(-accel tcg -cpu max -m "$mem" -smp "$smp" -display none -no-reboot
+smpopt=$smp
+if [ "$numa" -gt 1 ]; then
+	if [ $((smp % numa)) != 0 ] || [ $((mem % numa)) != 0 ]; then
+		echo "vm-run.sh: --numa $numa must divide the CPUs and the memory" >&2
+		exit 2
+	fi
+	# A socket per node: CPUs sharing a cache in two nodes is a
+	# topology the kernel warns about at boot.
+	smpopt="$smp,sockets=$numa"
+fi
+args=(-accel tcg -cpu max -m "$mem" -smp "$smpopt" -display none -no-reboot
       -nodefaults -kernel "$kdir/vmlinuz" -initrd "$initrd"
       -serial "file:$out/console.log" -serial "file:$out/results.log"
       -qmp "unix:$out/qmp.sock,server,nowait")
+for ((n = 0; numa > 1 && n < numa; n++)); do
+	args+=(-object "memory-backend-ram,id=node$n,size=$((mem / numa))M"
+	       -numa "node,nodeid=$n,memdev=node$n,cpus=$((n * smp / numa))-$(((n + 1) * smp / numa - 1))")
+done
 # no_timer_check: the boot-time check that the timer interrupt comes
 # through the IO-APIC waits a fixed number of loops; a loaded host running
 # the emulated CPU slowly failed it (q35 with interrupt remapping: "timer
@@ -159,7 +179,7 @@ boot_tries=${KVMSHARE_BOOT_TRIES:-3}
 # QEMU runs under GNU timeout only as a backstop: at $timeout the watch
 # below first asks the VM what it is doing (vm_diag), then ends it.
 start_qemu() {
-	timeout -k 10 "$((timeout + 120))" qemu-system-x86_64 "${args[@]}" \
+	timeout -k 10 "$((timeout + 120))" "$qemu" "${args[@]}" \
 		> "$out/qemu.log" 2>&1 &
 	qpid=$!
 	qstart=$SECONDS

@@ -92,7 +92,8 @@ struct kvmshare_part_stats {
 	__u64	readahead_hits;		/* of those, faulted on afterwards */
 	__u64	pagein_timeouts;	/* page-ins no service answered */
 	__u64	async_restores;		/* page-ins a fault did not wait for */
-	__u64	reserved[4];		/* zero */
+	__u64	unplaced_pages;		/* NUMA policy not met: held page used */
+	__u64	reserved[3];		/* zero */
 };
 
 /* Pool state, in pages. */

@@ -7,12 +7,19 @@
  *
  * Registers: r15 mailbox, r8 current page, r9 pages left, rdx seed,
  * r10 "expect zero" flag, rbx value, rcx mismatch address on exit.
+ *
+ * Exceptions 0-31 enter mvm_guest_vectors + 16 * vector (the IDT that
+ * mvm.c builds), which report MVM_EXCEPTION at PORT_RESULT: vector and
+ * error code in value, CR2 in addr, the faulting rip in the mailbox's
+ * rip, then halt. Without them an exception would be a triple fault that
+ * says nothing.
  */
 #define PORT_CMD	0x20
 #define PORT_RESULT	0x21
 #define MBOX		0x50000
 #define MBOX_SIZE	64
 #define PAGE		4096
+#define MVM_EXCEPTION	3
 #define QWORDS		512
 
 	.text
@@ -123,6 +130,39 @@ mvm_guest_start:
 	mov	%rcx, 48(%r15)
 	outb	%al, $PORT_RESULT
 	jmp	.Lloop
+
+/* Exception entries: 16 bytes apart, vector in al. */
+	.balign	16
+	.globl	mvm_guest_vectors
+mvm_guest_vectors:
+	.irp	v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.balign	16
+	movb	$\v, %al
+	jmp	.Lexception
+	.endr
+
+/* Vectors that push an error code: 8, 10-14, 17, 21, 29, 30. */
+#define ERRCODE_VECTORS	0x60227d00
+
+.Lexception:
+	movzbl	%al, %eax
+	xor	%ecx, %ecx
+	mov	$ERRCODE_VECTORS, %edx
+	bt	%eax, %edx
+	jnc	1f
+	pop	%rcx
+1:	shl	$8, %rcx
+	or	%rcx, %rax
+	mov	(%rsp), %rdx			/* the faulting rip */
+	mov	%cr2, %rcx
+	mov	%rax, 40(%r15)
+	mov	%rcx, 48(%r15)
+	mov	%rdx, 56(%r15)
+	mov	$MVM_EXCEPTION, %eax
+	mov	%rax, 32(%r15)
+	outb	%al, $PORT_RESULT
+2:	hlt
+	jmp	2b
 mvm_guest_end:
 
 	.section .note.GNU-stack, "", @progbits

@@ -294,6 +294,30 @@ int ks_wait_resident(int fd, uint64_t max, int secs)
 	return -1;
 }
 
+int ks_evict_all(int fd)
+{
+	struct kvmshare_part_attr a = { .flags = KVMSHARE_ATTR_TARGET,
+					.target_pages = 1 };
+	struct kvmshare_part_stats st;
+	int ret, i;
+
+	if (ioctl(fd, KVMSHARE_IOC_SET_ATTR, &a))
+		return -errno;
+	ret = ks_wait_resident(fd, 1, 30);
+	a.target_pages = 0;
+	if (ioctl(fd, KVMSHARE_IOC_SET_ATTR, &a))
+		return -errno;
+	for (i = 0; !ret && i < 100; i++) {
+		if (ks_part_stats(fd, &st))
+			return -1;
+		if (!st.resident_pages)
+			return 0;
+		ret = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		usleep(100000);
+	}
+	return -1;
+}
+
 /* Lines of the kernel log that contain one of @pat[0..@n). */
 static int ks_klog_match(const char *const *pat, unsigned int n)
 {

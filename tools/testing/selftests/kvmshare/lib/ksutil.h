@@ -61,6 +61,13 @@ int ks_write_file(const char *path, const char *val);
 int ks_wait_resident(int fd, uint64_t max, int secs);
 
 /*
+ * Page out every page of partition @fd (a paging service must serve the
+ * pool): a target of one page (then lifted), and the last page with
+ * fadvise(DONTNEED). 0, -errno (ioctl) or -1 (pages stayed).
+ */
+int ks_evict_all(int fd);
+
+/*
  * Lines of the kernel log that are warnings, BUGs, oopses or list or
  * refcount corruption (as scripts/vm/dmesg-check.sh sees them), or -1.
  */

@@ -16,6 +16,7 @@
 #include "mvm.h"
 
 extern const uint8_t mvm_guest_start[], mvm_guest_end[];
+extern const uint8_t mvm_guest_vectors[];
 
 #define PTE_P		0x1ULL
 #define PTE_RW		0x2ULL
@@ -43,13 +44,18 @@ static struct mvm_mbox *mvm_mbox(struct mvm_vcpu *vcpu)
 				   vcpu->id * MVM_MBOX_SIZE);
 }
 
-/* Identity map the low MVM_MAPPED_GB GiB with 2 MiB pages, and a GDT. */
+/*
+ * Identity map the low MVM_MAPPED_GB GiB with 2 MiB pages; a GDT; an IDT
+ * whose 64-bit interrupt gates send exceptions 0-31 to the guest's
+ * reporting entries (lib/guest.S).
+ */
 static void mvm_build_tables(struct mvm *vm)
 {
 	uint64_t *pml4 = (uint64_t *)(vm->sys_mem + MVM_PML4_GPA);
 	uint64_t *pdpt = (uint64_t *)(vm->sys_mem + MVM_PDPT_GPA);
 	uint64_t *gdt = (uint64_t *)(vm->sys_mem + MVM_GDT_GPA);
-	uint64_t gb, i;
+	uint64_t *idt = (uint64_t *)(vm->sys_mem + MVM_IDT_GPA);
+	uint64_t gb, i, entry;
 
 	pml4[0] = MVM_PDPT_GPA | PTE_P | PTE_RW;
 	for (gb = 0; gb < MVM_MAPPED_GB; gb++) {
@@ -62,6 +68,14 @@ static void mvm_build_tables(struct mvm *vm)
 	gdt[0] = 0;
 	gdt[1] = 0x00af9a000000ffffULL;	/* 0x08: 64-bit code */
 	gdt[2] = 0x00cf92000000ffffULL;	/* 0x10: data */
+	for (i = 0; i < MVM_VECTORS; i++) {
+		entry = MVM_CODE_GPA + (mvm_guest_vectors - mvm_guest_start) +
+			i * 16;
+		/* offset 15:0, selector 0x08, present DPL 0 interrupt gate */
+		idt[2 * i] = (entry & 0xffff) | (0x08ULL << 16) |
+			     (0x8eULL << 40) | ((entry >> 16 & 0xffff) << 48);
+		idt[2 * i + 1] = entry >> 32;
+	}
 }
 
 struct mvm *mvm_create(void)
@@ -109,9 +123,7 @@ struct mvm *mvm_create(void)
 	/*
 	 * Not inherited by children, as QEMU does for guest RAM: a fork
 	 * does not make the guest's page tables, code and mailboxes
-	 * copy-on-write under running vCPUs. (It does not spare the test
-	 * VM's emulated SVM: guests still triple-fault while their VMM
-	 * forks, see stress/forkvm_test.)
+	 * copy-on-write under running vCPUs.
 	 */
 	if (madvise(vm->sys_mem, MVM_SYS_SIZE, MADV_DONTFORK)) {
 		mvm_err("madvise(MADV_DONTFORK): %s", strerror(errno));
@@ -227,6 +239,8 @@ struct mvm_vcpu *mvm_vcpu_create(struct mvm *vm, int id)
 	sregs.ss = sregs.ds;
 	sregs.gdt.base = MVM_GDT_GPA;
 	sregs.gdt.limit = 3 * 8 - 1;
+	sregs.idt.base = MVM_IDT_GPA;
+	sregs.idt.limit = MVM_VECTORS * 16 - 1;
 	sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM |
 		    CR0_PG;
 	sregs.cr3 = MVM_PML4_GPA;
@@ -321,22 +335,81 @@ static bool mvm_dump(struct mvm_vcpu *vcpu)
 	return !bad && !code_bad;
 }
 
+/*
+ * The guest reported an exception (lib/guest.S): what, where, and what
+ * its page tables and code look like from here.
+ */
+static void mvm_exception(struct mvm_vcpu *vcpu)
+{
+	struct mvm_mbox *mbox = mvm_mbox(vcpu);
+
+	mvm_err("vCPU %d: guest exception %llu, error code 0x%llx, at rip 0x%llx, cr2 0x%llx",
+		vcpu->id, (unsigned long long)(mbox->value & 0xff),
+		(unsigned long long)(mbox->value >> 8),
+		(unsigned long long)mbox->rip,
+		(unsigned long long)mbox->addr);
+	mvm_dump(vcpu);
+}
+
+static unsigned int mvm_dump_gen;	/* __atomic */
+
+void mvm_request_dump(void)
+{
+	__atomic_add_fetch(&mvm_dump_gen, 1, __ATOMIC_RELEASE);
+}
+
+/* What KVM holds for the vCPU: registers and events (mvm_request_dump()). */
+static void mvm_state(struct mvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_events ev;
+
+	mvm_err("vCPU %d: state on request: %lu KVM_RUN returned EINTR in this call",
+		vcpu->id, vcpu->eintr);
+	if (!ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &ev))
+		mvm_err("vCPU %d: exception injected %u pending %u nr %u error code %s0x%x; interrupt injected %u nr %u; nmi injected %u pending %u; flags 0x%x",
+			vcpu->id, ev.exception.injected,
+			ev.exception.pending, ev.exception.nr,
+			ev.exception.has_error_code ? "" : "(none) ",
+			ev.exception.error_code, ev.interrupt.injected,
+			ev.interrupt.nr, ev.nmi.injected, ev.nmi.pending,
+			ev.flags);
+	else
+		mvm_err("vCPU %d: KVM_GET_VCPU_EVENTS: %s", vcpu->id,
+			strerror(errno));
+	mvm_dump(vcpu);
+}
+
 /* Run until the guest does an OUT to @port. */
 static int mvm_run_to_port(struct mvm_vcpu *vcpu, uint16_t port)
 {
 	struct kvm_run *run = vcpu->run;
+	unsigned int gen;
 
 	for (;;) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			int err = -errno;
 
-			if (errno == EINTR)
+			if (errno == EINTR) {
+				vcpu->eintr++;
+				gen = __atomic_load_n(&mvm_dump_gen,
+						      __ATOMIC_ACQUIRE);
+				if (gen != vcpu->dump_seen) {
+					vcpu->dump_seen = gen;
+					mvm_state(vcpu);
+				}
 				continue;
+			}
 			mvm_err("KVM_RUN: %s", strerror(errno));
 			return err;
 		}
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:
+			if (run->io.direction == KVM_EXIT_IO_OUT &&
+			    run->io.port == MVM_PORT_RESULT &&
+			    mvm_mbox(vcpu)->status == MVM_EXCEPTION) {
+				mvm_exception(vcpu);
+				return -EPROTO;
+			}
 			if (run->io.direction == KVM_EXIT_IO_OUT &&
 			    run->io.port == port)
 				return 0;
@@ -367,6 +440,7 @@ int mvm_call(struct mvm_vcpu *vcpu, enum mvm_op op, uint64_t arg0,
 	struct mvm_mbox *mbox = mvm_mbox(vcpu);
 	int ret;
 
+	vcpu->eintr = 0;
 	/* The guest stops at PORT_CMD at start and after every result. */
 	ret = mvm_run_to_port(vcpu, MVM_PORT_CMD);
 	if (ret)
@@ -377,10 +451,10 @@ int mvm_call(struct mvm_vcpu *vcpu, enum mvm_op op, uint64_t arg0,
 	mbox->arg[2] = arg2;
 	mbox->status = ~0ULL;
 	ret = mvm_run_to_port(vcpu, MVM_PORT_RESULT);
-	if (ret)
+	if (ret && mbox->status != MVM_EXCEPTION)
 		return ret;
 	res->status = mbox->status;
 	res->value = mbox->value;
 	res->addr = mbox->addr;
-	return 0;
+	return ret;
 }

@@ -4,7 +4,8 @@
  *
  * It creates a KVM VM whose first 2 MiB ("system memory", anonymous) hold
  * identity-mapped long-mode page tables for the low MVM_MAPPED_GB GiB of
- * guest-physical space, a GDT, the guest program and its stack. Further
+ * guest-physical space, a GDT, an IDT (exceptions are reported, not triple
+ * faults), the guest program and its stack. Further
  * memory slots come from any mmap'd region, typically a kvmshare partition
  * file, so that every guest access to them faults through that file.
  *
@@ -44,6 +45,8 @@
 #define MVM_PDPT_GPA		0x3000UL
 #define MVM_PD_GPA		0x4000UL	/* MVM_MAPPED_GB pages */
 #define MVM_MBOX_GPA		0x50000UL	/* vCPU 0's mailbox */
+#define MVM_IDT_GPA		0x52000UL	/* exceptions 0-31 */
+#define MVM_VECTORS		32
 #define MVM_MBOX_SIZE		64UL		/* apart, per vCPU id */
 #define MVM_MAX_VCPUS		64		/* ids 0..MVM_MAX_VCPUS - 1 */
 #define MVM_CODE_GPA		0x100000UL
@@ -69,6 +72,11 @@ enum mvm_op {
 #define MVM_OK			0
 #define MVM_MISMATCH		1
 #define MVM_BAD_OP		2
+/*
+ * The guest took an exception (it halts after reporting it): mvm_call()
+ * prints it and returns -EPROTO.
+ */
+#define MVM_EXCEPTION		3
 
 /*
  * Command mailbox shared with the guest, one per vCPU; offsets are used by
@@ -80,6 +88,7 @@ struct mvm_mbox {
 	uint64_t status;	/* 32 */
 	uint64_t value;		/* 40 */
 	uint64_t addr;		/* 48 */
+	uint64_t rip;		/* 56: MVM_EXCEPTION's faulting rip */
 };
 
 struct mvm {
@@ -95,6 +104,9 @@ struct mvm_vcpu {
 	int id;
 	int fd;
 	struct kvm_run *run;
+	/* KVM_RUN calls that returned EINTR in the current mvm_call() */
+	unsigned long eintr;
+	unsigned int dump_seen;		/* see mvm_request_dump() */
 };
 
 /* What the guest reported for one command. */
@@ -116,14 +128,27 @@ void mvm_vcpu_destroy(struct mvm_vcpu *vcpu);
 /*
  * Run the vCPU until the guest reports the result of command @op, and fill
  * @res. Returns 0, or a negative errno when the vCPU stopped for another
- * reason (KVM_RUN failed, shutdown, unexpected exit: printed), e.g. -EFAULT
+ * reason (KVM_RUN failed, shutdown, unexpected exit: printed), e.g.
+ * -EPROTO when the guest took an exception (@res then holds status
+ * MVM_EXCEPTION, value vector | error code << 8, addr CR2), -EFAULT
  * when KVM could not fault in guest memory, and -ESHUTDOWN when the guest
  * triple-faulted with its page tables and code intact as the host sees
- * them (the test VM's emulated SVM does that, see stress/forkvm_test;
- * -EPROTO when they were not).
+ * them (it ran on other memory than the host's: bookworm's QEMU 7.2 as
+ * the test VM's emulator did that, see scripts/qemu.sh; -EPROTO when they
+ * were not).
  */
 int mvm_call(struct mvm_vcpu *vcpu, enum mvm_op op, uint64_t arg0,
 	     uint64_t arg1, uint64_t arg2, struct mvm_result *res);
+
+/*
+ * Ask every vCPU that is in mvm_call() to print its state (registers,
+ * pending and injected events, the EINTR count of the call) the next time
+ * KVM_RUN returns to it: the caller then interrupts the vCPUs' threads with
+ * a signal whose handler returns (installed without SA_RESTART), which
+ * makes KVM_RUN return EINTR. For a watchdog: a vCPU that never comes back
+ * says what KVM is doing with it.
+ */
+void mvm_request_dump(void);
 
 /* Host-side helpers for the same pattern the guest writes. */
 static inline uint64_t mvm_pattern(uint64_t page_gpa, uint64_t seed)

@@ -88,34 +88,6 @@ FIXTURE_TEARDOWN(ra)
 	EXPECT_EQ(self->klog, ks_klog_bad());
 }
 
-/*
- * Evict the whole partition: a target of one page (then lifted), and the
- * last page with fadvise(DONTNEED), so that every page is away.
- */
-static int evict_all(int fd)
-{
-	struct kvmshare_part_attr a = { .flags = KVMSHARE_ATTR_TARGET,
-					.target_pages = 1 };
-	struct kvmshare_part_stats st;
-	int ret, i;
-
-	if (ioctl(fd, KVMSHARE_IOC_SET_ATTR, &a))
-		return -errno;
-	ret = ks_wait_resident(fd, 1, 30);
-	a.target_pages = 0;
-	if (ioctl(fd, KVMSHARE_IOC_SET_ATTR, &a))
-		return -errno;
-	for (i = 0; !ret && i < 100; i++) {
-		if (ks_part_stats(fd, &st))
-			return -1;
-		if (!st.resident_pages)
-			return 0;
-		ret = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-		usleep(100000);
-	}
-	return -1;
-}
-
 /* Fault page @i in and check what it holds. */
 static int touch(struct _test_data_ra *self, uint64_t i)
 {
@@ -157,7 +129,7 @@ TEST_F_TIMEOUT(ra, shrinks_on_sparse_grows_on_sequential, 240)
 	long long shrinks, grows;
 	uint64_t w, i;
 
-	ASSERT_EQ(0, evict_all(self->fd));
+	ASSERT_EQ(0, ks_evict_all(self->fd));
 	EXPECT_EQ(16, ra(self, "readahead_window"));
 	st0 = stats(self->fd);
 	srandom(15);
@@ -197,11 +169,11 @@ TEST_F_TIMEOUT(ra, wasted_readahead_shrinks, 240)
 {
 	long long shrinks;
 
-	ASSERT_EQ(0, evict_all(self->fd));
+	ASSERT_EQ(0, ks_evict_all(self->fd));
 	ASSERT_EQ(0, touch(self, 0));
 	/* The first page-in reads its whole window: 15 pages untouched. */
 	ASSERT_EQ(0, wait_ahead(self->fd, 15));
-	ASSERT_EQ(0, evict_all(self->fd));
+	ASSERT_EQ(0, ks_evict_all(self->fd));
 	TH_LOG("%lld read-ahead pages evicted untouched",
 	       ra(self, "readahead_wasted"));
 	EXPECT_GE(ra(self, "readahead_wasted"), 1);
@@ -217,7 +189,7 @@ TEST_F_TIMEOUT(ra, sequential_read_keeps_window, 240)
 	struct kvmshare_part_stats st0, st1;
 	uint64_t i, v;
 
-	ASSERT_EQ(0, evict_all(self->fd));
+	ASSERT_EQ(0, ks_evict_all(self->fd));
 	st0 = stats(self->fd);
 	for (i = 0; i < PAGES / 4; i++) {
 		ASSERT_EQ(8, pread(self->fd, &v, 8, i * KS_PAGE));
@@ -242,7 +214,7 @@ TEST_F_TIMEOUT(ra, fixed_without_adapt, 240)
 	uint64_t w;
 
 	ASSERT_EQ(0, ks_write_file(PARAM("readahead_adapt"), "N"));
-	ASSERT_EQ(0, evict_all(self->fd));
+	ASSERT_EQ(0, ks_evict_all(self->fd));
 	st0 = stats(self->fd);
 	for (w = 0; w < 16; w++)
 		ASSERT_EQ(0, touch(self, w * 16 + 5));

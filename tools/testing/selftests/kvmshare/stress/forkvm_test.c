@@ -8,13 +8,14 @@
  * guest memory freed and reallocated under a running vCPU; vCPU 1 only
  * fills it). The data slot is a memfd or a kvmshare partition file.
  *
- * A manual suite (forkvm): in the test VM (KVM on QEMU 7.2's emulated
- * SVM) the fork variant's guests triple-fault within seconds to minutes
- * with the memfd slot too, with the guest's memory excluded from the
- * fork (MADV_DONTFORK) and its page tables and code intact as the host
- * sees them: the emulator's, not kvmshare's. The stress suite therefore
- * never forks while a vCPU runs. Run it to check a new emulator or a
- * real host (where every variant must pass):
+ * Suite forkvm. It is also the check of the test VM's emulator: on
+ * bookworm's QEMU 7.2 the fork variant's guests triple-faulted within
+ * seconds to minutes with the memfd slot too, with the guest's memory
+ * excluded from the fork (MADV_DONTFORK) and its page tables and code
+ * intact as the host sees them, and the test VM's kernel panicked with a
+ * corrupted stack end: that emulator's, not kvmshare's. The test VM runs
+ * on QEMU from bookworm-backports (scripts/qemu.sh), where every variant
+ * passes; KVMSHARE_QEMU=system brings the old failures back. Longer runs:
  *   KVMSHARE_VM_APPEND="FORKVM_SECONDS=120" make check SUITES=forkvm
  *
  *   FORKVM_SECONDS   seconds per test (default 20)

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * NUMA placement (issue #18): pages of a partition go where the NUMA
+ * policy of the mapping they are faulted through puts them, as QEMU's
+ * memory-backend-file host-nodes/policy set it with mbind(); a page paged
+ * back in by a fault goes there again; a page held for an entitlement is
+ * swapped for a placed one. Needs two NUMA nodes (the suite numa boots
+ * the test VM with them); skipped with fewer.
+ *
+ * The node of each page is read with move_pages(2) without target nodes.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/mempolicy.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "kselftest_harness.h"
+#include "../lib/ksutil.h"
+#include "../lib/kspager.h"
+
+#define POOL_MB		16
+#define PAGES		512UL
+#define HALF		(PAGES / 2)
+
+FIXTURE(numa) {
+	char dir[64];
+	char name[32];
+	struct ks_pager pager;
+	int fd;
+	uint8_t *map;
+	int klog;
+};
+
+static int nr_nodes(void)
+{
+	char path[64];
+	int n;
+
+	for (n = 0; n < 64; n++) {
+		snprintf(path, sizeof(path), "/sys/devices/system/node/node%d",
+			 n);
+		if (access(path, F_OK))
+			break;
+	}
+	return n;
+}
+
+/* mbind() [@p, @p + @len) to @mode over the nodes in @mask, with @flags. */
+static int policy(void *p, size_t len, int mode, unsigned long mask,
+		  unsigned int flags)
+{
+	return syscall(SYS_mbind, p, len, mode, &mask, 8 * sizeof(mask),
+		       flags) ? -errno : 0;
+}
+
+/* The node of each of the @n pages from @p into @node; 0 or -errno. */
+static int nodes_of(uint8_t *p, unsigned long n, int *node)
+{
+	void *pages[PAGES];
+	unsigned long i;
+
+	if (n > PAGES)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		pages[i] = p + i * KS_PAGE;
+	return syscall(SYS_move_pages, 0, n, pages, NULL, node, 0) ?
+	       -errno : 0;
+}
+
+/* Write page @i's number into it, or check it is there. */
+static void fill(uint8_t *map)
+{
+	unsigned long i;
+
+	for (i = 0; i < PAGES; i++)
+		((uint64_t *)map)[i * 512] = i + 1;
+}
+
+static unsigned long bad_data(uint8_t *map)
+{
+	unsigned long i, bad = 0;
+
+	for (i = 0; i < PAGES; i++)
+		bad += ((uint64_t *)map)[i * 512] != i + 1;
+	return bad;
+}
+
+/*
+ * Pages not on the node @want(i) says, printed (the first few). Each page
+ * is read first: move_pages() sees only mapped pages, and the pool's
+ * sampling of the active set unmaps pages now and then (-ENOENT), so a
+ * look that finds pages unmapped is repeated.
+ */
+static unsigned long misplaced(uint8_t *map, int (*want)(unsigned long))
+{
+	int node[PAGES], ret, tries;
+	unsigned long i, bad = 0, unmapped = 1;
+
+	for (tries = 0; unmapped && tries < 10; tries++) {
+		for (i = 0; i < PAGES; i++)
+			__atomic_load_n((uint64_t *)map + i * 512,
+					__ATOMIC_RELAXED);
+		ret = nodes_of(map, PAGES, node);
+		if (ret) {
+			ksft_print_msg("move_pages: %s\n", strerror(-ret));
+			return PAGES;
+		}
+		for (i = 0, unmapped = 0; i < PAGES; i++)
+			unmapped += node[i] == -ENOENT;
+	}
+	for (i = 0; i < PAGES; i++) {
+		if (node[i] == want(i))
+			continue;
+		if (bad++ < 4)
+			ksft_print_msg("page %lu on node %d, want %d\n", i,
+				       node[i], want(i));
+	}
+	return bad;
+}
+
+static int halves(unsigned long i)
+{
+	return i >= HALF;
+}
+
+static int alternate(unsigned long i)
+{
+	return i % 2;
+}
+
+FIXTURE_SETUP(numa)
+{
+	char opts[128];
+
+	self->map = NULL;
+	self->fd = -1;
+	self->dir[0] = '\0';
+	if (nr_nodes() < 2)
+		SKIP(return, "needs two NUMA nodes (suite numa)");
+	snprintf(self->name, sizeof(self->name), "ksnuma%d", getpid());
+	snprintf(opts, sizeof(opts), "size=%dM,name=%s", POOL_MB, self->name);
+	ASSERT_EQ(0, ks_pool_mount(self->dir, sizeof(self->dir), opts));
+	self->klog = ks_klog_bad();
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 4 * PAGES, 256,
+				     64, 0, -1));
+	ASSERT_EQ(0, ks_pager_run(&self->pager));
+	self->fd = ks_part_create(self->dir, "vm", PAGES * KS_PAGE);
+	ASSERT_GE(self->fd, 0);
+	self->map = mmap(NULL, PAGES * KS_PAGE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, self->map);
+}
+
+FIXTURE_TEARDOWN(numa)
+{
+	char path[128];
+
+	if (!self->dir[0])
+		return;
+	if (self->map && self->map != MAP_FAILED)
+		munmap(self->map, PAGES * KS_PAGE);
+	close(self->fd);
+	snprintf(path, sizeof(path), "%s/vm", self->dir);
+	unlink(path);
+	ks_sysfs_settle(0, 5, "%s/blocks_used", self->name);
+	ks_pager_detach(&self->pager);
+	EXPECT_EQ(0, ks_pool_umount(self->dir));
+	EXPECT_EQ(self->klog, ks_klog_bad());
+}
+
+/*
+ * QEMU's call (MPOL_MF_STRICT | MPOL_MF_MOVE, before the guest touches
+ * its RAM): the first half bound to node 0, the second to node 1. Then
+ * every page is paged out and faulted back in: each returns to its node.
+ */
+TEST_F(numa, bound_halves_stay_on_their_node_across_paging)
+{
+	struct kvmshare_part_stats st;
+
+	ASSERT_EQ(0, policy(self->map, HALF * KS_PAGE, MPOL_BIND, 1,
+			    MPOL_MF_STRICT | MPOL_MF_MOVE));
+	ASSERT_EQ(0, policy(self->map + HALF * KS_PAGE, HALF * KS_PAGE,
+			    MPOL_BIND, 2, MPOL_MF_STRICT | MPOL_MF_MOVE));
+	fill(self->map);
+	EXPECT_EQ(0, misplaced(self->map, halves));
+
+	ASSERT_EQ(0, ks_evict_all(self->fd));
+	EXPECT_EQ(0, bad_data(self->map));
+	EXPECT_EQ(0, misplaced(self->map, halves));
+	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
+	EXPECT_GE(st.pageins, PAGES / 2);
+	EXPECT_EQ(0, st.unplaced_pages);
+}
+
+/*
+ * The policy is the mapping's that allocates the page: pages faulted in
+ * through a second mapping follow its policy, not the first mapping's
+ * (bound the other way round), and stay where they are when the first
+ * mapping faults on them.
+ */
+TEST_F(numa, the_faulting_mapping_decides)
+{
+	uint8_t *other;
+
+	other = mmap(NULL, PAGES * KS_PAGE, PROT_READ | PROT_WRITE,
+		     MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, other);
+	ASSERT_EQ(0, policy(self->map, HALF * KS_PAGE, MPOL_BIND, 2, 0));
+	ASSERT_EQ(0, policy(self->map + HALF * KS_PAGE, HALF * KS_PAGE,
+			    MPOL_BIND, 1, 0));
+	ASSERT_EQ(0, policy(other, HALF * KS_PAGE, MPOL_BIND, 1, 0));
+	ASSERT_EQ(0, policy(other + HALF * KS_PAGE, HALF * KS_PAGE, MPOL_BIND,
+			    2, 0));
+	fill(other);
+	EXPECT_EQ(0, misplaced(other, halves));
+	/* Mapped into the first mapping as they are: not moved. */
+	EXPECT_EQ(0, bad_data(self->map));
+	EXPECT_EQ(0, misplaced(self->map, halves));
+	/*
+	 * Nor by mbind() with MPOL_MF_MOVE: the pool's pages are not on
+	 * the LRU and cannot be migrated (6.1.0-57 returns 0 for them).
+	 */
+	ksft_print_msg("mbind(MPOL_MF_STRICT | MPOL_MF_MOVE) over them: %d\n",
+		       policy(self->map, HALF * KS_PAGE, MPOL_BIND, 2,
+			      MPOL_MF_STRICT | MPOL_MF_MOVE));
+	EXPECT_EQ(0, misplaced(self->map, halves));
+	munmap(other, PAGES * KS_PAGE);
+}
+
+/* MPOL_INTERLEAVE over both nodes: page i on node i % 2. */
+TEST_F(numa, interleave_alternates_nodes)
+{
+	ASSERT_EQ(0, policy(self->map, PAGES * KS_PAGE, MPOL_INTERLEAVE, 3, 0));
+	fill(self->map);
+	EXPECT_EQ(0, misplaced(self->map, alternate));
+	ASSERT_EQ(0, ks_evict_all(self->fd));
+	EXPECT_EQ(0, bad_data(self->map));
+	EXPECT_EQ(0, misplaced(self->map, alternate));
+}
+
+/*
+ * Below its entitlement a partition gets the pages the pool holds for it
+ * (allocated by a worker, on any node): with a policy on the mapping they
+ * are swapped for placed pages while the host has them (the held ones
+ * go back to the pool).
+ */
+TEST_F(numa, held_pages_are_swapped_for_placed_ones)
+{
+	struct kvmshare_part_stats st;
+
+	ASSERT_EQ(0, ks_part_set(self->fd, KVMSHARE_ATTR_ENTITLEMENT, PAGES,
+				 0, 0));
+	ASSERT_EQ(0, policy(self->map, HALF * KS_PAGE, MPOL_BIND, 1, 0));
+	ASSERT_EQ(0, policy(self->map + HALF * KS_PAGE, HALF * KS_PAGE,
+			    MPOL_BIND, 2, 0));
+	fill(self->map);
+	EXPECT_EQ(0, misplaced(self->map, halves));
+	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
+	EXPECT_EQ(PAGES, st.resident_pages);
+	EXPECT_EQ(0, st.unplaced_pages);
+	EXPECT_EQ(0, ks_sysfs_num("%s/partitions/vm/unplaced_pages",
+				  self->name));
+}
+
+TEST_HARNESS_MAIN
