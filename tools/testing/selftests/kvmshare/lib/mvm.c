@@ -15,8 +15,8 @@
 
 #include "mvm.h"
 
-extern const uint8_t mvm_guest_start[], mvm_guest_end[];
-extern const uint8_t mvm_guest_vectors[];
+/* Symbols of guest.S: the guest's code and its interrupt vectors. */
+extern const uint8_t mvm_guest_start[], mvm_guest_end[], mvm_guest_vectors[];
 
 #define PTE_P		0x1ULL
 #define PTE_RW		0x2ULL
