@@ -11,18 +11,17 @@
 # Why not bookworm's own QEMU 7.2: its emulated AMD SVM, on which the test
 # VM's KVM runs every guest of the suites (the mini VMs of the stress and
 # forkvm programs, the nested QEMU guests of e2e_tcg and the manual
-# suites), sometimes runs a guest on memory other than the memory KVM
-# gave it and has delivered an interrupt between VMRUN and KVM's restore
-# of the host's state: guests triple-fault with their page tables intact,
-# vCPU threads loop in svm_vcpu_run, and the test VM's kernel panics with a
-# corrupted stack end (Documentation/dev-guide.rst, "The emulator"). The
-# manual suite forkvm shows it on a memfd, without kvmshare. QEMU 10 does
-# not. Only the test VM's emulator changes: inside the test VM the suites
+# suites), has run a guest on memory other than the memory KVM gave it
+# (a triple fault on a memfd, without kvmshare: suite forkvm) and has
+# delivered an interrupt between VMRUN and KVM's restore of the host's
+# state. QEMU 10's is newer; it is not free of such failures either, and
+# the counts of both are in Documentation/dev-guide.rst, "The emulator".
+# Only the test VM's emulator changes: inside the test VM the suites
 # that run QEMU as a VMM keep running this machine's installed one (the
 # product is tested with the QEMU that Debian's users have).
 #
 # KVMSHARE_QEMU=system runs the installed qemu-system-x86_64 instead (a
-# machine without network access; expect the failures above), and
+# machine without network access), and
 # KVMSHARE_QEMU=/path/to/qemu-system-x86_64 a QEMU of your choice. The cache
 # is $KVMSHARE_QCACHE (default /var/tmp/kvmshare-qemu), one directory per
 # version; the newest one there is used, so the download happens once per

@@ -416,7 +416,12 @@ static int mvm_run_to_port(struct mvm_vcpu *vcpu, uint16_t port)
 			mvm_err("unexpected I/O port 0x%x", run->io.port);
 			return -EPROTO;
 		case KVM_EXIT_SHUTDOWN:
-			mvm_err("guest shutdown (triple fault)");
+			/*
+			 * KVM on AMD re-initialises the vCPU on a shutdown
+			 * (the VMCB is undefined after it): the registers
+			 * printed are the reset state, not the faulting one.
+			 */
+			mvm_err("guest shutdown (triple fault); registers below are KVM's reset state on AMD");
 			return mvm_dump(vcpu) ? -ESHUTDOWN : -EPROTO;
 		case KVM_EXIT_FAIL_ENTRY:
 			mvm_err("entry failed, reason 0x%llx",

@@ -133,9 +133,10 @@ void mvm_vcpu_destroy(struct mvm_vcpu *vcpu);
  * MVM_EXCEPTION, value vector | error code << 8, addr CR2), -EFAULT
  * when KVM could not fault in guest memory, and -ESHUTDOWN when the guest
  * triple-faulted with its page tables and code intact as the host sees
- * them (it ran on other memory than the host's: bookworm's QEMU 7.2 as
- * the test VM's emulator did that, see scripts/qemu.sh; -EPROTO when they
- * were not).
+ * them (it ran on other memory than the host's, or could not deliver an
+ * exception; the test VM's emulated SVM has done that, see
+ * Documentation/dev-guide.rst, "The emulator"; -EPROTO when they were
+ * not).
  */
 int mvm_call(struct mvm_vcpu *vcpu, enum mvm_op op, uint64_t arg0,
 	     uint64_t arg1, uint64_t arg2, struct mvm_result *res);

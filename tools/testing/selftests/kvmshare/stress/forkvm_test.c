@@ -8,14 +8,14 @@
  * guest memory freed and reallocated under a running vCPU; vCPU 1 only
  * fills it). The data slot is a memfd or a kvmshare partition file.
  *
- * Suite forkvm. It is also the check of the test VM's emulator: on
- * bookworm's QEMU 7.2 the fork variant's guests triple-faulted within
- * seconds to minutes with the memfd slot too, with the guest's memory
- * excluded from the fork (MADV_DONTFORK) and its page tables and code
- * intact as the host sees them, and the test VM's kernel panicked with a
- * corrupted stack end: that emulator's, not kvmshare's. The test VM runs
- * on QEMU from bookworm-backports (scripts/qemu.sh), where every variant
- * passes; KVMSHARE_QEMU=system brings the old failures back. Longer runs:
+ * Manual suite forkvm. It is also a check of the test VM's emulator: on
+ * bookworm's QEMU 7.2 the fork variant's guests triple-faulted with the
+ * memfd slot too, with the guest's memory excluded from the fork
+ * (MADV_DONTFORK) and its page tables and code intact as the host sees
+ * them: the emulator can do that without kvmshare. On QEMU 10
+ * (scripts/qemu.sh) fork.pool_slot triple-faulted once, cause not found
+ * (Documentation/dev-guide.rst, "The emulator", has the counts);
+ * KVMSHARE_QEMU=system runs the suite on 7.2 for comparison. Longer runs:
  *   KVMSHARE_VM_APPEND="FORKVM_SECONDS=120" make check SUITES=forkvm
  *
  *   FORKVM_SECONDS   seconds per test (default 20)

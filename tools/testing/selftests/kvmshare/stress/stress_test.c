@@ -533,17 +533,16 @@ static int guarded_copy(void *dst, const void *src, size_t len)
 	return 0;
 }
 
-/*
- * mvm_call() catching a SIGBUS that KVM sends for a lost page. The vCPUs
- * of the workers run at the same time, and forks happen while they run,
- * as in a VMM. (On bookworm's QEMU 7.2 as the test VM's emulator, guests
- * triple-faulted and the test VM's kernel panicked under exactly that,
- * without kvmshare: see scripts/qemu.sh and stress/forkvm_test.)
- */
-
 /* The worker of this thread (NULL in others), for the watchdog's dump. */
 static __thread struct worker *this_worker;
 
+/*
+ * mvm_call() catching a SIGBUS that KVM sends for a lost page. The vCPUs
+ * of the workers run at the same time, and forks happen while they run,
+ * as in a VMM. (The test VM's emulated SVM has made guests triple-fault
+ * under exactly that on a memfd, without kvmshare: Documentation/
+ * dev-guide.rst, "The emulator".)
+ */
 static int guarded_vcall(struct mvm_vcpu *vcpu, enum mvm_op op,
 			 uint64_t gpa, uint64_t pages, uint64_t seed,
 			 struct mvm_result *res, int *code)
