@@ -3,6 +3,7 @@
  * Helpers for kvmshare selftests (see ksutil.h).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -361,4 +362,75 @@ int ks_klog_bad(void)
 int ks_klog_count(const char *needle)
 {
 	return ks_klog_match(&needle, 1);
+}
+
+void ks_dump_file(ks_out_fn out, const char *path, const char *prefix,
+		  int tail)
+{
+	char lines[64][1024];
+	int n = 0, i;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return;
+	if (tail > 64)
+		tail = 64;
+	while (fgets(lines[n % 64], sizeof(lines[0]), f))
+		n++;
+	fclose(f);
+	for (i = n > tail ? n - tail : 0; i < n; i++) {
+		lines[i % 64][strcspn(lines[i % 64], "\n")] = 0;
+		out("%s%s", prefix, lines[i % 64]);
+	}
+}
+
+void ks_dump_tasks(ks_out_fn out)
+{
+	static const char *const what[] = { "stack", "stat", "syscall" };
+	static const char *const pre[] = { "  ", "  stat: ", "  syscall: " };
+	static const int tail[] = { 16, 1, 1 };
+	char path[320];
+	struct dirent *de;
+	unsigned int i;
+	DIR *d;
+
+	d = opendir("/proc/self/task");
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		out("task %s:", de->d_name);
+		for (i = 0; i < 3; i++) {
+			snprintf(path, sizeof(path), "/proc/self/task/%s/%s",
+				 de->d_name, what[i]);
+			ks_dump_file(out, path, pre[i], tail[i]);
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
+static void ks_kvm_events(const char *on)
+{
+	static const char *const ev[] = { "kvm_exit", "kvm_page_fault",
+					  "kvm_inj_exception" };
+	char path[160];
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path),
+			 "/sys/kernel/debug/tracing/events/kvm/%s/enable",
+			 ev[i]);
+		ks_write_file(path, on);
+	}
+}
+
+void ks_dump_kvm_trace(ks_out_fn out)
+{
+	const char *trace = "/sys/kernel/debug/tracing/trace";
+
+	ks_write_file(trace, "");
+	ks_kvm_events("1");
+	sleep(1);
+	ks_kvm_events("0");
+	ks_dump_file(out, trace, "kvm trace: ", 40);
 }

@@ -90,4 +90,18 @@ int ks_failed(void);
  */
 long long ks_file_num(const char *path, const char *key);
 
+/*
+ * What a program prints when a thread of it is stuck: @out prints one
+ * diagnostic line (printf-like, no newline). The last @tail lines of
+ * @path, each behind @prefix; every thread's kernel stack, state, CPU
+ * times and system call (an empty stack and "running" is a thread that
+ * spins in the kernel or in the program); one second of KVM's exits,
+ * page faults and injected exceptions from tracefs (the last 40 lines).
+ */
+typedef void (*ks_out_fn)(const char *fmt, ...);
+void ks_dump_file(ks_out_fn out, const char *path, const char *prefix,
+		  int tail);
+void ks_dump_tasks(ks_out_fn out);
+void ks_dump_kvm_trace(ks_out_fn out);
+
 #endif /* KSUTIL_H */

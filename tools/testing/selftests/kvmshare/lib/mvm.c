@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,6 +358,24 @@ static unsigned int mvm_dump_gen;	/* __atomic */
 void mvm_request_dump(void)
 {
 	__atomic_add_fetch(&mvm_dump_gen, 1, __ATOMIC_RELEASE);
+}
+
+/* Its only work is to make KVM_RUN return EINTR. */
+static void mvm_on_sigusr2(int sig)
+{
+}
+
+void mvm_dump_threads(const pthread_t *threads, unsigned int n)
+{
+	struct sigaction sa = { .sa_handler = mvm_on_sigusr2 };
+	unsigned int i;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR2, &sa, NULL);
+	mvm_request_dump();
+	for (i = 0; i < n; i++)
+		pthread_kill(threads[i], SIGUSR2);
+	sleep(3);
 }
 
 /* What KVM holds for the vCPU: registers and events (mvm_request_dump()). */

@@ -34,6 +34,7 @@
 #ifndef MVM_H
 #define MVM_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <linux/kvm.h>
@@ -150,6 +151,13 @@ int mvm_call(struct mvm_vcpu *vcpu, enum mvm_op op, uint64_t arg0,
  * says what KVM is doing with it.
  */
 void mvm_request_dump(void);
+
+/*
+ * All of that for a watchdog: request the dump, interrupt the @n threads
+ * @threads (vCPU threads in mvm_call()) with SIGUSR2, whose handler this
+ * installs, and give them 3 s to print.
+ */
+void mvm_dump_threads(const pthread_t *threads, unsigned int n);
 
 /* Host-side helpers for the same pattern the guest writes. */
 static inline uint64_t mvm_pattern(uint64_t page_gpa, uint64_t seed)

@@ -26,6 +26,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,7 @@ struct vthread {
 	uint64_t loops;
 	int err;
 	uint64_t bad_addr;
+	int done;			/* __atomic: vcpu_main() returned */
 };
 
 static int stop_now;		/* __atomic */
@@ -78,7 +81,55 @@ static void *vcpu_main(void *arg)
 		off = (off + BATCH) % v->pages;
 		v->loops++;
 	}
+	__atomic_store_n(&v->done, 1, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+/*
+ * A vCPU call takes milliseconds: a vCPU thread not back within
+ * STUCK_SECS of the stop is stuck. Print what it, KVM and the other
+ * threads are doing (mvm_dump_threads(), the threads' kernel stacks, one
+ * second of KVM's trace, the CPUs' stacks on the console). Returns true
+ * if all returned.
+ */
+#define STUCK_SECS	60
+
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+static bool vcpus_returned(struct vthread *v, int n)
+{
+	pthread_t stuck[2];
+	int i, k = 0, s;
+
+	for (s = 0; s < STUCK_SECS * 10; s++) {
+		for (i = 0, k = 0; i < n; i++)
+			if (!__atomic_load_n(&v[i].done, __ATOMIC_ACQUIRE))
+				k++;
+		if (!k)
+			return true;
+		usleep(100000);
+	}
+	for (i = 0, k = 0; i < n; i++)
+		if (!__atomic_load_n(&v[i].done, __ATOMIC_ACQUIRE)) {
+			diag("vCPU %d: not back from its call %d s after the stop (%lu loops done)",
+			     v[i].vcpu->id, STUCK_SECS, v[i].loops);
+			stuck[k++] = v[i].t;
+		}
+	mvm_dump_threads(stuck, k);
+	ks_dump_tasks(diag);
+	ks_dump_kvm_trace(diag);
+	ks_write_file("/proc/sysrq-trigger", "l");
+	return false;
 }
 
 /*
@@ -165,6 +216,8 @@ static void run(struct __test_metadata *_metadata, int fd, const char *what,
 	}
 	forks = punch ? punch_loop(fd, map, secs) : fork_loop(vm, secs);
 	__atomic_store_n(&stop_now, 1, __ATOMIC_RELAXED);
+	/* A stuck vCPU thread is left behind: the test's process ends. */
+	ASSERT_TRUE(vcpus_returned(v, 2));
 	for (i = 0; i < 2; i++) {
 		pthread_join(v[i].t, NULL);
 		ksft_print_msg("%s: vCPU %d: %lu loops, result %d (bad address 0x%lx)\n",

@@ -1593,23 +1593,6 @@ static int pager_ids(uint64_t *ids, int max)
 	return n;
 }
 
-static void dump_file(const char *path, const char *prefix, int tail)
-{
-	char lines[64][1024];
-	int n = 0, i;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return;
-	while (fgets(lines[n % 64], sizeof(lines[0]), f))
-		n++;
-	fclose(f);
-	for (i = n > tail ? n - tail : 0; i < n; i++) {
-		lines[i % 64][strcspn(lines[i % 64], "\n")] = 0;
-		diag("%s%s", prefix, lines[i % 64]);
-	}
-}
-
 static int pagerd_start(int i, bool standby)
 {
 	char blocks[32], pidfile[64], *argv[16];
@@ -1662,7 +1645,7 @@ static int pagerd_start(int i, bool standby)
 	if (!pd[i].id) {
 		diag("round %d: %s %d did not attach; its log:", round_no,
 		     PAGERD, i);
-		dump_file(pd[i].log, "  ", 10);
+		ks_dump_file(diag, pd[i].log, "  ", 10);
 		return -1;
 	}
 	return 0;
@@ -1711,7 +1694,7 @@ static void pagerd_reap(void)
 		pd[i].pid = 0;
 		report(&n_pagerd_bad, "%s %d (service %lu) ended by itself, status 0x%x; its log:",
 		       PAGERD, i, pd[i].id, status);
-		dump_file(pd[i].log, "  ", 8);
+		ks_dump_file(diag, pd[i].log, "  ", 8);
 		if (pagerd_start(i, true))
 			report(&n_pagerd_bad, "could not restart %s %d",
 			       PAGERD, i);
@@ -1754,7 +1737,7 @@ static void *pager_main(void *arg)
 				report(&n_pagerd_bad,
 				       "%s %d (service %lu) stopped with a standby: status 0x%x, want exit 0; its log:",
 				       PAGERD, i, pd[i].id, status);
-				dump_file(pd[i].log, "  ", 8);
+				ks_dump_file(diag, pd[i].log, "  ", 8);
 			}
 		}
 		if (status == -1) {
@@ -1860,99 +1843,37 @@ static void dump_workers(void)
 	}
 }
 
-/*
- * One second of KVM's exits and page faults (tracefs): a vCPU that never
- * comes back to the program shows its guest RIP and why it exits.
- */
-static void dump_kvm_trace(void)
-{
-	static const char *const ev[] = { "kvm_exit", "kvm_page_fault",
-					  "kvm_inj_exception" };
-	const char *t = "/sys/kernel/debug/tracing";
-	char path[160];
-	unsigned int i;
-
-	snprintf(path, sizeof(path), "%s/trace", t);
-	ks_write_file(path, "");
-	for (i = 0; i < ARRAY_SIZE(ev); i++) {
-		snprintf(path, sizeof(path), "%s/events/kvm/%s/enable", t,
-			 ev[i]);
-		ks_write_file(path, "1");
-	}
-	sleep(1);
-	for (i = 0; i < ARRAY_SIZE(ev); i++) {
-		snprintf(path, sizeof(path), "%s/events/kvm/%s/enable", t,
-			 ev[i]);
-		ks_write_file(path, "0");
-	}
-	snprintf(path, sizeof(path), "%s/trace", t);
-	dump_file(path, "kvm trace: ", 40);
-}
-
 static void dump_state(void)
 {
 	char path[320];
-	struct dirent *de;
-	DIR *d;
 
 	snprintf(path, sizeof(path), "/sys/kernel/debug/kvmshare/%s/pagers",
 		 pool_name);
-	dump_file(path, "pagers: ", 10);
+	ks_dump_file(diag, path, "pagers: ", 10);
 	snprintf(path, sizeof(path), "/sys/kernel/debug/kvmshare/%s/restores",
 		 pool_name);
-	dump_file(path, "restores: ", 20);
-	d = opendir("/proc/self/task");
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/stack",
-			 de->d_name);
-		diag("task %s:", de->d_name);
-		dump_file(path, "  ", 16);
-		/*
-		 * An empty stack is a task running: its state and CPU times
-		 * (stat) and its system call ("running": in user space) say
-		 * whether it spins in the kernel (a vCPU's fault that never
-		 * ends) or in the program.
-		 */
-		snprintf(path, sizeof(path), "/proc/self/task/%s/stat",
-			 de->d_name);
-		dump_file(path, "  stat: ", 1);
-		snprintf(path, sizeof(path), "/proc/self/task/%s/syscall",
-			 de->d_name);
-		dump_file(path, "  syscall: ", 1);
-	}
-	if (d)
-		closedir(d);
+	ks_dump_file(diag, path, "restores: ", 20);
+	ks_dump_tasks(diag);
 	dump_workers();
-	dump_kvm_trace();
+	ks_dump_kvm_trace(diag);
 	ks_write_file("/proc/sysrq-trigger", "w");
 	/* The running CPUs' kernel stacks, on the console. */
 	ks_write_file("/proc/sysrq-trigger", "l");
 }
 
-/* SIGUSR2 only interrupts KVM_RUN (see mvm_request_dump()). */
-static void on_sigusr2(int sig)
-{
-}
-
 /*
- * The vCPUs still in a call print what KVM holds for them: KVM_RUN returns
- * EINTR to each worker that a signal reaches, mvm.c prints, and the call
- * goes on.
+ * The vCPUs still in a call print what KVM holds for them
+ * (mvm_dump_threads()).
  */
 static void dump_vcpus(void)
 {
-	struct sigaction sa = { .sa_handler = on_sigusr2 };
-	unsigned int i;
+	pthread_t t[MAX_THREADS];
+	unsigned int i, n = 0;
 
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR2, &sa, NULL);
-	mvm_request_dump();
 	for (i = 0; i < cfg_threads; i++)
 		if (__atomic_load_n(&workers[i].vcall_op, __ATOMIC_ACQUIRE))
-			pthread_kill(workers[i].thread, SIGUSR2);
-	sleep(3);
+			t[n++] = workers[i].thread;
+	mvm_dump_threads(t, n);
 }
 
 static void *watchdog_main(void *arg)
@@ -2258,7 +2179,7 @@ static int wait_empty(double secs, bool show, bool pages_only)
 		     round_no, secs, used, blocks);
 		diag("round %d: pending_requests %lld nr_partitions %lld page-ins %d inflight %lld",
 		     round_no, pending, parts, rl > 0 ? rl - 1 : rl, infl);
-		dump_file(restores, "restores: ", 10);
+		ks_dump_file(diag, restores, "restores: ", 10);
 	}
 	return -1;
 }
@@ -2450,7 +2371,7 @@ static void run_round(void)
 				     round_no, PAGERD, i, pd[i].id);
 				diag("round %d: status 0x%x, want exit 0; its log:",
 				     round_no, st[i]);
-				dump_file(pd[i].log, "  ", 8);
+				ks_dump_file(diag, pd[i].log, "  ", 8);
 				ok = false;
 			}
 		}
@@ -2486,7 +2407,7 @@ static void run_round(void)
 			if (st[i] == -1) {
 				diag("round %d: %s %d does not end after the unmount; its log:",
 				     round_no, PAGERD, i);
-				dump_file(pd[i].log, "  ", 8);
+				ks_dump_file(diag, pd[i].log, "  ", 8);
 				ret = -ETIMEDOUT;
 				kill(pd[i].pid, SIGKILL);
 				pagerd_wait(i, 10);
