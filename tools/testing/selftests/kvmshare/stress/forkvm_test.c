@@ -13,8 +13,9 @@
  * memfd slot too, with the guest's memory excluded from the fork
  * (MADV_DONTFORK) and its page tables and code intact as the host sees
  * them: the emulator can do that without kvmshare. On QEMU 10
- * (scripts/qemu.sh) fork.pool_slot triple-faulted once, cause not found
- * (Documentation/dev-guide.rst, "The emulator", has the counts);
+ * (scripts/qemu.sh) guests triple-faulted on the partition and on the
+ * memfd, and a vCPU never came back once (Documentation/dev-guide.rst,
+ * "The emulator", has the counts);
  * KVMSHARE_QEMU=system runs the suite on 7.2 for comparison. Longer runs:
  *   KVMSHARE_VM_APPEND="FORKVM_SECONDS=120" make check SUITES=forkvm
  *
