@@ -306,6 +306,21 @@ void kvmshare_uncharge(struct kvmshare_part *part, u64 n)
 }
 
 /*
+ * Hold @page (zeroed, nobody else's) again if the pool holds fewer pages
+ * than it owes; false if it does not need it. Called with pool->lock.
+ */
+static bool kvmshare_rehold_locked(struct kvmshare_pool *pool,
+				   struct page *page)
+{
+	lockdep_assert_held(&pool->lock);
+	if (pool->nr_held >= pool->owed_pages)
+		return false;
+	list_add(&page->lru, &pool->held);
+	pool->nr_held++;
+	return true;
+}
+
+/*
  * @held, the page held for a partition below its entitlement, was not
  * used: the partition got a page where the mapping's NUMA policy places
  * it instead (kvmshare_page_alloc()). Hold it again while the pool holds
@@ -313,14 +328,10 @@ void kvmshare_uncharge(struct kvmshare_part *part, u64 n)
  */
 void kvmshare_held_return(struct kvmshare_pool *pool, struct page *held)
 {
-	bool hold = false;
+	bool hold;
 
 	spin_lock(&pool->lock);
-	if (pool->nr_held < pool->owed_pages) {
-		list_add(&held->lru, &pool->held);
-		pool->nr_held++;
-		hold = true;
-	}
+	hold = kvmshare_rehold_locked(pool, held);
 	spin_unlock(&pool->lock);
 	if (!hold)
 		put_page(held);
@@ -338,7 +349,7 @@ void kvmshare_held_return(struct kvmshare_pool *pool, struct page *held)
 void kvmshare_uncharge_page(struct kvmshare_part *part, struct page *page)
 {
 	struct kvmshare_pool *pool = part->pool;
-	bool clean = page_ref_count(page) == 1, hold = false;
+	bool clean = page_ref_count(page) == 1, hold;
 	u64 before;
 
 	/* Zeroed outside the lock: held pages are handed out zeroed. */
@@ -350,11 +361,7 @@ void kvmshare_uncharge_page(struct kvmshare_part *part, struct page *page)
 	pool->used_pages--;
 	pool->owed_pages += kvmshare_owed(part->entitlement, part->resident) -
 			    before;
-	if (clean && pool->nr_held < pool->owed_pages) {
-		list_add(&page->lru, &pool->held);
-		pool->nr_held++;
-		hold = true;
-	}
+	hold = clean && kvmshare_rehold_locked(pool, page);
 	spin_unlock(&pool->lock);
 	if (!hold)
 		put_page(page);
