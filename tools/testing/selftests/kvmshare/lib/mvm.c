@@ -353,6 +353,66 @@ static void mvm_exception(struct mvm_vcpu *vcpu)
 	mvm_dump(vcpu);
 }
 
+/*
+ * The host text symbol at or below @addr from /proc/kallsyms (root only:
+ * others read zeros), into @name with the offset in @off; false if none.
+ */
+static bool mvm_host_symbol(uint64_t addr, char *name, size_t len,
+			    uint64_t *off)
+{
+	unsigned long long a, best = 0;
+	char line[256], sym[128], type;
+	FILE *f;
+
+	f = fopen("/proc/kallsyms", "r");
+	if (!f)
+		return false;
+	name[0] = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %127s", &a, &type, sym) != 3)
+			continue;
+		if ((type != 't' && type != 'T') || !a || a > addr ||
+		    a <= best)
+			continue;
+		best = a;
+		snprintf(name, len, "%s", sym);
+	}
+	fclose(f);
+	*off = addr - best;
+	return best && addr - best < (1ULL << 20);
+}
+
+/*
+ * MVM_ERR_HOST_STATE's test (see mvm.h): the guest's rip is outside all
+ * it can reach, in the host's __svm_vcpu_run.
+ */
+bool mvm_holds_host_state(struct mvm_vcpu *vcpu)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	char sym[128];
+	uint64_t off;
+
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) ||
+	    ioctl(vcpu->fd, KVM_GET_SREGS, &sregs))
+		return false;
+	if (regs.rip < (uint64_t)MVM_MAPPED_GB << 30)
+		return false;
+	if (!mvm_host_symbol(regs.rip, sym, sizeof(sym), &off)) {
+		mvm_err("vCPU %d: rip 0x%llx is outside the guest and not host code either",
+			vcpu->id, regs.rip);
+		return false;
+	}
+	mvm_err("vCPU %d: rip 0x%llx is host code, %s+0x%llx (rsp 0x%llx, cr3 0x%llx)",
+		vcpu->id, regs.rip, sym, (unsigned long long)off, regs.rsp,
+		sregs.cr3);
+	if (strcmp(sym, "__svm_vcpu_run"))
+		return false;
+	mvm_err("vCPU %d: the guest holds the host's registers from its VMRUN: the emulator's known fault (Documentation/dev-guide.rst); the vCPU is given up",
+		vcpu->id);
+	return true;
+}
+
 static unsigned int mvm_dump_gen;	/* __atomic */
 
 void mvm_request_dump(void)
@@ -367,7 +427,10 @@ static void mvm_on_sigusr2(int sig)
 
 void mvm_dump_threads(const pthread_t *threads, unsigned int n)
 {
-	struct sigaction sa = { .sa_handler = mvm_on_sigusr2 };
+	struct sigaction sa = {
+		.sa_handler = mvm_on_sigusr2,
+		.sa_flags = SA_RESTART,
+	};
 	unsigned int i;
 
 	sigemptyset(&sa.sa_mask);
@@ -378,8 +441,11 @@ void mvm_dump_threads(const pthread_t *threads, unsigned int n)
 	sleep(3);
 }
 
-/* What KVM holds for the vCPU: registers and events (mvm_request_dump()). */
-static void mvm_state(struct mvm_vcpu *vcpu)
+/*
+ * What KVM holds for the vCPU: registers and events (mvm_request_dump()).
+ * True when the guest holds the host's registers (MVM_ERR_HOST_STATE).
+ */
+static bool mvm_state(struct mvm_vcpu *vcpu)
 {
 	struct kvm_vcpu_events ev;
 
@@ -397,6 +463,7 @@ static void mvm_state(struct mvm_vcpu *vcpu)
 		mvm_err("vCPU %d: KVM_GET_VCPU_EVENTS: %s", vcpu->id,
 			strerror(errno));
 	mvm_dump(vcpu);
+	return mvm_holds_host_state(vcpu);
 }
 
 /* Run until the guest does an OUT to @port. */
@@ -415,7 +482,8 @@ static int mvm_run_to_port(struct mvm_vcpu *vcpu, uint16_t port)
 						      __ATOMIC_ACQUIRE);
 				if (gen != vcpu->dump_seen) {
 					vcpu->dump_seen = gen;
-					mvm_state(vcpu);
+					if (mvm_state(vcpu))
+						return MVM_ERR_HOST_STATE;
 				}
 				continue;
 			}

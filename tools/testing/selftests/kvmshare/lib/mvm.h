@@ -34,7 +34,9 @@
 #ifndef MVM_H
 #define MVM_H
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <linux/kvm.h>
@@ -137,17 +139,34 @@ void mvm_vcpu_destroy(struct mvm_vcpu *vcpu);
  * them (it ran on other memory than the host's, or could not deliver an
  * exception; the test VM's emulated SVM has done that, see
  * Documentation/dev-guide.rst, "The emulator"; -EPROTO when they were
- * not).
+ * not), and MVM_ERR_HOST_STATE when a dump was asked for (below) and the
+ * guest's registers are the host's own (see mvm_host_state()).
  */
 int mvm_call(struct mvm_vcpu *vcpu, enum mvm_op op, uint64_t arg0,
 	     uint64_t arg1, uint64_t arg2, struct mvm_result *res);
 
 /*
+ * The emulator's known fault (Documentation/dev-guide.rst, "The
+ * emulator"): the guest was given the host's registers - rip in the host
+ * KVM's own VMRUN routine (__svm_vcpu_run, just after VMRUN), rsp on a
+ * host kernel stack, cr3 the host's - and KVM re-injects a page fault at
+ * that rip for good. mvm_call() returns this when a dump was asked for
+ * and the guest's rip is host code of that routine (by /proc/kallsyms):
+ * the guest program lives in the low MVM_MAPPED_GB GiB and cannot get
+ * there by itself. The vCPU is unusable afterwards.
+ */
+#define MVM_ERR_HOST_STATE	(-ENOTRECOVERABLE)
+
+/* That test on the vCPU's registers now (printed); for mvm_call() and tests. */
+bool mvm_holds_host_state(struct mvm_vcpu *vcpu);
+
+/*
  * Ask every vCPU that is in mvm_call() to print its state (registers,
  * pending and injected events, the EINTR count of the call) the next time
  * KVM_RUN returns to it: the caller then interrupts the vCPUs' threads with
- * a signal whose handler returns (installed without SA_RESTART), which
- * makes KVM_RUN return EINTR. For a watchdog: a vCPU that never comes back
+ * a signal whose handler returns, which makes KVM_RUN return EINTR (KVM
+ * never restarts it; other system calls of those threads are restarted,
+ * SA_RESTART). For a watchdog: a vCPU that never comes back
  * says what KVM is doing with it.
  */
 void mvm_request_dump(void);

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
@@ -73,6 +74,58 @@ TEST(guest_exception_is_reported)
 	ASSERT_EQ(0, mvm_call(other, MVM_OP_PING, 6, 0, 0, &res));
 	EXPECT_EQ(7, res.value);
 	mvm_vcpu_destroy(other);
+	mvm_vcpu_destroy(vcpu);
+	mvm_destroy(vm);
+}
+
+/* The address of host text symbol @name, or 0 (/proc/kallsyms). */
+static uint64_t host_symbol(const char *name)
+{
+	unsigned long long a, found = 0;
+	char line[256], sym[128], type;
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx %c %127s", &a, &type, sym) == 3 &&
+		    (type == 't' || type == 'T') && !strcmp(sym, name))
+			found = a;
+	fclose(f);
+	return found;
+}
+
+/*
+ * The emulator's known fault is recognised by the registers alone
+ * (MVM_ERR_HOST_STATE, lib/mvm.h): a guest rip inside the host KVM's
+ * __svm_vcpu_run is it; a rip in another host function, or in the guest's
+ * own code, is not.
+ */
+TEST(host_state_in_guest_is_recognised)
+{
+	uint64_t vmrun = host_symbol("__svm_vcpu_run");
+	uint64_t other = host_symbol("svm_vcpu_run");
+	struct mvm *vm = mvm_create();
+	struct mvm_vcpu *vcpu;
+	struct kvm_regs regs;
+
+	ASSERT_NE(0, vmrun) TH_LOG("no __svm_vcpu_run in /proc/kallsyms");
+	ASSERT_NE(0, other);
+	ASSERT_NE(NULL, vm);
+	vcpu = mvm_vcpu_create(vm, 0);
+	ASSERT_NE(NULL, vcpu);
+	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_GET_REGS, &regs));
+	EXPECT_FALSE(mvm_holds_host_state(vcpu));
+	regs.rip = vmrun + 0x9c;
+	regs.rsp = 0xff719aa440617aa0ULL;
+	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_SET_REGS, &regs));
+	EXPECT_TRUE(mvm_holds_host_state(vcpu));
+	regs.rip = other + 0x9e;
+	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_SET_REGS, &regs));
+	EXPECT_FALSE(mvm_holds_host_state(vcpu));
+	regs.rip = (uint64_t)MVM_MAPPED_GB << 30;
+	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_SET_REGS, &regs));
+	EXPECT_FALSE(mvm_holds_host_state(vcpu));
 	mvm_vcpu_destroy(vcpu);
 	mvm_destroy(vm);
 }

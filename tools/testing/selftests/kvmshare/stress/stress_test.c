@@ -149,6 +149,9 @@ struct worker {
 	int cur_op;			/* -1: between operations */
 	int tid;
 	uint64_t vcall_op, vcall_arg[3];	/* vcall_op 0: not in a vCPU call */
+	long vcall_since;		/* ms (now_s()) the call began */
+	uint64_t vcall_seq;		/* calls so far; the watchdog's: */
+	uint64_t vcall_asked;		/* the call whose state it asked for */
 };
 
 /* Configuration. */
@@ -174,6 +177,16 @@ static uint8_t model_op[NFILES][FILE_PAGES];	/* last change, NR_OPS: none */
 
 /* Findings of the round (atomics). */
 static unsigned long n_mismatch, n_opfail, n_pagerd_bad;
+/*
+ * vCPU calls given up to the emulator's known fault (MVM_ERR_HOST_STATE):
+ * the vCPU's guest was handed the host's registers. Not kvmshare's (its
+ * pages hold no code, stack or page table of the guest); more than one in a
+ * round is a failure all the same.
+ */
+static unsigned long n_emulator;
+#define MAX_EMULATOR_FAULTS	1
+/* A vCPU call this long is asked for its state (before the phase limit). */
+#define VCALL_STUCK_MS		60000
 #define MAX_REPORTS	40
 static unsigned long n_reports;
 
@@ -565,6 +578,10 @@ static int guarded_vcall(struct mvm_vcpu *vcpu, enum mvm_op op,
 		this_worker->vcall_arg[0] = gpa;
 		this_worker->vcall_arg[1] = pages;
 		this_worker->vcall_arg[2] = seed;
+		__atomic_store_n(&this_worker->vcall_since,
+				 (long)(now_s() * 1000), __ATOMIC_RELAXED);
+		__atomic_add_fetch(&this_worker->vcall_seq, 1,
+				   __ATOMIC_RELAXED);
 		__atomic_store_n(&this_worker->vcall_op, op, __ATOMIC_RELEASE);
 	}
 	barrier();
@@ -755,6 +772,10 @@ static void vcpu_broken(struct worker *w, const char *what, int err,
 		report(&n_opfail,
 		       "thread %d: vCPU %s: %s at 0x%lx in KVM_RUN; no more vCPU operations in this thread",
 		       w->id, what, bus_name(code), (uint64_t)bus_addr);
+	else if (err == MVM_ERR_HOST_STATE)
+		report(&n_emulator,
+		       "thread %d: vCPU %s: stuck, its guest holding the host's registers (the emulator's known fault, see above); no more vCPU operations in this thread",
+		       w->id, what);
 	else if (err == -ESHUTDOWN)
 		/*
 		 * Its page tables, code and mailbox read right from here, so
@@ -1876,12 +1897,43 @@ static void dump_vcpus(void)
 	mvm_dump_threads(t, n);
 }
 
+/*
+ * A vCPU call that has not come back in VCALL_STUCK_MS: ask it once for its
+ * state. If its guest holds the host's registers, the call ends with
+ * MVM_ERR_HOST_STATE; otherwise it goes on (and the phase's limit decides).
+ */
+static void watch_vcalls(long now)
+{
+	struct worker *w;
+	uint64_t seq;
+	unsigned int i;
+
+	for (i = 0; i < cfg_threads; i++) {
+		w = &workers[i];
+		if (!__atomic_load_n(&w->vcall_op, __ATOMIC_ACQUIRE))
+			continue;
+		seq = __atomic_load_n(&w->vcall_seq, __ATOMIC_RELAXED);
+		if (seq == w->vcall_asked ||
+		    now - __atomic_load_n(&w->vcall_since, __ATOMIC_RELAXED) <
+		    VCALL_STUCK_MS)
+			continue;
+		w->vcall_asked = seq;
+		diag("watchdog: round %d: thread %d: vCPU op %lu out for %ld s: its state asked",
+		     round_no, w->id,
+		     (unsigned long)__atomic_load_n(&w->vcall_op,
+						    __ATOMIC_RELAXED),
+		     (now - w->vcall_since) / 1000);
+		mvm_dump_threads(&w->thread, 1);
+	}
+}
+
 static void *watchdog_main(void *arg)
 {
 	long since, limit, now;
 
 	for (;;) {
 		sleep(1);
+		watch_vcalls((long)(now_s() * 1000));
 		since = __atomic_load_n(&phase_since, __ATOMIC_RELAXED);
 		limit = __atomic_load_n(&phase_limit, __ATOMIC_RELAXED);
 		now = now_s() * 1000;
@@ -2234,6 +2286,7 @@ static void run_round(void)
 
 	n_mismatch = 0;
 	n_opfail = 0;
+	n_emulator = 0;
 	n_pagerd_bad = 0;
 	n_reports = 0;
 	pd_kills = 0;
@@ -2291,8 +2344,9 @@ static void run_round(void)
 	tap(!n_mismatch,
 	    "round %d: %llu operations: every byte read matched the model (%lu mismatches)",
 	    round_no, ops, n_mismatch);
-	tap(!n_opfail, "round %d: no operation failed (%lu failures)", round_no,
-	    n_opfail);
+	tap(!n_opfail && n_emulator <= MAX_EMULATOR_FAULTS,
+	    "round %d: no operation failed (%lu failures; %lu vCPU calls lost to the emulator's known fault, at most %d allowed)",
+	    round_no, n_opfail, n_emulator, MAX_EMULATOR_FAULTS);
 
 	set_phase("final read-back", 120);
 	for (f = 0; f < NFILES; f++) {
