@@ -20,7 +20,7 @@ backing=pool
 dir=$E2E_RUN/$backing
 
 echo "TAP version 13"
-echo "1..4"
+echo "1..5"
 e2e_setup
 mkdir -p "$dir"
 if [ $backing = pool ]; then
@@ -60,6 +60,15 @@ for g in g1 g2; do
 done
 [ $backing = pool ] &&
 	echo "# pool: $(tr '\n' ' ' < /sys/fs/kvmshare/soak/partitions/g1/punched_pages) pages punched by g1"
+# A guest that reset has ended its QEMU (-no-reboot), whatever its log
+# showed until then.
+reset=
+for g in g1 g2; do
+	eval "kill -0 \$E2E_PID_$g" 2>/dev/null || reset="$reset $g"
+done
+echo "# soak-outcome: backing $backing accel $E2E_ACCEL reset${reset:- none}"
+[ -z "$reset" ]
+e2e_tap $? "both guests' QEMU still run at the end (no guest reset)"
 e2e_stop g1
 e2e_stop g2
 [ $E2E_FAILS = 0 ]
