@@ -429,6 +429,9 @@ void ks_dump_kvm_trace(ks_out_fn out)
 	const char *trace = "/sys/kernel/debug/tracing/trace";
 
 	ks_write_file(trace, "");
+	/* all exits, not only the shutdowns of mvm_trace_shutdowns() */
+	ks_write_file("/sys/kernel/debug/tracing/events/kvm/kvm_exit/filter",
+		      "0");
 	ks_kvm_events("1");
 	sleep(1);
 	ks_kvm_events("0");

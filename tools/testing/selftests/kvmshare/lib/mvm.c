@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include "mvm.h"
 
@@ -383,34 +384,106 @@ static bool mvm_host_symbol(uint64_t addr, char *name, size_t len,
 }
 
 /*
- * MVM_ERR_HOST_STATE's test (see mvm.h): the guest's rip is outside all
- * it can reach, in the host's __svm_vcpu_run.
+ * MVM_ERR_HOST_STATE's test (see mvm.h) on a guest rip: outside all the
+ * guest can reach, in the host's __svm_vcpu_run.
  */
-bool mvm_holds_host_state(struct mvm_vcpu *vcpu)
+static bool mvm_rip_is_host_vmrun(struct mvm_vcpu *vcpu, uint64_t rip,
+				  uint64_t rsp, uint64_t cr3)
 {
-	struct kvm_sregs sregs;
-	struct kvm_regs regs;
 	char sym[128];
 	uint64_t off;
 
-	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) ||
-	    ioctl(vcpu->fd, KVM_GET_SREGS, &sregs))
+	if (rip < (uint64_t)MVM_MAPPED_GB << 30)
 		return false;
-	if (regs.rip < (uint64_t)MVM_MAPPED_GB << 30)
-		return false;
-	if (!mvm_host_symbol(regs.rip, sym, sizeof(sym), &off)) {
+	if (!mvm_host_symbol(rip, sym, sizeof(sym), &off)) {
 		mvm_err("vCPU %d: rip 0x%llx is outside the guest and not host code either",
-			vcpu->id, regs.rip);
+			vcpu->id, (unsigned long long)rip);
 		return false;
 	}
 	mvm_err("vCPU %d: rip 0x%llx is host code, %s+0x%llx (rsp 0x%llx, cr3 0x%llx)",
-		vcpu->id, regs.rip, sym, (unsigned long long)off, regs.rsp,
-		sregs.cr3);
+		vcpu->id, (unsigned long long)rip, sym,
+		(unsigned long long)off, (unsigned long long)rsp,
+		(unsigned long long)cr3);
 	if (strcmp(sym, "__svm_vcpu_run"))
 		return false;
 	mvm_err("vCPU %d: the guest holds the host's registers from its VMRUN: the emulator's known fault (Documentation/dev-guide.rst); the vCPU is given up",
 		vcpu->id);
 	return true;
+}
+
+bool mvm_holds_host_state(struct mvm_vcpu *vcpu)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) ||
+	    ioctl(vcpu->fd, KVM_GET_SREGS, &sregs))
+		return false;
+	return mvm_rip_is_host_vmrun(vcpu, regs.rip, regs.rsp, sregs.cr3);
+}
+
+#define MVM_TRACING	"/sys/kernel/debug/tracing"
+#define MVM_KVM_EXIT	MVM_TRACING "/events/kvm/kvm_exit"
+
+static int mvm_put(const char *path, const char *val)
+{
+	ssize_t n = (ssize_t)strlen(val);
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, n) != n)
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
+int mvm_trace_shutdowns(bool on)
+{
+	int ret;
+
+	if (on) {
+		/* SVM_EXIT_SHUTDOWN */
+		ret = mvm_put(MVM_KVM_EXIT "/filter", "exit_reason == 127");
+		if (!ret)
+			ret = mvm_put(MVM_KVM_EXIT "/enable", "1");
+	} else {
+		ret = mvm_put(MVM_KVM_EXIT "/enable", "0");
+		mvm_put(MVM_KVM_EXIT "/filter", "0");
+	}
+	if (ret)
+		mvm_err("kvm_exit trace of shutdowns %s: %s", on ? "on" : "off",
+			strerror(-ret));
+	return ret;
+}
+
+/*
+ * The guest rip of the calling thread's last shutdown in KVM's trace
+ * (mvm_trace_shutdowns()), or 0. A line reads "<comm>-<tid> [cpu] ...
+ * kvm_exit: vcpu N reason shutdown rip 0x...".
+ */
+static uint64_t mvm_traced_shutdown_rip(void)
+{
+	static const char key[] = "reason shutdown rip ";
+	unsigned long long rip = 0, r;
+	char line[512], tag[32];
+	const char *p;
+	FILE *f;
+
+	snprintf(tag, sizeof(tag), "-%ld ", (long)syscall(SYS_gettid));
+	f = fopen(MVM_TRACING "/trace", "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		p = strstr(line, key);
+		if (!p || !strstr(line, tag))
+			continue;
+		if (sscanf(p + sizeof(key) - 1, "%llx", &r) == 1)
+			rip = r;
+	}
+	fclose(f);
+	return rip;
 }
 
 static unsigned int mvm_dump_gen;	/* __atomic */
@@ -510,6 +583,16 @@ static int mvm_run_to_port(struct mvm_vcpu *vcpu, uint16_t port)
 			 * printed are the reset state, not the faulting one.
 			 */
 			mvm_err("guest shutdown (triple fault); registers below are KVM's reset state on AMD");
+			vcpu->shutdown_rip = mvm_traced_shutdown_rip();
+			if (vcpu->shutdown_rip) {
+				mvm_err("vCPU %d: it shut down at rip 0x%llx (KVM's kvm_exit trace)",
+					vcpu->id, (unsigned long long)
+					vcpu->shutdown_rip);
+				if (mvm_rip_is_host_vmrun(vcpu,
+							  vcpu->shutdown_rip,
+							  0, 0))
+					return MVM_ERR_HOST_STATE;
+			}
 			return mvm_dump(vcpu) ? -ESHUTDOWN : -EPROTO;
 		case KVM_EXIT_FAIL_ENTRY:
 			mvm_err("entry failed, reason 0x%llx",

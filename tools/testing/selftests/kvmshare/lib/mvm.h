@@ -110,6 +110,8 @@ struct mvm_vcpu {
 	/* KVM_RUN calls that returned EINTR in the current mvm_call() */
 	unsigned long eintr;
 	unsigned int dump_seen;		/* see mvm_request_dump() */
+	/* rip of the last shutdown in KVM's trace, 0: none or not traced */
+	uint64_t shutdown_rip;
 };
 
 /* What the guest reported for one command. */
@@ -159,6 +161,17 @@ int mvm_call(struct mvm_vcpu *vcpu, enum mvm_op op, uint64_t arg0,
 
 /* That test on the vCPU's registers now (printed); for mvm_call() and tests. */
 bool mvm_holds_host_state(struct mvm_vcpu *vcpu);
+
+/*
+ * After a triple fault KVM on AMD resets the vCPU, so its registers say
+ * nothing of where it was. With mvm_trace_shutdowns(true) (root; turn it
+ * on before the vCPUs run: it patches kernel text) KVM's kvm_exit
+ * tracepoint records shutdowns only, and mvm_call() reads the rip of the
+ * caller's shutdown from the trace into vcpu->shutdown_rip: a guest
+ * holding the host's registers (as above) then ends the call with
+ * MVM_ERR_HOST_STATE instead of -ESHUTDOWN. Returns 0 or -errno.
+ */
+int mvm_trace_shutdowns(bool on);
 
 /*
  * Ask every vCPU that is in mvm_call() to print its state (registers,

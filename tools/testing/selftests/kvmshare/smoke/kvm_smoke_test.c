@@ -130,6 +130,34 @@ TEST(host_state_in_guest_is_recognised)
 	mvm_destroy(vm);
 }
 
+/*
+ * A triple fault's rip survives KVM's reset of the vCPU in KVM's trace
+ * (mvm_trace_shutdowns()): with no IDT the guest's #PF cannot be
+ * delivered, and the shutdown is at the faulting load in guest code.
+ */
+TEST(triple_fault_rip_is_traced)
+{
+	uint64_t bad = (uint64_t)MVM_MAPPED_GB << 30;
+	struct mvm *vm = mvm_create();
+	struct mvm_vcpu *vcpu;
+	struct kvm_sregs sregs;
+	struct mvm_result res;
+
+	ASSERT_NE(NULL, vm);
+	vcpu = mvm_vcpu_create(vm, 0);
+	ASSERT_NE(NULL, vcpu);
+	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_GET_SREGS, &sregs));
+	sregs.idt.limit = 0;
+	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_SET_SREGS, &sregs));
+	ASSERT_EQ(0, mvm_trace_shutdowns(true));
+	EXPECT_EQ(-ESHUTDOWN, mvm_call(vcpu, MVM_OP_TOUCH_RD, bad, 1, 0, &res));
+	EXPECT_EQ(0, mvm_trace_shutdowns(false));
+	EXPECT_LE(MVM_CODE_GPA, vcpu->shutdown_rip);
+	EXPECT_GT(MVM_CODE_GPA + 0x10000, vcpu->shutdown_rip);
+	mvm_vcpu_destroy(vcpu);
+	mvm_destroy(vm);
+}
+
 FIXTURE(file_slot) {
 	struct mvm *vm;
 	struct mvm_vcpu *vcpu;

@@ -248,12 +248,15 @@ FIXTURE_VARIANT_ADD(forkvm, punch) {
 	.punch = true,
 };
 
+/* A triple fault says where it was (mvm_trace_shutdowns()). */
 FIXTURE_SETUP(forkvm)
 {
+	mvm_trace_shutdowns(true);
 }
 
 FIXTURE_TEARDOWN(forkvm)
 {
+	mvm_trace_shutdowns(false);
 }
 
 TEST_F_TIMEOUT(forkvm, memfd_slot, 600)

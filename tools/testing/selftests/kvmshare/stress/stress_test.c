@@ -774,7 +774,7 @@ static void vcpu_broken(struct worker *w, const char *what, int err,
 		       w->id, what, bus_name(code), (uint64_t)bus_addr);
 	else if (err == MVM_ERR_HOST_STATE)
 		report(&n_emulator,
-		       "thread %d: vCPU %s: stuck, its guest holding the host's registers (the emulator's known fault, see above); no more vCPU operations in this thread",
+		       "thread %d: vCPU %s: its guest held the host's registers (the emulator's known fault, see above); no more vCPU operations in this thread",
 		       w->id, what);
 	else if (err == -ESHUTDOWN)
 		/*
@@ -2581,9 +2581,12 @@ int main(void)
 	ks_write_file("/sys/module/kvmshare/parameters/sample_ms", "100");
 	set_phase("start", 60);
 	pthread_create(&wd, NULL, watchdog_main, NULL);
+	/* Where a guest triple-faulted (before any vCPU runs: it patches). */
+	mvm_trace_shutdowns(true);
 
 	for (round_no = 1; round_no <= (int)cfg_rounds; round_no++)
 		run_round();
+	mvm_trace_shutdowns(false);
 
 	for (i = 0; i < ARRAY_SIZE(params); i++) {
 		snprintf(path, sizeof(path), "/sys/module/kvmshare/parameters/%s",
