@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 
 #include "mvm.h"
+#include "ksutil.h"
 
 /* Symbols of guest.S: the guest's code and its interrupt vectors. */
 extern const uint8_t mvm_guest_start[], mvm_guest_end[], mvm_guest_vectors[];
@@ -425,32 +426,18 @@ bool mvm_holds_host_state(struct mvm_vcpu *vcpu)
 #define MVM_TRACING	"/sys/kernel/debug/tracing"
 #define MVM_KVM_EXIT	MVM_TRACING "/events/kvm/kvm_exit"
 
-static int mvm_put(const char *path, const char *val)
-{
-	ssize_t n = (ssize_t)strlen(val);
-	int fd, ret = 0;
-
-	fd = open(path, O_WRONLY | O_TRUNC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, n) != n)
-		ret = -EIO;
-	close(fd);
-	return ret;
-}
-
 int mvm_trace_shutdowns(bool on)
 {
 	int ret;
 
 	if (on) {
 		/* SVM_EXIT_SHUTDOWN */
-		ret = mvm_put(MVM_KVM_EXIT "/filter", "exit_reason == 127");
+		ret = ks_write_file(MVM_KVM_EXIT "/filter", "exit_reason == 127");
 		if (!ret)
-			ret = mvm_put(MVM_KVM_EXIT "/enable", "1");
+			ret = ks_write_file(MVM_KVM_EXIT "/enable", "1");
 	} else {
-		ret = mvm_put(MVM_KVM_EXIT "/enable", "0");
-		mvm_put(MVM_KVM_EXIT "/filter", "0");
+		ret = ks_write_file(MVM_KVM_EXIT "/enable", "0");
+		ks_write_file(MVM_KVM_EXIT "/filter", "0");
 	}
 	if (ret)
 		mvm_err("kvm_exit trace of shutdowns %s: %s", on ? "on" : "off",

@@ -142,7 +142,7 @@ void mvm_vcpu_destroy(struct mvm_vcpu *vcpu);
  * exception; the test VM's emulated SVM has done that, see
  * Documentation/dev-guide.rst, "The emulator"; -EPROTO when they were
  * not), and MVM_ERR_HOST_STATE when a dump was asked for (below) and the
- * guest's registers are the host's own (see mvm_host_state()).
+ * guest's registers are the host's own (see mvm_holds_host_state()).
  */
 int mvm_call(struct mvm_vcpu *vcpu, enum mvm_op op, uint64_t arg0,
 	     uint64_t arg1, uint64_t arg2, struct mvm_result *res);
