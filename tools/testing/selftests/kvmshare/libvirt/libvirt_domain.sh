@@ -239,16 +239,17 @@ if [ $ret != 0 ]; then
 	exit 1
 fi
 
-# domain_xml NAME MIB CMDLINE METADATA DEVICES: $E2E_RUN/NAME.xml, a
-# domain of type 'qemu' booting e2e.sh's guest (CMDLINE added to its
+# domain_xml NAME MIB CMDLINE METADATA DEVICES [QEMU-ARGS]: $E2E_RUN/NAME.xml,
+# a domain of type 'qemu' booting e2e.sh's guest (CMDLINE added to its
 # kernel's), its RAM MIB MiB of file-backed shared memory (on the pool),
-# METADATA in its <metadata> and DEVICES among its devices.
+# METADATA in its <metadata>, DEVICES among its devices and QEMU-ARGS
+# (<qemu:arg> lines) in its <qemu:commandline>.
 # no_timer_check, as for the test VM (scripts/vm-run.sh): under two levels
 # of TCG on a loaded machine the boot-time check of the timer interrupt
 # failed once and the guest panicked in apic_intr_mode_init (load 8).
 domain_xml() {
 	cat > "$E2E_RUN/$1.xml" <<EOF
-<domain type='qemu'>
+<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>$1</name>
   <metadata>
 $4
@@ -284,8 +285,12 @@ $4
     </serial>
 $5
   </devices>
-</domain>
 EOF
+	if [ -n "${6:-}" ]; then
+		printf '  <qemu:commandline>\n%s\n  </qemu:commandline>\n' "$6" \
+			>> "$E2E_RUN/$1.xml"
+	fi
+	echo "</domain>" >> "$E2E_RUN/$1.xml"
 }
 
 # 3: the domain
@@ -562,9 +567,14 @@ pool_service() {
 e2e_check "kvmshare-pagerd attached, policy_enabled 1, kvmsharectl balance --libvirt running" pool_service
 
 # 19: a second domain (its RAM on the pool as well) gets the adapter
-# through <hostdev mode='subsystem' type='mdev'>: QEMU's vfio-pci opens it
+# through <hostdev mode='subsystem' type='mdev'>: QEMU's vfio-pci opens it.
+# Its guest publishes its metrics (kvmshare_guest) into an ivshmem-plain
+# device on the control file kvs2.metrics in the pool's root, given in
+# <qemu:commandline>, which the hook binds to its RAM (metrics=).
 DOM2=kvs2
-domain_xml $DOM2 160 kvmshare_job=vpa "" \
+domain_xml $DOM2 160 "kvmshare_job=vpa kvmshare_metrics=1" \
+"    <kvmshare:partition xmlns:kvmshare=\"urn:kvmshare:partition:1\"
+                        metrics=\"$DOM2.metrics\"/>" \
 "    <hostdev mode='subsystem' type='mdev' model='vfio-pci'>
       <source>
         <address uuid='$U'/>
@@ -572,7 +582,11 @@ domain_xml $DOM2 160 kvmshare_job=vpa "" \
     </hostdev>
     <memballoon model='virtio'>
       <stats period='2'/>
-    </memballoon>"
+    </memballoon>" \
+"    <qemu:arg value='-object'/>
+    <qemu:arg value='memory-backend-file,id=kvmshare-metrics,mem-path=$LVQEMU/$DOM2.metrics,size=1M,share=on'/>
+    <qemu:arg value='-device'/>
+    <qemu:arg value='ivshmem-plain,memdev=kvmshare-metrics'/>"
 mdev_domain() {
 	vsh define /run/$DOM2.xml && vsh start $DOM2 || { lv_logs; return 1; }
 	ID2=$(vsh domid $DOM2)
@@ -600,6 +614,38 @@ vpa_dma() {
 }
 e2e_check "$DOM2's vpa_guest runs verified DMA on the virtual adapter (audit: completed, nothing refused)" vpa_dma
 
+# 20b: the hook bound the control file that QEMU made to the domain's RAM;
+# the policy reads the guest's metrics from it. The hook refuses a
+# metrics= that is not a plain name in the pool's root.
+num2() {
+	cat "$SYS/partitions/$ID2-$DOM2!pc.ram/$1" 2>/dev/null
+}
+published() {
+	echo "# $ID2-$DOM2!pc.ram: metrics_file '$(num2 metrics_file)'," \
+	     "metrics: $(cd "$SYS/partitions/$ID2-$DOM2!pc.ram/metrics" &&
+			grep . ok torn stale bad_magic bad_version absent | tr '\n' ' ')"
+	grep -a "GUEST-METRICS" $E2E_RUN/$DOM2.log | tr -d '\r' | head -1 | sed 's/^/# /'
+	grep -aq "GUEST-METRICS on" $E2E_RUN/$DOM2.log &&
+	[ "$(num2 metrics_file)" = $DOM2.metrics ] &&
+	[ "$(num2 metrics/ok)" -ge 3 ] && [ "$(num2 metrics/bad_magic)" = 0 ] &&
+	[ "$(num2 metrics/bad_version)" = 0 ]
+}
+metrics_ok() {
+	[ "$(num2 metrics/ok 2>/dev/null)" -ge 3 ] 2>/dev/null
+}
+bad_name() {
+	printf '<domain type="qemu" id="99">\n<kvmshare:partition xmlns:kvmshare="urn:kvmshare:partition:1" metrics="%s"/>\n</domain>\n' "$1" |
+		in_root /etc/libvirt/hooks/qemu kvsX started begin - 2> $E2E_RUN/hook.err
+	r=$?
+	sed 's/^/#   hook: /' $E2E_RUN/hook.err
+	[ $r != 0 ] && grep -q "bad metrics=" $E2E_RUN/hook.err
+}
+metrics_bound() {
+	wait_for 60 metrics_ok
+	published && bad_name ../x && bad_name .hidden && bad_name 'a b'
+}
+e2e_check "the hook bound $DOM2.metrics (QEMU's ivshmem-plain) to $DOM2's RAM; the policy reads its guest's metrics; bad names refused" metrics_bound
+
 # 21: balance found the domain by itself; the policy gives it a target
 followed() {
 	sed 's/^/#   balance: /' $E2E_RUN/balanced.out
@@ -609,13 +655,10 @@ followed() {
 		$E2E_RUN/balanced.out &&
 	[ "$(num2 policy_target_pages)" -gt 0 ]
 }
-num2() {
-	cat "$SYS/partitions/$ID2-$DOM2!pc.ram/$1" 2>/dev/null
-}
 e2e_check "kvmsharectl balance --libvirt follows $DOM2 (started after it), which has a policy target" followed
 
-# 22: destroyed: the adapter is closed and idle, the pool empty; mdevctl
-# stops and undefines it
+# 22: destroyed: the adapter is closed and idle, the pool empty (the hook
+# removed the control file at "release"); mdevctl stops and undefines it
 mdev_gone() {
 	vsh destroy $DOM2 > /dev/null && vsh undefine $DOM2 > /dev/null || return 1
 	wait_for 10 gone || return 1
