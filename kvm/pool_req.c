@@ -438,13 +438,22 @@ static bool kvmshare_pageout_done(struct kvmshare_io *io, int result)
 		kvmshare_inject(pool, KVMSHARE_INJ_PAGEOUT_SWAPPED);
 	put_page(page);				/* ours */
 	io->page = NULL;
-	atomic64_dec(&part->pageouts_inflight);
-	trace_kvmshare_pageout_end(io, result, dropped);
 	if (dropped) {
 		kvmshare_uncharge(part, 1);
 		atomic64_inc(&part->cnt.pageouts);
-		return false;
 	}
+	/*
+	 * Only after the uncharge: the eviction work reads resident minus
+	 * the page-outs in flight (under pool->lock, which the uncharge
+	 * takes): a page that had left the in-flight count but not yet the
+	 * resident one looked like one more page to take, and it took one
+	 * page below the partition's floor (resident 1199 of an
+	 * entitlement of 1200 in pager_kvm_test target_and_entitlement).
+	 */
+	atomic64_dec(&part->pageouts_inflight);
+	trace_kvmshare_pageout_end(io, result, dropped);
+	if (dropped)
+		return false;
 	if (result && result != -ECANCELED) {
 		atomic64_inc(&part->cnt.pageout_errors);
 		pr_info_ratelimited("%s: page-out of page %lu failed: %d\n",
