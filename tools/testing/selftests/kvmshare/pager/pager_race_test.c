@@ -8,7 +8,8 @@
  * flight; a backing store of 2 TiB; a failed-over service is fenced; an
  * attach racing with a close of its fd; a page-in that ends while a punch
  * removes its page; a page-in within the partition's entitlement needs no
- * allocation (the host may have no memory left).
+ * allocation (the host may have no memory left); eviction never takes a
+ * partition below its floor while page-outs end.
  *
  * The windows are widened with the pool's debugfs test hook
  * (kvmshare/<pool>/inject_point, inject_ms, inject_count): the paging
@@ -43,6 +44,7 @@
 #define INJ_REMOVE_READ		6
 #define INJ_NOMEM		7
 #define INJ_PARTIAL_HELD	8
+#define INJ_PAGEOUT_UNCHARGED	9
 
 FIXTURE(race) {
 	char dir[64];
@@ -930,6 +932,52 @@ TEST(unmount_with_requests_in_flight)
 	}
 	usleep(200000);
 	EXPECT_EQ(klog, ks_klog_bad());
+}
+
+/*
+ * The eviction work counts a page-out in flight as gone: resident minus
+ * in flight. A page-out's end must leave the in-flight count only after
+ * the page has left the resident one, or a pass in between sees one page
+ * more to take and evicts one below the floor (max(target, entitlement)).
+ * Here the first three page-out ends sleep 1.5 s between the two, longer
+ * than the work's period (sample_ms, 1 s), so passes run in each window.
+ */
+TEST_F_TIMEOUT(race, pageout_end_keeps_the_floor, 60)
+{
+	struct kvmshare_part_attr a = { 0 };
+	struct kvmshare_part_stats st;
+	uint64_t i;
+	int k;
+
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 256, 64, 16, 0,
+				     -1));
+	ASSERT_EQ(0, ks_pager_run(&self->pager));
+	self->fd = ks_part_create(self->dir, "vm", 64 * KS_PAGE);
+	ASSERT_GE(self->fd, 0);
+	for (i = 0; i < 64; i++)
+		put_page_val(self->fd, i);
+	ASSERT_EQ(64, stats(self->fd).resident_pages);
+	inject_n(self, INJ_PAGEOUT_UNCHARGED, 1500, 3);
+	a.flags = KVMSHARE_ATTR_ENTITLEMENT | KVMSHARE_ATTR_TARGET;
+	a.entitlement_pages = 32;
+	a.target_pages = 1;
+	ASSERT_EQ(0, ioctl(self->fd, KVMSHARE_IOC_SET_ATTR, &a));
+	ASSERT_EQ(0, wait_injected(self));
+	/* Settled: nothing in flight, no pass left to run. */
+	for (k = 0; k < 100; k++) {
+		st = stats(self->fd);
+		if (st.resident_pages + st.paged_out_pages == 64 &&
+		    st.paged_out_pages >= 32)
+			break;
+		usleep(100000);
+	}
+	sleep(3);
+	st = stats(self->fd);
+	EXPECT_EQ(32, st.resident_pages);
+	EXPECT_EQ(32, st.paged_out_pages);
+	inject_n(self, 0, 0, 0);
+	for (i = 0; i < 64; i++)
+		EXPECT_EQ(0, check_page_val(self->fd, i));
 }
 
 TEST_HARNESS_MAIN
