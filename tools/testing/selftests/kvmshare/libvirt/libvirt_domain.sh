@@ -154,6 +154,16 @@ for f in usr/sbin/libvirtd usr/bin/virsh usr/bin/mdevctl \
 		exit 1
 	fi
 done
+# libvirt's own directories are fresh tmpfs mounts in the chroot: a
+# checkout below one of them would vanish from under the suite
+for r in $LVROOTS; do
+	case "$KVMSHARE_SRCDIR/" in
+	/$r/*)
+		echo "Bail out! the checkout $KVMSHARE_SRCDIR is under /$r, which this suite mounts a fresh tmpfs over for libvirt: run it from a checkout elsewhere"
+		exit 1
+		;;
+	esac
+done
 if [ ! -f "$E2E_ROOT$KVMSHARE_SRCDIR/dist/examples/libvirt-hook-qemu" ]; then
 	echo "Bail out! no dist/examples/libvirt-hook-qemu in $KVMSHARE_SRCDIR"
 	exit 1
@@ -586,7 +596,7 @@ domain_xml $DOM2 160 "kvmshare_job=vpa kvmshare_metrics=1" \
 "    <qemu:arg value='-object'/>
     <qemu:arg value='memory-backend-file,id=kvmshare-metrics,mem-path=$LVQEMU/$DOM2.metrics,size=1M,share=on'/>
     <qemu:arg value='-device'/>
-    <qemu:arg value='ivshmem-plain,memdev=kvmshare-metrics'/>"
+    <qemu:arg value='{\"driver\":\"ivshmem-plain\",\"id\":\"kvmshare-metrics0\",\"memdev\":\"kvmshare-metrics\"}'/>"
 mdev_domain() {
 	vsh define /run/$DOM2.xml && vsh start $DOM2 || { lv_logs; return 1; }
 	ID2=$(vsh domid $DOM2)
