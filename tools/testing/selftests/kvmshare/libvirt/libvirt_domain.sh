@@ -145,7 +145,7 @@ cleanup() {
 }
 
 echo "TAP version 13"
-echo "1..27"
+echo "1..28"
 e2e_setup
 for f in usr/sbin/libvirtd usr/bin/virsh usr/bin/mdevctl \
 	 usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so; do
@@ -704,6 +704,21 @@ lv_stop
 e2e_tap $? "libvirtd stops on SIGTERM"
 
 # 26
-umount $E2E_ROOT$LVQEMU && umount $E2E_RUN/pool
+# what holds a mount busy: open files, mappings and working directories
+# of processes, and mounts below it
+holders() {
+	for p in /proc/[0-9]*; do
+		h=$( (ls -l $p/fd; readlink $p/cwd $p/root; cat $p/maps) 2>/dev/null |
+		    grep -c -F "$1")
+		[ "$h" -gt 0 ] &&
+			echo "#   busy: pid ${p#/proc/} ($(cat $p/comm 2>/dev/null)): $h references to $1"
+	done
+	grep -F " $1/" /proc/self/mountinfo | sed 's/^/#   below: /'
+}
+unmounted() {
+	umount $E2E_ROOT$LVQEMU || { holders $E2E_ROOT$LVQEMU; return 1; }
+	umount $E2E_RUN/pool || { holders $E2E_RUN/pool; return 1; }
+}
+unmounted
 e2e_tap $? "the pool unmounts"
 [ $E2E_FAILS = 0 ]
