@@ -57,6 +57,12 @@ struct kvmshare_pager {
 	struct kvmshare_io **tags;	/* posted requests by tag */
 	unsigned long *tag_map;
 	u32 inflight;
+	/*
+	 * Completions taken from the tags and not yet ended (io_lock): a
+	 * page-out's end may still put its page on the backing store, so
+	 * a stop does not complete before they have.
+	 */
+	u32 ending;
 	u64 seq;			/* request id = seq << 12 | tag */
 	wait_queue_head_t wq;		/* poll */
 

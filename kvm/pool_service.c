@@ -14,7 +14,7 @@
  *  pool->io_lock        pool->pagers, pool->draining, pool->active,
  *                       failovers, reissued, suspended, next_pager_id,
  *                       and each service's state, stalled, inflight,
- *                       tags, tag_map, slot_map and sq_tail.
+ *                       ending, tags, tag_map, slot_map and sq_tail.
  *  pool->lock           taken under io_lock only to read page counts
  *                       (kvmshare_pool_paged_out()) and nr_parts.
  *
@@ -215,7 +215,13 @@ static bool __kvmshare_pager_stopped(struct kvmshare_pager *p)
 	u64 out;
 
 	lockdep_assert_held(&pool->io_lock);
-	if (p->state != KVMSHARE_PAGER_STATE_STOPPING || p->inflight)
+	/*
+	 * A completion still ending may put a page on the backing store
+	 * after the stop found none there: its writer checks again here
+	 * when it has ended.
+	 */
+	if (p->state != KVMSHARE_PAGER_STATE_STOPPING || p->inflight ||
+	    p->ending)
 		return false;
 	if (!pool->active) {
 		out = kvmshare_pool_paged_out(pool);
@@ -307,6 +313,7 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 			p->tags[tag] = NULL;
 			__clear_bit(tag, p->tag_map);
 			p->inflight--;
+			p->ending++;
 		}
 		if (io && cqe.result && io->op != KVMSHARE_PAGER_OP_DISCARD &&
 		    kvmshare_pager_has_peer(p)) {
@@ -314,6 +321,7 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 			list_add(&io->node, &pool->io_pending);
 			pool->nr_pending++;
 			pool->reissued++;
+			p->ending--;
 			failed = 1 + __kvmshare_pager_leave(p,
 					KVMSHARE_PAGER_STATE_FAILED, true,
 					&fenced);
@@ -359,6 +367,9 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 		}
 		atomic64_inc(&p->completions);
 		kvmshare_io_end(io, cqe.result);
+		spin_lock(&pool->io_lock);
+		p->ending--;
+		spin_unlock(&pool->io_lock);
 	}
 	spin_lock(&pool->io_lock);
 	stopped = __kvmshare_pager_stopped(p);

@@ -9,7 +9,8 @@
  * attach racing with a close of its fd; a page-in that ends while a punch
  * removes its page; a page-in within the partition's entitlement needs no
  * allocation (the host may have no memory left); eviction never takes a
- * partition below its floor while page-outs end.
+ * partition below its floor while page-outs end; a stop of the only
+ * service while a page-out ends strands no page.
  *
  * The windows are widened with the pool's debugfs test hook
  * (kvmshare/<pool>/inject_point, inject_ms, inject_count): the paging
@@ -978,6 +979,55 @@ TEST_F_TIMEOUT(race, pageout_end_keeps_the_floor, 60)
 	inject_n(self, 0, 0, 0);
 	for (i = 0; i < 64; i++)
 		EXPECT_EQ(0, check_page_val(self->fd, i));
+}
+
+struct bg_serve {
+	pthread_t t;
+	struct ks_pager *pager;
+	struct kvmshare_pager_req req;
+};
+
+static void *bg_serve(void *arg)
+{
+	struct bg_serve *b = arg;
+
+	ks_pager_serve(b->pager, &b->req);
+	return NULL;
+}
+
+/*
+ * A controlled stop of the only service while a page-out ends: the end
+ * found the service active and drops the page after the stop found no page
+ * on the backing store. The stop must not complete before the end has
+ * (the page would be stranded on a store nobody serves): the service
+ * serves on ("stop undone") and the page comes back.
+ */
+TEST_F_TIMEOUT(race, stop_during_pageout_end_is_undone, 60)
+{
+	struct kvmshare_pager_info info;
+	struct bg_serve b = { .pager = &self->pager };
+
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 256, 64, 16, 0,
+				     -1));
+	self->fd = ks_part_create(self->dir, "vm", 16 * KS_PAGE);
+	ASSERT_GE(self->fd, 0);
+	put_page_val(self->fd, 5);
+	ASSERT_EQ(0, posix_fadvise(self->fd, 5 * KS_PAGE, KS_PAGE,
+				   POSIX_FADV_DONTNEED));
+	ASSERT_EQ(1, ks_pager_next(&self->pager, &b.req, 2000));
+	ASSERT_EQ(KVMSHARE_PAGER_OP_PAGE_OUT, b.req.op);
+	/* Its completion sleeps after the end checked the service. */
+	inject(self, INJ_PAGEOUT_CHECKED, 1500);
+	ASSERT_EQ(0, pthread_create(&b.t, NULL, bg_serve, &b));
+	ASSERT_EQ(0, wait_injected(self));
+	EXPECT_EQ(0, ioctl(self->pager.fd, KVMSHARE_PAGER_IOC_STOP));
+	pthread_join(b.t, NULL);
+	ASSERT_EQ(1, stats(self->fd).paged_out_pages);
+	ASSERT_EQ(0, ioctl(self->pager.fd, KVMSHARE_PAGER_IOC_INFO, &info));
+	ASSERT_EQ(KVMSHARE_PAGER_STATE_ACTIVE, info.state);
+	ASSERT_EQ(0, ks_pager_run(&self->pager));
+	EXPECT_EQ(0, check_page_val(self->fd, 5));
+	EXPECT_EQ(0, stats(self->fd).paged_out_pages);
 }
 
 TEST_HARNESS_MAIN
