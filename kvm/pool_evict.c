@@ -344,6 +344,14 @@ static void kvmshare_evict_work(struct work_struct *work)
 	bool again = false;
 	u64 over;
 
+	/*
+	 * A kick that read dying before unmount set it (a sysfs write that
+	 * unmount drains, the policy work) may queue a run after unmount's
+	 * cancel: it must not igrab() an inode kill_litter_super() is
+	 * evicting. kvmshare_pool_destroy() cancels it for good.
+	 */
+	if (READ_ONCE(pool->dying))
+		return;
 	if (sample)
 		pool->next_sample = jiffies + msecs_to_jiffies(sample_ms);
 	kvmshare_pager_watch(pool);

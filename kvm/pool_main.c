@@ -347,6 +347,8 @@ err_put:
 static void kvmshare_pool_destroy(struct kvmshare_pool *pool)
 {
 	kvmshare_policy_exit(pool);
+	/* The policy work was the last that could kick it (it is dying). */
+	cancel_delayed_work_sync(&pool->evict_work);
 	debugfs_remove_recursive(pool->debugfs);
 	kvmshare_pager_exit(pool);
 	kvmshare_acct_exit(pool);
