@@ -284,6 +284,7 @@ struct vpa_type *vpa_type_of(struct mdev_device *mdev);
 struct vpa_adapter *vpa_adapter_of(struct device *dev);
 struct vpa_vdev *vpa_find_guid(struct vpa_adapter *ad, const guid_t *uuid);
 int vpa_parse_uuid(const char *buf, guid_t *uuid);
+void vpa_adapter_own_wqs(struct vpa_adapter *ad, struct vpa_vdev *v);
 void vpa_adapter_attach(struct vpa_adapter *ad, struct vpa_vdev *v);
 void vpa_adapter_detach(struct vpa_adapter *ad, struct vpa_vdev *v);
 void vpa_adapter_release_group(struct vpa_adapter *ad, struct vpa_vdev *v);

@@ -79,15 +79,26 @@ struct vpa_type *vpa_type_of(struct mdev_device *mdev)
 	return container_of(mdev->type, struct vpa_type, type);
 }
 
-/* Add @v to its adapter; caller holds ad->lock. */
-void vpa_adapter_attach(struct vpa_adapter *ad, struct vpa_vdev *v)
+/* @v's queues are its own on the adapter; caller holds ad->lock. */
+void vpa_adapter_own_wqs(struct vpa_adapter *ad, struct vpa_vdev *v)
 {
 	u32 i;
 
 	lockdep_assert_held(&ad->lock);
-	list_add_tail(&v->node, &ad->vdevs);
 	for (i = 0; i < v->nr[VPA_RES_WQ]; i++)
 		ad->wq_owner[v->wq[i].global] = &v->wq[i];
+}
+
+/*
+ * Put @v on its adapter's list, where destroy, reassign and error recovery
+ * find it and take references: only once it is registered, since before
+ * vfio_register_emulated_iommu_dev() its struct device is not initialised.
+ */
+void vpa_adapter_attach(struct vpa_adapter *ad, struct vpa_vdev *v)
+{
+	mutex_lock(&ad->lock);
+	list_add_tail(&v->node, &ad->vdevs);
+	mutex_unlock(&ad->lock);
 }
 
 /* Take @v off its adapter's list: no destroy finds it after this. */
@@ -127,6 +138,7 @@ static int vpa_mdev_probe(struct mdev_device *mdev)
 	ret = vfio_register_emulated_iommu_dev(&v->vfio);
 	if (ret)
 		goto err_put;
+	vpa_adapter_attach(v->ad, v);
 	dev_info(&mdev->dev, "%s: rid %04x, %u wq, %u vec, %u win, %u db, %u%% engine\n",
 		 mdev->type->sysfs_name, v->rid, v->nr[VPA_RES_WQ],
 		 v->nr[VPA_RES_VEC], v->nr[VPA_RES_WIN], v->nr[VPA_RES_DB],
@@ -134,7 +146,6 @@ static int vpa_mdev_probe(struct mdev_device *mdev)
 	return 0;
 
 err_put:
-	vpa_adapter_detach(v->ad, v);
 	vfio_put_device(&v->vfio);
 	return ret;
 }
@@ -284,7 +295,15 @@ static void vpa_debugfs_init(struct vpa_adapter *ad)
 {
 	ad->debugfs = debugfs_create_dir(dev_name(ad->dev), vpa_debugfs);
 	debugfs_create_file("inject", 0200, ad->debugfs, ad, &vpa_inject_fops);
-	debugfs_create_file("error", 0200, ad->debugfs, ad, &vpa_error_fops);
+	/*
+	 * The software adapter's error only: a PCI function has AER (and
+	 * aer_inject). Its reset would take the device lock under recov_lock,
+	 * while AER and unbind take recov_lock (and drain this file) under
+	 * the device lock: a deadlock.
+	 */
+	if (!ad->pdev)
+		debugfs_create_file("error", 0200, ad->debugfs, ad,
+				    &vpa_error_fops);
 }
 
 /* Adapters */

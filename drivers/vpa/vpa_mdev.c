@@ -463,6 +463,12 @@ bad:
 	return -EINVAL;
 }
 
+/*
+ * User memory is read before v->lock is taken and written after it is
+ * dropped (here and in the ioctls): a fault on it may wait for as long as
+ * the VMM wants (userfaultfd, FUSE), and destroy, reassign and error
+ * recovery take v->lock.
+ */
 static ssize_t vpa_rw(struct vfio_device *vdev, char __user *ubuf,
 		      size_t count, loff_t *ppos, bool write)
 {
@@ -476,6 +482,8 @@ static ssize_t vpa_rw(struct vfio_device *vdev, char __user *ubuf,
 
 	if (!count || count > VPA_CFG_SIZE)
 		return -EINVAL;
+	if (write && copy_from_user(buf, ubuf, count))
+		return -EFAULT;
 	mutex_lock(&v->lock);
 	if (v->dead) {
 		ret = -ENODEV;
@@ -488,8 +496,6 @@ static ssize_t vpa_rw(struct vfio_device *vdev, char __user *ubuf,
 		}
 		if (!write) {
 			memcpy(buf, v->cfg + off, count);
-			if (copy_to_user(ubuf, buf, count))
-				ret = -EFAULT;
 			goto out;
 		}
 		/* writes: one naturally aligned 1, 2 or 4 byte access */
@@ -498,10 +504,7 @@ static ssize_t vpa_rw(struct vfio_device *vdev, char __user *ubuf,
 			ret = -EINVAL;
 			goto out;
 		}
-		if (copy_from_user(&lval, ubuf, count)) {
-			ret = -EFAULT;
-			goto out;
-		}
+		memcpy(&lval, buf, count);
 		ret = vpa_cfg_write(v, off, le32_to_cpu(lval), count);
 		goto out;
 	}
@@ -511,10 +514,8 @@ static ssize_t vpa_rw(struct vfio_device *vdev, char __user *ubuf,
 		ret = -EINVAL;
 		goto bad;
 	}
-	if (write && copy_from_user(&lval, ubuf, 4)) {
-		ret = -EFAULT;
-		goto out;
-	}
+	if (write)
+		memcpy(&lval, buf, 4);
 	val = le32_to_cpu(lval);
 	switch (index) {
 	case VFIO_PCI_BAR0_REGION_INDEX:
@@ -549,10 +550,9 @@ static ssize_t vpa_rw(struct vfio_device *vdev, char __user *ubuf,
 		ret = -EINVAL;
 		goto bad;
 	}
-	if (!ret && !write) {
+	if (!write) {
 		lval = cpu_to_le32(val);
-		if (copy_to_user(ubuf, &lval, 4))
-			ret = -EFAULT;
+		memcpy(buf, &lval, 4);
 	}
 	goto out;
 bad:
@@ -561,6 +561,8 @@ bad:
 			    write ? "write" : "read", count, index, off);
 out:
 	mutex_unlock(&v->lock);
+	if (!ret && !write && copy_to_user(ubuf, buf, count))
+		ret = -EFAULT;
 	return ret ? ret : count;
 }
 
@@ -733,30 +735,6 @@ static int vpa_set_irqs(struct vpa_vdev *v, struct vfio_irq_set *hdr,
 	return 0;
 }
 
-static long vpa_ioctl_set_irqs(struct vpa_vdev *v, unsigned long arg)
-{
-	struct vfio_irq_set hdr;
-	size_t minsz = offsetofend(struct vfio_irq_set, count), size = 0;
-	s32 *fds = NULL;
-	int ret;
-
-	if (copy_from_user(&hdr, (void __user *)arg, minsz))
-		return -EFAULT;
-	ret = vfio_set_irqs_validate_and_prepare(&hdr,
-						 vpa_irq_count(v, hdr.index),
-						 VFIO_PCI_NUM_IRQS, &size);
-	if (ret)
-		return ret;
-	if (size) {
-		fds = memdup_user((void __user *)(arg + minsz), size);
-		if (IS_ERR(fds))
-			return PTR_ERR(fds);
-	}
-	ret = vpa_set_irqs(v, &hdr, fds);
-	kfree(fds);
-	return ret;
-}
-
 /* Reset: back to power-on state; interrupts stay as the VMM set them. */
 static void vpa_reset(struct vpa_vdev *v)
 {
@@ -767,113 +745,161 @@ static void vpa_reset(struct vpa_vdev *v)
 	memset(v->stat, 0, PAGE_SIZE);
 }
 
+/* Takes v->lock of a device still alive: 0, or -ENODEV (not held). */
+static int vpa_lock_live(struct vpa_vdev *v)
+{
+	mutex_lock(&v->lock);
+	if (!v->dead)
+		return 0;
+	mutex_unlock(&v->lock);
+	return -ENODEV;
+}
+
+static long vpa_ioctl_get_info(void __user *uarg)
+{
+	unsigned long minsz = offsetofend(struct vfio_device_info, num_irqs);
+	struct vfio_device_info info;
+
+	if (copy_from_user(&info, uarg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+	info.flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET;
+	info.num_regions = VFIO_PCI_NUM_REGIONS;
+	info.num_irqs = VFIO_PCI_NUM_IRQS;
+	return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
+}
+
+static long vpa_ioctl_region_info(void __user *uarg)
+{
+	unsigned long minsz = offsetofend(struct vfio_region_info, offset);
+	struct vfio_region_info info;
+
+	if (copy_from_user(&info, uarg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_REGIONS)
+		return -EINVAL;
+	info.offset = (u64)info.index << VPA_OFFSET_SHIFT;
+	info.cap_offset = 0;
+	info.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+	switch (info.index) {
+	case VFIO_PCI_CONFIG_REGION_INDEX:
+		info.size = VPA_CFG_SIZE;
+		break;
+	case VFIO_PCI_BAR0_REGION_INDEX:
+		info.size = VPA_BAR0_SIZE;
+		break;
+	case VFIO_PCI_BAR2_REGION_INDEX:
+		info.size = VPA_BAR2_SIZE;
+		break;
+	case VFIO_PCI_BAR4_REGION_INDEX:
+		info.size = VPA_BAR4_SIZE;
+		info.flags = VFIO_REGION_INFO_FLAG_READ |
+			     VFIO_REGION_INFO_FLAG_MMAP;
+		break;
+	default:
+		info.size = 0;
+		info.flags = 0;
+		break;
+	}
+	return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
+}
+
+static long vpa_ioctl_irq_info(struct vpa_vdev *v, void __user *uarg)
+{
+	unsigned long minsz = offsetofend(struct vfio_irq_info, count);
+	struct vfio_irq_info info;
+	int ret;
+
+	if (copy_from_user(&info, uarg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS)
+		return -EINVAL;
+	ret = vpa_lock_live(v);
+	if (ret)
+		return ret;
+	info.count = vpa_irq_count(v, info.index);
+	mutex_unlock(&v->lock);
+	info.flags = info.count ? VFIO_IRQ_INFO_EVENTFD : 0;
+	if (info.index == VFIO_PCI_MSI_IRQ_INDEX ||
+	    info.index == VFIO_PCI_MSIX_IRQ_INDEX)
+		info.flags |= VFIO_IRQ_INFO_NORESIZE;
+	return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
+}
+
+/* Validates @hdr against @v's interrupts now; caller holds v->lock. */
+static int vpa_irqs_prepare(struct vpa_vdev *v, struct vfio_irq_set *hdr,
+			    size_t *size)
+{
+	return vfio_set_irqs_validate_and_prepare(hdr,
+						  vpa_irq_count(v, hdr->index),
+						  VFIO_PCI_NUM_IRQS, size);
+}
+
+static long vpa_ioctl_set_irqs(struct vpa_vdev *v, unsigned long arg)
+{
+	struct vfio_irq_set hdr;
+	size_t minsz = offsetofend(struct vfio_irq_set, count);
+	size_t size = 0, now;
+	s32 *fds = NULL;
+	int ret;
+
+	if (copy_from_user(&hdr, (void __user *)arg, minsz))
+		return -EFAULT;
+	ret = vpa_lock_live(v);
+	if (ret)
+		return ret;
+	ret = vpa_irqs_prepare(v, &hdr, &size);
+	mutex_unlock(&v->lock);
+	if (ret)
+		return ret;
+	if (size) {
+		fds = memdup_user((void __user *)(arg + minsz), size);
+		if (IS_ERR(fds))
+			return PTR_ERR(fds);
+	}
+	ret = vpa_lock_live(v);
+	if (ret)
+		goto out;
+	/* A resize may have taken vectors meanwhile: check again. */
+	ret = vpa_irqs_prepare(v, &hdr, &now);
+	if (!ret)
+		ret = vpa_set_irqs(v, &hdr, fds);
+	mutex_unlock(&v->lock);
+out:
+	kfree(fds);
+	return ret;
+}
+
 static long vpa_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		      unsigned long arg)
 {
 	struct vpa_vdev *v = vpa_of(vdev);
 	void __user *uarg = (void __user *)arg;
-	unsigned long minsz;
-	long ret = 0;
+	int ret;
 
-	mutex_lock(&v->lock);
-	if (v->dead) {
-		ret = -ENODEV;
-		goto out;
-	}
+	/* No user memory is touched under v->lock (vpa_rw()). */
+	if (READ_ONCE(v->dead))
+		return -ENODEV;
 	switch (cmd) {
-	case VFIO_DEVICE_GET_INFO: {
-		struct vfio_device_info info;
-
-		minsz = offsetofend(struct vfio_device_info, num_irqs);
-		if (copy_from_user(&info, uarg, minsz)) {
-			ret = -EFAULT;
-			break;
-		}
-		if (info.argsz < minsz) {
-			ret = -EINVAL;
-			break;
-		}
-		info.flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET;
-		info.num_regions = VFIO_PCI_NUM_REGIONS;
-		info.num_irqs = VFIO_PCI_NUM_IRQS;
-		if (copy_to_user(uarg, &info, minsz))
-			ret = -EFAULT;
-		break;
-	}
-	case VFIO_DEVICE_GET_REGION_INFO: {
-		struct vfio_region_info info;
-
-		minsz = offsetofend(struct vfio_region_info, offset);
-		if (copy_from_user(&info, uarg, minsz)) {
-			ret = -EFAULT;
-			break;
-		}
-		if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_REGIONS) {
-			ret = -EINVAL;
-			break;
-		}
-		info.offset = (u64)info.index << VPA_OFFSET_SHIFT;
-		info.cap_offset = 0;
-		info.flags = VFIO_REGION_INFO_FLAG_READ |
-			     VFIO_REGION_INFO_FLAG_WRITE;
-		switch (info.index) {
-		case VFIO_PCI_CONFIG_REGION_INDEX:
-			info.size = VPA_CFG_SIZE;
-			break;
-		case VFIO_PCI_BAR0_REGION_INDEX:
-			info.size = VPA_BAR0_SIZE;
-			break;
-		case VFIO_PCI_BAR2_REGION_INDEX:
-			info.size = VPA_BAR2_SIZE;
-			break;
-		case VFIO_PCI_BAR4_REGION_INDEX:
-			info.size = VPA_BAR4_SIZE;
-			info.flags = VFIO_REGION_INFO_FLAG_READ |
-				     VFIO_REGION_INFO_FLAG_MMAP;
-			break;
-		default:
-			info.size = 0;
-			info.flags = 0;
-			break;
-		}
-		if (copy_to_user(uarg, &info, minsz))
-			ret = -EFAULT;
-		break;
-	}
-	case VFIO_DEVICE_GET_IRQ_INFO: {
-		struct vfio_irq_info info;
-
-		minsz = offsetofend(struct vfio_irq_info, count);
-		if (copy_from_user(&info, uarg, minsz)) {
-			ret = -EFAULT;
-			break;
-		}
-		if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS) {
-			ret = -EINVAL;
-			break;
-		}
-		info.count = vpa_irq_count(v, info.index);
-		info.flags = info.count ? VFIO_IRQ_INFO_EVENTFD : 0;
-		if (info.index == VFIO_PCI_MSI_IRQ_INDEX ||
-		    info.index == VFIO_PCI_MSIX_IRQ_INDEX)
-			info.flags |= VFIO_IRQ_INFO_NORESIZE;
-		if (copy_to_user(uarg, &info, minsz))
-			ret = -EFAULT;
-		break;
-	}
+	case VFIO_DEVICE_GET_INFO:
+		return vpa_ioctl_get_info(uarg);
+	case VFIO_DEVICE_GET_REGION_INFO:
+		return vpa_ioctl_region_info(uarg);
+	case VFIO_DEVICE_GET_IRQ_INFO:
+		return vpa_ioctl_irq_info(v, uarg);
 	case VFIO_DEVICE_SET_IRQS:
-		ret = vpa_ioctl_set_irqs(v, arg);
-		break;
+		return vpa_ioctl_set_irqs(v, arg);
 	case VFIO_DEVICE_RESET:
+		ret = vpa_lock_live(v);
+		if (ret)
+			return ret;
 		vpa_reset(v);
-		break;
+		mutex_unlock(&v->lock);
+		return 0;
 	default:
-		ret = -ENOTTY;
-		break;
+		return -ENOTTY;
 	}
-out:
-	mutex_unlock(&v->lock);
-	return ret;
 }
 
 /* Life cycle. */
@@ -957,6 +983,8 @@ void vpa_vdev_kill(struct vpa_vdev *v)
 	vpa_regs_reset(v);
 	spin_unlock(&v->cfg_lock);
 	mutex_unlock(&v->lock);
+	/* A wait for its acknowledgment ends now (vpa_acked()). */
+	wake_up(&v->ack_wait);
 
 	vpa_engine_stop(v);
 	vpa_adapter_release_group(v->ad, v);
@@ -978,7 +1006,14 @@ static int vpa_init_dev(struct vfio_device *vdev)
 	int i, ret;
 
 	v->ad = ad;
+	/*
+	 * The mdev is freed once removed, while a reference to the vfio
+	 * device (vpa_find_guid(), vpa_grab_all()) may still read it: it
+	 * lives as long as @v (vpa_release_dev()).
+	 */
 	v->mdev = mdev;
+	get_device(&mdev->dev);
+	INIT_LIST_HEAD(&v->node);
 	v->gid = -1;
 	v->irq_type = -1;
 	mutex_init(&v->lock);
@@ -989,8 +1024,10 @@ static int vpa_init_dev(struct vfio_device *vdev)
 	vpa_recov_init_vdev(v);
 
 	v->stat_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
-	if (!v->stat_page)
-		return -ENOMEM;
+	if (!v->stat_page) {
+		ret = -ENOMEM;
+		goto err_mdev;
+	}
 	v->stat = page_address(v->stat_page);
 
 	mutex_lock(&ad->lock);
@@ -1010,25 +1047,29 @@ static int vpa_init_dev(struct vfio_device *vdev)
 	}
 	for (i = 0; i < v->nr[VPA_RES_WIN]; i++)
 		v->win[i].admin = VPA_WIN_ALL;
-	vpa_adapter_attach(ad, v);
+	vpa_adapter_own_wqs(ad, v);
 	mutex_unlock(&ad->lock);
 	vpa_cfg_init(v);
 	return 0;
 
 err_page:
 	__free_page(v->stat_page);
+err_mdev:
+	put_device(&mdev->dev);
 	return ret;
 }
 
 static void vpa_release_dev(struct vfio_device *vdev)
 {
 	struct vpa_vdev *v = vpa_of(vdev);
+	struct mdev_device *mdev = v->mdev;
 
 	/* kill or remove returned the group; a failed probe did not */
 	vpa_adapter_release_group(v->ad, v);
 	__free_page(v->stat_page);
 	mutex_destroy(&v->lock);
 	vfio_free_device(vdev);
+	put_device(&mdev->dev);
 }
 
 const struct vfio_device_ops vpa_vfio_ops = {

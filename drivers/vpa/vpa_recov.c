@@ -753,6 +753,9 @@ void vpa_recov_timeout_work(struct work_struct *work)
 /* The whole recovery at once, for adapters without AER (debugfs). */
 int vpa_adapter_error(struct vpa_adapter *ad)
 {
+	/* PCI functions recover through AER only (vpa_debugfs_init()). */
+	if (ad->pdev)
+		return -EOPNOTSUPP;
 	mutex_lock(&ad->recov_lock);
 	if (ad->aer_state != VPA_AER_NORMAL) {
 		mutex_unlock(&ad->recov_lock);

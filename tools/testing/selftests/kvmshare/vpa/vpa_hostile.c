@@ -11,11 +11,16 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/userfaultfd.h>
 
 #include "kselftest_harness.h"
 #include "vfio_client.h"
@@ -605,6 +610,95 @@ TEST_F_TIMEOUT(busy, taken_queue_turn_cancelled_on_release, 300)
  * with the faulting address reported. dst = ~0 once meant "no
  * destination" to the engine: FILL wrote through a NULL pointer.
  */
+struct uffd_writer {
+	pthread_t t;
+	struct vc *c;
+	void *buf;
+	ssize_t ret;
+	int err;
+};
+
+/* A register write from a buffer whose page fault the VMM never serves. */
+static void *uffd_write_thread(void *arg)
+{
+	struct uffd_writer *w = arg;
+
+	w->ret = pwrite(w->c->dev, w->buf, 4,
+			w->c->reg_off[VFIO_PCI_BAR0_REGION_INDEX] +
+			VPA_REG_CTRL);
+	w->err = errno;
+	return NULL;
+}
+
+struct destroyer {
+	pthread_t t;
+	const char *uuid;
+	int ret;
+	bool done;		/* atomic */
+};
+
+static void *destroy_thread(void *arg)
+{
+	struct destroyer *d = arg;
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/vpa_destroy", vc_parent());
+	d->ret = vc_write_file(path, d->uuid);
+	__atomic_store_n(&d->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * A VMM hands the device a buffer whose page fault it never serves (a
+ * userfaultfd region; FUSE would do the same): the access must not sleep
+ * in the fault holding the device's lock, or direct destroy, reassign and
+ * error recovery of the adapter wait on it for as long as the VMM wants.
+ * Before the fix the destroy hung here until the fault was served.
+ */
+TEST_F_TIMEOUT(host, destroy_while_a_vmm_buffer_faults, 60)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { 0 };
+	struct uffd_writer w = { .c = &self->c };
+	struct destroyer d = { .uuid = self->uuid };
+	struct pollfd pfd;
+	struct uffd_msg msg;
+	long page = sysconf(_SC_PAGESIZE);
+	int uffd, i;
+
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	ASSERT_LE(0, uffd);
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	w.buf = mmap(NULL, page, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, w.buf);
+	reg.range.start = (uintptr_t)w.buf;
+	reg.range.len = page;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+	ASSERT_EQ(0, pthread_create(&w.t, NULL, uffd_write_thread, &w));
+	/* The write is in the fault: its message arrives, unserved. */
+	pfd.fd = uffd;
+	pfd.events = POLLIN;
+	EXPECT_EQ(1, poll(&pfd, 1, 5000));
+	EXPECT_EQ((ssize_t)sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	EXPECT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	ASSERT_EQ(0, pthread_create(&d.t, NULL, destroy_thread, &d));
+	for (i = 0; i < 50 && !__atomic_load_n(&d.done, __ATOMIC_ACQUIRE);
+	     i++)
+		usleep(100000);
+	EXPECT_TRUE(__atomic_load_n(&d.done, __ATOMIC_ACQUIRE));
+	/* Closed, the region faults as ordinary memory: the write goes on. */
+	close(uffd);
+	pthread_join(w.t, NULL);
+	pthread_join(d.t, NULL);
+	EXPECT_EQ(0, d.ret);
+	/* It found the device destroyed. */
+	EXPECT_EQ(-1, w.ret);
+	EXPECT_EQ(ENODEV, w.err);
+	munmap(w.buf, page);
+}
+
 TEST_F(host, zz_edge_addresses_refused)
 {
 	static const uint64_t top = 0xfffffffffffff000ULL;

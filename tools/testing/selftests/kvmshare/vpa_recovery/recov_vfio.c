@@ -1020,6 +1020,25 @@ TEST_F_TIMEOUT(pci, qemu_pcie_aer_inject_error_one_silent, G_TEST_S)
 	aer_run(_metadata, self->g, self->parent, &t);
 }
 
+/*
+ * A PCI function recovers through AER only: it has no debugfs "error".
+ * Its reset there took the device lock under recov_lock, while AER and
+ * unbind take recov_lock (and drain that file) under the device lock: an
+ * "error" write waiting for a silent guest, with AER or an unbind
+ * meanwhile, hung both for good.
+ */
+TEST_F(pci, no_debugfs_error_on_a_pci_function)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), DBGFS "/%s/inject", self->bdf);
+	EXPECT_EQ(0, access(path, F_OK));
+	snprintf(path, sizeof(path), DBGFS "/%s/error", self->bdf);
+	errno = 0;
+	EXPECT_EQ(-1, access(path, F_OK));
+	EXPECT_EQ(ENOENT, errno);
+}
+
 TEST_F_TIMEOUT(pci, aer_inject_one_silent, G_TEST_S)
 {
 	struct trigger t = { .fn = trig_aer_inject };
