@@ -51,6 +51,11 @@ at() {		# at WHAT: a diagnostic with the seconds since e2e_setup
 in_root() {	# in_root CMD...: a program of the host root, in the chroot
 	chroot $E2E_ROOT env -i PATH="$PATH_IN" HOME=/root LC_ALL=C "$@"
 }
+# (in_root_bg CMD...) &: the same in the background, $! the program itself
+# (chroot and env exec it), so that a kill reaches it and not a subshell
+in_root_bg() {
+	exec chroot $E2E_ROOT env -i PATH="$PATH_IN" HOME=/root LC_ALL=C "$@"
+}
 
 vsh() {		# vsh ARGS...: virsh on the system daemon
 	in_root virsh -q -c qemu:///system "$@"
@@ -567,7 +572,7 @@ pool_service() {
 		return 1
 	fi
 	echo 1 > $SYS/policy_enabled || return 1
-	in_root kvmsharectl balance $LVQEMU --libvirt --min=128M \
+	(in_root_bg kvmsharectl balance $LVQEMU --libvirt --min=128M) \
 		> $E2E_RUN/balanced.out 2>&1 &
 	BAL=$!
 	sleep 2
