@@ -297,6 +297,8 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 		bool reissue = false;
 		u32 tag;
 
+		/* A write may carry many completions, or much garbage. */
+		cond_resched();
 		io = NULL;
 		if (copy_from_user(&cqe, buf + done, sizeof(cqe))) {
 			/* What came before is done: finish it below. */
