@@ -74,6 +74,7 @@ struct kvmshare_pager {
 	atomic64_t completions;
 	atomic64_t bad_completions;
 	atomic64_t fenced_completions;	/* of those, after it was replaced */
+	atomic64_t bad_checksums;	/* page-ins whose data failed crc32c */
 };
 
 /* A request's block once it is fenced (no block to free). */
@@ -92,6 +93,7 @@ void kvmshare_pager_kick(struct kvmshare_pool *pool);
 void kvmshare_io_queue(struct kvmshare_pool *pool, struct kvmshare_io *io);
 void kvmshare_io_submit(struct kvmshare_pool *pool, struct kvmshare_io *io);
 void kvmshare_io_end(struct kvmshare_io *io, int result);
+u32 kvmshare_page_crc(struct page *page);
 bool kvmshare_page_swap_out(struct kvmshare_part *part, pgoff_t index,
 			    struct page *page, void *ent);
 

@@ -268,11 +268,74 @@ static bool kvmshare_pager_has_peer(struct kvmshare_pager *p)
 }
 
 /*
+ * Take the request a completion names from @p's tags, or NULL when it names
+ * none (unknown, repeated or malformed). A request taken counts in
+ * p->ending until it is ended or handed on: a stop waits for it.
+ */
+static struct kvmshare_io *
+kvmshare_pager_take(struct kvmshare_pager *p,
+		    const struct kvmshare_pager_cqe *cqe)
+{
+	u32 tag = cqe->id & ((1U << KVMSHARE_TAG_BITS) - 1);
+	struct kvmshare_io *io = NULL;
+
+	spin_lock(&p->pool->io_lock);
+	if (!cqe->flags && !cqe->reserved[0] && !cqe->reserved[1] &&
+	    cqe->result <= 0 && cqe->result >= -MAX_ERRNO &&
+	    tag < p->sq_entries && p->tags[tag] &&
+	    p->tags[tag]->id == cqe->id) {
+		io = p->tags[tag];
+		p->tags[tag] = NULL;
+		__clear_bit(tag, p->tag_map);
+		p->inflight--;
+		p->ending++;
+	}
+	spin_unlock(&p->pool->io_lock);
+	return io;
+}
+
+/*
+ * @io, taken from @p, failed (@result) while another service is attached:
+ * it goes to the next service instead of ending, and @p is failed over
+ * (unless it already left meanwhile: a deadline). Returns whether @io was
+ * handed on; *@failed and *@next_id say what to log, @fence collects @p's
+ * fenced page-outs.
+ */
+static bool kvmshare_pager_hand_on(struct kvmshare_pager *p,
+				   struct kvmshare_io *io,
+				   struct list_head *fence, u32 *failed,
+				   u64 *next_id)
+{
+	struct kvmshare_pool *pool = p->pool;
+	bool handed = false;
+
+	spin_lock(&pool->io_lock);
+	if (kvmshare_pager_has_peer(p)) {
+		/* Its slot is not used again: the service is gone. */
+		list_add(&io->node, &pool->io_pending);
+		pool->nr_pending++;
+		pool->reissued++;
+		p->ending--;
+		*failed = 1;
+		if (!p->gone)
+			*failed += __kvmshare_pager_leave(p,
+					KVMSHARE_PAGER_STATE_FAILED, true,
+					fence);
+		*next_id = pool->active ? pool->active->id : 0;
+		handed = true;
+	}
+	spin_unlock(&pool->io_lock);
+	return handed;
+}
+
+/*
  * Completions: an array of struct kvmshare_pager_cqe. A service that
- * reports an error for a page-out or page-in while another service is
- * attached is failed over: the request and everything else it had in
- * flight go to the next service, so an error of one service is not a lost
- * page. With no other service the error is the request's result.
+ * reports an error for a page-out or page-in, or whose page-in's data
+ * does not match the page's crc32c, while another service is attached is
+ * failed over: the request and everything else it had in flight go to the
+ * next service, so an error of one service is not a lost page. With no
+ * other service the error (-EBADMSG for a bad checksum) is the request's
+ * result.
  */
 static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 				    size_t len, loff_t *ppos)
@@ -285,7 +348,6 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 	LIST_HEAD(fenced);
 	ssize_t ret = len;
 	u32 failed = 0;
-	u64 next_id = 0;
 	size_t done;
 
 	if (len % sizeof(cqe)) {
@@ -294,66 +356,18 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 		return -EINVAL;
 	}
 	for (done = 0; done < len; done += sizeof(cqe)) {
-		bool reissue = false;
-		u32 tag;
+		u64 next_id = 0;
+		u32 n = 0;
+		int result;
 
 		/* A write may carry many completions, or much garbage. */
 		cond_resched();
-		io = NULL;
 		if (copy_from_user(&cqe, buf + done, sizeof(cqe))) {
 			/* What came before is done: finish it below. */
 			ret = done ? done : -EFAULT;
 			break;
 		}
-		tag = cqe.id & ((1U << KVMSHARE_TAG_BITS) - 1);
-		spin_lock(&pool->io_lock);
-		if (!cqe.flags && !cqe.reserved[0] && !cqe.reserved[1] &&
-		    cqe.result <= 0 && cqe.result >= -MAX_ERRNO &&
-		    tag < p->sq_entries && p->tags[tag] &&
-		    p->tags[tag]->id == cqe.id) {
-			io = p->tags[tag];
-			p->tags[tag] = NULL;
-			__clear_bit(tag, p->tag_map);
-			p->inflight--;
-			p->ending++;
-		}
-		if (io && cqe.result && io->op != KVMSHARE_PAGER_OP_DISCARD &&
-		    kvmshare_pager_has_peer(p)) {
-			/* Its slot is not used again: the service is gone. */
-			list_add(&io->node, &pool->io_pending);
-			pool->nr_pending++;
-			pool->reissued++;
-			p->ending--;
-			failed = 1 + __kvmshare_pager_leave(p,
-					KVMSHARE_PAGER_STATE_FAILED, true,
-					&fenced);
-			next_id = pool->active ? pool->active->id : 0;
-			reissue = true;
-		}
-		spin_unlock(&pool->io_lock);
-		if (reissue) {
-			trace_kvmshare_pager_failover(pool, p->id, next_id,
-						      KVMSHARE_TRACE_FO_ERROR,
-						      failed);
-			pr_warn("%s: paging service %llu reported error %d (request %llu): failed over to service %llu, %u requests reissued\n",
-				pool->name, p->id, cqe.result, cqe.id,
-				next_id, failed);
-			atomic64_inc(&p->completions);
-			continue;
-		}
-		if (io && io->op != KVMSHARE_PAGER_OP_DISCARD) {
-			/*
-			 * The slot stays ours until its bit is cleared: copy
-			 * without the lock, then give it back.
-			 */
-			if (io->op == KVMSHARE_PAGER_OP_PAGE_IN && !cqe.result)
-				memcpy_to_page(io->page, 0,
-					       page_address(p->slots[io->slot]),
-					       PAGE_SIZE);
-			spin_lock(&pool->io_lock);
-			__clear_bit(io->slot, p->slot_map);
-			spin_unlock(&pool->io_lock);
-		}
+		io = kvmshare_pager_take(p, &cqe);
 		if (!io) {
 			atomic64_inc(&p->bad_completions);
 			if (READ_ONCE(p->replaced))
@@ -368,7 +382,36 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 			continue;
 		}
 		atomic64_inc(&p->completions);
-		kvmshare_io_end(io, cqe.result);
+		result = cqe.result;
+		/*
+		 * The slot stays ours until its bit is cleared. The data is
+		 * checked in the request's own page: the service can still
+		 * write the slot.
+		 */
+		if (io->op == KVMSHARE_PAGER_OP_PAGE_IN && !result) {
+			memcpy_to_page(io->page, 0,
+				       page_address(p->slots[io->slot]),
+				       PAGE_SIZE);
+			if (io->crc && kvmshare_page_crc(io->page) != io->crc) {
+				atomic64_inc(&p->bad_checksums);
+				result = -EBADMSG;
+			}
+		}
+		if (result && io->op != KVMSHARE_PAGER_OP_DISCARD &&
+		    kvmshare_pager_hand_on(p, io, &fenced, &n, &next_id)) {
+			trace_kvmshare_pager_failover(pool, p->id, next_id,
+						      KVMSHARE_TRACE_FO_ERROR,
+						      n);
+			pr_warn("%s: paging service %llu reported error %d (request %llu): failed over to service %llu, %u requests reissued\n",
+				pool->name, p->id, result, cqe.id, next_id, n);
+			failed += n;
+			continue;
+		}
+		spin_lock(&pool->io_lock);
+		if (io->op != KVMSHARE_PAGER_OP_DISCARD)
+			__clear_bit(io->slot, p->slot_map);
+		spin_unlock(&pool->io_lock);
+		kvmshare_io_end(io, result);
 		spin_lock(&pool->io_lock);
 		p->ending--;
 		spin_unlock(&pool->io_lock);
@@ -736,6 +779,7 @@ static long kvmshare_pager_ioctl(struct file *file, unsigned int cmd,
 	info.completions = atomic64_read(&p->completions);
 	info.bad_completions = atomic64_read(&p->bad_completions);
 	info.fenced_completions = atomic64_read(&p->fenced_completions);
+	info.bad_checksums = atomic64_read(&p->bad_checksums);
 	return copy_to_user((void __user *)arg, &info, sizeof(info)) ?
 		-EFAULT : 0;
 }

@@ -313,6 +313,10 @@ static unsigned int print_info(struct pagerd_main *m)
 		   (unsigned long long)info.completions,
 		   (unsigned long long)info.bad_completions,
 		   (unsigned long long)info.inflight);
+	if (info.bad_checksums)
+		pagerd_log("pager %llu: %llu page-ins failed the pool's checksum",
+			   (unsigned long long)info.pager_id,
+			   (unsigned long long)info.bad_checksums);
 	if (info.state == KVMSHARE_PAGER_STATE_STOPPED)
 		pagerd_log("pager %llu: streams suspended %llu, completed %llu",
 			   (unsigned long long)info.pager_id,

@@ -158,7 +158,8 @@ struct kvmshare_pager_info {
 	__u64	suspended_streams;	/* at the end of a stop */
 	__u64	completed_streams;	/* partitions gone during a stop */
 	__u64	fenced_completions;	/* refused: came after a failover */
-	__u64	reserved[3];
+	__u64	bad_checksums;	/* page-ins whose data failed crc32c */
+	__u64	reserved[2];
 };
 
 #define KVMSHARE_PAGER_STATE_ACTIVE	1	/* serving requests */

@@ -94,11 +94,15 @@ void ks_pager_serve(struct ks_pager *p, const struct kvmshare_pager_req *req)
 		p->outs++;
 		break;
 	case KVMSHARE_PAGER_OP_PAGE_IN:
-		if (p->fail_set && req->part_id == p->fail_part &&
+		if (p->fail_set && !p->fail_corrupt &&
+		    req->part_id == p->fail_part &&
 		    req->page_index == p->fail_index)
 			res = -EIO;
 		else if (pread(p->store, slot, 4096, req->block * 4096) != 4096)
 			res = -EIO;
+		else if (p->fail_set && req->part_id == p->fail_part &&
+			 req->page_index == p->fail_index)
+			slot[100] ^= 0x40;	/* a bit flipped on the way */
 		p->ins++;
 		break;
 	case KVMSHARE_PAGER_OP_DISCARD:

@@ -26,6 +26,7 @@ struct ks_pager {
 	/* Fault injection (set before ks_pager_run). */
 	uint64_t fail_part, fail_index;	/* page-in of it fails (-EIO) */
 	int fail_set;
+	int fail_corrupt;	/* ... or succeeds with a byte of it flipped */
 	/* Counters. */
 	uint64_t outs, ins, discards;
 };

@@ -419,10 +419,17 @@ static void page_out_all(struct __test_metadata *_metadata, int fd)
 	ASSERT_EQ(0, ks_wait_resident(fd, 0, 20));
 }
 
-TEST_F_TIMEOUT(paging, failed_pagein_is_a_machine_check_for_that_page, 120)
+/*
+ * The service fails the page-in of page 77 (@corrupt: it answers with a
+ * bit of the data flipped, which the pool's crc32c must catch): the page
+ * is lost, not wrong.
+ */
+static void lost_page(struct __test_metadata *_metadata,
+		      struct _test_data_paging *self, int corrupt)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigbus,
 				.sa_flags = SA_SIGINFO };
+	struct kvmshare_pager_info info = { 0 };
 	struct kvmshare_part_stats st;
 	struct stat sb;
 	uint64_t i, v;
@@ -434,6 +441,7 @@ TEST_F_TIMEOUT(paging, failed_pagein_is_a_machine_check_for_that_page, 120)
 	ASSERT_EQ(0, fstat(self->fd, &sb));
 	self->pager.fail_part = sb.st_ino;
 	self->pager.fail_index = 77;
+	self->pager.fail_corrupt = corrupt;
 	self->pager.fail_set = 1;
 	ASSERT_EQ(0, ks_pager_run(&self->pager));
 	for (i = 0; i < 256; i++)
@@ -450,6 +458,8 @@ TEST_F_TIMEOUT(paging, failed_pagein_is_a_machine_check_for_that_page, 120)
 	signal(SIGBUS, SIG_DFL);
 	st = stats(_metadata, self->fd);
 	EXPECT_EQ(1, st.pagein_errors);
+	ASSERT_EQ(0, ioctl(self->pager.fd, KVMSHARE_PAGER_IOC_INFO, &info));
+	EXPECT_EQ(corrupt ? 1 : 0, info.bad_checksums);
 	/* Reading it gives EIO; its neighbours are intact. */
 	EXPECT_EQ(-1, pread(self->fd, buf, 8, 77 * KS_PAGE));
 	EXPECT_EQ(EIO, errno);
@@ -461,6 +471,16 @@ TEST_F_TIMEOUT(paging, failed_pagein_is_a_machine_check_for_that_page, 120)
 	ASSERT_EQ(0, fallocate(self->fd, 3, 77 * KS_PAGE, KS_PAGE));
 	v = ((uint64_t *)self->map)[77 * 512];
 	EXPECT_EQ(0, v);
+}
+
+TEST_F_TIMEOUT(paging, failed_pagein_is_a_machine_check_for_that_page, 120)
+{
+	lost_page(_metadata, self, 0);
+}
+
+TEST_F_TIMEOUT(paging, bad_checksum_is_a_lost_page_not_wrong_data, 120)
+{
+	lost_page(_metadata, self, 1);
 }
 
 /*

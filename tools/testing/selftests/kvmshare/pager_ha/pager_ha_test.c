@@ -2,7 +2,8 @@
 /*
  * Paging resilience, with in-test paging services (lib/kspager.c) sharing
  * one backing store: a standby takes over from a primary that stops
- * answering, reports an error or goes away, with no page lost; a service
+ * answering, reports an error, returns data that fails its checksum or
+ * goes away, with no page lost; a service
  * that failed rejoins as standby; with no standby, an unanswered page-in
  * is a clean error (EIO, SIGBUS) and nothing is lost once the service
  * answers again; a controlled stop is refused while it would strand
@@ -239,7 +240,12 @@ TEST_F_TIMEOUT(ha, standby_takes_over_an_unresponsive_primary, 120)
 	EXPECT_EQ(pager_id(&self->b), pool_num(self, "active_pager"));
 }
 
-TEST_F_TIMEOUT(ha, an_error_fails_over_instead_of_losing_the_page, 120)
+/*
+ * The primary fails the read of page 77 (@corrupt: answers it with a bit
+ * flipped); the standby must serve it instead, nothing lost or wrong.
+ */
+static void primary_fails_a_read(struct __test_metadata *_metadata,
+				 struct _test_data_ha *self, int corrupt)
 {
 	struct kvmshare_part_stats st;
 	struct stat sb;
@@ -247,9 +253,10 @@ TEST_F_TIMEOUT(ha, an_error_fails_over_instead_of_losing_the_page, 120)
 	attach_pair(_metadata, self);
 	make_evicted(_metadata, self);
 	ASSERT_EQ(0, fstat(self->fd, &sb));
-	/* The primary fails the read of page 77 (its thread sees it next). */
+	/* (its thread sees it at its next request) */
 	self->a.fail_part = sb.st_ino;
 	self->a.fail_index = 77;
+	self->a.fail_corrupt = corrupt;
 	__atomic_store_n(&self->a.fail_set, 1, __ATOMIC_RELEASE);
 
 	EXPECT_EQ(0, verify(self));
@@ -257,7 +264,19 @@ TEST_F_TIMEOUT(ha, an_error_fails_over_instead_of_losing_the_page, 120)
 	EXPECT_EQ(0, st.pagein_errors);
 	EXPECT_EQ(1, pool_num(self, "failovers"));
 	EXPECT_EQ(KVMSHARE_PAGER_STATE_FAILED, info(&self->a).state);
+	EXPECT_EQ(corrupt ? 1 : 0, info(&self->a).bad_checksums);
+	EXPECT_EQ(0, info(&self->b).bad_checksums);
 	EXPECT_EQ(pager_id(&self->b), pool_num(self, "active_pager"));
+}
+
+TEST_F_TIMEOUT(ha, an_error_fails_over_instead_of_losing_the_page, 120)
+{
+	primary_fails_a_read(_metadata, self, 0);
+}
+
+TEST_F_TIMEOUT(ha, a_bad_checksum_fails_over_instead_of_losing_the_page, 120)
+{
+	primary_fails_a_read(_metadata, self, 1);
 }
 
 TEST_F_TIMEOUT(ha, the_standby_takes_over_when_the_primary_goes_away, 120)
