@@ -201,6 +201,9 @@ struct vpa_recov_stats {
  * @gid:	resource group, -1 once destroyed (under vpa_adapter::lock)
  * @rid:	requester id
  * @nr:		resources it owns, by type
+ * @keep:	while a shrink of a type runs, the count it keeps, else
+ *		U32_MAX (under @cfg_lock): a register write may not name a
+ *		doorbell or vector that is going (vpa_usable())
  * @lock:	serialises the VFIO file operations, @open, @dead, @give_to
  * @open:	the VFIO device is open
  * @dead:	destroyed: every access fails with -ENODEV
@@ -243,6 +246,7 @@ struct vpa_vdev {
 	int gid;
 	u16 rid;
 	u32 nr[VPA_RES_NR];
+	u32 keep[VPA_RES_NR];
 	struct mutex lock;		/* file ops, open, dead, cfg, give_to */
 	bool open;
 	bool dead;
@@ -276,6 +280,18 @@ struct vpa_vdev {
 	guid_t give_to;
 	bool give_to_set;
 };
+
+/*
+ * How many resources of @type a guest may name in a register: those it
+ * owns, less those a shrink under way takes (a queue moved to a doorbell
+ * or vector about to go after the freeze would run without its head
+ * advancing). Caller holds @v->cfg_lock.
+ */
+static inline u32 vpa_usable(struct vpa_vdev *v, enum vpa_res type)
+{
+	lockdep_assert_held(&v->cfg_lock);
+	return min(v->nr[type], v->keep[type]);
+}
 
 /* vpa_main.c */
 extern struct mdev_driver vpa_mdev_driver;

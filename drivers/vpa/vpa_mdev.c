@@ -309,12 +309,12 @@ static int vpa_wq_reg_write(struct vpa_vdev *v, struct vpa_wq *wq, u32 reg,
 		wq->ctrl = val;
 		return 0;
 	case VPA_WQ_VEC:
-		if (val >= v->nr[VPA_RES_VEC])
+		if (val >= vpa_usable(v, VPA_RES_VEC))
 			return -EINVAL;
 		wq->vec = val;
 		return 0;
 	case VPA_WQ_DB:
-		if (val >= v->nr[VPA_RES_DB])
+		if (val >= vpa_usable(v, VPA_RES_DB))
 			return -EINVAL;
 		wq->db = val;
 		return 0;
@@ -384,7 +384,7 @@ static int vpa_bar0_write(struct vpa_vdev *v, u32 off, u32 val)
 			v->event &= ~val;
 		break;
 	case VPA_REG_EVT_VEC:
-		if (val >= v->nr[VPA_RES_VEC])
+		if (val >= vpa_usable(v, VPA_RES_VEC))
 			ret = -EINVAL;
 		else
 			v->evt_vec = val;

@@ -109,6 +109,10 @@ static void vpa_recov_test_delay(void)
 
 void vpa_recov_init_vdev(struct vpa_vdev *v)
 {
+	int t;
+
+	for (t = 0; t < VPA_RES_NR; t++)
+		v->keep[t] = U32_MAX;
 	init_waitqueue_head(&v->ack_wait);
 	v->rec.last_ack_us = -1;
 }
@@ -399,6 +403,8 @@ int vpa_change(struct vpa_adapter *ad, struct vpa_vdev *v,
 	}
 	if (!ret && keep < have) {
 		spin_lock(&v->cfg_lock);
+		/* from now on no queue moves onto what goes */
+		v->keep[type] = keep;
 		mask = vpa_affected_wqs(v, type, keep, true);
 		spin_unlock(&v->cfg_lock);
 	}
@@ -463,6 +469,11 @@ int vpa_change(struct vpa_adapter *ad, struct vpa_vdev *v,
 	if (to)
 		mutex_unlock(&to->lock);
 	mutex_unlock(&v->lock);
+	if (keep < have) {
+		spin_lock(&v->cfg_lock);
+		v->keep[type] = U32_MAX;
+		spin_unlock(&v->cfg_lock);
+	}
 	vpa_unfreeze(v, mask);
 	if (!ret) {
 		v->rec.changes++;

@@ -109,7 +109,9 @@
  * resource counts (VPA_REG_NR_*) changed. The status page keeps the final
  * head of every queue taken (VPA_STAT_WQ_HEAD): descriptors from there to
  * the tail were not executed and never will be; all before it were,
- * exactly once.
+ * exactly once. From the request to VPA_EVT_CHANGED, a write that names
+ * a doorbell or vector being taken (VPA_WQ_DB, VPA_WQ_VEC,
+ * VPA_REG_EVT_VEC) fails with VPA_ERR_REG: no queue moves onto what goes.
  *
  * Error recovery: VPA_EVT_ERROR comes with VPA_EVT_QUIESCE for every
  * queue and VPA_STS_RECOVERY. The engine runs nothing until recovery

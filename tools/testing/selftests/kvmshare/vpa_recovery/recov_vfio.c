@@ -589,6 +589,53 @@ TEST_F_TIMEOUT(sw, revoke_forced_after_deadline, G_TEST_S)
 	g_verify(_metadata, g);
 }
 
+/*
+ * While a revoke of doorbells waits for the guest's acknowledgment, the
+ * guest points a queue the revoke does not touch (queue 0) at a doorbell
+ * that goes (3). The write must be refused: accepted, the queue would be
+ * frozen and disabled by the revoke with a descriptor it was running left
+ * unaccounted (its head not advanced), though it was not asked to
+ * quiesce. Queue 0 stays on its doorbell, enabled, and runs afterwards.
+ */
+TEST_F_TIMEOUT(sw, revoke_refuses_a_queue_moving_onto_what_goes, G_TEST_S)
+{
+	struct guest *g = &self->g[0];
+	uint32_t q0 = VPA_REG_WQ(0);
+	uint64_t end;
+	struct trigger t;
+	char out[32];
+
+	ASSERT_EQ(0, set_timeout(4000));
+	ASSERT_EQ(0, g_init(g, "large", 64));
+	self->n = 1;
+	g->silent = true;
+	resize_trigger(&t, g, "nr_db=2");
+	ASSERT_EQ(0, pthread_create(&t.th, NULL, trig_main, &t));
+	/* queues 2 and 3 are asked to quiesce: the revoke waits */
+	end = vc_now_ns() + 30 * 1000000000ULL;
+	while (!(g_reg(g, VPA_REG_STATUS) & VPA_STS_QUIESCE) &&
+	       vc_now_ns() < end)
+		usleep(1000);
+	EXPECT_EQ(0xc, g_reg(g, VPA_REG_QUIESCE_WQS));
+	vc_wr(&g->c, 0, q0 + VPA_WQ_DB, 3);
+	EXPECT_EQ(0, g_reg(g, q0 + VPA_WQ_DB));
+	EXPECT_EQ(VPA_ERR_REG, g_reg(g, VPA_REG_ERR));
+	EXPECT_EQ(0, vc_wr(&g->c, 0, VPA_REG_ERR, 1));
+	/* a doorbell that stays may still be named */
+	EXPECT_EQ(0, vc_wr(&g->c, 0, VPA_REG_WQ(1) + VPA_WQ_DB, 1));
+	EXPECT_EQ(0, g_reg(g, VPA_REG_ERR));
+	pthread_join(t.th, NULL);
+	EXPECT_EQ(0, t.ret);
+	EXPECT_EQ(0, rec_outcome(g, out, sizeof(out)));
+	EXPECT_STREQ("forced", out);
+	EXPECT_EQ(2, g_reg(g, VPA_REG_NR_DBS));
+	EXPECT_EQ(0, g_reg(g, q0 + VPA_WQ_DB));
+	EXPECT_EQ(VPA_WQ_CTRL_ENABLE, g_reg(g, q0 + VPA_WQ_CTRL));
+	g_events(g);			/* CHANGED: queues 2 and 3 gone */
+	ASSERT_EQ(0, run_guests(g, 1, NULL, NULL));
+	g_verify(_metadata, g);
+}
+
 TEST_F_TIMEOUT(sw, reassign_under_load, G_TEST_S)
 {
 	struct guest *a = &self->g[0], *b = &self->g[1];
