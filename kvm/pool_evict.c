@@ -183,6 +183,7 @@ static int kvmshare_evict_one(struct kvmshare_part *part,
 	unlock_page(page);
 	atomic64_inc(&part->pageouts_inflight);
 	trace_kvmshare_pageout_start(io);
+	kvmshare_inject(pool, KVMSHARE_INJ_EVICT_QUEUE);
 	kvmshare_io_queue(pool, io);	/* the caller kicks the service */
 	return 1;
 undo:

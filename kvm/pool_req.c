@@ -352,13 +352,29 @@ unlock:
 }
 
 /* Queue @io for the service; kvmshare_pager_kick() posts it. */
+/*
+ * Queue @io for the active service. A page-out or discard that finds no
+ * service (the last one stopped after its caller checked) ends at once, as
+ * kvmshare_pager_cancel_pending() ends those queued before the stop: the
+ * page stays in memory and the block is freed, instead of both waiting for
+ * the next attach. Page-ins wait. Called where it may sleep, with no page
+ * locked: ending a page-out locks its page.
+ */
 void kvmshare_io_queue(struct kvmshare_pool *pool,
 		       struct kvmshare_io *io)
 {
+	bool cancel;
+
+	might_sleep();
 	spin_lock(&pool->io_lock);
-	list_add_tail(&io->node, &pool->io_pending);
-	pool->nr_pending++;
+	cancel = !pool->active && io->op != KVMSHARE_PAGER_OP_PAGE_IN;
+	if (!cancel) {
+		list_add_tail(&io->node, &pool->io_pending);
+		pool->nr_pending++;
+	}
 	spin_unlock(&pool->io_lock);
+	if (cancel)
+		kvmshare_io_end(io, -ECANCELED);
 }
 
 void kvmshare_io_submit(struct kvmshare_pool *pool,

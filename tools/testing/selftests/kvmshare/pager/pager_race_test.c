@@ -46,6 +46,7 @@
 #define INJ_NOMEM		7
 #define INJ_PARTIAL_HELD	8
 #define INJ_PAGEOUT_UNCHARGED	9
+#define INJ_EVICT_QUEUE		10
 
 FIXTURE(race) {
 	char dir[64];
@@ -1028,6 +1029,60 @@ TEST_F_TIMEOUT(race, stop_during_pageout_end_is_undone, 60)
 	ASSERT_EQ(0, ks_pager_run(&self->pager));
 	EXPECT_EQ(0, check_page_val(self->fd, 5));
 	EXPECT_EQ(0, stats(self->fd).paged_out_pages);
+}
+
+struct bg_fadvise {
+	pthread_t t;
+	int fd;
+	off_t off;
+	int ret;
+};
+
+static void *bg_fadvise(void *arg)
+{
+	struct bg_fadvise *b = arg;
+
+	b->ret = posix_fadvise(b->fd, b->off, KS_PAGE, POSIX_FADV_DONTNEED);
+	return NULL;
+}
+
+/*
+ * A page-out that eviction starts while the only service is there and
+ * queues just after that service's controlled stop (which ended what was
+ * queued before it): it must end too - its page stays in memory and its
+ * block is freed - instead of waiting, with the block taken, for a service
+ * that may never attach. Here the page-out sleeps between its check of the
+ * service and its queueing while the stop runs.
+ */
+TEST_F_TIMEOUT(race, pageout_queued_after_the_last_stop_ends, 60)
+{
+	struct bg_fadvise b = { .off = 5 * KS_PAGE };
+	struct kvmshare_pager_info info;
+	struct kvmshare_part_stats st;
+
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 256, 64, 16, 0,
+				     -1));
+	self->fd = ks_part_create(self->dir, "vm", 16 * KS_PAGE);
+	ASSERT_GE(self->fd, 0);
+	put_page_val(self->fd, 5);
+	b.fd = self->fd;
+	inject(self, INJ_EVICT_QUEUE, 1500);
+	ASSERT_EQ(0, pthread_create(&b.t, NULL, bg_fadvise, &b));
+	ASSERT_EQ(0, wait_injected(self));
+	EXPECT_EQ(1, ks_sysfs_num("%s/blocks_used", self->name));
+	EXPECT_EQ(0, ioctl(self->pager.fd, KVMSHARE_PAGER_IOC_STOP));
+	ASSERT_EQ(0, ioctl(self->pager.fd, KVMSHARE_PAGER_IOC_INFO, &info));
+	EXPECT_EQ(KVMSHARE_PAGER_STATE_STOPPED, info.state);
+	pthread_join(b.t, NULL);
+	EXPECT_EQ(0, b.ret);
+	EXPECT_EQ(0, ks_sysfs_num("%s/blocks_used", self->name));
+	st = stats(self->fd);
+	EXPECT_EQ(1, st.resident_pages);
+	EXPECT_EQ(0, st.paged_out_pages);
+	EXPECT_EQ(0, check_page_val(self->fd, 5));
+	/* the service got nothing */
+	ASSERT_EQ(0, ioctl(self->pager.fd, KVMSHARE_PAGER_IOC_INFO, &info));
+	EXPECT_EQ(0, info.requests);
 }
 
 TEST_HARNESS_MAIN
