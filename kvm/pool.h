@@ -378,6 +378,7 @@ enum kvmshare_inject_point {
 	KVMSHARE_INJ_PARTIAL_HELD = 8,	/* truncate, punch: ends paged in */
 	KVMSHARE_INJ_PAGEOUT_UNCHARGED = 9, /* page-out end: still in flight */
 	KVMSHARE_INJ_EVICT_QUEUE = 10,	/* page-out: registered, not queued */
+	KVMSHARE_INJ_EVICT_KICK = 11,	/* eviction kick: dying was false */
 };
 
 void kvmshare_inject(struct kvmshare_pool *pool, u32 point);

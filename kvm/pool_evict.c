@@ -436,8 +436,11 @@ static void kvmshare_evict_work(struct work_struct *work)
 
 void kvmshare_evict_kick(struct kvmshare_pool *pool)
 {
-	if (!READ_ONCE(pool->dying))
-		mod_delayed_work(system_unbound_wq, &pool->evict_work, 0);
+	if (READ_ONCE(pool->dying))
+		return;
+	/* (unmount may set dying and cancel the work here: see the work) */
+	kvmshare_inject(pool, KVMSHARE_INJ_EVICT_KICK);
+	mod_delayed_work(system_unbound_wq, &pool->evict_work, 0);
 }
 
 /* Start the pool's eviction and access sampling work. */

@@ -47,6 +47,7 @@
 #define INJ_PARTIAL_HELD	8
 #define INJ_PAGEOUT_UNCHARGED	9
 #define INJ_EVICT_QUEUE		10
+#define INJ_EVICT_KICK		11
 
 FIXTURE(race) {
 	char dir[64];
@@ -933,6 +934,81 @@ TEST(unmount_with_requests_in_flight)
 		ASSERT_EQ(0, ks_pool_umount(dir));
 	}
 	usleep(200000);
+	EXPECT_EQ(klog, ks_klog_bad());
+}
+
+struct bg_write {
+	pthread_t t;
+	char path[256];
+	int ret;
+};
+
+static void *bg_write(void *arg)
+{
+	struct bg_write *b = arg;
+
+	b->ret = ks_write_file(b->path, "1");
+	return NULL;
+}
+
+/* debugfs kvmshare/@name/@file of a pool the fixture did not mount */
+static int pool_debugfs(const char *name, const char *file, int val)
+{
+	char path[160], v[16];
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvmshare/%s/%s", name,
+		 file);
+	snprintf(v, sizeof(v), "%d", val);
+	return ks_write_file(path, v);
+}
+
+/*
+ * Unmount while a write of a partition's target_pages kicks eviction: the
+ * kick read 'dying' before unmount set it and queues the eviction work
+ * after unmount's cancel (it sleeps between the two here; unmount waits
+ * for the write as the partitions leave sysfs). That run must not start a
+ * pass - igrab() of a partition inode - while kill_litter_super() evicts
+ * the inodes ("Busy inodes after unmount", then a use after free).
+ */
+TEST(unmount_while_a_target_write_kicks_eviction)
+{
+	int busy = ks_klog_count("Busy inodes"), klog = ks_klog_bad(), fd, i;
+	char dir[64], name[32], path[160];
+	struct bg_write w;
+	struct ks_pager p;
+	long long left = -1;
+
+	ASSERT_EQ(0, ks_pool_mount(dir, sizeof(dir), "size=16M"));
+	pool_name(dir, name, sizeof(name));
+	ASSERT_NE(0, name[0]);
+	ASSERT_EQ(0, ks_pager_attach(&p, dir, 4096, 64, 16, 0, -1));
+	ASSERT_EQ(0, ks_pager_run(&p));
+	fd = ks_part_create(dir, "vm", 1024 * KS_PAGE);
+	ASSERT_GE(fd, 0);
+	for (i = 0; i < 1024; i++)
+		put_page_val(fd, i);
+	close(fd);		/* the file stays: it leaves with the mount */
+	ASSERT_EQ(0, pool_debugfs(name, "inject_ms", 1500));
+	ASSERT_EQ(0, pool_debugfs(name, "inject_count", 1));
+	ASSERT_EQ(0, pool_debugfs(name, "inject_point", INJ_EVICT_KICK));
+	snprintf(w.path, sizeof(w.path),
+		 "/sys/fs/kvmshare/%s/partitions/vm/target_pages", name);
+	ASSERT_EQ(0, pthread_create(&w.t, NULL, bg_write, &w));
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvmshare/%s/inject_count",
+		 name);
+	for (i = 0; i < 1000 && left; i++) {
+		usleep(10000);
+		left = ks_file_num(path, NULL);
+	}
+	ASSERT_EQ(0, left);	/* the write sleeps in its kick */
+	EXPECT_EQ(0, ks_pool_umount(dir));
+	pthread_join(w.t, NULL);
+	EXPECT_EQ(0, w.ret);
+	usleep(500000);		/* a queued run has run */
+	ks_pager_stop(&p);
+	ks_pager_detach(&p);
+	close(p.store);
+	EXPECT_EQ(busy, ks_klog_count("Busy inodes"));
 	EXPECT_EQ(klog, ks_klog_bad());
 }
 
