@@ -6,7 +6,10 @@
  * 0..total[t]-1. A resource group (one virtual adapter) owns some of them
  * exclusively and names them by local index 0..count[t]-1; map[t][local]
  * gives the global index and item[t][global] the owner and the protection
- * attributes. free[t] is total[t] minus what groups own.
+ * attributes. free[t] is total[t] minus what groups own. An adapter may
+ * lack a type (total 0: an SR-IOV function has queues and vectors only);
+ * groups then own none of it. A group owns at least group_min[t] of every
+ * type the adapter has (1 unless the back end needs more).
  *
  * Allocation is all or nothing: a request either gets everything the
  * policy computes or nothing changes. Resources are taken lowest global
@@ -39,36 +42,74 @@ const char *vpa_res_name(enum vpa_res type)
 /**
  * vpa_core_init - set up an adapter with no group
  * @c:		the core state
- * @total:	resources of each type (engine: VPA_ENG_SLICES at most)
- * @group_max:	most resources of each type one group may own
+ * @total:	resources of each type (engine: VPA_ENG_SLICES at most; 0:
+ *		the adapter has none of that type)
+ * @group_max:	most resources of each type one group may own (ignored
+ *		for a type with total 0)
  * @rid_base:	requester id of the adapter; group g gets rid_base + 1 + g
+ *		unless vpa_core_set_rid() says otherwise
  *
- * Return: 0, or -EINVAL for a total beyond VPA_CORE_MAX_ITEMS or a
- * requester id range that would wrap.
+ * Every group must then own at least one of each type the adapter has
+ * (see vpa_core_set_min()).
+ *
+ * Return: 0, or -EINVAL for a total beyond VPA_CORE_MAX_ITEMS, a type
+ * present with a group_max of 0, no type at all, or a requester id range
+ * that would wrap.
  */
 int vpa_core_init(struct vpa_core *c, const u32 *total, const u32 *group_max,
 		  u16 rid_base)
 {
+	bool any = false;
 	int t;
 	u32 i;
 
 	if ((u32)rid_base + VPA_CORE_MAX_GROUPS > 0xffff)
 		return -EINVAL;
 	for (t = 0; t < VPA_RES_NR; t++) {
-		if (total[t] > VPA_CORE_MAX_ITEMS || !group_max[t])
+		if (total[t] > VPA_CORE_MAX_ITEMS ||
+		    (total[t] && !group_max[t]))
 			return -EINVAL;
 		if (t == VPA_RES_ENG && total[t] > VPA_ENG_SLICES)
 			return -EINVAL;
+		any |= total[t] != 0;
 	}
+	if (!any)
+		return -EINVAL;
 	memset(c, 0, sizeof(*c));
 	c->rid_base = rid_base;
 	for (t = 0; t < VPA_RES_NR; t++) {
 		c->total[t] = total[t];
 		c->free[t] = total[t];
-		c->group_max[t] = group_max[t];
+		c->group_max[t] = total[t] ? group_max[t] : 0;
+		c->group_min[t] = total[t] ? 1 : 0;
 		for (i = 0; i < VPA_CORE_MAX_ITEMS; i++)
 			c->item[t][i].owner = VPA_NO_OWNER;
 	}
+	return 0;
+}
+
+/**
+ * vpa_core_set_min - the least a group may own of one type
+ * @c:		the core state, with no group yet
+ * @type:	a type the adapter has
+ * @min:	1..group_max[@type] (an NVMe secondary controller needs two
+ *		queues: its admin queue and one I/O queue)
+ *
+ * Requests, shrinks and moves that would leave a group with less fail.
+ *
+ * Return: 0, -EBUSY once a group exists, or -EINVAL.
+ */
+int vpa_core_set_min(struct vpa_core *c, enum vpa_res type, u32 min)
+{
+	int g;
+
+	if ((unsigned int)type >= VPA_RES_NR || !c->total[type] || !min ||
+	    min > c->group_max[type] || min > c->total[type])
+		return -EINVAL;
+	for (g = 0; g < VPA_CORE_MAX_GROUPS; g++)
+		if (c->group[g].used)
+			return -EBUSY;
+	c->group_min[type] = min;
 	return 0;
 }
 
@@ -78,8 +119,8 @@ int vpa_core_init(struct vpa_core *c, const u32 *total, const u32 *group_max,
  * @r:	the request
  *
  * A request is well formed if it could be met by the adapter with no
- * group: every type at least one, none above the per-group limit or the
- * adapter's total.
+ * group: every type the adapter has at least group_min, none above the
+ * per-group limit or the adapter's total; none of a type it lacks.
  *
  * Return: 0 or -EINVAL.
  */
@@ -108,7 +149,13 @@ int vpa_core_req_check(const struct vpa_core *c, const struct vpa_req *r)
 		default:
 			return -EINVAL;
 		}
-		if (!n || n > c->group_max[t] || n > c->total[t])
+		if (!c->total[t]) {
+			if (r->policy != VPA_POLICY_RELATIVE && r->count[t])
+				return -EINVAL;
+			continue;
+		}
+		if (n < c->group_min[t] || n > c->group_max[t] ||
+		    n > c->total[t])
 			return -EINVAL;
 	}
 	return 0;
@@ -184,7 +231,42 @@ static void vpa_core_put_last(struct vpa_core *c, int g, int type)
 }
 
 /**
- * vpa_core_alloc - create a resource group
+ * vpa_core_alloc_at - create resource group @gid
+ * @c:		the core state
+ * @r:		what it asks for
+ * @gid:	its index (a virtual function's number, say)
+ *
+ * Return: @gid, -EINVAL for a malformed request or an index out of
+ * range, -EBUSY if that group exists, or -ENOSPC if the adapter cannot
+ * meet the request now (nothing is changed then).
+ */
+int vpa_core_alloc_at(struct vpa_core *c, const struct vpa_req *r, int gid)
+{
+	u32 cnt[VPA_RES_NR], i;
+	int t, ret;
+
+	ret = vpa_core_req_check(c, r);
+	if (ret)
+		return ret;
+	if (gid < 0 || gid >= VPA_CORE_MAX_GROUPS)
+		return -EINVAL;
+	if (c->group[gid].used)
+		return -EBUSY;
+	ret = vpa_core_plan(c, c->free, r, cnt);
+	if (ret)
+		return ret;
+
+	memset(&c->group[gid], 0, sizeof(c->group[gid]));
+	c->group[gid].used = true;
+	c->group[gid].rid = c->rid_base + 1 + gid;
+	for (t = 0; t < VPA_RES_NR; t++)
+		for (i = 0; i < cnt[t]; i++)
+			vpa_core_take(c, gid, t);
+	return gid;
+}
+
+/**
+ * vpa_core_alloc - create a resource group at the lowest free index
  * @c:	the core state
  * @r:	what it asks for
  *
@@ -193,8 +275,7 @@ static void vpa_core_put_last(struct vpa_core *c, int g, int type)
  */
 int vpa_core_alloc(struct vpa_core *c, const struct vpa_req *r)
 {
-	u32 cnt[VPA_RES_NR], i;
-	int g, t, ret;
+	int g, ret;
 
 	ret = vpa_core_req_check(c, r);
 	if (ret)
@@ -202,17 +283,7 @@ int vpa_core_alloc(struct vpa_core *c, const struct vpa_req *r)
 	g = vpa_core_free_group(c);
 	if (g < 0)
 		return g;
-	ret = vpa_core_plan(c, c->free, r, cnt);
-	if (ret)
-		return ret;
-
-	memset(&c->group[g], 0, sizeof(c->group[g]));
-	c->group[g].used = true;
-	c->group[g].rid = c->rid_base + 1 + g;
-	for (t = 0; t < VPA_RES_NR; t++)
-		for (i = 0; i < cnt[t]; i++)
-			vpa_core_take(c, g, t);
-	return g;
+	return vpa_core_alloc_at(c, r, g);
 }
 
 static bool vpa_core_gid_ok(const struct vpa_core *c, int gid)
@@ -284,6 +355,33 @@ int vpa_core_rid(const struct vpa_core *c, int gid)
 	if (!vpa_core_gid_ok(c, gid))
 		return -ENOENT;
 	return c->group[gid].rid;
+}
+
+/**
+ * vpa_core_set_rid - the requester id group @gid's requests carry
+ * @c:		the core state
+ * @gid:	the group
+ * @rid:	its id (a virtual function's routing id)
+ *
+ * A back end that sets the ids sets every group's (the default,
+ * rid_base + 1 + gid, is not checked against them).
+ *
+ * Return: 0, -ENOENT for no such group, or -EEXIST if the adapter or
+ * another group carries @rid.
+ */
+int vpa_core_set_rid(struct vpa_core *c, int gid, u16 rid)
+{
+	int g;
+
+	if (!vpa_core_gid_ok(c, gid))
+		return -ENOENT;
+	if (rid == c->rid_base)
+		return -EEXIST;
+	for (g = 0; g < VPA_CORE_MAX_GROUPS; g++)
+		if (g != gid && c->group[g].used && c->group[g].rid == rid)
+			return -EEXIST;
+	c->group[gid].rid = rid;
+	return 0;
 }
 
 /**
@@ -372,15 +470,18 @@ int vpa_core_set_attr(struct vpa_core *c, int gid, enum vpa_res type,
  * @type:	resource type
  * @n:		how many
  *
- * The group keeps at least one of each type.
+ * The group keeps at least group_min of each type.
  *
- * Return: 0, -ENOENT, or -EINVAL if that would leave it none.
+ * Return: 0, -ENOENT, or -EINVAL if that would leave it less.
  */
 int vpa_core_shrink(struct vpa_core *c, int gid, enum vpa_res type, u32 n)
 {
+	u32 have;
+
 	if (!vpa_core_gid_ok(c, gid) || (unsigned int)type >= VPA_RES_NR)
 		return -ENOENT;
-	if (n >= c->group[gid].count[type])
+	have = c->group[gid].count[type];
+	if (n > have || have - n < c->group_min[type])
 		return -EINVAL;
 	while (n--)
 		vpa_core_put_last(c, gid, type);
@@ -421,8 +522,8 @@ int vpa_core_grow(struct vpa_core *c, int gid, enum vpa_res type, u32 n)
  * @type:	resource type
  * @n:		how many
  *
- * The giver keeps at least one, the receiver stays within group_max; all
- * or nothing. Moved resources get the receiver's next local indices and
+ * The giver keeps at least group_min, the receiver stays within
+ * group_max; all or nothing. Moved resources get the receiver's next local indices and
  * full attributes.
  *
  * Return: 0, -ENOENT, or -EINVAL.
@@ -433,7 +534,8 @@ int vpa_core_move(struct vpa_core *c, int from, int to, enum vpa_res type,
 	if (!vpa_core_gid_ok(c, from) || !vpa_core_gid_ok(c, to) ||
 	    (unsigned int)type >= VPA_RES_NR)
 		return -ENOENT;
-	if (from == to || n >= c->group[from].count[type] ||
+	if (from == to || !n || n > c->group[from].count[type] ||
+	    c->group[from].count[type] - n < c->group_min[type] ||
 	    c->group[to].count[type] + n > c->group_max[type])
 		return -EINVAL;
 	while (n--) {

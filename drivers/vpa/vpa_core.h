@@ -42,7 +42,9 @@ enum vpa_policy {
  * @policy:	enum vpa_policy
  * @den:	RELATIVE: the group gets total/den of every type
  * @count:	ABSOLUTE: exact counts; FCFS: maximum counts
- * @min:	FCFS: minimum counts (at least 1 each)
+ * @min:	FCFS: minimum counts (at least the adapter's group_min each)
+ *
+ * A type the adapter does not have (total 0) must be asked for as 0.
  */
 struct vpa_req {
 	u32 policy;
@@ -74,9 +76,10 @@ struct vpa_group {
 };
 
 struct vpa_core {
-	u32 total[VPA_RES_NR];
+	u32 total[VPA_RES_NR];		/* 0: the adapter has no such type */
 	u32 free[VPA_RES_NR];
 	u32 group_max[VPA_RES_NR];	/* per-group limit of each type */
+	u32 group_min[VPA_RES_NR];	/* what a group keeps at least */
 	u16 rid_base;			/* requester id of the adapter */
 	struct vpa_item item[VPA_RES_NR][VPA_CORE_MAX_ITEMS];
 	struct vpa_group group[VPA_CORE_MAX_GROUPS];
@@ -84,13 +87,16 @@ struct vpa_core {
 
 int vpa_core_init(struct vpa_core *c, const u32 *total, const u32 *group_max,
 		  u16 rid_base);
+int vpa_core_set_min(struct vpa_core *c, enum vpa_res type, u32 min);
 int vpa_core_req_check(const struct vpa_core *c, const struct vpa_req *r);
 int vpa_core_alloc(struct vpa_core *c, const struct vpa_req *r);
+int vpa_core_alloc_at(struct vpa_core *c, const struct vpa_req *r, int gid);
 int vpa_core_free(struct vpa_core *c, int gid);
 unsigned int vpa_core_available(const struct vpa_core *c,
 				const struct vpa_req *r);
 u32 vpa_core_count(const struct vpa_core *c, int gid, enum vpa_res type);
 int vpa_core_rid(const struct vpa_core *c, int gid);
+int vpa_core_set_rid(struct vpa_core *c, int gid, u16 rid);
 int vpa_core_check(const struct vpa_core *c, int gid, enum vpa_res type,
 		   u32 local, u8 access);
 int vpa_core_check_rid(const struct vpa_core *c, u16 rid, enum vpa_res type,

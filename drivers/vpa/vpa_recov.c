@@ -390,10 +390,11 @@ int vpa_change(struct vpa_adapter *ad, struct vpa_vdev *v,
 	if (v->dead || (to && (to->dead || to->gid < 0))) {
 		ret = -ENODEV;
 	} else if (to) {
-		ret = (!count || count >= have ||
+		ret = (!count || count > have ||
+		       have - count < ad->core->group_min[type] ||
 		       to->nr[type] + count > ad->core->group_max[type]) ?
 		      -EINVAL : 0;
-	} else if (!count) {
+	} else if (count < ad->core->group_min[type] || !count) {
 		ret = -EINVAL;
 	} else if (count > have) {
 		ret = count > ad->core->group_max[type] ? -EINVAL :

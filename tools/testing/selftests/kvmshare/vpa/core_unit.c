@@ -430,4 +430,126 @@ TEST_F(core, grow_in_place)
 	EXPECT_EQ(NULL, core_consistent(&self->c));
 }
 
+/* An SR-IOV function's shape: flexible queues and vectors only. */
+static const u32 vf_total[VPA_RES_NR] = { 16, 8, 0, 0, 0 };
+static const u32 vf_gmax[VPA_RES_NR] = { 8, 4, 0, 0, 0 };
+
+static struct vpa_req req_vf_fcfs(u32 wq, u32 vec, u32 min_wq, u32 min_vec)
+{
+	struct vpa_req r = { .policy = VPA_POLICY_FCFS };
+
+	r.count[VPA_RES_WQ] = wq;
+	r.count[VPA_RES_VEC] = vec;
+	r.min[VPA_RES_WQ] = min_wq;
+	r.min[VPA_RES_VEC] = min_vec;
+	return r;
+}
+
+TEST(absent_types)
+{
+	u32 none[VPA_RES_NR] = { 0 };
+	struct vpa_req r;
+	struct vpa_core c;
+	int g1, g2;
+
+	EXPECT_EQ(-EINVAL, vpa_core_init(&c, none, vf_gmax, 0));
+	ASSERT_EQ(0, vpa_core_init(&c, vf_total, gmax, 0x0300));
+	EXPECT_EQ(0, c.group_max[VPA_RES_WIN]);	/* ignored: no windows */
+	EXPECT_EQ(0, c.group_min[VPA_RES_WIN]);
+	EXPECT_EQ(1, c.group_min[VPA_RES_WQ]);
+	ASSERT_EQ(0, vpa_core_init(&c, vf_total, vf_gmax, 0x0300));
+	r = req_abs(2, 1, 1, 0, 0);	/* a window the adapter lacks */
+	EXPECT_EQ(-EINVAL, vpa_core_alloc(&c, &r));
+	EXPECT_EQ(0, vpa_core_available(&c, &r));
+	r = req_abs(2, 1, 0, 0, 0);
+	g1 = vpa_core_alloc(&c, &r);
+	ASSERT_GE(g1, 0);
+	EXPECT_EQ(0, vpa_core_count(&c, g1, VPA_RES_WIN));
+	EXPECT_EQ(-EINVAL, vpa_core_grow(&c, g1, VPA_RES_WIN, 1));
+	EXPECT_EQ(-EINVAL, vpa_core_shrink(&c, g1, VPA_RES_DB, 1));
+	EXPECT_EQ(-ERANGE, vpa_core_check(&c, g1, VPA_RES_ENG, 0, 0));
+	EXPECT_EQ(-EINVAL, vpa_core_set_min(&c, VPA_RES_ENG, 1));
+	/* relative: a share of what the adapter has */
+	r = req_rel(2);
+	EXPECT_EQ(1, vpa_core_available(&c, &r));
+	g2 = vpa_core_alloc(&c, &r);
+	ASSERT_GE(g2, 0);
+	EXPECT_EQ(8, vpa_core_count(&c, g2, VPA_RES_WQ));
+	EXPECT_EQ(4, vpa_core_count(&c, g2, VPA_RES_VEC));
+	EXPECT_EQ(-EINVAL, vpa_core_move(&c, g2, g1, VPA_RES_WIN, 1));
+	/* first come first served: 6 wq and 3 vec left, 4+2 and 2+1 */
+	r = req_vf_fcfs(4, 2, 1, 1);
+	EXPECT_EQ(really_available(&c, &r), vpa_core_available(&c, &r));
+	EXPECT_EQ(2, vpa_core_available(&c, &r));
+	r = req_vf_fcfs(4, 2, 1, 0);	/* a present type at 0 */
+	EXPECT_EQ(-EINVAL, vpa_core_alloc(&c, &r));
+	EXPECT_EQ(NULL, core_consistent(&c));
+}
+
+TEST(group_min_is_kept)
+{
+	struct vpa_req r;
+	struct vpa_core c;
+	int g1, g2;
+
+	ASSERT_EQ(0, vpa_core_init(&c, vf_total, vf_gmax, 0x0300));
+	EXPECT_EQ(-EINVAL, vpa_core_set_min(&c, VPA_RES_WQ, 0));
+	EXPECT_EQ(-EINVAL, vpa_core_set_min(&c, VPA_RES_WQ, 9));
+	EXPECT_EQ(-EINVAL, vpa_core_set_min(&c, VPA_RES_WIN, 1));
+	EXPECT_EQ(-EINVAL, vpa_core_set_min(&c, VPA_RES_NR, 1));
+	ASSERT_EQ(0, vpa_core_set_min(&c, VPA_RES_WQ, 2));
+	r = req_abs(1, 1, 0, 0, 0);
+	EXPECT_EQ(-EINVAL, vpa_core_alloc(&c, &r));
+	r = req_vf_fcfs(4, 2, 1, 1);
+	EXPECT_EQ(-EINVAL, vpa_core_alloc(&c, &r));
+	r = req_abs(4, 2, 0, 0, 0);
+	g1 = vpa_core_alloc(&c, &r);
+	r = req_abs(2, 1, 0, 0, 0);
+	g2 = vpa_core_alloc(&c, &r);
+	ASSERT_GE(g1, 0);
+	ASSERT_GE(g2, 0);
+	EXPECT_EQ(-EBUSY, vpa_core_set_min(&c, VPA_RES_VEC, 2));
+	EXPECT_EQ(-EINVAL, vpa_core_shrink(&c, g1, VPA_RES_WQ, 3));
+	EXPECT_EQ(4, vpa_core_count(&c, g1, VPA_RES_WQ));
+	EXPECT_EQ(-EINVAL, vpa_core_move(&c, g2, g1, VPA_RES_WQ, 1));
+	EXPECT_EQ(0, vpa_core_move(&c, g1, g2, VPA_RES_WQ, 2));
+	EXPECT_EQ(-EINVAL, vpa_core_move(&c, g1, g2, VPA_RES_WQ, 1));
+	EXPECT_EQ(0, vpa_core_shrink(&c, g2, VPA_RES_WQ, 2));
+	EXPECT_EQ(2, vpa_core_count(&c, g2, VPA_RES_WQ));
+	/* vectors keep the default least of one */
+	EXPECT_EQ(0, vpa_core_shrink(&c, g1, VPA_RES_VEC, 1));
+	EXPECT_EQ(-EINVAL, vpa_core_shrink(&c, g1, VPA_RES_VEC, 1));
+	EXPECT_EQ(NULL, core_consistent(&c));
+}
+
+TEST(groups_at_an_index_with_their_own_rid)
+{
+	struct vpa_req r = req_abs(2, 1, 0, 0, 0);
+	struct vpa_core c;
+	int global;
+
+	ASSERT_EQ(0, vpa_core_init(&c, vf_total, vf_gmax, 0x0300));
+	EXPECT_EQ(3, vpa_core_alloc_at(&c, &r, 3));
+	EXPECT_EQ(-EBUSY, vpa_core_alloc_at(&c, &r, 3));
+	EXPECT_EQ(-EINVAL, vpa_core_alloc_at(&c, &r, VPA_CORE_MAX_GROUPS));
+	EXPECT_EQ(-EINVAL, vpa_core_alloc_at(&c, &r, -1));
+	EXPECT_EQ(0, vpa_core_alloc(&c, &r));	/* the lowest free index */
+	EXPECT_EQ(0x0304, vpa_core_rid(&c, 3));
+	EXPECT_EQ(0, vpa_core_set_rid(&c, 3, 0x0310));
+	EXPECT_EQ(0x0310, vpa_core_rid(&c, 3));
+	EXPECT_EQ(-EEXIST, vpa_core_set_rid(&c, 0, 0x0310));
+	EXPECT_EQ(-EEXIST, vpa_core_set_rid(&c, 0, 0x0300));
+	EXPECT_EQ(-ENOENT, vpa_core_set_rid(&c, 5, 0x0320));
+	global = vpa_core_check(&c, 3, VPA_RES_WQ, 0, 0);
+	ASSERT_GE(global, 0);
+	EXPECT_EQ(0, vpa_core_check_rid(&c, 0x0310, VPA_RES_WQ, global,
+					VPA_ATTR_SUBMIT));
+	EXPECT_EQ(-EPERM, vpa_core_check_rid(&c, 0x0304, VPA_RES_WQ, global,
+					     VPA_ATTR_SUBMIT));
+	EXPECT_EQ(0, vpa_core_free(&c, 3));
+	EXPECT_EQ(3, vpa_core_alloc_at(&c, &r, 3));
+	EXPECT_EQ(0x0304, vpa_core_rid(&c, 3));
+	EXPECT_EQ(NULL, core_consistent(&c));
+}
+
 TEST_HARNESS_MAIN
