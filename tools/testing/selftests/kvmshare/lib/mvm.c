@@ -201,6 +201,15 @@ static void mvm_seg(struct kvm_segment *s, uint16_t sel, uint8_t type, int l)
 	s->g = 1;
 }
 
+long long mvm_stat(struct mvm *vm, const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d/%s",
+		 (int)getpid(), vm->vm_fd, name);
+	return ks_file_num(path, NULL);
+}
+
 struct mvm_vcpu *mvm_vcpu_create(struct mvm *vm, int id)
 {
 	struct mvm_vcpu *vcpu;

@@ -128,6 +128,11 @@ int mvm_set_slot(struct mvm *vm, uint32_t slot, uint64_t gpa, void *hva,
 		 uint64_t size);
 /* @id: 0..MVM_MAX_VCPUS - 1, unique in @vm; it selects the mailbox. */
 struct mvm_vcpu *mvm_vcpu_create(struct mvm *vm, int id);
+/*
+ * KVM's statistic @name of @vm (debugfs kvm/<pid>-<vm fd>/@name: pages_4k,
+ * pages_2m, ...), or -1 without debugfs or such a statistic.
+ */
+long long mvm_stat(struct mvm *vm, const char *name);
 void mvm_vcpu_destroy(struct mvm_vcpu *vcpu);
 
 /*

@@ -299,6 +299,13 @@ static int one_round(const char *dir, int round, double ratio[][CHUNKS],
 	for (i = 0; i < NR_SIDES; i++)
 		if (side_check(&side[i]))
 			goto out;
+	/* how KVM maps each side (issue 18: is a 2 MiB NPT entry seen?) */
+	printf("# round %d: KVM mappings", round);
+	for (i = 0; i < NR_SIDES; i++)
+		printf(" %s 4k %lld 2m %lld", side_name[i],
+		       mvm_stat(side[i].vm, "pages_4k"),
+		       mvm_stat(side[i].vm, "pages_2m"));
+	printf("\n");
 	if (baselines_check(thp_kb))
 		goto out;
 	for (i = 0; i < NR_SIDES; i++)
