@@ -295,10 +295,11 @@ kvmshare_pager_take(struct kvmshare_pager *p,
 }
 
 /*
- * @io, taken from @p, failed (@result) while another service is attached:
- * it goes to the next service instead of ending, and @p is failed over
- * (unless it already left meanwhile: a deadline). Returns whether @io was
- * handed on; *@failed and *@next_id say what to log, @fence collects @p's
+ * @io, taken from @p, failed while another service is attached: it goes to
+ * the next service instead of ending, and @p is failed over unless it left
+ * meanwhile (a deadline failed it over: *@failed is then 0). Returns
+ * whether @io was handed on; *@failed (requests reissued by the failover,
+ * this one included) and *@next_id say what to log, @fence collects @p's
  * fenced page-outs.
  */
 static bool kvmshare_pager_hand_on(struct kvmshare_pager *p,
@@ -309,6 +310,7 @@ static bool kvmshare_pager_hand_on(struct kvmshare_pager *p,
 	struct kvmshare_pool *pool = p->pool;
 	bool handed = false;
 
+	*failed = 0;
 	spin_lock(&pool->io_lock);
 	if (kvmshare_pager_has_peer(p)) {
 		/* Its slot is not used again: the service is gone. */
@@ -316,9 +318,8 @@ static bool kvmshare_pager_hand_on(struct kvmshare_pager *p,
 		pool->nr_pending++;
 		pool->reissued++;
 		p->ending--;
-		*failed = 1;
 		if (!p->gone)
-			*failed += __kvmshare_pager_leave(p,
+			*failed = 1 + __kvmshare_pager_leave(p,
 					KVMSHARE_PAGER_STATE_FAILED, true,
 					fence);
 		*next_id = pool->active ? pool->active->id : 0;
@@ -399,12 +400,23 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 		}
 		if (result && io->op != KVMSHARE_PAGER_OP_DISCARD &&
 		    kvmshare_pager_hand_on(p, io, &fenced, &n, &next_id)) {
+			failed += n;
+			if (!n) {	/* its deadline failed it over already */
+				pr_info_ratelimited("%s: request %llu of failed paging service %llu (error %d) goes to service %llu\n",
+						    pool->name, cqe.id, p->id,
+						    result, next_id);
+				continue;
+			}
 			trace_kvmshare_pager_failover(pool, p->id, next_id,
 						      KVMSHARE_TRACE_FO_ERROR,
 						      n);
-			pr_warn("%s: paging service %llu reported error %d (request %llu): failed over to service %llu, %u requests reissued\n",
-				pool->name, p->id, result, cqe.id, next_id, n);
-			failed += n;
+			if (result == -EBADMSG && !cqe.result)
+				pr_warn("%s: paging service %llu returned data that fails its crc32c (request %llu): failed over to service %llu, %u requests reissued\n",
+					pool->name, p->id, cqe.id, next_id, n);
+			else
+				pr_warn("%s: paging service %llu reported error %d (request %llu): failed over to service %llu, %u requests reissued\n",
+					pool->name, p->id, result, cqe.id,
+					next_id, n);
 			continue;
 		}
 		spin_lock(&pool->io_lock);

@@ -203,7 +203,8 @@ struct vpa_recov_stats {
  * @nr:		resources it owns, by type
  * @keep:	while a shrink of a type runs, the count it keeps, else
  *		U32_MAX (under @cfg_lock): a register write may not name a
- *		doorbell or vector that is going (vpa_usable())
+ *		doorbell or vector that is going, nor enable a queue that is
+ *		going or on a doorbell that is (vpa_usable())
  * @lock:	serialises the VFIO file operations, @open, @dead, @give_to
  * @open:	the VFIO device is open
  * @dead:	destroyed: every access fails with -ENODEV

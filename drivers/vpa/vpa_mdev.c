@@ -261,7 +261,7 @@ static void vpa_regs_reset(struct vpa_vdev *v)
 		wq->head = 0;
 		wq->tail = 0;
 		wq->vec = 0;
-		wq->db = i < v->nr[VPA_RES_DB] ? i : 0;
+		wq->db = i < vpa_usable(v, VPA_RES_DB) ? i : 0;
 		wq->gen++;
 	}
 	v->win_gen++;
@@ -299,6 +299,10 @@ static int vpa_wq_reg_write(struct vpa_vdev *v, struct vpa_wq *wq, u32 reg,
 			return -EINVAL;
 		if ((val & VPA_WQ_CTRL_ENABLE) && !on) {
 			if (!wq->size || v->failed)
+				return -EINVAL;
+			/* not a queue, or on a doorbell, a shrink is taking */
+			if (wq->local >= vpa_usable(v, VPA_RES_WQ) ||
+			    wq->db >= vpa_usable(v, VPA_RES_DB))
 				return -EINVAL;
 			wq->head = 0;
 			wq->tail = 0;

@@ -111,7 +111,9 @@
  * the tail were not executed and never will be; all before it were,
  * exactly once. From the request to VPA_EVT_CHANGED, a write that names
  * a doorbell or vector being taken (VPA_WQ_DB, VPA_WQ_VEC,
- * VPA_REG_EVT_VEC) fails with VPA_ERR_REG: no queue moves onto what goes.
+ * VPA_REG_EVT_VEC), or enables a queue being taken or on a doorbell being
+ * taken (VPA_WQ_CTRL), fails with VPA_ERR_REG: no queue the request did
+ * not name can be caught by the revoke.
  *
  * Error recovery: VPA_EVT_ERROR comes with VPA_EVT_QUIESCE for every
  * queue and VPA_STS_RECOVERY. The engine runs nothing until recovery

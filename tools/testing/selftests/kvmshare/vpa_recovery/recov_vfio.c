@@ -590,6 +590,36 @@ TEST_F_TIMEOUT(sw, revoke_forced_after_deadline, G_TEST_S)
 }
 
 /*
+ * Start @what (a resize) on the silent guest @g in @t's thread and wait
+ * until it asks the guest to quiesce: the revoke then waits for an
+ * acknowledgment that never comes, until ack_timeout_ms.
+ */
+static int revoke_pending(struct guest *g, struct trigger *t,
+			  const char *what)
+{
+	uint64_t end = vc_now_ns() + 30 * 1000000000ULL;
+
+	resize_trigger(t, g, what);
+	if (pthread_create(&t->th, NULL, trig_main, t))
+		return -1;
+	while (!(g_reg(g, VPA_REG_STATUS) & VPA_STS_QUIESCE)) {
+		if (vc_now_ns() > end)
+			return -1;
+		usleep(1000);
+	}
+	return 0;
+}
+
+/* The guest's last register write was refused (VPA_ERR_REG); clears it. */
+static bool g_refused(struct guest *g)
+{
+	bool refused = g_reg(g, VPA_REG_ERR) == VPA_ERR_REG;
+
+	vc_wr(&g->c, 0, VPA_REG_ERR, 1);
+	return refused;
+}
+
+/*
  * While a revoke of doorbells waits for the guest's acknowledgment, the
  * guest points a queue the revoke does not touch (queue 0) at a doorbell
  * that goes (3). The write must be refused: accepted, the queue would be
@@ -601,7 +631,6 @@ TEST_F_TIMEOUT(sw, revoke_refuses_a_queue_moving_onto_what_goes, G_TEST_S)
 {
 	struct guest *g = &self->g[0];
 	uint32_t q0 = VPA_REG_WQ(0);
-	uint64_t end;
 	struct trigger t;
 	char out[32];
 
@@ -609,21 +638,15 @@ TEST_F_TIMEOUT(sw, revoke_refuses_a_queue_moving_onto_what_goes, G_TEST_S)
 	ASSERT_EQ(0, g_init(g, "large", 64));
 	self->n = 1;
 	g->silent = true;
-	resize_trigger(&t, g, "nr_db=2");
-	ASSERT_EQ(0, pthread_create(&t.th, NULL, trig_main, &t));
 	/* queues 2 and 3 are asked to quiesce: the revoke waits */
-	end = vc_now_ns() + 30 * 1000000000ULL;
-	while (!(g_reg(g, VPA_REG_STATUS) & VPA_STS_QUIESCE) &&
-	       vc_now_ns() < end)
-		usleep(1000);
+	ASSERT_EQ(0, revoke_pending(g, &t, "nr_db=2"));
 	EXPECT_EQ(0xc, g_reg(g, VPA_REG_QUIESCE_WQS));
 	vc_wr(&g->c, 0, q0 + VPA_WQ_DB, 3);
 	EXPECT_EQ(0, g_reg(g, q0 + VPA_WQ_DB));
-	EXPECT_EQ(VPA_ERR_REG, g_reg(g, VPA_REG_ERR));
-	EXPECT_EQ(0, vc_wr(&g->c, 0, VPA_REG_ERR, 1));
+	EXPECT_TRUE(g_refused(g));
 	/* a doorbell that stays may still be named */
 	EXPECT_EQ(0, vc_wr(&g->c, 0, VPA_REG_WQ(1) + VPA_WQ_DB, 1));
-	EXPECT_EQ(0, g_reg(g, VPA_REG_ERR));
+	EXPECT_FALSE(g_refused(g));
 	pthread_join(t.th, NULL);
 	EXPECT_EQ(0, t.ret);
 	EXPECT_EQ(0, rec_outcome(g, out, sizeof(out)));
@@ -634,6 +657,67 @@ TEST_F_TIMEOUT(sw, revoke_refuses_a_queue_moving_onto_what_goes, G_TEST_S)
 	g_events(g);			/* CHANGED: queues 2 and 3 gone */
 	ASSERT_EQ(0, run_guests(g, 1, NULL, NULL));
 	g_verify(_metadata, g);
+}
+
+/*
+ * The other ways onto what a revoke takes: enabling a queue that was
+ * stopped when the revoke asked (so it was not asked) while its doorbell
+ * goes, or that goes itself; and a reset of the adapter meanwhile, which
+ * must not put queues back on doorbells that go. @g: a "large" guest
+ * with nothing sent; @what: the resize; @q: the queue stopped before it;
+ * @asked: the queues it then asks to quiesce.
+ */
+static void revoke_refuses_enabling(struct __test_metadata *_metadata,
+				    struct guest *g, const char *what,
+				    uint32_t q, uint32_t asked)
+{
+	uint32_t qr = VPA_REG_WQ(q);
+	struct trigger t;
+
+	g->silent = true;
+	ASSERT_EQ(0, vc_wr(&g->c, 0, qr + VPA_WQ_CTRL, 0));
+	ASSERT_EQ(0, revoke_pending(g, &t, what));
+	EXPECT_EQ(asked, g_reg(g, VPA_REG_QUIESCE_WQS));
+	vc_wr(&g->c, 0, qr + VPA_WQ_CTRL, VPA_WQ_CTRL_ENABLE);
+	EXPECT_EQ(0, g_reg(g, qr + VPA_WQ_CTRL));
+	EXPECT_TRUE(g_refused(g));
+	/* a queue that stays and is on a doorbell that stays may start */
+	ASSERT_EQ(0, vc_wr(&g->c, 0, VPA_REG_WQ(0) + VPA_WQ_CTRL, 0));
+	EXPECT_EQ(0, vc_wr(&g->c, 0, VPA_REG_WQ(0) + VPA_WQ_CTRL,
+			   VPA_WQ_CTRL_ENABLE));
+	EXPECT_FALSE(g_refused(g));
+	/* reset meanwhile: no queue lands on a doorbell that goes */
+	EXPECT_EQ(0, vc_wr(&g->c, 0, VPA_REG_CTRL, VPA_CTRL_RESET));
+	EXPECT_EQ(1, g_reg(g, VPA_REG_WQ(1) + VPA_WQ_DB));
+	if (!strcmp(what, "nr_db=2")) {
+		EXPECT_EQ(0, g_reg(g, VPA_REG_WQ(2) + VPA_WQ_DB));
+		EXPECT_EQ(0, g_reg(g, VPA_REG_WQ(3) + VPA_WQ_DB));
+	}
+	pthread_join(t.th, NULL);
+	EXPECT_EQ(0, t.ret);
+	EXPECT_EQ(2, g_reg(g, strcmp(what, "nr_db=2") ? VPA_REG_NR_WQS :
+			   VPA_REG_NR_DBS));
+	/* the guest sets up again after its reset; its work runs once */
+	g_events(g);
+	ASSERT_EQ(0, g_program(g));
+	ASSERT_EQ(0, run_guests(g, 1, NULL, NULL));
+	g_verify(_metadata, g);
+}
+
+TEST_F_TIMEOUT(sw, revoke_refuses_enabling_a_queue_on_what_goes, G_TEST_S)
+{
+	ASSERT_EQ(0, set_timeout(4000));
+	ASSERT_EQ(0, g_init(&self->g[0], "large", 64));
+	self->n = 1;
+	revoke_refuses_enabling(_metadata, &self->g[0], "nr_db=2", 3, 0x4);
+}
+
+TEST_F_TIMEOUT(sw, revoke_refuses_enabling_a_queue_it_takes, G_TEST_S)
+{
+	ASSERT_EQ(0, set_timeout(4000));
+	ASSERT_EQ(0, g_init(&self->g[0], "large", 64));
+	self->n = 1;
+	revoke_refuses_enabling(_metadata, &self->g[0], "nr_wq=2", 3, 0x4);
 }
 
 TEST_F_TIMEOUT(sw, reassign_under_load, G_TEST_S)
