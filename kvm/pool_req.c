@@ -351,14 +351,13 @@ unlock:
 	spin_unlock(&pool->io_lock);
 }
 
-/* Queue @io for the service; kvmshare_pager_kick() posts it. */
 /*
- * Queue @io for the active service. A page-out or discard that finds no
- * service (the last one stopped after its caller checked) ends at once, as
- * kvmshare_pager_cancel_pending() ends those queued before the stop: the
- * page stays in memory and the block is freed, instead of both waiting for
- * the next attach. Page-ins wait. Called where it may sleep, with no page
- * locked: ending a page-out locks its page.
+ * Queue @io for the active service (kvmshare_pager_kick() posts it). A
+ * page-out or discard that finds no service (the last one stopped after its
+ * caller checked) ends at once, as kvmshare_pager_cancel_pending() ends
+ * those queued before the stop: the page stays in memory and the block is
+ * freed, instead of both waiting for the next attach. Page-ins wait. Called
+ * where it may sleep, with no page locked: ending a page-out locks its page.
  */
 void kvmshare_io_queue(struct kvmshare_pool *pool,
 		       struct kvmshare_io *io)

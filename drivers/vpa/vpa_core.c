@@ -230,6 +230,26 @@ static void vpa_core_put_last(struct vpa_core *c, int g, int type)
 	c->free[type]++;
 }
 
+/* Create unused group @gid for checked request @r: its index or -ENOSPC. */
+static int vpa_core_alloc_group(struct vpa_core *c, const struct vpa_req *r,
+				int gid)
+{
+	u32 cnt[VPA_RES_NR], i;
+	int t, ret;
+
+	ret = vpa_core_plan(c, c->free, r, cnt);
+	if (ret)
+		return ret;
+
+	memset(&c->group[gid], 0, sizeof(c->group[gid]));
+	c->group[gid].used = true;
+	c->group[gid].rid = c->rid_base + 1 + gid;
+	for (t = 0; t < VPA_RES_NR; t++)
+		for (i = 0; i < cnt[t]; i++)
+			vpa_core_take(c, gid, t);
+	return gid;
+}
+
 /**
  * vpa_core_alloc_at - create resource group @gid
  * @c:		the core state
@@ -242,8 +262,7 @@ static void vpa_core_put_last(struct vpa_core *c, int g, int type)
  */
 int vpa_core_alloc_at(struct vpa_core *c, const struct vpa_req *r, int gid)
 {
-	u32 cnt[VPA_RES_NR], i;
-	int t, ret;
+	int ret;
 
 	ret = vpa_core_req_check(c, r);
 	if (ret)
@@ -252,17 +271,7 @@ int vpa_core_alloc_at(struct vpa_core *c, const struct vpa_req *r, int gid)
 		return -EINVAL;
 	if (c->group[gid].used)
 		return -EBUSY;
-	ret = vpa_core_plan(c, c->free, r, cnt);
-	if (ret)
-		return ret;
-
-	memset(&c->group[gid], 0, sizeof(c->group[gid]));
-	c->group[gid].used = true;
-	c->group[gid].rid = c->rid_base + 1 + gid;
-	for (t = 0; t < VPA_RES_NR; t++)
-		for (i = 0; i < cnt[t]; i++)
-			vpa_core_take(c, gid, t);
-	return gid;
+	return vpa_core_alloc_group(c, r, gid);
 }
 
 /**
@@ -283,7 +292,7 @@ int vpa_core_alloc(struct vpa_core *c, const struct vpa_req *r)
 	g = vpa_core_free_group(c);
 	if (g < 0)
 		return g;
-	return vpa_core_alloc_at(c, r, g);
+	return vpa_core_alloc_group(c, r, g);
 }
 
 static bool vpa_core_gid_ok(const struct vpa_core *c, int gid)
@@ -523,8 +532,8 @@ int vpa_core_grow(struct vpa_core *c, int gid, enum vpa_res type, u32 n)
  * @n:		how many
  *
  * The giver keeps at least group_min, the receiver stays within
- * group_max; all or nothing. Moved resources get the receiver's next local indices and
- * full attributes.
+ * group_max; all or nothing. Moved resources get the receiver's next local
+ * indices and full attributes.
  *
  * Return: 0, -ENOENT, or -EINVAL.
  */

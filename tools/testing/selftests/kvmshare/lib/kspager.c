@@ -86,6 +86,7 @@ void ks_pager_serve(struct ks_pager *p, const struct kvmshare_pager_req *req)
 {
 	uint8_t *slot = p->slots + (size_t)req->slot * 4096;
 	int32_t res = 0;
+	int fail;
 
 	switch (req->op) {
 	case KVMSHARE_PAGER_OP_PAGE_OUT:
@@ -94,14 +95,13 @@ void ks_pager_serve(struct ks_pager *p, const struct kvmshare_pager_req *req)
 		p->outs++;
 		break;
 	case KVMSHARE_PAGER_OP_PAGE_IN:
-		if (p->fail_set && !p->fail_corrupt &&
-		    req->part_id == p->fail_part &&
-		    req->page_index == p->fail_index)
+		fail = p->fail_set && req->part_id == p->fail_part &&
+		       req->page_index == p->fail_index;
+		if (fail && !p->fail_corrupt)
 			res = -EIO;
 		else if (pread(p->store, slot, 4096, req->block * 4096) != 4096)
 			res = -EIO;
-		else if (p->fail_set && req->part_id == p->fail_part &&
-			 req->page_index == p->fail_index)
+		else if (fail)
 			slot[100] ^= 0x40;	/* a bit flipped on the way */
 		p->ins++;
 		break;

@@ -89,23 +89,30 @@ FIXTURE_TEARDOWN(race)
 	EXPECT_EQ(self->klog, ks_klog_bad());
 }
 
-static void inject_n(struct _test_data_race *self, int point, int ms,
-		     int count)
+/* debugfs kvmshare/<pool @name>/@file := @val; 0 or -1. */
+static int pool_debugfs(const char *name, const char *file, int val)
 {
 	char path[160], v[16];
 
-	snprintf(path, sizeof(path), "/sys/kernel/debug/kvmshare/%s/inject_ms",
-		 self->name);
-	snprintf(v, sizeof(v), "%d", ms);
-	ks_write_file(path, v);
-	snprintf(path, sizeof(path),
-		 "/sys/kernel/debug/kvmshare/%s/inject_count", self->name);
-	snprintf(v, sizeof(v), "%d", count);
-	ks_write_file(path, v);
-	snprintf(path, sizeof(path),
-		 "/sys/kernel/debug/kvmshare/%s/inject_point", self->name);
-	snprintf(v, sizeof(v), "%d", point);
-	ks_write_file(path, v);
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvmshare/%s/%s", name,
+		 file);
+	snprintf(v, sizeof(v), "%d", val);
+	return ks_write_file(path, v);
+}
+
+/* Arm pool @name's test hook: sleep @ms at @point the next @count times. */
+static int pool_inject(const char *name, int point, int ms, int count)
+{
+	if (pool_debugfs(name, "inject_ms", ms) ||
+	    pool_debugfs(name, "inject_count", count))
+		return -1;
+	return pool_debugfs(name, "inject_point", point);
+}
+
+static void inject_n(struct _test_data_race *self, int point, int ms,
+		     int count)
+{
+	pool_inject(self->name, point, ms, count);
 }
 
 static void inject(struct _test_data_race *self, int point, int ms)
@@ -113,25 +120,25 @@ static void inject(struct _test_data_race *self, int point, int ms)
 	inject_n(self, point, ms, 1);
 }
 
-/* Wait (up to 10 s) until the paging code sleeps at the hook. */
-static int wait_injected(struct _test_data_race *self)
+/* Wait (up to 10 s) until pool @name's paging code sleeps at the hook. */
+static int pool_wait_injected(const char *name)
 {
-	char path[160], v[16];
-	int i, fd, n;
+	char path[160];
+	int i;
 
 	snprintf(path, sizeof(path),
-		 "/sys/kernel/debug/kvmshare/%s/inject_count", self->name);
+		 "/sys/kernel/debug/kvmshare/%s/inject_count", name);
 	for (i = 0; i < 1000; i++) {
-		fd = open(path, O_RDONLY);
-		if (fd < 0)
-			return -1;
-		n = read(fd, v, sizeof(v) - 1);
-		close(fd);
-		if (n > 0 && v[0] == '0')
+		if (ks_file_num(path, NULL) == 0)
 			return 0;
 		usleep(10000);
 	}
 	return -1;
+}
+
+static int wait_injected(struct _test_data_race *self)
+{
+	return pool_wait_injected(self->name);
 }
 
 static uint64_t pat(uint64_t i)
@@ -951,17 +958,6 @@ static void *bg_write(void *arg)
 	return NULL;
 }
 
-/* debugfs kvmshare/@name/@file of a pool the fixture did not mount */
-static int pool_debugfs(const char *name, const char *file, int val)
-{
-	char path[160], v[16];
-
-	snprintf(path, sizeof(path), "/sys/kernel/debug/kvmshare/%s/%s", name,
-		 file);
-	snprintf(v, sizeof(v), "%d", val);
-	return ks_write_file(path, v);
-}
-
 /*
  * Unmount while a write of a partition's target_pages kicks eviction: the
  * kick read 'dying' before unmount set it and queues the eviction work
@@ -973,10 +969,9 @@ static int pool_debugfs(const char *name, const char *file, int val)
 TEST(unmount_while_a_target_write_kicks_eviction)
 {
 	int busy = ks_klog_count("Busy inodes"), klog = ks_klog_bad(), fd, i;
-	char dir[64], name[32], path[160];
+	char dir[64], name[32];
 	struct bg_write w;
 	struct ks_pager p;
-	long long left = -1;
 
 	ASSERT_EQ(0, ks_pool_mount(dir, sizeof(dir), "size=16M"));
 	pool_name(dir, name, sizeof(name));
@@ -988,19 +983,12 @@ TEST(unmount_while_a_target_write_kicks_eviction)
 	for (i = 0; i < 1024; i++)
 		put_page_val(fd, i);
 	close(fd);		/* the file stays: it leaves with the mount */
-	ASSERT_EQ(0, pool_debugfs(name, "inject_ms", 1500));
-	ASSERT_EQ(0, pool_debugfs(name, "inject_count", 1));
-	ASSERT_EQ(0, pool_debugfs(name, "inject_point", INJ_EVICT_KICK));
+	ASSERT_EQ(0, pool_inject(name, INJ_EVICT_KICK, 1500, 1));
 	snprintf(w.path, sizeof(w.path),
 		 "/sys/fs/kvmshare/%s/partitions/vm/target_pages", name);
 	ASSERT_EQ(0, pthread_create(&w.t, NULL, bg_write, &w));
-	snprintf(path, sizeof(path), "/sys/kernel/debug/kvmshare/%s/inject_count",
-		 name);
-	for (i = 0; i < 1000 && left; i++) {
-		usleep(10000);
-		left = ks_file_num(path, NULL);
-	}
-	ASSERT_EQ(0, left);	/* the write sleeps in its kick */
+	/* the write sleeps in its kick */
+	ASSERT_EQ(0, pool_wait_injected(name));
 	EXPECT_EQ(0, ks_pool_umount(dir));
 	pthread_join(w.t, NULL);
 	EXPECT_EQ(0, w.ret);

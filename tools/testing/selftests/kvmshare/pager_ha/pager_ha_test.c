@@ -3,8 +3,8 @@
  * Paging resilience, with in-test paging services (lib/kspager.c) sharing
  * one backing store: a standby takes over from a primary that stops
  * answering, reports an error, returns data that fails its checksum or
- * goes away, with no page lost; a service
- * that failed rejoins as standby; with no standby, an unanswered page-in
+ * goes away, with no page lost; a service that failed rejoins as standby;
+ * with no standby, an unanswered page-in
  * is a clean error (EIO, SIGBUS) and nothing is lost once the service
  * answers again; a controlled stop is refused while it would strand
  * pages, drains what is in flight (streams suspending, then suspended;
