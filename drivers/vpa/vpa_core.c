@@ -46,8 +46,8 @@ const char *vpa_res_name(enum vpa_res type)
  *		the adapter has none of that type)
  * @group_max:	most resources of each type one group may own (ignored
  *		for a type with total 0)
- * @rid_base:	requester id of the adapter; group g gets rid_base + 1 + g
- *		unless vpa_core_set_rid() says otherwise
+ * @rid_base:	requester id of the adapter; a group vpa_core_alloc()
+ *		makes at index g carries rid_base + 1 + g
  *
  * Every group must then own at least one of each type the adapter has
  * (see vpa_core_set_min()).
@@ -230,20 +230,38 @@ static void vpa_core_put_last(struct vpa_core *c, int g, int type)
 	c->free[type]++;
 }
 
-/* Create unused group @gid for checked request @r: its index or -ENOSPC. */
+/* Is requester id @rid the adapter's or a group's? */
+static bool vpa_core_rid_taken(const struct vpa_core *c, u16 rid)
+{
+	int g;
+
+	if (rid == c->rid_base)
+		return true;
+	for (g = 0; g < VPA_CORE_MAX_GROUPS; g++)
+		if (c->group[g].used && c->group[g].rid == rid)
+			return true;
+	return false;
+}
+
+/*
+ * Create unused group @gid carrying requester id @rid for checked request
+ * @r: its index, -EEXIST if @rid is taken, or -ENOSPC.
+ */
 static int vpa_core_alloc_group(struct vpa_core *c, const struct vpa_req *r,
-				int gid)
+				int gid, u16 rid)
 {
 	u32 cnt[VPA_RES_NR], i;
 	int t, ret;
 
+	if (vpa_core_rid_taken(c, rid))
+		return -EEXIST;
 	ret = vpa_core_plan(c, c->free, r, cnt);
 	if (ret)
 		return ret;
 
 	memset(&c->group[gid], 0, sizeof(c->group[gid]));
 	c->group[gid].used = true;
-	c->group[gid].rid = c->rid_base + 1 + gid;
+	c->group[gid].rid = rid;
 	for (t = 0; t < VPA_RES_NR; t++)
 		for (i = 0; i < cnt[t]; i++)
 			vpa_core_take(c, gid, t);
@@ -251,16 +269,20 @@ static int vpa_core_alloc_group(struct vpa_core *c, const struct vpa_req *r,
 }
 
 /**
- * vpa_core_alloc_at - create resource group @gid
+ * vpa_core_alloc_at - create resource group @gid with its own requester id
  * @c:		the core state
  * @r:		what it asks for
  * @gid:	its index (a virtual function's number, say)
+ * @rid:	the requester id its requests carry (that function's routing
+ *		id); fixed for the group's life, so a back end may copy it
  *
  * Return: @gid, -EINVAL for a malformed request or an index out of
- * range, -EBUSY if that group exists, or -ENOSPC if the adapter cannot
- * meet the request now (nothing is changed then).
+ * range, -EBUSY if that group exists, -EEXIST if the adapter or another
+ * group carries @rid, or -ENOSPC if the adapter cannot meet the request
+ * now (nothing is changed on failure).
  */
-int vpa_core_alloc_at(struct vpa_core *c, const struct vpa_req *r, int gid)
+int vpa_core_alloc_at(struct vpa_core *c, const struct vpa_req *r, int gid,
+		      u16 rid)
 {
 	int ret;
 
@@ -271,7 +293,7 @@ int vpa_core_alloc_at(struct vpa_core *c, const struct vpa_req *r, int gid)
 		return -EINVAL;
 	if (c->group[gid].used)
 		return -EBUSY;
-	return vpa_core_alloc_group(c, r, gid);
+	return vpa_core_alloc_group(c, r, gid, rid);
 }
 
 /**
@@ -279,8 +301,11 @@ int vpa_core_alloc_at(struct vpa_core *c, const struct vpa_req *r, int gid)
  * @c:	the core state
  * @r:	what it asks for
  *
- * Return: the group index (>= 0), -EINVAL for a malformed request, or
- * -ENOSPC if the adapter cannot meet it now (nothing is changed then).
+ * The group at index g carries requester id rid_base + 1 + g.
+ *
+ * Return: the group index (>= 0), -EINVAL for a malformed request,
+ * -EEXIST if a group vpa_core_alloc_at() made carries that id, or -ENOSPC
+ * if the adapter cannot meet the request now (nothing is changed then).
  */
 int vpa_core_alloc(struct vpa_core *c, const struct vpa_req *r)
 {
@@ -292,7 +317,7 @@ int vpa_core_alloc(struct vpa_core *c, const struct vpa_req *r)
 	g = vpa_core_free_group(c);
 	if (g < 0)
 		return g;
-	return vpa_core_alloc_group(c, r, g);
+	return vpa_core_alloc_group(c, r, g, c->rid_base + 1 + g);
 }
 
 static bool vpa_core_gid_ok(const struct vpa_core *c, int gid)
@@ -364,33 +389,6 @@ int vpa_core_rid(const struct vpa_core *c, int gid)
 	if (!vpa_core_gid_ok(c, gid))
 		return -ENOENT;
 	return c->group[gid].rid;
-}
-
-/**
- * vpa_core_set_rid - the requester id group @gid's requests carry
- * @c:		the core state
- * @gid:	the group
- * @rid:	its id (a virtual function's routing id)
- *
- * A back end that sets the ids sets every group's (the default,
- * rid_base + 1 + gid, is not checked against them).
- *
- * Return: 0, -ENOENT for no such group, or -EEXIST if the adapter or
- * another group carries @rid.
- */
-int vpa_core_set_rid(struct vpa_core *c, int gid, u16 rid)
-{
-	int g;
-
-	if (!vpa_core_gid_ok(c, gid))
-		return -ENOENT;
-	if (rid == c->rid_base)
-		return -EEXIST;
-	for (g = 0; g < VPA_CORE_MAX_GROUPS; g++)
-		if (g != gid && c->group[g].used && c->group[g].rid == rid)
-			return -EEXIST;
-	c->group[gid].rid = rid;
-	return 0;
 }
 
 /**

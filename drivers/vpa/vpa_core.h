@@ -70,7 +70,7 @@ struct vpa_item {
 
 struct vpa_group {
 	bool used;
-	u16 rid;		/* requester id the group's requests carry */
+	u16 rid;		/* requester id its requests carry; set at alloc */
 	u32 count[VPA_RES_NR];
 	u8 map[VPA_RES_NR][VPA_CORE_MAX_ITEMS];	/* local -> global */
 };
@@ -90,13 +90,13 @@ int vpa_core_init(struct vpa_core *c, const u32 *total, const u32 *group_max,
 int vpa_core_set_min(struct vpa_core *c, enum vpa_res type, u32 min);
 int vpa_core_req_check(const struct vpa_core *c, const struct vpa_req *r);
 int vpa_core_alloc(struct vpa_core *c, const struct vpa_req *r);
-int vpa_core_alloc_at(struct vpa_core *c, const struct vpa_req *r, int gid);
+int vpa_core_alloc_at(struct vpa_core *c, const struct vpa_req *r, int gid,
+		      u16 rid);
 int vpa_core_free(struct vpa_core *c, int gid);
 unsigned int vpa_core_available(const struct vpa_core *c,
 				const struct vpa_req *r);
 u32 vpa_core_count(const struct vpa_core *c, int gid, enum vpa_res type);
 int vpa_core_rid(const struct vpa_core *c, int gid);
-int vpa_core_set_rid(struct vpa_core *c, int gid, u16 rid);
 int vpa_core_check(const struct vpa_core *c, int gid, enum vpa_res type,
 		   u32 local, u8 access);
 int vpa_core_check_rid(const struct vpa_core *c, u16 rid, enum vpa_res type,

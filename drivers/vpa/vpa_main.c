@@ -36,10 +36,21 @@ MODULE_PARM_DESC(sw_adapters, "software adapters to create (0-4, default 1)");
 #define VPA_ENGINES		2
 #define VPA_SW_RID_BASE		0xf000
 
-/* Adapter shape: resources of each type, and the most one group gets. */
-static const u32 vpa_total[VPA_RES_NR] = { 32, 64, 64, 32, VPA_ENG_SLICES };
-static const u32 vpa_group_max[VPA_RES_NR] = {
-	VPA_MAX_WQS, VPA_MAX_VECS, VPA_MAX_WINS, VPA_MAX_DBS, VPA_ENG_SLICES
+/*
+ * What an adapter has: resources of each type (0: none of that type), the
+ * most one group may own and the least it keeps (0: one).
+ */
+struct vpa_shape {
+	u32 total[VPA_RES_NR];
+	u32 group_max[VPA_RES_NR];
+	u32 group_min[VPA_RES_NR];
+};
+
+/* The software adapter's, and the PCI back end's (it models the same). */
+static const struct vpa_shape vpa_sw_shape = {
+	.total = { 32, 64, 64, 32, VPA_ENG_SLICES },
+	.group_max = { VPA_MAX_WQS, VPA_MAX_VECS, VPA_MAX_WINS, VPA_MAX_DBS,
+		       VPA_ENG_SLICES },
 };
 
 /* mdev types of every adapter. */
@@ -322,13 +333,36 @@ static void vpa_adapter_free(struct vpa_adapter *ad)
  * Create an adapter whose mdevs hang off @dev. The caller has set up
  * @ad->dev and whatever device it needs.
  */
-static int vpa_adapter_start(struct vpa_adapter *ad, u16 rid_base)
+static int vpa_adapter_start(struct vpa_adapter *ad,
+			     const struct vpa_shape *shape, u16 rid_base)
 {
 	int i, ret;
 
-	ret = vpa_core_init(ad->core, vpa_total, vpa_group_max, rid_base);
+	ret = vpa_core_init(ad->core, shape->total, shape->group_max,
+			    rid_base);
 	if (ret)
 		return ret;
+	/* the least counts before the types are checked against them */
+	for (i = 0; i < VPA_RES_NR; i++) {
+		if (!shape->group_min[i])
+			continue;
+		ret = vpa_core_set_min(ad->core, i, shape->group_min[i]);
+		if (ret)
+			return ret;
+	}
+	/*
+	 * The virtual adapter an mdev shows (vpa_mdev.c, the recovery's
+	 * follow) has queues on doorbells raising vectors: it needs every
+	 * type. A back end lacking one offers its groups through functions
+	 * of its own (Documentation/plans/sriov.md), not through these types.
+	 */
+	for (i = 0; i < VPA_RES_NR; i++) {
+		if (!shape->total[i]) {
+			dev_err(ad->dev, "no %s: no virtual adapter types\n",
+				vpa_res_name(i));
+			return -EINVAL;
+		}
+	}
 	for (i = 0; i < VPA_NR_TYPES; i++) {
 		ad->types[i].type.sysfs_name = vpa_type_defs[i].name;
 		ad->types[i].type.pretty_name = vpa_type_defs[i].name;
@@ -420,7 +454,7 @@ static int vpa_sw_create(int id)
 	ret = device_add(&ad->sw_dev);
 	if (ret)
 		goto err_put;
-	ret = vpa_adapter_start(ad, VPA_SW_RID_BASE + id * 0x40);
+	ret = vpa_adapter_start(ad, &vpa_sw_shape, VPA_SW_RID_BASE + id * 0x40);
 	if (ret)
 		goto err_del;
 	vpa_sw[id] = ad;
@@ -471,7 +505,7 @@ static int vpa_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (pdev->aer_cap && pci_enable_pcie_error_reporting(pdev))
 		dev_info(&pdev->dev, "AER reporting not enabled\n");
 	pci_set_drvdata(pdev, ad);
-	ret = vpa_adapter_start(ad, rid);
+	ret = vpa_adapter_start(ad, &vpa_sw_shape, rid);
 	if (ret) {
 		pci_set_drvdata(pdev, NULL);
 		if (pdev->aer_cap)

@@ -87,6 +87,17 @@ static const char *core_consistent(const struct vpa_core *c)
 		if (owned + c->free[t] != c->total[t])
 			return "group counts do not add up";
 	}
+	/* requester ids: the adapter's and every group's differ */
+	for (g = 0; g < VPA_CORE_MAX_GROUPS; g++) {
+		if (!c->group[g].used)
+			continue;
+		if (c->group[g].rid == c->rid_base)
+			return "a group carries the adapter's id";
+		for (t = g + 1; t < VPA_CORE_MAX_GROUPS; t++)
+			if (c->group[t].used &&
+			    c->group[t].rid == c->group[g].rid)
+				return "two groups carry one id";
+	}
 	return NULL;
 }
 
@@ -529,26 +540,34 @@ TEST(groups_at_an_index_with_their_own_rid)
 	int global;
 
 	ASSERT_EQ(0, vpa_core_init(&c, vf_total, vf_gmax, 0x0300));
-	EXPECT_EQ(3, vpa_core_alloc_at(&c, &r, 3));
-	EXPECT_EQ(-EBUSY, vpa_core_alloc_at(&c, &r, 3));
-	EXPECT_EQ(-EINVAL, vpa_core_alloc_at(&c, &r, VPA_CORE_MAX_GROUPS));
-	EXPECT_EQ(-EINVAL, vpa_core_alloc_at(&c, &r, -1));
-	EXPECT_EQ(0, vpa_core_alloc(&c, &r));	/* the lowest free index */
-	EXPECT_EQ(0x0304, vpa_core_rid(&c, 3));
-	EXPECT_EQ(0, vpa_core_set_rid(&c, 3, 0x0310));
+	EXPECT_EQ(3, vpa_core_alloc_at(&c, &r, 3, 0x0310));
+	EXPECT_EQ(-EBUSY, vpa_core_alloc_at(&c, &r, 3, 0x0311));
+	EXPECT_EQ(-EINVAL, vpa_core_alloc_at(&c, &r, VPA_CORE_MAX_GROUPS,
+					     0x0311));
+	EXPECT_EQ(-EINVAL, vpa_core_alloc_at(&c, &r, -1, 0x0311));
+	/* an id the adapter or another group carries is refused */
+	EXPECT_EQ(-EEXIST, vpa_core_alloc_at(&c, &r, 4, 0x0310));
+	EXPECT_EQ(-EEXIST, vpa_core_alloc_at(&c, &r, 4, 0x0300));
 	EXPECT_EQ(0x0310, vpa_core_rid(&c, 3));
-	EXPECT_EQ(-EEXIST, vpa_core_set_rid(&c, 0, 0x0310));
-	EXPECT_EQ(-EEXIST, vpa_core_set_rid(&c, 0, 0x0300));
-	EXPECT_EQ(-ENOENT, vpa_core_set_rid(&c, 5, 0x0320));
+	EXPECT_EQ(-ENOENT, vpa_core_rid(&c, 4));
+	/* the lowest free index, with the default id rid_base + 1 + gid */
+	EXPECT_EQ(0, vpa_core_alloc(&c, &r));
+	EXPECT_EQ(0x0301, vpa_core_rid(&c, 0));
+	/* a default id that a custom one took is refused, nothing changed */
+	EXPECT_EQ(5, vpa_core_alloc_at(&c, &r, 5, 0x0302));
+	EXPECT_EQ(-EEXIST, vpa_core_alloc(&c, &r));
+	EXPECT_EQ(-ENOENT, vpa_core_rid(&c, 1));
 	global = vpa_core_check(&c, 3, VPA_RES_WQ, 0, 0);
 	ASSERT_GE(global, 0);
 	EXPECT_EQ(0, vpa_core_check_rid(&c, 0x0310, VPA_RES_WQ, global,
 					VPA_ATTR_SUBMIT));
 	EXPECT_EQ(-EPERM, vpa_core_check_rid(&c, 0x0304, VPA_RES_WQ, global,
 					     VPA_ATTR_SUBMIT));
+	EXPECT_EQ(-EPERM, vpa_core_check_rid(&c, 0x0302, VPA_RES_WQ, global,
+					     VPA_ATTR_SUBMIT));
+	/* a freed group's id is free again */
 	EXPECT_EQ(0, vpa_core_free(&c, 3));
-	EXPECT_EQ(3, vpa_core_alloc_at(&c, &r, 3));
-	EXPECT_EQ(0x0304, vpa_core_rid(&c, 3));
+	EXPECT_EQ(4, vpa_core_alloc_at(&c, &r, 4, 0x0310));
 	EXPECT_EQ(NULL, core_consistent(&c));
 }
 
