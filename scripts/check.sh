@@ -17,6 +17,7 @@
 #   TIMEOUT=secs     per program (default 300)
 #   MANUAL=1         only run when named (make check SUITES=...)
 #   VM_MEM, VM_SMP, VM_NUMA, VM_HOSTROOT=1, VM_Q35=1, VM_IVSHMEM=1, VM_AGENT=1,
+#   VM_NVME_SRIOV=1 (QEMU's NVMe with SR-IOV on rp3; implies VM_Q35),
 #   VM_TIMEOUT=secs (see scripts/vm-run.sh)
 # Every program prints TAP (see scripts/tap-sum.awk for what counts).
 #
@@ -242,6 +243,7 @@ run_vm_progs() {
 		[ -n "$v" ] && vmopts+=(--timeout "$v")
 		[ "$(suite_var "$1" VM_HOSTROOT)" = 1 ] && vmopts+=(--hostroot)
 		[ "$(suite_var "$1" VM_Q35)" = 1 ] && vmopts+=(--q35)
+		[ "$(suite_var "$1" VM_NVME_SRIOV)" = 1 ] && vmopts+=(--nvme-sriov)
 		[ "$(suite_var "$1" VM_IVSHMEM)" = 1 ] && vmopts+=(--ivshmem)
 		[ "$(suite_var "$1" VM_AGENT)" = 1 ] && vmopts+=(--agent)
 		"$top/scripts/vm-run.sh" "${vmopts[@]}" "$1"

@@ -18,6 +18,14 @@
 #                       PCIe root ports, each with an e1000e: rp1 (16 GT/s,
 #                       QEMU's default, bus 1) and rp2 (2.5 GT/s, bus 2: the
 #                       PCI core's link wait after a bus reset differs)
+#     --nvme-sriov      (implies --q35) add QEMU's NVMe with SR-IOV behind its
+#                       own root port rp3 (Documentation/plans/sriov.md 1.2):
+#                       an nvme-subsys, the PF with 4 VFs' worth of flexible
+#                       queues and vectors, namespace 1 for the PF and
+#                       namespaces 2..5 private and detached, one per VF
+#                       (sparse raw images DIR/nv-*.img, 64 MiB each);
+#                       KVMSHARE_NVME_RP_OPTS adds options to rp3 (e.g.
+#                       mem-reserve=8M, for VF BARs the firmware left out)
 #     --ivshmem         add an ivshmem-plain device (1 MiB, DIR/ivshmem.bin)
 #     --agent           run scripts/vm/host-agent.sh: tests in the VM can ask
 #                       the host for QMP commands on the VM's own QEMU
@@ -40,7 +48,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 initrd='' out='' mode=check timeout=600 mem=2048 smp=2 hostroot=0 q35=0 console=0
-ivshmem=0 agent=0 numa=1
+ivshmem=0 agent=0 numa=1 nvme_sriov=0
 while [ $# -gt 1 ]; do
 	case "$1" in
 	--initrd) initrd=$2; shift 2 ;;
@@ -52,6 +60,7 @@ while [ $# -gt 1 ]; do
 	--numa) numa=$2; shift 2 ;;
 	--hostroot) hostroot=1; shift ;;
 	--q35) q35=1; shift ;;
+	--nvme-sriov) nvme_sriov=1; q35=1; shift ;;
 	--ivshmem) ivshmem=1; shift ;;
 	--agent) agent=1; shift ;;
 	--console) console=1; shift ;;
@@ -129,6 +138,26 @@ if [ "$q35" = 1 ]; then
 	       -device pcie-root-port,id=rp2,chassis=2,slot=2,x-speed=2_5,x-width=1
 	       -device e1000e,bus=rp2,id=nic2)
 	cmdline+=" intel_iommu=on"
+fi
+if [ "$nvme_sriov" = 1 ]; then
+	# Its own root port (ACS on by default: the PF and each VF get
+	# their own IOMMU group). Namespaces are private (shared=off) and
+	# those of the VFs detached: each is attached to one secondary
+	# controller by Namespace Attachment. The limits of
+	# nvme_check_params(): 16 >= 2*4 VQ, 18 >= 16+2, 8 >= 4 VI, 10 >= 8+1.
+	args+=(-device pcie-root-port,id=rp3,chassis=3,slot=3${KVMSHARE_NVME_RP_OPTS:+,$KVMSHARE_NVME_RP_OPTS}
+	       -device nvme-subsys,id=nvsub0,nqn=kvmshare-vpa
+	       -device nvme,id=nvme0,bus=rp3,serial=vpa0,subsys=nvsub0,max_ioqpairs=18,msix_qsize=10,sriov_max_vfs=4,sriov_vq_flexible=16,sriov_vi_flexible=8,sriov_max_vq_per_vf=8,sriov_max_vi_per_vf=4)
+	for n in pf vf0 vf1 vf2 vf3; do
+		rm -f "$out/nv-$n.img"
+		truncate -s 64M "$out/nv-$n.img"
+	done
+	args+=(-drive "if=none,id=nvpf,file=$out/nv-pf.img,format=raw"
+	       -device nvme-ns,bus=nvme0,drive=nvpf,nsid=1,shared=off)
+	for n in 0 1 2 3; do
+		args+=(-drive "if=none,id=nvvf$n,file=$out/nv-vf$n.img,format=raw"
+		       -device "nvme-ns,bus=nvme0,drive=nvvf$n,nsid=$((n + 2)),shared=off,detached=on")
+	done
 fi
 if [ "$ivshmem" = 1 ]; then
 	rm -f "$out/ivshmem.bin"
