@@ -24,6 +24,11 @@ pkgs_vm="qemu-system-x86 busybox-static cpio xz-utils gzip"
 # packages have no maintainer script that starts a service (mdevctl brings
 # a udev rule that starts defined mdevs when their parent appears).
 pkgs_libvirt="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients mdevctl"
+# nvme-cli: the NVMe admin commands (Identify, Virtualization Management,
+# Namespace Attachment) of the SR-IOV suites, run in the test VM from this
+# machine's / (VM_HOSTROOT=1). Its nvmf-autoconnect unit is enabled by
+# the package for the next boot and does nothing without a fabrics config.
+pkgs_nvme="nvme-cli"
 pkgs_lint="linux-source-6.1 sparse perl dkms g++ python3-sphinx shellcheck"
 # make deb (dpkg-buildpackage, dh_dkms) and the build suite's checks of
 # the packages, make install and the systemd units (systemd-analyze)
@@ -33,11 +38,11 @@ pkgs_kernel="flex bison libelf-dev libssl-dev bc"
 
 case "$want" in
 build) pkgs="$pkgs_build" ;;
-vm) pkgs="$pkgs_build $pkgs_vm $pkgs_libvirt linux-source-6.1" ;;
+vm) pkgs="$pkgs_build $pkgs_vm $pkgs_libvirt $pkgs_nvme linux-source-6.1" ;;
 lint) pkgs="$pkgs_build $pkgs_lint" ;;
 pkg) pkgs="$pkgs_build $pkgs_pkg" ;;
-all) pkgs="$pkgs_build $pkgs_vm $pkgs_libvirt $pkgs_lint $pkgs_pkg" ;;
-kernel) pkgs="$pkgs_build $pkgs_vm $pkgs_libvirt $pkgs_lint $pkgs_pkg $pkgs_kernel" ;;
+all) pkgs="$pkgs_build $pkgs_vm $pkgs_libvirt $pkgs_nvme $pkgs_lint $pkgs_pkg" ;;
+kernel) pkgs="$pkgs_build $pkgs_vm $pkgs_libvirt $pkgs_nvme $pkgs_lint $pkgs_pkg $pkgs_kernel" ;;
 *) echo "deps.sh: unknown set '$want'" >&2; exit 2 ;;
 esac
 

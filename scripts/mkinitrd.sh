@@ -27,7 +27,7 @@ kroot=$kdir/root
 # In-tree modules the tests use; dependencies are resolved by modprobe.
 intree="kvm_amd kvm_intel vfio_iommu_type1 vfio_pci mdev 9pnet_virtio 9p
 	virtio_pci virtio_balloon virtio_net aer_inject hwpoison_inject
-	mce-inject msr"
+	mce-inject msr nvme"
 
 stage=$(mktemp -d "$build/initrd.XXXXXX")
 gstage=$(mktemp -d "$build/ginitrd.XXXXXX")
@@ -129,7 +129,7 @@ if [ -d "$build/selftests/guest" ]; then
 	cp "$build/selftests/guest/"* "$gstage/bin/"
 fi
 chmod 755 "$gstage/init"
-add_intree "$gstage" virtio_pci virtio_balloon zram msr
+add_intree "$gstage" virtio_pci virtio_balloon zram msr nvme
 pack "$gstage" "$guest_out"
 
 # The guest kernel uncompressed, next to it (guest-vmlinux): QEMU boots
