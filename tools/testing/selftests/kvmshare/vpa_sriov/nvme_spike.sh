@@ -279,6 +279,8 @@ echo "$VF0" > /sys/bus/pci/drivers_probe
 e2e_check "VF0 binds to vfio-pci and /dev/vfio/$G0 exists" \
 	test "$(basename "$(readlink /sys/bus/pci/devices/$VF0/driver)")" = vfio-pci -a \
 	     -c /dev/vfio/"$G0"
+echo "# vfio_iommu_type1 allow_unsafe_interrupts:" \
+     "$(cat /sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts)"
 kmsg
 
 if [ "${SPIKE_NO_GUEST:-0}" = 1 ]; then
