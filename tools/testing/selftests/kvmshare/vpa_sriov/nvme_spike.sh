@@ -110,11 +110,12 @@ caps boot
 e2e_check "primary caps: VQFRT 16 VQPRT 3 VQFRSM 8, VIFRT 8 VIPRT 2 VIFRSM 4" \
 	test "$(cap boot vqfrt) $(cap boot vqprt) $(cap boot vqfrsm)" = "16 3 8" -a \
 	     "$(cap boot vifrt) $(cap boot viprt) $(cap boot vifrsm)" = "8 2 4"
-# The plan (1.1) expected VQRFAP = VQFRT and VIRFAP = VIFRT after realize;
-# QEMU 10.0.2 shows 0 for both, allocated and allocated after the next
-# reset: its power-on reset (not a controller reset) applies the
-# "next" capabilities, which start at 0. So the primary starts with its
-# private resources only, and the FLR below changes nothing.
+# VQRFA/VIRFA: flexible resources assigned to the secondaries; VQRFAP/
+# VIRFAP: those allocated to the primary now. The plan (1.1) expected
+# VQRFAP = VQFRT and VIRFAP = VIFRT after realize; QEMU 10.0.2 shows 0:
+# its power-on reset (a function reset) applies the primary's "next"
+# allocation, which starts at 0. So the primary starts with its private
+# resources only, and the first FLR below changes nothing.
 e2e_check "at power-on the primary holds no flexible resources (VQRFA/VQRFAP/VIRFA/VIRFAP 0)" \
 	test "$(cap boot vqrfa) $(cap boot vqrfap) $(cap boot virfa) $(cap boot virfap)" = "0 0 0 0"
 
@@ -137,8 +138,36 @@ ctrl_live
 e2e_tap $(( r | $? )) "FLR of the PF through sysfs reset; nvme brings the controller back"
 kmsg
 caps after-flr
-e2e_check "after the FLR the primary holds no flexible resources (VQRFA 0, VIRFA 0)" \
-	test "$(cap after-flr vqrfa) $(cap after-flr virfa)" = "0 0"
+e2e_check "after the FLR the primary holds no flexible resources (VQRFAP 0, VIRFAP 0)" \
+	test "$(cap after-flr vqrfap) $(cap after-flr virfap)" = "0 0"
+
+# When does ACT 1 take effect (plan 1.3: on an FLR, not on a controller
+# reset)? Give the primary 4 VQ and 2 VI, reset the controller, then FLR;
+# then take them back the same way.
+ok=0
+vm "$PCID" 0 1 4 || ok=1
+vm "$PCID" 1 1 2 || ok=1
+caps act1-4
+echo 1 > /sys/class/nvme/"$CTRL"/reset_controller
+ctrl_live
+caps act1-4-ctrl-reset
+e2e_check "ACT 1 NR 4/2 is only recorded: VQRFAP/VIRFAP stay 0, also after a controller reset" \
+	test "$ok" = 0 -a "$(cap act1-4 vqrfap) $(cap act1-4 virfap)" = "0 0" -a \
+	     "$(cap act1-4-ctrl-reset vqrfap) $(cap act1-4-ctrl-reset virfap)" = "0 0"
+kmsg_mark=$(dmesg | wc -l)
+echo 1 > $P/reset
+ctrl_live
+caps act1-4-flr
+echo "# PF after the FLR: $(dmesg | tail -n +$((kmsg_mark + 1)) | grep -o '[0-9/]* default/read/poll queues' | tail -1)"
+e2e_check "an FLR applies it (VQRFAP 4, VIRFAP 2)" \
+	test "$(cap act1-4-flr vqrfap) $(cap act1-4-flr virfap)" = "4 2"
+vm "$PCID" 0 1 0 && vm "$PCID" 1 1 0
+echo 1 > $P/reset
+ctrl_live
+caps act1-0-flr
+e2e_check "ACT 1 NR 0 and an FLR give them back (VQRFAP 0, VIRFAP 0)" \
+	test "$(cap act1-0-flr vqrfap) $(cap act1-0-flr virfap)" = "0 0"
+kmsg
 echo "# PF queues after the FLR: $(ls -d /sys/block/"$CTRL"*n1/mq/* 2>/dev/null | wc -l)" \
      "(blk-mq hardware queues of its namespace)"
 
@@ -183,8 +212,8 @@ seclist
 e2e_check "list-secondary: both online with what was assigned" \
 	test "$(awk -v a="$SC0" -v b="$SC1" '$1 == a || $1 == b { print $2, $4, $5 }' $T/sec | tr '\n' ' ')" = "1 4 2 1 2 1 "
 caps online
-echo "# primary's free flexible VQ/VI now: VQFRT $(cap online vqfrt) -" \
-     "VQRFA $(cap online vqrfa) - secondaries"
+echo "# assigned to the secondaries now: VQRFA $(cap online vqrfa) of" \
+     "$(cap online vqfrt), VIRFA $(cap online virfa) of $(cap online vifrt)"
 kmsg
 
 bars_ok=0
