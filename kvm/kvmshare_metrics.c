@@ -120,6 +120,12 @@ kvmshare_metrics_hold(struct kvmshare_metrics_reader *r,
 	if (r->missed >= r->stale_periods) {
 		if (r->last.valid)
 			kvmshare_metrics_count(r, KVMSHARE_METRICS_STALE);
+		/*
+		 * Deltas against a page from before the silence would be
+		 * averaged over at most KVMSHARE_METRICS_MAX_STALE reads,
+		 * however long it was: start afresh.
+		 */
+		r->rebase = 1;
 		r->last = none;
 		*out = none;
 		return KVMSHARE_METRICS_STALE;
@@ -232,7 +238,7 @@ static void kvmshare_metrics_sanitize(struct kvmshare_metrics_reader *r,
 								clamped);
 	}
 
-	if (!r->have_base)
+	if (!r->have_base || r->rebase)
 		return;
 
 	if (s->flags & KVMSHARE_METRICS_F_PSI) {
@@ -264,6 +270,24 @@ static void kvmshare_metrics_sanitize(struct kvmshare_metrics_reader *r,
 	s->oom_kills = kvmshare_metrics_delta(p->oom_kill_total,
 					      b->oom_kill_total, age, events,
 					      clamped, backwards);
+}
+
+/**
+ * kvmshare_metrics_restart - the reader's user stopped reading for a while
+ * @r: the reader
+ *
+ * The next fresh page starts a new baseline, as after a bind: what the
+ * guest counted while nobody read is not one period's worth. Nothing is
+ * held meanwhile; the counters of reasons are kept.
+ */
+void kvmshare_metrics_restart(struct kvmshare_metrics_reader *r)
+{
+	static const struct kvmshare_metrics_sample none;
+
+	r->rebase = 1;
+	r->missed = 0;
+	r->age = 0;
+	r->last = none;
 }
 
 /**
@@ -322,6 +346,7 @@ kvmshare_metrics_read(struct kvmshare_metrics_reader *r,
 
 	r->base = *copy;
 	r->have_base = 1;
+	r->rebase = 0;
 	r->last_seq = copy->seq;
 	r->missed = 0;
 	r->age = 0;

@@ -108,6 +108,9 @@ struct kvmshare_metrics_sample {
  * @stale_periods: reads without a usable update after which the held
  *	values are dropped (1..KVMSHARE_METRICS_MAX_STALE). Set by the caller.
  * @have_base: @base holds the last good page
+ * @rebase: the next fresh page starts a new baseline although @base and
+ *	@last_seq are kept (to tell an unchanged page): set when the held
+ *	values go stale and by kvmshare_metrics_restart()
  * @last_seq: sequence count of @base
  * @missed: consecutive reads without a fresh sample
  * @age: reads since @base was taken
@@ -123,6 +126,7 @@ struct kvmshare_metrics_reader {
 	u32 period_us;
 	u32 stale_periods;
 	u32 have_base;
+	u32 rebase;
 	u32 last_seq;
 	u32 missed;
 	u32 age;
@@ -134,6 +138,7 @@ struct kvmshare_metrics_reader {
 u32 kvmshare_metrics_snapshot(const struct kvmshare_metrics_page *shared,
 			      struct kvmshare_metrics_page *copy);
 int kvmshare_metrics_reader_check(const struct kvmshare_metrics_reader *r);
+void kvmshare_metrics_restart(struct kvmshare_metrics_reader *r);
 enum kvmshare_metrics_reason
 kvmshare_metrics_read(struct kvmshare_metrics_reader *r,
 		      const struct kvmshare_metrics_page *copy, u32 seq_end,

@@ -304,6 +304,7 @@ static struct kvmshare_pool *kvmshare_pool_create(struct kvmshare_fs_context *ct
 	pool->umask = ctx->umask;
 	kvmshare_acct_init(pool);
 	kvmshare_pager_init(pool);
+	kvmshare_policy_setup(pool);
 	if (ctx->name[0])
 		strscpy(pool->name, ctx->name, sizeof(pool->name));
 	else
@@ -337,6 +338,8 @@ static struct kvmshare_pool *kvmshare_pool_create(struct kvmshare_fs_context *ct
 	return pool;
 
 err_del:
+	/* a write of policy_enabled meanwhile may have started it */
+	kvmshare_policy_exit(pool);
 	kobject_del(&pool->kobj);
 err_put:
 	kvmshare_pager_exit(pool);

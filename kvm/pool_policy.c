@@ -157,10 +157,11 @@ static void kvmshare_policy_read_metrics(struct kvmshare_part *part,
 	put_page(page);
 
 	reason = kvmshare_metrics_read(r, &copy, seq_end, &pp->sample);
-	if (reason != pp->last_reason && reason >= KVMSHARE_METRICS_STALE)
-		pr_info_ratelimited("%s/%llu: metrics page %s: not used\n",
-				    part->pool->name, part->id,
-				    kvmshare_metrics_reason_name(reason));
+	if (reason != pp->last_reason && reason >= KVMSHARE_METRICS_STALE &&
+	    __ratelimit(&pp->log_rs))
+		pr_info("%s/%llu: metrics page %s: not used\n",
+			part->pool->name, part->id,
+			kvmshare_metrics_reason_name(reason));
 	pp->last_reason = reason;
 }
 
@@ -204,16 +205,24 @@ static int kvmshare_policy_gather(struct kvmshare_pool *pool,
 		struct kvmshare_policy_part *e;
 		u64 size, limit;
 
+		/*
+		 * One that misses this step starts afresh when it comes
+		 * back: what it counted meanwhile is not one period's.
+		 */
 		if (part->policy.ctl_of) {
+			part->policy.stepped = false;
 			ctl_pages += part->resident;
 			continue;
 		}
 		if (!part->inode)
 			continue;
 		size = DIV_ROUND_UP_ULL(i_size_read(part->inode), PAGE_SIZE);
-		if (!size)
+		if (!size) {
+			part->policy.stepped = false;
 			continue;
+		}
 		if (run->n == cap) {
+			part->policy.stepped = false;
 			/* Else it came after nr_parts was read: next step. */
 			if (cap == KVMSHARE_POLICY_MAX_PARTS)
 				left_out++;
@@ -308,10 +317,14 @@ static void kvmshare_policy_step_pool(struct kvmshare_pool *pool,
 		u64 pageins = atomic64_read(&part->cnt.pageins);
 
 		if (!pp->stepped) {
-			/* First step: no target yet, start from what it has. */
+			/*
+			 * First step: no target yet, start from what it has,
+			 * and from the guest's counters as they are now.
+			 */
 			pp->pageins_base = pageins;
 			pp->enforced = e->in.resident;
 			pp->has_pending = false;
+			kvmshare_metrics_restart(&pp->reader);
 		}
 		/* Page-ins of this period, scaled to the nominal period. */
 		e->in.pageins = div_u64((pageins - pp->pageins_base) *
@@ -508,7 +521,11 @@ static void kvmshare_policy_start(struct kvmshare_pool *pool)
 	mod_delayed_work(system_unbound_wq, &pol->work, 0);
 }
 
-void kvmshare_policy_init(struct kvmshare_pool *pool)
+/*
+ * The policy's state, before the pool's sysfs files (its tunables among
+ * them) can be written.
+ */
+void kvmshare_policy_setup(struct kvmshare_pool *pool)
 {
 	struct kvmshare_pool_policy *pol = &pool->policy;
 
@@ -518,13 +535,21 @@ void kvmshare_policy_init(struct kvmshare_pool *pool)
 	pol->period_ms = READ_ONCE(policy_period_ms);
 	pol->grace_ms = READ_ONCE(policy_grace_ms);
 	pol->reserve_ppt = -1;
+}
+
+/* The pool is complete: the debugfs file, and the policy on if asked. */
+void kvmshare_policy_init(struct kvmshare_pool *pool)
+{
+	struct kvmshare_pool_policy *pol = &pool->policy;
+
 	/* In the pool's directory, removed with it (pool_main.c). */
 	if (!IS_ERR_OR_NULL(pool->debugfs))
 		debugfs_create_file("policy", 0400, pool->debugfs, pool,
 				    &kvmshare_policy_debug_fops);
 	if (READ_ONCE(policy_enable)) {
 		mutex_lock(&pol->mutex);
-		kvmshare_policy_start(pool);
+		if (!pol->enabled)
+			kvmshare_policy_start(pool);
 		mutex_unlock(&pol->mutex);
 	}
 }
@@ -656,6 +681,9 @@ long kvmshare_policy_bind(struct file *file, void __user *uarg)
 	memset(&part->policy.reader, 0, sizeof(part->policy.reader));
 	memset(&part->policy.sample, 0, sizeof(part->policy.sample));
 	part->policy.last_reason = KVMSHARE_METRICS_OK;
+	/* a few lines a minute; every outcome is counted in metrics/ */
+	ratelimit_state_init(&part->policy.log_rs, 60 * HZ, 4);
+	ratelimit_set_flags(&part->policy.log_rs, RATELIMIT_MSG_ON_RELEASE);
 	WRITE_ONCE(part->policy.absent, 0);
 	mutex_unlock(&pol->mutex);
 	if (old)

@@ -18,6 +18,7 @@
 #define _KVMSHARE_POOL_POLICY_H
 
 #include <linux/mutex.h>
+#include <linux/ratelimit.h>
 #include <linux/sysfs.h>
 #include <linux/workqueue.h>
 
@@ -36,6 +37,8 @@ struct file;
  * @reader: reader of the metrics page in @ctl
  * @sample: the guest's sample of the last step (invalid: none)
  * @last_reason: outcome of the last read, to log changes only
+ * @log_rs: this guest's own budget of those lines (set at bind): a guest
+ *	flipping its page cannot flood the log or use up another's budget
  * @absent: reads that found no resident page in @ctl (not written yet,
  *	punched out or paged out)
  * @eng: the engine's view: configuration, inputs, outputs and state
@@ -56,6 +59,7 @@ struct kvmshare_part_policy {
 	struct kvmshare_metrics_reader reader;
 	struct kvmshare_metrics_sample sample;
 	enum kvmshare_metrics_reason last_reason;
+	struct ratelimit_state log_rs;
 	u64 absent;
 	struct kvmshare_policy_part eng;
 	bool stepped;
@@ -108,6 +112,7 @@ struct kvmshare_pool_policy {
 	struct kvmshare_policy_params params;
 };
 
+void kvmshare_policy_setup(struct kvmshare_pool *pool);
 void kvmshare_policy_init(struct kvmshare_pool *pool);
 void kvmshare_policy_exit(struct kvmshare_pool *pool);
 void kvmshare_policy_part_destroy(struct kvmshare_part *part);

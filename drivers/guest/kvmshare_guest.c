@@ -134,6 +134,11 @@ static void kvmshare_guest_kick(void)
 	g = kvmshare_guest_dev;
 	if (g && g->published && !g->stopped) {
 		queue_work(kvmshare_guest_wq, &g->work);
+		/*
+		 * Not restarted under a running callback: its
+		 * hrtimer_forward_now() would find the timer queued.
+		 */
+		hrtimer_cancel(&g->timer);
 		hrtimer_start(&g->timer, kvmshare_guest_period(),
 			      HRTIMER_MODE_REL);
 	}

@@ -133,10 +133,51 @@ TEST(torn_then_stale)
 	ASSERT_EQ(KVMSHARE_METRICS_STALE, read_page(&r, &p, &s));
 	EXPECT_EQ(STALE + 1, r.count[KVMSHARE_METRICS_TORN]);
 	EXPECT_EQ(1, r.count[KVMSHARE_METRICS_STALE]);
-	/* it recovers when the guest writes again, with a new baseline */
+	/*
+	 * It recovers when the guest writes again, with a new baseline:
+	 * not 900 ms of stall over the 7 reads since page 1.
+	 */
 	page_valid(&p, 10);
 	ASSERT_EQ(KVMSHARE_METRICS_OK, read_page(&r, &p, &s));
 	EXPECT_EQ(1, s.valid);
+	EXPECT_EQ(1, s.fresh);
+	EXPECT_EQ(0, s.psi_some_ppm);
+	EXPECT_EQ(0, s.refaults);
+	page_valid(&p, 11);
+	ASSERT_EQ(KVMSHARE_METRICS_OK, read_page(&r, &p, &s));
+	EXPECT_EQ(100000, s.psi_some_ppm);
+	EXPECT_EQ(1000, s.refaults);
+}
+
+TEST(restart_takes_a_new_baseline)
+{
+	struct kvmshare_metrics_reader r;
+	struct kvmshare_metrics_sample s;
+	struct kvmshare_metrics_page p;
+
+	reader_init(&r);
+	page_valid(&p, 1);
+	ASSERT_EQ(KVMSHARE_METRICS_OK, read_page(&r, &p, &s));
+	page_valid(&p, 2);
+	ASSERT_EQ(KVMSHARE_METRICS_OK, read_page(&r, &p, &s));
+	EXPECT_EQ(100000, s.psi_some_ppm);
+	/* nobody read while the guest published 98 times */
+	kvmshare_metrics_restart(&r);
+	page_valid(&p, 100);
+	ASSERT_EQ(KVMSHARE_METRICS_OK, read_page(&r, &p, &s));
+	EXPECT_EQ(1, s.valid);
+	EXPECT_EQ(1, s.fresh);
+	EXPECT_EQ(0, s.psi_some_ppm);
+	EXPECT_EQ(0, s.refaults);
+	EXPECT_EQ(1234, s.psi_some_avg10);	/* levels are kept */
+	page_valid(&p, 101);
+	ASSERT_EQ(KVMSHARE_METRICS_OK, read_page(&r, &p, &s));
+	EXPECT_EQ(100000, s.psi_some_ppm);
+	EXPECT_EQ(4, r.count[KVMSHARE_METRICS_OK]);	/* counters kept */
+	/* a page unchanged since before the restart is not fresh data */
+	kvmshare_metrics_restart(&r);
+	ASSERT_EQ(KVMSHARE_METRICS_UNCHANGED, read_page(&r, &p, &s));
+	EXPECT_EQ(0, s.valid);
 }
 
 TEST(frozen_guest_goes_stale)

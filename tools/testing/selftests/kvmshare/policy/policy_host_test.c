@@ -547,11 +547,104 @@ TEST_F(policy, switch_off_keeps_manual_targets)
 			     ns, 10));
 }
 
+/*
+ * What a guest counted while the policy was off is not one period's
+ * stall: switched on again, the policy reads its counters afresh (a
+ * stale baseline made every guest look fully stalled and doubled its
+ * target, which then stayed).
+ */
+TEST_F(policy, switch_on_takes_a_new_metrics_baseline)
+{
+	long long t0, t, stress, max_t = 0, max_stress = 0;
+	int i;
+
+	START_PUB();
+	ASSERT_EQ(0, sysfs_write("1", "%s/policy_enabled", self->name));
+	ASSERT_TRUE(WAIT_FOR(PNUM("a", "metrics/ok") >= 3 &&
+			     PNUM("a", "policy_target_pages") > 0, 10));
+	t0 = PNUM("a", "policy_target_pages");
+	ASSERT_EQ(0, sysfs_write("0", "%s/policy_enabled", self->name));
+	/* 2 s at 50% stall while nobody reads: 1 s, five periods' worth */
+	pub_mode(0, PUB_STRESSED);
+	usleep(2000000);
+	pub_mode(0, PUB_IDLE);
+	usleep(300000);
+	ASSERT_EQ(0, sysfs_write("1", "%s/policy_enabled", self->name));
+	for (i = 0; i < 15; i++) {
+		usleep(100000);
+		t = PNUM("a", "policy_target_pages");
+		stress = PNUM("a", "policy_stress_ppm");
+		max_t = t > max_t ? t : max_t;
+		max_stress = stress > max_stress ? stress : max_stress;
+	}
+	TH_LOG("a: target %lld before, at most %lld after; stress at most %lld ppm",
+	       t0, max_t, max_stress);
+	EXPECT_GT(ks_sysfs_num("%s/policy_steps", self->name), 0);
+	EXPECT_LE(max_t, t0 + t0 / 8);
+	EXPECT_LT(max_stress, 250000);
+}
+
 /* Write a raw page into a's control file, outside the protocol. */
 static void put_page_raw(void *map, const void *src, size_t len)
 {
 	memcpy(map, src, len);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/*
+ * A guest flipping its page between good and bad is logged a few times a
+ * minute at most, and cannot use up the lines another guest's change
+ * gets (the limit is per partition, not one for the call site).
+ */
+TEST_F(policy, a_flapping_page_does_not_flood_the_log)
+{
+	struct kvmshare_metrics_page good, bad;
+	int flaps0, stops0, flaps, stops, i;
+
+	START_PUB();
+	ASSERT_EQ(0, sysfs_write("100", "%s/policy_period_ms", self->name));
+	ASSERT_EQ(0, sysfs_write("1", "%s/policy_enabled", self->name));
+	ASSERT_TRUE(WAIT_FOR(PNUM("a", "metrics/ok") >= 3 &&
+			     PNUM("b", "metrics/ok") >= 3, 10));
+	/* a is written by hand from now on (an update under way ends) */
+	pub_mode(0, PUB_FROZEN);
+	usleep(200000);
+	memcpy(&good, self->map[0], sizeof(good));
+	good.seq &= ~1U;
+	bad = good;
+	bad.magic = 0;
+	flaps0 = ks_klog_count("metrics page bad_magic");
+	stops0 = ks_klog_count("metrics page stopping");
+	ASSERT_LE(0, flaps0);
+	for (i = 0; i < 30; i++) {
+		good.seq += 2;
+		put_page_raw(self->map[0], &good, sizeof(good));
+		usleep(150000);
+		bad.seq = good.seq;
+		put_page_raw(self->map[0], &bad, sizeof(bad));
+		usleep(150000);
+		if (i == 15) {
+			struct kvmshare_metrics_page m;
+
+			/* b's guest stops: its one line must be there */
+			pub_mode(1, PUB_FROZEN);
+			usleep(100000);
+			memcpy(&m, self->map[1], sizeof(m));
+			m.seq = (m.seq & ~1U) + 2;
+			m.flags |= KVMSHARE_METRICS_F_STOPPING;
+			put_page_raw(self->map[1], &m, sizeof(m));
+		}
+	}
+	flaps = ks_klog_count("metrics page bad_magic") - flaps0;
+	stops = ks_klog_count("metrics page stopping") - stops0;
+	TH_LOG("a: %lld bad_magic reads, %d lines; b: %lld stopping, %d lines",
+	       PNUM("a", "metrics/bad_magic"), flaps,
+	       PNUM("b", "metrics/stopping"), stops);
+	EXPECT_GE(PNUM("a", "metrics/bad_magic"), 10);
+	EXPECT_GE(flaps, 1);
+	EXPECT_LE(flaps, 4);
+	EXPECT_GE(PNUM("b", "metrics/stopping"), 1);
+	EXPECT_EQ(1, stops);
 }
 
 TEST_F(policy, bad_and_torn_pages_are_counted_and_ignored)
