@@ -33,8 +33,12 @@ e2e_tcg() {	# e2e_tcg: true in TCG mode
 # under TCG a guest runs two levels of emulation deep, and on a shared
 # machine the test VM may get a fraction of a CPU (seen: a quarter, with
 # boots four times as long). A wait that ends early costs nothing.
+# A debug kernel (make check KERNEL=debug) slows every fault of the guests'
+# RAM: the waits scale with KVMSHARE_TIMEOUT_FACTOR as the suites' do.
 E2E_SLACK=${KVMSHARE_E2E_SLACK:-1}
 e2e_tcg && E2E_SLACK=${KVMSHARE_E2E_SLACK:-4}
+[ -n "${KVMSHARE_E2E_SLACK:-}" ] ||
+	E2E_SLACK=$((E2E_SLACK * ${KVMSHARE_TIMEOUT_FACTOR:-1}))
 
 e2e_tap() {	# e2e_tap OK DESCRIPTION: one TAP result
 	E2E_N=$((E2E_N + 1))
