@@ -23,6 +23,7 @@ guest_out=${2:-}
 kdir=$("$top/scripts/kernel.sh" fetch)
 krel=$("$top/scripts/kernel.sh" krel)
 kroot=$kdir/root
+ours="$top/kvm $top/drivers $build/samples"
 
 # In-tree modules the tests use; dependencies are resolved by modprobe.
 intree="kvm_amd kvm_intel vfio_iommu_type1 vfio_pci mdev 9pnet_virtio 9p
@@ -33,7 +34,8 @@ stage=$(mktemp -d "$build/initrd.XXXXXX")
 gstage=$(mktemp -d "$build/ginitrd.XXXXXX")
 trap 'rm -rf "$stage" "$gstage"' EXIT
 
-# Copy in-tree modules $2... (with dependencies) into the tree at $1.
+# Copy in-tree modules $2... (with dependencies) of the kernel $kroot,
+# $krel, into the tree at $1, with our modules from the directories $ours.
 add_intree() {
 	local dst=$1 m f rel
 	shift
@@ -53,7 +55,8 @@ add_intree() {
 	   "$dst/lib/modules/$krel/"
 	# Our modules (every .ko the Kbuild tree produced), and the kernel's
 	# samples the benchmarks compare against if built (make samples).
-	find "$top/kvm" "$top/drivers" "$build/samples" -name '*.ko' \
+	# shellcheck disable=SC2086
+	find $ours -name '*.ko' \
 		-exec cp {} "$dst/lib/modules/$krel/extra/" \; 2>/dev/null || true
 	depmod -b "$dst" "$krel"
 }
@@ -132,24 +135,65 @@ chmod 755 "$gstage/init"
 add_intree "$gstage" virtio_pci virtio_balloon zram msr nvme
 pack "$gstage" "$guest_out"
 
-# The guest kernel uncompressed, next to it (guest-vmlinux): QEMU boots
-# it through its PVH entry point, which saves the bzImage decompression,
-# most of a guest's boot under TCG inside the TCG test VM (e2e.sh, TCG
-# mode). Debian's bzImage holds an xz stream; made once per kernel.
+# The kernel and initramfs of guests under TCG (e2e.sh, TCG mode):
+# guest-vmlinux and guest-tcg-initrd.gz. In the debug lane they are
+# Debian's kernel, not the debug one: a guest two levels of emulation deep
+# booting a KASAN kernel took over 12 minutes where Debian's takes one,
+# and the lane checks the host's modules, in the test VM's kernel. The
+# guest's modules (ours from drivers/guest and drivers/vpa_guest, built
+# for it here against Debian's headers in a copy of their sources, since
+# the tree's own objects are the debug kernel's) come with that kernel.
+# Guests on KVM keep the test VM's kernel and guest-initrd.gz.
+tcg_initrd=$(dirname "$guest_out")/guest-tcg-initrd.gz
+tkdir=$kdir
+if [ -n "${KVMSHARE_KERNEL_LANE:-}" ]; then
+	tkdir=$(KVMSHARE_KERNEL_LANE='' "$top/scripts/kernel.sh" fetch)
+	krel=$(KVMSHARE_KERNEL_LANE='' "$top/scripts/kernel.sh" krel)
+	kroot=$tkdir/root
+	src=$build/guest-std
+	rm -rf "$src"
+	mkdir -p "$src/drivers/vpa"
+	cp -r "$top/include" "$src/"
+	cp "$top/drivers/vpa/"*.h "$src/drivers/vpa/"	# (vpa_guest's)
+	for d in guest vpa_guest; do
+		mkdir -p "$src/drivers/$d"
+		cp "$top/drivers/$d/Kbuild" "$top/drivers/$d/"*.c "$src/drivers/$d/"
+		make -s -C "/usr/src/linux-headers-$krel" M="$src/drivers/$d" \
+			modules
+	done
+	ours=$src/drivers
+	tstage=$(mktemp -d "$build/tinitrd.XXXXXX")
+	trap 'rm -rf "$stage" "$gstage" "$tstage"' EXIT
+	cp -a "$gstage/." "$tstage/"
+	rm -rf "$tstage/lib/modules"
+	add_intree "$tstage" virtio_pci virtio_balloon zram msr nvme
+	pack "$tstage" "$tcg_initrd"
+else
+	ln -f "$guest_out" "$tcg_initrd"
+fi
+
+# The TCG guests' kernel uncompressed: QEMU boots it through its PVH entry
+# point, which saves the bzImage decompression, most of a guest's boot
+# under TCG inside the TCG test VM. Debian's bzImage holds an xz stream;
+# made once per kernel (the name of the image it came from is kept
+# beside it). Without one, the bzImage itself.
 vmlinux=$(dirname "$guest_out")/guest-vmlinux
-if [ ! -s "$vmlinux" ] || [ "$kdir/vmlinuz" -nt "$vmlinux" ]; then
-	rm -f "$vmlinux"
-	off=$(LC_ALL=C grep -obUaP -m1 '\xfd7zXZ\x00' "$kdir/vmlinuz" |
+if [ ! -s "$vmlinux" ] || [ "$tkdir/vmlinuz" -nt "$vmlinux" ] ||
+   [ "$(cat "$vmlinux.from" 2>/dev/null)" != "$tkdir/vmlinuz" ]; then
+	rm -f "$vmlinux" "$vmlinux.from"
+	off=$(LC_ALL=C grep -obUaP -m1 '\xfd7zXZ\x00' "$tkdir/vmlinuz" |
 	      cut -d: -f1 | sed -n 1p)
 	# (xz stops after its stream: tail's SIGPIPE is not a failure)
 	if [ -n "$off" ] &&
 	   xz -dcq --single-stream > "$vmlinux.tmp" \
-		< <(tail -c +$((off + 1)) "$kdir/vmlinuz") &&
+		< <(tail -c +$((off + 1)) "$tkdir/vmlinuz") &&
 	   [ "$(head -c 4 "$vmlinux.tmp" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then
 		mv "$vmlinux.tmp" "$vmlinux"
 	else
 		rm -f "$vmlinux.tmp"
-		echo "mkinitrd.sh: no xz-packed ELF kernel in $kdir/vmlinuz;" \
+		echo "mkinitrd.sh: no xz-packed ELF kernel in $tkdir/vmlinuz;" \
 		     "guests boot the bzImage"
+		cp "$tkdir/vmlinuz" "$vmlinux"
 	fi
+	echo "$tkdir/vmlinuz" > "$vmlinux.from"
 fi

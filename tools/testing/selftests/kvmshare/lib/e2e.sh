@@ -12,8 +12,10 @@
 # punches, paging) is exercised as with KVM, but not KVM's own paths
 # (memslot faults from a vCPU, asynchronous page faults, SIGBUS as a guest
 # machine check). Scripts shrink their sizes with e2e_tcg. The guest boots
-# the uncompressed kernel (build/guest-vmlinux, PVH entry) when there is
-# one: decompressing bzImage is most of a boot under two levels of TCG.
+# the uncompressed kernel (build/guest-vmlinux, PVH entry, with
+# build/guest-tcg-initrd.gz) when there is one: decompressing bzImage is
+# most of a boot under two levels of TCG. That kernel is Debian's in the
+# debug lane too (scripts/mkinitrd.sh).
 #
 # Inside the chroot /run is a tmpfs of the VM: pools are mounted and guest
 # logs and QMP sockets are kept there (/host/run seen from the VM).
@@ -82,8 +84,11 @@ e2e_setup() {
 	rm -f $E2E_RUN/*.log
 	E2E_KERNEL=$KVMSHARE_KERNEL
 	E2E_INITRD=$KVMSHARE_BUILD/guest-initrd.gz
-	if e2e_tcg && [ -f "$E2E_ROOT$KVMSHARE_BUILD/guest-vmlinux" ]; then
+	# (TCG guests: Debian's kernel, in the debug lane too; mkinitrd.sh)
+	if e2e_tcg && [ -f "$E2E_ROOT$KVMSHARE_BUILD/guest-vmlinux" ] &&
+	   [ -f "$E2E_ROOT$KVMSHARE_BUILD/guest-tcg-initrd.gz" ]; then
 		E2E_KERNEL=$KVMSHARE_BUILD/guest-vmlinux
+		E2E_INITRD=$KVMSHARE_BUILD/guest-tcg-initrd.gz
 	fi
 	echo "# e2e: accel $E2E_ACCEL, guest kernel $E2E_KERNEL"
 	# The kernel log of the test VM from here on is checked by
