@@ -11,6 +11,14 @@
 . "$(dirname "$0")/../lib/e2e.sh"
 
 soak_s=${SOAK_S:-480}
+# Under TCG (two levels of emulation) a 64 MiB round takes about a
+# minute: the guests churn 16 MiB a round there and need 2 rounds, on KVM
+# 64 MiB and 4.
+min_rounds=4
+if e2e_tcg; then
+	E2E_APPEND="${E2E_APPEND:-} kvmshare_churn=16"
+	min_rounds=2
+fi
 backing=pool
 [ "$KVMSHARE_SUITE" = soak_tmpfs ] && backing=tmpfs
 # soak_nosample: the pool without access sampling (no periodic unmapping,
@@ -55,7 +63,7 @@ for g in g1 g2; do
 	n=$(grep -c 'GUEST-CHURN .* ok' $E2E_RUN/$g.log)
 	bad=$(grep -c 'GUEST-CHURN .* BAD' $E2E_RUN/$g.log)
 	echo "# $g: $n rounds ok, $bad bad"
-	[ "$n" -gt 3 ] && [ "$bad" = 0 ]
+	[ "$n" -ge $min_rounds ] && [ "$bad" = 0 ]
 	e2e_tap $? "$g churned $soak_s s with its data intact"
 done
 [ $backing = pool ] &&
