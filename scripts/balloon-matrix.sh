@@ -46,8 +46,9 @@ outcome() {	# outcome RC LOG: one word and a detail
 	elif ! grep -q 'soak-outcome: ' "$log"; then
 		echo "vm-died -"
 	elif ! grep -q 'soak-outcome: .* reset none' "$log"; then
-		echo "reset $(sed -n 's/.*soak-outcome: .* reset \(.*\)/\1/p' "$log" |
-			      head -1 | tr ' ' ',')"
+		# each guest that ended: its QEMU's exit status and when
+		echo "reset $(sed -n 's/.*soak-death: \(g[12]\) QEMU exit status \([0-9]*\), found gone at \([0-9a-z ]*\).*/\1:rc\2:\3/p' "$log" |
+			      sort -u | tr ' \n' '_,' | sed 's/,$//')"
 	elif grep -q 'g[12]: [0-9]* rounds ok, [1-9][0-9]* bad' "$log"; then
 		echo "data $(grep -m1 -o 'g[12]: [0-9]* rounds ok, [1-9][0-9]* bad' "$log" | tr ' ' '_')"
 	else

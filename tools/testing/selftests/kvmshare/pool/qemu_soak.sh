@@ -48,6 +48,13 @@ e2e_qemu g2 /run/$backing/g2 256M churn \
 e2e_booted g1 180 && e2e_booted g2 180
 e2e_tap $? "both guests boot"
 
+qemu_pid() {	# qemu_pid NAME
+	eval "echo \$E2E_PID_$1"
+}
+
+# When a guest's QEMU is first found gone ($E2E_RUN/NAME.gone): the
+# soak's second and the balloon's last value (diagnostics below).
+rm -f $E2E_RUN/g1.gone $E2E_RUN/g2.gone
 t=0
 while [ $t -lt "$soak_s" ]; do
 	case $(( (t / 10) % 2 )) in
@@ -58,6 +65,11 @@ while [ $t -lt "$soak_s" ]; do
 		> /dev/null
 	sleep 5
 	t=$((t + 5))
+	for g in g1 g2; do
+		[ ! -e $E2E_RUN/$g.gone ] &&
+			! kill -0 "$(qemu_pid $g)" 2>/dev/null &&
+			echo "at $t s, g2 balloon $((v >> 20)) MiB" > $E2E_RUN/$g.gone
+	done
 done
 for g in g1 g2; do
 	n=$(grep -c 'GUEST-CHURN .* ok' $E2E_RUN/$g.log)
@@ -69,10 +81,23 @@ done
 [ $backing = pool ] &&
 	echo "# pool: $(tr '\n' ' ' < /sys/fs/kvmshare/soak/partitions/g1/punched_pages) pages punched by g1"
 # A guest that reset has ended its QEMU (-no-reboot), whatever its log
-# showed until then.
+# showed until then. What ended it, to tell the emulator's failures from
+# ours (Documentation/dev-guide.rst, "Ours or the emulator's"): QEMU's exit
+# status (0 after a guest reset with -no-reboot, 128+N for a signal: a
+# SIGBUS from a failed fault of the RAM file is 135), its own messages
+# and the guest console's last lines (a guest panic prints there; a
+# triple fault prints nothing).
 reset=
 for g in g1 g2; do
-	eval "kill -0 \$E2E_PID_$g" 2>/dev/null || reset="$reset $g"
+	pid=$(qemu_pid $g)
+	kill -0 "$pid" 2>/dev/null && continue
+	reset="$reset $g"
+	wait "$pid"
+	rc=$?
+	echo "# soak-death: $g QEMU exit status $rc, found gone" \
+	     "$(cat $E2E_RUN/$g.gone 2>/dev/null || echo at the end)"
+	sed 's/^/#   qemu: /' $E2E_RUN/$g.qemu.log 2>/dev/null | tail -10
+	tail -15 $E2E_RUN/$g.log 2>/dev/null | sed 's/^/#   console: /'
 done
 echo "# soak-outcome: backing $backing accel $E2E_ACCEL reset${reset:- none}"
 [ -z "$reset" ]
