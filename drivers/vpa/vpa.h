@@ -39,7 +39,30 @@
 #define VPA_NR_TYPES		5
 /* Descriptors one work queue runs per turn at 100% engine share. */
 #define VPA_TURN_DESCS		64
+#define VPA_MAX_SW		4	/* software adapters */
 struct vpa_vdev;
+struct vpa_sriov;
+
+/*
+ * What an adapter has: resources of each type (0: none of that type), the
+ * most one group may own and the least it keeps (0: one).
+ */
+struct vpa_shape {
+	u32 total[VPA_RES_NR];
+	u32 group_max[VPA_RES_NR];
+	u32 group_min[VPA_RES_NR];
+};
+
+/*
+ * The back end of an adapter. An engine adapter (the software adapter, or
+ * the software model on a PCI function) offers mdev types and runs the
+ * engine; an SR-IOV adapter (vpa_sriov.c) owns a physical function whose
+ * resources its VFs get, and has neither mdev parent nor engine.
+ */
+enum vpa_kind {
+	VPA_KIND_ENGINE,
+	VPA_KIND_SRIOV,
+};
 
 struct vpa_win {
 	u64 base;
@@ -60,7 +83,9 @@ struct vpa_type {
  * @dev:	the device the mdevs hang off (ours or the PCI function's)
  * @sw_dev:	the software adapter's own device (unused for PCI)
  * @pdev:	the bound PCI function, or NULL
- * @parent:	mdev parent
+ * @kind:	enum vpa_kind, fixed at allocation
+ * @sriov:	the SR-IOV back end's state (VPA_KIND_SRIOV), else NULL
+ * @parent:	mdev parent (VPA_KIND_ENGINE)
  * @types:	mdev types of this adapter
  * @type_ptrs:	the same, as mdev_register_parent() takes them
  * @lock:	protects @core, @vdevs and @wq_owner
@@ -68,6 +93,7 @@ struct vpa_type {
  * @vdevs:	virtual adapters (vpa_vdev::node)
  * @wq_owner:	global work queue -> the virtual adapter's queue using it
  * @engines:	the engine workqueue; max_active is the number of engines
+ *		(VPA_KIND_ENGINE; NULL otherwise)
  * @bounce_lock: protects @bounce_free
  * @bounce_free: the engines' idle bounce buffers (struct vpa_bounce): one
  *		is taken per turn and given back after it, so there are as
@@ -91,6 +117,8 @@ struct vpa_adapter {
 	struct device *dev;
 	struct device sw_dev;
 	struct pci_dev *pdev;
+	enum vpa_kind kind;
+	struct vpa_sriov *sriov;
 	struct mdev_parent parent;
 	struct vpa_type types[VPA_NR_TYPES];
 	struct mdev_type *type_ptrs[VPA_NR_TYPES];
@@ -305,6 +333,20 @@ void vpa_adapter_own_wqs(struct vpa_adapter *ad, struct vpa_vdev *v);
 void vpa_adapter_attach(struct vpa_adapter *ad, struct vpa_vdev *v);
 void vpa_adapter_detach(struct vpa_adapter *ad, struct vpa_vdev *v);
 void vpa_adapter_release_group(struct vpa_adapter *ad, struct vpa_vdev *v);
+struct vpa_adapter *vpa_adapter_alloc(int id, enum vpa_kind kind);
+void vpa_adapter_free(struct vpa_adapter *ad);
+int vpa_adapter_start(struct vpa_adapter *ad, const struct vpa_shape *shape,
+		      u16 rid_base);
+void vpa_adapter_stop(struct vpa_adapter *ad);
+
+/* vpa_sriov.c */
+extern u32 vpa_sriov_fail_step;
+bool vpa_sriov_match(struct pci_dev *pdev);
+int vpa_sriov_probe(struct pci_dev *pdev);
+void vpa_sriov_remove(struct pci_dev *pdev);
+pci_ers_result_t vpa_sriov_error_detected(struct vpa_adapter *ad);
+void vpa_sriov_reset_done(struct vpa_adapter *ad);
+void vpa_sriov_sysfs_init(void);
 
 /* vpa_mdev.c */
 extern const struct vfio_device_ops vpa_vfio_ops;

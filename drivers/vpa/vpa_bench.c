@@ -12,5 +12,7 @@
 #include "vpa_engine.c"
 #include "vpa_mdev.c"
 #include "vpa_main.c"
+#include "vpa_nvme.c"
 #include "vpa_recov.c"
+#include "vpa_sriov.c"
 #include "vpa_sysfs.c"

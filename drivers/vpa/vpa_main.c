@@ -9,7 +9,9 @@
  *     /sys/class/vpa/vpaN, requester ids 0xf000 + 0x40 * N + 1 + group);
  *   - the PCI driver "vpa" has no ID table: it binds only to a function
  *     whose driver_override names it, and then uses that function's
- *     requester id (its routing ID + 1 + group).
+ *     requester id (its routing ID + 1 + group). An NVMe function with
+ *     SR-IOV goes to the SR-IOV back end (vpa_sriov.c); any other runs
+ *     the software model (an engine adapter).
  *
  * Parent sysfs (on the adapter's device): see "Parent sysfs" below and
  * Documentation/ABI/testing/sysfs-class-vpa.
@@ -32,19 +34,8 @@ static unsigned int sw_adapters = 1;
 module_param(sw_adapters, uint, 0444);
 MODULE_PARM_DESC(sw_adapters, "software adapters to create (0-4, default 1)");
 
-#define VPA_MAX_SW		4
 #define VPA_ENGINES		2
 #define VPA_SW_RID_BASE		0xf000
-
-/*
- * What an adapter has: resources of each type (0: none of that type), the
- * most one group may own and the least it keeps (0: one).
- */
-struct vpa_shape {
-	u32 total[VPA_RES_NR];
-	u32 group_max[VPA_RES_NR];
-	u32 group_min[VPA_RES_NR];
-};
 
 /* The software adapter's, and the PCI back end's (it models the same). */
 static const struct vpa_shape vpa_sw_shape = {
@@ -302,8 +293,11 @@ static const struct file_operations vpa_error_fops = {
 	.llseek = no_llseek,
 };
 
+/* An engine adapter's files (an SR-IOV adapter has none yet). */
 static void vpa_debugfs_init(struct vpa_adapter *ad)
 {
+	if (ad->kind != VPA_KIND_ENGINE)
+		return;
 	ad->debugfs = debugfs_create_dir(dev_name(ad->dev), vpa_debugfs);
 	debugfs_create_file("inject", 0200, ad->debugfs, ad, &vpa_inject_fops);
 	/*
@@ -319,7 +313,8 @@ static void vpa_debugfs_init(struct vpa_adapter *ad)
 
 /* Adapters */
 
-static void vpa_adapter_free(struct vpa_adapter *ad)
+/* Undo vpa_adapter_alloc(). */
+void vpa_adapter_free(struct vpa_adapter *ad)
 {
 	cancel_delayed_work_sync(&ad->recov_work);
 	if (ad->engines)
@@ -330,11 +325,13 @@ static void vpa_adapter_free(struct vpa_adapter *ad)
 }
 
 /*
- * Create an adapter whose mdevs hang off @dev. The caller has set up
- * @ad->dev and whatever device it needs.
+ * Start an adapter of @shape: its core, its place in vpa_adapters and,
+ * for an engine adapter, its mdev types off @ad->dev. The caller has set
+ * up @ad->dev and whatever device it needs. An SR-IOV adapter gets no mdev
+ * parent: its groups are VFs (vpa_sriov.c).
  */
-static int vpa_adapter_start(struct vpa_adapter *ad,
-			     const struct vpa_shape *shape, u16 rid_base)
+int vpa_adapter_start(struct vpa_adapter *ad, const struct vpa_shape *shape,
+		      u16 rid_base)
 {
 	int i, ret;
 
@@ -350,6 +347,8 @@ static int vpa_adapter_start(struct vpa_adapter *ad,
 		if (ret)
 			return ret;
 	}
+	if (ad->kind != VPA_KIND_ENGINE)
+		goto add;
 	/*
 	 * The virtual adapter an mdev shows (vpa_mdev.c, the recovery's
 	 * follow) has queues on doorbells raising vectors: it needs every
@@ -376,14 +375,18 @@ static int vpa_adapter_start(struct vpa_adapter *ad,
 			return ret;
 		}
 	}
+add:
 	mutex_lock(&vpa_adapters_lock);
 	list_add_tail(&ad->node, &vpa_adapters);
 	mutex_unlock(&vpa_adapters_lock);
 	vpa_debugfs_init(ad);
-	ret = mdev_register_parent(&ad->parent, ad->dev, &vpa_mdev_driver,
-				   ad->type_ptrs, VPA_NR_TYPES);
-	if (ret)
-		goto err_list;
+	if (ad->kind == VPA_KIND_ENGINE) {
+		ret = mdev_register_parent(&ad->parent, ad->dev,
+					   &vpa_mdev_driver, ad->type_ptrs,
+					   VPA_NR_TYPES);
+		if (ret)
+			goto err_list;
+	}
 	dev_info(ad->dev, "adapter ready, requester id %04x\n", rid_base);
 	return 0;
 
@@ -396,16 +399,18 @@ err_list:
 }
 
 /* Undo vpa_adapter_start(): every virtual adapter is removed first. */
-static void vpa_adapter_stop(struct vpa_adapter *ad)
+void vpa_adapter_stop(struct vpa_adapter *ad)
 {
-	mdev_unregister_parent(&ad->parent);
+	if (ad->kind == VPA_KIND_ENGINE)
+		mdev_unregister_parent(&ad->parent);
 	debugfs_remove_recursive(ad->debugfs);
 	mutex_lock(&vpa_adapters_lock);
 	list_del(&ad->node);
 	mutex_unlock(&vpa_adapters_lock);
 }
 
-static struct vpa_adapter *vpa_adapter_alloc(int id)
+/* A new adapter of @kind, not started; vpa_adapter_free() undoes it. */
+struct vpa_adapter *vpa_adapter_alloc(int id, enum vpa_kind kind)
 {
 	struct vpa_adapter *ad;
 
@@ -413,6 +418,7 @@ static struct vpa_adapter *vpa_adapter_alloc(int id)
 	if (!ad)
 		return NULL;
 	ad->id = id;
+	ad->kind = kind;
 	mutex_init(&ad->lock);
 	mutex_init(&ad->recov_lock);
 	INIT_DELAYED_WORK(&ad->recov_work, vpa_recov_timeout_work);
@@ -421,9 +427,10 @@ static struct vpa_adapter *vpa_adapter_alloc(int id)
 	INIT_LIST_HEAD(&ad->bounce_free);
 	atomic64_set(&ad->rid_rejects, 0);
 	ad->core = kvzalloc(sizeof(*ad->core), GFP_KERNEL);
-	ad->engines = alloc_workqueue("%s%d_eng", WQ_UNBOUND, VPA_ENGINES,
-				      KBUILD_MODNAME, id);
-	if (!ad->core || !ad->engines) {
+	if (kind == VPA_KIND_ENGINE)
+		ad->engines = alloc_workqueue("%s%d_eng", WQ_UNBOUND,
+					      VPA_ENGINES, KBUILD_MODNAME, id);
+	if (!ad->core || (kind == VPA_KIND_ENGINE && !ad->engines)) {
 		vpa_adapter_free(ad);
 		return NULL;
 	}
@@ -440,7 +447,7 @@ static int vpa_sw_create(int id)
 	struct vpa_adapter *ad;
 	int ret;
 
-	ad = vpa_adapter_alloc(id);
+	ad = vpa_adapter_alloc(id, VPA_KIND_ENGINE);
 	if (!ad)
 		return -ENOMEM;
 	ad->dev = &ad->sw_dev;
@@ -476,7 +483,11 @@ static void vpa_sw_destroy(int id)
 	vpa_sw[id] = NULL;
 }
 
-/* PCI back end: a function handed to us with driver_override. */
+/*
+ * PCI back ends: a function handed to us with driver_override. An NVMe
+ * function with SR-IOV is an SR-IOV adapter; any other function gets the
+ * software model, with the function's requester id, config space and AER.
+ */
 
 static int vpa_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
@@ -484,9 +495,11 @@ static int vpa_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	u16 rid = pci_dev_id(pdev);
 	int ret;
 
+	if (vpa_sriov_match(pdev))
+		return vpa_sriov_probe(pdev);
 	if ((u32)rid + VPA_CORE_MAX_GROUPS > 0xffff)
 		return -EINVAL;
-	ad = vpa_adapter_alloc(VPA_MAX_SW + rid);
+	ad = vpa_adapter_alloc(VPA_MAX_SW + rid, VPA_KIND_ENGINE);
 	if (!ad)
 		return -ENOMEM;
 	ad->dev = &pdev->dev;
@@ -520,6 +533,10 @@ static void vpa_pci_remove(struct pci_dev *pdev)
 {
 	struct vpa_adapter *ad = pci_get_drvdata(pdev);
 
+	if (ad->kind == VPA_KIND_SRIOV) {
+		vpa_sriov_remove(pdev);
+		return;
+	}
 	vpa_adapter_stop(ad);
 	if (pdev->aer_cap)
 		pci_disable_pcie_error_reporting(pdev);
@@ -546,9 +563,12 @@ static int __init vpa_init(void)
 		return -EINVAL;
 	}
 	vpa_sysfs_init();
+	vpa_sriov_sysfs_init();
 	vpa_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_u32("recov_delay_us", 0600, vpa_debugfs,
 			   &vpa_recov_delay_us);
+	debugfs_create_u32("sriov_probe_fail", 0600, vpa_debugfs,
+			   &vpa_sriov_fail_step);
 #ifdef VPA_BENCH_BYPASS
 	debugfs_create_bool("bypass_checks", 0600, vpa_debugfs, &vpa_bypass);
 #endif

@@ -788,6 +788,8 @@ static pci_ers_result_t vpa_pci_error_detected(struct pci_dev *pdev,
 
 	if (!ad)
 		return PCI_ERS_RESULT_NONE;
+	if (ad->kind == VPA_KIND_SRIOV)
+		return vpa_sriov_error_detected(ad);
 	dev_warn(&pdev->dev, "error detected (state %d): quiescing virtual adapters\n",
 		 state);
 	mutex_lock(&ad->recov_lock);
@@ -812,6 +814,8 @@ static pci_ers_result_t vpa_pci_slot_reset(struct pci_dev *pdev)
 
 	if (!ad)
 		return PCI_ERS_RESULT_NONE;
+	if (ad->kind == VPA_KIND_SRIOV)
+		return PCI_ERS_RESULT_DISCONNECT;
 	mutex_lock(&ad->recov_lock);
 	/* the PCI core holds the device lock around its callbacks */
 	vpa_aer_reset(ad, true);
@@ -823,7 +827,7 @@ static void vpa_pci_resume(struct pci_dev *pdev)
 {
 	struct vpa_adapter *ad = pci_get_drvdata(pdev);
 
-	if (!ad)
+	if (!ad || ad->kind == VPA_KIND_SRIOV)
 		return;
 	mutex_lock(&ad->recov_lock);
 	vpa_aer_reset(ad, true);	/* slot_reset was skipped */
@@ -831,8 +835,22 @@ static void vpa_pci_resume(struct pci_dev *pdev)
 	mutex_unlock(&ad->recov_lock);
 }
 
+/*
+ * A function reset outside error recovery (sysfs reset, or the SR-IOV
+ * probe's own), under the device lock. The software model keeps its state
+ * in host memory; an SR-IOV adapter's controller forgot its admin queue.
+ */
+static void vpa_pci_reset_done(struct pci_dev *pdev)
+{
+	struct vpa_adapter *ad = pci_get_drvdata(pdev);
+
+	if (ad && ad->kind == VPA_KIND_SRIOV)
+		vpa_sriov_reset_done(ad);
+}
+
 const struct pci_error_handlers vpa_err_handlers = {
 	.error_detected = vpa_pci_error_detected,
 	.slot_reset = vpa_pci_slot_reset,
 	.resume = vpa_pci_resume,
+	.reset_done = vpa_pci_reset_done,
 };

@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vpa's NVMe admin queue: the few admin commands the SR-IOV back end
+ * sends to a physical function it owns (vpa_sriov.c).
+ *
+ * One submission and one completion queue in coherent DMA memory, one
+ * command at a time under vpa_nvme::lock, its completion found by polling
+ * the phase tag (no interrupt: the function's INTx is disabled and its
+ * vectors masked). A command that does not complete in time, or a
+ * completion that does not match the command, takes the queue down
+ * (vpa_nvme::live): the device may still write to it, so nothing is sent
+ * again until the controller has been disabled and enabled anew, which
+ * starts the queues over.
+ *
+ * Everything the device returns is checked before use: statuses,
+ * completion ids, and the counts of its data structures.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/delay.h>
+#include <linux/dma-mapping.h>
+#include <linux/io-64-nonatomic-lo-hi.h>
+#include <linux/jiffies.h>
+
+#include "vpa_nvme.h"
+
+#define VPA_NVME_DEPTH		32	/* entries of each admin queue */
+#define VPA_NVME_CMD_MS		30000	/* one admin command, at most */
+#define VPA_NVME_PAGE		4096	/* CC.MPS 0 and Identify's data */
+
+/* Identify CNS 0x14 as the device writes it */
+struct vpa_nvme_pri_caps_raw {
+	__le16 cntlid;
+	__le16 portid;
+	u8 crt;
+	u8 rsvd5[27];
+	__le32 vqfrt;
+	__le32 vqrfa;
+	__le16 vqrfap;
+	__le16 vqprt;
+	__le16 vqfrsm;
+	__le16 vqgran;
+	u8 rsvd48[16];
+	__le32 vifrt;
+	__le32 virfa;
+	__le16 virfap;
+	__le16 viprt;
+	__le16 vifrsm;
+	__le16 vigran;
+	u8 rsvd80[4016];
+};
+
+/* Identify CNS 0x15 as the device writes it */
+struct vpa_nvme_sec_raw {
+	__le16 scid;
+	__le16 pcid;
+	u8 scs;
+	u8 rsvd5[3];
+	__le16 vfn;
+	__le16 nvq;
+	__le16 nvi;
+	u8 rsvd14[18];
+};
+
+struct vpa_nvme_sec_list_raw {
+	u8 numid;
+	u8 rsvd1[31];
+	struct vpa_nvme_sec_raw sc[VPA_NVME_SEC_MAX];
+};
+
+static void __iomem *vpa_nvme_db(struct vpa_nvme *nv, bool cq)
+{
+	return nv->bar + NVME_REG_DBS + (cq ? nv->db_stride : 0);
+}
+
+/* Wait until CSTS.RDY is @ready, for at most CAP.TO. */
+static int vpa_nvme_wait_ready(struct vpa_nvme *nv, bool ready)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(nv->timeout_ms);
+	u32 csts;
+
+	for (;;) {
+		csts = readl(nv->bar + NVME_REG_CSTS);
+		if (csts == ~0U)
+			return -ENODEV;
+		if (ready && (csts & NVME_CSTS_CFS))
+			return -EIO;
+		if (!!(csts & NVME_CSTS_RDY) == ready)
+			return 0;
+		if (time_after(jiffies, deadline))
+			return -ETIMEDOUT;
+		usleep_range(1000, 2000);
+	}
+}
+
+/* CC.EN = 0 and wait for RDY = 0; the device then forgets the queues. */
+static int __vpa_nvme_disable(struct vpa_nvme *nv)
+{
+	u32 cc;
+
+	lockdep_assert_held(&nv->lock);
+	nv->live = false;
+	cc = readl(nv->bar + NVME_REG_CC);
+	if (cc == ~0U)
+		return -ENODEV;
+	if (cc & NVME_CC_ENABLE)
+		writel(cc & ~NVME_CC_ENABLE, nv->bar + NVME_REG_CC);
+	return vpa_nvme_wait_ready(nv, false);
+}
+
+/**
+ * vpa_nvme_init - map a controller and allocate its admin queue
+ * @nv:		zeroed
+ * @pdev:	the function, enabled, bus master, its BAR0 requested
+ *
+ * Reads CAP and checks that vpa can drive the controller: NVM command
+ * set, 4 KiB pages, a BAR large enough for the admin doorbells. The
+ * controller is not touched (vpa_nvme_enable()).
+ *
+ * Return: 0, -ENOMEM, -ENODEV for a controller vpa cannot drive.
+ */
+int vpa_nvme_init(struct vpa_nvme *nv, struct pci_dev *pdev)
+{
+	resource_size_t len = pci_resource_len(pdev, 0);
+	int ret = -ENODEV;
+
+	mutex_init(&nv->lock);
+	nv->pdev = pdev;
+	nv->bar = pci_iomap(pdev, 0, 0);
+	if (!nv->bar)
+		return -ENOMEM;
+	nv->cap = lo_hi_readq(nv->bar + NVME_REG_CAP);
+	nv->db_stride = 4 << NVME_CAP_STRIDE(nv->cap);
+	/* CAP.TO is in 500 ms units; 0 would be no time at all */
+	nv->timeout_ms = max_t(u32, NVME_CAP_TIMEOUT(nv->cap), 1) * 500;
+	nv->depth = min_t(u32, VPA_NVME_DEPTH, NVME_CAP_MQES(nv->cap) + 1);
+	if (nv->cap == ~0ULL) {
+		dev_err(&pdev->dev, "controller does not answer\n");
+		goto err_unmap;
+	}
+	if (!(NVME_CAP_CSS(nv->cap) & NVME_CAP_CSS_NVM) ||
+	    NVME_CAP_MPSMIN(nv->cap) != 0 || nv->depth < 2 ||
+	    len < NVME_REG_DBS + 2 * nv->db_stride) {
+		dev_err(&pdev->dev, "controller unsupported: CAP %llx, BAR0 %pa bytes\n",
+			nv->cap, &len);
+		goto err_unmap;
+	}
+	ret = -ENOMEM;
+	nv->sq = dma_alloc_coherent(&pdev->dev, nv->depth * sizeof(*nv->sq),
+				    &nv->sq_dma, GFP_KERNEL);
+	if (!nv->sq)
+		goto err_unmap;
+	nv->cq = dma_alloc_coherent(&pdev->dev, nv->depth * sizeof(*nv->cq),
+				    &nv->cq_dma, GFP_KERNEL);
+	if (!nv->cq)
+		goto err_sq;
+	nv->buf = dma_alloc_coherent(&pdev->dev, VPA_NVME_PAGE, &nv->buf_dma,
+				     GFP_KERNEL);
+	if (!nv->buf)
+		goto err_cq;
+	return 0;
+
+err_cq:
+	dma_free_coherent(&pdev->dev, nv->depth * sizeof(*nv->cq), nv->cq,
+			  nv->cq_dma);
+err_sq:
+	dma_free_coherent(&pdev->dev, nv->depth * sizeof(*nv->sq), nv->sq,
+			  nv->sq_dma);
+err_unmap:
+	pci_iounmap(pdev, nv->bar);
+	return ret;
+}
+
+/*
+ * Undo vpa_nvme_init(). The controller must be disabled and the function's
+ * bus mastering off first: the device may hold a command that timed out.
+ */
+void vpa_nvme_destroy(struct vpa_nvme *nv)
+{
+	struct device *dev = &nv->pdev->dev;
+
+	dma_free_coherent(dev, VPA_NVME_PAGE, nv->buf, nv->buf_dma);
+	dma_free_coherent(dev, nv->depth * sizeof(*nv->cq), nv->cq,
+			  nv->cq_dma);
+	dma_free_coherent(dev, nv->depth * sizeof(*nv->sq), nv->sq,
+			  nv->sq_dma);
+	pci_iounmap(nv->pdev, nv->bar);
+	mutex_destroy(&nv->lock);
+}
+
+/**
+ * vpa_nvme_enable - (re)start the controller with empty admin queues
+ * @nv:	the controller
+ *
+ * Disables the controller (waiting for CSTS.RDY 0), programs the admin
+ * queues and enables it: NVM command set, 4 KiB pages, 64-byte
+ * submission and 16-byte completion entries. Masks its interrupts.
+ *
+ * Return: 0, -ETIMEDOUT if RDY did not follow within CAP.TO, -EIO for a
+ * fatal controller status, -ENODEV if the device is gone.
+ */
+int vpa_nvme_enable(struct vpa_nvme *nv)
+{
+	u32 cc;
+	int ret;
+
+	mutex_lock(&nv->lock);
+	ret = __vpa_nvme_disable(nv);
+	if (ret)
+		goto out;
+	memset(nv->sq, 0, nv->depth * sizeof(*nv->sq));
+	memset(nv->cq, 0, nv->depth * sizeof(*nv->cq));
+	nv->sq_tail = 0;
+	nv->cq_head = 0;
+	nv->phase = 1;
+	writel((nv->depth - 1) << 16 | (nv->depth - 1),
+	       nv->bar + NVME_REG_AQA);
+	lo_hi_writeq(nv->sq_dma, nv->bar + NVME_REG_ASQ);
+	lo_hi_writeq(nv->cq_dma, nv->bar + NVME_REG_ACQ);
+	cc = NVME_CC_CSS_NVM | 0 << NVME_CC_MPS_SHIFT | NVME_CC_IOSQES |
+	     NVME_CC_IOCQES;
+	writel(cc, nv->bar + NVME_REG_CC);
+	writel(cc | NVME_CC_ENABLE, nv->bar + NVME_REG_CC);
+	ret = vpa_nvme_wait_ready(nv, true);
+	if (ret)
+		goto out;
+	/* completions are polled: no vector of ours fires */
+	writel(~0U, nv->bar + NVME_REG_INTMS);
+	nv->live = true;
+out:
+	mutex_unlock(&nv->lock);
+	if (ret)
+		dev_err(&nv->pdev->dev, "admin queue not enabled: %d (CSTS %x)\n",
+			ret, readl(nv->bar + NVME_REG_CSTS));
+	return ret;
+}
+
+/* Disable the controller (unbind): the device stops using the queues. */
+void vpa_nvme_disable(struct vpa_nvme *nv)
+{
+	int ret;
+
+	mutex_lock(&nv->lock);
+	ret = __vpa_nvme_disable(nv);
+	mutex_unlock(&nv->lock);
+	if (ret)
+		dev_warn(&nv->pdev->dev, "controller not disabled: %d\n", ret);
+}
+
+/*
+ * The controller was reset behind the queue's back (a function reset):
+ * nothing is sent until the next vpa_nvme_enable().
+ */
+void vpa_nvme_lost(struct vpa_nvme *nv)
+{
+	mutex_lock(&nv->lock);
+	nv->live = false;
+	mutex_unlock(&nv->lock);
+}
+
+/*
+ * Send @cmd and wait for its completion. Returns 0 (the result's first
+ * dword in @result if not NULL), a positive NVMe status (Status Code Type
+ * << 8 | Status Code, with the DNR and More bits), or -EIO (queue down,
+ * or a completion that is not this command's), -ETIMEDOUT, -ENODEV.
+ */
+static int vpa_nvme_submit(struct vpa_nvme *nv, struct nvme_command *cmd,
+			   u32 *result)
+{
+	struct nvme_completion *cqe;
+	unsigned long deadline;
+	u16 cid, status;
+
+	lockdep_assert_held(&nv->lock);
+	if (!nv->live)
+		return -EIO;
+	cid = nv->cid++;
+	cmd->common.command_id = cid;
+	nv->sq[nv->sq_tail] = *cmd;
+	nv->sq_tail = (nv->sq_tail + 1) % nv->depth;
+	/* writel() orders the entry's stores before the doorbell */
+	writel(nv->sq_tail, vpa_nvme_db(nv, false));
+
+	cqe = &nv->cq[nv->cq_head];
+	deadline = jiffies + msecs_to_jiffies(VPA_NVME_CMD_MS);
+	for (;;) {
+		status = le16_to_cpu(READ_ONCE(cqe->status));
+		if ((status & 1) == nv->phase)
+			break;
+		if (time_after(jiffies, deadline)) {
+			u32 csts = readl(nv->bar + NVME_REG_CSTS);
+
+			nv->live = false;
+			dev_err_ratelimited(&nv->pdev->dev,
+					    "admin command %#x timed out (CSTS %x): admin queue down\n",
+					    cmd->common.opcode, csts);
+			return csts == ~0U ? -ENODEV : -ETIMEDOUT;
+		}
+		usleep_range(20, 100);
+	}
+	/* the rest of the entry is read after its phase tag */
+	dma_rmb();
+	if (READ_ONCE(cqe->command_id) != cid ||
+	    le16_to_cpu(READ_ONCE(cqe->sq_id)) != 0) {
+		nv->live = false;
+		dev_err_ratelimited(&nv->pdev->dev,
+				    "admin completion for command %u of queue %u, %u expected: admin queue down\n",
+				    READ_ONCE(cqe->command_id),
+				    le16_to_cpu(READ_ONCE(cqe->sq_id)), cid);
+		return -EIO;
+	}
+	if (result)
+		*result = le32_to_cpu(READ_ONCE(cqe->result.u32));
+	if (++nv->cq_head == nv->depth) {
+		nv->cq_head = 0;
+		nv->phase ^= 1;
+	}
+	writel(nv->cq_head, vpa_nvme_db(nv, true));
+	return status >> 1;
+}
+
+/*
+ * Identify with @cns and @cntid into nv->buf. Caller holds nv->lock and
+ * reads the buffer before dropping it. Returns 0 or -errno (an NVMe
+ * status is logged and becomes -EIO).
+ */
+static int vpa_nvme_identify(struct vpa_nvme *nv, u8 cns, u16 cntid)
+{
+	struct nvme_command cmd = { };
+	int ret;
+
+	lockdep_assert_held(&nv->lock);
+	cmd.identify.opcode = nvme_admin_identify;
+	cmd.identify.cns = cns;
+	cmd.identify.ctrlid = cpu_to_le16(cntid);
+	cmd.identify.dptr.prp1 = cpu_to_le64(nv->buf_dma);
+	memset(nv->buf, 0, VPA_NVME_PAGE);
+	ret = vpa_nvme_submit(nv, &cmd, NULL);
+	if (ret > 0) {
+		dev_err_ratelimited(&nv->pdev->dev,
+				    "Identify CNS %#x failed: status %#x\n",
+				    cns, ret);
+		ret = -EIO;
+	}
+	return ret;
+}
+
+/**
+ * vpa_nvme_identify_ctrl - Identify Controller (CNS 1)
+ * @nv:		the controller
+ * @cntlid:	its controller id
+ * @oacs:	its optional admin command support bits
+ *
+ * Return: 0 or -errno.
+ */
+int vpa_nvme_identify_ctrl(struct vpa_nvme *nv, u16 *cntlid, u16 *oacs)
+{
+	const struct nvme_id_ctrl *id = nv->buf;
+	int ret;
+
+	mutex_lock(&nv->lock);
+	ret = vpa_nvme_identify(nv, NVME_ID_CNS_CTRL, 0);
+	if (!ret) {
+		*cntlid = le16_to_cpu(id->cntlid);
+		*oacs = le16_to_cpu(id->oacs);
+	}
+	mutex_unlock(&nv->lock);
+	return ret;
+}
+
+/**
+ * vpa_nvme_primary_caps - Identify Primary Controller Capabilities
+ * @nv:		the controller
+ * @caps:	the answer, in host order and unchecked
+ *
+ * Return: 0 or -errno.
+ */
+int vpa_nvme_primary_caps(struct vpa_nvme *nv, struct vpa_nvme_caps *caps)
+{
+	const struct vpa_nvme_pri_caps_raw *raw = nv->buf;
+	int ret;
+
+	BUILD_BUG_ON(sizeof(*raw) != VPA_NVME_PAGE ||
+		     offsetof(struct vpa_nvme_pri_caps_raw, vqfrt) != 32 ||
+		     offsetof(struct vpa_nvme_pri_caps_raw, vifrt) != 64);
+	mutex_lock(&nv->lock);
+	ret = vpa_nvme_identify(nv, VPA_NVME_CNS_PRI_CAPS, 0);
+	if (!ret) {
+		caps->cntlid = le16_to_cpu(raw->cntlid);
+		caps->crt = raw->crt;
+		caps->vqfrt = le32_to_cpu(raw->vqfrt);
+		caps->vqrfa = le32_to_cpu(raw->vqrfa);
+		caps->vqrfap = le16_to_cpu(raw->vqrfap);
+		caps->vqprt = le16_to_cpu(raw->vqprt);
+		caps->vqfrsm = le16_to_cpu(raw->vqfrsm);
+		caps->vqgran = le16_to_cpu(raw->vqgran);
+		caps->vifrt = le32_to_cpu(raw->vifrt);
+		caps->virfa = le32_to_cpu(raw->virfa);
+		caps->virfap = le16_to_cpu(raw->virfap);
+		caps->viprt = le16_to_cpu(raw->viprt);
+		caps->vifrsm = le16_to_cpu(raw->vifrsm);
+		caps->vigran = le16_to_cpu(raw->vigran);
+	}
+	mutex_unlock(&nv->lock);
+	return ret;
+}
+
+/**
+ * vpa_nvme_secondaries - Identify Secondary Controller List, from id 0
+ * @nv:		the controller
+ * @sec:	room for @max entries
+ * @max:	at most VPA_NVME_SEC_MAX
+ * @numid:	the entries the device listed (bounded by VPA_NVME_SEC_MAX);
+ *		the first min(@numid, @max) are in @sec
+ *
+ * Return: 0 or -errno.
+ */
+int vpa_nvme_secondaries(struct vpa_nvme *nv, struct vpa_nvme_sec *sec,
+			 unsigned int max, unsigned int *numid)
+{
+	const struct vpa_nvme_sec_list_raw *raw = nv->buf;
+	const struct vpa_nvme_sec_raw *e;
+	unsigned int i;
+	int ret;
+
+	BUILD_BUG_ON(sizeof(*raw) != VPA_NVME_PAGE);
+	mutex_lock(&nv->lock);
+	ret = vpa_nvme_identify(nv, NVME_ID_CNS_SCNDRY_CTRL_LIST, 0);
+	if (!ret) {
+		/* a u8: never more than the page holds */
+		*numid = min_t(unsigned int, raw->numid, VPA_NVME_SEC_MAX);
+		for (i = 0; i < *numid && i < max; i++) {
+			e = &raw->sc[i];
+			sec[i].scid = le16_to_cpu(e->scid);
+			sec[i].pcid = le16_to_cpu(e->pcid);
+			sec[i].scs = e->scs;
+			sec[i].vfn = le16_to_cpu(e->vfn);
+			sec[i].nvq = le16_to_cpu(e->nvq);
+			sec[i].nvi = le16_to_cpu(e->nvi);
+		}
+	}
+	mutex_unlock(&nv->lock);
+	return ret;
+}
+
+/**
+ * vpa_nvme_virt_mgmt - Virtualization Management
+ * @nv:		the controller
+ * @cntlid:	the controller acted on (the primary's for ACT 1)
+ * @act:	VPA_NVME_ACT_*
+ * @rt:		VPA_NVME_RT_* (ignored by the device for offline/online)
+ * @nr:		resources to allocate or assign
+ *
+ * Return: 0 or -errno (an NVMe status is logged and becomes -EIO).
+ */
+int vpa_nvme_virt_mgmt(struct vpa_nvme *nv, u16 cntlid, u8 act, u8 rt,
+		       u16 nr)
+{
+	struct nvme_command cmd = { };
+	int ret;
+
+	cmd.common.opcode = nvme_admin_virtual_mgmt;
+	cmd.common.cdw10 = cpu_to_le32((u32)cntlid << 16 | (rt & 7) << 8 |
+				       (act & 0xf));
+	cmd.common.cdw11 = cpu_to_le32(nr);
+	mutex_lock(&nv->lock);
+	ret = vpa_nvme_submit(nv, &cmd, NULL);
+	mutex_unlock(&nv->lock);
+	if (ret > 0) {
+		dev_err_ratelimited(&nv->pdev->dev,
+				    "Virtualization Management act %u rt %u cntlid %u nr %u failed: status %#x\n",
+				    act, rt, cntlid, nr, ret);
+		ret = -EIO;
+	}
+	return ret;
+}
