@@ -5,12 +5,15 @@
  *
  * One submission and one completion queue in coherent DMA memory, one
  * command at a time under vpa_nvme::lock, its completion found by polling
- * the phase tag (no interrupt: the function's INTx is disabled and its
- * vectors masked). A command that does not complete in time, or a
- * completion that does not match the command, takes the queue down
- * (vpa_nvme::live): the device may still write to it, so nothing is sent
- * again until the controller has been disabled and enabled anew, which
- * starts the queues over.
+ * the phase tag (no interrupt: the function's INTx is disabled and vpa
+ * enables neither MSI nor MSI-X). A command that does not complete in
+ * time, a completion that does not match the command, or a controller
+ * reporting a fatal status takes the queue down (vpa_nvme::live): the
+ * device may still write to it, so nothing is sent again until the
+ * controller has been disabled and enabled anew, which starts the queues
+ * over. A controller that does not stop when disabled keeps its queues'
+ * memory for good (vpa_nvme::stuck), and one lost to error recovery is
+ * not touched again (vpa_nvme::dead).
  *
  * Everything the device returns is checked before use: statuses,
  * completion ids, and the counts of its data structures.
@@ -26,6 +29,7 @@
 
 #define VPA_NVME_DEPTH		32	/* entries of each admin queue */
 #define VPA_NVME_CMD_MS		30000	/* one admin command, at most */
+#define VPA_NVME_CSTS_MS	100	/* CSTS looked at while polling */
 #define VPA_NVME_PAGE		4096	/* CC.MPS 0 and Identify's data */
 
 /* Identify CNS 0x14 as the device writes it */
@@ -93,25 +97,38 @@ static int vpa_nvme_wait_ready(struct vpa_nvme *nv, bool ready)
 	}
 }
 
+/* The function is gone, or its registers may no longer decode. */
+static bool vpa_nvme_gone(struct vpa_nvme *nv)
+{
+	return nv->dead || pci_channel_offline(nv->pdev);
+}
+
 /* CC.EN = 0 and wait for RDY = 0; the device then forgets the queues. */
 static int __vpa_nvme_disable(struct vpa_nvme *nv)
 {
 	u32 cc;
+	int ret;
 
 	lockdep_assert_held(&nv->lock);
 	nv->live = false;
+	if (vpa_nvme_gone(nv))
+		return -ENODEV;
 	cc = readl(nv->bar + NVME_REG_CC);
 	if (cc == ~0U)
 		return -ENODEV;
 	if (cc & NVME_CC_ENABLE)
 		writel(cc & ~NVME_CC_ENABLE, nv->bar + NVME_REG_CC);
-	return vpa_nvme_wait_ready(nv, false);
+	ret = vpa_nvme_wait_ready(nv, false);
+	/* (still running, maybe on queues of ours) */
+	if (ret != -ENODEV)
+		nv->stuck = ret == -ETIMEDOUT;
+	return ret;
 }
 
 /**
  * vpa_nvme_init - map a controller and allocate its admin queue
  * @nv:		zeroed
- * @pdev:	the function, enabled, bus master, its BAR0 requested
+ * @pdev:	the function, enabled, its BAR0 requested
  *
  * Reads CAP and checks that vpa can drive the controller: NVM command
  * set, 4 KiB pages, a BAR large enough for the admin doorbells. The
@@ -124,11 +141,18 @@ int vpa_nvme_init(struct vpa_nvme *nv, struct pci_dev *pdev)
 	resource_size_t len = pci_resource_len(pdev, 0);
 	int ret = -ENODEV;
 
-	mutex_init(&nv->lock);
+	/* CAP and the admin doorbells of stride 4 at least */
+	if (!(pci_resource_flags(pdev, 0) & IORESOURCE_MEM) ||
+	    len < NVME_REG_DBS + 8) {
+		dev_err(&pdev->dev, "BAR0 is not a controller's (%pa bytes)\n",
+			&len);
+		return -ENODEV;
+	}
 	nv->pdev = pdev;
 	nv->bar = pci_iomap(pdev, 0, 0);
 	if (!nv->bar)
 		return -ENOMEM;
+	mutex_init(&nv->lock);
 	nv->cap = lo_hi_readq(nv->bar + NVME_REG_CAP);
 	nv->db_stride = 4 << NVME_CAP_STRIDE(nv->cap);
 	/* CAP.TO is in 500 ms units; 0 would be no time at all */
@@ -167,6 +191,7 @@ err_sq:
 	dma_free_coherent(&pdev->dev, nv->depth * sizeof(*nv->sq), nv->sq,
 			  nv->sq_dma);
 err_unmap:
+	mutex_destroy(&nv->lock);
 	pci_iounmap(pdev, nv->bar);
 	return ret;
 }
@@ -174,16 +199,25 @@ err_unmap:
 /*
  * Undo vpa_nvme_init(). The controller must be disabled and the function's
  * bus mastering off first: the device may hold a command that timed out.
+ * If the controller did not stop, the queues' memory is left allocated:
+ * a device ignoring its bus master bit could still write there.
  */
 void vpa_nvme_destroy(struct vpa_nvme *nv)
 {
 	struct device *dev = &nv->pdev->dev;
 
+	if (nv->stuck) {
+		dev_warn(dev, "controller did not stop: its admin queues' %zu bytes are not freed\n",
+			 VPA_NVME_PAGE + nv->depth * (sizeof(*nv->sq) +
+						      sizeof(*nv->cq)));
+		goto out;
+	}
 	dma_free_coherent(dev, VPA_NVME_PAGE, nv->buf, nv->buf_dma);
 	dma_free_coherent(dev, nv->depth * sizeof(*nv->cq), nv->cq,
 			  nv->cq_dma);
 	dma_free_coherent(dev, nv->depth * sizeof(*nv->sq), nv->sq,
 			  nv->sq_dma);
+out:
 	pci_iounmap(nv->pdev, nv->bar);
 	mutex_destroy(&nv->lock);
 }
@@ -194,14 +228,14 @@ void vpa_nvme_destroy(struct vpa_nvme *nv)
  *
  * Disables the controller (waiting for CSTS.RDY 0), programs the admin
  * queues and enables it: NVM command set, 4 KiB pages, 64-byte
- * submission and 16-byte completion entries. Masks its interrupts.
+ * submission and 16-byte completion entries.
  *
  * Return: 0, -ETIMEDOUT if RDY did not follow within CAP.TO, -EIO for a
  * fatal controller status, -ENODEV if the device is gone.
  */
 int vpa_nvme_enable(struct vpa_nvme *nv)
 {
-	u32 cc;
+	u32 cc, csts = ~0U;
 	int ret;
 
 	mutex_lock(&nv->lock);
@@ -222,21 +256,28 @@ int vpa_nvme_enable(struct vpa_nvme *nv)
 	writel(cc, nv->bar + NVME_REG_CC);
 	writel(cc | NVME_CC_ENABLE, nv->bar + NVME_REG_CC);
 	ret = vpa_nvme_wait_ready(nv, true);
-	if (ret)
-		goto out;
-	/* completions are polled: no vector of ours fires */
-	writel(~0U, nv->bar + NVME_REG_INTMS);
-	nv->live = true;
+	if (!ret)
+		nv->live = true;
 out:
+	if (ret && !vpa_nvme_gone(nv))
+		csts = readl(nv->bar + NVME_REG_CSTS);
 	mutex_unlock(&nv->lock);
 	if (ret)
 		dev_err(&nv->pdev->dev, "admin queue not enabled: %d (CSTS %x)\n",
-			ret, readl(nv->bar + NVME_REG_CSTS));
+			ret, csts);
 	return ret;
 }
 
-/* Disable the controller (unbind): the device stops using the queues. */
-void vpa_nvme_disable(struct vpa_nvme *nv)
+/**
+ * vpa_nvme_disable - stop the controller (probe, unbind)
+ * @nv:	the controller
+ *
+ * The device stops using the queues. A controller that does not follow
+ * within CAP.TO is marked stuck (vpa_nvme_destroy() keeps the queues).
+ *
+ * Return: 0, -ETIMEDOUT (stuck), -ENODEV (gone: it uses nothing).
+ */
+int vpa_nvme_disable(struct vpa_nvme *nv)
 {
 	int ret;
 
@@ -245,16 +286,20 @@ void vpa_nvme_disable(struct vpa_nvme *nv)
 	mutex_unlock(&nv->lock);
 	if (ret)
 		dev_warn(&nv->pdev->dev, "controller not disabled: %d\n", ret);
+	return ret;
 }
 
 /*
  * The controller was reset behind the queue's back (a function reset):
- * nothing is sent until the next vpa_nvme_enable().
+ * nothing is sent until the next vpa_nvme_enable(). @dead: the function
+ * is lost to error recovery; its registers are not touched again.
  */
-void vpa_nvme_lost(struct vpa_nvme *nv)
+void vpa_nvme_lost(struct vpa_nvme *nv, bool dead)
 {
 	mutex_lock(&nv->lock);
 	nv->live = false;
+	if (dead)
+		nv->dead = true;
 	mutex_unlock(&nv->lock);
 }
 
@@ -268,8 +313,9 @@ static int vpa_nvme_submit(struct vpa_nvme *nv, struct nvme_command *cmd,
 			   u32 *result)
 {
 	struct nvme_completion *cqe;
-	unsigned long deadline;
+	unsigned long deadline, look;
 	u16 cid, status;
+	u32 csts;
 
 	lockdep_assert_held(&nv->lock);
 	if (!nv->live)
@@ -283,18 +329,25 @@ static int vpa_nvme_submit(struct vpa_nvme *nv, struct nvme_command *cmd,
 
 	cqe = &nv->cq[nv->cq_head];
 	deadline = jiffies + msecs_to_jiffies(VPA_NVME_CMD_MS);
+	look = jiffies + msecs_to_jiffies(VPA_NVME_CSTS_MS);
 	for (;;) {
 		status = le16_to_cpu(READ_ONCE(cqe->status));
 		if ((status & 1) == nv->phase)
 			break;
-		if (time_after(jiffies, deadline)) {
-			u32 csts = readl(nv->bar + NVME_REG_CSTS);
-
-			nv->live = false;
-			dev_err_ratelimited(&nv->pdev->dev,
-					    "admin command %#x timed out (CSTS %x): admin queue down\n",
-					    cmd->common.opcode, csts);
-			return csts == ~0U ? -ENODEV : -ETIMEDOUT;
+		/* a controller that failed or vanished answers nothing */
+		if (time_after(jiffies, look) || time_after(jiffies, deadline)) {
+			look = jiffies + msecs_to_jiffies(VPA_NVME_CSTS_MS);
+			csts = readl(nv->bar + NVME_REG_CSTS);
+			if (csts == ~0U || (csts & NVME_CSTS_CFS) ||
+			    time_after(jiffies, deadline)) {
+				nv->live = false;
+				dev_err_ratelimited(&nv->pdev->dev,
+						    "admin command %#x: no completion (CSTS %x): admin queue down\n",
+						    cmd->common.opcode, csts);
+				if (csts == ~0U)
+					return -ENODEV;
+				return csts & NVME_CSTS_CFS ? -EIO : -ETIMEDOUT;
+			}
 		}
 		usleep_range(20, 100);
 	}
@@ -371,11 +424,13 @@ int vpa_nvme_identify_ctrl(struct vpa_nvme *nv, u16 *cntlid, u16 *oacs)
 /**
  * vpa_nvme_primary_caps - Identify Primary Controller Capabilities
  * @nv:		the controller
+ * @cntlid:	the primary controller asked about (CDW10.CNTID)
  * @caps:	the answer, in host order and unchecked
  *
  * Return: 0 or -errno.
  */
-int vpa_nvme_primary_caps(struct vpa_nvme *nv, struct vpa_nvme_caps *caps)
+int vpa_nvme_primary_caps(struct vpa_nvme *nv, u16 cntlid,
+			  struct vpa_nvme_caps *caps)
 {
 	const struct vpa_nvme_pri_caps_raw *raw = nv->buf;
 	int ret;
@@ -384,7 +439,7 @@ int vpa_nvme_primary_caps(struct vpa_nvme *nv, struct vpa_nvme_caps *caps)
 		     offsetof(struct vpa_nvme_pri_caps_raw, vqfrt) != 32 ||
 		     offsetof(struct vpa_nvme_pri_caps_raw, vifrt) != 64);
 	mutex_lock(&nv->lock);
-	ret = vpa_nvme_identify(nv, VPA_NVME_CNS_PRI_CAPS, 0);
+	ret = vpa_nvme_identify(nv, VPA_NVME_CNS_PRI_CAPS, cntlid);
 	if (!ret) {
 		caps->cntlid = le16_to_cpu(raw->cntlid);
 		caps->crt = raw->crt;
@@ -406,17 +461,18 @@ int vpa_nvme_primary_caps(struct vpa_nvme *nv, struct vpa_nvme_caps *caps)
 }
 
 /**
- * vpa_nvme_secondaries - Identify Secondary Controller List, from id 0
+ * vpa_nvme_secondaries - Identify Secondary Controller List, one page
  * @nv:		the controller
- * @sec:	room for @max entries
- * @max:	at most VPA_NVME_SEC_MAX
- * @numid:	the entries the device listed (bounded by VPA_NVME_SEC_MAX);
- *		the first min(@numid, @max) are in @sec
+ * @first:	the list starts at the first secondary of this id or above
+ *		(CDW10.CNTID)
+ * @sec:	room for VPA_NVME_SEC_MAX entries
+ * @n:		the entries the device listed, at most VPA_NVME_SEC_MAX; a
+ *		full page may have more after it
  *
  * Return: 0 or -errno.
  */
-int vpa_nvme_secondaries(struct vpa_nvme *nv, struct vpa_nvme_sec *sec,
-			 unsigned int max, unsigned int *numid)
+int vpa_nvme_secondaries(struct vpa_nvme *nv, u16 first,
+			 struct vpa_nvme_sec *sec, unsigned int *n)
 {
 	const struct vpa_nvme_sec_list_raw *raw = nv->buf;
 	const struct vpa_nvme_sec_raw *e;
@@ -425,11 +481,11 @@ int vpa_nvme_secondaries(struct vpa_nvme *nv, struct vpa_nvme_sec *sec,
 
 	BUILD_BUG_ON(sizeof(*raw) != VPA_NVME_PAGE);
 	mutex_lock(&nv->lock);
-	ret = vpa_nvme_identify(nv, NVME_ID_CNS_SCNDRY_CTRL_LIST, 0);
+	ret = vpa_nvme_identify(nv, NVME_ID_CNS_SCNDRY_CTRL_LIST, first);
 	if (!ret) {
 		/* a u8: never more than the page holds */
-		*numid = min_t(unsigned int, raw->numid, VPA_NVME_SEC_MAX);
-		for (i = 0; i < *numid && i < max; i++) {
+		*n = min_t(unsigned int, raw->numid, VPA_NVME_SEC_MAX);
+		for (i = 0; i < *n; i++) {
 			e = &raw->sc[i];
 			sec[i].scid = le16_to_cpu(e->scid);
 			sec[i].pcid = le16_to_cpu(e->pcid);

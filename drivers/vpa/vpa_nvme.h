@@ -84,7 +84,7 @@ struct vpa_nvme_sec {
  * struct vpa_nvme - the admin queue of one controller
  * @pdev:	the function
  * @bar:	its BAR0
- * @cap:	CAP as read at the last enable
+ * @cap:	CAP, read once by vpa_nvme_init()
  * @db_stride:	bytes between two doorbells
  * @depth:	entries of each admin queue
  * @timeout_ms:	how long CSTS.RDY may take to follow CC.EN (CAP.TO)
@@ -99,6 +99,10 @@ struct vpa_nvme_sec {
  * @cid:	command id of the next command
  * @live:	the controller is enabled with this queue; cleared by a
  *		timeout, a lost device or a reset, until the next enable
+ * @dead:	the function is lost to error recovery (its BARs may no
+ *		longer decode): no register is touched again
+ * @stuck:	the controller did not stop when disabled: it may still
+ *		write to the queues, which vpa_nvme_destroy() then leaks
  */
 struct vpa_nvme {
 	struct pci_dev *pdev;
@@ -119,17 +123,20 @@ struct vpa_nvme {
 	u8 phase;
 	u16 cid;
 	bool live;
+	bool dead;
+	bool stuck;
 };
 
 int vpa_nvme_init(struct vpa_nvme *nv, struct pci_dev *pdev);
 void vpa_nvme_destroy(struct vpa_nvme *nv);
 int vpa_nvme_enable(struct vpa_nvme *nv);
-void vpa_nvme_disable(struct vpa_nvme *nv);
-void vpa_nvme_lost(struct vpa_nvme *nv);
+int vpa_nvme_disable(struct vpa_nvme *nv);
+void vpa_nvme_lost(struct vpa_nvme *nv, bool dead);
 int vpa_nvme_identify_ctrl(struct vpa_nvme *nv, u16 *cntlid, u16 *oacs);
-int vpa_nvme_primary_caps(struct vpa_nvme *nv, struct vpa_nvme_caps *caps);
-int vpa_nvme_secondaries(struct vpa_nvme *nv, struct vpa_nvme_sec *sec,
-			 unsigned int max, unsigned int *numid);
+int vpa_nvme_primary_caps(struct vpa_nvme *nv, u16 cntlid,
+			  struct vpa_nvme_caps *caps);
+int vpa_nvme_secondaries(struct vpa_nvme *nv, u16 first,
+			 struct vpa_nvme_sec *sec, unsigned int *n);
 int vpa_nvme_virt_mgmt(struct vpa_nvme *nv, u16 cntlid, u8 act, u8 rt,
 		       u16 nr);
 

@@ -789,7 +789,7 @@ static pci_ers_result_t vpa_pci_error_detected(struct pci_dev *pdev,
 	if (!ad)
 		return PCI_ERS_RESULT_NONE;
 	if (ad->kind == VPA_KIND_SRIOV)
-		return vpa_sriov_error_detected(ad);
+		return vpa_sriov_error_detected(ad, state);
 	dev_warn(&pdev->dev, "error detected (state %d): quiescing virtual adapters\n",
 		 state);
 	mutex_lock(&ad->recov_lock);

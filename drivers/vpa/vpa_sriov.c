@@ -10,20 +10,25 @@
  *   1. enable the function (memory only),
  *   2. claim BAR0,
  *   3. 64-bit DMA,
- *   4. map BAR0 and allocate the admin queue (vpa_nvme.c); bus master on,
- *      INTx off (completions are polled),
- *   5. enable the controller with that queue,
+ *   4. map BAR0 and allocate the admin queue (vpa_nvme.c); INTx off
+ *      (completions are polled),
+ *   5. disable the controller (an earlier owner may have left it running
+ *      on its own queues), bus master on, enable it with vpa's queue,
  *   6. Identify: Virtualization Management supported, the primary's
  *      capabilities checked (vpa_sriov_check()),
- *   7. give back the flexible resources the primary holds (primary
- *      flexible allocation of 0, applied by a function reset, then the
- *      controller enabled again and the capabilities read again),
- *   8. take every secondary controller offline with nothing assigned,
+ *   7. a primary flexible allocation of 0, always (an earlier owner may
+ *      have set one that the next function reset would apply); if the
+ *      primary holds flexible resources now, a function reset applies it
+ *      and the controller is enabled again,
+ *   8. take every secondary controller of this primary offline with
+ *      nothing assigned, then check with the capabilities read again that
+ *      no flexible resource is assigned or allocated anywhere,
  *   9. start the adapter: flexible queues as work queues, flexible
  *      interrupts as vectors, no other type, no mdev parent,
  *  10. the vpa_nvme/ sysfs directory.
  * A function with VFs enabled is refused: taking its resources would pull
- * them from under the VFs' users.
+ * them from under the VFs' users. The function's INTx setting is restored
+ * at remove.
  *
  * The values vpa_nvme/ shows are written by the probe before the directory
  * exists and never change while it exists: they are read without a lock.
@@ -53,8 +58,9 @@ u32 vpa_sriov_fail_step;
  * @cntlid:	the primary's controller id
  * @vq_released: flexible queue resources the primary held at probe
  * @vi_released: flexible interrupt resources the primary held at probe
- * @secondaries: secondary controllers the device lists
+ * @secondaries: secondary controllers of this primary the device lists
  * @own_reset:	the probe is resetting the function (step 7)
+ * @intx_off:	INTx was disabled before the probe (restored at remove)
  */
 struct vpa_sriov {
 	struct vpa_nvme nv;
@@ -64,6 +70,7 @@ struct vpa_sriov {
 	u16 vi_released;
 	u32 secondaries;
 	bool own_reset;
+	bool intx_off;
 };
 
 /* An NVMe function with SR-IOV: the SR-IOV back end's. */
@@ -84,17 +91,19 @@ static int vpa_sriov_step(struct pci_dev *pdev, u32 step)
 /*
  * The primary's capabilities, as the device answered, against what vpa
  * can use: both resource types, granularity 1, room for one VF at least,
- * counts that add up. Return: 0, -ENODEV (unsupported) or -EIO
+ * counts that add up (allocated to the primary and assigned to
+ * secondaries within the total). Return: 0, -ENODEV (unsupported) or -EIO
  * (inconsistent).
  */
 static int vpa_sriov_check(struct pci_dev *pdev, const struct vpa_sriov *sr)
 {
 	const struct vpa_nvme_caps *c = &sr->caps;
 
-	/* only reported: vpa names the primary by Identify Controller's id */
-	if (c->cntlid != sr->cntlid)
-		dev_warn(&pdev->dev, "capabilities name controller %u, not %u\n",
-			 c->cntlid, sr->cntlid);
+	if (c->cntlid != sr->cntlid) {
+		dev_err(&pdev->dev, "capabilities of controller %u, not of %u\n",
+			c->cntlid, sr->cntlid);
+		return -EIO;
+	}
 	if ((c->crt & 3) != 3 || !c->vqfrt || !c->vifrt) {
 		dev_err(&pdev->dev, "no flexible queues and interrupts (CRT %#x, VQFRT %u, VIFRT %u)\n",
 			c->crt, c->vqfrt, c->vifrt);
@@ -111,8 +120,8 @@ static int vpa_sriov_check(struct pci_dev *pdev, const struct vpa_sriov *sr)
 			VPA_SRIOV_VF_MIN_VI);
 		return -ENODEV;
 	}
-	if (c->vqrfap > c->vqfrt || c->vqrfa > c->vqfrt ||
-	    c->virfap > c->vifrt || c->virfa > c->vifrt) {
+	if ((u64)c->vqrfap + c->vqrfa > c->vqfrt ||
+	    (u64)c->virfap + c->virfa > c->vifrt) {
 		dev_err(&pdev->dev, "inconsistent capabilities: VQ %u+%u of %u, VI %u+%u of %u\n",
 			c->vqrfap, c->vqrfa, c->vqfrt, c->virfap, c->virfa,
 			c->vifrt);
@@ -135,29 +144,30 @@ static int vpa_sriov_identify(struct pci_dev *pdev, struct vpa_sriov *sr)
 			oacs);
 		return -ENODEV;
 	}
-	ret = vpa_nvme_primary_caps(&sr->nv, &sr->caps);
+	ret = vpa_nvme_primary_caps(&sr->nv, sr->cntlid, &sr->caps);
 	return ret ? ret : vpa_sriov_check(pdev, sr);
 }
 
 /*
  * Step 7: the primary gives back its flexible resources. A primary
- * flexible allocation applies at the next function reset (not at a
- * controller reset); no VF exists, so the reset takes none away.
+ * flexible allocation applies at the next function reset (QEMU's model
+ * applies it at no controller reset; a device may do so at either), so
+ * an allocation of 0 is always recorded: one an earlier owner left
+ * pending would otherwise take resources back at some later reset that
+ * vpa counts as free. No VF exists, so the reset takes none away.
  */
 static int vpa_sriov_release(struct pci_dev *pdev, struct vpa_sriov *sr)
 {
 	u16 vq = sr->caps.vqrfap, vi = sr->caps.virfap;
 	int ret;
 
-	if (!vq && !vi)
-		return 0;
 	ret = vpa_nvme_virt_mgmt(&sr->nv, sr->cntlid, VPA_NVME_ACT_PRI_FLEX,
 				 VPA_NVME_RT_VQ, 0);
 	if (!ret)
 		ret = vpa_nvme_virt_mgmt(&sr->nv, sr->cntlid,
 					 VPA_NVME_ACT_PRI_FLEX,
 					 VPA_NVME_RT_VI, 0);
-	if (ret)
+	if (ret || (!vq && !vi))
 		return ret;
 	sr->own_reset = true;
 	ret = pci_reset_function_locked(pdev);
@@ -168,7 +178,7 @@ static int vpa_sriov_release(struct pci_dev *pdev, struct vpa_sriov *sr)
 	}
 	ret = vpa_nvme_enable(&sr->nv);
 	if (!ret)
-		ret = vpa_nvme_primary_caps(&sr->nv, &sr->caps);
+		ret = vpa_nvme_primary_caps(&sr->nv, sr->cntlid, &sr->caps);
 	if (!ret)
 		ret = vpa_sriov_check(pdev, sr);
 	if (ret)
@@ -185,60 +195,119 @@ static int vpa_sriov_release(struct pci_dev *pdev, struct vpa_sriov *sr)
 	return 0;
 }
 
+/* Take secondary @s offline with nothing assigned. */
+static int vpa_sriov_empty(struct vpa_sriov *sr, const struct vpa_nvme_sec *s)
+{
+	int ret = 0;
+
+	if (s->scs & 1)
+		ret = vpa_nvme_virt_mgmt(&sr->nv, s->scid,
+					 VPA_NVME_ACT_SEC_OFFLINE, 0, 0);
+	if (!ret && s->nvq)
+		ret = vpa_nvme_virt_mgmt(&sr->nv, s->scid,
+					 VPA_NVME_ACT_SEC_ASSIGN, VPA_NVME_RT_VQ,
+					 0);
+	if (!ret && s->nvi)
+		ret = vpa_nvme_virt_mgmt(&sr->nv, s->scid,
+					 VPA_NVME_ACT_SEC_ASSIGN, VPA_NVME_RT_VI,
+					 0);
+	return ret;
+}
+
+/*
+ * One pass over the Secondary Controller List, a page at a time (each
+ * page starts at the id after the last one listed): with @fix, every
+ * secondary of this primary that is online or holds resources is emptied
+ * (what an earlier owner left); without, one found so is an error.
+ * Counts this primary's secondaries into @n, and the ones emptied into
+ * @fixed.
+ */
+static int vpa_sriov_sec_pass(struct pci_dev *pdev, struct vpa_sriov *sr,
+			      struct vpa_nvme_sec *sec, bool fix, u32 *n,
+			      u32 *fixed)
+{
+	unsigned int got, i, page;
+	u32 first = 0;
+	int ret;
+
+	/* ids are 16 bits: 65536 / 127 pages at most */
+	for (page = 0; page <= U16_MAX / VPA_NVME_SEC_MAX; page++) {
+		ret = vpa_nvme_secondaries(&sr->nv, first, sec, &got);
+		if (ret)
+			return ret;
+		for (i = 0; i < got; i++) {
+			const struct vpa_nvme_sec *s = &sec[i];
+
+			if (s->scid < first) {
+				dev_err(&pdev->dev, "secondary list: id %u listed after %u\n",
+					s->scid, first);
+				return -EIO;
+			}
+			first = s->scid + 1;
+			if (s->pcid != sr->cntlid)
+				continue;
+			(*n)++;
+			if (!(s->scs & 1) && !s->nvq && !s->nvi)
+				continue;
+			if (!fix) {
+				dev_err(&pdev->dev, "secondary %u still %s with %u VQ, %u VI\n",
+					s->scid, s->scs & 1 ? "online" : "offline",
+					s->nvq, s->nvi);
+				return -EIO;
+			}
+			dev_dbg(&pdev->dev, "secondary %u (VF %u) was %s with %u VQ, %u VI\n",
+				s->scid, s->vfn, s->scs & 1 ? "online" : "offline",
+				s->nvq, s->nvi);
+			ret = vpa_sriov_empty(sr, s);
+			if (ret)
+				return ret;
+			(*fixed)++;
+		}
+		if (got < VPA_NVME_SEC_MAX || first > U16_MAX)
+			return 0;
+	}
+	dev_err(&pdev->dev, "secondary list does not end\n");
+	return -EIO;
+}
+
 /*
  * Step 8: every secondary controller of this primary offline, with no
  * resources assigned (what an earlier owner left), checked by reading
- * the list again.
+ * the list again; then the primary's capabilities, read again, must show
+ * no flexible resource assigned to any secondary (one the list missed
+ * included) or allocated to the primary.
  */
 static int vpa_sriov_offline(struct pci_dev *pdev, struct vpa_sriov *sr)
 {
+	const struct vpa_nvme_caps *c = &sr->caps;
 	struct vpa_nvme_sec *sec;
-	unsigned int n, i, pass;
-	int ret = 0;
+	u32 n, fixed = 0;
+	int ret;
 
 	sec = kcalloc(VPA_NVME_SEC_MAX, sizeof(*sec), GFP_KERNEL);
 	if (!sec)
 		return -ENOMEM;
-	for (pass = 0; pass < 2; pass++) {
-		ret = vpa_nvme_secondaries(&sr->nv, sec, VPA_NVME_SEC_MAX, &n);
-		if (ret)
-			break;
-		sr->secondaries = n;
-		for (i = 0; i < n; i++) {
-			struct vpa_nvme_sec *s = &sec[i];
-
-			if (s->pcid != sr->cntlid ||
-			    (!(s->scs & 1) && !s->nvq && !s->nvi))
-				continue;
-			if (pass) {
-				dev_err(&pdev->dev, "secondary %u still %s with %u VQ, %u VI\n",
-					s->scid, s->scs & 1 ? "online" : "offline",
-					s->nvq, s->nvi);
-				ret = -EIO;
-				break;
-			}
-			dev_info(&pdev->dev, "secondary %u (VF %u) was %s with %u VQ, %u VI: taken back\n",
-				 s->scid, s->vfn, s->scs & 1 ? "online" : "offline",
-				 s->nvq, s->nvi);
-			if (s->scs & 1)
-				ret = vpa_nvme_virt_mgmt(&sr->nv, s->scid,
-							 VPA_NVME_ACT_SEC_OFFLINE,
-							 0, 0);
-			if (!ret && s->nvq)
-				ret = vpa_nvme_virt_mgmt(&sr->nv, s->scid,
-							 VPA_NVME_ACT_SEC_ASSIGN,
-							 VPA_NVME_RT_VQ, 0);
-			if (!ret && s->nvi)
-				ret = vpa_nvme_virt_mgmt(&sr->nv, s->scid,
-							 VPA_NVME_ACT_SEC_ASSIGN,
-							 VPA_NVME_RT_VI, 0);
-			if (ret)
-				break;
-		}
-		if (ret)
-			break;
+	n = 0;
+	ret = vpa_sriov_sec_pass(pdev, sr, sec, true, &n, &fixed);
+	if (!ret && fixed) {
+		n = 0;
+		ret = vpa_sriov_sec_pass(pdev, sr, sec, false, &n, &fixed);
 	}
 	kfree(sec);
+	if (ret)
+		return ret;
+	sr->secondaries = n;
+	if (fixed)
+		dev_info(&pdev->dev, "took back %u secondaries an earlier owner left online or with resources\n",
+			 fixed);
+	ret = vpa_nvme_primary_caps(&sr->nv, sr->cntlid, &sr->caps);
+	if (!ret)
+		ret = vpa_sriov_check(pdev, sr);
+	if (!ret && (c->vqrfa || c->virfa || c->vqrfap || c->virfap)) {
+		dev_err(&pdev->dev, "flexible resources still in use: VQ %u assigned, %u allocated; VI %u assigned, %u allocated\n",
+			c->vqrfa, c->vqrfap, c->virfa, c->virfap);
+		ret = -EIO;
+	}
 	return ret;
 }
 
@@ -276,8 +345,8 @@ static int vpa_sriov_start(struct vpa_adapter *ad)
  */
 enum vpa_sriov_field {
 	VPA_SR_CNTLID, VPA_SR_VQ_FLEX, VPA_SR_VI_FLEX, VPA_SR_VQ_MAX,
-	VPA_SR_VI_MAX, VPA_SR_VQ_PRIV, VPA_SR_VI_PRIV, VPA_SR_VQ_PRIM,
-	VPA_SR_VI_PRIM, VPA_SR_VQ_REL, VPA_SR_VI_REL, VPA_SR_SEC, VPA_SR_NR
+	VPA_SR_VI_MAX, VPA_SR_VQ_PRIV, VPA_SR_VI_PRIV, VPA_SR_VQ_REL,
+	VPA_SR_VI_REL, VPA_SR_SEC, VPA_SR_NR
 };
 
 static const char * const vpa_sriov_names[VPA_SR_NR] = {
@@ -288,8 +357,6 @@ static const char * const vpa_sriov_names[VPA_SR_NR] = {
 	[VPA_SR_VI_MAX] = "vi_max_per_vf",
 	[VPA_SR_VQ_PRIV] = "vq_private",
 	[VPA_SR_VI_PRIV] = "vi_private",
-	[VPA_SR_VQ_PRIM] = "vq_primary",
-	[VPA_SR_VI_PRIM] = "vi_primary",
 	[VPA_SR_VQ_REL] = "vq_released",
 	[VPA_SR_VI_REL] = "vi_released",
 	[VPA_SR_SEC] = "secondaries",
@@ -324,12 +391,6 @@ static ssize_t vpa_sriov_show(struct device *dev, struct device_attribute *attr,
 		break;
 	case VPA_SR_VI_PRIV:
 		v = c->viprt;
-		break;
-	case VPA_SR_VQ_PRIM:
-		v = c->vqrfap;
-		break;
-	case VPA_SR_VI_PRIM:
-		v = c->virfap;
 		break;
 	case VPA_SR_VQ_REL:
 		v = sr->vq_released;
@@ -375,6 +436,7 @@ int vpa_sriov_probe(struct pci_dev *pdev)
 	struct vpa_adapter *ad;
 	struct vpa_sriov *sr;
 	int ret;
+	u16 cmd;
 
 	if (pci_num_vf(pdev)) {
 		dev_err(&pdev->dev, "%d VFs enabled: disable them before giving the function to vpa\n",
@@ -396,31 +458,46 @@ int vpa_sriov_probe(struct pci_dev *pdev)
 	ret = vpa_sriov_step(pdev, 1);
 	if (!ret)
 		ret = pci_enable_device_mem(pdev);
-	if (ret)
+	if (ret) {
+		dev_err_probe(&pdev->dev, ret, "cannot enable the function\n");
 		goto err_sriov;
+	}
 	ret = vpa_sriov_step(pdev, 2);
 	if (!ret)
 		ret = pci_request_region(pdev, 0, KBUILD_MODNAME);
-	if (ret)
+	if (ret) {
+		dev_err_probe(&pdev->dev, ret, "cannot claim BAR0\n");
 		goto err_disable;
+	}
 	ret = vpa_sriov_step(pdev, 3);
 	if (!ret)
 		ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
-	if (ret)
+	if (ret) {
+		dev_err_probe(&pdev->dev, ret, "no 64-bit DMA\n");
 		goto err_region;
+	}
 	ret = vpa_sriov_step(pdev, 4);
 	if (!ret)
 		ret = vpa_nvme_init(&sr->nv, pdev);
 	if (ret)
 		goto err_region;
-	pci_set_master(pdev);
+	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
+	sr->intx_off = cmd & PCI_COMMAND_INTX_DISABLE;
 	pci_intx(pdev, 0);
 	/* for reset_done, from step 7's reset on */
 	pci_set_drvdata(pdev, ad);
 
+	/*
+	 * Bus mastering only once the controller is stopped: one an earlier
+	 * owner left running could still post to that owner's freed queues.
+	 */
 	ret = vpa_sriov_step(pdev, 5);
 	if (!ret)
+		ret = vpa_nvme_disable(&sr->nv);
+	if (!ret) {
+		pci_set_master(pdev);
 		ret = vpa_nvme_enable(&sr->nv);
+	}
 	if (!ret)
 		ret = vpa_sriov_step(pdev, 6);
 	if (!ret)
@@ -435,8 +512,11 @@ int vpa_sriov_probe(struct pci_dev *pdev)
 		ret = vpa_sriov_offline(pdev, sr);
 	if (!ret)
 		ret = vpa_sriov_step(pdev, 9);
-	if (!ret)
+	if (!ret) {
 		ret = vpa_sriov_start(ad);
+		if (ret)
+			dev_err(&pdev->dev, "adapter not started: %d\n", ret);
+	}
 	if (ret)
 		goto err_ctrl;
 	ret = vpa_sriov_step(pdev, 10);
@@ -444,7 +524,7 @@ int vpa_sriov_probe(struct pci_dev *pdev)
 		ret = device_add_group(&pdev->dev, &vpa_sriov_group);
 	if (ret)
 		goto err_stop;
-	dev_info(&pdev->dev, "NVMe controller %u: %u flexible VQ (%u per VF), %u VI (%u per VF), %u secondaries\n",
+	dev_info(&pdev->dev, "NVMe controller %u: %u flexible VQ (%u per VF at most), %u VI (%u per VF at most), %u secondaries\n",
 		 sr->cntlid, sr->caps.vqfrt, sr->caps.vqfrsm, sr->caps.vifrt,
 		 sr->caps.vifrsm, sr->secondaries);
 	return 0;
@@ -455,8 +535,8 @@ err_ctrl:
 	/* the controller stops using the queues before they are freed */
 	vpa_nvme_disable(&sr->nv);
 	pci_set_drvdata(pdev, NULL);
-	pci_intx(pdev, 1);
 	pci_clear_master(pdev);
+	pci_intx(pdev, !sr->intx_off);
 	vpa_nvme_destroy(&sr->nv);
 err_region:
 	pci_release_region(pdev, 0);
@@ -479,8 +559,8 @@ void vpa_sriov_remove(struct pci_dev *pdev)
 	vpa_adapter_stop(ad);
 	vpa_nvme_disable(&sr->nv);
 	pci_set_drvdata(pdev, NULL);
-	pci_intx(pdev, 1);
 	pci_clear_master(pdev);
+	pci_intx(pdev, !sr->intx_off);
 	vpa_nvme_destroy(&sr->nv);
 	pci_release_region(pdev, 0);
 	pci_disable_device(pdev);
@@ -489,21 +569,31 @@ void vpa_sriov_remove(struct pci_dev *pdev)
 }
 
 /*
- * An uncorrectable error (AER): the SR-IOV back end has no recovery yet
- * (plans/sriov.md, step 7). Its admin queue goes down and the PCI core is
- * told the function is lost; unbinding and binding again starts over.
+ * An uncorrectable error (AER). A non-fatal one leaves the link up: the
+ * admin queue is idle between commands, so nothing needs recovering.
+ * For a fatal one the SR-IOV back end has no recovery yet (plans/sriov.md,
+ * step 7): the PCI core is told the function is lost, and since the bus
+ * reset that follows restores nothing of ours, the controller's registers
+ * are not touched again (an unbind disables nothing); unbinding and
+ * binding again starts over.
  */
-pci_ers_result_t vpa_sriov_error_detected(struct vpa_adapter *ad)
+pci_ers_result_t vpa_sriov_error_detected(struct vpa_adapter *ad,
+					  pci_channel_state_t state)
 {
-	vpa_nvme_lost(&ad->sriov->nv);
-	dev_warn_ratelimited(ad->dev, "error detected: no recovery for an SR-IOV adapter yet, unbind and bind it again\n");
+	if (state == pci_channel_io_normal) {
+		dev_warn_ratelimited(ad->dev, "non-fatal error detected: the admin queue goes on\n");
+		return PCI_ERS_RESULT_CAN_RECOVER;
+	}
+	vpa_nvme_lost(&ad->sriov->nv, true);
+	dev_warn_ratelimited(ad->dev, "error detected (state %d): no recovery for an SR-IOV adapter yet, unbind and bind it again\n",
+			     state);
 	return PCI_ERS_RESULT_DISCONNECT;
 }
 
 /* A function reset: the controller lost the admin queue. */
 void vpa_sriov_reset_done(struct vpa_adapter *ad)
 {
-	vpa_nvme_lost(&ad->sriov->nv);
+	vpa_nvme_lost(&ad->sriov->nv, false);
 	if (!ad->sriov->own_reset)
 		dev_warn_ratelimited(ad->dev, "function reset: admin queue down until the function is bound again\n");
 }

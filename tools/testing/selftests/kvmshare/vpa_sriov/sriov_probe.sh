@@ -147,8 +147,8 @@ vals() {
 
 nvme_vals() {	# the vpa_nvme/ values, in a fixed order
 	vals $V/cntlid $V/vq_flexible $V/vi_flexible $V/vq_max_per_vf \
-	     $V/vi_max_per_vf $V/vq_private $V/vi_private $V/vq_primary \
-	     $V/vi_primary $V/vq_released $V/vi_released $V/secondaries
+	     $V/vi_max_per_vf $V/vq_private $V/vi_private $V/vq_released \
+	     $V/vi_released $V/secondaries
 }
 
 # --- On stock nvme: what the device says; resources for vpa to take back
@@ -202,7 +202,7 @@ e2e_check "probe: Virtualization Management released the primary's 4 VQ and 2 VI
 	grep -q "the primary gave back 4 flexible VQ and 2 VI" $T/kmsg
 # (QEMU may already have cleared the assignment at nvme's controller
 # disable or the probe's FLR; the end of the script checks the result)
-if grep -q "secondary $SC0 (VF 1) was offline with 2 VQ, 1 VI: taken back" $T/kmsg; then
+if grep -q "took back 1 secondaries" $T/kmsg; then
 	echo "# secondary $SC0's assignment: taken back by vpa's probe"
 else
 	echo "# secondary $SC0's assignment: none left for vpa (assigned $ASSIGNED)"
@@ -212,8 +212,8 @@ e2e_check "vpa_nvme: vq_flexible 16, vi_flexible 8, vq_max_per_vf 8, vi_max_per_
 	test "$(vals $V/vq_flexible $V/vi_flexible $V/vq_max_per_vf $V/vi_max_per_vf)" = "16 8 8 4"
 e2e_check "vpa_nvme: vq_private 3, vi_private 2, cntlid $PCID, secondaries 4" \
 	test "$(vals $V/vq_private $V/vi_private $V/cntlid $V/secondaries)" = "3 2 $PCID 4"
-e2e_check "vpa_nvme: after the release vq_primary 0, vi_primary 0; vq_released 4, vi_released 2" \
-	test "$(vals $V/vq_primary $V/vi_primary $V/vq_released $V/vi_released)" = "0 0 4 2"
+e2e_check "vpa_nvme: vq_released 4, vi_released 2" \
+	test "$(vals $V/vq_released $V/vi_released)" = "4 2"
 FIRST=$(nvme_vals)
 echo "# adapter: $(cd $P && grep . vpa_rid vpa_*/total vpa_*/free | tr '\n' ' ')"
 e2e_check "adapter: wq 16 of 16 free, vec 8 of 8, no win, db, eng" \
@@ -247,7 +247,7 @@ kmsg
 e2e_check "vpa binds the PF again (rc $r: $(cat $T/bind.err))" \
 	test "$r" = 0 -a "$(driver)" = vpa
 e2e_check "second probe: the same values, nothing released (vq_released, vi_released 0)" \
-	test "$(nvme_vals)" = "$(echo "$FIRST" | awk '{ $10 = 0; $11 = 0; print }')" -a \
+	test "$(nvme_vals)" = "$(echo "$FIRST" | awk '{ $8 = 0; $9 = 0; print }')" -a \
 	     "$(grep -c 'gave back' $T/kmsg)" = 0
 
 # A function reset while bound (sysfs reset): the admin queue is down,
@@ -299,7 +299,7 @@ vpa_bind
 r=$?
 kmsg
 e2e_check "after the failed probes vpa binds with the same values (rc $r)" \
-	test "$r" = 0 -a "$(nvme_vals)" = "$(echo "$FIRST" | awk '{ $10 = 0; $11 = 0; print }')"
+	test "$r" = 0 -a "$(nvme_vals)" = "$(echo "$FIRST" | awk '{ $8 = 0; $9 = 0; print }')"
 vpa_unbind
 
 # --- a PF with VFs enabled is refused
@@ -322,6 +322,30 @@ else
 	e2e_tap 1 "with a VF enabled, vpa refuses the PF (no VF could be enabled: numvfs $(cat $P/sriov_numvfs))"
 fi
 nvme_bind && echo 0 > $P/sriov_numvfs
+
+# --- a primary flexible allocation left pending by an earlier owner
+
+# ACT 1 without the FLR that applies it: the primary holds nothing now,
+# but the next function reset would give it 4 VQ and 2 VI. vpa's probe
+# records an allocation of 0, so a reset while vpa owns the PF leaves the
+# primary nothing and vpa's free counts stay true.
+ok=0
+nvme_bind || ok=1
+vm $PCID 0 1 4 || ok=1
+vm $PCID 1 1 2 || ok=1
+caps pending
+[ "$(cap pending vqrfap) $(cap pending virfap)" = "0 0" ] || ok=1
+nvme_unbind || ok=1
+kmark
+vpa_bind || ok=1
+echo 1 > $P/reset || ok=1
+kmsg
+vpa_unbind || ok=1
+nvme_bind || ok=1
+caps pending2
+e2e_check "an allocation an earlier owner left pending is cancelled: after a reset under vpa the primary holds $(cap pending2 vqrfap) VQ, $(cap pending2 virfap) VI (0 0; steps ok $ok)" \
+	test $ok = 0 -a "$(cap pending2 vqrfap) $(cap pending2 virfap)" = "0 0"
+nvme_unbind
 
 # --- stock nvme again: what vpa left
 
