@@ -19,21 +19,11 @@
 
 # shellcheck source=../lib/e2e.sh
 . "$(dirname "$0")/../lib/e2e.sh"
+# shellcheck source=nvme_lib.sh
+. "$(dirname "$0")/nvme_lib.sh"
 
 echo "TAP version 13"
 e2e_setup
-
-nv() {	# nv ARGS...: the host's nvme-cli
-	chroot $E2E_ROOT nvme "$@"
-}
-
-# field NAME: the value of "NAME : value" lines (nvme-cli's normal output)
-# on stdin
-field() {
-	awk -F: -v k="$1" '{ n = $1; gsub(/[ \t]/, "", n) }
-		n == k { v = $2; gsub(/^[ \t]+/, "", v); split(v, a, " ")
-			 print a[1]; exit }'
-}
 
 diag() {	# diag FILE: a file's lines as TAP diagnostics
 	sed 's/^/#   /' "$1"
@@ -50,12 +40,7 @@ kmsg() {	# kmsg: kernel lines since the last call, as diagnostics
 T=/tmp/sriov
 mkdir -p $T
 
-PF_BDF=
-for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x1b36 ] && [ "$(cat "$d/device")" = 0x0010 ] &&
-		[ -e "$d/sriov_totalvfs" ] && { PF_BDF=$(basename "$d"); break; }
-done
-if [ -z "$PF_BDF" ]; then
+if ! PF_BDF=$(sriov_pf); then
 	echo "Bail out! no NVMe PF with SR-IOV (VM_NVME_SRIOV=1)"
 	exit 1
 fi
