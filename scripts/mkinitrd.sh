@@ -138,8 +138,9 @@ pack "$gstage" "$guest_out"
 # The kernel and initramfs of guests under TCG (e2e.sh, TCG mode):
 # guest-vmlinux and guest-tcg-initrd.gz. In the debug lane they are
 # Debian's kernel, not the debug one: a guest two levels of emulation deep
-# booting a KASAN kernel took over 12 minutes where Debian's takes one,
-# and the lane checks the host's modules, in the test VM's kernel. The
+# booting a KASAN kernel took more than its 12-minute limit where Debian's
+# takes about 4 minutes in the same lane, and the lane checks the host's
+# modules, in the test VM's kernel. The
 # guest's modules (ours from drivers/guest and drivers/vpa_guest, built
 # for it here against Debian's headers in a copy of their sources, since
 # the tree's own objects are the debug kernel's) come with that kernel.
