@@ -12,11 +12,11 @@
 #
 # The scenario is pool/qemu_soak.sh (manual suites soak_pool, soak_tmpfs):
 # two guests churn 64 MiB (16 MiB under TCG) in a loop with free page
-# reporting while g2's
-# balloon goes up and down every 10 s, for SECONDS. Each run is a make
-# check of its own (a test VM that dies ends that run only), in the order
-# tmpfs/kvm, pool/kvm, tmpfs/tcg, pool/tcg, RUNS times over, so that a
-# partial matrix still covers the four settings evenly. FIRST above 1
+# reporting while g2's balloon goes up and down every 10 s, for SECONDS.
+# Each run is a make check of its own (a test VM that dies ends that run
+# only), in the order tmpfs/kvm, pool/kvm, tmpfs/tcg, pool/tcg, RUNS
+# times over, so that a partial matrix still covers the four settings
+# evenly. FIRST above 1
 # goes on with a matrix an earlier call began (runs FIRST to
 # FIRST+RUNS-1, appended to its table; the summary counts the whole
 # table), so that one can be run in parts. Outcomes:
