@@ -166,20 +166,6 @@ echo "# VFs: $VF0 $VF1; drivers: $(basename "$(readlink /sys/bus/pci/devices/$VF
      "$(basename "$(readlink /sys/bus/pci/devices/$VF1/driver)" 2>/dev/null)"
 kmsg
 
-# seclist: Identify CNS 0x15 as "SCID SCS VFN NVQ NVI" lines (decimal)
-# in $T/sec, the raw answer in $T/sec.raw
-seclist() {
-	nv list-secondary $DEV > $T/sec.raw 2>&1
-	awk '{ k = $1; n = split($0, a, ": "); split(a[n], b, " "); v = b[1] }
-		k == "SCID" { s = v } k == "SCS" { c = v } k == "VFN" { f = v }
-		k == "NVQ" { q = v }
-		k == "NVI" { print s, c, f, q, v }' $T/sec.raw |
-	while read -r s c f q v; do
-		echo "$((s)) $((c)) $((f)) $((q)) $((v))"
-	done > $T/sec
-	echo "# list-secondary (SCID SCS VFN NVQ NVI): $(tr '\n' ';' < $T/sec)"
-	[ -s $T/sec ] || diag $T/sec.raw
-}
 seclist
 SC0=$(awk '$3 == 1 { print $1 }' $T/sec)
 SC1=$(awk '$3 == 2 { print $1 }' $T/sec)

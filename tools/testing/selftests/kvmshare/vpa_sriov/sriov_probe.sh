@@ -109,20 +109,6 @@ vm() {
 	return $r
 }
 
-# seclist: Identify CNS 0x15 through nvme-cli as "SCID SCS VFN NVQ NVI"
-# lines (decimal) in $T/sec
-seclist() {
-	nv list-secondary "$DEV" > $T/sec.raw 2>&1
-	awk '{ k = $1; n = split($0, a, ": "); split(a[n], b, " "); v = b[1] }
-		k == "SCID" { s = v } k == "SCS" { c = v } k == "VFN" { f = v }
-		k == "NVQ" { q = v }
-		k == "NVI" { print s, c, f, q, v }' $T/sec.raw |
-	while read -r s c f q v; do
-		echo "$((s)) $((c)) $((f)) $((q)) $((v))"
-	done > $T/sec
-	echo "# list-secondary (SCID SCS VFN NVQ NVI): $(tr '\n' ';' < $T/sec)"
-}
-
 # vals FILE...: the files' values on one line ("-" for a missing one)
 vals() {
 	for f in "$@"; do
