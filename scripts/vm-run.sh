@@ -91,7 +91,9 @@ if [ "$numa" -gt 1 ]; then
 	# topology the kernel warns about at boot.
 	smpopt="$smp,sockets=$numa"
 fi
-args=(-accel tcg -cpu max -m "$mem" -smp "$smpopt" -display none -no-reboot
+# KVMSHARE_VM_ACCEL: the test VM's -accel (default tcg; e.g.
+# tcg,thread=single to run its vCPUs on one emulator thread)
+args=(-accel "${KVMSHARE_VM_ACCEL:-tcg}" -cpu max -m "$mem" -smp "$smpopt" -display none -no-reboot
       -nodefaults -kernel "$kdir/vmlinuz" -initrd "$initrd"
       -serial "file:$out/console.log" -serial "file:$out/results.log"
       -qmp "unix:$out/qmp.sock,server,nowait")

@@ -395,10 +395,12 @@ static bool mvm_host_symbol(uint64_t addr, char *name, size_t len,
 
 /*
  * MVM_ERR_HOST_STATE's test (see mvm.h) on a guest rip: outside all the
- * guest can reach, in the host's __svm_vcpu_run.
+ * guest can reach, in the host kernel's text. Seen: just after VMRUN in
+ * __svm_vcpu_run (the #VMEXIT stored the host's state as the guest's),
+ * and a shutdown in the host's interrupt entry code.
  */
-static bool mvm_rip_is_host_vmrun(struct mvm_vcpu *vcpu, uint64_t rip,
-				  uint64_t rsp, uint64_t cr3)
+static bool mvm_rip_is_host_code(struct mvm_vcpu *vcpu, uint64_t rip,
+				 uint64_t rsp, uint64_t cr3)
 {
 	char sym[128];
 	uint64_t off;
@@ -414,9 +416,7 @@ static bool mvm_rip_is_host_vmrun(struct mvm_vcpu *vcpu, uint64_t rip,
 		vcpu->id, (unsigned long long)rip, sym,
 		(unsigned long long)off, (unsigned long long)rsp,
 		(unsigned long long)cr3);
-	if (strcmp(sym, "__svm_vcpu_run"))
-		return false;
-	mvm_err("vCPU %d: the guest holds the host's registers from its VMRUN: the emulator's known fault (Documentation/dev-guide.rst); the vCPU is given up",
+	mvm_err("vCPU %d: the guest holds the host's registers: the emulator's known fault (Documentation/dev-guide.rst); the vCPU is given up",
 		vcpu->id);
 	return true;
 }
@@ -429,7 +429,7 @@ bool mvm_holds_host_state(struct mvm_vcpu *vcpu)
 	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) ||
 	    ioctl(vcpu->fd, KVM_GET_SREGS, &sregs))
 		return false;
-	return mvm_rip_is_host_vmrun(vcpu, regs.rip, regs.rsp, sregs.cr3);
+	return mvm_rip_is_host_code(vcpu, regs.rip, regs.rsp, sregs.cr3);
 }
 
 #define MVM_TRACING	"/sys/kernel/debug/tracing"
@@ -584,9 +584,9 @@ static int mvm_run_to_port(struct mvm_vcpu *vcpu, uint16_t port)
 				mvm_err("vCPU %d: it shut down at rip 0x%llx (KVM's kvm_exit trace)",
 					vcpu->id, (unsigned long long)
 					vcpu->shutdown_rip);
-				if (mvm_rip_is_host_vmrun(vcpu,
-							  vcpu->shutdown_rip,
-							  0, 0))
+				if (mvm_rip_is_host_code(vcpu,
+							 vcpu->shutdown_rip,
+							 0, 0))
 					return MVM_ERR_HOST_STATE;
 			}
 			return mvm_dump(vcpu) ? -ESHUTDOWN : -EPROTO;

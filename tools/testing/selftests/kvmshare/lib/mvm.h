@@ -154,13 +154,14 @@ int mvm_call(struct mvm_vcpu *vcpu, enum mvm_op op, uint64_t arg0,
 
 /*
  * The emulator's known fault (Documentation/dev-guide.rst, "The
- * emulator"): the guest was given the host's registers - rip in the host
- * KVM's own VMRUN routine (__svm_vcpu_run, just after VMRUN), rsp on a
- * host kernel stack, cr3 the host's - and KVM re-injects a page fault at
- * that rip for good. mvm_call() returns this when a dump was asked for
- * and the guest's rip is host code of that routine (by /proc/kallsyms):
- * the guest program lives in the low MVM_MAPPED_GB GiB and cannot get
- * there by itself. The vCPU is unusable afterwards.
+ * emulator"): the guest was given the host's registers - rip in host
+ * kernel code (seen: the host KVM's own VMRUN routine, __svm_vcpu_run,
+ * just after VMRUN; a shutdown in the host's interrupt entry code), rsp
+ * on a host kernel stack, cr3 the host's - and KVM re-injects a page
+ * fault at that rip for good. mvm_call() returns this when a dump was
+ * asked for and the guest's rip is host kernel text (by /proc/kallsyms):
+ * the guest program lives in the low MVM_MAPPED_GB GiB and has no jump
+ * out of it. The vCPU is unusable afterwards.
  */
 #define MVM_ERR_HOST_STATE	(-ENOTRECOVERABLE)
 
