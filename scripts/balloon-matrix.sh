@@ -69,6 +69,9 @@ for i in $(seq "$first" $((first + runs - 1))); do
 		for backing in tmpfs pool; do
 			log=$out/$i-$backing-$accel.log
 			t0=$(date +%s)
+			# (every death counted here: no second run of a
+			# test VM the emulator killed, scripts/check.sh)
+			KVMSHARE_EMU_RERUNS=0 \
 			KVMSHARE_VM_APPEND="KVMSHARE_E2E_ACCEL=$accel SOAK_S=$secs" \
 				make -C "$top" check SUITES="soak_$backing" \
 				> "$log" 2>&1
