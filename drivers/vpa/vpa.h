@@ -348,6 +348,8 @@ pci_ers_result_t vpa_sriov_error_detected(struct vpa_adapter *ad,
 					  pci_channel_state_t state);
 void vpa_sriov_reset_done(struct vpa_adapter *ad);
 void vpa_sriov_sysfs_init(void);
+int vpa_sriov_configure(struct vpa_adapter *ad, int n);
+void vpa_sriov_debugfs_init(struct vpa_adapter *ad);
 
 /* vpa_mdev.c */
 extern const struct vfio_device_ops vpa_vfio_ops;

@@ -293,12 +293,14 @@ static const struct file_operations vpa_error_fops = {
 	.llseek = no_llseek,
 };
 
-/* An engine adapter's files (an SR-IOV adapter has none yet). */
+/* An adapter's files: the engine's, or the SR-IOV back end's. */
 static void vpa_debugfs_init(struct vpa_adapter *ad)
 {
-	if (ad->kind != VPA_KIND_ENGINE)
-		return;
 	ad->debugfs = debugfs_create_dir(dev_name(ad->dev), vpa_debugfs);
+	if (ad->kind == VPA_KIND_SRIOV) {
+		vpa_sriov_debugfs_init(ad);
+		return;
+	}
 	debugfs_create_file("inject", 0200, ad->debugfs, ad, &vpa_inject_fops);
 	/*
 	 * The software adapter's error only: a PCI function has AER (and
@@ -544,11 +546,26 @@ static void vpa_pci_remove(struct pci_dev *pdev)
 	vpa_adapter_free(ad);
 }
 
+/*
+ * sysfs sriov_numvfs (the PCI core holds the device lock): an SR-IOV
+ * adapter enables its VFs and brings their groups online, or takes them
+ * offline and disables the VFs. The software model has no VFs to manage.
+ */
+static int vpa_pci_sriov_configure(struct pci_dev *pdev, int n)
+{
+	struct vpa_adapter *ad = pci_get_drvdata(pdev);
+
+	if (!ad || ad->kind != VPA_KIND_SRIOV)
+		return -EOPNOTSUPP;
+	return vpa_sriov_configure(ad, n);
+}
+
 static struct pci_driver vpa_pci_driver = {
 	.name = KBUILD_MODNAME,
 	.id_table = NULL,	/* driver_override only */
 	.probe = vpa_pci_probe,
 	.remove = vpa_pci_remove,
+	.sriov_configure = vpa_pci_sriov_configure,
 	.err_handler = &vpa_err_handlers,
 	/* pci_register_driver() copies this into driver.dev_groups */
 	.dev_groups = vpa_parent_groups,

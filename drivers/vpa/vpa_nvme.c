@@ -530,3 +530,40 @@ int vpa_nvme_virt_mgmt(struct vpa_nvme *nv, u16 cntlid, u8 act, u8 rt,
 	}
 	return ret;
 }
+
+/**
+ * vpa_nvme_ns_attach - Namespace Attachment of one namespace, one controller
+ * @nv:		the controller
+ * @nsid:	the namespace (1 to NVME_NSID_ALL - 1)
+ * @cntlid:	the controller it is attached to or detached from
+ * @attach:	attach (SEL 0), or detach (SEL 1)
+ *
+ * Return: 0 or -errno (an NVMe status is logged and becomes -EIO).
+ */
+int vpa_nvme_ns_attach(struct vpa_nvme *nv, u32 nsid, u16 cntlid, bool attach)
+{
+	struct nvme_command cmd = { };
+	__le16 *list = nv->buf;
+	int ret;
+
+	cmd.common.opcode = nvme_admin_ns_attach;
+	cmd.common.nsid = cpu_to_le32(nsid);
+	cmd.common.cdw10 = cpu_to_le32(attach ? VPA_NVME_NS_SEL_ATTACH :
+				       VPA_NVME_NS_SEL_DETACH);
+	cmd.common.dptr.prp1 = cpu_to_le64(nv->buf_dma);
+	mutex_lock(&nv->lock);
+	/* a Controller List of one: its count, then the ids */
+	memset(nv->buf, 0, VPA_NVME_PAGE);
+	list[0] = cpu_to_le16(1);
+	list[1] = cpu_to_le16(cntlid);
+	ret = vpa_nvme_submit(nv, &cmd, NULL);
+	mutex_unlock(&nv->lock);
+	if (ret > 0) {
+		dev_err_ratelimited(&nv->pdev->dev,
+				    "Namespace Attachment: %s namespace %u, controller %u failed: status %#x\n",
+				    attach ? "attach" : "detach", nsid, cntlid,
+				    ret);
+		ret = -EIO;
+	}
+	return ret;
+}

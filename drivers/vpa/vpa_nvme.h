@@ -30,6 +30,10 @@
 #define VPA_NVME_RT_VQ			0	/* flexible queue resources */
 #define VPA_NVME_RT_VI			1	/* flexible interrupt resources */
 
+/* Namespace Attachment: CDW10.SEL */
+#define VPA_NVME_NS_SEL_ATTACH		0
+#define VPA_NVME_NS_SEL_DETACH		1
+
 /* Identify Controller: OACS bit 7, Virtualization Management supported */
 #define VPA_NVME_OACS_VMS		BIT(7)
 
@@ -139,5 +143,6 @@ int vpa_nvme_secondaries(struct vpa_nvme *nv, u16 first,
 			 struct vpa_nvme_sec *sec, unsigned int *n);
 int vpa_nvme_virt_mgmt(struct vpa_nvme *nv, u16 cntlid, u8 act, u8 rt,
 		       u16 nr);
+int vpa_nvme_ns_attach(struct vpa_nvme *nv, u32 nsid, u16 cntlid, bool attach);
 
 #endif /* _VPA_NVME_H */
