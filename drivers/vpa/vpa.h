@@ -341,6 +341,7 @@ void vpa_adapter_stop(struct vpa_adapter *ad);
 
 /* vpa_sriov.c */
 extern u32 vpa_sriov_fail_step;
+extern u32 vpa_sriov_group_fail;
 bool vpa_sriov_match(struct pci_dev *pdev);
 int vpa_sriov_probe(struct pci_dev *pdev);
 void vpa_sriov_remove(struct pci_dev *pdev);

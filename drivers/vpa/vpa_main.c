@@ -586,6 +586,8 @@ static int __init vpa_init(void)
 			   &vpa_recov_delay_us);
 	debugfs_create_u32("sriov_probe_fail", 0600, vpa_debugfs,
 			   &vpa_sriov_fail_step);
+	debugfs_create_u32("sriov_group_fail", 0600, vpa_debugfs,
+			   &vpa_sriov_group_fail);
 #ifdef VPA_BENCH_BYPASS
 	debugfs_create_bool("bypass_checks", 0600, vpa_debugfs, &vpa_bypass);
 #endif

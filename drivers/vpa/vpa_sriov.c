@@ -69,6 +69,14 @@
  */
 u32 vpa_sriov_fail_step;
 
+/*
+ * Test hook (debugfs vpa/sriov_group_fail): a step of bringing a group
+ * online that fails with -ECANCELED instead of sending its command, to
+ * exercise the undo: 1 the VQ assignment, 2 the VI assignment, 3 the
+ * online; 0 (default): none.
+ */
+u32 vpa_sriov_group_fail;
+
 /* What a VF's secondary controller needs: an admin and an I/O queue, a vector */
 #define VPA_SRIOV_VF_MIN_VQ	2
 #define VPA_SRIOV_VF_MIN_VI	1
@@ -570,6 +578,12 @@ static struct pci_dev *vpa_sriov_vf_get(struct pci_dev *pdev, unsigned int n)
 	return NULL;
 }
 
+/* The test hook's failure for step @step of vpa_vf_online(), or 0. */
+static int vpa_vf_inject(u32 step)
+{
+	return READ_ONCE(vpa_sriov_group_fail) == step ? -ECANCELED : 0;
+}
+
 /*
  * Give group @vf's resources to its secondary controller and bring it
  * online: ACT 8 for VQ and VI, ACT 9. On failure what was assigned is
@@ -584,16 +598,24 @@ static int vpa_vf_online(struct vpa_sriov *sr, struct vpa_vf *vf)
 	int ret;
 
 	lockdep_assert_held(&sr->lock);
-	ret = vpa_nvme_virt_mgmt(&sr->nv, vf->scid, VPA_NVME_ACT_SEC_ASSIGN,
-				 VPA_NVME_RT_VQ, vq);
+	ret = vpa_vf_inject(1);
+	if (!ret)
+		ret = vpa_nvme_virt_mgmt(&sr->nv, vf->scid,
+					 VPA_NVME_ACT_SEC_ASSIGN,
+					 VPA_NVME_RT_VQ, vq);
 	if (ret)
 		goto out;
-	ret = vpa_nvme_virt_mgmt(&sr->nv, vf->scid, VPA_NVME_ACT_SEC_ASSIGN,
-				 VPA_NVME_RT_VI, vi);
+	ret = vpa_vf_inject(2);
+	if (!ret)
+		ret = vpa_nvme_virt_mgmt(&sr->nv, vf->scid,
+					 VPA_NVME_ACT_SEC_ASSIGN,
+					 VPA_NVME_RT_VI, vi);
 	if (ret)
 		goto undo_vq;
-	ret = vpa_nvme_virt_mgmt(&sr->nv, vf->scid, VPA_NVME_ACT_SEC_ONLINE,
-				 0, 0);
+	ret = vpa_vf_inject(3);
+	if (!ret)
+		ret = vpa_nvme_virt_mgmt(&sr->nv, vf->scid,
+					 VPA_NVME_ACT_SEC_ONLINE, 0, 0);
 	if (ret)
 		goto undo_vi;
 	vf->state = VPA_VF_ONLINE;

@@ -227,6 +227,23 @@ e2e_check "destroy/ns: malformed or without a group refused (EINVAL, ENOENT)" te
 e2e_check "after the refusals nothing changed" test "$(nrs)" = "$before"
 check_acct refused "after the refusals the device still matches"
 
+# --- a failure at each step of bringing a group online is undone
+# (debugfs sriov_group_fail: 1 the VQ assignment, 2 the VI assignment,
+# 3 the online, which fails after both assignments were made)
+
+before=$(nrs)
+for s in 1 2 3; do
+	echo $s > /sys/kernel/debug/vpa/sriov_group_fail
+	kmark
+	refused $TY/vf-small/create 2 "Operation canceled"
+	r=$?
+	echo 0 > /sys/kernel/debug/vpa/sriov_group_fail
+	kmsg
+	e2e_check "a failure at step $s of bringing VF 2 online: create fails (ECANCELED), no group" \
+		test $r = 0 -a "$(nrs)" = "$before"
+	check_acct fail$s "after the failure at step $s: what was assigned was taken back (Identify 0x15, 0x14, free counts)"
+done
+
 # --- FCFS: what is free, up to 4/2, at least 2/1
 
 ok=0
