@@ -412,7 +412,7 @@ e2e_check "stock nvme ($DEV): every secondary offline with nothing assigned (lis
 	test -n "$DEV" -a "$(wc -l < $T/sec.after)" = 4 -a \
 	     "$(awk '$2 != 0 || $4 != 0 || $5 != 0' $T/sec.after | wc -l)" = 0
 e2e_check "namespace 5 attached to no controller (list-ctrl)" \
-	sh -c "grep -qiE 'num of ctrls present: 0|^\\[ *0\\]: *$' $T/ctrl5 || ! grep -q ':0x' $T/ctrl5"
+	grep -q "num of ctrls present: 0" $T/ctrl5
 
 e2e_logs_clean
 echo "1..$E2E_N"
