@@ -49,6 +49,9 @@
  *     -> vpa_sriov::lock (every group's state, the enabled VF count)
  *       -> vpa_nvme::lock (one admin command)
  *       -> vpa_adapter::lock (the core)
+ * VFs are added and removed (pci_enable_sriov(), pci_disable_sriov())
+ * under the device lock only, never under vpa_sriov::lock: see
+ * vpa_sriov_enable().
  * The sysfs files of the groups and types take vpa_sriov::lock, never the
  * device lock: remove, under the device lock, deletes their directories
  * first, which waits for the files' callbacks to return.
@@ -791,16 +794,30 @@ static int vpa_sriov_vfs_busy(struct vpa_adapter *ad)
 	return 0;
 }
 
-/* Disable the VFs: every secondary offline first. Caller holds sr->lock. */
+/*
+ * pci_enable_sriov() and pci_disable_sriov() run without vpa_sriov::lock:
+ * adding and removing the VFs creates and drains their sysfs files, whose
+ * lockdep classes the PF's own files share, and the PF's "reset" takes
+ * vpa_sriov::lock (reset_done) inside its file's callback. The device
+ * lock the PCI core holds around sriov_configure (and remove) keeps
+ * enables and disables apart; @num_vfs is 0 whenever VFs may be missing,
+ * so no group is made for a VF that is coming or going.
+ */
+
+/* Disable the VFs: every secondary offline first. */
 static int vpa_sriov_disable(struct vpa_adapter *ad)
 {
 	struct vpa_sriov *sr = ad->sriov;
 	unsigned int i, failed = 0;
 	int ret;
 
+	mutex_lock(&sr->lock);
 	ret = vpa_sriov_vfs_busy(ad);
-	if (ret)
+	if (ret) {
+		mutex_unlock(&sr->lock);
 		return ret;
+	}
+	sr->num_vfs = 0;
 	for (i = 0; i < sr->slots; i++) {
 		struct vpa_vf *vf = sr->vf[i];
 
@@ -808,8 +825,8 @@ static int vpa_sriov_disable(struct vpa_adapter *ad)
 		    vpa_vf_offline(sr, vf))
 			failed++;
 	}
+	mutex_unlock(&sr->lock);
 	pci_disable_sriov(ad->pdev);
-	sr->num_vfs = 0;
 	if (failed)
 		dev_warn(ad->dev, "VFs disabled; %u groups in state error (destroy them)\n",
 			 failed);
@@ -817,11 +834,11 @@ static int vpa_sriov_disable(struct vpa_adapter *ad)
 }
 
 /*
- * Enable @n VFs and bring every group of a VF below @n online. The group's
- * requester id must still be its VF's routing id (First VF Offset and VF
- * Stride may change with NumVFs). All or nothing: on failure the groups
- * brought online are taken offline again and the VFs disabled.
- * Caller holds sr->lock. Return: @n or -errno.
+ * Enable @n VFs and bring every group of a VF below @n online (one in
+ * state error is taken offline first). The group's requester id must
+ * still be its VF's routing id (First VF Offset and VF Stride may change
+ * with NumVFs). All or nothing: on failure the groups brought online are
+ * taken offline again and the VFs disabled. Return: @n or -errno.
  */
 static int vpa_sriov_enable(struct vpa_adapter *ad, int n)
 {
@@ -837,7 +854,7 @@ static int vpa_sriov_enable(struct vpa_adapter *ad, int n)
 				     ret);
 		return ret;
 	}
-	sr->num_vfs = n;
+	mutex_lock(&sr->lock);
 	for (i = 0; i < min_t(unsigned int, n, sr->slots); i++) {
 		vf = sr->vf[i];
 		if (!vf || !vf->def)
@@ -852,11 +869,18 @@ static int vpa_sriov_enable(struct vpa_adapter *ad, int n)
 			goto undo;
 		}
 		pci_dev_put(vfdev);
+		if (vf->state == VPA_VF_ERROR) {
+			ret = vpa_vf_offline(sr, vf);
+			if (ret)
+				goto undo;
+		}
 		ret = vpa_vf_online(sr, vf);
 		if (ret)
 			goto undo;
 		on++;
 	}
+	sr->num_vfs = n;
+	mutex_unlock(&sr->lock);
 	dev_info(ad->dev, "%d VFs enabled, %u groups online\n", n, on);
 	return n;
 
@@ -866,8 +890,8 @@ undo:
 		if (vf && vf->def && vf->state == VPA_VF_ONLINE)
 			vpa_vf_offline(sr, vf);
 	}
+	mutex_unlock(&sr->lock);
 	pci_disable_sriov(ad->pdev);
-	sr->num_vfs = 0;
 	return ret;
 }
 
@@ -877,22 +901,15 @@ undo:
  * @n:		VFs to enable, 0 to disable them
  *
  * Called by the PCI core (sysfs sriov_numvfs) with the device lock held;
- * it never asks for a second enable without a disable in between.
+ * it asks for an enable only with no VF enabled, and for a disable only
+ * with some.
  *
  * Return: @n, 0, or -errno (-EBUSY: a VF is in use).
  */
 int vpa_sriov_configure(struct vpa_adapter *ad, int n)
 {
-	struct vpa_sriov *sr = ad->sriov;
-	int ret;
-
-	mutex_lock(&sr->lock);
-	if (n)
-		ret = sr->num_vfs ? -EBUSY : vpa_sriov_enable(ad, n);
-	else
-		ret = sr->num_vfs ? vpa_sriov_disable(ad) : 0;
-	mutex_unlock(&sr->lock);
-	return ret;
+	device_lock_assert(&ad->pdev->dev);
+	return n ? vpa_sriov_enable(ad, n) : vpa_sriov_disable(ad);
 }
 
 /*
@@ -1279,10 +1296,12 @@ static void vpa_sriov_groups_fini(struct vpa_adapter *ad)
 	unsigned int i;
 
 	mutex_lock(&sr->lock);
-	if (sr->num_vfs) {
+	sr->num_vfs = 0;
+	mutex_unlock(&sr->lock);
+	/* without vpa_sriov::lock: see vpa_sriov_enable() */
+	if (pci_num_vf(ad->pdev))
 		pci_disable_sriov(ad->pdev);
-		sr->num_vfs = 0;
-	}
+	mutex_lock(&sr->lock);
 	for (i = 0; i < VPA_SRIOV_MAX_VFS; i++) {
 		struct vpa_vf *vf = sr->vf[i];
 
