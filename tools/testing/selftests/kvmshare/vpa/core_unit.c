@@ -571,4 +571,74 @@ TEST(groups_at_an_index_with_their_own_rid)
 	EXPECT_EQ(NULL, core_consistent(&c));
 }
 
+/*
+ * The SR-IOV back end's VF group types (drivers/vpa/vpa_sriov.c) on the
+ * test VM's NVMe (16 VQ and 8 VI flexible, 8 and 4 per VF, a VF at least
+ * 2 and 1), through the sequence suite vpa_sriov's sriov_groups.sh runs:
+ * the core's availability there is bounded by the VFs without a group,
+ * here it is the core's alone.
+ */
+TEST(sriov_vf_types)
+{
+	struct vpa_req small = req_abs(2, 1, 0, 0, 0);
+	struct vpa_req large = req_abs(8, 4, 0, 0, 0);
+	struct vpa_req half = req_rel(2), quarter = req_rel(4);
+	struct vpa_req fcfs = req_vf_fcfs(4, 2, 2, 1);
+	const struct vpa_req *types[] = { &small, &large, &half, &quarter,
+					  &fcfs };
+	struct vpa_core c;
+	unsigned int i;
+
+/* the five types' available counts, each checked by creating them */
+#define AVAIL(c, a, b, d, e, f)						\
+	do {								\
+		unsigned int want[] = { a, b, d, e, f };		\
+		for (i = 0; i < ARRAY_SIZE(types); i++) {		\
+			EXPECT_EQ(want[i], vpa_core_available(c, types[i])); \
+			EXPECT_EQ(want[i], really_available(c, types[i])); \
+		}							\
+	} while (0)
+
+	ASSERT_EQ(0, vpa_core_init(&c, vf_total, vf_gmax, 0x0300));
+	ASSERT_EQ(0, vpa_core_set_min(&c, VPA_RES_WQ, 2));
+	for (i = 0; i < ARRAY_SIZE(types); i++)
+		EXPECT_EQ(0, vpa_core_req_check(&c, types[i]));
+	AVAIL(&c, 8, 2, 2, 4, 4);
+	/* absolute */
+	EXPECT_EQ(0, vpa_core_alloc_at(&c, &large, 0, 0x0301));
+	EXPECT_EQ(1, vpa_core_alloc_at(&c, &small, 1, 0x0302));
+	EXPECT_EQ(6, c.free[VPA_RES_WQ]);
+	EXPECT_EQ(3, c.free[VPA_RES_VEC]);
+	AVAIL(&c, 3, 0, 0, 1, 2);
+	EXPECT_EQ(-ENOSPC, vpa_core_alloc_at(&c, &large, 2, 0x0303));
+	/* first come first served: 4/2, then what is left, 2/1 */
+	EXPECT_EQ(2, vpa_core_alloc_at(&c, &fcfs, 2, 0x0303));
+	EXPECT_EQ(3, vpa_core_alloc_at(&c, &fcfs, 3, 0x0304));
+	EXPECT_EQ(4, vpa_core_count(&c, 2, VPA_RES_WQ));
+	EXPECT_EQ(2, vpa_core_count(&c, 2, VPA_RES_VEC));
+	EXPECT_EQ(2, vpa_core_count(&c, 3, VPA_RES_WQ));
+	EXPECT_EQ(1, vpa_core_count(&c, 3, VPA_RES_VEC));
+	AVAIL(&c, 0, 0, 0, 0, 0);
+	EXPECT_EQ(0, vpa_core_free(&c, 3));
+	EXPECT_EQ(0, vpa_core_free(&c, 1));
+	AVAIL(&c, 2, 0, 0, 1, 1);
+	/* relative: halves, then quarters */
+	EXPECT_EQ(0, vpa_core_free(&c, 0));
+	EXPECT_EQ(0, vpa_core_free(&c, 2));
+	EXPECT_EQ(0, vpa_core_alloc_at(&c, &half, 0, 0x0301));
+	EXPECT_EQ(3, vpa_core_alloc_at(&c, &half, 3, 0x0304));
+	EXPECT_EQ(8, vpa_core_count(&c, 3, VPA_RES_WQ));
+	EXPECT_EQ(4, vpa_core_count(&c, 3, VPA_RES_VEC));
+	EXPECT_EQ(-ENOSPC, vpa_core_alloc_at(&c, &quarter, 1, 0x0302));
+	EXPECT_EQ(0, vpa_core_free(&c, 0));
+	EXPECT_EQ(0, vpa_core_free(&c, 3));
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ((int)i, vpa_core_alloc_at(&c, &quarter, i,
+						    0x0301 + i));
+	EXPECT_EQ(0, c.free[VPA_RES_WQ]);
+	EXPECT_EQ(0, c.free[VPA_RES_VEC]);
+	EXPECT_EQ(NULL, core_consistent(&c));
+#undef AVAIL
+}
+
 TEST_HARNESS_MAIN
