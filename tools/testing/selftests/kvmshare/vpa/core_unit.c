@@ -590,12 +590,12 @@ TEST(sriov_vf_types)
 	unsigned int i;
 
 /* the five types' available counts, each checked by creating them */
-#define AVAIL(c, a, b, d, e, f)						\
+#define AVAIL(a, b, d, e, f)						\
 	do {								\
 		unsigned int want[] = { a, b, d, e, f };		\
 		for (i = 0; i < ARRAY_SIZE(types); i++) {		\
-			EXPECT_EQ(want[i], vpa_core_available(c, types[i])); \
-			EXPECT_EQ(want[i], really_available(c, types[i])); \
+			EXPECT_EQ(want[i], vpa_core_available(&c, types[i])); \
+			EXPECT_EQ(want[i], really_available(&c, types[i])); \
 		}							\
 	} while (0)
 
@@ -603,13 +603,13 @@ TEST(sriov_vf_types)
 	ASSERT_EQ(0, vpa_core_set_min(&c, VPA_RES_WQ, 2));
 	for (i = 0; i < ARRAY_SIZE(types); i++)
 		EXPECT_EQ(0, vpa_core_req_check(&c, types[i]));
-	AVAIL(&c, 8, 2, 2, 4, 4);
+	AVAIL(8, 2, 2, 4, 4);
 	/* absolute */
 	EXPECT_EQ(0, vpa_core_alloc_at(&c, &large, 0, 0x0301));
 	EXPECT_EQ(1, vpa_core_alloc_at(&c, &small, 1, 0x0302));
 	EXPECT_EQ(6, c.free[VPA_RES_WQ]);
 	EXPECT_EQ(3, c.free[VPA_RES_VEC]);
-	AVAIL(&c, 3, 0, 0, 1, 2);
+	AVAIL(3, 0, 0, 1, 2);
 	EXPECT_EQ(-ENOSPC, vpa_core_alloc_at(&c, &large, 2, 0x0303));
 	/* first come first served: 4/2, then what is left, 2/1 */
 	EXPECT_EQ(2, vpa_core_alloc_at(&c, &fcfs, 2, 0x0303));
@@ -618,10 +618,10 @@ TEST(sriov_vf_types)
 	EXPECT_EQ(2, vpa_core_count(&c, 2, VPA_RES_VEC));
 	EXPECT_EQ(2, vpa_core_count(&c, 3, VPA_RES_WQ));
 	EXPECT_EQ(1, vpa_core_count(&c, 3, VPA_RES_VEC));
-	AVAIL(&c, 0, 0, 0, 0, 0);
+	AVAIL(0, 0, 0, 0, 0);
 	EXPECT_EQ(0, vpa_core_free(&c, 3));
 	EXPECT_EQ(0, vpa_core_free(&c, 1));
-	AVAIL(&c, 2, 0, 0, 1, 1);
+	AVAIL(2, 0, 0, 1, 1);
 	/* relative: halves, then quarters */
 	EXPECT_EQ(0, vpa_core_free(&c, 0));
 	EXPECT_EQ(0, vpa_core_free(&c, 2));
