@@ -65,6 +65,7 @@
 
 #include "vpa.h"
 #include "vpa_nvme.h"
+#include "vpa_sriov_types.h"
 
 /*
  * Test hook (debugfs vpa/sriov_probe_fail): a probe step 1-10 that fails
@@ -80,37 +81,8 @@ u32 vpa_sriov_fail_step;
  */
 u32 vpa_sriov_group_fail;
 
-/* What a VF's secondary controller needs: an admin and an I/O queue, a vector */
-#define VPA_SRIOV_VF_MIN_VQ	2
-#define VPA_SRIOV_VF_MIN_VI	1
-
 /* VFs that may have a group: a group's index is its VF's number */
 #define VPA_SRIOV_MAX_VFS	VPA_CORE_MAX_GROUPS
-
-/* The VF group types: the mdev types' policies, on VQ and VI only. */
-static const struct vpa_vf_type_def {
-	const char *name;
-	const char *desc;
-	struct vpa_req req;
-} vpa_vf_type_defs[] = {
-	{ "vf-small", "absolute: 2 VQ (an admin and one I/O queue), 1 VI",
-	  { .policy = VPA_POLICY_ABSOLUTE,
-	    .count = { [VPA_RES_WQ] = 2, [VPA_RES_VEC] = 1 } } },
-	{ "vf-large", "absolute: 8 VQ, 4 VI",
-	  { .policy = VPA_POLICY_ABSOLUTE,
-	    .count = { [VPA_RES_WQ] = 8, [VPA_RES_VEC] = 4 } } },
-	{ "vf-half", "relative: half of the flexible VQ and VI",
-	  { .policy = VPA_POLICY_RELATIVE, .den = 2 } },
-	{ "vf-quarter", "relative: a quarter of the flexible VQ and VI",
-	  { .policy = VPA_POLICY_RELATIVE, .den = 4 } },
-	{ "vf-fcfs",
-	  "first come first served: what is free, up to 4 VQ and 2 VI, at least 2 VQ and 1 VI",
-	  { .policy = VPA_POLICY_FCFS,
-	    .count = { [VPA_RES_WQ] = 4, [VPA_RES_VEC] = 2 },
-	    .min = { [VPA_RES_WQ] = 2, [VPA_RES_VEC] = 1 } } },
-};
-
-#define VPA_VF_NR_TYPES		ARRAY_SIZE(vpa_vf_type_defs)
 
 /* State of a VF's secondary controller, as vpa last set it. */
 enum vpa_vf_state {

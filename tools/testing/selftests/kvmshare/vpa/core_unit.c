@@ -8,6 +8,7 @@
 
 #include "kselftest_harness.h"
 #include "vpa_core.h"
+#include "vpa_sriov_types.h"
 
 /* The software adapter's shape (drivers/vpa/vpa_main.c uses the same). */
 static const u32 total[VPA_RES_NR] = { 32, 64, 64, 32, 100 };
@@ -572,22 +573,31 @@ TEST(groups_at_an_index_with_their_own_rid)
 }
 
 /*
- * The SR-IOV back end's VF group types (drivers/vpa/vpa_sriov.c) on the
- * test VM's NVMe (16 VQ and 8 VI flexible, 8 and 4 per VF, a VF at least
- * 2 and 1), through the sequence suite vpa_sriov's sriov_groups.sh runs:
- * the core's availability there is bounded by the VFs without a group,
- * here it is the core's alone.
+ * The SR-IOV back end's VF group types (drivers/vpa/vpa_sriov_types.h,
+ * the driver's own table) on the test VM's NVMe (16 VQ and 8 VI flexible,
+ * 8 and 4 per VF, a VF at least 2 and 1), through the sequence suite
+ * vpa_sriov's sriov_groups.sh runs: the core's availability there is
+ * bounded by the VFs without a group, here it is the core's alone.
  */
 TEST(sriov_vf_types)
 {
-	struct vpa_req small = req_abs(2, 1, 0, 0, 0);
-	struct vpa_req large = req_abs(8, 4, 0, 0, 0);
-	struct vpa_req half = req_rel(2), quarter = req_rel(4);
-	struct vpa_req fcfs = req_vf_fcfs(4, 2, 2, 1);
-	const struct vpa_req *types[] = { &small, &large, &half, &quarter,
-					  &fcfs };
+	const struct vpa_req *small = &vpa_vf_type_defs[VPA_VF_SMALL].req;
+	const struct vpa_req *large = &vpa_vf_type_defs[VPA_VF_LARGE].req;
+	const struct vpa_req *half = &vpa_vf_type_defs[VPA_VF_HALF].req;
+	const struct vpa_req *quarter = &vpa_vf_type_defs[VPA_VF_QUARTER].req;
+	const struct vpa_req *fcfs = &vpa_vf_type_defs[VPA_VF_FCFS].req;
+	const struct vpa_req *types[] = { small, large, half, quarter, fcfs };
 	struct vpa_core c;
 	unsigned int i;
+
+	/* the table's order is the order AVAIL() and the script use */
+	ASSERT_EQ(VPA_VF_NR_TYPES, ARRAY_SIZE(types));
+	EXPECT_EQ(0, strcmp(vpa_vf_type_defs[VPA_VF_SMALL].name, "vf-small"));
+	EXPECT_EQ(0, strcmp(vpa_vf_type_defs[VPA_VF_LARGE].name, "vf-large"));
+	EXPECT_EQ(0, strcmp(vpa_vf_type_defs[VPA_VF_HALF].name, "vf-half"));
+	EXPECT_EQ(0, strcmp(vpa_vf_type_defs[VPA_VF_QUARTER].name,
+			    "vf-quarter"));
+	EXPECT_EQ(0, strcmp(vpa_vf_type_defs[VPA_VF_FCFS].name, "vf-fcfs"));
 
 /* the five types' available counts, each checked by creating them */
 #define AVAIL(a, b, d, e, f)						\
@@ -600,20 +610,20 @@ TEST(sriov_vf_types)
 	} while (0)
 
 	ASSERT_EQ(0, vpa_core_init(&c, vf_total, vf_gmax, 0x0300));
-	ASSERT_EQ(0, vpa_core_set_min(&c, VPA_RES_WQ, 2));
+	ASSERT_EQ(0, vpa_core_set_min(&c, VPA_RES_WQ, VPA_SRIOV_VF_MIN_VQ));
 	for (i = 0; i < ARRAY_SIZE(types); i++)
 		EXPECT_EQ(0, vpa_core_req_check(&c, types[i]));
 	AVAIL(8, 2, 2, 4, 4);
 	/* absolute */
-	EXPECT_EQ(0, vpa_core_alloc_at(&c, &large, 0, 0x0301));
-	EXPECT_EQ(1, vpa_core_alloc_at(&c, &small, 1, 0x0302));
+	EXPECT_EQ(0, vpa_core_alloc_at(&c, large, 0, 0x0301));
+	EXPECT_EQ(1, vpa_core_alloc_at(&c, small, 1, 0x0302));
 	EXPECT_EQ(6, c.free[VPA_RES_WQ]);
 	EXPECT_EQ(3, c.free[VPA_RES_VEC]);
 	AVAIL(3, 0, 0, 1, 2);
-	EXPECT_EQ(-ENOSPC, vpa_core_alloc_at(&c, &large, 2, 0x0303));
+	EXPECT_EQ(-ENOSPC, vpa_core_alloc_at(&c, large, 2, 0x0303));
 	/* first come first served: 4/2, then what is left, 2/1 */
-	EXPECT_EQ(2, vpa_core_alloc_at(&c, &fcfs, 2, 0x0303));
-	EXPECT_EQ(3, vpa_core_alloc_at(&c, &fcfs, 3, 0x0304));
+	EXPECT_EQ(2, vpa_core_alloc_at(&c, fcfs, 2, 0x0303));
+	EXPECT_EQ(3, vpa_core_alloc_at(&c, fcfs, 3, 0x0304));
 	EXPECT_EQ(4, vpa_core_count(&c, 2, VPA_RES_WQ));
 	EXPECT_EQ(2, vpa_core_count(&c, 2, VPA_RES_VEC));
 	EXPECT_EQ(2, vpa_core_count(&c, 3, VPA_RES_WQ));
@@ -625,15 +635,15 @@ TEST(sriov_vf_types)
 	/* relative: halves, then quarters */
 	EXPECT_EQ(0, vpa_core_free(&c, 0));
 	EXPECT_EQ(0, vpa_core_free(&c, 2));
-	EXPECT_EQ(0, vpa_core_alloc_at(&c, &half, 0, 0x0301));
-	EXPECT_EQ(3, vpa_core_alloc_at(&c, &half, 3, 0x0304));
+	EXPECT_EQ(0, vpa_core_alloc_at(&c, half, 0, 0x0301));
+	EXPECT_EQ(3, vpa_core_alloc_at(&c, half, 3, 0x0304));
 	EXPECT_EQ(8, vpa_core_count(&c, 3, VPA_RES_WQ));
 	EXPECT_EQ(4, vpa_core_count(&c, 3, VPA_RES_VEC));
-	EXPECT_EQ(-ENOSPC, vpa_core_alloc_at(&c, &quarter, 1, 0x0302));
+	EXPECT_EQ(-ENOSPC, vpa_core_alloc_at(&c, quarter, 1, 0x0302));
 	EXPECT_EQ(0, vpa_core_free(&c, 0));
 	EXPECT_EQ(0, vpa_core_free(&c, 3));
 	for (i = 0; i < 4; i++)
-		EXPECT_EQ((int)i, vpa_core_alloc_at(&c, &quarter, i,
+		EXPECT_EQ((int)i, vpa_core_alloc_at(&c, quarter, i,
 						    0x0301 + i));
 	EXPECT_EQ(0, c.free[VPA_RES_WQ]);
 	EXPECT_EQ(0, c.free[VPA_RES_VEC]);
