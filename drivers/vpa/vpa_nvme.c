@@ -239,6 +239,7 @@ int vpa_nvme_enable(struct vpa_nvme *nv)
 	int ret;
 
 	mutex_lock(&nv->lock);
+	WRITE_ONCE(nv->halt, false);
 	ret = __vpa_nvme_disable(nv);
 	if (ret)
 		goto out;
@@ -290,12 +291,16 @@ int vpa_nvme_disable(struct vpa_nvme *nv)
 }
 
 /*
- * The controller was reset behind the queue's back (a function reset):
- * nothing is sent until the next vpa_nvme_enable(). @dead: the function
- * is lost to error recovery; its registers are not touched again.
+ * The controller is being (or was) reset behind the queue's back (a
+ * function reset, error recovery): a command waiting for its completion
+ * stops waiting, and nothing is sent until the next vpa_nvme_enable().
+ * @dead: the function is lost to error recovery; its registers are not
+ * touched again. Returns with no command in flight.
  */
 void vpa_nvme_lost(struct vpa_nvme *nv, bool dead)
 {
+	/* a command waiting for its completion gives up first */
+	WRITE_ONCE(nv->halt, true);
 	mutex_lock(&nv->lock);
 	nv->live = false;
 	if (dead)
@@ -306,8 +311,10 @@ void vpa_nvme_lost(struct vpa_nvme *nv, bool dead)
 /*
  * Send @cmd and wait for its completion. Returns 0 (the result's first
  * dword in @result if not NULL), a positive NVMe status (Status Code Type
- * << 8 | Status Code, with the DNR and More bits), or -EIO (queue down,
- * or a completion that is not this command's), -ETIMEDOUT, -ENODEV.
+ * << 8 | Status Code, with the DNR and More bits), -ENOLINK (queue down:
+ * nothing sent), or, for a command whose outcome is unknown, -EIO (a
+ * completion that is not this command's, a fatal controller status),
+ * -ETIMEDOUT (no completion, or a reset cut the wait short), -ENODEV.
  */
 static int vpa_nvme_submit(struct vpa_nvme *nv, struct nvme_command *cmd,
 			   u32 *result)
@@ -318,8 +325,8 @@ static int vpa_nvme_submit(struct vpa_nvme *nv, struct nvme_command *cmd,
 	u32 csts;
 
 	lockdep_assert_held(&nv->lock);
-	if (!nv->live)
-		return -EIO;
+	if (!nv->live || READ_ONCE(nv->halt))
+		return -ENOLINK;
 	cid = nv->cid++;
 	cmd->common.command_id = cid;
 	nv->sq[nv->sq_tail] = *cmd;
@@ -334,6 +341,11 @@ static int vpa_nvme_submit(struct vpa_nvme *nv, struct nvme_command *cmd,
 		status = le16_to_cpu(READ_ONCE(cqe->status));
 		if ((status & 1) == nv->phase)
 			break;
+		/* a reset is coming (vpa_nvme_halt()): stop waiting */
+		if (READ_ONCE(nv->halt)) {
+			nv->live = false;
+			return -ETIMEDOUT;
+		}
 		/* a controller that failed or vanished answers nothing */
 		if (time_after(jiffies, look) || time_after(jiffies, deadline)) {
 			look = jiffies + msecs_to_jiffies(VPA_NVME_CSTS_MS);
@@ -507,7 +519,9 @@ int vpa_nvme_secondaries(struct vpa_nvme *nv, u16 first,
  * @rt:		VPA_NVME_RT_* (ignored by the device for offline/online)
  * @nr:		resources to allocate or assign
  *
- * Return: 0 or -errno (an NVMe status is logged and becomes -EIO).
+ * Return: 0; -EREMOTEIO (the device refused: an NVMe status, logged) or
+ * -ENOLINK (queue down: not sent), after which nothing changed; or an
+ * error of vpa_nvme_submit() that leaves the outcome unknown.
  */
 int vpa_nvme_virt_mgmt(struct vpa_nvme *nv, u16 cntlid, u8 act, u8 rt,
 		       u16 nr)
@@ -526,7 +540,7 @@ int vpa_nvme_virt_mgmt(struct vpa_nvme *nv, u16 cntlid, u8 act, u8 rt,
 		dev_err_ratelimited(&nv->pdev->dev,
 				    "Virtualization Management act %u rt %u cntlid %u nr %u failed: status %#x\n",
 				    act, rt, cntlid, nr, ret);
-		ret = -EIO;
+		ret = -EREMOTEIO;
 	}
 	return ret;
 }
@@ -538,7 +552,14 @@ int vpa_nvme_virt_mgmt(struct vpa_nvme *nv, u16 cntlid, u8 act, u8 rt,
  * @cntlid:	the controller it is attached to or detached from
  * @attach:	attach (SEL 0), or detach (SEL 1)
  *
- * Return: 0 or -errno (an NVMe status is logged and becomes -EIO).
+ * "Namespace Already Attached" to an attach and "Namespace Not Attached"
+ * to a detach mean the namespace is as asked: done.
+ *
+ * Return: 0; -EBUSY (attach: a private namespace attached to another
+ * controller), -ENXIO (Controller List Invalid: no such controller now),
+ * -EREMOTEIO (another NVMe status, logged) or -ENOLINK (not sent), after
+ * which nothing changed; or an error of vpa_nvme_submit() that leaves the
+ * outcome unknown.
  */
 int vpa_nvme_ns_attach(struct vpa_nvme *nv, u32 nsid, u16 cntlid, bool attach)
 {
@@ -558,12 +579,162 @@ int vpa_nvme_ns_attach(struct vpa_nvme *nv, u32 nsid, u16 cntlid, bool attach)
 	list[1] = cpu_to_le16(cntlid);
 	ret = vpa_nvme_submit(nv, &cmd, NULL);
 	mutex_unlock(&nv->lock);
-	if (ret > 0) {
-		dev_err_ratelimited(&nv->pdev->dev,
-				    "Namespace Attachment: %s namespace %u, controller %u failed: status %#x\n",
-				    attach ? "attach" : "detach", nsid, cntlid,
-				    ret);
-		ret = -EIO;
+	if (ret <= 0)
+		return ret;
+	switch (ret & VPA_NVME_SC_MASK) {
+	case NVME_SC_NS_ALREADY_ATTACHED:
+		return attach ? 0 : -EREMOTEIO;
+	case NVME_SC_NS_NOT_ATTACHED:
+		return attach ? -EREMOTEIO : 0;
+	case NVME_SC_NS_IS_PRIVATE:
+		return -EBUSY;
+	case NVME_SC_CTRL_LIST_INVALID:
+		return -ENXIO;
 	}
+	dev_err_ratelimited(&nv->pdev->dev,
+			    "Namespace Attachment: %s namespace %u, controller %u failed: status %#x\n",
+			    attach ? "attach" : "detach", nsid, cntlid, ret);
+	return -EREMOTEIO;
+}
+
+/*
+ * Identify with @cns for namespace @nsid from controller id @cntid, its
+ * NVMe status kept: 0, a positive status (not logged) or -errno.
+ */
+static int vpa_nvme_identify_ns_cmd(struct vpa_nvme *nv, u8 cns, u32 nsid,
+				    u16 cntid)
+{
+	struct nvme_command cmd = { };
+
+	lockdep_assert_held(&nv->lock);
+	cmd.identify.opcode = nvme_admin_identify;
+	cmd.identify.nsid = cpu_to_le32(nsid);
+	cmd.identify.cns = cns;
+	cmd.identify.ctrlid = cpu_to_le16(cntid);
+	cmd.identify.dptr.prp1 = cpu_to_le64(nv->buf_dma);
+	memset(nv->buf, 0, VPA_NVME_PAGE);
+	return vpa_nvme_submit(nv, &cmd, NULL);
+}
+
+/* A status to an Identify the lists need: -EOPNOTSUPP or -EREMOTEIO. */
+static int vpa_nvme_list_status(struct vpa_nvme *nv, u8 cns, int status)
+{
+	if ((status & VPA_NVME_SC_MASK) == NVME_SC_INVALID_FIELD)
+		return -EOPNOTSUPP;
+	dev_err_ratelimited(&nv->pdev->dev, "Identify CNS %#x failed: status %#x\n",
+			    cns, status);
+	return -EREMOTEIO;
+}
+
+/**
+ * vpa_nvme_ns_list - Identify Allocated Namespace ID list (CNS 0x10)
+ * @nv:		the controller
+ * @after:	the list starts above this namespace id
+ * @ids:	room for VPA_NVME_NS_LIST_MAX ids
+ * @n:		ids listed, in increasing order; a full page may have more
+ *		after it
+ *
+ * Return: 0, -EOPNOTSUPP (the device has no such list), -EIO (a list that
+ * is not in increasing order), or the command's error.
+ */
+int vpa_nvme_ns_list(struct vpa_nvme *nv, u32 after, u32 *ids,
+		     unsigned int *n)
+{
+	const __le32 *raw = nv->buf;
+	unsigned int i = 0;
+	u32 id, last = after;
+	int ret;
+
+	BUILD_BUG_ON(VPA_NVME_NS_LIST_MAX * sizeof(*raw) != VPA_NVME_PAGE);
+	mutex_lock(&nv->lock);
+	ret = vpa_nvme_identify_ns_cmd(nv, NVME_ID_CNS_NS_PRESENT_LIST, after,
+				       0);
+	if (ret > 0)
+		ret = vpa_nvme_list_status(nv, NVME_ID_CNS_NS_PRESENT_LIST, ret);
+	for (i = 0; !ret && i < VPA_NVME_NS_LIST_MAX; i++) {
+		id = le32_to_cpu(raw[i]);
+		if (!id)
+			break;
+		if (id <= last || id >= NVME_NSID_ALL) {
+			dev_err_ratelimited(&nv->pdev->dev, "namespace list: id %u after %u\n",
+					    id, last);
+			ret = -EIO;
+			break;
+		}
+		ids[i] = id;
+		last = id;
+	}
+	*n = ret ? 0 : i;
+	mutex_unlock(&nv->lock);
+	return ret;
+}
+
+/**
+ * vpa_nvme_ns_ctrls - Identify Namespace Attached Controller list (CNS 0x12)
+ * @nv:		the controller
+ * @nsid:	the namespace
+ * @first:	the list starts at this controller id
+ * @ids:	room for VPA_NVME_CTRL_LIST_MAX ids
+ * @n:		ids listed, in increasing order; a full page may have more
+ *		after it
+ *
+ * Return: 0, -EOPNOTSUPP (the device has no such list), -EIO (a list that
+ * is not in increasing order), or the command's error.
+ */
+int vpa_nvme_ns_ctrls(struct vpa_nvme *nv, u32 nsid, u16 first, u16 *ids,
+		      unsigned int *n)
+{
+	const __le16 *raw = nv->buf;
+	unsigned int i, got = 0;
+	int ret;
+
+	mutex_lock(&nv->lock);
+	ret = vpa_nvme_identify_ns_cmd(nv, NVME_ID_CNS_CTRL_NS_LIST, nsid,
+				       first);
+	if (ret > 0)
+		ret = vpa_nvme_list_status(nv, NVME_ID_CNS_CTRL_NS_LIST, ret);
+	if (!ret) {
+		/* NUMID, then the ids */
+		got = min_t(unsigned int, le16_to_cpu(raw[0]),
+			    VPA_NVME_CTRL_LIST_MAX);
+		for (i = 0; i < got; i++) {
+			ids[i] = le16_to_cpu(raw[i + 1]);
+			if (ids[i] < first || (i && ids[i] <= ids[i - 1]))
+				ret = -EIO;
+		}
+	}
+	*n = got;
+	mutex_unlock(&nv->lock);
+	if (ret == -EIO)
+		dev_err_ratelimited(&nv->pdev->dev, "namespace %u: controller list out of order\n",
+				    nsid);
+	return ret;
+}
+
+/**
+ * vpa_nvme_ns_info - Identify Namespace of an allocated namespace (CNS 0x11)
+ * @nv:		the controller
+ * @nsid:	the namespace
+ * @shared:	NMIC bit 0: it may be attached to two or more controllers
+ *
+ * Return: 0, -ENOENT (no such namespace: the device answered with zeros),
+ * -EOPNOTSUPP (the device has no such Identify), or the command's error.
+ */
+int vpa_nvme_ns_info(struct vpa_nvme *nv, u32 nsid, bool *shared)
+{
+	const struct nvme_id_ns *id = nv->buf;
+	int ret;
+
+	mutex_lock(&nv->lock);
+	ret = vpa_nvme_identify_ns_cmd(nv, NVME_ID_CNS_NS_PRESENT, nsid, 0);
+	if (ret > 0 && (ret & VPA_NVME_SC_MASK) == NVME_SC_INVALID_NS)
+		ret = -ENOENT;
+	else if (ret > 0)
+		ret = vpa_nvme_list_status(nv, NVME_ID_CNS_NS_PRESENT, ret);
+	if (!ret && !id->nsze)
+		ret = -ENOENT;
+	if (!ret)
+		*shared = id->nmic & NVME_NS_NMIC_SHARED;
+	mutex_unlock(&nv->lock);
 	return ret;
 }

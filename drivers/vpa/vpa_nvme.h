@@ -37,6 +37,15 @@
 /* Identify Controller: OACS bit 7, Virtualization Management supported */
 #define VPA_NVME_OACS_VMS		BIT(7)
 
+/* Status Code Type and Status Code of a status vpa_nvme returns */
+#define VPA_NVME_SC_MASK		0x7ff
+
+/* Ids one Allocated Namespace ID list holds (4 KiB) */
+#define VPA_NVME_NS_LIST_MAX		1024
+
+/* Ids one Controller List holds (4 KiB, after its count) */
+#define VPA_NVME_CTRL_LIST_MAX		2047
+
 /* Entries one Secondary Controller List holds (4 KiB, 32 bytes each). */
 #define VPA_NVME_SEC_MAX		127
 
@@ -107,6 +116,9 @@ struct vpa_nvme_sec {
  *		longer decode): no register is touched again
  * @stuck:	the controller did not stop when disabled: it may still
  *		write to the queues, which vpa_nvme_destroy() then leaks
+ * @halt:	a reset is coming: a command waiting for its completion stops
+ *		waiting and no other is sent (set without @lock by
+ *		vpa_nvme_lost(), cleared under it by vpa_nvme_enable())
  */
 struct vpa_nvme {
 	struct pci_dev *pdev;
@@ -129,6 +141,7 @@ struct vpa_nvme {
 	bool live;
 	bool dead;
 	bool stuck;
+	bool halt;
 };
 
 int vpa_nvme_init(struct vpa_nvme *nv, struct pci_dev *pdev);
@@ -144,5 +157,10 @@ int vpa_nvme_secondaries(struct vpa_nvme *nv, u16 first,
 int vpa_nvme_virt_mgmt(struct vpa_nvme *nv, u16 cntlid, u8 act, u8 rt,
 		       u16 nr);
 int vpa_nvme_ns_attach(struct vpa_nvme *nv, u32 nsid, u16 cntlid, bool attach);
+int vpa_nvme_ns_list(struct vpa_nvme *nv, u32 after, u32 *ids,
+		     unsigned int *n);
+int vpa_nvme_ns_ctrls(struct vpa_nvme *nv, u32 nsid, u16 first, u16 *ids,
+		      unsigned int *n);
+int vpa_nvme_ns_info(struct vpa_nvme *nv, u32 nsid, bool *shared);
 
 #endif /* _VPA_NVME_H */
