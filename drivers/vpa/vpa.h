@@ -342,11 +342,14 @@ void vpa_adapter_stop(struct vpa_adapter *ad);
 /* vpa_sriov.c */
 extern u32 vpa_sriov_fail_step;
 extern u32 vpa_sriov_group_fail;
+extern u32 vpa_sriov_undo_fail;
+extern u32 vpa_sriov_restart_fail;
 bool vpa_sriov_match(struct pci_dev *pdev);
 int vpa_sriov_probe(struct pci_dev *pdev);
 void vpa_sriov_remove(struct pci_dev *pdev);
 pci_ers_result_t vpa_sriov_error_detected(struct vpa_adapter *ad,
 					  pci_channel_state_t state);
+void vpa_sriov_reset_prepare(struct vpa_adapter *ad);
 void vpa_sriov_reset_done(struct vpa_adapter *ad);
 void vpa_sriov_sysfs_init(void);
 int vpa_sriov_configure(struct vpa_adapter *ad, int n);

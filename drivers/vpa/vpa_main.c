@@ -588,6 +588,10 @@ static int __init vpa_init(void)
 			   &vpa_sriov_fail_step);
 	debugfs_create_u32("sriov_group_fail", 0600, vpa_debugfs,
 			   &vpa_sriov_group_fail);
+	debugfs_create_u32("sriov_undo_fail", 0600, vpa_debugfs,
+			   &vpa_sriov_undo_fail);
+	debugfs_create_u32("sriov_restart_fail", 0600, vpa_debugfs,
+			   &vpa_sriov_restart_fail);
 #ifdef VPA_BENCH_BYPASS
 	debugfs_create_bool("bypass_checks", 0600, vpa_debugfs, &vpa_bypass);
 #endif

@@ -838,8 +838,17 @@ static void vpa_pci_resume(struct pci_dev *pdev)
 /*
  * A function reset outside error recovery (sysfs reset, or the SR-IOV
  * probe's own), under the device lock. The software model keeps its state
- * in host memory; an SR-IOV adapter's controller forgot its admin queue.
+ * in host memory; an SR-IOV adapter takes its admin queue down before
+ * (no command in flight across the reset) and restarts it after.
  */
+static void vpa_pci_reset_prepare(struct pci_dev *pdev)
+{
+	struct vpa_adapter *ad = pci_get_drvdata(pdev);
+
+	if (ad && ad->kind == VPA_KIND_SRIOV)
+		vpa_sriov_reset_prepare(ad);
+}
+
 static void vpa_pci_reset_done(struct pci_dev *pdev)
 {
 	struct vpa_adapter *ad = pci_get_drvdata(pdev);
@@ -852,5 +861,6 @@ const struct pci_error_handlers vpa_err_handlers = {
 	.error_detected = vpa_pci_error_detected,
 	.slot_reset = vpa_pci_slot_reset,
 	.resume = vpa_pci_resume,
+	.reset_prepare = vpa_pci_reset_prepare,
 	.reset_done = vpa_pci_reset_done,
 };

@@ -31,7 +31,9 @@
  * at remove.
  *
  * The values vpa_nvme/ shows are written by the probe before the directory
- * exists and never change while it exists: they are read without a lock.
+ * exists and never change while it exists: they are read without a lock;
+ * but for its state (up, down, dead), which reset and error recovery
+ * change, read as a snapshot.
  *
  * VF groups (plans/sriov.md, step 4). A VF's group is a core group whose
  * index is the VF's number and whose requester id is the VF's routing id;
@@ -75,11 +77,30 @@ u32 vpa_sriov_fail_step;
 
 /*
  * Test hook (debugfs vpa/sriov_group_fail): a step of bringing a group
- * online that fails with -ECANCELED instead of sending its command, to
- * exercise the undo: 1 the VQ assignment, 2 the VI assignment, 3 the
- * online; 0 (default): none.
+ * online whose command is sent for a controller id no controller has
+ * (VPA_SRIOV_BAD_CNTLID), so that the device fails it and the undo runs:
+ * 1 the VQ assignment, 2 the VI assignment, 3 the online; 0 (default):
+ * none.
  */
 u32 vpa_sriov_group_fail;
+
+/*
+ * Test hook (debugfs vpa/sriov_undo_fail): the next N commands that take
+ * a secondary offline or take its resources back (an undo, a destroy, a
+ * disable) are sent the same way and fail, leaving the group in state
+ * "error"; counts down under vpa_sriov::lock.
+ */
+u32 vpa_sriov_undo_fail;
+
+/*
+ * Test hook (debugfs vpa/sriov_restart_fail): the next N restarts of the
+ * admin queue after a function reset fail (-ECANCELED, the controller
+ * left as the reset left it), so that the adapter stays down.
+ */
+u32 vpa_sriov_restart_fail;
+
+/* A controller id reserved by the specification: no controller has it. */
+#define VPA_SRIOV_BAD_CNTLID	0xffff
 
 /* VFs that may have a group: a group's index is its VF's number */
 #define VPA_SRIOV_MAX_VFS	VPA_CORE_MAX_GROUPS
@@ -151,9 +172,20 @@ struct vpa_vf {
  *		TotalVFs and VPA_SRIOV_MAX_VFS
  * @scid:	the secondary controller of VF n (VFN n + 1), if @has_sc
  * @has_sc:	VF n has a secondary controller (found by the probe)
- * @lock:	serialises the groups: @num_vfs and every vpa_vf's state;
- *		taken by sysfs, sriov_configure and reset_done
+ * @lock:	serialises the groups: @num_vfs, @down, @ns_detached and
+ *		every vpa_vf's state; taken by sysfs, sriov_configure,
+ *		reset_done and error_detected
  * @num_vfs:	VFs enabled by vpa_sriov_configure()
+ * @down:	the admin queue is down: from reset_prepare to a restart that
+ *		worked, for good after a fatal error (@dead). Set without
+ *		@lock by reset_prepare (so that it waits for nothing), read
+ *		with READ_ONCE() by the sysfs files, cleared under @lock
+ * @dead:	a fatal error: the function is lost until it is bound again
+ * @ns_ok:	the device lists namespaces and the controllers attached to
+ *		each (Identify CNS 0x10, 0x11, 0x12): without, no namespace
+ *		is given to a VF; set by the probe
+ * @ns_detached: namespaces the sweeps found attached to a secondary
+ *		without vpa, and detached (debugfs namespaces)
  * @types_dir:	vpa_sriov_types/
  * @types:	its subdirectories (NULL for a type the device cannot fit)
  * @vfs_dir:	vpa_vfs/
@@ -171,8 +203,12 @@ struct vpa_sriov {
 	u16 slots;
 	u16 scid[VPA_SRIOV_MAX_VFS];
 	DECLARE_BITMAP(has_sc, VPA_SRIOV_MAX_VFS);
-	struct mutex lock;		/* groups, num_vfs */
+	struct mutex lock;		/* groups, num_vfs, down */
 	u16 num_vfs;
+	bool down;
+	bool dead;
+	bool ns_ok;
+	u32 ns_detached;
 	struct kobject *types_dir;
 	struct vpa_vf_type *types[VPA_VF_NR_TYPES];
 	struct kobject *vfs_dir;
@@ -462,7 +498,7 @@ static int vpa_sriov_start(struct vpa_adapter *ad)
 enum vpa_sriov_field {
 	VPA_SR_CNTLID, VPA_SR_VQ_FLEX, VPA_SR_VI_FLEX, VPA_SR_VQ_MAX,
 	VPA_SR_VI_MAX, VPA_SR_VQ_PRIV, VPA_SR_VI_PRIV, VPA_SR_VQ_REL,
-	VPA_SR_VI_REL, VPA_SR_SEC, VPA_SR_NR
+	VPA_SR_VI_REL, VPA_SR_SEC, VPA_SR_STATE, VPA_SR_NR
 };
 
 static const char * const vpa_sriov_names[VPA_SR_NR] = {
@@ -476,6 +512,7 @@ static const char * const vpa_sriov_names[VPA_SR_NR] = {
 	[VPA_SR_VQ_REL] = "vq_released",
 	[VPA_SR_VI_REL] = "vi_released",
 	[VPA_SR_SEC] = "secondaries",
+	[VPA_SR_STATE] = "state",
 };
 
 static ssize_t vpa_sriov_show(struct device *dev, struct device_attribute *attr,
@@ -487,6 +524,10 @@ static ssize_t vpa_sriov_show(struct device *dev, struct device_attribute *attr,
 	u32 v;
 
 	switch (vpa_attr_num(attr)) {
+	case VPA_SR_STATE:
+		/* (changes: reset, error recovery; a snapshot) */
+		return sysfs_emit(buf, "%s\n", READ_ONCE(sr->dead) ? "dead" :
+				  READ_ONCE(sr->down) ? "down" : "up");
 	case VPA_SR_CNTLID:
 		v = sr->cntlid;
 		break;
@@ -553,62 +594,265 @@ static struct pci_dev *vpa_sriov_vf_get(struct pci_dev *pdev, unsigned int n)
 	return NULL;
 }
 
-/* The test hook's failure for step @step of vpa_vf_online(), or 0. */
-static int vpa_vf_inject(u32 step)
+/* The controller id step @step of vpa_vf_online() sends to (test hook). */
+static u16 vpa_vf_cntlid(const struct vpa_vf *vf, u32 step)
 {
-	return READ_ONCE(vpa_sriov_group_fail) == step ? -ECANCELED : 0;
+	return READ_ONCE(vpa_sriov_group_fail) == step ? VPA_SRIOV_BAD_CNTLID :
+							 vf->scid;
+}
+
+/*
+ * The controller id a command taking @vf's secondary offline or its
+ * resources back is sent to (test hook vpa_sriov_undo_fail). Caller holds
+ * vpa_sriov::lock, which serialises the count down.
+ */
+static u16 vpa_vf_undo_cntlid(const struct vpa_vf *vf)
+{
+	u32 n = READ_ONCE(vpa_sriov_undo_fail);
+
+	lockdep_assert_held(&vf->ad->sriov->lock);
+	if (!n)
+		return vf->scid;
+	WRITE_ONCE(vpa_sriov_undo_fail, n - 1);
+	return VPA_SRIOV_BAD_CNTLID;
+}
+
+/* An errno of the admin queue as the sysfs files return it. */
+static int vpa_sriov_uerr(int ret)
+{
+	switch (ret) {
+	case -EREMOTEIO:	/* the device refused */
+	case -ENOLINK:		/* the admin queue is down */
+		return -EIO;
+	case -ENXIO:		/* no such controller now */
+		return -ENODEV;
+	}
+	return ret;
+}
+
+/* The VF whose secondary controller is @cntlid, or -1. */
+static int vpa_sriov_vf_of_scid(const struct vpa_sriov *sr, u16 cntlid)
+{
+	unsigned int i;
+
+	for (i = 0; i < sr->slots; i++)
+		if (test_bit(i, sr->has_sc) && sr->scid[i] == cntlid)
+			return i;
+	return -1;
+}
+
+/*
+ * The namespace sweep (the review's H1: namespace attachments outlive
+ * vpa, a PF reset and any earlier owner). Namespace @nsid, as the device
+ * lists it, is detached from every secondary controller of this primary
+ * (from VF @only's alone if @only >= 0) that has it without its group
+ * having it through vpa_vfs/<n>/ns. Controllers that are not this
+ * primary's secondaries (the primary, another primary's) are not touched.
+ * A detach answered "Controller List Invalid" (no such controller now) is
+ * left to the next sweep, which every bring-up of a secondary runs first.
+ */
+static int vpa_sriov_ns_sweep_one(struct vpa_adapter *ad, u32 nsid, int only,
+				  u16 *ctrls)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	unsigned int i, n;
+	u16 first = 0;
+	struct vpa_vf *vf;
+	int ret, v;
+
+	for (;;) {
+		ret = vpa_nvme_ns_ctrls(&sr->nv, nsid, first, ctrls, &n);
+		if (ret)
+			return ret;
+		for (i = 0; i < n; i++) {
+			v = vpa_sriov_vf_of_scid(sr, ctrls[i]);
+			if (v < 0 || (only >= 0 && v != only))
+				continue;
+			vf = sr->vf[v];
+			if (vf && vf->def && vf->nsid == nsid)
+				continue;
+			ret = vpa_nvme_ns_attach(&sr->nv, nsid, ctrls[i], false);
+			if (ret == -ENXIO) {
+				dev_info_ratelimited(ad->dev, "namespace %u on VF %u's secondary %u: controller absent, left to the next sweep\n",
+						     nsid, v, ctrls[i]);
+				continue;
+			}
+			if (ret)
+				return ret;
+			sr->ns_detached++;
+			dev_warn_ratelimited(ad->dev, "namespace %u was attached to VF %u's secondary %u without vpa: detached\n",
+					     nsid, v, ctrls[i]);
+		}
+		if (n < VPA_NVME_CTRL_LIST_MAX || ctrls[n - 1] == U16_MAX)
+			return 0;
+		first = ctrls[n - 1] + 1;
+	}
+}
+
+/*
+ * Sweep every namespace the device lists (Identify CNS 0x10, a page at a
+ * time), for every secondary or for VF @only's. Caller holds
+ * vpa_sriov::lock, or is the probe. Return: 0, -EOPNOTSUPP (the device
+ * does not list them), or a command's error.
+ */
+static int vpa_sriov_ns_sweep(struct vpa_adapter *ad, int only)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	unsigned int i, n;
+	u32 after = 0, *ids;
+	u16 *ctrls;
+	int ret = -ENOMEM;
+
+	ids = kmalloc_array(VPA_NVME_NS_LIST_MAX, sizeof(*ids), GFP_KERNEL);
+	ctrls = kmalloc_array(VPA_NVME_CTRL_LIST_MAX, sizeof(*ctrls),
+			      GFP_KERNEL);
+	if (!ids || !ctrls)
+		goto out;
+	for (;;) {
+		ret = vpa_nvme_ns_list(&sr->nv, after, ids, &n);
+		for (i = 0; !ret && i < n; i++)
+			ret = vpa_sriov_ns_sweep_one(ad, ids[i], only, ctrls);
+		if (ret || n < VPA_NVME_NS_LIST_MAX)
+			break;
+		after = ids[n - 1];
+	}
+out:
+	kfree(ctrls);
+	kfree(ids);
+	if (ret)
+		dev_warn_ratelimited(ad->dev, "namespace sweep failed: %d\n",
+				     ret);
+	return ret;
+}
+
+/**
+ * struct vpa_ns_users - the controllers a namespace is attached to
+ * @primary:	this primary
+ * @vf:		VF @vf's secondary (the one asked about)
+ * @others:	any other controller
+ */
+struct vpa_ns_users {
+	bool primary;
+	bool vf;
+	bool others;
+};
+
+/* Who has namespace @nsid, as the device lists it (CNS 0x12). */
+static int vpa_sriov_ns_users(struct vpa_sriov *sr, u32 nsid,
+			      const struct vpa_vf *vf, struct vpa_ns_users *u)
+{
+	unsigned int i, n;
+	u16 first = 0, *ctrls;
+	int ret;
+
+	memset(u, 0, sizeof(*u));
+	ctrls = kmalloc_array(VPA_NVME_CTRL_LIST_MAX, sizeof(*ctrls),
+			      GFP_KERNEL);
+	if (!ctrls)
+		return -ENOMEM;
+	for (;;) {
+		ret = vpa_nvme_ns_ctrls(&sr->nv, nsid, first, ctrls, &n);
+		if (ret)
+			break;
+		for (i = 0; i < n; i++) {
+			if (ctrls[i] == sr->cntlid)
+				u->primary = true;
+			else if (ctrls[i] == vf->scid)
+				u->vf = true;
+			else
+				u->others = true;
+		}
+		if (n < VPA_NVME_CTRL_LIST_MAX || ctrls[n - 1] == U16_MAX)
+			break;
+		first = ctrls[n - 1] + 1;
+	}
+	kfree(ctrls);
+	return ret;
+}
+
+/*
+ * A command vpa_vf_online() sent that failed: was it refused (nothing
+ * changed), or is its outcome unknown (a timeout, a lost completion)?
+ */
+static bool vpa_vf_unknown(int ret)
+{
+	return ret && ret != -EREMOTEIO && ret != -ENOLINK;
 }
 
 /*
  * Give group @vf's resources to its secondary controller and bring it
- * online: ACT 8 for VQ and VI, ACT 9. On failure what was assigned is
- * taken back (ACT 8 with 0, in reverse); if that fails too the state is
+ * online: with @sweep, first the namespace sweep of its secondary (none
+ * but the group's own may be attached when it comes online); then ACT 8
+ * for VQ and VI, ACT 9. On failure what was assigned is taken back (ACT 8
+ * with 0, in reverse); if that fails too, or a command's outcome is
+ * unknown (a timed-out ACT 8 may have been applied), the state is
  * VPA_VF_ERROR (the device may hold resources the core still counts as
  * the group's), else VPA_VF_OFFLINE. Caller holds sr->lock.
  */
-static int vpa_vf_online(struct vpa_sriov *sr, struct vpa_vf *vf)
+static int vpa_vf_online(struct vpa_sriov *sr, struct vpa_vf *vf, bool sweep)
 {
 	u16 vq = vf->nr[VPA_RES_WQ], vi = vf->nr[VPA_RES_VEC];
 	bool stuck = false;
-	int ret;
+	int ret = 0;
 
 	lockdep_assert_held(&sr->lock);
-	ret = vpa_vf_inject(1);
-	if (!ret)
-		ret = vpa_nvme_virt_mgmt(&sr->nv, vf->scid,
-					 VPA_NVME_ACT_SEC_ASSIGN,
-					 VPA_NVME_RT_VQ, vq);
+	if (sweep && sr->ns_ok)
+		ret = vpa_sriov_ns_sweep(vf->ad, vf->index);
 	if (ret)
 		goto out;
-	ret = vpa_vf_inject(2);
-	if (!ret)
-		ret = vpa_nvme_virt_mgmt(&sr->nv, vf->scid,
-					 VPA_NVME_ACT_SEC_ASSIGN,
-					 VPA_NVME_RT_VI, vi);
+	ret = vpa_nvme_virt_mgmt(&sr->nv, vpa_vf_cntlid(vf, 1),
+				 VPA_NVME_ACT_SEC_ASSIGN, VPA_NVME_RT_VQ, vq);
 	if (ret)
 		goto undo_vq;
-	ret = vpa_vf_inject(3);
-	if (!ret)
-		ret = vpa_nvme_virt_mgmt(&sr->nv, vf->scid,
-					 VPA_NVME_ACT_SEC_ONLINE, 0, 0);
+	ret = vpa_nvme_virt_mgmt(&sr->nv, vpa_vf_cntlid(vf, 2),
+				 VPA_NVME_ACT_SEC_ASSIGN, VPA_NVME_RT_VI, vi);
 	if (ret)
 		goto undo_vi;
+	ret = vpa_nvme_virt_mgmt(&sr->nv, vpa_vf_cntlid(vf, 3),
+				 VPA_NVME_ACT_SEC_ONLINE, 0, 0);
+	if (ret)
+		goto undo_online;
 	vf->state = VPA_VF_ONLINE;
 	return 0;
 
-undo_vi:
-	stuck |= vpa_nvme_virt_mgmt(&sr->nv, vf->scid,
+undo_online:
+	/* an online that may have happened is undone by the offline */
+	if (vpa_vf_unknown(ret))
+		stuck |= vpa_nvme_virt_mgmt(&sr->nv, vpa_vf_undo_cntlid(vf),
+					    VPA_NVME_ACT_SEC_OFFLINE, 0, 0) != 0;
+	stuck |= vpa_nvme_virt_mgmt(&sr->nv, vpa_vf_undo_cntlid(vf),
 				    VPA_NVME_ACT_SEC_ASSIGN, VPA_NVME_RT_VI,
 				    0) != 0;
-undo_vq:
-	stuck |= vpa_nvme_virt_mgmt(&sr->nv, vf->scid,
+	goto undo_vq_taken;
+undo_vi:
+	/* a timed-out assignment may have been applied: take it back too */
+	if (vpa_vf_unknown(ret))
+		stuck |= vpa_nvme_virt_mgmt(&sr->nv, vpa_vf_undo_cntlid(vf),
+					    VPA_NVME_ACT_SEC_ASSIGN,
+					    VPA_NVME_RT_VI, 0) != 0;
+undo_vq_taken:
+	stuck |= vpa_nvme_virt_mgmt(&sr->nv, vpa_vf_undo_cntlid(vf),
 				    VPA_NVME_ACT_SEC_ASSIGN, VPA_NVME_RT_VQ,
 				    0) != 0;
+	goto out;
+undo_vq:
+	if (vpa_vf_unknown(ret))
+		stuck |= vpa_nvme_virt_mgmt(&sr->nv, vpa_vf_undo_cntlid(vf),
+					    VPA_NVME_ACT_SEC_ASSIGN,
+					    VPA_NVME_RT_VQ, 0) != 0;
 out:
+	/*
+	 * Unknown stays unknown even when the undo worked: the device
+	 * answered nothing about the command that failed. A reset that
+	 * came meanwhile (@down) took every secondary back itself.
+	 */
+	stuck |= vpa_vf_unknown(ret);
+	if (READ_ONCE(sr->down))
+		stuck = false;
 	vf->state = stuck ? VPA_VF_ERROR : VPA_VF_OFFLINE;
 	dev_info_ratelimited(vf->ad->dev, "VF %u (secondary %u) not online with %u VQ, %u VI: %d%s\n",
 			     vf->index, vf->scid, vq, vi, ret,
-			     stuck ? ", its resources not taken back" : "");
+			     stuck ? ", its resources not taken back: state error" : "");
 	return ret;
 }
 
@@ -623,14 +867,14 @@ static int vpa_vf_offline(struct vpa_sriov *sr, struct vpa_vf *vf)
 	int ret;
 
 	lockdep_assert_held(&sr->lock);
-	ret = vpa_nvme_virt_mgmt(&sr->nv, vf->scid, VPA_NVME_ACT_SEC_OFFLINE,
-				 0, 0);
+	ret = vpa_nvme_virt_mgmt(&sr->nv, vpa_vf_undo_cntlid(vf),
+				 VPA_NVME_ACT_SEC_OFFLINE, 0, 0);
 	if (!ret)
-		ret = vpa_nvme_virt_mgmt(&sr->nv, vf->scid,
+		ret = vpa_nvme_virt_mgmt(&sr->nv, vpa_vf_undo_cntlid(vf),
 					 VPA_NVME_ACT_SEC_ASSIGN,
 					 VPA_NVME_RT_VQ, 0);
 	if (!ret)
-		ret = vpa_nvme_virt_mgmt(&sr->nv, vf->scid,
+		ret = vpa_nvme_virt_mgmt(&sr->nv, vpa_vf_undo_cntlid(vf),
 					 VPA_NVME_ACT_SEC_ASSIGN,
 					 VPA_NVME_RT_VI, 0);
 	vf->state = ret ? VPA_VF_ERROR : VPA_VF_OFFLINE;
@@ -651,14 +895,57 @@ static void vpa_vf_free(struct vpa_adapter *ad, struct vpa_vf *vf)
 	vf->rid = 0;
 	memset(vf->nr, 0, sizeof(vf->nr));
 	vf->state = VPA_VF_NONE;
+	vf->nsid = 0;
+}
+
+/*
+ * The review's M1: a VF bound to a driver (vfio-pci with a guest, nvme)
+ * is in use, and taking its secondary offline, resetting it (ACT 9 resets
+ * the VF) or changing its namespace would pull the device from under that
+ * driver, as sriov_numvfs 0 refuses to. Returns VF @vf with its device
+ * lock held (no driver binds until vpa_vf_unclaim()) and a reference,
+ * NULL if the VF is not enabled, or ERR_PTR(-EBUSY). Caller holds
+ * vpa_sriov::lock (lock order: vpa_sriov::lock, then the VF's device
+ * lock; nothing that holds a VF's device lock takes vpa_sriov::lock).
+ */
+static struct pci_dev *vpa_vf_claim(struct vpa_adapter *ad, struct vpa_vf *vf)
+{
+	struct pci_dev *vfdev;
+
+	lockdep_assert_held(&ad->sriov->lock);
+	if (vf->index >= ad->sriov->num_vfs)
+		return NULL;
+	vfdev = vpa_sriov_vf_get(ad->pdev, vf->index);
+	if (!vfdev)
+		return NULL;
+	device_lock(&vfdev->dev);
+	if (vfdev->dev.driver) {
+		dev_info_ratelimited(ad->dev, "VF %u (%s) is bound to %s: unbind it first\n",
+				     vf->index, pci_name(vfdev),
+				     vfdev->dev.driver->name);
+		device_unlock(&vfdev->dev);
+		pci_dev_put(vfdev);
+		return ERR_PTR(-EBUSY);
+	}
+	return vfdev;
+}
+
+static void vpa_vf_unclaim(struct pci_dev *vfdev)
+{
+	if (IS_ERR_OR_NULL(vfdev))
+		return;
+	device_unlock(&vfdev->dev);
+	pci_dev_put(vfdev);
 }
 
 /*
  * Create a group of type @def for VF @n: the core's resources, the VF's
- * routing id, ACT 8 and ACT 9. Return: 0, -EINVAL (no such VF number),
- * -EEXIST (it has a group), -ENODEV (the VF is not enabled), -ENOSPC (the
- * adapter cannot meet the type now), -EIO (the device refused; nothing
- * is left unless taking it back failed too: state "error").
+ * routing id, the sweep of its secondary, ACT 8 and ACT 9. Return: 0,
+ * -EINVAL (no such VF number), -EEXIST (it has a group), -ENODEV (the VF
+ * is not enabled), -EBUSY (a driver is bound to the VF), -ENOSPC (the
+ * adapter cannot meet the type now), -EIO (the admin queue is down, or
+ * the device refused: nothing is left unless taking it back failed too:
+ * state "error"), -ETIMEDOUT (no answer: state "error").
  */
 static int vpa_vf_create(struct vpa_adapter *ad,
 			 const struct vpa_vf_type_def *def, u32 n)
@@ -675,13 +962,14 @@ static int vpa_vf_create(struct vpa_adapter *ad,
 	vf = sr->vf[n];
 	if (vf->def)
 		return -EEXIST;
-	if (n >= sr->num_vfs)
-		return -ENODEV;
-	vfdev = vpa_sriov_vf_get(ad->pdev, n);
+	if (READ_ONCE(sr->down))
+		return -EIO;
+	vfdev = vpa_vf_claim(ad, vf);
+	if (IS_ERR(vfdev))
+		return PTR_ERR(vfdev);
 	if (!vfdev)
 		return -ENODEV;
 	rid = pci_dev_id(vfdev);
-	pci_dev_put(vfdev);
 
 	mutex_lock(&ad->lock);
 	ret = vpa_core_alloc_at(ad->core, &def->req, n, rid);
@@ -692,48 +980,81 @@ static int vpa_vf_create(struct vpa_adapter *ad,
 	}
 	mutex_unlock(&ad->lock);
 	if (ret < 0)
-		return ret;
+		goto out;
 	vf->def = def;
 	vf->rid = rid;
-	ret = vpa_vf_online(sr, vf);
+	ret = vpa_vf_online(sr, vf, true);
 	if (ret && vf->state != VPA_VF_ERROR)
 		vpa_vf_free(ad, vf);
 	if (!ret)
-		dev_info(ad->dev, "VF %u: group %s, rid %04x, secondary %u online with %u VQ, %u VI\n",
-			 n, def->name, rid, vf->scid, vf->nr[VPA_RES_WQ],
-			 vf->nr[VPA_RES_VEC]);
+		dev_info_ratelimited(ad->dev, "VF %u: group %s, rid %04x, secondary %u online with %u VQ, %u VI\n",
+				     n, def->name, rid, vf->scid,
+				     vf->nr[VPA_RES_WQ], vf->nr[VPA_RES_VEC]);
+out:
+	vpa_vf_unclaim(vfdev);
 	return ret;
 }
 
 /*
- * Destroy @vf's group: its namespace detached, its secondary offline with
- * nothing assigned (unless it is so already), its resources back to the
- * core. A failed command leaves the group (its state "error" if the
- * secondary's is unknown): destroy again. Return: 0, -ENOENT (no group)
- * or the command's error.
+ * Detach @vf's namespace, if it has one: done, or left to the next sweep
+ * when its controller is absent now. Caller holds sr->lock.
+ */
+static int vpa_vf_ns_detach(struct vpa_sriov *sr, struct vpa_vf *vf)
+{
+	int ret;
+
+	if (!vf->nsid)
+		return 0;
+	ret = vpa_nvme_ns_attach(&sr->nv, vf->nsid, vf->scid, false);
+	if (ret == -ENXIO) {
+		dev_info_ratelimited(vf->ad->dev, "VF %u: secondary %u absent, namespace %u left to the next sweep\n",
+				     vf->index, vf->scid, vf->nsid);
+		ret = 0;
+	}
+	if (!ret)
+		vf->nsid = 0;
+	return ret;
+}
+
+/*
+ * Destroy @vf's group: its secondary offline with nothing assigned
+ * (unless it is so already), then its namespace detached, then its
+ * resources back to the core. A failed command leaves the group (its
+ * state "error" if the secondary's is unknown): destroy again. With the
+ * admin queue down (a reset or a fatal error took every secondary offline
+ * with nothing assigned) no command is sent: the namespace is left to the
+ * sweep that precedes the next bring-up. Return: 0, -ENOENT (no group),
+ * -EBUSY (a driver is bound to the VF) or the command's error.
  */
 static int vpa_vf_destroy(struct vpa_adapter *ad, struct vpa_vf *vf)
 {
 	struct vpa_sriov *sr = ad->sriov;
-	int ret;
+	struct pci_dev *vfdev;
+	int ret = 0;
 
 	lockdep_assert_held(&sr->lock);
 	if (!vf->def)
 		return -ENOENT;
-	if (vf->nsid) {
-		ret = vpa_nvme_ns_attach(&sr->nv, vf->nsid, vf->scid, false);
-		if (ret)
-			return ret;
-		vf->nsid = 0;
+	vfdev = vpa_vf_claim(ad, vf);
+	if (IS_ERR(vfdev))
+		return PTR_ERR(vfdev);
+	if (READ_ONCE(sr->down)) {
+		dev_info_ratelimited(ad->dev, "VF %u: group destroyed with the admin queue down (namespace %u left to the next sweep)\n",
+				     vf->index, vf->nsid);
+		goto free;
 	}
-	if (vf->state != VPA_VF_OFFLINE) {
+	if (vf->state != VPA_VF_OFFLINE)
 		ret = vpa_vf_offline(sr, vf);
-		if (ret)
-			return ret;
-	}
+	if (!ret)
+		ret = vpa_vf_ns_detach(sr, vf);
+	if (ret)
+		goto out;
+free:
 	vpa_vf_free(ad, vf);
-	dev_info(ad->dev, "VF %u: group destroyed\n", vf->index);
-	return 0;
+	dev_info_ratelimited(ad->dev, "VF %u: group destroyed\n", vf->index);
+out:
+	vpa_vf_unclaim(vfdev);
+	return ret;
 }
 
 /*
@@ -790,7 +1111,8 @@ static int vpa_sriov_disable(struct vpa_adapter *ad)
 		return ret;
 	}
 	sr->num_vfs = 0;
-	for (i = 0; i < sr->slots; i++) {
+	/* (down: the reset took every secondary offline already) */
+	for (i = 0; i < sr->slots && !READ_ONCE(sr->down); i++) {
 		struct vpa_vf *vf = sr->vf[i];
 
 		if (vf && vf->def && vf->state != VPA_VF_OFFLINE &&
@@ -806,11 +1128,32 @@ static int vpa_sriov_disable(struct vpa_adapter *ad)
 }
 
 /*
- * Enable @n VFs and bring every group of a VF below @n online (one in
- * state error is taken offline first). The group's requester id must
- * still be its VF's routing id (First VF Offset and VF Stride may change
- * with NumVFs). All or nothing: on failure the groups brought online are
- * taken offline again and the VFs disabled. Return: @n or -errno.
+ * VF driver autoprobe is the PF's sriov_drivers_autoprobe, which vpa can
+ * neither read nor clear (pci_vf_drivers_autoprobe() is not exported): a
+ * VF a driver bound at the enable is named, since its group's bring-up
+ * resets it under that driver.
+ */
+static void vpa_sriov_warn_bound(struct vpa_adapter *ad, int n)
+{
+	struct pci_dev *vf;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		vf = vpa_sriov_vf_get(ad->pdev, i);
+		if (vf && pci_dev_driver(vf))
+			dev_warn_ratelimited(ad->dev, "VF %d (%s) was bound to %s as it was enabled: write 0 to sriov_drivers_autoprobe before sriov_numvfs\n",
+					     i, pci_name(vf), pci_dev_driver(vf)->name);
+		pci_dev_put(vf);
+	}
+}
+
+/*
+ * Enable @n VFs, sweep the namespaces of every secondary, and bring every
+ * group of a VF below @n online (one in state error is taken offline
+ * first). The group's requester id must still be its VF's routing id
+ * (First VF Offset and VF Stride may change with NumVFs). All or nothing:
+ * on failure the groups brought online are taken offline again and the
+ * VFs disabled. Return: @n or -errno (-EIO: the admin queue is down).
  */
 static int vpa_sriov_enable(struct vpa_adapter *ad, int n)
 {
@@ -820,14 +1163,25 @@ static int vpa_sriov_enable(struct vpa_adapter *ad, int n)
 	unsigned int i, j, on = 0;
 	int ret;
 
+	if (READ_ONCE(sr->down)) {
+		dev_info_ratelimited(ad->dev, "admin queue down: VFs not enabled\n");
+		return -EIO;
+	}
 	ret = pci_enable_sriov(ad->pdev, n);
 	if (ret) {
 		dev_info_ratelimited(ad->dev, "%d VFs not enabled: %d\n", n,
 				     ret);
 		return ret;
 	}
+	vpa_sriov_warn_bound(ad, n);
 	mutex_lock(&sr->lock);
-	for (i = 0; i < min_t(unsigned int, n, sr->slots); i++) {
+	i = 0;
+	ret = READ_ONCE(sr->down) ? -EIO : 0;
+	if (!ret && sr->ns_ok)
+		ret = vpa_sriov_ns_sweep(ad, -1);
+	if (ret)
+		goto undo;
+	for (; i < min_t(unsigned int, n, sr->slots); i++) {
 		vf = sr->vf[i];
 		if (!vf || !vf->def)
 			continue;
@@ -846,7 +1200,7 @@ static int vpa_sriov_enable(struct vpa_adapter *ad, int n)
 			if (ret)
 				goto undo;
 		}
-		ret = vpa_vf_online(sr, vf);
+		ret = vpa_vf_online(sr, vf, false);
 		if (ret)
 			goto undo;
 		on++;
@@ -864,7 +1218,7 @@ undo:
 	}
 	mutex_unlock(&sr->lock);
 	pci_disable_sriov(ad->pdev);
-	return ret;
+	return vpa_sriov_uerr(ret);
 }
 
 /**
@@ -876,7 +1230,8 @@ undo:
  * it asks for an enable only with no VF enabled, and for a disable only
  * with some.
  *
- * Return: @n, 0, or -errno (-EBUSY: a VF is in use).
+ * Return: @n, 0, or -errno (-EBUSY: a VF is in use; -EIO: the admin
+ * queue is down, or the device refused).
  */
 int vpa_sriov_configure(struct vpa_adapter *ad, int n)
 {
@@ -905,7 +1260,7 @@ static ssize_t vpa_vf_create_store(struct kobject *kobj,
 	ret = kstrtou32(buf, 10, &n) ? -EINVAL : 0;
 	if (!ret) {
 		mutex_lock(&sr->lock);
-		ret = vpa_vf_create(t->ad, t->def, n);
+		ret = vpa_sriov_uerr(vpa_vf_create(t->ad, t->def, n));
 		mutex_unlock(&sr->lock);
 	}
 	if (ret)
@@ -917,7 +1272,8 @@ static ssize_t vpa_vf_create_store(struct kobject *kobj,
 
 /*
  * Exact, as for the mdev types: the core's count for the type, bounded by
- * the enabled VFs without a group (a group needs its VF).
+ * the enabled VFs without a group (a group needs its VF); 0 while the
+ * admin queue is down (create fails then).
  */
 static ssize_t vpa_vf_avail_show(struct kobject *kobj,
 				 struct kobj_attribute *attr, char *buf)
@@ -928,7 +1284,8 @@ static ssize_t vpa_vf_avail_show(struct kobject *kobj,
 	unsigned int i, idle = 0, n;
 
 	mutex_lock(&sr->lock);
-	for (i = 0; i < min(sr->num_vfs, sr->slots); i++)
+	for (i = 0; i < min(sr->num_vfs, sr->slots) && !READ_ONCE(sr->down);
+	     i++)
 		idle += sr->vf[i] && !sr->vf[i]->def;
 	mutex_lock(&ad->lock);
 	n = vpa_core_available(ad->core, &t->def->req);
@@ -943,17 +1300,36 @@ static ssize_t vpa_vf_desc_show(struct kobject *kobj,
 	return sysfs_emit(buf, "%s\n", vpa_vf_type_of(kobj)->def->desc);
 }
 
+static ssize_t vpa_vf_name_show(struct kobject *kobj,
+				struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n", vpa_vf_type_of(kobj)->def->name);
+}
+
+/* what a group's VF is to its user: a PCI function, through vfio-pci */
+static ssize_t vpa_vf_device_api_show(struct kobject *kobj,
+				      struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "vfio-pci\n");
+}
+
 static struct kobj_attribute vpa_vf_type_create =
 	__ATTR(create, 0200, NULL, vpa_vf_create_store);
 static struct kobj_attribute vpa_vf_type_avail =
 	__ATTR(available_instances, 0444, vpa_vf_avail_show, NULL);
 static struct kobj_attribute vpa_vf_type_desc =
 	__ATTR(description, 0444, vpa_vf_desc_show, NULL);
+static struct kobj_attribute vpa_vf_type_name =
+	__ATTR(name, 0444, vpa_vf_name_show, NULL);
+static struct kobj_attribute vpa_vf_type_device_api =
+	__ATTR(device_api, 0444, vpa_vf_device_api_show, NULL);
 
 static struct attribute *vpa_vf_type_attrs[] = {
 	&vpa_vf_type_create.attr,
 	&vpa_vf_type_avail.attr,
 	&vpa_vf_type_desc.attr,
+	&vpa_vf_type_name.attr,
+	&vpa_vf_type_device_api.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(vpa_vf_type);
@@ -1037,13 +1413,25 @@ VPA_VF_SHOW(ns, VPA_VFF_NS)
 
 /*
  * Attach namespace @nsid to @vf's secondary, or detach the one attached
- * (0). Return: 0, -ENOENT (no group), -EINVAL (NVME_NSID_ALL), -EBUSY
- * (the VF has one, or another VF has this one), or the command's error.
+ * (0). Only a private namespace that no other controller has is given: a
+ * shared one (NMIC bit 0: it may be attached to several controllers, as
+ * QEMU's shared=on) or one attached to the primary would be seen by more
+ * than this VF's tenant. It is attached only if the device does not list
+ * it attached to the secondary already. Return: 0, -ENOENT (no group),
+ * -EINVAL (NVME_NSID_ALL, or no such namespace), -EPERM (a shared
+ * namespace, or the primary's), -EBUSY (the VF has another one, another
+ * controller has this one, or a driver is bound to the VF), -EOPNOTSUPP
+ * (the device does not list attachments: vpa gives no namespace), -EIO
+ * (the admin queue is down, or the device refused), -ENODEV (the VF's
+ * controller is absent: enable the VFs), or an unknown outcome.
  */
 static int vpa_vf_set_ns(struct vpa_adapter *ad, struct vpa_vf *vf, u32 nsid)
 {
 	struct vpa_sriov *sr = ad->sriov;
+	struct vpa_ns_users u;
+	struct pci_dev *vfdev;
 	unsigned int i;
+	bool shared;
 	int ret;
 
 	lockdep_assert_held(&sr->lock);
@@ -1051,22 +1439,41 @@ static int vpa_vf_set_ns(struct vpa_adapter *ad, struct vpa_vf *vf, u32 nsid)
 		return -ENOENT;
 	if (nsid == NVME_NSID_ALL)
 		return -EINVAL;
-	if (!nsid) {
-		if (!vf->nsid)
-			return 0;
-		ret = vpa_nvme_ns_attach(&sr->nv, vf->nsid, vf->scid, false);
-		if (!ret)
-			vf->nsid = 0;
-		return ret;
-	}
-	if (vf->nsid)
+	if (!sr->ns_ok)
+		return -EOPNOTSUPP;
+	if (READ_ONCE(sr->down))
+		return -EIO;
+	if (nsid == vf->nsid)
+		return 0;
+	if (nsid && vf->nsid)
 		return -EBUSY;
-	for (i = 0; i < sr->slots; i++)
+	for (i = 0; nsid && i < sr->slots; i++)
 		if (sr->vf[i] && sr->vf[i]->nsid == nsid)
 			return -EBUSY;
-	ret = vpa_nvme_ns_attach(&sr->nv, nsid, vf->scid, true);
+	vfdev = vpa_vf_claim(ad, vf);
+	if (IS_ERR(vfdev))
+		return PTR_ERR(vfdev);
+	if (!nsid) {
+		ret = vpa_vf_ns_detach(sr, vf);
+		goto out;
+	}
+	ret = vpa_nvme_ns_info(&sr->nv, nsid, &shared);
+	if (ret == -ENOENT)
+		ret = -EINVAL;
+	if (!ret && shared)
+		ret = -EPERM;
+	if (!ret)
+		ret = vpa_sriov_ns_users(sr, nsid, vf, &u);
+	if (!ret && u.primary)
+		ret = -EPERM;
+	if (!ret && u.others)
+		ret = -EBUSY;
+	if (!ret && !u.vf)
+		ret = vpa_nvme_ns_attach(&sr->nv, nsid, vf->scid, true);
 	if (!ret)
 		vf->nsid = nsid;
+out:
+	vpa_vf_unclaim(vfdev);
 	return ret;
 }
 
@@ -1079,10 +1486,10 @@ static ssize_t vpa_vf_ns_store(struct kobject *kobj,
 	u32 nsid;
 	int ret;
 
-	ret = kstrtou32(buf, 0, &nsid) ? -EINVAL : 0;
+	ret = kstrtou32(buf, 10, &nsid) ? -EINVAL : 0;
 	if (!ret) {
 		mutex_lock(&sr->lock);
-		ret = vpa_vf_set_ns(vf->ad, vf, nsid);
+		ret = vpa_sriov_uerr(vpa_vf_set_ns(vf->ad, vf, nsid));
 		mutex_unlock(&sr->lock);
 	}
 	if (ret)
@@ -1103,7 +1510,7 @@ static ssize_t vpa_vf_destroy_store(struct kobject *kobj,
 	ret = kstrtobool(buf, &yes) || !yes ? -EINVAL : 0;
 	if (!ret) {
 		mutex_lock(&sr->lock);
-		ret = vpa_vf_destroy(vf->ad, vf);
+		ret = vpa_sriov_uerr(vpa_vf_destroy(vf->ad, vf));
 		mutex_unlock(&sr->lock);
 	}
 	if (ret)
@@ -1197,6 +1604,13 @@ static void vpa_sriov_sysfs_put(struct vpa_sriov *sr)
  * vpa_sriov_types/ with the types the device can meet (a type asking for
  * more than a secondary may get, say, is left out), and vpa_vfs/ with one
  * directory per VF number that has a secondary.
+ *
+ * These are kobjects of their own under the PF's device, not attribute
+ * groups: a group is one directory level, and these are two (a directory
+ * per type and per VF, as mdev_supported_types/ is), whose number only
+ * the probe knows (the types the device can meet, the VFs the Secondary
+ * Controller List names). No uevent is sent for them: they come and go
+ * with the driver's binding, which sends its own.
  */
 static int vpa_sriov_sysfs_add(struct vpa_adapter *ad)
 {
@@ -1224,11 +1638,14 @@ static int vpa_sriov_sysfs_add(struct vpa_adapter *ad)
 		}
 		t->ad = ad;
 		t->def = &vpa_vf_type_defs[i];
-		sr->types[i] = t;
 		ret = kobject_init_and_add(&t->kobj, &vpa_vf_type_ktype,
 					   sr->types_dir, "%s", t->def->name);
-		if (ret)
+		if (ret) {
+			/* not in sysfs: the reference alone is dropped */
+			kobject_put(&t->kobj);
 			goto err;
+		}
+		sr->types[i] = t;
 	}
 	for (i = 0; i < sr->slots; i++) {
 		if (!test_bit(i, sr->has_sc))
@@ -1242,11 +1659,13 @@ static int vpa_sriov_sysfs_add(struct vpa_adapter *ad)
 		vf->index = i;
 		vf->scid = sr->scid[i];
 		vf->state = VPA_VF_NONE;
-		sr->vf[i] = vf;
 		ret = kobject_init_and_add(&vf->kobj, &vpa_vf_ktype,
 					   sr->vfs_dir, "%u", i);
-		if (ret)
+		if (ret) {
+			kobject_put(&vf->kobj);
 			goto err;
+		}
+		sr->vf[i] = vf;
 	}
 	return 0;
 
@@ -1257,10 +1676,13 @@ err:
 }
 
 /*
- * Unbind: VFs disabled (their drivers unbound first, by the PCI core),
- * then every group's secondary offline with nothing assigned and its
- * namespace detached, and every group freed. Failures are logged: the
- * device is left as it is.
+ * Unbind: every group's secondary offline with nothing assigned, its
+ * namespace detached and the namespaces of every secondary swept, while
+ * the VFs still exist (their secondaries are present: a detach from an
+ * absent controller fails); then the VFs disabled (their drivers unbound
+ * first, by the PCI core) and every group freed. With the admin queue
+ * down no command is sent. Failures are logged: the device is left as it
+ * is, and the next probe sweeps it.
  */
 static void vpa_sriov_groups_fini(struct vpa_adapter *ad)
 {
@@ -1268,28 +1690,28 @@ static void vpa_sriov_groups_fini(struct vpa_adapter *ad)
 	unsigned int i;
 
 	mutex_lock(&sr->lock);
+	for (i = 0; i < VPA_SRIOV_MAX_VFS && !READ_ONCE(sr->down); i++) {
+		struct vpa_vf *vf = sr->vf[i];
+
+		if (!vf || !vf->def)
+			continue;
+		if (vf->state != VPA_VF_OFFLINE)
+			vpa_vf_offline(sr, vf);
+		if (vpa_vf_ns_detach(sr, vf))
+			dev_warn(ad->dev, "VF %u: namespace %u left attached to secondary %u\n",
+				 i, vf->nsid, vf->scid);
+	}
+	for (i = 0; i < VPA_SRIOV_MAX_VFS; i++)
+		if (sr->vf[i] && sr->vf[i]->def)
+			vpa_vf_free(ad, sr->vf[i]);
+	/* with no group left, every attachment to a secondary goes */
+	if (sr->ns_ok && !READ_ONCE(sr->down))
+		vpa_sriov_ns_sweep(ad, -1);
 	sr->num_vfs = 0;
 	mutex_unlock(&sr->lock);
 	/* without vpa_sriov::lock: see vpa_sriov_enable() */
 	if (pci_num_vf(ad->pdev))
 		pci_disable_sriov(ad->pdev);
-	mutex_lock(&sr->lock);
-	for (i = 0; i < VPA_SRIOV_MAX_VFS; i++) {
-		struct vpa_vf *vf = sr->vf[i];
-
-		if (!vf || !vf->def)
-			continue;
-		if (vf->nsid &&
-		    !vpa_nvme_ns_attach(&sr->nv, vf->nsid, vf->scid, false))
-			vf->nsid = 0;
-		if (vf->state != VPA_VF_OFFLINE)
-			vpa_vf_offline(sr, vf);
-		if (vf->nsid)
-			dev_warn(ad->dev, "VF %u: namespace %u left attached to secondary %u\n",
-				 i, vf->nsid, vf->scid);
-		vpa_vf_free(ad, vf);
-	}
-	mutex_unlock(&sr->lock);
 }
 
 /* debugfs vpa/<pf>/: what the device says now, through vpa's admin queue */
@@ -1346,6 +1768,60 @@ static int vpa_sriov_pri_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(vpa_sriov_pri);
 
+/*
+ * namespaces: every namespace the device lists (CNS 0x10), one
+ * "NSID SHARED CNTLIDS" line each: SHARED is NMIC bit 0 (CNS 0x11),
+ * CNTLIDS the controllers it is attached to (CNS 0x12), comma-separated,
+ * or "-".
+ */
+static int vpa_sriov_ns_show(struct seq_file *m, void *unused)
+{
+	struct vpa_adapter *ad = m->private;
+	struct vpa_nvme *nv = &ad->sriov->nv;
+	unsigned int i, j, n, nc, got;
+	u32 after = 0, *ids;
+	u16 first, *ctrls;
+	bool shared;
+	int ret = -ENOMEM;
+
+	ids = kmalloc_array(VPA_NVME_NS_LIST_MAX, sizeof(*ids), GFP_KERNEL);
+	ctrls = kmalloc_array(VPA_NVME_CTRL_LIST_MAX, sizeof(*ctrls),
+			      GFP_KERNEL);
+	if (!ids || !ctrls)
+		goto out;
+	for (;;) {
+		ret = vpa_nvme_ns_list(nv, after, ids, &n);
+		for (i = 0; !ret && i < n; i++) {
+			ret = vpa_nvme_ns_info(nv, ids[i], &shared);
+			if (ret)
+				break;
+			seq_printf(m, "%u %u ", ids[i], shared);
+			first = 0;
+			got = 0;
+			for (;;) {
+				ret = vpa_nvme_ns_ctrls(nv, ids[i], first,
+							ctrls, &nc);
+				for (j = 0; !ret && j < nc; j++)
+					seq_printf(m, "%s%u", got++ ? "," : "",
+						   ctrls[j]);
+				if (ret || nc < VPA_NVME_CTRL_LIST_MAX ||
+				    ctrls[nc - 1] == U16_MAX)
+					break;
+				first = ctrls[nc - 1] + 1;
+			}
+			seq_puts(m, got ? "\n" : "-\n");
+		}
+		if (ret || n < VPA_NVME_NS_LIST_MAX)
+			break;
+		after = ids[n - 1];
+	}
+out:
+	kfree(ctrls);
+	kfree(ids);
+	return ret;
+}
+DEFINE_SHOW_ATTRIBUTE(vpa_sriov_ns);
+
 /* The adapter's debugfs files (vpa_main.c made its directory). */
 void vpa_sriov_debugfs_init(struct vpa_adapter *ad)
 {
@@ -1353,6 +1829,35 @@ void vpa_sriov_debugfs_init(struct vpa_adapter *ad)
 			    &vpa_sriov_sec_fops);
 	debugfs_create_file("primary", 0400, ad->debugfs, ad,
 			    &vpa_sriov_pri_fops);
+	debugfs_create_file("namespaces", 0400, ad->debugfs, ad,
+			    &vpa_sriov_ns_fops);
+	/* namespaces the sweeps detached (read without vpa_sriov::lock) */
+	debugfs_create_u32("ns_detached", 0400, ad->debugfs,
+			   &ad->sriov->ns_detached);
+}
+
+/*
+ * Step 8, continued: no namespace an earlier owner attached stays attached
+ * to a secondary (the review's H1). A device that does not list
+ * attachments is used without namespaces for VFs, with a warning.
+ */
+static int vpa_sriov_probe_sweep(struct vpa_adapter *ad)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	int ret;
+
+	ret = vpa_sriov_ns_sweep(ad, -1);
+	if (ret == -EOPNOTSUPP) {
+		dev_warn(ad->dev, "the device does not list namespace attachments: no namespace is given to a VF, and none an earlier owner attached to a secondary can be found\n");
+		return 0;
+	}
+	if (ret)
+		return ret;
+	sr->ns_ok = true;
+	if (sr->ns_detached)
+		dev_info(ad->dev, "detached %u namespaces an earlier owner left attached to secondaries\n",
+			 sr->ns_detached);
+	return 0;
 }
 
 /**
@@ -1446,6 +1951,8 @@ int vpa_sriov_probe(struct pci_dev *pdev)
 	if (!ret)
 		ret = vpa_sriov_offline(pdev, sr);
 	if (!ret)
+		ret = vpa_sriov_probe_sweep(ad);
+	if (!ret)
 		ret = vpa_sriov_step(pdev, 9);
 	if (!ret) {
 		ret = vpa_sriov_start(ad);
@@ -1487,7 +1994,7 @@ err_sriov:
 	kfree(sr);
 err_adapter:
 	vpa_adapter_free(ad);
-	return ret;
+	return vpa_sriov_uerr(ret);
 }
 
 /* Undo vpa_sriov_probe(), in reverse. */
@@ -1514,43 +2021,16 @@ void vpa_sriov_remove(struct pci_dev *pdev)
 }
 
 /*
- * An uncorrectable error (AER). A non-fatal one leaves the link up: the
- * admin queue is idle between commands, so nothing needs recovering.
- * For a fatal one the SR-IOV back end has no recovery yet (plans/sriov.md,
- * step 7): the PCI core is told the function is lost, and since the bus
- * reset that follows restores nothing of ours, the controller's registers
- * are not touched again (an unbind disables nothing); unbinding and
- * binding again starts over.
+ * Every group's secondary is offline with nothing assigned: a reset of the
+ * primary (or a fatal error, after which the bus is reset) did it. The
+ * groups keep their resources in the core, offline. Caller holds
+ * sr->lock. Returns how many groups were not offline.
  */
-pci_ers_result_t vpa_sriov_error_detected(struct vpa_adapter *ad,
-					  pci_channel_state_t state)
+static unsigned int vpa_sriov_groups_lost(struct vpa_sriov *sr)
 {
-	if (state == pci_channel_io_normal) {
-		dev_warn_ratelimited(ad->dev, "non-fatal error detected: the admin queue goes on\n");
-		return PCI_ERS_RESULT_CAN_RECOVER;
-	}
-	vpa_nvme_lost(&ad->sriov->nv, true);
-	dev_warn_ratelimited(ad->dev, "error detected (state %d): no recovery for an SR-IOV adapter yet, unbind and bind it again\n",
-			     state);
-	return PCI_ERS_RESULT_DISCONNECT;
-}
-
-/*
- * A function reset: the controller lost the admin queue, and every
- * secondary was taken offline with nothing assigned (a reset of the
- * primary does that; the VFs themselves stay enabled). The groups keep
- * their resources in the core, offline; they come back with the next
- * enable of the VFs once the admin queue is up again (not yet: step 7).
- */
-void vpa_sriov_reset_done(struct vpa_adapter *ad)
-{
-	struct vpa_sriov *sr = ad->sriov;
 	unsigned int i, lost = 0;
 
-	vpa_nvme_lost(&sr->nv, false);
-	if (sr->own_reset)
-		return;
-	mutex_lock(&sr->lock);
+	lockdep_assert_held(&sr->lock);
 	for (i = 0; i < VPA_SRIOV_MAX_VFS; i++) {
 		if (sr->vf[i] && sr->vf[i]->def &&
 		    sr->vf[i]->state != VPA_VF_OFFLINE) {
@@ -1558,7 +2038,130 @@ void vpa_sriov_reset_done(struct vpa_adapter *ad)
 			lost++;
 		}
 	}
+	return lost;
+}
+
+/*
+ * An uncorrectable error (AER). A non-fatal one leaves the link up: the
+ * admin queue is idle between commands, so nothing needs recovering.
+ * For a fatal one the SR-IOV back end has no recovery yet (plans/sriov.md,
+ * step 7): the admin queue is down for good (a command waiting stops),
+ * the controller's registers are not touched again (the bus reset that
+ * follows restores nothing of ours), every group reads offline and can be
+ * destroyed (without commands), available_instances reads 0 and
+ * vpa_nvme/state "dead"; the PCI core is told the function is lost.
+ * Unbinding and binding again starts over (the probe sweeps what is left).
+ */
+pci_ers_result_t vpa_sriov_error_detected(struct vpa_adapter *ad,
+					  pci_channel_state_t state)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	unsigned int lost;
+
+	if (state == pci_channel_io_normal) {
+		dev_warn_ratelimited(ad->dev, "non-fatal error detected: the admin queue goes on\n");
+		return PCI_ERS_RESULT_CAN_RECOVER;
+	}
+	WRITE_ONCE(sr->down, true);
+	WRITE_ONCE(sr->dead, true);
+	vpa_nvme_lost(&sr->nv, true);
+	mutex_lock(&sr->lock);
+	lost = vpa_sriov_groups_lost(sr);
 	mutex_unlock(&sr->lock);
-	dev_warn_ratelimited(ad->dev, "function reset: admin queue down until the function is bound again, %u groups offline\n",
-			     lost);
+	dev_warn_ratelimited(ad->dev, "error detected (state %d): no recovery for an SR-IOV adapter yet, %u groups offline; unbind and bind it again\n",
+			     state, lost);
+	return PCI_ERS_RESULT_DISCONNECT;
+}
+
+/*
+ * A function reset is coming (sysfs reset, or the probe's own): the admin
+ * queue goes down first, so that no command is in flight across it (one
+ * waiting for its completion stops waiting), and none is sent until
+ * reset_done restarts the queue. Called with the device lock held; takes
+ * no lock a sysfs file holds for long (vpa_nvme::lock only between
+ * commands).
+ */
+void vpa_sriov_reset_prepare(struct vpa_adapter *ad)
+{
+	struct vpa_sriov *sr = ad->sriov;
+
+	if (!sr->own_reset)
+		WRITE_ONCE(sr->down, true);
+	vpa_nvme_lost(&sr->nv, false);
+}
+
+/*
+ * After a function reset: restart the admin queue and check that every
+ * secondary is offline with nothing assigned (a reset of the primary does
+ * that; one that is not is emptied, as the probe does). Test hook:
+ * vpa_sriov_restart_fail. Caller holds sr->lock.
+ */
+static int vpa_sriov_restart(struct vpa_adapter *ad)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	struct vpa_nvme_sec *sec;
+	unsigned int got, i;
+	u32 n = READ_ONCE(vpa_sriov_restart_fail);
+	int ret;
+
+	lockdep_assert_held(&sr->lock);
+	if (n) {
+		WRITE_ONCE(vpa_sriov_restart_fail, n - 1);
+		dev_info(ad->dev, "restart: failure injected\n");
+		return -ECANCELED;
+	}
+	ret = vpa_nvme_enable(&sr->nv);
+	if (ret)
+		return ret;
+	sec = kcalloc(VPA_NVME_SEC_MAX, sizeof(*sec), GFP_KERNEL);
+	if (!sec)
+		return -ENOMEM;
+	/* one page: it holds more secondaries than vpa uses (VPA_SRIOV_MAX_VFS) */
+	ret = vpa_nvme_secondaries(&sr->nv, 0, sec, &got);
+	for (i = 0; !ret && i < got; i++) {
+		if (sec[i].pcid != sr->cntlid ||
+		    (!(sec[i].scs & 1) && !sec[i].nvq && !sec[i].nvi))
+			continue;
+		dev_warn_ratelimited(ad->dev, "secondary %u kept %s, %u VQ, %u VI across a reset: emptied\n",
+				     sec[i].scid,
+				     sec[i].scs & 1 ? "online" : "offline",
+				     sec[i].nvq, sec[i].nvi);
+		ret = vpa_sriov_empty(sr, &sec[i]);
+	}
+	kfree(sec);
+	return ret;
+}
+
+/*
+ * A function reset (the review's M2/M3): the controller lost the admin
+ * queue, and every secondary was taken offline with nothing assigned (a
+ * reset of the primary does that; the VFs themselves stay enabled). The
+ * admin queue is restarted; the groups keep their resources in the core,
+ * offline, and come back with the next enable of the VFs (step 7 will
+ * bring them back itself). A restart that fails leaves the adapter down
+ * (vpa_nvme/state): groups can be destroyed, none created, until a reset
+ * whose restart works. Called with the device lock held.
+ */
+void vpa_sriov_reset_done(struct vpa_adapter *ad)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	unsigned int lost;
+	int ret = -ENODEV;
+
+	if (sr->own_reset) {
+		vpa_nvme_lost(&sr->nv, false);
+		return;
+	}
+	mutex_lock(&sr->lock);
+	if (!READ_ONCE(sr->dead))
+		ret = vpa_sriov_restart(ad);
+	lost = vpa_sriov_groups_lost(sr);
+	WRITE_ONCE(sr->down, ret != 0);
+	mutex_unlock(&sr->lock);
+	if (ret)
+		dev_warn_ratelimited(ad->dev, "function reset: admin queue not restarted (%d), adapter down, %u groups offline\n",
+				     ret, lost);
+	else
+		dev_info_ratelimited(ad->dev, "function reset: admin queue restarted, %u groups offline\n",
+				     lost);
 }
