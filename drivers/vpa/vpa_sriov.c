@@ -46,11 +46,23 @@
  * nothing assigned, its resources still counted as the group's) and is
  * brought online again by the next enable that has its VF.
  *
+ * Namespaces (the review's H1): attachments live in the device and
+ * outlive vpa, a reset and any earlier owner. The sweep
+ * (vpa_sriov_ns_sweep()) detaches every namespace the device lists from
+ * every secondary that has it without its group having asked for it
+ * through vpa_vfs/<n>/ns; it runs at probe, at every enable of the VFs,
+ * before every bring-up of a secondary, and at unbind. Only a private
+ * namespace attached to no other controller is given to a VF.
+ *
  * Locking (outer first):
- *   device lock of the PF (probe, remove, sriov_configure, reset_done)
+ *   device lock of the PF (probe, remove, sriov_configure, reset_done,
+ *   error_detected)
  *     -> vpa_sriov::lock (every group's state, the enabled VF count)
+ *       -> device lock of a VF (vpa_vf_claim(): no driver binds meanwhile)
  *       -> vpa_nvme::lock (one admin command)
  *       -> vpa_adapter::lock (the core)
+ * reset_prepare takes vpa_nvme::lock alone, after telling a command that
+ * waits to stop (vpa_nvme_lost()), so that it never waits for long.
  * VFs are added and removed (pci_enable_sriov(), pci_disable_sriov())
  * under the device lock only, never under vpa_sriov::lock: see
  * vpa_sriov_enable().
