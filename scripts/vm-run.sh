@@ -22,8 +22,9 @@
 #                       own root port rp3 (Documentation/plans/sriov.md 1.2):
 #                       an nvme-subsys, the PF with 4 VFs' worth of flexible
 #                       queues and vectors, namespace 1 for the PF and
-#                       namespaces 2..5 private and detached, one per VF
-#                       (sparse raw images DIR/nv-*.img, 64 MiB each);
+#                       namespaces 2..5 private and detached, one per VF,
+#                       namespace 6 shared and detached (sparse raw images
+#                       DIR/nv-*.img, 64 MiB each);
 #                       KVMSHARE_NVME_RP_OPTS adds options to rp3 (e.g.
 #                       mem-reserve=8M, for VF BARs the firmware left out)
 #     --ivshmem         add an ivshmem-plain device (1 MiB, DIR/ivshmem.bin)
@@ -150,7 +151,7 @@ if [ "$nvme_sriov" = 1 ]; then
 	args+=(-device pcie-root-port,id=rp3,chassis=3,slot=3${KVMSHARE_NVME_RP_OPTS:+,$KVMSHARE_NVME_RP_OPTS}
 	       -device nvme-subsys,id=nvsub0,nqn=kvmshare-vpa
 	       -device nvme,id=nvme0,bus=rp3,serial=vpa0,subsys=nvsub0,max_ioqpairs=18,msix_qsize=10,sriov_max_vfs=4,sriov_vq_flexible=16,sriov_vi_flexible=8,sriov_max_vq_per_vf=8,sriov_max_vi_per_vf=4)
-	for n in pf vf0 vf1 vf2 vf3; do
+	for n in pf vf0 vf1 vf2 vf3 sh; do
 		rm -f "$out/nv-$n.img"
 		truncate -s 64M "$out/nv-$n.img"
 	done
@@ -160,6 +161,11 @@ if [ "$nvme_sriov" = 1 ]; then
 		args+=(-drive "if=none,id=nvvf$n,file=$out/nv-vf$n.img,format=raw"
 		       -device "nvme-ns,bus=nvme0,drive=nvvf$n,nsid=$((n + 2)),shared=off,detached=on")
 	done
+	# namespace 6: shared (NMIC bit 0) and detached, which vpa must refuse
+	# to give to a VF (sriov_groups.sh)
+	# shellcheck disable=SC2054 # (commas: QEMU's option lists)
+	args+=(-drive "if=none,id=nvsh,file=$out/nv-sh.img,format=raw"
+	       -device nvme-ns,bus=nvme0,drive=nvsh,nsid=6,shared=on,detached=on)
 fi
 if [ "$ivshmem" = 1 ]; then
 	rm -f "$out/ivshmem.bin"

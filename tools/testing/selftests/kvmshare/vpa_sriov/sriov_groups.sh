@@ -11,14 +11,23 @@
 # through vpa's own admin queue), the sums what Identify 0x14 says is
 # assigned to secondaries (debugfs primary), and the adapter's free counts
 # the rest. Then: refusals (bad VF number, over capacity, a duplicate,
-# malformed writes), a namespace attached to a VF that stock nvme then
-# drives, sriov_numvfs off and on with groups (refused while a VF has a
-# driver), create/destroy/available_instances in parallel loops while
-# sriov_numvfs toggles, and an unbind that leaves the device as found
-# (checked with nvme-cli on stock nvme: list-secondary, list-ctrl).
+# malformed writes), commands the device fails (debugfs sriov_group_fail,
+# sriov_undo_fail: undone, or state "error"), a namespace attached to a VF
+# that stock nvme then drives (the primary's and a shared namespace
+# refused, EPERM), create/ns/destroy refused while a driver is bound to
+# the VF, sriov_numvfs off and on with groups (refused while a VF has a
+# driver), create/destroy/available_instances in parallel loops for two
+# VFs while sriov_numvfs toggles, a PF reset through sysfs (groups
+# offline; a restart that fails leaves the adapter down, groups
+# destroyable; a namespace left on a secondary is swept before its next
+# bring-up), an unbind racing sysfs writes, and an unbind that leaves no
+# namespace attached (checked by a new probe's sweep and by nvme-cli's
+# list-ctrl on stock nvme).
 
 # shellcheck source=../lib/e2e.sh
 . "$(dirname "$0")/../lib/e2e.sh"
+# shellcheck source=nvme_lib.sh
+. "$(dirname "$0")/nvme_lib.sh"
 
 echo "TAP version 13"
 e2e_setup
@@ -26,16 +35,7 @@ e2e_setup
 T=/tmp/sriov_groups
 mkdir -p $T
 
-nv() {	# nv ARGS...: the host's nvme-cli
-	chroot $E2E_ROOT nvme "$@"
-}
-
-PF=
-for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x1b36 ] && [ "$(cat "$d/device")" = 0x0010 ] &&
-		[ -e "$d/sriov_totalvfs" ] && { PF=$(basename "$d"); break; }
-done
-if [ -z "$PF" ]; then
+if ! PF=$(sriov_pf); then
 	echo "Bail out! no NVMe PF with SR-IOV (VM_NVME_SRIOV=1)"
 	exit 1
 fi
@@ -43,6 +43,7 @@ P=/sys/bus/pci/devices/$PF
 TY=$P/vpa_sriov_types
 VF=$P/vpa_vfs
 DBG=/sys/kernel/debug/vpa/$PF
+HOOK=/sys/kernel/debug/vpa
 
 driver() {	# driver: the PF's driver, or "none"
 	if [ -e $P/driver ]; then
@@ -113,6 +114,7 @@ acct() {
 		dev=$(awk -v f=$((n + 1)) '$3 == f { print $2, $4, $5 }' $T/sec.$1)
 		case $state in
 		online) want="1 $q $i" ;;
+		error) want=$dev ;;	# unknown: checked by its test
 		*) want="0 0 0" ;;
 		esac
 		if [ "$dev" != "$want" ]; then
@@ -165,6 +167,14 @@ e2e_check "vpa_sriov_types/ has the five types, vpa_vfs/ the VFs 0 to 3" \
 	test "$(ls $TY | tr '\n' ' ')" = "vf-fcfs vf-half vf-large vf-quarter vf-small " -a \
 	     "$(ls $VF | tr '\n' ' ')" = "0 1 2 3 "
 echo "# descriptions: $(for t in $TY/*; do echo "$(basename "$t"): $(cat "$t/description");"; done)"
+ok=0
+for t in $TY/*; do
+	[ "$(cat "$t/name")" = "$(basename "$t")" ] &&
+		[ "$(cat "$t/device_api")" = vfio-pci ] || ok=1
+done
+e2e_check "every type directory has name (its own) and device_api (vfio-pci)" test $ok = 0
+e2e_check "vpa_nvme/state up after the probe" test "$(cat $P/vpa_nvme/state)" = up
+echo "# namespaces (NSID SHARED CNTLIDS): $(tr '\n' ';' < $DBG/namespaces); swept at probe: $(cat $DBG/ns_detached)"
 e2e_check "VF directories: scid of each VF from the secondary list, no group" \
 	test "$(cat $VF/0/scid) $(cat $VF/0/type) $(cat $VF/0/state) $(cat $VF/0/rid) $(cat $VF/0/ns)" = \
 	     "$(awk '$3 == 1 { print $1 }' $DBG/secondaries) none none none 0"
@@ -227,22 +237,49 @@ e2e_check "destroy/ns: malformed or without a group refused (EINVAL, ENOENT)" te
 e2e_check "after the refusals nothing changed" test "$(nrs)" = "$before"
 check_acct refused "after the refusals the device still matches"
 
-# --- a failure at each step of bringing a group online is undone
-# (debugfs sriov_group_fail: 1 the VQ assignment, 2 the VI assignment,
-# 3 the online, which fails after both assignments were made)
+# --- a command the device fails at each step of bringing a group online
+# is undone (debugfs sriov_group_fail: the step's command goes to a
+# controller id no controller has, and the device refuses it: 1 the VQ
+# assignment, 2 the VI assignment, 3 the online, which fails after both
+# assignments were made)
 
 before=$(nrs)
 for s in 1 2 3; do
-	echo $s > /sys/kernel/debug/vpa/sriov_group_fail
+	echo $s > $HOOK/sriov_group_fail
 	kmark
-	refused $TY/vf-small/create 2 "Operation canceled"
+	refused $TY/vf-small/create 2 "Input/output error"
 	r=$?
-	echo 0 > /sys/kernel/debug/vpa/sriov_group_fail
+	echo 0 > $HOOK/sriov_group_fail
 	kmsg
-	e2e_check "a failure at step $s of bringing VF 2 online: create fails (ECANCELED), no group" \
+	e2e_check "the device fails step $s of bringing VF 2 online: create fails (EIO), no group" \
 		test $r = 0 -a "$(nrs)" = "$before"
 	check_acct fail$s "after the failure at step $s: what was assigned was taken back (Identify 0x15, 0x14, free counts)"
 done
+
+# the online fails and so do both undos (sriov_undo_fail 2): the device
+# keeps VF 2's assignment, and the group stays, in state error, until a
+# destroy takes it back
+echo 3 > $HOOK/sriov_group_fail
+echo 2 > $HOOK/sriov_undo_fail
+kmark
+refused $TY/vf-small/create 2 "Input/output error"
+r=$?
+echo 0 > $HOOK/sriov_group_fail
+echo 0 > $HOOK/sriov_undo_fail
+kmsg
+cat $DBG/secondaries > $T/sec.err2
+sc2=$(awk '$3 == 3 { print $2, $4, $5 }' $T/sec.err2)
+e2e_check "online and both undos fail: create fails (EIO), VF 2's group in state error holding 2/1, the device has them assigned ($sc2)" \
+	test $r = 0 -a "$(cat $VF/2/type):$(cat $VF/2/state):$(cat $VF/2/nr_wq)/$(cat $VF/2/nr_vec)" = "vf-small:error:2/1" -a \
+	     "$sc2" = "0 2 1"
+e2e_check "a group in state error is counted: free 4 VQ 2 VI" \
+	test "$(cat $P/vpa_wq/free) $(cat $P/vpa_vec/free)" = "4 2"
+echo 1 > $HOOK/sriov_undo_fail
+e2e_check "its destroy fails while the device fails the offline (EIO): the group stays" \
+	sh -c "! echo 1 > $VF/2/destroy 2>/dev/null && test \"\$(cat $VF/2/state)\" = error"
+echo 0 > $HOOK/sriov_undo_fail
+e2e_check "then its destroy takes the assignment back" destroy 2
+check_acct errfix "after the error group's destroy: the device matches"
 
 # --- FCFS: what is free, up to 4/2, at least 2/1
 
@@ -319,6 +356,38 @@ e2e_check "stock nvme drives VF 3 (controller ${live:-none}, online with vpa's 4
 	test -n "$live" -a -n "$ns5"
 [ -n "$live" ] && echo "# VF 3: $(nv get-feature /dev/"$live" -f 7 2>&1 | tr '\n' ' ')"
 
+# --- a VF with a driver is in use: no destroy, ns or create under it
+
+e2e_check "destroy of VF 3's group refused while nvme drives it (EBUSY)" \
+	refused $VF/3/destroy 1 "Device or resource busy"
+e2e_check "detaching VF 3's namespace refused while nvme drives it (EBUSY)" \
+	refused $VF/3/ns 0 "Device or resource busy"
+e2e_check "VF 3 kept its group, online, and namespace 5" \
+	test "$(cat $VF/3/type):$(cat $VF/3/state):$(cat $VF/3/ns)" = "vf-fcfs:online:5"
+VF1=$(basename "$(readlink $P/virtfn1)")
+modprobe vfio-pci
+echo vfio-pci > /sys/bus/pci/devices/"$VF1"/driver_override
+echo "$VF1" > /sys/bus/pci/drivers/vfio-pci/bind 2> $T/vfio.err
+d1=$(basename "$(readlink /sys/bus/pci/devices/"$VF1"/driver 2>/dev/null)")
+e2e_check "vfio-pci binds VF 1, which has no group (${d1:-none}: $(cat $T/vfio.err))" \
+	test "$d1" = vfio-pci
+e2e_check "a group for VF 1 refused while vfio-pci is bound to it (EBUSY)" \
+	refused $TY/vf-small/create 1 "Device or resource busy"
+echo "$VF1" > /sys/bus/pci/drivers/vfio-pci/unbind
+echo > /sys/bus/pci/devices/"$VF1"/driver_override
+
+# --- namespaces that are not a VF's alone are refused
+
+e2e_check "the primary's namespace 1 for VF 2 refused (EPERM)" \
+	refused $VF/2/ns 1 "Operation not permitted"
+e2e_check "the shared namespace 6 for VF 2 refused (EPERM)" \
+	refused $VF/2/ns 6 "Operation not permitted"
+e2e_check "a namespace the device does not have (99) refused (EINVAL)" \
+	refused $VF/2/ns 99 "Invalid argument"
+e2e_check "ns takes decimal only: 0x4 refused (EINVAL)" \
+	refused $VF/2/ns 0x4 "Invalid argument"
+e2e_check "after the refusals VF 2 has no namespace" test "$(cat $VF/2/ns)" = 0
+
 # --- sriov_numvfs 0 and back with groups
 
 kmark
@@ -349,17 +418,23 @@ create vf-fcfs 3
 wr $VF/3/ns 5
 check_acct on4 "4 VFs again: Identify 0x15 and 0x14 match"
 
-# --- concurrency: create/destroy and reads while sriov_numvfs toggles
+# --- concurrency: create/destroy for VF 1 and VF 2 (4 VQ 2 VI free) and
+# reads while sriov_numvfs toggles; each VF's loop must make groups
 
 kmark
 end=$(($(date +%s) + 20))
-(while [ "$(date +%s)" -lt $end ]; do
-	echo 1 > $TY/vf-fcfs/create
-	echo 2 > $TY/vf-quarter/create
-	echo 1 > $VF/1/destroy
-	echo 2 > $VF/2/destroy
-done) 2> /dev/null &
+conc() {	# conc VF TYPE: create and destroy VF's group; count creates
+	c=0
+	while [ "$(date +%s)" -lt $end ]; do
+		echo "$1" > $TY/"$2"/create && c=$((c + 1))
+		echo 1 > $VF/"$1"/destroy
+	done 2> /dev/null
+	echo $c > $T/conc.$1
+}
+conc 1 vf-small &
 p1=$!
+conc 2 vf-fcfs &
+p3=$!
 (while [ "$(date +%s)" -lt $end ]; do
 	cat $TY/*/available_instances $VF/*/state $DBG/primary
 done) > /dev/null 2>&1 &
@@ -368,24 +443,109 @@ toggles=0
 while [ "$(date +%s)" -lt $end ]; do
 	wr $P/sriov_numvfs 0 && wr $P/sriov_numvfs 4 && toggles=$((toggles + 1))
 done
-wait $p1 $p2
+wait $p1 $p2 $p3
 kmsg
 [ "$(cat $P/sriov_numvfs)" = 4 ] || { wr $P/sriov_numvfs 0; wr $P/sriov_numvfs 4; }
+for n in 1 2; do
+	[ "$(cat $VF/$n/type)" = none ] || destroy $n
+done
 e2e_check "concurrency: $toggles sriov_numvfs toggles beside create/destroy/read loops; 4 VFs at the end" \
 	test $toggles -gt 2 -a "$(cat $P/sriov_numvfs)" = 4
+e2e_check "concurrency: VF 1's loop made $(cat $T/conc.1) groups, VF 2's $(cat $T/conc.2)" \
+	test "$(cat $T/conc.1)" -gt 0 -a "$(cat $T/conc.2)" -gt 0
 check_acct conc "after the loops: Identify 0x15 and 0x14 match vpa's groups and free counts"
 e2e_check "after the loops: VF 0 and VF 3 kept their groups and VF 3 its namespace" \
 	test "$(cat $VF/0/type):$(cat $VF/0/state) $(cat $VF/3/type):$(cat $VF/3/state):$(cat $VF/3/ns)" = \
 	     "vf-large:online vf-fcfs:online:5"
 
-# --- unbind with VFs enabled and groups: the device as found
+# --- a PF reset (sysfs reset: an FLR): the admin queue restarts, every
+# group reads offline (the device took every secondary back) and keeps
+# its namespace; an enable brings them online again
+
+scid3=$(cat $VF/3/scid)
+kmark
+wr $P/reset 1
+r=$?
+kmsg
+e2e_check "PF reset through sysfs (rc $r: $(cat $T/wr.err)): vpa_nvme/state up, groups offline" \
+	test $r = 0 -a "$(cat $P/vpa_nvme/state)" = up -a \
+	     "$(nrs)" = "0:vf-large:offline:8/4 1:none:none:0/0 2:none:none:0/0 3:vf-fcfs:offline:4/2"
+check_acct reset "after the reset: every secondary offline with nothing assigned, the groups still counted"
+e2e_check "namespace 5 still attached to VF 3's secondary $scid3 ($(awk '$1 == 5' $DBG/namespaces))" \
+	test "$(awk '$1 == 5 { print $3 }' $DBG/namespaces)" = "$scid3" -a "$(cat $VF/3/ns)" = 5
+wr $P/sriov_numvfs 0
+wr $P/sriov_numvfs 4
+check_acct reon "sriov_numvfs 0 and 4 after the reset: the groups online again"
+
+# a restart that fails (debugfs sriov_restart_fail) leaves the adapter
+# down: nothing can be created, groups can be destroyed (no command: the
+# reset took their secondaries back), and VF 3's namespace stays on its
+# secondary until the sweep before its next bring-up
+echo 1 > $HOOK/sriov_restart_fail
+kmark
+wr $P/reset 1
+kmsg
+e2e_check "a reset whose restart fails: vpa_nvme/state down, groups offline" \
+	test "$(cat $P/vpa_nvme/state)" = down -a \
+	     "$(cat $VF/0/state) $(cat $VF/3/state)" = "offline offline"
+e2e_check "down: available_instances 0 for every type ($(avail))" \
+	test "$(avail)" = "0 0 0 0 0"
+e2e_check "down: create refused (EIO)" \
+	refused $TY/vf-small/create 1 "Input/output error"
+ok=0
+destroy 0 || ok=1
+destroy 3 || ok=1
+e2e_check "down: the groups can be destroyed ($ok: $(cat $T/wr.err))" \
+	test $ok = 0 -a "$(nrs)" = "0:none:none:0/0 1:none:none:0/0 2:none:none:0/0 3:none:none:0/0"
+kmark
+wr $P/reset 1
+kmsg
+e2e_check "a reset whose restart works: vpa_nvme/state up again" \
+	test "$(cat $P/vpa_nvme/state)" = up
+echo "# namespaces after the restart: $(tr '\n' ';' < $DBG/namespaces)"
+sw0=$(cat $DBG/ns_detached)
+create vf-small 3
+e2e_check "a new group for VF 3: the sweep detached namespace 5, left on its secondary (swept $sw0 -> $(cat $DBG/ns_detached))" \
+	test "$(cat $VF/3/type)" = vf-small -a "$(cat $VF/3/ns)" = 0 -a \
+	     "$(awk '$1 == 5 { print $3 }' $DBG/namespaces)" = - -a \
+	     "$(cat $DBG/ns_detached)" -gt "$sw0"
+check_acct swept "after the sweep: the device matches"
+create vf-large 0
+wr $VF/3/ns 5
+
+# --- unbind with VFs enabled and groups, racing writes to vpa's files:
+# the writes fail once the files are gone, the unbind finishes, and no
+# namespace stays attached to a secondary (a new probe's sweep finds
+# none; then nvme-cli's list-ctrl on stock nvme)
 
 kmark
+end=$(($(date +%s) + 30))
+(while [ "$(date +%s)" -lt $end ] && [ -e $VF ]; do
+	echo 1 > $TY/vf-small/create
+	echo 5 > $VF/1/ns
+	echo 0 > $VF/1/ns
+	echo 1 > $VF/1/destroy
+	cat $TY/*/available_instances $VF/*/state
+done) > /dev/null 2>&1 &
+p1=$!
+sleep 1
 echo "$PF" > /sys/bus/pci/drivers/vpa/unbind
+wait $p1
 echo > $P/driver_override
 kmsg
-e2e_check "vpa unbinds with groups and VFs: VFs disabled, no vpa_vfs/" \
+e2e_check "vpa unbinds with groups and VFs while writes race it: VFs disabled, no vpa_vfs/" \
 	test "$(driver)" = none -a "$(cat $P/sriov_numvfs)" = 0 -a ! -e $VF
+e2e_check "the racing writer ended with the files" test "$(date +%s)" -lt "$end"
+echo vpa > $P/driver_override
+echo "$PF" 2> $T/bind.err > /sys/bus/pci/drivers/vpa/bind
+kmsg
+echo "# namespaces at the new probe: $(tr '\n' ';' < $DBG/namespaces 2>&1)"
+e2e_check "a new probe's sweep found no namespace on a secondary (ns_detached $(cat $DBG/ns_detached 2>&1))" \
+	test "$(driver)" = vpa -a "$(cat $DBG/ns_detached 2>&1)" = 0
+e2e_check "every private namespace but the primary's attached to nothing" \
+	test "$(awk '$1 >= 2 && $1 <= 6 && $3 != "-"' $DBG/namespaces | wc -l)" = 0
+echo "$PF" > /sys/bus/pci/drivers/vpa/unbind
+echo > $P/driver_override
 echo "$PF" > /sys/bus/pci/drivers/nvme/bind
 DEV=
 i=0
@@ -396,22 +556,12 @@ while [ $i -lt 60 ]; do
 	sleep 1
 	i=$((i + 1))
 done
-nv list-secondary "$DEV" > $T/sec.raw 2>&1
-# "SCID SCS VFN NVQ NVI" lines, decimal (as sriov_probe.sh's seclist)
-awk '{ k = $1; n = split($0, a, ": "); split(a[n], b, " "); v = b[1] }
-	k == "SCID" { s = v } k == "SCS" { c = v } k == "VFN" { f = v }
-	k == "NVQ" { q = v }
-	k == "NVI" { print s, c, f, q, v }' $T/sec.raw |
-while read -r s c f q v; do
-	echo "$((s)) $((c)) $((f)) $((q)) $((v))"
-done > $T/sec.after
-echo "# list-secondary (SCID SCS VFN NVQ NVI): $(tr '\n' ';' < $T/sec.after)"
+# (a diagnostic only: QEMU empties every secondary when nvme enables the
+# controller, so the list cannot show what vpa left)
+[ -n "$DEV" ] && seclist
 nv list-ctrl "$DEV" -n 5 > $T/ctrl5 2>&1
 echo "# list-ctrl -n 5: $(tr '\n' ' ' < $T/ctrl5)"
-e2e_check "stock nvme ($DEV): every secondary offline with nothing assigned (list-secondary)" \
-	test -n "$DEV" -a "$(wc -l < $T/sec.after)" = 4 -a \
-	     "$(awk '$2 != 0 || $4 != 0 || $5 != 0' $T/sec.after | wc -l)" = 0
-e2e_check "namespace 5 attached to no controller (list-ctrl)" \
+e2e_check "stock nvme ($DEV): namespace 5 attached to no controller (list-ctrl)" \
 	grep -q "num of ctrls present: 0" $T/ctrl5
 
 e2e_logs_clean
