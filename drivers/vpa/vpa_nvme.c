@@ -91,6 +91,9 @@ static int vpa_nvme_wait_ready(struct vpa_nvme *nv, bool ready)
 			return -EIO;
 		if (!!(csts & NVME_CSTS_RDY) == ready)
 			return 0;
+		/* an enable gives way to a reset that is coming */
+		if (ready && READ_ONCE(nv->halt))
+			return -ETIMEDOUT;
 		if (time_after(jiffies, deadline))
 			return -ETIMEDOUT;
 		usleep_range(1000, 2000);
@@ -264,8 +267,9 @@ out:
 		csts = readl(nv->bar + NVME_REG_CSTS);
 	mutex_unlock(&nv->lock);
 	if (ret)
-		dev_err(&nv->pdev->dev, "admin queue not enabled: %d (CSTS %x)\n",
-			ret, csts);
+		dev_err_ratelimited(&nv->pdev->dev,
+				    "admin queue not enabled: %d (CSTS %x)\n",
+				    ret, csts);
 	return ret;
 }
 
@@ -286,8 +290,26 @@ int vpa_nvme_disable(struct vpa_nvme *nv)
 	ret = __vpa_nvme_disable(nv);
 	mutex_unlock(&nv->lock);
 	if (ret)
-		dev_warn(&nv->pdev->dev, "controller not disabled: %d\n", ret);
+		dev_warn_ratelimited(&nv->pdev->dev,
+				     "controller not disabled: %d\n", ret);
 	return ret;
+}
+
+/**
+ * vpa_nvme_live - the queue can take a command
+ * @nv:	the controller
+ *
+ * False from a timeout, a fatal controller status, a lost or mismatched
+ * completion, or vpa_nvme_lost(), until the next vpa_nvme_enable().
+ */
+bool vpa_nvme_live(struct vpa_nvme *nv)
+{
+	bool live;
+
+	mutex_lock(&nv->lock);
+	live = nv->live;
+	mutex_unlock(&nv->lock);
+	return live;
 }
 
 /*

@@ -52,15 +52,25 @@
  * every secondary that has it without its group having asked for it
  * through vpa_vfs/<n>/ns; it runs at probe, at every enable of the VFs,
  * before every bring-up of a secondary, and at unbind. Only a private
- * namespace attached to no other controller is given to a VF.
+ * namespace attached to no other controller is given to a VF; also after
+ * a restart when one is due (a destroy while down, an attach whose
+ * outcome is unknown). The sweep protects tenants from what vpa and
+ * earlier owners did, not from each other: a VF's user sends admin
+ * commands to its own secondary, and a device that accepts Namespace
+ * Attachment from a secondary (QEMU's does) lets that user attach any
+ * namespace (Documentation/design/vpa.rst).
  *
  * Locking (outer first):
  *   device lock of the PF (probe, remove, sriov_configure, reset_done,
- *   error_detected)
+ *   error_detected), and in a bus or slot reset the device locks of the
+ *   VFs as well (the PCI core takes them all before reset_prepare and
+ *   holds them across reset_done)
  *     -> vpa_sriov::lock (every group's state, the enabled VF count)
- *       -> device lock of a VF (vpa_vf_claim(): no driver binds meanwhile)
  *       -> vpa_nvme::lock (one admin command)
  *       -> vpa_adapter::lock (the core)
+ * A VF's device lock is taken under vpa_sriov::lock only with
+ * device_trylock() (vpa_vf_lock(): -EBUSY when held), never waited for:
+ * the order above has it outside vpa_sriov::lock.
  * reset_prepare takes vpa_nvme::lock alone, after telling a command that
  * waits to stop (vpa_nvme_lost()), so that it never waits for long.
  * VFs are added and removed (pci_enable_sriov(), pci_disable_sriov())
@@ -198,6 +208,11 @@ struct vpa_vf {
  *		is given to a VF; set by the probe
  * @ns_detached: namespaces the sweeps found attached to a secondary
  *		without vpa, and detached (debugfs namespaces)
+ * @sweep:	a namespace may be attached to a secondary without vpa
+ *		having it as a group's (an attach whose outcome is unknown,
+ *		a destroy with the admin queue down): the next restart
+ *		sweeps every secondary (every bring-up sweeps its own
+ *		anyway); cleared by a sweep of every secondary that worked
  * @types_dir:	vpa_sriov_types/
  * @types:	its subdirectories (NULL for a type the device cannot fit)
  * @vfs_dir:	vpa_vfs/
@@ -221,6 +236,7 @@ struct vpa_sriov {
 	bool dead;
 	bool ns_ok;
 	u32 ns_detached;
+	bool sweep;
 	struct kobject *types_dir;
 	struct vpa_vf_type *types[VPA_VF_NR_TYPES];
 	struct kobject *vfs_dir;
@@ -400,6 +416,17 @@ static int vpa_sriov_sec_pass(struct pci_dev *pdev, struct vpa_sriov *sr,
 			first = s->scid + 1;
 			if (s->pcid != sr->cntlid)
 				continue;
+			/*
+			 * the sweep detaches from a secondary and the test
+			 * hooks use 0xffff: neither may name the primary, a
+			 * reserved id (FFF0h-FFFFh) or a VF that cannot be
+			 */
+			if (s->scid == sr->cntlid || s->scid >= 0xfff0 ||
+			    s->vfn > pci_sriov_get_totalvfs(pdev)) {
+				dev_err(&pdev->dev, "secondary list: controller id %u (VF %u) of primary %u is not a secondary's\n",
+					s->scid, s->vfn, sr->cntlid);
+				return -EIO;
+			}
 			(*n)++;
 			if (s->vfn >= 1 && s->vfn <= VPA_SRIOV_MAX_VFS) {
 				if (__test_and_set_bit(s->vfn - 1, sr->has_sc)) {
@@ -629,6 +656,27 @@ static u16 vpa_vf_undo_cntlid(const struct vpa_vf *vf)
 	return VPA_SRIOV_BAD_CNTLID;
 }
 
+/*
+ * After commands sent for a sysfs write, an enable or a disable (the
+ * review's M2): a command that timed out, or a completion that was lost
+ * or not the command's, took the admin queue down outside a reset
+ * (vpa_nvme.c). The adapter is then down (vpa_nvme/state "down",
+ * available_instances 0, create refused, destroy without commands) until
+ * a function reset whose restart works: write 1 to the PF's reset. Until
+ * then the device keeps whatever it had; the reset takes every secondary
+ * back. Caller holds sr->lock.
+ */
+static void vpa_sriov_check_live(struct vpa_adapter *ad)
+{
+	struct vpa_sriov *sr = ad->sriov;
+
+	lockdep_assert_held(&sr->lock);
+	if (READ_ONCE(sr->down) || vpa_nvme_live(&sr->nv))
+		return;
+	WRITE_ONCE(sr->down, true);
+	dev_warn_ratelimited(ad->dev, "admin queue down after a command failed: adapter down until a function reset (write 1 to the PF's reset)\n");
+}
+
 /* An errno of the admin queue as the sysfs files return it. */
 static int vpa_sriov_uerr(int ret)
 {
@@ -734,6 +782,8 @@ out:
 	if (ret)
 		dev_warn_ratelimited(ad->dev, "namespace sweep failed: %d\n",
 				     ret);
+	else if (only < 0)
+		sr->sweep = false;
 	return ret;
 }
 
@@ -911,31 +961,53 @@ static void vpa_vf_free(struct vpa_adapter *ad, struct vpa_vf *vf)
 }
 
 /*
+ * Lock VF @vfdev (number @index) against drivers: its device lock held,
+ * no driver bound. The device lock is only tried, never waited for (the
+ * second review's H1): a bus or slot reset (reset_subordinate, a vfio hot
+ * reset) holds every VF's device lock while reset_done takes
+ * vpa_sriov::lock, and an unbind from vfio-pci holds it for as long as a
+ * guest keeps the device. Returns NULL with the lock held, or why not
+ * (nothing held). Caller holds vpa_sriov::lock.
+ */
+static const char *vpa_vf_lock(struct vpa_adapter *ad, struct pci_dev *vfdev)
+{
+	const char *drv;
+
+	lockdep_assert_held(&ad->sriov->lock);
+	if (!device_trylock(&vfdev->dev))
+		return "busy (a bind, unbind or reset of it is under way)";
+	if (!vfdev->dev.driver)
+		return NULL;
+	drv = vfdev->dev.driver->name;
+	device_unlock(&vfdev->dev);
+	return drv;
+}
+
+/*
  * The review's M1: a VF bound to a driver (vfio-pci with a guest, nvme)
  * is in use, and taking its secondary offline, resetting it (ACT 9 resets
  * the VF) or changing its namespace would pull the device from under that
- * driver, as sriov_numvfs 0 refuses to. Returns VF @vf with its device
+ * driver, as sriov_numvfs 0 refuses to. Returns VF @index with its device
  * lock held (no driver binds until vpa_vf_unclaim()) and a reference,
- * NULL if the VF is not enabled, or ERR_PTR(-EBUSY). Caller holds
- * vpa_sriov::lock (lock order: vpa_sriov::lock, then the VF's device
- * lock; nothing that holds a VF's device lock takes vpa_sriov::lock).
+ * NULL if the VF is not enabled, or ERR_PTR(-EBUSY): a driver is bound,
+ * or its device lock is held (vpa_vf_lock()). Caller holds
+ * vpa_sriov::lock.
  */
-static struct pci_dev *vpa_vf_claim(struct vpa_adapter *ad, struct vpa_vf *vf)
+static struct pci_dev *vpa_vf_claim(struct vpa_adapter *ad, u16 index)
 {
 	struct pci_dev *vfdev;
+	const char *why;
 
 	lockdep_assert_held(&ad->sriov->lock);
-	if (vf->index >= ad->sriov->num_vfs)
+	if (index >= ad->sriov->num_vfs)
 		return NULL;
-	vfdev = vpa_sriov_vf_get(ad->pdev, vf->index);
+	vfdev = vpa_sriov_vf_get(ad->pdev, index);
 	if (!vfdev)
 		return NULL;
-	device_lock(&vfdev->dev);
-	if (vfdev->dev.driver) {
-		dev_info_ratelimited(ad->dev, "VF %u (%s) is bound to %s: unbind it first\n",
-				     vf->index, pci_name(vfdev),
-				     vfdev->dev.driver->name);
-		device_unlock(&vfdev->dev);
+	why = vpa_vf_lock(ad, vfdev);
+	if (why) {
+		dev_info_ratelimited(ad->dev, "VF %u (%s) is in use: %s\n",
+				     index, pci_name(vfdev), why);
 		pci_dev_put(vfdev);
 		return ERR_PTR(-EBUSY);
 	}
@@ -976,7 +1048,7 @@ static int vpa_vf_create(struct vpa_adapter *ad,
 		return -EEXIST;
 	if (READ_ONCE(sr->down))
 		return -EIO;
-	vfdev = vpa_vf_claim(ad, vf);
+	vfdev = vpa_vf_claim(ad, vf->index);
 	if (IS_ERR(vfdev))
 		return PTR_ERR(vfdev);
 	if (!vfdev)
@@ -1047,21 +1119,23 @@ static int vpa_vf_destroy(struct vpa_adapter *ad, struct vpa_vf *vf)
 	lockdep_assert_held(&sr->lock);
 	if (!vf->def)
 		return -ENOENT;
-	vfdev = vpa_vf_claim(ad, vf);
-	if (IS_ERR(vfdev))
-		return PTR_ERR(vfdev);
+	/* down: no command is sent, so no claim is needed */
 	if (READ_ONCE(sr->down)) {
 		dev_info_ratelimited(ad->dev, "VF %u: group destroyed with the admin queue down (namespace %u left to the next sweep)\n",
 				     vf->index, vf->nsid);
-		goto free;
+		sr->sweep = true;
+		vpa_vf_free(ad, vf);
+		return 0;
 	}
+	vfdev = vpa_vf_claim(ad, vf->index);
+	if (IS_ERR(vfdev))
+		return PTR_ERR(vfdev);
 	if (vf->state != VPA_VF_OFFLINE)
 		ret = vpa_vf_offline(sr, vf);
 	if (!ret)
 		ret = vpa_vf_ns_detach(sr, vf);
 	if (ret)
 		goto out;
-free:
 	vpa_vf_free(ad, vf);
 	dev_info_ratelimited(ad->dev, "VF %u: group destroyed\n", vf->index);
 out:
@@ -1131,32 +1205,13 @@ static int vpa_sriov_disable(struct vpa_adapter *ad)
 		    vpa_vf_offline(sr, vf))
 			failed++;
 	}
+	vpa_sriov_check_live(ad);
 	mutex_unlock(&sr->lock);
 	pci_disable_sriov(ad->pdev);
 	if (failed)
-		dev_warn(ad->dev, "VFs disabled; %u groups in state error (destroy them)\n",
-			 failed);
+		dev_warn_ratelimited(ad->dev, "VFs disabled; %u groups in state error (destroy them)\n",
+				     failed);
 	return 0;
-}
-
-/*
- * VF driver autoprobe is the PF's sriov_drivers_autoprobe, which vpa can
- * neither read nor clear (pci_vf_drivers_autoprobe() is not exported): a
- * VF a driver bound at the enable is named, since its group's bring-up
- * resets it under that driver.
- */
-static void vpa_sriov_warn_bound(struct vpa_adapter *ad, int n)
-{
-	struct pci_dev *vf;
-	int i;
-
-	for (i = 0; i < n; i++) {
-		vf = vpa_sriov_vf_get(ad->pdev, i);
-		if (vf && pci_dev_driver(vf))
-			dev_warn_ratelimited(ad->dev, "VF %d (%s) was bound to %s as it was enabled: write 0 to sriov_drivers_autoprobe before sriov_numvfs\n",
-					     i, pci_name(vf), pci_dev_driver(vf)->name);
-		pci_dev_put(vf);
-	}
 }
 
 /*
@@ -1165,16 +1220,32 @@ static void vpa_sriov_warn_bound(struct vpa_adapter *ad, int n)
  * first). The group's requester id must still be its VF's routing id
  * (First VF Offset and VF Stride may change with NumVFs). All or nothing:
  * on failure the groups brought online are taken offline again and the
- * VFs disabled. Return: @n or -errno (-EIO: the admin queue is down).
+ * VFs disabled. Return: @n or -errno (-ERANGE: more VFs than vpa can
+ * give groups to; -EIO: the admin queue is down).
+ *
+ * A VF a driver bound as it was enabled (sriov_drivers_autoprobe, which
+ * vpa can neither read nor clear: struct pci_sriov is the PCI core's
+ * own) keeps its group offline, as does one whose device lock is held
+ * (the review's M1): bringing it online resets the VF under that driver
+ * and hands the host's driver the tenant's namespace. The VFs are
+ * enabled nevertheless; each such group is named in the log and the
+ * count in the summary line. To bring it online: unbind the VF, write 0
+ * to sriov_numvfs, then enable again (with sriov_drivers_autoprobe 0).
  */
 static int vpa_sriov_enable(struct vpa_adapter *ad, int n)
 {
 	struct vpa_sriov *sr = ad->sriov;
 	struct pci_dev *vfdev;
 	struct vpa_vf *vf;
-	unsigned int i, j, on = 0;
+	unsigned int i, j, on = 0, skipped = 0;
+	const char *why;
 	int ret;
 
+	if (n > sr->slots) {
+		dev_info_ratelimited(ad->dev, "%d VFs: groups only for VFs 0 to %u, not enabled\n",
+				     n, sr->slots - 1);
+		return -ERANGE;
+	}
 	if (READ_ONCE(sr->down)) {
 		dev_info_ratelimited(ad->dev, "admin queue down: VFs not enabled\n");
 		return -EIO;
@@ -1185,7 +1256,6 @@ static int vpa_sriov_enable(struct vpa_adapter *ad, int n)
 				     ret);
 		return ret;
 	}
-	vpa_sriov_warn_bound(ad, n);
 	mutex_lock(&sr->lock);
 	i = 0;
 	ret = READ_ONCE(sr->down) ? -EIO : 0;
@@ -1193,7 +1263,7 @@ static int vpa_sriov_enable(struct vpa_adapter *ad, int n)
 		ret = vpa_sriov_ns_sweep(ad, -1);
 	if (ret)
 		goto undo;
-	for (; i < min_t(unsigned int, n, sr->slots); i++) {
+	for (; i < n; i++) {
 		vf = sr->vf[i];
 		if (!vf || !vf->def)
 			continue;
@@ -1206,20 +1276,29 @@ static int vpa_sriov_enable(struct vpa_adapter *ad, int n)
 			ret = -EIO;
 			goto undo;
 		}
-		pci_dev_put(vfdev);
-		if (vf->state == VPA_VF_ERROR) {
-			ret = vpa_vf_offline(sr, vf);
-			if (ret)
-				goto undo;
+		why = vpa_vf_lock(ad, vfdev);
+		if (why) {
+			dev_warn_ratelimited(ad->dev, "VF %u (%s) is in use as it is enabled: %s; its group stays %s (unbind it, then disable and enable the VFs)\n",
+					     i, pci_name(vfdev), why,
+					     vpa_vf_state_names[vf->state]);
+			pci_dev_put(vfdev);
+			skipped++;
+			continue;
 		}
-		ret = vpa_vf_online(sr, vf, false);
+		ret = 0;
+		if (vf->state == VPA_VF_ERROR)
+			ret = vpa_vf_offline(sr, vf);
+		if (!ret)
+			ret = vpa_vf_online(sr, vf, false);
+		vpa_vf_unclaim(vfdev);
 		if (ret)
 			goto undo;
 		on++;
 	}
 	sr->num_vfs = n;
 	mutex_unlock(&sr->lock);
-	dev_info(ad->dev, "%d VFs enabled, %u groups online\n", n, on);
+	dev_info_ratelimited(ad->dev, "%d VFs enabled, %u groups online, %u left offline (their VF in use)\n",
+			     n, on, skipped);
 	return n;
 
 undo:
@@ -1228,6 +1307,7 @@ undo:
 		if (vf && vf->def && vf->state == VPA_VF_ONLINE)
 			vpa_vf_offline(sr, vf);
 	}
+	vpa_sriov_check_live(ad);
 	mutex_unlock(&sr->lock);
 	pci_disable_sriov(ad->pdev);
 	return vpa_sriov_uerr(ret);
@@ -1269,10 +1349,13 @@ static ssize_t vpa_vf_create_store(struct kobject *kobj,
 	u32 n = U32_MAX;
 	int ret;
 
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	ret = kstrtou32(buf, 10, &n) ? -EINVAL : 0;
 	if (!ret) {
 		mutex_lock(&sr->lock);
 		ret = vpa_sriov_uerr(vpa_vf_create(t->ad, t->def, n));
+		vpa_sriov_check_live(t->ad);
 		mutex_unlock(&sr->lock);
 	}
 	if (ret)
@@ -1424,6 +1507,25 @@ VPA_VF_SHOW(scid, VPA_VFF_SCID)
 VPA_VF_SHOW(ns, VPA_VFF_NS)
 
 /*
+ * An attach of namespace @nsid to @vf's secondary whose outcome is unknown
+ * (the review's M3): the namespace may be attached without the group
+ * having it (ns reads 0). The group goes to state "error" (taken offline
+ * before it comes online again, or by destroy) and a sweep is due: the
+ * one before the secondary's next bring-up, or the next restart's. The
+ * admin queue is down after such a failure (vpa_sriov_check_live()), so
+ * nothing is sent now. Caller holds sr->lock.
+ */
+static void vpa_vf_ns_unknown(struct vpa_sriov *sr, struct vpa_vf *vf,
+			      u32 nsid, int ret)
+{
+	lockdep_assert_held(&sr->lock);
+	vf->state = VPA_VF_ERROR;
+	sr->sweep = true;
+	dev_warn_ratelimited(vf->ad->dev, "VF %u: attach of namespace %u to secondary %u: outcome unknown (%d), state error; left to the next sweep\n",
+			     vf->index, nsid, vf->scid, ret);
+}
+
+/*
  * Attach namespace @nsid to @vf's secondary, or detach the one attached
  * (0). Only a private namespace that no other controller has is given: a
  * shared one (NMIC bit 0: it may be attached to several controllers, as
@@ -1462,7 +1564,7 @@ static int vpa_vf_set_ns(struct vpa_adapter *ad, struct vpa_vf *vf, u32 nsid)
 	for (i = 0; nsid && i < sr->slots; i++)
 		if (sr->vf[i] && sr->vf[i]->nsid == nsid)
 			return -EBUSY;
-	vfdev = vpa_vf_claim(ad, vf);
+	vfdev = vpa_vf_claim(ad, vf->index);
 	if (IS_ERR(vfdev))
 		return PTR_ERR(vfdev);
 	if (!nsid) {
@@ -1480,8 +1582,11 @@ static int vpa_vf_set_ns(struct vpa_adapter *ad, struct vpa_vf *vf, u32 nsid)
 		ret = -EPERM;
 	if (!ret && u.others)
 		ret = -EBUSY;
-	if (!ret && !u.vf)
+	if (!ret && !u.vf) {
 		ret = vpa_nvme_ns_attach(&sr->nv, nsid, vf->scid, true);
+		if (vpa_vf_unknown(ret))
+			vpa_vf_ns_unknown(sr, vf, nsid, ret);
+	}
 	if (!ret)
 		vf->nsid = nsid;
 out:
@@ -1498,10 +1603,14 @@ static ssize_t vpa_vf_ns_store(struct kobject *kobj,
 	u32 nsid;
 	int ret;
 
+	/* it moves data between tenants: root of the initial namespace */
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	ret = kstrtou32(buf, 10, &nsid) ? -EINVAL : 0;
 	if (!ret) {
 		mutex_lock(&sr->lock);
 		ret = vpa_sriov_uerr(vpa_vf_set_ns(vf->ad, vf, nsid));
+		vpa_sriov_check_live(vf->ad);
 		mutex_unlock(&sr->lock);
 	}
 	if (ret)
@@ -1519,10 +1628,13 @@ static ssize_t vpa_vf_destroy_store(struct kobject *kobj,
 	bool yes;
 	int ret;
 
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	ret = kstrtobool(buf, &yes) || !yes ? -EINVAL : 0;
 	if (!ret) {
 		mutex_lock(&sr->lock);
 		ret = vpa_sriov_uerr(vpa_vf_destroy(vf->ad, vf));
+		vpa_sriov_check_live(vf->ad);
 		mutex_unlock(&sr->lock);
 	}
 	if (ret)
@@ -1866,6 +1978,13 @@ static int vpa_sriov_probe_sweep(struct vpa_adapter *ad)
 	if (ret)
 		return ret;
 	sr->ns_ok = true;
+	/*
+	 * The first review of the second round's C1: a VF's own controller
+	 * may be able to attach any namespace (QEMU's does); vpa cannot see
+	 * a secondary's Identify Controller or Commands Supported log from
+	 * the primary, nor filter what a VF's user sends.
+	 */
+	dev_notice(ad->dev, "namespaces given to VFs are kept apart only if the device refuses Namespace Attachment and Management from secondary controllers; vpa cannot check that from the PF (Documentation/admin-guide/vpa.rst)\n");
 	if (sr->ns_detached)
 		dev_info(ad->dev, "detached %u namespaces an earlier owner left attached to secondaries\n",
 			 sr->ns_detached);
@@ -2105,21 +2224,22 @@ void vpa_sriov_reset_prepare(struct vpa_adapter *ad)
 /*
  * After a function reset: restart the admin queue and check that every
  * secondary is offline with nothing assigned (a reset of the primary does
- * that; one that is not is emptied, as the probe does). Test hook:
+ * that; one that is not is emptied, as the probe does); then, if one is
+ * due (@sweep), the namespace sweep of every secondary. Test hook:
  * vpa_sriov_restart_fail. Caller holds sr->lock.
  */
 static int vpa_sriov_restart(struct vpa_adapter *ad)
 {
 	struct vpa_sriov *sr = ad->sriov;
 	struct vpa_nvme_sec *sec;
-	unsigned int got, i;
-	u32 n = READ_ONCE(vpa_sriov_restart_fail);
-	int ret;
+	unsigned int got, i, page;
+	u32 n = READ_ONCE(vpa_sriov_restart_fail), first = 0;
+	int ret = 0;
 
 	lockdep_assert_held(&sr->lock);
 	if (n) {
 		WRITE_ONCE(vpa_sriov_restart_fail, n - 1);
-		dev_info(ad->dev, "restart: failure injected\n");
+		dev_info_ratelimited(ad->dev, "restart: failure injected\n");
 		return -ECANCELED;
 	}
 	ret = vpa_nvme_enable(&sr->nv);
@@ -2128,19 +2248,31 @@ static int vpa_sriov_restart(struct vpa_adapter *ad)
 	sec = kcalloc(VPA_NVME_SEC_MAX, sizeof(*sec), GFP_KERNEL);
 	if (!sec)
 		return -ENOMEM;
-	/* one page: it holds more secondaries than vpa uses (VPA_SRIOV_MAX_VFS) */
-	ret = vpa_nvme_secondaries(&sr->nv, 0, sec, &got);
-	for (i = 0; !ret && i < got; i++) {
-		if (sec[i].pcid != sr->cntlid ||
-		    (!(sec[i].scs & 1) && !sec[i].nvq && !sec[i].nvi))
-			continue;
-		dev_warn_ratelimited(ad->dev, "secondary %u kept %s, %u VQ, %u VI across a reset: emptied\n",
-				     sec[i].scid,
-				     sec[i].scs & 1 ? "online" : "offline",
-				     sec[i].nvq, sec[i].nvi);
-		ret = vpa_sriov_empty(sr, &sec[i]);
+	/* a page at a time, as vpa_sriov_sec_pass(): other primaries' too */
+	for (page = 0; page <= U16_MAX / VPA_NVME_SEC_MAX; page++) {
+		ret = vpa_nvme_secondaries(&sr->nv, first, sec, &got);
+		for (i = 0; !ret && i < got; i++) {
+			if (sec[i].scid < first) {
+				ret = -EIO;
+				break;
+			}
+			first = sec[i].scid + 1;
+			if (sec[i].pcid != sr->cntlid ||
+			    (!(sec[i].scs & 1) && !sec[i].nvq && !sec[i].nvi))
+				continue;
+			dev_warn_ratelimited(ad->dev, "secondary %u kept %s, %u VQ, %u VI across a reset: emptied\n",
+					     sec[i].scid,
+					     sec[i].scs & 1 ? "online" : "offline",
+					     sec[i].nvq, sec[i].nvi);
+			ret = vpa_sriov_empty(sr, &sec[i]);
+		}
+		if (ret || got < VPA_NVME_SEC_MAX || first > U16_MAX)
+			break;
 	}
 	kfree(sec);
+	/* what a destroy while down or an unknown attach left (L3, M3) */
+	if (!ret && sr->sweep && sr->ns_ok && vpa_sriov_ns_sweep(ad, -1))
+		dev_warn_ratelimited(ad->dev, "restart: the namespace sweep that was due failed: due still\n");
 	return ret;
 }
 
@@ -2169,6 +2301,8 @@ void vpa_sriov_reset_done(struct vpa_adapter *ad)
 		ret = vpa_sriov_restart(ad);
 	lost = vpa_sriov_groups_lost(sr);
 	WRITE_ONCE(sr->down, ret != 0);
+	if (!ret)
+		vpa_sriov_check_live(ad);
 	mutex_unlock(&sr->lock);
 	if (ret)
 		dev_warn_ratelimited(ad->dev, "function reset: admin queue not restarted (%d), adapter down, %u groups offline\n",
