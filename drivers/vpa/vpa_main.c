@@ -24,6 +24,7 @@
 #include <linux/uuid.h>
 
 #include "vpa.h"
+#include "vpa_nvme.h"
 
 /* vpa_bench.c builds every file as one unit: the points are made once. */
 #define CREATE_TRACE_POINTS
@@ -592,6 +593,8 @@ static int __init vpa_init(void)
 			   &vpa_sriov_undo_fail);
 	debugfs_create_u32("sriov_restart_fail", 0600, vpa_debugfs,
 			   &vpa_sriov_restart_fail);
+	debugfs_create_u32("sriov_cmd_timeout", 0600, vpa_debugfs,
+			   &vpa_sriov_cmd_timeout);
 #ifdef VPA_BENCH_BYPASS
 	debugfs_create_bool("bypass_checks", 0600, vpa_debugfs, &vpa_bypass);
 #endif

@@ -331,6 +331,30 @@ void vpa_nvme_lost(struct vpa_nvme *nv, bool dead)
 }
 
 /*
+ * Test hook (debugfs vpa/sriov_cmd_timeout): the next N commands, once
+ * sent, are given up as if no completion had come in time (the device
+ * still carries them out): the admin queue goes down as for a timeout.
+ * Counts down under vpa_nvme::lock.
+ */
+u32 vpa_sriov_cmd_timeout;
+
+static bool vpa_nvme_fake_timeout(struct vpa_nvme *nv,
+				  const struct nvme_command *cmd)
+{
+	u32 n = READ_ONCE(vpa_sriov_cmd_timeout);
+
+	lockdep_assert_held(&nv->lock);
+	if (!n)
+		return false;
+	WRITE_ONCE(vpa_sriov_cmd_timeout, n - 1);
+	nv->live = false;
+	dev_err_ratelimited(&nv->pdev->dev,
+			    "admin command %#x: timeout injected: admin queue down\n",
+			    cmd->common.opcode);
+	return true;
+}
+
+/*
  * Send @cmd and wait for its completion. Returns 0 (the result's first
  * dword in @result if not NULL), a positive NVMe status (Status Code Type
  * << 8 | Status Code, with the DNR and More bits), -ENOLINK (queue down:
@@ -355,6 +379,8 @@ static int vpa_nvme_submit(struct vpa_nvme *nv, struct nvme_command *cmd,
 	nv->sq_tail = (nv->sq_tail + 1) % nv->depth;
 	/* writel() orders the entry's stores before the doorbell */
 	writel(nv->sq_tail, vpa_nvme_db(nv, false));
+	if (vpa_nvme_fake_timeout(nv, cmd))
+		return -ETIMEDOUT;
 
 	cqe = &nv->cq[nv->cq_head];
 	deadline = jiffies + msecs_to_jiffies(VPA_NVME_CMD_MS);

@@ -144,6 +144,9 @@ struct vpa_nvme {
 	bool halt;
 };
 
+/* test hook (debugfs vpa/sriov_cmd_timeout), vpa_nvme.c */
+extern u32 vpa_sriov_cmd_timeout;
+
 int vpa_nvme_init(struct vpa_nvme *nv, struct pci_dev *pdev);
 void vpa_nvme_destroy(struct vpa_nvme *nv);
 int vpa_nvme_enable(struct vpa_nvme *nv);
