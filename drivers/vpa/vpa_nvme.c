@@ -331,22 +331,22 @@ void vpa_nvme_lost(struct vpa_nvme *nv, bool dead)
 }
 
 /*
- * Test hook (debugfs vpa/sriov_cmd_timeout): the next N commands, once
- * sent, are given up as if no completion had come in time (the device
- * still carries them out): the admin queue goes down as for a timeout.
- * Counts down under vpa_nvme::lock.
+ * Test hook (debugfs vpa/sriov_cmd_timeout): the next admin command with
+ * this opcode (0x15 Namespace Attachment, 0x1c Virtualization Management;
+ * 0: none) is given up once sent, as if no completion had come in time
+ * (the device still carries it out): the admin queue goes down as for a
+ * timeout. Fires once; cleared under vpa_nvme::lock.
  */
 u32 vpa_sriov_cmd_timeout;
 
 static bool vpa_nvme_fake_timeout(struct vpa_nvme *nv,
 				  const struct nvme_command *cmd)
 {
-	u32 n = READ_ONCE(vpa_sriov_cmd_timeout);
-
 	lockdep_assert_held(&nv->lock);
-	if (!n)
+	if (!READ_ONCE(vpa_sriov_cmd_timeout) ||
+	    READ_ONCE(vpa_sriov_cmd_timeout) != cmd->common.opcode)
 		return false;
-	WRITE_ONCE(vpa_sriov_cmd_timeout, n - 1);
+	WRITE_ONCE(vpa_sriov_cmd_timeout, 0);
 	nv->live = false;
 	dev_err_ratelimited(&nv->pdev->dev,
 			    "admin command %#x: timeout injected: admin queue down\n",
