@@ -509,6 +509,47 @@ create vf-fcfs 3
 wr $VF/3/ns 5
 check_acct on4 "4 VFs again: Identify 0x15 and 0x14 match"
 
+# --- an enable with sriov_drivers_autoprobe 1 (the review's M1): stock
+# nvme binds every VF as it is enabled; vpa must not bring a group online
+# under it (that would reset the VF under its driver and hand the host's
+# nvme the tenant's namespace 5). nvme may give up on a VF whose
+# secondary is offline and unbind itself meanwhile, so the check is that
+# no VF ends with both a driver and an online group (the old code brought
+# VF 0's and VF 3's online, and nvme then kept them)
+
+vfdrv() {	# vfdrv N: VF N's driver, or none
+	v=/sys/bus/pci/devices/$(basename "$(readlink $P/virtfn"$1")")
+	if [ -e "$v/driver" ]; then basename "$(readlink "$v/driver")"; else echo none; fi
+}
+wr $P/sriov_numvfs 0
+echo 1 > $P/sriov_drivers_autoprobe
+kmark
+wr $P/sriov_numvfs 4
+r=$?
+echo 0 > $P/sriov_drivers_autoprobe
+sleep 5
+kmsg
+both=
+for n in 0 3; do
+	[ "$(vfdrv $n)" != none ] && [ "$(cat $VF/$n/state)" = online ] && both="$both $n"
+done
+ns5=
+for b in /sys/block/nvme*; do
+	[ "$(cat "$b/nsid" 2>/dev/null)" = 5 ] && ns5=$(basename "$b")
+done
+echo "# after the enable: drivers $(for n in 0 1 2 3; do printf '%s ' "$(vfdrv $n)"; done); $(nrs); left offline: $(grep -c "is in use as it is enabled" $T/kmsg)"
+e2e_check "enable with autoprobe (rc $r): no VF has both a driver and an online group (${both:-none}), the host sees no namespace 5 (${ns5:-none})" \
+	test $r = 0 -a -z "$both" -a -z "$ns5"
+for n in 0 1 2 3; do
+	d=$(vfdrv $n)
+	[ "$d" = none ] || basename "$(readlink $P/virtfn$n)" > /sys/bus/pci/drivers/"$d"/unbind 2> /dev/null
+done
+wr $P/sriov_numvfs 0
+wr $P/sriov_numvfs 4
+e2e_check "the VFs unbound, disabled and enabled without autoprobe: VF 0's and VF 3's groups online, VF 3 with namespace 5" \
+	test "$(cat $VF/0/state) $(cat $VF/3/state):$(cat $VF/3/ns)" = "online online:5"
+check_acct on4b "after the autoprobe case: Identify 0x15 and 0x14 match"
+
 # --- concurrency: create/destroy for VF 1 and VF 2 (4 VQ 2 VI free) and
 # reads while sriov_numvfs toggles; each VF's loop must make groups
 
