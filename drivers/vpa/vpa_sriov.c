@@ -1026,10 +1026,11 @@ static void vpa_vf_unclaim(struct pci_dev *vfdev)
  * Create a group of type @def for VF @n: the core's resources, the VF's
  * routing id, the sweep of its secondary, ACT 8 and ACT 9. Return: 0,
  * -EINVAL (no such VF number), -EEXIST (it has a group), -ENODEV (the VF
- * is not enabled), -EBUSY (a driver is bound to the VF), -ENOSPC (the
- * adapter cannot meet the type now), -EIO (the admin queue is down, or
- * the device refused: nothing is left unless taking it back failed too:
- * state "error"), -ETIMEDOUT (no answer: state "error").
+ * is not enabled), -EBUSY (a driver is bound to the VF, or its device
+ * lock is held), -ENOSPC (the adapter cannot meet the type now), -EIO
+ * (the admin queue is down, or the device refused: nothing is left
+ * unless taking it back failed too: state "error"), -ETIMEDOUT (no
+ * answer: state "error").
  */
 static int vpa_vf_create(struct vpa_adapter *ad,
 			 const struct vpa_vf_type_def *def, u32 n)
@@ -1106,9 +1107,11 @@ static int vpa_vf_ns_detach(struct vpa_sriov *sr, struct vpa_vf *vf)
  * resources back to the core. A failed command leaves the group (its
  * state "error" if the secondary's is unknown): destroy again. With the
  * admin queue down (a reset or a fatal error took every secondary offline
- * with nothing assigned) no command is sent: the namespace is left to the
- * sweep that precedes the next bring-up. Return: 0, -ENOENT (no group),
- * -EBUSY (a driver is bound to the VF) or the command's error.
+ * with nothing assigned; after a timeout the next reset will) no command
+ * is sent and the VF is not claimed: the namespace is left to the sweep
+ * of the next restart or bring-up. Return: 0, -ENOENT (no group), -EBUSY
+ * (a driver is bound to the VF, or its device lock is held) or the
+ * command's error.
  */
 static int vpa_vf_destroy(struct vpa_adapter *ad, struct vpa_vf *vf)
 {
@@ -1123,7 +1126,8 @@ static int vpa_vf_destroy(struct vpa_adapter *ad, struct vpa_vf *vf)
 	if (READ_ONCE(sr->down)) {
 		dev_info_ratelimited(ad->dev, "VF %u: group destroyed with the admin queue down (namespace %u left to the next sweep)\n",
 				     vf->index, vf->nsid);
-		sr->sweep = true;
+		if (vf->nsid)
+			sr->sweep = true;
 		vpa_vf_free(ad, vf);
 		return 0;
 	}
@@ -1534,7 +1538,8 @@ static void vpa_vf_ns_unknown(struct vpa_sriov *sr, struct vpa_vf *vf,
  * it attached to the secondary already. Return: 0, -ENOENT (no group),
  * -EINVAL (NVME_NSID_ALL, or no such namespace), -EPERM (a shared
  * namespace, or the primary's), -EBUSY (the VF has another one, another
- * controller has this one, or a driver is bound to the VF), -EOPNOTSUPP
+ * controller has this one, a driver is bound to the VF or its device
+ * lock is held), -EOPNOTSUPP
  * (the device does not list attachments: vpa gives no namespace), -EIO
  * (the admin queue is down, or the device refused), -ENODEV (the VF's
  * controller is absent: enable the VFs), or an unknown outcome.
