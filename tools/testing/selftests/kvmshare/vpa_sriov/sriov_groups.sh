@@ -421,25 +421,43 @@ e2e_check "stock nvme drives VF 3 (controller ${live:-none}, online with vpa's 4
 # --- a device limitation, not vpa's (the review's C1): a VF's user sends
 # admin commands to its own secondary, which vpa does not see. QEMU
 # 10.0.2 accepts Namespace Attachment from a secondary for any
-# controller, so VF 3's tenant can attach namespace 4 to VF 2's secondary
-# (or take another tenant's). Isolation rests on the device refusing it
-# (Documentation/design/vpa.rst). The check expects QEMU's known
-# behaviour: if it fails, the device now refuses, and the documents and
-# this check are to be updated. The enable's sweep takes it back below.
+# controller, so VF 3's tenant can attach namespace 4 to VF 1's secondary
+# and namespace 2 to VF 2's (or take another tenant's). Isolation rests
+# on the device refusing it (Documentation/design/vpa.rst). The check
+# expects QEMU's known behaviour: if it fails, the device now refuses,
+# and the documents and this check are to be updated. vpa's sweeps take
+# them back: VF 1's before its group comes online (create), VF 2's at the
+# next enable (below).
+scid1=$(cat $VF/1/scid)
 scid2=$(cat $VF/2/scid)
 oacs=
+c1=none
+c1b=none
 if [ -n "$live" ]; then
 	oacs=$(nv id-ctrl /dev/"$live" 2>/dev/null | field oacs)
-	nv attach-ns /dev/"$live" -n 4 -c "$scid2" > $T/c1 2>&1
+	nv attach-ns /dev/"$live" -n 4 -c "$scid1" > $T/c1 2>&1
 	c1=$?
-else
-	c1=none
+	nv attach-ns /dev/"$live" -n 2 -c "$scid2" >> $T/c1 2>&1
+	c1b=$?
 fi
-echo "# from VF 3 (OACS ${oacs:-?} as VF 3 sees it): nvme attach-ns -n 4 -c $scid2: rc $c1: $(tr '\n' ' ' < $T/c1 2>/dev/null)"
+echo "# from VF 3 (OACS ${oacs:-?} as VF 3 sees it): attach-ns -n 4 -c $scid1: rc $c1; -n 2 -c $scid2: rc $c1b: $(tr '\n' ' ' < $T/c1 2>/dev/null)"
 echo "# namespaces: $(tr '\n' ';' < $DBG/namespaces)"
-e2e_check "device limitation (C1): QEMU lets VF 3's own controller attach namespace 4 to VF 2's secondary $scid2 (rc $c1); a refusal means the device now enforces isolation: update design/vpa.rst and this check" \
-	test "$c1" = 0 -a "$(awk '$1 == 4 { print $3 }' $DBG/namespaces)" = "$scid2"
+e2e_check "device limitation (C1): QEMU lets VF 3's own controller attach namespace 4 to VF 1's secondary $scid1 and 2 to VF 2's $scid2 (rc $c1, $c1b); a refusal means the device now enforces isolation: update design/vpa.rst and this check" \
+	test "$c1 $c1b" = "0 0" -a \
+	     "$(awk '$1 == 4 { print $3 }' $DBG/namespaces) $(awk '$1 == 2 { print $3 }' $DBG/namespaces)" = "$scid1 $scid2"
 e2e_check "vpa does not see it: VF 2's ns still reads 0" test "$(cat $VF/2/ns)" = 0
+if [ "$c1" = 0 ]; then
+	sw0=$(cat $DBG/ns_detached)
+	kmark
+	create vf-small 1
+	kmsg
+	e2e_check "a group for VF 1: the sweep before its bring-up detached namespace 4 (ns_detached $sw0 -> $(cat $DBG/ns_detached); $(awk '$1 == 4' $DBG/namespaces))" \
+		test "$(cat $VF/1/state)" = online -a "$(cat $DBG/ns_detached)" -gt "$sw0" -a \
+		     "$(awk '$1 == 4 { print $3 }' $DBG/namespaces)" = -
+	destroy 1
+else
+	e2e_skip "the sweep before a bring-up detaches what a tenant attached" "the device refused the attach"
+fi
 
 # --- a VF with a driver is in use: no destroy, ns or create under it
 
@@ -488,20 +506,20 @@ e2e_check "sriov_numvfs 0 once no VF has a driver (rc $r): groups kept, offline"
 	     "$(nrs)" = "0:none:none:0/0 1:none:none:0/0 2:vf-small:offline:2/1 3:vf-fcfs:offline:4/2"
 check_acct off "VFs disabled: every secondary offline with nothing assigned, the groups' resources still counted"
 sw0=$(cat $DBG/ns_detached)
-# (namespace 4 as VF 3's tenant left it, with the VFs disabled)
-pre4=$(awk '$1 == 4 { print $3 }' $DBG/namespaces)
+# (namespace 2 as VF 3's tenant left it, with the VFs disabled)
+pre2=$(awk '$1 == 2 { print $3 }' $DBG/namespaces)
 kmark
 wr $P/sriov_numvfs 3
 kmsg
 e2e_check "sriov_numvfs 3: VF 2's group online again, VF 3 (not enabled) stays offline" \
 	test "$(nrs)" = "0:none:none:0/0 1:none:none:0/0 2:vf-small:online:2/1 3:vf-fcfs:offline:4/2"
-if [ "$c1" = 0 ] && [ "$pre4" = "$scid2" ]; then
-	e2e_check "the enable's sweep detached namespace 4, which VF 3's tenant attached to VF 2's secondary (ns_detached $sw0 -> $(cat $DBG/ns_detached); $(awk '$1 == 4' $DBG/namespaces))" \
+if [ "$c1b" = 0 ] && [ "$pre2" = "$scid2" ]; then
+	e2e_check "the enable's sweep detached namespace 2, which VF 3's tenant attached to VF 2's secondary (ns_detached $sw0 -> $(cat $DBG/ns_detached); $(awk '$1 == 2' $DBG/namespaces))" \
 		test "$(cat $DBG/ns_detached)" -gt "$sw0" -a \
-		     "$(awk '$1 == 4 { print $3 }' $DBG/namespaces)" = -
+		     "$(awk '$1 == 2 { print $3 }' $DBG/namespaces)" = -
 else
 	e2e_skip "the enable's sweep detaches what a tenant attached to another VF's secondary" \
-		 "not attached (rc $c1), or not listed with the VFs disabled ('$pre4')"
+		 "not attached (rc $c1b), or not listed with the VFs disabled ('$pre2')"
 fi
 check_acct on3 "3 VFs: Identify 0x15 and 0x14 match"
 e2e_check "3 VFs, 2 without a group: available_instances small 2, large 1, half 1, quarter 2, fcfs 2 ($(avail))" \
@@ -619,7 +637,7 @@ check_acct reon "sriov_numvfs 0 and 4 after the reset: the groups online again"
 # a restart that fails (debugfs sriov_restart_fail) leaves the adapter
 # down: nothing can be created, groups can be destroyed (no command: the
 # reset took their secondaries back), and VF 3's namespace stays on its
-# secondary until the sweep before its next bring-up
+# secondary until a sweep: the next restart's (one is due)
 echo 1 > $HOOK/sriov_restart_fail
 kmark
 wr $P/reset 1
@@ -636,18 +654,19 @@ destroy 0 || ok=1
 destroy 3 || ok=1
 e2e_check "down: the groups can be destroyed ($ok: $(cat $T/wr.err))" \
 	test $ok = 0 -a "$(nrs)" = "0:none:none:0/0 1:none:none:0/0 2:none:none:0/0 3:none:none:0/0"
+sw0=$(cat $DBG/ns_detached)
 kmark
 wr $P/reset 1
 kmsg
 e2e_check "a reset whose restart works: vpa_nvme/state up again" \
 	test "$(cat $P/vpa_nvme/state)" = up
 echo "# namespaces after the restart: $(tr '\n' ';' < $DBG/namespaces)"
-sw0=$(cat $DBG/ns_detached)
-create vf-small 3
-e2e_check "a new group for VF 3: the sweep detached namespace 5, left on its secondary (swept $sw0 -> $(cat $DBG/ns_detached))" \
-	test "$(cat $VF/3/type)" = vf-small -a "$(cat $VF/3/ns)" = 0 -a \
-	     "$(awk '$1 == 5 { print $3 }' $DBG/namespaces)" = - -a \
+e2e_check "the restart's sweep detached namespace 5, which the destroy while down left on VF 3's secondary (swept $sw0 -> $(cat $DBG/ns_detached))" \
+	test "$(awk '$1 == 5 { print $3 }' $DBG/namespaces)" = - -a \
 	     "$(cat $DBG/ns_detached)" -gt "$sw0"
+create vf-small 3
+e2e_check "a new group for VF 3, without a namespace" \
+	test "$(cat $VF/3/type)" = vf-small -a "$(cat $VF/3/ns)" = 0
 check_acct swept "after the sweep: the device matches"
 create vf-large 0
 wr $VF/3/ns 5
