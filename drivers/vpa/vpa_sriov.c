@@ -1846,6 +1846,20 @@ static void vpa_sriov_groups_fini(struct vpa_adapter *ad)
 /* debugfs vpa/<pf>/: what the device says now, through vpa's admin queue */
 
 /* secondaries: this primary's, one "SCID SCS VFN NVQ NVI" line each */
+/*
+ * A debugfs read whose command failed may have taken the admin queue
+ * down (a timeout): the adapter follows, as after a sysfs write.
+ */
+static int vpa_sriov_dbg_done(struct vpa_adapter *ad, int ret)
+{
+	if (ret) {
+		mutex_lock(&ad->sriov->lock);
+		vpa_sriov_check_live(ad);
+		mutex_unlock(&ad->sriov->lock);
+	}
+	return ret;
+}
+
 static int vpa_sriov_sec_show(struct seq_file *m, void *unused)
 {
 	struct vpa_adapter *ad = m->private;
@@ -1878,7 +1892,7 @@ static int vpa_sriov_sec_show(struct seq_file *m, void *unused)
 	}
 out:
 	kfree(sec);
-	return ret;
+	return vpa_sriov_dbg_done(ad, ret);
 }
 DEFINE_SHOW_ATTRIBUTE(vpa_sriov_sec);
 
@@ -1893,7 +1907,7 @@ static int vpa_sriov_pri_show(struct seq_file *m, void *unused)
 	if (!ret)
 		seq_printf(m, "%u %u %u %u\n", c.vqrfa, c.virfa, c.vqrfap,
 			   c.virfap);
-	return ret;
+	return vpa_sriov_dbg_done(ad, ret);
 }
 DEFINE_SHOW_ATTRIBUTE(vpa_sriov_pri);
 
@@ -1947,7 +1961,7 @@ static int vpa_sriov_ns_show(struct seq_file *m, void *unused)
 out:
 	kfree(ctrls);
 	kfree(ids);
-	return ret;
+	return vpa_sriov_dbg_done(ad, ret);
 }
 DEFINE_SHOW_ATTRIBUTE(vpa_sriov_ns);
 
