@@ -781,9 +781,16 @@ if [ -e "$RS" ]; then
 	wr $RS 1
 	r=$?
 	kmsg
-	e2e_check "a bus reset of $RP alone (rc $r: $(cat $T/wr.err)): state up, groups offline" \
-		test $r = 0 -a "$(cat $P/vpa_nvme/state)" = up -a \
-		     "$(cat $VF/0/state) $(cat $VF/3/state)" = "offline offline"
+	# (seen on QEMU 10.0.2 after a refused one: ENOTTY, the PCI core
+	# found the bus not resettable; then there is nothing to check)
+	if [ $r != 0 ] && grep -q 'Inappropriate ioctl' $T/wr.err; then
+		e2e_skip "a bus reset of $RP alone: state up, groups offline" \
+			"the kernel refuses a bus reset of $RP (ENOTTY)"
+	else
+		e2e_check "a bus reset of $RP alone (rc $r: $(cat $T/wr.err)): state up, groups offline" \
+			test $r = 0 -a "$(cat $P/vpa_nvme/state)" = up -a \
+			     "$(cat $VF/0/state) $(cat $VF/3/state)" = "offline offline"
+	fi
 	wr $P/sriov_numvfs 0
 	wr $P/sriov_numvfs 4
 	check_acct busreset "after the bus resets: the device matches vpa"
