@@ -91,7 +91,9 @@ static vm_fault_t kvmshare_fault_wait(struct vm_fault *vmf,
  * backing store is paged in, the faulting thread waiting killably with the
  * mmap lock dropped where the fault allows it. A page whose page-in failed
  * is a machine check (VM_FAULT_HWPOISON: SIGBUS BUS_MCEERR_AR; for a vCPU,
- * KVM passes it to the VMM, which injects it into the guest). A page the
+ * KVM passes it to the VMM, which injects it into the guest), and so is a
+ * page memory_failure() marked PG_hwpoison (it cannot take our pages from
+ * us: it leaves them in the array, marked). A page the
  * pool or the partition's limit cannot give is a SIGBUS for a process, and
  * -EFAULT from KVM_RUN for a vCPU, counted in fault_failures.
  */
@@ -122,6 +124,23 @@ retry:
 			put_page(page);
 			filemap_invalidate_unlock_shared(mapping);
 			goto retry;
+		}
+		if (PageHWPoison(page)) {
+			/*
+			 * memory_failure() marked it but could not take it
+			 * from us (not on the LRU, no ->mapping): mapping it
+			 * would consume the error again, in the host's
+			 * context for a vCPU. Tell the faulting task, as for
+			 * a lost page.
+			 */
+			unlock_page(page);
+			put_page(page);
+			filemap_invalidate_unlock_shared(mapping);
+			pr_info_ratelimited("%s/%llu: page at offset %lu is poisoned: machine check\n",
+					    part->pool->name, part->id,
+					    index << PAGE_SHIFT);
+			trace_kvmshare_refused(part, index, -EHWPOISON, true);
+			return VM_FAULT_HWPOISON;
 		}
 		if (xa_get_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED)) {
 			xa_clear_mark(&part->pages, index,
