@@ -19,6 +19,12 @@
  *                             hole punching, shared in the fault and read
  *                             paths: no page leaves a file while a fault
  *                             or a read of it is between lookup and use.
+ *  unit lock                  (pool_huge.c, hashed bit lock per 2 MiB
+ *                             unit of a partition) held by a fault while
+ *                             it makes a new unit: its checks, charge,
+ *                             allocation and install are one step. Taken
+ *                             inside the invalidate_lock (shared) and
+ *                             the mmap lock, outside everything below.
  *  page lock                  held by a fault from the lookup until the
  *                             PTE is installed; removal takes it after
  *                             unmapping, so a racing fault's PTE is seen
@@ -55,6 +61,15 @@
  * reference), or a value entry for a page that is not in memory (see
  * kvmshare_ent_*()): all-zero (dropped without I/O), on the backing store
  * at a block, or lost (a page-in failed: reads as a machine check).
+ *
+ * A 2 MiB unit (pool_huge.c, mount option huge=on) is an order-9 compound
+ * folio whose subpage i & 511 is the entry of index i, the first at an
+ * index that is a multiple of 512: 512 ordinary entries, and the array
+ * holds one reference to the folio for all of them. They are stored and
+ * removed together, in one section under the array's lock; the folio's
+ * lock (the page lock of every subpage) is the unit's. Code that removes
+ * or replaces entries tests kvmshare_is_unit() and leaves units to
+ * pool_huge.c.
  */
 #ifndef _KVMSHARE_POOL_H
 #define _KVMSHARE_POOL_H
@@ -71,6 +86,10 @@
 #include "pool_policy.h"
 
 #define KVMSHARE_NAME_LEN	32
+
+/* A 2 MiB unit: order and pages (HPAGE_PMD_ORDER on x86_64). */
+#define KVMSHARE_UNIT_ORDER	9
+#define KVMSHARE_UNIT_PAGES	BIT(KVMSHARE_UNIT_ORDER)
 
 /* Value entries of part->pages for pages not in memory. */
 #define KVMSHARE_ENT_ZERO	1	/* all-zero page, dropped */
@@ -136,6 +155,10 @@ struct kvmshare_part_counters {
 	atomic64_t pagein_timeouts;	/* page-ins no service answered */
 	atomic64_t async_restores;	/* page-ins a fault did not wait for */
 	atomic64_t unplaced;		/* NUMA policy not met: held page */
+	atomic64_t huge_units;		/* 2 MiB units in the file now */
+	atomic64_t huge_faults;		/* units a fault made */
+	atomic64_t huge_fallbacks;	/* unit refused by the pool: 4 KiB */
+	atomic64_t huge_skips;		/* units eviction or sampling left */
 };
 
 /*
@@ -157,6 +180,7 @@ struct kvmshare_pool {
 	int id;				/* from kvmshare_pool_ida */
 	char name[KVMSHARE_NAME_LEN];
 	umode_t umask;			/* mount option umask=: new files */
+	bool huge;			/* mount option huge=on: 2 MiB units */
 
 	spinlock_t lock;		/* everything below */
 	u64 size_pages;			/* mount option size= */
@@ -280,6 +304,11 @@ void kvmshare_acct_balance(struct kvmshare_pool *pool);
 bool kvmshare_charge_pagein(struct kvmshare_part *part, struct page **page);
 bool kvmshare_charge_page(struct kvmshare_part *part, struct page **page);
 bool kvmshare_charge_spare(struct kvmshare_part *part, struct page **page);
+bool kvmshare_charge_unit(struct kvmshare_part *part, struct list_head *held);
+void kvmshare_uncharge_unit(struct kvmshare_part *part,
+			    struct list_head *held);
+void kvmshare_held_return_list(struct kvmshare_pool *pool,
+			       struct list_head *held);
 bool kvmshare_has_room(struct kvmshare_part *part, bool pagein);
 void kvmshare_uncharge(struct kvmshare_part *part, u64 n);
 void kvmshare_uncharge_page(struct kvmshare_part *part, struct page *page);
@@ -379,10 +408,44 @@ enum kvmshare_inject_point {
 	KVMSHARE_INJ_PAGEOUT_UNCHARGED = 9, /* page-out end: still in flight */
 	KVMSHARE_INJ_EVICT_QUEUE = 10,	/* page-out: registered, not queued */
 	KVMSHARE_INJ_EVICT_KICK = 11,	/* eviction kick: dying was false */
+	KVMSHARE_INJ_UNIT_ALLOCATED = 12, /* new unit: allocated, locked */
+	KVMSHARE_INJ_UNIT_NOMEM = 13,	/* new unit: the allocation fails */
 };
 
 void kvmshare_inject(struct kvmshare_pool *pool, u32 point);
 bool kvmshare_inject_fail(struct kvmshare_pool *pool, u32 point);
+
+/* pool_huge.c: 2 MiB units */
+
+/*
+ * Whether @entry, an entry of part->pages, is a subpage of a unit. Read
+ * without the array's lock this is a hint only: the caller confirms it
+ * under the lock or the unit's folio lock.
+ */
+static inline bool kvmshare_is_unit(void *entry)
+{
+	return entry && !xa_is_value(entry) && PageCompound((struct page *)entry);
+}
+
+static inline pgoff_t kvmshare_unit_base(pgoff_t index)
+{
+	return round_down(index, KVMSHARE_UNIT_PAGES);
+}
+
+struct vm_fault;
+struct page *kvmshare_huge_fault(struct kvmshare_part *part,
+				 struct vm_fault *vmf);
+bool kvmshare_huge_remove(struct kvmshare_part *part,
+			  struct address_space *mapping, pgoff_t index,
+			  void *entry, u64 *n);
+void kvmshare_huge_trim(struct kvmshare_part *part, pgoff_t *first,
+			pgoff_t *end);
+void kvmshare_huge_grow(struct inode *inode, loff_t oldsize);
+unsigned long kvmshare_huge_get_unmapped_area(struct file *file,
+					      unsigned long addr,
+					      unsigned long len,
+					      unsigned long pgoff,
+					      unsigned long flags);
 
 /* pool_file.c: file, inode and directory operations */
 extern const struct file_operations kvmshare_file_ops;

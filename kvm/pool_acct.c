@@ -159,6 +159,87 @@ bool kvmshare_charge_spare(struct kvmshare_part *part, struct page **page)
 	return __kvmshare_charge(part, true, true, page);
 }
 
+static bool kvmshare_rehold_locked(struct kvmshare_pool *pool,
+				   struct page *page);
+
+/**
+ * kvmshare_charge_unit - take the 512 pages of a new 2 MiB unit, or none
+ * @part: the partition
+ * @held: where the pages held for @part go (see below)
+ *
+ * All or nothing: refused when the unit would take @part above its limit
+ * or its target (eviction would then have to take pages it cannot: it
+ * leaves units alone), or when the part above @part's entitlement does
+ * not fit the pool with its reserve and its low watermark left free (a
+ * unit must not make the pool page, where a 4 KiB page may). The pages
+ * below the entitlement come out of what is owed to @part, as for
+ * kvmshare_charge_page(), with the pages held for them (fewer when the
+ * refill is behind), which are moved onto @held: the caller returns them
+ * with kvmshare_held_return_list() once it has its unit, or undoes the
+ * charge with kvmshare_uncharge_unit(), which holds them again.
+ */
+bool kvmshare_charge_unit(struct kvmshare_part *part, struct list_head *held)
+{
+	struct kvmshare_pool *pool = part->pool;
+	u64 n = KVMSHARE_UNIT_PAGES, below, i;
+	struct page *page;
+	bool ok = false;
+
+	spin_lock(&pool->lock);
+	if (part->limit && part->resident + n > part->limit)
+		goto out;
+	if (part->target && part->resident + n > part->target)
+		goto out;
+	below = min(n, kvmshare_owed(part->entitlement, part->resident));
+	if (n > below && pool->used_pages + pool->owed_pages +
+	    pool->reserve_pages + pool->low_pages + (n - below) >
+	    pool->size_pages)
+		goto out;
+	pool->owed_pages -= below;
+	for (i = 0; i < below; i++) {
+		page = kvmshare_held_take(pool);
+		if (!page)
+			break;
+		list_add(&page->lru, held);
+	}
+	part->resident += n;
+	pool->used_pages += n;
+	ok = true;
+out:
+	spin_unlock(&pool->lock);
+	return ok;
+}
+
+/*
+ * Undo kvmshare_charge_unit(): the unit was not made. The pages on @held
+ * (zeroed, unused) are held again while the pool holds fewer than it
+ * owes, else freed.
+ */
+void kvmshare_uncharge_unit(struct kvmshare_part *part,
+			    struct list_head *held)
+{
+	struct kvmshare_pool *pool = part->pool;
+	struct page *page, *tmp;
+	LIST_HEAD(extra);
+	u64 before;
+
+	spin_lock(&pool->lock);
+	before = kvmshare_owed(part->entitlement, part->resident);
+	part->resident -= KVMSHARE_UNIT_PAGES;
+	pool->used_pages -= KVMSHARE_UNIT_PAGES;
+	pool->owed_pages += kvmshare_owed(part->entitlement, part->resident) -
+			    before;
+	list_for_each_entry_safe(page, tmp, held, lru) {
+		list_del(&page->lru);
+		if (!kvmshare_rehold_locked(pool, page))
+			list_add(&page->lru, &extra);
+	}
+	spin_unlock(&pool->lock);
+	kvmshare_free_pages(&extra);
+	wake_up_all(&pool->room_wq);
+	kvmshare_acct_balance(pool);
+}
+
 /*
  * Whether kvmshare_charge_pagein() (@pagein) or kvmshare_charge_page()
  * would succeed now.
@@ -335,6 +416,18 @@ void kvmshare_held_return(struct kvmshare_pool *pool, struct page *held)
 	spin_unlock(&pool->lock);
 	if (!hold)
 		put_page(held);
+}
+
+/* kvmshare_held_return() for each page on @held (the list ends empty). */
+void kvmshare_held_return_list(struct kvmshare_pool *pool,
+			       struct list_head *held)
+{
+	struct page *page, *tmp;
+
+	list_for_each_entry_safe(page, tmp, held, lru) {
+		list_del(&page->lru);
+		kvmshare_held_return(pool, page);
+	}
 }
 
 /*

@@ -129,7 +129,8 @@ static int kvmshare_evict_one(struct kvmshare_part *part,
 		return 0;			/* already under I/O */
 	if (!trylock_page(page))
 		return 0;
-	if (xa_load(&part->pages, index) != page)
+	/* (a unit's subpage: kvmshare_evict_found() skips those) */
+	if (xa_load(&part->pages, index) != page || PageCompound(page))
 		goto unlock;
 	unmap_mapping_pages(mapping, index, 1, false);
 	/* The array's ref + the caller's: anything more is a pin. */
@@ -202,15 +203,23 @@ unlock:
  * Evict @page, found at @index of @part without a reference, and count it
  * in *@done when it left or its page-out was queued. Page-outs are posted
  * in batches as they are chosen; the caller kicks the service at the end.
+ * A 2 MiB unit stays (step 1 of issue #18: no unit is paged out or split):
+ * counted in huge_skips, once per unit, and *@index moves to its last
+ * page, so that the caller's walk goes on after it.
  */
 static void kvmshare_evict_found(struct kvmshare_part *part,
 				 struct address_space *mapping,
-				 unsigned long index, struct page *page,
+				 unsigned long *index, struct page *page,
 				 u64 *done)
 {
+	if (kvmshare_is_unit(page)) {
+		atomic64_inc(&part->cnt.huge_skips);
+		*index = kvmshare_unit_base(*index) + KVMSHARE_UNIT_PAGES - 1;
+		return;
+	}
 	if (!get_page_unless_zero(page))
 		return;
-	if (kvmshare_evict_one(part, mapping, index, page) &&
+	if (kvmshare_evict_one(part, mapping, *index, page) &&
 	    !(++*done % KVMSHARE_EVICT_BATCH))
 		kvmshare_pager_kick(part->pool);
 	put_page(page);
@@ -240,7 +249,7 @@ static u64 kvmshare_evict_part(struct kvmshare_part *part,
 			if (xa_is_value(entry))
 				continue;
 			looked++;
-			kvmshare_evict_found(part, mapping, index, entry,
+			kvmshare_evict_found(part, mapping, &index, entry,
 					     &done);
 			cond_resched();
 		}
@@ -253,7 +262,7 @@ static u64 kvmshare_evict_part(struct kvmshare_part *part,
 			if (xa_is_value(entry))
 				continue;
 			looked++;
-			kvmshare_evict_found(part, mapping, index, entry,
+			kvmshare_evict_found(part, mapping, &index, entry,
 					     &done);
 			part->evict_cursor = index + 1;
 			cond_resched();
@@ -280,7 +289,7 @@ void kvmshare_pageout_range(struct kvmshare_part *part,
 	xa_for_each_range(&part->pages, index, entry, first, last) {
 		if (xa_is_value(entry))
 			continue;
-		kvmshare_evict_found(part, mapping, index, entry, &n);
+		kvmshare_evict_found(part, mapping, &index, entry, &n);
 		if (fatal_signal_pending(current))
 			break;
 		cond_resched();
@@ -318,6 +327,11 @@ static void kvmshare_sample_part(struct kvmshare_part *part,
 		if (!entry || xa_is_value(entry) ||
 		    xa_get_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED))
 			continue;
+		if (kvmshare_is_unit(entry)) {
+			/* Not sampled yet: a unit is not evicted either. */
+			atomic64_inc(&part->cnt.huge_skips);
+			continue;
+		}
 		page = entry;
 		if (!get_page_unless_zero(page))
 			continue;

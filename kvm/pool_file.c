@@ -115,7 +115,11 @@ retry:
 		filemap_invalidate_unlock_shared(mapping);
 		return VM_FAULT_SIGBUS;
 	}
-	page = kvmshare_part_get_page(part, index, vmf->vma, true, &err);
+	/* A new 2 MiB unit where one fits (huge=on), else 4 KiB. */
+	page = kvmshare_huge_fault(part, vmf);
+	if (!page)
+		page = kvmshare_part_get_page(part, index, vmf->vma, true,
+					      &err);
 	if (page) {
 		lock_page(page);
 		if (xa_load(&part->pages, index) != page) {
@@ -189,6 +193,10 @@ retry:
 	return VM_FAULT_SIGBUS;
 }
 
+/*
+ * No .huge_fault: the core never calls it for a file that is neither DAX
+ * nor anonymous. A unit's PMD comes from finish_fault() (pool_huge.c).
+ */
 static const struct vm_operations_struct kvmshare_vm_ops = {
 	.fault = kvmshare_fault,
 };
@@ -297,6 +305,7 @@ static u64 kvmshare_free_range(struct inode *inode, loff_t start, loff_t end,
 	struct address_space *mapping = inode->i_mapping;
 	loff_t first = round_up(start, PAGE_SIZE);
 	loff_t last = round_down(end, PAGE_SIZE);
+	pgoff_t from, to;
 
 	if (first > last) {	/* within one page */
 		kvmshare_zero_partial(part, start >> PAGE_SHIFT, pp->page[0],
@@ -313,8 +322,13 @@ static u64 kvmshare_free_range(struct inode *inode, loff_t start, loff_t end,
 	if (first == last)
 		return 0;
 	unmap_mapping_range(mapping, first, last - first, 1);
-	return kvmshare_part_remove_range(part, mapping, first >> PAGE_SHIFT,
-					  (last >> PAGE_SHIFT) - 1);
+	/* Units cut by the range are zeroed there and stay. */
+	from = first >> PAGE_SHIFT;
+	to = last >> PAGE_SHIFT;
+	kvmshare_huge_trim(part, &from, &to);
+	if (from >= to)
+		return 0;
+	return kvmshare_part_remove_range(part, mapping, from, to - 1);
 }
 
 static int kvmshare_setsize(struct inode *inode, loff_t newsize)
@@ -327,6 +341,7 @@ static int kvmshare_setsize(struct inode *inode, loff_t newsize)
 	u64 n;
 
 	if (newsize >= oldsize) {
+		kvmshare_huge_grow(inode, oldsize);
 		i_size_write(inode, newsize);
 		return 0;
 	}
@@ -335,8 +350,13 @@ static int kvmshare_setsize(struct inode *inode, loff_t newsize)
 		return ret;
 	filemap_invalidate_lock(mapping);
 	i_size_write(inode, newsize);
-	n = kvmshare_free_range(inode, newsize, round_up(oldsize, PAGE_SIZE),
-				&pp);
+	/*
+	 * To the end of the unit the old end is in: a unit cut by an
+	 * earlier truncation reaches past the end of the file.
+	 */
+	n = kvmshare_free_range(inode, newsize,
+				round_up(oldsize, (loff_t)KVMSHARE_UNIT_PAGES <<
+					 PAGE_SHIFT), &pp);
 	filemap_invalidate_unlock(mapping);
 	kvmshare_partial_put(&pp);
 	atomic64_add(n, &part->cnt.truncated);
@@ -434,6 +454,8 @@ static ssize_t kvmshare_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	if (ret)
 		goto unlock;
 	pos = iocb->ki_pos;
+	if (pos + iov_iter_count(from) > i_size_read(inode))
+		kvmshare_huge_grow(inode, i_size_read(inode));
 	while (iov_iter_count(from)) {
 		unsigned int off = offset_in_page(pos);
 		size_t n = min_t(size_t, PAGE_SIZE - off, iov_iter_count(from));
@@ -567,8 +589,10 @@ static long kvmshare_fallocate(struct file *file, int mode, loff_t offset,
 	ret = kvmshare_fallocate_range(inode, offset, len);
 	if (ret)
 		goto unlock;
-	if (!(mode & FALLOC_FL_KEEP_SIZE) && offset + len > inode->i_size)
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && offset + len > inode->i_size) {
+		kvmshare_huge_grow(inode, inode->i_size);
 		i_size_write(inode, offset + len);
+	}
 	inode->i_ctime = current_time(inode);
 unlock:
 	inode_unlock(inode);
@@ -662,6 +686,7 @@ const struct file_operations kvmshare_file_ops = {
 	.read_iter = kvmshare_read_iter,
 	.write_iter = kvmshare_write_iter,
 	.mmap = kvmshare_mmap,
+	.get_unmapped_area = kvmshare_huge_get_unmapped_area,
 	.fallocate = kvmshare_fallocate,
 	.fadvise = kvmshare_fadvise,
 	.fsync = noop_fsync,

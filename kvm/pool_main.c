@@ -59,6 +59,14 @@ enum {
 	KVMSHARE_OPT_UID,
 	KVMSHARE_OPT_GID,
 	KVMSHARE_OPT_UMASK,
+	KVMSHARE_OPT_HUGE,
+};
+
+/* huge=on|off only: "yes", "1" and the like are refused (EINVAL). */
+static const struct constant_table kvmshare_huge_values[] = {
+	{ "off",	0 },
+	{ "on",		1 },
+	{}
 };
 
 static const struct fs_parameter_spec kvmshare_fs_parameters[] = {
@@ -69,6 +77,7 @@ static const struct fs_parameter_spec kvmshare_fs_parameters[] = {
 	fsparam_u32("uid", KVMSHARE_OPT_UID),
 	fsparam_u32("gid", KVMSHARE_OPT_GID),
 	fsparam_u32oct("umask", KVMSHARE_OPT_UMASK),
+	fsparam_enum("huge", KVMSHARE_OPT_HUGE, kvmshare_huge_values),
 	{}
 };
 
@@ -81,6 +90,8 @@ struct kvmshare_fs_context {
 	umode_t mode;
 	umode_t umask;
 	bool umask_set;
+	bool huge;
+	bool huge_set;
 	kuid_t uid;
 	kgid_t gid;
 };
@@ -171,6 +182,10 @@ static int kvmshare_parse_param(struct fs_context *fc,
 				       result.uint_32);
 		ctx->umask = result.uint_32;
 		ctx->umask_set = true;
+		return 0;
+	case KVMSHARE_OPT_HUGE:
+		ctx->huge = result.uint_32;
+		ctx->huge_set = true;
 		return 0;
 	case KVMSHARE_OPT_UID:
 		ctx->uid = make_kuid(current_user_ns(), result.uint_32);
@@ -302,6 +317,7 @@ static struct kvmshare_pool *kvmshare_pool_create(struct kvmshare_fs_context *ct
 	pool->size_pages = ctx->size_pages;
 	pool->reserve_pages = ctx->reserve_pages;
 	pool->umask = ctx->umask;
+	pool->huge = ctx->huge;
 	kvmshare_acct_init(pool);
 	kvmshare_pager_init(pool);
 	kvmshare_policy_setup(pool);
@@ -423,6 +439,8 @@ static int kvmshare_show_options(struct seq_file *m, struct dentry *root)
 		seq_printf(m, ",mode=%o", inode->i_mode & 01777);
 	if (pool->umask != KVMSHARE_DEFAULT_UMASK)
 		seq_printf(m, ",umask=%03o", pool->umask);
+	if (READ_ONCE(pool->huge))
+		seq_puts(m, ",huge=on");
 	if (!uid_eq(inode->i_uid, GLOBAL_ROOT_UID))
 		seq_printf(m, ",uid=%u",
 			   from_kuid_munged(&init_user_ns, inode->i_uid));
@@ -499,8 +517,9 @@ static int kvmshare_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_root = d_make_root(root);
 	if (!sb->s_root)
 		return -ENOMEM;
-	pr_info("pool %s mounted: %llu pages, %llu reserved\n", pool->name,
-		pool->size_pages, pool->reserve_pages);
+	pr_info("pool %s mounted: %llu pages, %llu reserved%s\n", pool->name,
+		pool->size_pages, pool->reserve_pages,
+		pool->huge ? ", 2 MiB units" : "");
 	return 0;
 }
 
@@ -533,6 +552,9 @@ static int kvmshare_reconfigure(struct fs_context *fc)
 	}
 	if (ctx->umask_set)
 		WRITE_ONCE(pool->umask, ctx->umask);
+	/* For new units only: the pool's units stay until freed. */
+	if (ctx->huge_set)
+		WRITE_ONCE(pool->huge, ctx->huge);
 	return 0;
 }
 

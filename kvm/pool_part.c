@@ -287,8 +287,9 @@ static bool kvmshare_part_remove_one(struct kvmshare_part *part,
  * The caller holds the mapping's invalidate_lock exclusively and has
  * unmapped the range once. A fault that found a page before that can still
  * be installing its PTE: it holds the page lock until done, so the page is
- * locked here and unmapped again if it got mapped. Returns the number of
- * pages removed.
+ * locked here and unmapped again if it got mapped. A 2 MiB unit goes in
+ * whole (kvmshare_huge_remove()): the range covers it in whole (callers
+ * trim it with kvmshare_huge_trim()). Returns the number of pages removed.
  */
 u64 kvmshare_part_remove_range(struct kvmshare_part *part,
 			       struct address_space *mapping,
@@ -299,9 +300,29 @@ u64 kvmshare_part_remove_range(struct kvmshare_part *part,
 	u64 n = 0;
 
 	xa_for_each_range(&part->pages, index, entry, start, end) {
-		while (entry &&
-		       !kvmshare_part_remove_one(part, mapping, index, entry,
-						 &n)) {
+		while (entry) {
+			if (kvmshare_is_unit(entry)) {
+				if (kvmshare_unit_base(index) < start ||
+				    kvmshare_unit_base(index) +
+				    KVMSHARE_UNIT_PAGES - 1 > end) {
+					/* Not expected: callers trim. */
+					pr_warn_ratelimited("%s/%llu: unit at %lu not in range %lu-%lu: kept\n",
+							    part->pool->name,
+							    part->id,
+							    kvmshare_unit_base(index),
+							    start, end);
+					index = kvmshare_unit_base(index) +
+						KVMSHARE_UNIT_PAGES - 1;
+					break;
+				}
+				if (kvmshare_huge_remove(part, mapping, index,
+							 entry, &n))
+					break;
+			} else if (kvmshare_part_remove_one(part, mapping,
+							    index, entry,
+							    &n)) {
+				break;
+			}
 			cond_resched();
 			entry = xa_load(&part->pages, index);
 		}
@@ -344,11 +365,12 @@ u64 kvmshare_part_undo_alloc(struct kvmshare_part *part,
 		return 0;
 	}
 	page = entry;
-	if (!get_page_unless_zero(page))
+	/* Never a unit's: fallocate() makes 4 KiB pages, units clear marks. */
+	if (kvmshare_is_unit(page) || !get_page_unless_zero(page))
 		return 0;
 	lock_page(page);
 	if (xa_load(&part->pages, index) != page ||
-	    page_maybe_dma_pinned(page))
+	    page_maybe_dma_pinned(page) || PageCompound(page))
 		goto unlock;
 	unmap_mapping_pages(mapping, index, 1, false);
 	kaddr = kmap_local_page(page);
@@ -617,6 +639,15 @@ static struct kvmshare_part_cnt_attr kvmshare_part_readahead_shrinks =
 	KVMSHARE_PART_CNT(readahead_shrinks, readahead_shrinks);
 static struct kvmshare_part_cnt_attr kvmshare_part_readahead_grows =
 	KVMSHARE_PART_CNT(readahead_grows, readahead_grows);
+/* 2 MiB units (pool_huge.c). */
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_units =
+	KVMSHARE_PART_CNT(huge_units, huge_units);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_faults =
+	KVMSHARE_PART_CNT(huge_faults, huge_faults);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_fallbacks =
+	KVMSHARE_PART_CNT(huge_fallbacks, huge_fallbacks);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_skips =
+	KVMSHARE_PART_CNT(huge_skips, huge_skips);
 
 static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_sysfs[0].kattr.attr,
@@ -648,6 +679,10 @@ static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_readahead_wasted.kattr.attr,
 	&kvmshare_part_readahead_shrinks.kattr.attr,
 	&kvmshare_part_readahead_grows.kattr.attr,
+	&kvmshare_part_huge_units.kattr.attr,
+	&kvmshare_part_huge_faults.kattr.attr,
+	&kvmshare_part_huge_fallbacks.kattr.attr,
+	&kvmshare_part_huge_skips.kattr.attr,
 	NULL,
 };
 
@@ -711,10 +746,10 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 
 	/*
 	 * Every file of the table is in the group (with stream_state, the
-	 * read-ahead window and its three counters).
+	 * read-ahead window and its three counters, the four of units).
 	 */
 	BUILD_BUG_ON(ARRAY_SIZE(kvmshare_part_attrs) !=
-		     ARRAY_SIZE(kvmshare_part_sysfs) + 6);
+		     ARRAY_SIZE(kvmshare_part_sysfs) + 10);
 	part = kzalloc(sizeof(*part), GFP_KERNEL);
 	if (!part)
 		return ERR_PTR(-ENOMEM);

@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmshare: 2 MiB units (issue #18, Documentation/plans/large-pages.md).
+ *
+ * With the mount option huge=on, a fault on a part of a partition where
+ * a PMD can map 2 MiB makes a unit: an order-9 compound folio whose
+ * subpage i & 511 is stored at index i (pool.h). The fault returns its
+ * subpage locked, as any page, and the core's finish_fault() maps the
+ * whole folio with one PMD (do_set_pmd()) when the VMA is suitable and
+ * the PMD still empty; otherwise, or when a PTE table is there, the
+ * subpage gets a PTE. .huge_fault is never called for a file that is
+ * neither DAX nor anonymous on 6.1, and a PFN map breaks KVM and GUP
+ * (the plan, sections 1 and 2), so this is the only route to a PMD.
+ *
+ * Step 1 of the plan: units are made by faults only, and every other path
+ * keeps a unit whole. Eviction, access sampling and fadvise(DONTNEED)
+ * leave units alone (counted in huge_skips), which is why no unit is made
+ * while a paging service is attached: the pool could not page it out.
+ * Hole punching, truncation and removal free a unit they cover in whole
+ * and zero the part they cover of one they cut (kvmshare_huge_trim()):
+ * its memory stays charged until the rest of it goes. A unit cut by a
+ * truncation may still be mapped in whole by a PMD beyond the end of the
+ * file (as shmem's huge pages are); what is written there is zeroed when
+ * the file grows again (kvmshare_huge_grow()).
+ *
+ * Locks (the order: pool.h): the unit lock, a bit of a small hashed
+ * table, serialises faults making the same unit (two vCPUs touching it at
+ * once: the second finds the unit made by the first). It is held across
+ * the folio's allocation and may be waited for killably. The folio lock
+ * of a unit is the page lock of all its subpages; removal and zeroing
+ * take it as they take a 4 KiB page's. Entries are checked and stored
+ * under the array's lock in one section.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/hash.h>
+#include <linux/highmem.h>
+#include <linux/huge_mm.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/sched/coredump.h>
+#include <linux/wait_bit.h>
+
+#include "pool.h"
+
+/*
+ * How a unit is allocated: zeroed, without retrying hard (a unit that
+ * cannot be had is a 4 KiB fault, counted), without a warning, and not
+ * movable: pool pages never migrate (the plan, section 4).
+ */
+#define KVMSHARE_UNIT_GFP \
+	(GFP_HIGHUSER | __GFP_ZERO | __GFP_NORETRY | __GFP_NOWARN)
+
+/* The unit locks: one bit each, hashed by partition and unit. */
+#define KVMSHARE_UNIT_LOCK_BITS	8
+static unsigned long kvmshare_unit_locks[BITS_TO_LONGS(1 << KVMSHARE_UNIT_LOCK_BITS)];
+
+static unsigned int kvmshare_unit_lock_nr(struct kvmshare_part *part,
+					  pgoff_t base)
+{
+	return hash_long((unsigned long)part ^
+			 (base >> KVMSHARE_UNIT_ORDER),
+			 KVMSHARE_UNIT_LOCK_BITS);
+}
+
+/* 0, or -EINTR on a fatal signal. */
+static int kvmshare_unit_lock(unsigned int nr)
+{
+	return wait_on_bit_lock(&kvmshare_unit_locks[BIT_WORD(nr)],
+				nr % BITS_PER_LONG, TASK_KILLABLE);
+}
+
+static void kvmshare_unit_unlock(unsigned int nr)
+{
+	clear_bit_unlock(nr % BITS_PER_LONG,
+			 &kvmshare_unit_locks[BIT_WORD(nr)]);
+	/* The bit clear before wake_up_bit() looks for waiters. */
+	smp_mb__after_atomic();
+	wake_up_bit(&kvmshare_unit_locks[BIT_WORD(nr)], nr % BITS_PER_LONG);
+}
+
+/* An entry a new unit may replace: a hole or an all-zero page. */
+static bool kvmshare_unit_free_entry(void *e)
+{
+	return !e || (xa_is_value(e) &&
+		      kvmshare_ent_kind(e) == KVMSHARE_ENT_ZERO);
+}
+
+/* Whether every entry of the unit at @base may be replaced (a hint). */
+static bool kvmshare_unit_empty(struct kvmshare_part *part, pgoff_t base)
+{
+	XA_STATE(xas, &part->pages, base);
+	bool empty = true;
+	void *e;
+
+	rcu_read_lock();
+	xas_for_each(&xas, e, base + KVMSHARE_UNIT_PAGES - 1) {
+		if (xas_retry(&xas, e))
+			continue;
+		if (!kvmshare_unit_free_entry(e)) {
+			empty = false;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return empty;
+}
+
+/*
+ * Store the 512 subpages of @folio at [@base, @base + 512) if every entry
+ * there is still a hole or an all-zero page: one section under the
+ * array's lock, after its nodes exist (xas_create_range(): the stores then
+ * allocate nothing). The array's reference is the one @folio came with.
+ * Returns 0, -EAGAIN (an entry changed: a 4 KiB page came meanwhile, by
+ * write() or a fault the unit lock does not stop) or -ENOMEM.
+ */
+static int kvmshare_unit_install(struct kvmshare_part *part, pgoff_t base,
+				 struct folio *folio)
+{
+	XA_STATE(xas, &part->pages, base);
+	unsigned long i, zero;
+	bool changed;
+	void *e;
+
+	do {
+		zero = 0;
+		changed = false;
+		xas_lock(&xas);
+		for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+			xas_set_order(&xas, base + i, 0);
+			e = xas_load(&xas);
+			if (!kvmshare_unit_free_entry(e)) {
+				changed = true;
+				break;
+			}
+			zero += !!e;
+		}
+		if (!changed) {
+			xas_set_order(&xas, base, KVMSHARE_UNIT_ORDER);
+			xas_create_range(&xas);
+		}
+		if (!changed && !xas_error(&xas)) {
+			for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+				xas_set_order(&xas, base + i, 0);
+				xas_store(&xas, folio_page(folio, i));
+				/* No marks: sampled, read ahead, fallocate's. */
+				xas_init_marks(&xas);
+			}
+		}
+		xas_unlock(&xas);
+	} while (!changed && xas_nomem(&xas, GFP_KERNEL));
+
+	if (changed)
+		return -EAGAIN;
+	/*
+	 * On -ENOMEM the nodes xas_create_range() made stay, empty, as
+	 * khugepaged leaves them: the next store in the range uses them.
+	 */
+	if (xas_error(&xas))
+		return xas_error(&xas);
+	if (zero)
+		kvmshare_account_out(part, KVMSHARE_ENT_ZERO, -(long)zero);
+	return 0;
+}
+
+/*
+ * Whether a fault of @vmf may get a new unit of @part, the pool aside:
+ * the mount option, the task's and the mapping's THP settings (prctl
+ * PR_SET_THP_DISABLE, MADV_NOHUGEPAGE), a VMA where a PMD can map the
+ * 2 MiB around the address, no page table there yet (after one, the
+ * range is mapped 4 KiB for the VMA's life: the plan, section 3.2), and
+ * the whole unit inside the file.
+ */
+static bool kvmshare_unit_wanted(struct kvmshare_part *part,
+				 struct vm_fault *vmf, pgoff_t base)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct inode *inode = file_inode(vma->vm_file);
+
+	if (!READ_ONCE(part->pool->huge))
+		return false;
+	if ((vma->vm_flags & VM_NOHUGEPAGE) ||
+	    test_bit(MMF_DISABLE_THP, &vma->vm_mm->flags))
+		return false;
+	if (!transhuge_vma_suitable(vma, vmf->address & HPAGE_PMD_MASK))
+		return false;
+	/* A hint: do_set_pmd() looks again under the PMD's lock. */
+	if (!pmd_none(*vmf->pmd))
+		return false;
+	return ((u64)(base + KVMSHARE_UNIT_PAGES) << PAGE_SHIFT) <=
+	       i_size_read(inode);
+}
+
+/**
+ * kvmshare_huge_fault - make a 2 MiB unit for a fault, if it should have one
+ * @part: the partition
+ * @vmf: the fault (kvmshare_fault(), the invalidate_lock held shared)
+ *
+ * When the fault may have a unit (kvmshare_unit_wanted()) and every entry
+ * of it is a hole or an all-zero page, charge 512 pages, allocate the
+ * folio where the mapping's NUMA policy puts its address, and store it.
+ * Falls back to 4 KiB (NULL, counted in huge_fallbacks) when a paging
+ * service is attached, when kvmshare_charge_unit() refuses, when the host
+ * has no free 2 MiB block, or when a 4 KiB page came first.
+ *
+ * Returns the subpage of @vmf->pgoff with a reference for the caller,
+ * which handles it as any page (locks it, checks it is still the entry,
+ * returns it with VM_FAULT_LOCKED), or NULL: the caller takes the 4 KiB
+ * path, which also finds the subpage of a unit made earlier.
+ */
+struct page *kvmshare_huge_fault(struct kvmshare_part *part,
+				 struct vm_fault *vmf)
+{
+	struct kvmshare_pool *pool = part->pool;
+	pgoff_t base = kvmshare_unit_base(vmf->pgoff);
+	unsigned int nr = kvmshare_unit_lock_nr(part, base);
+	struct folio *folio = NULL;
+	LIST_HEAD(held);
+
+	BUILD_BUG_ON(KVMSHARE_UNIT_ORDER != HPAGE_PMD_ORDER);
+	if (!kvmshare_unit_wanted(part, vmf, base) ||
+	    !kvmshare_unit_empty(part, base))
+		return NULL;
+	if (kvmshare_pager_active(pool))
+		goto fallback;
+	if (kvmshare_unit_lock(nr))
+		return NULL;		/* killed: the 4 KiB path says so */
+	/* Made meanwhile by a fault that held the lock? */
+	if (!kvmshare_unit_empty(part, base)) {
+		kvmshare_unit_unlock(nr);
+		return NULL;
+	}
+	if (!kvmshare_charge_unit(part, &held))
+		goto unlock;
+	if (!kvmshare_inject_fail(pool, KVMSHARE_INJ_UNIT_NOMEM))
+		folio = vma_alloc_folio(KVMSHARE_UNIT_GFP, KVMSHARE_UNIT_ORDER,
+					vmf->vma, vmf->address & HPAGE_PMD_MASK,
+					true);
+	if (!folio) {
+		kvmshare_uncharge_unit(part, &held);
+		goto unlock;
+	}
+	/* Placed where the policy wants it: the held pages go back. */
+	kvmshare_held_return_list(pool, &held);
+	kvmshare_inject(pool, KVMSHARE_INJ_UNIT_ALLOCATED);
+	folio_get(folio);			/* the caller's */
+	if (kvmshare_unit_install(part, base, folio)) {
+		folio_put(folio);
+		folio_put(folio);		/* frees it */
+		kvmshare_uncharge(part, KVMSHARE_UNIT_PAGES);
+		goto unlock;
+	}
+	kvmshare_unit_unlock(nr);
+	atomic64_add(KVMSHARE_UNIT_PAGES, &part->cnt.allocated);
+	atomic64_inc(&part->cnt.huge_units);
+	atomic64_inc(&part->cnt.huge_faults);
+	return folio_page(folio, vmf->pgoff - base);
+
+unlock:
+	kvmshare_unit_unlock(nr);
+fallback:
+	atomic64_inc(&part->cnt.huge_fallbacks);
+	return NULL;
+}
+
+/*
+ * A reference to the folio of @entry, a unit's subpage found at @index
+ * without one, if it is still the entry there (the array's reference
+ * keeps it while it is); NULL if not.
+ */
+static struct folio *kvmshare_unit_get(struct kvmshare_part *part,
+				       pgoff_t index, void *entry)
+{
+	struct folio *folio = NULL;
+
+	xa_lock(&part->pages);
+	if (xa_load(&part->pages, index) == entry) {
+		folio = page_folio((struct page *)entry);
+		folio_get(folio);
+	}
+	xa_unlock(&part->pages);
+	return folio;
+}
+
+/**
+ * kvmshare_huge_remove - give a whole unit back to the pool
+ * @part: the partition
+ * @mapping: its address space, unmapped over the unit; NULL when the
+ *	inode is being evicted
+ * @index: where the caller found @entry
+ * @entry: a subpage of the unit
+ * @n: pages removed, counted up
+ *
+ * For kvmshare_part_remove_range(), whose rules apply: the caller holds
+ * the invalidate_lock exclusively (no fault looks the unit up meanwhile);
+ * a fault that found it before holds its lock until its PMD or PTE is in
+ * place, so the unit is unmapped again under the lock if it got mapped.
+ * Returns false if the entry changed (look again), true once the unit is
+ * gone.
+ */
+bool kvmshare_huge_remove(struct kvmshare_part *part,
+			  struct address_space *mapping, pgoff_t index,
+			  void *entry, u64 *n)
+{
+	pgoff_t base = kvmshare_unit_base(index), i;
+	struct folio *folio;
+	bool removed;
+
+	folio = kvmshare_unit_get(part, index, entry);
+	if (!folio)
+		return false;
+	folio_lock(folio);
+	xa_lock(&part->pages);
+	removed = xa_load(&part->pages, base) == folio_page(folio, 0);
+	for (i = 0; removed && i < KVMSHARE_UNIT_PAGES; i++)
+		__xa_erase(&part->pages, base + i);
+	xa_unlock(&part->pages);
+	if (removed) {
+		if (mapping && folio_mapped(folio))
+			unmap_mapping_pages(mapping, base, KVMSHARE_UNIT_PAGES,
+					    false);
+		folio_put(folio);		/* the array's */
+		*n += KVMSHARE_UNIT_PAGES;
+		atomic64_dec(&part->cnt.huge_units);
+	}
+	folio_unlock(folio);
+	folio_put(folio);
+	return removed;
+}
+
+/*
+ * Zero pages [@first, @end) of the unit of @part holding them, found as
+ * @entry at @first, under its lock. The caller holds the invalidate_lock
+ * exclusively and has unmapped them (a PMD is unmapped in whole: the next
+ * fault maps the unit again).
+ */
+static void kvmshare_unit_zero(struct kvmshare_part *part, pgoff_t first,
+			       pgoff_t end, void *entry)
+{
+	pgoff_t base = kvmshare_unit_base(first), i;
+	struct folio *folio;
+
+	folio = kvmshare_unit_get(part, first, entry);
+	if (!folio)
+		return;			/* not a unit any more: no-one's */
+	folio_lock(folio);
+	if (xa_load(&part->pages, first) == entry) {
+		for (i = first; i < end; i++)
+			clear_highpage(folio_page(folio, i - base));
+		folio_mark_dirty(folio);
+	}
+	folio_unlock(folio);
+	folio_put(folio);
+}
+
+/**
+ * kvmshare_huge_trim - leave only whole units in a range about to be freed
+ * @part: the partition
+ * @first: first page of the range
+ * @end: the page after its last
+ *
+ * A unit the range [@first, @end) cuts is zeroed over the part inside it
+ * and stays (step 1 of the plan: no split yet); the range is narrowed to
+ * exclude it, so that kvmshare_part_remove_range() meets whole units only.
+ * The caller holds the invalidate_lock exclusively (no unit is made or
+ * removed meanwhile) and has unmapped the range.
+ */
+void kvmshare_huge_trim(struct kvmshare_part *part, pgoff_t *first,
+			pgoff_t *end)
+{
+	pgoff_t base, stop;
+	void *entry;
+
+	if (*first >= *end)
+		return;
+	base = kvmshare_unit_base(*first);
+	if (base != *first) {
+		entry = xa_load(&part->pages, *first);
+		if (kvmshare_is_unit(entry)) {
+			stop = min(base + KVMSHARE_UNIT_PAGES, *end);
+			kvmshare_unit_zero(part, *first, stop, entry);
+			*first = stop;
+		}
+	}
+	if (*first >= *end)
+		return;
+	base = kvmshare_unit_base(*end);
+	if (base != *end && base >= *first) {
+		entry = xa_load(&part->pages, base);
+		if (kvmshare_is_unit(entry)) {
+			kvmshare_unit_zero(part, base, *end, entry);
+			*end = base;
+		}
+	}
+}
+
+/**
+ * kvmshare_huge_grow - zero what a unit cut by truncation holds past EOF
+ * @inode: a partition file about to grow (the caller holds its i_rwsem)
+ * @oldsize: its size now
+ *
+ * A unit the end of the file cuts may be mapped in whole by a PMD, and
+ * what was written through it past the end must not show once the file
+ * grows over it: zero the unit from @oldsize on, after unmapping it
+ * (under the invalidate_lock, so that no fault maps it meanwhile).
+ */
+void kvmshare_huge_grow(struct inode *inode, loff_t oldsize)
+{
+	struct kvmshare_part *part = kvmshare_part_of(inode);
+	struct address_space *mapping = inode->i_mapping;
+	pgoff_t index = oldsize >> PAGE_SHIFT;
+	pgoff_t base = kvmshare_unit_base(index), i;
+	struct folio *folio;
+	void *entry;
+
+	if (!(oldsize & (((loff_t)KVMSHARE_UNIT_PAGES << PAGE_SHIFT) - 1)))
+		return;
+	if (!kvmshare_is_unit(xa_load(&part->pages, base)))
+		return;
+	filemap_invalidate_lock(mapping);
+	entry = xa_load(&part->pages, base);
+	if (!kvmshare_is_unit(entry))
+		goto unlock;
+	unmap_mapping_pages(mapping, base, KVMSHARE_UNIT_PAGES, false);
+	folio = kvmshare_unit_get(part, base, entry);
+	if (!folio)
+		goto unlock;
+	folio_lock(folio);
+	/* A fault that found it before may have mapped it meanwhile. */
+	if (folio_mapped(folio))
+		unmap_mapping_pages(mapping, base, KVMSHARE_UNIT_PAGES, false);
+	if (xa_load(&part->pages, base) == entry) {
+		zero_user_segment(folio_page(folio, index - base),
+				  offset_in_page(oldsize), PAGE_SIZE);
+		for (i = index + 1; i < base + KVMSHARE_UNIT_PAGES; i++)
+			clear_highpage(folio_page(folio, i - base));
+		folio_mark_dirty(folio);
+	}
+	folio_unlock(folio);
+	folio_put(folio);
+unlock:
+	filemap_invalidate_unlock(mapping);
+}
+
+/*
+ * mmap() without MAP_FIXED: a 2 MiB-aligned address (for the file offset)
+ * where the pool makes units, so that a PMD can map them; the default
+ * placement otherwise. A MAP_FIXED mapping stays where it is asked for.
+ */
+unsigned long kvmshare_huge_get_unmapped_area(struct file *file,
+					      unsigned long addr,
+					      unsigned long len,
+					      unsigned long pgoff,
+					      unsigned long flags)
+{
+	if (READ_ONCE(kvmshare_pool_of(file_inode(file)->i_sb)->huge))
+		return thp_get_unmapped_area(file, addr, len, pgoff, flags);
+	return current->mm->get_unmapped_area(file, addr, len, pgoff, flags);
+}
