@@ -19,12 +19,15 @@
  *                             hole punching, shared in the fault and read
  *                             paths: no page leaves a file while a fault
  *                             or a read of it is between lookup and use.
- *  unit lock                  (pool_huge.c, hashed bit lock per 2 MiB
- *                             unit of a partition) held by a fault while
- *                             it makes a new unit: its checks, charge,
- *                             allocation and install are one step. Taken
- *                             inside the invalidate_lock (shared) and
- *                             the mmap lock, outside everything below.
+ *  unit lock                  (pool_huge.c, a bit of the pool's
+ *                             pool->unit_locks, hashed by partition and
+ *                             2 MiB unit) held by a fault while it makes
+ *                             a new unit: its checks, charge, allocation
+ *                             and install are one step. Taken inside the
+ *                             invalidate_lock (shared) and the mmap lock,
+ *                             outside everything below; a fault that may
+ *                             retry never sleeps on it with the mmap lock
+ *                             held (kvmshare_huge_wait()).
  *  page lock                  held by a fault from the lookup until the
  *                             PTE is installed; removal takes it after
  *                             unmapping, so a racing fault's PTE is seen
@@ -77,6 +80,7 @@
 #include <linux/fs.h>
 #include <linux/kobject.h>
 #include <linux/list.h>
+#include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
@@ -90,6 +94,14 @@
 /* A 2 MiB unit: order and pages (HPAGE_PMD_ORDER on x86_64). */
 #define KVMSHARE_UNIT_ORDER	9
 #define KVMSHARE_UNIT_PAGES	BIT(KVMSHARE_UNIT_ORDER)
+#define KVMSHARE_UNIT_BYTES	((loff_t)KVMSHARE_UNIT_PAGES << PAGE_SHIFT)
+/*
+ * The largest file: a multiple of 2 MiB, so that rounding a size up to a
+ * unit never passes LLONG_MAX (MAX_LFS_FILESIZE less 2 MiB - 1 bytes).
+ */
+#define KVMSHARE_MAX_FILESIZE	(MAX_LFS_FILESIZE & ~(KVMSHARE_UNIT_BYTES - 1))
+/* Unit locks per pool (pool_huge.c): hashed, 256 bits. */
+#define KVMSHARE_UNIT_LOCKS	256
 
 /* Value entries of part->pages for pages not in memory. */
 #define KVMSHARE_ENT_ZERO	1	/* all-zero page, dropped */
@@ -159,6 +171,9 @@ struct kvmshare_part_counters {
 	atomic64_t huge_faults;		/* units a fault made */
 	atomic64_t huge_fallbacks;	/* unit refused by the pool: 4 KiB */
 	atomic64_t huge_skips;		/* units eviction or sampling left */
+	atomic64_t huge_waits;		/* faults that found a unit lock taken */
+	atomic64_t huge_poisoned;	/* units with a poisoned page, leaked */
+	atomic64_t huge_pinned_zeroed;	/* pinned units zeroed by a cut */
 };
 
 /*
@@ -181,6 +196,15 @@ struct kvmshare_pool {
 	char name[KVMSHARE_NAME_LEN];
 	umode_t umask;			/* mount option umask=: new files */
 	bool huge;			/* mount option huge=on: 2 MiB units */
+	/* pool_huge.c: unit locks, one bit each (see the lock order). */
+	unsigned long unit_locks[BITS_TO_LONGS(KVMSHARE_UNIT_LOCKS)];
+	/*
+	 * Units in the pool's files, and units being made: a paging
+	 * service cannot attach while there are any (it could not page
+	 * them out). Raised under io_lock when no service is active or
+	 * attaching, lowered without it.
+	 */
+	atomic_long_t nr_units;
 
 	spinlock_t lock;		/* everything below */
 	u64 size_pages;			/* mount option size= */
@@ -208,6 +232,7 @@ struct kvmshare_pool {
 	u64 failovers;			/* io_lock: active service replaced */
 	u64 reissued;			/* io_lock: requests posted again */
 	bool suspended;			/* io_lock: stopped, none attached */
+	bool pager_attaching;		/* io_lock: no new unit meanwhile */
 	struct list_head io_pending;	/* requests not yet posted */
 	unsigned long nr_pending;
 	unsigned long *block_map;	/* backing store blocks in use */
@@ -435,6 +460,11 @@ static inline pgoff_t kvmshare_unit_base(pgoff_t index)
 struct vm_fault;
 struct page *kvmshare_huge_fault(struct kvmshare_part *part,
 				 struct vm_fault *vmf);
+vm_fault_t kvmshare_huge_wait(struct kvmshare_part *part,
+			      struct vm_fault *vmf);
+vm_fault_t kvmshare_huge_map_check(struct kvmshare_part *part,
+				   struct vm_fault *vmf, struct page *page);
+bool kvmshare_huge_pager_may_attach(struct kvmshare_pool *pool);
 bool kvmshare_huge_remove(struct kvmshare_part *part,
 			  struct address_space *mapping, pgoff_t index,
 			  void *entry, u64 *n);

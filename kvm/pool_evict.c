@@ -305,14 +305,20 @@ static void kvmshare_sample_part(struct kvmshare_part *part,
 	u64 hits = atomic64_xchg(&part->cnt.sample_hits, 0);
 	u64 size = DIV_ROUND_UP_ULL(i_size_read(mapping->host), PAGE_SIZE);
 	unsigned int i, n = 0;
-	u64 resident;
+	u64 resident, units, small;
 
+	/*
+	 * Only 4 KiB pages are sampled: the estimate scales those, and
+	 * counts the units' pages, which eviction cannot take, as active.
+	 */
+	units = atomic64_read(&part->cnt.huge_units) * KVMSHARE_UNIT_PAGES;
 	spin_lock(&pool->lock);
 	resident = part->resident;
 	if (part->sampled) {
 		hits = min(hits, part->sampled);
-		part->active_estimate = div64_u64(resident * hits,
-						  part->sampled);
+		small = resident - min(units, resident);
+		part->active_estimate = resident - small +
+					div64_u64(small * hits, part->sampled);
 	}
 	spin_unlock(&pool->lock);
 	if (!resident || !size)

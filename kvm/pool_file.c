@@ -117,6 +117,14 @@ retry:
 	}
 	/* A new 2 MiB unit where one fits (huge=on), else 4 KiB. */
 	page = kvmshare_huge_fault(part, vmf);
+	if (IS_ERR(page)) {
+		/* Another fault is making the unit: nothing made here. */
+		filemap_invalidate_unlock_shared(mapping);
+		if (PTR_ERR(page) == -EBUSY)
+			return kvmshare_huge_wait(part, vmf);
+		trace_kvmshare_refused(part, index, -EINTR, true);
+		return VM_FAULT_SIGBUS;		/* killed */
+	}
 	if (!page)
 		page = kvmshare_part_get_page(part, index, vmf->vma, true,
 					      &err);
@@ -145,6 +153,15 @@ retry:
 					    index << PAGE_SHIFT);
 			trace_kvmshare_refused(part, index, -EHWPOISON, true);
 			return VM_FAULT_HWPOISON;
+		}
+		if (PageCompound(page)) {
+			ret = kvmshare_huge_map_check(part, vmf, page);
+			if (ret) {
+				unlock_page(page);
+				put_page(page);
+				filemap_invalidate_unlock_shared(mapping);
+				return ret;
+			}
 		}
 		if (xa_get_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED)) {
 			xa_clear_mark(&part->pages, index,
@@ -352,11 +369,11 @@ static int kvmshare_setsize(struct inode *inode, loff_t newsize)
 	i_size_write(inode, newsize);
 	/*
 	 * To the end of the unit the old end is in: a unit cut by an
-	 * earlier truncation reaches past the end of the file.
+	 * earlier truncation reaches past the end of the file. No overflow:
+	 * s_maxbytes is a multiple of 2 MiB (kvmshare_fill_super()).
 	 */
 	n = kvmshare_free_range(inode, newsize,
-				round_up(oldsize, (loff_t)KVMSHARE_UNIT_PAGES <<
-					 PAGE_SHIFT), &pp);
+				round_up(oldsize, KVMSHARE_UNIT_BYTES), &pp);
 	filemap_invalidate_unlock(mapping);
 	kvmshare_partial_put(&pp);
 	atomic64_add(n, &part->cnt.truncated);

@@ -15,24 +15,31 @@
  * Step 1 of the plan: units are made by faults only, and every other path
  * keeps a unit whole. Eviction, access sampling and fadvise(DONTNEED)
  * leave units alone (counted in huge_skips), which is why no unit is made
- * while a paging service is attached: the pool could not page it out.
+ * while a paging service is attached, and why a service cannot attach to
+ * a pool that has units (-EBUSY): the pool could not page them out.
  * Hole punching, truncation and removal free a unit they cover in whole
  * and zero the part they cover of one they cut (kvmshare_huge_trim()):
- * its memory stays charged until the rest of it goes. A unit cut by a
- * truncation may still be mapped in whole by a PMD beyond the end of the
- * file (as shmem's huge pages are); what is written there is zeroed when
- * the file grows again (kvmshare_huge_grow()).
+ * its memory stays charged until the rest of it goes, and a pinned unit
+ * is zeroed in place too (counted in huge_pinned_zeroed). A unit is
+ * mapped by PTEs where a PMD is not wanted (kvmshare_huge_map_check():
+ * a poisoned page, THP off for the mapping or the task, a unit cut by the
+ * end of the file), and a unit with a poisoned page is never freed.
  *
  * Locks (the order: pool.h): the unit lock, a bit of a small hashed
- * table, serialises faults making the same unit (two vCPUs touching it at
- * once: the second finds the unit made by the first). It is held across
- * the folio's allocation and may be waited for killably. The folio lock
+ * table of the pool, serialises faults making the same unit (two vCPUs
+ * touching it at once: the second finds the unit made by the first). It
+ * is held across the folio's allocation. A fault that may be retried
+ * does not sleep on it with the mmap lock held: KVM's asynchronous fault
+ * returns VM_FAULT_RETRY, others wait with the mmap lock dropped and
+ * retry (kvmshare_huge_wait()); only a fault that cannot be retried
+ * waits, killably, and a killed one is a SIGBUS, never a 4 KiB page. The folio lock
  * of a unit is the page lock of all its subpages; removal and zeroing
  * take it as they take a 4 KiB page's. Entries are checked and stored
  * under the array's lock in one section.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/file.h>
 #include <linux/hash.h>
 #include <linux/highmem.h>
 #include <linux/huge_mm.h>
@@ -51,32 +58,79 @@
 #define KVMSHARE_UNIT_GFP \
 	(GFP_HIGHUSER | __GFP_ZERO | __GFP_NORETRY | __GFP_NOWARN)
 
-/* The unit locks: one bit each, hashed by partition and unit. */
-#define KVMSHARE_UNIT_LOCK_BITS	8
-static unsigned long kvmshare_unit_locks[BITS_TO_LONGS(1 << KVMSHARE_UNIT_LOCK_BITS)];
-
+/* The unit lock of the unit at @base of @part: a bit of its pool's table. */
 static unsigned int kvmshare_unit_lock_nr(struct kvmshare_part *part,
 					  pgoff_t base)
 {
-	return hash_long((unsigned long)part ^
-			 (base >> KVMSHARE_UNIT_ORDER),
-			 KVMSHARE_UNIT_LOCK_BITS);
+	BUILD_BUG_ON(!is_power_of_2(KVMSHARE_UNIT_LOCKS));
+	return hash_64(part->id ^ ((u64)(base >> KVMSHARE_UNIT_ORDER) << 20),
+		       ilog2(KVMSHARE_UNIT_LOCKS));
 }
 
-/* 0, or -EINTR on a fatal signal. */
-static int kvmshare_unit_lock(unsigned int nr)
+static unsigned long *kvmshare_unit_lock_word(struct kvmshare_pool *pool,
+					      unsigned int nr)
 {
-	return wait_on_bit_lock(&kvmshare_unit_locks[BIT_WORD(nr)],
-				nr % BITS_PER_LONG, TASK_KILLABLE);
+	return &pool->unit_locks[BIT_WORD(nr)];
 }
 
-static void kvmshare_unit_unlock(unsigned int nr)
+/*
+ * Take unit lock @nr for the fault @vmf: 0 once held; -EBUSY when it is
+ * taken and the fault may be retried (the caller drops its locks and
+ * calls kvmshare_huge_wait(): an asynchronous fault returns at once, any
+ * other waits with the mmap lock dropped); -EINTR when a fault that
+ * cannot be retried waited and a fatal signal came.
+ */
+static int kvmshare_unit_lock(struct kvmshare_part *part,
+			      struct vm_fault *vmf, unsigned int nr)
 {
-	clear_bit_unlock(nr % BITS_PER_LONG,
-			 &kvmshare_unit_locks[BIT_WORD(nr)]);
+	unsigned long *word = kvmshare_unit_lock_word(part->pool, nr);
+
+	if (!test_and_set_bit_lock(nr % BITS_PER_LONG, word))
+		return 0;
+	atomic64_inc(&part->cnt.huge_waits);
+	if ((vmf->flags & FAULT_FLAG_RETRY_NOWAIT) ||
+	    fault_flag_allow_retry_first(vmf->flags))
+		return -EBUSY;
+	return wait_on_bit_lock(word, nr % BITS_PER_LONG, TASK_KILLABLE);
+}
+
+static void kvmshare_unit_unlock(struct kvmshare_pool *pool, unsigned int nr)
+{
+	unsigned long *word = kvmshare_unit_lock_word(pool, nr);
+
+	clear_bit_unlock(nr % BITS_PER_LONG, word);
 	/* The bit clear before wake_up_bit() looks for waiters. */
 	smp_mb__after_atomic();
-	wake_up_bit(&kvmshare_unit_locks[BIT_WORD(nr)], nr % BITS_PER_LONG);
+	wake_up_bit(word, nr % BITS_PER_LONG);
+}
+
+/**
+ * kvmshare_huge_wait - wait for the unit lock a fault found taken
+ * @part: the partition
+ * @vmf: the fault, kvmshare_huge_fault() having returned -EBUSY (the
+ *	caller holds no lock of the pool now)
+ *
+ * Asynchronous faults (KVM's, FAULT_FLAG_RETRY_NOWAIT) do not wait: the
+ * retry, which may wait, finds the unit. Others wait killably with the
+ * mmap lock dropped, as for a page-in (kvmshare_fault_wait()), and retry;
+ * nothing is allocated meanwhile, so a waiter killed here leaves the
+ * range to the unit being made. Returns VM_FAULT_RETRY.
+ */
+vm_fault_t kvmshare_huge_wait(struct kvmshare_part *part,
+			      struct vm_fault *vmf)
+{
+	unsigned int nr = kvmshare_unit_lock_nr(part,
+						kvmshare_unit_base(vmf->pgoff));
+	struct file *fpin;
+
+	if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT)
+		return VM_FAULT_RETRY;
+	fpin = get_file(vmf->vma->vm_file);
+	mmap_read_unlock(vmf->vma->vm_mm);
+	wait_on_bit(kvmshare_unit_lock_word(part->pool, nr),
+		    nr % BITS_PER_LONG, TASK_KILLABLE);
+	fput(fpin);
+	return VM_FAULT_RETRY;
 }
 
 /* An entry a new unit may replace: a hole or an all-zero page. */
@@ -148,7 +202,8 @@ static int kvmshare_unit_install(struct kvmshare_part *part, pgoff_t base,
 			}
 		}
 		xas_unlock(&xas);
-	} while (!changed && xas_nomem(&xas, GFP_KERNEL));
+	/* xas_nomem() also frees a node it allocated before a change. */
+	} while (xas_nomem(&xas, GFP_KERNEL) && !changed);
 
 	if (changed)
 		return -EAGAIN;
@@ -191,6 +246,41 @@ static bool kvmshare_unit_wanted(struct kvmshare_part *part,
 	       i_size_read(inode);
 }
 
+/*
+ * Count a unit about to be made in pool->nr_units, unless a paging
+ * service is attached or attaching: under io_lock, as attach looks at the
+ * count (kvmshare_huge_pager_may_attach()). False: no unit.
+ */
+static bool kvmshare_unit_reserve(struct kvmshare_pool *pool)
+{
+	bool ok;
+
+	spin_lock(&pool->io_lock);
+	ok = !pool->active && !pool->pager_attaching;
+	if (ok)
+		atomic_long_inc(&pool->nr_units);
+	spin_unlock(&pool->io_lock);
+	return ok;
+}
+
+/**
+ * kvmshare_huge_pager_may_attach - stop new units while a service attaches
+ * @pool: the pool (the caller holds pager_mutex and io_lock)
+ *
+ * False when the pool has units, which a paging service could not page
+ * out: attach is refused (-EBUSY). Else no unit is made until
+ * pool->pager_attaching is cleared (the service is then active, or the
+ * attach failed).
+ */
+bool kvmshare_huge_pager_may_attach(struct kvmshare_pool *pool)
+{
+	lockdep_assert_held(&pool->io_lock);
+	if (atomic_long_read(&pool->nr_units))
+		return false;
+	pool->pager_attaching = true;
+	return true;
+}
+
 /**
  * kvmshare_huge_fault - make a 2 MiB unit for a fault, if it should have one
  * @part: the partition
@@ -200,13 +290,18 @@ static bool kvmshare_unit_wanted(struct kvmshare_part *part,
  * of it is a hole or an all-zero page, charge 512 pages, allocate the
  * folio where the mapping's NUMA policy puts its address, and store it.
  * Falls back to 4 KiB (NULL, counted in huge_fallbacks) when a paging
- * service is attached, when kvmshare_charge_unit() refuses, when the host
- * has no free 2 MiB block, or when a 4 KiB page came first.
+ * service is attached or attaching, when kvmshare_charge_unit() refuses,
+ * when the host has no free 2 MiB block, when a 4 KiB page came first or
+ * when the array cannot get a node.
  *
  * Returns the subpage of @vmf->pgoff with a reference for the caller,
  * which handles it as any page (locks it, checks it is still the entry,
  * returns it with VM_FAULT_LOCKED), or NULL: the caller takes the 4 KiB
- * path, which also finds the subpage of a unit made earlier.
+ * path, which also finds the subpage of a unit made earlier. The unit
+ * lock taken by another fault is ERR_PTR(-EBUSY) for a fault that may be
+ * retried (the caller unlocks and calls kvmshare_huge_wait()), and
+ * ERR_PTR(-EINTR) when a fault that cannot be retried is killed waiting
+ * for it: no 4 KiB page is made in the range then.
  */
 struct page *kvmshare_huge_fault(struct kvmshare_part *part,
 				 struct vm_fault *vmf)
@@ -216,57 +311,140 @@ struct page *kvmshare_huge_fault(struct kvmshare_part *part,
 	unsigned int nr = kvmshare_unit_lock_nr(part, base);
 	struct folio *folio = NULL;
 	LIST_HEAD(held);
+	int err;
 
 	BUILD_BUG_ON(KVMSHARE_UNIT_ORDER != HPAGE_PMD_ORDER);
 	if (!kvmshare_unit_wanted(part, vmf, base) ||
 	    !kvmshare_unit_empty(part, base))
 		return NULL;
-	if (kvmshare_pager_active(pool))
+	if (kvmshare_pager_active(pool))	/* a hint, looked at below */
 		goto fallback;
-	if (kvmshare_unit_lock(nr))
-		return NULL;		/* killed: the 4 KiB path says so */
+	err = kvmshare_unit_lock(part, vmf, nr);
+	if (err)
+		return ERR_PTR(err);
 	/* Made meanwhile by a fault that held the lock? */
 	if (!kvmshare_unit_empty(part, base)) {
-		kvmshare_unit_unlock(nr);
+		kvmshare_unit_unlock(pool, nr);
 		return NULL;
 	}
-	if (!kvmshare_charge_unit(part, &held))
+	if (!kvmshare_unit_reserve(pool))
 		goto unlock;
+	if (!kvmshare_charge_unit(part, &held))
+		goto unreserve;
 	if (!kvmshare_inject_fail(pool, KVMSHARE_INJ_UNIT_NOMEM))
 		folio = vma_alloc_folio(KVMSHARE_UNIT_GFP, KVMSHARE_UNIT_ORDER,
 					vmf->vma, vmf->address & HPAGE_PMD_MASK,
 					true);
-	if (!folio) {
-		kvmshare_uncharge_unit(part, &held);
-		goto unlock;
-	}
-	/* Placed where the policy wants it: the held pages go back. */
-	kvmshare_held_return_list(pool, &held);
+	if (!folio)
+		goto uncharge;
 	kvmshare_inject(pool, KVMSHARE_INJ_UNIT_ALLOCATED);
 	folio_get(folio);			/* the caller's */
 	if (kvmshare_unit_install(part, base, folio)) {
 		folio_put(folio);
 		folio_put(folio);		/* frees it */
-		kvmshare_uncharge(part, KVMSHARE_UNIT_PAGES);
-		goto unlock;
+		goto uncharge;
 	}
-	kvmshare_unit_unlock(nr);
+	/* Placed where the policy wants it: the held pages go back. */
+	kvmshare_held_return_list(pool, &held);
+	kvmshare_unit_unlock(pool, nr);
 	atomic64_add(KVMSHARE_UNIT_PAGES, &part->cnt.allocated);
 	atomic64_inc(&part->cnt.huge_units);
 	atomic64_inc(&part->cnt.huge_faults);
 	return folio_page(folio, vmf->pgoff - base);
 
+uncharge:
+	/* The held pages are held again: the refill need not redo them. */
+	kvmshare_uncharge_unit(part, &held);
+unreserve:
+	atomic_long_dec(&pool->nr_units);
 unlock:
-	kvmshare_unit_unlock(nr);
+	kvmshare_unit_unlock(pool, nr);
 fallback:
 	atomic64_inc(&part->cnt.huge_fallbacks);
 	return NULL;
 }
 
+static int kvmshare_pte_table_only(pte_t *pte, unsigned long addr, void *data)
+{
+	return 0;
+}
+
+/*
+ * Whether a unit's subpage is poisoned (PG_hwpoison). memory_failure()
+ * marks the one page and, as a unit is not on the LRU, stops there
+ * without PageHasHWPoisoned on the head unless it was injected
+ * (MADV_HWPOISON): look at all 512.
+ */
+static bool kvmshare_unit_poisoned(struct page *head)
+{
+	unsigned int i;
+
+	if (PageHasHWPoisoned(head))
+		return true;
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++)
+		if (PageHWPoison(head + i))
+			return true;
+	return false;
+}
+
+/**
+ * kvmshare_huge_map_check - keep a unit from being mapped by a PMD here
+ * @part: the partition
+ * @vmf: the fault
+ * @page: the unit's subpage the fault returns, locked
+ *
+ * finish_fault() maps a unit's subpage with a PMD when the PMD is empty
+ * and the VMA is aligned for it; nothing else of ours is looked at. Not
+ * wanted when one of its pages is poisoned (a PMD would map it again:
+ * PageHasHWPoisoned on the head makes do_set_pmd() refuse, and the
+ * poisoned page itself is a machine check, kvmshare_fault()), when the
+ * mapping or the task has THP off (MADV_NOHUGEPAGE, PR_SET_THP_DISABLE,
+ * for units made before or through another mapping), or when the unit
+ * reaches past the end of the file (cut by a truncation: its part past
+ * the end must not be written through the mapping). For the last two a
+ * PTE table is put in the empty PMD first, so that the subpage gets a PTE.
+ *
+ * Returns 0 or VM_FAULT_OOM (no page table).
+ */
+vm_fault_t kvmshare_huge_map_check(struct kvmshare_part *part,
+				   struct vm_fault *vmf, struct page *page)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct page *head = compound_head(page);
+	pgoff_t base = kvmshare_unit_base(vmf->pgoff);
+	bool pte;
+
+	/* The core looks again under the PMD's lock. */
+	if (!pmd_none(*vmf->pmd))
+		return 0;
+	if (kvmshare_unit_poisoned(head)) {
+		SetPageHasHWPoisoned(head);
+		return 0;
+	}
+	/* Only a unit the core could map by a PMD needs a table. */
+	if (!transhuge_vma_suitable(vma, vmf->address & HPAGE_PMD_MASK))
+		return 0;
+	pte = (vma->vm_flags & VM_NOHUGEPAGE) ||
+	      test_bit(MMF_DISABLE_THP, &vma->vm_mm->flags) ||
+	      ((u64)(base + KVMSHARE_UNIT_PAGES) << PAGE_SHIFT) >
+	      i_size_read(file_inode(vma->vm_file));
+	/*
+	 * The mmap lock is held: no PMD comes meanwhile (every fault on
+	 * this 2 MiB of the VMA passes here, and madvise() or prctl() take
+	 * the lock for writing), so the walk only makes the table.
+	 */
+	if (pte && apply_to_page_range(vma->vm_mm, vmf->address & PAGE_MASK,
+				       PAGE_SIZE, kvmshare_pte_table_only,
+				       NULL))
+		return VM_FAULT_OOM;
+	return 0;
+}
+
 /*
  * A reference to the folio of @entry, a unit's subpage found at @index
- * without one, if it is still the entry there (the array's reference
- * keeps it while it is); NULL if not.
+ * without one, if it is still the entry there and a unit's (the array's
+ * reference keeps it while it is; a 4 KiB page freed meanwhile may have
+ * become part of another compound page); NULL if not.
  */
 static struct folio *kvmshare_unit_get(struct kvmshare_part *part,
 				       pgoff_t index, void *entry)
@@ -274,7 +452,8 @@ static struct folio *kvmshare_unit_get(struct kvmshare_part *part,
 	struct folio *folio = NULL;
 
 	xa_lock(&part->pages);
-	if (xa_load(&part->pages, index) == entry) {
+	if (xa_load(&part->pages, index) == entry &&
+	    PageCompound((struct page *)entry)) {
 		folio = page_folio((struct page *)entry);
 		folio_get(folio);
 	}
@@ -319,9 +498,25 @@ bool kvmshare_huge_remove(struct kvmshare_part *part,
 		if (mapping && folio_mapped(folio))
 			unmap_mapping_pages(mapping, base, KVMSHARE_UNIT_PAGES,
 					    false);
-		folio_put(folio);		/* the array's */
+		if (kvmshare_unit_poisoned(&folio->page)) {
+			/*
+			 * Freed, the folio would go back to the buddy
+			 * allocator as one order-9 block, the poisoned page
+			 * in it (free_pages_prepare() drops only an order-0
+			 * poisoned page), and no exported call splits it
+			 * into pages that could be freed one by one: keep
+			 * the array's reference, and 2 MiB of the host with
+			 * it. The pool's charge goes as for any unit.
+			 */
+			atomic64_inc(&part->cnt.huge_poisoned);
+			pr_warn_ratelimited("%s/%llu: unit at page %lu has a poisoned page: its 2 MiB are not freed\n",
+					    part->pool->name, part->id, base);
+		} else {
+			folio_put(folio);	/* the array's */
+		}
 		*n += KVMSHARE_UNIT_PAGES;
 		atomic64_dec(&part->cnt.huge_units);
+		atomic_long_dec(&part->pool->nr_units);
 	}
 	folio_unlock(folio);
 	folio_put(folio);
@@ -345,8 +540,20 @@ static void kvmshare_unit_zero(struct kvmshare_part *part, pgoff_t first,
 		return;			/* not a unit any more: no-one's */
 	folio_lock(folio);
 	if (xa_load(&part->pages, first) == entry) {
-		for (i = first; i < end; i++)
+		/*
+		 * A pinned unit is zeroed too, in place: the range reads
+		 * zeros now, but what a device or an O_DIRECT read writes
+		 * through the pin later shows there, where a 4 KiB page
+		 * would have left the file (step 2 of the plan copies such
+		 * a unit instead). Counted.
+		 */
+		if (folio_maybe_dma_pinned(folio))
+			atomic64_inc(&part->cnt.huge_pinned_zeroed);
+		for (i = first; i < end; i++) {
+			if (PageHWPoison(folio_page(folio, i - base)))
+				continue;	/* never touched again */
 			clear_highpage(folio_page(folio, i - base));
+		}
 		folio_mark_dirty(folio);
 	}
 	folio_unlock(folio);
@@ -399,10 +606,13 @@ void kvmshare_huge_trim(struct kvmshare_part *part, pgoff_t *first,
  * @inode: a partition file about to grow (the caller holds its i_rwsem)
  * @oldsize: its size now
  *
- * A unit the end of the file cuts may be mapped in whole by a PMD, and
- * what was written through it past the end must not show once the file
- * grows over it: zero the unit from @oldsize on, after unmapping it
- * (under the invalidate_lock, so that no fault maps it meanwhile).
+ * A unit the end of the file cuts is mapped by PTEs only
+ * (kvmshare_huge_map_check()), and a fault past the end is a SIGBUS; but
+ * the page the end is in may be written past the end through its PTE, as
+ * any file's. What was written there must not show once the file grows
+ * over it: zero the unit from @oldsize on, after unmapping it (under the
+ * invalidate_lock, so that no fault maps it meanwhile). Until the new
+ * size is written, a fault still sees the unit cut: it maps a PTE.
  */
 void kvmshare_huge_grow(struct inode *inode, loff_t oldsize)
 {
@@ -430,10 +640,13 @@ void kvmshare_huge_grow(struct inode *inode, loff_t oldsize)
 	if (folio_mapped(folio))
 		unmap_mapping_pages(mapping, base, KVMSHARE_UNIT_PAGES, false);
 	if (xa_load(&part->pages, base) == entry) {
-		zero_user_segment(folio_page(folio, index - base),
-				  offset_in_page(oldsize), PAGE_SIZE);
+		/* (A poisoned page is never read again: not zeroed.) */
+		if (!PageHWPoison(folio_page(folio, index - base)))
+			zero_user_segment(folio_page(folio, index - base),
+					  offset_in_page(oldsize), PAGE_SIZE);
 		for (i = index + 1; i < base + KVMSHARE_UNIT_PAGES; i++)
-			clear_highpage(folio_page(folio, i - base));
+			if (!PageHWPoison(folio_page(folio, i - base)))
+				clear_highpage(folio_page(folio, i - base));
 		folio_mark_dirty(folio);
 	}
 	folio_unlock(folio);

@@ -494,7 +494,8 @@ static int kvmshare_fill_super(struct super_block *sb, struct fs_context *fc)
 		return PTR_ERR(pool);
 	pool->sb = sb;
 	sb->s_fs_info = pool;
-	sb->s_maxbytes = MAX_LFS_FILESIZE;
+	/* A multiple of 2 MiB: see KVMSHARE_MAX_FILESIZE. */
+	sb->s_maxbytes = KVMSHARE_MAX_FILESIZE;
 	sb->s_blocksize = PAGE_SIZE;
 	sb->s_blocksize_bits = PAGE_SHIFT;
 	sb->s_magic = KVMSHARE_FS_MAGIC;

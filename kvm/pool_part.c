@@ -277,6 +277,19 @@ static bool kvmshare_part_remove_one(struct kvmshare_part *part,
 	return removed;
 }
 
+/* Whether @entry is still the entry at @index, and a unit's subpage. */
+static bool kvmshare_unit_confirm(struct kvmshare_part *part, pgoff_t index,
+				  void *entry)
+{
+	bool unit;
+
+	xa_lock(&part->pages);
+	unit = xa_load(&part->pages, index) == entry &&
+	       kvmshare_is_unit(entry);
+	xa_unlock(&part->pages);
+	return unit;
+}
+
 /**
  * kvmshare_part_remove_range - give pages [@start, @end] back to the pool
  * @part: the partition
@@ -305,6 +318,18 @@ u64 kvmshare_part_remove_range(struct kvmshare_part *part,
 				if (kvmshare_unit_base(index) < start ||
 				    kvmshare_unit_base(index) +
 				    KVMSHARE_UNIT_PAGES - 1 > end) {
+					/*
+					 * The hint may be stale (a 4 KiB page
+					 * freed and reused): skip only a
+					 * unit the array holds.
+					 */
+					if (!kvmshare_unit_confirm(part, index,
+								   entry)) {
+						cond_resched();
+						entry = xa_load(&part->pages,
+								index);
+						continue;
+					}
 					/* Not expected: callers trim. */
 					pr_warn_ratelimited("%s/%llu: unit at %lu not in range %lu-%lu: kept\n",
 							    part->pool->name,
@@ -648,6 +673,12 @@ static struct kvmshare_part_cnt_attr kvmshare_part_huge_fallbacks =
 	KVMSHARE_PART_CNT(huge_fallbacks, huge_fallbacks);
 static struct kvmshare_part_cnt_attr kvmshare_part_huge_skips =
 	KVMSHARE_PART_CNT(huge_skips, huge_skips);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_waits =
+	KVMSHARE_PART_CNT(huge_waits, huge_waits);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_poisoned =
+	KVMSHARE_PART_CNT(huge_poisoned, huge_poisoned);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_pinned_zeroed =
+	KVMSHARE_PART_CNT(huge_pinned_zeroed, huge_pinned_zeroed);
 
 static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_sysfs[0].kattr.attr,
@@ -683,6 +714,9 @@ static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_huge_faults.kattr.attr,
 	&kvmshare_part_huge_fallbacks.kattr.attr,
 	&kvmshare_part_huge_skips.kattr.attr,
+	&kvmshare_part_huge_waits.kattr.attr,
+	&kvmshare_part_huge_poisoned.kattr.attr,
+	&kvmshare_part_huge_pinned_zeroed.kattr.attr,
 	NULL,
 };
 
@@ -746,10 +780,10 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 
 	/*
 	 * Every file of the table is in the group (with stream_state, the
-	 * read-ahead window and its three counters, the four of units).
+	 * read-ahead window and its three counters, the seven of units).
 	 */
 	BUILD_BUG_ON(ARRAY_SIZE(kvmshare_part_attrs) !=
-		     ARRAY_SIZE(kvmshare_part_sysfs) + 10);
+		     ARRAY_SIZE(kvmshare_part_sysfs) + 13);
 	part = kzalloc(sizeof(*part), GFP_KERNEL);
 	if (!part)
 		return ERR_PTR(-ENOMEM);
