@@ -6,9 +6,20 @@
  * controls (huge=off, a mapping 4 KiB off alignment, MADV_NOHUGEPAGE)
  * get none; two vCPUs racing on one unit get one unit; a failed unit
  * allocation and a target the unit would pass fall back to 4 KiB,
- * counted; a 4 KiB hole punched in a unit keeps the rest of it; a file
- * grown over a unit cut by truncation reads zeros there; huge=yes is
- * refused.
+ * counted; a 4 KiB hole punched in a unit keeps the rest of it; a unit
+ * cut by truncation is mapped 4 KiB, a SIGBUS past the end, and reads
+ * zeros there once the file grows; huge=yes is refused. Review s24: a
+ * paging service cannot attach while units exist and no unit is made
+ * while one is attached; remount huge=off/on; eviction skips units; a
+ * unit is mapped 4 KiB into a MADV_NOHUGEPAGE mapping or a task with THP
+ * off; a unit with a poisoned page is never mapped by a PMD again nor
+ * freed; truncation from the largest size to 0 frees everything.
+ *
+ * Fragmented hosts: a unit needs a free 2 MiB block of the test VM. The
+ * tests that need one (all but the controls and the bad-input ones) skip,
+ * saying so, when a unit they need was not made and huge_fallbacks shows
+ * that the pool had tried (no_block()); a fallback of any other cause
+ * the test provokes is counted before, so a regression still fails.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,11 +29,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <linux/falloc.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 
 #include "kselftest_harness.h"
 #include "../lib/ksutil.h"
+#include "../lib/kspager.h"
 #include "../lib/mvm.h"
 
 #define UNIT		(2UL << 20)
@@ -263,6 +279,21 @@ static long long debugfs_num(const char *name, const char *file)
 	return ks_file_num(path, NULL);
 }
 
+/*
+ * Skip the test when fewer than @want units exist and the pool tried to
+ * make one (a fallback beyond the @expected ones the test caused): the
+ * host had no free 2 MiB block, which is no failure of the pool. Used as
+ * "if (no_block(self, want, expected)) SKIP(return, NO_BLOCK);".
+ */
+static int no_block(struct _test_data_huge *self, long long want,
+		    long long expected)
+{
+	return cnt(self, "huge_units") < want &&
+	       cnt(self, "huge_fallbacks") > expected;
+}
+
+#define NO_BLOCK "no free 2 MiB block on the host: skipped"
+
 static long long meminfo_pmd_kb(void)
 {
 	return ks_file_num("/proc/meminfo", "FilePmdMapped:");
@@ -333,6 +364,8 @@ TEST_F(huge, misaligned_map_fixed_gets_4k)
 {
 	ASSERT_EQ(0, setup(self, "huge=on", KS_PAGE));
 	no_units(_metadata, self);
+	/* Not a fallback: no unit was wanted there. */
+	EXPECT_EQ(0, cnt(self, "huge_fallbacks"));
 }
 
 TEST_F(huge, madv_nohugepage_gets_4k)
@@ -356,7 +389,6 @@ TEST_F(huge, aligned_map_fixed_gets_units)
 
 struct racer {
 	struct mvm_vcpu *vcpu;
-	pthread_barrier_t *go;
 	int ret;
 	struct mvm_result res;
 };
@@ -365,38 +397,48 @@ static void *race(void *arg)
 {
 	struct racer *r = arg;
 
-	pthread_barrier_wait(r->go);
 	r->ret = mvm_call(r->vcpu, MVM_OP_TOUCH_WR, MVM_DATA_GPA + 3 * UNIT,
 			  UNIT_PAGES, 9, &r->res);
 	return NULL;
 }
 
+/*
+ * The first vCPU sleeps 2 s in the fault with the unit allocated and its
+ * lock held (inject point 12); the second starts only then, and must
+ * wait for the lock (huge_waits) and find the unit: with no lock it would
+ * make a second unit, whose install fails (a fallback).
+ */
 TEST_F(huge, two_vcpus_race_on_one_unit)
 {
-	struct racer r[2];
-	pthread_barrier_t go;
-	pthread_t t[2];
 	struct kvmshare_part_stats st;
+	struct racer r[2];
+	pthread_t t[2];
 	int i;
 
 	ASSERT_EQ(0, setup(self, "huge=on", -1));
 	ASSERT_EQ(0, vm_create(self, 2));
-	/* The first to get the unit lock sleeps with the unit allocated. */
-	ASSERT_EQ(0, pool_inject(self->name, INJ_UNIT_ALLOCATED, 300, 1));
-	pthread_barrier_init(&go, NULL, 2);
-	for (i = 0; i < 2; i++) {
-		r[i].vcpu = self->vcpu[i];
-		r[i].go = &go;
-		ASSERT_EQ(0, pthread_create(&t[i], NULL, race, &r[i]));
+	ASSERT_EQ(0, pool_inject(self->name, INJ_UNIT_ALLOCATED, 2000, 1));
+	r[0].vcpu = self->vcpu[0];
+	r[1].vcpu = self->vcpu[1];
+	ASSERT_EQ(0, pthread_create(&t[0], NULL, race, &r[0]));
+	for (i = 0; i < 150 && debugfs_num(self->name, "inject_count"); i++)
+		usleep(10000);
+	if (debugfs_num(self->name, "inject_count") &&
+	    no_block(self, 1, 0)) {
+		pthread_join(t[0], NULL);	/* no unit was allocated */
+		SKIP(return, NO_BLOCK);
 	}
+	/* Asleep in the fault, the unit lock held. */
+	EXPECT_EQ(0, debugfs_num(self->name, "inject_count"));
+	ASSERT_EQ(0, pthread_create(&t[1], NULL, race, &r[1]));
 	for (i = 0; i < 2; i++) {
 		pthread_join(t[i], NULL);
 		EXPECT_EQ(0, r[i].ret);
 		EXPECT_EQ(MVM_OK, r[i].res.status);
 	}
-	pthread_barrier_destroy(&go);
-	/* The sleep was taken: the race window was open. */
-	EXPECT_EQ(0, debugfs_num(self->name, "inject_count"));
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
+	EXPECT_GE(cnt(self, "huge_waits"), 1);
 	EXPECT_EQ(1, cnt(self, "huge_units"));
 	EXPECT_EQ(1, cnt(self, "huge_faults"));
 	EXPECT_EQ(0, cnt(self, "huge_fallbacks"));
@@ -415,6 +457,8 @@ TEST_F(huge, failed_unit_allocation_falls_back)
 	EXPECT_EQ(-1, host_check(self->fd, 0, UNIT_PAGES, 5));
 	/* The range stays 4 KiB (a PTE table is there); the next unit not. */
 	host_fill(self->ram, UNIT_PAGES, UNIT_PAGES, 5);
+	if (no_block(self, 1, 1))
+		SKIP(return, NO_BLOCK);
 	EXPECT_EQ(1, cnt(self, "huge_units"));
 	EXPECT_EQ(1, cnt(self, "huge_fallbacks"));
 	EXPECT_EQ(-1, host_check(self->fd, 0, 2 * UNIT_PAGES, 5));
@@ -430,6 +474,8 @@ TEST_F(huge, unit_over_the_target_falls_back)
 		 "/sys/fs/kvmshare/%s/partitions/vm/target_pages", self->name);
 	ASSERT_EQ(0, ks_write_file(path, "600"));
 	host_fill(self->ram, 0, 1, 3);
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
 	EXPECT_EQ(1, cnt(self, "huge_units"));
 	/* 512 more would pass 600: 4 KiB. */
 	host_fill(self->ram, UNIT_PAGES, 1, 3);
@@ -446,6 +492,8 @@ TEST_F(huge, punched_4k_hole_keeps_the_rest_of_the_unit)
 
 	ASSERT_EQ(0, setup(self, "huge=on", -1));
 	host_fill(self->ram, UNIT_PAGES, UNIT_PAGES, 0x77);
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
 	ASSERT_EQ(1, cnt(self, "huge_units"));
 	ASSERT_EQ(0, fallocate(self->fd,
 			       FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
@@ -484,25 +532,33 @@ static void on_bus(int sig)
  * Read the page at @at of the map, then write every page of [@from, @to)
  * bytes; 1 if no access raised SIGBUS, else 0.
  */
-static int touch_past(uint8_t *ram, uint64_t at, uint64_t from, uint64_t to)
+static __attribute__((noinline)) void touch(uint8_t *ram, uint64_t at,
+					    uint64_t from, uint64_t to)
 {
 	uint64_t i;
 
-	if (sigsetjmp(bus_jmp, 1))
-		return 0;
 	(void)peek(ram + at);
 	for (i = from; i < to; i += KS_PAGE)
 		poke(ram + i, 0xdead);
+}
+
+static int touch_past(uint8_t *ram, uint64_t at, uint64_t from, uint64_t to)
+{
+	if (sigsetjmp(bus_jmp, 1))
+		return 0;
+	touch(ram, at, from, to);
 	return 1;
 }
 
-TEST_F(huge, grown_over_a_cut_unit_reads_zeros)
+TEST_F(huge, cut_unit_maps_4k_and_reads_zeros_when_grown)
 {
 	uint64_t cut = 2 * UNIT + UNIT / 2;
 	int wrote;
 
 	ASSERT_EQ(0, setup(self, "huge=on", -1));
 	host_fill(self->ram, 2 * UNIT_PAGES, UNIT_PAGES, 0x99);
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
 	ASSERT_EQ(1, cnt(self, "huge_units"));
 	ASSERT_EQ(0, ftruncate(self->fd, cut));
 	/* The cut unit stays (step 1), zeroed past the end. */
@@ -510,18 +566,23 @@ TEST_F(huge, grown_over_a_cut_unit_reads_zeros)
 	EXPECT_EQ(-1, host_check(self->fd, 2 * UNIT_PAGES, UNIT_PAGES / 2,
 				 0x99));
 	/*
-	 * A fault below the end maps the whole unit with a PMD, past the
-	 * end too (do_set_pmd() does not look at i_size): write there.
+	 * A fault below the end maps a PTE, not the whole unit: past the
+	 * end is a SIGBUS, as for any file (review s24, L4).
 	 */
 	signal(SIGBUS, on_bus);
 	wrote = touch_past(self->ram, 2 * UNIT, cut, 3 * UNIT);
 	signal(SIGBUS, SIG_DFL);
-	EXPECT_TRUE(wrote) TH_LOG("no PMD past the end: the test shows nothing");
+	EXPECT_FALSE(wrote);
+	EXPECT_EQ(0, smaps_pmd_kb(self->ram));
+	EXPECT_EQ(2 * UNIT_PAGES ^ 0x99, peek(self->ram + 2 * UNIT + 8));
 	ASSERT_EQ(0, ftruncate(self->fd, RAM));
 	EXPECT_TRUE(host_zero(self->fd, cut, 3 * UNIT - cut));
-	EXPECT_EQ(0, peek(self->ram + cut));
 	EXPECT_EQ(-1, host_check(self->fd, 2 * UNIT_PAGES, UNIT_PAGES / 2,
 				 0x99));
+	/* Whole again: a PMD maps it after a zap. */
+	ASSERT_EQ(0, madvise(self->ram, RAM, MADV_DONTNEED));
+	EXPECT_EQ(0, peek(self->ram + cut));
+	EXPECT_EQ(2048, smaps_pmd_kb(self->ram));
 	/* Truncation below a unit frees it whole. */
 	ASSERT_EQ(0, ftruncate(self->fd, 2 * UNIT));
 	EXPECT_EQ(0, cnt(self, "huge_units"));
@@ -529,13 +590,224 @@ TEST_F(huge, grown_over_a_cut_unit_reads_zeros)
 				  self->name));
 }
 
+/*
+ * Review s24, M2: a paging service could not page units out, so it
+ * cannot attach while there are any (EBUSY); while one is attached no
+ * unit is made (a fallback); once it is gone units are made again.
+ */
+TEST_F(huge, pager_attach_refused_while_units)
+{
+	struct ks_pager pg;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill(self->ram, 0, 1, 1);
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
+	ASSERT_EQ(1, cnt(self, "huge_units"));
+	EXPECT_EQ(-EBUSY, ks_pager_attach(&pg, self->dir, 1024, 16, 4, 0, -1));
+	/* The unit freed, the service attaches. */
+	ASSERT_EQ(0, fallocate(self->fd,
+			       FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       0, UNIT));
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	ASSERT_EQ(0, ks_pager_attach(&pg, self->dir, 1024, 16, 4, 0, -1));
+	host_fill(self->ram, UNIT_PAGES, 1, 1);
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	EXPECT_EQ(1, cnt(self, "huge_fallbacks"));
+	EXPECT_EQ(-1, host_check(self->fd, UNIT_PAGES, 1, 1));
+	ks_pager_detach(&pg);
+	host_fill(self->ram, 2 * UNIT_PAGES, 1, 1);
+	if (no_block(self, 1, 1))
+		SKIP(return, NO_BLOCK);
+	EXPECT_EQ(1, cnt(self, "huge_units"));
+}
+
+/* Whether /proc/mounts shows huge=on for the mount at @dir. */
+static int mount_has_huge(const char *dir)
+{
+	char line[1024], needle[128];
+	int found = 0;
+	FILE *f = fopen("/proc/mounts", "r");
+
+	snprintf(needle, sizeof(needle), " %s kvmshare ", dir);
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, needle))
+			found = !!strstr(line, ",huge=on");
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* huge=off by remount: no new unit (no fallback either); old ones stay. */
+TEST_F(huge, remount_huge_off_keeps_units)
+{
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill(self->ram, 0, 1, 2);
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
+	EXPECT_TRUE(mount_has_huge(self->dir));
+	ASSERT_EQ(0, ks_pool_remount(self->dir, "huge=off"));
+	EXPECT_FALSE(mount_has_huge(self->dir));
+	host_fill(self->ram, UNIT_PAGES, 1, 2);
+	EXPECT_EQ(1, cnt(self, "huge_units"));
+	EXPECT_EQ(0, cnt(self, "huge_fallbacks"));
+	/* The unit made before is mapped whole again after a zap. */
+	ASSERT_EQ(0, madvise(self->ram, UNIT, MADV_DONTNEED));
+	EXPECT_EQ(0 ^ 2, peek(self->ram + 8));
+	EXPECT_EQ(2048, smaps_pmd_kb(self->ram));
+	ASSERT_EQ(0, ks_pool_remount(self->dir, "huge=on"));
+	EXPECT_TRUE(mount_has_huge(self->dir));
+	host_fill(self->ram, 2 * UNIT_PAGES, 1, 2);
+	if (no_block(self, 2, 0))
+		SKIP(return, NO_BLOCK);
+	EXPECT_EQ(2, cnt(self, "huge_units"));
+}
+
+/* Eviction's and fadvise(DONTNEED)'s walks leave a unit, counted. */
+TEST_F(huge, fadvise_dontneed_skips_units)
+{
+	struct kvmshare_part_stats st;
+	long long skips;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill(self->ram, 0, UNIT_PAGES, 3);
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
+	/* (the pool's access sampling may count it too meanwhile) */
+	skips = cnt(self, "huge_skips");
+	EXPECT_EQ(0, posix_fadvise(self->fd, 0, UNIT, POSIX_FADV_DONTNEED));
+	EXPECT_GE(cnt(self, "huge_skips"), skips + 1);
+	EXPECT_EQ(1, cnt(self, "huge_units"));
+	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
+	EXPECT_EQ(UNIT_PAGES, st.resident_pages);
+	EXPECT_EQ(-1, host_check(self->fd, 0, UNIT_PAGES, 3));
+}
+
+/*
+ * Review s24, M5: a unit made before MADV_NOHUGEPAGE, or before the task
+ * turned THP off, is mapped 4 KiB after a zap, not by a PMD.
+ */
+TEST_F(huge, nohugepage_after_the_unit_maps_4k)
+{
+	ASSERT_EQ(0, setup(self, "huge=on", 0));
+	host_fill(self->ram, 0, UNIT_PAGES, 4);
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
+	EXPECT_EQ(2048, smaps_pmd_kb(self->ram));
+	ASSERT_EQ(0, madvise(self->ram, RAM, MADV_NOHUGEPAGE));
+	ASSERT_EQ(0, madvise(self->ram, UNIT, MADV_DONTNEED));
+	EXPECT_EQ(1 ^ 4, peek(self->ram + KS_PAGE + 8));
+	EXPECT_EQ(0, smaps_pmd_kb(self->ram));
+	EXPECT_EQ(1, cnt(self, "huge_units"));
+	EXPECT_EQ(-1, host_check(self->fd, 0, UNIT_PAGES, 4));
+}
+
+TEST_F(huge, thp_disabled_task_maps_units_4k)
+{
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill(self->ram, 0, UNIT_PAGES, 6);
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
+	EXPECT_EQ(2048, smaps_pmd_kb(self->ram));
+	/* (the harness runs each test in a child of its own) */
+	ASSERT_EQ(0, prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0));
+	ASSERT_EQ(0, madvise(self->ram, UNIT, MADV_DONTNEED));
+	EXPECT_EQ(7 ^ 6, peek(self->ram + 7 * KS_PAGE + 8));
+	EXPECT_EQ(0, smaps_pmd_kb(self->ram));
+	/* No new unit for such a task either. */
+	host_fill(self->ram, UNIT_PAGES, 1, 6);
+	EXPECT_EQ(1, cnt(self, "huge_units"));
+	EXPECT_EQ(0, cnt(self, "huge_fallbacks"));
+}
+
+/*
+ * Review s24, M1: from the largest size the pool allows (LLONG_MAX
+ * rounded down to 2 MiB; one byte more is EFBIG), truncation to 0 frees
+ * everything, and the file grown again reads zeros.
+ */
+TEST_F(huge, truncate_from_the_largest_size_frees_everything)
+{
+	const off_t max = LLONG_MAX & ~(off_t)(UNIT - 1);
+	struct kvmshare_part_stats st;
+	char c = 'x';
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill(self->ram, 0, UNIT_PAGES + 1, 0x55);
+	EXPECT_EQ(-1, ftruncate(self->fd, max + 1));
+	EXPECT_EQ(EFBIG, errno);
+	ASSERT_EQ(0, ftruncate(self->fd, max));
+	ASSERT_EQ(1, pwrite(self->fd, &c, 1, max - 1));
+	ASSERT_EQ(0, ftruncate(self->fd, max - KS_PAGE / 2));
+	ASSERT_EQ(0, ftruncate(self->fd, 0));
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
+	EXPECT_EQ(0, st.resident_pages);
+	ASSERT_EQ(0, ftruncate(self->fd, RAM));
+	EXPECT_TRUE(host_zero(self->fd, 0, 2 * UNIT));
+	EXPECT_EQ(0, peek(self->ram + 8));
+	EXPECT_EQ(0, peek(self->ram + UNIT + 8));
+}
+
+/*
+ * Review s24, H1: a unit with a poisoned page (MADV_HWPOISON: root and
+ * CONFIG_MEMORY_FAILURE) is mapped 4 KiB after a zap, the poisoned page a
+ * machine check (SIGBUS), the rest readable; punched, it leaves the file
+ * but is never freed (huge_poisoned). memory_failure() cannot split a
+ * unit (EBUSY). It sets PageHasHWPoisoned for an injected error; a real
+ * one on a non-LRU page does not, which the pool's own scan covers and
+ * this test cannot show.
+ */
+TEST_F(huge, poisoned_unit_maps_4k_and_is_never_freed)
+{
+	const uint64_t bad = 100;
+	struct kvmshare_part_stats st;
+	int ret, bus;
+
+	if (geteuid())
+		SKIP(return, "MADV_HWPOISON needs root");
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill(self->ram, 0, UNIT_PAGES, 8);
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
+	ret = madvise(self->ram + bad * KS_PAGE, KS_PAGE, MADV_HWPOISON);
+	if (ret && errno == EINVAL)
+		SKIP(return, "no CONFIG_MEMORY_FAILURE");
+	EXPECT_TRUE(!ret || errno == EBUSY) TH_LOG("madvise: %m");
+	ASSERT_EQ(0, madvise(self->ram, UNIT, MADV_DONTNEED));
+	EXPECT_EQ(1 ^ 8, peek(self->ram + KS_PAGE + 8));
+	EXPECT_EQ(0, smaps_pmd_kb(self->ram));
+	signal(SIGBUS, on_bus);
+	bus = !touch_past(self->ram, bad * KS_PAGE, 0, 0);
+	signal(SIGBUS, SIG_DFL);
+	EXPECT_TRUE(bus);
+	EXPECT_EQ((bad + 1) ^ 8, peek(self->ram + (bad + 1) * KS_PAGE + 8));
+	ASSERT_EQ(0, fallocate(self->fd,
+			       FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       0, UNIT));
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	EXPECT_EQ(1, cnt(self, "huge_poisoned"));
+	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
+	EXPECT_EQ(0, st.resident_pages);
+	/* A new unit there, unpoisoned. */
+	host_fill(self->ram, 0, UNIT_PAGES, 9);
+	EXPECT_EQ(-1, host_check(self->fd, 0, UNIT_PAGES, 9));
+}
+
 TEST(huge_yes_is_refused)
 {
+	static const char * const bad[] = {
+		"size=8M,huge=yes", "size=8M,huge=1",
+	};
 	char dir[64];
+	int i, rc;
 
-	EXPECT_EQ(-EINVAL, ks_pool_mount(dir, sizeof(dir),
-					 "size=8M,huge=yes"));
-	EXPECT_EQ(-EINVAL, ks_pool_mount(dir, sizeof(dir), "size=8M,huge=1"));
+	for (i = 0; i < 2; i++) {
+		rc = ks_pool_mount(dir, sizeof(dir), bad[i]);
+		EXPECT_EQ(-EINVAL, rc) TH_LOG("%s", bad[i]);
+		/* (a regression mounts: unmounted, nothing left behind) */
+		if (!rc)
+			ks_pool_umount(dir);
+	}
 	ASSERT_EQ(0, ks_pool_mount(dir, sizeof(dir), "size=8M,huge=on"));
 	EXPECT_EQ(0, ks_pool_umount(dir));
 }
