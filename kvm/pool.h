@@ -468,9 +468,11 @@ bool kvmshare_huge_pager_may_attach(struct kvmshare_pool *pool);
 bool kvmshare_huge_remove(struct kvmshare_part *part,
 			  struct address_space *mapping, pgoff_t index,
 			  void *entry, u64 *n);
-void kvmshare_huge_trim(struct kvmshare_part *part, pgoff_t *first,
+void kvmshare_huge_trim(struct kvmshare_part *part,
+			struct address_space *mapping, pgoff_t *first,
 			pgoff_t *end);
-void kvmshare_huge_grow(struct inode *inode, loff_t oldsize);
+void kvmshare_huge_set_size(struct inode *inode, loff_t newsize);
+void kvmshare_huge_grow(struct inode *inode, loff_t oldsize, loff_t newsize);
 unsigned long kvmshare_huge_get_unmapped_area(struct file *file,
 					      unsigned long addr,
 					      unsigned long len,

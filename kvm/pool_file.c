@@ -342,7 +342,7 @@ static u64 kvmshare_free_range(struct inode *inode, loff_t start, loff_t end,
 	/* Units cut by the range are zeroed there and stay. */
 	from = first >> PAGE_SHIFT;
 	to = last >> PAGE_SHIFT;
-	kvmshare_huge_trim(part, &from, &to);
+	kvmshare_huge_trim(part, mapping, &from, &to);
 	if (from >= to)
 		return 0;
 	return kvmshare_part_remove_range(part, mapping, from, to - 1);
@@ -358,8 +358,7 @@ static int kvmshare_setsize(struct inode *inode, loff_t newsize)
 	u64 n;
 
 	if (newsize >= oldsize) {
-		kvmshare_huge_grow(inode, oldsize);
-		i_size_write(inode, newsize);
+		kvmshare_huge_grow(inode, oldsize, newsize);
 		return 0;
 	}
 	ret = kvmshare_partial_get_range(inode, newsize, newsize, &pp);
@@ -472,7 +471,8 @@ static ssize_t kvmshare_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		goto unlock;
 	pos = iocb->ki_pos;
 	if (pos + iov_iter_count(from) > i_size_read(inode))
-		kvmshare_huge_grow(inode, i_size_read(inode));
+		kvmshare_huge_grow(inode, i_size_read(inode),
+				   i_size_read(inode));
 	while (iov_iter_count(from)) {
 		unsigned int off = offset_in_page(pos);
 		size_t n = min_t(size_t, PAGE_SIZE - off, iov_iter_count(from));
@@ -506,7 +506,7 @@ static ssize_t kvmshare_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		pos += copied;
 		done += copied;
 		if (pos > i_size_read(inode))
-			i_size_write(inode, pos);
+			kvmshare_huge_set_size(inode, pos);
 		if (copied < n)
 			continue;	/* the source page went: fault it in */
 		if (fatal_signal_pending(current))
@@ -606,10 +606,8 @@ static long kvmshare_fallocate(struct file *file, int mode, loff_t offset,
 	ret = kvmshare_fallocate_range(inode, offset, len);
 	if (ret)
 		goto unlock;
-	if (!(mode & FALLOC_FL_KEEP_SIZE) && offset + len > inode->i_size) {
-		kvmshare_huge_grow(inode, inode->i_size);
-		i_size_write(inode, offset + len);
-	}
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && offset + len > inode->i_size)
+		kvmshare_huge_grow(inode, inode->i_size, offset + len);
 	inode->i_ctime = current_time(inode);
 unlock:
 	inode_unlock(inode);

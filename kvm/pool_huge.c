@@ -429,9 +429,13 @@ vm_fault_t kvmshare_huge_map_check(struct kvmshare_part *part,
 	      ((u64)(base + KVMSHARE_UNIT_PAGES) << PAGE_SHIFT) >
 	      i_size_read(file_inode(vma->vm_file));
 	/*
-	 * The mmap lock is held: no PMD comes meanwhile (every fault on
-	 * this 2 MiB of the VMA passes here, and madvise() or prctl() take
-	 * the lock for writing), so the walk only makes the table.
+	 * No PMD comes between the look above and the walk, which would
+	 * warn at one: every fault on these 2 MiB of the VMA decides here,
+	 * on the same flags (madvise() and prctl() change them with the
+	 * mmap lock held for writing) and the same size (it passes a unit's
+	 * end only under the invalidate_lock: kvmshare_huge_set_size()); a
+	 * PMD one decided on before a truncation is unmapped by it
+	 * (kvmshare_unit_zero()). So the walk only makes the table.
 	 */
 	if (pte && apply_to_page_range(vma->vm_mm, vmf->address & PAGE_MASK,
 				       PAGE_SIZE, kvmshare_pte_table_only,
@@ -527,9 +531,11 @@ bool kvmshare_huge_remove(struct kvmshare_part *part,
  * Zero pages [@first, @end) of the unit of @part holding them, found as
  * @entry at @first, under its lock. The caller holds the invalidate_lock
  * exclusively and has unmapped them (a PMD is unmapped in whole: the next
- * fault maps the unit again).
+ * fault maps the unit again); a fault that found the unit before may have
+ * mapped it since, and holds its lock until it has: unmapped again here.
  */
-static void kvmshare_unit_zero(struct kvmshare_part *part, pgoff_t first,
+static void kvmshare_unit_zero(struct kvmshare_part *part,
+			       struct address_space *mapping, pgoff_t first,
 			       pgoff_t end, void *entry)
 {
 	pgoff_t base = kvmshare_unit_base(first), i;
@@ -539,6 +545,8 @@ static void kvmshare_unit_zero(struct kvmshare_part *part, pgoff_t first,
 	if (!folio)
 		return;			/* not a unit any more: no-one's */
 	folio_lock(folio);
+	if (folio_mapped(folio))
+		unmap_mapping_pages(mapping, first, end - first, false);
 	if (xa_load(&part->pages, first) == entry) {
 		/*
 		 * A pinned unit is zeroed too, in place: the range reads
@@ -563,6 +571,7 @@ static void kvmshare_unit_zero(struct kvmshare_part *part, pgoff_t first,
 /**
  * kvmshare_huge_trim - leave only whole units in a range about to be freed
  * @part: the partition
+ * @mapping: its address space
  * @first: first page of the range
  * @end: the page after its last
  *
@@ -572,7 +581,8 @@ static void kvmshare_unit_zero(struct kvmshare_part *part, pgoff_t first,
  * The caller holds the invalidate_lock exclusively (no unit is made or
  * removed meanwhile) and has unmapped the range.
  */
-void kvmshare_huge_trim(struct kvmshare_part *part, pgoff_t *first,
+void kvmshare_huge_trim(struct kvmshare_part *part,
+			struct address_space *mapping, pgoff_t *first,
 			pgoff_t *end)
 {
 	pgoff_t base, stop;
@@ -585,7 +595,7 @@ void kvmshare_huge_trim(struct kvmshare_part *part, pgoff_t *first,
 		entry = xa_load(&part->pages, *first);
 		if (kvmshare_is_unit(entry)) {
 			stop = min(base + KVMSHARE_UNIT_PAGES, *end);
-			kvmshare_unit_zero(part, *first, stop, entry);
+			kvmshare_unit_zero(part, mapping, *first, stop, entry);
 			*first = stop;
 		}
 	}
@@ -595,26 +605,51 @@ void kvmshare_huge_trim(struct kvmshare_part *part, pgoff_t *first,
 	if (base != *end && base >= *first) {
 		entry = xa_load(&part->pages, base);
 		if (kvmshare_is_unit(entry)) {
-			kvmshare_unit_zero(part, base, *end, entry);
+			kvmshare_unit_zero(part, mapping, base, *end, entry);
 			*end = base;
 		}
 	}
 }
 
 /**
+ * kvmshare_huge_set_size - make a file larger
+ * @inode: a partition file (the caller holds its i_rwsem)
+ * @newsize: its new size, larger than now
+ *
+ * Under the invalidate_lock when the size passes the end of a unit:
+ * the unit it cut becomes whole, and a fault deciding whether a PMD may
+ * map it (kvmshare_huge_map_check(), under the lock shared) sees one size
+ * from its decision until it has made the PTE table it decided on.
+ */
+void kvmshare_huge_set_size(struct inode *inode, loff_t newsize)
+{
+	struct address_space *mapping = inode->i_mapping;
+
+	if (round_down(newsize, KVMSHARE_UNIT_BYTES) ==
+	    round_down(i_size_read(inode), KVMSHARE_UNIT_BYTES)) {
+		i_size_write(inode, newsize);
+		return;
+	}
+	filemap_invalidate_lock(mapping);
+	i_size_write(inode, newsize);
+	filemap_invalidate_unlock(mapping);
+}
+
+/**
  * kvmshare_huge_grow - zero what a unit cut by truncation holds past EOF
  * @inode: a partition file about to grow (the caller holds its i_rwsem)
  * @oldsize: its size now
+ * @newsize: its new size, written here; @oldsize when the caller writes
+ *	it (write(), page by page, with kvmshare_huge_set_size())
  *
  * A unit the end of the file cuts is mapped by PTEs only
  * (kvmshare_huge_map_check()), and a fault past the end is a SIGBUS; but
  * the page the end is in may be written past the end through its PTE, as
  * any file's. What was written there must not show once the file grows
- * over it: zero the unit from @oldsize on, after unmapping it (under the
- * invalidate_lock, so that no fault maps it meanwhile). Until the new
- * size is written, a fault still sees the unit cut: it maps a PTE.
+ * over it: zero the unit from @oldsize on, after unmapping it, and write
+ * the new size, under the invalidate_lock (no fault maps it meanwhile).
  */
-void kvmshare_huge_grow(struct inode *inode, loff_t oldsize)
+void kvmshare_huge_grow(struct inode *inode, loff_t oldsize, loff_t newsize)
 {
 	struct kvmshare_part *part = kvmshare_part_of(inode);
 	struct address_space *mapping = inode->i_mapping;
@@ -623,18 +658,20 @@ void kvmshare_huge_grow(struct inode *inode, loff_t oldsize)
 	struct folio *folio;
 	void *entry;
 
-	if (!(oldsize & (((loff_t)KVMSHARE_UNIT_PAGES << PAGE_SHIFT) - 1)))
+	if (!(oldsize & (KVMSHARE_UNIT_BYTES - 1)) ||
+	    !kvmshare_is_unit(xa_load(&part->pages, base))) {
+		if (newsize > oldsize)
+			kvmshare_huge_set_size(inode, newsize);
 		return;
-	if (!kvmshare_is_unit(xa_load(&part->pages, base)))
-		return;
+	}
 	filemap_invalidate_lock(mapping);
 	entry = xa_load(&part->pages, base);
 	if (!kvmshare_is_unit(entry))
-		goto unlock;
+		goto size;
 	unmap_mapping_pages(mapping, base, KVMSHARE_UNIT_PAGES, false);
 	folio = kvmshare_unit_get(part, base, entry);
 	if (!folio)
-		goto unlock;
+		goto size;
 	folio_lock(folio);
 	/* A fault that found it before may have mapped it meanwhile. */
 	if (folio_mapped(folio))
@@ -651,7 +688,9 @@ void kvmshare_huge_grow(struct inode *inode, loff_t oldsize)
 	}
 	folio_unlock(folio);
 	folio_put(folio);
-unlock:
+size:
+	if (newsize > oldsize)
+		i_size_write(inode, newsize);
 	filemap_invalidate_unlock(mapping);
 }
 
