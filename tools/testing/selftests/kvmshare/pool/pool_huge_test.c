@@ -793,6 +793,39 @@ TEST_F(huge, poisoned_unit_maps_4k_and_is_never_freed)
 	EXPECT_EQ(-1, host_check(self->fd, 0, UNIT_PAGES, 9));
 }
 
+/*
+ * Units inside an entitlement take their pages out of what is owed and
+ * return the pages held for it (kvmshare_charge_unit()'s held list);
+ * a failed allocation holds them again (kvmshare_uncharge_unit()). The
+ * held count is not exported: the test shows the paths run and the
+ * accounting ends at zero (the fixture's teardown checks used_pages).
+ */
+TEST_F(huge, units_inside_an_entitlement)
+{
+	struct kvmshare_part_stats st;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	ASSERT_EQ(0, ks_part_set(self->fd, KVMSHARE_ATTR_ENTITLEMENT,
+				 2 * UNIT_PAGES, 0, 0));
+	ASSERT_EQ(0, pool_inject(self->name, INJ_UNIT_NOMEM, 0, 1));
+	host_fill(self->ram, 0, 1, 0x21);
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	EXPECT_EQ(1, cnt(self, "huge_fallbacks"));
+	host_fill(self->ram, UNIT_PAGES, UNIT_PAGES, 0x21);
+	if (no_block(self, 1, 1))
+		SKIP(return, NO_BLOCK);
+	EXPECT_EQ(1, cnt(self, "huge_units"));
+	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
+	EXPECT_EQ(UNIT_PAGES + 1, st.resident_pages);
+	EXPECT_EQ(-1, host_check(self->fd, UNIT_PAGES, UNIT_PAGES, 0x21));
+	ASSERT_EQ(0, fallocate(self->fd,
+			       FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       0, 2 * UNIT));
+	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
+	EXPECT_EQ(0, st.resident_pages);
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+}
+
 TEST(huge_yes_is_refused)
 {
 	static const char * const bad[] = {
