@@ -173,7 +173,7 @@ struct kvmshare_part_counters {
 	atomic64_t huge_skips;		/* units eviction or sampling left */
 	atomic64_t huge_waits;		/* faults that found a unit lock taken */
 	atomic64_t huge_poisoned;	/* units with a poisoned page, leaked */
-	atomic64_t huge_pinned_zeroed;	/* pinned units zeroed by a cut */
+	atomic64_t huge_pinned_cuts;	/* pinned units zeroed by a cut */
 };
 
 /*

@@ -20,7 +20,7 @@
  * Hole punching, truncation and removal free a unit they cover in whole
  * and zero the part they cover of one they cut (kvmshare_huge_trim()):
  * its memory stays charged until the rest of it goes, and a pinned unit
- * is zeroed in place too (counted in huge_pinned_zeroed). A unit is
+ * is zeroed in place too (counted in huge_pinned_cuts). A unit is
  * mapped by PTEs where a PMD is not wanted (kvmshare_huge_map_check():
  * a poisoned page, THP off for the mapping or the task, a unit cut by the
  * end of the file), and a unit with a poisoned page is never freed.
@@ -556,7 +556,7 @@ static void kvmshare_unit_zero(struct kvmshare_part *part,
 		 * a unit instead). Counted.
 		 */
 		if (folio_maybe_dma_pinned(folio))
-			atomic64_inc(&part->cnt.huge_pinned_zeroed);
+			atomic64_inc(&part->cnt.huge_pinned_cuts);
 		for (i = first; i < end; i++) {
 			if (PageHWPoison(folio_page(folio, i - base)))
 				continue;	/* never touched again */

@@ -677,8 +677,8 @@ static struct kvmshare_part_cnt_attr kvmshare_part_huge_waits =
 	KVMSHARE_PART_CNT(huge_waits, huge_waits);
 static struct kvmshare_part_cnt_attr kvmshare_part_huge_poisoned =
 	KVMSHARE_PART_CNT(huge_poisoned, huge_poisoned);
-static struct kvmshare_part_cnt_attr kvmshare_part_huge_pinned_zeroed =
-	KVMSHARE_PART_CNT(huge_pinned_zeroed, huge_pinned_zeroed);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_pinned_cuts =
+	KVMSHARE_PART_CNT(huge_pinned_cuts, huge_pinned_cuts);
 
 static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_sysfs[0].kattr.attr,
@@ -716,7 +716,7 @@ static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_huge_skips.kattr.attr,
 	&kvmshare_part_huge_waits.kattr.attr,
 	&kvmshare_part_huge_poisoned.kattr.attr,
-	&kvmshare_part_huge_pinned_zeroed.kattr.attr,
+	&kvmshare_part_huge_pinned_cuts.kattr.attr,
 	NULL,
 };
 

@@ -88,7 +88,8 @@
  * KVMSHARE_IOC_PAGER_ATTACH, on the pool's directory (CAP_SYS_ADMIN).
  * Returns the pager fd (O_CLOEXEC). The pool has one backing store: the
  * first service to attach sets backing_blocks; a later one must give the
- * same value (-EINVAL otherwise), as it serves the same store.
+ * same value (-EINVAL otherwise), as it serves the same store. -EBUSY
+ * while the pool has 2 MiB units (huge=on), which cannot be paged out.
  */
 struct kvmshare_pager_attach {
 	__u32	version;		/* KVMSHARE_PAGER_VERSION */
