@@ -13,7 +13,9 @@
  * while one is attached; remount huge=off/on; eviction skips units; a
  * unit is mapped 4 KiB into a MADV_NOHUGEPAGE mapping or a task with THP
  * off; a unit with a poisoned page is never mapped by a PMD again nor
- * freed; truncation from the largest size to 0 frees everything.
+ * freed; truncation from the largest size to 0 frees everything; units
+ * inside an entitlement; fork, unlink while mapped, partial munmap and
+ * mprotect inside a PMD.
  *
  * Fragmented hosts: a unit needs a free 2 MiB block of the test VM. The
  * tests that need one (all but the controls and the bad-input ones) skip,
@@ -35,6 +37,7 @@
 #include <linux/falloc.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "../lib/ksutil.h"
@@ -824,6 +827,44 @@ TEST_F(huge, units_inside_an_entitlement)
 	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
 	EXPECT_EQ(0, st.resident_pages);
 	EXPECT_EQ(0, cnt(self, "huge_units"));
+}
+
+/*
+ * A forked child sees the unit; the file unlinked and closed while mapped
+ * keeps its data for the mapping, through a partial munmap() and an
+ * mprotect() inside the PMD, and the unit goes back at the last munmap().
+ */
+TEST_F(huge, unlinked_while_mapped_frees_at_munmap)
+{
+	char path[128];
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill(self->ram, 0, UNIT_PAGES, 0x31);
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		_exit(peek(self->ram + 3 * KS_PAGE + 8) == (3 ^ 0x31) ? 0 : 1);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	snprintf(path, sizeof(path), "%s/vm", self->dir);
+	ASSERT_EQ(0, unlink(path));
+	close(self->fd);
+	self->fd = -1;
+	EXPECT_EQ(5 ^ 0x31, peek(self->ram + 5 * KS_PAGE + 8));
+	ASSERT_EQ(0, munmap(self->ram, KS_PAGE));
+	EXPECT_EQ(6 ^ 0x31, peek(self->ram + 6 * KS_PAGE + 8));
+	ASSERT_EQ(0, mprotect(self->ram + UNIT / 2, KS_PAGE, PROT_READ));
+	EXPECT_EQ((UNIT_PAGES / 2) ^ 0x31, peek(self->ram + UNIT / 2 + 8));
+	EXPECT_EQ((UNIT_PAGES - 1) ^ 0x31,
+		  peek(self->ram + UNIT - KS_PAGE + 8));
+	EXPECT_NE(0, ks_sysfs_num("%s/used_pages", self->name));
+	ASSERT_EQ(0, munmap(self->ram + KS_PAGE, RAM - KS_PAGE));
+	self->ram = MAP_FAILED;
+	EXPECT_EQ(0, ks_sysfs_settle(0, 5, "%s/used_pages", self->name));
 }
 
 TEST(huge_yes_is_refused)
