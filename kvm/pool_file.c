@@ -298,7 +298,9 @@ static void kvmshare_zero_partial(struct kvmshare_part *part, pgoff_t index,
 	if (!page || from >= to)
 		return;
 	lock_page(page);
-	if (xa_load(&part->pages, index) == page) {
+	if (PageHWPoison(page)) {
+		/* Never read again (a machine check): not touched either. */
+	} else if (xa_load(&part->pages, index) == page) {
 		zero_user_segment(page, from, to);
 		SetPageDirty(page);
 	} else {
