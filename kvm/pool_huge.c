@@ -32,10 +32,10 @@
  * does not sleep on it with the mmap lock held: KVM's asynchronous fault
  * returns VM_FAULT_RETRY, others wait with the mmap lock dropped and
  * retry (kvmshare_huge_wait()); only a fault that cannot be retried
- * waits, killably, and a killed one is a SIGBUS, never a 4 KiB page. The folio lock
- * of a unit is the page lock of all its subpages; removal and zeroing
- * take it as they take a 4 KiB page's. Entries are checked and stored
- * under the array's lock in one section.
+ * waits, killably, and a killed one is a SIGBUS, never a 4 KiB page.
+ * The folio lock of a unit is the page lock of all its subpages; removal
+ * and zeroing take it as they take a 4 KiB page's. Entries are checked
+ * and stored under the array's lock in one section.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
