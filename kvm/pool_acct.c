@@ -211,6 +211,23 @@ out:
 }
 
 /*
+ * Take @n pages off @part's and the pool's use, and what the pool owes
+ * partitions below their entitlement up by what @part is owed again.
+ * Called with pool->lock.
+ */
+static void kvmshare_uncharge_locked(struct kvmshare_part *part, u64 n)
+{
+	struct kvmshare_pool *pool = part->pool;
+	u64 before = kvmshare_owed(part->entitlement, part->resident);
+
+	lockdep_assert_held(&pool->lock);
+	part->resident -= n;
+	pool->used_pages -= n;
+	pool->owed_pages += kvmshare_owed(part->entitlement, part->resident) -
+			    before;
+}
+
+/*
  * Undo kvmshare_charge_unit(): the unit was not made. The pages on @held
  * (zeroed, unused) are held again while the pool holds fewer than it
  * owes, else freed.
@@ -221,14 +238,9 @@ void kvmshare_uncharge_unit(struct kvmshare_part *part,
 	struct kvmshare_pool *pool = part->pool;
 	struct page *page, *tmp;
 	LIST_HEAD(extra);
-	u64 before;
 
 	spin_lock(&pool->lock);
-	before = kvmshare_owed(part->entitlement, part->resident);
-	part->resident -= KVMSHARE_UNIT_PAGES;
-	pool->used_pages -= KVMSHARE_UNIT_PAGES;
-	pool->owed_pages += kvmshare_owed(part->entitlement, part->resident) -
-			    before;
+	kvmshare_uncharge_locked(part, KVMSHARE_UNIT_PAGES);
 	list_for_each_entry_safe(page, tmp, held, lru) {
 		list_del(&page->lru);
 		if (!kvmshare_rehold_locked(pool, page))
@@ -371,16 +383,11 @@ void kvmshare_acct_exit(struct kvmshare_pool *pool)
 void kvmshare_uncharge(struct kvmshare_part *part, u64 n)
 {
 	struct kvmshare_pool *pool = part->pool;
-	u64 before;
 
 	if (!n)
 		return;
 	spin_lock(&pool->lock);
-	before = kvmshare_owed(part->entitlement, part->resident);
-	part->resident -= n;
-	pool->used_pages -= n;
-	pool->owed_pages += kvmshare_owed(part->entitlement, part->resident) -
-			    before;
+	kvmshare_uncharge_locked(part, n);
 	spin_unlock(&pool->lock);
 	wake_up_all(&pool->room_wq);
 	kvmshare_acct_balance(pool);
@@ -443,17 +450,12 @@ void kvmshare_uncharge_page(struct kvmshare_part *part, struct page *page)
 {
 	struct kvmshare_pool *pool = part->pool;
 	bool clean = page_ref_count(page) == 1, hold;
-	u64 before;
 
 	/* Zeroed outside the lock: held pages are handed out zeroed. */
 	if (clean)
 		clear_highpage(page);
 	spin_lock(&pool->lock);
-	before = kvmshare_owed(part->entitlement, part->resident);
-	part->resident--;
-	pool->used_pages--;
-	pool->owed_pages += kvmshare_owed(part->entitlement, part->resident) -
-			    before;
+	kvmshare_uncharge_locked(part, 1);
 	hold = clean && kvmshare_rehold_locked(pool, page);
 	spin_unlock(&pool->lock);
 	if (!hold)
