@@ -435,6 +435,7 @@ enum kvmshare_inject_point {
 	KVMSHARE_INJ_EVICT_KICK = 11,	/* eviction kick: dying was false */
 	KVMSHARE_INJ_UNIT_ALLOCATED = 12, /* new unit: allocated, locked */
 	KVMSHARE_INJ_UNIT_NOMEM = 13,	/* new unit: the allocation fails */
+	KVMSHARE_INJ_EVICT_HELD = 14,	/* eviction pass: holds an inode */
 };
 
 void kvmshare_inject(struct kvmshare_pool *pool, u32 point);

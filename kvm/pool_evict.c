@@ -428,6 +428,12 @@ static void kvmshare_evict_work(struct work_struct *work)
 		if (!victim)
 			break;
 		if (inode) {
+			/*
+			 * The pass holds the inode: a file removed and closed
+			 * meanwhile is evicted by the iput() below, in this
+			 * work, its pages given back then.
+			 */
+			kvmshare_inject(pool, KVMSHARE_INJ_EVICT_HELD);
 			if (sample)
 				kvmshare_sample_part(victim, inode->i_mapping);
 			done = want ? kvmshare_evict_part(victim,

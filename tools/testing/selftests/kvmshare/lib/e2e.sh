@@ -240,3 +240,47 @@ $g"
 	[ -z "$(echo "$bad" | grep .)" ]
 	e2e_tap $? "kernel logs of the test VM and the guests are clean"
 }
+
+# e2e_pool_empty NAME DESCRIPTION: TAP: after the guests stopped and their
+# files were removed, the pool NAME (/sys/fs/kvmshare/NAME) has no page in
+# use within 10 s. Run before unmounting. A removed file's pages go back
+# when its inode goes, and the pool's eviction worker holds the inode of
+# the partition it samples for the length of a pass (every sample_ms):
+# the last reference can be the worker's, a moment after the removal.
+# A late release is reported with its delay; a pool not empty after 10 s
+# fails, with the pool's counters, the partitions left and whoever still
+# holds a file of the pool (open or mapped) as diagnostics.
+e2e_pool_empty() {
+	p=/sys/fs/kvmshare/$1
+	used=$(cat $p/used_pages)
+	t=0
+	while [ "$used" != 0 ] && [ $t -lt 20 ]; do
+		sleep 0.5
+		t=$((t + 1))
+		used=$(cat $p/used_pages)
+	done
+	[ $t != 0 ] && [ "$used" = 0 ] &&
+		echo "# $1: the pool was empty $((t * 5 / 10)).$((t * 5 % 10)) s after the removal (a late release)"
+	if [ "$used" != 0 ]; then
+		echo "# $1: used_pages $used 10 s after the files were removed"
+		for f in $p/*; do
+			[ -f "$f" ] && echo "#   $(basename "$f"): $(head -c 200 "$f" 2>/dev/null | tr '\n' ' ')"
+		done
+		ls $p/partitions 2>/dev/null | sed 's/^/#   partition left: /'
+		for d in /proc/[0-9]*; do
+			h=0
+			for fd in "$d"/fd/*; do
+				case "$(readlink "$fd" 2>/dev/null)" in
+				*/run/pool/*) h=$((h + 1)) ;;
+				esac
+			done
+			m=$(grep -c "/run/pool/" "$d"/maps 2>/dev/null)
+			if [ $h != 0 ] || [ "${m:-0}" != 0 ]; then
+				echo "#   pid ${d#/proc/} ($(cat $d/comm 2>/dev/null)): $h open, $m mapped"
+			fi
+		done
+		dmesg | tail -n +$((E2E_DMESG0 + 1)) | tail -5 | sed 's/^/#   dmesg: /'
+	fi
+	[ "$used" = 0 ]
+	e2e_tap $? "$2"
+}

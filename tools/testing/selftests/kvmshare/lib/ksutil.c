@@ -282,6 +282,40 @@ int ks_write_file(const char *path, const char *val)
 	return ret;
 }
 
+static void ks_pool_debugfs_path(char *path, size_t len, const char *name,
+				 const char *file)
+{
+	snprintf(path, len, "/sys/kernel/debug/kvmshare/%s/%s", name, file);
+}
+
+int ks_pool_inject(const char *name, int point, int ms, int count)
+{
+	static const char * const files[] = {
+		"inject_ms", "inject_count", "inject_point",
+	};
+	int vals[] = { ms, count, point };
+	char path[160], v[16];
+	int i, ret;
+
+	/* The point last: the hook is armed whole when it matches. */
+	for (i = 0; i < 3; i++) {
+		ks_pool_debugfs_path(path, sizeof(path), name, files[i]);
+		snprintf(v, sizeof(v), "%d", vals[i]);
+		ret = ks_write_file(path, v);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+long long ks_pool_debugfs_num(const char *name, const char *file)
+{
+	char path[160];
+
+	ks_pool_debugfs_path(path, sizeof(path), name, file);
+	return ks_file_num(path, NULL);
+}
+
 int ks_wait_resident(int fd, uint64_t max, int secs)
 {
 	struct kvmshare_part_stats st;

@@ -57,6 +57,17 @@ uint64_t ks_touch(uint8_t *p, uint64_t len, int write);
 /* Write @val to the file @path (sysfs, module parameters); 0 or -errno. */
 int ks_write_file(const char *path, const char *val);
 
+/*
+ * Arm pool @name's test hook (debugfs kvmshare/<name>/inject_*, the points
+ * are listed in kvm/pool.h): the code sleeps @ms at @point the next
+ * @count times it passes there (or, at a failure point, fails). 0 or
+ * -errno.
+ */
+int ks_pool_inject(const char *name, int point, int ms, int count);
+
+/* The number in pool @name's debugfs file @file; -1 if none. */
+long long ks_pool_debugfs_num(const char *name, const char *file);
+
 /* Wait up to @secs for partition @fd to hold at most @max pages; 0 or -1. */
 int ks_wait_resident(int fd, uint64_t max, int secs);
 

@@ -89,30 +89,10 @@ FIXTURE_TEARDOWN(race)
 	EXPECT_EQ(self->klog, ks_klog_bad());
 }
 
-/* debugfs kvmshare/<pool @name>/@file := @val; 0 or -1. */
-static int pool_debugfs(const char *name, const char *file, int val)
-{
-	char path[160], v[16];
-
-	snprintf(path, sizeof(path), "/sys/kernel/debug/kvmshare/%s/%s", name,
-		 file);
-	snprintf(v, sizeof(v), "%d", val);
-	return ks_write_file(path, v);
-}
-
-/* Arm pool @name's test hook: sleep @ms at @point the next @count times. */
-static int pool_inject(const char *name, int point, int ms, int count)
-{
-	if (pool_debugfs(name, "inject_ms", ms) ||
-	    pool_debugfs(name, "inject_count", count))
-		return -1;
-	return pool_debugfs(name, "inject_point", point);
-}
-
 static void inject_n(struct _test_data_race *self, int point, int ms,
 		     int count)
 {
-	pool_inject(self->name, point, ms, count);
+	ks_pool_inject(self->name, point, ms, count);
 }
 
 static void inject(struct _test_data_race *self, int point, int ms)
@@ -983,7 +963,7 @@ TEST(unmount_while_a_target_write_kicks_eviction)
 	for (i = 0; i < 1024; i++)
 		put_page_val(fd, i);
 	close(fd);		/* the file stays: it leaves with the mount */
-	ASSERT_EQ(0, pool_inject(name, INJ_EVICT_KICK, 1500, 1));
+	ASSERT_EQ(0, ks_pool_inject(name, INJ_EVICT_KICK, 1500, 1));
 	snprintf(w.path, sizeof(w.path),
 		 "/sys/fs/kvmshare/%s/partitions/vm/target_pages", name);
 	ASSERT_EQ(0, pthread_create(&w.t, NULL, bg_write, &w));

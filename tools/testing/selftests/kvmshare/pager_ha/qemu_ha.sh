@@ -107,8 +107,6 @@ grep -h "stopped\|hung up" $E2E_RUN/A.log $E2E_RUN/B.log | sed 's/^/# /'
 [ $ra = 0 ] && [ $rb = 0 ] && [ "$(cat $pool/pagers)" = 0 ] &&
 	[ "$(cat $pool/blocks_used)" = 0 ]
 e2e_tap $? "SIGTERM stops both daemons (exit 0); the store is empty"
-used=$(cat $pool/used_pages)
+e2e_pool_empty "$(basename "$pool")" "the pool is empty"
 kvmsharectl umount $E2E_RUN/pool
-[ "$used" = 0 ]
-e2e_tap $? "the pool is empty"
 [ $E2E_FAILS = 0 ]

@@ -520,6 +520,46 @@ TEST_F(pool, unlink_while_mapped)
 	EXPECT_EQ(0, ks_sysfs_settle(0, 5, "%s/used_pages", self->name));
 }
 
+/*
+ * The eviction work samples a partition every sample_ms (1 s) holding its
+ * inode (igrab()) for the pass: a file removed and closed meanwhile goes
+ * with the pass's iput(), in the work, and its pages come back then - a
+ * late release, not a leak, and no deadlock of the eviction of the inode
+ * with the work that evicts it. The hook (point 14) keeps the pass
+ * holding the inode for 3 s.
+ */
+#define INJ_EVICT_HELD	14
+
+TEST_F(pool, removed_while_the_eviction_work_holds_it)
+{
+	uint64_t len = 1 << 20;
+	char path[128];
+	uint8_t *p;
+	int fd, i;
+
+	fd = ks_part_create(self->dir, "held", len);
+	ASSERT_GE(fd, 0);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 7, len);
+	munmap(p, len);
+	ASSERT_EQ(0, ks_pool_inject(self->name, INJ_EVICT_HELD, 3000, 1));
+	/* The next pass (within a sample period) takes the hook. */
+	for (i = 0; i < 50 * ks_timeout_factor() &&
+	     ks_pool_debugfs_num(self->name, "inject_count"); i++)
+		usleep(100000);
+	ASSERT_EQ(0, ks_pool_debugfs_num(self->name, "inject_count"));
+	close(fd);
+	path_of(path, sizeof(path), self->dir, "held");
+	ASSERT_EQ(0, unlink(path));
+	/* Gone from the namespace; its pages wait for the pass's iput(). */
+	EXPECT_FALSE(ks_sysfs_exists("%s/partitions/held", self->name));
+	EXPECT_EQ(256, ks_sysfs_num("%s/used_pages", self->name));
+	EXPECT_EQ(0, ks_sysfs_settle(0, 10, "%s/used_pages", self->name));
+	EXPECT_EQ(0, ks_sysfs_settle(0, 5, "%s/nr_partitions", self->name));
+	ks_pool_inject(self->name, 0, 0, 0);
+}
+
 TEST_F(pool, rename_follows_in_sysfs)
 {
 	char a[128], b[128], c[128];
