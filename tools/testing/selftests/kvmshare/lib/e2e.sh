@@ -241,16 +241,16 @@ $g"
 	e2e_tap $? "kernel logs of the test VM and the guests are clean"
 }
 
-# e2e_pool_empty NAME DESCRIPTION: TAP: after the guests stopped and their
-# files were removed, the pool NAME (/sys/fs/kvmshare/NAME) has no page in
-# use within 10 s. Run before unmounting. A removed file's pages go back
+# e2e_pool_settle NAME: after the guests stopped and their files were
+# removed, wait up to 10 s for the pool NAME (/sys/fs/kvmshare/NAME) to
+# have no page in use; 0 if it has none. Run before unmounting. A removed file's pages go back
 # when its inode goes, and the pool's eviction worker holds the inode of
 # the partition it samples for the length of a pass (every sample_ms):
 # the last reference can be the worker's, a moment after the removal.
 # A late release is reported with its delay; a pool not empty after 10 s
 # fails, with the pool's counters, the partitions left and whoever still
 # holds a file of the pool (open or mapped) as diagnostics.
-e2e_pool_empty() {
+e2e_pool_settle() {
 	p=/sys/fs/kvmshare/$1
 	used=$(cat $p/used_pages)
 	t=0
@@ -282,5 +282,10 @@ e2e_pool_empty() {
 		dmesg | tail -n +$((E2E_DMESG0 + 1)) | tail -5 | sed 's/^/#   dmesg: /'
 	fi
 	[ "$used" = 0 ]
+}
+
+# e2e_pool_empty NAME DESCRIPTION: TAP: e2e_pool_settle NAME.
+e2e_pool_empty() {
+	e2e_pool_settle "$1"
 	e2e_tap $? "$2"
 }

@@ -88,9 +88,10 @@ kill -TERM $pagerd
 wait $pagerd
 rc=$?
 sed 's/^/# pagerd: /' $E2E_RUN/pagerd.log | tail -4
-used=$(cat $pool/used_pages)
+e2e_pool_settle e2epg
+empty=$?
 blocks=$(cat $pool/blocks_used)
 kvmsharectl umount $E2E_RUN/pool
-[ $rc = 0 ] && [ "$used" = 0 ] && [ "$blocks" = 0 ]
+[ $rc = 0 ] && [ $empty = 0 ] && [ "$blocks" = 0 ]
 e2e_tap $? "SIGTERM stops the service cleanly; the pool and store are empty"
 [ $E2E_FAILS = 0 ]
