@@ -15,7 +15,8 @@
  * off; a unit with a poisoned page is never mapped by a PMD again nor
  * freed; truncation from the largest size to 0 frees everything; units
  * inside an entitlement; fork, unlink while mapped, partial munmap and
- * mprotect inside a PMD.
+ * mprotect inside a PMD. Step 2: a VMA that once mapped a unit's range
+ * 4 KiB keeps its PTE table, and so 4 KiB, until munmap.
  *
  * Fragmented hosts: a unit needs a free 2 MiB block of the test VM. The
  * tests that need one (all but the controls and the bad-input ones) skip,
@@ -569,7 +570,6 @@ static int touch_past(uint8_t *ram, uint64_t at, uint64_t from, uint64_t to)
 TEST_F(huge, cut_unit_maps_4k_and_reads_zeros_when_grown)
 {
 	uint64_t cut = 2 * UNIT + UNIT / 2;
-	uint8_t *again;
 	int wrote;
 
 	ASSERT_EQ(0, setup(self, "huge=on", -1));
@@ -596,26 +596,71 @@ TEST_F(huge, cut_unit_maps_4k_and_reads_zeros_when_grown)
 	EXPECT_TRUE(host_zero(self->fd, cut, 3 * UNIT - cut));
 	EXPECT_EQ(-1, host_check(self->fd, 2 * UNIT_PAGES, UNIT_PAGES / 2,
 				 0x99));
-	/*
-	 * Whole again. This mapping keeps the page table the 4 KiB fault
-	 * above made (a PTE table stays until munmap: plans/large-pages.md,
-	 * section 0), so it maps 4 KiB after a zap; a new mapping gets the
-	 * PMD.
-	 */
-	ASSERT_EQ(0, madvise(self->ram, RAM, MADV_DONTNEED));
+	/* (What the 4 KiB fault's page table means: pte_table_is_kept.) */
 	EXPECT_EQ(0, peek(self->ram + cut));
-	EXPECT_EQ(0, smaps_pmd_kb(self->ram));
-	again = mmap(NULL, RAM, PROT_READ | PROT_WRITE, MAP_SHARED,
-		     self->fd, 0);
-	ASSERT_NE(MAP_FAILED, again);
-	EXPECT_EQ(0, peek(again + cut));
-	EXPECT_EQ(2048, smaps_pmd_kb(again));
-	munmap(again, RAM);
 	/* Truncation below a unit frees it whole. */
 	ASSERT_EQ(0, ftruncate(self->fd, 2 * UNIT));
 	EXPECT_EQ(0, cnt(self, "huge_units"));
 	EXPECT_EQ(0, ks_sysfs_num("%s/partitions/vm/resident_pages",
 				  self->name));
+}
+
+/*
+ * Step 2 of the plan: the kernel fact its design rests on (section 3.2).
+ * Once a 2 MiB range of a VMA has had a PTE table (a 4 KiB mapping of a
+ * unit there: MADV_NOHUGEPAGE makes one), the table stays until munmap:
+ * no zap, no THP setting and no new unit in the range gives that VMA a
+ * PMD again. A unit made anew there through another mapping is mapped
+ * 4 KiB by this one, by a PMD by the other; after munmap and mmap, a PMD
+ * again. If a kernel ever frees such tables, this test fails: the plan's
+ * rule (a) can then be relaxed.
+ */
+TEST_F(huge, pte_table_is_kept)
+{
+	uint8_t *other, *again;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill(self->ram, 0, UNIT_PAGES, 0x44);
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
+	ASSERT_EQ(2048, smaps_pmd_kb(self->ram));
+	/* A 4 KiB mapping of the unit: a PTE table in the range. */
+	ASSERT_EQ(0, madvise(self->ram, UNIT, MADV_NOHUGEPAGE));
+	ASSERT_EQ(0, madvise(self->ram, UNIT, MADV_DONTNEED));
+	EXPECT_EQ(1 ^ 0x44, peek(self->ram + KS_PAGE + 8));
+	EXPECT_EQ(0, smaps_pmd_kb(self->ram));
+	/* THP allowed again, zapped again: still 4 KiB. */
+	ASSERT_EQ(0, madvise(self->ram, UNIT, MADV_HUGEPAGE));
+	ASSERT_EQ(0, madvise(self->ram, UNIT, MADV_DONTNEED));
+	EXPECT_EQ(2 ^ 0x44, peek(self->ram + 2 * KS_PAGE + 8));
+	EXPECT_EQ(0, smaps_pmd_kb(self->ram));
+	/* The unit freed and made again, through another mapping. */
+	ASSERT_EQ(0, fallocate(self->fd,
+			       FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       0, UNIT));
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	other = mmap(NULL, RAM, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     self->fd, 0);
+	ASSERT_NE(MAP_FAILED, other);
+	host_fill(other, 0, UNIT_PAGES, 0x45);
+	if (no_block(self, 1, 0)) {
+		munmap(other, RAM);
+		SKIP(return, NO_BLOCK);
+	}
+	EXPECT_EQ(1, cnt(self, "huge_units"));
+	EXPECT_EQ(2048, smaps_pmd_kb(other));
+	/* This mapping's table is still there: the new unit maps 4 KiB. */
+	EXPECT_EQ(3 ^ 0x45, peek(self->ram + 3 * KS_PAGE + 8));
+	EXPECT_EQ(0, smaps_pmd_kb(self->ram));
+	munmap(other, RAM);
+	/* munmap frees the table; mmap again: a PMD. */
+	ASSERT_EQ(0, munmap(self->ram, UNIT));
+	again = mmap(self->ram, UNIT, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_FIXED, self->fd, 0);
+	ASSERT_EQ(self->ram, again);
+	EXPECT_EQ(4 ^ 0x45, peek(again + 4 * KS_PAGE + 8));
+	EXPECT_EQ(2048, smaps_pmd_kb(again));
+	EXPECT_EQ(-1, host_check(self->fd, 0, UNIT_PAGES, 0x45));
 }
 
 /*
