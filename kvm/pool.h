@@ -78,6 +78,7 @@
 #define _KVMSHARE_POOL_H
 
 #include <linux/fs.h>
+#include <linux/highmem.h>
 #include <linux/kobject.h>
 #include <linux/list.h>
 #include <linux/mm_types.h>
@@ -140,6 +141,16 @@ static inline u64 kvmshare_ent_block(void *e)
 static inline bool kvmshare_ent_is_out(void *e)
 {
 	return e && xa_is_value(e) && kvmshare_ent_kind(e) == KVMSHARE_ENT_OUT;
+}
+
+/* Whether @page (resident, not being written) holds zeros only. */
+static inline bool kvmshare_page_is_zero(struct page *page)
+{
+	void *kaddr = kmap_local_page(page);
+	bool zero = !memchr_inv(kaddr, 0, PAGE_SIZE);
+
+	kunmap_local(kaddr);
+	return zero;
 }
 
 struct kvmshare_pager;

@@ -120,8 +120,6 @@ static int kvmshare_evict_one(struct kvmshare_part *part,
 {
 	struct kvmshare_pool *pool = part->pool;
 	struct kvmshare_io *io;
-	void *kaddr;
-	bool zero;
 	u64 block;
 	int ret = 0;
 
@@ -148,10 +146,7 @@ static int kvmshare_evict_one(struct kvmshare_part *part,
 		atomic_inc(&part->ra_wasted);
 	}
 
-	kaddr = kmap_local_page(page);
-	zero = !memchr_inv(kaddr, 0, PAGE_SIZE);
-	kunmap_local(kaddr);
-	if (zero) {
+	if (kvmshare_page_is_zero(page)) {
 		if (!kvmshare_page_swap_out(part, index, page,
 					    kvmshare_ent(KVMSHARE_ENT_ZERO,
 							 0, 0)))

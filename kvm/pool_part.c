@@ -375,8 +375,7 @@ u64 kvmshare_part_undo_alloc(struct kvmshare_part *part,
 			     struct address_space *mapping, pgoff_t index)
 {
 	struct page *page;
-	void *entry, *kaddr;
-	bool zero;
+	void *entry;
 	u64 n = 0;
 
 	entry = xa_load(&part->pages, index);
@@ -398,11 +397,8 @@ u64 kvmshare_part_undo_alloc(struct kvmshare_part *part,
 	    page_maybe_dma_pinned(page) || PageCompound(page))
 		goto unlock;
 	unmap_mapping_pages(mapping, index, 1, false);
-	kaddr = kmap_local_page(page);
-	zero = !memchr_inv(kaddr, 0, PAGE_SIZE);
-	kunmap_local(kaddr);
-	if (zero && xa_cmpxchg(&part->pages, index, page, NULL,
-			       GFP_KERNEL) == page) {
+	if (kvmshare_page_is_zero(page) &&
+	    xa_cmpxchg(&part->pages, index, page, NULL, GFP_KERNEL) == page) {
 		put_page(page);		/* the array's */
 		n = 1;
 	}
