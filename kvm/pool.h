@@ -31,7 +31,10 @@
  *  page lock                  held by a fault from the lookup until the
  *                             PTE is installed; removal takes it after
  *                             unmapping, so a racing fault's PTE is seen
- *                             and unmapped again.
+ *                             and unmapped again. A unit's is its folio
+ *                             lock; a split (pool_huge.c) holds it, and
+ *                             the invalidate_lock exclusively, from its
+ *                             checks to the swap of the entries.
  *  part->pages xa_lock        the page array (xarray internal lock);
  *                             also orders a page's reference check with
  *                             its removal (kvmshare_page_swap_out()).
@@ -72,7 +75,12 @@
  * removed together, in one section under the array's lock; the folio's
  * lock (the page lock of every subpage) is the unit's. Code that removes
  * or replaces entries tests kvmshare_is_unit() and leaves units to
- * pool_huge.c.
+ * pool_huge.c. A punch or truncation that cuts a unit splits it by copy
+ * (kvmshare_huge_trim()): its data outside the cut goes to 4 KiB pages,
+ * the 512 entries are replaced in one section, and the pages that left
+ * are uncharged; a unit held by someone else than the array and the
+ * split (a pin, a pipe, I/O), with a poisoned page, or without memory
+ * for the copy is zeroed in place instead and stays charged whole.
  */
 #ifndef _KVMSHARE_POOL_H
 #define _KVMSHARE_POOL_H
@@ -184,7 +192,9 @@ struct kvmshare_part_counters {
 	atomic64_t huge_skips;		/* units eviction or sampling left */
 	atomic64_t huge_waits;		/* faults that found a unit lock taken */
 	atomic64_t huge_poisoned;	/* units with a poisoned page, leaked */
-	atomic64_t huge_pinned_cuts;	/* pinned units zeroed by a cut */
+	atomic64_t huge_pinned_cuts;	/* held units zeroed by a cut */
+	atomic64_t huge_splits;		/* units split by copy by a cut */
+	atomic64_t huge_split_failures;	/* cut units zeroed: no copy */
 };
 
 /*
@@ -349,6 +359,7 @@ bool kvmshare_has_room(struct kvmshare_part *part, bool pagein);
 void kvmshare_uncharge(struct kvmshare_part *part, u64 n);
 void kvmshare_uncharge_page(struct kvmshare_part *part, struct page *page);
 void kvmshare_held_return(struct kvmshare_pool *pool, struct page *held);
+void kvmshare_free_pages(struct list_head *pages);
 void kvmshare_account_out(struct kvmshare_part *part, unsigned long kind,
 			  long delta);
 int kvmshare_acct_set_attr(struct kvmshare_part *part,
@@ -447,6 +458,8 @@ enum kvmshare_inject_point {
 	KVMSHARE_INJ_UNIT_ALLOCATED = 12, /* new unit: allocated, locked */
 	KVMSHARE_INJ_UNIT_NOMEM = 13,	/* new unit: the allocation fails */
 	KVMSHARE_INJ_EVICT_HELD = 14,	/* eviction pass: holds an inode */
+	KVMSHARE_INJ_SPLIT_COPIED = 15,	/* split: copied, entries not swapped */
+	KVMSHARE_INJ_SPLIT_NOMEM = 16,	/* split: a 4 KiB page is not had */
 };
 
 void kvmshare_inject(struct kvmshare_pool *pool, u32 point);
@@ -480,9 +493,9 @@ bool kvmshare_huge_pager_may_attach(struct kvmshare_pool *pool);
 bool kvmshare_huge_remove(struct kvmshare_part *part,
 			  struct address_space *mapping, pgoff_t index,
 			  void *entry, u64 *n);
-void kvmshare_huge_trim(struct kvmshare_part *part,
-			struct address_space *mapping, pgoff_t *first,
-			pgoff_t *end);
+u64 kvmshare_huge_trim(struct kvmshare_part *part,
+		       struct address_space *mapping, pgoff_t *first,
+		       pgoff_t *end);
 void kvmshare_huge_set_size(struct inode *inode, loff_t newsize);
 void kvmshare_huge_grow(struct inode *inode, loff_t oldsize, loff_t newsize);
 unsigned long kvmshare_huge_get_unmapped_area(struct file *file,

@@ -62,7 +62,8 @@ u64 kvmshare_owed(u64 entitlement, u64 resident)
 	return entitlement > resident ? entitlement - resident : 0;
 }
 
-static void kvmshare_free_pages(struct list_head *pages)
+/* Free the pages on @pages (linked by lru), nobody else's. */
+void kvmshare_free_pages(struct list_head *pages)
 {
 	struct page *page, *tmp;
 

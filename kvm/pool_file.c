@@ -282,12 +282,15 @@ static int kvmshare_partial_get_range(struct inode *inode, loff_t start,
 	return err;
 }
 
+/* Drop the references kvmshare_partial_get_range() took (once). */
 static void kvmshare_partial_put(struct kvmshare_partial *pp)
 {
 	if (pp->page[0])
 		put_page(pp->page[0]);
 	if (pp->page[1])
 		put_page(pp->page[1]);
+	pp->page[0] = NULL;
+	pp->page[1] = NULL;
 }
 
 /* Zero [@from, @to) of @page (held, or NULL: nothing to zero) at @index. */
@@ -314,8 +317,10 @@ static void kvmshare_zero_partial(struct kvmshare_part *part, pgoff_t index,
 
 /*
  * Give back the pages wholly inside [@start, @end) bytes and zero the
- * partial ones, held in @pp by kvmshare_partial_get_range(). The caller
- * holds the invalidate_lock exclusively.
+ * partial ones, held in @pp by kvmshare_partial_get_range() (their
+ * references are dropped here once they are zeroed: a unit is split
+ * only when nobody else holds one). The caller holds the invalidate_lock
+ * exclusively.
  */
 static u64 kvmshare_free_range(struct inode *inode, loff_t start, loff_t end,
 			       struct kvmshare_partial *pp)
@@ -325,11 +330,13 @@ static u64 kvmshare_free_range(struct inode *inode, loff_t start, loff_t end,
 	loff_t first = round_up(start, PAGE_SIZE);
 	loff_t last = round_down(end, PAGE_SIZE);
 	pgoff_t from, to;
+	u64 n;
 
 	if (first > last) {	/* within one page */
 		kvmshare_zero_partial(part, start >> PAGE_SHIFT, pp->page[0],
 				      offset_in_page(start),
 				      offset_in_page(end) ?: PAGE_SIZE);
+		kvmshare_partial_put(pp);
 		return 0;
 	}
 	if (start < first)
@@ -338,16 +345,17 @@ static u64 kvmshare_free_range(struct inode *inode, loff_t start, loff_t end,
 	if (last < end)
 		kvmshare_zero_partial(part, last >> PAGE_SHIFT, pp->page[1], 0,
 				      offset_in_page(end));
+	kvmshare_partial_put(pp);
 	if (first == last)
 		return 0;
 	unmap_mapping_range(mapping, first, last - first, 1);
-	/* Units cut by the range are zeroed there and stay. */
+	/* Units cut by the range are split (or zeroed there and stay). */
 	from = first >> PAGE_SHIFT;
 	to = last >> PAGE_SHIFT;
-	kvmshare_huge_trim(part, mapping, &from, &to);
+	n = kvmshare_huge_trim(part, mapping, &from, &to);
 	if (from >= to)
-		return 0;
-	return kvmshare_part_remove_range(part, mapping, from, to - 1);
+		return n;
+	return n + kvmshare_part_remove_range(part, mapping, from, to - 1);
 }
 
 static int kvmshare_setsize(struct inode *inode, loff_t newsize)

@@ -12,15 +12,18 @@
  * neither DAX nor anonymous on 6.1, and a PFN map breaks KVM and GUP
  * (the plan, sections 1 and 2), so this is the only route to a PMD.
  *
- * Step 1 of the plan: units are made by faults only, and every other path
- * keeps a unit whole. Eviction, access sampling and fadvise(DONTNEED)
- * leave units alone (counted in huge_skips), which is why no unit is made
- * while a paging service is attached, and why a service cannot attach to
- * a pool that has units (-EBUSY): the pool could not page them out.
- * Hole punching, truncation and removal free a unit they cover in whole
- * and zero the part they cover of one they cut (kvmshare_huge_trim()):
- * its memory stays charged until the rest of it goes, and a pinned unit
- * is zeroed in place too (counted in huge_pinned_cuts). A unit is
+ * Steps 1 to 3 of the plan: units are made by faults only. Eviction,
+ * access sampling and fadvise(DONTNEED) leave units alone (counted in
+ * huge_skips), which is why no unit is made while a paging service is
+ * attached, and why a service cannot attach to a pool that has units
+ * (-EBUSY): the pool could not page them out. Hole punching, truncation
+ * and removal free a unit they cover in whole, and split one they cut by
+ * copy (kvmshare_huge_trim(), kvmshare_unit_cut(): no exported call
+ * splits a compound page): its data outside the range goes to 4 KiB
+ * pages, the rest of its memory leaves the pool. A unit that cannot be
+ * split (held by someone else: counted in huge_pinned_cuts; poisoned, or
+ * no memory for the copy: huge_split_failures) is zeroed over the range
+ * in place and stays charged whole until the rest of it goes. A unit is
  * mapped by PTEs where a PMD is not wanted (kvmshare_huge_map_check():
  * a poisoned page, THP off for the mapping or the task, a unit cut by the
  * end of the file), and a unit with a poisoned page is never freed.
@@ -33,9 +36,11 @@
  * returns VM_FAULT_RETRY, others wait with the mmap lock dropped and
  * retry (kvmshare_huge_wait()); only a fault that cannot be retried
  * waits, killably, and a killed one is a SIGBUS, never a 4 KiB page.
- * The folio lock of a unit is the page lock of all its subpages; removal
- * and zeroing take it as they take a 4 KiB page's. Entries are checked
- * and stored under the array's lock in one section.
+ * The folio lock of a unit is the page lock of all its subpages; removal,
+ * splitting and zeroing take it as they take a 4 KiB page's, inside the
+ * invalidate_lock held exclusively. Entries are checked and stored under
+ * the array's lock in one section; a split's new pages are filled before
+ * that section and seen by nobody before it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -435,7 +440,7 @@ vm_fault_t kvmshare_huge_map_check(struct kvmshare_part *part,
 	 * mmap lock held for writing) and the same size (it passes a unit's
 	 * end only under the invalidate_lock: kvmshare_huge_set_size()); a
 	 * PMD one decided on before a truncation is unmapped by it
-	 * (kvmshare_unit_zero()). So the walk only makes the table.
+	 * (kvmshare_unit_cut()). So the walk only makes the table.
 	 */
 	if (pte && apply_to_page_range(vma->vm_mm, vmf->address & PAGE_MASK,
 				       PAGE_SIZE, kvmshare_pte_table_only,
@@ -528,44 +533,188 @@ bool kvmshare_huge_remove(struct kvmshare_part *part,
 }
 
 /*
- * Zero pages [@first, @end) of the unit of @part holding them, found as
- * @entry at @first, under its lock. The caller holds the invalidate_lock
- * exclusively and has unmapped them (a PMD is unmapped in whole: the next
- * fault maps the unit again); a fault that found the unit before may have
- * mapped it since, and holds its lock until it has: unmapped again here.
+ * How a split gets the 4 KiB pages a unit's data is copied to: on the
+ * unit's node if it can (the placement the unit had), without retrying
+ * hard and without a warning (a split that cannot have them zeroes in
+ * place, counted), not zeroed (every byte is copied).
  */
-static void kvmshare_unit_zero(struct kvmshare_part *part,
-			       struct address_space *mapping, pgoff_t first,
-			       pgoff_t end, void *entry)
+#define KVMSHARE_SPLIT_GFP	(GFP_HIGHUSER | __GFP_NORETRY | __GFP_NOWARN)
+
+/*
+ * Zero pages [@first, @end) of the locked unit @folio at @base in place,
+ * but its poisoned pages (never read again): a split that could not be
+ * made. The unit stays, charged whole.
+ */
+static void kvmshare_unit_zero(struct folio *folio, pgoff_t base,
+			       pgoff_t first, pgoff_t end)
 {
-	pgoff_t base = kvmshare_unit_base(first), i;
+	pgoff_t i;
+
+	for (i = first; i < end; i++) {
+		if (PageHWPoison(folio_page(folio, i - base)))
+			continue;
+		clear_highpage(folio_page(folio, i - base));
+	}
+	folio_mark_dirty(folio);
+}
+
+/*
+ * Copy the subpages of the locked, unmapped unit @folio at @base that lie
+ * outside [@first, @end) and hold data into new 4 KiB pages, put on
+ * @pages in index order and marked in @keep; an all-zero subpage gets
+ * none (a hole, as a page never written). False, and nothing on @pages,
+ * when a page cannot be had.
+ */
+static bool kvmshare_unit_copy(struct kvmshare_part *part,
+			       struct folio *folio, pgoff_t base,
+			       pgoff_t first, pgoff_t end, unsigned long *keep,
+			       struct list_head *pages)
+{
+	int nid = folio_nid(folio);
+	struct page *page, *sub;
+	unsigned int i;
+
+	bitmap_zero(keep, KVMSHARE_UNIT_PAGES);
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+		sub = folio_page(folio, i);
+		if ((base + i >= first && base + i < end) ||
+		    kvmshare_page_is_zero(sub))
+			continue;
+		page = NULL;
+		if (!kvmshare_inject_fail(part->pool, KVMSHARE_INJ_SPLIT_NOMEM))
+			page = alloc_pages_node(nid, KVMSHARE_SPLIT_GFP, 0);
+		if (!page) {
+			kvmshare_free_pages(pages);
+			return false;
+		}
+		copy_highpage(page, sub);
+		list_add_tail(&page->lru, pages);
+		__set_bit(i, keep);
+		cond_resched();
+	}
+	return true;
+}
+
+/*
+ * Replace the 512 entries of the unit @folio at @base in one section
+ * under the array's lock: entry i by the next page of @pages where @keep
+ * has bit i, by a hole elsewhere. Only if every entry is still the
+ * unit's, and the unit unmapped and referenced by the array and the
+ * caller only (looked at again: nothing is expected to take a reference
+ * meanwhile, see kvmshare_unit_cut()). The pages go in first: they
+ * replace entries, so no node is allocated under the lock; the holes
+ * after, which may free nodes. The new pages come unmarked, as the
+ * unit's entries were. Returns the entries that became holes, or -EBUSY
+ * (nothing changed).
+ */
+static long kvmshare_unit_swap(struct kvmshare_part *part,
+			       struct folio *folio, pgoff_t base,
+			       const unsigned long *keep,
+			       struct list_head *pages)
+{
+	XA_STATE(xas, &part->pages, base);
+	struct page *page;
+	unsigned int i;
+	long n = 0;
+
+	xas_lock(&xas);
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+		xas_set(&xas, base + i);
+		if (xas_load(&xas) != folio_page(folio, i)) {
+			n = -EBUSY;
+			goto unlock;
+		}
+	}
+	if (folio_mapped(folio) || folio_ref_count(folio) != 2) {
+		n = -EBUSY;
+		goto unlock;
+	}
+	for_each_set_bit(i, keep, KVMSHARE_UNIT_PAGES) {
+		page = list_first_entry(pages, struct page, lru);
+		list_del(&page->lru);
+		xas_set(&xas, base + i);
+		xas_store(&xas, page);
+		xas_init_marks(&xas);
+	}
+	for_each_clear_bit(i, keep, KVMSHARE_UNIT_PAGES) {
+		xas_set(&xas, base + i);
+		xas_store(&xas, NULL);
+		n++;
+	}
+unlock:
+	xas_unlock(&xas);
+	return n;
+}
+
+/*
+ * Take pages [@first, @end) out of the unit of @part holding them, found
+ * as @entry at @first: split it by copy (the plan, sections 3.1 and 3.4).
+ * Its data outside the range goes to 4 KiB pages, its 512 entries are
+ * swapped for them and for holes, the folio is freed and the pages that
+ * left are uncharged. The caller holds the invalidate_lock exclusively:
+ * no fault, read or write() looks the unit up meanwhile, and one that
+ * found it before holds a reference (a write() about to copy into it:
+ * the unit is kept) or its lock until its PMD or PTE is in place (so it
+ * is unmapped here after the lock is ours, and no mapping, hence no
+ * GUP, reaches it after that). Locked and unmapped, it is split only if
+ * the array and this function hold its only references; the new pages
+ * are filled before anyone can see them.
+ *
+ * Else it is zeroed over the range in place and stays, charged whole, as
+ * before splits existed: when it is held by someone else (a DMA pin, a
+ * pipe's reference from vmsplice(), I/O in flight: counted in
+ * huge_pinned_cuts; what is written through the hold later shows in the
+ * file), when it has a poisoned page (a unit with one is never freed:
+ * kvmshare_huge_remove()) or when a 4 KiB page cannot be had (both
+ * counted in huge_split_failures). Returns the pages that left the pool.
+ */
+static u64 kvmshare_unit_cut(struct kvmshare_part *part,
+			     struct address_space *mapping, pgoff_t first,
+			     pgoff_t end, void *entry)
+{
+	DECLARE_BITMAP(keep, KVMSHARE_UNIT_PAGES);
+	pgoff_t base = kvmshare_unit_base(first);
 	struct folio *folio;
+	LIST_HEAD(pages);
+	long n = 0;
 
 	folio = kvmshare_unit_get(part, first, entry);
 	if (!folio)
-		return;			/* not a unit any more: no-one's */
+		return 0;		/* not a unit any more: no-one's */
 	folio_lock(folio);
-	if (folio_mapped(folio))
-		unmap_mapping_pages(mapping, first, end - first, false);
-	if (xa_load(&part->pages, first) == entry) {
-		/*
-		 * A pinned unit is zeroed too, in place: the range reads
-		 * zeros now, but what a device or an O_DIRECT read writes
-		 * through the pin later shows there, where a 4 KiB page
-		 * would have left the file (step 2 of the plan copies such
-		 * a unit instead). Counted.
-		 */
-		if (folio_maybe_dma_pinned(folio))
-			atomic64_inc(&part->cnt.huge_pinned_cuts);
-		for (i = first; i < end; i++) {
-			if (PageHWPoison(folio_page(folio, i - base)))
-				continue;	/* never touched again */
-			clear_highpage(folio_page(folio, i - base));
-		}
-		folio_mark_dirty(folio);
+	/* All of it, PMD and PTEs: every subpage is replaced. */
+	unmap_mapping_pages(mapping, base, KVMSHARE_UNIT_PAGES, false);
+	if (xa_load(&part->pages, first) != entry)
+		goto unlock;
+	/* References: the array's and ours (kvmshare_unit_get()). */
+	if (folio_maybe_dma_pinned(folio) || folio_ref_count(folio) != 2) {
+		atomic64_inc(&part->cnt.huge_pinned_cuts);
+		goto zero;
 	}
+	if (kvmshare_unit_poisoned(&folio->page) ||
+	    !kvmshare_unit_copy(part, folio, base, first, end, keep, &pages))
+		goto failed;
+	kvmshare_inject(part->pool, KVMSHARE_INJ_SPLIT_COPIED);
+	n = kvmshare_unit_swap(part, folio, base, keep, &pages);
+	if (n < 0) {
+		kvmshare_free_pages(&pages);
+		n = 0;
+		goto failed;
+	}
+	folio_put(folio);		/* the array's: ours frees it */
+	atomic64_inc(&part->cnt.huge_splits);
+	atomic64_dec(&part->cnt.huge_units);
+	atomic_long_dec(&part->pool->nr_units);
+	kvmshare_uncharge(part, n);
+	goto unlock;
+failed:
+	atomic64_inc(&part->cnt.huge_split_failures);
+zero:
+	kvmshare_unit_zero(folio, base, first, end);
+unlock:
 	folio_unlock(folio);
 	folio_put(folio);
+	return n;
 }
 
 /**
@@ -575,40 +724,46 @@ static void kvmshare_unit_zero(struct kvmshare_part *part,
  * @first: first page of the range
  * @end: the page after its last
  *
- * A unit the range [@first, @end) cuts is zeroed over the part inside it
- * and stays (step 1 of the plan: no split yet); the range is narrowed to
- * exclude it, so that kvmshare_part_remove_range() meets whole units only.
- * The caller holds the invalidate_lock exclusively (no unit is made or
- * removed meanwhile) and has unmapped the range.
+ * A unit the range [@first, @end) cuts is split by copy, the range's
+ * part of it freed, or zeroed in place where it cannot be split
+ * (kvmshare_unit_cut()); the range is narrowed to exclude it, so that
+ * kvmshare_part_remove_range() meets whole units only. The caller holds
+ * the invalidate_lock exclusively (no unit is made or removed meanwhile)
+ * and has unmapped the range. Returns the pages that left the pool
+ * (uncharged).
  */
-void kvmshare_huge_trim(struct kvmshare_part *part,
-			struct address_space *mapping, pgoff_t *first,
-			pgoff_t *end)
+u64 kvmshare_huge_trim(struct kvmshare_part *part,
+		       struct address_space *mapping, pgoff_t *first,
+		       pgoff_t *end)
 {
 	pgoff_t base, stop;
 	void *entry;
+	u64 n = 0;
 
 	if (*first >= *end)
-		return;
+		return 0;
 	base = kvmshare_unit_base(*first);
 	if (base != *first) {
 		entry = xa_load(&part->pages, *first);
 		if (kvmshare_is_unit(entry)) {
 			stop = min(base + KVMSHARE_UNIT_PAGES, *end);
-			kvmshare_unit_zero(part, mapping, *first, stop, entry);
+			n += kvmshare_unit_cut(part, mapping, *first, stop,
+					       entry);
 			*first = stop;
 		}
 	}
 	if (*first >= *end)
-		return;
+		return n;
 	base = kvmshare_unit_base(*end);
 	if (base != *end && base >= *first) {
 		entry = xa_load(&part->pages, base);
 		if (kvmshare_is_unit(entry)) {
-			kvmshare_unit_zero(part, mapping, base, *end, entry);
+			n += kvmshare_unit_cut(part, mapping, base, *end,
+					       entry);
 			*end = base;
 		}
 	}
+	return n;
 }
 
 /**

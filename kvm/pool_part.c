@@ -675,6 +675,10 @@ static struct kvmshare_part_cnt_attr kvmshare_part_huge_poisoned =
 	KVMSHARE_PART_CNT(huge_poisoned, huge_poisoned);
 static struct kvmshare_part_cnt_attr kvmshare_part_huge_pinned_cuts =
 	KVMSHARE_PART_CNT(huge_pinned_cuts, huge_pinned_cuts);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_splits =
+	KVMSHARE_PART_CNT(huge_splits, huge_splits);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_split_failures =
+	KVMSHARE_PART_CNT(huge_split_failures, huge_split_failures);
 
 static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_sysfs[0].kattr.attr,
@@ -713,6 +717,8 @@ static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_huge_waits.kattr.attr,
 	&kvmshare_part_huge_poisoned.kattr.attr,
 	&kvmshare_part_huge_pinned_cuts.kattr.attr,
+	&kvmshare_part_huge_splits.kattr.attr,
+	&kvmshare_part_huge_split_failures.kattr.attr,
 	NULL,
 };
 
@@ -776,10 +782,10 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 
 	/*
 	 * Every file of the table is in the group (with stream_state, the
-	 * read-ahead window and its three counters, the seven of units).
+	 * read-ahead window and its three counters, the nine of units).
 	 */
 	BUILD_BUG_ON(ARRAY_SIZE(kvmshare_part_attrs) !=
-		     ARRAY_SIZE(kvmshare_part_sysfs) + 13);
+		     ARRAY_SIZE(kvmshare_part_sysfs) + 15);
 	part = kzalloc(sizeof(*part), GFP_KERNEL);
 	if (!part)
 		return ERR_PTR(-ENOMEM);
