@@ -6,9 +6,9 @@
  * controls (huge=off, a mapping 4 KiB off alignment, MADV_NOHUGEPAGE)
  * get none; two vCPUs racing on one unit get one unit; a failed unit
  * allocation and a target the unit would pass fall back to 4 KiB,
- * counted; a 4 KiB hole punched in a unit keeps the rest of it; a unit
- * cut by truncation is mapped 4 KiB, a SIGBUS past the end, and reads
- * zeros there once the file grows; huge=yes is refused. Review s24: a
+ * counted; a unit cut by truncation and not split is mapped 4 KiB, a
+ * SIGBUS past the end, and reads zeros there once the file grows;
+ * huge=yes is refused. Review s24: a
  * paging service cannot attach while units exist and no unit is made
  * while one is attached; remount huge=off/on; eviction skips units; a
  * unit is mapped 4 KiB into a MADV_NOHUGEPAGE mapping or a task with THP
@@ -16,7 +16,12 @@
  * freed; truncation from the largest size to 0 frees everything; units
  * inside an entitlement; fork, unlink while mapped, partial munmap and
  * mprotect inside a PMD. Step 2: a VMA that once mapped a unit's range
- * 4 KiB keeps its PTE table, and so 4 KiB, until munmap.
+ * 4 KiB keeps its PTE table, and so 4 KiB, until munmap. Step 3: a hole
+ * over a whole unit frees it; a hole or a truncation in part of one
+ * splits it by copy (every byte kept, all-zero pages and the range
+ * freed), also against a racing fault and write() (inject point 14); a
+ * unit held by a pipe, poisoned, or whose copy gets no memory (inject
+ * point 15) is zeroed in place instead and stays charged whole.
  *
  * Fragmented hosts: a unit needs a free 2 MiB block of the test VM. The
  * tests that need one (all but the controls and the bad-input ones) skip,
@@ -56,6 +61,8 @@
 /* debugfs kvmshare/<pool>/inject_*: the pool's test hook (pool.h). */
 #define INJ_UNIT_ALLOCATED	12
 #define INJ_UNIT_NOMEM		13
+#define INJ_SPLIT_COPIED	14
+#define INJ_SPLIT_NOMEM		15
 
 FIXTURE(huge) {
 	char dir[64];
@@ -234,6 +241,52 @@ static long long host_check(int fd, uint64_t first, uint64_t n, uint64_t seed)
 
 	for (i = first; i < first + n; i++)
 		if (pread(fd, &v, 8, i * KS_PAGE + 8) != 8 || v != (i ^ seed))
+			return i;
+	return -1;
+}
+
+/* Word @w of page @i in the full-page pattern of @seed. */
+static uint64_t word_of(uint64_t i, uint64_t w, uint64_t seed)
+{
+	return ((i << 16 | w) * 0x9e3779b97f4a7c15ULL) ^ seed;
+}
+
+/* Write every byte of pages [@first, @first + @n) of the map. */
+static void host_fill_all(uint8_t *ram, uint64_t first, uint64_t n,
+			  uint64_t seed)
+{
+	uint64_t i, w;
+
+	for (i = first; i < first + n; i++)
+		for (w = 0; w < KS_PAGE / 8; w++)
+			poke(ram + i * KS_PAGE + w * 8, word_of(i, w, seed));
+}
+
+/*
+ * Whether page @i of @fd holds the pattern of @seed in its words below
+ * @words, but word @odd, which must be @val (@odd -1: none).
+ */
+static int page_ok(int fd, uint64_t i, uint64_t seed, uint64_t words,
+		   long odd, uint64_t val)
+{
+	uint64_t buf[KS_PAGE / 8], w;
+
+	if (pread(fd, buf, words * 8, i * KS_PAGE) != (ssize_t)(words * 8))
+		return 0;
+	for (w = 0; w < words; w++)
+		if (buf[w] != ((long)w == odd ? val : word_of(i, w, seed)))
+			return 0;
+	return 1;
+}
+
+/* The first page of [@first, @first + @n) not all pattern, or -1. */
+static long long host_check_all(int fd, uint64_t first, uint64_t n,
+				uint64_t seed)
+{
+	uint64_t i;
+
+	for (i = first; i < first + n; i++)
+		if (!page_ok(fd, i, seed, KS_PAGE / 8, -1, 0))
 			return i;
 	return -1;
 }
@@ -502,41 +555,6 @@ TEST_F(huge, unit_over_the_target_falls_back)
 	EXPECT_EQ(-1, host_check(self->fd, UNIT_PAGES, 1, 3));
 }
 
-TEST_F(huge, punched_4k_hole_keeps_the_rest_of_the_unit)
-{
-	struct kvmshare_part_stats st;
-	uint64_t at = UNIT_PAGES + 100;
-
-	ASSERT_EQ(0, setup(self, "huge=on", -1));
-	host_fill(self->ram, UNIT_PAGES, UNIT_PAGES, 0x77);
-	if (no_block(self, 1, 0))
-		SKIP(return, NO_BLOCK);
-	ASSERT_EQ(1, cnt(self, "huge_units"));
-	ASSERT_EQ(0, fallocate(self->fd,
-			       FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			       at * KS_PAGE, KS_PAGE));
-	EXPECT_TRUE(host_zero(self->fd, at * KS_PAGE, KS_PAGE));
-	EXPECT_EQ(-1, host_check(self->fd, UNIT_PAGES, at - UNIT_PAGES, 0x77));
-	EXPECT_EQ(-1, host_check(self->fd, at + 1,
-				 2 * UNIT_PAGES - at - 1, 0x77));
-	/* Step 1: the unit stays whole, zeroed there. */
-	EXPECT_EQ(1, cnt(self, "huge_units"));
-	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
-	EXPECT_EQ(UNIT_PAGES, st.resident_pages);
-	/* Through the mapping too, which a PMD maps again. */
-	EXPECT_EQ(0, peek(self->ram + at * KS_PAGE + 8));
-	EXPECT_EQ((at + 1) ^ 0x77, peek(self->ram + (at + 1) * KS_PAGE + 8));
-	EXPECT_EQ(2048, smaps_pmd_kb(self->ram));
-	/* A hole over the whole unit frees it. */
-	ASSERT_EQ(0, fallocate(self->fd,
-			       FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			       UNIT, UNIT));
-	EXPECT_EQ(0, cnt(self, "huge_units"));
-	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
-	EXPECT_EQ(0, st.resident_pages);
-	EXPECT_TRUE(host_zero(self->fd, UNIT, UNIT));
-}
-
 static sigjmp_buf bus_jmp;
 
 static void on_bus(int sig)
@@ -567,6 +585,336 @@ static int touch_past(uint8_t *ram, uint64_t at, uint64_t from, uint64_t to)
 	return 1;
 }
 
+static void punch(struct __test_metadata *_metadata, int fd, uint64_t page,
+		  uint64_t pages)
+{
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       page * KS_PAGE, pages * KS_PAGE));
+}
+
+static uint64_t resident(struct __test_metadata *_metadata, int fd)
+{
+	struct kvmshare_part_stats st;
+
+	EXPECT_EQ(0, ks_part_stats(fd, &st));
+	return st.resident_pages;
+}
+
+/* A hole over a whole unit frees it: 512 pages, no split. */
+TEST_F(huge, punch_2m_frees_the_unit)
+{
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill_all(self->ram, 0, 2 * UNIT_PAGES, 0x71);
+	if (no_block(self, 2, 0))
+		SKIP(return, NO_BLOCK);
+	ASSERT_EQ(2 * UNIT_PAGES, resident(_metadata, self->fd));
+	punch(_metadata, self->fd, UNIT_PAGES, UNIT_PAGES);
+	EXPECT_EQ(UNIT_PAGES, resident(_metadata, self->fd));
+	EXPECT_EQ(UNIT_PAGES, cnt(self, "punched_pages"));
+	EXPECT_EQ(1, cnt(self, "huge_units"));
+	EXPECT_EQ(0, cnt(self, "huge_splits"));
+	EXPECT_TRUE(host_zero(self->fd, UNIT, UNIT));
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, UNIT_PAGES, 0x71));
+	EXPECT_EQ(0, peek(self->ram + UNIT + 8));
+}
+
+/*
+ * Step 3: a 4 KiB hole in a unit splits it by copy. The 511 pages that
+ * hold data stay, as 4 KiB pages, every byte as it was; one page leaves
+ * the pool; the mapping, which had a PMD, now maps 4 KiB.
+ */
+TEST_F(huge, punch_4k_in_a_unit_splits_it)
+{
+	uint64_t at = UNIT_PAGES + 100;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill_all(self->ram, UNIT_PAGES, UNIT_PAGES, 0x77);
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
+	ASSERT_EQ(1, cnt(self, "huge_units"));
+	punch(_metadata, self->fd, at, 1);
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	EXPECT_EQ(1, cnt(self, "huge_splits"));
+	EXPECT_EQ(0, cnt(self, "huge_split_failures"));
+	EXPECT_EQ(0, cnt(self, "huge_pinned_cuts"));
+	EXPECT_EQ(UNIT_PAGES - 1, resident(_metadata, self->fd));
+	EXPECT_EQ(1, cnt(self, "punched_pages"));
+	EXPECT_TRUE(host_zero(self->fd, at * KS_PAGE, KS_PAGE));
+	EXPECT_EQ(-1, host_check_all(self->fd, UNIT_PAGES, at - UNIT_PAGES,
+				     0x77));
+	EXPECT_EQ(-1, host_check_all(self->fd, at + 1,
+				     2 * UNIT_PAGES - at - 1, 0x77));
+	/* Through the mapping too, now 4 KiB. */
+	EXPECT_EQ(0, peek(self->ram + at * KS_PAGE + 8));
+	EXPECT_EQ(word_of(at + 1, 1, 0x77),
+		  peek(self->ram + (at + 1) * KS_PAGE + 8));
+	EXPECT_EQ(0, smaps_pmd_kb(self->ram));
+	/* The hole takes a 4 KiB page; the range goes as 4 KiB pages. */
+	host_fill(self->ram, at, 1, 0x78);
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	punch(_metadata, self->fd, UNIT_PAGES, UNIT_PAGES / 2);
+	EXPECT_EQ(UNIT_PAGES / 2, resident(_metadata, self->fd));
+	punch(_metadata, self->fd, UNIT_PAGES, UNIT_PAGES);
+	EXPECT_EQ(0, resident(_metadata, self->fd));
+	EXPECT_EQ(UNIT_PAGES + 1, cnt(self, "punched_pages"));
+	EXPECT_EQ(1, cnt(self, "huge_splits"));
+	EXPECT_TRUE(host_zero(self->fd, UNIT, UNIT));
+}
+
+/*
+ * A split copies only pages holding data: a unit of which one page was
+ * written keeps that page; the hole's page and the 510 all-zero ones
+ * leave the pool.
+ */
+TEST_F(huge, split_drops_all_zero_pages)
+{
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill(self->ram, 7, 1, 0x79);
+	(void)peek(self->ram + 9 * KS_PAGE);
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
+	ASSERT_EQ(UNIT_PAGES, resident(_metadata, self->fd));
+	punch(_metadata, self->fd, 9, 1);
+	EXPECT_EQ(1, cnt(self, "huge_splits"));
+	EXPECT_EQ(1, resident(_metadata, self->fd));
+	EXPECT_EQ(UNIT_PAGES - 1, cnt(self, "punched_pages"));
+	EXPECT_EQ(-1, host_check(self->fd, 7, 1, 0x79));
+	EXPECT_TRUE(host_zero(self->fd, 0, 7 * KS_PAGE));
+	EXPECT_TRUE(host_zero(self->fd, 8 * KS_PAGE, UNIT - 8 * KS_PAGE));
+}
+
+/*
+ * No 4 KiB page for the copy (inject point 15): the split is given up
+ * and the range zeroed in place, as before splits existed; the unit
+ * stays, charged whole, every other byte kept.
+ */
+TEST_F(huge, split_without_memory_zeroes_in_place)
+{
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill_all(self->ram, 0, UNIT_PAGES, 0x7a);
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
+	ASSERT_EQ(0, pool_inject(self->name, INJ_SPLIT_NOMEM, 0, 1));
+	punch(_metadata, self->fd, 300, 2);
+	EXPECT_EQ(1, cnt(self, "huge_units"));
+	EXPECT_EQ(0, cnt(self, "huge_splits"));
+	EXPECT_EQ(1, cnt(self, "huge_split_failures"));
+	EXPECT_EQ(UNIT_PAGES, resident(_metadata, self->fd));
+	EXPECT_EQ(0, cnt(self, "punched_pages"));
+	EXPECT_TRUE(host_zero(self->fd, 300 * KS_PAGE, 2 * KS_PAGE));
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, 300, 0x7a));
+	EXPECT_EQ(-1, host_check_all(self->fd, 302, UNIT_PAGES - 302, 0x7a));
+	/* Memory again: the next cut splits it (the zeroed pages go too). */
+	punch(_metadata, self->fd, 0, 1);
+	EXPECT_EQ(1, cnt(self, "huge_splits"));
+	EXPECT_EQ(UNIT_PAGES - 3, resident(_metadata, self->fd));
+	EXPECT_EQ(-1, host_check_all(self->fd, 1, 299, 0x7a));
+}
+
+/*
+ * A unit someone else holds (a pipe's reference from vmsplice(), as a
+ * pin would) is not split: the range is zeroed in place, counted in
+ * huge_pinned_cuts, and the pipe still reads the data it took. Once the
+ * pipe lets go, the next cut splits it.
+ */
+TEST_F(huge, held_unit_is_zeroed_in_place)
+{
+	uint64_t buf[KS_PAGE / 8], at = 200;
+	struct iovec iov;
+	int pipefd[2];
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill_all(self->ram, 0, UNIT_PAGES, 0x7b);
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
+	ASSERT_EQ(0, pipe(pipefd));
+	iov.iov_base = self->ram + (at + 5) * KS_PAGE;
+	iov.iov_len = KS_PAGE;
+	ASSERT_EQ(KS_PAGE, vmsplice(pipefd[1], &iov, 1, 0));
+	punch(_metadata, self->fd, at, 1);
+	EXPECT_EQ(1, cnt(self, "huge_units"));
+	EXPECT_EQ(1, cnt(self, "huge_pinned_cuts"));
+	EXPECT_EQ(0, cnt(self, "huge_splits"));
+	EXPECT_EQ(0, cnt(self, "huge_split_failures"));
+	EXPECT_EQ(UNIT_PAGES, resident(_metadata, self->fd));
+	EXPECT_TRUE(host_zero(self->fd, at * KS_PAGE, KS_PAGE));
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, at, 0x7b));
+	EXPECT_EQ(-1, host_check_all(self->fd, at + 1, UNIT_PAGES - at - 1,
+				     0x7b));
+	ASSERT_EQ(KS_PAGE, read(pipefd[0], buf, sizeof(buf)));
+	EXPECT_EQ(word_of(at + 5, 3, 0x7b), buf[3]);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	punch(_metadata, self->fd, at + 1, 1);
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	EXPECT_EQ(1, cnt(self, "huge_splits"));
+	/* The page zeroed in place is all-zero: it goes too. */
+	EXPECT_EQ(UNIT_PAGES - 2, resident(_metadata, self->fd));
+	EXPECT_EQ(-1, host_check_all(self->fd, at + 2, UNIT_PAGES - at - 2,
+				     0x7b));
+}
+
+struct splitter {
+	struct _test_data_huge *self;
+	uint64_t at;
+	int *go;		/* __atomic: start */
+	pid_t tid;		/* __atomic */
+	int ret;
+};
+
+static void wait_go(struct splitter *s)
+{
+	__atomic_store_n(&s->tid, gettid(), __ATOMIC_RELEASE);
+	while (!__atomic_load_n(s->go, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+/* The state letter of thread @tid of this process (R, S, D ...), or 0. */
+static char thread_state(pid_t tid)
+{
+	char path[64], line[512], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+	fclose(f);
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+static void *split_punch(void *arg)
+{
+	struct splitter *s = arg;
+
+	wait_go(s);
+	s->ret = fallocate(s->self->fd,
+			   FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			   s->at * KS_PAGE, KS_PAGE);
+	return NULL;
+}
+
+static void *split_write(void *arg)
+{
+	struct splitter *s = arg;
+	uint64_t v = 0xabcdef;
+
+	wait_go(s);
+	s->ret = pwrite(s->self->fd, &v, 8, s->at * KS_PAGE + 16) != 8;
+	return NULL;
+}
+
+static void *split_fault(void *arg)
+{
+	struct splitter *s = arg;
+
+	wait_go(s);
+	poke(s->self->ram + s->at * KS_PAGE + 16, 0xfedcba);
+	s->ret = 0;
+	return NULL;
+}
+
+/*
+ * A write() and a fault on a unit being split: the punch sleeps 1.5 s
+ * between the copy and the swap of the entries (inject point 14); the
+ * write() (on the inode lock) and the fault (on the invalidate_lock)
+ * start only then and must wait for it, asleep uninterruptibly (D), then
+ * land in the new 4 KiB pages: nothing they wrote is lost to the freed
+ * unit, and nothing else changed. The threads exist before the punch
+ * starts (see two_vcpus_race_on_one_unit).
+ */
+TEST_F(huge, split_races_a_fault_and_a_write)
+{
+	static void *(*const fn[3])(void *) = {
+		split_punch, split_write, split_fault,
+	};
+	uint64_t at = 64;
+	struct splitter sp[3];
+	int go[3] = { 0, 0, 0 }, i;
+	pthread_t t[3];
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill_all(self->ram, 0, UNIT_PAGES, 0x7c);
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
+	ASSERT_EQ(0, pool_inject(self->name, INJ_SPLIT_COPIED, 1500, 1));
+	for (i = 0; i < 3; i++) {
+		sp[i].self = self;
+		sp[i].at = at + i;
+		sp[i].go = &go[i];
+		sp[i].tid = 0;
+		sp[i].ret = -1;
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, fn[i], &sp[i]));
+	}
+	for (i = 0; i < 3; i++)
+		while (!__atomic_load_n(&sp[i].tid, __ATOMIC_ACQUIRE))
+			sched_yield();
+	__atomic_store_n(&go[0], 1, __ATOMIC_RELEASE);
+	for (i = 0; i < 100 && debugfs_num(self->name, "inject_count"); i++)
+		usleep(10000);
+	/* Asleep between copy and swap. */
+	EXPECT_EQ(0, debugfs_num(self->name, "inject_count"));
+	__atomic_store_n(&go[1], 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&go[2], 1, __ATOMIC_RELEASE);
+	usleep(300000);
+	/* Both wait for the split, which has not swapped yet. */
+	EXPECT_EQ('D', thread_state(sp[1].tid));
+	EXPECT_EQ('D', thread_state(sp[2].tid));
+	EXPECT_EQ(0, cnt(self, "huge_splits"));
+	for (i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_EQ(0, sp[i].ret) TH_LOG("thread %d", i);
+	}
+	EXPECT_EQ(1, cnt(self, "huge_splits"));
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	EXPECT_EQ(UNIT_PAGES - 1, resident(_metadata, self->fd));
+	EXPECT_TRUE(host_zero(self->fd, at * KS_PAGE, KS_PAGE));
+	EXPECT_TRUE(page_ok(self->fd, at + 1, 0x7c, KS_PAGE / 8, 2, 0xabcdef));
+	EXPECT_TRUE(page_ok(self->fd, at + 2, 0x7c, KS_PAGE / 8, 2, 0xfedcba));
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, at, 0x7c));
+	EXPECT_EQ(-1, host_check_all(self->fd, at + 3, UNIT_PAGES - at - 3,
+				     0x7c));
+}
+
+/*
+ * Truncation into a unit splits it: the pages below the new end keep
+ * every byte (the partial one up to the end), the rest leaves the pool;
+ * past the end is a SIGBUS; grown again, the file reads zeros there.
+ */
+TEST_F(huge, truncate_into_a_unit_splits_it)
+{
+	const uint64_t keep = UNIT_PAGES / 2, tail = 13;	/* words */
+	uint64_t cut = 2 * UNIT + keep * KS_PAGE + tail * 8;
+	int wrote;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill_all(self->ram, 2 * UNIT_PAGES, UNIT_PAGES, 0x7d);
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
+	ASSERT_EQ(0, ftruncate(self->fd, cut));
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	EXPECT_EQ(1, cnt(self, "huge_splits"));
+	EXPECT_EQ(keep + 1, resident(_metadata, self->fd));
+	EXPECT_EQ(UNIT_PAGES - keep - 1, cnt(self, "truncated_pages"));
+	EXPECT_EQ(-1, host_check_all(self->fd, 2 * UNIT_PAGES, keep, 0x7d));
+	EXPECT_TRUE(page_ok(self->fd, 2 * UNIT_PAGES + keep, 0x7d, tail, -1,
+			    0));
+	signal(SIGBUS, on_bus);
+	wrote = touch_past(self->ram, 2 * UNIT, cut + KS_PAGE, 3 * UNIT);
+	signal(SIGBUS, SIG_DFL);
+	EXPECT_FALSE(wrote);
+	ASSERT_EQ(0, ftruncate(self->fd, RAM));
+	EXPECT_TRUE(host_zero(self->fd, cut, 3 * UNIT - cut));
+	EXPECT_EQ(-1, host_check_all(self->fd, 2 * UNIT_PAGES, keep, 0x7d));
+	EXPECT_EQ(keep + 1, resident(_metadata, self->fd));
+}
+
+/*
+ * A unit a truncation cuts but cannot split (no memory for the copy)
+ * stays past the end of the file: see kvmshare_huge_map_check() and
+ * kvmshare_huge_grow().
+ */
 TEST_F(huge, cut_unit_maps_4k_and_reads_zeros_when_grown)
 {
 	uint64_t cut = 2 * UNIT + UNIT / 2;
@@ -577,9 +925,13 @@ TEST_F(huge, cut_unit_maps_4k_and_reads_zeros_when_grown)
 	if (no_block(self, 1, 0))
 		SKIP(return, NO_BLOCK);
 	ASSERT_EQ(1, cnt(self, "huge_units"));
+	/* No memory for the split's copy (inject point 15). */
+	ASSERT_EQ(0, pool_inject(self->name, INJ_SPLIT_NOMEM, 0, 1));
 	ASSERT_EQ(0, ftruncate(self->fd, cut));
-	/* The cut unit stays (step 1), zeroed past the end. */
+	/* The cut unit stays, zeroed past the end. */
 	EXPECT_EQ(1, cnt(self, "huge_units"));
+	EXPECT_EQ(1, cnt(self, "huge_split_failures"));
+	EXPECT_EQ(0, cnt(self, "huge_splits"));
 	EXPECT_EQ(-1, host_check(self->fd, 2 * UNIT_PAGES, UNIT_PAGES / 2,
 				 0x99));
 	/*
@@ -854,6 +1206,15 @@ TEST_F(huge, poisoned_unit_maps_4k_and_is_never_freed)
 	signal(SIGBUS, SIG_DFL);
 	EXPECT_TRUE(bus);
 	EXPECT_EQ((bad + 1) ^ 8, peek(self->ram + (bad + 1) * KS_PAGE + 8));
+	/* Not split either (it would free it): zeroed in place. */
+	ASSERT_EQ(0, fallocate(self->fd,
+			       FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       (bad + 10) * KS_PAGE, KS_PAGE));
+	EXPECT_EQ(1, cnt(self, "huge_units"));
+	EXPECT_EQ(1, cnt(self, "huge_split_failures"));
+	EXPECT_EQ(0, cnt(self, "huge_splits"));
+	EXPECT_EQ(0, peek(self->ram + (bad + 10) * KS_PAGE + 8));
+	EXPECT_EQ((bad + 11) ^ 8, peek(self->ram + (bad + 11) * KS_PAGE + 8));
 	ASSERT_EQ(0, fallocate(self->fd,
 			       FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 			       0, UNIT));
