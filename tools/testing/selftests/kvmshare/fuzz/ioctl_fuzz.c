@@ -12,6 +12,14 @@
  *
  * Bounded by a count (IOCTL_FUZZ_COUNT, default 20000 ioctls). The seed
  * is printed; IOCTL_FUZZ_SEED=<seed> replays a run.
+ *
+ * huge_cut_fuzz: on a pool mounted huge=on, random stores through a
+ * mapping (which make 2 MiB units where a range is empty), write()s,
+ * hole punches of any size and offset, and truncations down and up,
+ * checked against a model of the file: every byte reads as the model
+ * says, and allocated - punched - truncated is resident. Partial cuts of
+ * units split them by copy (issue 18, step 3). HUGE_FUZZ_COUNT (default
+ * 2000) operations; the seed is IOCTL_FUZZ_SEED's.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -411,6 +419,125 @@ TEST(ioctl_fuzz)
 	close(e.fds[3]);
 	EXPECT_EQ(0, ks_pool_umount(e.dir));
 	rmdir("/tmp/fuzzmnt");
+}
+
+#define HF_SIZE		(8ULL << 20)	/* four units */
+
+/* Every byte of @fd below @size as @model says; the first bad, or -1. */
+static long long hf_verify(int fd, const uint8_t *model, uint64_t size)
+{
+	static uint8_t buf[1 << 16];
+	uint64_t off, i;
+	ssize_t n;
+
+	for (off = 0; off < size; off += n) {
+		n = pread(fd, buf, sizeof(buf), off);
+		if (n <= 0)
+			return off;
+		for (i = 0; i < (uint64_t)n; i++)
+			if (buf[i] != model[off + i])
+				return off + i;
+	}
+	return pread(fd, buf, 1, size) == 0 ? -1 : (long long)size;
+}
+
+static void hf_check_counts(struct __test_metadata *_metadata, int fd)
+{
+	struct kvmshare_part_stats st;
+
+	ASSERT_EQ(0, ks_part_stats(fd, &st));
+	EXPECT_EQ(st.resident_pages, st.allocated_pages - st.punched_pages -
+		  st.truncated_pages);
+	EXPECT_LE(st.resident_pages, HF_SIZE / KS_PAGE);
+}
+
+TEST(huge_cut_fuzz)
+{
+	uint64_t seed = env_u64("IOCTL_FUZZ_SEED", 0) ?: (uint64_t)getpid();
+	uint64_t i, off, len, size = HF_SIZE;
+	uint64_t count = env_u64("HUGE_FUZZ_COUNT", 2000);
+	char dir[64], opts[96], path[128];
+	uint8_t *model, *map, c;
+	long long bad;
+	int fd;
+
+	printf("# huge_cut_fuzz seed: IOCTL_FUZZ_SEED=%llu\n",
+	       (unsigned long long)seed);
+	rng = seed | 1;
+	snprintf(opts, sizeof(opts), "size=64M,huge=on,name=hfuzz%d",
+		 getpid());
+	ASSERT_EQ(0, ks_pool_mount(dir, sizeof(dir), opts));
+	fd = ks_part_create(dir, "h", HF_SIZE);
+	ASSERT_LE(0, fd);
+	map = mmap(NULL, HF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	model = calloc(1, HF_SIZE);
+	ASSERT_NE(NULL, model);
+
+	for (i = 0; i < count; i++) {
+		off = rnd_below(size);
+		c = rnd() | 1;
+		switch (rnd_below(8)) {
+		case 0: case 1: case 2:	/* stores: whole units at times */
+			len = rnd_below(8) ? rnd_below(3 * KS_PAGE) :
+			      rnd_below(5 << 19);
+			len = len < size - off ? len : size - off;
+			memset(map + off, c, len);
+			memset(model + off, c, len);
+			break;
+		case 3:
+			len = rnd_below(3 * KS_PAGE);
+			len = len < size - off ? len : size - off;
+			memset(model + off, c, len);
+			ASSERT_EQ((ssize_t)len, pwrite(fd, model + off, len, off));
+			break;
+		case 4: case 5:		/* holes: 4 KiB to 2.5 MiB, any byte */
+			len = rnd_below(2) ? KS_PAGE : 1 + rnd_below(5 << 19);
+			ASSERT_EQ(0, fallocate(fd, FALLOC_FL_PUNCH_HOLE |
+					       FALLOC_FL_KEEP_SIZE, off, len));
+			len = len < size - off ? len : size - off;
+			memset(model + off, 0, len);
+			break;
+		case 6:			/* down, and back up later */
+			ASSERT_EQ(0, ftruncate(fd, off));
+			memset(model + off, 0, size - off);
+			size = off;
+			break;
+		default:
+			if (size == HF_SIZE)
+				break;
+			ASSERT_EQ(0, ftruncate(fd, HF_SIZE));
+			size = HF_SIZE;
+			break;
+		}
+		if (i % 100 == 99) {
+			bad = hf_verify(fd, model, size);
+			ASSERT_EQ(-1, bad)
+				TH_LOG("op %llu: byte %lld",
+				       (unsigned long long)i, bad);
+			hf_check_counts(_metadata, fd);
+		}
+	}
+	EXPECT_EQ(-1, hf_verify(fd, model, size));
+	hf_check_counts(_metadata, fd);
+	TH_LOG("units %lld, splits %lld, split failures %lld, held cuts %lld",
+	       ks_sysfs_num("hfuzz%d/partitions/h/huge_units", getpid()),
+	       ks_sysfs_num("hfuzz%d/partitions/h/huge_splits", getpid()),
+	       ks_sysfs_num("hfuzz%d/partitions/h/huge_split_failures",
+			    getpid()),
+	       ks_sysfs_num("hfuzz%d/partitions/h/huge_pinned_cuts",
+			    getpid()));
+	ASSERT_EQ(0, ftruncate(fd, 0));
+	hf_check_counts(_metadata, fd);
+	EXPECT_EQ(0, ks_sysfs_num("hfuzz%d/partitions/h/resident_pages",
+				  getpid()));
+	munmap(map, HF_SIZE);
+	close(fd);
+	free(model);
+	snprintf(path, sizeof(path), "%s/h", dir);
+	EXPECT_EQ(0, unlink(path));
+	EXPECT_EQ(0, ks_sysfs_settle(0, 5, "hfuzz%d/used_pages", getpid()));
+	EXPECT_EQ(0, ks_pool_umount(dir));
 }
 
 TEST_HARNESS_MAIN
