@@ -686,13 +686,15 @@ static u64 kvmshare_unit_cut(struct kvmshare_part *part,
 	unmap_mapping_pages(mapping, base, KVMSHARE_UNIT_PAGES, false);
 	if (xa_load(&part->pages, first) != entry)
 		goto unlock;
+	/* (memory_failure() may have kept a reference: poison first.) */
+	if (kvmshare_unit_poisoned(&folio->page))
+		goto failed;
 	/* References: the array's and ours (kvmshare_unit_get()). */
 	if (folio_maybe_dma_pinned(folio) || folio_ref_count(folio) != 2) {
 		atomic64_inc(&part->cnt.huge_pinned_cuts);
 		goto zero;
 	}
-	if (kvmshare_unit_poisoned(&folio->page) ||
-	    !kvmshare_unit_copy(part, folio, base, first, end, keep, &pages))
+	if (!kvmshare_unit_copy(part, folio, base, first, end, keep, &pages))
 		goto failed;
 	kvmshare_inject(part->pool, KVMSHARE_INJ_SPLIT_COPIED);
 	n = kvmshare_unit_swap(part, folio, base, keep, &pages);

@@ -958,6 +958,27 @@ TEST_F(huge, cut_unit_maps_4k_and_reads_zeros_when_grown)
 }
 
 /*
+ * Make a unit at the start of the map, mapped by a PMD, then have the map
+ * take it 4 KiB: MADV_NOHUGEPAGE over @len bytes, a zap, a read. 0 when
+ * the unit was not made for want of a free 2 MiB block (the caller
+ * skips).
+ */
+static int unit_then_4k(struct __test_metadata *_metadata,
+			struct _test_data_huge *self, uint64_t len,
+			uint64_t seed)
+{
+	host_fill(self->ram, 0, UNIT_PAGES, seed);
+	if (no_block(self, 1, 0))
+		return 0;
+	EXPECT_EQ(2048, smaps_pmd_kb(self->ram));
+	EXPECT_EQ(0, madvise(self->ram, len, MADV_NOHUGEPAGE));
+	EXPECT_EQ(0, madvise(self->ram, UNIT, MADV_DONTNEED));
+	EXPECT_EQ(1 ^ seed, peek(self->ram + KS_PAGE + 8));
+	EXPECT_EQ(0, smaps_pmd_kb(self->ram));
+	return 1;
+}
+
+/*
  * Step 2 of the plan: the kernel fact its design rests on (section 3.2).
  * Once a 2 MiB range of a VMA has had a PTE table (a 4 KiB mapping of a
  * unit there: MADV_NOHUGEPAGE makes one), the table stays until munmap:
@@ -972,15 +993,9 @@ TEST_F(huge, pte_table_is_kept)
 	uint8_t *other, *again;
 
 	ASSERT_EQ(0, setup(self, "huge=on", -1));
-	host_fill(self->ram, 0, UNIT_PAGES, 0x44);
-	if (no_block(self, 1, 0))
-		SKIP(return, NO_BLOCK);
-	ASSERT_EQ(2048, smaps_pmd_kb(self->ram));
 	/* A 4 KiB mapping of the unit: a PTE table in the range. */
-	ASSERT_EQ(0, madvise(self->ram, UNIT, MADV_NOHUGEPAGE));
-	ASSERT_EQ(0, madvise(self->ram, UNIT, MADV_DONTNEED));
-	EXPECT_EQ(1 ^ 0x44, peek(self->ram + KS_PAGE + 8));
-	EXPECT_EQ(0, smaps_pmd_kb(self->ram));
+	if (!unit_then_4k(_metadata, self, UNIT, 0x44))
+		SKIP(return, NO_BLOCK);
 	/* THP allowed again, zapped again: still 4 KiB. */
 	ASSERT_EQ(0, madvise(self->ram, UNIT, MADV_HUGEPAGE));
 	ASSERT_EQ(0, madvise(self->ram, UNIT, MADV_DONTNEED));
@@ -1115,14 +1130,8 @@ TEST_F(huge, fadvise_dontneed_skips_units)
 TEST_F(huge, nohugepage_after_the_unit_maps_4k)
 {
 	ASSERT_EQ(0, setup(self, "huge=on", 0));
-	host_fill(self->ram, 0, UNIT_PAGES, 4);
-	if (no_block(self, 1, 0))
+	if (!unit_then_4k(_metadata, self, RAM, 4))
 		SKIP(return, NO_BLOCK);
-	EXPECT_EQ(2048, smaps_pmd_kb(self->ram));
-	ASSERT_EQ(0, madvise(self->ram, RAM, MADV_NOHUGEPAGE));
-	ASSERT_EQ(0, madvise(self->ram, UNIT, MADV_DONTNEED));
-	EXPECT_EQ(1 ^ 4, peek(self->ram + KS_PAGE + 8));
-	EXPECT_EQ(0, smaps_pmd_kb(self->ram));
 	EXPECT_EQ(1, cnt(self, "huge_units"));
 	EXPECT_EQ(-1, host_check(self->fd, 0, UNIT_PAGES, 4));
 }
