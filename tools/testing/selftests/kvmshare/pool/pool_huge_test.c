@@ -19,9 +19,9 @@
  * 4 KiB keeps its PTE table, and so 4 KiB, until munmap. Step 3: a hole
  * over a whole unit frees it; a hole or a truncation in part of one
  * splits it by copy (every byte kept, all-zero pages and the range
- * freed), also against a racing fault and write() (inject point 14); a
+ * freed), also against a racing fault and write() (inject point 15); a
  * unit held by a pipe, poisoned, or whose copy gets no memory (inject
- * point 15) is zeroed in place instead and stays charged whole.
+ * point 16) is zeroed in place instead and stays charged whole.
  *
  * Fragmented hosts: a unit needs a free 2 MiB block of the test VM. The
  * tests that need one (all but the controls and the bad-input ones) skip,
@@ -61,8 +61,8 @@
 /* debugfs kvmshare/<pool>/inject_*: the pool's test hook (pool.h). */
 #define INJ_UNIT_ALLOCATED	12
 #define INJ_UNIT_NOMEM		13
-#define INJ_SPLIT_COPIED	14
-#define INJ_SPLIT_NOMEM		15
+#define INJ_SPLIT_COPIED	15
+#define INJ_SPLIT_NOMEM		16
 
 FIXTURE(huge) {
 	char dir[64];
@@ -309,34 +309,6 @@ static int host_zero(int fd, uint64_t off, uint64_t len)
 	return 1;
 }
 
-static int pool_inject(const char *name, int point, int ms, int count)
-{
-	char path[160], v[16];
-	static const char * const files[] = {
-		"inject_ms", "inject_count", "inject_point",
-	};
-	int vals[] = { ms, count, point };
-	int i;
-
-	for (i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path),
-			 "/sys/kernel/debug/kvmshare/%s/%s", name, files[i]);
-		snprintf(v, sizeof(v), "%d", vals[i]);
-		if (ks_write_file(path, v))
-			return -1;
-	}
-	return 0;
-}
-
-static long long debugfs_num(const char *name, const char *file)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), "/sys/kernel/debug/kvmshare/%s/%s", name,
-		 file);
-	return ks_file_num(path, NULL);
-}
-
 /*
  * Skip the test when fewer than @want units exist and the pool tried to
  * make one (a fallback beyond the @expected ones the test caused): the
@@ -482,16 +454,16 @@ TEST_F(huge, two_vcpus_race_on_one_unit)
 
 	ASSERT_EQ(0, setup(self, "huge=on", -1));
 	ASSERT_EQ(0, vm_create(self, 2));
-	ASSERT_EQ(0, pool_inject(self->name, INJ_UNIT_ALLOCATED, 2000, 1));
+	ASSERT_EQ(0, ks_pool_inject(self->name, INJ_UNIT_ALLOCATED, 2000, 1));
 	for (i = 0; i < 2; i++) {
 		r[i].vcpu = self->vcpu[i];
 		r[i].go = &go[i];
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, race, &r[i]));
 	}
 	__atomic_store_n(&go[0], 1, __ATOMIC_RELEASE);
-	for (i = 0; i < 150 && debugfs_num(self->name, "inject_count"); i++)
+	for (i = 0; i < 150 && ks_pool_debugfs_num(self->name, "inject_count"); i++)
 		usleep(10000);
-	if (debugfs_num(self->name, "inject_count") &&
+	if (ks_pool_debugfs_num(self->name, "inject_count") &&
 	    no_block(self, 1, 0)) {
 		__atomic_store_n(&go[1], 1, __ATOMIC_RELEASE);
 		pthread_join(t[0], NULL);	/* no unit was allocated */
@@ -499,7 +471,7 @@ TEST_F(huge, two_vcpus_race_on_one_unit)
 		SKIP(return, NO_BLOCK);
 	}
 	/* Asleep in the fault, the unit lock held. */
-	EXPECT_EQ(0, debugfs_num(self->name, "inject_count"));
+	EXPECT_EQ(0, ks_pool_debugfs_num(self->name, "inject_count"));
 	__atomic_store_n(&go[1], 1, __ATOMIC_RELEASE);
 	for (i = 0; i < 2; i++) {
 		pthread_join(t[i], NULL);
@@ -520,7 +492,7 @@ TEST_F(huge, two_vcpus_race_on_one_unit)
 TEST_F(huge, failed_unit_allocation_falls_back)
 {
 	ASSERT_EQ(0, setup(self, "huge=on", -1));
-	ASSERT_EQ(0, pool_inject(self->name, INJ_UNIT_NOMEM, 0, 1));
+	ASSERT_EQ(0, ks_pool_inject(self->name, INJ_UNIT_NOMEM, 0, 1));
 	host_fill(self->ram, 0, UNIT_PAGES, 5);
 	EXPECT_EQ(0, cnt(self, "huge_units"));
 	EXPECT_EQ(1, cnt(self, "huge_fallbacks"));
@@ -684,7 +656,7 @@ TEST_F(huge, split_drops_all_zero_pages)
 }
 
 /*
- * No 4 KiB page for the copy (inject point 15): the split is given up
+ * No 4 KiB page for the copy (inject point 16): the split is given up
  * and the range zeroed in place, as before splits existed; the unit
  * stays, charged whole, every other byte kept.
  */
@@ -694,7 +666,7 @@ TEST_F(huge, split_without_memory_zeroes_in_place)
 	host_fill_all(self->ram, 0, UNIT_PAGES, 0x7a);
 	if (no_block(self, 1, 0))
 		SKIP(return, NO_BLOCK);
-	ASSERT_EQ(0, pool_inject(self->name, INJ_SPLIT_NOMEM, 0, 1));
+	ASSERT_EQ(0, ks_pool_inject(self->name, INJ_SPLIT_NOMEM, 0, 1));
 	punch(_metadata, self->fd, 300, 2);
 	EXPECT_EQ(1, cnt(self, "huge_units"));
 	EXPECT_EQ(0, cnt(self, "huge_splits"));
@@ -817,7 +789,7 @@ static void *split_fault(void *arg)
 
 /*
  * A write() and a fault on a unit being split: the punch sleeps 1.5 s
- * between the copy and the swap of the entries (inject point 14); the
+ * between the copy and the swap of the entries (inject point 15); the
  * write() (on the inode lock) and the fault (on the invalidate_lock)
  * start only then and must wait for it, asleep uninterruptibly (D), then
  * land in the new 4 KiB pages: nothing they wrote is lost to the freed
@@ -838,7 +810,7 @@ TEST_F(huge, split_races_a_fault_and_a_write)
 	host_fill_all(self->ram, 0, UNIT_PAGES, 0x7c);
 	if (no_block(self, 1, 0))
 		SKIP(return, NO_BLOCK);
-	ASSERT_EQ(0, pool_inject(self->name, INJ_SPLIT_COPIED, 1500, 1));
+	ASSERT_EQ(0, ks_pool_inject(self->name, INJ_SPLIT_COPIED, 1500, 1));
 	for (i = 0; i < 3; i++) {
 		sp[i].self = self;
 		sp[i].at = at + i;
@@ -851,10 +823,10 @@ TEST_F(huge, split_races_a_fault_and_a_write)
 		while (!__atomic_load_n(&sp[i].tid, __ATOMIC_ACQUIRE))
 			sched_yield();
 	__atomic_store_n(&go[0], 1, __ATOMIC_RELEASE);
-	for (i = 0; i < 100 && debugfs_num(self->name, "inject_count"); i++)
+	for (i = 0; i < 100 && ks_pool_debugfs_num(self->name, "inject_count"); i++)
 		usleep(10000);
 	/* Asleep between copy and swap. */
-	EXPECT_EQ(0, debugfs_num(self->name, "inject_count"));
+	EXPECT_EQ(0, ks_pool_debugfs_num(self->name, "inject_count"));
 	__atomic_store_n(&go[1], 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&go[2], 1, __ATOMIC_RELEASE);
 	usleep(300000);
@@ -925,8 +897,8 @@ TEST_F(huge, cut_unit_maps_4k_and_reads_zeros_when_grown)
 	if (no_block(self, 1, 0))
 		SKIP(return, NO_BLOCK);
 	ASSERT_EQ(1, cnt(self, "huge_units"));
-	/* No memory for the split's copy (inject point 15). */
-	ASSERT_EQ(0, pool_inject(self->name, INJ_SPLIT_NOMEM, 0, 1));
+	/* No memory for the split's copy (inject point 16). */
+	ASSERT_EQ(0, ks_pool_inject(self->name, INJ_SPLIT_NOMEM, 0, 1));
 	ASSERT_EQ(0, ftruncate(self->fd, cut));
 	/* The cut unit stays, zeroed past the end. */
 	EXPECT_EQ(1, cnt(self, "huge_units"));
@@ -1250,7 +1222,7 @@ TEST_F(huge, units_inside_an_entitlement)
 	ASSERT_EQ(0, setup(self, "huge=on", -1));
 	ASSERT_EQ(0, ks_part_set(self->fd, KVMSHARE_ATTR_ENTITLEMENT,
 				 2 * UNIT_PAGES, 0, 0));
-	ASSERT_EQ(0, pool_inject(self->name, INJ_UNIT_NOMEM, 0, 1));
+	ASSERT_EQ(0, ks_pool_inject(self->name, INJ_UNIT_NOMEM, 0, 1));
 	host_fill(self->ram, 0, 1, 0x21);
 	EXPECT_EQ(0, cnt(self, "huge_units"));
 	EXPECT_EQ(1, cnt(self, "huge_fallbacks"));
