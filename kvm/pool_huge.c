@@ -534,11 +534,18 @@ bool kvmshare_huge_remove(struct kvmshare_part *part,
 
 /*
  * How a split gets the 4 KiB pages a unit's data is copied to: on the
- * unit's node if it can (the placement the unit had), without retrying
- * hard and without a warning (a split that cannot have them zeroes in
- * place, counted), not zeroed (every byte is copied).
+ * unit's node if it can (the placement the unit had), not zeroed (every
+ * byte is copied), without a warning, and without direct reclaim: the
+ * split runs under the invalidate_lock held exclusively, which every
+ * fault of the file (every vCPU of the VM) waits for, so it must not
+ * reclaim, up to 511 times, with it held. kswapd is woken; a split that
+ * gets no page zeroes in place instead, counted in huge_split_failures.
+ * (Allocating before the lock, which the inode lock of both callers would
+ * allow, is left for later: the pages a split needs are known only once
+ * it has copied, so that needs a second, unlocked, pass over the unit.)
  */
-#define KVMSHARE_SPLIT_GFP	(GFP_HIGHUSER | __GFP_NORETRY | __GFP_NOWARN)
+#define KVMSHARE_SPLIT_GFP	((GFP_HIGHUSER & ~__GFP_DIRECT_RECLAIM) | \
+				 __GFP_NOWARN)
 
 /*
  * Zero pages [@first, @end) of the locked unit @folio at @base in place,
