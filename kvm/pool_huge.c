@@ -51,6 +51,7 @@
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/sched/coredump.h>
+#include <linux/uaccess.h>
 #include <linux/wait_bit.h>
 
 #include "pool.h"
@@ -566,11 +567,32 @@ static void kvmshare_unit_zero(struct folio *folio, pgoff_t base,
 }
 
 /*
+ * Copy subpage @sub into @page; false if reading it raised a machine
+ * check (an uncorrected memory error not reported yet). The unit is guest
+ * memory, read here in kernel mode: copy_mc_to_kernel() (a memcpy() where
+ * the architecture has no recoverable copy) returns on an error instead
+ * of panicking the host. The error is the MCE handler's to report and
+ * memory_failure()'s to mark; the caller just gives the split up.
+ */
+static bool kvmshare_copy_subpage(struct page *page, struct page *sub)
+{
+	void *to = kmap_local_page(page);
+	void *from = kmap_local_page(sub);
+	unsigned long left = copy_mc_to_kernel(to, from, PAGE_SIZE);
+
+	kunmap_local(from);
+	kunmap_local(to);
+	return !left;
+}
+
+/*
  * Copy the subpages of the locked, unmapped unit @folio at @base that lie
  * outside [@first, @end) and hold data into new 4 KiB pages, put on
  * @pages in index order and marked in @keep; an all-zero subpage gets
- * none (a hole, as a page never written). False, and nothing on @pages,
- * when a page cannot be had.
+ * none (a hole, as a page never written). Each subpage is read once,
+ * by the machine-check-safe copy, and the copy tested for zeros (a page
+ * all zero is used again for the next). False, and nothing on @pages,
+ * when a page cannot be had or a subpage cannot be read.
  */
 static bool kvmshare_unit_copy(struct kvmshare_part *part,
 			       struct folio *folio, pgoff_t base,
@@ -578,28 +600,39 @@ static bool kvmshare_unit_copy(struct kvmshare_part *part,
 			       struct list_head *pages)
 {
 	int nid = folio_nid(folio);
-	struct page *page, *sub;
+	struct page *page = NULL;
 	unsigned int i;
 
 	bitmap_zero(keep, KVMSHARE_UNIT_PAGES);
 	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
-		sub = folio_page(folio, i);
-		if ((base + i >= first && base + i < end) ||
-		    kvmshare_page_is_zero(sub))
+		if (base + i >= first && base + i < end)
 			continue;
-		page = NULL;
-		if (!kvmshare_inject_fail(part->pool, KVMSHARE_INJ_SPLIT_NOMEM))
+		if (!page &&
+		    !kvmshare_inject_fail(part->pool, KVMSHARE_INJ_SPLIT_NOMEM))
 			page = alloc_pages_node(nid, KVMSHARE_SPLIT_GFP, 0);
-		if (!page) {
-			kvmshare_free_pages(pages);
-			return false;
+		if (!page)
+			goto fail;
+		if (!kvmshare_copy_subpage(page, folio_page(folio, i))) {
+			pr_warn_ratelimited("%s/%llu: page %lu of a unit could not be read (memory error): unit not split\n",
+					    part->pool->name, part->id,
+					    base + i);
+			goto fail;
 		}
-		copy_highpage(page, sub);
-		list_add_tail(&page->lru, pages);
-		__set_bit(i, keep);
+		if (!kvmshare_page_is_zero(page)) {
+			list_add_tail(&page->lru, pages);
+			__set_bit(i, keep);
+			page = NULL;
+		}
 		cond_resched();
 	}
+	if (page)
+		__free_page(page);
 	return true;
+fail:
+	if (page)
+		__free_page(page);
+	kvmshare_free_pages(pages);
+	return false;
 }
 
 /*
