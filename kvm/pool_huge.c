@@ -587,25 +587,32 @@ static bool kvmshare_copy_subpage(struct page *page, struct page *sub)
 
 /*
  * Copy the subpages of the locked, unmapped unit @folio at @base that lie
- * outside [@first, @end) and hold data into new 4 KiB pages, put on
- * @pages in index order and marked in @keep; an all-zero subpage gets
- * none (a hole, as a page never written). Each subpage is read once,
- * by the machine-check-safe copy, and the copy tested for zeros (a page
- * all zero is used again for the next). False, and nothing on @pages,
- * when a page cannot be had or a subpage cannot be read.
+ * outside [@first, @end) and below the end of the file, @size bytes, and
+ * hold data into new 4 KiB pages, put on @pages in index order and marked
+ * in @keep; an all-zero subpage gets none (a hole, as a page never
+ * written). A subpage at or past the end is a hole too, and the copy of
+ * the page the end is in is zeroed from the end on: a unit cut by an
+ * earlier truncation that could not split it may hold data there
+ * (written through a pin or a PTE past the end), which must read as
+ * zeros once the file grows, as kvmshare_huge_grow() makes it for a
+ * unit. Each subpage is read once, by the machine-check-safe copy, and
+ * the copy tested for zeros (a page all zero is used again for the
+ * next). False, and nothing on @pages, when a page cannot be had or a
+ * subpage cannot be read.
  */
 static bool kvmshare_unit_copy(struct kvmshare_part *part,
 			       struct folio *folio, pgoff_t base,
-			       pgoff_t first, pgoff_t end, unsigned long *keep,
-			       struct list_head *pages)
+			       pgoff_t first, pgoff_t end, loff_t size,
+			       unsigned long *keep, struct list_head *pages)
 {
+	pgoff_t eof = DIV_ROUND_UP(size, PAGE_SIZE);
 	int nid = folio_nid(folio);
 	struct page *page = NULL;
 	unsigned int i;
 
 	bitmap_zero(keep, KVMSHARE_UNIT_PAGES);
 	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
-		if (base + i >= first && base + i < end)
+		if ((base + i >= first && base + i < end) || base + i >= eof)
 			continue;
 		if (!page &&
 		    !kvmshare_inject_fail(part->pool, KVMSHARE_INJ_SPLIT_NOMEM))
@@ -618,6 +625,9 @@ static bool kvmshare_unit_copy(struct kvmshare_part *part,
 					    base + i);
 			goto fail;
 		}
+		if (base + i == size >> PAGE_SHIFT)
+			zero_user_segment(page, offset_in_page(size),
+					  PAGE_SIZE);
 		if (!kvmshare_page_is_zero(page)) {
 			list_add_tail(&page->lru, pages);
 			__set_bit(i, keep);
@@ -734,7 +744,9 @@ static u64 kvmshare_unit_cut(struct kvmshare_part *part,
 		atomic64_inc(&part->cnt.huge_pinned_cuts);
 		goto zero;
 	}
-	if (!kvmshare_unit_copy(part, folio, base, first, end, keep, &pages))
+	/* Both callers hold the inode lock: the size does not change. */
+	if (!kvmshare_unit_copy(part, folio, base, first, end,
+				i_size_read(mapping->host), keep, &pages))
 		goto failed;
 	kvmshare_inject(part->pool, KVMSHARE_INJ_SPLIT_COPIED);
 	n = kvmshare_unit_swap(part, folio, base, keep, &pages);
@@ -782,6 +794,7 @@ u64 kvmshare_huge_trim(struct kvmshare_part *part,
 	void *entry;
 	u64 n = 0;
 
+	lockdep_assert_held(&mapping->host->i_rwsem);
 	if (*first >= *end)
 		return 0;
 	base = kvmshare_unit_base(*first);

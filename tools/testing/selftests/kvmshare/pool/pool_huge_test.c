@@ -21,7 +21,8 @@
  * splits it by copy (every byte kept, all-zero pages and the range
  * freed), also against a racing fault and write() (inject point 15); a
  * unit held by a pipe, poisoned, or whose copy gets no memory (inject
- * point 16) is zeroed in place instead and stays charged whole.
+ * point 16) is zeroed in place instead and stays charged whole; a split
+ * keeps nothing past the end of the file (review s25, M3).
  *
  * Fragmented hosts: a unit needs a free 2 MiB block of the test VM. The
  * tests that need one (all but the controls and the bad-input ones) skip,
@@ -927,6 +928,48 @@ TEST_F(huge, cut_unit_maps_4k_and_reads_zeros_when_grown)
 	EXPECT_EQ(0, cnt(self, "huge_units"));
 	EXPECT_EQ(0, ks_sysfs_num("%s/partitions/vm/resident_pages",
 				  self->name));
+}
+
+/*
+ * A unit a truncation could not split (no memory, inject point 16) stays
+ * past the end of the file, and a store through the PTE of the page the
+ * end is in lands past the end. A later cut below the end splits the
+ * unit: no page at or past the end may be kept, and the copy of the end's
+ * page is zeroed from the end, so that the file reads zeros there once it
+ * grows, as it does while the unit stays (review s25, M3).
+ */
+TEST_F(huge, split_keeps_nothing_past_the_end)
+{
+	const uint64_t at = 100, tail = 5;	/* page in the unit, words */
+	uint64_t first = 2 * UNIT_PAGES, i;
+	uint64_t cut = 2 * UNIT + at * KS_PAGE + tail * 8;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill_all(self->ram, first, UNIT_PAGES, 0x7f);
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
+	ASSERT_EQ(0, ks_pool_inject(self->name, INJ_SPLIT_NOMEM, 0, 1));
+	ASSERT_EQ(0, ftruncate(self->fd, cut));
+	ASSERT_EQ(1, cnt(self, "huge_units"));
+	ASSERT_EQ(1, cnt(self, "huge_split_failures"));
+	/* Past the end, in the end's page: allowed, as for any file. */
+	for (i = cut; i < 2 * UNIT + (at + 1) * KS_PAGE; i += 8)
+		poke(self->ram + i, 0xabcdef0123456789ULL);
+	EXPECT_EQ(0xabcdef0123456789ULL, peek(self->ram + cut));
+	/* A 4 KiB hole below the end: now it splits. */
+	punch(_metadata, self->fd, first + 10, 1);
+	EXPECT_EQ(1, cnt(self, "huge_splits"));
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	/* Pages 0-99 but 10, and the end's page: nothing past it. */
+	EXPECT_EQ(at, resident(_metadata, self->fd));
+	ASSERT_EQ(0, ftruncate(self->fd, RAM));
+	EXPECT_TRUE(host_zero(self->fd, cut, 3 * UNIT - cut));
+	EXPECT_EQ(0, peek(self->ram + cut));
+	EXPECT_TRUE(page_ok(self->fd, first + at, 0x7f, tail, -1, 0));
+	EXPECT_EQ(-1, host_check_all(self->fd, first, 10, 0x7f));
+	EXPECT_EQ(-1, host_check_all(self->fd, first + 11, at - 11, 0x7f));
+	EXPECT_TRUE(host_zero(self->fd, (first + 10) * KS_PAGE, KS_PAGE));
+	EXPECT_EQ(at, resident(_metadata, self->fd));
 }
 
 /*
