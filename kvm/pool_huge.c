@@ -44,6 +44,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/hash.h>
 #include <linux/highmem.h>
@@ -549,6 +550,13 @@ bool kvmshare_huge_remove(struct kvmshare_part *part,
 				 __GFP_NOWARN)
 
 /*
+ * How many times a split looks again at a unit someone else holds a
+ * reference to (not a DMA pin), after a short sleep, before it zeroes in
+ * place instead (kvmshare_unit_cut()).
+ */
+#define KVMSHARE_SPLIT_TRIES	3
+
+/*
  * Zero pages [@first, @end) of the locked unit @folio at @base in place,
  * but its poisoned pages (never read again): a split that could not be
  * made. The unit stays, charged whole.
@@ -701,22 +709,28 @@ unlock:
  * as @entry at @first: split it by copy (the plan, sections 3.1 and 3.4).
  * Its data outside the range goes to 4 KiB pages, its 512 entries are
  * swapped for them and for holes, the folio is freed and the pages that
- * left are uncharged. The caller holds the invalidate_lock exclusively:
- * no fault, read or write() looks the unit up meanwhile, and one that
- * found it before holds a reference (a write() about to copy into it:
- * the unit is kept) or its lock until its PMD or PTE is in place (so it
+ * left are uncharged. The caller holds the inode lock (no write() runs)
+ * and the invalidate_lock exclusively: no fault or read looks the unit up
+ * meanwhile, and one that found it before holds a reference (a read()
+ * copying from it) or its lock until its PMD or PTE is in place (so it
  * is unmapped here after the lock is ours, and no mapping, hence no
  * GUP, reaches it after that). Locked and unmapped, it is split only if
- * the array and this function hold its only references; the new pages
- * are filled before anyone can see them.
+ * the array and this function hold its only references, a passing one
+ * given a few short waits to go; the new pages are filled before anyone
+ * can see them. A reference may still appear before the swap (the policy
+ * reader of a control file looks pages up under the array's lock only,
+ * and eviction may grab a stale pointer): kvmshare_unit_swap() checks
+ * again under the array's lock, and that check is what makes the split
+ * safe, not the locks above.
  *
  * Else it is zeroed over the range in place and stays, charged whole, as
  * before splits existed: when it is held by someone else (a DMA pin, a
- * pipe's reference from vmsplice(), I/O in flight: counted in
- * huge_pinned_cuts; what is written through the hold later shows in the
- * file), when it has a poisoned page (a unit with one is never freed:
- * kvmshare_huge_remove()) or when a 4 KiB page cannot be had (both
- * counted in huge_split_failures). Returns the pages that left the pool.
+ * pipe's reference from vmsplice(), I/O in flight, a reference that did
+ * not go or appeared before the swap: counted in huge_pinned_cuts; what
+ * is written through the hold later shows in the file), when it has a
+ * poisoned page (a unit with one is never freed: kvmshare_huge_remove()),
+ * a page the copy cannot read, or when a 4 KiB page cannot be had
+ * (counted in huge_split_failures). Returns the pages that left the pool.
  */
 static u64 kvmshare_unit_cut(struct kvmshare_part *part,
 			     struct address_space *mapping, pgoff_t first,
@@ -724,6 +738,7 @@ static u64 kvmshare_unit_cut(struct kvmshare_part *part,
 {
 	DECLARE_BITMAP(keep, KVMSHARE_UNIT_PAGES);
 	pgoff_t base = kvmshare_unit_base(first);
+	unsigned int tries = 0;
 	struct folio *folio;
 	LIST_HEAD(pages);
 	long n = 0;
@@ -731,6 +746,7 @@ static u64 kvmshare_unit_cut(struct kvmshare_part *part,
 	folio = kvmshare_unit_get(part, first, entry);
 	if (!folio)
 		return 0;		/* not a unit any more: no-one's */
+again:
 	folio_lock(folio);
 	/* All of it, PMD and PTEs: every subpage is replaced. */
 	unmap_mapping_pages(mapping, base, KVMSHARE_UNIT_PAGES, false);
@@ -739,10 +755,23 @@ static u64 kvmshare_unit_cut(struct kvmshare_part *part,
 	/* (memory_failure() may have kept a reference: poison first.) */
 	if (kvmshare_unit_poisoned(&folio->page))
 		goto failed;
-	/* References: the array's and ours (kvmshare_unit_get()). */
-	if (folio_maybe_dma_pinned(folio) || folio_ref_count(folio) != 2) {
-		atomic64_inc(&part->cnt.huge_pinned_cuts);
-		goto zero;
+	if (folio_maybe_dma_pinned(folio))
+		goto held;
+	/*
+	 * References: the array's and ours (kvmshare_unit_get()). Another
+	 * may be a passing one: a KVM fault between its look-up of the pfn
+	 * and its release, a fault that lost the race for the PTE (it
+	 * unlocks the page before it puts it), GUP-fast's speculative grab,
+	 * MADV_COLD. Let go of the lock (a fault waiting for it maps the
+	 * unit, unmapped again above) and look again a few times, briefly:
+	 * every fault of the file waits for the invalidate_lock meanwhile.
+	 */
+	if (folio_ref_count(folio) != 2) {
+		if (++tries > KVMSHARE_SPLIT_TRIES)
+			goto held;
+		folio_unlock(folio);
+		usleep_range(50 * tries, 100 * tries);
+		goto again;
 	}
 	/* Both callers hold the inode lock: the size does not change. */
 	if (!kvmshare_unit_copy(part, folio, base, first, end,
@@ -751,9 +780,10 @@ static u64 kvmshare_unit_cut(struct kvmshare_part *part,
 	kvmshare_inject(part->pool, KVMSHARE_INJ_SPLIT_COPIED);
 	n = kvmshare_unit_swap(part, folio, base, keep, &pages);
 	if (n < 0) {
+		/* A reference appeared meanwhile (held, as above). */
 		kvmshare_free_pages(&pages);
 		n = 0;
-		goto failed;
+		goto held;
 	}
 	folio_put(folio);		/* the array's: ours frees it */
 	atomic64_inc(&part->cnt.huge_splits);
@@ -761,6 +791,9 @@ static u64 kvmshare_unit_cut(struct kvmshare_part *part,
 	atomic_long_dec(&part->pool->nr_units);
 	kvmshare_uncharge(part, n);
 	goto unlock;
+held:
+	atomic64_inc(&part->cnt.huge_pinned_cuts);
+	goto zero;
 failed:
 	atomic64_inc(&part->cnt.huge_split_failures);
 zero:
