@@ -472,6 +472,30 @@ static struct folio *kvmshare_unit_get(struct kvmshare_part *part,
 	return folio;
 }
 
+/*
+ * Free the unlocked unit @folio at @base, out of the array now: drop the
+ * array's reference and the caller's, unless a page of it is poisoned.
+ * Freed, the folio would go back to the buddy allocator as one order-9
+ * block, the poisoned page in it (free_pages_prepare() drops only an
+ * order-0 poisoned page), and no exported call splits it into pages that
+ * could be freed one by one: keep the array's reference, and 2 MiB of the
+ * host with it. The pool's charge goes as for any unit. Looked at here,
+ * just before the last put, since memory_failure() may mark a page at any
+ * time, with no lock: while a split copied, or after an earlier look.
+ */
+static void kvmshare_unit_release(struct kvmshare_part *part,
+				  struct folio *folio, pgoff_t base)
+{
+	if (kvmshare_unit_poisoned(&folio->page)) {
+		atomic64_inc(&part->cnt.huge_poisoned);
+		pr_warn_ratelimited("%s/%llu: unit at page %lu has a poisoned page: its 2 MiB are not freed\n",
+				    part->pool->name, part->id, base);
+	} else {
+		folio_put(folio);	/* the array's */
+	}
+	folio_put(folio);		/* the caller's */
+}
+
 /**
  * kvmshare_huge_remove - give a whole unit back to the pool
  * @part: the partition
@@ -509,28 +533,15 @@ bool kvmshare_huge_remove(struct kvmshare_part *part,
 		if (mapping && folio_mapped(folio))
 			unmap_mapping_pages(mapping, base, KVMSHARE_UNIT_PAGES,
 					    false);
-		if (kvmshare_unit_poisoned(&folio->page)) {
-			/*
-			 * Freed, the folio would go back to the buddy
-			 * allocator as one order-9 block, the poisoned page
-			 * in it (free_pages_prepare() drops only an order-0
-			 * poisoned page), and no exported call splits it
-			 * into pages that could be freed one by one: keep
-			 * the array's reference, and 2 MiB of the host with
-			 * it. The pool's charge goes as for any unit.
-			 */
-			atomic64_inc(&part->cnt.huge_poisoned);
-			pr_warn_ratelimited("%s/%llu: unit at page %lu has a poisoned page: its 2 MiB are not freed\n",
-					    part->pool->name, part->id, base);
-		} else {
-			folio_put(folio);	/* the array's */
-		}
 		*n += KVMSHARE_UNIT_PAGES;
 		atomic64_dec(&part->cnt.huge_units);
 		atomic_long_dec(&part->pool->nr_units);
 	}
 	folio_unlock(folio);
-	folio_put(folio);
+	if (removed)
+		kvmshare_unit_release(part, folio, base);
+	else
+		folio_put(folio);
 	return removed;
 }
 
@@ -785,12 +796,14 @@ again:
 		n = 0;
 		goto held;
 	}
-	folio_put(folio);		/* the array's: ours frees it */
 	atomic64_inc(&part->cnt.huge_splits);
 	atomic64_dec(&part->cnt.huge_units);
 	atomic_long_dec(&part->pool->nr_units);
 	kvmshare_uncharge(part, n);
-	goto unlock;
+	folio_unlock(folio);
+	/* The array's reference and ours: a poisoned unit is kept. */
+	kvmshare_unit_release(part, folio, base);
+	return n;
 held:
 	atomic64_inc(&part->cnt.huge_pinned_cuts);
 	goto zero;
