@@ -741,28 +741,34 @@ unlock:
  * is written through the hold later shows in the file), when it has a
  * poisoned page (a unit with one is never freed: kvmshare_huge_remove()),
  * a page the copy cannot read, or when a 4 KiB page cannot be had
- * (counted in huge_split_failures). Returns the pages that left the pool.
+ * (counted in huge_split_failures). Adds the pages that left the pool to
+ * *@n. Returns false when @entry is not the unit's entry there any more
+ * (not expected: the caller's locks keep units from changing), so that
+ * the caller leaves the range to the removal of plain pages.
  */
-static u64 kvmshare_unit_cut(struct kvmshare_part *part,
-			     struct address_space *mapping, pgoff_t first,
-			     pgoff_t end, void *entry)
+static bool kvmshare_unit_cut(struct kvmshare_part *part,
+			      struct address_space *mapping, pgoff_t first,
+			      pgoff_t end, void *entry, u64 *n)
 {
 	DECLARE_BITMAP(keep, KVMSHARE_UNIT_PAGES);
 	pgoff_t base = kvmshare_unit_base(first);
 	unsigned int tries = 0;
 	struct folio *folio;
 	LIST_HEAD(pages);
-	long n = 0;
+	bool found = true;
+	long holes;
 
 	folio = kvmshare_unit_get(part, first, entry);
 	if (!folio)
-		return 0;		/* not a unit any more: no-one's */
+		return false;
 again:
 	folio_lock(folio);
 	/* All of it, PMD and PTEs: every subpage is replaced. */
 	unmap_mapping_pages(mapping, base, KVMSHARE_UNIT_PAGES, false);
-	if (xa_load(&part->pages, first) != entry)
+	if (xa_load(&part->pages, first) != entry) {
+		found = false;
 		goto unlock;
+	}
 	/* (memory_failure() may have kept a reference: poison first.) */
 	if (kvmshare_unit_poisoned(&folio->page))
 		goto failed;
@@ -789,21 +795,21 @@ again:
 				i_size_read(mapping->host), keep, &pages))
 		goto failed;
 	kvmshare_inject(part->pool, KVMSHARE_INJ_SPLIT_COPIED);
-	n = kvmshare_unit_swap(part, folio, base, keep, &pages);
-	if (n < 0) {
+	holes = kvmshare_unit_swap(part, folio, base, keep, &pages);
+	if (holes < 0) {
 		/* A reference appeared meanwhile (held, as above). */
 		kvmshare_free_pages(&pages);
-		n = 0;
 		goto held;
 	}
 	atomic64_inc(&part->cnt.huge_splits);
 	atomic64_dec(&part->cnt.huge_units);
 	atomic_long_dec(&part->pool->nr_units);
-	kvmshare_uncharge(part, n);
+	kvmshare_uncharge(part, holes);
+	*n += holes;
 	folio_unlock(folio);
 	/* The array's reference and ours: a poisoned unit is kept. */
 	kvmshare_unit_release(part, folio, base);
-	return n;
+	return true;
 held:
 	atomic64_inc(&part->cnt.huge_pinned_cuts);
 	goto zero;
@@ -814,7 +820,7 @@ zero:
 unlock:
 	folio_unlock(folio);
 	folio_put(folio);
-	return n;
+	return found;
 }
 
 /**
@@ -827,7 +833,9 @@ unlock:
  * A unit the range [@first, @end) cuts is split by copy, the range's
  * part of it freed, or zeroed in place where it cannot be split
  * (kvmshare_unit_cut()); the range is narrowed to exclude it, so that
- * kvmshare_part_remove_range() meets whole units only. The caller holds
+ * kvmshare_part_remove_range() meets whole units only. A unit found gone
+ * when cut (not expected, see below) is not excluded: its range is left
+ * to kvmshare_part_remove_range(), whatever is there now. The caller holds
  * the invalidate_lock exclusively (no unit is made or removed meanwhile)
  * and has unmapped the range. Returns the pages that left the pool
  * (uncharged).
@@ -846,23 +854,19 @@ u64 kvmshare_huge_trim(struct kvmshare_part *part,
 	base = kvmshare_unit_base(*first);
 	if (base != *first) {
 		entry = xa_load(&part->pages, *first);
-		if (kvmshare_is_unit(entry)) {
-			stop = min(base + KVMSHARE_UNIT_PAGES, *end);
-			n += kvmshare_unit_cut(part, mapping, *first, stop,
-					       entry);
+		stop = min(base + KVMSHARE_UNIT_PAGES, *end);
+		if (kvmshare_is_unit(entry) &&
+		    kvmshare_unit_cut(part, mapping, *first, stop, entry, &n))
 			*first = stop;
-		}
 	}
 	if (*first >= *end)
 		return n;
 	base = kvmshare_unit_base(*end);
 	if (base != *end && base >= *first) {
 		entry = xa_load(&part->pages, base);
-		if (kvmshare_is_unit(entry)) {
-			n += kvmshare_unit_cut(part, mapping, base, *end,
-					       entry);
+		if (kvmshare_is_unit(entry) &&
+		    kvmshare_unit_cut(part, mapping, base, *end, entry, &n))
 			*end = base;
-		}
 	}
 	return n;
 }
