@@ -274,8 +274,10 @@ static int kvmshare_partial_get_range(struct inode *inode, loff_t start,
 	err = kvmshare_partial_get(inode, start, &pp->page[0]);
 	if (!err)
 		err = kvmshare_partial_get(inode, end, &pp->page[1]);
-	if (err && pp->page[0])
+	if (err && pp->page[0]) {
 		put_page(pp->page[0]);
+		pp->page[0] = NULL;	/* kvmshare_partial_put() is safe */
+	}
 	if (!err)	/* as if the caller waited for the lock */
 		kvmshare_inject(kvmshare_part_of(inode)->pool,
 				KVMSHARE_INJ_PARTIAL_HELD);
