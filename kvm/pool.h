@@ -34,7 +34,11 @@
  *                             and unmapped again. A unit's is its folio
  *                             lock; a split (pool_huge.c) holds it, and
  *                             the invalidate_lock exclusively, from its
- *                             checks to the swap of the entries.
+ *                             checks to the swap of the entries. That
+ *                             keeps faults, reads and writes out, not
+ *                             every reference (the policy's reader of a
+ *                             control file): the swap checks the count
+ *                             again under the array's lock.
  *  part->pages xa_lock        the page array (xarray internal lock);
  *                             also orders a page's reference check with
  *                             its removal (kvmshare_page_swap_out()).

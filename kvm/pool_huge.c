@@ -669,8 +669,10 @@ fail:
  * under the array's lock: entry i by the next page of @pages where @keep
  * has bit i, by a hole elsewhere. Only if every entry is still the
  * unit's, and the unit unmapped and referenced by the array and the
- * caller only (looked at again: nothing is expected to take a reference
- * meanwhile, see kvmshare_unit_cut()). The pages go in first: they
+ * caller only, looked at again here: a reference can appear after the
+ * caller's check (the policy's reader of a control file takes one under
+ * this lock only; see kvmshare_unit_cut()), so this check must stay,
+ * under this lock, in this section. The pages go in first: they
  * replace entries, so no node is allocated under the lock; the holes
  * after, which may free nodes. The new pages come unmarked, as the
  * unit's entries were. Returns the entries that became holes, or -EBUSY
