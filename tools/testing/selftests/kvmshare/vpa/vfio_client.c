@@ -200,10 +200,12 @@ int vc_unmap(struct vc *c, uint64_t iova, uint64_t size)
 }
 
 /*
- * Open the mdev @uuid the way a VMM does: its IOMMU group, a type1v2
- * container, the device fd; map VC_MEM_SIZE bytes at VC_MEM_IOVA.
+ * Open the device @name of bus @bus ("mdev", "pci") the way a VMM does:
+ * its IOMMU group, a type1v2 container of its own, the device fd; map
+ * VC_MEM_SIZE bytes at VC_MEM_IOVA. On failure c->step names the step
+ * that failed (for messages; the caller still calls vc_close()).
  */
-int vc_open(struct vc *c, const char *uuid)
+static int vc_open_dev(struct vc *c, const char *bus, const char *name)
 {
 	struct vfio_group_status st = { .argsz = sizeof(st) };
 	char path[128], link[128];
@@ -214,34 +216,46 @@ int vc_open(struct vc *c, const char *uuid)
 	c->container = -1;
 	c->group = -1;
 	c->dev = -1;
-	snprintf(c->uuid, sizeof(c->uuid), "%s", uuid);
-	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/iommu_group",
-		 uuid);
+	snprintf(c->uuid, sizeof(c->uuid), "%s", name);
+	c->step = "readlink iommu_group";
+	snprintf(path, sizeof(path), "/sys/bus/%s/devices/%s/iommu_group", bus,
+		 name);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n < 0)
 		return -errno;
 	link[n] = 0;
-	snprintf(path, sizeof(path), "/dev/vfio/%s", basename(link));
+	snprintf(c->group_path, sizeof(c->group_path), "/dev/vfio/%s",
+		 basename(link));
 
+	c->step = "open /dev/vfio/vfio";
 	c->container = open("/dev/vfio/vfio", O_RDWR);
 	if (c->container < 0)
 		return -errno;
+	c->step = "VFIO_CHECK_EXTENSION TYPE1v2";
 	if (ioctl(c->container, VFIO_GET_API_VERSION) != VFIO_API_VERSION ||
 	    ioctl(c->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) != 1)
 		return -ENOTSUP;
-	c->group = open(path, O_RDWR);
+	c->step = "open the group";
+	c->group = open(c->group_path, O_RDWR);
 	if (c->group < 0)
 		return -errno;
+	c->step = "VFIO_GROUP_GET_STATUS";
 	if (ioctl(c->group, VFIO_GROUP_GET_STATUS, &st))
 		return -errno;
+	c->step = "group viable (every device in it bound to vfio)";
 	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE))
 		return -EBUSY;
-	if (ioctl(c->group, VFIO_GROUP_SET_CONTAINER, &c->container) ||
-	    ioctl(c->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+	c->step = "VFIO_GROUP_SET_CONTAINER";
+	if (ioctl(c->group, VFIO_GROUP_SET_CONTAINER, &c->container))
 		return -errno;
-	c->dev = ioctl(c->group, VFIO_GROUP_GET_DEVICE_FD, uuid);
+	c->step = "VFIO_SET_IOMMU TYPE1v2";
+	if (ioctl(c->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+		return -errno;
+	c->step = "VFIO_GROUP_GET_DEVICE_FD";
+	c->dev = ioctl(c->group, VFIO_GROUP_GET_DEVICE_FD, name);
 	if (c->dev < 0)
 		return -errno;
+	c->step = "VFIO_DEVICE_GET_REGION_INFO";
 	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++) {
 		struct vfio_region_info ri = { .argsz = sizeof(ri), .index = i };
 
@@ -249,16 +263,31 @@ int vc_open(struct vc *c, const char *uuid)
 			return -errno;
 		c->reg_off[i] = ri.offset;
 	}
+	c->step = "mmap of the DMA memory";
 	c->mem = mmap(NULL, VC_MEM_SIZE, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (c->mem == MAP_FAILED) {
 		c->mem = NULL;
 		return -ENOMEM;
 	}
+	c->step = "VFIO_IOMMU_MAP_DMA";
 	ret = vc_map(c, c->mem, VC_MEM_IOVA, VC_MEM_SIZE, true);
 	if (ret)
 		return ret;
+	c->step = NULL;
 	return 0;
+}
+
+/* Open the mdev @uuid: see vc_open_dev(). */
+int vc_open(struct vc *c, const char *uuid)
+{
+	return vc_open_dev(c, "mdev", uuid);
+}
+
+/* Open the PCI function @bdf ("0000:03:00.2"), bound to vfio-pci. */
+int vc_open_pci(struct vc *c, const char *bdf)
+{
+	return vc_open_dev(c, "pci", bdf);
 }
 
 void vc_close(struct vc *c)

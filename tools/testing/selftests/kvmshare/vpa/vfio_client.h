@@ -24,7 +24,9 @@ struct vc {
 	int container;
 	int group;
 	int dev;
-	char uuid[40];
+	char uuid[40];		/* the mdev's uuid or the PCI function's BDF */
+	char group_path[32];	/* /dev/vfio/<group> */
+	const char *step;	/* the step vc_open*() failed at, or NULL */
 	uint8_t *mem;		/* VC_MEM_SIZE bytes at VC_MEM_IOVA */
 	uint64_t reg_off[VFIO_PCI_NUM_REGIONS];
 	uint32_t ring_size;
@@ -48,6 +50,7 @@ long vc_parent_free(const char *res);
 
 /* VFIO */
 int vc_open(struct vc *c, const char *uuid);
+int vc_open_pci(struct vc *c, const char *bdf);
 void vc_close(struct vc *c);
 int vc_map(struct vc *c, void *va, uint64_t iova, uint64_t size, bool write);
 int vc_unmap(struct vc *c, uint64_t iova, uint64_t size);
