@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Helpers of the vpa_sriov scripts, sourced after ../lib/e2e.sh: the
-# host's nvme-cli in the chroot, its "NAME : value" output, and the test
-# VM's NVMe function with SR-IOV (VM_NVME_SRIOV=1).
+# host's nvme-cli in the chroot, its "NAME : value" output, the test VM's
+# NVMe function with SR-IOV (VM_NVME_SRIOV=1), drivers and the kernel log.
 
 nv() {	# nv ARGS...: the host's nvme-cli
 	chroot $E2E_ROOT nvme "$@"
@@ -42,4 +42,65 @@ sriov_pf() {
 			[ -e "$d/sriov_totalvfs" ] && { basename "$d"; return 0; }
 	done
 	return 1
+}
+
+# sriov_init: PF (the BDF), P, TY and VF (its sysfs directory, vpa's
+# types and VF groups there), or a TAP bail-out without such a PF
+sriov_init() {
+	if ! PF=$(sriov_pf); then
+		echo "Bail out! no NVMe PF with SR-IOV (VM_NVME_SRIOV=1)"
+		exit 1
+	fi
+	P=/sys/bus/pci/devices/$PF
+	# shellcheck disable=SC2034 # (used by the scripts)
+	TY=$P/vpa_sriov_types
+	# shellcheck disable=SC2034
+	VF=$P/vpa_vfs
+}
+
+wr() {	# wr FILE VALUE: write VALUE; the error message in $T/wr.err
+	(echo "$2" > "$1") 2> $T/wr.err
+}
+
+# drv DIR: the driver of the device whose sysfs directory is DIR, or "none"
+drv() {
+	if [ -e "$1/driver" ]; then
+		basename "$(readlink "$1/driver")"
+	else
+		echo none
+	fi
+}
+
+driver() {	# driver: the PF's driver ($P, its sysfs directory), or "none"
+	drv "$P"
+}
+
+# kmark, then kmsg: the kernel's lines in between into $T/kmsg, those
+# about the PF ($PF), vpa, nvme, vfio and the IOMMU shown as diagnostics
+kmsg_mark=$(dmesg | wc -l)
+kmark() {
+	kmsg_mark=$(dmesg | wc -l)
+}
+kmsg() {
+	dmesg | tail -n +$((kmsg_mark + 1)) > $T/kmsg
+	grep -E "$PF|vpa|nvme|vfio|DMAR" $T/kmsg | tail -30 | sed 's/^/# kernel: /'
+}
+
+# vpa_take_pf: the PF from stock nvme (its VFs disabled first) or from no
+# driver to vpa, as a TAP result; a bail-out if vpa does not bind it
+vpa_take_pf() {
+	if [ "$(driver)" = nvme ]; then
+		[ "$(cat $P/sriov_numvfs)" = 0 ] || echo 0 > $P/sriov_numvfs
+		echo "$PF" > /sys/bus/pci/drivers/nvme/unbind
+	fi
+	kmark
+	echo vpa > $P/driver_override
+	echo "$PF" 2> $T/bind.err > /sys/bus/pci/drivers/vpa/bind
+	kmsg
+	e2e_check "vpa binds the PF ($(cat $T/bind.err))" test "$(driver)" = vpa
+	if [ "$(driver)" != vpa ]; then
+		echo > $P/driver_override
+		echo "Bail out! vpa did not bind $PF"
+		exit 1
+	fi
 }

@@ -43,40 +43,13 @@ e2e_setup
 T=/tmp/sriov_groups
 mkdir -p $T
 
-if ! PF=$(sriov_pf); then
-	echo "Bail out! no NVMe PF with SR-IOV (VM_NVME_SRIOV=1)"
-	exit 1
-fi
-P=/sys/bus/pci/devices/$PF
-TY=$P/vpa_sriov_types
-VF=$P/vpa_vfs
+sriov_init
 DBG=/sys/kernel/debug/vpa/$PF
 HOOK=/sys/kernel/debug/vpa
 # the PF's root port: its BDF, and its id on QEMU's command line
 # (scripts/vm-run.sh)
 RP=$(basename "$(dirname "$(readlink -f $P)")")
 RP_QEMU=rp3
-
-driver() {	# driver: the PF's driver, or "none"
-	if [ -e $P/driver ]; then
-		basename "$(readlink $P/driver)"
-	else
-		echo none
-	fi
-}
-
-kmark() {
-	kmsg_mark=$(dmesg | wc -l)
-}
-kmsg() {	# kernel lines since kmark into $T/kmsg, as diagnostics
-	dmesg | tail -n +$((kmsg_mark + 1)) > $T/kmsg
-	grep -E "$PF|vpa|nvme" $T/kmsg | tail -20 | sed 's/^/# kernel: /'
-}
-
-# wr FILE VALUE: write VALUE; the error message in $T/wr.err
-wr() {
-	(echo "$2" > "$1") 2> $T/wr.err
-}
 
 # refused FILE VALUE TEXT: the write fails with the errno text TEXT
 refused() {
@@ -203,19 +176,7 @@ fi
 
 # --- vpa binds the PF, no VFs
 
-if [ "$(driver)" = nvme ]; then
-	[ "$(cat $P/sriov_numvfs)" = 0 ] || echo 0 > $P/sriov_numvfs
-	echo "$PF" > /sys/bus/pci/drivers/nvme/unbind
-fi
-kmark
-echo vpa > $P/driver_override
-echo "$PF" 2> $T/bind.err > /sys/bus/pci/drivers/vpa/bind
-kmsg
-e2e_check "vpa binds the PF ($(cat $T/bind.err))" test "$(driver)" = vpa
-if [ "$(driver)" != vpa ]; then
-	echo "Bail out! vpa did not bind $PF"
-	exit 1
-fi
+vpa_take_pf
 if [ -n "$seeded" ]; then
 	e2e_check "the probe's sweep detached namespace 4 that stock nvme left on VF 2's secondary $seeded (ns_detached $(cat $DBG/ns_detached), namespaces: $(awk '$1 == 4' $DBG/namespaces))" \
 		test "$(cat $DBG/ns_detached)" -ge 1 -a \

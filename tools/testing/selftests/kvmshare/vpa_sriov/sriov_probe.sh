@@ -25,31 +25,10 @@ e2e_setup
 T=/tmp/sriov_probe
 mkdir -p $T
 
-if ! PF=$(sriov_pf); then
-	echo "Bail out! no NVMe PF with SR-IOV (VM_NVME_SRIOV=1)"
-	exit 1
-fi
-P=/sys/bus/pci/devices/$PF
+sriov_init
 V=$P/vpa_nvme
 DBG=/sys/kernel/debug/vpa
 echo "# PF $PF: totalvfs $(cat $P/sriov_totalvfs), class $(cat $P/class)"
-
-kmsg_mark=$(dmesg | wc -l)
-kmark() {	# kmark: kernel lines from here on are kmsg's
-	kmsg_mark=$(dmesg | wc -l)
-}
-kmsg() {	# kmsg: kernel lines since kmark into $T/kmsg, as diagnostics
-	dmesg | tail -n +$((kmsg_mark + 1)) > $T/kmsg
-	grep -E "$PF|vpa|nvme" $T/kmsg | head -30 | sed 's/^/# kernel: /'
-}
-
-driver() {	# driver: the PF's driver, or "none"
-	if [ -e $P/driver ]; then
-		basename "$(readlink $P/driver)"
-	else
-		echo none
-	fi
-}
 
 # ctrl_live: stock nvme drives the PF and its controller is live; sets
 # CTRL and DEV
