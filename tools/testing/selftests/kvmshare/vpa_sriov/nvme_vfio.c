@@ -1,0 +1,730 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nvme_vfio: an L1 VFIO client of the NVMe VFs that vpa's SR-IOV back end
+ * brings online (Documentation/plans/sriov.md, step 5). It owns a VF
+ * through vfio-pci (type1 IOMMU, a container of its own per VF) and drives
+ * it as a minimal NVMe host: BAR0 through the VFIO region, the controller
+ * disabled and enabled (CC/CSTS), an admin queue, Identify, one polled I/O
+ * queue pair (no interrupts), Write and Read with every DMA buffer mapped
+ * with VFIO_IOMMU_MAP_DMA at a chosen IOVA.
+ *
+ *   nvme_vfio io BDF NSID ROUNDS      ROUNDS rounds of writes and verified
+ *                                      reads of NV_PAGES pages of NSID;
+ *                                      round ROUNDS's data is left there
+ *   nvme_vfio verify BDF NSID ROUND   read and check round ROUND's data
+ *   nvme_vfio isolate BDF_A BDF_B NSID
+ *                                      A (namespace NSID) aims DMA at an
+ *                                      IOVA only B's container maps
+ *
+ * Output: "# " diagnostics and one line per check, "PASS <name>: ..." or
+ * "FAIL <name>: ...", which the calling script (sriov_vfio.sh) turns into
+ * TAP results. Exit status 0 when every check passed, 1 when one failed,
+ * 2 when the VF could not be set up (the step and errno are printed), 3 on
+ * a usage error.
+ *
+ * The NVMe structures are the few this client needs, written from the
+ * NVMe 1.4 base specification (<linux/nvme.h> is not uapi).
+ */
+#define _GNU_SOURCE
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/pci_regs.h>
+
+#include "vfio_client.h"
+
+/* controller registers (BAR0) */
+#define NV_REG_CAP	0x00	/* 64 bit */
+#define NV_REG_VS	0x08
+#define NV_REG_CC	0x14
+#define NV_REG_CSTS	0x1c
+#define NV_REG_AQA	0x24
+#define NV_REG_ASQ	0x28	/* 64 bit */
+#define NV_REG_ACQ	0x30	/* 64 bit */
+#define NV_REG_DB	0x1000	/* doorbells, CAP.DSTRD apart */
+
+#define NV_CAP_TO(cap)		(((cap) >> 24) & 0xff)	/* 500 ms units */
+#define NV_CAP_DSTRD(cap)	(((cap) >> 32) & 0xf)
+#define NV_CAP_MPSMIN(cap)	(((cap) >> 48) & 0xf)
+#define NV_CAP_MQES(cap)	((cap) & 0xffff)
+#define NV_CC_EN		0x1
+#define NV_CC_IOSQES		(6u << 16)	/* 64-byte entries */
+#define NV_CC_IOCQES		(4u << 20)	/* 16-byte entries */
+#define NV_CSTS_RDY		0x1
+#define NV_CSTS_CFS		0x2
+
+/* opcodes */
+#define NV_ADM_CREATE_SQ	0x01
+#define NV_ADM_CREATE_CQ	0x05
+#define NV_ADM_IDENTIFY		0x06
+#define NV_IO_WRITE		0x01
+#define NV_IO_READ		0x02
+
+/* command status (CQE status field without the phase bit) */
+#define NV_SC(st)		((st) & 0xff)
+#define NV_SCT(st)		(((st) >> 8) & 0x7)
+#define NV_SC_DATA_XFER_ERR	0x04	/* SCT 0: Data Transfer Error */
+#define NV_ST_TIMEOUT		0xffff	/* ours: no completion */
+
+struct nv_sqe {				/* submission queue entry */
+	uint8_t opcode;
+	uint8_t flags;
+	uint16_t cid;
+	uint32_t nsid;
+	uint32_t rsvd2[2];
+	uint64_t mptr;
+	uint64_t prp1;
+	uint64_t prp2;
+	uint32_t cdw10, cdw11, cdw12, cdw13, cdw14, cdw15;
+};
+
+struct nv_cqe {				/* completion queue entry */
+	uint32_t result;
+	uint32_t rsvd;
+	uint16_t sq_head;
+	uint16_t sq_id;
+	uint16_t cid;
+	uint16_t status;		/* bit 0: phase */
+};
+
+static_assert(sizeof(struct nv_sqe) == 64, "SQE size");
+static_assert(sizeof(struct nv_cqe) == 16, "CQE size");
+
+/*
+ * The client's memory (vc_open_pci(): VC_MEM_SIZE bytes at VC_MEM_IOVA),
+ * one 4 KiB page per queue and buffer.
+ */
+#define NV_PAGE		4096u
+#define NV_QD		32		/* entries per queue */
+#define NV_OFF_ASQ	0x0000
+#define NV_OFF_ACQ	0x1000
+#define NV_OFF_SQ	0x2000
+#define NV_OFF_CQ	0x3000
+#define NV_OFF_ID	0x4000		/* Identify data */
+#define NV_OFF_LIST	0x5000		/* a PRP list */
+#define NV_OFF_DATA	0x10000		/* data pages from here */
+#define NV_PAGES	8		/* pages per round */
+#define NV_LIST_PAGES	4		/* pages per PRP-list command */
+#define NV_CMD_MS	5000		/* a command's timeout */
+
+/*
+ * The isolation test: an IOVA above everything A maps, mapped only in B's
+ * container (page aligned: the DMAR fault address is printed by page), and
+ * A's namespace block used by its Write from there, beyond the io pages.
+ */
+#define NV_B_IOVA	0x200000000ULL
+#define NV_ISO_PAGE	64
+
+struct nv {
+	struct vc c;
+	const char *bdf;
+	uint64_t cap;
+	uint32_t dstrd;			/* doorbell stride, bytes */
+	uint32_t lba_shift;		/* log2 of the namespace's block size */
+	uint64_t nsze;			/* namespace size, blocks */
+	uint32_t nsid;
+	uint16_t cid;
+	struct {			/* 0: admin, 1: the I/O pair */
+		uint32_t sq_off, cq_off;
+		uint16_t tail, head;
+		uint8_t phase;
+	} q[2];
+};
+
+static int fails;
+
+static void result(bool ok, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void result(bool ok, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s %s: ", ok ? "PASS" : "FAIL", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (!ok)
+		fails++;
+}
+
+static uint64_t nv_rd64(struct nv *n, uint32_t off)
+{
+	return vc_reg(&n->c, off) | (uint64_t)vc_reg(&n->c, off + 4) << 32;
+}
+
+static int nv_wr64(struct nv *n, uint32_t off, uint64_t v)
+{
+	return vc_wr(&n->c, 0, off, (uint32_t)v) ?:
+	       vc_wr(&n->c, 0, off + 4, v >> 32);
+}
+
+static void *nv_mem(struct nv *n, uint32_t off)
+{
+	return n->c.mem + off;
+}
+
+static const char *nv_status_str(uint32_t st)
+{
+	static char buf[64];
+
+	if (st == NV_ST_TIMEOUT)
+		return "no completion (timeout)";
+	snprintf(buf, sizeof(buf), "SCT %u SC 0x%02x%s%s", NV_SCT(st),
+		 NV_SC(st), st & 0x4000 ? " DNR" : "",
+		 !st ? " (success)" :
+		 !NV_SCT(st) && NV_SC(st) == NV_SC_DATA_XFER_ERR ?
+		 " (Data Transfer Error)" : "");
+	return buf;
+}
+
+/* Wait until CSTS.RDY is @rdy, within CAP.TO (at least 2 s). */
+static int nv_wait_rdy(struct nv *n, uint32_t rdy)
+{
+	uint64_t ms = NV_CAP_TO(n->cap) * 500 + 2000;
+	uint64_t end = vc_now_ns() + ms * 1000000;
+	uint32_t csts;
+
+	for (;;) {
+		csts = vc_reg(&n->c, NV_REG_CSTS);
+		if (csts != 0xffffffff && (csts & NV_CSTS_RDY) == rdy)
+			return 0;
+		if (vc_now_ns() > end) {
+			printf("# %s: CSTS 0x%x after %llu ms, RDY %u expected\n",
+			       n->bdf, csts, (unsigned long long)ms, rdy);
+			return -ETIMEDOUT;
+		}
+		usleep(1000);
+	}
+}
+
+static uint32_t nv_db(struct nv *n, int qid, bool cq)
+{
+	return NV_REG_DB + (2 * qid + cq) * n->dstrd;
+}
+
+/*
+ * Submit @cmd on queue @qid and poll its completion (no interrupts): the
+ * status without the phase bit (0 = success), NV_ST_TIMEOUT without one.
+ */
+static uint32_t nv_cmd(struct nv *n, int qid, struct nv_sqe *cmd,
+		       uint32_t *res)
+{
+	struct nv_sqe *sq = nv_mem(n, n->q[qid].sq_off);
+	struct nv_cqe *cq = nv_mem(n, n->q[qid].cq_off);
+	uint64_t end = vc_now_ns() + NV_CMD_MS * 1000000ULL;
+	struct nv_cqe *e;
+	uint16_t st;
+
+	cmd->cid = ++n->cid;
+	sq[n->q[qid].tail] = *cmd;
+	n->q[qid].tail = (n->q[qid].tail + 1) % NV_QD;
+	__sync_synchronize();
+	if (vc_wr(&n->c, 0, nv_db(n, qid, false), n->q[qid].tail))
+		return NV_ST_TIMEOUT;
+	for (;;) {
+		e = &cq[n->q[qid].head];
+		st = __atomic_load_n(&e->status, __ATOMIC_ACQUIRE);
+		if ((st & 1) == n->q[qid].phase)
+			break;
+		if (vc_now_ns() > end) {
+			printf("# %s: q%d: opcode 0x%02x cid %u: no completion in %d ms; CSTS %x\n",
+			       n->bdf, qid, cmd->opcode, cmd->cid,
+			       NV_CMD_MS, vc_reg(&n->c, NV_REG_CSTS));
+			return NV_ST_TIMEOUT;
+		}
+		usleep(20);
+	}
+	if (e->cid != cmd->cid)
+		printf("# %s: queue %d: completion for cid %u, %u expected\n",
+		       n->bdf, qid, e->cid, cmd->cid);
+	if (res)
+		*res = e->result;
+	if (++n->q[qid].head == NV_QD) {
+		n->q[qid].head = 0;
+		n->q[qid].phase ^= 1;
+	}
+	vc_wr(&n->c, 0, nv_db(n, qid, true), n->q[qid].head);
+	return st >> 1;
+}
+
+static uint32_t nv_identify(struct nv *n, uint32_t nsid, uint32_t cns)
+{
+	struct nv_sqe c = {
+		.opcode = NV_ADM_IDENTIFY,
+		.nsid = nsid,
+		.prp1 = vc_iova(NV_OFF_ID),
+		.cdw10 = cns,
+	};
+
+	memset(nv_mem(n, NV_OFF_ID), 0, NV_PAGE);
+	return nv_cmd(n, 0, &c, NULL);
+}
+
+/* Disable the controller, then enable it with a fresh admin queue. */
+static int nv_enable(struct nv *n)
+{
+	uint32_t cc;
+
+	if (vc_wr(&n->c, 0, NV_REG_CC, 0) || nv_wait_rdy(n, 0))
+		return -EIO;
+	memset(n->q, 0, sizeof(n->q));
+	n->q[0].sq_off = NV_OFF_ASQ;
+	n->q[0].cq_off = NV_OFF_ACQ;
+	n->q[0].phase = 1;
+	n->q[1].sq_off = NV_OFF_SQ;
+	n->q[1].cq_off = NV_OFF_CQ;
+	n->q[1].phase = 1;
+	memset(nv_mem(n, 0), 0, NV_OFF_ID);
+	cc = NV_CC_EN | NV_CC_IOSQES | NV_CC_IOCQES;	/* NVM, 4 KiB pages */
+	if (vc_wr(&n->c, 0, NV_REG_AQA, (NV_QD - 1) << 16 | (NV_QD - 1)) ||
+	    nv_wr64(n, NV_REG_ASQ, vc_iova(NV_OFF_ASQ)) ||
+	    nv_wr64(n, NV_REG_ACQ, vc_iova(NV_OFF_ACQ)) ||
+	    vc_wr(&n->c, 0, NV_REG_CC, cc) || nv_wait_rdy(n, 1))
+		return -EIO;
+	if (vc_reg(&n->c, NV_REG_CSTS) & NV_CSTS_CFS) {
+		printf("# %s: CSTS.CFS set after enable\n", n->bdf);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Create the polled I/O queue pair 1. */
+static int nv_io_queues(struct nv *n)
+{
+	struct nv_sqe cq = {
+		.opcode = NV_ADM_CREATE_CQ,
+		.prp1 = vc_iova(NV_OFF_CQ),
+		.cdw10 = (NV_QD - 1) << 16 | 1,
+		.cdw11 = 1,				/* contiguous, no IRQ */
+	};
+	struct nv_sqe sq = {
+		.opcode = NV_ADM_CREATE_SQ,
+		.prp1 = vc_iova(NV_OFF_SQ),
+		.cdw10 = (NV_QD - 1) << 16 | 1,
+		.cdw11 = 1 << 16 | 1,			/* CQ 1, contiguous */
+	};
+	uint32_t st;
+
+	st = nv_cmd(n, 0, &cq, NULL);
+	if (st) {
+		printf("# %s: Create I/O CQ: %s\n", n->bdf, nv_status_str(st));
+		return -EIO;
+	}
+	st = nv_cmd(n, 0, &sq, NULL);
+	if (st) {
+		printf("# %s: Create I/O SQ: %s\n", n->bdf, nv_status_str(st));
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * Controller and namespace: enable, Identify Controller, Identify
+ * Namespace @nsid (its size and block size), the I/O queues.
+ */
+static int nv_start(struct nv *n)
+{
+	uint8_t *id = nv_mem(n, NV_OFF_ID);
+	uint32_t st, flbas, lbads;
+	char sn[21], mn[41];
+
+	if (nv_enable(n))
+		return -EIO;
+	st = nv_identify(n, 0, 1);
+	if (st) {
+		printf("# %s: Identify Controller: %s\n", n->bdf,
+		       nv_status_str(st));
+		return -EIO;
+	}
+	memcpy(sn, id + 4, 20);
+	sn[20] = 0;
+	memcpy(mn, id + 24, 40);
+	mn[40] = 0;
+	printf("# %s: controller id %u, vid 0x%04x, sn '%s', mn '%.20s'\n",
+	       n->bdf, id[78] | id[79] << 8, id[0] | id[1] << 8, sn, mn);
+	st = nv_identify(n, n->nsid, 0);
+	if (st) {
+		printf("# %s: Identify Namespace %u: %s\n", n->bdf, n->nsid,
+		       nv_status_str(st));
+		return -EIO;
+	}
+	memcpy(&n->nsze, id, 8);
+	flbas = id[26] & 0xf;
+	lbads = id[128 + 4 * flbas + 2];
+	printf("# %s: namespace %u: %llu blocks of %u bytes\n", n->bdf,
+	       n->nsid, (unsigned long long)n->nsze, 1u << lbads);
+	if (!n->nsze) {
+		printf("# %s: namespace %u is not attached to this controller (size 0)\n",
+		       n->bdf, n->nsid);
+		return -ENXIO;
+	}
+	if (lbads < 9 || lbads > 12 ||
+	    n->nsze < (uint64_t)(NV_ISO_PAGE + 1) << (12 - lbads)) {
+		printf("# %s: namespace %u: block size or size not usable\n",
+		       n->bdf, n->nsid);
+		return -EINVAL;
+	}
+	n->lba_shift = lbads;
+	return nv_io_queues(n);
+}
+
+/* Open @bdf (bound to vfio-pci), enable bus mastering, start @nsid. */
+static int nv_open(struct nv *n, const char *bdf, uint32_t nsid)
+{
+	uint16_t cmd;
+	uint64_t cfg;
+	int ret;
+
+	memset(n, 0, sizeof(*n));
+	n->bdf = bdf;
+	n->nsid = nsid;
+	ret = vc_open_pci(&n->c, bdf);
+	if (ret) {
+		printf("# %s: VFIO: %s: %s (errno %d); group %s\n", bdf,
+		       n->c.step, strerror(-ret), -ret,
+		       n->c.group_path[0] ? n->c.group_path : "unknown");
+		return ret;
+	}
+	printf("# %s: VFIO group %s, a container of its own\n", bdf,
+	       n->c.group_path);
+	cfg = n->c.reg_off[VFIO_PCI_CONFIG_REGION_INDEX] + PCI_COMMAND;
+	if (pread(n->c.dev, &cmd, 2, cfg) != 2)
+		return -EIO;
+	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	if (pwrite(n->c.dev, &cmd, 2, cfg) != 2) {
+		printf("# %s: PCI_COMMAND: %s\n", bdf, strerror(errno));
+		return -EIO;
+	}
+	n->cap = nv_rd64(n, NV_REG_CAP);
+	printf("# %s: CAP 0x%016llx VS 0x%08x CSTS 0x%08x\n", bdf,
+	       (unsigned long long)n->cap, vc_reg(&n->c, NV_REG_VS),
+	       vc_reg(&n->c, NV_REG_CSTS));
+	if (!n->cap || n->cap == ~0ULL) {
+		printf("# %s: no registers: is its secondary online (a vpa group)?\n",
+		       bdf);
+		return -ENODEV;
+	}
+	if (NV_CAP_MPSMIN(n->cap) || NV_CAP_MQES(n->cap) + 1 < NV_QD) {
+		printf("# %s: needs 4 KiB pages and %u entries per queue\n",
+		       bdf, NV_QD);
+		return -EOPNOTSUPP;
+	}
+	n->dstrd = 4u << NV_CAP_DSTRD(n->cap);
+	return nv_start(n);
+}
+
+/* Read or write @npages pages from data page @buf at namespace page @pg. */
+static uint32_t nv_rw(struct nv *n, uint8_t op, uint32_t pg, uint32_t buf,
+		      uint32_t npages)
+{
+	uint32_t shift = 12 - n->lba_shift;
+	uint64_t *list = nv_mem(n, NV_OFF_LIST);
+	struct nv_sqe c = {
+		.opcode = op,
+		.nsid = n->nsid,
+		.prp1 = vc_iova(NV_OFF_DATA + buf * NV_PAGE),
+		.cdw10 = pg << shift,
+		.cdw12 = (npages << shift) - 1,
+	};
+	uint32_t i;
+
+	if (npages == 2) {
+		c.prp2 = c.prp1 + NV_PAGE;
+	} else if (npages > 2) {
+		for (i = 1; i < npages; i++)
+			list[i - 1] = c.prp1 + i * NV_PAGE;
+		c.prp2 = vc_iova(NV_OFF_LIST);
+	}
+	return nv_cmd(n, 1, &c, NULL);
+}
+
+static uint8_t *nv_data(struct nv *n, uint32_t buf)
+{
+	return nv_mem(n, NV_OFF_DATA + buf * NV_PAGE);
+}
+
+/* The data of namespace @nsid's page @pg in round @round. */
+static void nv_fill(uint32_t *w, uint32_t nsid, uint32_t round, uint32_t pg)
+{
+	uint32_t i;
+
+	for (i = 0; i < NV_PAGE / 4; i++)
+		w[i] = (nsid << 24 ^ round << 16 ^ pg << 12 ^ i) * 2654435761u +
+		       round;
+}
+
+/* The first word of @pg (in data page @buf) that is not round @round's. */
+static int nv_check(struct nv *n, uint32_t buf, uint32_t round, uint32_t pg)
+{
+	uint32_t want[NV_PAGE / 4], *got = (uint32_t *)nv_data(n, buf);
+	uint32_t i;
+
+	nv_fill(want, n->nsid, round, pg);
+	for (i = 0; i < NV_PAGE / 4; i++)
+		if (got[i] != want[i]) {
+			printf("# %s: ns %u page %u word %u: 0x%08x, round %u's 0x%08x\n",
+			       n->bdf, n->nsid, pg, i, got[i], round, want[i]);
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * Read the NV_PAGES pages (as commands of NV_LIST_PAGES pages: a PRP list)
+ * and check that they hold round @round's data.
+ */
+static int nv_verify(struct nv *n, uint32_t round)
+{
+	uint32_t pg, st;
+
+	memset(nv_data(n, 0), 0xa5, NV_PAGES * NV_PAGE);
+	for (pg = 0; pg < NV_PAGES; pg += NV_LIST_PAGES) {
+		st = nv_rw(n, NV_IO_READ, pg, pg, NV_LIST_PAGES);
+		if (st) {
+			printf("# %s: Read of pages %u-%u: %s\n", n->bdf, pg,
+			       pg + NV_LIST_PAGES - 1, nv_status_str(st));
+			return -1;
+		}
+	}
+	for (pg = 0; pg < NV_PAGES; pg++)
+		if (nv_check(n, pg, round, pg))
+			return -1;
+	return 0;
+}
+
+/* Round @round: write every page alone, then verify them all. */
+static int nv_round(struct nv *n, uint32_t round)
+{
+	uint32_t pg, st;
+
+	for (pg = 0; pg < NV_PAGES; pg++) {
+		nv_fill((uint32_t *)nv_data(n, pg), n->nsid, round, pg);
+		st = nv_rw(n, NV_IO_WRITE, pg, pg, 1);
+		if (st) {
+			printf("# %s: Write of page %u: %s\n", n->bdf, pg,
+			       nv_status_str(st));
+			return -1;
+		}
+	}
+	return nv_verify(n, round);
+}
+
+static int parse_u32(const char *s, uint32_t *v)
+{
+	char *end;
+	unsigned long x;
+
+	errno = 0;
+	x = strtoul(s, &end, 10);
+	if (errno || !*s || *end || x > 0xffffffffUL)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+static int mode_io(const char *bdf, uint32_t nsid, uint32_t rounds,
+		   bool write)
+{
+	struct nv n;
+	uint32_t r;
+	int ret;
+
+	ret = nv_open(&n, bdf, nsid);
+	if (ret) {
+		vc_close(&n.c);
+		return 2;
+	}
+	if (write) {
+		for (r = 1; r <= rounds; r++)
+			if (nv_round(&n, r))
+				break;
+		result(r > rounds, "io",
+		       "%s: %u of %u rounds of %u pages written and read back from namespace %u",
+		       bdf, r - 1, rounds, NV_PAGES, nsid);
+	} else {
+		result(!nv_verify(&n, rounds), "verify",
+		       "%s: namespace %u holds round %u's %u pages", bdf, nsid,
+		       rounds, NV_PAGES);
+	}
+	vc_close(&n.c);
+	return fails ? 1 : 0;
+}
+
+/* B's page at NV_B_IOVA: bytes A must neither read nor change. */
+static void b_fill(uint8_t *p)
+{
+	uint32_t *w = (uint32_t *)p, i;
+
+	for (i = 0; i < NV_PAGE / 4; i++)
+		w[i] = 0xb0b0b0b0 ^ i;
+}
+
+static bool b_intact(const uint8_t *p)
+{
+	uint8_t want[NV_PAGE];
+
+	b_fill(want);
+	return !memcmp(p, want, NV_PAGE);
+}
+
+/* Does A's data page @buf hold any word of B's page? */
+static bool holds_b(struct nv *a, uint32_t buf)
+{
+	uint32_t *w = (uint32_t *)nv_data(a, buf), i;
+
+	for (i = 0; i < NV_PAGE / 4; i++)
+		if (w[i] == (0xb0b0b0b0 ^ i))
+			return true;
+	return false;
+}
+
+/* After a command timed out, start A's controller again. */
+static void iso_restart(struct nv *a, uint32_t st)
+{
+	if (st == NV_ST_TIMEOUT && nv_start(a))
+		printf("# %s: the controller did not start again\n", a->bdf);
+}
+
+static int mode_isolate(const char *bdf_a, const char *bdf_b, uint32_t nsid)
+{
+	struct nv a, b;
+	uint8_t *bpage = NULL;
+	uint32_t st, list_pages = 3, shift;
+	struct nv_sqe c = { .opcode = NV_IO_READ };
+	int err, ret = 2;
+
+	memset(&b, 0, sizeof(b));
+	if (nv_open(&a, bdf_a, nsid))
+		goto out_a;
+	/*
+	 * B: its own container; its controller is not needed, only its
+	 * IOMMU domain, where NV_B_IOVA is mapped to bpage
+	 */
+	b.bdf = bdf_b;
+	err = vc_open_pci(&b.c, bdf_b);
+	if (err) {
+		printf("# %s: VFIO: %s: %s (errno %d); group %s\n", bdf_b,
+		       b.c.step, strerror(-err), -err,
+		       b.c.group_path[0] ? b.c.group_path : "unknown");
+		goto out;
+	}
+	bpage = aligned_alloc(NV_PAGE, NV_PAGE);
+	if (!bpage)
+		goto out;
+	b_fill(bpage);
+	if (vc_map(&b.c, bpage, NV_B_IOVA, NV_PAGE, true)) {
+		printf("# %s: VFIO_IOMMU_MAP_DMA at 0x%llx: %s\n", bdf_b,
+		       NV_B_IOVA, strerror(errno));
+		goto out;
+	}
+	result(strcmp(a.c.group_path, b.c.group_path), "groups",
+	       "A %s in %s, B %s in %s: two groups, two containers", bdf_a,
+	       a.c.group_path, bdf_b, b.c.group_path);
+	printf("# b-iova 0x%llx (mapped in B's container only)\n",
+	       NV_B_IOVA);
+	ret = 0;
+
+	/* 1: A's device writes to memory at B's IOVA (a Read, PRP1 there) */
+	shift = 12 - a.lba_shift;
+	c.nsid = nsid;
+	c.prp1 = NV_B_IOVA;
+	c.cdw12 = (1u << shift) - 1;
+	st = nv_cmd(&a, 1, &c, NULL);
+	printf("# Read into B's IOVA: %s\n", nv_status_str(st));
+	result(b_intact(bpage), "read-into-b",
+	       "a Read of A's namespace with PRP1 at B's IOVA left B's page unchanged (status: %s)",
+	       nv_status_str(st));
+	iso_restart(&a, st);
+	sleep(1);
+
+	/*
+	 * 2: A's device reads memory at B's IOVA (a Write, PRP1 there) into
+	 * A's namespace page NV_ISO_PAGE, which A then reads back
+	 */
+	c.opcode = NV_IO_WRITE;
+	c.cdw10 = NV_ISO_PAGE << shift;
+	st = nv_cmd(&a, 1, &c, NULL);
+	printf("# Write from B's IOVA: %s\n", nv_status_str(st));
+	iso_restart(&a, st);
+	memset(nv_data(&a, 0), 0, NV_PAGE);
+	if (nv_rw(&a, NV_IO_READ, NV_ISO_PAGE, 0, 1)) {
+		result(false, "write-from-b",
+		       "A cannot read back its namespace page %u",
+		       NV_ISO_PAGE);
+	} else {
+		result(!holds_b(&a, 0) && b_intact(bpage), "write-from-b",
+		       "a Write to A's namespace from B's IOVA put none of B's data there (status: %s)",
+		       nv_status_str(st));
+	}
+	sleep(1);
+
+	/*
+	 * 3: a PRP list at B's IOVA: the device cannot fetch it, so the
+	 * command must fail (QEMU: Data Transfer Error) or not complete
+	 */
+	memset(&c, 0, sizeof(c));
+	c.opcode = NV_IO_READ;
+	c.nsid = nsid;
+	c.prp1 = vc_iova(NV_OFF_DATA);
+	c.prp2 = NV_B_IOVA;
+	c.cdw12 = (list_pages << shift) - 1;
+	st = nv_cmd(&a, 1, &c, NULL);
+	result(st != 0 && b_intact(bpage), "prp-list-in-b",
+	       "a Read whose PRP list is at B's IOVA failed, B's page unchanged (status: %s)",
+	       nv_status_str(st));
+	iso_restart(&a, st);
+
+	/* A still works: a verified page beyond the io pages */
+	nv_fill((uint32_t *)nv_data(&a, 0), nsid, 0, NV_ISO_PAGE);
+	st = nv_rw(&a, NV_IO_WRITE, NV_ISO_PAGE, 0, 1);
+	memset(nv_data(&a, 0), 0, NV_PAGE);
+	if (!st)
+		st = nv_rw(&a, NV_IO_READ, NV_ISO_PAGE, 0, 1);
+	result(!st && !nv_check(&a, 0, 0, NV_ISO_PAGE), "a-works",
+	       "A writes and reads back its page %u afterwards (status: %s)",
+	       NV_ISO_PAGE, nv_status_str(st));
+	ret = fails ? 1 : 0;
+out:
+	free(bpage);
+	vc_close(&b.c);
+out_a:
+	vc_close(&a.c);
+	return ret;
+}
+
+static int bad_args(void)
+{
+	fprintf(stderr,
+		"usage: nvme_vfio io BDF NSID ROUNDS\n"
+		"       nvme_vfio verify BDF NSID ROUND\n"
+		"       nvme_vfio isolate BDF_A BDF_B NSID\n");
+	return 3;
+}
+
+int main(int argc, char **argv)
+{
+	uint32_t nsid, k;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc != 5)
+		return bad_args();
+	if (!strcmp(argv[1], "io") || !strcmp(argv[1], "verify")) {
+		if (parse_u32(argv[3], &nsid) || parse_u32(argv[4], &k) ||
+		    !nsid || !k)
+			return bad_args();
+		return mode_io(argv[2], nsid, k, argv[1][0] == 'i');
+	}
+	if (!strcmp(argv[1], "isolate")) {
+		if (parse_u32(argv[4], &nsid) || !nsid)
+			return bad_args();
+		return mode_isolate(argv[2], argv[3], nsid);
+	}
+	return bad_args();
+}
