@@ -259,8 +259,12 @@ static int vc_open_dev(struct vc *c, const char *bus, const char *name)
 	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++) {
 		struct vfio_region_info ri = { .argsz = sizeof(ri), .index = i };
 
-		if (ioctl(c->dev, VFIO_DEVICE_GET_REGION_INFO, &ri))
+		if (ioctl(c->dev, VFIO_DEVICE_GET_REGION_INFO, &ri)) {
+			/* vfio-pci: no VGA region but on a VGA device */
+			if (errno == EINVAL && i == VFIO_PCI_VGA_REGION_INDEX)
+				continue;
 			return -errno;
+		}
 		c->reg_off[i] = ri.offset;
 	}
 	c->step = "mmap of the DMA memory";
