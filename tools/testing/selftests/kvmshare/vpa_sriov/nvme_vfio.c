@@ -118,6 +118,11 @@ static_assert(sizeof(struct nv_cqe) == 16, "CQE size");
  */
 #define NV_B_IOVA	0x200000000ULL
 #define NV_ISO_PAGE	64
+/*
+ * Between two cases: the kernel prints DMAR faults through one rate limit
+ * (10 lines in 5 s, two lines a fault interrupt); each case gets its own.
+ */
+#define NV_DMAR_GAP_S	6
 
 struct nv {
 	struct vc c;
@@ -642,7 +647,7 @@ static int mode_isolate(const char *bdf_a, const char *bdf_b, uint32_t nsid)
 	       "a Read of A's namespace with PRP1 at B's IOVA left B's page unchanged (status: %s)",
 	       nv_status_str(st));
 	iso_restart(&a, st);
-	sleep(1);
+	sleep(NV_DMAR_GAP_S);
 
 	/*
 	 * 2: A's device reads memory at B's IOVA (a Write, PRP1 there) into
@@ -663,7 +668,7 @@ static int mode_isolate(const char *bdf_a, const char *bdf_b, uint32_t nsid)
 		       "a Write to A's namespace from B's IOVA put none of B's data there (status: %s)",
 		       nv_status_str(st));
 	}
-	sleep(1);
+	sleep(NV_DMAR_GAP_S);
 
 	/*
 	 * 3: a PRP list at B's IOVA: the device cannot fetch it, so the
