@@ -68,9 +68,9 @@ line() {
 	sed -n "s/^[A-Z]* $2: //p" $T/"$1" | head -1
 }
 
-# dmar: the DMAR fault lines since kmark into $T/dmar
+# dmar: the DMAR fault lines of the last kmsg into $T/dmar
 dmar() {
-	dmesg | tail -n +$((kmsg_mark + 1)) | grep 'DMAR: \[DMA' > $T/dmar
+	grep 'DMAR: \[DMA' $T/kmsg > $T/dmar
 	sed 's/^/# kernel: /' $T/dmar
 }
 
