@@ -40,6 +40,7 @@
 /* controller registers (BAR0) */
 #define NV_REG_CAP	0x00	/* 64 bit */
 #define NV_REG_VS	0x08
+#define NV_REG_INTMS	0x0c	/* interrupt mask set (pin interrupts) */
 #define NV_REG_CC	0x14
 #define NV_REG_CSTS	0x1c
 #define NV_REG_AQA	0x24
@@ -288,7 +289,13 @@ static int nv_enable(struct nv *n)
 	n->q[1].phase = 1;
 	memset(nv_mem(n, 0), 0, NV_OFF_ID);
 	cc = NV_CC_EN | NV_CC_IOSQES | NV_CC_IOCQES;	/* NVM, 4 KiB pages */
-	if (vc_wr(&n->c, 0, NV_REG_AQA, (NV_QD - 1) << 16 | (NV_QD - 1)) ||
+	/*
+	 * Polled, no MSI-X: the admin queue's completions would raise the
+	 * pin interrupt, which a VF does not have (QEMU's VFs raised it
+	 * until the end of 2024); masked, whatever the device.
+	 */
+	if (vc_wr(&n->c, 0, NV_REG_INTMS, 0xffffffff) ||
+	    vc_wr(&n->c, 0, NV_REG_AQA, (NV_QD - 1) << 16 | (NV_QD - 1)) ||
 	    nv_wr64(n, NV_REG_ASQ, vc_iova(NV_OFF_ASQ)) ||
 	    nv_wr64(n, NV_REG_ACQ, vc_iova(NV_OFF_ACQ)) ||
 	    vc_wr(&n->c, 0, NV_REG_CC, cc) || nv_wait_rdy(n, 1))
