@@ -144,8 +144,13 @@ e2e_check "io: $(line io.b io)" \
 	test "$(cat $T/io.b.rc)" = 0 -a "$(passed io.b io && echo y)" = y
 dmar
 e2e_check "verified I/O raised no DMAR fault ($(wc -l < $T/dmar) lines)" test ! -s $T/dmar
-e2e_check "the groups stay online after vfio-pci's resets of the VFs" \
-	test "$(cat $VF/$A/state) $(cat $VF/$B/state)" = "online online"
+# the device's word (Identify 0x15 through vpa's admin queue: SCID SCS
+# VFN NVQ NVI; VFN = VF number + 1)
+sec=$(awk -v a=$((A + 1)) -v b=$((B + 1)) '$3 == a || $3 == b { printf "%s %s %s %s;", $3, $2, $4, $5 }' \
+	/sys/kernel/debug/vpa/"$PF"/secondaries 2>&1)
+e2e_check "the secondaries stay online with 2 VQ and 1 VI after vfio-pci's resets of the VFs (VFN SCS NVQ NVI: $sec)" \
+	test "$(cat $VF/$A/state) $(cat $VF/$B/state) $sec" = \
+	     "online online $((A + 1)) 1 2 1;$((B + 1)) 1 2 1;"
 
 # --- A's DMA aimed at an IOVA only B's container maps
 
