@@ -243,10 +243,11 @@ $g"
 
 # e2e_pool_settle NAME: after the guests stopped and their files were
 # removed, wait up to 10 s for the pool NAME (/sys/fs/kvmshare/NAME) to
-# have no page in use; 0 if it has none. Run before unmounting. A removed file's pages go back
-# when its inode goes, and the pool's eviction worker holds the inode of
-# the partition it samples for the length of a pass (every sample_ms):
-# the last reference can be the worker's, a moment after the removal.
+# have no page in use; 0 if it has none. Run before unmounting. A
+# removed file's pages go back when its inode goes, and the pool's
+# eviction worker holds the inode of the partition it samples for the
+# length of a pass (every sample_ms): the last reference can be the
+# worker's, a moment after the removal.
 # A late release is reported with its delay; a pool not empty after 10 s
 # fails, with the pool's counters, the partitions left and whoever still
 # holds a file of the pool (open or mapped) as diagnostics.

@@ -316,6 +316,18 @@ long long ks_pool_debugfs_num(const char *name, const char *file)
 	return ks_file_num(path, NULL);
 }
 
+int ks_pool_inject_wait(const char *name, int ms)
+{
+	int i;
+
+	for (i = 0; i <= ms / 10; i++) {
+		if (ks_pool_debugfs_num(name, "inject_count") == 0)
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
 int ks_wait_resident(int fd, uint64_t max, int secs)
 {
 	struct kvmshare_part_stats st;

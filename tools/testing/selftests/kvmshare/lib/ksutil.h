@@ -68,6 +68,13 @@ int ks_pool_inject(const char *name, int point, int ms, int count);
 /* The number in pool @name's debugfs file @file; -1 if none. */
 long long ks_pool_debugfs_num(const char *name, const char *file);
 
+/*
+ * Wait up to @ms (polling every 10 ms) until pool @name's test hook has
+ * been taken as often as it was armed for (inject_count 0): the code
+ * sleeps at the point now. 0, or -1 on timeout.
+ */
+int ks_pool_inject_wait(const char *name, int ms);
+
 /* Wait up to @secs for partition @fd to hold at most @max pages; 0 or -1. */
 int ks_wait_resident(int fd, uint64_t max, int secs);
 

@@ -100,25 +100,9 @@ static void inject(struct _test_data_race *self, int point, int ms)
 	inject_n(self, point, ms, 1);
 }
 
-/* Wait (up to 10 s) until pool @name's paging code sleeps at the hook. */
-static int pool_wait_injected(const char *name)
-{
-	char path[160];
-	int i;
-
-	snprintf(path, sizeof(path),
-		 "/sys/kernel/debug/kvmshare/%s/inject_count", name);
-	for (i = 0; i < 1000; i++) {
-		if (ks_file_num(path, NULL) == 0)
-			return 0;
-		usleep(10000);
-	}
-	return -1;
-}
-
 static int wait_injected(struct _test_data_race *self)
 {
-	return pool_wait_injected(self->name);
+	return ks_pool_inject_wait(self->name, 10000);
 }
 
 static uint64_t pat(uint64_t i)
@@ -968,7 +952,7 @@ TEST(unmount_while_a_target_write_kicks_eviction)
 		 "/sys/fs/kvmshare/%s/partitions/vm/target_pages", name);
 	ASSERT_EQ(0, pthread_create(&w.t, NULL, bg_write, &w));
 	/* the write sleeps in its kick */
-	ASSERT_EQ(0, pool_wait_injected(name));
+	ASSERT_EQ(0, ks_pool_inject_wait(name, 10000));
 	EXPECT_EQ(0, ks_pool_umount(dir));
 	pthread_join(w.t, NULL);
 	EXPECT_EQ(0, w.ret);

@@ -535,7 +535,7 @@ TEST_F(pool, removed_while_the_eviction_work_holds_it)
 	uint64_t len = 1 << 20;
 	char path[128];
 	uint8_t *p;
-	int fd, i;
+	int fd;
 
 	fd = ks_part_create(self->dir, "held", len);
 	ASSERT_GE(fd, 0);
@@ -545,9 +545,7 @@ TEST_F(pool, removed_while_the_eviction_work_holds_it)
 	munmap(p, len);
 	ASSERT_EQ(0, ks_pool_inject(self->name, INJ_EVICT_HELD, 3000, 1));
 	/* The next pass (within a sample period) takes the hook. */
-	for (i = 0; i < 50 * ks_timeout_factor() &&
-	     ks_pool_debugfs_num(self->name, "inject_count"); i++)
-		usleep(100000);
+	ks_pool_inject_wait(self->name, 5000 * ks_timeout_factor());
 	ASSERT_EQ(0, ks_pool_debugfs_num(self->name, "inject_count"));
 	close(fd);
 	path_of(path, sizeof(path), self->dir, "held");

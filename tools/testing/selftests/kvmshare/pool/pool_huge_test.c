@@ -462,8 +462,7 @@ TEST_F(huge, two_vcpus_race_on_one_unit)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, race, &r[i]));
 	}
 	__atomic_store_n(&go[0], 1, __ATOMIC_RELEASE);
-	for (i = 0; i < 150 && ks_pool_debugfs_num(self->name, "inject_count"); i++)
-		usleep(10000);
+	ks_pool_inject_wait(self->name, 1500);
 	if (ks_pool_debugfs_num(self->name, "inject_count") &&
 	    no_block(self, 1, 0)) {
 		__atomic_store_n(&go[1], 1, __ATOMIC_RELEASE);
@@ -824,8 +823,7 @@ TEST_F(huge, split_races_a_fault_and_a_write)
 		while (!__atomic_load_n(&sp[i].tid, __ATOMIC_ACQUIRE))
 			sched_yield();
 	__atomic_store_n(&go[0], 1, __ATOMIC_RELEASE);
-	for (i = 0; i < 100 && ks_pool_debugfs_num(self->name, "inject_count"); i++)
-		usleep(10000);
+	ks_pool_inject_wait(self->name, 1000);
 	/* Asleep between copy and swap. */
 	EXPECT_EQ(0, ks_pool_debugfs_num(self->name, "inject_count"));
 	__atomic_store_n(&go[1], 1, __ATOMIC_RELEASE);
