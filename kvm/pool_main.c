@@ -23,6 +23,7 @@
 #include <linux/statfs.h>
 
 #include "pool.h"
+#include "pool_pager.h"
 
 #define CREATE_TRACE_POINTS
 #include "kvmshare_trace.h"
@@ -646,6 +647,7 @@ static int __init kvmshare_init(void)
 	ret = kvmshare_io_cache_init();
 	if (ret)
 		goto err_cache;
+	kvmshare_crc_init();
 	kvmshare_kset = kset_create_and_add("kvmshare", NULL, fs_kobj);
 	if (!kvmshare_kset) {
 		ret = -ENOMEM;
@@ -655,12 +657,14 @@ static int __init kvmshare_init(void)
 	if (ret)
 		goto err_kset;
 	kvmshare_debugfs = debugfs_create_dir("kvmshare", NULL);
-	pr_info("version %s loaded\n", KVMSHARE_VERSION);
+	pr_info("version %s loaded (crc32c: %s)\n", KVMSHARE_VERSION,
+		kvmshare_crc_impl());
 	return 0;
 
 err_kset:
 	kset_unregister(kvmshare_kset);
 err_io_cache:
+	kvmshare_crc_exit();
 	kvmshare_io_cache_exit();
 err_cache:
 	kmem_cache_destroy(kvmshare_inode_cache);
@@ -673,6 +677,7 @@ static void __exit kvmshare_exit(void)
 	unregister_filesystem(&kvmshare_fs_type);
 	kset_unregister(kvmshare_kset);
 	rcu_barrier();		/* inodes are freed after an RCU grace period */
+	kvmshare_crc_exit();
 	kvmshare_io_cache_exit();
 	kmem_cache_destroy(kvmshare_inode_cache);
 	ida_destroy(&kvmshare_pool_ida);

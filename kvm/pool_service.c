@@ -26,7 +26,6 @@
 
 #include <linux/anon_inodes.h>
 #include <linux/capability.h>
-#include <linux/crc32.h>
 #include <linux/file.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>

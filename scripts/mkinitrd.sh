@@ -28,7 +28,7 @@ ours="$top/kvm $top/drivers $build/samples"
 # In-tree modules the tests use; dependencies are resolved by modprobe.
 intree="kvm_amd kvm_intel vfio_iommu_type1 vfio_pci mdev 9pnet_virtio 9p
 	virtio_pci virtio_balloon virtio_net aer_inject hwpoison_inject
-	mce-inject msr nvme"
+	mce-inject msr nvme crc32c_intel"
 
 stage=$(mktemp -d "$build/initrd.XXXXXX")
 gstage=$(mktemp -d "$build/ginitrd.XXXXXX")

@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * CRC-32C, slicing by 8: eight tables of 256 entries, built on first use,
- * let the loop take 8 bytes per step (a 4 KiB page in a few microseconds).
+ * CRC-32C. With SSE4.2 the CPU's crc32 instruction, 8 bytes at a time;
+ * else slicing by 8: eight tables of 256 entries, built on first use, let
+ * the loop take 8 bytes per step (a 4 KiB page in a few microseconds, some
+ * times the instruction's). The static binary has no library that offers
+ * it (Debian's ISA-L ships no static archive), hence these few lines.
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
 
 #include "crc32c.h"
 
@@ -12,11 +19,16 @@
 
 static uint32_t crc32c_table[8][256];
 static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
+static bool crc32c_hw;
 
 static void crc32c_init(void)
 {
 	uint32_t crc;
 	unsigned int i, j;
+
+#if defined(__x86_64__)
+	crc32c_hw = __builtin_cpu_supports("sse4.2");
+#endif
 
 	for (i = 0; i < 256; i++) {
 		crc = i;
@@ -33,7 +45,47 @@ static void crc32c_init(void)
 	}
 }
 
+#if defined(__x86_64__)
+/* The instruction updates a reflected CRC-32C without inverting it. */
+__attribute__((target("sse4.2")))
+static uint32_t crc32c_sse42(uint32_t crc, const unsigned char *p,
+			     size_t len)
+{
+	uint64_t c = crc, w;
+
+	while (len && ((uintptr_t)p & 7)) {
+		c = _mm_crc32_u8((uint32_t)c, *p++);
+		len--;
+	}
+	while (len >= 8) {
+		memcpy(&w, p, 8);
+		c = _mm_crc32_u64(c, w);
+		p += 8;
+		len -= 8;
+	}
+	while (len--)
+		c = _mm_crc32_u8((uint32_t)c, *p++);
+	return (uint32_t)c;
+}
+#endif
+
+bool crc32c_uses_cpu(void)
+{
+	pthread_once(&crc32c_once, crc32c_init);
+	return crc32c_hw;
+}
+
 uint32_t crc32c_raw(uint32_t crc, const void *data, size_t len)
+{
+	pthread_once(&crc32c_once, crc32c_init);
+#if defined(__x86_64__)
+	if (crc32c_hw)
+		return crc32c_sse42(crc, data, len);
+#endif
+	return crc32c_tables(crc, data, len);
+}
+
+uint32_t crc32c_tables(uint32_t crc, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 	uint64_t w;

@@ -438,6 +438,42 @@ TEST(crc32c_known_values)
 	EXPECT_NE(one, crc32c_raw(~0U, buf, BS));
 }
 
+/*
+ * The CPU's instruction (SSE4.2, when this CPU has it: then it must be in
+ * use) and the tables agree at every length and alignment.
+ */
+TEST(crc32c_instruction_matches_tables)
+{
+	unsigned char *buf = aligned_bufs(2);
+	unsigned int i, off, len;
+	uint32_t seed = ~0U;
+	FILE *f;
+	char line[4096];
+	bool sse42 = false;
+
+	ASSERT_NE(NULL, buf);
+	f = fopen("/proc/cpuinfo", "r");
+	ASSERT_NE(NULL, f);
+	while (!sse42 && fgets(line, sizeof(line), f))
+		sse42 = !strncmp(line, "flags", 5) && strstr(line, " sse4_2");
+	fclose(f);
+	EXPECT_EQ(sse42, crc32c_uses_cpu());
+	TH_LOG("crc32c by %s", crc32c_uses_cpu() ? "instruction" : "tables");
+
+	srandom(42);
+	for (i = 0; i < 2 * BS; i++)
+		buf[i] = (unsigned char)random();
+	for (i = 0; i < 2000; i++) {
+		off = random() % 16;
+		len = i < 64 ? i : (unsigned int)(random() % (2 * BS - 16));
+		EXPECT_EQ(crc32c_tables(seed, buf + off, len),
+			  crc32c_raw(seed, buf + off, len))
+			TH_LOG("offset %u length %u", off, len);
+		seed = crc32c_raw(seed, buf + off, len);
+	}
+	EXPECT_EQ(0xe3069283U, ~crc32c_tables(~0U, "123456789", 9));
+}
+
 /* ---- protocol layer over a ring in memory ---- */
 
 #define P_ENTRIES	16

@@ -31,8 +31,23 @@ unloaded() {
 kvmshare_alone() {
 	insmod "$ko/kvmshare.ko" sample_ms=1000 pager_timeout_ms=10000 &&
 		loaded kvmshare &&
+		crc_impl_named &&
 		[ "$(cat /sys/module/kvmshare/parameters/pager_timeout_ms)" = 10000 ] &&
 		[ "$(cat /sys/module/kvmshare/parameters/sample_ms)" = 1000 ]
+}
+
+# The load message names the crc32c of page-outs and page-ins: with
+# SSE4.2 and crc32c_intel loaded (scripts/vm/init does, as udev would),
+# the crypto API's crc32c-intel, not the generic one or lib/crc32's.
+crc_impl_named() {
+	line=$(dmesg | grep 'kvmshare: version .* loaded' | tail -1)
+	echo "# $line"
+	case "$line" in
+	*"(crc32c: crc32c-intel)") return 0 ;;
+	*"(crc32c: "*)
+		! grep -qw sse4_2 /proc/cpuinfo || ! loaded crc32c_intel ;;
+	*) return 1 ;;
+	esac
 }
 
 vfio_mdev() {
@@ -53,7 +68,7 @@ echo "TAP version 13"
 echo "1..6"
 ok "start: vpa, kvmshare, vfio_iommu_type1, mdev not loaded" unloaded
 bad "insmod vpa.ko before vfio and mdev is refused" insmod "$ko/vpa.ko"
-ok "insmod kvmshare.ko sample_ms=1000 pager_timeout_ms=10000, nothing else needed" \
+ok "insmod kvmshare.ko sample_ms=1000 pager_timeout_ms=10000, nothing else needed; its crc32c named" \
 	kvmshare_alone
 ok "modprobe vfio_iommu_type1; modprobe mdev" vfio_mdev
 ok "insmod vpa.ko sw_adapters=1 after them: vpa0 exists" vpa_after
