@@ -8,6 +8,8 @@
  *   bench: pager.pagein_sparse_vs_uffd R     (goal >= 0.9)
  *   bench: pager.pagein_<pattern>_c<N>_vs_uffd_window R (no goal)
  *   bench: pager.pageout_vs_uffd R           (goal >= 1.0)
+ *   bench: pager.refault_vs_shmem R          (no goal)
+ *   bench: pager.pagein_seq_fault_around_ceiling R (no goal)
  *
  * The workload: a nested KVM guest (mvm) with NR_VCPUS vCPUs, each from its
  * own thread, reads one qword of pages of a data slot of NR_PAGES pages,
@@ -42,6 +44,18 @@
  * is the median over every round of every pattern of the VMM's eviction
  * time over ours. Times under TCG are emulated and only comparable within
  * one run.
+ *
+ * The fault path without paging: a partition and a memfd, every page
+ * resident and mapped, read sequentially by a new guest (KVM's nested
+ * page faults only: the host's page table has the pages), then again
+ * after MADV_DONTNEED zapped the host's mappings (a host fault into the
+ * pool or shmem as well). The difference is one host fault per page;
+ * refault_vs_shmem is shmem's second read over ours. A read-ahead hit
+ * costs such a host fault; mapping the read-ahead pages at the fault that
+ * brings them in (fault-around, Documentation/plans/fault-around.md)
+ * would save at most that per hit, so the sequential figure with the hits'
+ * host faults taken out is the most fault-around can reach
+ * (pagein_seq_fault_around_ceiling).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -645,6 +659,7 @@ struct config {
 	double ratio1[ROUNDS * CHUNKS];	/* ours / VMM, W = 1 */
 	int n;
 	double in_pool, in_uffd, in_uffd1;	/* accesses/s, summed */
+	uint64_t hits, touched;		/* read-ahead hits, accesses */
 };
 
 /* Page-out: the VMM's eviction time over ours, every round. */
@@ -715,6 +730,8 @@ static int one_round(const char *dir, int round, struct config *cf,
 	for (i = 0; i < cf->sides; i++)
 		if (side_verify(&side[i]))
 			goto out;
+	cf->hits += st.readahead_hits - st0.readahead_hits;
+	cf->touched += touched;
 	cf->in_pool += touched * 1e9 / side[0].total_ns;
 	cf->in_uffd += touched * 1e9 / side[1].total_ns;
 	if (cf->sides > 2)
@@ -722,6 +739,71 @@ static int one_round(const char *dir, int round, struct config *cf,
 	ret = 0;
 out:
 	for (i = 0; i < 3; i++)
+		side_close(&side[i]);
+	return ret;
+}
+
+/*
+ * The fault path without paging (see the top): a partition and a memfd,
+ * resident, read sequentially by new guests twice, the host's mappings
+ * zapped in between. Adds each side's time per access of both reads to
+ * @npt and @refault (partition first); 0 or -1.
+ */
+static int fault_path(const char *dir, int round, const uint8_t *data,
+		      double npt[2], double refault[2])
+{
+	struct side side[2];
+	uint64_t t, touched;
+	int c, k, i, phase, ret = -1;
+
+	side_init(&side[0], "partition, resident");
+	side_init(&side[1], "memfd, resident");
+	snprintf(side[0].path, sizeof(side[0].path), "%s/vm-fault-%d", dir,
+		 round);
+	side[0].fd = ks_part_create(dir, side[0].path + strlen(dir) + 1,
+				    NR_PAGES * KS_PAGE);
+	side[1].fd = memfd_create("pager-bench-resident", MFD_CLOEXEC);
+	if (side[0].fd < 0 || side[1].fd < 0 ||
+	    ftruncate(side[1].fd, NR_PAGES * KS_PAGE)) {
+		printf("# fault path: no partition or memfd\n");
+		goto out;
+	}
+	list_len = make_list(PAT_SEQ);
+	touched = list_len / CHUNKS / NR_VCPUS * NR_VCPUS * CHUNKS;
+	for (i = 0; i < 2; i++) {
+		if (side_map(&side[i]))
+			goto out;
+		memcpy(side[i].ram, data, NR_PAGES * KS_PAGE);
+		if (side_guest(&side[i]))
+			goto out;
+	}
+	for (phase = 0; phase < 2; phase++) {
+		for (i = 0; phase && i < 2; i++) {
+			if (madvise(side[i].ram, NR_PAGES * KS_PAGE,
+				    MADV_DONTNEED)) {
+				printf("# MADV_DONTNEED: %s\n", strerror(errno));
+				goto out;
+			}
+		}
+		for (c = 0; c < CHUNKS; c++) {
+			for (k = 0; k < 2; k++) {
+				i = (c + round + k) % 2;
+				t = side_read(&side[i], c);
+				if (!t)
+					goto out;
+				if (phase)
+					refault[i] += (double)t / touched;
+				else
+					npt[i] += (double)t / touched;
+			}
+		}
+	}
+	for (i = 0; i < 2; i++)
+		if (side_verify(&side[i]))
+			goto out;
+	ret = 0;
+out:
+	for (i = 0; i < 2; i++)
 		side_close(&side[i]);
 	return ret;
 }
@@ -769,13 +851,14 @@ int main(void)
 {
 	static struct config cfg[2 * NR_PATTERNS];
 	static const unsigned int clusters[2] = { MAX_WINDOW, 1 };
+	double npt[2] = { 0, 0 }, refault[2] = { 0, 0 }, host_fault, t_seq;
 	char dir[64], opts[128], fig[64];
 	uint8_t *data = NULL;
 	int r, k, ok = 1, ret, datafd, ncfg = 0;
 	const char *service;
 	struct config *cf;
 
-	printf("TAP version 13\n1..4\n");
+	printf("TAP version 13\n1..5\n");
 	snprintf(pool_name, sizeof(pool_name), "kspgb%d", getpid());
 	snprintf(opts, sizeof(opts), "size=%luM,name=%s",
 		 (unsigned long)POOL_MB, pool_name);
@@ -831,6 +914,9 @@ int main(void)
 	}
 	ks_write_file(CLUSTER_PARAM, "16");
 	result(ok, "the guests read back every page, paged in by the service and by userfaultfd");
+	for (r = 0; r < ROUNDS && ok; r++)
+		ok = !fault_path(dir, r, data, npt, refault);
+	result(ok, "the guests read back every resident page, before and after a zap");
 	pager_stop();
 	munmap(data, NR_PAGES * KS_PAGE);
 	close(datafd);
@@ -863,5 +949,27 @@ int main(void)
 	}
 	report("pageout_vs_uffd", ks_median(pageout_ratio, nr_pageout),
 	       "goal >= 1.0");
+
+	/* Per access, over the rounds: ns. */
+	for (k = 0; k < 2; k++)
+		printf("# fault path, %s: %.0f ns per access with the host's mapping, %.0f ns after a zap\n",
+		       k ? "memfd" : "partition", npt[k] / ROUNDS,
+		       refault[k] / ROUNDS);
+	report("refault_vs_shmem", refault[1] / refault[0], "no goal");
+	host_fault = (refault[0] - npt[0]) / ROUNDS;
+	for (k = 0; k < ncfg; k++) {
+		cf = &cfg[k];
+		if (cf->pat != PAT_SEQ || cf->cluster != MAX_WINDOW ||
+		    !cf->touched)
+			continue;
+		t_seq = ROUNDS * 1e9 / cf->in_pool;
+		printf("# sequential, window 16: ours %.0f ns per access, VMM %.0f; %.2f read-ahead hits per access, a host fault %.0f ns\n",
+		       t_seq, ROUNDS * 1e9 / cf->in_uffd,
+		       (double)cf->hits / cf->touched, host_fault);
+		report("pagein_seq_fault_around_ceiling",
+		       ROUNDS * 1e9 / cf->in_uffd /
+		       (t_seq - (double)cf->hits / cf->touched * host_fault),
+		       "no goal");
+	}
 	return failed ? 1 : 0;
 }
