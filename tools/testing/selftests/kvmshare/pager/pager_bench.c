@@ -952,7 +952,7 @@ int main(void)
 
 	/* Per access, over the rounds: ns. */
 	for (k = 0; k < 2; k++)
-		printf("# fault path, %s: %.0f ns per access with the host's mapping, %.0f ns after a zap\n",
+		printf("# fault path, %s: %.0f ns per access mapped, %.0f ns zapped\n",
 		       k ? "memfd" : "partition", npt[k] / ROUNDS,
 		       refault[k] / ROUNDS);
 	report("refault_vs_shmem", refault[1] / refault[0], "no goal");
@@ -963,9 +963,10 @@ int main(void)
 		    !cf->touched)
 			continue;
 		t_seq = ROUNDS * 1e9 / cf->in_pool;
-		printf("# sequential, window 16: ours %.0f ns per access, VMM %.0f; %.2f read-ahead hits per access, a host fault %.0f ns\n",
+		printf("# seq c16: ours %.0f ns per access, VMM %.0f; %.2f hits per access\n",
 		       t_seq, ROUNDS * 1e9 / cf->in_uffd,
-		       (double)cf->hits / cf->touched, host_fault);
+		       (double)cf->hits / cf->touched);
+		printf("# a host fault: %.0f ns\n", host_fault);
 		report("pagein_seq_fault_around_ceiling",
 		       ROUNDS * 1e9 / cf->in_uffd /
 		       (t_seq - (double)cf->hits / cf->touched * host_fault),
