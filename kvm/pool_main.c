@@ -636,6 +636,7 @@ static void kvmshare_inode_init_once(void *obj)
 
 static int __init kvmshare_init(void)
 {
+	char crc[96];
 	int ret;
 
 	kvmshare_inode_cache = kmem_cache_create("kvmshare_inode",
@@ -657,8 +658,8 @@ static int __init kvmshare_init(void)
 	if (ret)
 		goto err_kset;
 	kvmshare_debugfs = debugfs_create_dir("kvmshare", NULL);
-	pr_info("version %s loaded (crc32c: %s)\n", KVMSHARE_VERSION,
-		kvmshare_crc_impl());
+	kvmshare_crc_describe(crc, sizeof(crc));
+	pr_info("version %s loaded (crc32c: %s)\n", KVMSHARE_VERSION, crc);
 	return 0;
 
 err_kset:

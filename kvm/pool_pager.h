@@ -96,7 +96,7 @@ void kvmshare_io_end(struct kvmshare_io *io, int result);
 u32 kvmshare_page_crc(struct page *page);
 void kvmshare_crc_init(void);
 void kvmshare_crc_exit(void);
-const char *kvmshare_crc_impl(void);
+void kvmshare_crc_describe(char *buf, size_t len);
 bool kvmshare_page_swap_out(struct kvmshare_part *part, pgoff_t index,
 			    struct page *page, void *ent);
 

@@ -40,6 +40,7 @@
 #include <linux/crc32.h>
 #include <linux/file.h>
 #include <linux/highmem.h>
+#include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
@@ -90,16 +91,53 @@ MODULE_PARM_DESC(pager_timeout_ms,
 		 "A paging service that leaves a request unanswered this long (ms) fails over to the next service; with none, page-ins waiting that long fail (0: wait forever, else 100..3600000; default 10000)");
 
 /*
- * The crc32c of page-outs and page-ins comes from the crypto API, whose
- * fastest crc32c wins (crc32c-intel, with SSE4.2, several times faster
- * than lib/crc32's tables, which are the fallback when the API has none).
- * Set at module load, before any pool exists; freed at unload.
+ * The crc32c of page-outs and page-ins: the crypto API's best crc32c
+ * (crc32c-intel with SSE4.2, several times faster than tables on hardware)
+ * or lib/crc32's tables, whichever computes a page faster here. Timed once
+ * at module load, as the kernel's xor and raid6 code choose theirs: an
+ * emulator (the test VM's TCG) may run the CPU's crc32 instruction and the
+ * FPU state switch far slower than table loads. Set before any pool
+ * exists; the transform is freed at unload.
  */
 static struct crypto_shash *kvmshare_crc_tfm;
+static u64 kvmshare_crc_ns[2];		/* a page: [0] tables, [1] the API */
+
+static u32 kvmshare_crc_buf(bool api, const void *buf)
+{
+	u8 out[4];
+
+	if (api) {
+		SHASH_DESC_ON_STACK(desc, kvmshare_crc_tfm);
+
+		desc->tfm = kvmshare_crc_tfm;
+		/* crc32c's digest: seed ~0, inverted, little endian */
+		if (!crypto_shash_digest(desc, buf, PAGE_SIZE, out))
+			return get_unaligned_le32(out);
+	}
+	return ~__crc32c_le(~0U, buf, PAGE_SIZE);
+}
+
+/* The least time of a few runs over @buf, in ns. */
+static u64 kvmshare_crc_time(bool api, const void *buf)
+{
+	u64 best = U64_MAX, t;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		preempt_disable();
+		t = ktime_get_ns();
+		kvmshare_crc_buf(api, buf);
+		t = ktime_get_ns() - t;
+		preempt_enable();
+		best = min(best, t);
+	}
+	return best;
+}
 
 void kvmshare_crc_init(void)
 {
 	struct crypto_shash *tfm = crypto_alloc_shash("crc32c", 0, 0);
+	void *buf;
 
 	if (IS_ERR(tfm)) {
 		pr_info("no crc32c in the crypto API (%ld): using lib/crc32\n",
@@ -107,6 +145,24 @@ void kvmshare_crc_init(void)
 		return;
 	}
 	kvmshare_crc_tfm = tfm;
+	buf = (void *)__get_free_page(GFP_KERNEL);
+	if (!buf)
+		return;				/* the API, untimed */
+	get_random_bytes(buf, PAGE_SIZE);
+	if (kvmshare_crc_buf(true, buf) != kvmshare_crc_buf(false, buf)) {
+		pr_warn("%s disagrees with lib/crc32: not using it\n",
+			crypto_shash_driver_name(tfm));
+		kvmshare_crc_tfm = NULL;
+		crypto_free_shash(tfm);
+	} else {
+		kvmshare_crc_ns[0] = kvmshare_crc_time(false, buf);
+		kvmshare_crc_ns[1] = kvmshare_crc_time(true, buf);
+		if (kvmshare_crc_ns[1] > kvmshare_crc_ns[0]) {
+			kvmshare_crc_tfm = NULL;
+			crypto_free_shash(tfm);
+		}
+	}
+	free_page((unsigned long)buf);
 }
 
 void kvmshare_crc_exit(void)
@@ -116,11 +172,21 @@ void kvmshare_crc_exit(void)
 	kvmshare_crc_tfm = NULL;
 }
 
-/* The crc32c implementation in use, for the load message. */
-const char *kvmshare_crc_impl(void)
+/*
+ * The load message's words on the crc32c in use: its name and, when both
+ * were timed, each one's time for a page.
+ */
+void kvmshare_crc_describe(char *buf, size_t len)
 {
-	return kvmshare_crc_tfm ? crypto_shash_driver_name(kvmshare_crc_tfm) :
-				  "lib/crc32";
+	const char *name = kvmshare_crc_tfm ?
+			   crypto_shash_driver_name(kvmshare_crc_tfm) :
+			   "lib/crc32";
+
+	if (kvmshare_crc_ns[0])
+		snprintf(buf, len, "%s; a page: lib/crc32 %llu ns, crypto API %llu ns",
+			 name, kvmshare_crc_ns[0], kvmshare_crc_ns[1]);
+	else
+		snprintf(buf, len, "%s", name);
 }
 
 /*
@@ -130,18 +196,7 @@ const char *kvmshare_crc_impl(void)
  */
 u32 kvmshare_page_crc(struct page *page)
 {
-	u8 out[4];
-
-	if (kvmshare_crc_tfm) {
-		SHASH_DESC_ON_STACK(desc, kvmshare_crc_tfm);
-
-		desc->tfm = kvmshare_crc_tfm;
-		/* crc32c's digest: seed ~0, inverted, little endian */
-		if (!crypto_shash_digest(desc, page_address(page), PAGE_SIZE,
-					 out))
-			return get_unaligned_le32(out);
-	}
-	return ~__crc32c_le(~0U, page_address(page), PAGE_SIZE);
+	return kvmshare_crc_buf(!!kvmshare_crc_tfm, page_address(page));
 }
 
 /* Sleep at @point if a test asked for it (see struct kvmshare_pool). */

@@ -3,12 +3,15 @@
  * CRC-32C. With SSE4.2 the CPU's crc32 instruction, 8 bytes at a time;
  * else slicing by 8: eight tables of 256 entries, built on first use, let
  * the loop take 8 bytes per step (a 4 KiB page in a few microseconds, some
- * times the instruction's). The static binary has no library that offers
- * it (Debian's ISA-L ships no static archive), hence these few lines.
+ * times the instruction's on hardware). Which one runs is timed once, on
+ * first use: an emulator (QEMU's TCG) may run the instruction slower than
+ * the tables. The static binary has no library that offers it (Debian's
+ * ISA-L ships no static archive), hence these few lines.
  */
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
+#include <time.h>
 #if defined(__x86_64__)
 #include <nmmintrin.h>
 #endif
@@ -21,14 +24,17 @@ static uint32_t crc32c_table[8][256];
 static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
 static bool crc32c_hw;
 
+static uint32_t crc32c_by_tables(uint32_t crc, const void *data,
+				 size_t len);
+#if defined(__x86_64__)
+static bool crc32c_cpu_faster(void);
+#endif
+
 static void crc32c_init(void)
 {
 	uint32_t crc;
 	unsigned int i, j;
 
-#if defined(__x86_64__)
-	crc32c_hw = __builtin_cpu_supports("sse4.2");
-#endif
 
 	for (i = 0; i < 256; i++) {
 		crc = i;
@@ -43,6 +49,9 @@ static void crc32c_init(void)
 			crc32c_table[j][i] = crc;
 		}
 	}
+#if defined(__x86_64__)
+	crc32c_hw = __builtin_cpu_supports("sse4.2") && crc32c_cpu_faster();
+#endif
 }
 
 #if defined(__x86_64__)
@@ -67,6 +76,38 @@ static uint32_t crc32c_sse42(uint32_t crc, const unsigned char *p,
 		c = _mm_crc32_u8((uint32_t)c, *p++);
 	return (uint32_t)c;
 }
+
+static uint64_t crc32c_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The least of a few runs over 4 KiB: the instruction against the tables. */
+static bool crc32c_cpu_faster(void)
+{
+	static unsigned char page[4096];
+	uint64_t best[2] = { UINT64_MAX, UINT64_MAX }, t;
+	volatile uint32_t sink = 0;
+	unsigned int i, k;
+
+	for (i = 0; i < sizeof(page); i++)
+		page[i] = (unsigned char)(i * 131 + (i >> 7));
+	for (i = 0; i < 8; i++) {
+		for (k = 0; k < 2; k++) {
+			t = crc32c_now_ns();
+			sink += k ? crc32c_sse42(~0U, page, sizeof(page)) :
+				    crc32c_by_tables(~0U, page, sizeof(page));
+			t = crc32c_now_ns() - t;
+			if (t < best[k])
+				best[k] = t;
+		}
+	}
+	(void)sink;
+	return best[1] <= best[0];
+}
 #endif
 
 bool crc32c_uses_cpu(void)
@@ -82,15 +123,19 @@ uint32_t crc32c_raw(uint32_t crc, const void *data, size_t len)
 	if (crc32c_hw)
 		return crc32c_sse42(crc, data, len);
 #endif
-	return crc32c_tables(crc, data, len);
+	return crc32c_by_tables(crc, data, len);
 }
 
 uint32_t crc32c_tables(uint32_t crc, const void *data, size_t len)
 {
+	pthread_once(&crc32c_once, crc32c_init);
+	return crc32c_by_tables(crc, data, len);
+}
+
+static uint32_t crc32c_by_tables(uint32_t crc, const void *data, size_t len)
+{
 	const unsigned char *p = data;
 	uint64_t w;
-
-	pthread_once(&crc32c_once, crc32c_init);
 	while (len && ((uintptr_t)p & 7)) {
 		crc = (crc >> 8) ^ crc32c_table[0][(crc ^ *p++) & 0xff];
 		len--;

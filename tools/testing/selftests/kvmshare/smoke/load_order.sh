@@ -36,18 +36,25 @@ kvmshare_alone() {
 		[ "$(cat /sys/module/kvmshare/parameters/sample_ms)" = 1000 ]
 }
 
-# The load message names the crc32c of page-outs and page-ins: with
-# SSE4.2 and crc32c_intel loaded (scripts/vm/init does, as udev would),
-# the crypto API's crc32c-intel, not the generic one or lib/crc32's.
+# The load message names the crc32c of page-outs and page-ins and, when
+# the crypto API has one (crc32c_intel loaded, as scripts/vm/init does and
+# udev would), what each took for a page: the faster one is in use.
 crc_impl_named() {
 	line=$(dmesg | grep 'kvmshare: version .* loaded' | tail -1)
 	echo "# $line"
 	case "$line" in
-	*"(crc32c: crc32c-intel)") return 0 ;;
-	*"(crc32c: "*)
-		! grep -qw sse4_2 /proc/cpuinfo || ! loaded crc32c_intel ;;
+	*"(crc32c: lib/crc32)"|*"(crc32c: "*"; a page: lib/crc32 "*) ;;
 	*) return 1 ;;
 	esac
+	case "$line" in *"; a page: "*) ;; *) return 0 ;; esac
+	# shellcheck disable=SC2046 # (three words, split on purpose)
+	set -- $(echo "$line" | sed -n 's/.*crc32c: \([^;]*\); a page: lib\/crc32 \([0-9]*\) ns, crypto API \([0-9]*\) ns.*/\1 \2 \3/p')
+	[ $# = 3 ] || return 1
+	if [ "$1" = lib/crc32 ]; then
+		[ "$2" -le "$3" ]
+	else
+		[ "$3" -le "$2" ]
+	fi
 }
 
 vfio_mdev() {
