@@ -78,7 +78,25 @@
  * vpa_sriov_enable().
  * The sysfs files of the groups and types take vpa_sriov::lock, never the
  * device lock: remove, under the device lock, deletes their directories
- * first, which waits for the files' callbacks to return.
+ * first, which waits for the files' callbacks to return (a change waiting
+ * for an owner stops waiting first: vpa_sriov::gone).
+ * vpa_vf::evt_lock (a spinlock) is innermost: the acknowledgment (ack)
+ * takes it alone, and a change waits for it with no lock held.
+ *
+ * The owner protocol (plans/sriov.md, step 6): resize (nr_wq, nr_vec),
+ * give (give_to, give_wq, give_vec) and destroy of a group whose VF is
+ * online with a driver bound (vfio-pci, whose user is the owner, or a
+ * host driver) ask the owner first, as vpa_change() asks an mdev's
+ * guest: the request is numbered, vpa_vfs/<n>/event reads its number and
+ * is notified (poll() on it wakes), event_kind and event_nr_* say what
+ * comes; the owner quiesces and writes the number to ack. vpa waits at
+ * most ack_timeout_ms, without vpa_sriov::lock (other groups change
+ * meanwhile), then goes on: acked or forced, every change of an online
+ * secondary takes it offline (ACT 7, ACT 8 of 0) and brings it online
+ * again with the new counts (ACT 8, ACT 9; a destroy leaves it offline),
+ * which resets the VF: an owner that did not let go finds its queues gone
+ * (its commands are never completed, CSTS.RDY 0). event reads 0 again
+ * when the change is over; state and nr_* then say what the VF has.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -165,8 +183,23 @@ struct vpa_vf_type {
  * @nr:		the group's resources by type (VQ as wq, VI as vec)
  * @state:	enum vpa_vf_state
  * @nsid:	the namespace vpa attached to the secondary, 0 for none
+ * @busy:	a resize, give or destroy of the group runs (it may be
+ *		waiting for an owner): another change of it is refused
+ * @give_to:	the VF give_wq and give_vec move resources to, -1: none
+ * @rec:	the owner protocol's counters (vpa_recovery/), written under
+ *		vpa_sriov::lock, read without it (one value a file)
+ * @evt_lock:	protects the request, @evt_seq to @ack_time
+ * @evt_seq:	number of the last request, 0 before the first
+ * @evt_open:	a request is out: event reads @evt_seq until the change is
+ *		done (vpa_vf_done())
+ * @asking:	its acknowledgment is awaited
+ * @evt_kind:	enum vpa_vf_evt
+ * @evt_nr:	the counts the group has after the change (wq, vec)
+ * @asked:	when the request went out
+ * @ack_time:	when the acknowledgment came
+ * @ack_wait:	woken by an acknowledgment and by unbind
  *
- * Fields from @def on are under vpa_sriov::lock.
+ * Fields from @def to @rec are under vpa_sriov::lock.
  */
 struct vpa_vf {
 	struct kobject kobj;
@@ -178,6 +211,18 @@ struct vpa_vf {
 	u32 nr[VPA_RES_NR];
 	int state;
 	u32 nsid;
+	bool busy;
+	int give_to;
+	struct vpa_recov_stats rec;
+	spinlock_t evt_lock;		/* evt_seq ... ack_time */
+	u32 evt_seq;
+	bool evt_open;
+	bool asking;
+	int evt_kind;
+	u32 evt_nr[VPA_RES_NR];
+	ktime_t asked;
+	ktime_t ack_time;
+	wait_queue_head_t ack_wait;
 };
 
 /**
@@ -217,6 +262,8 @@ struct vpa_vf {
  * @types:	its subdirectories (NULL for a type the device cannot fit)
  * @vfs_dir:	vpa_vfs/
  * @vf:		its subdirectories, one per VF number with a secondary
+ * @gone:	unbind has begun: a change waiting for an owner stops
+ *		waiting and is refused (written once, read with READ_ONCE())
  */
 struct vpa_sriov {
 	struct vpa_nvme nv;
@@ -241,6 +288,7 @@ struct vpa_sriov {
 	struct vpa_vf_type *types[VPA_VF_NR_TYPES];
 	struct kobject *vfs_dir;
 	struct vpa_vf *vf[VPA_SRIOV_MAX_VFS];
+	bool gone;
 };
 
 /* An NVMe function with SR-IOV: the SR-IOV back end's. */
@@ -958,6 +1006,7 @@ static void vpa_vf_free(struct vpa_adapter *ad, struct vpa_vf *vf)
 	memset(vf->nr, 0, sizeof(vf->nr));
 	vf->state = VPA_VF_NONE;
 	vf->nsid = 0;
+	vf->give_to = -1;
 }
 
 /*
@@ -1068,6 +1117,9 @@ static int vpa_vf_create(struct vpa_adapter *ad,
 		goto out;
 	vf->def = def;
 	vf->rid = rid;
+	/* the counters describe this group (its VF's directory stays) */
+	memset(&vf->rec, 0, sizeof(vf->rec));
+	vf->rec.last_ack_us = -1;
 	ret = vpa_vf_online(sr, vf, true);
 	if (ret && vf->state != VPA_VF_ERROR)
 		vpa_vf_free(ad, vf);
@@ -1109,10 +1161,13 @@ static int vpa_vf_ns_detach(struct vpa_sriov *sr, struct vpa_vf *vf)
  * admin queue down (a reset or a fatal error took every secondary offline
  * with nothing assigned; after a timeout the next reset will) no command
  * is sent and the VF is not claimed: the namespace is left to the sweep
- * of the next restart or bring-up. Return: 0, -ENOENT (no group), -EBUSY
- * (a driver is bound to the VF, or its device lock is held) or the
- * command's error.
+ * of the next restart or bring-up. A driver may be bound to the VF: its
+ * owner was asked first (step 6); the secondary goes offline under it.
+ * Return: 0, -ENOENT (no group), -EBUSY (the VF's device lock is held)
+ * or the command's error.
  */
+static struct pci_dev *vpa_vf_hold(struct vpa_adapter *ad, u16 index);
+
 static int vpa_vf_destroy(struct vpa_adapter *ad, struct vpa_vf *vf)
 {
 	struct vpa_sriov *sr = ad->sriov;
@@ -1131,7 +1186,8 @@ static int vpa_vf_destroy(struct vpa_adapter *ad, struct vpa_vf *vf)
 		vpa_vf_free(ad, vf);
 		return 0;
 	}
-	vfdev = vpa_vf_claim(ad, vf->index);
+	/* its owner, if it has one, was asked (vpa_vf_destroy_asked()) */
+	vfdev = vpa_vf_hold(ad, vf->index);
 	if (IS_ERR(vfdev))
 		return PTR_ERR(vfdev);
 	if (vf->state != VPA_VF_OFFLINE)
@@ -1144,6 +1200,402 @@ static int vpa_vf_destroy(struct vpa_adapter *ad, struct vpa_vf *vf)
 	dev_info_ratelimited(ad->dev, "VF %u: group destroyed\n", vf->index);
 out:
 	vpa_vf_unclaim(vfdev);
+	return ret;
+}
+
+/* The owner protocol (step 6): see the top of this file. */
+
+/* What a request tells the owner of a VF (event_kind) */
+enum vpa_vf_evt {
+	VPA_VF_EVT_NONE,
+	VPA_VF_EVT_RESIZE,	/* its counts change (nr_wq, nr_vec) */
+	VPA_VF_EVT_GIVE,	/* it gives resources to another VF */
+	VPA_VF_EVT_RECEIVE,	/* it receives resources from another VF */
+	VPA_VF_EVT_DESTROY,	/* its group goes: offline for good */
+	VPA_VF_EVT_NR
+};
+
+static const char * const vpa_vf_evt_names[VPA_VF_EVT_NR] = {
+	[VPA_VF_EVT_NONE] = "none",
+	[VPA_VF_EVT_RESIZE] = "resize",
+	[VPA_VF_EVT_GIVE] = "give",
+	[VPA_VF_EVT_RECEIVE] = "receive",
+	[VPA_VF_EVT_DESTROY] = "destroy",
+};
+
+/*
+ * Hold VF @index against binds and unbinds while the commands of a change
+ * run: its device lock, only tried (as vpa_vf_lock()), but unlike
+ * vpa_vf_claim() a bound driver is allowed: its owner was asked first.
+ * Returns the VF with its device lock held and a reference (release with
+ * vpa_vf_unclaim()), NULL if it is not enabled, or ERR_PTR(-EBUSY).
+ * Caller holds vpa_sriov::lock.
+ */
+static struct pci_dev *vpa_vf_hold(struct vpa_adapter *ad, u16 index)
+{
+	struct pci_dev *vfdev;
+
+	lockdep_assert_held(&ad->sriov->lock);
+	if (index >= ad->sriov->num_vfs)
+		return NULL;
+	vfdev = vpa_sriov_vf_get(ad->pdev, index);
+	if (!vfdev)
+		return NULL;
+	if (!device_trylock(&vfdev->dev)) {
+		dev_info_ratelimited(ad->dev, "VF %u (%s) is busy: a bind, unbind or reset of it is under way\n",
+				     index, pci_name(vfdev));
+		pci_dev_put(vfdev);
+		return ERR_PTR(-EBUSY);
+	}
+	return vfdev;
+}
+
+/*
+ * Does @vf's group have an owner to ask: its secondary online and a
+ * driver bound to its VF? Read without the VF's device lock: a driver
+ * that binds after this is not asked (as vpa_sriov_vfs_busy(), advisory).
+ * Caller holds vpa_sriov::lock.
+ */
+static bool vpa_vf_owned(struct vpa_adapter *ad, struct vpa_vf *vf)
+{
+	struct pci_dev *vfdev;
+	bool ret;
+
+	lockdep_assert_held(&ad->sriov->lock);
+	if (vf->state != VPA_VF_ONLINE || vf->index >= ad->sriov->num_vfs)
+		return false;
+	vfdev = vpa_sriov_vf_get(ad->pdev, vf->index);
+	ret = vfdev && READ_ONCE(vfdev->dev.driver);
+	pci_dev_put(vfdev);
+	return ret;
+}
+
+/*
+ * Ask @vf's owner, if it has one, to let go of its controller for a
+ * change of @kind after which the group has @wq VQ and @vec VI: the
+ * request is numbered and event's pollers are woken. The record is
+ * complete before the owner can see the request (an owner may ack at
+ * once). Returns whether it was asked; without an owner the outcome is
+ * "idle". Caller holds vpa_sriov::lock.
+ */
+static bool vpa_vf_ask(struct vpa_adapter *ad, struct vpa_vf *vf, int kind,
+		       u32 wq, u32 vec)
+{
+	lockdep_assert_held(&ad->sriov->lock);
+	vf->rec.last_error = false;
+	if (!vpa_vf_owned(ad, vf)) {
+		vf->rec.last_outcome = VPA_OUT_IDLE;
+		return false;
+	}
+	vf->rec.events++;
+	vf->rec.last_outcome = VPA_OUT_PENDING;
+	spin_lock(&vf->evt_lock);
+	if (!++vf->evt_seq)		/* 0 reads as "no request" */
+		vf->evt_seq = 1;
+	vf->evt_kind = kind;
+	vf->evt_nr[VPA_RES_WQ] = wq;
+	vf->evt_nr[VPA_RES_VEC] = vec;
+	vf->asked = ktime_get();
+	vf->asking = true;
+	vf->evt_open = true;
+	spin_unlock(&vf->evt_lock);
+	sysfs_notify(&vf->kobj, NULL, "event");
+	return true;
+}
+
+static bool vpa_vf_answered(struct vpa_vf *vf)
+{
+	bool ret;
+
+	spin_lock(&vf->evt_lock);
+	ret = !vf->asking || READ_ONCE(vf->ad->sriov->gone);
+	spin_unlock(&vf->evt_lock);
+	return ret;
+}
+
+/* Wait until @vf's owner answered or @deadline passed. No lock held. */
+static void vpa_vf_wait(struct vpa_vf *vf, ktime_t deadline)
+{
+	s64 left = ktime_ms_delta(deadline, ktime_get());
+
+	if (left > 0)
+		wait_event_timeout(vf->ack_wait, vpa_vf_answered(vf),
+				   msecs_to_jiffies(left));
+}
+
+/*
+ * The wait for @vf's owner is over: record whether it acknowledged in
+ * time. A late ack is refused from now on (ESTALE); event keeps the
+ * request's number until vpa_vf_done(). Caller holds vpa_sriov::lock.
+ */
+static void vpa_vf_conclude(struct vpa_vf *vf)
+{
+	ktime_t at;
+	bool acked;
+
+	lockdep_assert_held(&vf->ad->sriov->lock);
+	spin_lock(&vf->evt_lock);
+	acked = !vf->asking;
+	vf->asking = false;
+	at = vf->ack_time;
+	spin_unlock(&vf->evt_lock);
+	if (acked) {
+		vf->rec.acked++;
+		vf->rec.last_ack_us = ktime_us_delta(at, vf->asked);
+		vf->rec.last_outcome = VPA_OUT_ACKED;
+		return;
+	}
+	vf->rec.forced++;
+	vf->rec.last_ack_us = -1;
+	vf->rec.last_outcome = VPA_OUT_FORCED;
+	dev_notice_ratelimited(vf->ad->dev, "VF %u: request %u (%s) not acknowledged in %u ms: going on without its owner\n",
+			       vf->index, vf->evt_seq,
+			       vpa_vf_evt_names[vf->evt_kind],
+			       READ_ONCE(vpa_ack_timeout_ms));
+}
+
+/* The change @vf's owner was asked about is over: event reads 0. */
+static void vpa_vf_done(struct vpa_vf *vf)
+{
+	spin_lock(&vf->evt_lock);
+	vf->evt_open = false;
+	vf->asking = false;
+	spin_unlock(&vf->evt_lock);
+	sysfs_notify(&vf->kobj, NULL, "event");
+}
+
+/*
+ * Check a resize of @vf's @type to @count (@to NULL), or a give of @count
+ * of them to @to. Return: 0, -EALREADY (a resize to what it has: nothing
+ * to do), -ENOENT (a VF without a group), -EBUSY (a change of one of them
+ * runs), -EIO (the admin queue is down, or a group in state error:
+ * destroy it), -EINVAL (outside the group limits, or more than it has),
+ * -ENOSPC (a growth beyond what is free). Caller holds vpa_sriov::lock.
+ */
+static int vpa_vf_change_check(struct vpa_adapter *ad, struct vpa_vf *vf,
+			       struct vpa_vf *to, enum vpa_res type, u32 count)
+{
+	const struct vpa_core *c = ad->core;
+	u32 have = vf->nr[type];
+	int ret;
+
+	lockdep_assert_held(&ad->sriov->lock);
+	if (!vf->def || (to && !to->def))
+		return -ENOENT;
+	if (vf->busy || (to && to->busy))
+		return -EBUSY;
+	if (READ_ONCE(ad->sriov->down) || vf->state == VPA_VF_ERROR ||
+	    (to && to->state == VPA_VF_ERROR))
+		return -EIO;
+	mutex_lock(&ad->lock);
+	if (to)
+		ret = (!count || count > have ||
+		       have - count < c->group_min[type] ||
+		       to->nr[type] + count > c->group_max[type]) ? -EINVAL : 0;
+	else if (count < c->group_min[type] || count > c->group_max[type])
+		ret = -EINVAL;
+	else if (count > have)
+		ret = count - have > c->free[type] ? -ENOSPC : 0;
+	else
+		ret = count == have ? -EALREADY : 0;
+	mutex_unlock(&ad->lock);
+	return ret;
+}
+
+/*
+ * Make a change vpa_vf_change_check() accepted, its owners asked: the
+ * core first (a growth may find what it needs taken meanwhile: -ENOSPC,
+ * nothing done), then each online secondary of the two offline and
+ * online again with its group's new counts. A group that is not online
+ * (its VFs disabled, a reset) changes in the core alone and comes online
+ * with its new counts at the next enable. A command that fails leaves
+ * its group with the new counts, offline (or in state error if its
+ * outcome is unknown), as vpa_vf_online() and vpa_vf_offline() say;
+ * destroy it, or disable and enable the VFs. Return: 0, -ENODEV
+ * (unbind), -EIO (down, or a group in state error), -EBUSY (a VF's
+ * device lock is held), or the core's or a command's error. Caller holds
+ * vpa_sriov::lock.
+ */
+static int vpa_vf_apply(struct vpa_adapter *ad, struct vpa_vf *vf,
+			struct vpa_vf *to, enum vpa_res type, u32 count)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	struct vpa_vf *both[2] = { vf, to };
+	struct pci_dev *dev[2] = { };
+	bool on[2] = { };
+	int i, err, ret = 0;
+
+	lockdep_assert_held(&sr->lock);
+	if (READ_ONCE(sr->gone))
+		return -ENODEV;
+	/* a reset or a disable may have come while the owners were asked */
+	if (READ_ONCE(sr->down) || vf->state == VPA_VF_ERROR ||
+	    (to && to->state == VPA_VF_ERROR))
+		return -EIO;
+	for (i = 0; i < 2; i++) {
+		if (!both[i] || both[i]->state != VPA_VF_ONLINE)
+			continue;
+		dev[i] = vpa_vf_hold(ad, both[i]->index);
+		if (IS_ERR(dev[i])) {
+			ret = PTR_ERR(dev[i]);
+			goto out;
+		}
+		on[i] = true;
+	}
+	mutex_lock(&ad->lock);
+	if (to)
+		ret = vpa_core_move(ad->core, vf->index, to->index, type,
+				    count);
+	else if (count > vf->nr[type])
+		ret = vpa_core_grow(ad->core, vf->index, type,
+				    count - vf->nr[type]);
+	else
+		ret = vpa_core_shrink(ad->core, vf->index, type,
+				      vf->nr[type] - count);
+	for (i = 0; !ret && i < 2; i++)
+		if (both[i])
+			both[i]->nr[type] = vpa_core_count(ad->core,
+							   both[i]->index,
+							   type);
+	mutex_unlock(&ad->lock);
+	if (ret)
+		goto out;
+	for (i = 0; i < 2; i++) {
+		if (!on[i])
+			continue;
+		err = vpa_vf_offline(sr, both[i]);
+		if (err) {
+			ret = ret ?: err;
+			on[i] = false;
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		if (!on[i])
+			continue;
+		err = vpa_vf_online(sr, both[i], false);
+		ret = ret ?: err;
+	}
+out:
+	for (i = 0; i < 2; i++)
+		vpa_vf_unclaim(dev[i]);
+	return ret;
+}
+
+/*
+ * vpa_vf_change - resize a VF's group, or give resources to another's
+ * @ad:		the adapter
+ * @vf:		the group resized, or the one giving
+ * @to:		the one receiving, or NULL to resize @vf
+ * @type:	VPA_RES_WQ (VQ) or VPA_RES_VEC (VI)
+ * @count:	resize: the new count; give: how many to move
+ *
+ * Both groups' owners are asked first (one deadline for both), then the
+ * change is made (vpa_vf_apply()). Return: 0, or an errno of
+ * vpa_vf_change_check() or vpa_vf_apply(); a refusal by the check
+ * changes nothing and asks no one.
+ */
+static int vpa_vf_change(struct vpa_adapter *ad, struct vpa_vf *vf,
+			 struct vpa_vf *to, enum vpa_res type, u32 count)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	struct vpa_vf *both[2] = { vf, to };
+	bool asked[2] = { };
+	u32 nr[2][VPA_RES_NR] = { };
+	ktime_t deadline;
+	int i, ret;
+
+	mutex_lock(&sr->lock);
+	ret = vpa_vf_change_check(ad, vf, to, type, count);
+	if (ret)
+		goto unlock;
+	memcpy(nr[0], vf->nr, sizeof(nr[0]));
+	if (to) {
+		memcpy(nr[1], to->nr, sizeof(nr[1]));
+		nr[0][type] -= count;
+		nr[1][type] += count;
+	} else {
+		nr[0][type] = count;
+	}
+	for (i = 0; i < 2; i++) {
+		if (!both[i])
+			continue;
+		both[i]->busy = true;
+		asked[i] = vpa_vf_ask(ad, both[i], !to ? VPA_VF_EVT_RESIZE :
+				      i ? VPA_VF_EVT_RECEIVE : VPA_VF_EVT_GIVE,
+				      nr[i][VPA_RES_WQ], nr[i][VPA_RES_VEC]);
+	}
+	if (asked[0] || asked[1]) {
+		/* other groups may change meanwhile: the lock is let go */
+		mutex_unlock(&sr->lock);
+		deadline = ktime_add_ms(ktime_get(),
+					READ_ONCE(vpa_ack_timeout_ms));
+		for (i = 0; i < 2; i++)
+			if (asked[i])
+				vpa_vf_wait(both[i], deadline);
+		mutex_lock(&sr->lock);
+		for (i = 0; i < 2; i++)
+			if (asked[i])
+				vpa_vf_conclude(both[i]);
+	}
+	ret = vpa_vf_apply(ad, vf, to, type, count);
+	for (i = 0; i < 2; i++) {
+		if (!both[i])
+			continue;
+		both[i]->busy = false;
+		if (!ret)
+			both[i]->rec.changes++;
+		if (asked[i])
+			vpa_vf_done(both[i]);
+	}
+	if (!ret && to)
+		dev_info_ratelimited(ad->dev, "VF %u gave %u %s to VF %u (%s, %s)\n",
+				     vf->index, count, vpa_res_name(type),
+				     to->index,
+				     vpa_outcome_names[vf->rec.last_outcome],
+				     vpa_outcome_names[to->rec.last_outcome]);
+	else if (!ret)
+		dev_info_ratelimited(ad->dev, "VF %u: %s resized to %u (%s)\n",
+				     vf->index, vpa_res_name(type), count,
+				     vpa_outcome_names[vf->rec.last_outcome]);
+unlock:
+	vpa_sriov_check_live(ad);
+	mutex_unlock(&sr->lock);
+	return ret == -EALREADY ? 0 : ret;
+}
+
+/*
+ * Destroy @vf's group (vpa_vf_destroy()), its owner asked first if it has
+ * one. Return: as vpa_vf_destroy(), or -EBUSY (a change of it runs),
+ * -ENODEV (unbind came while its owner was asked).
+ */
+static int vpa_vf_destroy_asked(struct vpa_adapter *ad, struct vpa_vf *vf)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	bool asked = false;
+	int ret = 0;
+
+	mutex_lock(&sr->lock);
+	if (!vf->def)
+		ret = -ENOENT;
+	else if (vf->busy)
+		ret = -EBUSY;
+	else if (!READ_ONCE(sr->down))
+		asked = vpa_vf_ask(ad, vf, VPA_VF_EVT_DESTROY, 0, 0);
+	if (asked) {
+		vf->busy = true;
+		mutex_unlock(&sr->lock);
+		vpa_vf_wait(vf, ktime_add_ms(ktime_get(),
+					     READ_ONCE(vpa_ack_timeout_ms)));
+		mutex_lock(&sr->lock);
+		vpa_vf_conclude(vf);
+		vf->busy = false;
+	}
+	if (!ret)
+		ret = READ_ONCE(sr->gone) ? -ENODEV : vpa_vf_destroy(ad, vf);
+	if (asked)
+		vpa_vf_done(vf);
+	vpa_sriov_check_live(ad);
+	mutex_unlock(&sr->lock);
 	return ret;
 }
 
@@ -1556,6 +2008,8 @@ static int vpa_vf_set_ns(struct vpa_adapter *ad, struct vpa_vf *vf, u32 nsid)
 	lockdep_assert_held(&sr->lock);
 	if (!vf->def)
 		return -ENOENT;
+	if (vf->busy)
+		return -EBUSY;
 	if (nsid == NVME_NSID_ALL)
 		return -EINVAL;
 	if (!sr->ns_ok)
@@ -1629,24 +2083,287 @@ static ssize_t vpa_vf_destroy_store(struct kobject *kobj,
 				    const char *buf, size_t count)
 {
 	struct vpa_vf *vf = vpa_vf_of(kobj);
-	struct vpa_sriov *sr = vf->ad->sriov;
 	bool yes;
 	int ret;
 
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
 	ret = kstrtobool(buf, &yes) || !yes ? -EINVAL : 0;
-	if (!ret) {
-		mutex_lock(&sr->lock);
-		ret = vpa_sriov_uerr(vpa_vf_destroy(vf->ad, vf));
-		vpa_sriov_check_live(vf->ad);
-		mutex_unlock(&sr->lock);
-	}
+	if (!ret)
+		ret = vpa_sriov_uerr(vpa_vf_destroy_asked(vf->ad, vf));
 	if (ret)
 		dev_info_ratelimited(vf->ad->dev, "VF %u: destroy refused: %d\n",
 				     vf->index, ret);
 	return ret ? ret : count;
 }
+
+/* A resource type's files: nr_wq/give_wq are VQ, nr_vec/give_vec VI */
+static enum vpa_res vpa_vf_res_of(struct kobj_attribute *attr)
+{
+	return strstr(attr->attr.name, "vec") ? VPA_RES_VEC : VPA_RES_WQ;
+}
+
+/* nr_wq, nr_vec: write a count (decimal): resize the group to it */
+static ssize_t vpa_vf_nr_store(struct kobject *kobj,
+			       struct kobj_attribute *attr,
+			       const char *buf, size_t count)
+{
+	struct vpa_vf *vf = vpa_vf_of(kobj);
+	enum vpa_res t = vpa_vf_res_of(attr);
+	u32 n;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = kstrtou32(buf, 10, &n) ? -EINVAL : 0;
+	if (!ret)
+		ret = vpa_sriov_uerr(vpa_vf_change(vf->ad, vf, NULL, t, n));
+	if (ret)
+		dev_info_ratelimited(vf->ad->dev, "VF %u: resize of %s refused: %d\n",
+				     vf->index, vpa_res_name(t), ret);
+	return ret ? ret : count;
+}
+
+static ssize_t vpa_vf_give_to_show(struct kobject *kobj,
+				   struct kobj_attribute *attr, char *buf)
+{
+	struct vpa_vf *vf = vpa_vf_of(kobj);
+	struct vpa_sriov *sr = vf->ad->sriov;
+	int to;
+
+	mutex_lock(&sr->lock);
+	to = vf->give_to;
+	mutex_unlock(&sr->lock);
+	return to < 0 ? sysfs_emit(buf, "none\n") : sysfs_emit(buf, "%d\n", to);
+}
+
+/*
+ * give_to: the number of another VF that has a directory in vpa_vfs/
+ * (decimal), or "none"; EINVAL for this VF, a malformed number or one
+ * without a directory. Whether it has a group is checked by the give.
+ */
+static ssize_t vpa_vf_give_to_store(struct kobject *kobj,
+				    struct kobj_attribute *attr,
+				    const char *buf, size_t count)
+{
+	struct vpa_vf *vf = vpa_vf_of(kobj);
+	struct vpa_sriov *sr = vf->ad->sriov;
+	int to = -1;
+	u32 n;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (!sysfs_streq(buf, "none")) {
+		if (kstrtou32(buf, 10, &n) || n >= sr->slots || !sr->vf[n] ||
+		    n == vf->index) {
+			dev_info_ratelimited(vf->ad->dev, "VF %u: give_to refused\n",
+					     vf->index);
+			return -EINVAL;
+		}
+		to = n;
+	}
+	mutex_lock(&sr->lock);
+	vf->give_to = to;
+	mutex_unlock(&sr->lock);
+	return count;
+}
+
+/*
+ * give_wq, give_vec: write a count (decimal): move that many from this
+ * group to give_to's (ENOENT without give_to, or if either has no group)
+ */
+static ssize_t vpa_vf_give_store(struct kobject *kobj,
+				 struct kobj_attribute *attr,
+				 const char *buf, size_t count)
+{
+	struct vpa_vf *vf = vpa_vf_of(kobj);
+	struct vpa_sriov *sr = vf->ad->sriov;
+	enum vpa_res t = vpa_vf_res_of(attr);
+	int to;
+	u32 n;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = kstrtou32(buf, 10, &n) ? -EINVAL : 0;
+	if (!ret) {
+		mutex_lock(&sr->lock);
+		to = vf->give_to;
+		mutex_unlock(&sr->lock);
+		/* sr->vf[] is fixed while the files exist */
+		ret = to < 0 ? -ENOENT :
+		      vpa_sriov_uerr(vpa_vf_change(vf->ad, vf, sr->vf[to], t,
+						   n));
+	}
+	if (ret)
+		dev_info_ratelimited(vf->ad->dev, "VF %u: give of %s refused: %d\n",
+				     vf->index, vpa_res_name(t), ret);
+	return ret ? ret : count;
+}
+
+/*
+ * event: the number of the request out to the VF's owner, 0 for none
+ * (poll() wakes when it changes); event_kind, event_nr_wq, event_nr_vec:
+ * what it announces. A snapshot each: an owner reads event again after
+ * the others to know they belong to that request.
+ */
+enum vpa_vf_evt_field {
+	VPA_VF_EVTF_SEQ, VPA_VF_EVTF_KIND, VPA_VF_EVTF_WQ, VPA_VF_EVTF_VEC,
+};
+
+static ssize_t vpa_vf_evt_show(struct vpa_vf *vf, enum vpa_vf_evt_field f,
+			       char *buf)
+{
+	u32 v = 0;
+	int kind;
+	bool open;
+
+	spin_lock(&vf->evt_lock);
+	open = vf->evt_open;
+	kind = open ? vf->evt_kind : VPA_VF_EVT_NONE;
+	if (open && f == VPA_VF_EVTF_SEQ)
+		v = vf->evt_seq;
+	else if (open && f == VPA_VF_EVTF_WQ)
+		v = vf->evt_nr[VPA_RES_WQ];
+	else if (open && f == VPA_VF_EVTF_VEC)
+		v = vf->evt_nr[VPA_RES_VEC];
+	spin_unlock(&vf->evt_lock);
+	if (f == VPA_VF_EVTF_KIND)
+		return sysfs_emit(buf, "%s\n", vpa_vf_evt_names[kind]);
+	return sysfs_emit(buf, "%u\n", v);
+}
+
+#define VPA_VF_EVT_SHOW(name, field)					\
+static ssize_t vpa_vf_##name##_show(struct kobject *kobj,		\
+				    struct kobj_attribute *attr,	\
+				    char *buf)				\
+{									\
+	return vpa_vf_evt_show(vpa_vf_of(kobj), field, buf);		\
+}
+
+VPA_VF_EVT_SHOW(event, VPA_VF_EVTF_SEQ)
+VPA_VF_EVT_SHOW(event_kind, VPA_VF_EVTF_KIND)
+VPA_VF_EVT_SHOW(event_nr_wq, VPA_VF_EVTF_WQ)
+VPA_VF_EVT_SHOW(event_nr_vec, VPA_VF_EVTF_VEC)
+
+/*
+ * ack: the owner writes the number event reads once it let go of the
+ * controller. EINVAL for a malformed number or 0, ESTALE for one that is
+ * not the request awaiting its acknowledgment (none is, it was
+ * acknowledged already, or its deadline passed).
+ */
+static ssize_t vpa_vf_ack_store(struct kobject *kobj,
+				struct kobj_attribute *attr,
+				const char *buf, size_t count)
+{
+	struct vpa_vf *vf = vpa_vf_of(kobj);
+	u32 seq;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (kstrtou32(buf, 10, &seq) || !seq) {
+		ret = -EINVAL;
+	} else {
+		spin_lock(&vf->evt_lock);
+		ret = vf->asking && seq == vf->evt_seq ? 0 : -ESTALE;
+		if (!ret) {
+			vf->asking = false;
+			vf->ack_time = ktime_get();
+		}
+		spin_unlock(&vf->evt_lock);
+		if (!ret)
+			wake_up(&vf->ack_wait);
+	}
+	if (ret)
+		dev_info_ratelimited(vf->ad->dev, "VF %u: ack refused: %d\n",
+				     vf->index, ret);
+	return ret ? ret : count;
+}
+
+/*
+ * vpa_vfs/<n>/vpa_recovery/: the owner protocol's counters of the group,
+ * the files and meanings of an mdev's vpa_recovery/ (failed, resumed and
+ * recoveries stay 0 until the SR-IOV error recovery, plans/sriov.md step
+ * 7); reset when a group is created. One value a file, read without a
+ * lock.
+ */
+enum vpa_vf_rec_field {
+	VPA_VFR_EVENTS, VPA_VFR_ACKED, VPA_VFR_FORCED, VPA_VFR_FAILED,
+	VPA_VFR_RESUMED, VPA_VFR_CHANGES, VPA_VFR_RECOVERIES,
+	VPA_VFR_LAST_KIND, VPA_VFR_LAST_OUTCOME, VPA_VFR_LAST_ACK_US,
+	VPA_VFR_NR
+};
+
+static struct kobj_attribute vpa_vf_rec_attrs[VPA_VFR_NR];
+
+static ssize_t vpa_vf_rec_show(struct kobject *kobj,
+			       struct kobj_attribute *attr, char *buf)
+{
+	const struct vpa_recov_stats *r = &vpa_vf_of(kobj)->rec;
+	int out;
+
+	switch (attr - vpa_vf_rec_attrs) {
+	case VPA_VFR_EVENTS:
+		return sysfs_emit(buf, "%llu\n", READ_ONCE(r->events));
+	case VPA_VFR_ACKED:
+		return sysfs_emit(buf, "%llu\n", READ_ONCE(r->acked));
+	case VPA_VFR_FORCED:
+		return sysfs_emit(buf, "%llu\n", READ_ONCE(r->forced));
+	case VPA_VFR_FAILED:
+		return sysfs_emit(buf, "%llu\n", READ_ONCE(r->failed));
+	case VPA_VFR_RESUMED:
+		return sysfs_emit(buf, "%llu\n", READ_ONCE(r->resumed));
+	case VPA_VFR_CHANGES:
+		return sysfs_emit(buf, "%llu\n", READ_ONCE(r->changes));
+	case VPA_VFR_RECOVERIES:
+		return sysfs_emit(buf, "%llu\n", READ_ONCE(r->recoveries));
+	case VPA_VFR_LAST_KIND:
+		return sysfs_emit(buf, "%s\n", READ_ONCE(r->last_error) ?
+				  "error" : "revoke");
+	case VPA_VFR_LAST_OUTCOME:
+		out = READ_ONCE(r->last_outcome);
+		if (out < 0 || out >= VPA_OUT_NR)
+			out = VPA_OUT_NONE;
+		return sysfs_emit(buf, "%s\n", vpa_outcome_names[out]);
+	}
+	return sysfs_emit(buf, "%lld\n", READ_ONCE(r->last_ack_us));
+}
+
+#define VPA_VF_REC(f, n)	\
+	[f] = __ATTR(n, 0444, vpa_vf_rec_show, NULL)
+
+static struct kobj_attribute vpa_vf_rec_attrs[VPA_VFR_NR] = {
+	VPA_VF_REC(VPA_VFR_EVENTS, events),
+	VPA_VF_REC(VPA_VFR_ACKED, acked),
+	VPA_VF_REC(VPA_VFR_FORCED, forced),
+	VPA_VF_REC(VPA_VFR_FAILED, failed),
+	VPA_VF_REC(VPA_VFR_RESUMED, resumed),
+	VPA_VF_REC(VPA_VFR_CHANGES, changes),
+	VPA_VF_REC(VPA_VFR_RECOVERIES, recoveries),
+	VPA_VF_REC(VPA_VFR_LAST_KIND, last_kind),
+	VPA_VF_REC(VPA_VFR_LAST_OUTCOME, last_outcome),
+	VPA_VF_REC(VPA_VFR_LAST_ACK_US, last_ack_us),
+};
+
+static struct attribute *vpa_vf_rec_list[] = {
+	&vpa_vf_rec_attrs[VPA_VFR_EVENTS].attr,
+	&vpa_vf_rec_attrs[VPA_VFR_ACKED].attr,
+	&vpa_vf_rec_attrs[VPA_VFR_FORCED].attr,
+	&vpa_vf_rec_attrs[VPA_VFR_FAILED].attr,
+	&vpa_vf_rec_attrs[VPA_VFR_RESUMED].attr,
+	&vpa_vf_rec_attrs[VPA_VFR_CHANGES].attr,
+	&vpa_vf_rec_attrs[VPA_VFR_RECOVERIES].attr,
+	&vpa_vf_rec_attrs[VPA_VFR_LAST_KIND].attr,
+	&vpa_vf_rec_attrs[VPA_VFR_LAST_OUTCOME].attr,
+	&vpa_vf_rec_attrs[VPA_VFR_LAST_ACK_US].attr,
+	NULL,
+};
+
+static const struct attribute_group vpa_vf_rec_group = {
+	.name = "vpa_recovery",
+	.attrs = vpa_vf_rec_list,
+};
 
 #define VPA_VF_ATTR_RO(name)						\
 static struct kobj_attribute vpa_vf_attr_##name =			\
@@ -1655,9 +2372,23 @@ static struct kobj_attribute vpa_vf_attr_##name =			\
 VPA_VF_ATTR_RO(type);
 VPA_VF_ATTR_RO(rid);
 VPA_VF_ATTR_RO(state);
-VPA_VF_ATTR_RO(nr_wq);
-VPA_VF_ATTR_RO(nr_vec);
 VPA_VF_ATTR_RO(scid);
+VPA_VF_ATTR_RO(event);
+VPA_VF_ATTR_RO(event_kind);
+VPA_VF_ATTR_RO(event_nr_wq);
+VPA_VF_ATTR_RO(event_nr_vec);
+static struct kobj_attribute vpa_vf_attr_nr_wq =
+	__ATTR(nr_wq, 0644, vpa_vf_nr_wq_show, vpa_vf_nr_store);
+static struct kobj_attribute vpa_vf_attr_nr_vec =
+	__ATTR(nr_vec, 0644, vpa_vf_nr_vec_show, vpa_vf_nr_store);
+static struct kobj_attribute vpa_vf_attr_give_to =
+	__ATTR(give_to, 0644, vpa_vf_give_to_show, vpa_vf_give_to_store);
+static struct kobj_attribute vpa_vf_attr_give_wq =
+	__ATTR(give_wq, 0200, NULL, vpa_vf_give_store);
+static struct kobj_attribute vpa_vf_attr_give_vec =
+	__ATTR(give_vec, 0200, NULL, vpa_vf_give_store);
+static struct kobj_attribute vpa_vf_attr_ack =
+	__ATTR(ack, 0200, NULL, vpa_vf_ack_store);
 static struct kobj_attribute vpa_vf_attr_ns =
 	__ATTR(ns, 0644, vpa_vf_ns_show, vpa_vf_ns_store);
 static struct kobj_attribute vpa_vf_attr_destroy =
@@ -1672,9 +2403,26 @@ static struct attribute *vpa_vf_attrs[] = {
 	&vpa_vf_attr_scid.attr,
 	&vpa_vf_attr_ns.attr,
 	&vpa_vf_attr_destroy.attr,
+	&vpa_vf_attr_give_to.attr,
+	&vpa_vf_attr_give_wq.attr,
+	&vpa_vf_attr_give_vec.attr,
+	&vpa_vf_attr_event.attr,
+	&vpa_vf_attr_event_kind.attr,
+	&vpa_vf_attr_event_nr_wq.attr,
+	&vpa_vf_attr_event_nr_vec.attr,
+	&vpa_vf_attr_ack.attr,
 	NULL,
 };
-ATTRIBUTE_GROUPS(vpa_vf);
+
+static const struct attribute_group vpa_vf_group = {
+	.attrs = vpa_vf_attrs,
+};
+
+static const struct attribute_group *vpa_vf_groups[] = {
+	&vpa_vf_group,
+	&vpa_vf_rec_group,
+	NULL,
+};
 
 static void vpa_vf_release(struct kobject *kobj)
 {
@@ -1788,6 +2536,10 @@ static int vpa_sriov_sysfs_add(struct vpa_adapter *ad)
 		vf->index = i;
 		vf->scid = sr->scid[i];
 		vf->state = VPA_VF_NONE;
+		vf->give_to = -1;
+		vf->rec.last_ack_us = -1;
+		spin_lock_init(&vf->evt_lock);
+		init_waitqueue_head(&vf->ack_wait);
 		ret = kobject_init_and_add(&vf->kobj, &vpa_vf_ktype,
 					   sr->vfs_dir, "%u", i);
 		if (ret) {
@@ -2152,7 +2904,13 @@ void vpa_sriov_remove(struct pci_dev *pdev)
 {
 	struct vpa_adapter *ad = pci_get_drvdata(pdev);
 	struct vpa_sriov *sr = ad->sriov;
+	unsigned int i;
 
+	/* a change waiting for an owner stops waiting, and is refused */
+	WRITE_ONCE(sr->gone, true);
+	for (i = 0; i < VPA_SRIOV_MAX_VFS; i++)
+		if (sr->vf[i])
+			wake_up(&sr->vf[i]->ack_wait);
 	vpa_sriov_sysfs_del(sr);
 	vpa_sriov_groups_fini(ad);
 	vpa_sriov_sysfs_put(sr);
