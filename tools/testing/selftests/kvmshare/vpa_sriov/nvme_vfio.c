@@ -399,11 +399,26 @@ static int nv_start(struct nv *n)
 	return nv_io_queues(n);
 }
 
+/* Memory decoding and bus mastering on, through the config region. */
+static int nv_pci_on(struct nv *n)
+{
+	uint64_t cfg = n->c.reg_off[VFIO_PCI_CONFIG_REGION_INDEX] +
+		       PCI_COMMAND;
+	uint16_t cmd;
+
+	if (pread(n->c.dev, &cmd, 2, cfg) != 2)
+		return -EIO;
+	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	if (pwrite(n->c.dev, &cmd, 2, cfg) != 2) {
+		printf("# %s: PCI_COMMAND: %s\n", n->bdf, strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Open @bdf (bound to vfio-pci), enable bus mastering, start @nsid. */
 static int nv_open(struct nv *n, const char *bdf, uint32_t nsid)
 {
-	uint16_t cmd;
-	uint64_t cfg;
 	int ret;
 
 	memset(n, 0, sizeof(*n));
@@ -418,14 +433,8 @@ static int nv_open(struct nv *n, const char *bdf, uint32_t nsid)
 	}
 	printf("# %s: VFIO group %s, a container of its own\n", bdf,
 	       n->c.group_path);
-	cfg = n->c.reg_off[VFIO_PCI_CONFIG_REGION_INDEX] + PCI_COMMAND;
-	if (pread(n->c.dev, &cmd, 2, cfg) != 2)
+	if (nv_pci_on(n))
 		return -EIO;
-	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
-	if (pwrite(n->c.dev, &cmd, 2, cfg) != 2) {
-		printf("# %s: PCI_COMMAND: %s\n", bdf, strerror(errno));
-		return -EIO;
-	}
 	n->cap = nv_rd64(n, NV_REG_CAP);
 	printf("# %s: CAP 0x%016llx VS 0x%08x CSTS 0x%08x\n", bdf,
 	       (unsigned long long)n->cap, vc_reg(&n->c, NV_REG_VS),
@@ -848,7 +857,7 @@ static void owner_one(struct nv *n, const char *dir, bool ack, uint32_t k,
 		ret = vc_wr(&n->c, 0, NV_REG_CC, 0) ?: nv_wait_rdy(n, 0);
 		if (!ret)
 			ret = vf_write(dir, "ack", seqs);
-		result(!ret, "ack", "%u: request %ld (%s) acknowledged after the controller stopped (%s)",
+		result(!ret, "ack", "%u: request %ld (%s) acked, its controller stopped (%s)",
 		       k, seq, kind, ret ? strerror(-ret) : "ok");
 	}
 	end = vf_wait_event(dir, false, NV_OWNER_WAIT_MS);
@@ -884,13 +893,14 @@ static void owner_one(struct nv *n, const char *dir, bool ack, uint32_t k,
 		       vc_reg(&n->c, NV_REG_CSTS));
 		return;
 	}
-	ret = nv_start(n);
+	/* (the secondary's reset may have reset its command register too) */
+	ret = nv_pci_on(n) ?: nv_start(n);
 	if (!ret)
 		ret = nv_verify(n, *round);
 	if (!ret)
 		ret = nv_round(n, *round + 1);
 	result(!ret, "after",
-	       "%u: after the %s (online, %s VQ %s VI): restarted, round %u's data there, round %u works",
+	       "%u: after the %s (online, %s VQ %s VI): restarted, round %u's data, round %u",
 	       k, kind, wq, vec, *round, *round + 1);
 	if (!ret)
 		(*round)++;
