@@ -82,6 +82,10 @@
  * for an owner stops waiting first: vpa_sriov::gone).
  * vpa_vf::evt_lock (a spinlock) is innermost: the acknowledgment (ack)
  * takes it alone, and a change waits for it with no lock held.
+ * event is notified under vpa_sriov::lock with sysfs_notify_dirent() on
+ * a node vpa holds (vpa_vf::event_kn): kernfs_notify() takes only its
+ * own spinlock and the pollers' wait queue, no kernfs_rwsem (the review
+ * s26's L7).
  *
  * The owner protocol (plans/sriov.md, step 6): resize (nr_wq, nr_vec),
  * give (give_to, give_wq, give_vec) and destroy of a group whose VF is
@@ -198,6 +202,11 @@ struct vpa_vf_type {
  * @asked:	when the request went out
  * @ack_time:	when the acknowledgment came
  * @ack_wait:	woken by an acknowledgment and by unbind
+ * @event_kn:	event's kernfs node, referenced from vpa_sriov_sysfs_add()
+ *		to vpa_sriov_sysfs_put(): a notify of another VF's event (a
+ *		give) may run while unbind removes its directory, and a
+ *		removed node stays valid while referenced (the review s26's
+ *		M1); kernfs_notify() takes no kernfs_rwsem
  *
  * Fields from @def to @rec are under vpa_sriov::lock.
  */
@@ -223,6 +232,7 @@ struct vpa_vf {
 	ktime_t asked;
 	ktime_t ack_time;
 	wait_queue_head_t ack_wait;
+	struct kernfs_node *event_kn;
 };
 
 /**
@@ -1299,7 +1309,7 @@ static bool vpa_vf_ask(struct vpa_adapter *ad, struct vpa_vf *vf, int kind,
 	vf->asking = true;
 	vf->evt_open = true;
 	spin_unlock(&vf->evt_lock);
-	sysfs_notify(&vf->kobj, NULL, "event");
+	sysfs_notify_dirent(vf->event_kn);
 	return true;
 }
 
@@ -1361,7 +1371,7 @@ static void vpa_vf_done(struct vpa_vf *vf)
 	vf->evt_open = false;
 	vf->asking = false;
 	spin_unlock(&vf->evt_lock);
-	sysfs_notify(&vf->kobj, NULL, "event");
+	sysfs_notify_dirent(vf->event_kn);
 }
 
 /*
@@ -2467,8 +2477,10 @@ static void vpa_sriov_sysfs_put(struct vpa_sriov *sr)
 		sr->types[i] = NULL;
 	}
 	for (i = 0; i < VPA_SRIOV_MAX_VFS; i++) {
-		if (sr->vf[i])
-			kobject_put(&sr->vf[i]->kobj);
+		if (!sr->vf[i])
+			continue;
+		sysfs_put(sr->vf[i]->event_kn);
+		kobject_put(&sr->vf[i]->kobj);
 		sr->vf[i] = NULL;
 	}
 	kobject_put(sr->types_dir);
@@ -2547,6 +2559,12 @@ static int vpa_sriov_sysfs_add(struct vpa_adapter *ad)
 			goto err;
 		}
 		sr->vf[i] = vf;
+		/* (the review s26's M1: see struct vpa_vf) */
+		vf->event_kn = sysfs_get_dirent(vf->kobj.sd, "event");
+		if (!vf->event_kn) {
+			ret = -ENOENT;
+			goto err;
+		}
 	}
 	return 0;
 
