@@ -51,7 +51,9 @@
  * (vpa_sriov_ns_sweep()) detaches every namespace the device lists from
  * every secondary that has it without its group having asked for it
  * through vpa_vfs/<n>/ns; it runs at probe, at every enable of the VFs,
- * before every bring-up of a secondary, and at unbind. Only a private
+ * before every bring-up of a new group's secondary (not when a resize or
+ * give brings the same group online again: its tenant is the same), and
+ * at unbind. Only a private
  * namespace attached to no other controller is given to a VF; also after
  * a restart when one is due (a destroy while down, an attach whose
  * outcome is unknown). The sweep protects tenants from what vpa and
@@ -70,7 +72,9 @@
  *       -> vpa_adapter::lock (the core)
  * A VF's device lock is taken under vpa_sriov::lock only with
  * device_trylock() (vpa_vf_lock(): -EBUSY when held), never waited for:
- * the order above has it outside vpa_sriov::lock.
+ * the order above has it outside vpa_sriov::lock. A resize, give or
+ * destroy waits for it (vpa_vf_parts_lock()) before it takes
+ * vpa_sriov::lock again, holding no lock of vpa: in that order.
  * reset_prepare takes vpa_nvme::lock alone, after telling a command that
  * waits to stop (vpa_nvme_lost()), so that it never waits for long.
  * VFs are added and removed (pci_enable_sriov(), pci_disable_sriov())
@@ -89,18 +93,24 @@
  *
  * The owner protocol (plans/sriov.md, step 6): resize (nr_wq, nr_vec),
  * give (give_to, give_wq, give_vec) and destroy of a group whose VF is
- * online with a driver bound (vfio-pci, whose user is the owner, or a
- * host driver) ask the owner first, as vpa_change() asks an mdev's
- * guest: the request is numbered, vpa_vfs/<n>/event reads its number and
- * is notified (poll() on it wakes), event_kind and event_nr_* say what
- * comes; the owner quiesces and writes the number to ack. vpa waits at
- * most ack_timeout_ms, without vpa_sriov::lock (other groups change
+ * online and open through vfio-pci (its user, a VMM, is the owner) ask
+ * the owner first, as vpa_change() asks an mdev's guest: the request is
+ * numbered, vpa_vfs/<n>/event reads its number and is notified (poll()
+ * on it wakes), event_kind and event_nr_* say what comes; the owner
+ * quiesces and writes the number to ack. vpa waits at most
+ * ack_timeout_ms, without vpa_sriov::lock (other groups change
  * meanwhile), then goes on: acked or forced, every change of an online
  * secondary takes it offline (ACT 7, ACT 8 of 0) and brings it online
  * again with the new counts (ACT 8, ACT 9; a destroy leaves it offline),
  * which resets the VF: an owner that did not let go finds its queues gone
  * (its commands are never completed, CSTS.RDY 0). event reads 0 again
- * when the change is over; state and nr_* then say what the VF has.
+ * when the change is over; state and nr_* then say what the VF has. A VF
+ * with no driver, or vfio-pci with no user, is changed at once; one with
+ * another driver (a host driver, which knows no owner protocol) is
+ * refused EBUSY, as create, ns and sriov_numvfs 0 refuse it. Before the
+ * commands, with the VF's device lock held, the VF must still have the
+ * driver and user the owner check saw (else EAGAIN, nothing changed): no
+ * driver is reset without having been asked (the review s26's M3, M4).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -266,8 +276,8 @@ struct vpa_vf {
  * @sweep:	a namespace may be attached to a secondary without vpa
  *		having it as a group's (an attach whose outcome is unknown,
  *		a destroy with the admin queue down): the next restart
- *		sweeps every secondary (every bring-up sweeps its own
- *		anyway); cleared by a sweep of every secondary that worked
+ *		sweeps every secondary (every bring-up of a new group
+ *		sweeps its own anyway); cleared by a sweep of every secondary that worked
  * @types_dir:	vpa_sriov_types/
  * @types:	its subdirectories (NULL for a type the device cannot fit)
  * @vfs_dir:	vpa_vfs/
@@ -1170,24 +1180,21 @@ static int vpa_vf_ns_detach(struct vpa_sriov *sr, struct vpa_vf *vf)
  * state "error" if the secondary's is unknown): destroy again. With the
  * admin queue down (a reset or a fatal error took every secondary offline
  * with nothing assigned; after a timeout the next reset will) no command
- * is sent and the VF is not claimed: the namespace is left to the sweep
- * of the next restart or bring-up. A driver may be bound to the VF: its
- * owner was asked first (step 6); the secondary goes offline under it.
- * Return: 0, -ENOENT (no group), -EBUSY (the VF's device lock is held)
- * or the command's error.
+ * is sent: the namespace is left to the sweep of the next restart or
+ * bring-up. Its VF, if enabled, is held by the caller (vpa_vf_parts_lock()):
+ * no driver or driver other than vfio-pci, whose owner was asked first
+ * (step 6); the secondary goes offline under it. Return: 0, -ENOENT (no
+ * group) or the command's error. Caller holds vpa_sriov::lock.
  */
-static struct pci_dev *vpa_vf_hold(struct vpa_adapter *ad, u16 index);
-
 static int vpa_vf_destroy(struct vpa_adapter *ad, struct vpa_vf *vf)
 {
 	struct vpa_sriov *sr = ad->sriov;
-	struct pci_dev *vfdev;
 	int ret = 0;
 
 	lockdep_assert_held(&sr->lock);
 	if (!vf->def)
 		return -ENOENT;
-	/* down: no command is sent, so no claim is needed */
+	/* down: no command is sent */
 	if (READ_ONCE(sr->down)) {
 		dev_info_ratelimited(ad->dev, "VF %u: group destroyed with the admin queue down (namespace %u left to the next sweep)\n",
 				     vf->index, vf->nsid);
@@ -1196,21 +1203,15 @@ static int vpa_vf_destroy(struct vpa_adapter *ad, struct vpa_vf *vf)
 		vpa_vf_free(ad, vf);
 		return 0;
 	}
-	/* its owner, if it has one, was asked (vpa_vf_destroy_asked()) */
-	vfdev = vpa_vf_hold(ad, vf->index);
-	if (IS_ERR(vfdev))
-		return PTR_ERR(vfdev);
 	if (vf->state != VPA_VF_OFFLINE)
 		ret = vpa_vf_offline(sr, vf);
 	if (!ret)
 		ret = vpa_vf_ns_detach(sr, vf);
 	if (ret)
-		goto out;
+		return ret;
 	vpa_vf_free(ad, vf);
 	dev_info_ratelimited(ad->dev, "VF %u: group destroyed\n", vf->index);
-out:
-	vpa_vf_unclaim(vfdev);
-	return ret;
+	return 0;
 }
 
 /* The owner protocol (step 6): see the top of this file. */
@@ -1233,69 +1234,160 @@ static const char * const vpa_vf_evt_names[VPA_VF_EVT_NR] = {
 	[VPA_VF_EVT_DESTROY] = "destroy",
 };
 
-/*
- * Hold VF @index against binds and unbinds while the commands of a change
- * run: its device lock, only tried (as vpa_vf_lock()), but unlike
- * vpa_vf_claim() a bound driver is allowed: its owner was asked first.
- * Returns the VF with its device lock held and a reference (release with
- * vpa_vf_unclaim()), NULL if it is not enabled, or ERR_PTR(-EBUSY).
- * Caller holds vpa_sriov::lock.
+/**
+ * struct vpa_vf_part - a group taking part in a change, and its VF
+ * @vf:		the group (resized, giving, receiving or destroyed)
+ * @dev:	its VF, referenced; NULL if it was not enabled
+ * @drv:	the driver bound to @dev at the owner check: none or
+ *		vfio-pci (another driver is refused, the review s26's M3)
+ * @used:	vfio-pci had @dev open at the owner check (pci_is_enabled():
+ *		vfio-pci enables a device when its user opens it, and
+ *		disables it at the last close)
+ * @asked:	its owner was asked (vpa_vf_ask())
+ * @acked:	... and acknowledged in time
+ * @locked:	@dev's device lock is held
+ *
+ * The change goes on only if, with @dev's device lock held, its VF is
+ * still @dev with @drv bound and no user that was not asked (the review
+ * s26's M4: vpa_vf_parts_check()).
  */
-static struct pci_dev *vpa_vf_hold(struct vpa_adapter *ad, u16 index)
+struct vpa_vf_part {
+	struct vpa_vf *vf;
+	struct pci_dev *dev;
+	struct device_driver *drv;
+	bool used;
+	bool asked;
+	bool acked;
+	bool locked;
+};
+
+/* vfio-pci: the one driver whose user (a VMM) can be the owner */
+static bool vpa_vf_is_vfio(const struct device_driver *drv)
 {
-	struct pci_dev *vfdev;
+	return drv && !strcmp(drv->name, "vfio-pci");
+}
+
+/*
+ * The owner check of @p's group: its VF, if enabled, and what drives it.
+ * A driver other than vfio-pci (a host driver: nvme under a mounted
+ * filesystem, say) knows no owner protocol: the change is refused, as
+ * create, ns and sriov_numvfs 0 refuse it (the review s26's M3). Read
+ * without the VF's device lock: vpa_vf_parts_check() reads it again under
+ * it. Return: 0 or -EBUSY. Caller holds vpa_sriov::lock.
+ */
+static int vpa_vf_part_get(struct vpa_adapter *ad, struct vpa_vf_part *p)
+{
+	u16 index = p->vf->index;
 
 	lockdep_assert_held(&ad->sriov->lock);
 	if (index >= ad->sriov->num_vfs)
-		return NULL;
-	vfdev = vpa_sriov_vf_get(ad->pdev, index);
-	if (!vfdev)
-		return NULL;
-	if (!device_trylock(&vfdev->dev)) {
-		dev_info_ratelimited(ad->dev, "VF %u (%s) is busy: a bind, unbind or reset of it is under way\n",
-				     index, pci_name(vfdev));
-		pci_dev_put(vfdev);
-		return ERR_PTR(-EBUSY);
+		return 0;
+	p->dev = vpa_sriov_vf_get(ad->pdev, index);
+	if (!p->dev)
+		return 0;
+	p->drv = READ_ONCE(p->dev->dev.driver);
+	p->used = pci_is_enabled(p->dev);
+	if (p->drv && !vpa_vf_is_vfio(p->drv)) {
+		dev_info_ratelimited(ad->dev, "VF %u (%s) is bound to %s, which cannot be asked: unbind it first\n",
+				     index, pci_name(p->dev), p->drv->name);
+		return -EBUSY;
 	}
-	return vfdev;
+	return 0;
+}
+
+/* Drop what the parts hold: their device locks, their references. */
+static void vpa_vf_parts_put(struct vpa_vf_part *p, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i].locked)
+			device_unlock(&p[i].dev->dev);
+		pci_dev_put(p[i].dev);
+		p[i].locked = false;
+		p[i].dev = NULL;
+	}
 }
 
 /*
- * Does @vf's group have an owner to ask: its secondary online and a
- * driver bound to its VF? Read without the VF's device lock: a driver
- * that binds after this is not asked (as vpa_sriov_vfs_busy(), advisory).
- * Caller holds vpa_sriov::lock.
+ * Take the device lock of each part's VF, in the order of the VFs (the
+ * order of the PCI core's bus and slot locks), with no lock of vpa held:
+ * the order at the top of this file has the VF's device lock outside
+ * vpa_sriov::lock (the review s26's M2). Waited for, not tried: a guest
+ * that resets its VF in a loop (each FLR holds the lock for 100 ms or
+ * more) cannot keep a change out, since a mutex is handed to its waiter
+ * when its holder lets go. The wait lasts as long as the holder's
+ * critical section: a reset of the VF, a bind or an unbind of its driver;
+ * vfio-pci's unbind waits for the VMM to close the device, and the change
+ * with it. Interruptible: -EINTR, nothing changed.
  */
-static bool vpa_vf_owned(struct vpa_adapter *ad, struct vpa_vf *vf)
+static int vpa_vf_parts_lock(struct vpa_vf_part *p, int n)
 {
-	struct pci_dev *vfdev;
-	bool ret;
+	int i, k;
 
-	lockdep_assert_held(&ad->sriov->lock);
-	if (vf->state != VPA_VF_ONLINE || vf->index >= ad->sriov->num_vfs)
-		return false;
-	vfdev = vpa_sriov_vf_get(ad->pdev, vf->index);
-	ret = vfdev && READ_ONCE(vfdev->dev.driver);
-	pci_dev_put(vfdev);
-	return ret;
+	for (k = 0; k < n; k++) {
+		i = n == 2 && p[1].vf->index < p[0].vf->index ? 1 - k : k;
+		if (!p[i].dev)
+			continue;
+		if (device_lock_interruptible(&p[i].dev->dev))
+			return -EINTR;
+		p[i].locked = true;
+	}
+	return 0;
 }
 
 /*
- * Ask @vf's owner, if it has one, to let go of its controller for a
- * change of @kind after which the group has @wq VQ and @vec VI: the
- * request is numbered and event's pollers are woken. The record is
- * complete before the owner can see the request (an owner may ack at
- * once). Returns whether it was asked; without an owner the outcome is
- * "idle". Caller holds vpa_sriov::lock.
+ * With the parts' device locks and vpa_sriov::lock held: does each VF
+ * still have what the owner check saw? The same device (not disabled, or
+ * disabled and enabled again), the same driver, and no user that was not
+ * asked (vfio-pci opened since). If not, -EAGAIN: nothing is changed
+ * (the review s26's M4); a new write asks the owner it has now, or is
+ * refused (a host driver).
  */
-static bool vpa_vf_ask(struct vpa_adapter *ad, struct vpa_vf *vf, int kind,
-		       u32 wq, u32 vec)
+static int vpa_vf_parts_check(struct vpa_adapter *ad, struct vpa_vf_part *p,
+			      int n)
 {
+	struct vpa_sriov *sr = ad->sriov;
+	struct pci_dev *cur;
+	bool same;
+	int i;
+
+	lockdep_assert_held(&sr->lock);
+	for (i = 0; i < n; i++) {
+		cur = p[i].vf->index < sr->num_vfs ?
+		      vpa_sriov_vf_get(ad->pdev, p[i].vf->index) : NULL;
+		same = cur == p[i].dev;
+		pci_dev_put(cur);
+		if (same && (!p[i].dev ||
+			     (p[i].dev->dev.driver == p[i].drv &&
+			      (p[i].used || !pci_is_enabled(p[i].dev)))))
+			continue;
+		dev_info_ratelimited(ad->dev, "VF %u: enabled, disabled, bound, unbound or opened while the change waited: nothing changed, write again\n",
+				     p[i].vf->index);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/*
+ * Ask @p's owner, if its group has one, to let go of its controller for
+ * a change of @kind after which the group has @wq VQ and @vec VI: the
+ * request is numbered and event's pollers are woken. An owner is a user
+ * of vfio-pci with the VF open, its secondary online; without one the
+ * outcome is "idle" and nothing is waited for (the review s26's L4). The
+ * record is complete before the owner can see the request (an owner may
+ * ack at once). Caller holds vpa_sriov::lock.
+ */
+static void vpa_vf_ask(struct vpa_adapter *ad, struct vpa_vf_part *p,
+		       int kind, u32 wq, u32 vec)
+{
+	struct vpa_vf *vf = p->vf;
+
 	lockdep_assert_held(&ad->sriov->lock);
 	vf->rec.last_error = false;
-	if (!vpa_vf_owned(ad, vf)) {
+	if (vf->state != VPA_VF_ONLINE || !p->drv || !p->used) {
 		vf->rec.last_outcome = VPA_OUT_IDLE;
-		return false;
+		return;
 	}
 	vf->rec.events++;
 	vf->rec.last_outcome = VPA_OUT_PENDING;
@@ -1310,7 +1402,7 @@ static bool vpa_vf_ask(struct vpa_adapter *ad, struct vpa_vf *vf, int kind,
 	vf->evt_open = true;
 	spin_unlock(&vf->evt_lock);
 	sysfs_notify_dirent(vf->event_kn);
-	return true;
+	p->asked = true;
 }
 
 static bool vpa_vf_answered(struct vpa_vf *vf)
@@ -1323,40 +1415,74 @@ static bool vpa_vf_answered(struct vpa_vf *vf)
 	return ret;
 }
 
-/* Wait until @vf's owner answered or @deadline passed. No lock held. */
-static void vpa_vf_wait(struct vpa_vf *vf, ktime_t deadline)
+/* Stop waiting for @vf's ack: a late one is refused (ESTALE). Acked? */
+static bool vpa_vf_stop_asking(struct vpa_vf *vf)
 {
-	s64 left = ktime_ms_delta(deadline, ktime_get());
-
-	if (left > 0)
-		wait_event_timeout(vf->ack_wait, vpa_vf_answered(vf),
-				   msecs_to_jiffies(left));
-}
-
-/*
- * The wait for @vf's owner is over: record whether it acknowledged in
- * time. A late ack is refused from now on (ESTALE); event keeps the
- * request's number until vpa_vf_done(). Caller holds vpa_sriov::lock.
- */
-static void vpa_vf_conclude(struct vpa_vf *vf)
-{
-	ktime_t at;
 	bool acked;
 
-	lockdep_assert_held(&vf->ad->sriov->lock);
 	spin_lock(&vf->evt_lock);
 	acked = !vf->asking;
 	vf->asking = false;
-	at = vf->ack_time;
 	spin_unlock(&vf->evt_lock);
-	if (acked) {
+	return acked;
+}
+
+/*
+ * Wait until the owners asked answered or the deadline passed (one
+ * deadline for all), with no lock held, then stop asking. Killable (the
+ * review s26's L3): a fatal signal ends the wait, and the change is
+ * given up before anything changed (-EINTR).
+ */
+static int vpa_vf_wait(struct vpa_vf_part *p, int n)
+{
+	ktime_t deadline = ktime_add_ms(ktime_get(),
+					READ_ONCE(vpa_ack_timeout_ms));
+	s64 left;
+	int i, ret = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!p[i].asked)
+			continue;
+		left = ktime_ms_delta(deadline, ktime_get());
+		if (!ret && left > 0 &&
+		    wait_event_killable_timeout(p[i].vf->ack_wait,
+						vpa_vf_answered(p[i].vf),
+						msecs_to_jiffies(left)) < 0)
+			ret = -EINTR;
+		p[i].acked = vpa_vf_stop_asking(p[i].vf);
+	}
+	return ret;
+}
+
+/*
+ * The wait for @p's owner is over: record whether it acknowledged in
+ * time. A change that does not go on (@ret: -ENODEV after an unbind,
+ * -EINTR after a signal, -EAGAIN) is not counted as forced and logs no
+ * notice (the review s26's L5): last_outcome "none" unless it was acked.
+ * Event keeps the request's number until vpa_vf_done(). Caller holds
+ * vpa_sriov::lock.
+ */
+static void vpa_vf_conclude(struct vpa_vf_part *p, int ret)
+{
+	struct vpa_vf *vf = p->vf;
+	ktime_t at;
+
+	lockdep_assert_held(&vf->ad->sriov->lock);
+	if (p->acked) {
+		spin_lock(&vf->evt_lock);
+		at = vf->ack_time;
+		spin_unlock(&vf->evt_lock);
 		vf->rec.acked++;
 		vf->rec.last_ack_us = ktime_us_delta(at, vf->asked);
 		vf->rec.last_outcome = VPA_OUT_ACKED;
 		return;
 	}
-	vf->rec.forced++;
 	vf->rec.last_ack_us = -1;
+	if (ret) {
+		vf->rec.last_outcome = VPA_OUT_NONE;
+		return;
+	}
+	vf->rec.forced++;
 	vf->rec.last_outcome = VPA_OUT_FORCED;
 	dev_notice_ratelimited(vf->ad->dev, "VF %u: request %u (%s) not acknowledged in %u ms: going on without its owner\n",
 			       vf->index, vf->evt_seq,
@@ -1372,6 +1498,54 @@ static void vpa_vf_done(struct vpa_vf *vf)
 	vf->asking = false;
 	spin_unlock(&vf->evt_lock);
 	sysfs_notify_dirent(vf->event_kn);
+}
+
+/*
+ * The end of a change: busy cleared, the owners asked told it is over.
+ * Caller holds vpa_sriov::lock.
+ */
+static void vpa_vf_parts_end(struct vpa_vf_part *p, int n, int ret)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		p[i].vf->busy = false;
+		if (!ret)
+			p[i].vf->rec.changes++;
+		if (p[i].asked)
+			vpa_vf_done(p[i].vf);
+	}
+}
+
+/*
+ * The common part of a change of @n parts once its owners were asked:
+ * let go of vpa_sriov::lock, wait for the owners, take the VFs' device
+ * locks, take vpa_sriov::lock again, conclude the requests and check that
+ * the VFs are as the owner check saw them. Returns with vpa_sriov::lock
+ * held: 0 (the change may go on), -EINTR (a signal), -ENODEV (unbind) or
+ * -EAGAIN (vpa_vf_parts_check()).
+ */
+static int vpa_vf_parts_wait(struct vpa_adapter *ad, struct vpa_vf_part *p,
+			     int n)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	int i, ret;
+
+	lockdep_assert_held(&sr->lock);
+	/* other groups may change meanwhile: the lock is let go */
+	mutex_unlock(&sr->lock);
+	ret = vpa_vf_wait(p, n);
+	if (!ret && !READ_ONCE(sr->gone))
+		ret = vpa_vf_parts_lock(p, n);
+	mutex_lock(&sr->lock);
+	if (!ret && READ_ONCE(sr->gone))
+		ret = -ENODEV;
+	if (!ret)
+		ret = vpa_vf_parts_check(ad, p, n);
+	for (i = 0; i < n; i++)
+		if (p[i].asked)
+			vpa_vf_conclude(&p[i], ret);
+	return ret;
 }
 
 /*
@@ -1413,81 +1587,99 @@ static int vpa_vf_change_check(struct vpa_adapter *ad, struct vpa_vf *vf,
 }
 
 /*
- * Make a change vpa_vf_change_check() accepted, its owners asked: the
- * core first (a growth may find what it needs taken meanwhile: -ENOSPC,
- * nothing done), then each online secondary of the two offline and
- * online again with its group's new counts. A group that is not online
- * (its VFs disabled, a reset) changes in the core alone and comes online
- * with its new counts at the next enable. A command that fails leaves
- * its group with the new counts, offline (or in state error if its
- * outcome is unknown), as vpa_vf_online() and vpa_vf_offline() say;
- * destroy it, or disable and enable the VFs. Return: 0, -ENODEV
- * (unbind), -EIO (down, or a group in state error), -EBUSY (a VF's
- * device lock is held), or the core's or a command's error. Caller holds
- * vpa_sriov::lock.
+ * The core's part of a change: @from's @type set to @count (@to NULL), or
+ * @count of them moved from @from to @to; vpa_vf::nr follows. Caller
+ * holds vpa_sriov::lock: only its holders change this adapter's core, so
+ * an undo (the other way round) cannot fail.
  */
-static int vpa_vf_apply(struct vpa_adapter *ad, struct vpa_vf *vf,
+static int vpa_vf_core_change(struct vpa_adapter *ad, struct vpa_vf *from,
+			      struct vpa_vf *to, enum vpa_res type, u32 count)
+{
+	u32 have = from->nr[type];
+	int ret;
+
+	lockdep_assert_held(&ad->sriov->lock);
+	mutex_lock(&ad->lock);
+	if (to)
+		ret = vpa_core_move(ad->core, from->index, to->index, type,
+				    count);
+	else if (count > have)
+		ret = vpa_core_grow(ad->core, from->index, type, count - have);
+	else
+		ret = vpa_core_shrink(ad->core, from->index, type,
+				      have - count);
+	if (!ret) {
+		from->nr[type] = vpa_core_count(ad->core, from->index, type);
+		if (to)
+			to->nr[type] = vpa_core_count(ad->core, to->index,
+						      type);
+	}
+	mutex_unlock(&ad->lock);
+	return ret;
+}
+
+/*
+ * Make a change vpa_vf_change_check() accepted, its owners asked and its
+ * VFs held (@p[0] is @vf's part, @p[1] @to's). The core first: a growth
+ * may find what it needs taken meanwhile (-ENOSPC, nothing done). Then
+ * every online secondary of the two offline, and only once both are (the
+ * review s26's L1): the receiver of a give gets its resources only after
+ * the giver let go of them. If an offline fails, the change stops: the
+ * core goes back to the old counts, the group whose offline failed is in
+ * state error (destroy it), the other one comes online again with its
+ * old counts unless the admin queue is down. Then each comes online with
+ * its new counts; an online that fails leaves its group offline with its
+ * new counts (or in state error, vpa_vf_online()), for good until its
+ * VFs are disabled and enabled again (the review s26's L6: the owner may
+ * be told so by state). A group that is not online (its VFs disabled, a
+ * reset) changes in the core alone and comes online with its new counts
+ * at the next enable. Return: 0, -EIO (down, or a group in state error),
+ * or the core's or a command's error. Caller holds vpa_sriov::lock.
+ */
+static int vpa_vf_apply(struct vpa_adapter *ad, struct vpa_vf_part *p,
 			struct vpa_vf *to, enum vpa_res type, u32 count)
 {
 	struct vpa_sriov *sr = ad->sriov;
-	struct vpa_vf *both[2] = { vf, to };
-	struct pci_dev *dev[2] = { };
-	bool on[2] = { };
-	int i, err, ret = 0;
+	struct vpa_vf *vf = p[0].vf, *both[2] = { vf, to };
+	u32 old = vf->nr[type];
+	bool on[2] = { }, off[2] = { };
+	int i, err, ret;
 
 	lockdep_assert_held(&sr->lock);
-	if (READ_ONCE(sr->gone))
-		return -ENODEV;
 	/* a reset or a disable may have come while the owners were asked */
 	if (READ_ONCE(sr->down) || vf->state == VPA_VF_ERROR ||
 	    (to && to->state == VPA_VF_ERROR))
 		return -EIO;
-	for (i = 0; i < 2; i++) {
-		if (!both[i] || both[i]->state != VPA_VF_ONLINE)
-			continue;
-		dev[i] = vpa_vf_hold(ad, both[i]->index);
-		if (IS_ERR(dev[i])) {
-			ret = PTR_ERR(dev[i]);
-			goto out;
-		}
-		on[i] = true;
-	}
-	mutex_lock(&ad->lock);
-	if (to)
-		ret = vpa_core_move(ad->core, vf->index, to->index, type,
-				    count);
-	else if (count > vf->nr[type])
-		ret = vpa_core_grow(ad->core, vf->index, type,
-				    count - vf->nr[type]);
-	else
-		ret = vpa_core_shrink(ad->core, vf->index, type,
-				      vf->nr[type] - count);
-	for (i = 0; !ret && i < 2; i++)
-		if (both[i])
-			both[i]->nr[type] = vpa_core_count(ad->core,
-							   both[i]->index,
-							   type);
-	mutex_unlock(&ad->lock);
+	ret = vpa_vf_core_change(ad, vf, to, type, count);
 	if (ret)
-		goto out;
-	for (i = 0; i < 2; i++) {
+		return ret;
+	for (i = 0; i < 2; i++)
+		on[i] = both[i] && both[i]->state == VPA_VF_ONLINE;
+	for (i = 0; i < 2 && !ret; i++) {
 		if (!on[i])
 			continue;
-		err = vpa_vf_offline(sr, both[i]);
-		if (err) {
-			ret = ret ?: err;
-			on[i] = false;
-		}
+		ret = vpa_vf_offline(sr, both[i]);
+		off[i] = !ret;
+	}
+	if (ret) {
+		/* back to what the device still has (L1) */
+		if (to)
+			WARN_ON_ONCE(vpa_vf_core_change(ad, to, vf, type,
+							count));
+		else
+			WARN_ON_ONCE(vpa_vf_core_change(ad, vf, NULL, type,
+							old));
 	}
 	for (i = 0; i < 2; i++) {
-		if (!on[i])
+		if (!off[i])
 			continue;
+		if (READ_ONCE(sr->down) || !vpa_nvme_live(&sr->nv)) {
+			ret = ret ?: -EIO;
+			break;
+		}
 		err = vpa_vf_online(sr, both[i], false);
 		ret = ret ?: err;
 	}
-out:
-	for (i = 0; i < 2; i++)
-		vpa_vf_unclaim(dev[i]);
 	return ret;
 }
 
@@ -1500,22 +1692,23 @@ out:
  * @count:	resize: the new count; give: how many to move
  *
  * Both groups' owners are asked first (one deadline for both), then the
- * change is made (vpa_vf_apply()). Return: 0, or an errno of
- * vpa_vf_change_check() or vpa_vf_apply(); a refusal by the check
- * changes nothing and asks no one.
+ * change is made (vpa_vf_apply()) with their VFs held. Return: 0, or an
+ * errno of vpa_vf_change_check(), vpa_vf_part_get(), vpa_vf_parts_wait()
+ * or vpa_vf_apply(); a refusal by the checks changes nothing and asks no
+ * one.
  */
 static int vpa_vf_change(struct vpa_adapter *ad, struct vpa_vf *vf,
 			 struct vpa_vf *to, enum vpa_res type, u32 count)
 {
 	struct vpa_sriov *sr = ad->sriov;
-	struct vpa_vf *both[2] = { vf, to };
-	bool asked[2] = { };
+	struct vpa_vf_part p[2] = { { .vf = vf }, { .vf = to } };
 	u32 nr[2][VPA_RES_NR] = { };
-	ktime_t deadline;
-	int i, ret;
+	int i, n = to ? 2 : 1, ret;
 
 	mutex_lock(&sr->lock);
 	ret = vpa_vf_change_check(ad, vf, to, type, count);
+	for (i = 0; !ret && i < n; i++)
+		ret = vpa_vf_part_get(ad, &p[i]);
 	if (ret)
 		goto unlock;
 	memcpy(nr[0], vf->nr, sizeof(nr[0]));
@@ -1526,37 +1719,16 @@ static int vpa_vf_change(struct vpa_adapter *ad, struct vpa_vf *vf,
 	} else {
 		nr[0][type] = count;
 	}
-	for (i = 0; i < 2; i++) {
-		if (!both[i])
-			continue;
-		both[i]->busy = true;
-		asked[i] = vpa_vf_ask(ad, both[i], !to ? VPA_VF_EVT_RESIZE :
-				      i ? VPA_VF_EVT_RECEIVE : VPA_VF_EVT_GIVE,
-				      nr[i][VPA_RES_WQ], nr[i][VPA_RES_VEC]);
+	for (i = 0; i < n; i++) {
+		p[i].vf->busy = true;
+		vpa_vf_ask(ad, &p[i], !to ? VPA_VF_EVT_RESIZE :
+			   i ? VPA_VF_EVT_RECEIVE : VPA_VF_EVT_GIVE,
+			   nr[i][VPA_RES_WQ], nr[i][VPA_RES_VEC]);
 	}
-	if (asked[0] || asked[1]) {
-		/* other groups may change meanwhile: the lock is let go */
-		mutex_unlock(&sr->lock);
-		deadline = ktime_add_ms(ktime_get(),
-					READ_ONCE(vpa_ack_timeout_ms));
-		for (i = 0; i < 2; i++)
-			if (asked[i])
-				vpa_vf_wait(both[i], deadline);
-		mutex_lock(&sr->lock);
-		for (i = 0; i < 2; i++)
-			if (asked[i])
-				vpa_vf_conclude(both[i]);
-	}
-	ret = vpa_vf_apply(ad, vf, to, type, count);
-	for (i = 0; i < 2; i++) {
-		if (!both[i])
-			continue;
-		both[i]->busy = false;
-		if (!ret)
-			both[i]->rec.changes++;
-		if (asked[i])
-			vpa_vf_done(both[i]);
-	}
+	ret = vpa_vf_parts_wait(ad, p, n);
+	if (!ret)
+		ret = vpa_vf_apply(ad, p, to, type, count);
+	vpa_vf_parts_end(p, n, ret);
 	if (!ret && to)
 		dev_info_ratelimited(ad->dev, "VF %u gave %u %s to VF %u (%s, %s)\n",
 				     vf->index, count, vpa_res_name(type),
@@ -1570,18 +1742,20 @@ static int vpa_vf_change(struct vpa_adapter *ad, struct vpa_vf *vf,
 unlock:
 	vpa_sriov_check_live(ad);
 	mutex_unlock(&sr->lock);
+	vpa_vf_parts_put(p, n);
 	return ret == -EALREADY ? 0 : ret;
 }
 
 /*
  * Destroy @vf's group (vpa_vf_destroy()), its owner asked first if it has
- * one. Return: as vpa_vf_destroy(), or -EBUSY (a change of it runs),
- * -ENODEV (unbind came while its owner was asked).
+ * one, its VF held. Return: as vpa_vf_destroy(), or -EBUSY (a change of
+ * it runs, or a driver other than vfio-pci is bound), -EAGAIN, -EINTR,
+ * -ENODEV (vpa_vf_parts_wait()).
  */
 static int vpa_vf_destroy_asked(struct vpa_adapter *ad, struct vpa_vf *vf)
 {
 	struct vpa_sriov *sr = ad->sriov;
-	bool asked = false;
+	struct vpa_vf_part p = { .vf = vf };
 	int ret = 0;
 
 	mutex_lock(&sr->lock);
@@ -1589,23 +1763,22 @@ static int vpa_vf_destroy_asked(struct vpa_adapter *ad, struct vpa_vf *vf)
 		ret = -ENOENT;
 	else if (vf->busy)
 		ret = -EBUSY;
-	else if (!READ_ONCE(sr->down))
-		asked = vpa_vf_ask(ad, vf, VPA_VF_EVT_DESTROY, 0, 0);
-	if (asked) {
-		vf->busy = true;
-		mutex_unlock(&sr->lock);
-		vpa_vf_wait(vf, ktime_add_ms(ktime_get(),
-					     READ_ONCE(vpa_ack_timeout_ms)));
-		mutex_lock(&sr->lock);
-		vpa_vf_conclude(vf);
-		vf->busy = false;
-	}
+	else if (READ_ONCE(sr->down))	/* no command: no VF to hold */
+		ret = vpa_vf_destroy(ad, vf);
+	else
+		ret = vpa_vf_part_get(ad, &p) ?: 1;
+	if (ret <= 0)
+		goto unlock;
+	vf->busy = true;
+	vpa_vf_ask(ad, &p, VPA_VF_EVT_DESTROY, 0, 0);
+	ret = vpa_vf_parts_wait(ad, &p, 1);
 	if (!ret)
-		ret = READ_ONCE(sr->gone) ? -ENODEV : vpa_vf_destroy(ad, vf);
-	if (asked)
-		vpa_vf_done(vf);
+		ret = vpa_vf_destroy(ad, vf);
+	vpa_vf_parts_end(&p, 1, ret);
+unlock:
 	vpa_sriov_check_live(ad);
 	mutex_unlock(&sr->lock);
+	vpa_vf_parts_put(&p, 1);
 	return ret;
 }
 
@@ -2260,7 +2433,10 @@ VPA_VF_EVT_SHOW(event_nr_vec, VPA_VF_EVTF_VEC)
  * ack: the owner writes the number event reads once it let go of the
  * controller. EINVAL for a malformed number or 0, ESTALE for one that is
  * not the request awaiting its acknowledgment (none is, it was
- * acknowledged already, or its deadline passed).
+ * acknowledged already, or its deadline passed). CAP_SYS_ADMIN, as every
+ * write of vpa_vfs/ (the review s26's L4): an ack lets vpa reset the VF
+ * at once, before the deadline, so a VMM that runs without it (libvirt's
+ * qemu user) is answered for by a privileged helper.
  */
 static ssize_t vpa_vf_ack_store(struct kobject *kobj,
 				struct kobj_attribute *attr,
