@@ -1014,10 +1014,20 @@ static int vpa_vf_offline(struct vpa_sriov *sr, struct vpa_vf *vf)
 	return ret;
 }
 
-/* Give @vf's group back to the core. Caller holds sr->lock. */
+/*
+ * Give @vf's group back to the core; no VF gives to it any more (the
+ * review s26's L2: a later group of its VF may be another tenant's).
+ * Caller holds sr->lock.
+ */
 static void vpa_vf_free(struct vpa_adapter *ad, struct vpa_vf *vf)
 {
-	lockdep_assert_held(&ad->sriov->lock);
+	struct vpa_sriov *sr = ad->sriov;
+	unsigned int i;
+
+	lockdep_assert_held(&sr->lock);
+	for (i = 0; i < VPA_SRIOV_MAX_VFS; i++)
+		if (sr->vf[i] && sr->vf[i]->give_to == vf->index)
+			sr->vf[i]->give_to = -1;
 	mutex_lock(&ad->lock);
 	vpa_core_free(ad->core, vf->index);
 	mutex_unlock(&ad->lock);
