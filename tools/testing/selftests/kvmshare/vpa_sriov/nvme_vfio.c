@@ -15,6 +15,13 @@
  *   nvme_vfio isolate BDF_A BDF_B NSID
  *                                      A (namespace NSID) aims DMA at an
  *                                      IOVA only B's container maps
+ *   nvme_vfio io BDF NSID 0            rounds until SIGTERM
+ *   nvme_vfio hold BDF SECONDS         the VF open through VFIO (its
+ *                                      user, as vpa sees it), nothing
+ *                                      else, until SIGTERM or SECONDS
+ *   nvme_vfio eperm VFDIR              without CAP_SYS_ADMIN, every
+ *                                      write of vpa's VFDIR/ is refused
+ *                                      (EPERM)
  *   nvme_vfio owner BDF NSID VFDIR ack|silent COUNT
  *                                      the VF's owner in vpa's owner
  *                                      protocol (step 6; VFDIR is its
@@ -38,11 +45,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <linux/pci_regs.h>
 
 #include "vfio_client.h"
@@ -562,19 +572,46 @@ static int parse_u32(const char *s, uint32_t *v)
 	return 0;
 }
 
+/* SIGTERM: modes io (0 rounds) and hold stop at the end of a round */
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	stop = 1;
+}
+
+static void catch_term(void)
+{
+	struct sigaction sa = { .sa_handler = on_term };
+
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 static int mode_io(const char *bdf, uint32_t nsid, uint32_t rounds,
 		   bool write)
 {
+	uint64_t t0 = vc_now_ns();
 	struct nv n;
 	uint32_t r;
 	int ret;
 
+	catch_term();
 	ret = nv_open(&n, bdf, nsid);
 	if (ret) {
 		vc_close(&n.c);
 		return 2;
 	}
-	if (write) {
+	if (write && !rounds) {
+		/* until SIGTERM: every round must work, at least one */
+		for (r = 1; !stop; r++)
+			if (nv_round(&n, r))
+				break;
+		result(stop && r > 1, "io",
+		       "%s: %u rounds of %u pages written and read back from namespace %u in %llu ms, %s",
+		       bdf, r - 1, NV_PAGES, nsid,
+		       (unsigned long long)((vc_now_ns() - t0) / 1000000),
+		       stop ? "until stopped" : "then one failed");
+	} else if (write) {
 		for (r = 1; r <= rounds; r++)
 			if (nv_round(&n, r))
 				break;
@@ -927,12 +964,75 @@ static int mode_owner(const char *bdf, uint32_t nsid, const char *dir,
 	return fails ? 1 : 0;
 }
 
+/*
+ * hold: open @bdf through VFIO (vfio-pci enables the device: vpa then
+ * sees a user to ask) and do nothing else until SIGTERM or @secs pass;
+ * the calling script answers vpa's requests.
+ */
+static int mode_hold(const char *bdf, uint32_t secs)
+{
+	uint64_t end = vc_now_ns() + secs * 1000000000ULL;
+	struct vc c;
+
+	catch_term();
+	if (vc_open_pci(&c, bdf)) {
+		vc_close(&c);
+		return 2;
+	}
+	printf("# holder ready: %s open\n", bdf);
+	while (!stop && vc_now_ns() < end)
+		usleep(100000);
+	vc_close(&c);
+	printf("# holder: %s closed (%s)\n", bdf,
+	       stop ? "stopped" : "its time is up");
+	return 0;
+}
+
+/*
+ * eperm: drop CAP_SYS_ADMIN (effective and permitted; uid 0 keeps the
+ * others, so the files still open), then every write of @dir's files that
+ * change something must fail with EPERM (the review s26's T2).
+ */
+static int mode_eperm(const char *dir)
+{
+	static const char * const files[] = {
+		"nr_wq", "nr_vec", "give_to", "give_wq", "give_vec", "ack",
+		"destroy", "ns",
+	};
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2];
+	unsigned int i;
+	int ret;
+
+	if (syscall(SYS_capget, &h, d)) {
+		printf("# capget: %s\n", strerror(errno));
+		return 2;
+	}
+	d[0].effective &= ~(1u << CAP_SYS_ADMIN);
+	d[0].permitted &= ~(1u << CAP_SYS_ADMIN);
+	d[0].inheritable &= ~(1u << CAP_SYS_ADMIN);
+	if (syscall(SYS_capset, &h, d)) {
+		printf("# capset: %s\n", strerror(errno));
+		return 2;
+	}
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		ret = vf_write(dir, files[i], "1");
+		result(ret == -EPERM, "eperm", "%s/%s without CAP_SYS_ADMIN: %s",
+		       dir, files[i], ret ? strerror(-ret) : "accepted");
+	}
+	return fails ? 1 : 0;
+}
+
 static int bad_args(void)
 {
 	fprintf(stderr,
 		"usage: nvme_vfio io BDF NSID ROUNDS\n"
 		"       nvme_vfio verify BDF NSID ROUND\n"
 		"       nvme_vfio isolate BDF_A BDF_B NSID\n"
+		"       nvme_vfio hold BDF SECONDS\n"
+		"       nvme_vfio eperm VFDIR\n"
 		"       nvme_vfio owner BDF NSID VFDIR ack|silent COUNT\n");
 	return 3;
 }
@@ -950,11 +1050,18 @@ int main(int argc, char **argv)
 		return mode_owner(argv[2], nsid, argv[4],
 				  !strcmp(argv[5], "ack"), k);
 	}
+	if (argc == 4 && !strcmp(argv[1], "hold")) {
+		if (parse_u32(argv[3], &k) || !k)
+			return bad_args();
+		return mode_hold(argv[2], k);
+	}
+	if (argc == 3 && !strcmp(argv[1], "eperm"))
+		return mode_eperm(argv[2]);
 	if (argc != 5)
 		return bad_args();
 	if (!strcmp(argv[1], "io") || !strcmp(argv[1], "verify")) {
 		if (parse_u32(argv[3], &nsid) || parse_u32(argv[4], &k) ||
-		    !nsid || !k)
+		    !nsid || (!k && argv[1][0] != 'i'))
 			return bad_args();
 		return mode_io(argv[2], nsid, k, argv[1][0] == 'i');
 	}
