@@ -14,10 +14,10 @@
 # malformed writes), commands the device fails (debugfs sriov_group_fail,
 # sriov_undo_fail: undone, or state "error"), a namespace attached to a VF
 # that stock nvme then drives (the primary's and a shared namespace
-# refused, EPERM), create/ns refused while a driver is bound to the VF,
-# sriov_numvfs off and on with groups (refused while a VF has a driver),
-# create/destroy/available_instances in parallel loops for two VFs while
-# sriov_numvfs toggles, a PF reset through sysfs (groups
+# refused, EPERM), create/ns/destroy/resize refused while a host driver
+# is bound to the VF, sriov_numvfs off and on with groups (refused while a
+# VF has a driver), create/destroy/available_instances in parallel loops
+# for two VFs while sriov_numvfs toggles, a PF reset through sysfs (groups
 # offline; a restart that fails leaves the adapter down, groups
 # destroyable; a namespace left on a secondary is swept before its next
 # bring-up), an unbind racing sysfs writes, and an unbind that leaves no
@@ -364,10 +364,13 @@ else
 	e2e_skip "the sweep before a bring-up detaches what a tenant attached" "the device refused the attach"
 fi
 
-# --- a VF with a driver is in use: no ns or create under it (a destroy,
-# resize or give asks its owner first and goes on after the deadline:
-# sriov_owner.sh)
+# --- a VF with a host driver is in use: no destroy, resize, ns or create
+# under it (nvme cannot be asked; only vfio-pci's user can: sriov_owner.sh)
 
+e2e_check "destroy of VF 3's group refused at once while nvme drives it (EBUSY)" \
+	refused $VF/3/destroy 1 "Device or resource busy"
+e2e_check "a resize of VF 3's group refused while nvme drives it (EBUSY)" \
+	refused $VF/3/nr_wq 3 "Device or resource busy"
 e2e_check "detaching VF 3's namespace refused while nvme drives it (EBUSY)" \
 	refused $VF/3/ns 0 "Device or resource busy"
 e2e_check "VF 3 kept its group, online, and namespace 5" \
