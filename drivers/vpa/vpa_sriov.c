@@ -1511,16 +1511,18 @@ static void vpa_vf_done(struct vpa_vf *vf)
 }
 
 /*
- * The end of a change: busy cleared, the owners asked told it is over.
- * Caller holds vpa_sriov::lock.
+ * The end of a change: busy cleared, the owners asked told it is over; a
+ * resize or give made (@counted, @ret 0) counted in changes. Caller
+ * holds vpa_sriov::lock.
  */
-static void vpa_vf_parts_end(struct vpa_vf_part *p, int n, int ret)
+static void vpa_vf_parts_end(struct vpa_vf_part *p, int n, int ret,
+			     bool counted)
 {
 	int i;
 
 	for (i = 0; i < n; i++) {
 		p[i].vf->busy = false;
-		if (!ret)
+		if (!ret && counted)
 			p[i].vf->rec.changes++;
 		if (p[i].asked)
 			vpa_vf_done(p[i].vf);
@@ -1738,7 +1740,7 @@ static int vpa_vf_change(struct vpa_adapter *ad, struct vpa_vf *vf,
 	ret = vpa_vf_parts_wait(ad, p, n);
 	if (!ret)
 		ret = vpa_vf_apply(ad, p, to, type, count);
-	vpa_vf_parts_end(p, n, ret);
+	vpa_vf_parts_end(p, n, ret, true);
 	if (!ret && to)
 		dev_info_ratelimited(ad->dev, "VF %u gave %u %s to VF %u (%s, %s)\n",
 				     vf->index, count, vpa_res_name(type),
@@ -1784,7 +1786,7 @@ static int vpa_vf_destroy_asked(struct vpa_adapter *ad, struct vpa_vf *vf)
 	ret = vpa_vf_parts_wait(ad, &p, 1);
 	if (!ret)
 		ret = vpa_vf_destroy(ad, vf);
-	vpa_vf_parts_end(&p, 1, ret);
+	vpa_vf_parts_end(&p, 1, ret, false);
 unlock:
 	vpa_sriov_check_live(ad);
 	mutex_unlock(&sr->lock);

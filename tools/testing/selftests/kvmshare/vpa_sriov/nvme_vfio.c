@@ -57,6 +57,10 @@
 
 #include "vfio_client.h"
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
 /* controller registers (BAR0) */
 #define NV_REG_CAP	0x00	/* 64 bit */
 #define NV_REG_VS	0x08
@@ -1017,7 +1021,7 @@ static int mode_eperm(const char *dir)
 		printf("# capset: %s\n", strerror(errno));
 		return 2;
 	}
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(files); i++) {
 		ret = vf_write(dir, files[i], "1");
 		result(ret == -EPERM, "eperm", "%s/%s without CAP_SYS_ADMIN: %s",
 		       dir, files[i], ret ? strerror(-ret) : "accepted");
