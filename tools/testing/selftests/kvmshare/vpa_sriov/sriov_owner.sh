@@ -82,8 +82,14 @@ vfbdf() {	# vfbdf N: VF N's BDF
 }
 
 # owner NAME N NS MODE COUNT: nvme_vfio as VF N's owner in the background
-# (output in $T/NAME); true once it did its first round and waits
+# (output in $T/NAME); true once it did its first round and waits. The
+# output file is emptied here, before the owner starts: the owner's own
+# redirection runs in the background and may come after the first grep,
+# which would then find the ready line of an earlier owner of that name
+# (the second VM run of step 6: changes made before the owner had the VF
+# open went on as idle)
 owner() {
+	: > $T/"$1"
 	"$BIN" owner "$(vfbdf "$2")" "$3" "$VF/$2" "$4" "$5" > $T/"$1" 2>&1 &
 	echo $! > $T/"$1".pid
 	i=0
@@ -128,8 +134,10 @@ owner_end() {
 }
 
 # holder NAME N: nvme_vfio holds VF N open through vfio-pci (a user to
-# ask; the shell answers) for at most 300 s; true once it is open
+# ask; the shell answers) for at most 300 s; true once it is open (its
+# output file emptied first, as owner()'s)
 holder() {
+	: > $T/"$1"
 	"$BIN" hold "$(vfbdf "$2")" 300 > $T/"$1" 2>&1 &
 	echo $! > $T/"$1".pid
 	i=0
@@ -198,19 +206,28 @@ wait_event() {
 	return 1
 }
 
-bind_vfio() {	# bind_vfio N: VF N to vfio-pci
-	d=$(vfbdf "$1")
-	echo vfio-pci > /sys/bus/pci/devices/"$d"/driver_override
-	echo "$d" 2> $T/vfio.err > /sys/bus/pci/drivers/vfio-pci/bind
-	[ -s $T/vfio.err ] && echo "# vfio-pci bind $d: $(cat $T/vfio.err)"
-	[ "$(drv /sys/bus/pci/devices/"$d")" = vfio-pci ]
+# bind_vfio N: VF N to vfio-pci (a VF it drives already is left as it
+# is). Its variables are not e2e_check's d, which names the check
+bind_vfio() {
+	vd=$(vfbdf "$1")
+	echo vfio-pci > /sys/bus/pci/devices/"$vd"/driver_override
+	[ "$(drv /sys/bus/pci/devices/"$vd")" = vfio-pci ] && return 0
+	echo "$vd" 2> $T/vfio.err > /sys/bus/pci/drivers/vfio-pci/bind
+	[ -s $T/vfio.err ] && echo "# vfio-pci bind $vd: $(cat $T/vfio.err)"
+	[ "$(drv /sys/bus/pci/devices/"$vd")" = vfio-pci ]
 }
 
 unbind_vf() {	# unbind_vf N: VF N from its driver
-	d=$(vfbdf "$1")
-	[ "$(drv /sys/bus/pci/devices/"$d")" = none ] ||
-		echo "$d" > /sys/bus/pci/devices/"$d"/driver/unbind
-	echo > /sys/bus/pci/devices/"$d"/driver_override
+	vd=$(vfbdf "$1")
+	[ "$(drv /sys/bus/pci/devices/"$vd")" = none ] ||
+		echo "$vd" > /sys/bus/pci/devices/"$vd"/driver/unbind
+	echo > /sys/bus/pci/devices/"$vd"/driver_override
+}
+
+# vfen N: VF N's enable count (pci_is_enabled(), what vpa reads as "a
+# user has vfio-pci's device open"), for the messages
+vfen() {
+	cat /sys/bus/pci/devices/"$(vfbdf "$1")"/enable
 }
 
 echo "# PF $PF: driver $(driver), sriov_numvfs $(cat $P/sriov_numvfs), ack_timeout_ms $ack0"
@@ -480,7 +497,7 @@ if holder h2 2; then
 		e2e_check "the ack of request $seq accepted ($r), a second one refused (ESTALE)" \
 			sh -c "test $r = 0 && ! echo $seq 2> $T/wr.err > $VF/2/ack && grep -q 'Stale file' $T/wr.err"
 	else
-		e2e_tap 1 "a request out for VF 2 (event stayed 0)"
+		e2e_tap 1 "a request out for VF 2 (event stayed 0; its enable count $(vfen 2))"
 	fi
 	wait $bg
 else
@@ -513,7 +530,7 @@ if holder h2 2; then
 			test $r = 0 -a "$(cat $T/bg.rc)" != 0 -a "$(grep -c 'temporarily unavailable' $T/bg.err)" = 1 -a \
 			     "$(cat $VF/2/state):$(cat $VF/2/nr_wq)/$(cat $VF/2/nr_vec) $(cat $VF/2/event)" = "online:6/1 0"
 	else
-		e2e_tap 1 "a request out for VF 2 (event stayed 0)"
+		e2e_tap 1 "a request out for VF 2 (event stayed 0; its enable count $(vfen 2))"
 		holder_end h2
 		wait $bg
 	fi
@@ -544,6 +561,7 @@ ok=0
 owner o2 2 4 silent 1 || ok=1
 io_start 3 5
 f0=$(rec 2 forced)
+en=$(vfen 2)
 [ $ok = 0 ] && { twr $VF/2/nr_wq 4 || ok=1; }
 kill -0 $io 2> /dev/null
 during=$?
@@ -551,7 +569,7 @@ owner_at o2 after 1
 owner_end o2
 io_end
 kmsg
-e2e_check "forced: VF 2 resized to 4 VQ after the deadline ($ok, $MS ms, 1500 ms deadline): forced $f0 -> $(rec 2 forced), last_ack_us -1" \
+e2e_check "forced: VF 2 resized to 4 VQ after the deadline ($ok, $MS ms, 1500 ms deadline; enable count $en): forced $f0 -> $(rec 2 forced), last_ack_us -1" \
 	test $ok = 0 -a "$(cat $VF/2/nr_wq) $(rec 2 forced) $(rec 2 last_outcome) $(rec 2 last_ack_us)" = "4 $((f0 + 1)) forced -1" -a \
 	     "$MS" -ge 1400
 e2e_check "the silent owner's next command on its old queue failed, its late ack was refused (ESTALE), and it started again with its data" \
@@ -734,7 +752,7 @@ if holder h2 2 && { wrbg $VF/2/nr_vec 2 bg; wait_event 2; }; then
 	e2e_check "vpa unbound ($(driver)) once the holder closed VF 2; the wait the unbind ended is not logged as forced ($nf)" \
 		test "$(driver)" = none -a $nf = 1
 else
-	e2e_tap 1 "a request out for VF 2 before the unbind"
+	e2e_tap 1 "a request out for VF 2 before the unbind (its enable count $(vfen 2))"
 	holder_end h2
 	wait $bg
 	echo "$PF" > /sys/bus/pci/drivers/vpa/unbind
