@@ -306,18 +306,23 @@ VF3=$(basename "$(readlink $P/virtfn3)")
 modprobe nvme
 echo nvme > /sys/bus/pci/devices/"$VF3"/driver_override
 echo "$VF3" > /sys/bus/pci/drivers/nvme/bind 2> $T/vfbind.err
+# nvme (6.1) probes asynchronously and scans the namespaces after its
+# controller is live (scan_work): wait for both, the controller live and
+# the disk of namespace 5 (the second VM run of step 6 looked for the
+# disk the moment the controller was live, while the scan still ran)
 live=
+ns5=
 i=0
 while [ $i -lt 30 ]; do
 	c=$(basename "$(ls -d /sys/bus/pci/devices/"$VF3"/nvme/nvme* 2>/dev/null | head -1)")
 	[ -n "$c" ] && [ "$(cat /sys/class/nvme/"$c"/state 2>/dev/null)" = live ] &&
-		{ live=$c; break; }
+		live=$c
+	for b in /sys/block/nvme*; do
+		[ "$(cat "$b/nsid" 2>/dev/null)" = 5 ] && ns5=$(basename "$b")
+	done
+	[ -n "$live" ] && [ -n "$ns5" ] && break
 	sleep 1
 	i=$((i + 1))
-done
-ns5=
-for b in /sys/block/nvme*; do
-	[ "$(cat "$b/nsid" 2>/dev/null)" = 5 ] && ns5=$(basename "$b")
 done
 e2e_check "stock nvme drives VF 3 (controller ${live:-none}, online with vpa's 4 VQ 2 VI) and sees namespace 5 (${ns5:-none})" \
 	test -n "$live" -a -n "$ns5"
