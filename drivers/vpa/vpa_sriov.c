@@ -1250,9 +1250,12 @@ static const char * const vpa_vf_evt_names[VPA_VF_EVT_NR] = {
  * @dev:	its VF, referenced; NULL if it was not enabled
  * @drv:	the driver bound to @dev at the owner check: none or
  *		vfio-pci (another driver is refused, the review s26's M3)
- * @used:	vfio-pci had @dev open at the owner check (pci_is_enabled():
- *		vfio-pci enables a device when its user opens it, and
- *		disables it at the last close)
+ * @used:	vfio-pci had @dev open at the owner check: pci_is_enabled().
+ *		vfio-pci enables the device at its first open
+ *		(vfio_pci_core_enable()) and disables it at the last close
+ *		(vfio_pci_core_disable()); its resets, config writes and
+ *		bus mastering leave the enable count alone, and sysfs
+ *		"enable" is refused while a driver is bound
  * @asked:	its owner was asked (vpa_vf_ask())
  * @acked:	... and acknowledged in time
  * @locked:	@dev's device lock is held
