@@ -372,6 +372,7 @@ void vpa_vdev_raise(struct vpa_vdev *v, u32 events);
 int vpa_adapter_error(struct vpa_adapter *ad);
 
 /* vpa_sysfs.c */
+extern const char * const vpa_outcome_names[VPA_OUT_NR];
 extern const struct attribute_group *vpa_mdev_groups[];
 extern const struct attribute_group *vpa_parent_groups[];
 void vpa_sysfs_init(void);

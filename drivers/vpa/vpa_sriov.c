@@ -51,7 +51,9 @@
  * (vpa_sriov_ns_sweep()) detaches every namespace the device lists from
  * every secondary that has it without its group having asked for it
  * through vpa_vfs/<n>/ns; it runs at probe, at every enable of the VFs,
- * before every bring-up of a secondary, and at unbind. Only a private
+ * before every bring-up of a new group's secondary (not when a resize or
+ * give brings the same group online again: its tenant is the same), and
+ * at unbind. Only a private
  * namespace attached to no other controller is given to a VF; also after
  * a restart when one is due (a destroy while down, an attach whose
  * outcome is unknown). The sweep protects tenants from what vpa and
@@ -70,7 +72,9 @@
  *       -> vpa_adapter::lock (the core)
  * A VF's device lock is taken under vpa_sriov::lock only with
  * device_trylock() (vpa_vf_lock(): -EBUSY when held), never waited for:
- * the order above has it outside vpa_sriov::lock.
+ * the order above has it outside vpa_sriov::lock. A resize, give or
+ * destroy waits for it (vpa_vf_parts_lock()) before it takes
+ * vpa_sriov::lock again, holding no lock of vpa: in that order.
  * reset_prepare takes vpa_nvme::lock alone, after telling a command that
  * waits to stop (vpa_nvme_lost()), so that it never waits for long.
  * VFs are added and removed (pci_enable_sriov(), pci_disable_sriov())
@@ -78,7 +82,35 @@
  * vpa_sriov_enable().
  * The sysfs files of the groups and types take vpa_sriov::lock, never the
  * device lock: remove, under the device lock, deletes their directories
- * first, which waits for the files' callbacks to return.
+ * first, which waits for the files' callbacks to return (a change waiting
+ * for an owner stops waiting first: vpa_sriov::gone).
+ * vpa_vf::evt_lock (a spinlock) is innermost: the acknowledgment (ack)
+ * takes it alone, and a change waits for it with no lock held.
+ * event is notified under vpa_sriov::lock with sysfs_notify_dirent() on
+ * a node vpa holds (vpa_vf::event_kn): kernfs_notify() takes only its
+ * own spinlock and the pollers' wait queue, no kernfs_rwsem (the review
+ * s26's L7).
+ *
+ * The owner protocol (plans/sriov.md, step 6): resize (nr_wq, nr_vec),
+ * give (give_to, give_wq, give_vec) and destroy of a group whose VF is
+ * online and open through vfio-pci (its user, a VMM, is the owner) ask
+ * the owner first, as vpa_change() asks an mdev's guest: the request is
+ * numbered, vpa_vfs/<n>/event reads its number and is notified (poll()
+ * on it wakes), event_kind and event_nr_* say what comes; the owner
+ * quiesces and writes the number to ack. vpa waits at most
+ * ack_timeout_ms, without vpa_sriov::lock (other groups change
+ * meanwhile), then goes on: acked or forced, every change of an online
+ * secondary takes it offline (ACT 7, ACT 8 of 0) and brings it online
+ * again with the new counts (ACT 8, ACT 9; a destroy leaves it offline),
+ * which resets the VF: an owner that did not let go finds its queues gone
+ * (its commands are never completed, CSTS.RDY 0). event reads 0 again
+ * when the change is over; state and nr_* then say what the VF has. A VF
+ * with no driver, or vfio-pci with no user, is changed at once; one with
+ * another driver (a host driver, which knows no owner protocol) is
+ * refused EBUSY, as create, ns and sriov_numvfs 0 refuse it. Before the
+ * commands, with the VF's device lock held, the VF must still have the
+ * driver and user the owner check saw (else EAGAIN, nothing changed): no
+ * driver is reset without having been asked (the review s26's M3, M4).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -165,8 +197,28 @@ struct vpa_vf_type {
  * @nr:		the group's resources by type (VQ as wq, VI as vec)
  * @state:	enum vpa_vf_state
  * @nsid:	the namespace vpa attached to the secondary, 0 for none
+ * @busy:	a resize, give or destroy of the group runs (it may be
+ *		waiting for an owner): another change of it is refused
+ * @give_to:	the VF give_wq and give_vec move resources to, -1: none
+ * @rec:	the owner protocol's counters (vpa_recovery/), written under
+ *		vpa_sriov::lock, read without it (one value a file)
+ * @evt_lock:	protects the request, @evt_seq to @ack_time
+ * @evt_seq:	number of the last request, 0 before the first
+ * @evt_open:	a request is out: event reads @evt_seq until the change is
+ *		done (vpa_vf_done())
+ * @asking:	its acknowledgment is awaited
+ * @evt_kind:	enum vpa_vf_evt
+ * @evt_nr:	the counts the group has after the change (wq, vec)
+ * @asked:	when the request went out
+ * @ack_time:	when the acknowledgment came
+ * @ack_wait:	woken by an acknowledgment and by unbind
+ * @event_kn:	event's kernfs node, referenced from vpa_sriov_sysfs_add()
+ *		to vpa_sriov_sysfs_put(): a notify of another VF's event (a
+ *		give) may run while unbind removes its directory, and a
+ *		removed node stays valid while referenced (the review s26's
+ *		M1); kernfs_notify() takes no kernfs_rwsem
  *
- * Fields from @def on are under vpa_sriov::lock.
+ * Fields from @def to @rec are under vpa_sriov::lock.
  */
 struct vpa_vf {
 	struct kobject kobj;
@@ -178,6 +230,19 @@ struct vpa_vf {
 	u32 nr[VPA_RES_NR];
 	int state;
 	u32 nsid;
+	bool busy;
+	int give_to;
+	struct vpa_recov_stats rec;
+	spinlock_t evt_lock;		/* evt_seq ... ack_time */
+	u32 evt_seq;
+	bool evt_open;
+	bool asking;
+	int evt_kind;
+	u32 evt_nr[VPA_RES_NR];
+	ktime_t asked;
+	ktime_t ack_time;
+	wait_queue_head_t ack_wait;
+	struct kernfs_node *event_kn;
 };
 
 /**
@@ -211,12 +276,14 @@ struct vpa_vf {
  * @sweep:	a namespace may be attached to a secondary without vpa
  *		having it as a group's (an attach whose outcome is unknown,
  *		a destroy with the admin queue down): the next restart
- *		sweeps every secondary (every bring-up sweeps its own
- *		anyway); cleared by a sweep of every secondary that worked
+ *		sweeps every secondary (every bring-up of a new group
+ *		sweeps its own anyway); cleared by a sweep of every secondary that worked
  * @types_dir:	vpa_sriov_types/
  * @types:	its subdirectories (NULL for a type the device cannot fit)
  * @vfs_dir:	vpa_vfs/
  * @vf:		its subdirectories, one per VF number with a secondary
+ * @gone:	unbind has begun: a change waiting for an owner stops
+ *		waiting and is refused (written once, read with READ_ONCE())
  */
 struct vpa_sriov {
 	struct vpa_nvme nv;
@@ -241,6 +308,7 @@ struct vpa_sriov {
 	struct vpa_vf_type *types[VPA_VF_NR_TYPES];
 	struct kobject *vfs_dir;
 	struct vpa_vf *vf[VPA_SRIOV_MAX_VFS];
+	bool gone;
 };
 
 /* An NVMe function with SR-IOV: the SR-IOV back end's. */
@@ -946,10 +1014,20 @@ static int vpa_vf_offline(struct vpa_sriov *sr, struct vpa_vf *vf)
 	return ret;
 }
 
-/* Give @vf's group back to the core. Caller holds sr->lock. */
+/*
+ * Give @vf's group back to the core; no VF gives to it any more (the
+ * review s26's L2: a later group of its VF may be another tenant's).
+ * Caller holds sr->lock.
+ */
 static void vpa_vf_free(struct vpa_adapter *ad, struct vpa_vf *vf)
 {
-	lockdep_assert_held(&ad->sriov->lock);
+	struct vpa_sriov *sr = ad->sriov;
+	unsigned int i;
+
+	lockdep_assert_held(&sr->lock);
+	for (i = 0; i < VPA_SRIOV_MAX_VFS; i++)
+		if (sr->vf[i] && sr->vf[i]->give_to == vf->index)
+			sr->vf[i]->give_to = -1;
 	mutex_lock(&ad->lock);
 	vpa_core_free(ad->core, vf->index);
 	mutex_unlock(&ad->lock);
@@ -958,6 +1036,7 @@ static void vpa_vf_free(struct vpa_adapter *ad, struct vpa_vf *vf)
 	memset(vf->nr, 0, sizeof(vf->nr));
 	vf->state = VPA_VF_NONE;
 	vf->nsid = 0;
+	vf->give_to = -1;
 }
 
 /*
@@ -1068,6 +1147,9 @@ static int vpa_vf_create(struct vpa_adapter *ad,
 		goto out;
 	vf->def = def;
 	vf->rid = rid;
+	/* the counters describe this group (its VF's directory stays) */
+	memset(&vf->rec, 0, sizeof(vf->rec));
+	vf->rec.last_ack_us = -1;
 	ret = vpa_vf_online(sr, vf, true);
 	if (ret && vf->state != VPA_VF_ERROR)
 		vpa_vf_free(ad, vf);
@@ -1108,21 +1190,21 @@ static int vpa_vf_ns_detach(struct vpa_sriov *sr, struct vpa_vf *vf)
  * state "error" if the secondary's is unknown): destroy again. With the
  * admin queue down (a reset or a fatal error took every secondary offline
  * with nothing assigned; after a timeout the next reset will) no command
- * is sent and the VF is not claimed: the namespace is left to the sweep
- * of the next restart or bring-up. Return: 0, -ENOENT (no group), -EBUSY
- * (a driver is bound to the VF, or its device lock is held) or the
- * command's error.
+ * is sent: the namespace is left to the sweep of the next restart or
+ * bring-up. Its VF, if enabled, is held by the caller (vpa_vf_parts_lock()):
+ * no driver or driver other than vfio-pci, whose owner was asked first
+ * (step 6); the secondary goes offline under it. Return: 0, -ENOENT (no
+ * group) or the command's error. Caller holds vpa_sriov::lock.
  */
 static int vpa_vf_destroy(struct vpa_adapter *ad, struct vpa_vf *vf)
 {
 	struct vpa_sriov *sr = ad->sriov;
-	struct pci_dev *vfdev;
 	int ret = 0;
 
 	lockdep_assert_held(&sr->lock);
 	if (!vf->def)
 		return -ENOENT;
-	/* down: no command is sent, so no claim is needed */
+	/* down: no command is sent */
 	if (READ_ONCE(sr->down)) {
 		dev_info_ratelimited(ad->dev, "VF %u: group destroyed with the admin queue down (namespace %u left to the next sweep)\n",
 				     vf->index, vf->nsid);
@@ -1131,19 +1213,587 @@ static int vpa_vf_destroy(struct vpa_adapter *ad, struct vpa_vf *vf)
 		vpa_vf_free(ad, vf);
 		return 0;
 	}
-	vfdev = vpa_vf_claim(ad, vf->index);
-	if (IS_ERR(vfdev))
-		return PTR_ERR(vfdev);
 	if (vf->state != VPA_VF_OFFLINE)
 		ret = vpa_vf_offline(sr, vf);
 	if (!ret)
 		ret = vpa_vf_ns_detach(sr, vf);
 	if (ret)
-		goto out;
+		return ret;
 	vpa_vf_free(ad, vf);
 	dev_info_ratelimited(ad->dev, "VF %u: group destroyed\n", vf->index);
-out:
-	vpa_vf_unclaim(vfdev);
+	return 0;
+}
+
+/* The owner protocol (step 6): see the top of this file. */
+
+/* What a request tells the owner of a VF (event_kind) */
+enum vpa_vf_evt {
+	VPA_VF_EVT_NONE,
+	VPA_VF_EVT_RESIZE,	/* its counts change (nr_wq, nr_vec) */
+	VPA_VF_EVT_GIVE,	/* it gives resources to another VF */
+	VPA_VF_EVT_RECEIVE,	/* it receives resources from another VF */
+	VPA_VF_EVT_DESTROY,	/* its group goes: offline for good */
+	VPA_VF_EVT_NR
+};
+
+static const char * const vpa_vf_evt_names[VPA_VF_EVT_NR] = {
+	[VPA_VF_EVT_NONE] = "none",
+	[VPA_VF_EVT_RESIZE] = "resize",
+	[VPA_VF_EVT_GIVE] = "give",
+	[VPA_VF_EVT_RECEIVE] = "receive",
+	[VPA_VF_EVT_DESTROY] = "destroy",
+};
+
+/**
+ * struct vpa_vf_part - a group taking part in a change, and its VF
+ * @vf:		the group (resized, giving, receiving or destroyed)
+ * @dev:	its VF, referenced; NULL if it was not enabled
+ * @drv:	the driver bound to @dev at the owner check: none or
+ *		vfio-pci (another driver is refused, the review s26's M3)
+ * @used:	vfio-pci had @dev open at the owner check: pci_is_enabled().
+ *		vfio-pci enables the device at its first open
+ *		(vfio_pci_core_enable()) and disables it at the last close
+ *		(vfio_pci_core_disable()); its resets, config writes and
+ *		bus mastering leave the enable count alone, and sysfs
+ *		"enable" is refused while a driver is bound
+ * @asked:	its owner was asked (vpa_vf_ask())
+ * @acked:	... and acknowledged in time
+ * @locked:	@dev's device lock is held
+ *
+ * The change goes on only if, with @dev's device lock held, its VF is
+ * still @dev with @drv bound and no user that was not asked (the review
+ * s26's M4: vpa_vf_parts_check()).
+ */
+struct vpa_vf_part {
+	struct vpa_vf *vf;
+	struct pci_dev *dev;
+	struct device_driver *drv;
+	bool used;
+	bool asked;
+	bool acked;
+	bool locked;
+};
+
+/* vfio-pci: the one driver whose user (a VMM) can be the owner */
+static bool vpa_vf_is_vfio(const struct device_driver *drv)
+{
+	return drv && !strcmp(drv->name, "vfio-pci");
+}
+
+/*
+ * The owner check of @p's group: its VF, if enabled, and what drives it.
+ * A driver other than vfio-pci (a host driver: nvme under a mounted
+ * filesystem, say) knows no owner protocol: the change is refused, as
+ * create, ns and sriov_numvfs 0 refuse it (the review s26's M3). Read
+ * without the VF's device lock: vpa_vf_parts_check() reads it again under
+ * it. Return: 0 or -EBUSY. Caller holds vpa_sriov::lock.
+ */
+static int vpa_vf_part_get(struct vpa_adapter *ad, struct vpa_vf_part *p)
+{
+	u16 index = p->vf->index;
+
+	lockdep_assert_held(&ad->sriov->lock);
+	if (index >= ad->sriov->num_vfs)
+		return 0;
+	p->dev = vpa_sriov_vf_get(ad->pdev, index);
+	if (!p->dev)
+		return 0;
+	p->drv = READ_ONCE(p->dev->dev.driver);
+	p->used = pci_is_enabled(p->dev);
+	if (p->drv && !vpa_vf_is_vfio(p->drv)) {
+		dev_info_ratelimited(ad->dev, "VF %u (%s) is bound to %s, which cannot be asked: unbind it first\n",
+				     index, pci_name(p->dev), p->drv->name);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/* Drop what the parts hold: their device locks, their references. */
+static void vpa_vf_parts_put(struct vpa_vf_part *p, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i].locked)
+			device_unlock(&p[i].dev->dev);
+		pci_dev_put(p[i].dev);
+		p[i].locked = false;
+		p[i].dev = NULL;
+	}
+}
+
+/*
+ * Take the device lock of each part's VF, in the order of the VFs (the
+ * order of the PCI core's bus and slot locks), with no lock of vpa held:
+ * the order at the top of this file has the VF's device lock outside
+ * vpa_sriov::lock (the review s26's M2). Waited for, not tried: a guest
+ * that resets its VF in a loop (each FLR holds the lock for 100 ms or
+ * more) cannot keep a change out, since a mutex is handed to its waiter
+ * when its holder lets go. The wait lasts as long as the holder's
+ * critical section: a reset of the VF, a bind or an unbind of its driver;
+ * vfio-pci's unbind waits for the VMM to close the device, and the change
+ * with it. Interruptible: -EINTR, nothing changed.
+ */
+static int vpa_vf_parts_lock(struct vpa_vf_part *p, int n)
+{
+	int i, k;
+
+	for (k = 0; k < n; k++) {
+		i = n == 2 && p[1].vf->index < p[0].vf->index ? 1 - k : k;
+		if (!p[i].dev)
+			continue;
+		if (device_lock_interruptible(&p[i].dev->dev))
+			return -EINTR;
+		p[i].locked = true;
+	}
+	return 0;
+}
+
+/*
+ * With the parts' device locks and vpa_sriov::lock held: does each VF
+ * still have what the owner check saw? The same device (not disabled, or
+ * disabled and enabled again), the same driver, and no user that was not
+ * asked (vfio-pci opened since). If not, -EAGAIN: nothing is changed
+ * (the review s26's M4); a new write asks the owner it has now, or is
+ * refused (a host driver).
+ */
+static int vpa_vf_parts_check(struct vpa_adapter *ad, struct vpa_vf_part *p,
+			      int n)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	struct pci_dev *cur;
+	bool same;
+	int i;
+
+	lockdep_assert_held(&sr->lock);
+	for (i = 0; i < n; i++) {
+		cur = p[i].vf->index < sr->num_vfs ?
+		      vpa_sriov_vf_get(ad->pdev, p[i].vf->index) : NULL;
+		same = cur == p[i].dev;
+		pci_dev_put(cur);
+		if (same && (!p[i].dev ||
+			     (p[i].dev->dev.driver == p[i].drv &&
+			      (p[i].used || !pci_is_enabled(p[i].dev)))))
+			continue;
+		dev_info_ratelimited(ad->dev, "VF %u: enabled, disabled, bound, unbound or opened while the change waited: nothing changed, write again\n",
+				     p[i].vf->index);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/*
+ * Ask @p's owner, if its group has one, to let go of its controller for
+ * a change of @kind after which the group has @wq VQ and @vec VI: the
+ * request is numbered and event's pollers are woken. An owner is a user
+ * of vfio-pci with the VF open, its secondary online; without one the
+ * outcome is "idle" and nothing is waited for (the review s26's L4). The
+ * record is complete before the owner can see the request (an owner may
+ * ack at once). Caller holds vpa_sriov::lock.
+ */
+static void vpa_vf_ask(struct vpa_adapter *ad, struct vpa_vf_part *p,
+		       int kind, u32 wq, u32 vec)
+{
+	struct vpa_vf *vf = p->vf;
+
+	lockdep_assert_held(&ad->sriov->lock);
+	vf->rec.last_error = false;
+	if (vf->state != VPA_VF_ONLINE || !p->drv || !p->used) {
+		vf->rec.last_outcome = VPA_OUT_IDLE;
+		return;
+	}
+	vf->rec.events++;
+	vf->rec.last_outcome = VPA_OUT_PENDING;
+	spin_lock(&vf->evt_lock);
+	if (!++vf->evt_seq)		/* 0 reads as "no request" */
+		vf->evt_seq = 1;
+	vf->evt_kind = kind;
+	vf->evt_nr[VPA_RES_WQ] = wq;
+	vf->evt_nr[VPA_RES_VEC] = vec;
+	vf->asked = ktime_get();
+	vf->asking = true;
+	vf->evt_open = true;
+	spin_unlock(&vf->evt_lock);
+	sysfs_notify_dirent(vf->event_kn);
+	p->asked = true;
+}
+
+static bool vpa_vf_answered(struct vpa_vf *vf)
+{
+	bool ret;
+
+	spin_lock(&vf->evt_lock);
+	ret = !vf->asking || READ_ONCE(vf->ad->sriov->gone);
+	spin_unlock(&vf->evt_lock);
+	return ret;
+}
+
+/* Stop waiting for @vf's ack: a late one is refused (ESTALE). Acked? */
+static bool vpa_vf_stop_asking(struct vpa_vf *vf)
+{
+	bool acked;
+
+	spin_lock(&vf->evt_lock);
+	acked = !vf->asking;
+	vf->asking = false;
+	spin_unlock(&vf->evt_lock);
+	return acked;
+}
+
+/*
+ * Wait until the owners asked answered or the deadline passed (one
+ * deadline for all), with no lock held, then stop asking. Killable (the
+ * review s26's L3): a fatal signal ends the wait, and the change is
+ * given up before anything changed (-EINTR).
+ */
+static int vpa_vf_wait(struct vpa_vf_part *p, int n)
+{
+	ktime_t deadline = ktime_add_ms(ktime_get(),
+					READ_ONCE(vpa_ack_timeout_ms));
+	s64 left;
+	int i, ret = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!p[i].asked)
+			continue;
+		left = ktime_ms_delta(deadline, ktime_get());
+		if (!ret && left > 0 &&
+		    wait_event_killable_timeout(p[i].vf->ack_wait,
+						vpa_vf_answered(p[i].vf),
+						msecs_to_jiffies(left)) < 0)
+			ret = -EINTR;
+		p[i].acked = vpa_vf_stop_asking(p[i].vf);
+	}
+	return ret;
+}
+
+/*
+ * The wait for @p's owner is over: record whether it acknowledged in
+ * time. A change that does not go on (@ret: -ENODEV after an unbind,
+ * -EINTR after a signal, -EAGAIN) is not counted as forced and logs no
+ * notice (the review s26's L5): last_outcome "none" unless it was acked.
+ * Event keeps the request's number until vpa_vf_done(). Caller holds
+ * vpa_sriov::lock.
+ */
+static void vpa_vf_conclude(struct vpa_vf_part *p, int ret)
+{
+	struct vpa_vf *vf = p->vf;
+	ktime_t at;
+
+	lockdep_assert_held(&vf->ad->sriov->lock);
+	if (p->acked) {
+		spin_lock(&vf->evt_lock);
+		at = vf->ack_time;
+		spin_unlock(&vf->evt_lock);
+		vf->rec.acked++;
+		vf->rec.last_ack_us = ktime_us_delta(at, vf->asked);
+		vf->rec.last_outcome = VPA_OUT_ACKED;
+		return;
+	}
+	vf->rec.last_ack_us = -1;
+	if (ret) {
+		vf->rec.last_outcome = VPA_OUT_NONE;
+		return;
+	}
+	vf->rec.forced++;
+	vf->rec.last_outcome = VPA_OUT_FORCED;
+	dev_notice_ratelimited(vf->ad->dev, "VF %u: request %u (%s) not acknowledged in %u ms: going on without its owner\n",
+			       vf->index, vf->evt_seq,
+			       vpa_vf_evt_names[vf->evt_kind],
+			       READ_ONCE(vpa_ack_timeout_ms));
+}
+
+/* The change @vf's owner was asked about is over: event reads 0. */
+static void vpa_vf_done(struct vpa_vf *vf)
+{
+	spin_lock(&vf->evt_lock);
+	vf->evt_open = false;
+	vf->asking = false;
+	spin_unlock(&vf->evt_lock);
+	sysfs_notify_dirent(vf->event_kn);
+}
+
+/*
+ * The end of a change: busy cleared, the owners asked told it is over; a
+ * resize or give made (@counted, @ret 0) counted in changes. Caller
+ * holds vpa_sriov::lock.
+ */
+static void vpa_vf_parts_end(struct vpa_vf_part *p, int n, int ret,
+			     bool counted)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		p[i].vf->busy = false;
+		if (!ret && counted)
+			p[i].vf->rec.changes++;
+		if (p[i].asked)
+			vpa_vf_done(p[i].vf);
+	}
+}
+
+/*
+ * The common part of a change of @n parts once its owners were asked:
+ * let go of vpa_sriov::lock, wait for the owners, take the VFs' device
+ * locks, take vpa_sriov::lock again, conclude the requests and check that
+ * the VFs are as the owner check saw them. Returns with vpa_sriov::lock
+ * held: 0 (the change may go on), -EINTR (a signal), -ENODEV (unbind) or
+ * -EAGAIN (vpa_vf_parts_check()).
+ */
+static int vpa_vf_parts_wait(struct vpa_adapter *ad, struct vpa_vf_part *p,
+			     int n)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	int i, ret;
+
+	lockdep_assert_held(&sr->lock);
+	/* other groups may change meanwhile: the lock is let go */
+	mutex_unlock(&sr->lock);
+	ret = vpa_vf_wait(p, n);
+	if (!ret && !READ_ONCE(sr->gone))
+		ret = vpa_vf_parts_lock(p, n);
+	mutex_lock(&sr->lock);
+	if (!ret && READ_ONCE(sr->gone))
+		ret = -ENODEV;
+	if (!ret)
+		ret = vpa_vf_parts_check(ad, p, n);
+	for (i = 0; i < n; i++)
+		if (p[i].asked)
+			vpa_vf_conclude(&p[i], ret);
+	return ret;
+}
+
+/*
+ * Check a resize of @vf's @type to @count (@to NULL), or a give of @count
+ * of them to @to. Return: 0, -EALREADY (a resize to what it has: nothing
+ * to do), -ENOENT (a VF without a group), -EBUSY (a change of one of them
+ * runs), -EIO (the admin queue is down, or a group in state error:
+ * destroy it), -EINVAL (outside the group limits, or more than it has),
+ * -ENOSPC (a growth beyond what is free). Caller holds vpa_sriov::lock.
+ */
+static int vpa_vf_change_check(struct vpa_adapter *ad, struct vpa_vf *vf,
+			       struct vpa_vf *to, enum vpa_res type, u32 count)
+{
+	const struct vpa_core *c = ad->core;
+	u32 have = vf->nr[type];
+	int ret;
+
+	lockdep_assert_held(&ad->sriov->lock);
+	if (!vf->def || (to && !to->def))
+		return -ENOENT;
+	if (vf->busy || (to && to->busy))
+		return -EBUSY;
+	if (READ_ONCE(ad->sriov->down) || vf->state == VPA_VF_ERROR ||
+	    (to && to->state == VPA_VF_ERROR))
+		return -EIO;
+	mutex_lock(&ad->lock);
+	if (to)
+		ret = (!count || count > have ||
+		       have - count < c->group_min[type] ||
+		       to->nr[type] + count > c->group_max[type]) ? -EINVAL : 0;
+	else if (count < c->group_min[type] || count > c->group_max[type])
+		ret = -EINVAL;
+	else if (count > have)
+		ret = count - have > c->free[type] ? -ENOSPC : 0;
+	else
+		ret = count == have ? -EALREADY : 0;
+	mutex_unlock(&ad->lock);
+	return ret;
+}
+
+/*
+ * The core's part of a change: @from's @type set to @count (@to NULL), or
+ * @count of them moved from @from to @to; vpa_vf::nr follows. Caller
+ * holds vpa_sriov::lock: only its holders change this adapter's core, so
+ * an undo (the other way round) cannot fail.
+ */
+static int vpa_vf_core_change(struct vpa_adapter *ad, struct vpa_vf *from,
+			      struct vpa_vf *to, enum vpa_res type, u32 count)
+{
+	u32 have = from->nr[type];
+	int ret;
+
+	lockdep_assert_held(&ad->sriov->lock);
+	mutex_lock(&ad->lock);
+	if (to)
+		ret = vpa_core_move(ad->core, from->index, to->index, type,
+				    count);
+	else if (count > have)
+		ret = vpa_core_grow(ad->core, from->index, type, count - have);
+	else
+		ret = vpa_core_shrink(ad->core, from->index, type,
+				      have - count);
+	if (!ret) {
+		from->nr[type] = vpa_core_count(ad->core, from->index, type);
+		if (to)
+			to->nr[type] = vpa_core_count(ad->core, to->index,
+						      type);
+	}
+	mutex_unlock(&ad->lock);
+	return ret;
+}
+
+/*
+ * Make a change vpa_vf_change_check() accepted, its owners asked and its
+ * VFs held (@p[0] is @vf's part, @p[1] @to's). The core first: a growth
+ * may find what it needs taken meanwhile (-ENOSPC, nothing done). Then
+ * every online secondary of the two offline, and only once both are (the
+ * review s26's L1): the receiver of a give gets its resources only after
+ * the giver let go of them. If an offline fails, the change stops: the
+ * core goes back to the old counts, the group whose offline failed is in
+ * state error (destroy it), the other one comes online again with its
+ * old counts unless the admin queue is down. Then each comes online with
+ * its new counts; an online that fails leaves its group offline with its
+ * new counts (or in state error, vpa_vf_online()), for good until its
+ * VFs are disabled and enabled again (the review s26's L6: the owner may
+ * be told so by state). A group that is not online (its VFs disabled, a
+ * reset) changes in the core alone and comes online with its new counts
+ * at the next enable. Return: 0, -EIO (down, or a group in state error),
+ * or the core's or a command's error. Caller holds vpa_sriov::lock.
+ */
+static int vpa_vf_apply(struct vpa_adapter *ad, struct vpa_vf_part *p,
+			struct vpa_vf *to, enum vpa_res type, u32 count)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	struct vpa_vf *vf = p[0].vf, *both[2] = { vf, to };
+	u32 old = vf->nr[type];
+	bool on[2] = { }, off[2] = { };
+	int i, err, ret;
+
+	lockdep_assert_held(&sr->lock);
+	/* a reset or a disable may have come while the owners were asked */
+	if (READ_ONCE(sr->down) || vf->state == VPA_VF_ERROR ||
+	    (to && to->state == VPA_VF_ERROR))
+		return -EIO;
+	ret = vpa_vf_core_change(ad, vf, to, type, count);
+	if (ret)
+		return ret;
+	for (i = 0; i < 2; i++)
+		on[i] = both[i] && both[i]->state == VPA_VF_ONLINE;
+	for (i = 0; i < 2 && !ret; i++) {
+		if (!on[i])
+			continue;
+		ret = vpa_vf_offline(sr, both[i]);
+		off[i] = !ret;
+	}
+	if (ret) {
+		/* back to what the device still has (L1) */
+		if (to)
+			WARN_ON_ONCE(vpa_vf_core_change(ad, to, vf, type,
+							count));
+		else
+			WARN_ON_ONCE(vpa_vf_core_change(ad, vf, NULL, type,
+							old));
+	}
+	for (i = 0; i < 2; i++) {
+		if (!off[i])
+			continue;
+		if (READ_ONCE(sr->down) || !vpa_nvme_live(&sr->nv)) {
+			ret = ret ?: -EIO;
+			break;
+		}
+		err = vpa_vf_online(sr, both[i], false);
+		ret = ret ?: err;
+	}
+	return ret;
+}
+
+/*
+ * vpa_vf_change - resize a VF's group, or give resources to another's
+ * @ad:		the adapter
+ * @vf:		the group resized, or the one giving
+ * @to:		the one receiving, or NULL to resize @vf
+ * @type:	VPA_RES_WQ (VQ) or VPA_RES_VEC (VI)
+ * @count:	resize: the new count; give: how many to move
+ *
+ * Both groups' owners are asked first (one deadline for both), then the
+ * change is made (vpa_vf_apply()) with their VFs held. Return: 0, or an
+ * errno of vpa_vf_change_check(), vpa_vf_part_get(), vpa_vf_parts_wait()
+ * or vpa_vf_apply(); a refusal by the checks changes nothing and asks no
+ * one.
+ */
+static int vpa_vf_change(struct vpa_adapter *ad, struct vpa_vf *vf,
+			 struct vpa_vf *to, enum vpa_res type, u32 count)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	struct vpa_vf_part p[2] = { { .vf = vf }, { .vf = to } };
+	u32 nr[2][VPA_RES_NR] = { };
+	int i, n = to ? 2 : 1, ret;
+
+	mutex_lock(&sr->lock);
+	ret = vpa_vf_change_check(ad, vf, to, type, count);
+	for (i = 0; !ret && i < n; i++)
+		ret = vpa_vf_part_get(ad, &p[i]);
+	if (ret)
+		goto unlock;
+	memcpy(nr[0], vf->nr, sizeof(nr[0]));
+	if (to) {
+		memcpy(nr[1], to->nr, sizeof(nr[1]));
+		nr[0][type] -= count;
+		nr[1][type] += count;
+	} else {
+		nr[0][type] = count;
+	}
+	for (i = 0; i < n; i++) {
+		p[i].vf->busy = true;
+		vpa_vf_ask(ad, &p[i], !to ? VPA_VF_EVT_RESIZE :
+			   i ? VPA_VF_EVT_RECEIVE : VPA_VF_EVT_GIVE,
+			   nr[i][VPA_RES_WQ], nr[i][VPA_RES_VEC]);
+	}
+	ret = vpa_vf_parts_wait(ad, p, n);
+	if (!ret)
+		ret = vpa_vf_apply(ad, p, to, type, count);
+	vpa_vf_parts_end(p, n, ret, true);
+	if (!ret && to)
+		dev_info_ratelimited(ad->dev, "VF %u gave %u %s to VF %u (%s, %s)\n",
+				     vf->index, count, vpa_res_name(type),
+				     to->index,
+				     vpa_outcome_names[vf->rec.last_outcome],
+				     vpa_outcome_names[to->rec.last_outcome]);
+	else if (!ret)
+		dev_info_ratelimited(ad->dev, "VF %u: %s resized to %u (%s)\n",
+				     vf->index, vpa_res_name(type), count,
+				     vpa_outcome_names[vf->rec.last_outcome]);
+unlock:
+	vpa_sriov_check_live(ad);
+	mutex_unlock(&sr->lock);
+	vpa_vf_parts_put(p, n);
+	return ret == -EALREADY ? 0 : ret;
+}
+
+/*
+ * Destroy @vf's group (vpa_vf_destroy()), its owner asked first if it has
+ * one, its VF held. Return: as vpa_vf_destroy(), or -EBUSY (a change of
+ * it runs, or a driver other than vfio-pci is bound), -EAGAIN, -EINTR,
+ * -ENODEV (vpa_vf_parts_wait()).
+ */
+static int vpa_vf_destroy_asked(struct vpa_adapter *ad, struct vpa_vf *vf)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	struct vpa_vf_part p = { .vf = vf };
+	int ret = 0;
+
+	mutex_lock(&sr->lock);
+	if (!vf->def)
+		ret = -ENOENT;
+	else if (vf->busy)
+		ret = -EBUSY;
+	else if (READ_ONCE(sr->down))	/* no command: no VF to hold */
+		ret = vpa_vf_destroy(ad, vf);
+	else
+		ret = vpa_vf_part_get(ad, &p) ?: 1;
+	if (ret <= 0)
+		goto unlock;
+	vf->busy = true;
+	vpa_vf_ask(ad, &p, VPA_VF_EVT_DESTROY, 0, 0);
+	ret = vpa_vf_parts_wait(ad, &p, 1);
+	if (!ret)
+		ret = vpa_vf_destroy(ad, vf);
+	vpa_vf_parts_end(&p, 1, ret, false);
+unlock:
+	vpa_sriov_check_live(ad);
+	mutex_unlock(&sr->lock);
+	vpa_vf_parts_put(&p, 1);
 	return ret;
 }
 
@@ -1556,6 +2206,8 @@ static int vpa_vf_set_ns(struct vpa_adapter *ad, struct vpa_vf *vf, u32 nsid)
 	lockdep_assert_held(&sr->lock);
 	if (!vf->def)
 		return -ENOENT;
+	if (vf->busy)
+		return -EBUSY;
 	if (nsid == NVME_NSID_ALL)
 		return -EINVAL;
 	if (!sr->ns_ok)
@@ -1629,24 +2281,290 @@ static ssize_t vpa_vf_destroy_store(struct kobject *kobj,
 				    const char *buf, size_t count)
 {
 	struct vpa_vf *vf = vpa_vf_of(kobj);
-	struct vpa_sriov *sr = vf->ad->sriov;
 	bool yes;
 	int ret;
 
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
 	ret = kstrtobool(buf, &yes) || !yes ? -EINVAL : 0;
-	if (!ret) {
-		mutex_lock(&sr->lock);
-		ret = vpa_sriov_uerr(vpa_vf_destroy(vf->ad, vf));
-		vpa_sriov_check_live(vf->ad);
-		mutex_unlock(&sr->lock);
-	}
+	if (!ret)
+		ret = vpa_sriov_uerr(vpa_vf_destroy_asked(vf->ad, vf));
 	if (ret)
 		dev_info_ratelimited(vf->ad->dev, "VF %u: destroy refused: %d\n",
 				     vf->index, ret);
 	return ret ? ret : count;
 }
+
+/* A resource type's files: nr_wq/give_wq are VQ, nr_vec/give_vec VI */
+static enum vpa_res vpa_vf_res_of(struct kobj_attribute *attr)
+{
+	return strstr(attr->attr.name, "vec") ? VPA_RES_VEC : VPA_RES_WQ;
+}
+
+/* nr_wq, nr_vec: write a count (decimal): resize the group to it */
+static ssize_t vpa_vf_nr_store(struct kobject *kobj,
+			       struct kobj_attribute *attr,
+			       const char *buf, size_t count)
+{
+	struct vpa_vf *vf = vpa_vf_of(kobj);
+	enum vpa_res t = vpa_vf_res_of(attr);
+	u32 n;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = kstrtou32(buf, 10, &n) ? -EINVAL : 0;
+	if (!ret)
+		ret = vpa_sriov_uerr(vpa_vf_change(vf->ad, vf, NULL, t, n));
+	if (ret)
+		dev_info_ratelimited(vf->ad->dev, "VF %u: resize of %s refused: %d\n",
+				     vf->index, vpa_res_name(t), ret);
+	return ret ? ret : count;
+}
+
+static ssize_t vpa_vf_give_to_show(struct kobject *kobj,
+				   struct kobj_attribute *attr, char *buf)
+{
+	struct vpa_vf *vf = vpa_vf_of(kobj);
+	struct vpa_sriov *sr = vf->ad->sriov;
+	int to;
+
+	mutex_lock(&sr->lock);
+	to = vf->give_to;
+	mutex_unlock(&sr->lock);
+	return to < 0 ? sysfs_emit(buf, "none\n") : sysfs_emit(buf, "%d\n", to);
+}
+
+/*
+ * give_to: the number of another VF that has a directory in vpa_vfs/
+ * (decimal), or "none"; EINVAL for this VF, a malformed number or one
+ * without a directory. Whether it has a group is checked by the give.
+ */
+static ssize_t vpa_vf_give_to_store(struct kobject *kobj,
+				    struct kobj_attribute *attr,
+				    const char *buf, size_t count)
+{
+	struct vpa_vf *vf = vpa_vf_of(kobj);
+	struct vpa_sriov *sr = vf->ad->sriov;
+	int to = -1;
+	u32 n;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (!sysfs_streq(buf, "none")) {
+		if (kstrtou32(buf, 10, &n) || n >= sr->slots || !sr->vf[n] ||
+		    n == vf->index) {
+			dev_info_ratelimited(vf->ad->dev, "VF %u: give_to refused\n",
+					     vf->index);
+			return -EINVAL;
+		}
+		to = n;
+	}
+	mutex_lock(&sr->lock);
+	vf->give_to = to;
+	mutex_unlock(&sr->lock);
+	return count;
+}
+
+/*
+ * give_wq, give_vec: write a count (decimal): move that many from this
+ * group to give_to's (ENOENT without give_to, or if either has no group)
+ */
+static ssize_t vpa_vf_give_store(struct kobject *kobj,
+				 struct kobj_attribute *attr,
+				 const char *buf, size_t count)
+{
+	struct vpa_vf *vf = vpa_vf_of(kobj);
+	struct vpa_sriov *sr = vf->ad->sriov;
+	enum vpa_res t = vpa_vf_res_of(attr);
+	int to;
+	u32 n;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = kstrtou32(buf, 10, &n) ? -EINVAL : 0;
+	if (!ret) {
+		mutex_lock(&sr->lock);
+		to = vf->give_to;
+		mutex_unlock(&sr->lock);
+		/* sr->vf[] is fixed while the files exist */
+		ret = to < 0 ? -ENOENT :
+		      vpa_sriov_uerr(vpa_vf_change(vf->ad, vf, sr->vf[to], t,
+						   n));
+	}
+	if (ret)
+		dev_info_ratelimited(vf->ad->dev, "VF %u: give of %s refused: %d\n",
+				     vf->index, vpa_res_name(t), ret);
+	return ret ? ret : count;
+}
+
+/*
+ * event: the number of the request out to the VF's owner, 0 for none
+ * (poll() wakes when it changes); event_kind, event_nr_wq, event_nr_vec:
+ * what it announces. A snapshot each: an owner reads event again after
+ * the others to know they belong to that request.
+ */
+enum vpa_vf_evt_field {
+	VPA_VF_EVTF_SEQ, VPA_VF_EVTF_KIND, VPA_VF_EVTF_WQ, VPA_VF_EVTF_VEC,
+};
+
+static ssize_t vpa_vf_evt_show(struct vpa_vf *vf, enum vpa_vf_evt_field f,
+			       char *buf)
+{
+	u32 v = 0;
+	int kind;
+	bool open;
+
+	spin_lock(&vf->evt_lock);
+	open = vf->evt_open;
+	kind = open ? vf->evt_kind : VPA_VF_EVT_NONE;
+	if (open && f == VPA_VF_EVTF_SEQ)
+		v = vf->evt_seq;
+	else if (open && f == VPA_VF_EVTF_WQ)
+		v = vf->evt_nr[VPA_RES_WQ];
+	else if (open && f == VPA_VF_EVTF_VEC)
+		v = vf->evt_nr[VPA_RES_VEC];
+	spin_unlock(&vf->evt_lock);
+	if (f == VPA_VF_EVTF_KIND)
+		return sysfs_emit(buf, "%s\n", vpa_vf_evt_names[kind]);
+	return sysfs_emit(buf, "%u\n", v);
+}
+
+#define VPA_VF_EVT_SHOW(name, field)					\
+static ssize_t vpa_vf_##name##_show(struct kobject *kobj,		\
+				    struct kobj_attribute *attr,	\
+				    char *buf)				\
+{									\
+	return vpa_vf_evt_show(vpa_vf_of(kobj), field, buf);		\
+}
+
+VPA_VF_EVT_SHOW(event, VPA_VF_EVTF_SEQ)
+VPA_VF_EVT_SHOW(event_kind, VPA_VF_EVTF_KIND)
+VPA_VF_EVT_SHOW(event_nr_wq, VPA_VF_EVTF_WQ)
+VPA_VF_EVT_SHOW(event_nr_vec, VPA_VF_EVTF_VEC)
+
+/*
+ * ack: the owner writes the number event reads once it let go of the
+ * controller. EINVAL for a malformed number or 0, ESTALE for one that is
+ * not the request awaiting its acknowledgment (none is, it was
+ * acknowledged already, or its deadline passed). CAP_SYS_ADMIN, as every
+ * write of vpa_vfs/ (the review s26's L4): an ack lets vpa reset the VF
+ * at once, before the deadline, so a VMM that runs without it (libvirt's
+ * qemu user) is answered for by a privileged helper.
+ */
+static ssize_t vpa_vf_ack_store(struct kobject *kobj,
+				struct kobj_attribute *attr,
+				const char *buf, size_t count)
+{
+	struct vpa_vf *vf = vpa_vf_of(kobj);
+	u32 seq;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (kstrtou32(buf, 10, &seq) || !seq) {
+		ret = -EINVAL;
+	} else {
+		spin_lock(&vf->evt_lock);
+		ret = vf->asking && seq == vf->evt_seq ? 0 : -ESTALE;
+		if (!ret) {
+			vf->asking = false;
+			vf->ack_time = ktime_get();
+		}
+		spin_unlock(&vf->evt_lock);
+		if (!ret)
+			wake_up(&vf->ack_wait);
+	}
+	if (ret)
+		dev_info_ratelimited(vf->ad->dev, "VF %u: ack refused: %d\n",
+				     vf->index, ret);
+	return ret ? ret : count;
+}
+
+/*
+ * vpa_vfs/<n>/vpa_recovery/: the owner protocol's counters of the group,
+ * the files and meanings of an mdev's vpa_recovery/ (failed, resumed and
+ * recoveries stay 0 until the SR-IOV error recovery, plans/sriov.md step
+ * 7); reset when a group is created. One value a file, read without a
+ * lock.
+ */
+enum vpa_vf_rec_field {
+	VPA_VFR_EVENTS, VPA_VFR_ACKED, VPA_VFR_FORCED, VPA_VFR_FAILED,
+	VPA_VFR_RESUMED, VPA_VFR_CHANGES, VPA_VFR_RECOVERIES,
+	VPA_VFR_LAST_KIND, VPA_VFR_LAST_OUTCOME, VPA_VFR_LAST_ACK_US,
+	VPA_VFR_NR
+};
+
+static struct kobj_attribute vpa_vf_rec_attrs[VPA_VFR_NR];
+
+static ssize_t vpa_vf_rec_show(struct kobject *kobj,
+			       struct kobj_attribute *attr, char *buf)
+{
+	const struct vpa_recov_stats *r = &vpa_vf_of(kobj)->rec;
+	int out;
+
+	switch (attr - vpa_vf_rec_attrs) {
+	case VPA_VFR_EVENTS:
+		return sysfs_emit(buf, "%llu\n", READ_ONCE(r->events));
+	case VPA_VFR_ACKED:
+		return sysfs_emit(buf, "%llu\n", READ_ONCE(r->acked));
+	case VPA_VFR_FORCED:
+		return sysfs_emit(buf, "%llu\n", READ_ONCE(r->forced));
+	case VPA_VFR_FAILED:
+		return sysfs_emit(buf, "%llu\n", READ_ONCE(r->failed));
+	case VPA_VFR_RESUMED:
+		return sysfs_emit(buf, "%llu\n", READ_ONCE(r->resumed));
+	case VPA_VFR_CHANGES:
+		return sysfs_emit(buf, "%llu\n", READ_ONCE(r->changes));
+	case VPA_VFR_RECOVERIES:
+		return sysfs_emit(buf, "%llu\n", READ_ONCE(r->recoveries));
+	case VPA_VFR_LAST_KIND:
+		return sysfs_emit(buf, "%s\n", READ_ONCE(r->last_error) ?
+				  "error" : "revoke");
+	case VPA_VFR_LAST_OUTCOME:
+		out = READ_ONCE(r->last_outcome);
+		if (out < 0 || out >= VPA_OUT_NR)
+			out = VPA_OUT_NONE;
+		return sysfs_emit(buf, "%s\n", vpa_outcome_names[out]);
+	}
+	return sysfs_emit(buf, "%lld\n", READ_ONCE(r->last_ack_us));
+}
+
+#define VPA_VF_REC(f, n)	\
+	[f] = __ATTR(n, 0444, vpa_vf_rec_show, NULL)
+
+static struct kobj_attribute vpa_vf_rec_attrs[VPA_VFR_NR] = {
+	VPA_VF_REC(VPA_VFR_EVENTS, events),
+	VPA_VF_REC(VPA_VFR_ACKED, acked),
+	VPA_VF_REC(VPA_VFR_FORCED, forced),
+	VPA_VF_REC(VPA_VFR_FAILED, failed),
+	VPA_VF_REC(VPA_VFR_RESUMED, resumed),
+	VPA_VF_REC(VPA_VFR_CHANGES, changes),
+	VPA_VF_REC(VPA_VFR_RECOVERIES, recoveries),
+	VPA_VF_REC(VPA_VFR_LAST_KIND, last_kind),
+	VPA_VF_REC(VPA_VFR_LAST_OUTCOME, last_outcome),
+	VPA_VF_REC(VPA_VFR_LAST_ACK_US, last_ack_us),
+};
+
+static struct attribute *vpa_vf_rec_list[] = {
+	&vpa_vf_rec_attrs[VPA_VFR_EVENTS].attr,
+	&vpa_vf_rec_attrs[VPA_VFR_ACKED].attr,
+	&vpa_vf_rec_attrs[VPA_VFR_FORCED].attr,
+	&vpa_vf_rec_attrs[VPA_VFR_FAILED].attr,
+	&vpa_vf_rec_attrs[VPA_VFR_RESUMED].attr,
+	&vpa_vf_rec_attrs[VPA_VFR_CHANGES].attr,
+	&vpa_vf_rec_attrs[VPA_VFR_RECOVERIES].attr,
+	&vpa_vf_rec_attrs[VPA_VFR_LAST_KIND].attr,
+	&vpa_vf_rec_attrs[VPA_VFR_LAST_OUTCOME].attr,
+	&vpa_vf_rec_attrs[VPA_VFR_LAST_ACK_US].attr,
+	NULL,
+};
+
+static const struct attribute_group vpa_vf_rec_group = {
+	.name = "vpa_recovery",
+	.attrs = vpa_vf_rec_list,
+};
 
 #define VPA_VF_ATTR_RO(name)						\
 static struct kobj_attribute vpa_vf_attr_##name =			\
@@ -1655,9 +2573,23 @@ static struct kobj_attribute vpa_vf_attr_##name =			\
 VPA_VF_ATTR_RO(type);
 VPA_VF_ATTR_RO(rid);
 VPA_VF_ATTR_RO(state);
-VPA_VF_ATTR_RO(nr_wq);
-VPA_VF_ATTR_RO(nr_vec);
 VPA_VF_ATTR_RO(scid);
+VPA_VF_ATTR_RO(event);
+VPA_VF_ATTR_RO(event_kind);
+VPA_VF_ATTR_RO(event_nr_wq);
+VPA_VF_ATTR_RO(event_nr_vec);
+static struct kobj_attribute vpa_vf_attr_nr_wq =
+	__ATTR(nr_wq, 0644, vpa_vf_nr_wq_show, vpa_vf_nr_store);
+static struct kobj_attribute vpa_vf_attr_nr_vec =
+	__ATTR(nr_vec, 0644, vpa_vf_nr_vec_show, vpa_vf_nr_store);
+static struct kobj_attribute vpa_vf_attr_give_to =
+	__ATTR(give_to, 0644, vpa_vf_give_to_show, vpa_vf_give_to_store);
+static struct kobj_attribute vpa_vf_attr_give_wq =
+	__ATTR(give_wq, 0200, NULL, vpa_vf_give_store);
+static struct kobj_attribute vpa_vf_attr_give_vec =
+	__ATTR(give_vec, 0200, NULL, vpa_vf_give_store);
+static struct kobj_attribute vpa_vf_attr_ack =
+	__ATTR(ack, 0200, NULL, vpa_vf_ack_store);
 static struct kobj_attribute vpa_vf_attr_ns =
 	__ATTR(ns, 0644, vpa_vf_ns_show, vpa_vf_ns_store);
 static struct kobj_attribute vpa_vf_attr_destroy =
@@ -1672,9 +2604,26 @@ static struct attribute *vpa_vf_attrs[] = {
 	&vpa_vf_attr_scid.attr,
 	&vpa_vf_attr_ns.attr,
 	&vpa_vf_attr_destroy.attr,
+	&vpa_vf_attr_give_to.attr,
+	&vpa_vf_attr_give_wq.attr,
+	&vpa_vf_attr_give_vec.attr,
+	&vpa_vf_attr_event.attr,
+	&vpa_vf_attr_event_kind.attr,
+	&vpa_vf_attr_event_nr_wq.attr,
+	&vpa_vf_attr_event_nr_vec.attr,
+	&vpa_vf_attr_ack.attr,
 	NULL,
 };
-ATTRIBUTE_GROUPS(vpa_vf);
+
+static const struct attribute_group vpa_vf_group = {
+	.attrs = vpa_vf_attrs,
+};
+
+static const struct attribute_group *vpa_vf_groups[] = {
+	&vpa_vf_group,
+	&vpa_vf_rec_group,
+	NULL,
+};
 
 static void vpa_vf_release(struct kobject *kobj)
 {
@@ -1719,8 +2668,10 @@ static void vpa_sriov_sysfs_put(struct vpa_sriov *sr)
 		sr->types[i] = NULL;
 	}
 	for (i = 0; i < VPA_SRIOV_MAX_VFS; i++) {
-		if (sr->vf[i])
-			kobject_put(&sr->vf[i]->kobj);
+		if (!sr->vf[i])
+			continue;
+		sysfs_put(sr->vf[i]->event_kn);
+		kobject_put(&sr->vf[i]->kobj);
 		sr->vf[i] = NULL;
 	}
 	kobject_put(sr->types_dir);
@@ -1788,6 +2739,10 @@ static int vpa_sriov_sysfs_add(struct vpa_adapter *ad)
 		vf->index = i;
 		vf->scid = sr->scid[i];
 		vf->state = VPA_VF_NONE;
+		vf->give_to = -1;
+		vf->rec.last_ack_us = -1;
+		spin_lock_init(&vf->evt_lock);
+		init_waitqueue_head(&vf->ack_wait);
 		ret = kobject_init_and_add(&vf->kobj, &vpa_vf_ktype,
 					   sr->vfs_dir, "%u", i);
 		if (ret) {
@@ -1795,6 +2750,12 @@ static int vpa_sriov_sysfs_add(struct vpa_adapter *ad)
 			goto err;
 		}
 		sr->vf[i] = vf;
+		/* (the review s26's M1: see struct vpa_vf) */
+		vf->event_kn = sysfs_get_dirent(vf->kobj.sd, "event");
+		if (!vf->event_kn) {
+			ret = -ENOENT;
+			goto err;
+		}
 	}
 	return 0;
 
@@ -2152,7 +3113,13 @@ void vpa_sriov_remove(struct pci_dev *pdev)
 {
 	struct vpa_adapter *ad = pci_get_drvdata(pdev);
 	struct vpa_sriov *sr = ad->sriov;
+	unsigned int i;
 
+	/* a change waiting for an owner stops waiting, and is refused */
+	WRITE_ONCE(sr->gone, true);
+	for (i = 0; i < VPA_SRIOV_MAX_VFS; i++)
+		if (sr->vf[i])
+			wake_up(&sr->vf[i]->ack_wait);
 	vpa_sriov_sysfs_del(sr);
 	vpa_sriov_groups_fini(ad);
 	vpa_sriov_sysfs_put(sr);

@@ -124,7 +124,8 @@ static const struct attribute_group vpa_parent_group = {
 	.attrs = vpa_parent_attrs,
 };
 
-static const char * const vpa_outcome_names[VPA_OUT_NR] = {
+/* also the VF groups' vpa_recovery/last_outcome (vpa_sriov.c) */
+const char * const vpa_outcome_names[VPA_OUT_NR] = {
 	[VPA_OUT_NONE] = "none",
 	[VPA_OUT_PENDING] = "pending",
 	[VPA_OUT_ACKED] = "acked",

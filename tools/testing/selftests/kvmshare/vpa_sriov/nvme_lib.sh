@@ -104,3 +104,66 @@ vpa_take_pf() {
 		exit 1
 	fi
 }
+
+# The accounting check of the groups against the device (sriov_groups.sh,
+# sriov_owner.sh), for the suite's PF (16 flexible VQ, 8 VI); needs DBG
+# (vpa's debugfs directory of the PF).
+
+# nrs: every VF's "N:type:state:nr_wq/nr_vec" on one line
+nrs() {
+	for d in $VF/*; do
+		echo "$(basename "$d"):$(cat "$d/type"):$(cat "$d/state"):$(cat "$d/nr_wq")/$(cat "$d/nr_vec")"
+	done | tr '\n' ' ' | sed 's/ $//'
+}
+
+# acct TAG: each VF's group (state, nr_wq, nr_vec) against what Identify
+# CNS 0x15 says of its secondary (SCS, NVQ, NVI), the online groups' sums
+# against what Identify 0x14 says is assigned to secondaries, and the
+# adapter's free counts against the rest; the reasons of a mismatch are
+# diagnostics
+acct() {
+	ok=0
+	cat $DBG/secondaries > $T/sec.$1 2> $T/sec.err || ok=1
+	cat $DBG/primary > $T/pri.$1 2>> $T/sec.err || ok=1
+	sq=0
+	si=0
+	for d in $VF/*; do
+		n=$(basename "$d")
+		state=$(cat "$d/state")
+		q=$(cat "$d/nr_wq")
+		i=$(cat "$d/nr_vec")
+		dev=$(awk -v f=$((n + 1)) '$3 == f { print $2, $4, $5 }' $T/sec.$1)
+		case $state in
+		online) want="1 $q $i" ;;
+		error) want=$dev ;;	# unknown: checked by its test
+		*) want="0 0 0" ;;
+		esac
+		if [ "$dev" != "$want" ]; then
+			echo "# acct $1: VF $n $state $q/$i, secondary (SCS NVQ NVI) '$dev'"
+			ok=1
+		fi
+		[ "$state" = online ] && { sq=$((sq + q)); si=$((si + i)); }
+		# every group counts in the core, online or not
+		[ "$state" = none ] || { gq=$((${gq:-0} + q)); gi=$((${gi:-0} + i)); }
+	done
+	read -r vqrfa virfa vqrfap virfap < $T/pri.$1
+	if [ "$vqrfa $virfa $vqrfap $virfap" != "$sq $si 0 0" ]; then
+		echo "# acct $1: Identify 0x14 assigned/allocated '$vqrfa $virfa $vqrfap $virfap', online groups $sq $si"
+		ok=1
+	fi
+	fq=$(cat $P/vpa_wq/free)
+	fi_=$(cat $P/vpa_vec/free)
+	if [ "$fq $fi_" != "$((16 - ${gq:-0})) $((8 - ${gi:-0}))" ]; then
+		echo "# acct $1: free $fq VQ $fi_ VI, groups hold ${gq:-0} ${gi:-0}"
+		ok=1
+	fi
+	gq=0
+	gi=0
+	return $ok
+}
+
+# check_acct TAG DESCRIPTION: acct as a TAP result
+check_acct() {
+	acct "$1"
+	e2e_tap $? "$2 [$(nrs)]"
+}

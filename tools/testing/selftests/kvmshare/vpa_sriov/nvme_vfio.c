@@ -15,6 +15,21 @@
  *   nvme_vfio isolate BDF_A BDF_B NSID
  *                                      A (namespace NSID) aims DMA at an
  *                                      IOVA only B's container maps
+ *   nvme_vfio io BDF NSID 0            rounds until SIGTERM
+ *   nvme_vfio hold BDF SECONDS         the VF open through VFIO (its
+ *                                      user, as vpa sees it), nothing
+ *                                      else, until SIGTERM or SECONDS
+ *   nvme_vfio eperm VFDIR              without CAP_SYS_ADMIN, every
+ *                                      write of vpa's VFDIR/ is refused
+ *                                      (EPERM)
+ *   nvme_vfio owner BDF NSID VFDIR ack|silent COUNT
+ *                                      the VF's owner in vpa's owner
+ *                                      protocol (step 6; VFDIR is its
+ *                                      vpa_vfs/<n>/): verified I/O, then
+ *                                      COUNT requests answered (ack:
+ *                                      quiesce, then ack) or not
+ *                                      (silent), each followed by the
+ *                                      checks of what the VF has after
  *
  * Output: "# " diagnostics and one line per check, "PASS <name>: ..." or
  * "FAIL <name>: ...", which the calling script (sriov_vfio.sh) turns into
@@ -28,14 +43,23 @@
 #define _GNU_SOURCE
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <linux/pci_regs.h>
 
 #include "vfio_client.h"
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
 
 /* controller registers (BAR0) */
 #define NV_REG_CAP	0x00	/* 64 bit */
@@ -142,6 +166,8 @@ struct nv {
 };
 
 static int fails;
+/* a command's timeout; the owner mode shortens it where one must fail */
+static unsigned int cmd_ms = NV_CMD_MS;
 
 static void result(bool ok, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -224,7 +250,7 @@ static uint32_t nv_cmd(struct nv *n, int qid, struct nv_sqe *cmd,
 {
 	struct nv_sqe *sq = nv_mem(n, n->q[qid].sq_off);
 	struct nv_cqe *cq = nv_mem(n, n->q[qid].cq_off);
-	uint64_t end = vc_now_ns() + NV_CMD_MS * 1000000ULL;
+	uint64_t end = vc_now_ns() + cmd_ms * 1000000ULL;
 	struct nv_cqe *e;
 	uint16_t st;
 
@@ -242,7 +268,7 @@ static uint32_t nv_cmd(struct nv *n, int qid, struct nv_sqe *cmd,
 		if (vc_now_ns() > end) {
 			printf("# %s: q%d: opcode 0x%02x cid %u: no completion in %d ms; CSTS %x\n",
 			       n->bdf, qid, cmd->opcode, cmd->cid,
-			       NV_CMD_MS, vc_reg(&n->c, NV_REG_CSTS));
+			       cmd_ms, vc_reg(&n->c, NV_REG_CSTS));
 			return NV_ST_TIMEOUT;
 		}
 		usleep(20);
@@ -387,11 +413,26 @@ static int nv_start(struct nv *n)
 	return nv_io_queues(n);
 }
 
+/* Memory decoding and bus mastering on, through the config region. */
+static int nv_pci_on(struct nv *n)
+{
+	uint64_t cfg = n->c.reg_off[VFIO_PCI_CONFIG_REGION_INDEX] +
+		       PCI_COMMAND;
+	uint16_t cmd;
+
+	if (pread(n->c.dev, &cmd, 2, cfg) != 2)
+		return -EIO;
+	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	if (pwrite(n->c.dev, &cmd, 2, cfg) != 2) {
+		printf("# %s: PCI_COMMAND: %s\n", n->bdf, strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Open @bdf (bound to vfio-pci), enable bus mastering, start @nsid. */
 static int nv_open(struct nv *n, const char *bdf, uint32_t nsid)
 {
-	uint16_t cmd;
-	uint64_t cfg;
 	int ret;
 
 	memset(n, 0, sizeof(*n));
@@ -406,14 +447,8 @@ static int nv_open(struct nv *n, const char *bdf, uint32_t nsid)
 	}
 	printf("# %s: VFIO group %s, a container of its own\n", bdf,
 	       n->c.group_path);
-	cfg = n->c.reg_off[VFIO_PCI_CONFIG_REGION_INDEX] + PCI_COMMAND;
-	if (pread(n->c.dev, &cmd, 2, cfg) != 2)
+	if (nv_pci_on(n))
 		return -EIO;
-	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
-	if (pwrite(n->c.dev, &cmd, 2, cfg) != 2) {
-		printf("# %s: PCI_COMMAND: %s\n", bdf, strerror(errno));
-		return -EIO;
-	}
 	n->cap = nv_rd64(n, NV_REG_CAP);
 	printf("# %s: CAP 0x%016llx VS 0x%08x CSTS 0x%08x\n", bdf,
 	       (unsigned long long)n->cap, vc_reg(&n->c, NV_REG_VS),
@@ -541,19 +576,46 @@ static int parse_u32(const char *s, uint32_t *v)
 	return 0;
 }
 
+/* SIGTERM: modes io (0 rounds) and hold stop at the end of a round */
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	stop = 1;
+}
+
+static void catch_term(void)
+{
+	struct sigaction sa = { .sa_handler = on_term };
+
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 static int mode_io(const char *bdf, uint32_t nsid, uint32_t rounds,
 		   bool write)
 {
+	uint64_t t0 = vc_now_ns();
 	struct nv n;
 	uint32_t r;
 	int ret;
 
+	catch_term();
 	ret = nv_open(&n, bdf, nsid);
 	if (ret) {
 		vc_close(&n.c);
 		return 2;
 	}
-	if (write) {
+	if (write && !rounds) {
+		/* until SIGTERM: every round must work, at least one */
+		for (r = 1; !stop; r++)
+			if (nv_round(&n, r))
+				break;
+		result(stop && r > 1, "io",
+		       "%s: %u rounds of %u pages written and read back from namespace %u in %llu ms, %s",
+		       bdf, r - 1, NV_PAGES, nsid,
+		       (unsigned long long)((vc_now_ns() - t0) / 1000000),
+		       stop ? "until stopped" : "then one failed");
+	} else if (write) {
 		for (r = 1; r <= rounds; r++)
 			if (nv_round(&n, r))
 				break;
@@ -711,12 +773,271 @@ out_a:
 	return ret;
 }
 
+/*
+ * The owner protocol (vpa_vfs/<n>/: event, event_kind, event_nr_wq,
+ * event_nr_vec, ack, state): sysfs files of one value.
+ */
+
+/* Read @dir/@name into @buf (the value, newline dropped); -errno. */
+static int vf_read(const char *dir, const char *name, char *buf, size_t len)
+{
+	char path[512];
+	ssize_t got;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	got = read(fd, buf, len - 1);
+	close(fd);
+	if (got < 0)
+		return -errno;
+	buf[got] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+/* Write @val to @dir/@name: 0 or -errno (the kernel's refusal). */
+static int vf_write(const char *dir, const char *name, const char *val)
+{
+	char path[512];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * Wait until @dir/event reads non-zero (@open) or 0 (!@open), at most
+ * @ms: poll() on it (sysfs_notify() wakes it), and a read every second
+ * besides, so that a wake-up missed between the read and the poll costs
+ * one second. Returns the value read, or -1 at the timeout.
+ */
+static long vf_wait_event(const char *dir, bool open_, unsigned int ms)
+{
+	uint64_t end = vc_now_ns() + ms * 1000000ULL;
+	char path[512], buf[32];
+	struct pollfd p;
+	ssize_t got;
+	long v;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/event", dir);
+	fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		printf("# %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		got = pread(fd, buf, sizeof(buf) - 1, 0);
+		if (got < 0) {
+			printf("# %s: %s\n", path, strerror(errno));
+			v = -1;
+			break;
+		}
+		buf[got] = 0;
+		v = strtol(buf, NULL, 10);
+		if (!!v == open_)
+			break;
+		if (vc_now_ns() > end) {
+			v = -1;
+			break;
+		}
+		p.fd = fd;
+		p.events = POLLPRI | POLLERR;
+		poll(&p, 1, 1000);
+	}
+	close(fd);
+	return v;
+}
+
+/* A request's deadline is at most 60 s (vpa's ack_timeout_ms) */
+#define NV_OWNER_WAIT_MS	90000
+#define NV_FAIL_CMD_MS		2000
+
+/*
+ * One request: wait for it, answer it (@ack: the controller quiesced,
+ * i.e. disabled, then the number written to ack) or not, wait until the
+ * change is over, then check what the VF has: online, the data of round
+ * @round is there and a new round works; offline (destroyed), the
+ * controller does not come back. A silent owner's next command on its
+ * old queue must fail first, and its late ack be refused (ESTALE).
+ */
+static void owner_one(struct nv *n, const char *dir, bool ack, uint32_t k,
+		      uint32_t *round)
+{
+	char kind[32] = "?", wq[16] = "?", vec[16] = "?", state[32] = "?";
+	char seqs[24];
+	long seq, end;
+	uint64_t t0;
+	uint32_t st;
+	int ret;
+
+	seq = vf_wait_event(dir, true, NV_OWNER_WAIT_MS);
+	if (seq < 0) {
+		result(false, "request", "%u: no request in %u ms", k,
+		       NV_OWNER_WAIT_MS);
+		return;
+	}
+	vf_read(dir, "event_kind", kind, sizeof(kind));
+	vf_read(dir, "event_nr_wq", wq, sizeof(wq));
+	vf_read(dir, "event_nr_vec", vec, sizeof(vec));
+	printf("# %s: request %ld: %s, after it %s VQ %s VI\n", n->bdf, seq,
+	       kind, wq, vec);
+	snprintf(seqs, sizeof(seqs), "%ld", seq);
+	t0 = vc_now_ns();
+	if (ack) {
+		/* quiesce: nothing in flight (commands are polled); stop */
+		ret = vc_wr(&n->c, 0, NV_REG_CC, 0) ?: nv_wait_rdy(n, 0);
+		if (!ret)
+			ret = vf_write(dir, "ack", seqs);
+		result(!ret, "ack", "%u: request %ld (%s) acked, its controller stopped (%s)",
+		       k, seq, kind, ret ? strerror(-ret) : "ok");
+	}
+	end = vf_wait_event(dir, false, NV_OWNER_WAIT_MS);
+	vf_read(dir, "state", state, sizeof(state));
+	printf("# %s: request %ld over after %llu ms: state %s\n", n->bdf,
+	       seq, (unsigned long long)((vc_now_ns() - t0) / 1000000),
+	       state);
+	if (end < 0) {
+		result(false, "done", "%u: request %ld not over in %u ms", k,
+		       seq, NV_OWNER_WAIT_MS);
+		return;
+	}
+	if (!ack) {
+		/* the old queues are gone: a Read must not complete well */
+		cmd_ms = NV_FAIL_CMD_MS;
+		st = nv_rw(n, NV_IO_READ, 0, 0, 1);
+		cmd_ms = NV_CMD_MS;
+		result(st != 0, "io-fails",
+		       "%u: after the forced %s a Read on the old queue failed (%s; CSTS 0x%x)",
+		       k, kind, nv_status_str(st),
+		       vc_reg(&n->c, NV_REG_CSTS));
+		ret = vf_write(dir, "ack", seqs);
+		result(ret == -ESTALE, "late-ack",
+		       "%u: a late ack of request %ld refused (%s)", k, seq,
+		       ret ? strerror(-ret) : "accepted");
+	}
+	if (strcmp(state, "online")) {
+		/* destroyed (or left offline): no controller any more */
+		ret = nv_enable(n);
+		result(ret != 0, "gone",
+		       "%u: state %s: the controller cannot be enabled again (%s; CSTS 0x%x)",
+		       k, state, ret ? "refused" : "it came up",
+		       vc_reg(&n->c, NV_REG_CSTS));
+		return;
+	}
+	/* (the secondary's reset may have reset its command register too) */
+	ret = nv_pci_on(n) ?: nv_start(n);
+	if (!ret)
+		ret = nv_verify(n, *round);
+	if (!ret)
+		ret = nv_round(n, *round + 1);
+	result(!ret, "after",
+	       "%u: after the %s (online, %s VQ %s VI): restarted, round %u's data, round %u",
+	       k, kind, wq, vec, *round, *round + 1);
+	if (!ret)
+		(*round)++;
+}
+
+static int mode_owner(const char *bdf, uint32_t nsid, const char *dir,
+		      bool ack, uint32_t count)
+{
+	uint32_t k, round = 1;
+	struct nv n;
+
+	if (nv_open(&n, bdf, nsid)) {
+		vc_close(&n.c);
+		return 2;
+	}
+	result(!nv_round(&n, round), "before",
+	       "%s: round %u written and read back from namespace %u", bdf,
+	       round, nsid);
+	/* the calling script waits for this line to make its changes */
+	printf("# owner ready\n");
+	for (k = 1; k <= count; k++)
+		owner_one(&n, dir, ack, k, &round);
+	vc_close(&n.c);
+	return fails ? 1 : 0;
+}
+
+/*
+ * hold: open @bdf through VFIO (vfio-pci enables the device: vpa then
+ * sees a user to ask) and do nothing else until SIGTERM or @secs pass;
+ * the calling script answers vpa's requests.
+ */
+static int mode_hold(const char *bdf, uint32_t secs)
+{
+	uint64_t end = vc_now_ns() + secs * 1000000000ULL;
+	struct vc c;
+
+	catch_term();
+	if (vc_open_pci(&c, bdf)) {
+		vc_close(&c);
+		return 2;
+	}
+	printf("# holder ready: %s open\n", bdf);
+	while (!stop && vc_now_ns() < end)
+		usleep(100000);
+	vc_close(&c);
+	printf("# holder: %s closed (%s)\n", bdf,
+	       stop ? "stopped" : "its time is up");
+	return 0;
+}
+
+/*
+ * eperm: drop CAP_SYS_ADMIN (effective and permitted; uid 0 keeps the
+ * others, so the files still open), then every write of @dir's files that
+ * change something must fail with EPERM (the review s26's T2).
+ */
+static int mode_eperm(const char *dir)
+{
+	static const char * const files[] = {
+		"nr_wq", "nr_vec", "give_to", "give_wq", "give_vec", "ack",
+		"destroy", "ns",
+	};
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2];
+	unsigned int i;
+	int ret;
+
+	if (syscall(SYS_capget, &h, d)) {
+		printf("# capget: %s\n", strerror(errno));
+		return 2;
+	}
+	d[0].effective &= ~(1u << CAP_SYS_ADMIN);
+	d[0].permitted &= ~(1u << CAP_SYS_ADMIN);
+	d[0].inheritable &= ~(1u << CAP_SYS_ADMIN);
+	if (syscall(SYS_capset, &h, d)) {
+		printf("# capset: %s\n", strerror(errno));
+		return 2;
+	}
+	for (i = 0; i < ARRAY_SIZE(files); i++) {
+		ret = vf_write(dir, files[i], "1");
+		result(ret == -EPERM, "eperm", "%s/%s without CAP_SYS_ADMIN: %s",
+		       dir, files[i], ret ? strerror(-ret) : "accepted");
+	}
+	return fails ? 1 : 0;
+}
+
 static int bad_args(void)
 {
 	fprintf(stderr,
 		"usage: nvme_vfio io BDF NSID ROUNDS\n"
 		"       nvme_vfio verify BDF NSID ROUND\n"
-		"       nvme_vfio isolate BDF_A BDF_B NSID\n");
+		"       nvme_vfio isolate BDF_A BDF_B NSID\n"
+		"       nvme_vfio hold BDF SECONDS\n"
+		"       nvme_vfio eperm VFDIR\n"
+		"       nvme_vfio owner BDF NSID VFDIR ack|silent COUNT\n");
 	return 3;
 }
 
@@ -725,11 +1046,26 @@ int main(int argc, char **argv)
 	uint32_t nsid, k;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 7 && !strcmp(argv[1], "owner")) {
+		if (parse_u32(argv[3], &nsid) || parse_u32(argv[6], &k) ||
+		    !nsid || !k || k > 64 ||
+		    (strcmp(argv[5], "ack") && strcmp(argv[5], "silent")))
+			return bad_args();
+		return mode_owner(argv[2], nsid, argv[4],
+				  !strcmp(argv[5], "ack"), k);
+	}
+	if (argc == 4 && !strcmp(argv[1], "hold")) {
+		if (parse_u32(argv[3], &k) || !k)
+			return bad_args();
+		return mode_hold(argv[2], k);
+	}
+	if (argc == 3 && !strcmp(argv[1], "eperm"))
+		return mode_eperm(argv[2]);
 	if (argc != 5)
 		return bad_args();
 	if (!strcmp(argv[1], "io") || !strcmp(argv[1], "verify")) {
 		if (parse_u32(argv[3], &nsid) || parse_u32(argv[4], &k) ||
-		    !nsid || !k)
+		    !nsid || (!k && argv[1][0] != 'i'))
 			return bad_args();
 		return mode_io(argv[2], nsid, k, argv[1][0] == 'i');
 	}
