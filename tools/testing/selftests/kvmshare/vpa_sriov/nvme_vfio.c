@@ -577,11 +577,16 @@ static int parse_u32(const char *s, uint32_t *v)
 }
 
 /* SIGTERM: modes io (0 rounds) and hold stop at the end of a round */
-static volatile sig_atomic_t stop;
+static int stop;	/* set by the handler, read with __atomic loads */
 
 static void on_term(int sig)
 {
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+}
+
+static int stopped(void)
+{
+	return __atomic_load_n(&stop, __ATOMIC_RELAXED);
 }
 
 static void catch_term(void)
@@ -607,14 +612,14 @@ static int mode_io(const char *bdf, uint32_t nsid, uint32_t rounds,
 	}
 	if (write && !rounds) {
 		/* until SIGTERM: every round must work, at least one */
-		for (r = 1; !stop; r++)
+		for (r = 1; !stopped(); r++)
 			if (nv_round(&n, r))
 				break;
-		result(stop && r > 1, "io",
+		result(stopped() && r > 1, "io",
 		       "%s: %u rounds of %u pages written and read back from namespace %u in %llu ms, %s",
 		       bdf, r - 1, NV_PAGES, nsid,
 		       (unsigned long long)((vc_now_ns() - t0) / 1000000),
-		       stop ? "until stopped" : "then one failed");
+		       stopped() ? "until stopped" : "then one failed");
 	} else if (write) {
 		for (r = 1; r <= rounds; r++)
 			if (nv_round(&n, r))
@@ -984,11 +989,11 @@ static int mode_hold(const char *bdf, uint32_t secs)
 		return 2;
 	}
 	printf("# holder ready: %s open\n", bdf);
-	while (!stop && vc_now_ns() < end)
+	while (!stopped() && vc_now_ns() < end)
 		usleep(100000);
 	vc_close(&c);
 	printf("# holder: %s closed (%s)\n", bdf,
-	       stop ? "stopped" : "its time is up");
+	       stopped() ? "stopped" : "its time is up");
 	return 0;
 }
 
