@@ -193,12 +193,15 @@ struct kvmshare_part_counters {
 	atomic64_t huge_units;		/* 2 MiB units in the file now */
 	atomic64_t huge_faults;		/* units a fault made */
 	atomic64_t huge_fallbacks;	/* unit refused by the pool: 4 KiB */
-	atomic64_t huge_skips;		/* units eviction or sampling left */
+	atomic64_t huge_skips;		/* units eviction left: the floor */
 	atomic64_t huge_waits;		/* faults that found a unit lock taken */
 	atomic64_t huge_poisoned;	/* units with a poisoned page, leaked */
 	atomic64_t huge_pinned_cuts;	/* held units zeroed by a cut */
 	atomic64_t huge_splits;		/* units split by copy by a cut */
 	atomic64_t huge_split_failures;	/* cut units zeroed: no copy */
+	atomic64_t huge_pageouts;	/* units paged out (or zero) whole */
+	atomic64_t huge_pageouts_kept;	/* unit page-outs that kept the unit */
+	atomic64_t huge_held_skips;	/* units eviction found held */
 };
 
 /*
@@ -464,6 +467,8 @@ enum kvmshare_inject_point {
 	KVMSHARE_INJ_EVICT_HELD = 14,	/* eviction pass: holds an inode */
 	KVMSHARE_INJ_SPLIT_COPIED = 15,	/* split: copied, entries not swapped */
 	KVMSHARE_INJ_SPLIT_NOMEM = 16,	/* split: a 4 KiB page is not had */
+	KVMSHARE_INJ_UNIT_OUT_QUEUE = 17, /* unit page-out: registered, unlocked */
+	KVMSHARE_INJ_UNIT_OUT_CHECKED = 18, /* unit page-out end: checked */
 };
 
 void kvmshare_inject(struct kvmshare_pool *pool, u32 point);

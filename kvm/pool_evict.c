@@ -198,18 +198,31 @@ unlock:
  * Evict @page, found at @index of @part without a reference, and count it
  * in *@done when it left or its page-out was queued. Page-outs are posted
  * in batches as they are chosen; the caller kicks the service at the end.
- * A 2 MiB unit stays (step 1 of issue #18: no unit is paged out or split):
- * counted in huge_skips, once per unit, and *@index moves to its last
- * page, so that the caller's walk goes on after it.
+ * A 2 MiB unit goes whole (kvmshare_huge_evict(), 512 pages), but only if
+ * *@done stays within @room, the pages the partition may lose before its
+ * floor: closer to the floor than a unit, it stays, counted in
+ * huge_skips (4 KiB pages of the partition may still go). *@index moves
+ * to the unit's last page, so that the caller's walk goes on after it.
  */
 static void kvmshare_evict_found(struct kvmshare_part *part,
 				 struct address_space *mapping,
 				 unsigned long *index, struct page *page,
-				 u64 *done)
+				 u64 *done, u64 room)
 {
 	if (kvmshare_is_unit(page)) {
-		atomic64_inc(&part->cnt.huge_skips);
-		*index = kvmshare_unit_base(*index) + KVMSHARE_UNIT_PAGES - 1;
+		unsigned long last = kvmshare_unit_base(*index) +
+				     KVMSHARE_UNIT_PAGES - 1;
+		u64 n = 0;
+
+		if (*done + KVMSHARE_UNIT_PAGES <= room)
+			n = kvmshare_huge_evict(part, mapping, *index, page);
+		else
+			atomic64_inc(&part->cnt.huge_skips);
+		*index = last;
+		if (n) {
+			*done += n;
+			kvmshare_pager_kick(part->pool);
+		}
 		return;
 	}
 	if (!get_page_unless_zero(page))
@@ -221,13 +234,17 @@ static void kvmshare_evict_found(struct kvmshare_part *part,
 }
 
 /*
- * Evict up to @want resident pages of @part: sampled-idle pages and pages
- * read ahead and not used first, found through their marks (a walk of the
- * whole array for them would cost every pass the partition's size), then
- * the others from where the last pass stopped.
+ * Evict up to @want resident pages of @part, and never more than @room
+ * (how far it is above its floor; @want is that, or the pass's batch):
+ * sampled-idle pages and pages read ahead and not used first, found
+ * through their marks (a walk of the whole array for them would cost
+ * every pass the partition's size), then the others from where the last
+ * pass stopped. A unit counts 512 pages: it is taken while fewer than
+ * @want are done, and only if it fits in @room.
  */
 static u64 kvmshare_evict_part(struct kvmshare_part *part,
-			       struct address_space *mapping, u64 want)
+			       struct address_space *mapping, u64 want,
+			       u64 room)
 {
 	static const xa_mark_t first[] = {
 		KVMSHARE_MARK_SAMPLED, KVMSHARE_MARK_AHEAD,
@@ -245,7 +262,7 @@ static u64 kvmshare_evict_part(struct kvmshare_part *part,
 				continue;
 			looked++;
 			kvmshare_evict_found(part, mapping, &index, entry,
-					     &done);
+					     &done, room);
 			cond_resched();
 		}
 	}
@@ -258,7 +275,7 @@ static u64 kvmshare_evict_part(struct kvmshare_part *part,
 				continue;
 			looked++;
 			kvmshare_evict_found(part, mapping, &index, entry,
-					     &done);
+					     &done, room);
 			part->evict_cursor = index + 1;
 			cond_resched();
 		}
@@ -271,7 +288,8 @@ static u64 kvmshare_evict_part(struct kvmshare_part *part,
 
 /*
  * Page out the resident pages [@first, @last] of @part now (fadvise
- * DONTNEED): those in use or pinned are skipped, as by eviction.
+ * DONTNEED): those in use or pinned are skipped, as by eviction. A unit
+ * the range touches goes whole (no floor applies here).
  */
 void kvmshare_pageout_range(struct kvmshare_part *part,
 			    struct address_space *mapping, pgoff_t first,
@@ -284,7 +302,8 @@ void kvmshare_pageout_range(struct kvmshare_part *part,
 	xa_for_each_range(&part->pages, index, entry, first, last) {
 		if (xa_is_value(entry))
 			continue;
-		kvmshare_evict_found(part, mapping, &index, entry, &n);
+		kvmshare_evict_found(part, mapping, &index, entry, &n,
+				     U64_MAX);
 		if (fatal_signal_pending(current))
 			break;
 		cond_resched();
@@ -292,28 +311,27 @@ void kvmshare_pageout_range(struct kvmshare_part *part,
 	kvmshare_pager_kick(part->pool);
 }
 
-/* Unmap a sample of resident pages; estimate active memory from the last. */
+/*
+ * Unmap a sample of resident pages; estimate active memory from the last.
+ * A unit is sampled as one (kvmshare_huge_sample()) and counts its 512
+ * pages, sampled and hit, so that the estimate stays a share of pages:
+ * one touched page of a unit makes all of it active.
+ */
 static void kvmshare_sample_part(struct kvmshare_part *part,
 				 struct address_space *mapping)
 {
 	struct kvmshare_pool *pool = part->pool;
 	u64 hits = atomic64_xchg(&part->cnt.sample_hits, 0);
 	u64 size = DIV_ROUND_UP_ULL(i_size_read(mapping->host), PAGE_SIZE);
-	unsigned int i, n = 0;
-	u64 resident, units, small;
+	unsigned int i;
+	u64 resident, n = 0;
 
-	/*
-	 * Only 4 KiB pages are sampled: the estimate scales those, and
-	 * counts the units' pages, which eviction cannot take, as active.
-	 */
-	units = atomic64_read(&part->cnt.huge_units) * KVMSHARE_UNIT_PAGES;
 	spin_lock(&pool->lock);
 	resident = part->resident;
 	if (part->sampled) {
 		hits = min(hits, part->sampled);
-		small = resident - min(units, resident);
-		part->active_estimate = resident - small +
-					div64_u64(small * hits, part->sampled);
+		part->active_estimate = div64_u64(resident * hits,
+						  part->sampled);
 	}
 	spin_unlock(&pool->lock);
 	if (!resident || !size)
@@ -325,14 +343,15 @@ static void kvmshare_sample_part(struct kvmshare_part *part,
 		void *entry;
 
 		entry = xa_find(&part->pages, &index, ULONG_MAX, XA_PRESENT);
-		if (!entry || xa_is_value(entry) ||
-		    xa_get_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED))
+		if (!entry || xa_is_value(entry))
 			continue;
 		if (kvmshare_is_unit(entry)) {
-			/* Not sampled yet: a unit is not evicted either. */
-			atomic64_inc(&part->cnt.huge_skips);
+			if (kvmshare_huge_sample(part, mapping, index, entry))
+				n += KVMSHARE_UNIT_PAGES;
 			continue;
 		}
+		if (xa_get_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED))
+			continue;
 		page = entry;
 		if (!get_page_unless_zero(page))
 			continue;
@@ -433,7 +452,7 @@ static void kvmshare_evict_work(struct work_struct *work)
 				kvmshare_sample_part(victim, inode->i_mapping);
 			done = want ? kvmshare_evict_part(victim,
 							  inode->i_mapping,
-							  want) : 0;
+							  want, best) : 0;
 			trace_kvmshare_evict_pass(victim, want, done,
 						  short_by);
 			/* Made progress and there is more: go on at once. */

@@ -679,6 +679,12 @@ static struct kvmshare_part_cnt_attr kvmshare_part_huge_splits =
 	KVMSHARE_PART_CNT(huge_splits, huge_splits);
 static struct kvmshare_part_cnt_attr kvmshare_part_huge_split_failures =
 	KVMSHARE_PART_CNT(huge_split_failures, huge_split_failures);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_pageouts =
+	KVMSHARE_PART_CNT(huge_pageouts, huge_pageouts);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_pageouts_kept =
+	KVMSHARE_PART_CNT(huge_pageouts_kept, huge_pageouts_kept);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_held_skips =
+	KVMSHARE_PART_CNT(huge_held_skips, huge_held_skips);
 
 static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_sysfs[0].kattr.attr,
@@ -719,6 +725,9 @@ static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_huge_pinned_cuts.kattr.attr,
 	&kvmshare_part_huge_splits.kattr.attr,
 	&kvmshare_part_huge_split_failures.kattr.attr,
+	&kvmshare_part_huge_pageouts.kattr.attr,
+	&kvmshare_part_huge_pageouts_kept.kattr.attr,
+	&kvmshare_part_huge_held_skips.kattr.attr,
 	NULL,
 };
 
@@ -782,10 +791,10 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 
 	/*
 	 * Every file of the table is in the group (with stream_state, the
-	 * read-ahead window and its three counters, the nine of units).
+	 * read-ahead window and its three counters, the twelve of units).
 	 */
 	BUILD_BUG_ON(ARRAY_SIZE(kvmshare_part_attrs) !=
-		     ARRAY_SIZE(kvmshare_part_sysfs) + 15);
+		     ARRAY_SIZE(kvmshare_part_sysfs) + 18);
 	part = kzalloc(sizeof(*part), GFP_KERNEL);
 	if (!part)
 		return ERR_PTR(-ENOMEM);

@@ -423,6 +423,8 @@ bool kvmshare_page_swap_out(struct kvmshare_part *part, pgoff_t index,
  * A page-out ended: drop the page if nobody touched it meanwhile. Returns
  * whether the block is still the request's (the page stayed): once the
  * page is dropped, the block belongs to the OUT entry that replaced it.
+ * A unit's request never owns its block: the unit's page-out stores it
+ * in an entry or frees it (kvmshare_huge_pageout_done()).
  */
 static bool kvmshare_pageout_done(struct kvmshare_io *io, int result)
 {
@@ -431,6 +433,14 @@ static bool kvmshare_pageout_done(struct kvmshare_io *io, int result)
 	struct page *page = io->page;
 	bool dropped = false;
 
+	if (io->unit) {
+		/*
+		 * A subpage of a unit: its block goes into the unit's
+		 * entry, or is freed, when the unit's last request ends.
+		 */
+		kvmshare_huge_pageout_done(io, result);
+		return false;
+	}
 	lock_page(page);
 	/*
 	 * Array's ref + ours: anything more is a pin (GUP, a reader). With
