@@ -85,6 +85,11 @@
  * are uncharged; a unit held by someone else than the array and the
  * split (a pin, a pipe, I/O), with a poisoned page, or without memory
  * for the copy is zeroed in place instead and stays charged whole.
+ * Eviction pages a unit out whole (kvmshare_huge_evict()): its entries
+ * stay the unit's until every request of its page-out has ended, then
+ * all 512 are swapped in one section for OUT and ZERO entries (or none
+ * is, and the unit stays); while that page-out is in flight the folio's
+ * ->private points at it (set and cleared under the folio lock).
  */
 #ifndef _KVMSHARE_POOL_H
 #define _KVMSHARE_POOL_H
@@ -226,13 +231,6 @@ struct kvmshare_pool {
 	bool huge;			/* mount option huge=on: 2 MiB units */
 	/* pool_huge.c: unit locks, one bit each (see the lock order). */
 	unsigned long unit_locks[BITS_TO_LONGS(KVMSHARE_UNIT_LOCKS)];
-	/*
-	 * Units in the pool's files, and units being made: a paging
-	 * service cannot attach while there are any (it could not page
-	 * them out). Raised under io_lock when no service is active or
-	 * attaching, lowered without it.
-	 */
-	atomic_long_t nr_units;
 
 	spinlock_t lock;		/* everything below */
 	u64 size_pages;			/* mount option size= */
@@ -260,7 +258,6 @@ struct kvmshare_pool {
 	u64 failovers;			/* io_lock: active service replaced */
 	u64 reissued;			/* io_lock: requests posted again */
 	bool suspended;			/* io_lock: stopped, none attached */
-	bool pager_attaching;		/* io_lock: no new unit meanwhile */
 	struct list_head io_pending;	/* requests not yet posted */
 	unsigned long nr_pending;
 	unsigned long *block_map;	/* backing store blocks in use */
@@ -498,7 +495,6 @@ vm_fault_t kvmshare_huge_wait(struct kvmshare_part *part,
 			      struct vm_fault *vmf);
 vm_fault_t kvmshare_huge_map_check(struct kvmshare_part *part,
 				   struct vm_fault *vmf, struct page *page);
-bool kvmshare_huge_pager_may_attach(struct kvmshare_pool *pool);
 bool kvmshare_huge_remove(struct kvmshare_part *part,
 			  struct address_space *mapping, pgoff_t index,
 			  void *entry, u64 *n);

@@ -12,12 +12,11 @@
  * neither DAX nor anonymous on 6.1, and a PFN map breaks KVM and GUP
  * (the plan, sections 1 and 2), so this is the only route to a PMD.
  *
- * Steps 1 to 4 of the plan: units are made by faults only. Eviction
- * and fadvise(DONTNEED) page a unit out whole, and access sampling
- * samples it as one (kvmshare_huge_evict(), kvmshare_huge_sample(),
- * below); a unit paged out comes back 4 KiB page by page. (Until the
- * next commit, no unit is made while a paging service is attached and a
- * service cannot attach to a pool that has units, -EBUSY.) Hole punching, truncation
+ * Steps 1 to 4 of the plan: units are made by faults only, with or
+ * without a paging service attached. Eviction and fadvise(DONTNEED) page
+ * a unit out whole, and access sampling samples it as one
+ * (kvmshare_huge_evict(), kvmshare_huge_sample(), below); a unit paged
+ * out comes back 4 KiB page by page (unit page-in is step 5). Hole punching, truncation
  * and removal free a unit they cover in whole, and split one they cut by
  * copy (kvmshare_huge_trim(), kvmshare_unit_cut(): no exported call
  * splits a compound page): its data outside the range goes to 4 KiB
@@ -258,41 +257,6 @@ static bool kvmshare_unit_wanted(struct kvmshare_part *part,
 	       i_size_read(inode);
 }
 
-/*
- * Count a unit about to be made in pool->nr_units, unless a paging
- * service is attached or attaching: under io_lock, as attach looks at the
- * count (kvmshare_huge_pager_may_attach()). False: no unit.
- */
-static bool kvmshare_unit_reserve(struct kvmshare_pool *pool)
-{
-	bool ok;
-
-	spin_lock(&pool->io_lock);
-	ok = !pool->active && !pool->pager_attaching;
-	if (ok)
-		atomic_long_inc(&pool->nr_units);
-	spin_unlock(&pool->io_lock);
-	return ok;
-}
-
-/**
- * kvmshare_huge_pager_may_attach - stop new units while a service attaches
- * @pool: the pool (the caller holds pager_mutex and io_lock)
- *
- * False when the pool has units, which a paging service could not page
- * out: attach is refused (-EBUSY). Else no unit is made until
- * pool->pager_attaching is cleared (the service is then active, or the
- * attach failed).
- */
-bool kvmshare_huge_pager_may_attach(struct kvmshare_pool *pool)
-{
-	lockdep_assert_held(&pool->io_lock);
-	if (atomic_long_read(&pool->nr_units))
-		return false;
-	pool->pager_attaching = true;
-	return true;
-}
-
 /**
  * kvmshare_huge_fault - make a 2 MiB unit for a fault, if it should have one
  * @part: the partition
@@ -301,8 +265,9 @@ bool kvmshare_huge_pager_may_attach(struct kvmshare_pool *pool)
  * When the fault may have a unit (kvmshare_unit_wanted()) and every entry
  * of it is a hole or an all-zero page, charge 512 pages, allocate the
  * folio where the mapping's NUMA policy puts its address, and store it.
- * Falls back to 4 KiB (NULL, counted in huge_fallbacks) when a paging
- * service is attached or attaching, when kvmshare_charge_unit() refuses,
+ * Falls back to 4 KiB (NULL, counted in huge_fallbacks) when
+ * kvmshare_charge_unit() refuses (a unit is made only where 512 pages
+ * fit under the limit, the target and the pool's reserve and low mark),
  * when the host has no free 2 MiB block, when a 4 KiB page came first or
  * when the array cannot get a node.
  *
@@ -329,8 +294,6 @@ struct page *kvmshare_huge_fault(struct kvmshare_part *part,
 	if (!kvmshare_unit_wanted(part, vmf, base) ||
 	    !kvmshare_unit_empty(part, base))
 		return NULL;
-	if (kvmshare_pager_active(pool))	/* a hint, looked at below */
-		goto fallback;
 	err = kvmshare_unit_lock(part, vmf, nr);
 	if (err)
 		return ERR_PTR(err);
@@ -339,10 +302,8 @@ struct page *kvmshare_huge_fault(struct kvmshare_part *part,
 		kvmshare_unit_unlock(pool, nr);
 		return NULL;
 	}
-	if (!kvmshare_unit_reserve(pool))
-		goto unlock;
 	if (!kvmshare_charge_unit(part, &held))
-		goto unreserve;
+		goto unlock;
 	if (!kvmshare_inject_fail(pool, KVMSHARE_INJ_UNIT_NOMEM))
 		folio = vma_alloc_folio(KVMSHARE_UNIT_GFP, KVMSHARE_UNIT_ORDER,
 					vmf->vma, vmf->address & HPAGE_PMD_MASK,
@@ -367,11 +328,8 @@ struct page *kvmshare_huge_fault(struct kvmshare_part *part,
 uncharge:
 	/* The held pages are held again: the refill need not redo them. */
 	kvmshare_uncharge_unit(part, &held);
-unreserve:
-	atomic_long_dec(&pool->nr_units);
 unlock:
 	kvmshare_unit_unlock(pool, nr);
-fallback:
 	atomic64_inc(&part->cnt.huge_fallbacks);
 	return NULL;
 }
@@ -540,7 +498,6 @@ bool kvmshare_huge_remove(struct kvmshare_part *part,
 					    false);
 		*n += KVMSHARE_UNIT_PAGES;
 		atomic64_dec(&part->cnt.huge_units);
-		atomic_long_dec(&part->pool->nr_units);
 	}
 	folio_unlock(folio);
 	if (removed)
@@ -810,7 +767,6 @@ again:
 	}
 	atomic64_inc(&part->cnt.huge_splits);
 	atomic64_dec(&part->cnt.huge_units);
-	atomic_long_dec(&part->pool->nr_units);
 	kvmshare_uncharge(part, holes);
 	*n += holes;
 	folio_unlock(folio);
@@ -991,7 +947,6 @@ static bool kvmshare_unit_out_end(struct kvmshare_unit_out *uo)
 		atomic64_add(zero, &part->cnt.zero_elided);
 		atomic64_inc(&part->cnt.huge_pageouts);
 		atomic64_dec(&part->cnt.huge_units);
-		atomic_long_dec(&pool->nr_units);
 		/* The array's reference and ours: a poisoned unit is kept. */
 		kvmshare_unit_release(part, folio, uo->base);
 	} else {
