@@ -8,9 +8,7 @@
  * allocation and a target the unit would pass fall back to 4 KiB,
  * counted; a unit cut by truncation and not split is mapped 4 KiB, a
  * SIGBUS past the end, and reads zeros there once the file grows;
- * huge=yes is refused. Review s24: a
- * paging service cannot attach while units exist and no unit is made
- * while one is attached; remount huge=off/on; eviction skips units; a
+ * huge=yes is refused. Review s24: remount huge=off/on; a
  * unit is mapped 4 KiB into a MADV_NOHUGEPAGE mapping or a task with THP
  * off; a unit with a poisoned page is never mapped by a PMD again nor
  * freed; truncation from the largest size to 0 frees everything; units
@@ -22,7 +20,13 @@
  * freed), also against a racing fault and write() (inject point 15); a
  * unit held by a pipe, poisoned, or whose copy gets no memory (inject
  * point 16) is zeroed in place instead and stays charged whole; a split
- * keeps nothing past the end of the file (review s25, M3).
+ * keeps nothing past the end of the file (review s25, M3). Step 4: a
+ * paging service attaches to a pool with units and units are made while
+ * it is attached; a lowered target pages units out whole (a guest reads
+ * every byte back, 4 KiB page-ins), never below the floor; a held unit
+ * stays; an all-zero unit leaves without a service; a fault and a punch
+ * during a unit's page-out (requests held by the service) or at its end
+ * (inject point 18) keep the unit and lose nothing.
  *
  * Fragmented hosts: a unit needs a free 2 MiB block of the test VM. The
  * tests that need one (all but the controls and the bad-input ones) skip,
@@ -43,6 +47,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <linux/falloc.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -64,6 +69,7 @@
 #define INJ_UNIT_NOMEM		13
 #define INJ_SPLIT_COPIED	15
 #define INJ_SPLIT_NOMEM		16
+#define INJ_UNIT_OUT_CHECKED	18
 
 FIXTURE(huge) {
 	char dir[64];
@@ -1044,11 +1050,11 @@ TEST_F(huge, pte_table_is_kept)
 }
 
 /*
- * Review s24, M2: a paging service could not page units out, so it
- * cannot attach while there are any (EBUSY); while one is attached no
- * unit is made (a fallback); once it is gone units are made again.
+ * Step 4 (was review s24, M2, which refused the attach with EBUSY): units
+ * are paged out whole, so a paging service attaches to a pool that has
+ * units, and units are still made while it is attached.
  */
-TEST_F(huge, pager_attach_refused_while_units)
+TEST_F(huge, pager_attaches_with_units)
 {
 	struct ks_pager pg;
 
@@ -1057,22 +1063,17 @@ TEST_F(huge, pager_attach_refused_while_units)
 	if (no_block(self, 1, 0))
 		SKIP(return, NO_BLOCK);
 	ASSERT_EQ(1, cnt(self, "huge_units"));
-	EXPECT_EQ(-EBUSY, ks_pager_attach(&pg, self->dir, 1024, 16, 4, 0, -1));
-	/* The unit freed, the service attaches. */
-	ASSERT_EQ(0, fallocate(self->fd,
-			       FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			       0, UNIT));
-	EXPECT_EQ(0, cnt(self, "huge_units"));
 	ASSERT_EQ(0, ks_pager_attach(&pg, self->dir, 1024, 16, 4, 0, -1));
 	host_fill(self->ram, UNIT_PAGES, 1, 1);
-	EXPECT_EQ(0, cnt(self, "huge_units"));
-	EXPECT_EQ(1, cnt(self, "huge_fallbacks"));
+	if (no_block(self, 2, 0)) {
+		ks_pager_detach(&pg);
+		SKIP(return, NO_BLOCK);
+	}
+	EXPECT_EQ(2, cnt(self, "huge_units"));
+	EXPECT_EQ(0, cnt(self, "huge_fallbacks"));
+	EXPECT_EQ(-1, host_check(self->fd, 0, 1, 1));
 	EXPECT_EQ(-1, host_check(self->fd, UNIT_PAGES, 1, 1));
 	ks_pager_detach(&pg);
-	host_fill(self->ram, 2 * UNIT_PAGES, 1, 1);
-	if (no_block(self, 1, 1))
-		SKIP(return, NO_BLOCK);
-	EXPECT_EQ(1, cnt(self, "huge_units"));
 }
 
 /* Whether /proc/mounts shows huge=on for the mount at @dir. */
@@ -1116,24 +1117,370 @@ TEST_F(huge, remount_huge_off_keeps_units)
 	EXPECT_EQ(2, cnt(self, "huge_units"));
 }
 
-/* Eviction's and fadvise(DONTNEED)'s walks leave a unit, counted. */
-TEST_F(huge, fadvise_dontneed_skips_units)
+/*
+ * fadvise(DONTNEED) with no paging service: a unit holding data stays
+ * (nowhere to page it out to), an all-zero unit leaves whole, as 512
+ * all-zero entries and no I/O, and a fault there makes a unit again.
+ */
+TEST_F(huge, fadvise_dontneed_without_service)
 {
-	struct kvmshare_part_stats st;
-	long long skips;
-
 	ASSERT_EQ(0, setup(self, "huge=on", -1));
 	host_fill(self->ram, 0, UNIT_PAGES, 3);
+	(void)peek(self->ram + UNIT + 8);
+	if (no_block(self, 2, 0))
+		SKIP(return, NO_BLOCK);
+	ASSERT_EQ(2 * UNIT_PAGES, resident(_metadata, self->fd));
+	EXPECT_EQ(0, posix_fadvise(self->fd, 0, 2 * UNIT,
+				   POSIX_FADV_DONTNEED));
+	EXPECT_EQ(1, cnt(self, "huge_units"));
+	EXPECT_EQ(1, cnt(self, "huge_pageouts"));
+	EXPECT_EQ(UNIT_PAGES, cnt(self, "zero_elided"));
+	EXPECT_EQ(UNIT_PAGES, resident(_metadata, self->fd));
+	EXPECT_EQ(-1, host_check(self->fd, 0, UNIT_PAGES, 3));
+	EXPECT_TRUE(host_zero(self->fd, UNIT, UNIT));
+	/* All-zero entries: the next fault there makes a unit again. */
+	EXPECT_EQ(0, peek(self->ram + UNIT + 16));
+	if (no_block(self, 2, 0))
+		SKIP(return, NO_BLOCK);
+	EXPECT_EQ(2, cnt(self, "huge_units"));
+	EXPECT_EQ(2 * UNIT_PAGES, resident(_metadata, self->fd));
+}
+
+/* Set @fd's target (and entitlement, if @ent) in pages. */
+static int set_target(int fd, uint64_t target, uint64_t ent)
+{
+	struct kvmshare_part_attr a = { 0 };
+
+	a.flags = KVMSHARE_ATTR_TARGET;
+	a.target_pages = target;
+	if (ent) {
+		a.flags |= KVMSHARE_ATTR_ENTITLEMENT;
+		a.entitlement_pages = ent;
+	}
+	return ioctl(fd, KVMSHARE_IOC_SET_ATTR, &a);
+}
+
+/*
+ * Wait up to @secs for @fd's resident pages to be at most @max; the
+ * least seen is put in *@least. 0 once reached, -1 on timeout.
+ */
+static int wait_resident_least(int fd, uint64_t max, int secs,
+			       uint64_t *least)
+{
+	struct kvmshare_part_stats st;
+	int i;
+
+	for (i = 0; i < secs * 20; i++) {
+		if (!ks_part_stats(fd, &st)) {
+			if (st.resident_pages < *least)
+				*least = st.resident_pages;
+			if (st.resident_pages <= max)
+				return 0;
+		}
+		usleep(50000);
+	}
+	return -1;
+}
+
+/*
+ * Step 4: a lowered target pages units out whole. A guest fills the
+ * 16 units of its slot; with a paging service serving, the target goes
+ * to 4 units: exactly 12 units leave (512 pages each, through 4 KiB v1
+ * requests), the 4 others stay whole, and the guest and the host read
+ * every byte back (4 KiB page-ins); KVM's 2M mappings are gone with
+ * the units paged out.
+ */
+TEST_F_TIMEOUT(huge, lowered_target_pages_units_out, 120)
+{
+	const uint64_t keep = 4 * UNIT_PAGES;
+	struct kvmshare_part_stats st;
+	uint64_t least = UINT64_MAX, i, v;
+	struct mvm_result res;
+	struct ks_pager pg;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	ASSERT_EQ(0, vm_create(self, 1));
+	ASSERT_EQ(0, ks_pager_attach(&pg, self->dir, 2 * RAM_PAGES, 256, 64,
+				     0, -1));
+	ASSERT_EQ(0, ks_pager_run(&pg));
+	ASSERT_EQ(0, mvm_call(self->vcpu[0], MVM_OP_FILL, MVM_DATA_GPA,
+			      RAM_PAGES, 0x5252, &res));
+	ASSERT_EQ(MVM_OK, res.status);
+	if (no_block(self, RAM_UNITS, 0)) {
+		ks_pager_detach(&pg);
+		SKIP(return, NO_BLOCK);
+	}
+	ASSERT_EQ(RAM_UNITS, cnt(self, "huge_units"));
+	ASSERT_EQ(0, set_target(self->fd, keep, 0));
+	EXPECT_EQ(0, wait_resident_least(self->fd, keep, 60, &least));
+	sleep(2);	/* (nothing more may go) */
+	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
+	EXPECT_EQ(keep, st.resident_pages);
+	EXPECT_EQ(keep, least);
+	EXPECT_EQ(RAM_PAGES - keep, st.paged_out_pages + st.zero_pages);
+	EXPECT_EQ(RAM_PAGES - keep, st.pageouts + st.zero_elided);
+	EXPECT_EQ(RAM_UNITS - 4, cnt(self, "huge_pageouts"));
+	EXPECT_EQ(4, cnt(self, "huge_units"));
+	EXPECT_EQ(0, cnt(self, "huge_pageouts_kept"));
+	if (kvm_tdp())
+		EXPECT_LE(mvm_stat(self->vm, "pages_2m"), 4);
+	/* Back, 4 KiB page by page: the guest's view and the host's. */
+	ASSERT_EQ(0, set_target(self->fd, 0, 0));
+	ASSERT_EQ(0, mvm_call(self->vcpu[0], MVM_OP_VERIFY, MVM_DATA_GPA,
+			      RAM_PAGES, 0x5252, &res));
+	EXPECT_EQ(MVM_OK, res.status) TH_LOG("mismatch at 0x%llx",
+					     (unsigned long long)res.addr);
+	for (i = 0; i < RAM_PAGES; i += 7) {
+		ASSERT_EQ(8, pread(self->fd, &v, 8, i * KS_PAGE + 8 * (i % 512)));
+		ASSERT_EQ(mvm_pattern(MVM_DATA_GPA + i * KS_PAGE, 0x5252), v)
+			TH_LOG("page %llu", (unsigned long long)i);
+	}
+	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
+	EXPECT_EQ(RAM_PAGES, st.resident_pages);
+	EXPECT_EQ(0, st.pagein_errors);
+	ks_pager_detach(&pg);
+}
+
+/*
+ * The floor (as pageout_end_keeps_the_floor for 4 KiB pages): a unit
+ * goes only if the partition stays at or above max(target,
+ * entitlement) without it. 248 pages above the floor, no unit goes
+ * (huge_skips); 1048 above, two go and resident never falls below it.
+ */
+TEST_F_TIMEOUT(huge, unit_pageout_keeps_the_floor, 60)
+{
+	struct kvmshare_part_stats st;
+	uint64_t least = UINT64_MAX;
+	long long skips;
+	struct ks_pager pg;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill_all(self->ram, 0, 4 * UNIT_PAGES, 0x53);
+	if (no_block(self, 4, 0))
+		SKIP(return, NO_BLOCK);
+	ASSERT_EQ(0, ks_pager_attach(&pg, self->dir, RAM_PAGES, 256, 64, 0,
+				     -1));
+	ASSERT_EQ(0, ks_pager_run(&pg));
+	skips = cnt(self, "huge_skips");
+	ASSERT_EQ(0, set_target(self->fd, 1800, 1000));
+	sleep(3);
+	EXPECT_EQ(4 * UNIT_PAGES, resident(_metadata, self->fd));
+	EXPECT_GT(cnt(self, "huge_skips"), skips);
+	EXPECT_EQ(0, cnt(self, "huge_pageouts"));
+	ASSERT_EQ(0, set_target(self->fd, 1000, 1000));
+	EXPECT_EQ(0, wait_resident_least(self->fd, 2 * UNIT_PAGES, 30,
+					 &least));
+	sleep(3);
+	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
+	EXPECT_EQ(2 * UNIT_PAGES, st.resident_pages);
+	EXPECT_GE(least, 2 * UNIT_PAGES);
+	EXPECT_EQ(2, cnt(self, "huge_pageouts"));
+	EXPECT_EQ(2 * UNIT_PAGES, st.paged_out_pages);
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, 4 * UNIT_PAGES, 0x53));
+	ks_pager_detach(&pg);
+}
+
+/*
+ * A unit someone else holds (a pipe's reference from vmsplice(), as a
+ * pin would) is not paged out: the target takes the other units, this
+ * one stays whole, counted in huge_held_skips. Let go, it goes too
+ * (fadvise(DONTNEED): no floor there). Every byte reads back.
+ */
+TEST_F_TIMEOUT(huge, held_unit_is_not_paged_out, 60)
+{
+	uint64_t buf[KS_PAGE / 8], least = UINT64_MAX;
+	struct ks_pager pg;
+	struct iovec iov;
+	int pipefd[2];
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill_all(self->ram, 0, 3 * UNIT_PAGES, 0x54);
+	if (no_block(self, 3, 0))
+		SKIP(return, NO_BLOCK);
+	ASSERT_EQ(0, pipe(pipefd));
+	iov.iov_base = self->ram + (UNIT_PAGES + 9) * KS_PAGE;
+	iov.iov_len = KS_PAGE;
+	ASSERT_EQ(KS_PAGE, vmsplice(pipefd[1], &iov, 1, 0));
+	ASSERT_EQ(0, ks_pager_attach(&pg, self->dir, RAM_PAGES, 256, 64, 0,
+				     -1));
+	ASSERT_EQ(0, ks_pager_run(&pg));
+	ASSERT_EQ(0, set_target(self->fd, 1, 0));
+	EXPECT_EQ(0, wait_resident_least(self->fd, UNIT_PAGES, 30, &least));
+	sleep(2);
+	EXPECT_EQ(UNIT_PAGES, resident(_metadata, self->fd));
+	EXPECT_EQ(1, cnt(self, "huge_units"));
+	EXPECT_EQ(2, cnt(self, "huge_pageouts"));
+	EXPECT_GE(cnt(self, "huge_held_skips"), 1);
+	ASSERT_EQ(KS_PAGE, read(pipefd[0], buf, sizeof(buf)));
+	EXPECT_EQ(word_of(UNIT_PAGES + 9, 3, 0x54), buf[3]);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	ASSERT_EQ(0, set_target(self->fd, 0, 0));
+	EXPECT_EQ(0, posix_fadvise(self->fd, 0, 0, POSIX_FADV_DONTNEED));
+	EXPECT_EQ(0, ks_wait_resident(self->fd, 0, 30));
+	EXPECT_EQ(3, cnt(self, "huge_pageouts"));
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, 3 * UNIT_PAGES, 0x54));
+	ks_pager_detach(&pg);
+}
+
+/* Serve what @pg has for us until nothing comes for @ms; the count. */
+static int serve_all(struct ks_pager *pg, int ms)
+{
+	struct kvmshare_pager_req req;
+	int n = 0;
+
+	while (ks_pager_next(pg, &req, ms) == 1) {
+		ks_pager_serve(pg, &req);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * A fault and a punch while a unit's page-out is in flight: the service
+ * holds the requests (taken, not completed) while a write through the
+ * mapping maps the unit again and a 4 KiB punch, which cannot split a
+ * unit its page-out holds, zeroes in place. When the requests complete
+ * the unit stays (huge_pageouts_kept), every block is free again and
+ * every byte is as written. A second page-out, undisturbed, takes it:
+ * 511 pages on the backing store, the zeroed one an all-zero entry.
+ */
+TEST_F_TIMEOUT(huge, unit_pageout_races_a_fault_and_a_punch, 60)
+{
+	struct kvmshare_pool_info info;
+	struct kvmshare_part_stats st;
+	struct kvmshare_pager_req req;
+	const uint64_t at = 300;
+	struct ks_pager pg;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill_all(self->ram, 0, UNIT_PAGES, 0x55);
 	if (no_block(self, 1, 0))
 		SKIP(return, NO_BLOCK);
-	/* (the pool's access sampling may count it too meanwhile) */
-	skips = cnt(self, "huge_skips");
+	ASSERT_EQ(0, ks_pager_attach(&pg, self->dir, RAM_PAGES, 256, 64, 0,
+				     -1));
 	EXPECT_EQ(0, posix_fadvise(self->fd, 0, UNIT, POSIX_FADV_DONTNEED));
-	EXPECT_GE(cnt(self, "huge_skips"), skips + 1);
+	/* Queued, the first taken by the service and not completed. */
+	ASSERT_EQ(1, ks_pager_next(&pg, &req, 2000));
+	EXPECT_EQ(KVMSHARE_PAGER_OP_PAGE_OUT, req.op);
+	poke(self->ram + 5 * KS_PAGE + 16, 0x5a5a);
+	punch(_metadata, self->fd, at, 1);
+	EXPECT_EQ(1, cnt(self, "huge_pinned_cuts"));
+	ks_pager_serve(&pg, &req);
+	EXPECT_GE(serve_all(&pg, 500), 1);
+	EXPECT_EQ(1, cnt(self, "huge_pageouts_kept"));
+	EXPECT_EQ(0, cnt(self, "huge_pageouts"));
 	EXPECT_EQ(1, cnt(self, "huge_units"));
+	EXPECT_EQ(UNIT_PAGES, resident(_metadata, self->fd));
+	ASSERT_EQ(0, ks_pool_info(self->dir, &info));
+	EXPECT_EQ(0, info.blocks_used);
+	EXPECT_TRUE(page_ok(self->fd, 5, 0x55, KS_PAGE / 8, 2, 0x5a5a));
+	EXPECT_TRUE(host_zero(self->fd, at * KS_PAGE, KS_PAGE));
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, 5, 0x55));
+	EXPECT_EQ(-1, host_check_all(self->fd, 6, at - 6, 0x55));
+	EXPECT_EQ(-1, host_check_all(self->fd, at + 1, UNIT_PAGES - at - 1,
+				     0x55));
+
+	/* Undisturbed, the unit goes. */
+	EXPECT_EQ(0, posix_fadvise(self->fd, 0, UNIT, POSIX_FADV_DONTNEED));
+	EXPECT_EQ(UNIT_PAGES - 1, serve_all(&pg, 500));
 	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
-	EXPECT_EQ(UNIT_PAGES, st.resident_pages);
-	EXPECT_EQ(-1, host_check(self->fd, 0, UNIT_PAGES, 3));
+	EXPECT_EQ(0, st.resident_pages);
+	EXPECT_EQ(UNIT_PAGES - 1, st.paged_out_pages);
+	EXPECT_EQ(1, st.zero_pages);
+	EXPECT_EQ(1, cnt(self, "huge_pageouts"));
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	ASSERT_EQ(0, ks_pool_info(self->dir, &info));
+	EXPECT_EQ(UNIT_PAGES - 1, info.blocks_used);
+	/* Back, 4 KiB page by page. */
+	ASSERT_EQ(0, ks_pager_run(&pg));
+	EXPECT_TRUE(page_ok(self->fd, 5, 0x55, KS_PAGE / 8, 2, 0x5a5a));
+	EXPECT_TRUE(host_zero(self->fd, at * KS_PAGE, KS_PAGE));
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, 5, 0x55));
+	EXPECT_EQ(-1, host_check_all(self->fd, 6, at - 6, 0x55));
+	EXPECT_EQ(-1, host_check_all(self->fd, at + 1, UNIT_PAGES - at - 1,
+				     0x55));
+	EXPECT_EQ(0x5a5a, peek(self->ram + 5 * KS_PAGE + 16));
+	ks_pager_detach(&pg);
+}
+
+static void *out_fault(void *arg)
+{
+	struct splitter *s = arg;
+
+	wait_go(s);
+	poke(s->self->ram + s->at * KS_PAGE + 16, 0x6b6b);
+	s->ret = 0;
+	return NULL;
+}
+
+/*
+ * The end of a unit's page-out, its checks passed, sleeps with the unit
+ * locked before it swaps the entries (inject point 18). A fault and a
+ * 4 KiB punch come then and wait for it, asleep (D): the fault holds a
+ * reference, which the swap's second look under the array's lock sees,
+ * so the unit stays (huge_pageouts_kept) and no block stays taken; the
+ * fault's write lands in the unit, and the punch then splits it.
+ */
+TEST_F_TIMEOUT(huge, unit_pageout_end_races_a_fault_and_a_punch, 60)
+{
+	static void *(*const fn[2])(void *) = { out_fault, split_punch };
+	struct kvmshare_pool_info info;
+	const uint64_t at = 64;
+	struct splitter sp[2];
+	int go[2] = { 0, 0 }, i;
+	struct ks_pager pg;
+	pthread_t t[2];
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill_all(self->ram, 0, UNIT_PAGES, 0x56);
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
+	ASSERT_EQ(0, ks_pager_attach(&pg, self->dir, RAM_PAGES, 256, 64, 0,
+				     -1));
+	ASSERT_EQ(0, ks_pager_run(&pg));
+	for (i = 0; i < 2; i++) {
+		sp[i].self = self;
+		sp[i].at = i ? at : 7;
+		sp[i].go = &go[i];
+		sp[i].tid = 0;
+		sp[i].ret = -1;
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, fn[i], &sp[i]));
+	}
+	for (i = 0; i < 2; i++)
+		while (!__atomic_load_n(&sp[i].tid, __ATOMIC_ACQUIRE))
+			sched_yield();
+	ASSERT_EQ(0, ks_pool_inject(self->name, INJ_UNIT_OUT_CHECKED, 1500,
+				    1));
+	EXPECT_EQ(0, posix_fadvise(self->fd, 0, UNIT, POSIX_FADV_DONTNEED));
+	ASSERT_EQ(0, ks_pool_inject_wait(self->name, 10000));
+	__atomic_store_n(&go[0], 1, __ATOMIC_RELEASE);
+	usleep(100000);
+	__atomic_store_n(&go[1], 1, __ATOMIC_RELEASE);
+	usleep(300000);
+	EXPECT_EQ('D', thread_state(sp[0].tid));
+	EXPECT_EQ('D', thread_state(sp[1].tid));
+	EXPECT_EQ(0, cnt(self, "huge_pageouts"));
+	for (i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_EQ(0, sp[i].ret) TH_LOG("thread %d", i);
+	}
+	EXPECT_EQ(1, cnt(self, "huge_pageouts_kept"));
+	EXPECT_EQ(0, cnt(self, "huge_pageouts"));
+	EXPECT_EQ(1, cnt(self, "huge_splits"));
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	EXPECT_EQ(UNIT_PAGES - 1, resident(_metadata, self->fd));
+	EXPECT_EQ(0, ks_sysfs_settle(0, 5, "%s/blocks_used", self->name));
+	ASSERT_EQ(0, ks_pool_info(self->dir, &info));
+	EXPECT_EQ(0, info.blocks_used);
+	EXPECT_TRUE(page_ok(self->fd, 7, 0x56, KS_PAGE / 8, 2, 0x6b6b));
+	EXPECT_TRUE(host_zero(self->fd, at * KS_PAGE, KS_PAGE));
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, 7, 0x56));
+	EXPECT_EQ(-1, host_check_all(self->fd, 8, at - 8, 0x56));
+	EXPECT_EQ(-1, host_check_all(self->fd, at + 1, UNIT_PAGES - at - 1,
+				     0x56));
+	ks_pager_detach(&pg);
 }
 
 /*
