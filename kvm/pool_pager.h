@@ -37,6 +37,7 @@ struct kvmshare_io {
 	 */
 	struct page *page;
 	struct kvmshare_unit_out *unit;	/* a unit's page-out: its group */
+	bool copy_failed;		/* io_lock: the last post's copy hit an MCE */
 	struct completion done;
 	refcount_t ref;
 };

@@ -283,6 +283,24 @@ void kvmshare_block_release(struct kvmshare_pool *pool, u64 block,
 	kvmshare_io_submit(pool, io);
 }
 
+/*
+ * Copy the page of page-out @io into @slot and take its crc. Guest memory
+ * read in kernel mode: copy_mc_to_kernel() returns on an uncorrected
+ * memory error not reported yet instead of panicking the host (review
+ * s26, L4). The request is posted anyway (under io_lock it cannot end)
+ * and fails when it completes (kvmshare_pageout_done()): the page stays,
+ * for memory_failure() to deal with.
+ */
+static void kvmshare_copy_out(struct page *slot, struct kvmshare_io *io)
+{
+	void *from = kmap_local_page(io->page);
+
+	io->copy_failed = copy_mc_to_kernel(page_address(slot), from,
+					    PAGE_SIZE) != 0;
+	kunmap_local(from);
+	io->crc = kvmshare_page_crc(slot);
+}
+
 /* Post what can be posted to the active service. */
 void kvmshare_pager_kick(struct kvmshare_pool *pool)
 {
@@ -323,9 +341,7 @@ void kvmshare_pager_kick(struct kvmshare_pool *pool)
 			 * have written the page since eviction chose it (it
 			 * is then kept in memory when the page-out ends).
 			 */
-			memcpy_from_page(page_address(p->slots[slot]), io->page,
-					 0, PAGE_SIZE);
-			io->crc = kvmshare_page_crc(p->slots[slot]);
+			kvmshare_copy_out(p->slots[slot], io);
 		}
 
 		req = &sq[p->sq_tail & (p->sq_entries - 1)];
@@ -433,6 +449,8 @@ static bool kvmshare_pageout_done(struct kvmshare_io *io, int result)
 	struct page *page = io->page;
 	bool dropped = false;
 
+	if (!result && io->copy_failed)
+		result = -EIO;		/* (kvmshare_copy_out()) */
 	if (io->unit) {
 		/*
 		 * A subpage of a unit: its block goes into the unit's
