@@ -304,6 +304,7 @@ struct kvmshare_part {
 	/* Access sampling, only touched by the eviction work. */
 	u64 sampled;			/* pages unmapped by the last sample */
 	u64 active_estimate;		/* resident pages in use, estimated */
+	struct xarray unit_picks;	/* unit base -> picks in the last sample */
 	pgoff_t evict_cursor;		/* where eviction goes on */
 	atomic64_t pageouts_inflight;	/* page-outs posted, not ended */
 	bool visited;			/* by this eviction pass, pool->lock */

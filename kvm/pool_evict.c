@@ -312,10 +312,60 @@ void kvmshare_pageout_range(struct kvmshare_part *part,
 }
 
 /*
- * Unmap a sample of resident pages; estimate active memory from the last.
- * A unit is sampled as one (kvmshare_huge_sample()) and counts its 512
- * pages, sampled and hit, so that the estimate stays a share of pages:
- * one touched page of a unit makes all of it active.
+ * The hits of the units the last sample picked (review s26, M1): a unit
+ * the sample unmapped and marked whose mark is gone was touched, and
+ * each pick that landed in it counts a hit, as each counted one sampled
+ * page. Picks are uniform over the file's pages, so a unit is picked
+ * 512 times as often as a 4 KiB page; counting it once per pick (not
+ * 512 per unit) keeps the estimate a share of pages.
+ */
+static u64 kvmshare_unit_hits(struct kvmshare_part *part)
+{
+	unsigned long base;
+	u64 hits = 0;
+	void *v;
+
+	xa_for_each(&part->unit_picks, base, v) {
+		void *entry = xa_load(&part->pages, base);
+
+		if (entry && !xa_is_value(entry) && kvmshare_is_unit(entry) &&
+		    !xa_get_mark(&part->pages, base, KVMSHARE_MARK_SAMPLED))
+			hits += xa_to_value(v);
+	}
+	xa_destroy(&part->unit_picks);
+	return hits;
+}
+
+/*
+ * A pick of the sample landed in the unit at @index: sample it (unmap and
+ * mark it) at its first pick of this sample, and count every pick of it
+ * (kvmshare_unit_hits()). A unit still marked from an earlier sample is
+ * skipped, as a 4 KiB page is. Returns the pages sampled: 1 or 0.
+ */
+static unsigned int kvmshare_sample_unit(struct kvmshare_part *part,
+					 struct address_space *mapping,
+					 unsigned long index, void *entry)
+{
+	unsigned long base = kvmshare_unit_base(index);
+	void *v = xa_load(&part->unit_picks, base);
+
+	if (!v) {
+		if (!kvmshare_huge_sample(part, mapping, index, entry))
+			return 0;
+		v = xa_mk_value(0);
+	}
+	/* No memory: the pick is not counted (nor would its hit be). */
+	if (xa_is_err(xa_store(&part->unit_picks, base,
+			       xa_mk_value(xa_to_value(v) + 1), GFP_KERNEL)))
+		return 0;
+	return 1;
+}
+
+/*
+ * Unmap a sample of resident pages; estimate active memory from the last:
+ * resident pages times hits over pages sampled. A unit is sampled as one
+ * (kvmshare_huge_sample()) and counts as many sampled pages as picks
+ * landed in it, and as many hits if it was touched (kvmshare_unit_hits()).
  */
 static void kvmshare_sample_part(struct kvmshare_part *part,
 				 struct address_space *mapping)
@@ -326,6 +376,7 @@ static void kvmshare_sample_part(struct kvmshare_part *part,
 	unsigned int i;
 	u64 resident, n = 0;
 
+	hits += kvmshare_unit_hits(part);
 	spin_lock(&pool->lock);
 	resident = part->resident;
 	if (part->sampled) {
@@ -346,8 +397,7 @@ static void kvmshare_sample_part(struct kvmshare_part *part,
 		if (!entry || xa_is_value(entry))
 			continue;
 		if (kvmshare_is_unit(entry)) {
-			if (kvmshare_huge_sample(part, mapping, index, entry))
-				n += KVMSHARE_UNIT_PAGES;
+			n += kvmshare_sample_unit(part, mapping, index, entry);
 			continue;
 		}
 		if (xa_get_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED))

@@ -87,21 +87,21 @@ static vm_fault_t kvmshare_fault_wait(struct vm_fault *vmf,
 /*
  * A fault found @page at @index: if access sampling unmapped it, it is in
  * use. A unit is sampled as one, marked at its first page: a touch of any
- * of its pages is a hit for its 512 (kvmshare_sample_part()).
+ * of its pages clears the mark, and the next sample counts its hits
+ * (kvmshare_unit_hits() in pool_evict.c).
  */
 static void kvmshare_sample_hit(struct kvmshare_part *part, pgoff_t index,
 				struct page *page)
 {
-	unsigned int n = 1;
+	bool unit = PageCompound(page);
 
-	if (PageCompound(page)) {
+	if (unit)
 		index = kvmshare_unit_base(index);
-		n = KVMSHARE_UNIT_PAGES;
-	}
 	if (!xa_get_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED))
 		return;
 	xa_clear_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED);
-	atomic64_add(n, &part->cnt.sample_hits);
+	if (!unit)
+		atomic64_inc(&part->cnt.sample_hits);
 }
 
 /*

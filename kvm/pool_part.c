@@ -744,7 +744,10 @@ static const struct attribute_group *kvmshare_part_groups[] = {
 
 static void kvmshare_part_release(struct kobject *kobj)
 {
-	kfree(to_part(kobj));
+	struct kvmshare_part *part = to_part(kobj);
+
+	xa_destroy(&part->unit_picks);	/* (values only) */
+	kfree(part);
 }
 
 static const struct kobj_type kvmshare_part_ktype = {
@@ -806,6 +809,7 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 	xa_init(&part->pages);
 	lockdep_set_class(&part->pages.xa_lock, &kvmshare_pages_lock_key);
 	xa_init(&part->io);
+	xa_init(&part->unit_picks);
 	lockdep_set_class(&part->io.xa_lock, &kvmshare_io_lock_key);
 	INIT_LIST_HEAD(&part->node);
 	kobject_init(&part->kobj, &kvmshare_part_ktype);
