@@ -194,33 +194,53 @@ unlock:
 
 #define KVMSHARE_EVICT_BATCH	32	/* page-outs queued per kick */
 
+/* One walk of a partition's pages by eviction or fadvise(DONTNEED). */
+struct kvmshare_evict_walk {
+	u64 done;		/* pages that left, or whose page-out is queued */
+	u64 room;		/* pages the partition may lose before its floor */
+	bool short_pool;	/* the pool is short: a unit may pass the floor */
+	bool units;		/* units may be taken (else 4 KiB pages only) */
+	bool wait;		/* fadvise: wait for a unit's lock */
+	bool full;		/* the backing store lacked blocks: stop */
+};
+
 /*
  * Evict @page, found at @index of @part without a reference, and count it
- * in *@done when it left or its page-out was queued. Page-outs are posted
- * in batches as they are chosen; the caller kicks the service at the end.
- * A 2 MiB unit goes whole (kvmshare_huge_evict(), 512 pages), but only if
- * *@done stays within @room, the pages the partition may lose before its
- * floor: closer to the floor than a unit, it stays, counted in
- * huge_skips (4 KiB pages of the partition may still go). *@index moves
- * to the unit's last page, so that the caller's walk goes on after it.
+ * in @w->done when it left or its page-out was queued. Page-outs are
+ * posted in batches as they are chosen; the caller kicks the service at
+ * the end. A 2 MiB unit goes whole (kvmshare_huge_evict(), 512 pages),
+ * but only if @w->done stays within @w->room, the pages the partition may
+ * lose before its floor: closer to the floor than a unit, it stays,
+ * counted in huge_skips (4 KiB pages of the partition may still go).
+ * When the pool is short (faults wait for room), a unit goes as long as
+ * anything is left to free, so that a partition made of units cannot
+ * starve a fault (review s26, M2): it then ends below its floor by less
+ * than 512 pages, pages a page-in below the entitlement never lacks. A
+ * backing store without the blocks for a unit sets @w->full. *@index
+ * moves to the unit's last page, so that the walk goes on after it.
  */
 static void kvmshare_evict_found(struct kvmshare_part *part,
 				 struct address_space *mapping,
 				 unsigned long *index, struct page *page,
-				 u64 *done, u64 room)
+				 struct kvmshare_evict_walk *w)
 {
 	if (kvmshare_is_unit(page)) {
 		unsigned long last = kvmshare_unit_base(*index) +
 				     KVMSHARE_UNIT_PAGES - 1;
-		u64 n = 0;
+		long n = 0;
 
-		if (*done + KVMSHARE_UNIT_PAGES <= room)
-			n = kvmshare_huge_evict(part, mapping, *index, page);
-		else
+		/* (!w->units: 4 KiB pages first, the unit in a later round) */
+		if (w->units && (w->done + KVMSHARE_UNIT_PAGES <= w->room ||
+				 (w->short_pool && w->done < w->room)))
+			n = kvmshare_huge_evict(part, mapping, *index, page,
+						w->wait);
+		else if (w->units)
 			atomic64_inc(&part->cnt.huge_skips);
 		*index = last;
-		if (n) {
-			*done += n;
+		if (n == -ENOSPC)
+			w->full = true;
+		if (n > 0) {
+			w->done += n;
 			kvmshare_pager_kick(part->pool);
 		}
 		return;
@@ -228,7 +248,7 @@ static void kvmshare_evict_found(struct kvmshare_part *part,
 	if (!get_page_unless_zero(page))
 		return;
 	if (kvmshare_evict_one(part, mapping, *index, page) &&
-	    !(++*done % KVMSHARE_EVICT_BATCH))
+	    !(++w->done % KVMSHARE_EVICT_BATCH))
 		kvmshare_pager_kick(part->pool);
 	put_page(page);
 }
@@ -236,74 +256,85 @@ static void kvmshare_evict_found(struct kvmshare_part *part,
 /*
  * Evict up to @want resident pages of @part, and never more than @room
  * (how far it is above its floor; @want is that, or the pass's batch):
- * sampled-idle pages and pages read ahead and not used first, found
- * through their marks (a walk of the whole array for them would cost
- * every pass the partition's size), then the others from where the last
- * pass stopped. A unit counts 512 pages: it is taken while fewer than
- * @want are done, and only if it fits in @room.
+ * sampled-idle pages (units included) and pages read ahead and not used
+ * first, found through their marks (a walk of the whole array for them
+ * would cost every pass the partition's size), then the others from where
+ * the last pass stopped: 4 KiB pages, and only then units, which sampling
+ * did not find idle (review s26, M4: a unit in use costs 2 MiB of I/O and
+ * is kept). A unit counts 512 pages: it is taken while fewer than @want
+ * are done, and only if it fits in @room (see kvmshare_evict_found() for
+ * a short pool). The pass stops when the backing store lacks the blocks
+ * of a unit (review s26, M3).
  */
 static u64 kvmshare_evict_part(struct kvmshare_part *part,
 			       struct address_space *mapping, u64 want,
-			       u64 room)
+			       u64 room, bool short_pool)
 {
 	static const xa_mark_t first[] = {
 		KVMSHARE_MARK_SAMPLED, KVMSHARE_MARK_AHEAD,
 	};
+	struct kvmshare_evict_walk w = {
+		.room = room, .short_pool = short_pool, .units = true,
+	};
 	unsigned long index, limit = 8 * want + 64;
+	unsigned int m, round;
+	u64 looked = 0;
 	void *entry;
-	u64 done = 0, looked = 0;
-	unsigned int m;
 
-	for (m = 0; m < ARRAY_SIZE(first) && done < want; m++) {
+	for (m = 0; m < ARRAY_SIZE(first) && w.done < want; m++) {
 		xa_for_each_marked(&part->pages, index, entry, first[m]) {
-			if (done >= want || looked >= limit)
+			if (w.done >= want || looked >= limit || w.full)
 				break;
 			if (xa_is_value(entry))
 				continue;
 			looked++;
-			kvmshare_evict_found(part, mapping, &index, entry,
-					     &done, room);
+			kvmshare_evict_found(part, mapping, &index, entry, &w);
 			cond_resched();
 		}
 	}
-	if (done < want) {
+	/* Round 0 looks for 4 KiB pages only; round 1 moves the cursor. */
+	for (round = 0; round < 2 && w.done < want && !w.full; round++) {
+		w.units = round;
 		xa_for_each_start(&part->pages, index, entry,
 				  part->evict_cursor) {
-			if (done >= want || looked >= limit)
+			if (w.done >= want || looked >= limit || w.full)
 				break;
 			if (xa_is_value(entry))
 				continue;
 			looked++;
-			kvmshare_evict_found(part, mapping, &index, entry,
-					     &done, room);
-			part->evict_cursor = index + 1;
+			kvmshare_evict_found(part, mapping, &index, entry, &w);
+			if (round)
+				part->evict_cursor = index + 1;
 			cond_resched();
 		}
-		if (done < want && looked < limit)
+		if (round && w.done < want && looked < limit && !w.full)
 			part->evict_cursor = 0;	/* wrap */
 	}
 	kvmshare_pager_kick(part->pool);
-	return done;
+	return w.done;
 }
 
 /*
  * Page out the resident pages [@first, @last] of @part now (fadvise
  * DONTNEED): those in use or pinned are skipped, as by eviction. A unit
- * the range touches goes whole (no floor applies here).
+ * the range touches goes whole (no floor applies here); its lock is
+ * waited for, not tried (kvmshare_huge_evict()). A full backing store
+ * does not stop the walk: all-zero pages and units may still go.
  */
 void kvmshare_pageout_range(struct kvmshare_part *part,
 			    struct address_space *mapping, pgoff_t first,
 			    pgoff_t last)
 {
+	struct kvmshare_evict_walk w = {
+		.room = U64_MAX, .units = true, .wait = true,
+	};
 	unsigned long index;
 	void *entry;
-	u64 n = 0;
 
 	xa_for_each_range(&part->pages, index, entry, first, last) {
 		if (xa_is_value(entry))
 			continue;
-		kvmshare_evict_found(part, mapping, &index, entry, &n,
-				     U64_MAX);
+		kvmshare_evict_found(part, mapping, &index, entry, &w);
 		if (fatal_signal_pending(current))
 			break;
 		cond_resched();
@@ -502,7 +533,8 @@ static void kvmshare_evict_work(struct work_struct *work)
 				kvmshare_sample_part(victim, inode->i_mapping);
 			done = want ? kvmshare_evict_part(victim,
 							  inode->i_mapping,
-							  want, best) : 0;
+							  want, best,
+							  short_by) : 0;
 			trace_kvmshare_evict_pass(victim, want, done,
 						  short_by);
 			/* Made progress and there is more: go on at once. */

@@ -1041,12 +1041,72 @@ static void kvmshare_unit_out_undo(struct kvmshare_unit_out *uo,
 	kvfree(uo);
 }
 
+/*
+ * Whether subpage @sub holds data, read with copy_mc_to_kernel() in small
+ * pieces (guest memory in kernel mode: an uncorrected error not reported
+ * yet must not panic the host); stops at the first non-zero byte. -EIO:
+ * reading it raised a machine check.
+ */
+static int kvmshare_subpage_has_data(struct page *sub)
+{
+	u8 buf[256];
+	void *from = kmap_local_page(sub);
+	unsigned int off;
+	int ret = 0;
+
+	for (off = 0; off < PAGE_SIZE; off += sizeof(buf)) {
+		if (copy_mc_to_kernel(buf, from + off, sizeof(buf))) {
+			ret = -EIO;
+			break;
+		}
+		if (memchr_inv(buf, 0, sizeof(buf))) {
+			ret = 1;
+			break;
+		}
+	}
+	kunmap_local(from);
+	return ret;
+}
+
+/*
+ * The cheap checks of a unit page-out, made before its unmap and scan
+ * (review s26, M3): a DMA pin keeps it (huge_held_skips); without a
+ * service, a unit with data stays (looked at up to its first non-zero
+ * byte: only an all-zero unit can go); with one, the backing store must
+ * have a block free for every subpage (a hint, taken for real later).
+ * Returns 0 to go on, or why not: -EBUSY, -ENODEV, -ENOSPC.
+ */
+static int kvmshare_unit_may_go(struct kvmshare_part *part,
+				struct folio *folio)
+{
+	struct kvmshare_pool *pool = part->pool;
+	unsigned int i;
+	bool room;
+
+	if (folio_maybe_dma_pinned(folio)) {
+		atomic64_inc(&part->cnt.huge_held_skips);
+		return -EBUSY;
+	}
+	if (!kvmshare_pager_active(pool)) {
+		for (i = 0; i < KVMSHARE_UNIT_PAGES; i++)
+			if (kvmshare_subpage_has_data(folio_page(folio, i)))
+				return -ENODEV;
+		return 0;
+	}
+	spin_lock(&pool->io_lock);
+	room = pool->block_map &&
+	       pool->backing_blocks - pool->blocks_used >= KVMSHARE_UNIT_PAGES;
+	spin_unlock(&pool->io_lock);
+	return room ? 0 : -ENOSPC;
+}
+
 /**
  * kvmshare_huge_evict - page a whole unit out
  * @part: the partition
  * @mapping: its address space
  * @index: where eviction found @entry
  * @entry: a subpage of the unit, found without a reference (a hint)
+ * @wait: wait for the unit's lock (fadvise) rather than try it (eviction)
  *
  * For eviction and fadvise(DONTNEED) (pool_evict.c), under no lock. The
  * unit is unmapped and, if nobody else holds it, all-zero subpages are
@@ -1055,14 +1115,23 @@ static void kvmshare_unit_out_undo(struct kvmshare_unit_out *uo,
  * registered in part->io as 4 KiB page-outs are, so that a removal of
  * an entry hands its block to the request still registered
  * (kvmshare_block_removed()). An all-zero unit leaves at once, with or
- * without a service. Returns the pages that left or whose page-out was
- * queued (KVMSHARE_UNIT_PAGES), or 0: a unit held, poisoned, already
- * going out, no service, no room on the backing store, no memory. The
- * caller kicks the service.
+ * without a service. A unit reaching past the end of the file (cut by a
+ * truncation that could not split it) stays (huge_skips): its tail past
+ * the end must not reach the backing store and come back on a growth.
+ *
+ * fadvise() waits for the lock: the eviction work's access sampling
+ * holds it while it unmaps the unit, and a trylock would then make the
+ * advice a no-op at random (a service's attach kicks that work).
+ *
+ * Returns the pages that left or whose page-out was queued
+ * (KVMSHARE_UNIT_PAGES), 0 (a unit held, poisoned, already going out,
+ * past the end, without a service, no memory), or -ENOSPC: the backing
+ * store lacks the blocks, and the caller's pass should stop. The caller
+ * kicks the service.
  */
-u64 kvmshare_huge_evict(struct kvmshare_part *part,
-			struct address_space *mapping, pgoff_t index,
-			void *entry)
+long kvmshare_huge_evict(struct kvmshare_part *part,
+			 struct address_space *mapping, pgoff_t index,
+			 void *entry, bool wait)
 {
 	struct kvmshare_pool *pool = part->pool;
 	pgoff_t base = kvmshare_unit_base(index);
@@ -1072,17 +1141,33 @@ u64 kvmshare_huge_evict(struct kvmshare_part *part,
 	LIST_HEAD(ios);
 	unsigned int i;
 	bool blocks = true;
-	u64 ret = 0;
+	long ret = 0;
+	int err;
 
 	folio = kvmshare_unit_get(part, index, entry);
 	if (!folio)
 		return 0;
-	if (!folio_trylock(folio))
+	if (wait) {
+		if (folio_lock_killable(folio))
+			goto put;
+	} else if (!folio_trylock(folio)) {
 		goto put;
+	}
 	/* Its page-out is in flight, or it changed while we looked. */
 	if (folio->private ||
 	    xa_load(&part->pages, base) != folio_page(folio, 0))
 		goto unlock;
+	if ((u64)(base + KVMSHARE_UNIT_PAGES) << PAGE_SHIFT >
+	    i_size_read(mapping->host)) {
+		atomic64_inc(&part->cnt.huge_skips);
+		goto unlock;
+	}
+	err = kvmshare_unit_may_go(part, folio);
+	if (err) {
+		if (err == -ENOSPC)
+			ret = err;
+		goto unlock;
+	}
 	/* All of it: the PMD and any PTEs (a 4 KiB zap would take the PMD). */
 	unmap_mapping_pages(mapping, base, KVMSHARE_UNIT_PAGES, false);
 	/* The array's reference and ours: anything more holds it. */
@@ -1100,7 +1185,13 @@ u64 kvmshare_huge_evict(struct kvmshare_part *part,
 	uo->folio = folio;
 	uo->base = base;
 	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
-		if (kvmshare_page_is_zero(folio_page(folio, i))) {
+		err = kvmshare_subpage_has_data(folio_page(folio, i));
+		if (err < 0) {
+			/* A machine check: memory_failure() takes it on. */
+			atomic64_inc(&part->cnt.huge_held_skips);
+			goto undo;
+		}
+		if (!err) {
 			uo->ents[i] = kvmshare_ent(KVMSHARE_ENT_ZERO, 0, 0);
 			continue;
 		}
@@ -1123,8 +1214,10 @@ u64 kvmshare_huge_evict(struct kvmshare_part *part,
 		}
 	}
 	spin_unlock(&pool->io_lock);
-	if (!blocks)
+	if (!blocks) {
+		ret = -ENOSPC;
 		goto undo;
+	}
 	list_for_each_entry(io, &ios, node) {
 		refcount_inc(&io->ref);		/* the array's */
 		if (xa_insert(&part->io, io->index, io, GFP_KERNEL)) {

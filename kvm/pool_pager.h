@@ -130,9 +130,9 @@ bool kvmshare_page_swap_out(struct kvmshare_part *part, pgoff_t index,
 			    struct page *page, void *ent);
 
 /* pool_huge.c */
-u64 kvmshare_huge_evict(struct kvmshare_part *part,
-			struct address_space *mapping, pgoff_t index,
-			void *entry);
+long kvmshare_huge_evict(struct kvmshare_part *part,
+			 struct address_space *mapping, pgoff_t index,
+			 void *entry, bool wait);
 void kvmshare_huge_pageout_done(struct kvmshare_io *io, int result);
 bool kvmshare_huge_sample(struct kvmshare_part *part,
 			  struct address_space *mapping, pgoff_t index,
