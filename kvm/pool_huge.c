@@ -1070,34 +1070,37 @@ static int kvmshare_subpage_has_data(struct page *sub)
 
 /*
  * The cheap checks of a unit page-out, made before its unmap and scan
- * (review s26, M3): a DMA pin keeps it (huge_held_skips); without a
- * service, a unit with data stays (looked at up to its first non-zero
- * byte: only an all-zero unit can go); with one, the backing store must
- * have a block free for every subpage (a hint, taken for real later).
- * Returns 0 to go on, or why not: -EBUSY, -ENODEV, -ENOSPC.
+ * (review s26, M3): a DMA pin keeps it (huge_held_skips); a unit with
+ * data stays without a service, or when the backing store lacks a free
+ * block for each subpage (a hint: they are taken for real later); only
+ * an all-zero unit can go then (looked at up to its first non-zero byte,
+ * which comes at once for a unit with data). Returns 0 to go on, or why
+ * not: -EBUSY, -ENODEV (no service), -ENOSPC (no blocks).
  */
 static int kvmshare_unit_may_go(struct kvmshare_part *part,
 				struct folio *folio)
 {
 	struct kvmshare_pool *pool = part->pool;
+	bool active = kvmshare_pager_active(pool), room = false;
 	unsigned int i;
-	bool room;
 
 	if (folio_maybe_dma_pinned(folio)) {
 		atomic64_inc(&part->cnt.huge_held_skips);
 		return -EBUSY;
 	}
-	if (!kvmshare_pager_active(pool)) {
-		for (i = 0; i < KVMSHARE_UNIT_PAGES; i++)
-			if (kvmshare_subpage_has_data(folio_page(folio, i)))
-				return -ENODEV;
-		return 0;
+	if (active) {
+		spin_lock(&pool->io_lock);
+		room = pool->block_map &&
+		       pool->backing_blocks - pool->blocks_used >=
+		       KVMSHARE_UNIT_PAGES;
+		spin_unlock(&pool->io_lock);
 	}
-	spin_lock(&pool->io_lock);
-	room = pool->block_map &&
-	       pool->backing_blocks - pool->blocks_used >= KVMSHARE_UNIT_PAGES;
-	spin_unlock(&pool->io_lock);
-	return room ? 0 : -ENOSPC;
+	if (room)
+		return 0;
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++)
+		if (kvmshare_subpage_has_data(folio_page(folio, i)))
+			return active ? -ENOSPC : -ENODEV;
+	return 0;
 }
 
 /**
