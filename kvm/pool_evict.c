@@ -292,8 +292,13 @@ static u64 kvmshare_evict_part(struct kvmshare_part *part,
 			cond_resched();
 		}
 	}
-	/* Round 0 looks for 4 KiB pages only; round 1 moves the cursor. */
-	for (round = 0; round < 2 && w.done < want && !w.full; round++) {
+	/*
+	 * Round 0 looks for 4 KiB pages only, from the cursor without moving
+	 * it; round 1 takes units too and moves it. A partition without
+	 * units needs only round 1, which is the walk it always had.
+	 */
+	round = atomic64_read(&part->cnt.huge_units) ? 0 : 1;
+	for (; round < 2 && w.done < want && !w.full; round++) {
 		w.units = round;
 		xa_for_each_start(&part->pages, index, entry,
 				  part->evict_cursor) {
