@@ -160,7 +160,11 @@ static inline bool kvmshare_ent_is_out(void *e)
 	return e && xa_is_value(e) && kvmshare_ent_kind(e) == KVMSHARE_ENT_OUT;
 }
 
-/* Whether @page (resident, not being written) holds zeros only. */
+/*
+ * Whether @page (resident, not being written) holds zeros only, read with
+ * plain loads: for the module's own pages (a split's copy). Guest memory:
+ * kvmshare_page_has_data() (pool_req.c), safe from machine checks.
+ */
 static inline bool kvmshare_page_is_zero(struct page *page)
 {
 	void *kaddr = kmap_local_page(page);
@@ -433,6 +437,7 @@ void kvmshare_block_release(struct kvmshare_pool *pool, u64 block,
 void kvmshare_block_removed(struct kvmshare_part *part, pgoff_t index,
 			    u64 block);
 void kvmshare_evict_kick(struct kvmshare_pool *pool);
+int kvmshare_page_has_data(struct page *page);
 void kvmshare_pageout_range(struct kvmshare_part *part,
 			    struct address_space *mapping, pgoff_t first,
 			    pgoff_t last);

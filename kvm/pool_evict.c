@@ -121,14 +121,18 @@ static int kvmshare_evict_one(struct kvmshare_part *part,
 	struct kvmshare_pool *pool = part->pool;
 	struct kvmshare_io *io;
 	u64 block;
-	int ret = 0;
+	int ret = 0, data;
 
 	if (xa_load(&part->io, index))
 		return 0;			/* already under I/O */
 	if (!trylock_page(page))
 		return 0;
-	/* (a unit's subpage: kvmshare_evict_found() skips those) */
-	if (xa_load(&part->pages, index) != page || PageCompound(page))
+	/*
+	 * (a unit's subpage: kvmshare_evict_found() skips those; a poisoned
+	 * page is never read again, see kvmshare_fault())
+	 */
+	if (xa_load(&part->pages, index) != page || PageCompound(page) ||
+	    PageHWPoison(page))
 		goto unlock;
 	unmap_mapping_pages(mapping, index, 1, false);
 	/* The array's ref + the caller's: anything more is a pin. */
@@ -146,7 +150,10 @@ static int kvmshare_evict_one(struct kvmshare_part *part,
 		atomic_inc(&part->ra_wasted);
 	}
 
-	if (kvmshare_page_is_zero(page)) {
+	data = kvmshare_page_has_data(page);
+	if (data < 0)
+		goto unlock;			/* a machine check: queued */
+	if (!data) {
 		if (!kvmshare_page_swap_out(part, index, page,
 					    kvmshare_ent(KVMSHARE_ENT_ZERO,
 							 0, 0)))

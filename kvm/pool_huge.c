@@ -1041,41 +1041,20 @@ static void kvmshare_unit_out_undo(struct kvmshare_unit_out *uo,
 	kvfree(uo);
 }
 
-/*
- * Whether subpage @sub holds data, read with copy_mc_to_kernel() in small
- * pieces (guest memory in kernel mode: an uncorrected error not reported
- * yet must not panic the host); stops at the first non-zero byte. -EIO:
- * reading it raised a machine check.
- */
-static int kvmshare_subpage_has_data(struct page *sub)
-{
-	u8 buf[256];
-	void *from = kmap_local_page(sub);
-	unsigned int off;
-	int ret = 0;
-
-	for (off = 0; off < PAGE_SIZE; off += sizeof(buf)) {
-		if (copy_mc_to_kernel(buf, from + off, sizeof(buf))) {
-			ret = -EIO;
-			break;
-		}
-		if (memchr_inv(buf, 0, sizeof(buf))) {
-			ret = 1;
-			break;
-		}
-	}
-	kunmap_local(from);
-	return ret;
-}
+/* Subpages kvmshare_unit_may_go() looks at (review s26b, L5). */
+#define KVMSHARE_UNIT_PEEK	8
 
 /*
  * The cheap checks of a unit page-out, made before its unmap and scan
- * (review s26, M3): a DMA pin keeps it (huge_held_skips); a unit with
- * data stays without a service, or when the backing store lacks a free
- * block for each subpage (a hint: they are taken for real later); only
- * an all-zero unit can go then (looked at up to its first non-zero byte,
- * which comes at once for a unit with data). Returns 0 to go on, or why
- * not: -EBUSY, -ENODEV (no service), -ENOSPC (no blocks).
+ * (review s26, M3): poison or a DMA pin keeps it (huge_held_skips). A
+ * unit with data stays without a service, or when the backing store
+ * lacks a free block for each subpage (a hint: they are taken for real
+ * later). Only the first KVMSHARE_UNIT_PEEK subpages are looked at then
+ * (review s26b, L5): one with data is enough to keep it, and a unit
+ * whose first ones are all zero may need few blocks; the scan after the
+ * unmap reads all 512 anyway (the guest may write meanwhile). Returns 0
+ * to go on, or why not: -EBUSY, -ENODEV (no service), -ENOSPC (no
+ * blocks).
  */
 static int kvmshare_unit_may_go(struct kvmshare_part *part,
 				struct folio *folio)
@@ -1083,8 +1062,10 @@ static int kvmshare_unit_may_go(struct kvmshare_part *part,
 	struct kvmshare_pool *pool = part->pool;
 	bool active = kvmshare_pager_active(pool), room = false;
 	unsigned int i;
+	int data;
 
-	if (folio_maybe_dma_pinned(folio)) {
+	if (folio_maybe_dma_pinned(folio) ||
+	    kvmshare_unit_poisoned(&folio->page)) {
 		atomic64_inc(&part->cnt.huge_held_skips);
 		return -EBUSY;
 	}
@@ -1097,9 +1078,16 @@ static int kvmshare_unit_may_go(struct kvmshare_part *part,
 	}
 	if (room)
 		return 0;
-	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++)
-		if (kvmshare_subpage_has_data(folio_page(folio, i)))
+	for (i = 0; i < KVMSHARE_UNIT_PEEK; i++) {
+		data = kvmshare_page_has_data(folio_page(folio, i));
+		if (data < 0) {
+			/* A machine check: queued, the unit poisoned soon. */
+			atomic64_inc(&part->cnt.huge_held_skips);
+			return -EBUSY;
+		}
+		if (data)
 			return active ? -ENOSPC : -ENODEV;
+	}
 	return 0;
 }
 
@@ -1188,9 +1176,9 @@ long kvmshare_huge_evict(struct kvmshare_part *part,
 	uo->folio = folio;
 	uo->base = base;
 	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
-		err = kvmshare_subpage_has_data(folio_page(folio, i));
+		err = kvmshare_page_has_data(folio_page(folio, i));
 		if (err < 0) {
-			/* A machine check: memory_failure() takes it on. */
+			/* A machine check, queued for memory_failure(). */
 			atomic64_inc(&part->cnt.huge_held_skips);
 			goto undo;
 		}

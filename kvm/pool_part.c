@@ -394,10 +394,12 @@ u64 kvmshare_part_undo_alloc(struct kvmshare_part *part,
 		return 0;
 	lock_page(page);
 	if (xa_load(&part->pages, index) != page ||
-	    page_maybe_dma_pinned(page) || PageCompound(page))
+	    page_maybe_dma_pinned(page) || PageCompound(page) ||
+	    PageHWPoison(page))
 		goto unlock;
 	unmap_mapping_pages(mapping, index, 1, false);
-	if (kvmshare_page_is_zero(page) &&
+	/* (read safe from machine checks: the guest may have written it) */
+	if (!kvmshare_page_has_data(page) &&
 	    xa_cmpxchg(&part->pages, index, page, NULL, GFP_KERNEL) == page) {
 		put_page(page);		/* the array's */
 		n = 1;

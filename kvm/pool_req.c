@@ -284,12 +284,58 @@ void kvmshare_block_release(struct kvmshare_pool *pool, u64 block,
 }
 
 /*
+ * A machine check met reading guest @page in kernel mode (review s26b,
+ * M3): on 6.1 nothing reports one that copy_mc_to_kernel() recovered from
+ * to memory_failure(), so the page would be read, and the error consumed,
+ * again at every pass. Queue it (safe in atomic context; not the
+ * synchronous call, which locks the page, held by our caller): the page
+ * gets PG_hwpoison, which keeps it from being read again.
+ */
+static void kvmshare_page_mce(struct page *page)
+{
+	memory_failure_queue(page_to_pfn(page), 0);
+}
+
+/**
+ * kvmshare_page_has_data - whether a page holds anything but zeros
+ * @page: a page of guest memory, resident (a 4 KiB page or a unit's
+ *	subpage)
+ *
+ * Read with copy_mc_to_kernel() in small pieces, up to the first non-zero
+ * byte: an uncorrected memory error not reported yet must not panic the
+ * host (review s26, L4); it is queued for memory_failure().
+ *
+ * Return: 1 if it holds data, 0 if all zero, -EIO on a machine check.
+ */
+int kvmshare_page_has_data(struct page *page)
+{
+	u8 buf[512];
+	void *from = kmap_local_page(page);
+	unsigned int off;
+	int ret = 0;
+
+	for (off = 0; off < PAGE_SIZE; off += sizeof(buf)) {
+		if (copy_mc_to_kernel(buf, from + off, sizeof(buf))) {
+			kvmshare_page_mce(page);
+			ret = -EIO;
+			break;
+		}
+		if (memchr_inv(buf, 0, sizeof(buf))) {
+			ret = 1;
+			break;
+		}
+	}
+	kunmap_local(from);
+	return ret;
+}
+
+/*
  * Copy the page of page-out @io into @slot and take its crc. Guest memory
  * read in kernel mode: copy_mc_to_kernel() returns on an uncorrected
  * memory error not reported yet instead of panicking the host (review
  * s26, L4). The request is posted anyway (under io_lock it cannot end)
  * and fails when it completes (kvmshare_pageout_done()): the page stays,
- * for memory_failure() to deal with.
+ * queued for memory_failure() (kvmshare_page_mce()).
  */
 static void kvmshare_copy_out(struct page *slot, struct kvmshare_io *io)
 {
@@ -298,6 +344,8 @@ static void kvmshare_copy_out(struct page *slot, struct kvmshare_io *io)
 	io->copy_failed = copy_mc_to_kernel(page_address(slot), from,
 					    PAGE_SIZE) != 0;
 	kunmap_local(from);
+	if (io->copy_failed)
+		kvmshare_page_mce(io->page);
 	io->crc = kvmshare_page_crc(slot);
 }
 
