@@ -200,15 +200,17 @@ unlock:
 }
 
 #define KVMSHARE_EVICT_BATCH	32	/* page-outs queued per kick */
+#define KVMSHARE_EVICT_UNITS	8	/* units a cursor walk notes */
 
 /* One walk of a partition's pages by eviction or fadvise(DONTNEED). */
 struct kvmshare_evict_walk {
 	u64 done;		/* pages that left, or whose page-out is queued */
 	u64 room;		/* pages the partition may lose before its floor */
-	bool short_pool;	/* the pool is short: a unit may pass the floor */
-	bool units;		/* units may be taken (else 4 KiB pages only) */
+	bool below;		/* a fault waits for room: a unit may pass the floor */
+	bool defer;		/* note units in @units, do not take them */
 	bool wait;		/* fadvise: wait for a unit's lock */
-	bool full;		/* the backing store lacked blocks: stop */
+	unsigned int nr_units;
+	pgoff_t units[KVMSHARE_EVICT_UNITS];	/* noted: an index in each */
 };
 
 /*
@@ -219,12 +221,13 @@ struct kvmshare_evict_walk {
  * but only if @w->done stays within @w->room, the pages the partition may
  * lose before its floor: closer to the floor than a unit, it stays,
  * counted in huge_skips (4 KiB pages of the partition may still go).
- * When the pool is short (faults wait for room), a unit goes as long as
+ * With @w->below (a fault waits for room), a unit goes as long as
  * anything is left to free, so that a partition made of units cannot
- * starve a fault (review s26, M2): it then ends below its floor by less
- * than 512 pages, pages a page-in below the entitlement never lacks. A
- * backing store without the blocks for a unit sets @w->full. *@index
- * moves to the unit's last page, so that the walk goes on after it.
+ * starve the fault (review s26, M2): it then ends below its floor by less
+ * than 512 pages, pages a page-in below the entitlement never lacks.
+ * With @w->defer a unit is only noted in @w->units (while there is space)
+ * for the caller to take later. *@index moves to the unit's last page, so
+ * that the walk goes on after it.
  */
 static void kvmshare_evict_found(struct kvmshare_part *part,
 				 struct address_space *mapping,
@@ -232,20 +235,21 @@ static void kvmshare_evict_found(struct kvmshare_part *part,
 				 struct kvmshare_evict_walk *w)
 {
 	if (kvmshare_is_unit(page)) {
-		unsigned long last = kvmshare_unit_base(*index) +
-				     KVMSHARE_UNIT_PAGES - 1;
+		unsigned long at = *index;
 		long n = 0;
 
-		/* (!w->units: 4 KiB pages first, the unit in a later round) */
-		if (w->units && (w->done + KVMSHARE_UNIT_PAGES <= w->room ||
-				 (w->short_pool && w->done < w->room)))
-			n = kvmshare_huge_evict(part, mapping, *index, page,
+		*index = kvmshare_unit_base(at) + KVMSHARE_UNIT_PAGES - 1;
+		if (w->defer) {
+			if (w->nr_units < KVMSHARE_EVICT_UNITS)
+				w->units[w->nr_units++] = at;
+			return;
+		}
+		if (w->done + KVMSHARE_UNIT_PAGES <= w->room ||
+		    (w->below && w->done < w->room))
+			n = kvmshare_huge_evict(part, mapping, at, page,
 						w->wait);
-		else if (w->units)
+		else
 			atomic64_inc(&part->cnt.huge_skips);
-		*index = last;
-		if (n == -ENOSPC)
-			w->full = true;
 		if (n > 0) {
 			w->done += n;
 			kvmshare_pager_kick(part->pool);
@@ -262,35 +266,39 @@ static void kvmshare_evict_found(struct kvmshare_part *part,
 
 /*
  * Evict up to @want resident pages of @part, and never more than @room
- * (how far it is above its floor; @want is that, or the pass's batch):
- * sampled-idle pages (units included) and pages read ahead and not used
- * first, found through their marks (a walk of the whole array for them
- * would cost every pass the partition's size), then the others from where
- * the last pass stopped: 4 KiB pages, and only then units, which sampling
- * did not find idle (review s26, M4: a unit in use costs 2 MiB of I/O and
- * is kept). A unit counts 512 pages: it is taken while fewer than @want
- * are done, and only if it fits in @room (see kvmshare_evict_found() for
- * a short pool). The pass stops when the backing store lacks the blocks
- * of a unit (review s26, M3).
+ * (how far it is above its floor; @want is that, or the pass's batch).
+ * First the pages sampling found idle and pages read ahead and not used,
+ * units included, found through their marks (a walk of the whole array
+ * for them would cost every pass the partition's size). Then one walk
+ * from where the last pass stopped (evict_cursor, moved as it goes and
+ * wrapped at the end: no page is looked at twice before the others):
+ * it takes 4 KiB pages and only notes units, which sampling did not find
+ * idle (review s26, M4: a unit in use costs 2 MiB of I/O and is kept),
+ * and takes the units it noted if the 4 KiB pages fell short (review
+ * s26b, H1: a walk over units only moves on, and takes them). Each walk
+ * looks at no more than 8 * @want + 64 pages and units. A unit counts
+ * 512 pages: it is taken while fewer than @want are done, and only if it
+ * fits in @room; when a fault waits for room (@waiter), a unit the walk
+ * noted may pass the floor, as a last resort (review s26b, M4). A
+ * backing store without the blocks for a unit does not stop the pass
+ * (review s26b, M2): 4 KiB pages, all-zero pages and units may still go.
  */
 static u64 kvmshare_evict_part(struct kvmshare_part *part,
 			       struct address_space *mapping, u64 want,
-			       u64 room, bool short_pool)
+			       u64 room, bool waiter)
 {
 	static const xa_mark_t first[] = {
 		KVMSHARE_MARK_SAMPLED, KVMSHARE_MARK_AHEAD,
 	};
-	struct kvmshare_evict_walk w = {
-		.room = room, .short_pool = short_pool, .units = true,
-	};
-	unsigned long index, limit = 8 * want + 64;
-	unsigned int m, round;
-	u64 looked = 0;
+	struct kvmshare_evict_walk w = { .room = room };
+	unsigned long index, limit = 8 * want + 64, looked = 0, values = 0;
+	bool end = true;
+	unsigned int m;
 	void *entry;
 
 	for (m = 0; m < ARRAY_SIZE(first) && w.done < want; m++) {
 		xa_for_each_marked(&part->pages, index, entry, first[m]) {
-			if (w.done >= want || looked >= limit || w.full)
+			if (w.done >= want || looked >= limit)
 				break;
 			if (xa_is_value(entry))
 				continue;
@@ -299,28 +307,36 @@ static u64 kvmshare_evict_part(struct kvmshare_part *part,
 			cond_resched();
 		}
 	}
-	/*
-	 * Round 0 looks for 4 KiB pages only, from the cursor without moving
-	 * it; round 1 takes units too and moves it. A partition without
-	 * units needs only round 1, which is the walk it always had.
-	 */
-	round = atomic64_read(&part->cnt.huge_units) ? 0 : 1;
-	for (; round < 2 && w.done < want && !w.full; round++) {
-		w.units = round;
-		xa_for_each_start(&part->pages, index, entry,
-				  part->evict_cursor) {
-			if (w.done >= want || looked >= limit || w.full)
-				break;
-			if (xa_is_value(entry))
-				continue;
-			looked++;
-			kvmshare_evict_found(part, mapping, &index, entry, &w);
-			if (round)
-				part->evict_cursor = index + 1;
-			cond_resched();
+
+	looked = 0;
+	w.defer = true;
+	xa_for_each_start(&part->pages, index, entry, part->evict_cursor) {
+		if (w.done >= want || looked >= limit) {
+			end = false;
+			break;
 		}
-		if (round && w.done < want && looked < limit && !w.full)
-			part->evict_cursor = 0;	/* wrap */
+		if (xa_is_value(entry)) {
+			/* (a range paged out: not a look, but long) */
+			if (!(++values % 1024))
+				cond_resched();
+			continue;
+		}
+		looked++;
+		kvmshare_evict_found(part, mapping, &index, entry, &w);
+		part->evict_cursor = index + 1;
+		cond_resched();
+	}
+	if (end)
+		part->evict_cursor = 0;		/* wrap */
+
+	w.defer = false;
+	w.below = waiter;
+	for (m = 0; m < w.nr_units && w.done < want; m++) {
+		index = w.units[m];
+		entry = xa_load(&part->pages, index);
+		if (entry && !xa_is_value(entry) && kvmshare_is_unit(entry))
+			kvmshare_evict_found(part, mapping, &index, entry, &w);
+		cond_resched();
 	}
 	kvmshare_pager_kick(part->pool);
 	return w.done;
@@ -337,9 +353,7 @@ void kvmshare_pageout_range(struct kvmshare_part *part,
 			    struct address_space *mapping, pgoff_t first,
 			    pgoff_t last)
 {
-	struct kvmshare_evict_walk w = {
-		.room = U64_MAX, .units = true, .wait = true,
-	};
+	struct kvmshare_evict_walk w = { .room = U64_MAX, .wait = true };
 	unsigned long index;
 	void *entry;
 
@@ -488,6 +502,7 @@ static void kvmshare_evict_work(struct work_struct *work)
 		struct kvmshare_part *victim = NULL;
 		struct inode *inode = NULL;
 		u64 short_by = 0, want = 0, best = 0, done;
+		bool waiter;
 
 		/*
 		 * Pick the partition most above its target, or, when the
@@ -502,9 +517,11 @@ static void kvmshare_evict_work(struct work_struct *work)
 				   pool->size_pages;
 		/*
 		 * Faults wait for room: a racy peek is enough, a waiter
-		 * that comes later kicks this work itself.
+		 * that comes later kicks this work itself (or, one that
+		 * kicked it just before it waited, the next period's pass).
 		 */
-		if (waitqueue_active(&pool->room_wq))
+		waiter = waitqueue_active(&pool->room_wq);
+		if (waiter)
 			short_by = max_t(u64, short_by, evict_batch);
 		list_for_each_entry(part, &pool->parts, node) {
 			u64 floor = max(part->target, part->entitlement);
@@ -546,7 +563,7 @@ static void kvmshare_evict_work(struct work_struct *work)
 			done = want ? kvmshare_evict_part(victim,
 							  inode->i_mapping,
 							  want, best,
-							  short_by) : 0;
+							  waiter) : 0;
 			trace_kvmshare_evict_pass(victim, want, done,
 						  short_by);
 			/* Made progress and there is more: go on at once. */

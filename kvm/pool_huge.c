@@ -1115,10 +1115,9 @@ static int kvmshare_unit_may_go(struct kvmshare_part *part,
  * advice a no-op at random (a service's attach kicks that work).
  *
  * Returns the pages that left or whose page-out was queued
- * (KVMSHARE_UNIT_PAGES), 0 (a unit held, poisoned, already going out,
- * past the end, without a service, no memory), or -ENOSPC: the backing
- * store lacks the blocks, and the caller's pass should stop. The caller
- * kicks the service.
+ * (KVMSHARE_UNIT_PAGES), or 0 (a unit held, poisoned, already going out,
+ * past the end, without a service or the backing store's blocks, no
+ * memory). The caller kicks the service.
  */
 long kvmshare_huge_evict(struct kvmshare_part *part,
 			 struct address_space *mapping, pgoff_t index,
@@ -1153,12 +1152,8 @@ long kvmshare_huge_evict(struct kvmshare_part *part,
 		atomic64_inc(&part->cnt.huge_skips);
 		goto unlock;
 	}
-	err = kvmshare_unit_may_go(part, folio);
-	if (err) {
-		if (err == -ENOSPC)
-			ret = err;
+	if (kvmshare_unit_may_go(part, folio))
 		goto unlock;
-	}
 	/* All of it: the PMD and any PTEs (a 4 KiB zap would take the PMD). */
 	unmap_mapping_pages(mapping, base, KVMSHARE_UNIT_PAGES, false);
 	/* The array's reference and ours: anything more holds it. */
@@ -1205,10 +1200,8 @@ long kvmshare_huge_evict(struct kvmshare_part *part,
 		}
 	}
 	spin_unlock(&pool->io_lock);
-	if (!blocks) {
-		ret = -ENOSPC;
+	if (!blocks)
 		goto undo;
-	}
 	list_for_each_entry(io, &ios, node) {
 		refcount_inc(&io->ref);		/* the array's */
 		if (xa_insert(&part->io, io->index, io, GFP_KERNEL)) {
