@@ -396,8 +396,10 @@ static u64 kvmshare_unit_hits(struct kvmshare_part *part)
 /*
  * A pick of the sample landed in the unit at @index: sample it (unmap and
  * mark it) at its first pick of this sample, and count every pick of it
- * (kvmshare_unit_hits()). A unit still marked from an earlier sample is
- * skipped, as a 4 KiB page is. Returns the pages sampled: 1 or 0.
+ * (kvmshare_unit_hits()). A unit still marked from an earlier sample (or
+ * whose page-out is under way) was not touched since: the pick counts,
+ * and its hit if it is touched now (review s26b, L2). Returns the pages
+ * sampled: 1 or 0.
  */
 static unsigned int kvmshare_sample_unit(struct kvmshare_part *part,
 					 struct address_space *mapping,
@@ -407,7 +409,8 @@ static unsigned int kvmshare_sample_unit(struct kvmshare_part *part,
 	void *v = xa_load(&part->unit_picks, base);
 
 	if (!v) {
-		if (!kvmshare_huge_sample(part, mapping, index, entry))
+		if (!xa_get_mark(&part->pages, base, KVMSHARE_MARK_SAMPLED) &&
+		    !kvmshare_huge_sample(part, mapping, index, entry))
 			return 0;
 		v = xa_mk_value(0);
 	}
@@ -420,7 +423,8 @@ static unsigned int kvmshare_sample_unit(struct kvmshare_part *part,
 
 /*
  * Unmap a sample of resident pages; estimate active memory from the last:
- * resident pages times hits over pages sampled. A unit is sampled as one
+ * resident pages times hits over pages sampled (picks of pages still
+ * marked included). A unit is sampled as one
  * (kvmshare_huge_sample()) and counts as many sampled pages as picks
  * landed in it, and as many hits if it was touched (kvmshare_unit_hits()).
  */
@@ -457,8 +461,15 @@ static void kvmshare_sample_part(struct kvmshare_part *part,
 			n += kvmshare_sample_unit(part, mapping, index, entry);
 			continue;
 		}
-		if (xa_get_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED))
+		/*
+		 * Still marked from an earlier sample: not touched since, so
+		 * sampled and idle so far, not left out (review s26b, L2: the
+		 * estimate would tend to the hot pages' share).
+		 */
+		if (xa_get_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED)) {
+			n++;
 			continue;
+		}
 		page = entry;
 		if (!get_page_unless_zero(page))
 			continue;

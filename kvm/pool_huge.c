@@ -1112,7 +1112,12 @@ static int kvmshare_unit_may_go(struct kvmshare_part *part,
  *
  * fadvise() waits for the lock: the eviction work's access sampling
  * holds it while it unmaps the unit, and a trylock would then make the
- * advice a no-op at random (a service's attach kicks that work).
+ * advice a no-op at random (a service's attach kicks that work). Not for
+ * a unit whose page-out is in flight (review s26b, L3): the reference
+ * the wait holds would read as a hold to that page-out's end, which
+ * would keep the unit. A split that sleeps with the lock dropped
+ * (kvmshare_unit_cut()) can still meet it and zero in place instead
+ * (huge_pinned_cuts); accepted, as for any short-lived reference.
  *
  * Returns the pages that left or whose page-out was queued
  * (KVMSHARE_UNIT_PAGES), or 0 (a unit held, poisoned, already going out,
@@ -1138,7 +1143,7 @@ long kvmshare_huge_evict(struct kvmshare_part *part,
 	if (!folio)
 		return 0;
 	if (wait) {
-		if (folio_lock_killable(folio))
+		if (READ_ONCE(folio->private) || folio_lock_killable(folio))
 			goto put;
 	} else if (!folio_trylock(folio)) {
 		goto put;
@@ -1217,12 +1222,10 @@ long kvmshare_huge_evict(struct kvmshare_part *part,
 	/*
 	 * Unmapped and locked: from here a write through a new mapping, or
 	 * by write(), marks the unit dirty, and it stays (the data posted
-	 * may be older). Its sampled mark goes: it is being evicted.
+	 * may be older). Its sampled mark stays (review s26b, L1): only a
+	 * touch takes it (kvmshare_unit_hits()), or the unit's leaving.
 	 */
 	folio_clear_dirty(folio);
-	xa_lock(&part->pages);
-	__xa_clear_mark(&part->pages, base, KVMSHARE_MARK_SAMPLED);
-	xa_unlock(&part->pages);
 	/* Our reference to the folio is the page-out's from here. */
 	folio->private = uo;
 	atomic_set(&uo->left, uo->nr_out);
