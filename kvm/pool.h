@@ -85,6 +85,11 @@
  * are uncharged; a unit held by someone else than the array and the
  * split (a pin, a pipe, I/O), with a poisoned page, or without memory
  * for the copy is zeroed in place instead and stays charged whole.
+ * Eviction pages a unit out whole (kvmshare_huge_evict()): its entries
+ * stay the unit's until every request of its page-out has ended, then
+ * all 512 are swapped in one section for OUT and ZERO entries (or none
+ * is, and the unit stays); while that page-out is in flight the folio's
+ * ->private points at it (set and cleared under the folio lock).
  */
 #ifndef _KVMSHARE_POOL_H
 #define _KVMSHARE_POOL_H
@@ -155,7 +160,11 @@ static inline bool kvmshare_ent_is_out(void *e)
 	return e && xa_is_value(e) && kvmshare_ent_kind(e) == KVMSHARE_ENT_OUT;
 }
 
-/* Whether @page (resident, not being written) holds zeros only. */
+/*
+ * Whether @page (resident, not being written) holds zeros only, read with
+ * plain loads: for the module's own pages (a split's copy). Guest memory:
+ * kvmshare_page_has_data() (pool_req.c), safe from machine checks.
+ */
 static inline bool kvmshare_page_is_zero(struct page *page)
 {
 	void *kaddr = kmap_local_page(page);
@@ -193,12 +202,15 @@ struct kvmshare_part_counters {
 	atomic64_t huge_units;		/* 2 MiB units in the file now */
 	atomic64_t huge_faults;		/* units a fault made */
 	atomic64_t huge_fallbacks;	/* unit refused by the pool: 4 KiB */
-	atomic64_t huge_skips;		/* units eviction or sampling left */
+	atomic64_t huge_skips;		/* units eviction left: the floor */
 	atomic64_t huge_waits;		/* faults that found a unit lock taken */
 	atomic64_t huge_poisoned;	/* units with a poisoned page, leaked */
 	atomic64_t huge_pinned_cuts;	/* held units zeroed by a cut */
 	atomic64_t huge_splits;		/* units split by copy by a cut */
 	atomic64_t huge_split_failures;	/* cut units zeroed: no copy */
+	atomic64_t huge_pageouts;	/* units paged out (or zero) whole */
+	atomic64_t huge_pageouts_kept;	/* unit page-outs that kept the unit */
+	atomic64_t huge_held_skips;	/* units eviction found held */
 };
 
 /*
@@ -223,13 +235,6 @@ struct kvmshare_pool {
 	bool huge;			/* mount option huge=on: 2 MiB units */
 	/* pool_huge.c: unit locks, one bit each (see the lock order). */
 	unsigned long unit_locks[BITS_TO_LONGS(KVMSHARE_UNIT_LOCKS)];
-	/*
-	 * Units in the pool's files, and units being made: a paging
-	 * service cannot attach while there are any (it could not page
-	 * them out). Raised under io_lock when no service is active or
-	 * attaching, lowered without it.
-	 */
-	atomic_long_t nr_units;
 
 	spinlock_t lock;		/* everything below */
 	u64 size_pages;			/* mount option size= */
@@ -257,7 +262,6 @@ struct kvmshare_pool {
 	u64 failovers;			/* io_lock: active service replaced */
 	u64 reissued;			/* io_lock: requests posted again */
 	bool suspended;			/* io_lock: stopped, none attached */
-	bool pager_attaching;		/* io_lock: no new unit meanwhile */
 	struct list_head io_pending;	/* requests not yet posted */
 	unsigned long nr_pending;
 	unsigned long *block_map;	/* backing store blocks in use */
@@ -304,6 +308,7 @@ struct kvmshare_part {
 	/* Access sampling, only touched by the eviction work. */
 	u64 sampled;			/* pages unmapped by the last sample */
 	u64 active_estimate;		/* resident pages in use, estimated */
+	struct xarray unit_picks;	/* unit base -> picks in the last sample */
 	pgoff_t evict_cursor;		/* where eviction goes on */
 	atomic64_t pageouts_inflight;	/* page-outs posted, not ended */
 	bool visited;			/* by this eviction pass, pool->lock */
@@ -432,6 +437,7 @@ void kvmshare_block_release(struct kvmshare_pool *pool, u64 block,
 void kvmshare_block_removed(struct kvmshare_part *part, pgoff_t index,
 			    u64 block);
 void kvmshare_evict_kick(struct kvmshare_pool *pool);
+int kvmshare_page_has_data(struct page *page);
 void kvmshare_pageout_range(struct kvmshare_part *part,
 			    struct address_space *mapping, pgoff_t first,
 			    pgoff_t last);
@@ -464,6 +470,8 @@ enum kvmshare_inject_point {
 	KVMSHARE_INJ_EVICT_HELD = 14,	/* eviction pass: holds an inode */
 	KVMSHARE_INJ_SPLIT_COPIED = 15,	/* split: copied, entries not swapped */
 	KVMSHARE_INJ_SPLIT_NOMEM = 16,	/* split: a 4 KiB page is not had */
+	KVMSHARE_INJ_UNIT_OUT_QUEUE = 17, /* unit page-out: registered, unlocked */
+	KVMSHARE_INJ_UNIT_OUT_CHECKED = 18, /* unit page-out end: checked */
 };
 
 void kvmshare_inject(struct kvmshare_pool *pool, u32 point);
@@ -493,7 +501,6 @@ vm_fault_t kvmshare_huge_wait(struct kvmshare_part *part,
 			      struct vm_fault *vmf);
 vm_fault_t kvmshare_huge_map_check(struct kvmshare_part *part,
 				   struct vm_fault *vmf, struct page *page);
-bool kvmshare_huge_pager_may_attach(struct kvmshare_pool *pool);
 bool kvmshare_huge_remove(struct kvmshare_part *part,
 			  struct address_space *mapping, pgoff_t index,
 			  void *entry, u64 *n);

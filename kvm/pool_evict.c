@@ -120,14 +120,18 @@ static int kvmshare_evict_one(struct kvmshare_part *part,
 	struct kvmshare_pool *pool = part->pool;
 	struct kvmshare_io *io;
 	u64 block;
-	int ret = 0;
+	int ret = 0, data;
 
 	if (xa_load(&part->io, index))
 		return 0;			/* already under I/O */
 	if (!trylock_page(page))
 		return 0;
-	/* (a unit's subpage: kvmshare_evict_found() skips those) */
-	if (xa_load(&part->pages, index) != page || PageCompound(page))
+	/*
+	 * (a unit's subpage: kvmshare_evict_found() skips those; a poisoned
+	 * page is never read again, see kvmshare_fault())
+	 */
+	if (xa_load(&part->pages, index) != page || PageCompound(page) ||
+	    PageHWPoison(page))
 		goto unlock;
 	unmap_mapping_pages(mapping, index, 1, false);
 	/* The array's ref + the caller's: anything more is a pin. */
@@ -145,7 +149,10 @@ static int kvmshare_evict_one(struct kvmshare_part *part,
 		atomic_inc(&part->ra_wasted);
 	}
 
-	if (kvmshare_page_is_zero(page)) {
+	data = kvmshare_page_has_data(page);
+	if (data < 0)
+		goto unlock;			/* a machine check: queued */
+	if (!data) {
 		if (!kvmshare_page_swap_out(part, index, page,
 					    kvmshare_ent(KVMSHARE_ENT_ZERO,
 							 0, 0)))
@@ -192,98 +199,167 @@ unlock:
 }
 
 #define KVMSHARE_EVICT_BATCH	32	/* page-outs queued per kick */
+#define KVMSHARE_EVICT_UNITS	8	/* units a cursor walk notes */
+
+/* One walk of a partition's pages by eviction or fadvise(DONTNEED). */
+struct kvmshare_evict_walk {
+	u64 done;		/* pages that left, or whose page-out is queued */
+	u64 room;		/* pages the partition may lose before its floor */
+	bool below;		/* a fault waits for room: a unit may pass the floor */
+	bool defer;		/* note units in @units, do not take them */
+	bool wait;		/* fadvise: wait for a unit's lock */
+	unsigned int nr_units;
+	pgoff_t units[KVMSHARE_EVICT_UNITS];	/* noted: an index in each */
+};
 
 /*
  * Evict @page, found at @index of @part without a reference, and count it
- * in *@done when it left or its page-out was queued. Page-outs are posted
- * in batches as they are chosen; the caller kicks the service at the end.
- * A 2 MiB unit stays (step 1 of issue #18: no unit is paged out or split):
- * counted in huge_skips, once per unit, and *@index moves to its last
- * page, so that the caller's walk goes on after it.
+ * in @w->done when it left or its page-out was queued. Page-outs are
+ * posted in batches as they are chosen; the caller kicks the service at
+ * the end. A 2 MiB unit goes whole (kvmshare_huge_evict(), 512 pages),
+ * but only if @w->done stays within @w->room, the pages the partition may
+ * lose before its floor: closer to the floor than a unit, it stays,
+ * counted in huge_skips (4 KiB pages of the partition may still go).
+ * With @w->below (a fault waits for room), a unit goes as long as
+ * anything is left to free, so that a partition made of units cannot
+ * starve the fault (review s26, M2): it then ends below its floor by less
+ * than 512 pages, pages a page-in below the entitlement never lacks.
+ * With @w->defer a unit is only noted in @w->units (while there is space)
+ * for the caller to take later. *@index moves to the unit's last page, so
+ * that the walk goes on after it.
  */
 static void kvmshare_evict_found(struct kvmshare_part *part,
 				 struct address_space *mapping,
 				 unsigned long *index, struct page *page,
-				 u64 *done)
+				 struct kvmshare_evict_walk *w)
 {
 	if (kvmshare_is_unit(page)) {
-		atomic64_inc(&part->cnt.huge_skips);
-		*index = kvmshare_unit_base(*index) + KVMSHARE_UNIT_PAGES - 1;
+		unsigned long at = *index;
+		long n = 0;
+
+		*index = kvmshare_unit_base(at) + KVMSHARE_UNIT_PAGES - 1;
+		if (w->defer) {
+			if (w->nr_units < KVMSHARE_EVICT_UNITS)
+				w->units[w->nr_units++] = at;
+			return;
+		}
+		if (w->done + KVMSHARE_UNIT_PAGES <= w->room ||
+		    (w->below && w->done < w->room))
+			n = kvmshare_huge_evict(part, mapping, at, page,
+						w->wait);
+		else
+			atomic64_inc(&part->cnt.huge_skips);
+		if (n > 0) {
+			w->done += n;
+			kvmshare_pager_kick(part->pool);
+		}
 		return;
 	}
 	if (!get_page_unless_zero(page))
 		return;
 	if (kvmshare_evict_one(part, mapping, *index, page) &&
-	    !(++*done % KVMSHARE_EVICT_BATCH))
+	    !(++w->done % KVMSHARE_EVICT_BATCH))
 		kvmshare_pager_kick(part->pool);
 	put_page(page);
 }
 
 /*
- * Evict up to @want resident pages of @part: sampled-idle pages and pages
- * read ahead and not used first, found through their marks (a walk of the
- * whole array for them would cost every pass the partition's size), then
- * the others from where the last pass stopped.
+ * Evict up to @want resident pages of @part, and never more than @room
+ * (how far it is above its floor; @want is that, or the pass's batch).
+ * First the pages sampling found idle and pages read ahead and not used,
+ * units included, found through their marks (a walk of the whole array
+ * for them would cost every pass the partition's size). Then one walk
+ * from where the last pass stopped (evict_cursor, moved as it goes and
+ * wrapped at the end: no page is looked at twice before the others):
+ * it takes 4 KiB pages and only notes units, which sampling did not find
+ * idle (review s26, M4: a unit in use costs 2 MiB of I/O and is kept),
+ * and takes the units it noted if the 4 KiB pages fell short (review
+ * s26b, H1: a walk over units only moves on, and takes them). Each walk
+ * looks at no more than 8 * @want + 64 pages and units. A unit counts
+ * 512 pages: it is taken while fewer than @want are done, and only if it
+ * fits in @room; when a fault waits for room (@waiter), a unit the walk
+ * noted may pass the floor, as a last resort (review s26b, M4). A
+ * backing store without the blocks for a unit does not stop the pass
+ * (review s26b, M2): 4 KiB pages, all-zero pages and units may still go.
  */
 static u64 kvmshare_evict_part(struct kvmshare_part *part,
-			       struct address_space *mapping, u64 want)
+			       struct address_space *mapping, u64 want,
+			       u64 room, bool waiter)
 {
 	static const xa_mark_t first[] = {
 		KVMSHARE_MARK_SAMPLED, KVMSHARE_MARK_AHEAD,
 	};
-	unsigned long index, limit = 8 * want + 64;
-	void *entry;
-	u64 done = 0, looked = 0;
+	struct kvmshare_evict_walk w = { .room = room };
+	unsigned long index, limit = 8 * want + 64, looked = 0, values = 0;
+	bool end = true;
 	unsigned int m;
+	void *entry;
 
-	for (m = 0; m < ARRAY_SIZE(first) && done < want; m++) {
+	for (m = 0; m < ARRAY_SIZE(first) && w.done < want; m++) {
 		xa_for_each_marked(&part->pages, index, entry, first[m]) {
-			if (done >= want || looked >= limit)
+			if (w.done >= want || looked >= limit)
 				break;
 			if (xa_is_value(entry))
 				continue;
 			looked++;
-			kvmshare_evict_found(part, mapping, &index, entry,
-					     &done);
+			kvmshare_evict_found(part, mapping, &index, entry, &w);
 			cond_resched();
 		}
 	}
-	if (done < want) {
-		xa_for_each_start(&part->pages, index, entry,
-				  part->evict_cursor) {
-			if (done >= want || looked >= limit)
-				break;
-			if (xa_is_value(entry))
-				continue;
-			looked++;
-			kvmshare_evict_found(part, mapping, &index, entry,
-					     &done);
-			part->evict_cursor = index + 1;
-			cond_resched();
+
+	looked = 0;
+	w.defer = true;
+	xa_for_each_start(&part->pages, index, entry, part->evict_cursor) {
+		if (w.done >= want || looked >= limit) {
+			end = false;
+			break;
 		}
-		if (done < want && looked < limit)
-			part->evict_cursor = 0;	/* wrap */
+		if (xa_is_value(entry)) {
+			/* (a range paged out: not a look, but long) */
+			if (!(++values % 1024))
+				cond_resched();
+			continue;
+		}
+		looked++;
+		kvmshare_evict_found(part, mapping, &index, entry, &w);
+		part->evict_cursor = index + 1;
+		cond_resched();
+	}
+	if (end)
+		part->evict_cursor = 0;		/* wrap */
+
+	w.defer = false;
+	w.below = waiter;
+	for (m = 0; m < w.nr_units && w.done < want; m++) {
+		index = w.units[m];
+		entry = xa_load(&part->pages, index);
+		if (entry && !xa_is_value(entry) && kvmshare_is_unit(entry))
+			kvmshare_evict_found(part, mapping, &index, entry, &w);
+		cond_resched();
 	}
 	kvmshare_pager_kick(part->pool);
-	return done;
+	return w.done;
 }
 
 /*
  * Page out the resident pages [@first, @last] of @part now (fadvise
- * DONTNEED): those in use or pinned are skipped, as by eviction.
+ * DONTNEED): those in use or pinned are skipped, as by eviction. A unit
+ * the range touches goes whole (no floor applies here); its lock is
+ * waited for, not tried (kvmshare_huge_evict()). A full backing store
+ * does not stop the walk: all-zero pages and units may still go.
  */
 void kvmshare_pageout_range(struct kvmshare_part *part,
 			    struct address_space *mapping, pgoff_t first,
 			    pgoff_t last)
 {
+	struct kvmshare_evict_walk w = { .room = U64_MAX, .wait = true };
 	unsigned long index;
 	void *entry;
-	u64 n = 0;
 
 	xa_for_each_range(&part->pages, index, entry, first, last) {
 		if (xa_is_value(entry))
 			continue;
-		kvmshare_evict_found(part, mapping, &index, entry, &n);
+		kvmshare_evict_found(part, mapping, &index, entry, &w);
 		if (fatal_signal_pending(current))
 			break;
 		cond_resched();
@@ -291,28 +367,82 @@ void kvmshare_pageout_range(struct kvmshare_part *part,
 	kvmshare_pager_kick(part->pool);
 }
 
-/* Unmap a sample of resident pages; estimate active memory from the last. */
+/*
+ * The hits of the units the last sample picked (review s26, M1): a unit
+ * the sample unmapped and marked whose mark is gone was touched, and
+ * each pick that landed in it counts a hit, as each counted one sampled
+ * page. Picks are uniform over the file's pages, so a unit is picked
+ * 512 times as often as a 4 KiB page; counting it once per pick (not
+ * 512 per unit) keeps the estimate a share of pages.
+ */
+static u64 kvmshare_unit_hits(struct kvmshare_part *part)
+{
+	unsigned long base;
+	u64 hits = 0;
+	void *v;
+
+	xa_for_each(&part->unit_picks, base, v) {
+		void *entry = xa_load(&part->pages, base);
+
+		if (entry && !xa_is_value(entry) && kvmshare_is_unit(entry) &&
+		    !xa_get_mark(&part->pages, base, KVMSHARE_MARK_SAMPLED))
+			hits += xa_to_value(v);
+	}
+	xa_destroy(&part->unit_picks);
+	return hits;
+}
+
+/*
+ * A pick of the sample landed in the unit at @index: sample it (unmap and
+ * mark it) at its first pick of this sample, and count every pick of it
+ * (kvmshare_unit_hits()). A unit still marked from an earlier sample (or
+ * whose page-out is under way) was not touched since: the pick counts,
+ * and its hit if it is touched now (review s26b, L2). Returns the pages
+ * sampled: 1 or 0.
+ */
+static unsigned int kvmshare_sample_unit(struct kvmshare_part *part,
+					 struct address_space *mapping,
+					 unsigned long index, void *entry)
+{
+	unsigned long base = kvmshare_unit_base(index);
+	void *v = xa_load(&part->unit_picks, base);
+
+	if (!v) {
+		if (!xa_get_mark(&part->pages, base, KVMSHARE_MARK_SAMPLED) &&
+		    !kvmshare_huge_sample(part, mapping, index, entry))
+			return 0;
+		v = xa_mk_value(0);
+	}
+	/* No memory: the pick is not counted (nor would its hit be). */
+	if (xa_is_err(xa_store(&part->unit_picks, base,
+			       xa_mk_value(xa_to_value(v) + 1), GFP_KERNEL)))
+		return 0;
+	return 1;
+}
+
+/*
+ * Unmap a sample of resident pages; estimate active memory from the last:
+ * resident pages times hits over pages sampled (picks of pages still
+ * marked included). A unit is sampled as one
+ * (kvmshare_huge_sample()) and counts as many sampled pages as picks
+ * landed in it, and as many hits if it was touched (kvmshare_unit_hits()).
+ */
 static void kvmshare_sample_part(struct kvmshare_part *part,
 				 struct address_space *mapping)
 {
 	struct kvmshare_pool *pool = part->pool;
 	u64 hits = atomic64_xchg(&part->cnt.sample_hits, 0);
 	u64 size = DIV_ROUND_UP_ULL(i_size_read(mapping->host), PAGE_SIZE);
-	unsigned int i, n = 0;
-	u64 resident, units, small;
+	unsigned int i;
+	u64 resident, n = 0;
 
-	/*
-	 * Only 4 KiB pages are sampled: the estimate scales those, and
-	 * counts the units' pages, which eviction cannot take, as active.
-	 */
-	units = atomic64_read(&part->cnt.huge_units) * KVMSHARE_UNIT_PAGES;
+	hits += kvmshare_unit_hits(part);
 	spin_lock(&pool->lock);
 	resident = part->resident;
 	if (part->sampled) {
 		hits = min(hits, part->sampled);
-		small = resident - min(units, resident);
-		part->active_estimate = resident - small +
-					div64_u64(small * hits, part->sampled);
+		part->active_estimate = div64_u64(resident * hits,
+						  part->sampled);
 	}
 	spin_unlock(&pool->lock);
 	if (!resident || !size)
@@ -324,12 +454,19 @@ static void kvmshare_sample_part(struct kvmshare_part *part,
 		void *entry;
 
 		entry = xa_find(&part->pages, &index, ULONG_MAX, XA_PRESENT);
-		if (!entry || xa_is_value(entry) ||
-		    xa_get_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED))
+		if (!entry || xa_is_value(entry))
 			continue;
 		if (kvmshare_is_unit(entry)) {
-			/* Not sampled yet: a unit is not evicted either. */
-			atomic64_inc(&part->cnt.huge_skips);
+			n += kvmshare_sample_unit(part, mapping, index, entry);
+			continue;
+		}
+		/*
+		 * Still marked from an earlier sample: not touched since, so
+		 * sampled and idle so far, not left out (review s26b, L2: the
+		 * estimate would tend to the hot pages' share).
+		 */
+		if (xa_get_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED)) {
+			n++;
 			continue;
 		}
 		page = entry;
@@ -375,6 +512,7 @@ static void kvmshare_evict_work(struct work_struct *work)
 		struct kvmshare_part *victim = NULL;
 		struct inode *inode = NULL;
 		u64 short_by = 0, want = 0, best = 0, done;
+		bool waiter;
 
 		/*
 		 * Pick the partition most above its target, or, when the
@@ -389,9 +527,11 @@ static void kvmshare_evict_work(struct work_struct *work)
 				   pool->size_pages;
 		/*
 		 * Faults wait for room: a racy peek is enough, a waiter
-		 * that comes later kicks this work itself.
+		 * that comes later kicks this work itself (or, one that
+		 * kicked it just before it waited, the next period's pass).
 		 */
-		if (waitqueue_active(&pool->room_wq))
+		waiter = waitqueue_active(&pool->room_wq);
+		if (waiter)
 			short_by = max_t(u64, short_by, evict_batch);
 		list_for_each_entry(part, &pool->parts, node) {
 			u64 floor = max(part->target, part->entitlement);
@@ -432,7 +572,8 @@ static void kvmshare_evict_work(struct work_struct *work)
 				kvmshare_sample_part(victim, inode->i_mapping);
 			done = want ? kvmshare_evict_part(victim,
 							  inode->i_mapping,
-							  want) : 0;
+							  want, best,
+							  waiter) : 0;
 			trace_kvmshare_evict_pass(victim, want, done,
 						  short_by);
 			/* Made progress and there is more: go on at once. */

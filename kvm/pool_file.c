@@ -85,6 +85,26 @@ static vm_fault_t kvmshare_fault_wait(struct vm_fault *vmf,
 }
 
 /*
+ * A fault found @page at @index: if access sampling unmapped it, it is in
+ * use. A unit is sampled as one, marked at its first page: a touch of any
+ * of its pages clears the mark, and the next sample counts its hits
+ * (kvmshare_unit_hits() in pool_evict.c).
+ */
+static void kvmshare_sample_hit(struct kvmshare_part *part, pgoff_t index,
+				struct page *page)
+{
+	bool unit = PageCompound(page);
+
+	if (unit)
+		index = kvmshare_unit_base(index);
+	if (!xa_get_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED))
+		return;
+	xa_clear_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED);
+	if (!unit)
+		atomic64_inc(&part->cnt.sample_hits);
+}
+
+/*
  * Fault: find or allocate the page and return it locked; the page lock,
  * held until the PTE is in place, is what lets hole punching and eviction
  * see this mapping (see kvmshare_part_remove_range()). A page on the
@@ -163,11 +183,7 @@ retry:
 				return ret;
 			}
 		}
-		if (xa_get_mark(&part->pages, index, KVMSHARE_MARK_SAMPLED)) {
-			xa_clear_mark(&part->pages, index,
-				      KVMSHARE_MARK_SAMPLED);
-			atomic64_inc(&part->cnt.sample_hits);
-		}
+		kvmshare_sample_hit(part, index, page);
 		kvmshare_ra_hit(part, index);
 		filemap_invalidate_unlock_shared(mapping);
 		vmf->page = page;

@@ -12,11 +12,11 @@
  * neither DAX nor anonymous on 6.1, and a PFN map breaks KVM and GUP
  * (the plan, sections 1 and 2), so this is the only route to a PMD.
  *
- * Steps 1 to 3 of the plan: units are made by faults only. Eviction,
- * access sampling and fadvise(DONTNEED) leave units alone (counted in
- * huge_skips), which is why no unit is made while a paging service is
- * attached, and why a service cannot attach to a pool that has units
- * (-EBUSY): the pool could not page them out. Hole punching, truncation
+ * Steps 1 to 4 of the plan: units are made by faults only, with or
+ * without a paging service attached. Eviction and fadvise(DONTNEED) page
+ * a unit out whole, and access sampling samples it as one
+ * (kvmshare_huge_evict(), kvmshare_huge_sample(), below); a unit paged
+ * out comes back 4 KiB page by page (unit page-in is step 5). Hole punching, truncation
  * and removal free a unit they cover in whole, and split one they cut by
  * copy (kvmshare_huge_trim(), kvmshare_unit_cut(): no exported call
  * splits a compound page): its data outside the range goes to 4 KiB
@@ -55,7 +55,11 @@
 #include <linux/uaccess.h>
 #include <linux/wait_bit.h>
 
+#include <uapi/linux/kvmshare_pager.h>
+
 #include "pool.h"
+#include "pool_pager.h"
+#include "kvmshare_trace.h"
 
 /*
  * How a unit is allocated: zeroed, without retrying hard (a unit that
@@ -253,41 +257,6 @@ static bool kvmshare_unit_wanted(struct kvmshare_part *part,
 	       i_size_read(inode);
 }
 
-/*
- * Count a unit about to be made in pool->nr_units, unless a paging
- * service is attached or attaching: under io_lock, as attach looks at the
- * count (kvmshare_huge_pager_may_attach()). False: no unit.
- */
-static bool kvmshare_unit_reserve(struct kvmshare_pool *pool)
-{
-	bool ok;
-
-	spin_lock(&pool->io_lock);
-	ok = !pool->active && !pool->pager_attaching;
-	if (ok)
-		atomic_long_inc(&pool->nr_units);
-	spin_unlock(&pool->io_lock);
-	return ok;
-}
-
-/**
- * kvmshare_huge_pager_may_attach - stop new units while a service attaches
- * @pool: the pool (the caller holds pager_mutex and io_lock)
- *
- * False when the pool has units, which a paging service could not page
- * out: attach is refused (-EBUSY). Else no unit is made until
- * pool->pager_attaching is cleared (the service is then active, or the
- * attach failed).
- */
-bool kvmshare_huge_pager_may_attach(struct kvmshare_pool *pool)
-{
-	lockdep_assert_held(&pool->io_lock);
-	if (atomic_long_read(&pool->nr_units))
-		return false;
-	pool->pager_attaching = true;
-	return true;
-}
-
 /**
  * kvmshare_huge_fault - make a 2 MiB unit for a fault, if it should have one
  * @part: the partition
@@ -296,8 +265,9 @@ bool kvmshare_huge_pager_may_attach(struct kvmshare_pool *pool)
  * When the fault may have a unit (kvmshare_unit_wanted()) and every entry
  * of it is a hole or an all-zero page, charge 512 pages, allocate the
  * folio where the mapping's NUMA policy puts its address, and store it.
- * Falls back to 4 KiB (NULL, counted in huge_fallbacks) when a paging
- * service is attached or attaching, when kvmshare_charge_unit() refuses,
+ * Falls back to 4 KiB (NULL, counted in huge_fallbacks) when
+ * kvmshare_charge_unit() refuses (a unit is made only where 512 pages
+ * fit under the limit, the target and the pool's reserve and low mark),
  * when the host has no free 2 MiB block, when a 4 KiB page came first or
  * when the array cannot get a node.
  *
@@ -324,8 +294,6 @@ struct page *kvmshare_huge_fault(struct kvmshare_part *part,
 	if (!kvmshare_unit_wanted(part, vmf, base) ||
 	    !kvmshare_unit_empty(part, base))
 		return NULL;
-	if (kvmshare_pager_active(pool))	/* a hint, looked at below */
-		goto fallback;
 	err = kvmshare_unit_lock(part, vmf, nr);
 	if (err)
 		return ERR_PTR(err);
@@ -334,10 +302,8 @@ struct page *kvmshare_huge_fault(struct kvmshare_part *part,
 		kvmshare_unit_unlock(pool, nr);
 		return NULL;
 	}
-	if (!kvmshare_unit_reserve(pool))
-		goto unlock;
 	if (!kvmshare_charge_unit(part, &held))
-		goto unreserve;
+		goto unlock;
 	if (!kvmshare_inject_fail(pool, KVMSHARE_INJ_UNIT_NOMEM))
 		folio = vma_alloc_folio(KVMSHARE_UNIT_GFP, KVMSHARE_UNIT_ORDER,
 					vmf->vma, vmf->address & HPAGE_PMD_MASK,
@@ -362,11 +328,8 @@ struct page *kvmshare_huge_fault(struct kvmshare_part *part,
 uncharge:
 	/* The held pages are held again: the refill need not redo them. */
 	kvmshare_uncharge_unit(part, &held);
-unreserve:
-	atomic_long_dec(&pool->nr_units);
 unlock:
 	kvmshare_unit_unlock(pool, nr);
-fallback:
 	atomic64_inc(&part->cnt.huge_fallbacks);
 	return NULL;
 }
@@ -535,7 +498,6 @@ bool kvmshare_huge_remove(struct kvmshare_part *part,
 					    false);
 		*n += KVMSHARE_UNIT_PAGES;
 		atomic64_dec(&part->cnt.huge_units);
-		atomic_long_dec(&part->pool->nr_units);
 	}
 	folio_unlock(folio);
 	if (removed)
@@ -805,7 +767,6 @@ again:
 	}
 	atomic64_inc(&part->cnt.huge_splits);
 	atomic64_dec(&part->cnt.huge_units);
-	atomic_long_dec(&part->pool->nr_units);
 	kvmshare_uncharge(part, holes);
 	*n += holes;
 	folio_unlock(folio);
@@ -871,6 +832,470 @@ u64 kvmshare_huge_trim(struct kvmshare_part *part,
 			*end = base;
 	}
 	return n;
+}
+
+/*
+ * Eviction and access sampling of whole units (step 4 of the plan). A
+ * unit is paged out whole: unmapped (its PMD and any PTEs), checked not
+ * held (no DMA pin, no reference but the array's and ours, not mapped,
+ * no poisoned page), its all-zero subpages elided without I/O, and one
+ * v1 page-out request queued per other subpage (the protocol moves
+ * 4 KiB blocks; failover, fencing and the crc stay per block). The
+ * requests share a struct kvmshare_unit_out; the unit stays in the array
+ * and in memory until the last of them has ended, and leaves it only if
+ * all succeeded and nobody touched it meanwhile: then its 512 entries
+ * are swapped in one section for the entries 512 page-outs of 4 KiB
+ * pages would have left (on the backing store, or all-zero), so that
+ * today's 4 KiB page-in brings it back page by page. Otherwise (a
+ * failure, a cancel by a lost service, a fault or write meanwhile, a
+ * punch, a truncation or an unlink that took the unit, poison) nothing
+ * leaves and every block is freed: the unit is chosen again later.
+ */
+
+/*
+ * Swap the 512 entries of the locked unit @folio at @base for @ents in one
+ * section under the array's lock, counting the entries on the backing
+ * store in *@out and the all-zero ones in *@zero, and clearing the marks.
+ * Only if every entry is still the unit's, and the unit is unmapped and
+ * referenced by the array and its page-out only: looked at again here,
+ * as a reference can appear after the caller's look (the policy's reader
+ * of a control file takes one under this lock only). Replacing entries
+ * allocates nothing. Returns whether the unit left the array.
+ */
+static bool kvmshare_unit_swap_out(struct kvmshare_part *part,
+				   struct folio *folio, pgoff_t base,
+				   void * const *ents, unsigned int *out,
+				   unsigned int *zero)
+{
+	XA_STATE(xas, &part->pages, base);
+	bool swapped = false;
+	unsigned int i;
+
+	*out = 0;
+	*zero = 0;
+	xas_lock(&xas);
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+		xas_set(&xas, base + i);
+		if (xas_load(&xas) != folio_page(folio, i))
+			goto unlock;
+	}
+	if (folio_mapped(folio) || folio_ref_count(folio) != 2)
+		goto unlock;
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+		xas_set(&xas, base + i);
+		xas_store(&xas, ents[i]);
+		xas_init_marks(&xas);
+		if (kvmshare_ent_kind(ents[i]) == KVMSHARE_ENT_OUT)
+			(*out)++;
+		else
+			(*zero)++;
+	}
+	/*
+	 * Counted before a removal can see the entries and uncount them
+	 * (pool->lock nests inside the array's lock).
+	 */
+	kvmshare_account_out(part, KVMSHARE_ENT_OUT, *out);
+	kvmshare_account_out(part, KVMSHARE_ENT_ZERO, *zero);
+	swapped = true;
+unlock:
+	xas_unlock(&xas);
+	return swapped;
+}
+
+/*
+ * The last request of the unit page-out @uo has ended (or it had none):
+ * the unit leaves memory if they all succeeded, a service is still there
+ * to page it back in (none is needed for an all-zero unit), and the unit
+ * is unmapped, clean, referenced by the array and @uo only, and not
+ * poisoned; else it stays and the blocks are freed. Sleeps (the folio
+ * lock); called with no lock held, as any page-out end. Frees @uo.
+ * Returns whether the unit left.
+ */
+static bool kvmshare_unit_out_end(struct kvmshare_unit_out *uo)
+{
+	struct kvmshare_part *part = uo->part;
+	struct kvmshare_pool *pool = part->pool;
+	struct folio *folio = uo->folio;
+	unsigned int i, out = 0, zero = 0;
+	bool dropped = false, put = true;
+
+	folio_lock(folio);
+	if (!READ_ONCE(uo->result) &&
+	    (!uo->nr_out || kvmshare_pager_active(pool)) &&
+	    !folio_mapped(folio) && !folio_test_dirty(folio) &&
+	    !folio_maybe_dma_pinned(folio) && folio_ref_count(folio) == 2 &&
+	    !kvmshare_unit_poisoned(&folio->page)) {
+		kvmshare_inject(pool, KVMSHARE_INJ_UNIT_OUT_CHECKED);
+		dropped = kvmshare_unit_swap_out(part, folio, uo->base,
+						 uo->ents, &out, &zero);
+	}
+	/*
+	 * Kept and still in the array (a removal erases it under the folio
+	 * lock): the array's reference keeps it, so ours goes before the
+	 * unlock, and a split waiting for the lock finds only the array's.
+	 */
+	if (!dropped &&
+	    xa_load(&part->pages, uo->base) == folio_page(folio, 0)) {
+		folio_put(folio);
+		put = false;
+	}
+	folio->private = NULL;
+	folio_unlock(folio);
+	if (dropped) {
+		kvmshare_uncharge(part, KVMSHARE_UNIT_PAGES);
+		atomic64_add(out, &part->cnt.pageouts);
+		atomic64_add(zero, &part->cnt.zero_elided);
+		atomic64_inc(&part->cnt.huge_pageouts);
+		atomic64_dec(&part->cnt.huge_units);
+		/* The array's reference and ours: a poisoned unit is kept. */
+		kvmshare_unit_release(part, folio, uo->base);
+	} else {
+		/* Kept: the blocks written are free again (not the fenced). */
+		spin_lock(&pool->io_lock);
+		for (i = 0; i < KVMSHARE_UNIT_PAGES; i++)
+			if (kvmshare_ent_is_out(uo->ents[i]))
+				__kvmshare_block_put(pool,
+						     kvmshare_ent_block(uo->ents[i]));
+		spin_unlock(&pool->io_lock);
+		if (uo->nr_out)
+			atomic64_inc(&part->cnt.huge_pageouts_kept);
+		/*
+		 * Else ours may be the last reference (a punch or an unlink
+		 * took the unit meanwhile): a unit marked poisoned since is
+		 * kept, as kvmshare_unit_release() keeps one.
+		 */
+		if (put && !kvmshare_unit_poisoned(&folio->page))
+			folio_put(folio);
+	}
+	/*
+	 * Only after the uncharge: the eviction work counts the unit's
+	 * pages gone while they are in flight, and must never see them in
+	 * neither count (the floor, kvmshare_pageout_done()).
+	 */
+	atomic64_sub(KVMSHARE_UNIT_PAGES, &part->pageouts_inflight);
+	wake_up_all(&pool->room_wq);
+	kobject_put(&part->kobj);
+	kvfree(uo);
+	return dropped;
+}
+
+/**
+ * kvmshare_huge_pageout_done - a page-out request of a unit ended
+ * @io: the request (kvmshare_pageout_done())
+ * @result: 0, or why it failed (-ECANCELED: no service left, or fenced)
+ *
+ * Notes the subpage's entry (or the failure); the last request of the
+ * unit decides for all of them (kvmshare_unit_out_end()). The request
+ * never owns its block: the unit's entries take it, or the end frees it.
+ */
+void kvmshare_huge_pageout_done(struct kvmshare_io *io, int result)
+{
+	struct kvmshare_unit_out *uo = io->unit;
+	struct kvmshare_part *part = io->part;
+	unsigned int i = io->index - uo->base;
+	bool dropped = false;
+
+	if (result)
+		cmpxchg(&uo->result, 0, result);
+	/* A fenced block is not ours any more (kvmshare_pager_detach()). */
+	uo->ents[i] = io->block == KVMSHARE_NO_BLOCK ? NULL :
+		      kvmshare_ent(KVMSHARE_ENT_OUT, io->block, io->crc);
+	io->page = NULL;		/* the unit's reference, not ours */
+	if (result && result != -ECANCELED) {
+		atomic64_inc(&part->cnt.pageout_errors);
+		pr_info_ratelimited("%s: page-out of page %lu (a unit's) failed: %d\n",
+				    part->pool->name, io->index, result);
+	}
+	/* (the entry written before the count drops: a full barrier) */
+	if (atomic_dec_and_test(&uo->left))
+		dropped = kvmshare_unit_out_end(uo);
+	/* The last request's event says whether the unit left. */
+	trace_kvmshare_pageout_end(io, result, dropped);
+}
+
+/* Undo the unit page-out @uo before any of its requests on @ios was queued. */
+static void kvmshare_unit_out_undo(struct kvmshare_unit_out *uo,
+				   struct list_head *ios,
+				   struct kvmshare_io *registered_to)
+{
+	struct kvmshare_part *part = uo->part;
+	struct kvmshare_pool *pool = part->pool;
+	struct kvmshare_io *io, *tmp;
+	bool registered = !!registered_to;
+
+	list_for_each_entry_safe(io, tmp, ios, node) {
+		if (io == registered_to)
+			registered = false;
+		if (registered) {
+			xa_cmpxchg(&part->io, io->index, io, NULL, GFP_KERNEL);
+			kvmshare_io_put(io);	/* the array's */
+		}
+		spin_lock(&pool->io_lock);
+		__kvmshare_block_put(pool, io->block);
+		spin_unlock(&pool->io_lock);
+		list_del_init(&io->node);
+		io->page = NULL;
+		kvmshare_io_put(io);
+	}
+	kobject_put(&part->kobj);
+	kvfree(uo);
+}
+
+/* Subpages kvmshare_unit_may_go() looks at (review s26b, L5). */
+#define KVMSHARE_UNIT_PEEK	8
+
+/*
+ * The cheap checks of a unit page-out, made before its unmap and scan
+ * (review s26, M3): poison or a DMA pin keeps it (huge_held_skips). A
+ * unit with data stays without a service, or when the backing store
+ * lacks a free block for each subpage (a hint: they are taken for real
+ * later). Only the first KVMSHARE_UNIT_PEEK subpages are looked at then
+ * (review s26b, L5): one with data is enough to keep it, and a unit
+ * whose first ones are all zero may need few blocks; the scan after the
+ * unmap reads all 512 anyway (the guest may write meanwhile). Returns 0
+ * to go on, or why not: -EBUSY, -ENODEV (no service), -ENOSPC (no
+ * blocks).
+ */
+static int kvmshare_unit_may_go(struct kvmshare_part *part,
+				struct folio *folio)
+{
+	struct kvmshare_pool *pool = part->pool;
+	bool active = kvmshare_pager_active(pool), room = false;
+	unsigned int i;
+	int data;
+
+	if (folio_maybe_dma_pinned(folio) ||
+	    kvmshare_unit_poisoned(&folio->page)) {
+		atomic64_inc(&part->cnt.huge_held_skips);
+		return -EBUSY;
+	}
+	if (active) {
+		spin_lock(&pool->io_lock);
+		room = pool->block_map &&
+		       pool->backing_blocks - pool->blocks_used >=
+		       KVMSHARE_UNIT_PAGES;
+		spin_unlock(&pool->io_lock);
+	}
+	if (room)
+		return 0;
+	for (i = 0; i < KVMSHARE_UNIT_PEEK; i++) {
+		data = kvmshare_page_has_data(folio_page(folio, i));
+		if (data < 0) {
+			/* A machine check: queued, the unit poisoned soon. */
+			atomic64_inc(&part->cnt.huge_held_skips);
+			return -EBUSY;
+		}
+		if (data)
+			return active ? -ENOSPC : -ENODEV;
+	}
+	return 0;
+}
+
+/**
+ * kvmshare_huge_evict - page a whole unit out
+ * @part: the partition
+ * @mapping: its address space
+ * @index: where eviction found @entry
+ * @entry: a subpage of the unit, found without a reference (a hint)
+ * @wait: wait for the unit's lock (fadvise) rather than try it (eviction)
+ *
+ * For eviction and fadvise(DONTNEED) (pool_evict.c), under no lock. The
+ * unit is unmapped and, if nobody else holds it, all-zero subpages are
+ * elided and the others queued for page-out, one v1 request each, with
+ * a block each taken up front (all or none). The requests are
+ * registered in part->io as 4 KiB page-outs are, so that a removal of
+ * an entry hands its block to the request still registered
+ * (kvmshare_block_removed()). An all-zero unit leaves at once, with or
+ * without a service. A unit reaching past the end of the file (cut by a
+ * truncation that could not split it) stays (huge_skips): its tail past
+ * the end must not reach the backing store and come back on a growth.
+ *
+ * fadvise() waits for the lock: the eviction work's access sampling
+ * holds it while it unmaps the unit, and a trylock would then make the
+ * advice a no-op at random (a service's attach kicks that work). Not for
+ * a unit whose page-out is in flight (review s26b, L3): the reference
+ * the wait holds would read as a hold to that page-out's end, which
+ * would keep the unit. A split that sleeps with the lock dropped
+ * (kvmshare_unit_cut()) can still meet it and zero in place instead
+ * (huge_pinned_cuts); accepted, as for any short-lived reference.
+ *
+ * Returns the pages that left or whose page-out was queued
+ * (KVMSHARE_UNIT_PAGES), or 0 (a unit held, poisoned, already going out,
+ * past the end, without a service or the backing store's blocks, no
+ * memory). The caller kicks the service.
+ */
+long kvmshare_huge_evict(struct kvmshare_part *part,
+			 struct address_space *mapping, pgoff_t index,
+			 void *entry, bool wait)
+{
+	struct kvmshare_pool *pool = part->pool;
+	pgoff_t base = kvmshare_unit_base(index);
+	struct kvmshare_io *io, *tmp;
+	struct kvmshare_unit_out *uo;
+	struct folio *folio;
+	LIST_HEAD(ios);
+	unsigned int i;
+	bool blocks = true;
+	long ret = 0;
+	int err;
+
+	folio = kvmshare_unit_get(part, index, entry);
+	if (!folio)
+		return 0;
+	if (wait) {
+		if (READ_ONCE(folio->private) || folio_lock_killable(folio))
+			goto put;
+	} else if (!folio_trylock(folio)) {
+		goto put;
+	}
+	/* Its page-out is in flight, or it changed while we looked. */
+	if (folio->private ||
+	    xa_load(&part->pages, base) != folio_page(folio, 0))
+		goto unlock;
+	if ((u64)(base + KVMSHARE_UNIT_PAGES) << PAGE_SHIFT >
+	    i_size_read(mapping->host)) {
+		atomic64_inc(&part->cnt.huge_skips);
+		goto unlock;
+	}
+	if (kvmshare_unit_may_go(part, folio))
+		goto unlock;
+	/* All of it: the PMD and any PTEs (a 4 KiB zap would take the PMD). */
+	unmap_mapping_pages(mapping, base, KVMSHARE_UNIT_PAGES, false);
+	/* The array's reference and ours: anything more holds it. */
+	if (kvmshare_unit_poisoned(&folio->page) ||
+	    folio_maybe_dma_pinned(folio) || folio_mapped(folio) ||
+	    folio_ref_count(folio) != 2) {
+		atomic64_inc(&part->cnt.huge_held_skips);
+		goto unlock;
+	}
+	uo = kvzalloc(sizeof(*uo), GFP_KERNEL);
+	if (!uo)
+		goto unlock;
+	uo->part = part;
+	kobject_get(&part->kobj);
+	uo->folio = folio;
+	uo->base = base;
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+		err = kvmshare_page_has_data(folio_page(folio, i));
+		if (err < 0) {
+			/* A machine check, queued for memory_failure(). */
+			atomic64_inc(&part->cnt.huge_held_skips);
+			goto undo;
+		}
+		if (!err) {
+			uo->ents[i] = kvmshare_ent(KVMSHARE_ENT_ZERO, 0, 0);
+			continue;
+		}
+		if (!kvmshare_pager_active(pool))
+			goto undo;
+		io = kvmshare_io_alloc(part, KVMSHARE_PAGER_OP_PAGE_OUT,
+				       base + i, KVMSHARE_NO_BLOCK,
+				       folio_page(folio, i));
+		if (!io)
+			goto undo;
+		io->unit = uo;
+		list_add_tail(&io->node, &ios);
+		uo->nr_out++;
+	}
+	spin_lock(&pool->io_lock);
+	list_for_each_entry(io, &ios, node) {
+		if (!kvmshare_block_get(pool, &io->block)) {
+			blocks = false;
+			break;
+		}
+	}
+	spin_unlock(&pool->io_lock);
+	if (!blocks)
+		goto undo;
+	list_for_each_entry(io, &ios, node) {
+		refcount_inc(&io->ref);		/* the array's */
+		if (xa_insert(&part->io, io->index, io, GFP_KERNEL)) {
+			/*
+			 * The request of an earlier page-out of this unit
+			 * that has not left the array yet, or no memory.
+			 */
+			kvmshare_io_put(io);
+			kvmshare_unit_out_undo(uo, &ios, io);
+			goto unlock;
+		}
+	}
+	/*
+	 * Unmapped and locked: from here a write through a new mapping, or
+	 * by write(), marks the unit dirty, and it stays (the data posted
+	 * may be older). Its sampled mark stays (review s26b, L1): only a
+	 * touch takes it (kvmshare_unit_hits()), or the unit's leaving.
+	 */
+	folio_clear_dirty(folio);
+	/* Our reference to the folio is the page-out's from here. */
+	folio->private = uo;
+	atomic_set(&uo->left, uo->nr_out);
+	atomic64_add(KVMSHARE_UNIT_PAGES, &part->pageouts_inflight);
+	folio_unlock(folio);
+	ret = KVMSHARE_UNIT_PAGES;
+	if (!uo->nr_out) {
+		/* All zero: no I/O. */
+		kvmshare_unit_out_end(uo);
+		return ret;
+	}
+	kvmshare_inject(pool, KVMSHARE_INJ_UNIT_OUT_QUEUE);
+	/*
+	 * Queued unlocked (a cancel ends the request at once, and the last
+	 * end locks the folio). The last request queued may end the unit's
+	 * page-out and free @uo: nothing of it is read after.
+	 */
+	list_for_each_entry_safe(io, tmp, &ios, node) {
+		list_del_init(&io->node);
+		trace_kvmshare_pageout_start(io);
+		kvmshare_io_queue(pool, io);
+	}
+	return ret;
+
+undo:
+	kvmshare_unit_out_undo(uo, &ios, NULL);
+unlock:
+	folio_unlock(folio);
+put:
+	folio_put(folio);
+	return ret;
+}
+
+/**
+ * kvmshare_huge_sample - unmap a unit for access sampling
+ * @part: the partition
+ * @mapping: its address space
+ * @index: where the sampler found @entry
+ * @entry: a subpage of the unit, found without a reference (a hint)
+ *
+ * A unit is sampled as one: it is unmapped whole (a touch faults its PMD
+ * back and makes no page table) and its first entry marked sampled; a
+ * fault on any of its pages clears the mark and counts a hit for all of
+ * them. Returns whether it was sampled.
+ */
+bool kvmshare_huge_sample(struct kvmshare_part *part,
+			  struct address_space *mapping, pgoff_t index,
+			  void *entry)
+{
+	pgoff_t base = kvmshare_unit_base(index);
+	struct folio *folio;
+	bool sampled = false;
+
+	if (xa_get_mark(&part->pages, base, KVMSHARE_MARK_SAMPLED))
+		return false;
+	folio = kvmshare_unit_get(part, index, entry);
+	if (!folio)
+		return false;
+	if (folio_trylock(folio)) {
+		if (!folio->private &&
+		    xa_load(&part->pages, base) == folio_page(folio, 0)) {
+			unmap_mapping_pages(mapping, base, KVMSHARE_UNIT_PAGES,
+					    false);
+			xa_set_mark(&part->pages, base, KVMSHARE_MARK_SAMPLED);
+			sampled = true;
+		}
+		folio_unlock(folio);
+	}
+	folio_put(folio);
+	return sampled;
 }
 
 /**

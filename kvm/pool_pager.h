@@ -30,9 +30,41 @@ struct kvmshare_io {
 	u64 start_ns;			/* created, if traced (or 0) */
 	unsigned long posted;		/* jiffies: posted to a service */
 	u64 id;				/* request id while posted */
-	struct page *page;		/* the page written or filled (ref) */
+	/*
+	 * The page written or filled (a reference), or for a unit's
+	 * page-out the subpage written (the unit's page-out holds the
+	 * folio's reference).
+	 */
+	struct page *page;
+	struct kvmshare_unit_out *unit;	/* a unit's page-out: its group */
+	bool copy_failed;		/* io_lock: the last post's copy hit an MCE */
 	struct completion done;
 	refcount_t ref;
+};
+
+/*
+ * The page-out of a whole 2 MiB unit (pool_huge.c): one page-out request
+ * per subpage that holds data, ended together. The unit leaves the array
+ * only when the last request has ended and all of them succeeded: its 512
+ * entries are then swapped in one section for those its pages would have
+ * got one by one (on the backing store, or all-zero). While it is in
+ * flight the folio's ->private points here (set and cleared under the
+ * folio lock), so that eviction does not start another.
+ */
+struct kvmshare_unit_out {
+	struct kvmshare_part *part;	/* kobject reference */
+	struct folio *folio;		/* a reference */
+	pgoff_t base;			/* index of its first subpage */
+	unsigned int nr_out;		/* requests (subpages with data) */
+	atomic_t left;			/* requests not ended yet */
+	int result;			/* the first failure (cmpxchg) */
+	/*
+	 * The entry each subpage gets: all-zero ones from the start, each
+	 * request's (OUT, its block and crc) when it ends, NULL for a
+	 * request whose block was fenced (never freed by us). Written by
+	 * each request's end before it drops @left, read by the last.
+	 */
+	void *ents[KVMSHARE_UNIT_PAGES];
 };
 
 /* A paging service attached to a pool. */
@@ -99,6 +131,15 @@ void kvmshare_crc_exit(void);
 void kvmshare_crc_describe(char *buf, size_t len);
 bool kvmshare_page_swap_out(struct kvmshare_part *part, pgoff_t index,
 			    struct page *page, void *ent);
+
+/* pool_huge.c */
+long kvmshare_huge_evict(struct kvmshare_part *part,
+			 struct address_space *mapping, pgoff_t index,
+			 void *entry, bool wait);
+void kvmshare_huge_pageout_done(struct kvmshare_io *io, int result);
+bool kvmshare_huge_sample(struct kvmshare_part *part,
+			  struct address_space *mapping, pgoff_t index,
+			  void *entry);
 
 /* pool_evict.c */
 void kvmshare_evict_init(struct kvmshare_pool *pool);

@@ -394,10 +394,12 @@ u64 kvmshare_part_undo_alloc(struct kvmshare_part *part,
 		return 0;
 	lock_page(page);
 	if (xa_load(&part->pages, index) != page ||
-	    page_maybe_dma_pinned(page) || PageCompound(page))
+	    page_maybe_dma_pinned(page) || PageCompound(page) ||
+	    PageHWPoison(page))
 		goto unlock;
 	unmap_mapping_pages(mapping, index, 1, false);
-	if (kvmshare_page_is_zero(page) &&
+	/* (read safe from machine checks: the guest may have written it) */
+	if (!kvmshare_page_has_data(page) &&
 	    xa_cmpxchg(&part->pages, index, page, NULL, GFP_KERNEL) == page) {
 		put_page(page);		/* the array's */
 		n = 1;
@@ -679,6 +681,12 @@ static struct kvmshare_part_cnt_attr kvmshare_part_huge_splits =
 	KVMSHARE_PART_CNT(huge_splits, huge_splits);
 static struct kvmshare_part_cnt_attr kvmshare_part_huge_split_failures =
 	KVMSHARE_PART_CNT(huge_split_failures, huge_split_failures);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_pageouts =
+	KVMSHARE_PART_CNT(huge_pageouts, huge_pageouts);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_pageouts_kept =
+	KVMSHARE_PART_CNT(huge_pageouts_kept, huge_pageouts_kept);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_held_skips =
+	KVMSHARE_PART_CNT(huge_held_skips, huge_held_skips);
 
 static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_sysfs[0].kattr.attr,
@@ -719,6 +727,9 @@ static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_huge_pinned_cuts.kattr.attr,
 	&kvmshare_part_huge_splits.kattr.attr,
 	&kvmshare_part_huge_split_failures.kattr.attr,
+	&kvmshare_part_huge_pageouts.kattr.attr,
+	&kvmshare_part_huge_pageouts_kept.kattr.attr,
+	&kvmshare_part_huge_held_skips.kattr.attr,
 	NULL,
 };
 
@@ -735,7 +746,10 @@ static const struct attribute_group *kvmshare_part_groups[] = {
 
 static void kvmshare_part_release(struct kobject *kobj)
 {
-	kfree(to_part(kobj));
+	struct kvmshare_part *part = to_part(kobj);
+
+	xa_destroy(&part->unit_picks);	/* (values only) */
+	kfree(part);
 }
 
 static const struct kobj_type kvmshare_part_ktype = {
@@ -782,10 +796,10 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 
 	/*
 	 * Every file of the table is in the group (with stream_state, the
-	 * read-ahead window and its three counters, the nine of units).
+	 * read-ahead window and its three counters, the twelve of units).
 	 */
 	BUILD_BUG_ON(ARRAY_SIZE(kvmshare_part_attrs) !=
-		     ARRAY_SIZE(kvmshare_part_sysfs) + 15);
+		     ARRAY_SIZE(kvmshare_part_sysfs) + 18);
 	part = kzalloc(sizeof(*part), GFP_KERNEL);
 	if (!part)
 		return ERR_PTR(-ENOMEM);
@@ -797,6 +811,7 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 	xa_init(&part->pages);
 	lockdep_set_class(&part->pages.xa_lock, &kvmshare_pages_lock_key);
 	xa_init(&part->io);
+	xa_init(&part->unit_picks);
 	lockdep_set_class(&part->io.xa_lock, &kvmshare_io_lock_key);
 	INIT_LIST_HEAD(&part->node);
 	kobject_init(&part->kobj, &kvmshare_part_ktype);

@@ -389,6 +389,72 @@ void kvmshare_block_release(struct kvmshare_pool *pool, u64 block,
 	kvmshare_io_submit(pool, io);
 }
 
+/*
+ * A machine check met reading guest @page in kernel mode (review s26b,
+ * M3): on 6.1 nothing reports one that copy_mc_to_kernel() recovered from
+ * to memory_failure(), so the page would be read, and the error consumed,
+ * again at every pass. Queue it (safe in atomic context; not the
+ * synchronous call, which locks the page, held by our caller): the page
+ * gets PG_hwpoison, which keeps it from being read again.
+ */
+static void kvmshare_page_mce(struct page *page)
+{
+	memory_failure_queue(page_to_pfn(page), 0);
+}
+
+/**
+ * kvmshare_page_has_data - whether a page holds anything but zeros
+ * @page: a page of guest memory, resident (a 4 KiB page or a unit's
+ *	subpage)
+ *
+ * Read with copy_mc_to_kernel() in small pieces, up to the first non-zero
+ * byte: an uncorrected memory error not reported yet must not panic the
+ * host (review s26, L4); it is queued for memory_failure().
+ *
+ * Return: 1 if it holds data, 0 if all zero, -EIO on a machine check.
+ */
+int kvmshare_page_has_data(struct page *page)
+{
+	u8 buf[512];
+	void *from = kmap_local_page(page);
+	unsigned int off;
+	int ret = 0;
+
+	for (off = 0; off < PAGE_SIZE; off += sizeof(buf)) {
+		if (copy_mc_to_kernel(buf, from + off, sizeof(buf))) {
+			kvmshare_page_mce(page);
+			ret = -EIO;
+			break;
+		}
+		if (memchr_inv(buf, 0, sizeof(buf))) {
+			ret = 1;
+			break;
+		}
+	}
+	kunmap_local(from);
+	return ret;
+}
+
+/*
+ * Copy the page of page-out @io into @slot and take its crc. Guest memory
+ * read in kernel mode: copy_mc_to_kernel() returns on an uncorrected
+ * memory error not reported yet instead of panicking the host (review
+ * s26, L4). The request is posted anyway (under io_lock it cannot end)
+ * and fails when it completes (kvmshare_pageout_done()): the page stays,
+ * queued for memory_failure() (kvmshare_page_mce()).
+ */
+static void kvmshare_copy_out(struct page *slot, struct kvmshare_io *io)
+{
+	void *from = kmap_local_page(io->page);
+
+	io->copy_failed = copy_mc_to_kernel(page_address(slot), from,
+					    PAGE_SIZE) != 0;
+	kunmap_local(from);
+	if (io->copy_failed)
+		kvmshare_page_mce(io->page);
+	io->crc = kvmshare_page_crc(slot);
+}
+
 /* Post what can be posted to the active service. */
 void kvmshare_pager_kick(struct kvmshare_pool *pool)
 {
@@ -429,9 +495,7 @@ void kvmshare_pager_kick(struct kvmshare_pool *pool)
 			 * have written the page since eviction chose it (it
 			 * is then kept in memory when the page-out ends).
 			 */
-			memcpy_from_page(page_address(p->slots[slot]), io->page,
-					 0, PAGE_SIZE);
-			io->crc = kvmshare_page_crc(p->slots[slot]);
+			kvmshare_copy_out(p->slots[slot], io);
 		}
 
 		req = &sq[p->sq_tail & (p->sq_entries - 1)];
@@ -529,6 +593,8 @@ bool kvmshare_page_swap_out(struct kvmshare_part *part, pgoff_t index,
  * A page-out ended: drop the page if nobody touched it meanwhile. Returns
  * whether the block is still the request's (the page stayed): once the
  * page is dropped, the block belongs to the OUT entry that replaced it.
+ * A unit's request never owns its block: the unit's page-out stores it
+ * in an entry or frees it (kvmshare_huge_pageout_done()).
  */
 static bool kvmshare_pageout_done(struct kvmshare_io *io, int result)
 {
@@ -537,6 +603,16 @@ static bool kvmshare_pageout_done(struct kvmshare_io *io, int result)
 	struct page *page = io->page;
 	bool dropped = false;
 
+	if (!result && io->copy_failed)
+		result = -EIO;		/* (kvmshare_copy_out()) */
+	if (io->unit) {
+		/*
+		 * A subpage of a unit: its block goes into the unit's
+		 * entry, or is freed, when the unit's last request ends.
+		 */
+		kvmshare_huge_pageout_done(io, result);
+		return false;
+	}
 	lock_page(page);
 	/*
 	 * Array's ref + ours: anything more is a pin (GUP, a reader). With

@@ -860,21 +860,6 @@ long kvmshare_pager_attach(struct kvmshare_pool *pool, void __user *uarg)
 				    pool->name, pool->backing_blocks);
 		goto err;
 	}
-	/*
-	 * 2 MiB units cannot be paged out (step 1 of issue #18): a service
-	 * could not make room in a pool that has some, and faults would
-	 * wait for room that never comes. No unit is made from here on
-	 * until the attach is done (pool_huge.c).
-	 */
-	spin_lock(&pool->io_lock);
-	if (!kvmshare_huge_pager_may_attach(pool))
-		ret = -EBUSY;
-	spin_unlock(&pool->io_lock);
-	if (ret) {
-		pr_info_ratelimited("%s: paging service attach refused: the pool has 2 MiB units, which cannot be paged out (free them first)\n",
-				    pool->name);
-		goto err;
-	}
 	ret = -ENOMEM;
 	p->sq_entries = a.sq_entries;
 	p->nr_slots = a.nr_slots;
@@ -944,7 +929,6 @@ long kvmshare_pager_attach(struct kvmshare_pool *pool, void __user *uarg)
 		p->state = KVMSHARE_PAGER_STATE_ACTIVE;
 	}
 	pool->suspended = false;
-	pool->pager_attaching = false;	/* a service is active now */
 	active = pool->active == p;
 	spin_unlock(&pool->io_lock);
 	trace_kvmshare_pager_attach(p, active);
@@ -959,10 +943,6 @@ long kvmshare_pager_attach(struct kvmshare_pool *pool, void __user *uarg)
 	return fd;
 
 err:
-	/* (pager_mutex: no other attach set it) */
-	spin_lock(&pool->io_lock);
-	pool->pager_attaching = false;
-	spin_unlock(&pool->io_lock);
 	mutex_unlock(&pool->pager_mutex);
 	kvfree(map);
 	kvmshare_pager_free(p);
