@@ -35,7 +35,6 @@ static void crc32c_init(void)
 	uint32_t crc;
 	unsigned int i, j;
 
-
 	for (i = 0; i < 256; i++) {
 		crc = i;
 		for (j = 0; j < 8; j++)
