@@ -433,6 +433,24 @@ static int side_verify(struct side *s)
 }
 
 /*
+ * Chunk @c of the list, read by each of @n sides in turn, who goes first
+ * rotating every chunk and round; each side's time in @t. 0 or -1.
+ */
+static int read_in_turns(struct side *side, int n, int c, int round,
+			 uint64_t *t)
+{
+	int k, i;
+
+	for (k = 0; k < n; k++) {
+		i = (c + round + k) % n;
+		t[i] = side_read(&side[i], c);
+		if (!t[i])
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * Ours: a partition written with the data, then evicted with a target,
  * all but one page, while the service runs. Fills @out_ns with the time
  * of the page-out (for NR_PAGES pages); 0 or -1.
@@ -678,7 +696,7 @@ static int one_round(const char *dir, int round, struct config *cf,
 	double out_pool, out_uffd, out1;
 	uint64_t t[3], touched;
 	char name[32];
-	int c, k, i, ret = -1;
+	int c, i, ret = -1;
 
 	side_init(&side[0], "partition");
 	side_init(&side[1], "userfaultfd");
@@ -691,13 +709,8 @@ static int one_round(const char *dir, int round, struct config *cf,
 		goto out;
 	pageout_ratio[nr_pageout++] = out_uffd / out_pool;
 	for (c = 0; c < CHUNKS; c++) {
-		/* Take turns; who goes first rotates every chunk. */
-		for (k = 0; k < cf->sides; k++) {
-			i = (c + round + k) % cf->sides;
-			t[i] = side_read(&side[i], c);
-			if (!t[i])
-				goto out;
-		}
+		if (read_in_turns(side, cf->sides, c, round, t))
+			goto out;
 		cf->ratio[cf->n] = (double)t[1] / t[0];
 		if (cf->sides > 2)
 			cf->ratio1[cf->n] = (double)t[2] / t[0];
@@ -753,8 +766,8 @@ static int fault_path(const char *dir, int round, const uint8_t *data,
 		      double npt[2], double refault[2])
 {
 	struct side side[2];
-	uint64_t t, touched;
-	int c, k, i, phase, ret = -1;
+	uint64_t t[2], touched;
+	int c, i, phase, ret = -1;
 
 	side_init(&side[0], "partition, resident");
 	side_init(&side[1], "memfd, resident");
@@ -786,15 +799,13 @@ static int fault_path(const char *dir, int round, const uint8_t *data,
 			}
 		}
 		for (c = 0; c < CHUNKS; c++) {
-			for (k = 0; k < 2; k++) {
-				i = (c + round + k) % 2;
-				t = side_read(&side[i], c);
-				if (!t)
-					goto out;
+			if (read_in_turns(side, 2, c, round, t))
+				goto out;
+			for (i = 0; i < 2; i++) {
 				if (phase)
-					refault[i] += (double)t / touched;
+					refault[i] += (double)t[i] / touched;
 				else
-					npt[i] += (double)t / touched;
+					npt[i] += (double)t[i] / touched;
 			}
 		}
 	}
