@@ -52,6 +52,10 @@
  *                             xa_init() gives both, lockdep took the order
  *                             pages -> pool->lock (eviction) and pool->lock
  *                             -> io (restores) for a cycle.
+ *  part->units xa_lock       per-unit state (pool_huge.c): a unit page-in
+ *                             in flight, hints. Taken with no other lock of
+ *                             these held, but a unit's folio lock (the
+ *                             page-out's end sets a hint under it).
  *  pool->io_lock (spinlock)   paging services, their rings and slots, the
  *                             pending requests and the backing store's
  *                             block map (pool_req.c, pool_service.c).
@@ -89,7 +93,11 @@
  * stay the unit's until every request of its page-out has ended, then
  * all 512 are swapped in one section for OUT and ZERO entries (or none
  * is, and the unit stays); while that page-out is in flight the folio's
- * ->private points at it (set and cleared under the folio lock).
+ * ->private points at it (set and cleared under the folio lock). A fault
+ * may page a unit in whole (kvmshare_huge_fault()): a new folio, seen by
+ * nobody, filled by one page-in per subpage on the store, and stored over
+ * the 512 entries in one section when the last has ended, if each entry
+ * is still what it was; else the range comes back 4 KiB.
  */
 #ifndef _KVMSHARE_POOL_H
 #define _KVMSHARE_POOL_H
@@ -211,6 +219,9 @@ struct kvmshare_part_counters {
 	atomic64_t huge_pageouts;	/* units paged out (or zero) whole */
 	atomic64_t huge_pageouts_kept;	/* unit page-outs that kept the unit */
 	atomic64_t huge_held_skips;	/* units eviction found held */
+	atomic64_t huge_pageins;	/* units paged in whole */
+	atomic64_t huge_pagein_sparse;	/* unit page-in not taken: sparse */
+	atomic64_t huge_pagein_failures; /* unit page-ins given up: 4 KiB */
 };
 
 /*
@@ -309,6 +320,13 @@ struct kvmshare_part {
 	u64 sampled;			/* pages unmapped by the last sample */
 	u64 active_estimate;		/* resident pages in use, estimated */
 	struct xarray unit_picks;	/* unit base -> picks in the last sample */
+	/*
+	 * Per-unit state of pool_huge.c, index base >> 9, under its own
+	 * xa_lock (taken with no other lock of the pool held): a unit
+	 * page-in in flight (struct kvmshare_unit_in), or a value entry of
+	 * KVMSHARE_UNIT_* flags (hints for choosing a unit page-in).
+	 */
+	struct xarray units;
 	pgoff_t evict_cursor;		/* where eviction goes on */
 	atomic64_t pageouts_inflight;	/* page-outs posted, not ended */
 	bool visited;			/* by this eviction pass, pool->lock */
@@ -445,6 +463,8 @@ int kvmshare_wait_room(struct kvmshare_part *part);
 void kvmshare_ra_init(struct kvmshare_part *part);
 unsigned int kvmshare_ra_window(struct kvmshare_part *part);
 void kvmshare_ra_hit(struct kvmshare_part *part, pgoff_t index);
+bool kvmshare_ra_unit_wanted(struct kvmshare_part *part, pgoff_t index,
+			     bool whole);
 const char *kvmshare_stream_state(struct kvmshare_part *part);
 
 /*
@@ -472,6 +492,8 @@ enum kvmshare_inject_point {
 	KVMSHARE_INJ_SPLIT_NOMEM = 16,	/* split: a 4 KiB page is not had */
 	KVMSHARE_INJ_UNIT_OUT_QUEUE = 17, /* unit page-out: registered, unlocked */
 	KVMSHARE_INJ_UNIT_OUT_CHECKED = 18, /* unit page-out end: checked */
+	KVMSHARE_INJ_UNIT_IN_READ = 19,	/* unit page-in: read, not installed */
+	KVMSHARE_INJ_UNIT_IN_NOMEM = 20, /* unit page-in: no 2 MiB block */
 };
 
 void kvmshare_inject(struct kvmshare_pool *pool, u32 point);
@@ -496,7 +518,7 @@ static inline pgoff_t kvmshare_unit_base(pgoff_t index)
 
 struct vm_fault;
 struct page *kvmshare_huge_fault(struct kvmshare_part *part,
-				 struct vm_fault *vmf);
+				 struct vm_fault *vmf, struct kvmshare_io **iop);
 vm_fault_t kvmshare_huge_wait(struct kvmshare_part *part,
 			      struct vm_fault *vmf);
 vm_fault_t kvmshare_huge_map_check(struct kvmshare_part *part,

@@ -135,13 +135,24 @@ retry:
 		filemap_invalidate_unlock_shared(mapping);
 		return VM_FAULT_SIGBUS;
 	}
-	/* A new 2 MiB unit where one fits (huge=on), else 4 KiB. */
-	page = kvmshare_huge_fault(part, vmf);
+	/*
+	 * A new 2 MiB unit where one fits (huge=on), or one paged in whole,
+	 * else 4 KiB.
+	 */
+	page = kvmshare_huge_fault(part, vmf, &io);
 	if (IS_ERR(page)) {
 		/* Another fault is making the unit: nothing made here. */
 		filemap_invalidate_unlock_shared(mapping);
 		if (PTR_ERR(page) == -EBUSY)
 			return kvmshare_huge_wait(part, vmf);
+		if (PTR_ERR(page) == -EINPROGRESS) {
+			/* A unit page-in: wait for it as for a page's. */
+			ret = kvmshare_fault_wait(vmf, part, io);
+			io = NULL;
+			if (ret)
+				return ret;
+			goto retry;
+		}
 		trace_kvmshare_refused(part, index, -EINTR, true);
 		return VM_FAULT_SIGBUS;		/* killed */
 	}

@@ -12,11 +12,12 @@
  * neither DAX nor anonymous on 6.1, and a PFN map breaks KVM and GUP
  * (the plan, sections 1 and 2), so this is the only route to a PMD.
  *
- * Steps 1 to 4 of the plan: units are made by faults only, with or
+ * Steps 1 to 5 of the plan: units are made by faults only, with or
  * without a paging service attached. Eviction and fadvise(DONTNEED) page
  * a unit out whole, and access sampling samples it as one
- * (kvmshare_huge_evict(), kvmshare_huge_sample(), below); a unit paged
- * out comes back 4 KiB page by page (unit page-in is step 5). Hole punching, truncation
+ * (kvmshare_huge_evict(), kvmshare_huge_sample(), below); a fault with
+ * sequential access pages a unit paged out back in whole
+ * (kvmshare_unit_pagein()), others page in 4 KiB. Hole punching, truncation
  * and removal free a unit they cover in whole, and split one they cut by
  * copy (kvmshare_huge_trim(), kvmshare_unit_cut(): no exported call
  * splits a compound page): its data outside the range goes to 4 KiB
@@ -151,26 +152,6 @@ static bool kvmshare_unit_free_entry(void *e)
 		      kvmshare_ent_kind(e) == KVMSHARE_ENT_ZERO);
 }
 
-/* Whether every entry of the unit at @base may be replaced (a hint). */
-static bool kvmshare_unit_empty(struct kvmshare_part *part, pgoff_t base)
-{
-	XA_STATE(xas, &part->pages, base);
-	bool empty = true;
-	void *e;
-
-	rcu_read_lock();
-	xas_for_each(&xas, e, base + KVMSHARE_UNIT_PAGES - 1) {
-		if (xas_retry(&xas, e))
-			continue;
-		if (!kvmshare_unit_free_entry(e)) {
-			empty = false;
-			break;
-		}
-	}
-	rcu_read_unlock();
-	return empty;
-}
-
 /*
  * Store the 512 subpages of @folio at [@base, @base + 512) if every entry
  * there is still a hole or an all-zero page: one section under the
@@ -230,6 +211,458 @@ static int kvmshare_unit_install(struct kvmshare_part *part, pgoff_t base,
 }
 
 /*
+ * Hints kept in part->units (value entries) for the choice of a unit
+ * page-in: the unit was paged out whole; its last page-in failed (its
+ * range comes back 4 KiB). A hint is only that: it may be stale (a
+ * punch does not clear it), and is replaced by the next one.
+ */
+#define KVMSHARE_UNIT_WAS_OUT	1UL
+#define KVMSHARE_UNIT_IN_FAILED	2UL
+
+/* Set the hint @flags of the unit at @base, unless a page-in is in flight. */
+static void kvmshare_unit_hint(struct kvmshare_part *part, pgoff_t base,
+			       unsigned long flags)
+{
+	unsigned long i = base >> KVMSHARE_UNIT_ORDER;
+	void *old;
+
+	xa_lock(&part->units);
+	old = xa_load(&part->units, i);
+	if (!old || xa_is_value(old))
+		__xa_store(&part->units, i, xa_mk_value(flags), GFP_ATOMIC);
+	xa_unlock(&part->units);
+}
+
+/*
+ * Unit page-in (step 5 of the plan). A fault on a unit whose 512 entries
+ * are all on the backing store, all-zero or holes, with at least one on
+ * the store, where a new unit could be made (kvmshare_unit_wanted()), may
+ * page the unit in whole: charge 512 pages as for a new unit, allocate
+ * the folio, zero its all-zero and absent subpages, and queue one v1
+ * page-in per subpage on the store into the subpage itself (the service's
+ * data is checked against the entry's crc32c as for any page-in,
+ * kvmshare_pager_write()). The unit is installed when the last request
+ * ends, and the fault, which waited for one of them, finds it and maps it
+ * by a PMD. Anything else (a page-in error, a request cancelled, an
+ * entry changed by a punch, a truncation or a 4 KiB page made meanwhile)
+ * installs nothing: the folio is freed, the pool uncharged, the entries
+ * stay as they were (a failed subpage's becomes POISON, as a failed 4 KiB
+ * page-in makes it), and the range comes back 4 KiB by today's page-in.
+ */
+
+static bool huge_pagein = true;
+module_param(huge_pagein, bool, 0644);
+MODULE_PARM_DESC(huge_pagein,
+		 "Page a 2 MiB unit paged out from a huge=on pool back in whole, mapped by a PMD, when a fault meets it with sequential access (default Y; N: always 4 KiB)");
+
+/* What a unit's 512 entries are (kvmshare_unit_scan()). */
+enum kvmshare_unit_kind {
+	KVMSHARE_UNIT_EMPTY,	/* holes and all-zero pages only */
+	KVMSHARE_UNIT_OUT,	/* those and pages on the backing store */
+	KVMSHARE_UNIT_OTHER,	/* a page in memory, a lost page */
+};
+
+/*
+ * Classify the unit at @base of @part from its entries (a hint unless the
+ * caller holds what keeps them), copying them to @ents (512, zeroed by
+ * the caller) if not NULL.
+ */
+static enum kvmshare_unit_kind kvmshare_unit_scan(struct kvmshare_part *part,
+						  pgoff_t base, void **ents)
+{
+	enum kvmshare_unit_kind kind = KVMSHARE_UNIT_EMPTY;
+	XA_STATE(xas, &part->pages, base);
+	void *e;
+
+	rcu_read_lock();
+	xas_for_each(&xas, e, base + KVMSHARE_UNIT_PAGES - 1) {
+		if (xas_retry(&xas, e))
+			continue;
+		if (kvmshare_ent_is_out(e)) {
+			kind = KVMSHARE_UNIT_OUT;
+		} else if (!kvmshare_unit_free_entry(e)) {
+			kind = KVMSHARE_UNIT_OTHER;
+			break;
+		}
+		if (ents)
+			ents[xas.xa_index - base] = e;
+	}
+	rcu_read_unlock();
+	return kind;
+}
+
+/*
+ * A request of the unit page-in in flight over @index of @part, with a
+ * reference (all of them end together), or NULL when none is.
+ */
+static struct kvmshare_io *kvmshare_unit_in_lookup(struct kvmshare_part *part,
+						   pgoff_t index)
+{
+	pgoff_t base = kvmshare_unit_base(index);
+	struct kvmshare_unit_in *ui;
+	struct kvmshare_io *io = NULL;
+	void *e;
+
+	if (xa_empty(&part->units))
+		return NULL;
+	xa_lock(&part->units);
+	e = xa_load(&part->units, base >> KVMSHARE_UNIT_ORDER);
+	if (e && !xa_is_value(e)) {
+		ui = e;
+		io = ui->ios[index - base] ?: ui->first;
+		refcount_inc(&io->ref);
+	}
+	xa_unlock(&part->units);
+	return io;
+}
+
+/*
+ * Store the subpages of @ui's folio over its 512 entries, in one section
+ * under the array's lock, if each entry is still the one the page-in
+ * found (a punch, a truncation, a 4 KiB page made by write() or by a
+ * fault through a mapping with a page table there change one), counting
+ * the entries that were on the store, all-zero and holes. Nodes for the
+ * holes are made first (xas_create_range(), as kvmshare_unit_install()).
+ * Returns whether the unit is in the array.
+ */
+static bool kvmshare_unit_in_install(struct kvmshare_unit_in *ui,
+				     unsigned int *out, unsigned int *zero,
+				     unsigned int *holes)
+{
+	struct kvmshare_part *part = ui->part;
+	XA_STATE(xas, &part->pages, ui->base);
+	bool changed;
+	unsigned int i;
+	void *e;
+
+	do {
+		changed = false;
+		*out = 0;
+		*zero = 0;
+		*holes = 0;
+		xas_lock(&xas);
+		for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+			xas_set_order(&xas, ui->base + i, 0);
+			e = xas_load(&xas);
+			if (e != ui->ents[i]) {
+				changed = true;
+				break;
+			}
+		}
+		if (!changed) {
+			xas_set_order(&xas, ui->base, KVMSHARE_UNIT_ORDER);
+			xas_create_range(&xas);
+		}
+		if (!changed && !xas_error(&xas)) {
+			for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+				xas_set_order(&xas, ui->base + i, 0);
+				xas_store(&xas, folio_page(ui->folio, i));
+				xas_init_marks(&xas);
+				if (!ui->ents[i])
+					(*holes)++;
+				else if (kvmshare_ent_is_out(ui->ents[i]))
+					(*out)++;
+				else
+					(*zero)++;
+			}
+		}
+		xas_unlock(&xas);
+	} while (xas_nomem(&xas, GFP_KERNEL) && !changed);
+	return !changed && !xas_error(&xas);
+}
+
+/*
+ * The last request of the unit page-in @ui ended (or the fault that
+ * queued them let go of its count): install the unit if every request
+ * succeeded, else give it up; a subpage whose page-in failed (not
+ * cancelled) is lost as a 4 KiB page would be (POISON: a machine check
+ * for whoever touches it), the others stay on the store. Then, for every
+ * request: leave part->io, free the block its entry held (the entry is
+ * now the unit's subpage, or POISON) or was handed by a removal, and
+ * wake its waiters. Called with no lock held (it may sleep). Frees @ui.
+ */
+static void kvmshare_unit_in_end(struct kvmshare_unit_in *ui)
+{
+	struct kvmshare_part *part = ui->part;
+	struct kvmshare_pool *pool = part->pool;
+	unsigned int i, out = 0, zero = 0, holes = 0, lost = 0;
+	bool installed = false, ok = true, handed, registered;
+	DECLARE_BITMAP(free_block, KVMSHARE_UNIT_PAGES);
+	struct kvmshare_io *io;
+	void *poison = kvmshare_ent(KVMSHARE_ENT_POISON, 0, 0);
+
+	bitmap_zero(free_block, KVMSHARE_UNIT_PAGES);
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++)
+		if (ui->ios[i] && ui->ios[i]->result)
+			ok = false;
+	/* As if the service's completions had come just before a punch. */
+	kvmshare_inject(pool, KVMSHARE_INJ_UNIT_IN_READ);
+	if (ok)
+		installed = kvmshare_unit_in_install(ui, &out, &zero, &holes);
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+		io = ui->ios[i];
+		if (!io)
+			continue;
+		if (installed) {
+			__set_bit(i, free_block);
+		} else if (io->result && io->result != -ECANCELED &&
+			   xa_cmpxchg(&part->pages, io->index, ui->ents[i],
+				      poison, GFP_KERNEL) == ui->ents[i]) {
+			/* Lost, as a failed 4 KiB page-in loses it. */
+			kvmshare_account_out(part, KVMSHARE_ENT_OUT, -1);
+			atomic64_inc(&part->cnt.pagein_errors);
+			pr_warn_ratelimited("%s: page %lu of partition %llu lost: page-in failed (%d)\n",
+					    pool->name, io->index, part->id,
+					    io->result);
+			__set_bit(i, free_block);
+			lost++;
+		}
+	}
+	/* Faults from here find the unit, or its entries as they are now. */
+	xa_lock(&part->units);
+	if (installed)
+		__xa_erase(&part->units, ui->base >> KVMSHARE_UNIT_ORDER);
+	else
+		__xa_store(&part->units, ui->base >> KVMSHARE_UNIT_ORDER,
+			   xa_mk_value(KVMSHARE_UNIT_IN_FAILED), GFP_ATOMIC);
+	xa_unlock(&part->units);
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+		io = ui->ios[i];
+		if (!io)
+			continue;
+		trace_kvmshare_pagein_end(io, io->result, installed);
+		/* (kvmshare_io_end(), for the whole group at once) */
+		xa_lock(&part->io);
+		registered = __xa_cmpxchg(&part->io, io->index, io, NULL,
+					  GFP_NOWAIT) == io;
+		handed = io->handed;
+		xa_unlock(&part->io);
+		if (handed || test_bit(i, free_block)) {
+			spin_lock(&pool->io_lock);
+			__kvmshare_block_put(pool, io->block);
+			spin_unlock(&pool->io_lock);
+		}
+		io->page = NULL;		/* the folio's */
+		if (registered)
+			kvmshare_io_put(io);	/* the array's */
+		complete_all(&io->done);
+		kvmshare_io_put(io);		/* in flight */
+	}
+	if (installed) {
+		kvmshare_account_out(part, KVMSHARE_ENT_OUT, -(long)out);
+		if (zero)
+			kvmshare_account_out(part, KVMSHARE_ENT_ZERO,
+					     -(long)zero);
+		kvmshare_held_return_list(pool, &ui->held);
+		atomic64_add(out, &part->cnt.pageins);
+		atomic64_add(zero + holes, &part->cnt.allocated);
+		atomic64_inc(&part->cnt.huge_units);
+		atomic64_inc(&part->cnt.huge_pageins);
+	} else {
+		folio_put(ui->folio);
+		kvmshare_uncharge_unit(part, &ui->held);
+		atomic64_inc(&part->cnt.huge_pagein_failures);
+		atomic64_inc(&part->cnt.huge_fallbacks);
+		if (!lost)
+			pr_info_ratelimited("%s/%llu: unit at page %lu not paged in whole (%s): 4 KiB\n",
+					    pool->name, part->id, ui->base,
+					    ok ? "changed meanwhile" :
+					    "a request was cancelled");
+	}
+	wake_up_all(&pool->room_wq);
+	kobject_put(&part->kobj);
+	kvfree(ui);
+}
+
+/* Drop a count of @ui's requests left; the last one ends the page-in. */
+static void kvmshare_unit_in_put(struct kvmshare_unit_in *ui)
+{
+	/* (each request's result written before: a full barrier) */
+	if (atomic_dec_and_test(&ui->left))
+		kvmshare_unit_in_end(ui);
+}
+
+/**
+ * kvmshare_huge_pagein_done - a page-in request of a unit ended
+ * @io: the request (kvmshare_io_end(), which leaves the rest to the unit)
+ * @result: 0 (the data is in the subpage, its crc checked), or why not
+ *
+ * Notes the result; the last request of the unit ends them all
+ * (kvmshare_unit_in_end()): until then each stays registered and its
+ * waiters asleep, so that nobody starts a 4 KiB page-in of a page the
+ * unit is bringing in.
+ */
+void kvmshare_huge_pagein_done(struct kvmshare_io *io, int result)
+{
+	io->result = result;
+	kvmshare_unit_in_put(io->unit_in);
+}
+
+/*
+ * Undo a unit page-in before any request was queued: the first
+ * @registered requests leave part->io (nothing can have handed them a
+ * block: the caller holds the invalidate_lock) and wake whoever found
+ * one there and waits (a write(), a fault through a mapping with a page
+ * table: they look again), every request is freed, the folio too, and
+ * the charge undone. The page-in was not in part->units yet.
+ */
+static void kvmshare_unit_in_undo(struct kvmshare_unit_in *ui,
+				  unsigned int registered)
+{
+	struct kvmshare_part *part = ui->part;
+	unsigned int i, n = 0;
+	struct kvmshare_io *io;
+
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+		io = ui->ios[i];
+		if (!io)
+			continue;
+		if (n++ < registered) {
+			xa_cmpxchg(&part->io, io->index, io, NULL, GFP_KERNEL);
+			kvmshare_io_put(io);	/* the array's */
+		}
+		io->page = NULL;
+		complete_all(&io->done);
+		kvmshare_io_put(io);
+	}
+	folio_put(ui->folio);
+	kvmshare_uncharge_unit(part, &ui->held);
+	kobject_put(&part->kobj);
+	kvfree(ui);
+}
+
+/*
+ * How a unit to page in is allocated: as a new unit, but not zeroed (only
+ * its subpages that are not on the backing store are, one by one).
+ */
+#define KVMSHARE_UNIT_IN_GFP	(KVMSHARE_UNIT_GFP & ~__GFP_ZERO)
+
+/*
+ * Start the page-in of the unit at @base of @part for the fault @vmf
+ * (kvmshare_huge_fault(): the unit lock and the invalidate_lock shared
+ * held, the unit wanted and found holding pages on the backing store).
+ * Returns -EINPROGRESS with *@iop, a request of the unit with a
+ * reference for the caller to wait for (all of them end together), or 0
+ * when the unit is not paged in whole (counted; the caller takes the
+ * 4 KiB path): huge_pagein off, no service, sparse access, no room for
+ * 512 pages, no free 2 MiB block, no memory, a page-in of one of its
+ * pages already under way.
+ */
+static int kvmshare_unit_pagein(struct kvmshare_part *part,
+				struct vm_fault *vmf, pgoff_t base,
+				struct kvmshare_io **iop)
+{
+	struct kvmshare_pool *pool = part->pool;
+	struct kvmshare_unit_in *ui;
+	struct folio *folio = NULL;
+	unsigned int i, registered = 0;
+	struct kvmshare_io *io;
+	LIST_HEAD(held);
+	unsigned long hint = 0;
+	void *e, *old;
+
+	if (!READ_ONCE(huge_pagein) || !kvmshare_pager_active(pool))
+		goto fallback;
+	e = xa_load(&part->units, base >> KVMSHARE_UNIT_ORDER);
+	if (xa_is_value(e))
+		hint = xa_to_value(e);
+	if ((hint & KVMSHARE_UNIT_IN_FAILED) ||
+	    !kvmshare_ra_unit_wanted(part, vmf->pgoff,
+				     hint & KVMSHARE_UNIT_WAS_OUT)) {
+		atomic64_inc(&part->cnt.huge_pagein_sparse);
+		goto fallback;
+	}
+	if (!kvmshare_charge_unit(part, &held))
+		goto fallback;
+	if (!kvmshare_inject_fail(pool, KVMSHARE_INJ_UNIT_IN_NOMEM))
+		folio = vma_alloc_folio(KVMSHARE_UNIT_IN_GFP,
+					KVMSHARE_UNIT_ORDER, vmf->vma,
+					vmf->address & HPAGE_PMD_MASK, true);
+	if (!folio)
+		goto uncharge;
+	ui = kvzalloc(sizeof(*ui), GFP_KERNEL);
+	if (!ui) {
+		folio_put(folio);
+		goto uncharge;
+	}
+	ui->part = part;
+	kobject_get(&part->kobj);
+	ui->folio = folio;
+	ui->base = base;
+	INIT_LIST_HEAD(&ui->held);
+	list_splice_init(&held, &ui->held);
+	/* Under the unit lock: no other unit page-in or new unit here. */
+	if (kvmshare_unit_scan(part, base, ui->ents) != KVMSHARE_UNIT_OUT)
+		goto undo;
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+		e = ui->ents[i];
+		if (!kvmshare_ent_is_out(e)) {
+			clear_highpage(folio_page(folio, i));
+			continue;
+		}
+		io = kvmshare_io_alloc(part, KVMSHARE_PAGER_OP_PAGE_IN,
+				       base + i, kvmshare_ent_block(e),
+				       folio_page(folio, i));
+		if (!io)
+			goto undo;
+		io->crc = kvmshare_ent_crc(e);
+		io->unit_in = ui;
+		ui->ios[i] = io;
+		if (!ui->first)
+			ui->first = io;
+		ui->nr_in++;
+	}
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+		io = ui->ios[i];
+		if (!io)
+			continue;
+		refcount_inc(&io->ref);		/* the array's */
+		if (xa_insert(&part->io, io->index, io, GFP_KERNEL)) {
+			/* A 4 KiB page-in (read-ahead) of it, or no memory. */
+			kvmshare_io_put(io);
+			goto undo;
+		}
+		registered++;
+	}
+	/*
+	 * Registered: a page-in that ended between the look and the
+	 * registration may have changed an entry (as kvmshare_pagein_queue()
+	 * looks again).
+	 */
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++)
+		if (xa_load(&part->pages, base + i) != ui->ents[i])
+			goto undo;
+	/* Complete: faults in the unit may find it and wait for it. */
+	old = xa_store(&part->units, base >> KVMSHARE_UNIT_ORDER, ui,
+		       GFP_KERNEL);
+	if (xa_is_err(old))
+		goto undo;
+	io = ui->ios[vmf->pgoff - base] ?: ui->first;
+	refcount_inc(&io->ref);			/* the caller's */
+	*iop = io;
+	/* One count for us while we queue: the last end may come first. */
+	atomic_set(&ui->left, ui->nr_in + 1);
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+		if (!ui->ios[i])
+			continue;
+		trace_kvmshare_pagein_start(ui->ios[i]);
+		kvmshare_io_queue(pool, ui->ios[i]);
+	}
+	kvmshare_unit_in_put(ui);
+	kvmshare_pager_kick(pool);
+	return -EINPROGRESS;
+
+undo:
+	kvmshare_unit_in_undo(ui, registered);
+	goto fallback;
+uncharge:
+	kvmshare_uncharge_unit(part, &held);
+fallback:
+	atomic64_inc(&part->cnt.huge_fallbacks);
+	return 0;
+}
+
+/*
  * Whether a fault of @vmf may get a new unit of @part, the pool aside:
  * the mount option, the task's and the mapping's THP settings (prctl
  * PR_SET_THP_DISABLE, MADV_NOHUGEPAGE), a VMA where a PMD can map the
@@ -258,9 +691,10 @@ static bool kvmshare_unit_wanted(struct kvmshare_part *part,
 }
 
 /**
- * kvmshare_huge_fault - make a 2 MiB unit for a fault, if it should have one
+ * kvmshare_huge_fault - make a 2 MiB unit for a fault, or page it in whole
  * @part: the partition
  * @vmf: the fault (kvmshare_fault(), the invalidate_lock held shared)
+ * @iop: a request to wait for, on ERR_PTR(-EINPROGRESS)
  *
  * When the fault may have a unit (kvmshare_unit_wanted()) and every entry
  * of it is a hole or an all-zero page, charge 512 pages, allocate the
@@ -269,7 +703,11 @@ static bool kvmshare_unit_wanted(struct kvmshare_part *part,
  * kvmshare_charge_unit() refuses (a unit is made only where 512 pages
  * fit under the limit, the target and the pool's reserve and low mark),
  * when the host has no free 2 MiB block, when a 4 KiB page came first or
- * when the array cannot get a node.
+ * when the array cannot get a node. When some of the entries are on the
+ * backing store instead, the unit may be paged in whole
+ * (kvmshare_unit_pagein()); a fault anywhere in a unit whose page-in is
+ * in flight waits for it, through any mapping, rather than make a 4 KiB
+ * page there that would make it fail.
  *
  * Returns the subpage of @vmf->pgoff with a reference for the caller,
  * which handles it as any page (locks it, checks it is still the entry,
@@ -278,27 +716,46 @@ static bool kvmshare_unit_wanted(struct kvmshare_part *part,
  * lock taken by another fault is ERR_PTR(-EBUSY) for a fault that may be
  * retried (the caller unlocks and calls kvmshare_huge_wait()), and
  * ERR_PTR(-EINTR) when a fault that cannot be retried is killed waiting
- * for it: no 4 KiB page is made in the range then.
+ * for it: no 4 KiB page is made in the range then. ERR_PTR(-EINPROGRESS):
+ * a unit page-in is under way, *@iop is one of its requests with a
+ * reference (wait for it as for a 4 KiB page-in, then retry).
  */
 struct page *kvmshare_huge_fault(struct kvmshare_part *part,
-				 struct vm_fault *vmf)
+				 struct vm_fault *vmf, struct kvmshare_io **iop)
 {
 	struct kvmshare_pool *pool = part->pool;
 	pgoff_t base = kvmshare_unit_base(vmf->pgoff);
 	unsigned int nr = kvmshare_unit_lock_nr(part, base);
+	enum kvmshare_unit_kind kind;
 	struct folio *folio = NULL;
 	LIST_HEAD(held);
 	int err;
 
 	BUILD_BUG_ON(KVMSHARE_UNIT_ORDER != HPAGE_PMD_ORDER);
-	if (!kvmshare_unit_wanted(part, vmf, base) ||
-	    !kvmshare_unit_empty(part, base))
+	*iop = kvmshare_unit_in_lookup(part, vmf->pgoff);
+	if (*iop)
+		return ERR_PTR(-EINPROGRESS);
+	if (!kvmshare_unit_wanted(part, vmf, base))
+		return NULL;
+	kind = kvmshare_unit_scan(part, base, NULL);
+	if (kind == KVMSHARE_UNIT_OTHER)
 		return NULL;
 	err = kvmshare_unit_lock(part, vmf, nr);
 	if (err)
 		return ERR_PTR(err);
-	/* Made meanwhile by a fault that held the lock? */
-	if (!kvmshare_unit_empty(part, base)) {
+	/* Made or paged in meanwhile by a fault that held the lock? */
+	*iop = kvmshare_unit_in_lookup(part, vmf->pgoff);
+	if (*iop) {
+		kvmshare_unit_unlock(pool, nr);
+		return ERR_PTR(-EINPROGRESS);
+	}
+	kind = kvmshare_unit_scan(part, base, NULL);
+	if (kind == KVMSHARE_UNIT_OUT) {
+		err = kvmshare_unit_pagein(part, vmf, base, iop);
+		kvmshare_unit_unlock(pool, nr);
+		return err ? ERR_PTR(err) : NULL;
+	}
+	if (kind != KVMSHARE_UNIT_EMPTY) {
 		kvmshare_unit_unlock(pool, nr);
 		return NULL;
 	}
@@ -947,6 +1404,8 @@ static bool kvmshare_unit_out_end(struct kvmshare_unit_out *uo)
 		atomic64_add(zero, &part->cnt.zero_elided);
 		atomic64_inc(&part->cnt.huge_pageouts);
 		atomic64_dec(&part->cnt.huge_units);
+		/* A hint for its page-in (no memory: no hint). */
+		kvmshare_unit_hint(part, uo->base, KVMSHARE_UNIT_WAS_OUT);
 		/* The array's reference and ours: a poisoned unit is kept. */
 		kvmshare_unit_release(part, folio, uo->base);
 	} else {

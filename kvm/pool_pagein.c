@@ -268,6 +268,53 @@ static unsigned int kvmshare_ra_adapt(struct kvmshare_part *part,
 	return w;
 }
 
+/* The smallest read-ahead limit at which a full window may page a unit in. */
+#define KVMSHARE_UNIT_PAGEIN_WINDOW	16
+
+/**
+ * kvmshare_ra_unit_wanted - whether a fault at @index should page its unit in
+ * @part: the partition
+ * @index: the faulting page, in a unit whose pages are all on the backing
+ *	store, all-zero or holes
+ * @whole: the unit was paged out whole (a hint, pool_huge.c)
+ *
+ * A unit page-in reads up to 512 pages for one fault: worth it only when
+ * the guest will touch them, which the read-ahead tells. Yes when a
+ * neighbour of @index is in memory and was touched since it came (the
+ * guest walks into this unit from the one before or after: the window
+ * doubles, as for a 4 KiB page-in), or when the unit was paged out whole
+ * and the read-ahead window is at its limit, and that limit is at least
+ * KVMSHARE_UNIT_PAGEIN_WINDOW pages (no sign of sparse access since the
+ * window last shrank). That second kind is a guess, and costs the window
+ * a halving: a sparse pattern pays for one unit, then its faults page in
+ * 4 KiB (whose read-ahead, untouched, shrinks the window further) until
+ * sequential faults grow it back. No when the window is smaller: sparse
+ * access. With readahead_adapt off the window is always at its limit.
+ */
+bool kvmshare_ra_unit_wanted(struct kvmshare_part *part, pgoff_t index,
+			     bool whole)
+{
+	unsigned int limit = READ_ONCE(pagein_cluster);
+	unsigned int w = min(READ_ONCE(part->ra_window), limit);
+
+	if ((index && kvmshare_ra_used(part, index - 1)) ||
+	    kvmshare_ra_used(part, index + 1)) {
+		if (READ_ONCE(readahead_adapt) && w < limit) {
+			WRITE_ONCE(part->ra_window, min(w * 2, limit));
+			atomic64_inc(&part->cnt.readahead_grows);
+		}
+		return true;
+	}
+	if (!whole || limit < KVMSHARE_UNIT_PAGEIN_WINDOW ||
+	    kvmshare_ra_window(part) < limit)
+		return false;
+	if (READ_ONCE(readahead_adapt)) {
+		WRITE_ONCE(part->ra_window, limit / 2);
+		atomic64_inc(&part->cnt.readahead_shrinks);
+	}
+	return true;
+}
+
 /*
  * Page in, along with page @index, the other pages of its aligned window
  * (kvmshare_ra_adapt(): 1 to pagein_cluster pages) that are on the

@@ -37,6 +37,8 @@ struct kvmshare_io {
 	 */
 	struct page *page;
 	struct kvmshare_unit_out *unit;	/* a unit's page-out: its group */
+	struct kvmshare_unit_in *unit_in; /* a unit's page-in: its group */
+	int result;			/* a unit's page-in: how it ended */
 	bool copy_failed;		/* io_lock: the last post's copy hit an MCE */
 	struct completion done;
 	refcount_t ref;
@@ -65,6 +67,31 @@ struct kvmshare_unit_out {
 	 * each request's end before it drops @left, read by the last.
 	 */
 	void *ents[KVMSHARE_UNIT_PAGES];
+};
+
+/*
+ * The page-in of a whole 2 MiB unit (pool_huge.c): a new order-9 folio,
+ * not in the array, and one page-in request per subpage on the backing
+ * store (the others, all-zero or holes, stay zero), ended together.
+ * The requests are registered in part->io as 4 KiB page-ins are and stay
+ * there, their waiters asleep, until the last has ended: the group's end
+ * installs the unit (512 entries swapped in one section, only if each is
+ * still what the page-in found) or gives it up, then unregisters and
+ * completes every request at once. While it is in flight part->units
+ * points at it at base >> 9, so that faults elsewhere in the unit wait
+ * for it instead of making 4 KiB pages there.
+ */
+struct kvmshare_unit_in {
+	struct kvmshare_part *part;	/* kobject reference */
+	struct folio *folio;		/* the unit (its only reference) */
+	pgoff_t base;			/* index of its first subpage */
+	unsigned int nr_in;		/* requests (subpages on the store) */
+	/* Requests not ended yet, and 1 while the fault queues them. */
+	atomic_t left;
+	struct list_head held;		/* pages held for the entitlement */
+	struct kvmshare_io *first;	/* the first request */
+	void *ents[KVMSHARE_UNIT_PAGES];	/* the entries found */
+	struct kvmshare_io *ios[KVMSHARE_UNIT_PAGES];	/* or NULL */
 };
 
 /* A paging service attached to a pool. */
@@ -137,6 +164,7 @@ long kvmshare_huge_evict(struct kvmshare_part *part,
 			 struct address_space *mapping, pgoff_t index,
 			 void *entry, bool wait);
 void kvmshare_huge_pageout_done(struct kvmshare_io *io, int result);
+void kvmshare_huge_pagein_done(struct kvmshare_io *io, int result);
 bool kvmshare_huge_sample(struct kvmshare_part *part,
 			  struct address_space *mapping, pgoff_t index,
 			  void *entry);

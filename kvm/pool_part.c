@@ -687,6 +687,12 @@ static struct kvmshare_part_cnt_attr kvmshare_part_huge_pageouts_kept =
 	KVMSHARE_PART_CNT(huge_pageouts_kept, huge_pageouts_kept);
 static struct kvmshare_part_cnt_attr kvmshare_part_huge_held_skips =
 	KVMSHARE_PART_CNT(huge_held_skips, huge_held_skips);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_pageins =
+	KVMSHARE_PART_CNT(huge_pageins, huge_pageins);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_pagein_sparse =
+	KVMSHARE_PART_CNT(huge_pagein_sparse, huge_pagein_sparse);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_pagein_failures =
+	KVMSHARE_PART_CNT(huge_pagein_failures, huge_pagein_failures);
 
 static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_sysfs[0].kattr.attr,
@@ -730,6 +736,9 @@ static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_huge_pageouts.kattr.attr,
 	&kvmshare_part_huge_pageouts_kept.kattr.attr,
 	&kvmshare_part_huge_held_skips.kattr.attr,
+	&kvmshare_part_huge_pageins.kattr.attr,
+	&kvmshare_part_huge_pagein_sparse.kattr.attr,
+	&kvmshare_part_huge_pagein_failures.kattr.attr,
 	NULL,
 };
 
@@ -749,6 +758,7 @@ static void kvmshare_part_release(struct kobject *kobj)
 	struct kvmshare_part *part = to_part(kobj);
 
 	xa_destroy(&part->unit_picks);	/* (values only) */
+	xa_destroy(&part->units);	/* (values only: no page-in in flight) */
 	kfree(part);
 }
 
@@ -799,7 +809,7 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 	 * read-ahead window and its three counters, the twelve of units).
 	 */
 	BUILD_BUG_ON(ARRAY_SIZE(kvmshare_part_attrs) !=
-		     ARRAY_SIZE(kvmshare_part_sysfs) + 18);
+		     ARRAY_SIZE(kvmshare_part_sysfs) + 21);
 	part = kzalloc(sizeof(*part), GFP_KERNEL);
 	if (!part)
 		return ERR_PTR(-ENOMEM);
@@ -812,6 +822,7 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 	lockdep_set_class(&part->pages.xa_lock, &kvmshare_pages_lock_key);
 	xa_init(&part->io);
 	xa_init(&part->unit_picks);
+	xa_init(&part->units);
 	lockdep_set_class(&part->io.xa_lock, &kvmshare_io_lock_key);
 	INIT_LIST_HEAD(&part->node);
 	kobject_init(&part->kobj, &kvmshare_part_ktype);

@@ -749,6 +749,11 @@ void kvmshare_io_end(struct kvmshare_io *io, int result)
 		owned = kvmshare_pageout_done(io, result);
 		break;
 	case KVMSHARE_PAGER_OP_PAGE_IN:
+		if (io->unit_in) {
+			/* The unit's last request ends all of them. */
+			kvmshare_huge_pagein_done(io, result);
+			return;
+		}
 		owned = kvmshare_pagein_done(io, result);
 		break;
 	}
