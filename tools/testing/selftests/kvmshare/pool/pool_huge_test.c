@@ -57,6 +57,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -77,6 +78,7 @@
 #define INJ_SPLIT_COPIED	15
 #define INJ_SPLIT_NOMEM		16
 #define INJ_UNIT_OUT_CHECKED	18
+#define INJ_UNIT_IN_READ	19
 
 FIXTURE(huge) {
 	char dir[64];
@@ -2083,6 +2085,279 @@ TEST_F(huge, unlinked_while_mapped_frees_at_munmap)
 	ASSERT_EQ(0, munmap(self->ram + KS_PAGE, RAM - KS_PAGE));
 	self->ram = MAP_FAILED;
 	EXPECT_EQ(0, ks_sysfs_settle(0, 5, "%s/used_pages", self->name));
+}
+
+/*
+ * Step 5: a raised target brings units paged out whole back whole. The
+ * guest fills its slot, a target of 4 units pages 12 out, the target
+ * goes away and the guest reads everything back in order: each unit
+ * comes back by one unit page-in (the first one by the full read-ahead
+ * window, the others by their touched neighbour), mapped by a PMD again
+ * (FilePmdMapped, KVM's pages_2m), and every byte verifies.
+ */
+TEST_F_TIMEOUT(huge, raised_target_pages_units_in_whole, 120)
+{
+	const uint64_t keep = 4 * UNIT_PAGES;
+	struct kvmshare_part_stats st;
+	uint64_t least = UINT64_MAX;
+	struct mvm_result res;
+	struct ks_pager pg;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	ASSERT_EQ(0, vm_create(self, 1));
+	ASSERT_EQ(0, ks_pager_attach(&pg, self->dir, 2 * RAM_PAGES, 256, 64,
+				     0, -1));
+	ASSERT_EQ(0, ks_pager_run(&pg));
+	ASSERT_EQ(0, mvm_call(self->vcpu[0], MVM_OP_FILL, MVM_DATA_GPA,
+			      RAM_PAGES, 0x5353, &res));
+	ASSERT_EQ(MVM_OK, res.status);
+	if (no_block(self, RAM_UNITS, 0)) {
+		ks_pager_detach(&pg);
+		SKIP(return, NO_BLOCK);
+	}
+	ASSERT_EQ(0, set_target(self->fd, keep, 0));
+	EXPECT_EQ(0, wait_resident_least(self->fd, keep, 60, &least))
+		UNIT_LOG(self);
+	EXPECT_EQ(RAM_UNITS - 4, cnt(self, "huge_pageouts"));
+	ASSERT_EQ(0, set_target(self->fd, 0, 0));
+	ASSERT_EQ(0, mvm_call(self->vcpu[0], MVM_OP_VERIFY, MVM_DATA_GPA,
+			      RAM_PAGES, 0x5353, &res));
+	EXPECT_EQ(MVM_OK, res.status) TH_LOG("mismatch at 0x%llx",
+					     (unsigned long long)res.addr);
+	TH_LOG("huge_pageins %lld sparse %lld failures %lld fallbacks %lld",
+	       cnt(self, "huge_pageins"), cnt(self, "huge_pagein_sparse"),
+	       cnt(self, "huge_pagein_failures"),
+	       cnt(self, "huge_fallbacks"));
+	/* At least 90 % of the slot whole again, within the call. */
+	EXPECT_GE(cnt(self, "huge_pageins") * 10, (RAM_UNITS - 4) * 9);
+	EXPECT_GE(cnt(self, "huge_units") * 10, RAM_UNITS * 9);
+	EXPECT_EQ(0, cnt(self, "huge_pagein_failures"));
+	EXPECT_GE(smaps_pmd_kb(self->ram) * 10, (long long)RAM_UNITS * 2048 * 9);
+	if (kvm_tdp())
+		EXPECT_GE(mvm_stat(self->vm, "pages_2m") * 10,
+			  (long long)RAM_UNITS * 9)
+			TH_LOG("pages_2m %lld, pages_4k %lld",
+			       mvm_stat(self->vm, "pages_2m"),
+			       mvm_stat(self->vm, "pages_4k"));
+	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
+	EXPECT_EQ(RAM_PAGES, st.resident_pages);
+	EXPECT_EQ(0, st.paged_out_pages);
+	EXPECT_EQ(0, st.pagein_errors);
+	EXPECT_EQ(0, ks_sysfs_settle(0, 5, "%s/blocks_used", self->name));
+	ks_pager_detach(&pg);
+}
+
+/*
+ * Page out @units units of the map, filled with @seed's pattern, with
+ * fadvise(DONTNEED), a service serving: 0 once none is resident.
+ */
+static int units_out(struct __test_metadata *_metadata,
+		     struct _test_data_huge *self, struct ks_pager *pg,
+		     uint64_t units, uint64_t seed)
+{
+	host_fill_all(self->ram, 0, units * UNIT_PAGES, seed);
+	if (no_block(self, units, 0))
+		return 1;
+	EXPECT_EQ(0, ks_pager_attach(pg, self->dir, RAM_PAGES, 256, 64, 0,
+				     -1));
+	EXPECT_EQ(0, ks_pager_run(pg));
+	EXPECT_EQ(0, posix_fadvise(self->fd, 0, units * UNIT,
+				   POSIX_FADV_DONTNEED));
+	EXPECT_EQ(0, ks_wait_resident(self->fd, 0, 30))
+		UNIT_LOG(self);
+	EXPECT_EQ((long long)units, cnt(self, "huge_pageouts"));
+	return 0;
+}
+
+/*
+ * The host reads 4 units paged out whole, page by page in order: 4 unit
+ * page-ins, a PMD over each again, every byte as written, no block left.
+ */
+TEST_F_TIMEOUT(huge, sequential_touch_pages_units_in_whole, 60)
+{
+	const uint64_t units = 4;
+	struct ks_pager pg;
+	uint64_t i;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	if (units_out(_metadata, self, &pg, units, 0x61))
+		SKIP(return, NO_BLOCK);
+	for (i = 0; i < units * UNIT_PAGES; i++)
+		(void)peek(self->ram + i * KS_PAGE);
+	EXPECT_EQ((long long)units, cnt(self, "huge_pageins"))
+		TH_LOG("sparse %lld failures %lld fallbacks %lld",
+		       cnt(self, "huge_pagein_sparse"),
+		       cnt(self, "huge_pagein_failures"),
+		       cnt(self, "huge_fallbacks"));
+	EXPECT_EQ((long long)units, cnt(self, "huge_units"));
+	EXPECT_EQ((long long)units * 2048, smaps_pmd_kb(self->ram));
+	EXPECT_EQ(units * UNIT_PAGES, resident(_metadata, self->fd));
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, units * UNIT_PAGES, 0x61));
+	EXPECT_EQ(0, ks_sysfs_settle(0, 5, "%s/blocks_used", self->name));
+	ks_pager_detach(&pg);
+}
+
+/*
+ * Sparse access does not page units in: one page touched in each of 8
+ * units paged out whole. The first touch may guess sequential (full
+ * window: one unit), and halves the window; the 7 others page in 4 KiB
+ * (huge_pagein_sparse, huge_fallbacks), with at most the read-ahead
+ * window each, not 512 pages.
+ */
+TEST_F_TIMEOUT(huge, sparse_touch_pages_in_4k, 60)
+{
+	const uint64_t units = 8, at = 100;
+	struct kvmshare_part_stats st;
+	struct ks_pager pg;
+	uint64_t u;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	if (units_out(_metadata, self, &pg, units, 0x62))
+		SKIP(return, NO_BLOCK);
+	for (u = 0; u < units; u++)
+		(void)peek(self->ram + (u * UNIT_PAGES + at) * KS_PAGE);
+	EXPECT_LE(cnt(self, "huge_pageins"), 1);
+	EXPECT_GE(cnt(self, "huge_pagein_sparse"), (long long)units - 1);
+	EXPECT_GE(cnt(self, "huge_fallbacks"), (long long)units - 1);
+	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
+	/* One unit at most, and a window of at most 16 per other touch. */
+	EXPECT_LE(st.resident_pages, UNIT_PAGES + (units - 1) * 16);
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, units * UNIT_PAGES, 0x62));
+	ks_pager_detach(&pg);
+}
+
+static sigjmp_buf mce_jmp;
+static int mce_code;
+static void *mce_addr;
+
+static void on_mce(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	mce_code = si->si_code;
+	mce_addr = si->si_addr;
+	siglongjmp(mce_jmp, 1);
+}
+
+/*
+ * A page-in error on one subpage of a unit paged in whole: the unit is
+ * not installed (huge_pagein_failures), that page is lost as a failed
+ * 4 KiB page-in loses it (a machine check for that page only, EIO for
+ * read()), and the 511 others come back 4 KiB with every byte intact.
+ */
+TEST_F_TIMEOUT(huge, unit_pagein_error_loses_one_page, 60)
+{
+	struct sigaction sa = { .sa_sigaction = on_mce,
+				.sa_flags = SA_SIGINFO };
+	const uint64_t bad = 77;
+	struct ks_pager pg;
+	struct stat sb;
+	char buf[8];
+	uint64_t i;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill_all(self->ram, 0, UNIT_PAGES, 0x63);
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
+	ASSERT_EQ(0, ks_pager_attach(&pg, self->dir, RAM_PAGES, 256, 64, 0,
+				     -1));
+	ASSERT_EQ(0, fstat(self->fd, &sb));
+	pg.fail_part = sb.st_ino;
+	pg.fail_index = bad;
+	pg.fail_set = 1;
+	ASSERT_EQ(0, ks_pager_run(&pg));
+	EXPECT_EQ(0, posix_fadvise(self->fd, 0, UNIT, POSIX_FADV_DONTNEED));
+	ASSERT_EQ(0, ks_wait_resident(self->fd, 0, 30))
+		UNIT_LOG(self);
+	/* The first touch tries the unit; it fails and the page comes 4 KiB. */
+	(void)peek(self->ram);
+	EXPECT_EQ(1, cnt(self, "huge_pagein_failures"));
+	EXPECT_EQ(0, cnt(self, "huge_pageins"));
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	EXPECT_EQ(1, cnt(self, "pagein_errors"));
+	for (i = 0; i < UNIT_PAGES; i++)
+		if (i != bad)
+			(void)peek(self->ram + i * KS_PAGE);
+	EXPECT_EQ(1, cnt(self, "huge_pagein_failures"));
+	EXPECT_EQ(UNIT_PAGES - 1, resident(_metadata, self->fd));
+	EXPECT_EQ(0, smaps_pmd_kb(self->ram));
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, bad, 0x63));
+	EXPECT_EQ(-1, host_check_all(self->fd, bad + 1, UNIT_PAGES - bad - 1,
+				     0x63));
+	EXPECT_EQ(-1, pread(self->fd, buf, 8, bad * KS_PAGE));
+	EXPECT_EQ(EIO, errno);
+	sigaction(SIGBUS, &sa, NULL);
+	mce_code = 0;
+	if (!sigsetjmp(mce_jmp, 1))
+		(void)peek(self->ram + bad * KS_PAGE);
+	signal(SIGBUS, SIG_DFL);
+	EXPECT_EQ(BUS_MCEERR_AR, mce_code);
+	EXPECT_EQ(self->ram + bad * KS_PAGE, (uint8_t *)mce_addr);
+	EXPECT_EQ(1, cnt(self, "pagein_errors"));
+	ks_pager_detach(&pg);
+}
+
+/*
+ * A punch and a fault race a unit page-in: the group's end sleeps
+ * between the last completion and the install (inject point 19) while a
+ * 4 KiB punch takes one of its pages (its block handed to the request)
+ * and a fault on another page of the unit waits for the page-in. The
+ * install sees the entry changed and gives the unit up; both faults then
+ * page in 4 KiB, the punched page reads zeros, every other byte is as
+ * written and no block is left once all is back.
+ */
+TEST_F_TIMEOUT(huge, unit_pagein_races_a_punch_and_a_fault, 60)
+{
+	const uint64_t at = 300;
+	struct splitter sp[2];
+	int go[2] = { 0, 0 }, i;
+	struct ks_pager pg;
+	pthread_t t[2];
+	uint64_t j;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	if (units_out(_metadata, self, &pg, 1, 0x64))
+		SKIP(return, NO_BLOCK);
+	ASSERT_EQ(0, ks_pool_inject(self->name, INJ_UNIT_IN_READ, 1500, 1));
+	for (i = 0; i < 2; i++) {
+		sp[i].self = self;
+		sp[i].at = i ? 5 : 0;
+		sp[i].go = &go[i];
+		sp[i].tid = 0;
+		sp[i].ret = -1;
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, split_fault, &sp[i]));
+	}
+	for (i = 0; i < 2; i++)
+		while (!__atomic_load_n(&sp[i].tid, __ATOMIC_ACQUIRE))
+			sched_yield();
+	__atomic_store_n(&go[0], 1, __ATOMIC_RELEASE);
+	EXPECT_EQ(0, ks_pool_inject_wait(self->name, 5000))
+		UNIT_LOG(self);
+	punch(_metadata, self->fd, at, 1);
+	__atomic_store_n(&go[1], 1, __ATOMIC_RELEASE);
+	usleep(300000);
+	/* Both faults wait for the page-in, which has not installed. */
+	EXPECT_EQ('D', thread_state(sp[0].tid));
+	EXPECT_EQ('D', thread_state(sp[1].tid));
+	for (i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_EQ(0, sp[i].ret) TH_LOG("thread %d", i);
+	}
+	EXPECT_EQ(1, cnt(self, "huge_pagein_failures"));
+	EXPECT_EQ(0, cnt(self, "huge_pageins"));
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	EXPECT_EQ(0, cnt(self, "pagein_errors"));
+	for (j = 0; j < UNIT_PAGES; j++)
+		(void)peek(self->ram + j * KS_PAGE);
+	EXPECT_TRUE(host_zero(self->fd, at * KS_PAGE, KS_PAGE));
+	EXPECT_TRUE(page_ok(self->fd, 0, 0x64, KS_PAGE / 8, 2, 0xfedcba));
+	EXPECT_TRUE(page_ok(self->fd, 5, 0x64, KS_PAGE / 8, 2, 0xfedcba));
+	EXPECT_EQ(-1, host_check_all(self->fd, 1, 4, 0x64));
+	EXPECT_EQ(-1, host_check_all(self->fd, 6, at - 6, 0x64));
+	EXPECT_EQ(-1, host_check_all(self->fd, at + 1, UNIT_PAGES - at - 1,
+				     0x64));
+	EXPECT_EQ(0, ks_sysfs_settle(0, 5, "%s/blocks_used", self->name));
+	ks_pager_detach(&pg);
 }
 
 TEST(huge_yes_is_refused)
