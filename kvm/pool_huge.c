@@ -211,6 +211,24 @@ static int kvmshare_unit_install(struct kvmshare_part *part, pgoff_t base,
 }
 
 /*
+ * Whether a unit's subpage is poisoned (PG_hwpoison). memory_failure()
+ * marks the one page and, as a unit is not on the LRU, stops there
+ * without PageHasHWPoisoned on the head unless it was injected
+ * (MADV_HWPOISON): look at all 512.
+ */
+static bool kvmshare_unit_poisoned(struct page *head)
+{
+	unsigned int i;
+
+	if (PageHasHWPoisoned(head))
+		return true;
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++)
+		if (PageHWPoison(head + i))
+			return true;
+	return false;
+}
+
+/*
  * Hints kept in part->units (value entries) for the choice of a unit
  * page-in: the unit was paged out whole; its last page-in failed (its
  * range comes back 4 KiB). A hint is only that: it may be stale (a
@@ -372,6 +390,28 @@ static bool kvmshare_unit_in_install(struct kvmshare_unit_in *ui,
 }
 
 /*
+ * Free the folio of the unit page-in @ui, which was not installed (its
+ * only reference is @ui's), unless memory_failure() marked one of its
+ * subpages meanwhile: the I/O may last up to pager_timeout_ms or longer,
+ * and an order-9 block freed with a poisoned page in it goes back to the
+ * buddy allocator whole (as kvmshare_unit_release(), review s26 huge5,
+ * M3). Looked at just before the put. A kept folio stays out of use for
+ * good, counted in huge_poisoned; the pool's charge goes as for any
+ * unit not made.
+ */
+static void kvmshare_unit_in_free(struct kvmshare_part *part,
+				  struct kvmshare_unit_in *ui)
+{
+	if (kvmshare_unit_poisoned(&ui->folio->page)) {
+		atomic64_inc(&part->cnt.huge_poisoned);
+		pr_warn_ratelimited("%s/%llu: unit page-in at page %lu has a poisoned page: its 2 MiB are not freed\n",
+				    part->pool->name, part->id, ui->base);
+		return;
+	}
+	folio_put(ui->folio);
+}
+
+/*
  * The last request of the unit page-in @ui ended (or the fault that
  * queued them let go of its count): install the unit if every request
  * succeeded, else give it up; a subpage whose page-in failed (not
@@ -406,6 +446,7 @@ static void kvmshare_unit_in_end(struct kvmshare_unit_in *ui)
 		if (installed) {
 			__set_bit(i, free_block);
 		} else if (io->result && io->result != -ECANCELED &&
+			   io->result != -EHWPOISON &&
 			   xa_cmpxchg(&part->pages, io->index, ui->ents[i],
 				      poison, GFP_KERNEL) == ui->ents[i]) {
 			/* Lost, as a failed 4 KiB page-in loses it. */
@@ -459,7 +500,7 @@ static void kvmshare_unit_in_end(struct kvmshare_unit_in *ui)
 		atomic64_inc(&part->cnt.huge_units);
 		atomic64_inc(&part->cnt.huge_pageins);
 	} else {
-		folio_put(ui->folio);
+		kvmshare_unit_in_free(part, ui);
 		kvmshare_uncharge_unit(part, &ui->held);
 		atomic64_inc(&part->cnt.huge_pagein_failures);
 		atomic64_inc(&part->cnt.huge_fallbacks);
@@ -525,7 +566,7 @@ static void kvmshare_unit_in_undo(struct kvmshare_unit_in *ui,
 		complete_all(&io->done);
 		kvmshare_io_put(io);
 	}
-	folio_put(ui->folio);
+	kvmshare_unit_in_free(part, ui);
 	kvmshare_uncharge_unit(part, &ui->held);
 	kobject_put(&part->kobj);
 	kvfree(ui);
@@ -794,24 +835,6 @@ unlock:
 static int kvmshare_pte_table_only(pte_t *pte, unsigned long addr, void *data)
 {
 	return 0;
-}
-
-/*
- * Whether a unit's subpage is poisoned (PG_hwpoison). memory_failure()
- * marks the one page and, as a unit is not on the LRU, stops there
- * without PageHasHWPoisoned on the head unless it was injected
- * (MADV_HWPOISON): look at all 512.
- */
-static bool kvmshare_unit_poisoned(struct page *head)
-{
-	unsigned int i;
-
-	if (PageHasHWPoisoned(head))
-		return true;
-	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++)
-		if (PageHWPoison(head + i))
-			return true;
-	return false;
 }
 
 /**

@@ -156,6 +156,7 @@ u32 kvmshare_page_crc(struct page *page);
 void kvmshare_crc_init(void);
 void kvmshare_crc_exit(void);
 void kvmshare_crc_describe(char *buf, size_t len);
+int kvmshare_page_crc_mc(struct page *page, u32 *crc);
 bool kvmshare_page_swap_out(struct kvmshare_part *part, pgoff_t index,
 			    struct page *page, void *ent);
 

@@ -435,6 +435,39 @@ int kvmshare_page_has_data(struct page *page)
 	return ret;
 }
 
+/**
+ * kvmshare_page_crc_mc - the crc32c of a page of guest memory
+ * @page: a page just filled by a page-in (a 4 KiB page or a unit's
+ *	subpage, which memory_failure() may have marked meanwhile)
+ * @crc: set to the crc (as kvmshare_page_crc())
+ *
+ * Read with copy_mc_to_kernel() in small pieces: an uncorrected memory
+ * error in a page the I/O filled must not panic the host (review s26
+ * huge5, M3); it is queued for memory_failure().
+ *
+ * Return: 0, or -EHWPOISON on a machine check.
+ */
+int kvmshare_page_crc_mc(struct page *page, u32 *crc)
+{
+	u8 buf[512];
+	void *from = kmap_local_page(page);
+	unsigned int off;
+	u32 c = ~0U;
+	int ret = 0;
+
+	for (off = 0; off < PAGE_SIZE; off += sizeof(buf)) {
+		if (copy_mc_to_kernel(buf, from + off, sizeof(buf))) {
+			kvmshare_page_mce(page);
+			ret = -EHWPOISON;
+			break;
+		}
+		c = __crc32c_le(c, buf, sizeof(buf));
+	}
+	kunmap_local(from);
+	*crc = ~c;
+	return ret;
+}
+
 /*
  * Copy the page of page-out @io into @slot and take its crc. Guest memory
  * read in kernel mode: copy_mc_to_kernel() returns on an uncorrected
@@ -693,6 +726,13 @@ static bool kvmshare_pagein_done(struct kvmshare_io *io, int result)
 			if (io->ahead)
 				atomic64_inc(&part->cnt.readahead);
 		}
+	} else if (result == -EHWPOISON) {
+		/*
+		 * Our page is bad, not the data: the entry stays on the
+		 * store, the page goes (an order-0 poisoned page is not
+		 * reused) and the next fault reads it into another.
+		 */
+		old = NULL;
 	} else {
 		old = xa_cmpxchg(&part->pages, io->index, ent,
 				 kvmshare_ent(KVMSHARE_ENT_POISON, 0, 0),

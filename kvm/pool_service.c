@@ -329,6 +329,33 @@ static bool kvmshare_pager_hand_on(struct kvmshare_pager *p,
 }
 
 /*
+ * Copy the data of page-in @io, completed by @p, from its slot (still
+ * ours) into the request's page and check it against the entry's crc:
+ * 0, -EBADMSG (bad data: counted), or -EHWPOISON when the page is
+ * poisoned (not written then) or a machine check hits the crc's read of
+ * it (kvmshare_page_crc_mc()).
+ */
+static int kvmshare_pager_fill(struct kvmshare_pager *p,
+			       struct kvmshare_io *io)
+{
+	u32 crc;
+
+	if (PageHWPoison(io->page))
+		return -EHWPOISON;
+	memcpy_to_page(io->page, 0, page_address(p->slots[io->slot]),
+		       PAGE_SIZE);
+	if (!io->crc)
+		return 0;
+	if (kvmshare_page_crc_mc(io->page, &crc))
+		return -EHWPOISON;
+	if (crc != io->crc) {
+		atomic64_inc(&p->bad_checksums);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/*
  * Completions: an array of struct kvmshare_pager_cqe. A service that
  * reports an error for a page-out or page-in, or whose page-in's data
  * does not match the page's crc32c, while another service is attached is
@@ -388,16 +415,14 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 		 * checked in the request's own page: the service can still
 		 * write the slot.
 		 */
-		if (io->op == KVMSHARE_PAGER_OP_PAGE_IN && !result) {
-			memcpy_to_page(io->page, 0,
-				       page_address(p->slots[io->slot]),
-				       PAGE_SIZE);
-			if (io->crc && kvmshare_page_crc(io->page) != io->crc) {
-				atomic64_inc(&p->bad_checksums);
-				result = -EBADMSG;
-			}
-		}
-		if (result && io->op != KVMSHARE_PAGER_OP_DISCARD &&
+		if (io->op == KVMSHARE_PAGER_OP_PAGE_IN && !result)
+			result = kvmshare_pager_fill(p, io);
+		/*
+		 * A poisoned page of ours is not the service's fault: no
+		 * other service is asked (it would read into the same page).
+		 */
+		if (result && result != -EHWPOISON &&
+		    io->op != KVMSHARE_PAGER_OP_DISCARD &&
 		    kvmshare_pager_hand_on(p, io, &fenced, &n, &next_id)) {
 			failed += n;
 			if (!n) {	/* its deadline failed it over already */
