@@ -383,6 +383,19 @@ static bool kvmshare_unit_in_install(struct kvmshare_unit_in *ui,
 				else
 					(*zero)++;
 			}
+			/*
+			 * Counted in the section (pages -> pool->lock is the
+			 * order): a punch that removes the unit right after
+			 * the unlock finds it counted, and a stop looking at
+			 * paged_out never sees its pages both resident and
+			 * on the store (review s26 huge5, L3).
+			 */
+			kvmshare_account_out(part, KVMSHARE_ENT_OUT,
+					     -(long)*out);
+			if (*zero)
+				kvmshare_account_out(part, KVMSHARE_ENT_ZERO,
+						     -(long)*zero);
+			atomic64_inc(&part->cnt.huge_units);
 		}
 		xas_unlock(&xas);
 	} while (xas_nomem(&xas, GFP_KERNEL) && !changed);
@@ -430,6 +443,7 @@ static void kvmshare_unit_in_end(struct kvmshare_unit_in *ui)
 	DECLARE_BITMAP(free_block, KVMSHARE_UNIT_PAGES);
 	struct kvmshare_io *io;
 	void *poison = kvmshare_ent(KVMSHARE_ENT_POISON, 0, 0);
+	LIST_HEAD(none);		/* the held pages went back at once */
 
 	bitmap_zero(free_block, KVMSHARE_UNIT_PAGES);
 	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++)
@@ -471,7 +485,9 @@ static void kvmshare_unit_in_end(struct kvmshare_unit_in *ui)
 		io = ui->ios[i];
 		if (!io)
 			continue;
-		trace_kvmshare_pagein_end(io, io->result, installed);
+		/* A lost page is traced as the failure it is (L4). */
+		trace_kvmshare_pagein_end(io, io->result,
+					  installed || test_bit(i, free_block));
 		/* (kvmshare_io_end(), for the whole group at once) */
 		xa_lock(&part->io);
 		registered = __xa_cmpxchg(&part->io, io->index, io, NULL,
@@ -490,18 +506,12 @@ static void kvmshare_unit_in_end(struct kvmshare_unit_in *ui)
 		kvmshare_io_put(io);		/* in flight */
 	}
 	if (installed) {
-		kvmshare_account_out(part, KVMSHARE_ENT_OUT, -(long)out);
-		if (zero)
-			kvmshare_account_out(part, KVMSHARE_ENT_ZERO,
-					     -(long)zero);
-		kvmshare_held_return_list(pool, &ui->held);
 		atomic64_add(out, &part->cnt.pageins);
 		atomic64_add(zero + holes, &part->cnt.allocated);
-		atomic64_inc(&part->cnt.huge_units);
 		atomic64_inc(&part->cnt.huge_pageins);
 	} else {
 		kvmshare_unit_in_free(part, ui);
-		kvmshare_uncharge_unit(part, &ui->held);
+		kvmshare_uncharge_unit(part, &none);
 		atomic64_inc(&part->cnt.huge_pagein_failures);
 		atomic64_inc(&part->cnt.huge_fallbacks);
 		if (!lost)
@@ -553,6 +563,7 @@ static void kvmshare_unit_in_undo(struct kvmshare_unit_in *ui,
 	struct kvmshare_part *part = ui->part;
 	unsigned int i, n = 0;
 	struct kvmshare_io *io;
+	LIST_HEAD(none);		/* the held pages went back at once */
 
 	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
 		io = ui->ios[i];
@@ -567,7 +578,7 @@ static void kvmshare_unit_in_undo(struct kvmshare_unit_in *ui,
 		kvmshare_io_put(io);
 	}
 	kvmshare_unit_in_free(part, ui);
-	kvmshare_uncharge_unit(part, &ui->held);
+	kvmshare_uncharge_unit(part, &none);
 	kobject_put(&part->kobj);
 	kvfree(ui);
 }
@@ -621,6 +632,12 @@ static int kvmshare_unit_pagein(struct kvmshare_part *part,
 					vmf->address & HPAGE_PMD_MASK, true);
 	if (!folio)
 		goto uncharge;
+	/*
+	 * Allocated where the policy wants it: the held pages go back now,
+	 * not after the I/O (review s26 huge5, L1). Undoing the charge
+	 * later with none is fine: the refill holds them again.
+	 */
+	kvmshare_held_return_list(pool, &held);
 	ui = kvzalloc(sizeof(*ui), GFP_KERNEL);
 	if (!ui) {
 		folio_put(folio);
@@ -630,8 +647,6 @@ static int kvmshare_unit_pagein(struct kvmshare_part *part,
 	kobject_get(&part->kobj);
 	ui->folio = folio;
 	ui->base = base;
-	INIT_LIST_HEAD(&ui->held);
-	list_splice_init(&held, &ui->held);
 	/* Under the unit lock: no other unit page-in or new unit here. */
 	if (kvmshare_unit_scan(part, base, ui->ents) != KVMSHARE_UNIT_OUT)
 		goto undo;

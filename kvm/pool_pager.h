@@ -88,7 +88,6 @@ struct kvmshare_unit_in {
 	unsigned int nr_in;		/* requests (subpages on the store) */
 	/* Requests not ended yet, and 1 while the fault queues them. */
 	atomic_t left;
-	struct list_head held;		/* pages held for the entitlement */
 	struct kvmshare_io *first;	/* the first request */
 	void *ents[KVMSHARE_UNIT_PAGES];	/* the entries found */
 	struct kvmshare_io *ios[KVMSHARE_UNIT_PAGES];	/* or NULL */
