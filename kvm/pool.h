@@ -327,6 +327,13 @@ struct kvmshare_part {
 	 * KVMSHARE_UNIT_* flags (hints for choosing a unit page-in).
 	 */
 	struct xarray units;
+	/*
+	 * Unit page-in guesses (pool_pagein.c), under units' xa_lock, read
+	 * without it as hints: guesses left, and whether the partition's
+	 * first guess (made with no evidence) is spent.
+	 */
+	unsigned int unit_guesses;
+	bool unit_first_spent;
 	pgoff_t evict_cursor;		/* where eviction goes on */
 	atomic64_t pageouts_inflight;	/* page-outs posted, not ended */
 	bool visited;			/* by this eviction pass, pool->lock */
@@ -463,8 +470,18 @@ int kvmshare_wait_room(struct kvmshare_part *part);
 void kvmshare_ra_init(struct kvmshare_part *part);
 unsigned int kvmshare_ra_window(struct kvmshare_part *part);
 void kvmshare_ra_hit(struct kvmshare_part *part, pgoff_t index);
-bool kvmshare_ra_unit_wanted(struct kvmshare_part *part, pgoff_t index,
-			     bool whole);
+/* Why a fault pages its unit in whole (kvmshare_ra_unit_wanted()). */
+enum kvmshare_unit_why {
+	KVMSHARE_UNIT_NO,	/* it does not: 4 KiB */
+	KVMSHARE_UNIT_SEEN,	/* a touched 4 KiB neighbour across its edge */
+	KVMSHARE_UNIT_GUESS,	/* a walk goes on from a unit paged in */
+	KVMSHARE_UNIT_FIRST,	/* the partition's first guess */
+};
+
+enum kvmshare_unit_why kvmshare_ra_unit_wanted(struct kvmshare_part *part,
+					       pgoff_t index, bool whole);
+bool kvmshare_ra_unit_commit(struct kvmshare_part *part,
+			     enum kvmshare_unit_why why);
 const char *kvmshare_stream_state(struct kvmshare_part *part);
 
 /*
@@ -516,6 +533,8 @@ static inline pgoff_t kvmshare_unit_base(pgoff_t index)
 	return round_down(index, KVMSHARE_UNIT_PAGES);
 }
 
+void kvmshare_huge_forget(struct kvmshare_part *part, pgoff_t start,
+			  pgoff_t end);
 struct vm_fault;
 struct page *kvmshare_huge_fault(struct kvmshare_part *part,
 				 struct vm_fault *vmf, struct kvmshare_io **iop);

@@ -251,6 +251,36 @@ static void kvmshare_unit_hint(struct kvmshare_part *part, pgoff_t base,
 	xa_unlock(&part->units);
 }
 
+/**
+ * kvmshare_huge_forget - drop the hints of the units in [@start, @end]
+ * @part: the partition
+ * @start: first page index
+ * @end: last page index (inclusive)
+ *
+ * A unit the range covers whole has nothing left of what was paged out
+ * (punch, truncation, unlink), or has become a new unit: its hint no
+ * longer applies, and part->units does not keep one per unit ever paged
+ * out (review s26 huge5, L2, L5). A page-in in flight is left alone.
+ */
+void kvmshare_huge_forget(struct kvmshare_part *part, pgoff_t start,
+			  pgoff_t end)
+{
+	unsigned long first = DIV_ROUND_UP(start, KVMSHARE_UNIT_PAGES);
+	unsigned long last, i;
+	void *e;
+
+	if (end < KVMSHARE_UNIT_PAGES - 1)
+		return;
+	last = (end - (KVMSHARE_UNIT_PAGES - 1)) / KVMSHARE_UNIT_PAGES;
+	if (first > last || xa_empty(&part->units))
+		return;
+	xa_lock(&part->units);
+	xa_for_each_range(&part->units, i, e, first, last)
+		if (xa_is_value(e))
+			__xa_erase(&part->units, i);
+	xa_unlock(&part->units);
+}
+
 /*
  * Unit page-in (step 5 of the plan). A fault on a unit whose 512 entries
  * are all on the backing store, all-zero or holes, with at least one on
@@ -283,10 +313,13 @@ enum kvmshare_unit_kind {
 /*
  * Classify the unit at @base of @part from its entries (a hint unless the
  * caller holds what keeps them), copying them to @ents (512, zeroed by
- * the caller) if not NULL.
+ * the caller) if not NULL. With @quick, KVMSHARE_UNIT_OUT at the first
+ * entry on the store (a caller that will not page the unit in needs no
+ * more: review s26 huge5, L2).
  */
 static enum kvmshare_unit_kind kvmshare_unit_scan(struct kvmshare_part *part,
-						  pgoff_t base, void **ents)
+						  pgoff_t base, void **ents,
+						  bool quick)
 {
 	enum kvmshare_unit_kind kind = KVMSHARE_UNIT_EMPTY;
 	XA_STATE(xas, &part->pages, base);
@@ -298,6 +331,8 @@ static enum kvmshare_unit_kind kvmshare_unit_scan(struct kvmshare_part *part,
 			continue;
 		if (kvmshare_ent_is_out(e)) {
 			kind = KVMSHARE_UNIT_OUT;
+			if (quick)
+				break;
 		} else if (!kvmshare_unit_free_entry(e)) {
 			kind = KVMSHARE_UNIT_OTHER;
 			break;
@@ -310,25 +345,54 @@ static enum kvmshare_unit_kind kvmshare_unit_scan(struct kvmshare_part *part,
 }
 
 /*
- * A request of the unit page-in in flight over @index of @part, with a
- * reference (all of them end together), or NULL when none is.
+ * Whether the fault @vmf can wait for a unit page-in without turning a
+ * service that does not answer into SIGBUS for a page that holds no
+ * paged-out data (review s26 huge5, M4): one that drops the mmap lock to
+ * wait and is then retried (kvmshare_fault_wait() ignores the wait's
+ * result for it), or KVM's asynchronous page fault. Not a NOWAIT fault
+ * with async_restore off (it waits with the mmap lock held, and a timeout
+ * is SIGBUS), nor a retried one (FAULT_FLAG_TRIED).
+ */
+static bool kvmshare_fault_may_wait(struct vm_fault *vmf)
+{
+	if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT)
+		return kvmshare_async_restore();
+	return fault_flag_allow_retry_first(vmf->flags);
+}
+
+/*
+ * A request of the unit page-in in flight over the page of @vmf in @part,
+ * with a reference (all of them end together), or NULL. *@busy says
+ * whether one is in flight: a fault on a hole or an all-zero page of it
+ * that cannot wait safely (kvmshare_fault_may_wait()) gets NULL and makes
+ * its 4 KiB page at once, which makes the group give up (as write()
+ * does): nothing is lost, the I/O is. Lockless first (hints and no entry
+ * are the common case: L2); the lock only to take the reference.
  */
 static struct kvmshare_io *kvmshare_unit_in_lookup(struct kvmshare_part *part,
-						   pgoff_t index)
+						   struct vm_fault *vmf,
+						   bool *busy)
 {
-	pgoff_t base = kvmshare_unit_base(index);
+	pgoff_t base = kvmshare_unit_base(vmf->pgoff);
+	unsigned long i = base >> KVMSHARE_UNIT_ORDER;
 	struct kvmshare_unit_in *ui;
 	struct kvmshare_io *io = NULL;
 	void *e;
 
-	if (xa_empty(&part->units))
+	*busy = false;
+	e = xa_load(&part->units, i);
+	if (!e || xa_is_value(e))
 		return NULL;
 	xa_lock(&part->units);
-	e = xa_load(&part->units, base >> KVMSHARE_UNIT_ORDER);
+	e = xa_load(&part->units, i);
 	if (e && !xa_is_value(e)) {
 		ui = e;
-		io = ui->ios[index - base] ?: ui->first;
-		refcount_inc(&io->ref);
+		*busy = true;
+		io = ui->ios[vmf->pgoff - base];
+		if (!io && kvmshare_fault_may_wait(vmf))
+			io = ui->first;
+		if (io)
+			refcount_inc(&io->ref);
 	}
 	xa_unlock(&part->units);
 	return io;
@@ -474,12 +538,18 @@ static void kvmshare_unit_in_end(struct kvmshare_unit_in *ui)
 		}
 	}
 	/* Faults from here find the unit, or its entries as they are now. */
+	/*
+	 * Only a page-in error makes the unit 4 KiB for good (IN_FAILED);
+	 * a change meanwhile, a cancel or our own poisoned page leave the
+	 * unit as it was paged out (review s26 huge5, L5).
+	 */
 	xa_lock(&part->units);
 	if (installed)
 		__xa_erase(&part->units, ui->base >> KVMSHARE_UNIT_ORDER);
 	else
 		__xa_store(&part->units, ui->base >> KVMSHARE_UNIT_ORDER,
-			   xa_mk_value(KVMSHARE_UNIT_IN_FAILED), GFP_ATOMIC);
+			   xa_mk_value(lost ? KVMSHARE_UNIT_IN_FAILED :
+				       KVMSHARE_UNIT_WAS_OUT), GFP_ATOMIC);
 	xa_unlock(&part->units);
 	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
 		io = ui->ios[i];
@@ -584,6 +654,51 @@ static void kvmshare_unit_in_undo(struct kvmshare_unit_in *ui,
 }
 
 /*
+ * Whether a fault of @vmf on the unit at @base of @part, if its pages are
+ * on the backing store, may page it in whole, and why: the checks that
+ * cost nothing, made before the scan and the unit lock (review s26
+ * huge5, L2). huge_pagein off or no service: KVMSHARE_UNIT_NO, counted
+ * nowhere.
+ */
+static enum kvmshare_unit_why
+kvmshare_unit_pagein_why(struct kvmshare_part *part, struct vm_fault *vmf,
+			 pgoff_t base)
+{
+	unsigned long hint = 0;
+	void *e;
+
+	if (!READ_ONCE(huge_pagein) || !kvmshare_pager_active(part->pool))
+		return KVMSHARE_UNIT_NO;
+	e = xa_load(&part->units, base >> KVMSHARE_UNIT_ORDER);
+	if (xa_is_value(e))
+		hint = xa_to_value(e);
+	if (hint & KVMSHARE_UNIT_IN_FAILED)
+		return KVMSHARE_UNIT_NO;
+	return kvmshare_ra_unit_wanted(part, vmf->pgoff,
+				       hint & KVMSHARE_UNIT_WAS_OUT);
+}
+
+/*
+ * A fault on the unit at @base of @part, some of whose pages are on the
+ * backing store, pages in 4 KiB: counted in huge_fallbacks when unit
+ * page-in is on and a service attached, and in huge_pagein_sparse when
+ * the evidence said no (not for a unit whose last page-in failed: L5).
+ */
+static void kvmshare_unit_pagein_not(struct kvmshare_part *part,
+				     pgoff_t base)
+{
+	void *e;
+
+	if (!READ_ONCE(huge_pagein) || !kvmshare_pager_active(part->pool))
+		return;
+	atomic64_inc(&part->cnt.huge_fallbacks);
+	e = xa_load(&part->units, base >> KVMSHARE_UNIT_ORDER);
+	if (!xa_is_value(e) ||
+	    !(xa_to_value(e) & KVMSHARE_UNIT_IN_FAILED))
+		atomic64_inc(&part->cnt.huge_pagein_sparse);
+}
+
+/*
  * How a unit to page in is allocated: as a new unit, but not zeroed (only
  * its subpages that are not on the backing store are, one by one).
  */
@@ -602,6 +717,7 @@ static void kvmshare_unit_in_undo(struct kvmshare_unit_in *ui,
  */
 static int kvmshare_unit_pagein(struct kvmshare_part *part,
 				struct vm_fault *vmf, pgoff_t base,
+				enum kvmshare_unit_why why,
 				struct kvmshare_io **iop)
 {
 	struct kvmshare_pool *pool = part->pool;
@@ -610,20 +726,8 @@ static int kvmshare_unit_pagein(struct kvmshare_part *part,
 	unsigned int i, registered = 0;
 	struct kvmshare_io *io;
 	LIST_HEAD(held);
-	unsigned long hint = 0;
 	void *e, *old;
 
-	if (!READ_ONCE(huge_pagein) || !kvmshare_pager_active(pool))
-		goto fallback;
-	e = xa_load(&part->units, base >> KVMSHARE_UNIT_ORDER);
-	if (xa_is_value(e))
-		hint = xa_to_value(e);
-	if ((hint & KVMSHARE_UNIT_IN_FAILED) ||
-	    !kvmshare_ra_unit_wanted(part, vmf->pgoff,
-				     hint & KVMSHARE_UNIT_WAS_OUT)) {
-		atomic64_inc(&part->cnt.huge_pagein_sparse);
-		goto fallback;
-	}
 	if (!kvmshare_charge_unit(part, &held))
 		goto fallback;
 	if (!kvmshare_inject_fail(pool, KVMSHARE_INJ_UNIT_IN_NOMEM))
@@ -632,6 +736,12 @@ static int kvmshare_unit_pagein(struct kvmshare_part *part,
 					vmf->address & HPAGE_PMD_MASK, true);
 	if (!folio)
 		goto uncharge;
+	/* Only now does the choice change the partition's state (M2). */
+	if (!kvmshare_ra_unit_commit(part, why)) {
+		folio_put(folio);
+		atomic64_inc(&part->cnt.huge_pagein_sparse);
+		goto uncharge;
+	}
 	/*
 	 * Allocated where the policy wants it: the held pages go back now,
 	 * not after the I/O (review s26 huge5, L1). Undoing the charge
@@ -648,7 +758,8 @@ static int kvmshare_unit_pagein(struct kvmshare_part *part,
 	ui->folio = folio;
 	ui->base = base;
 	/* Under the unit lock: no other unit page-in or new unit here. */
-	if (kvmshare_unit_scan(part, base, ui->ents) != KVMSHARE_UNIT_OUT)
+	if (kvmshare_unit_scan(part, base, ui->ents, false) !=
+	    KVMSHARE_UNIT_OUT)
 		goto undo;
 	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
 		e = ui->ents[i];
@@ -782,32 +893,41 @@ struct page *kvmshare_huge_fault(struct kvmshare_part *part,
 	struct kvmshare_pool *pool = part->pool;
 	pgoff_t base = kvmshare_unit_base(vmf->pgoff);
 	unsigned int nr = kvmshare_unit_lock_nr(part, base);
+	enum kvmshare_unit_why why;
 	enum kvmshare_unit_kind kind;
 	struct folio *folio = NULL;
 	LIST_HEAD(held);
+	bool busy;
 	int err;
 
 	BUILD_BUG_ON(KVMSHARE_UNIT_ORDER != HPAGE_PMD_ORDER);
-	*iop = kvmshare_unit_in_lookup(part, vmf->pgoff);
+	*iop = kvmshare_unit_in_lookup(part, vmf, &busy);
 	if (*iop)
 		return ERR_PTR(-EINPROGRESS);
-	if (!kvmshare_unit_wanted(part, vmf, base))
+	if (busy || !kvmshare_unit_wanted(part, vmf, base))
 		return NULL;
-	kind = kvmshare_unit_scan(part, base, NULL);
+	/* The cheap checks before the scan and the lock (L2). */
+	why = kvmshare_unit_pagein_why(part, vmf, base);
+	kind = kvmshare_unit_scan(part, base, NULL, why == KVMSHARE_UNIT_NO);
 	if (kind == KVMSHARE_UNIT_OTHER)
 		return NULL;
+	if (kind == KVMSHARE_UNIT_OUT && why == KVMSHARE_UNIT_NO) {
+		kvmshare_unit_pagein_not(part, base);
+		return NULL;
+	}
 	err = kvmshare_unit_lock(part, vmf, nr);
 	if (err)
 		return ERR_PTR(err);
 	/* Made or paged in meanwhile by a fault that held the lock? */
-	*iop = kvmshare_unit_in_lookup(part, vmf->pgoff);
-	if (*iop) {
+	*iop = kvmshare_unit_in_lookup(part, vmf, &busy);
+	if (*iop || busy) {
 		kvmshare_unit_unlock(pool, nr);
-		return ERR_PTR(-EINPROGRESS);
+		return *iop ? ERR_PTR(-EINPROGRESS) : NULL;
 	}
-	kind = kvmshare_unit_scan(part, base, NULL);
+	kind = kvmshare_unit_scan(part, base, NULL, why == KVMSHARE_UNIT_NO);
 	if (kind == KVMSHARE_UNIT_OUT) {
-		err = kvmshare_unit_pagein(part, vmf, base, iop);
+		err = why == KVMSHARE_UNIT_NO ? 0 :
+		      kvmshare_unit_pagein(part, vmf, base, why, iop);
 		kvmshare_unit_unlock(pool, nr);
 		return err ? ERR_PTR(err) : NULL;
 	}
@@ -832,6 +952,7 @@ struct page *kvmshare_huge_fault(struct kvmshare_part *part,
 	}
 	/* Placed where the policy wants it: the held pages go back. */
 	kvmshare_held_return_list(pool, &held);
+	kvmshare_huge_forget(part, base, base + KVMSHARE_UNIT_PAGES - 1);
 	kvmshare_unit_unlock(pool, nr);
 	atomic64_add(KVMSHARE_UNIT_PAGES, &part->cnt.allocated);
 	atomic64_inc(&part->cnt.huge_units);

@@ -268,8 +268,41 @@ static unsigned int kvmshare_ra_adapt(struct kvmshare_part *part,
 	return w;
 }
 
-/* The smallest read-ahead limit at which a full window may page a unit in. */
+/* The smallest read-ahead limit at which a unit page-in may be guessed. */
 #define KVMSHARE_UNIT_PAGEIN_WINDOW	16
+/*
+ * Guesses a unit page-in with 4 KiB evidence allows: a walk that goes on
+ * through units mapped by PMDs (whose pages fault no more) gets this many
+ * units whole before it needs evidence again, so that (n + 1) / (n + 2)
+ * of a long walk comes back whole (a unit between goes 4 KiB and gives
+ * the evidence). Also what one piece of evidence can cost: n units read.
+ */
+#define KVMSHARE_UNIT_GUESSES		16
+
+/* Whether page @index of @part is in memory. */
+static bool kvmshare_ra_resident(struct kvmshare_part *part, pgoff_t index)
+{
+	void *entry = xa_load(&part->pages, index);
+
+	return entry && !xa_is_value(entry);
+}
+
+/*
+ * Whether page @index of @part is a 4 KiB page in memory that a fault,
+ * read() or write() touched: not read ahead untouched (AHEAD mark), not
+ * a unit's subpage (a unit made or paged in whole is mapped by a PMD: a
+ * touch of its other pages is never seen, so its pages are no evidence
+ * of anything but the one fault that brought it; review s26 huge5, M1).
+ * A hint: the entry may change meanwhile.
+ */
+static bool kvmshare_ra_touched_4k(struct kvmshare_part *part, pgoff_t index)
+{
+	void *entry = xa_load(&part->pages, index);
+
+	return entry && !xa_is_value(entry) &&
+	       !PageCompound((struct page *)entry) &&
+	       !xa_get_mark(&part->pages, index, KVMSHARE_MARK_AHEAD);
+}
 
 /**
  * kvmshare_ra_unit_wanted - whether a fault at @index should page its unit in
@@ -279,40 +312,86 @@ static unsigned int kvmshare_ra_adapt(struct kvmshare_part *part,
  * @whole: the unit was paged out whole (a hint, pool_huge.c)
  *
  * A unit page-in reads up to 512 pages for one fault: worth it only when
- * the guest will touch them, which the read-ahead tells. Yes when a
- * neighbour of @index is in memory and was touched since it came (the
- * guest walks into this unit from the one before or after: the window
- * doubles, as for a 4 KiB page-in), or when the unit was paged out whole
- * and the read-ahead window is at its limit, and that limit is at least
- * KVMSHARE_UNIT_PAGEIN_WINDOW pages (no sign of sparse access since the
- * window last shrank). That second kind is a guess, and costs the window
- * a halving: a sparse pattern pays for one unit, then its faults page in
- * 4 KiB (whose read-ahead, untouched, shrinks the window further) until
- * sequential faults grow it back. No when the window is smaller: sparse
- * access. With readahead_adapt off the window is always at its limit.
+ * the guest will touch them. Only the first or last page of such a unit
+ * can have a neighbour in memory. Looked at without a lock (hints); the
+ * partition's state changes only when the page-in has its charge and its
+ * folio (kvmshare_ra_unit_commit()), and the 4 KiB read-ahead window not
+ * at all (review s26 huge5, M2).
+ *
+ *  - KVMSHARE_UNIT_SEEN: the neighbour across the unit's edge is a 4 KiB
+ *    page the guest touched (kvmshare_ra_touched_4k()): it walks into
+ *    this unit. Renews the partition's guesses.
+ *  - KVMSHARE_UNIT_GUESS: the unit was paged out whole, the neighbour
+ *    across the edge is in memory (a unit paged in before: the walk goes
+ *    on, unseen under its PMD) and a guess is left. Bounds what a guest
+ *    touching the first page of each unit costs: the units that one
+ *    piece of 4 KiB evidence allows (KVMSHARE_UNIT_GUESSES).
+ *  - KVMSHARE_UNIT_FIRST: the partition's first guess, anywhere in a
+ *    unit paged out whole: no evidence can exist yet. Once per partition.
+ *
+ * No guess when pagein_cluster is under KVMSHARE_UNIT_PAGEIN_WINDOW (the
+ * administrator wants little read-ahead), whatever readahead_adapt says.
  */
-bool kvmshare_ra_unit_wanted(struct kvmshare_part *part, pgoff_t index,
-			     bool whole)
+enum kvmshare_unit_why kvmshare_ra_unit_wanted(struct kvmshare_part *part,
+					       pgoff_t index, bool whole)
 {
-	unsigned int limit = READ_ONCE(pagein_cluster);
-	unsigned int w = min(READ_ONCE(part->ra_window), limit);
+	pgoff_t base = kvmshare_unit_base(index);
+	pgoff_t next;
 
-	if ((index && kvmshare_ra_used(part, index - 1)) ||
-	    kvmshare_ra_used(part, index + 1)) {
-		if (READ_ONCE(readahead_adapt) && w < limit) {
-			WRITE_ONCE(part->ra_window, min(w * 2, limit));
-			atomic64_inc(&part->cnt.readahead_grows);
-		}
-		return true;
+	if (index == base && index)
+		next = index - 1;
+	else if (index == base + KVMSHARE_UNIT_PAGES - 1)
+		next = index + 1;
+	else
+		next = ULONG_MAX;		/* no neighbour in memory */
+	if (next != ULONG_MAX && kvmshare_ra_touched_4k(part, next))
+		return KVMSHARE_UNIT_SEEN;
+	if (!whole || READ_ONCE(pagein_cluster) < KVMSHARE_UNIT_PAGEIN_WINDOW)
+		return KVMSHARE_UNIT_NO;
+	if (!READ_ONCE(part->unit_first_spent))
+		return KVMSHARE_UNIT_FIRST;
+	if (READ_ONCE(part->unit_guesses) && next != ULONG_MAX &&
+	    kvmshare_ra_resident(part, next))
+		return KVMSHARE_UNIT_GUESS;
+	return KVMSHARE_UNIT_NO;
+}
+
+/**
+ * kvmshare_ra_unit_commit - a unit page-in chosen for @why has what it needs
+ * @part: the partition
+ * @why: what kvmshare_ra_unit_wanted() said
+ *
+ * Called once the page-in has its charge and its folio. Renews the
+ * guesses (SEEN) or takes the one it uses, looked at again under the
+ * lock: of two faults that both saw the last guess, one gets it.
+ *
+ * Return: whether the page-in may go on (else the caller undoes it).
+ */
+bool kvmshare_ra_unit_commit(struct kvmshare_part *part,
+			     enum kvmshare_unit_why why)
+{
+	bool ok = true;
+
+	xa_lock(&part->units);
+	switch (why) {
+	case KVMSHARE_UNIT_SEEN:
+		WRITE_ONCE(part->unit_guesses, KVMSHARE_UNIT_GUESSES);
+		break;
+	case KVMSHARE_UNIT_FIRST:
+		ok = !part->unit_first_spent;
+		WRITE_ONCE(part->unit_first_spent, true);
+		break;
+	case KVMSHARE_UNIT_GUESS:
+		ok = part->unit_guesses;
+		if (ok)
+			WRITE_ONCE(part->unit_guesses, part->unit_guesses - 1);
+		break;
+	default:
+		ok = false;
+		break;
 	}
-	if (!whole || limit < KVMSHARE_UNIT_PAGEIN_WINDOW ||
-	    kvmshare_ra_window(part) < limit)
-		return false;
-	if (READ_ONCE(readahead_adapt)) {
-		WRITE_ONCE(part->ra_window, limit / 2);
-		atomic64_inc(&part->cnt.readahead_shrinks);
-	}
-	return true;
+	xa_unlock(&part->units);
+	return ok;
 }
 
 /*

@@ -354,6 +354,7 @@ u64 kvmshare_part_remove_range(struct kvmshare_part *part,
 		cond_resched();
 	}
 	kvmshare_uncharge(part, n);
+	kvmshare_huge_forget(part, start, end);
 	return n;
 }
 
