@@ -53,9 +53,11 @@
  *                             pages -> pool->lock (eviction) and pool->lock
  *                             -> io (restores) for a cycle.
  *  part->units xa_lock       per-unit state (pool_huge.c): a unit page-in
- *                             in flight, hints. Taken with no other lock of
- *                             these held, but a unit's folio lock (the
- *                             page-out's end sets a hint under it).
+ *                             in flight, hints; and the partition's unit
+ *                             page-in guesses (pool_pagein.c). Taken with
+ *                             no other lock of these held (a unit lock or
+ *                             the invalidate_lock may be). Its own lockdep
+ *                             class, as pages and io.
  *  pool->io_lock (spinlock)   paging services, their rings and slots, the
  *                             pending requests and the backing store's
  *                             block map (pool_req.c, pool_service.c).

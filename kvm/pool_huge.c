@@ -399,6 +399,24 @@ static struct kvmshare_io *kvmshare_unit_in_lookup(struct kvmshare_part *part,
 }
 
 /*
+ * Whether the unit of the page-in @ui is still inside its file. Under
+ * pool->lock, which kvmshare_part_destroy() takes to clear part->inode
+ * before the inode goes (the group holds the partition, not the inode).
+ */
+static bool kvmshare_unit_in_fits(struct kvmshare_unit_in *ui)
+{
+	struct kvmshare_part *part = ui->part;
+	bool fits = false;
+
+	spin_lock(&part->pool->lock);
+	if (part->inode)
+		fits = ((u64)(ui->base + KVMSHARE_UNIT_PAGES) << PAGE_SHIFT) <=
+		       i_size_read(part->inode);
+	spin_unlock(&part->pool->lock);
+	return fits;
+}
+
+/*
  * Store the subpages of @ui's folio over its 512 entries, in one section
  * under the array's lock, if each entry is still the one the page-in
  * found (a punch, a truncation, a 4 KiB page made by write() or by a
@@ -431,6 +449,15 @@ static bool kvmshare_unit_in_install(struct kvmshare_unit_in *ui,
 				break;
 			}
 		}
+		/*
+		 * A truncation sets i_size before it removes entries: one
+		 * that cut the unit where it had only holes changed no
+		 * entry, and a unit past the end could not be paged out
+		 * again (review s26 huge5, L6). One that comes after the
+		 * install cuts the unit as any other.
+		 */
+		if (!changed && !kvmshare_unit_in_fits(ui))
+			changed = true;
 		if (!changed) {
 			xas_set_order(&xas, ui->base, KVMSHARE_UNIT_ORDER);
 			xas_create_range(&xas);

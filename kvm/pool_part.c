@@ -772,6 +772,7 @@ static const struct kobj_type kvmshare_part_ktype = {
 /* Lockdep classes of a partition's two arrays (the lock order: pool.h). */
 static struct lock_class_key kvmshare_pages_lock_key;
 static struct lock_class_key kvmshare_io_lock_key;
+static struct lock_class_key kvmshare_units_lock_key;
 
 /* -EEXIST if a partition in sysfs has @name. Under names_lock. */
 static int kvmshare_part_name_taken(struct kvmshare_pool *pool,
@@ -824,6 +825,7 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 	xa_init(&part->io);
 	xa_init(&part->unit_picks);
 	xa_init(&part->units);
+	lockdep_set_class(&part->units.xa_lock, &kvmshare_units_lock_key);
 	lockdep_set_class(&part->io.xa_lock, &kvmshare_io_lock_key);
 	INIT_LIST_HEAD(&part->node);
 	kobject_init(&part->kobj, &kvmshare_part_ktype);
