@@ -52,9 +52,9 @@
  *                             xa_init() gives both, lockdep took the order
  *                             pages -> pool->lock (eviction) and pool->lock
  *                             -> io (restores) for a cycle.
- *  part->units xa_lock       per-unit state (pool_huge.c): a unit page-in
- *                             in flight, hints; and the partition's unit
- *                             page-in guesses (pool_pagein.c). Taken with
+ *  part->units xa_lock       per-unit state (pool_huge.c): a unit's
+ *                             page-in in flight, hints; and the partition's
+ *                             unit page-in guesses (pool_pagein.c). Taken with
  *                             no other lock of these held (a unit lock or
  *                             the invalidate_lock may be). Its own lockdep
  *                             class, as pages and io.
