@@ -230,9 +230,10 @@ static bool kvmshare_unit_poisoned(struct page *head)
 
 /*
  * Hints kept in part->units (value entries) for the choice of a unit
- * page-in: the unit was paged out whole; its last page-in failed (its
- * range comes back 4 KiB). A hint is only that: it may be stale (a
- * punch does not clear it), and is replaced by the next one.
+ * page-in: the unit was paged out whole; its last page-in lost a page
+ * (its range comes back 4 KiB). A hint is only that: it may be stale
+ * (kvmshare_huge_forget() drops it when a removal covers the whole unit
+ * or a new unit is made there), and is replaced by the next one.
  */
 #define KVMSHARE_UNIT_WAS_OUT	1UL
 #define KVMSHARE_UNIT_IN_FAILED	2UL
@@ -734,13 +735,13 @@ static void kvmshare_unit_pagein_not(struct kvmshare_part *part,
 /*
  * Start the page-in of the unit at @base of @part for the fault @vmf
  * (kvmshare_huge_fault(): the unit lock and the invalidate_lock shared
- * held, the unit wanted and found holding pages on the backing store).
- * Returns -EINPROGRESS with *@iop, a request of the unit with a
- * reference for the caller to wait for (all of them end together), or 0
- * when the unit is not paged in whole (counted; the caller takes the
- * 4 KiB path): huge_pagein off, no service, sparse access, no room for
- * 512 pages, no free 2 MiB block, no memory, a page-in of one of its
- * pages already under way.
+ * held, the unit wanted and found holding pages on the backing store,
+ * @why from kvmshare_unit_pagein_why(), not KVMSHARE_UNIT_NO). Returns
+ * -EINPROGRESS with *@iop, a request of the unit with a reference for
+ * the caller to wait for (all of them end together), or 0 when the unit
+ * is not paged in whole (counted; the caller takes the 4 KiB path): no
+ * room for 512 pages, no free 2 MiB block, the guess taken by another
+ * fault, no memory, a page-in of one of its pages already under way.
  */
 static int kvmshare_unit_pagein(struct kvmshare_part *part,
 				struct vm_fault *vmf, pgoff_t base,
@@ -901,7 +902,8 @@ static bool kvmshare_unit_wanted(struct kvmshare_part *part,
  * backing store instead, the unit may be paged in whole
  * (kvmshare_unit_pagein()); a fault anywhere in a unit whose page-in is
  * in flight waits for it, through any mapping, rather than make a 4 KiB
- * page there that would make it fail.
+ * page there that would make it fail, unless it is on a hole or an
+ * all-zero page and cannot wait safely (kvmshare_unit_in_lookup()).
  *
  * Returns the subpage of @vmf->pgoff with a reference for the caller,
  * which handles it as any page (locks it, checks it is still the entry,
