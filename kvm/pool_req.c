@@ -435,11 +435,43 @@ int kvmshare_page_has_data(struct page *page)
 	return ret;
 }
 
+/*
+ * One pass of kvmshare_page_crc_mc() over @from: by the crypto API when
+ * @desc is set, else by lib/crc32. 0, -EHWPOISON on a machine check, or
+ * -EIO if the API failed (the caller passes again by tables).
+ */
+static int kvmshare_crc_mc_pass(struct shash_desc *desc, const u8 *from,
+				u32 *crc)
+{
+	u8 buf[512], out[4];
+	unsigned int off;
+	u32 c = ~0U;
+
+	if (desc && crypto_shash_init(desc))
+		return -EIO;
+	for (off = 0; off < PAGE_SIZE; off += sizeof(buf)) {
+		if (copy_mc_to_kernel(buf, from + off, sizeof(buf)))
+			return -EHWPOISON;
+		if (!desc)
+			c = __crc32c_le(c, buf, sizeof(buf));
+		else if (crypto_shash_update(desc, buf, sizeof(buf)))
+			return -EIO;
+	}
+	if (!desc)
+		*crc = ~c;
+	else if (!crypto_shash_final(desc, out))
+		*crc = get_unaligned_le32(out);
+	else
+		return -EIO;
+	return 0;
+}
+
 /**
  * kvmshare_page_crc_mc - the crc32c of a page of guest memory
  * @page: a page just filled by a page-in (a 4 KiB page or a unit's
  *	subpage, which memory_failure() may have marked meanwhile)
- * @crc: set to the crc (as kvmshare_page_crc())
+ * @crc: set to the crc (as kvmshare_page_crc(), by the crc32c chosen at
+ *	load)
  *
  * Read with copy_mc_to_kernel() in small pieces: an uncorrected memory
  * error in a page the I/O filled must not panic the host (review s26
@@ -449,22 +481,19 @@ int kvmshare_page_has_data(struct page *page)
  */
 int kvmshare_page_crc_mc(struct page *page, u32 *crc)
 {
-	u8 buf[512];
+	SHASH_DESC_ON_STACK(desc, kvmshare_crc_tfm);
 	void *from = kmap_local_page(page);
-	unsigned int off;
-	u32 c = ~0U;
-	int ret = 0;
+	int ret = -EIO;
 
-	for (off = 0; off < PAGE_SIZE; off += sizeof(buf)) {
-		if (copy_mc_to_kernel(buf, from + off, sizeof(buf))) {
-			kvmshare_page_mce(page);
-			ret = -EHWPOISON;
-			break;
-		}
-		c = __crc32c_le(c, buf, sizeof(buf));
+	if (kvmshare_crc_tfm) {
+		desc->tfm = kvmshare_crc_tfm;
+		ret = kvmshare_crc_mc_pass(desc, from, crc);
 	}
+	if (ret == -EIO)
+		ret = kvmshare_crc_mc_pass(NULL, from, crc);
 	kunmap_local(from);
-	*crc = ~c;
+	if (ret)
+		kvmshare_page_mce(page);
 	return ret;
 }
 
