@@ -579,6 +579,19 @@ static void kvmshare_unit_in_end(struct kvmshare_unit_in *ui)
 			   xa_mk_value(lost ? KVMSHARE_UNIT_IN_FAILED :
 				       KVMSHARE_UNIT_WAS_OUT), GFP_ATOMIC);
 	xa_unlock(&part->units);
+	/*
+	 * Counted before the requests complete: the faults waiting for them
+	 * return at once, and what they see next must already show this
+	 * page-in (a test reads the counters right after its last touch).
+	 */
+	if (installed) {
+		atomic64_add(out, &part->cnt.pageins);
+		atomic64_add(zero + holes, &part->cnt.allocated);
+		atomic64_inc(&part->cnt.huge_pageins);
+	} else {
+		atomic64_inc(&part->cnt.huge_pagein_failures);
+		atomic64_inc(&part->cnt.huge_fallbacks);
+	}
 	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
 		io = ui->ios[i];
 		if (!io)
@@ -603,15 +616,9 @@ static void kvmshare_unit_in_end(struct kvmshare_unit_in *ui)
 		complete_all(&io->done);
 		kvmshare_io_put(io);		/* in flight */
 	}
-	if (installed) {
-		atomic64_add(out, &part->cnt.pageins);
-		atomic64_add(zero + holes, &part->cnt.allocated);
-		atomic64_inc(&part->cnt.huge_pageins);
-	} else {
+	if (!installed) {
 		kvmshare_unit_in_free(part, ui);
 		kvmshare_uncharge_unit(part, &none);
-		atomic64_inc(&part->cnt.huge_pagein_failures);
-		atomic64_inc(&part->cnt.huge_fallbacks);
 		if (!lost)
 			pr_info_ratelimited("%s/%llu: unit at page %lu not paged in whole (%s): 4 KiB\n",
 					    pool->name, part->id, ui->base,
