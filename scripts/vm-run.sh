@@ -213,6 +213,18 @@ fi
 boot_limit=$(( ${KVMSHARE_BOOT_LIMIT:-300} * tfactor ))
 boot_stall=$(( ${KVMSHARE_BOOT_STALL:-120} * tfactor ))
 boot_tries=${KVMSHARE_BOOT_TRIES:-3}
+# A hung boot of the kind above leaves the emulator idle: its vCPUs halted
+# and waiting for an interrupt that never comes, the QEMU process using
+# almost no CPU (the debug kernel's hangs after "Running RCU-tasks wait API
+# self tests": CPU 0 in HLT with interrupts on, CPU 1 still in the BIOS;
+# its QEMU used 11% of a host CPU, 7 December, against 90-100% booting).
+# A boot that is merely silent (unpacking the initramfs, a slow host)
+# keeps a vCPU busy. So a boot silent for boot_idle s during which QEMU
+# used less than 30% of one host CPU counts as hung at once, instead
+# of after boot_stall s (480 s with the debug kernel's factor 4). Not
+# scaled by the factor: a loaded host slows a busy VM, it does not make it
+# idle. 0 turns the check off.
+boot_idle=${KVMSHARE_BOOT_IDLE:-60}
 # QEMU runs under GNU timeout only as a backstop: at $timeout the watch
 # below first asks the VM what it is doing (vm_diag), then ends it.
 start_qemu() {
@@ -236,23 +248,45 @@ stop_agent() {
 # 0: /init said KVM is ready (or QEMU ended); 1: it did not in boot_limit
 # s, or the console stayed the same for boot_stall s
 watch_boot() {
-	local t=0 quiet=0 size last_size=-1
+	local t=0 quiet=0 size last_size=-1 cpu cpu0=0
 	while kill -0 "$qpid" 2>/dev/null; do
 		grep -q "init: KVM ready" "$out/console.log" \
 			2>/dev/null && return 0
 		[ "$t" -ge "$boot_limit" ] && return 1
 		size=$(stat -c %s "$out/console.log" 2>/dev/null || echo 0)
+		cpu=$(qemu_cpu_ticks)
 		if [ "$size" = "$last_size" ]; then
 			quiet=$((quiet + 2))
 			[ "$quiet" -ge "$boot_stall" ] && return 1
+			if [ "$boot_idle" -gt 0 ] && [ "$quiet" -ge "$boot_idle" ] &&
+			   [ "$cpu" -gt 0 ] &&
+			   [ $(( (cpu - cpu0) * 10 )) -lt $(( quiet * ticks * 3 )) ]; then
+				echo "vm-run.sh: $suite: boot $boot silent for" \
+				     "${quiet}s with QEMU idle ($(( cpu - cpu0 ))" \
+				     "ticks of CPU, $ticks a second)" >&2
+				return 1
+			fi
 		else
 			quiet=0
 			last_size=$size
+			cpu0=$cpu
 		fi
 		sleep 2
 		t=$((t + 2))
 	done
 	return 0
+}
+# CPU time (user + system, in clock ticks) used so far by the QEMU that
+# GNU timeout runs as $qpid; 0 when it cannot be read (then no idle check).
+ticks=$(getconf CLK_TCK)
+qemu_cpu_ticks() {
+	local pid
+
+	pid=$(pgrep -P "$qpid" 2>/dev/null | head -n 1)
+	[ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || { echo 0; return; }
+	# the fields after the command's ")": state is 3rd, utime 14th,
+	# stime 15th of the whole line
+	sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }'
 }
 # What a VM that is about to be killed was doing, kept in DIR/hang.log
 # and on its console (which QEMU writes: nothing else may): each vCPU's registers twice, 3 s apart (the same RIP
