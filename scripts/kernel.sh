@@ -75,7 +75,8 @@ debug_mods="kvm kvm_amd irqbypass vfio vfio_iommu_type1
 	vfio_virqfd vfio_pci vfio_pci_core mdev 9p 9pnet 9pnet_virtio netfs
 	fscache virtio virtio_ring virtio_pci virtio_pci_legacy_dev
 	virtio_pci_modern_dev virtio_balloon virtio_net net_failover failover
-	aer_inject hwpoison_inject mce_inject zram zsmalloc lzo lzo_rle"
+	aer_inject hwpoison_inject mce_inject zram zsmalloc lzo lzo_rle
+	nvme nvme_core"
 fragment=$top/scripts/debug-kernel.config
 
 debug_version() {
