@@ -224,6 +224,10 @@ struct kvmshare_part_counters {
 	atomic64_t huge_pageins;	/* units paged in whole */
 	atomic64_t huge_pagein_sparse;	/* unit page-in not taken: sparse */
 	atomic64_t huge_pagein_failures; /* unit page-ins given up: 4 KiB */
+	atomic64_t huge_collapses;	/* 4 KiB ranges made units by copy */
+	atomic64_t huge_collapse_failures; /* collapses tried, given up */
+	atomic64_t huge_collapse_pte_skips; /* left: mapped 4 KiB (pte_seen) */
+	atomic64_t huge_collapse_room_skips; /* left: no room for 512 pages */
 };
 
 /*
@@ -286,7 +290,14 @@ struct kvmshare_pool {
 	struct delayed_work evict_work;	/* eviction and access sampling */
 	unsigned long next_sample;	/* jiffies, evict_work only */
 	u64 low_pages;			/* keep this much free when paging */
-	bool dying;			/* no more eviction work */
+	bool dying;			/* no more eviction or collapse work */
+	/*
+	 * Background collapse (pool_huge.c): one pass per huge_collapse_ms,
+	 * at most one collapse in flight per pool; the id of the partition
+	 * the last pass looked at (the work only).
+	 */
+	struct delayed_work collapse_work;
+	u64 collapse_last;
 	/*
 	 * Test hook (debugfs inject_*): the next inject_count times the
 	 * paging code passes point inject_point it sleeps inject_ms, to
@@ -337,6 +348,7 @@ struct kvmshare_part {
 	unsigned int unit_guesses;
 	bool unit_first_spent;
 	pgoff_t evict_cursor;		/* where eviction goes on */
+	unsigned long collapse_cursor;	/* unit the collapse work goes on at */
 	atomic64_t pageouts_inflight;	/* page-outs posted, not ended */
 	bool visited;			/* by this eviction pass, pool->lock */
 
@@ -513,6 +525,8 @@ enum kvmshare_inject_point {
 	KVMSHARE_INJ_UNIT_OUT_CHECKED = 18, /* unit page-out end: checked */
 	KVMSHARE_INJ_UNIT_IN_READ = 19,	/* unit page-in: read, not installed */
 	KVMSHARE_INJ_UNIT_IN_NOMEM = 20, /* unit page-in: no 2 MiB block */
+	KVMSHARE_INJ_COLLAPSE_COPIED = 21, /* collapse: copied, not swapped */
+	KVMSHARE_INJ_COLLAPSE_NOMEM = 22, /* collapse: no 2 MiB block */
 };
 
 void kvmshare_inject(struct kvmshare_pool *pool, u32 point);
@@ -537,7 +551,11 @@ static inline pgoff_t kvmshare_unit_base(pgoff_t index)
 
 void kvmshare_huge_forget(struct kvmshare_part *part, pgoff_t start,
 			  pgoff_t end);
+void kvmshare_huge_init(struct kvmshare_pool *pool);
+void kvmshare_huge_exit(struct kvmshare_pool *pool);
 struct vm_fault;
+void kvmshare_huge_pte_seen(struct kvmshare_part *part, struct vm_fault *vmf,
+			    struct page *page);
 struct page *kvmshare_huge_fault(struct kvmshare_part *part,
 				 struct vm_fault *vmf, struct kvmshare_io **iop);
 vm_fault_t kvmshare_huge_wait(struct kvmshare_part *part,

@@ -196,6 +196,8 @@ retry:
 		}
 		kvmshare_sample_hit(part, index, page);
 		kvmshare_ra_hit(part, index);
+		/* Mapped by a PTE: no background collapse of the range. */
+		kvmshare_huge_pte_seen(part, vmf, page);
 		filemap_invalidate_unlock_shared(mapping);
 		vmf->page = page;
 		return VM_FAULT_LOCKED;

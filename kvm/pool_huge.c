@@ -12,9 +12,11 @@
  * neither DAX nor anonymous on 6.1, and a PFN map breaks KVM and GUP
  * (the plan, sections 1 and 2), so this is the only route to a PMD.
  *
- * Steps 1 to 5 of the plan: units are made by faults only, with or
- * without a paging service attached. Eviction and fadvise(DONTNEED) page
- * a unit out whole, and access sampling samples it as one
+ * Steps 1 to 6 of the plan: units are made by faults, with or without a
+ * paging service attached, and by collapse (below: a fault that meets
+ * 4 KiB pages where its PMD is empty, and a bounded background work).
+ * Eviction and fadvise(DONTNEED) page a unit out whole, and access
+ * sampling samples it as one
  * (kvmshare_huge_evict(), kvmshare_huge_sample(), below); a fault with
  * sequential access pages a unit paged out back in whole
  * (kvmshare_unit_pagein()), others page in 4 KiB. Hole punching, truncation
@@ -237,10 +239,32 @@ static bool kvmshare_unit_poisoned(struct page *head)
  */
 #define KVMSHARE_UNIT_WAS_OUT	1UL
 #define KVMSHARE_UNIT_IN_FAILED	2UL
+/*
+ * A fault handed out a page of the range to be mapped by a PTE (pte_seen,
+ * the plan's section 3.2): some VMA has a page table there, which stays
+ * until munmap, so a unit made there would be mapped 4 KiB by it anyway.
+ * Background collapse leaves such a range (kvmshare_collapse_work()).
+ * Unlike the two hints above, it is kept when they are replaced
+ * (kvmshare_unit_hint(), and across a unit page-in); it goes with them
+ * when a removal covers the whole unit (kvmshare_huge_forget()), and is
+ * set again by the next fault through a page table there. A fault that
+ * would set it while a unit page-in is in flight there does not (the
+ * group keeps only the bit it replaced): the next one does.
+ */
+#define KVMSHARE_UNIT_PTE_SEEN	4UL
 
-/* Set the hint @flags of the unit at @base, unless a page-in is in flight. */
-static void kvmshare_unit_hint(struct kvmshare_part *part, pgoff_t base,
-			       unsigned long flags)
+/* The PTE_SEEN bit of @e, an entry of part->units (or NULL). */
+static unsigned long kvmshare_unit_pte_bit(void *e)
+{
+	return xa_is_value(e) ? xa_to_value(e) & KVMSHARE_UNIT_PTE_SEEN : 0;
+}
+
+/*
+ * Set the hints @flags of the unit at @base, keeping those of @keep it
+ * had, unless a page-in is in flight there.
+ */
+static void kvmshare_unit_hint_keep(struct kvmshare_part *part, pgoff_t base,
+				    unsigned long flags, unsigned long keep)
 {
 	unsigned long i = base >> KVMSHARE_UNIT_ORDER;
 	void *old;
@@ -248,8 +272,69 @@ static void kvmshare_unit_hint(struct kvmshare_part *part, pgoff_t base,
 	xa_lock(&part->units);
 	old = xa_load(&part->units, i);
 	if (!old || xa_is_value(old))
-		__xa_store(&part->units, i, xa_mk_value(flags), GFP_ATOMIC);
+		__xa_store(&part->units, i,
+			   xa_mk_value(flags |
+				       (old ? xa_to_value(old) & keep : 0)),
+			   GFP_ATOMIC);
 	xa_unlock(&part->units);
+}
+
+/*
+ * Drop the page-in hints of the unit at @base (a unit is there now, by a
+ * collapse), keeping pte_seen, unless a page-in is in flight there.
+ */
+static void kvmshare_unit_hints_drop(struct kvmshare_part *part, pgoff_t base)
+{
+	unsigned long i = base >> KVMSHARE_UNIT_ORDER;
+	void *old;
+
+	if (!xa_is_value(xa_load(&part->units, i)))
+		return;
+	xa_lock(&part->units);
+	old = xa_load(&part->units, i);
+	if (xa_is_value(old) && kvmshare_unit_pte_bit(old))
+		__xa_store(&part->units, i, xa_mk_value(KVMSHARE_UNIT_PTE_SEEN),
+			   GFP_ATOMIC);
+	else if (xa_is_value(old))
+		__xa_erase(&part->units, i);
+	xa_unlock(&part->units);
+}
+
+/* A page-in hint @flags replaces the other one; pte_seen stays. */
+static void kvmshare_unit_hint(struct kvmshare_part *part, pgoff_t base,
+			       unsigned long flags)
+{
+	kvmshare_unit_hint_keep(part, base, flags, KVMSHARE_UNIT_PTE_SEEN);
+}
+
+/**
+ * kvmshare_huge_pte_seen - note a page a fault hands out for a PTE
+ * @part: the partition
+ * @vmf: the fault, about to return @page locked
+ * @page: a 4 KiB page, or a unit's subpage
+ *
+ * In a huge=on pool, a page that the core will map by a PTE (a 4 KiB
+ * page; a unit's subpage where the PMD is not empty or the VMA cannot map
+ * a PMD) marks its 2 MiB range pte_seen (KVMSHARE_UNIT_PTE_SEEN): that
+ * VMA keeps a page table there. Set for any VMA, aligned or not: one that
+ * cannot map a PMD there gains nothing from a collapse either. Lockless
+ * when already set; a store that finds no memory loses the hint, which
+ * costs at most a collapse that no mapping gains from.
+ */
+void kvmshare_huge_pte_seen(struct kvmshare_part *part, struct vm_fault *vmf,
+			    struct page *page)
+{
+	unsigned long i = vmf->pgoff >> KVMSHARE_UNIT_ORDER;
+
+	if (!READ_ONCE(part->pool->huge))
+		return;
+	if (PageCompound(page) && pmd_none(*vmf->pmd) &&
+	    transhuge_vma_suitable(vmf->vma, vmf->address & HPAGE_PMD_MASK))
+		return;
+	if (kvmshare_unit_pte_bit(xa_load(&part->units, i)))
+		return;
+	kvmshare_unit_hint_keep(part, i << KVMSHARE_UNIT_ORDER,
+				KVMSHARE_UNIT_PTE_SEEN, ~0UL);
 }
 
 /**
@@ -308,22 +393,33 @@ MODULE_PARM_DESC(huge_pagein,
 enum kvmshare_unit_kind {
 	KVMSHARE_UNIT_EMPTY,	/* holes and all-zero pages only */
 	KVMSHARE_UNIT_OUT,	/* those and pages on the backing store */
-	KVMSHARE_UNIT_OTHER,	/* a page in memory, a lost page */
+	KVMSHARE_UNIT_MIXED,	/* 4 KiB pages and all-zero pages, no hole */
+	KVMSHARE_UNIT_OTHER,	/* a unit, a lost page, other mixes */
 };
+
+/* Whether @e, an entry of part->pages, is a 4 KiB page in memory. */
+static bool kvmshare_ent_is_4k(void *e)
+{
+	return e && !xa_is_value(e) && !PageCompound((struct page *)e);
+}
 
 /*
  * Classify the unit at @base of @part from its entries (a hint unless the
  * caller holds what keeps them), copying them to @ents (512, zeroed by
  * the caller) if not NULL. With @quick, KVMSHARE_UNIT_OUT at the first
- * entry on the store (a caller that will not page the unit in needs no
- * more: review s26 huge5, L2).
+ * entry on the store when no page was seen before it (a caller that will
+ * not page the unit in needs no more: review s26 huge5, L2). A range of
+ * 4 KiB pages (KVMSHARE_UNIT_MIXED) may be collapsed: it must have no
+ * hole (a punch gave memory back there, or nothing was ever written:
+ * a collapse would take memory for it) and nothing on the store.
  */
 static enum kvmshare_unit_kind kvmshare_unit_scan(struct kvmshare_part *part,
 						  pgoff_t base, void **ents,
 						  bool quick)
 {
-	enum kvmshare_unit_kind kind = KVMSHARE_UNIT_EMPTY;
 	XA_STATE(xas, &part->pages, base);
+	bool out = false, page = false, other = false;
+	unsigned int n = 0;
 	void *e;
 
 	rcu_read_lock();
@@ -331,18 +427,30 @@ static enum kvmshare_unit_kind kvmshare_unit_scan(struct kvmshare_part *part,
 		if (xas_retry(&xas, e))
 			continue;
 		if (kvmshare_ent_is_out(e)) {
-			kind = KVMSHARE_UNIT_OUT;
-			if (quick)
+			out = true;
+			if (quick && !page)
 				break;
+		} else if (kvmshare_ent_is_4k(e)) {
+			page = true;
 		} else if (!kvmshare_unit_free_entry(e)) {
-			kind = KVMSHARE_UNIT_OTHER;
+			other = true;
 			break;
 		}
+		if (page && out) {
+			other = true;
+			break;
+		}
+		n++;
 		if (ents)
 			ents[xas.xa_index - base] = e;
 	}
 	rcu_read_unlock();
-	return kind;
+	if (other)
+		return KVMSHARE_UNIT_OTHER;
+	if (page)
+		return n == KVMSHARE_UNIT_PAGES ? KVMSHARE_UNIT_MIXED :
+		       KVMSHARE_UNIT_OTHER;
+	return out ? KVMSHARE_UNIT_OUT : KVMSHARE_UNIT_EMPTY;
 }
 
 /*
@@ -572,12 +680,16 @@ static void kvmshare_unit_in_end(struct kvmshare_unit_in *ui)
 	 * unit as it was paged out (review s26 huge5, L5).
 	 */
 	xa_lock(&part->units);
-	if (installed)
+	if (installed && !ui->keep)
 		__xa_erase(&part->units, ui->base >> KVMSHARE_UNIT_ORDER);
+	else if (installed)
+		__xa_store(&part->units, ui->base >> KVMSHARE_UNIT_ORDER,
+			   xa_mk_value(ui->keep), GFP_ATOMIC);
 	else
 		__xa_store(&part->units, ui->base >> KVMSHARE_UNIT_ORDER,
-			   xa_mk_value(lost ? KVMSHARE_UNIT_IN_FAILED :
-				       KVMSHARE_UNIT_WAS_OUT), GFP_ATOMIC);
+			   xa_mk_value(ui->keep |
+				       (lost ? KVMSHARE_UNIT_IN_FAILED :
+					KVMSHARE_UNIT_WAS_OUT)), GFP_ATOMIC);
 	xa_unlock(&part->units);
 	/*
 	 * Counted before the requests complete: the faults waiting for them
@@ -835,8 +947,13 @@ static int kvmshare_unit_pagein(struct kvmshare_part *part,
 		if (xa_load(&part->pages, base + i) != ui->ents[i])
 			goto undo;
 	/* Complete: faults in the unit may find it and wait for it. */
-	old = xa_store(&part->units, base >> KVMSHARE_UNIT_ORDER, ui,
-		       GFP_KERNEL);
+	xa_lock(&part->units);
+	old = __xa_store(&part->units, base >> KVMSHARE_UNIT_ORDER, ui,
+			 GFP_KERNEL);
+	/* (read before the unlock: a 4 KiB fault may set it meanwhile) */
+	if (!xa_is_err(old))
+		ui->keep = kvmshare_unit_pte_bit(old);
+	xa_unlock(&part->units);
 	if (xa_is_err(old))
 		goto undo;
 	io = ui->ios[vmf->pgoff - base] ?: ui->first;
@@ -863,6 +980,15 @@ fallback:
 	atomic64_inc(&part->cnt.huge_fallbacks);
 	return 0;
 }
+
+static bool huge_collapse = true;
+module_param(huge_collapse, bool, 0644);
+MODULE_PARM_DESC(huge_collapse,
+		 "Make a 2 MiB unit by copy of the 4 KiB pages of a range a fault meets where a PMD could map it (default Y; N: map them 4 KiB)");
+
+static struct page *kvmshare_collapse_fault(struct kvmshare_part *part,
+					    struct vm_fault *vmf,
+					    pgoff_t base);
 
 /*
  * Whether a fault of @vmf may get a new unit of @part, the pool aside:
@@ -911,6 +1037,10 @@ static bool kvmshare_unit_wanted(struct kvmshare_part *part,
  * in flight waits for it, through any mapping, rather than make a 4 KiB
  * page there that would make it fail, unless it is on a hole or an
  * all-zero page and cannot wait safely (kvmshare_unit_in_lookup()).
+ * When the entries are 4 KiB pages in memory and all-zero pages, with no
+ * hole (KVMSHARE_UNIT_MIXED), the pages are collapsed into a new unit by
+ * copy (kvmshare_collapse_fault(), huge_collapse=Y): the PMD is empty
+ * here, so this mapping at least gets the unit by a PMD.
  *
  * Returns the subpage of @vmf->pgoff with a reference for the caller,
  * which handles it as any page (locks it, checks it is still the entry,
@@ -932,6 +1062,7 @@ struct page *kvmshare_huge_fault(struct kvmshare_part *part,
 	enum kvmshare_unit_why why;
 	enum kvmshare_unit_kind kind;
 	struct folio *folio = NULL;
+	struct page *page;
 	LIST_HEAD(held);
 	bool busy;
 	int err;
@@ -945,7 +1076,8 @@ struct page *kvmshare_huge_fault(struct kvmshare_part *part,
 	/* The cheap checks before the scan and the lock (L2). */
 	why = kvmshare_unit_pagein_why(part, vmf, base);
 	kind = kvmshare_unit_scan(part, base, NULL, why == KVMSHARE_UNIT_NO);
-	if (kind == KVMSHARE_UNIT_OTHER)
+	if (kind == KVMSHARE_UNIT_OTHER ||
+	    (kind == KVMSHARE_UNIT_MIXED && !READ_ONCE(huge_collapse)))
 		return NULL;
 	if (kind == KVMSHARE_UNIT_OUT && why == KVMSHARE_UNIT_NO) {
 		kvmshare_unit_pagein_not(part, base);
@@ -966,6 +1098,12 @@ struct page *kvmshare_huge_fault(struct kvmshare_part *part,
 		      kvmshare_unit_pagein(part, vmf, base, why, iop);
 		kvmshare_unit_unlock(pool, nr);
 		return err ? ERR_PTR(err) : NULL;
+	}
+	if (kind == KVMSHARE_UNIT_MIXED) {
+		/* 4 KiB pages, none mapped here: one unit by copy. */
+		page = kvmshare_collapse_fault(part, vmf, base);
+		kvmshare_unit_unlock(pool, nr);
+		return page;
 	}
 	if (kind != KVMSHARE_UNIT_EMPTY) {
 		kvmshare_unit_unlock(pool, nr);
@@ -2033,6 +2171,583 @@ size:
 	if (newsize > oldsize)
 		i_size_write(inode, newsize);
 	filemap_invalidate_unlock(mapping);
+}
+
+/*
+ * Collapse (step 6 of the plan): 4 KiB pages of a 2 MiB range become one
+ * unit by copy, since no exported call makes a compound page of them
+ * (section 3.1). Two callers: a fault where the PMD is empty
+ * (kvmshare_collapse_fault(): this mapping then maps the unit by a PMD),
+ * and a background work that collapses ranges of 4 KiB pages no mapping
+ * has mapped by PTEs (pte_seen clear), at most one per pool each
+ * huge_collapse_ms (kvmshare_collapse_work()).
+ *
+ * The steps (section 3.4), with the invalidate_lock held shared (no
+ * punch, truncation or unlink meanwhile) and the unit lock (no other
+ * collapse, new unit or unit page-in of the range), 512 pages charged and
+ * the folio allocated, seen by nobody: take a reference to each 4 KiB page
+ * in one section under the array's lock (kvmshare_collapse_grab()), unmap
+ * the range from every mapping, trylock each page (no order among 512
+ * page locks: a lock taken is a fault, an eviction or a write() at work,
+ * and the collapse gives up), and check it: not poisoned, not pinned, not
+ * mapped, referenced by the array and us only. Copy each page into its
+ * subpage, machine-check safe (guest memory), and clear the subpages of
+ * all-zero entries. Then swap the 512 entries in one section under the
+ * array's lock, only if each is still the one grabbed and each page still
+ * unmapped and referenced by the array and us only
+ * (kvmshare_collapse_swap()): a reference taken meanwhile (a write() or
+ * read() looks a page up under that lock, then waits for its lock) makes
+ * the collapse give up; one taken after finds the unit. Unlock, and drop
+ * both references of each page: it is freed, uncharged. A collapse that
+ * gives up changed no entry: the 4 KiB pages stay as they were (unmapped
+ * at most: the next touch faults them back), the folio is freed and the
+ * charge undone.
+ *
+ * References and locks held at the swap: the array holds one reference to
+ * each 4 KiB page and the collapse one more, each page locked by the
+ * collapse; the folio's only reference, which the array takes over,
+ * is the allocation's (a fault takes one more for itself before the swap).
+ */
+
+/*
+ * How the background work allocates a unit: on the node of the range's
+ * first page only (a collapse never moves memory off a node a policy
+ * bound it to), not zeroed (every subpage is copied), without retrying
+ * hard and without a warning; it holds no lock of the pool meanwhile.
+ */
+#define KVMSHARE_COLLAPSE_GFP	(KVMSHARE_UNIT_IN_GFP | __GFP_THISNODE)
+
+/* Units the background work looks at per pass at most. */
+#define KVMSHARE_COLLAPSE_LOOKS	64
+
+/* Its period while it is off (huge_collapse_ms 0) or the pool huge=off. */
+#define KVMSHARE_COLLAPSE_IDLE_MS	1000U
+
+/* The range's 4 KiB pages (NULL for an all-zero entry) and entries. */
+struct kvmshare_collapse {
+	struct page *pages[KVMSHARE_UNIT_PAGES];
+	void *ents[KVMSHARE_UNIT_PAGES];
+	unsigned int nr_pages;		/* 4 KiB pages */
+	unsigned int nr_zero;		/* all-zero entries */
+};
+
+static unsigned int huge_collapse_ms = 200;
+
+static int kvmshare_param_set_collapse_ms(const char *val,
+					  const struct kernel_param *kp)
+{
+	unsigned int ms;
+	int ret = kstrtouint(val, 0, &ms);
+
+	if (ret)
+		return ret;
+	if (ms && (ms < 10 || ms > 3600000))
+		return -EINVAL;
+	WRITE_ONCE(huge_collapse_ms, ms);
+	return 0;
+}
+
+static const struct kernel_param_ops kvmshare_collapse_ms_ops = {
+	.set = kvmshare_param_set_collapse_ms,
+	.get = param_get_uint,
+};
+
+module_param_cb(huge_collapse_ms, &kvmshare_collapse_ms_ops,
+		&huge_collapse_ms, 0644);
+MODULE_PARM_DESC(huge_collapse_ms,
+		 "Background collapse of 2 MiB ranges of 4 KiB pages that no mapping maps 4 KiB into units: at most one per pool every this many ms (10..3600000, default 200; 0: off)");
+
+/* Whether a request is registered in part->io over the unit at @base. */
+static bool kvmshare_collapse_io(struct kvmshare_part *part, pgoff_t base)
+{
+	unsigned long index = base;
+
+	return !!xa_find(&part->io, &index, base + KVMSHARE_UNIT_PAGES - 1,
+			 XA_PRESENT);
+}
+
+/*
+ * Take a reference to each 4 KiB page of the unit at @base of @part in
+ * one section under the array's lock, noting the entries in @c. Every
+ * entry must be a 4 KiB page, not poisoned, not pinned and not marked by
+ * a fallocate() under way, or (@zero_ok) an all-zero entry, and at least
+ * one a page. Returns 0, or -EBUSY (nothing held).
+ */
+static int kvmshare_collapse_grab(struct kvmshare_part *part, pgoff_t base,
+				  struct kvmshare_collapse *c, bool zero_ok)
+{
+	XA_STATE(xas, &part->pages, base);
+	struct page *page;
+	unsigned int i;
+	void *e;
+
+	c->nr_pages = 0;
+	c->nr_zero = 0;
+	xas_lock(&xas);
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+		xas_set(&xas, base + i);
+		e = xas_load(&xas);
+		c->ents[i] = e;
+		c->pages[i] = NULL;
+		if (zero_ok && e && xa_is_value(e) &&
+		    kvmshare_ent_kind(e) == KVMSHARE_ENT_ZERO) {
+			c->nr_zero++;
+			continue;
+		}
+		if (!kvmshare_ent_is_4k(e) ||
+		    xas_get_mark(&xas, KVMSHARE_MARK_FALLOC))
+			break;
+		page = e;
+		if (PageHWPoison(page) || page_maybe_dma_pinned(page))
+			break;
+		get_page(page);
+		c->pages[i] = page;
+		c->nr_pages++;
+	}
+	xas_unlock(&xas);
+	if (i == KVMSHARE_UNIT_PAGES && c->nr_pages)
+		return 0;
+	while (i--)
+		if (c->pages[i])
+			put_page(c->pages[i]);
+	return -EBUSY;
+}
+
+/*
+ * Store the subpages of @folio over the 512 entries of the unit at @base
+ * of @part in one section under the array's lock, if each entry is still
+ * the one grabbed in @c, and each 4 KiB page unmapped, referenced by the
+ * array and the collapse only, and not marked by a fallocate(): a
+ * reference can appear after the caller's check (a write() or a read()
+ * looks a page up under this lock), so this check must stay, under this
+ * lock, in this section. Replacing entries allocates nothing (there is
+ * no hole). The unit comes unmarked. Returns 0 or -EBUSY (nothing
+ * changed).
+ */
+static int kvmshare_collapse_swap(struct kvmshare_part *part, pgoff_t base,
+				  struct folio *folio,
+				  const struct kvmshare_collapse *c)
+{
+	XA_STATE(xas, &part->pages, base);
+	struct page *page;
+	unsigned int i;
+
+	xas_lock(&xas);
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+		xas_set(&xas, base + i);
+		if (xas_load(&xas) != c->ents[i] ||
+		    xas_get_mark(&xas, KVMSHARE_MARK_FALLOC))
+			goto busy;
+		page = c->pages[i];
+		if (page && (page_mapped(page) || page_ref_count(page) != 2))
+			goto busy;
+	}
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+		xas_set(&xas, base + i);
+		xas_store(&xas, folio_page(folio, i));
+		xas_init_marks(&xas);
+	}
+	/* In the section (pages -> pool->lock), as the page-in's install. */
+	if (c->nr_zero)
+		kvmshare_account_out(part, KVMSHARE_ENT_ZERO,
+				     -(long)c->nr_zero);
+	atomic64_inc(&part->cnt.huge_units);
+	xas_unlock(&xas);
+	return 0;
+busy:
+	xas_unlock(&xas);
+	return -EBUSY;
+}
+
+/*
+ * Collapse the 4 KiB pages of the unit at @base of @part into @folio
+ * (order 9, allocated, not zeroed, seen by nobody; its reference is the
+ * one the array takes), as the comment above says. The caller holds the
+ * invalidate_lock shared and the unit lock, and has charged 512 pages.
+ * With @zero_ok (a fault), all-zero entries become zeroed subpages; the
+ * background work wants 512 pages. On success the 4 KiB pages are freed
+ * and uncharged, and the range's page-in hints dropped (pte_seen kept).
+ * Returns 0, or -EBUSY (a page held, locked, under I/O, poisoned, or an
+ * entry changed), -EIO (a page could not be read: memory error), -ENOMEM:
+ * nothing changed then, and @folio is the caller's to free.
+ */
+static int kvmshare_unit_collapse(struct kvmshare_part *part,
+				  struct address_space *mapping, pgoff_t base,
+				  struct folio *folio, bool zero_ok)
+{
+	unsigned int i, locked = 0;
+	struct kvmshare_collapse *c;
+	struct page *page;
+	int err;
+
+	c = kvmalloc(sizeof(*c), GFP_KERNEL);
+	if (!c)
+		return -ENOMEM;
+	/* A page-in ending or a page-out starting there: its page is held. */
+	err = -EBUSY;
+	if (kvmshare_collapse_io(part, base))
+		goto free;
+	err = kvmshare_collapse_grab(part, base, c, zero_ok);
+	if (err)
+		goto free;
+	/* PTEs of other mappings (and KVM's, by the MMU notifier). */
+	unmap_mapping_pages(mapping, base, KVMSHARE_UNIT_PAGES, false);
+	err = -EBUSY;
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+		page = c->pages[i];
+		if (!page)
+			continue;
+		if (!trylock_page(page))
+			goto unlock;
+		locked = i + 1;
+		if (PageHWPoison(page) || page_maybe_dma_pinned(page) ||
+		    page_mapped(page) || page_ref_count(page) != 2)
+			goto unlock;
+	}
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+		page = c->pages[i];
+		if (!page) {
+			clear_highpage(folio_page(folio, i));
+			continue;
+		}
+		if (!kvmshare_copy_subpage(folio_page(folio, i), page)) {
+			/* Reported, so that the next look skips it. */
+			memory_failure_queue(page_to_pfn(page), 0);
+			pr_warn_ratelimited("%s/%llu: page %lu could not be read (memory error): range not collapsed\n",
+					    part->pool->name, part->id,
+					    base + i);
+			err = -EIO;
+			goto unlock;
+		}
+		cond_resched();
+	}
+	kvmshare_inject(part->pool, KVMSHARE_INJ_COLLAPSE_COPIED);
+	err = kvmshare_collapse_swap(part, base, folio, c);
+unlock:
+	for (i = 0; i < locked; i++)
+		if (c->pages[i])
+			unlock_page(c->pages[i]);
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+		if (!c->pages[i])
+			continue;
+		if (!err)
+			put_page(c->pages[i]);	/* the array's */
+		put_page(c->pages[i]);		/* ours */
+	}
+	if (!err) {
+		kvmshare_uncharge(part, c->nr_pages);
+		atomic64_add(KVMSHARE_UNIT_PAGES - c->nr_pages,
+			     &part->cnt.allocated);
+		atomic64_inc(&part->cnt.huge_collapses);
+		kvmshare_unit_hints_drop(part, base);
+	}
+free:
+	kvfree(c);
+	return err;
+}
+
+/*
+ * Free the folio of a collapse that gave up (its only reference is the
+ * caller's), unless memory_failure() marked a subpage meanwhile (the copy
+ * wrote all of them): kept then, counted in huge_poisoned, as
+ * kvmshare_unit_in_free() keeps a unit page-in's.
+ */
+static void kvmshare_collapse_free(struct kvmshare_part *part,
+				   struct folio *folio)
+{
+	if (kvmshare_unit_poisoned(&folio->page)) {
+		atomic64_inc(&part->cnt.huge_poisoned);
+		pr_warn_ratelimited("%s/%llu: a collapse's unit has a poisoned page: its 2 MiB are not freed\n",
+				    part->pool->name, part->id);
+		return;
+	}
+	folio_put(folio);
+}
+
+/*
+ * Collapse on fault: the fault @vmf (kvmshare_huge_fault(): the
+ * invalidate_lock shared and the unit lock held, the unit wanted, the
+ * range KVMSHARE_UNIT_MIXED) meets 4 KiB pages where its PMD is empty.
+ * pte_seen is not looked at: this mapping has no page table there, so it
+ * gains the PMD whatever other mappings do. 512 pages are charged under
+ * the rules of a new unit (kvmshare_charge_unit(): the limit, the target,
+ * the reserve and low mark), which a collapse needs for a moment, the
+ * folio placed by the mapping's policy. Returns the subpage of
+ * @vmf->pgoff with a reference for the caller, or NULL (counted in
+ * huge_fallbacks, and in huge_collapse_room_skips or
+ * huge_collapse_failures): the caller maps the 4 KiB page, which stays
+ * as it was.
+ */
+static struct page *kvmshare_collapse_fault(struct kvmshare_part *part,
+					    struct vm_fault *vmf,
+					    pgoff_t base)
+{
+	struct kvmshare_pool *pool = part->pool;
+	struct folio *folio = NULL;
+	LIST_HEAD(held);
+
+	if (!kvmshare_charge_unit(part, &held)) {
+		atomic64_inc(&part->cnt.huge_collapse_room_skips);
+		goto fallback;
+	}
+	if (!kvmshare_inject_fail(pool, KVMSHARE_INJ_COLLAPSE_NOMEM))
+		folio = vma_alloc_folio(KVMSHARE_UNIT_IN_GFP,
+					KVMSHARE_UNIT_ORDER, vmf->vma,
+					vmf->address & HPAGE_PMD_MASK, true);
+	if (!folio)
+		goto failed;
+	/*
+	 * The caller's, before the unit is visible: once it is, a page-out
+	 * may take it and drop the array's reference.
+	 */
+	folio_get(folio);
+	if (kvmshare_unit_collapse(part, file_inode(vmf->vma->vm_file)->i_mapping,
+				   base, folio, true)) {
+		folio_put(folio);
+		kvmshare_collapse_free(part, folio);
+		goto failed;
+	}
+	/* Placed where the policy wants it: the held pages go back. */
+	kvmshare_held_return_list(pool, &held);
+	return folio_page(folio, vmf->pgoff - base);
+
+failed:
+	atomic64_inc(&part->cnt.huge_collapse_failures);
+	kvmshare_uncharge_unit(part, &held);
+fallback:
+	atomic64_inc(&part->cnt.huge_fallbacks);
+	return NULL;
+}
+
+/* What the background work found at a unit (kvmshare_collapse_look()). */
+enum kvmshare_collapse_look {
+	KVMSHARE_COLLAPSE_NO,		/* not 512 4 KiB pages */
+	KVMSHARE_COLLAPSE_HELD,		/* one is pinned, poisoned or locked */
+	KVMSHARE_COLLAPSE_PTE,		/* mapped 4 KiB somewhere: pte_seen */
+	KVMSHARE_COLLAPSE_YES,
+};
+
+/*
+ * Whether the unit at @base of @part is a range the background work may
+ * collapse: 512 4 KiB pages (no hole, no all-zero entry: a collapse there
+ * would take memory the guest does not use), none pinned, poisoned or
+ * locked, no request registered over it, and pte_seen clear. Lockless, a
+ * hint (the collapse checks again under the locks); *@nid is the node of
+ * its first page.
+ */
+static enum kvmshare_collapse_look
+kvmshare_collapse_look(struct kvmshare_part *part, pgoff_t base, int *nid)
+{
+	enum kvmshare_collapse_look look = KVMSHARE_COLLAPSE_YES;
+	XA_STATE(xas, &part->pages, base);
+	unsigned int n = 0;
+	struct page *page;
+	void *e;
+
+	rcu_read_lock();
+	xas_for_each(&xas, e, base + KVMSHARE_UNIT_PAGES - 1) {
+		if (xas_retry(&xas, e))
+			continue;
+		if (!kvmshare_ent_is_4k(e)) {
+			look = KVMSHARE_COLLAPSE_NO;
+			break;
+		}
+		page = e;
+		if (!n++)
+			*nid = page_to_nid(page);
+		if (PageHWPoison(page) || PageLocked(page) ||
+		    page_maybe_dma_pinned(page))
+			look = KVMSHARE_COLLAPSE_HELD;
+	}
+	rcu_read_unlock();
+	if (look == KVMSHARE_COLLAPSE_NO || n != KVMSHARE_UNIT_PAGES)
+		return KVMSHARE_COLLAPSE_NO;
+	if (kvmshare_unit_pte_bit(xa_load(&part->units,
+					  base >> KVMSHARE_UNIT_ORDER)))
+		return KVMSHARE_COLLAPSE_PTE;
+	if (look == KVMSHARE_COLLAPSE_YES && kvmshare_collapse_io(part, base))
+		look = KVMSHARE_COLLAPSE_HELD;
+	return look;
+}
+
+/*
+ * Collapse the unit at @base of @part (@mapping its file's, held by the
+ * work), found collapsible on node @nid, in the background: charge,
+ * allocate (no lock held), then the invalidate_lock shared and the unit
+ * lock, both tried only (a punch or a fault at work there: the next round
+ * comes back). Counted in huge_collapses, huge_collapse_room_skips or
+ * huge_collapse_failures.
+ */
+static void kvmshare_collapse_one(struct kvmshare_part *part,
+				  struct address_space *mapping, pgoff_t base,
+				  int nid)
+{
+	struct kvmshare_pool *pool = part->pool;
+	unsigned int nr = kvmshare_unit_lock_nr(part, base);
+	unsigned long *word = kvmshare_unit_lock_word(pool, nr);
+	struct folio *folio = NULL;
+	LIST_HEAD(held);
+	int err = -EBUSY;
+
+	if (!kvmshare_charge_unit(part, &held)) {
+		atomic64_inc(&part->cnt.huge_collapse_room_skips);
+		return;
+	}
+	if (!kvmshare_inject_fail(pool, KVMSHARE_INJ_COLLAPSE_NOMEM))
+		folio = __folio_alloc_node(KVMSHARE_COLLAPSE_GFP,
+					   KVMSHARE_UNIT_ORDER, nid);
+	if (!folio)
+		goto failed;
+	if (!filemap_invalidate_trylock_shared(mapping))
+		goto free;
+	if (!test_and_set_bit_lock(nr % BITS_PER_LONG, word)) {
+		/* Within the file still (a truncation waits for us). */
+		if ((u64)(base + KVMSHARE_UNIT_PAGES) << PAGE_SHIFT <=
+		    i_size_read(mapping->host))
+			err = kvmshare_unit_collapse(part, mapping, base, folio,
+						     false);
+		kvmshare_unit_unlock(pool, nr);
+	}
+	filemap_invalidate_unlock_shared(mapping);
+	if (!err) {
+		kvmshare_held_return_list(pool, &held);
+		return;
+	}
+free:
+	kvmshare_collapse_free(part, folio);
+failed:
+	atomic64_inc(&part->cnt.huge_collapse_failures);
+	kvmshare_uncharge_unit(part, &held);
+}
+
+/*
+ * One pass over @part (@inode held by the work): from where the last pass
+ * stopped, look at up to KVMSHARE_COLLAPSE_LOOKS units inside the file,
+ * and collapse the first that may be (one a pass). Ranges mapped 4 KiB
+ * (pte_seen) count in huge_collapse_pte_skips, held ones in
+ * huge_collapse_failures.
+ */
+static void kvmshare_collapse_part(struct kvmshare_part *part,
+				   struct inode *inode)
+{
+	unsigned long units = i_size_read(inode) >>
+			      (PAGE_SHIFT + KVMSHARE_UNIT_ORDER);
+	unsigned long u = part->collapse_cursor;
+	unsigned int looks;
+	int nid = NUMA_NO_NODE;
+
+	if (!units)
+		return;
+	for (looks = 0; looks < KVMSHARE_COLLAPSE_LOOKS; looks++, u++) {
+		if (u >= units)
+			u = 0;
+		switch (kvmshare_collapse_look(part, u << KVMSHARE_UNIT_ORDER,
+					       &nid)) {
+		case KVMSHARE_COLLAPSE_NO:
+			continue;
+		case KVMSHARE_COLLAPSE_PTE:
+			atomic64_inc(&part->cnt.huge_collapse_pte_skips);
+			continue;
+		case KVMSHARE_COLLAPSE_HELD:
+			atomic64_inc(&part->cnt.huge_collapse_failures);
+			continue;
+		case KVMSHARE_COLLAPSE_YES:
+			break;
+		}
+		part->collapse_cursor = u + 1;
+		kvmshare_collapse_one(part, inode->i_mapping,
+				      u << KVMSHARE_UNIT_ORDER, nid);
+		return;
+	}
+	part->collapse_cursor = u;
+}
+
+/*
+ * The partition after the one the last pass looked at, by id (each in
+ * turn), with its inode held and a kobject reference; NULL if none.
+ */
+static struct kvmshare_part *kvmshare_collapse_pick(struct kvmshare_pool *pool,
+						    struct inode **inode)
+{
+	struct kvmshare_part *part, *next = NULL, *first = NULL;
+
+	spin_lock(&pool->lock);
+	list_for_each_entry(part, &pool->parts, node) {
+		if (!part->inode)
+			continue;
+		if (part->id > pool->collapse_last &&
+		    (!next || part->id < next->id))
+			next = part;
+		if (!first || part->id < first->id)
+			first = part;
+	}
+	if (!next)
+		next = first;
+	if (next) {
+		pool->collapse_last = next->id;
+		*inode = igrab(next->inode);
+		if (*inode)
+			kobject_get(&next->kobj);
+		else
+			next = NULL;
+	}
+	spin_unlock(&pool->lock);
+	return next;
+}
+
+/*
+ * The background collapse work of a pool: each huge_collapse_ms, one
+ * partition in turn, one collapse at most. It holds the partition's
+ * inode while it works (as the eviction work does), so it runs only
+ * until the pool is dying: unmount cancels it before the super block
+ * goes (kvmshare_huge_exit()), and it does not queue itself again then.
+ */
+static void kvmshare_collapse_work(struct work_struct *work)
+{
+	struct kvmshare_pool *pool = container_of(to_delayed_work(work),
+						  struct kvmshare_pool,
+						  collapse_work);
+	unsigned int ms = READ_ONCE(huge_collapse_ms);
+	struct kvmshare_part *part;
+	struct inode *inode;
+
+	if (READ_ONCE(pool->dying))
+		return;
+	if (ms && READ_ONCE(pool->huge)) {
+		part = kvmshare_collapse_pick(pool, &inode);
+		if (part) {
+			kvmshare_collapse_part(part, inode);
+			iput(inode);
+			kobject_put(&part->kobj);
+		}
+	}
+	if (!READ_ONCE(pool->dying))
+		queue_delayed_work(system_unbound_wq, &pool->collapse_work,
+				   msecs_to_jiffies(ms ?: KVMSHARE_COLLAPSE_IDLE_MS));
+}
+
+/**
+ * kvmshare_huge_init - start a new pool's background collapse work
+ * @pool: the pool
+ */
+void kvmshare_huge_init(struct kvmshare_pool *pool)
+{
+	INIT_DELAYED_WORK(&pool->collapse_work, kvmshare_collapse_work);
+	queue_delayed_work(system_unbound_wq, &pool->collapse_work,
+			   msecs_to_jiffies(KVMSHARE_COLLAPSE_IDLE_MS));
+}
+
+/**
+ * kvmshare_huge_exit - stop a pool's background collapse work for good
+ * @pool: the pool, going away (unmount, or a mount that failed)
+ *
+ * Before the super block's inodes go: the work holds one while it runs.
+ * Idempotent.
+ */
+void kvmshare_huge_exit(struct kvmshare_pool *pool)
+{
+	WRITE_ONCE(pool->dying, true);
+	cancel_delayed_work_sync(&pool->collapse_work);
 }
 
 /*

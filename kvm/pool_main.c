@@ -321,6 +321,7 @@ static struct kvmshare_pool *kvmshare_pool_create(struct kvmshare_fs_context *ct
 	pool->huge = ctx->huge;
 	kvmshare_acct_init(pool);
 	kvmshare_pager_init(pool);
+	kvmshare_huge_init(pool);
 	kvmshare_policy_setup(pool);
 	if (ctx->name[0])
 		strscpy(pool->name, ctx->name, sizeof(pool->name));
@@ -360,6 +361,7 @@ err_del:
 	kobject_del(&pool->kobj);
 err_put:
 	kvmshare_pager_exit(pool);
+	kvmshare_huge_exit(pool);
 	kobject_put(&pool->kobj);
 	return ERR_PTR(ret);
 }
@@ -369,6 +371,7 @@ static void kvmshare_pool_destroy(struct kvmshare_pool *pool)
 	kvmshare_policy_exit(pool);
 	/* The policy work was the last that could kick it (it is dying). */
 	cancel_delayed_work_sync(&pool->evict_work);
+	kvmshare_huge_exit(pool);
 	debugfs_remove_recursive(pool->debugfs);
 	kvmshare_pager_exit(pool);
 	kvmshare_acct_exit(pool);
@@ -590,8 +593,8 @@ static int kvmshare_init_fs_context(struct fs_context *fc)
 
 /*
  * Before the super block goes, stop everything that may hold one of its
- * inodes or dentries outside a file: the eviction worker (igrab() of the
- * partition it works on) and readers of the partitions' sysfs files
+ * inodes or dentries outside a file: the eviction and collapse workers
+ * (igrab() of the partition they work on) and readers of the partitions' sysfs files
  * (metrics_file holds the control file's dentry while it prints it).
  * generic_shutdown_super() finds any inode still referenced "busy", a
  * BUG() with CONFIG_BUG_ON_DATA_CORRUPTION, and a later iput() of it
@@ -602,6 +605,8 @@ static void kvmshare_pool_quiesce(struct kvmshare_pool *pool)
 	/* The worker does not queue itself again once the pool is dying. */
 	WRITE_ONCE(pool->dying, true);
 	cancel_delayed_work_sync(&pool->evict_work);
+	/* The collapse work holds inodes too. */
+	kvmshare_huge_exit(pool);
 	kvmshare_parts_leave_sysfs(pool);
 }
 

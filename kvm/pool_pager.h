@@ -89,6 +89,8 @@ struct kvmshare_unit_in {
 	/* Requests not ended yet, and 1 while the fault queues them. */
 	atomic_t left;
 	struct kvmshare_io *first;	/* the first request */
+	/* Hints it replaced in part->units that outlive it (pte_seen). */
+	unsigned long keep;
 	void *ents[KVMSHARE_UNIT_PAGES];	/* the entries found */
 	struct kvmshare_io *ios[KVMSHARE_UNIT_PAGES];	/* or NULL */
 };

@@ -694,6 +694,14 @@ static struct kvmshare_part_cnt_attr kvmshare_part_huge_pagein_sparse =
 	KVMSHARE_PART_CNT(huge_pagein_sparse, huge_pagein_sparse);
 static struct kvmshare_part_cnt_attr kvmshare_part_huge_pagein_failures =
 	KVMSHARE_PART_CNT(huge_pagein_failures, huge_pagein_failures);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_collapses =
+	KVMSHARE_PART_CNT(huge_collapses, huge_collapses);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_collapse_failures =
+	KVMSHARE_PART_CNT(huge_collapse_failures, huge_collapse_failures);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_collapse_pte_skips =
+	KVMSHARE_PART_CNT(huge_collapse_pte_skips, huge_collapse_pte_skips);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_collapse_room_skips =
+	KVMSHARE_PART_CNT(huge_collapse_room_skips, huge_collapse_room_skips);
 
 static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_sysfs[0].kattr.attr,
@@ -740,6 +748,10 @@ static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_huge_pageins.kattr.attr,
 	&kvmshare_part_huge_pagein_sparse.kattr.attr,
 	&kvmshare_part_huge_pagein_failures.kattr.attr,
+	&kvmshare_part_huge_collapses.kattr.attr,
+	&kvmshare_part_huge_collapse_failures.kattr.attr,
+	&kvmshare_part_huge_collapse_pte_skips.kattr.attr,
+	&kvmshare_part_huge_collapse_room_skips.kattr.attr,
 	NULL,
 };
 
@@ -808,10 +820,10 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 
 	/*
 	 * Every file of the table is in the group (with stream_state, the
-	 * read-ahead window and its three counters, the twelve of units).
+	 * read-ahead window and its three counters, the twenty of units).
 	 */
 	BUILD_BUG_ON(ARRAY_SIZE(kvmshare_part_attrs) !=
-		     ARRAY_SIZE(kvmshare_part_sysfs) + 21);
+		     ARRAY_SIZE(kvmshare_part_sysfs) + 25);
 	part = kzalloc(sizeof(*part), GFP_KERNEL);
 	if (!part)
 		return ERR_PTR(-ENOMEM);
