@@ -33,7 +33,16 @@
  * the active estimate weighs a sampled unit by its picks. Review s26b:
  * units past the eviction walk's look budget still go; a store without
  * the blocks for a unit still lets 4 KiB pages go; a unit goes below the
- * floor only for a fault that waits.
+ * floor only for a fault that waits. Step 6: a range read back 4 KiB by
+ * read() is collapsed into a unit by the first fault, mapped by a PMD
+ * (not with huge_collapse=N, nor without a 2 MiB block: inject point
+ * 22); background collapse waits for room, leaves ranges mapped 4 KiB
+ * (pte_seen) and ranges with a page-out in flight, and races a write()
+ * (the collapse gives up) and a punch (it waits, then splits the new
+ * unit) deterministically (inject point 21); a held page keeps a fault
+ * from collapsing. The fixture turns background collapse off
+ * (huge_collapse_ms 0) for every test but those, so that the others'
+ * counts stay exact.
  *
  * Fragmented hosts: a unit needs a free 2 MiB block of the test VM. The
  * tests that need one (all but the controls and the bad-input ones) skip,
@@ -80,6 +89,36 @@
 #define INJ_UNIT_OUT_CHECKED	18
 #define INJ_UNIT_IN_READ	19
 #define INJ_UNIT_IN_NOMEM	20
+#define INJ_COLLAPSE_COPIED	21
+#define INJ_COLLAPSE_NOMEM	22
+
+#define PARAM(x)	"/sys/module/kvmshare/parameters/" x
+
+/* The module parameter @path into @buf (its text, newline dropped). */
+static int param_get(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	int ok = f && fgets(buf, (int)len, f);
+
+	if (f)
+		fclose(f);
+	if (!ok)
+		return -1;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+/*
+ * huge_collapse_ms as the fixture found it: every test runs with the
+ * background collapse off (its counts are exact then) but those that
+ * turn it on; the teardown puts it back.
+ */
+static char collapse_ms_was[16];
+
+static void collapse_ms(const char *ms)
+{
+	ks_write_file(PARAM("huge_collapse_ms"), ms);
+}
 
 FIXTURE(huge) {
 	char dir[64];
@@ -136,6 +175,9 @@ FIXTURE_SETUP(huge)
 	self->vcpu[1] = NULL;
 	self->len = 0;
 	self->dir[0] = 0;
+	if (!param_get(PARAM("huge_collapse_ms"), collapse_ms_was,
+		       sizeof(collapse_ms_was)))
+		collapse_ms("0");
 }
 
 FIXTURE_TEARDOWN(huge)
@@ -162,6 +204,8 @@ FIXTURE_TEARDOWN(huge)
 	}
 	if (self->dir[0])
 		EXPECT_EQ(0, ks_pool_umount(self->dir));
+	if (collapse_ms_was[0])
+		collapse_ms(collapse_ms_was);
 }
 
 static long long cnt(struct _test_data_huge *self, const char *what)
@@ -1783,22 +1827,6 @@ TEST_F_TIMEOUT(huge, short_pool_takes_a_unit_below_the_floor, 120)
 	ks_pager_detach(&pg);
 }
 
-#define PARAM(x)	"/sys/module/kvmshare/parameters/" x
-
-/* The module parameter @path into @buf (its text, newline dropped). */
-static int param_get(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	int ok = f && fgets(buf, (int)len, f);
-
-	if (f)
-		fclose(f);
-	if (!ok)
-		return -1;
-	buf[strcspn(buf, "\n")] = 0;
-	return 0;
-}
-
 /*
  * Review s26b, H1: a partition made of more units than one eviction walk
  * may look at (8 * want + 64: 72 with evict_batch 1) must still reach its
@@ -2503,6 +2531,420 @@ TEST_F_TIMEOUT(huge, unit_pagein_without_a_block_falls_back_to_4k, 60)
 	EXPECT_EQ(2048, smaps_pmd_kb(self->ram));
 	EXPECT_EQ(-1, host_check_all(self->fd, 0, units * UNIT_PAGES, 0x67));
 	ks_pager_detach(&pg);
+}
+
+/*
+ * Step 6: collapse. Fill unit @u of the file with @seed's pattern by
+ * pwrite(): 512 4 KiB pages that no mapping maps (write() makes 4 KiB
+ * pages and no PTE).
+ */
+static void write_unit(struct __test_metadata *_metadata,
+		       struct _test_data_huge *self, uint64_t u, uint64_t seed)
+{
+	static uint64_t buf[KS_PAGE / 8];
+	uint64_t i, w;
+
+	for (i = u * UNIT_PAGES; i < (u + 1) * UNIT_PAGES; i++) {
+		for (w = 0; w < KS_PAGE / 8; w++)
+			buf[w] = word_of(i, w, seed);
+		ASSERT_EQ((ssize_t)KS_PAGE,
+			  pwrite(self->fd, buf, KS_PAGE, i * KS_PAGE));
+	}
+}
+
+/* Wait up to @secs for counter @what to reach @want; its last value. */
+static long long wait_cnt(struct _test_data_huge *self, const char *what,
+			  long long want, int secs)
+{
+	long long v = cnt(self, what);
+	int i;
+
+	for (i = 0; i < secs * 50 && v < want; i++) {
+		usleep(20000);
+		v = cnt(self, what);
+	}
+	return v;
+}
+
+static const char *collapse_cnts(struct _test_data_huge *self)
+{
+	static char buf[256];
+
+	snprintf(buf, sizeof(buf),
+		 "huge_collapses %lld huge_collapse_failures %lld huge_collapse_pte_skips %lld huge_collapse_room_skips %lld huge_units %lld huge_fallbacks %lld",
+		 cnt(self, "huge_collapses"),
+		 cnt(self, "huge_collapse_failures"),
+		 cnt(self, "huge_collapse_pte_skips"),
+		 cnt(self, "huge_collapse_room_skips"),
+		 cnt(self, "huge_units"), cnt(self, "huge_fallbacks"));
+	return buf;
+}
+
+#define COLLAPSE_LOG(self)	TH_LOG("%s", collapse_cnts(self))
+
+/*
+ * A collapse that failed once for want of a free 2 MiB block (nothing
+ * else the test provokes fails it): skip, as no_block().
+ */
+static int collapse_no_block(struct _test_data_huge *self)
+{
+	return !cnt(self, "huge_collapses") &&
+	       cnt(self, "huge_collapse_failures") == 1;
+}
+
+/*
+ * Step 6, the plan's test: a unit paged out whole and read back by
+ * read() comes back as 512 4 KiB pages (read() pages in 4 KiB, and maps
+ * nothing); the first fault through the mapping, whose PMD is empty,
+ * collapses them into a unit by copy and maps it by a PMD. Every byte is
+ * as written, nothing more is resident, and no block is left on the
+ * store.
+ */
+TEST_F_TIMEOUT(huge, unit_read_back_4k_is_collapsed_on_fault, 60)
+{
+	struct ks_pager pg;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	if (units_out(_metadata, self, &pg, 1, 0x81))
+		SKIP(return, NO_BLOCK);
+	/* read(): 4 KiB page-ins (and read-ahead), nothing mapped. */
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, UNIT_PAGES, 0x81));
+	EXPECT_EQ(UNIT_PAGES, resident(_metadata, self->fd));
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	EXPECT_EQ(0, cnt(self, "huge_pageins"));
+	/* The first touch through the mapping. */
+	EXPECT_EQ(word_of(3, 1, 0x81), peek(self->ram + 3 * KS_PAGE + 8));
+	if (collapse_no_block(self)) {
+		ks_pager_detach(&pg);
+		SKIP(return, NO_BLOCK);
+	}
+	EXPECT_EQ(1, cnt(self, "huge_collapses"))
+		COLLAPSE_LOG(self);
+	EXPECT_EQ(0, cnt(self, "huge_collapse_failures"));
+	EXPECT_EQ(1, cnt(self, "huge_units"));
+	EXPECT_EQ(2048, smaps_pmd_kb(self->ram));
+	EXPECT_EQ(UNIT_PAGES, resident(_metadata, self->fd));
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, UNIT_PAGES, 0x81));
+	EXPECT_EQ(word_of(511, 511, 0x81),
+		  peek(self->ram + 511 * KS_PAGE + 511 * 8));
+	EXPECT_EQ(0, ks_sysfs_settle(0, 5, "%s/blocks_used", self->name));
+	ks_pager_detach(&pg);
+}
+
+/*
+ * huge_collapse=N: the same fault maps the 4 KiB page, and counts no
+ * collapse.
+ */
+TEST_F(huge, collapse_off_maps_4k)
+{
+	char old[16];
+
+	ASSERT_EQ(0, param_get(PARAM("huge_collapse"), old, sizeof(old)));
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	write_unit(_metadata, self, 0, 0x82);
+	ASSERT_EQ(0, ks_write_file(PARAM("huge_collapse"), "N"));
+	EXPECT_EQ(word_of(7, 2, 0x82), peek(self->ram + 7 * KS_PAGE + 16));
+	EXPECT_EQ(0, ks_write_file(PARAM("huge_collapse"), old));
+	EXPECT_EQ(0, cnt(self, "huge_collapses"));
+	EXPECT_EQ(0, cnt(self, "huge_collapse_failures"));
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	EXPECT_EQ(0, smaps_pmd_kb(self->ram));
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, UNIT_PAGES, 0x82));
+}
+
+/*
+ * Background collapse waits for room: 512 4 KiB pages written by
+ * write() and mapped nowhere, a target (600 pages) that leaves no room
+ * for the 512 more a collapse needs for a moment: the work passes over
+ * the range (huge_collapse_room_skips), nothing changes. With the target
+ * gone, it collapses the range: one unit, no more resident than before,
+ * every byte as written; a mapping then gets it by a PMD without a fault
+ * making anything.
+ */
+TEST_F_TIMEOUT(huge, background_collapse_waits_for_room, 60)
+{
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	write_unit(_metadata, self, 1, 0x83);
+	ASSERT_EQ(0, set_target(self->fd, 600, 0));
+	collapse_ms("10");
+	EXPECT_LE(1, wait_cnt(self, "huge_collapse_room_skips", 1, 10))
+		COLLAPSE_LOG(self);
+	usleep(200000);
+	EXPECT_EQ(0, cnt(self, "huge_collapses"));
+	EXPECT_EQ(0, cnt(self, "huge_collapse_failures"));
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	EXPECT_EQ(UNIT_PAGES, resident(_metadata, self->fd));
+	ASSERT_EQ(0, set_target(self->fd, 0, 0));
+	wait_cnt(self, "huge_collapses", 1, 10);
+	if (collapse_no_block(self))
+		SKIP(return, NO_BLOCK);
+	EXPECT_EQ(1, cnt(self, "huge_collapses"))
+		COLLAPSE_LOG(self);
+	EXPECT_EQ(1, cnt(self, "huge_units"));
+	EXPECT_EQ(0, cnt(self, "huge_collapse_pte_skips"));
+	EXPECT_EQ(UNIT_PAGES, resident(_metadata, self->fd));
+	EXPECT_EQ(-1, host_check_all(self->fd, UNIT_PAGES, UNIT_PAGES, 0x83));
+	EXPECT_EQ(word_of(UNIT_PAGES + 9, 4, 0x83),
+		  peek(self->ram + UNIT + 9 * KS_PAGE + 32));
+	EXPECT_EQ(2048, smaps_pmd_kb(self->ram + UNIT));
+	EXPECT_EQ(0, cnt(self, "huge_faults"));
+	EXPECT_EQ(1, cnt(self, "huge_collapses"));
+}
+
+/*
+ * pte_seen: a range a mapping mapped 4 KiB (MADV_NOHUGEPAGE, every page
+ * touched, so a page table is there) is never collapsed in the
+ * background, however long the work runs: it counts the range in
+ * huge_collapse_pte_skips.
+ */
+TEST_F_TIMEOUT(huge, background_collapse_skips_ranges_mapped_4k, 60)
+{
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	ASSERT_EQ(0, madvise(self->ram, UNIT, MADV_NOHUGEPAGE));
+	host_fill_all(self->ram, 0, UNIT_PAGES, 0x84);
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	EXPECT_EQ(UNIT_PAGES, resident(_metadata, self->fd));
+	collapse_ms("10");
+	EXPECT_LE(3, wait_cnt(self, "huge_collapse_pte_skips", 3, 10))
+		COLLAPSE_LOG(self);
+	EXPECT_EQ(0, cnt(self, "huge_collapses"));
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	EXPECT_EQ(0, smaps_pmd_kb(self->ram));
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, UNIT_PAGES, 0x84));
+}
+
+/*
+ * A page someone else holds (a pipe's reference from vmsplice() through
+ * a second mapping) keeps a fault from collapsing the range: counted in
+ * huge_collapse_failures and huge_fallbacks, the fault maps 4 KiB, the
+ * 4 KiB pages stay as they were and the pipe reads what it took. Let go,
+ * a new mapping's fault collapses the range.
+ */
+TEST_F(huge, held_page_keeps_the_range_4k)
+{
+	uint64_t buf[KS_PAGE / 8], at = 40;
+	uint8_t *other, *again;
+	struct iovec iov;
+	int pipefd[2];
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	write_unit(_metadata, self, 0, 0x85);
+	other = mmap(NULL, UNIT, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     self->fd, 0);
+	ASSERT_NE(MAP_FAILED, other);
+	ASSERT_EQ(0, madvise(other, UNIT, MADV_NOHUGEPAGE));
+	ASSERT_EQ(0, pipe(pipefd));
+	iov.iov_base = other + at * KS_PAGE;
+	iov.iov_len = KS_PAGE;
+	ASSERT_EQ(KS_PAGE, vmsplice(pipefd[1], &iov, 1, 0));
+	EXPECT_EQ(word_of(5, 5, 0x85), peek(self->ram + 5 * KS_PAGE + 40));
+	EXPECT_EQ(0, cnt(self, "huge_collapses"));
+	EXPECT_EQ(1, cnt(self, "huge_collapse_failures"))
+		COLLAPSE_LOG(self);
+	EXPECT_LE(1, cnt(self, "huge_fallbacks"));
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	EXPECT_EQ(0, smaps_pmd_kb(self->ram));
+	EXPECT_EQ(UNIT_PAGES, resident(_metadata, self->fd));
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, UNIT_PAGES, 0x85));
+	ASSERT_EQ(KS_PAGE, read(pipefd[0], buf, sizeof(buf)));
+	EXPECT_EQ(word_of(at, 3, 0x85), buf[3]);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	munmap(other, UNIT);
+	/* This mapping has a page table there now: a new one. */
+	again = mmap(NULL, UNIT, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     self->fd, 0);
+	ASSERT_NE(MAP_FAILED, again);
+	EXPECT_EQ(word_of(6, 1, 0x85), peek(again + 6 * KS_PAGE + 8));
+	if (cnt(self, "huge_collapse_failures") == 2 &&
+	    !cnt(self, "huge_collapses")) {
+		munmap(again, UNIT);
+		SKIP(return, NO_BLOCK);
+	}
+	EXPECT_EQ(1, cnt(self, "huge_collapses"))
+		COLLAPSE_LOG(self);
+	EXPECT_EQ(2048, smaps_pmd_kb(again));
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, UNIT_PAGES, 0x85));
+	munmap(again, UNIT);
+}
+
+/* No 2 MiB block for the collapse (inject point 22): 4 KiB, counted. */
+TEST_F(huge, collapse_without_a_block_maps_4k)
+{
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	write_unit(_metadata, self, 0, 0x86);
+	ASSERT_EQ(0, ks_pool_inject(self->name, INJ_COLLAPSE_NOMEM, 0, 1));
+	EXPECT_EQ(word_of(0, 0, 0x86), peek(self->ram));
+	EXPECT_EQ(0, ks_pool_debugfs_num(self->name, "inject_count"));
+	EXPECT_EQ(1, cnt(self, "huge_collapse_failures"));
+	EXPECT_EQ(1, cnt(self, "huge_fallbacks"));
+	EXPECT_EQ(0, cnt(self, "huge_collapses"));
+	EXPECT_EQ(0, smaps_pmd_kb(self->ram));
+	EXPECT_EQ(UNIT_PAGES, resident(_metadata, self->fd));
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, UNIT_PAGES, 0x86));
+}
+
+/*
+ * Arm inject point 21 (@ms between the copy and the swap) and let the
+ * background work collapse unit 0, written by write_unit(): 0 once it
+ * sleeps there.
+ */
+static int collapse_asleep(struct _test_data_huge *self, int ms)
+{
+	if (ks_pool_inject(self->name, INJ_COLLAPSE_COPIED, ms, 1))
+		return -1;
+	collapse_ms("10");
+	if (ks_pool_inject_wait(self->name, 5000))
+		return -1;
+	/* One collapse in flight: the work sleeps in it. */
+	collapse_ms("0");
+	return 0;
+}
+
+/*
+ * A write() during a background collapse (asleep between copy and swap,
+ * inject point 21): the write takes its page's reference under the
+ * array's lock, then waits for the page's lock (D). The swap finds the
+ * reference and gives up: no unit, the write lands in the 4 KiB page,
+ * every other byte as it was. The collapse checks the count again in the
+ * section that swaps: without that check the write would go to a freed
+ * page.
+ */
+TEST_F_TIMEOUT(huge, collapse_races_a_write, 60)
+{
+	struct splitter sp;
+	const uint64_t at = 77;
+	int go = 0;
+	pthread_t t;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	write_unit(_metadata, self, 0, 0x87);
+	sp.self = self;
+	sp.at = at;
+	sp.go = &go;
+	sp.tid = 0;
+	sp.ret = -1;
+	ASSERT_EQ(0, pthread_create(&t, NULL, split_write, &sp));
+	while (!__atomic_load_n(&sp.tid, __ATOMIC_ACQUIRE))
+		sched_yield();
+	ASSERT_EQ(0, collapse_asleep(self, 1500))
+		COLLAPSE_LOG(self);
+	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+	usleep(300000);
+	EXPECT_EQ('D', thread_state(sp.tid));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, sp.ret);
+	EXPECT_EQ(0, cnt(self, "huge_collapses"))
+		COLLAPSE_LOG(self);
+	EXPECT_EQ(1, cnt(self, "huge_collapse_failures"));
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	EXPECT_EQ(UNIT_PAGES, resident(_metadata, self->fd));
+	EXPECT_TRUE(page_ok(self->fd, at, 0x87, KS_PAGE / 8, 2, 0xabcdef));
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, at, 0x87));
+	EXPECT_EQ(-1, host_check_all(self->fd, at + 1, UNIT_PAGES - at - 1,
+				     0x87));
+}
+
+/*
+ * A 4 KiB punch during a background collapse (asleep between copy and
+ * swap): the punch waits for the invalidate_lock the collapse holds
+ * shared (D), then cuts the new unit, which it splits by copy: the
+ * punched page reads zeros, 511 pages stay, every byte as written.
+ */
+TEST_F_TIMEOUT(huge, collapse_races_a_punch, 60)
+{
+	struct splitter sp;
+	const uint64_t at = 300;
+	int go = 0;
+	pthread_t t;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	write_unit(_metadata, self, 0, 0x88);
+	sp.self = self;
+	sp.at = at;
+	sp.go = &go;
+	sp.tid = 0;
+	sp.ret = -1;
+	ASSERT_EQ(0, pthread_create(&t, NULL, split_punch, &sp));
+	while (!__atomic_load_n(&sp.tid, __ATOMIC_ACQUIRE))
+		sched_yield();
+	ASSERT_EQ(0, collapse_asleep(self, 1500))
+		COLLAPSE_LOG(self);
+	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+	usleep(300000);
+	EXPECT_EQ('D', thread_state(sp.tid));
+	EXPECT_EQ(0, cnt(self, "huge_collapses"));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, sp.ret);
+	EXPECT_EQ(1, cnt(self, "huge_collapses"))
+		COLLAPSE_LOG(self);
+	EXPECT_EQ(1, cnt(self, "huge_splits"));
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	EXPECT_EQ(UNIT_PAGES - 1, resident(_metadata, self->fd));
+	EXPECT_TRUE(host_zero(self->fd, at * KS_PAGE, KS_PAGE));
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, at, 0x88));
+	EXPECT_EQ(-1, host_check_all(self->fd, at + 1, UNIT_PAGES - at - 1,
+				     0x88));
+}
+
+/*
+ * A 4 KiB page-out in flight (the service holds the request) keeps the
+ * background collapse off the range (its page is held: counted in
+ * huge_collapse_failures); once it ends, the range has a page on the
+ * store and is no collapse's until read back, when the work collapses
+ * it. Every byte as written, no block left.
+ */
+TEST_F_TIMEOUT(huge, collapse_waits_for_a_pageout, 60)
+{
+	struct kvmshare_pager_req req;
+	const uint64_t at = 123;
+	struct ks_pager pg;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	write_unit(_metadata, self, 0, 0x89);
+	ASSERT_EQ(0, ks_pager_attach(&pg, self->dir, RAM_PAGES, 256, 64, 0,
+				     -1));
+	EXPECT_EQ(0, posix_fadvise(self->fd, at * KS_PAGE, KS_PAGE,
+				   POSIX_FADV_DONTNEED));
+	ASSERT_EQ(1, ks_pager_next(&pg, &req, 2000));
+	EXPECT_EQ(KVMSHARE_PAGER_OP_PAGE_OUT, req.op);
+	collapse_ms("10");
+	EXPECT_LE(1, wait_cnt(self, "huge_collapse_failures", 1, 10))
+		COLLAPSE_LOG(self);
+	EXPECT_EQ(0, cnt(self, "huge_collapses"));
+	collapse_ms("0");
+	ks_pager_serve(&pg, &req);
+	EXPECT_EQ(0, ks_wait_resident(self->fd, UNIT_PAGES - 1, 10));
+	ASSERT_EQ(0, ks_pager_run(&pg));
+	EXPECT_TRUE(page_ok(self->fd, at, 0x89, KS_PAGE / 8, -1, 0));
+	EXPECT_EQ(UNIT_PAGES, resident(_metadata, self->fd));
+	collapse_ms("10");
+	EXPECT_EQ(1, wait_cnt(self, "huge_collapses", 1, 10))
+		COLLAPSE_LOG(self);
+	EXPECT_EQ(1, cnt(self, "huge_units"));
+	EXPECT_EQ(UNIT_PAGES, resident(_metadata, self->fd));
+	EXPECT_EQ(-1, host_check_all(self->fd, 0, UNIT_PAGES, 0x89));
+	EXPECT_EQ(0, ks_sysfs_settle(0, 5, "%s/blocks_used", self->name));
+	ks_pager_detach(&pg);
+}
+
+/* Bad values of huge_collapse_ms are refused; the value stays. */
+TEST(huge_collapse_ms_checks_its_values)
+{
+	static const char * const bad[] = {
+		"9", "3600001", "-1", "x", "10x", NULL,
+	};
+	const char * const *b;
+	char was[16], now[16];
+
+	ASSERT_EQ(0, param_get(PARAM("huge_collapse_ms"), was, sizeof(was)));
+	for (b = bad; *b; b++)
+		EXPECT_EQ(-EINVAL, ks_write_file(PARAM("huge_collapse_ms"), *b));
+	ASSERT_EQ(0, param_get(PARAM("huge_collapse_ms"), now, sizeof(now)));
+	EXPECT_STREQ(was, now);
+	EXPECT_EQ(0, ks_write_file(PARAM("huge_collapse_ms"), "10"));
+	EXPECT_EQ(0, ks_write_file(PARAM("huge_collapse_ms"), "0"));
+	EXPECT_EQ(0, ks_write_file(PARAM("huge_collapse_ms"), was));
 }
 
 TEST(huge_yes_is_refused)
