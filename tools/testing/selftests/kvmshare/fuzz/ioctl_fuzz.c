@@ -21,7 +21,10 @@
  * truncated is resident. Partial cuts of units split them by copy (issue
  * 18, step 3), and some must have (huge_splits): the file is mapped anew
  * now and then so that units form again. HUGE_FUZZ_COUNT (default 2000)
- * operations; the seed is IOCTL_FUZZ_SEED's.
+ * operations; the seed is IOCTL_FUZZ_SEED's. Background collapse (step
+ * 6) runs meanwhile at its fastest (huge_collapse_ms 10), so that ranges
+ * write() filled become units under the cuts; now and then a random
+ * value is written to that parameter (refused, or taken, then 10 again).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -470,6 +473,30 @@ static long long hf_cnt(const char *what)
 	return ks_sysfs_num("hfuzz%d/partitions/h/%s", getpid(), what);
 }
 
+#define HF_COLLAPSE_MS	"/sys/module/kvmshare/parameters/huge_collapse_ms"
+
+/* A random value for huge_collapse_ms, then its fastest again. */
+static void hf_fuzz_collapse_ms(void)
+{
+	char val[80];
+
+	switch (rnd_below(3)) {
+	case 0:
+		snprintf(val, sizeof(val), "%llu",
+			 (unsigned long long)rnd_value());
+		break;
+	case 1:
+		rnd_word(val, sizeof(val));
+		break;
+	default:
+		snprintf(val, sizeof(val), "%llu\n",
+			 (unsigned long long)rnd_below(20000));
+		break;
+	}
+	ks_write_file(HF_COLLAPSE_MS, val);
+	ks_write_file(HF_COLLAPSE_MS, "10");
+}
+
 static void hf_check_counts(struct __test_metadata *_metadata, int fd)
 {
 	struct kvmshare_part_stats st;
@@ -485,9 +512,10 @@ TEST(huge_cut_fuzz)
 	uint64_t seed = env_u64("IOCTL_FUZZ_SEED", 0) ?: (uint64_t)getpid();
 	uint64_t i, off, len, size = HF_SIZE;
 	uint64_t count = env_u64("HUGE_FUZZ_COUNT", 2000);
-	char dir[64], opts[96], path[128];
+	char dir[64], opts[96], path[128], ms[32] = "";
 	uint8_t *model, *map, c;
 	long long bad;
+	FILE *f;
 	int fd;
 
 	printf("# huge_cut_fuzz seed: IOCTL_FUZZ_SEED=%llu\n",
@@ -502,6 +530,11 @@ TEST(huge_cut_fuzz)
 	ASSERT_NE(MAP_FAILED, map);
 	model = calloc(1, HF_SIZE);
 	ASSERT_NE(NULL, model);
+	f = fopen(HF_COLLAPSE_MS, "r");
+	if (f && fgets(ms, sizeof(ms), f))
+		ks_write_file(HF_COLLAPSE_MS, "10");
+	if (f)
+		fclose(f);
 
 	for (i = 0; i < count; i++) {
 		off = rnd_below(size);
@@ -555,6 +588,8 @@ TEST(huge_cut_fuzz)
 		 * old one keeps its PTE table (pool_huge_test's
 		 * pte_table_is_kept), and only an empty PMD gets a unit.
 		 */
+		if (ms[0] && i % 50 == 49)
+			hf_fuzz_collapse_ms();
 		if (i % 150 == 149) {
 			ASSERT_EQ(0, munmap(map, HF_SIZE));
 			map = mmap(NULL, HF_SIZE, PROT_READ | PROT_WRITE,
@@ -569,6 +604,10 @@ TEST(huge_cut_fuzz)
 	       hf_cnt("huge_faults"), hf_cnt("huge_units"),
 	       hf_cnt("huge_splits"), hf_cnt("huge_split_failures"),
 	       hf_cnt("huge_pinned_cuts"));
+	TH_LOG("collapses %lld, collapse failures %lld",
+	       hf_cnt("huge_collapses"), hf_cnt("huge_collapse_failures"));
+	if (ms[0])
+		ks_write_file(HF_COLLAPSE_MS, ms);
 	/*
 	 * Cuts split units: a regression that makes every split fall back
 	 * keeps the bytes and the counts right, and shows only here. (No
