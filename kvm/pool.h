@@ -27,7 +27,9 @@
  *                             invalidate_lock (shared) and the mmap lock,
  *                             outside everything below; a fault that may
  *                             retry never sleeps on it with the mmap lock
- *                             held (kvmshare_huge_wait()).
+ *                             held (kvmshare_huge_wait()). A collapse holds
+ *                             it too (the background work tries it only),
+ *                             and trylocks the 4 KiB pages under it.
  *  page lock                  held by a fault from the lookup until the
  *                             PTE is installed; removal takes it after
  *                             unmapping, so a racing fault's PTE is seen
@@ -53,10 +55,12 @@
  *                             pages -> pool->lock (eviction) and pool->lock
  *                             -> io (restores) for a cycle.
  *  part->units xa_lock       per-unit state (pool_huge.c): a unit's
- *                             page-in in flight, hints; and the partition's
- *                             unit page-in guesses (pool_pagein.c). Taken with
- *                             no other lock of these held (a unit lock or
- *                             the invalidate_lock may be). Its own lockdep
+ *                             page-in in flight, hints (pte_seen among
+ *                             them); and the partition's unit page-in
+ *                             guesses (pool_pagein.c). Taken with no other
+ *                             lock of these held (a unit lock, the
+ *                             invalidate_lock or, setting pte_seen, a
+ *                             fault's page lock may be). Its own lockdep
  *                             class, as pages and io.
  *  pool->io_lock (spinlock)   paging services, their rings and slots, the
  *                             pending requests and the backing store's
@@ -99,7 +103,12 @@
  * may page a unit in whole (kvmshare_huge_fault()): a new folio, seen by
  * nobody, filled by one page-in per subpage on the store, and stored over
  * the 512 entries in one section when the last has ended, if each entry
- * is still what it was; else the range comes back 4 KiB.
+ * is still what it was; else the range comes back 4 KiB. A range of 4 KiB
+ * pages may become a unit by copy (kvmshare_unit_collapse(): a fault
+ * where the PMD is empty, or the background collapse work): every page
+ * held, locked and checked, the 512 entries swapped in one section that
+ * checks entries and counts again, the 4 KiB pages then freed; or none
+ * is, and the pages stay as they were.
  */
 #ifndef _KVMSHARE_POOL_H
 #define _KVMSHARE_POOL_H
