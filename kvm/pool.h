@@ -236,7 +236,10 @@ struct kvmshare_part_counters {
 	atomic64_t huge_collapses;	/* 4 KiB ranges made units by copy */
 	atomic64_t huge_collapse_failures; /* collapses tried, given up */
 	atomic64_t huge_collapse_pte_skips; /* left: mapped 4 KiB (pte_seen) */
-	atomic64_t huge_collapse_room_skips; /* left: no room for 512 pages */
+	atomic64_t huge_collapse_room_skips; /* left: no room (H1, M2) */
+	atomic64_t huge_collapse_nomem;	/* given up: no free 2 MiB block */
+	atomic64_t huge_collapse_retries; /* faults retried after a busy one */
+	atomic64_t huge_collapse_held_skips; /* ranges left: pinned, poisoned */
 };
 
 /*
@@ -268,6 +271,7 @@ struct kvmshare_pool {
 	u64 used_pages;			/* sum of partitions' resident */
 	u64 entitled_pages;		/* sum of partitions' entitlement */
 	u64 owed_pages;			/* sum of max(0, ent - resident) */
+	u64 collapse_pages;		/* copied by collapses in flight */
 	struct list_head parts;		/* struct kvmshare_part.node */
 	unsigned long nr_parts;
 	struct list_head held;		/* pages set aside for owed_pages */
@@ -307,6 +311,8 @@ struct kvmshare_pool {
 	 */
 	struct delayed_work collapse_work;
 	u64 collapse_last;
+	unsigned int collapse_backoff_ms; /* after no block: 0, 1 s..60 s */
+	struct list_head collapse_node;	/* kvmshare_collapse_pools */
 	/*
 	 * Test hook (debugfs inject_*): the next inject_count times the
 	 * paging code passes point inject_point it sleeps inject_ms, to
@@ -358,6 +364,7 @@ struct kvmshare_part {
 	bool unit_first_spent;
 	pgoff_t evict_cursor;		/* where eviction goes on */
 	unsigned long collapse_cursor;	/* unit the collapse work goes on at */
+	unsigned int collapse_sweep;	/* its wraps: held-range memory */
 	atomic64_t pageouts_inflight;	/* page-outs posted, not ended */
 	bool visited;			/* by this eviction pass, pool->lock */
 
@@ -408,6 +415,10 @@ bool kvmshare_charge_pagein(struct kvmshare_part *part, struct page **page);
 bool kvmshare_charge_page(struct kvmshare_part *part, struct page **page);
 bool kvmshare_charge_spare(struct kvmshare_part *part, struct page **page);
 bool kvmshare_charge_unit(struct kvmshare_part *part, struct list_head *held);
+bool kvmshare_charge_collapse(struct kvmshare_part *part, u64 copy, u64 grow,
+			      struct list_head *held);
+void kvmshare_collapse_end(struct kvmshare_part *part, u64 copy, u64 grow,
+			   struct list_head *held, bool done);
 void kvmshare_uncharge_unit(struct kvmshare_part *part,
 			    struct list_head *held);
 void kvmshare_held_return_list(struct kvmshare_pool *pool,
@@ -562,6 +573,7 @@ void kvmshare_huge_forget(struct kvmshare_part *part, pgoff_t start,
 			  pgoff_t end);
 void kvmshare_huge_init(struct kvmshare_pool *pool);
 void kvmshare_huge_exit(struct kvmshare_pool *pool);
+void kvmshare_huge_rearm(struct kvmshare_pool *pool);
 struct vm_fault;
 void kvmshare_huge_pte_seen(struct kvmshare_part *part, struct vm_fault *vmf,
 			    struct page *page);
@@ -569,6 +581,7 @@ struct page *kvmshare_huge_fault(struct kvmshare_part *part,
 				 struct vm_fault *vmf, struct kvmshare_io **iop);
 vm_fault_t kvmshare_huge_wait(struct kvmshare_part *part,
 			      struct vm_fault *vmf);
+vm_fault_t kvmshare_huge_retry(struct vm_fault *vmf);
 vm_fault_t kvmshare_huge_map_check(struct kvmshare_part *part,
 				   struct vm_fault *vmf, struct page *page);
 bool kvmshare_huge_remove(struct kvmshare_part *part,

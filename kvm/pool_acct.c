@@ -211,6 +211,62 @@ out:
 	return ok;
 }
 
+/**
+ * kvmshare_charge_collapse - charge a collapse of 4 KiB pages into a unit
+ * @part: the partition
+ * @copy: the 4 KiB pages the collapse copies (charged to @part already,
+ *	freed after the swap: the copy holds them twice meanwhile)
+ * @grow: the all-zero entries the unit fills with memory
+ * @held: where the pages held for @part go (see kvmshare_charge_unit())
+ *
+ * Review s27 h6, H1 and M2: only @grow is @part's, charged as a new
+ * unit's pages are (under @part's limit and target, out of what is owed
+ * to it first, with the held pages for those, the rest where the pool
+ * fits it with its reserve and low watermark free). The @copy pages are
+ * the pool's for the copy's duration (pool->collapse_pages): admitted
+ * only where they fit next to everything used and owed, the reserve, the
+ * low watermark and other collapses in flight, and counted against
+ * nothing else: no partition's resident, owed or held pages, limit or
+ * target move for them, so no fault of @part or of another partition is
+ * refused, made to wait, or makes eviction run because of a collapse.
+ * Called with no page allocated for the collapse still to come (the
+ * caller holds its folio already). All or nothing; undo or end with
+ * kvmshare_collapse_end().
+ */
+bool kvmshare_charge_collapse(struct kvmshare_part *part, u64 copy, u64 grow,
+			      struct list_head *held)
+{
+	struct kvmshare_pool *pool = part->pool;
+	struct page *page;
+	bool ok = false;
+	u64 below, i;
+
+	spin_lock(&pool->lock);
+	if (grow && part->limit && part->resident + grow > part->limit)
+		goto out;
+	if (grow && part->target && part->resident + grow > part->target)
+		goto out;
+	below = min(grow, kvmshare_owed(part->entitlement, part->resident));
+	if (pool->used_pages + pool->owed_pages + pool->reserve_pages +
+	    pool->low_pages + pool->collapse_pages + copy + (grow - below) >
+	    pool->size_pages)
+		goto out;
+	pool->owed_pages -= below;
+	for (i = 0; i < below; i++) {
+		page = kvmshare_held_take(pool);
+		if (!page)
+			break;
+		list_add(&page->lru, held);
+	}
+	part->resident += grow;
+	pool->used_pages += grow;
+	pool->collapse_pages += copy;
+	ok = true;
+out:
+	spin_unlock(&pool->lock);
+	return ok;
+}
+
 /*
  * Take @n pages off @part's and the pool's use, and what the pool owes
  * partitions below their entitlement up by what @part is owed again.
@@ -251,6 +307,44 @@ void kvmshare_uncharge_unit(struct kvmshare_part *part,
 	kvmshare_free_pages(&extra);
 	wake_up_all(&pool->room_wq);
 	kvmshare_acct_balance(pool);
+}
+
+/**
+ * kvmshare_collapse_end - end what kvmshare_charge_collapse() charged
+ * @part: the partition
+ * @copy: as charged
+ * @grow: as charged
+ * @held: the pages held for @part the charge moved there (emptied)
+ * @done: the unit was made (@grow stays @part's), or not (undone)
+ *
+ * The copied pages are not the pool's any more either way: freed with
+ * the 4 KiB pages, or left as they were. The held pages go back (held
+ * again while the pool owes more than it holds) before anything is
+ * uncharged, so that the refill never allocates pages that are freed a
+ * moment later (review s27 h6, L4).
+ */
+void kvmshare_collapse_end(struct kvmshare_part *part, u64 copy, u64 grow,
+			   struct list_head *held, bool done)
+{
+	struct kvmshare_pool *pool = part->pool;
+	struct page *page, *tmp;
+	LIST_HEAD(extra);
+
+	spin_lock(&pool->lock);
+	pool->collapse_pages -= copy;
+	list_for_each_entry_safe(page, tmp, held, lru) {
+		list_del(&page->lru);
+		if (!kvmshare_rehold_locked(pool, page))
+			list_add(&page->lru, &extra);
+	}
+	if (!done)
+		kvmshare_uncharge_locked(part, grow);
+	spin_unlock(&pool->lock);
+	kvmshare_free_pages(&extra);
+	if (!done && grow) {
+		wake_up_all(&pool->room_wq);
+		kvmshare_acct_balance(pool);
+	}
 }
 
 /*

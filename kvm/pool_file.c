@@ -145,6 +145,9 @@ retry:
 		filemap_invalidate_unlock_shared(mapping);
 		if (PTR_ERR(page) == -EBUSY)
 			return kvmshare_huge_wait(part, vmf);
+		if (PTR_ERR(page) == -EAGAIN)
+			/* A collapse gave up for now: once (M1). */
+			return kvmshare_huge_retry(vmf);
 		if (PTR_ERR(page) == -EINPROGRESS) {
 			/* A unit page-in: wait for it as for a page's. */
 			ret = kvmshare_fault_wait(vmf, part, io);

@@ -275,7 +275,7 @@ static void kvmshare_unit_hint_keep(struct kvmshare_part *part, pgoff_t base,
 		__xa_store(&part->units, i,
 			   xa_mk_value(flags |
 				       (old ? xa_to_value(old) & keep : 0)),
-			   GFP_ATOMIC);
+			   GFP_NOWAIT | __GFP_NOWARN);
 	xa_unlock(&part->units);
 }
 
@@ -294,7 +294,7 @@ static void kvmshare_unit_hints_drop(struct kvmshare_part *part, pgoff_t base)
 	old = xa_load(&part->units, i);
 	if (xa_is_value(old) && kvmshare_unit_pte_bit(old))
 		__xa_store(&part->units, i, xa_mk_value(KVMSHARE_UNIT_PTE_SEEN),
-			   GFP_ATOMIC);
+			   GFP_NOWAIT | __GFP_NOWARN);
 	else if (xa_is_value(old))
 		__xa_erase(&part->units, i);
 	xa_unlock(&part->units);
@@ -313,23 +313,28 @@ static void kvmshare_unit_hint(struct kvmshare_part *part, pgoff_t base,
  * @vmf: the fault, about to return @page locked
  * @page: a 4 KiB page, or a unit's subpage
  *
- * In a huge=on pool, a page that the core will map by a PTE (a 4 KiB
- * page; a unit's subpage where the PMD is not empty or the VMA cannot map
- * a PMD) marks its 2 MiB range pte_seen (KVMSHARE_UNIT_PTE_SEEN): that
- * VMA keeps a page table there. Set for any VMA, aligned or not: one that
- * cannot map a PMD there gains nothing from a collapse either. Lockless
- * when already set; a store that finds no memory loses the hint, which
+ * A page that the core will map by a PTE (a 4 KiB page; a unit's subpage
+ * where the PMD is not empty or the VMA cannot map a PMD) marks its 2 MiB
+ * range pte_seen (KVMSHARE_UNIT_PTE_SEEN): that VMA keeps a page table
+ * there. Set for any VMA, aligned or not: one that cannot map a PMD there
+ * gains nothing from a collapse either; and for a VMA or a task that
+ * opted out of huge pages (MADV_NOHUGEPAGE, PR_SET_THP_DISABLE), so that
+ * the background work leaves the range (review s27 h6, L3). Set in a
+ * huge=off pool too (L3): a remount with huge=on must not collapse ranges
+ * mapped 4 KiB meanwhile. Lockless when already set; a store that finds
+ * no memory (GFP_NOWAIT: the fault's hot path) loses the hint, which
  * costs at most a collapse that no mapping gains from.
  */
 void kvmshare_huge_pte_seen(struct kvmshare_part *part, struct vm_fault *vmf,
 			    struct page *page)
 {
 	unsigned long i = vmf->pgoff >> KVMSHARE_UNIT_ORDER;
+	struct vm_area_struct *vma = vmf->vma;
 
-	if (!READ_ONCE(part->pool->huge))
-		return;
-	if (PageCompound(page) && pmd_none(*vmf->pmd) &&
-	    transhuge_vma_suitable(vmf->vma, vmf->address & HPAGE_PMD_MASK))
+	if (PageCompound(page) && pmd_none(READ_ONCE(*vmf->pmd)) &&
+	    !(vma->vm_flags & VM_NOHUGEPAGE) &&
+	    !test_bit(MMF_DISABLE_THP, &vma->vm_mm->flags) &&
+	    transhuge_vma_suitable(vma, vmf->address & HPAGE_PMD_MASK))
 		return;
 	if (kvmshare_unit_pte_bit(xa_load(&part->units, i)))
 		return;
@@ -1012,7 +1017,7 @@ static bool kvmshare_unit_wanted(struct kvmshare_part *part,
 	if (!transhuge_vma_suitable(vma, vmf->address & HPAGE_PMD_MASK))
 		return false;
 	/* A hint: do_set_pmd() looks again under the PMD's lock. */
-	if (!pmd_none(*vmf->pmd))
+	if (!pmd_none(READ_ONCE(*vmf->pmd)))
 		return false;
 	return ((u64)(base + KVMSHARE_UNIT_PAGES) << PAGE_SHIFT) <=
 	       i_size_read(inode);
@@ -1049,7 +1054,10 @@ static bool kvmshare_unit_wanted(struct kvmshare_part *part,
  * lock taken by another fault is ERR_PTR(-EBUSY) for a fault that may be
  * retried (the caller unlocks and calls kvmshare_huge_wait()), and
  * ERR_PTR(-EINTR) when a fault that cannot be retried is killed waiting
- * for it: no 4 KiB page is made in the range then. ERR_PTR(-EINPROGRESS):
+ * for it: no 4 KiB page is made in the range then. ERR_PTR(-EAGAIN): a
+ * collapse gave up for a cause that passes, and the fault may be retried
+ * (the caller unlocks and returns kvmshare_huge_retry()).
+ * ERR_PTR(-EINPROGRESS):
  * a unit page-in is under way, *@iop is one of its requests with a
  * reference (wait for it as for a 4 KiB page-in, then retry).
  */
@@ -1175,7 +1183,7 @@ vm_fault_t kvmshare_huge_map_check(struct kvmshare_part *part,
 	bool pte;
 
 	/* The core looks again under the PMD's lock. */
-	if (!pmd_none(*vmf->pmd))
+	if (!pmd_none(READ_ONCE(*vmf->pmd)))
 		return 0;
 	if (kvmshare_unit_poisoned(head)) {
 		SetPageHasHWPoisoned(head);
@@ -2184,24 +2192,39 @@ size:
  *
  * The steps (section 3.4), with the invalidate_lock held shared (no
  * punch, truncation or unlink meanwhile) and the unit lock (no other
- * collapse, new unit or unit page-in of the range), 512 pages charged and
- * the folio allocated, seen by nobody: take a reference to each 4 KiB page
- * in one section under the array's lock (kvmshare_collapse_grab()), unmap
- * the range from every mapping, trylock each page (no order among 512
- * page locks: a lock taken is a fault, an eviction or a write() at work,
- * and the collapse gives up), and check it: not poisoned, not pinned, not
- * mapped, referenced by the array and us only. Copy each page into its
- * subpage, machine-check safe (guest memory), and clear the subpages of
- * all-zero entries. Then swap the 512 entries in one section under the
- * array's lock, only if each is still the one grabbed and each page still
- * unmapped and referenced by the array and us only
- * (kvmshare_collapse_swap()): a reference taken meanwhile (a write() or
- * read() looks a page up under that lock, then waits for its lock) makes
- * the collapse give up; one taken after finds the unit. Unlock, and drop
- * both references of each page: it is freed, uncharged. A collapse that
- * gives up changed no entry: the 4 KiB pages stay as they were (unmapped
- * at most: the next touch faults them back), the folio is freed and the
- * charge undone.
+ * collapse, new unit or unit page-in of the range):
+ *
+ * 1. The cheap checks: take a reference to each 4 KiB page in one
+ *    section under the array's lock (kvmshare_collapse_grab()), none
+ *    seen locked, poisoned or pinned, no request registered there.
+ * 2. Allocate the folio, then charge (kvmshare_charge_collapse(): the
+ *    growth to the partition, the copy to the pool only; review s27 h6,
+ *    H1, M2, M3): no allocation, reclaim or compaction runs while
+ *    anything is charged or a page locked.
+ * 3. Trylock each page (no order among 512 page locks: a lock taken is a
+ *    fault, an eviction or a write() at work), and only then unmap the
+ *    range from every mapping (review s27 h6, M1: with every page locked,
+ *    no fault can map one again, so nothing is mapped after the unmap;
+ *    page lock -> i_mmap_rwsem is the kernel's order, truncate's and
+ *    khugepaged's), and check each page: referenced by the array and us
+ *    only.
+ * 4. Copy each page into its subpage, machine-check safe (guest memory),
+ *    and clear the subpages of all-zero entries.
+ * 5. Swap the 512 entries in one section under the array's lock, only if
+ *    each is still the one grabbed and each page still unmapped and
+ *    referenced by the array and us only (kvmshare_collapse_swap()): a
+ *    reference taken meanwhile (a write() or read() looks a page up
+ *    under that lock, then waits for its lock) makes the collapse give
+ *    up; one taken after finds the unit.
+ * 6. Unlock, and drop both references of each page: it is freed.
+ *
+ * A collapse that gives up changed no entry: the 4 KiB pages stay as they
+ * were (unmapped at most: the next touch faults them back), the folio is
+ * freed and the charge ended. Its cause is transient (-EBUSY: a page
+ * locked or referenced for a moment, an entry changed; a fault retries
+ * once, kvmshare_collapse_fault()) or not (-EPERM: a page poisoned or
+ * pinned; -EIO: a page unreadable; -ENOMEM: no free 2 MiB block;
+ * -ENOSPC: no room).
  *
  * References and locks held at the swap: the array holds one reference to
  * each 4 KiB page and the collapse one more, each page locked by the
@@ -2210,32 +2233,72 @@ size:
  */
 
 /*
- * How the background work allocates a unit: on the node of the range's
- * first page only (a collapse never moves memory off a node a policy
- * bound it to), not zeroed (every subpage is copied), without retrying
- * hard and without a warning; it holds no lock of the pool meanwhile.
+ * How the background work allocates a unit (review s27 h6, M3): on the
+ * node of the range's first page only (a collapse never moves memory off
+ * a node a policy bound it to), not zeroed (every subpage is copied), and
+ * light, as THP's defrag=defer: no direct reclaim or compaction, only
+ * kswapd (and by it kcompactd) woken, no retry, no warning. A fault's
+ * allocation (KVMSHARE_UNIT_IN_GFP) is the new unit's, direct reclaim
+ * and compaction included: the faulting task asked for the memory.
  */
-#define KVMSHARE_COLLAPSE_GFP	(KVMSHARE_UNIT_IN_GFP | __GFP_THISNODE)
+#define KVMSHARE_COLLAPSE_GFP						\
+	((GFP_HIGHUSER & ~__GFP_DIRECT_RECLAIM) | __GFP_NORETRY |	\
+	 __GFP_NOWARN | __GFP_THISNODE)
 
 /* Units the background work looks at per pass at most. */
 #define KVMSHARE_COLLAPSE_LOOKS	64
 
-/* Its period while it is off (huge_collapse_ms 0) or the pool huge=off. */
-#define KVMSHARE_COLLAPSE_IDLE_MS	1000U
+/*
+ * The background work's back-off after it found no free 2 MiB block
+ * (review s27 h6, M3): 1 s, doubled after each such failure up to 60 s
+ * (khugepaged's alloc_sleep_millisecs), back to huge_collapse_ms after a
+ * collapse.
+ */
+#define KVMSHARE_COLLAPSE_BACKOFF_MS		1000U
+#define KVMSHARE_COLLAPSE_BACKOFF_MAX_MS	60000U
 
-/* The range's 4 KiB pages (NULL for an all-zero entry) and entries. */
+/*
+ * A collapse's range (review s27 h6, L5): its 512 entries, a 4 KiB page
+ * being its own entry and an all-zero entry a value (one page, kmalloc'd,
+ * not 8 KiB in a fault), and their counts.
+ */
 struct kvmshare_collapse {
-	struct page *pages[KVMSHARE_UNIT_PAGES];
-	void *ents[KVMSHARE_UNIT_PAGES];
+	void **ents;
 	unsigned int nr_pages;		/* 4 KiB pages */
 	unsigned int nr_zero;		/* all-zero entries */
 };
 
+/* The 4 KiB page of entry @i of @c, or NULL (an all-zero entry). */
+static struct page *kvmshare_collapse_page(const struct kvmshare_collapse *c,
+					   unsigned int i)
+{
+	return xa_is_value(c->ents[i]) ? NULL : c->ents[i];
+}
+
 static unsigned int huge_collapse_ms = 200;
 
+/* Pools with a collapse work (the setter below re-arms them: L2). */
+static LIST_HEAD(kvmshare_collapse_pools);
+static DEFINE_SPINLOCK(kvmshare_collapse_lock);
+
+static void kvmshare_collapse_arm(struct kvmshare_pool *pool,
+				  unsigned long delay)
+{
+	if (!READ_ONCE(pool->dying) && READ_ONCE(huge_collapse_ms) &&
+	    READ_ONCE(pool->huge))
+		mod_delayed_work(system_unbound_wq, &pool->collapse_work,
+				 delay);
+}
+
+/*
+ * A new value takes effect now (review s27 h6, L2): each pool's work runs
+ * at once, then at the new period; with 0 it does not queue itself again
+ * (no wake-up while off), and the next non-zero value starts it.
+ */
 static int kvmshare_param_set_collapse_ms(const char *val,
 					  const struct kernel_param *kp)
 {
+	struct kvmshare_pool *pool;
 	unsigned int ms;
 	int ret = kstrtouint(val, 0, &ms);
 
@@ -2244,6 +2307,10 @@ static int kvmshare_param_set_collapse_ms(const char *val,
 	if (ms && (ms < 10 || ms > 3600000))
 		return -EINVAL;
 	WRITE_ONCE(huge_collapse_ms, ms);
+	spin_lock(&kvmshare_collapse_lock);
+	list_for_each_entry(pool, &kvmshare_collapse_pools, collapse_node)
+		kvmshare_collapse_arm(pool, 0);
+	spin_unlock(&kvmshare_collapse_lock);
 	return 0;
 }
 
@@ -2266,51 +2333,92 @@ static bool kvmshare_collapse_io(struct kvmshare_part *part, pgoff_t base)
 			 XA_PRESENT);
 }
 
+/* Drop the references kvmshare_collapse_grab() took, free the array. */
+static void kvmshare_collapse_put(struct kvmshare_collapse *c)
+{
+	struct page *page;
+	unsigned int i;
+
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+		page = kvmshare_collapse_page(c, i);
+		if (page)
+			put_page(page);
+	}
+	kfree(c->ents);
+	c->ents = NULL;
+}
+
 /*
  * Take a reference to each 4 KiB page of the unit at @base of @part in
  * one section under the array's lock, noting the entries in @c. Every
- * entry must be a 4 KiB page, not poisoned, not pinned and not marked by
- * a fallocate() under way, or (@zero_ok) an all-zero entry, and at least
- * one a page. Returns 0, or -EBUSY (nothing held).
+ * entry must be a 4 KiB page, not poisoned, not pinned, not marked by a
+ * fallocate() under way (nor, for the background, @fault false, read
+ * ahead and untouched: review s27 h6, L6), or (@fault) an all-zero entry,
+ * and at least one a page. A page seen locked, or a request registered
+ * over the range, is a collapse that would give up: not tried. Returns
+ * 0, -EBUSY (transient), -EPERM (a page poisoned or pinned, or not such
+ * entries) or -ENOMEM; nothing held then.
  */
 static int kvmshare_collapse_grab(struct kvmshare_part *part, pgoff_t base,
-				  struct kvmshare_collapse *c, bool zero_ok)
+				  struct kvmshare_collapse *c, bool fault)
 {
 	XA_STATE(xas, &part->pages, base);
 	struct page *page;
 	unsigned int i;
+	int err = 0;
 	void *e;
 
 	c->nr_pages = 0;
 	c->nr_zero = 0;
+	/* A page-in ending or a page-out starting there: its page is held. */
+	if (kvmshare_collapse_io(part, base))
+		return -EBUSY;
+	c->ents = kmalloc_array(KVMSHARE_UNIT_PAGES, sizeof(*c->ents),
+				GFP_KERNEL);
+	if (!c->ents)
+		return -ENOMEM;
 	xas_lock(&xas);
 	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
 		xas_set(&xas, base + i);
 		e = xas_load(&xas);
-		c->ents[i] = e;
-		c->pages[i] = NULL;
-		if (zero_ok && e && xa_is_value(e) &&
+		c->ents[i] = xa_mk_value(0);
+		if (fault && e && xa_is_value(e) &&
 		    kvmshare_ent_kind(e) == KVMSHARE_ENT_ZERO) {
+			c->ents[i] = e;
 			c->nr_zero++;
 			continue;
 		}
-		if (!kvmshare_ent_is_4k(e) ||
-		    xas_get_mark(&xas, KVMSHARE_MARK_FALLOC))
+		if (!kvmshare_ent_is_4k(e)) {
+			err = -EPERM;
 			break;
+		}
+		if (xas_get_mark(&xas, KVMSHARE_MARK_FALLOC) ||
+		    (!fault && xas_get_mark(&xas, KVMSHARE_MARK_AHEAD))) {
+			err = -EBUSY;
+			break;
+		}
 		page = e;
-		if (PageHWPoison(page) || page_maybe_dma_pinned(page))
+		if (PageHWPoison(page) || page_maybe_dma_pinned(page)) {
+			err = -EPERM;
 			break;
+		}
+		if (PageLocked(page)) {
+			err = -EBUSY;
+			break;
+		}
 		get_page(page);
-		c->pages[i] = page;
+		c->ents[i] = page;
 		c->nr_pages++;
 	}
 	xas_unlock(&xas);
-	if (i == KVMSHARE_UNIT_PAGES && c->nr_pages)
-		return 0;
-	while (i--)
-		if (c->pages[i])
-			put_page(c->pages[i]);
-	return -EBUSY;
+	if (!err && !c->nr_pages)
+		err = -EPERM;
+	if (err) {
+		while (i < KVMSHARE_UNIT_PAGES)
+			c->ents[i++] = xa_mk_value(0);
+		kvmshare_collapse_put(c);
+	}
+	return err;
 }
 
 /*
@@ -2321,16 +2429,21 @@ static int kvmshare_collapse_grab(struct kvmshare_part *part, pgoff_t base,
  * reference can appear after the caller's check (a write() or a read()
  * looks a page up under this lock), so this check must stay, under this
  * lock, in this section. Replacing entries allocates nothing (there is
- * no hole). The unit comes unmarked. Returns 0 or -EBUSY (nothing
- * changed).
+ * no hole). Marks (review s27 h6, L6): a page the access sampler
+ * unmapped and marked makes the unit marked at its base, as a sampled
+ * unit is; a page read ahead and untouched is a read-ahead hit for a
+ * fault's collapse (@fault: the range is in use by a PMD now; the
+ * background leaves such ranges, kvmshare_collapse_grab()). Returns 0 or
+ * -EBUSY (nothing changed).
  */
 static int kvmshare_collapse_swap(struct kvmshare_part *part, pgoff_t base,
 				  struct folio *folio,
-				  const struct kvmshare_collapse *c)
+				  const struct kvmshare_collapse *c, bool fault)
 {
 	XA_STATE(xas, &part->pages, base);
+	unsigned int i, ahead = 0;
+	bool sampled = false;
 	struct page *page;
-	unsigned int i;
 
 	xas_lock(&xas);
 	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
@@ -2338,14 +2451,22 @@ static int kvmshare_collapse_swap(struct kvmshare_part *part, pgoff_t base,
 		if (xas_load(&xas) != c->ents[i] ||
 		    xas_get_mark(&xas, KVMSHARE_MARK_FALLOC))
 			goto busy;
-		page = c->pages[i];
+		page = kvmshare_collapse_page(c, i);
 		if (page && (page_mapped(page) || page_ref_count(page) != 2))
 			goto busy;
+		sampled |= xas_get_mark(&xas, KVMSHARE_MARK_SAMPLED);
+		ahead += xas_get_mark(&xas, KVMSHARE_MARK_AHEAD);
 	}
 	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
 		xas_set(&xas, base + i);
 		xas_store(&xas, folio_page(folio, i));
 		xas_init_marks(&xas);
+	}
+	/* Present entries replaced: nothing allocated, nothing to fail. */
+	WARN_ON_ONCE(xas_error(&xas));
+	if (sampled) {
+		xas_set(&xas, base);
+		xas_set_mark(&xas, KVMSHARE_MARK_SAMPLED);
 	}
 	/* In the section (pages -> pool->lock), as the page-in's install. */
 	if (c->nr_zero)
@@ -2353,6 +2474,10 @@ static int kvmshare_collapse_swap(struct kvmshare_part *part, pgoff_t base,
 				     -(long)c->nr_zero);
 	atomic64_inc(&part->cnt.huge_units);
 	xas_unlock(&xas);
+	if (fault && ahead) {
+		atomic64_add(ahead, &part->cnt.readahead_hits);
+		atomic_add(ahead, &part->ra_hits);
+	}
 	return 0;
 busy:
 	xas_unlock(&xas);
@@ -2360,52 +2485,84 @@ busy:
 }
 
 /*
- * Collapse the 4 KiB pages of the unit at @base of @part into @folio
- * (order 9, allocated, not zeroed, seen by nobody; its reference is the
- * one the array takes), as the comment above says. The caller holds the
- * invalidate_lock shared and the unit lock, and has charged 512 pages.
- * With @zero_ok (a fault), all-zero entries become zeroed subpages; the
- * background work wants 512 pages. On success the 4 KiB pages are freed
- * and uncharged, and the range's page-in hints dropped (pte_seen kept).
- * Returns 0, or -EBUSY (a page held, locked, under I/O, poisoned, or an
- * entry changed), -EIO (a page could not be read: memory error), -ENOMEM:
- * nothing changed then, and @folio is the caller's to free.
+ * Whether every 4 KiB page of @c is referenced by the array and us only,
+ * and unmapped.
+ */
+static bool kvmshare_collapse_alone(const struct kvmshare_collapse *c)
+{
+	struct page *page;
+	unsigned int i;
+
+	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+		page = kvmshare_collapse_page(c, i);
+		if (page && (page_mapped(page) || page_ref_count(page) != 2))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Collapse the 4 KiB pages grabbed in @c (kvmshare_collapse_grab()) of
+ * the unit at @base of @part into @folio (order 9, allocated, not zeroed,
+ * seen by nobody; its reference is the one the array takes), steps 3 to
+ * 6 of the comment above. The caller holds the invalidate_lock shared
+ * and the unit lock, and has charged the collapse. @fault: all-zero
+ * entries become zeroed subpages, and the range is collapsed whatever
+ * pte_seen says; the background gives up when pte_seen is set once the
+ * pages are locked (review s27 h6, L7: a fault through a page table
+ * since its look). On success the 4 KiB pages are freed (their charge
+ * becomes the unit's), and the range's page-in hints dropped (pte_seen
+ * kept). The references of @c are dropped either way. Returns 0, or
+ * -EBUSY, -EPERM, -EIO as above, -ECANCELED (pte_seen, counted in
+ * huge_collapse_pte_skips): nothing changed then, and @folio is the
+ * caller's to free.
  */
 static int kvmshare_unit_collapse(struct kvmshare_part *part,
 				  struct address_space *mapping, pgoff_t base,
-				  struct folio *folio, bool zero_ok)
+				  struct kvmshare_collapse *c,
+				  struct folio *folio, bool fault)
 {
 	unsigned int i, locked = 0;
-	struct kvmshare_collapse *c;
 	struct page *page;
-	int err;
+	int err = -EBUSY;
 
-	c = kvmalloc(sizeof(*c), GFP_KERNEL);
-	if (!c)
-		return -ENOMEM;
-	/* A page-in ending or a page-out starting there: its page is held. */
-	err = -EBUSY;
-	if (kvmshare_collapse_io(part, base))
-		goto free;
-	err = kvmshare_collapse_grab(part, base, c, zero_ok);
-	if (err)
-		goto free;
-	/* PTEs of other mappings (and KVM's, by the MMU notifier). */
-	unmap_mapping_pages(mapping, base, KVMSHARE_UNIT_PAGES, false);
-	err = -EBUSY;
 	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
-		page = c->pages[i];
+		page = kvmshare_collapse_page(c, i);
 		if (!page)
 			continue;
 		if (!trylock_page(page))
 			goto unlock;
 		locked = i + 1;
-		if (PageHWPoison(page) || page_maybe_dma_pinned(page) ||
-		    page_mapped(page) || page_ref_count(page) != 2)
+		if (PageHWPoison(page) || page_maybe_dma_pinned(page)) {
+			err = -EPERM;
+			goto unlock;
+		}
+	}
+	if (!fault &&
+	    kvmshare_unit_pte_bit(xa_load(&part->units,
+					  base >> KVMSHARE_UNIT_ORDER))) {
+		atomic64_inc(&part->cnt.huge_collapse_pte_skips);
+		err = -ECANCELED;
+		goto unlock;
+	}
+	/*
+	 * PTEs of other mappings (and KVM's, by the MMU notifier). With
+	 * every page locked, none is mapped again before the swap.
+	 */
+	unmap_mapping_pages(mapping, base, KVMSHARE_UNIT_PAGES, false);
+	if (!kvmshare_collapse_alone(c)) {
+		/*
+		 * Review s27 h6, L1: a zap of a VM_LOCKED mapping leaves a
+		 * reference in this CPU's mlock batch, which only
+		 * lru_add_drain() (not exported) drops; a zap drains it
+		 * first, so unmap once more and look again.
+		 */
+		unmap_mapping_pages(mapping, base, KVMSHARE_UNIT_PAGES, false);
+		if (!kvmshare_collapse_alone(c))
 			goto unlock;
 	}
 	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
-		page = c->pages[i];
+		page = kvmshare_collapse_page(c, i);
 		if (!page) {
 			clear_highpage(folio_page(folio, i));
 			continue;
@@ -2422,27 +2579,27 @@ static int kvmshare_unit_collapse(struct kvmshare_part *part,
 		cond_resched();
 	}
 	kvmshare_inject(part->pool, KVMSHARE_INJ_COLLAPSE_COPIED);
-	err = kvmshare_collapse_swap(part, base, folio, c);
+	err = kvmshare_collapse_swap(part, base, folio, c, fault);
 unlock:
-	for (i = 0; i < locked; i++)
-		if (c->pages[i])
-			unlock_page(c->pages[i]);
-	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
-		if (!c->pages[i])
-			continue;
-		if (!err)
-			put_page(c->pages[i]);	/* the array's */
-		put_page(c->pages[i]);		/* ours */
+	for (i = 0; i < locked; i++) {
+		page = kvmshare_collapse_page(c, i);
+		if (page)
+			unlock_page(page);
 	}
 	if (!err) {
-		kvmshare_uncharge(part, c->nr_pages);
-		atomic64_add(KVMSHARE_UNIT_PAGES - c->nr_pages,
-			     &part->cnt.allocated);
+		/* The array's references: the pages are freed below. */
+		for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+			page = kvmshare_collapse_page(c, i);
+			if (page)
+				put_page(page);
+		}
+	}
+	kvmshare_collapse_put(c);
+	if (!err) {
+		atomic64_add(c->nr_zero, &part->cnt.allocated);
 		atomic64_inc(&part->cnt.huge_collapses);
 		kvmshare_unit_hints_drop(part, base);
 	}
-free:
-	kvfree(c);
 	return err;
 }
 
@@ -2465,85 +2622,172 @@ static void kvmshare_collapse_free(struct kvmshare_part *part,
 }
 
 /*
+ * Count a collapse that was not made, by its cause: no room (not tried),
+ * no block (a failure too), or given up.
+ */
+static void kvmshare_collapse_count(struct kvmshare_part *part, int err)
+{
+	if (err == -ECANCELED)		/* pte_seen since the look: counted */
+		return;
+	if (err == -ENOSPC) {
+		atomic64_inc(&part->cnt.huge_collapse_room_skips);
+		return;
+	}
+	if (err == -ENOMEM)
+		atomic64_inc(&part->cnt.huge_collapse_nomem);
+	atomic64_inc(&part->cnt.huge_collapse_failures);
+}
+
+/*
  * Collapse on fault: the fault @vmf (kvmshare_huge_fault(): the
  * invalidate_lock shared and the unit lock held, the unit wanted, the
  * range KVMSHARE_UNIT_MIXED) meets 4 KiB pages where its PMD is empty.
  * pte_seen is not looked at: this mapping has no page table there, so it
- * gains the PMD whatever other mappings do. 512 pages are charged under
- * the rules of a new unit (kvmshare_charge_unit(): the limit, the target,
- * the reserve and low mark), which a collapse needs for a moment, the
- * folio placed by the mapping's policy. Returns the subpage of
- * @vmf->pgoff with a reference for the caller, or NULL (counted in
- * huge_fallbacks, and in huge_collapse_room_skips or
- * huge_collapse_failures): the caller maps the 4 KiB page, which stays
- * as it was.
+ * gains the PMD whatever other mappings do. The folio is placed by the
+ * mapping's policy; the collapse is charged after it is allocated
+ * (kvmshare_charge_collapse(): the all-zero entries it fills are the
+ * partition's growth, the copy the pool's for a moment).
+ *
+ * Returns the subpage of @vmf->pgoff with a reference for the caller; or
+ * ERR_PTR(-EAGAIN) when the collapse gave up for a cause that passes
+ * (a page locked or referenced for a moment, an entry changed: review s27
+ * h6, M1) and the fault may be retried (the first try of a fault that
+ * allows it; counted in huge_collapse_retries): the caller drops its
+ * locks and returns VM_FAULT_RETRY (kvmshare_huge_retry()), and the retry,
+ * FAULT_FLAG_TRIED, collapses or maps 4 KiB; or NULL (counted in
+ * huge_fallbacks, and by cause in huge_collapse_room_skips,
+ * huge_collapse_nomem, huge_collapse_failures): the caller maps the
+ * 4 KiB page, which stays as it was, and this VMA keeps a page table
+ * there (section 3.2).
  */
 static struct page *kvmshare_collapse_fault(struct kvmshare_part *part,
 					    struct vm_fault *vmf,
 					    pgoff_t base)
 {
 	struct kvmshare_pool *pool = part->pool;
+	struct kvmshare_collapse c;
 	struct folio *folio = NULL;
 	LIST_HEAD(held);
+	int err;
 
-	if (!kvmshare_charge_unit(part, &held)) {
-		atomic64_inc(&part->cnt.huge_collapse_room_skips);
-		goto fallback;
-	}
+	err = kvmshare_collapse_grab(part, base, &c, true);
+	if (err)
+		goto failed;
 	if (!kvmshare_inject_fail(pool, KVMSHARE_INJ_COLLAPSE_NOMEM))
 		folio = vma_alloc_folio(KVMSHARE_UNIT_IN_GFP,
 					KVMSHARE_UNIT_ORDER, vmf->vma,
 					vmf->address & HPAGE_PMD_MASK, true);
-	if (!folio)
+	if (!folio) {
+		kvmshare_collapse_put(&c);
+		err = -ENOMEM;
 		goto failed;
+	}
+	if (!kvmshare_charge_collapse(part, c.nr_pages, c.nr_zero, &held)) {
+		kvmshare_collapse_put(&c);
+		folio_put(folio);
+		err = -ENOSPC;
+		goto failed;
+	}
 	/*
 	 * The caller's, before the unit is visible: once it is, a page-out
 	 * may take it and drop the array's reference.
 	 */
 	folio_get(folio);
-	if (kvmshare_unit_collapse(part, file_inode(vmf->vma->vm_file)->i_mapping,
-				   base, folio, true)) {
-		folio_put(folio);
-		kvmshare_collapse_free(part, folio);
-		goto failed;
-	}
-	/* Placed where the policy wants it: the held pages go back. */
-	kvmshare_held_return_list(pool, &held);
-	return folio_page(folio, vmf->pgoff - base);
-
+	err = kvmshare_unit_collapse(part,
+				     file_inode(vmf->vma->vm_file)->i_mapping,
+				     base, &c, folio, true);
+	kvmshare_collapse_end(part, c.nr_pages, c.nr_zero, &held, !err);
+	if (!err)
+		return folio_page(folio, vmf->pgoff - base);
+	folio_put(folio);
+	kvmshare_collapse_free(part, folio);
 failed:
-	atomic64_inc(&part->cnt.huge_collapse_failures);
-	kvmshare_uncharge_unit(part, &held);
-fallback:
+	if (err == -EBUSY && fault_flag_allow_retry_first(vmf->flags)) {
+		atomic64_inc(&part->cnt.huge_collapse_retries);
+		return ERR_PTR(-EAGAIN);
+	}
+	kvmshare_collapse_count(part, err);
 	atomic64_inc(&part->cnt.huge_fallbacks);
 	return NULL;
+}
+
+/**
+ * kvmshare_huge_retry - retry a fault whose collapse gave up for now
+ * @vmf: the fault, kvmshare_huge_fault() having returned ERR_PTR(-EAGAIN)
+ *	(the caller holds no lock of the pool now)
+ *
+ * The retry rules of 6.1 (filemap_fault(), maybe_unlock_mmap_for_io(),
+ * which is mm/internal.h's): only the first try of a fault that allows
+ * retries gets here (fault_flag_allow_retry_first()); VM_FAULT_RETRY
+ * then means the mmap lock was dropped, except for
+ * FAULT_FLAG_RETRY_NOWAIT (KVM's asynchronous faults, which must keep it
+ * and do not wait). The vma is not looked at after the unlock. Returns
+ * VM_FAULT_RETRY.
+ */
+vm_fault_t kvmshare_huge_retry(struct vm_fault *vmf)
+{
+	if (!(vmf->flags & FAULT_FLAG_RETRY_NOWAIT)) {
+		mmap_read_unlock(vmf->vma->vm_mm);
+		/* Let the holder of the page at work finish. */
+		cond_resched();
+	}
+	return VM_FAULT_RETRY;
 }
 
 /* What the background work found at a unit (kvmshare_collapse_look()). */
 enum kvmshare_collapse_look {
 	KVMSHARE_COLLAPSE_NO,		/* not 512 4 KiB pages */
-	KVMSHARE_COLLAPSE_HELD,		/* one is pinned, poisoned or locked */
+	KVMSHARE_COLLAPSE_BUSY,		/* one locked, read ahead, under I/O */
+	KVMSHARE_COLLAPSE_HELD,		/* one pinned or poisoned */
 	KVMSHARE_COLLAPSE_PTE,		/* mapped 4 KiB somewhere: pte_seen */
 	KVMSHARE_COLLAPSE_YES,
 };
 
 /*
+ * Per-range memory of the background work (review s27 h6, M3 and the
+ * nits): a range with a pinned or poisoned page is noted in part->units
+ * with the number of the pass over the file that found it, and left
+ * alone for the rest of that pass (counted once then, in
+ * huge_collapse_held_skips). Any other hint replaces it (a loss costs
+ * one look).
+ */
+#define KVMSHARE_UNIT_HELD		8UL
+#define KVMSHARE_UNIT_SWEEP_SHIFT	8
+#define KVMSHARE_UNIT_SWEEP_MASK	0xffffUL
+
+static unsigned long kvmshare_collapse_held_hint(struct kvmshare_part *part)
+{
+	return KVMSHARE_UNIT_HELD |
+	       ((part->collapse_sweep & KVMSHARE_UNIT_SWEEP_MASK) <<
+		KVMSHARE_UNIT_SWEEP_SHIFT);
+}
+
+/*
  * Whether the unit at @base of @part is a range the background work may
  * collapse: 512 4 KiB pages (no hole, no all-zero entry: a collapse there
- * would take memory the guest does not use), none pinned, poisoned or
- * locked, no request registered over it, and pte_seen clear. Lockless, a
- * hint (the collapse checks again under the locks); *@nid is the node of
- * its first page.
+ * would take memory the guest does not use), none pinned, poisoned,
+ * locked, or read ahead and untouched, no request registered over it,
+ * and pte_seen clear. Lockless, a hint (the collapse checks again under
+ * the locks); *@nid is the node of its first page.
  */
 static enum kvmshare_collapse_look
 kvmshare_collapse_look(struct kvmshare_part *part, pgoff_t base, int *nid)
 {
 	enum kvmshare_collapse_look look = KVMSHARE_COLLAPSE_YES;
 	XA_STATE(xas, &part->pages, base);
+	unsigned long hint = 0;
 	unsigned int n = 0;
 	struct page *page;
 	void *e;
 
+	e = xa_load(&part->units, base >> KVMSHARE_UNIT_ORDER);
+	if (xa_is_value(e))
+		hint = xa_to_value(e);
+	if (hint & KVMSHARE_UNIT_PTE_SEEN)
+		return KVMSHARE_COLLAPSE_PTE;
+	if ((hint & ~(KVMSHARE_UNIT_HELD - 1)) ==
+	    kvmshare_collapse_held_hint(part))
+		return KVMSHARE_COLLAPSE_NO;	/* counted at its look */
 	rcu_read_lock();
 	xas_for_each(&xas, e, base + KVMSHARE_UNIT_PAGES - 1) {
 		if (xas_retry(&xas, e))
@@ -2555,111 +2799,131 @@ kvmshare_collapse_look(struct kvmshare_part *part, pgoff_t base, int *nid)
 		page = e;
 		if (!n++)
 			*nid = page_to_nid(page);
-		if (PageHWPoison(page) || PageLocked(page) ||
-		    page_maybe_dma_pinned(page))
+		if (PageHWPoison(page) || page_maybe_dma_pinned(page)) {
 			look = KVMSHARE_COLLAPSE_HELD;
+			break;
+		}
+		if (PageLocked(page) ||
+		    xas_get_mark(&xas, KVMSHARE_MARK_AHEAD))
+			look = KVMSHARE_COLLAPSE_BUSY;
 	}
 	rcu_read_unlock();
-	if (look == KVMSHARE_COLLAPSE_NO || n != KVMSHARE_UNIT_PAGES)
+	if (look == KVMSHARE_COLLAPSE_NO ||
+	    (look != KVMSHARE_COLLAPSE_HELD && n != KVMSHARE_UNIT_PAGES))
 		return KVMSHARE_COLLAPSE_NO;
-	if (kvmshare_unit_pte_bit(xa_load(&part->units,
-					  base >> KVMSHARE_UNIT_ORDER)))
-		return KVMSHARE_COLLAPSE_PTE;
 	if (look == KVMSHARE_COLLAPSE_YES && kvmshare_collapse_io(part, base))
-		look = KVMSHARE_COLLAPSE_HELD;
+		look = KVMSHARE_COLLAPSE_BUSY;
 	return look;
 }
 
 /*
  * Collapse the unit at @base of @part (@mapping its file's, held by the
- * work), found collapsible on node @nid, in the background: charge,
- * allocate (no lock held), then the invalidate_lock shared and the unit
- * lock, both tried only (a punch or a fault at work there: the next round
- * comes back). Counted in huge_collapses, huge_collapse_room_skips or
- * huge_collapse_failures.
+ * work), found collapsible on node @nid, in the background (review s27
+ * h6, M3): the invalidate_lock shared and the unit lock, both tried only
+ * (a punch or a fault at work there: the next round comes back), the
+ * pages grabbed (the cheap checks), and only then a light allocation,
+ * the charge (the copy the pool's only: nothing grows) and the collapse.
+ * Returns 0 or why not (kvmshare_collapse_count()).
  */
-static void kvmshare_collapse_one(struct kvmshare_part *part,
-				  struct address_space *mapping, pgoff_t base,
-				  int nid)
+static int kvmshare_collapse_one(struct kvmshare_part *part,
+				 struct address_space *mapping, pgoff_t base,
+				 int nid)
 {
 	struct kvmshare_pool *pool = part->pool;
 	unsigned int nr = kvmshare_unit_lock_nr(part, base);
 	unsigned long *word = kvmshare_unit_lock_word(pool, nr);
+	struct kvmshare_collapse c;
 	struct folio *folio = NULL;
 	LIST_HEAD(held);
 	int err = -EBUSY;
 
-	if (!kvmshare_charge_unit(part, &held)) {
-		atomic64_inc(&part->cnt.huge_collapse_room_skips);
-		return;
-	}
+	if (!filemap_invalidate_trylock_shared(mapping))
+		return err;
+	if (test_and_set_bit_lock(nr % BITS_PER_LONG, word))
+		goto unlock_inval;
+	/* Within the file still (a truncation waits for us). */
+	if ((u64)(base + KVMSHARE_UNIT_PAGES) << PAGE_SHIFT >
+	    i_size_read(mapping->host))
+		goto unlock;
+	err = kvmshare_collapse_grab(part, base, &c, false);
+	if (err)
+		goto unlock;
 	if (!kvmshare_inject_fail(pool, KVMSHARE_INJ_COLLAPSE_NOMEM))
 		folio = __folio_alloc_node(KVMSHARE_COLLAPSE_GFP,
 					   KVMSHARE_UNIT_ORDER, nid);
-	if (!folio)
-		goto failed;
-	if (!filemap_invalidate_trylock_shared(mapping))
-		goto free;
-	if (!test_and_set_bit_lock(nr % BITS_PER_LONG, word)) {
-		/* Within the file still (a truncation waits for us). */
-		if ((u64)(base + KVMSHARE_UNIT_PAGES) << PAGE_SHIFT <=
-		    i_size_read(mapping->host))
-			err = kvmshare_unit_collapse(part, mapping, base, folio,
-						     false);
-		kvmshare_unit_unlock(pool, nr);
+	if (!folio) {
+		kvmshare_collapse_put(&c);
+		err = -ENOMEM;
+		goto unlock;
 	}
+	if (!kvmshare_charge_collapse(part, c.nr_pages, 0, &held)) {
+		kvmshare_collapse_put(&c);
+		folio_put(folio);
+		err = -ENOSPC;
+		goto unlock;
+	}
+	err = kvmshare_unit_collapse(part, mapping, base, &c, folio, false);
+	kvmshare_collapse_end(part, c.nr_pages, 0, &held, !err);
+	if (err)
+		kvmshare_collapse_free(part, folio);
+unlock:
+	kvmshare_unit_unlock(pool, nr);
+unlock_inval:
 	filemap_invalidate_unlock_shared(mapping);
-	if (!err) {
-		kvmshare_held_return_list(pool, &held);
-		return;
-	}
-free:
-	kvmshare_collapse_free(part, folio);
-failed:
-	atomic64_inc(&part->cnt.huge_collapse_failures);
-	kvmshare_uncharge_unit(part, &held);
+	return err;
 }
 
 /*
  * One pass over @part (@inode held by the work): from where the last pass
  * stopped, look at up to KVMSHARE_COLLAPSE_LOOKS units inside the file,
  * and collapse the first that may be (one a pass). Ranges mapped 4 KiB
- * (pte_seen) count in huge_collapse_pte_skips, held ones in
- * huge_collapse_failures.
+ * (pte_seen) count in huge_collapse_pte_skips, held ones (pinned,
+ * poisoned) in huge_collapse_held_skips once a pass over the file, busy
+ * ones (locked, read ahead, under I/O) nowhere: they are looked at again
+ * next time round. Returns what the collapse tried returned, or 0.
  */
-static void kvmshare_collapse_part(struct kvmshare_part *part,
-				   struct inode *inode)
+static int kvmshare_collapse_part(struct kvmshare_part *part,
+				  struct inode *inode)
 {
 	unsigned long units = i_size_read(inode) >>
 			      (PAGE_SHIFT + KVMSHARE_UNIT_ORDER);
 	unsigned long u = part->collapse_cursor;
 	unsigned int looks;
-	int nid = NUMA_NO_NODE;
+	int nid = NUMA_NO_NODE, err;
+	pgoff_t base;
 
 	if (!units)
-		return;
+		return 0;
 	for (looks = 0; looks < KVMSHARE_COLLAPSE_LOOKS; looks++, u++) {
-		if (u >= units)
+		if (u >= units) {
 			u = 0;
-		switch (kvmshare_collapse_look(part, u << KVMSHARE_UNIT_ORDER,
-					       &nid)) {
+			part->collapse_sweep++;
+		}
+		base = u << KVMSHARE_UNIT_ORDER;
+		switch (kvmshare_collapse_look(part, base, &nid)) {
 		case KVMSHARE_COLLAPSE_NO:
+		case KVMSHARE_COLLAPSE_BUSY:
 			continue;
 		case KVMSHARE_COLLAPSE_PTE:
 			atomic64_inc(&part->cnt.huge_collapse_pte_skips);
 			continue;
 		case KVMSHARE_COLLAPSE_HELD:
-			atomic64_inc(&part->cnt.huge_collapse_failures);
+			atomic64_inc(&part->cnt.huge_collapse_held_skips);
+			kvmshare_unit_hint_keep(part, base,
+						kvmshare_collapse_held_hint(part),
+						KVMSHARE_UNIT_PTE_SEEN);
 			continue;
 		case KVMSHARE_COLLAPSE_YES:
 			break;
 		}
 		part->collapse_cursor = u + 1;
-		kvmshare_collapse_one(part, inode->i_mapping,
-				      u << KVMSHARE_UNIT_ORDER, nid);
-		return;
+		err = kvmshare_collapse_one(part, inode->i_mapping, base, nid);
+		if (err)
+			kvmshare_collapse_count(part, err);
+		return err;
 	}
 	part->collapse_cursor = u;
+	return 0;
 }
 
 /*
@@ -2697,7 +2961,11 @@ static struct kvmshare_part *kvmshare_collapse_pick(struct kvmshare_pool *pool,
 
 /*
  * The background collapse work of a pool: each huge_collapse_ms, one
- * partition in turn, one collapse at most. It holds the partition's
+ * partition in turn, one collapse at most; after a pass that found no
+ * free 2 MiB block, the back-off above (review s27 h6, M3). Off
+ * (huge_collapse_ms 0, or the pool huge=off), it does not queue itself
+ * again: the parameter's setter and a remount with huge=on start it
+ * (kvmshare_huge_rearm(); review s27 h6, L2). It holds the partition's
  * inode while it works (as the eviction work does), so it runs only
  * until the pool is dying: unmount cancels it before the super block
  * goes (kvmshare_huge_exit()), and it does not queue itself again then.
@@ -2707,23 +2975,30 @@ static void kvmshare_collapse_work(struct work_struct *work)
 	struct kvmshare_pool *pool = container_of(to_delayed_work(work),
 						  struct kvmshare_pool,
 						  collapse_work);
-	unsigned int ms = READ_ONCE(huge_collapse_ms);
+	unsigned int ms = READ_ONCE(huge_collapse_ms), backoff;
 	struct kvmshare_part *part;
 	struct inode *inode;
+	int err = 0;
 
-	if (READ_ONCE(pool->dying))
+	if (READ_ONCE(pool->dying) || !ms || !READ_ONCE(pool->huge))
 		return;
-	if (ms && READ_ONCE(pool->huge)) {
-		part = kvmshare_collapse_pick(pool, &inode);
-		if (part) {
-			kvmshare_collapse_part(part, inode);
-			iput(inode);
-			kobject_put(&part->kobj);
-		}
+	part = kvmshare_collapse_pick(pool, &inode);
+	if (part) {
+		err = kvmshare_collapse_part(part, inode);
+		iput(inode);
+		kobject_put(&part->kobj);
 	}
+	backoff = pool->collapse_backoff_ms;
+	if (err == -ENOMEM)
+		backoff = backoff ? min(backoff * 2,
+					KVMSHARE_COLLAPSE_BACKOFF_MAX_MS) :
+			  KVMSHARE_COLLAPSE_BACKOFF_MS;
+	else if (!err && part)
+		backoff = 0;
+	pool->collapse_backoff_ms = backoff;
 	if (!READ_ONCE(pool->dying))
 		queue_delayed_work(system_unbound_wq, &pool->collapse_work,
-				   msecs_to_jiffies(ms ?: KVMSHARE_COLLAPSE_IDLE_MS));
+				   msecs_to_jiffies(max(ms, backoff)));
 }
 
 /**
@@ -2733,8 +3008,23 @@ static void kvmshare_collapse_work(struct work_struct *work)
 void kvmshare_huge_init(struct kvmshare_pool *pool)
 {
 	INIT_DELAYED_WORK(&pool->collapse_work, kvmshare_collapse_work);
-	queue_delayed_work(system_unbound_wq, &pool->collapse_work,
-			   msecs_to_jiffies(KVMSHARE_COLLAPSE_IDLE_MS));
+	spin_lock(&kvmshare_collapse_lock);
+	list_add(&pool->collapse_node, &kvmshare_collapse_pools);
+	kvmshare_collapse_arm(pool,
+			      msecs_to_jiffies(READ_ONCE(huge_collapse_ms)));
+	spin_unlock(&kvmshare_collapse_lock);
+}
+
+/**
+ * kvmshare_huge_rearm - start a pool's background collapse work now
+ * @pool: the pool, remounted huge=on
+ */
+void kvmshare_huge_rearm(struct kvmshare_pool *pool)
+{
+	spin_lock(&kvmshare_collapse_lock);
+	if (!list_empty(&pool->collapse_node))
+		kvmshare_collapse_arm(pool, 0);
+	spin_unlock(&kvmshare_collapse_lock);
 }
 
 /**
@@ -2746,7 +3036,10 @@ void kvmshare_huge_init(struct kvmshare_pool *pool)
  */
 void kvmshare_huge_exit(struct kvmshare_pool *pool)
 {
+	spin_lock(&kvmshare_collapse_lock);
+	list_del_init(&pool->collapse_node);
 	WRITE_ONCE(pool->dying, true);
+	spin_unlock(&kvmshare_collapse_lock);
 	cancel_delayed_work_sync(&pool->collapse_work);
 }
 

@@ -558,8 +558,11 @@ static int kvmshare_reconfigure(struct fs_context *fc)
 	if (ctx->umask_set)
 		WRITE_ONCE(pool->umask, ctx->umask);
 	/* For new units only: the pool's units stay until freed. */
-	if (ctx->huge_set)
+	if (ctx->huge_set) {
 		WRITE_ONCE(pool->huge, ctx->huge);
+		/* Off, the collapse work stopped (review s27 h6, L2). */
+		kvmshare_huge_rearm(pool);
+	}
 	return 0;
 }
 

@@ -702,6 +702,12 @@ static struct kvmshare_part_cnt_attr kvmshare_part_huge_collapse_pte_skips =
 	KVMSHARE_PART_CNT(huge_collapse_pte_skips, huge_collapse_pte_skips);
 static struct kvmshare_part_cnt_attr kvmshare_part_huge_collapse_room_skips =
 	KVMSHARE_PART_CNT(huge_collapse_room_skips, huge_collapse_room_skips);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_collapse_nomem =
+	KVMSHARE_PART_CNT(huge_collapse_nomem, huge_collapse_nomem);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_collapse_retries =
+	KVMSHARE_PART_CNT(huge_collapse_retries, huge_collapse_retries);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_collapse_held_skips =
+	KVMSHARE_PART_CNT(huge_collapse_held_skips, huge_collapse_held_skips);
 
 static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_sysfs[0].kattr.attr,
@@ -752,6 +758,9 @@ static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_huge_collapse_failures.kattr.attr,
 	&kvmshare_part_huge_collapse_pte_skips.kattr.attr,
 	&kvmshare_part_huge_collapse_room_skips.kattr.attr,
+	&kvmshare_part_huge_collapse_nomem.kattr.attr,
+	&kvmshare_part_huge_collapse_retries.kattr.attr,
+	&kvmshare_part_huge_collapse_held_skips.kattr.attr,
 	NULL,
 };
 
@@ -820,10 +829,10 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 
 	/*
 	 * Every file of the table is in the group (with stream_state, the
-	 * read-ahead window and its three counters, the twenty of units).
+	 * read-ahead window and its three counters, the twenty-three of units).
 	 */
 	BUILD_BUG_ON(ARRAY_SIZE(kvmshare_part_attrs) !=
-		     ARRAY_SIZE(kvmshare_part_sysfs) + 25);
+		     ARRAY_SIZE(kvmshare_part_sysfs) + 28);
 	part = kzalloc(sizeof(*part), GFP_KERNEL);
 	if (!part)
 		return ERR_PTR(-ENOMEM);
