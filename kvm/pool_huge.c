@@ -2877,10 +2877,10 @@ unlock_inval:
  * One pass over @part (@inode held by the work): from where the last pass
  * stopped, look at up to KVMSHARE_COLLAPSE_LOOKS units inside the file,
  * and collapse the first that may be (one a pass). Ranges mapped 4 KiB
- * (pte_seen) count in huge_collapse_pte_skips, held ones (pinned,
- * poisoned) in huge_collapse_held_skips once a pass over the file, busy
- * ones (locked, read ahead, under I/O) nowhere: they are looked at again
- * next time round. Returns what the collapse tried returned, or 0.
+ * (pte_seen) count in huge_collapse_pte_skips, held ones in
+ * huge_collapse_held_skips: pinned or poisoned once a pass over the file,
+ * busy ones (locked, read ahead, under I/O) at each look. Returns what
+ * the collapse tried returned, or 0.
  */
 static int kvmshare_collapse_part(struct kvmshare_part *part,
 				  struct inode *inode)
@@ -2902,7 +2902,9 @@ static int kvmshare_collapse_part(struct kvmshare_part *part,
 		base = u << KVMSHARE_UNIT_ORDER;
 		switch (kvmshare_collapse_look(part, base, &nid)) {
 		case KVMSHARE_COLLAPSE_NO:
+			continue;
 		case KVMSHARE_COLLAPSE_BUSY:
+			atomic64_inc(&part->cnt.huge_collapse_held_skips);
 			continue;
 		case KVMSHARE_COLLAPSE_PTE:
 			atomic64_inc(&part->cnt.huge_collapse_pte_skips);
