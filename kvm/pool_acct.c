@@ -211,6 +211,51 @@ out:
 	return ok;
 }
 
+/*
+ * Whether a collapse of @part copying @copy pages and filling @grow
+ * all-zero entries fits (kvmshare_charge_collapse()); *@below is the part
+ * of @grow owed to @part. Called with pool->lock.
+ */
+static bool kvmshare_collapse_fits(struct kvmshare_part *part, u64 copy,
+				   u64 grow, u64 *below)
+{
+	struct kvmshare_pool *pool = part->pool;
+
+	lockdep_assert_held(&pool->lock);
+	if (grow && part->limit && part->resident + grow > part->limit)
+		return false;
+	if (grow && part->target && part->resident + grow > part->target)
+		return false;
+	*below = min(grow, kvmshare_owed(part->entitlement, part->resident));
+	return pool->used_pages + pool->owed_pages + pool->reserve_pages +
+	       pool->low_pages + pool->collapse_pages + copy +
+	       (grow - *below) <= pool->size_pages;
+}
+
+/**
+ * kvmshare_collapse_room - whether a collapse would be charged now
+ * @part: the partition
+ * @copy: as for kvmshare_charge_collapse()
+ * @grow: as for kvmshare_charge_collapse()
+ *
+ * The same rule as kvmshare_charge_collapse(), nothing charged: a
+ * collapse looks before it locks, allocates or touches anything (VM s27:
+ * a pool without room must count a room skip, not a failure of a
+ * collapse tried for nothing, nor allocate and free a 2 MiB block each
+ * period). A hint: the charge decides.
+ */
+bool kvmshare_collapse_room(struct kvmshare_part *part, u64 copy, u64 grow)
+{
+	struct kvmshare_pool *pool = part->pool;
+	bool ok;
+	u64 below;
+
+	spin_lock(&pool->lock);
+	ok = kvmshare_collapse_fits(part, copy, grow, &below);
+	spin_unlock(&pool->lock);
+	return ok;
+}
+
 /**
  * kvmshare_charge_collapse - charge a collapse of 4 KiB pages into a unit
  * @part: the partition
@@ -242,14 +287,7 @@ bool kvmshare_charge_collapse(struct kvmshare_part *part, u64 copy, u64 grow,
 	u64 below, i;
 
 	spin_lock(&pool->lock);
-	if (grow && part->limit && part->resident + grow > part->limit)
-		goto out;
-	if (grow && part->target && part->resident + grow > part->target)
-		goto out;
-	below = min(grow, kvmshare_owed(part->entitlement, part->resident));
-	if (pool->used_pages + pool->owed_pages + pool->reserve_pages +
-	    pool->low_pages + pool->collapse_pages + copy + (grow - below) >
-	    pool->size_pages)
+	if (!kvmshare_collapse_fits(part, copy, grow, &below))
 		goto out;
 	pool->owed_pages -= below;
 	for (i = 0; i < below; i++) {

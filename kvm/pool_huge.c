@@ -2197,10 +2197,12 @@ size:
  * 1. The cheap checks: take a reference to each 4 KiB page in one
  *    section under the array's lock (kvmshare_collapse_grab()), none
  *    seen locked, poisoned or pinned, no request registered there.
- * 2. Allocate the folio, then charge (kvmshare_charge_collapse(): the
- *    growth to the partition, the copy to the pool only; review s27 h6,
- *    H1, M2, M3): no allocation, reclaim or compaction runs while
- *    anything is charged or a page locked.
+ * 2. Look for room (kvmshare_collapse_room(): the background before it
+ *    takes any lock, a fault after the grab), allocate the folio, then
+ *    charge (kvmshare_charge_collapse(): the growth to the partition,
+ *    the copy to the pool only; review s27 h6, H1, M2, M3): no
+ *    allocation, reclaim or compaction runs while anything is charged
+ *    or a page locked, nor for a collapse the charge would refuse.
  * 3. Trylock each page (no order among 512 page locks: a lock taken is a
  *    fault, an eviction or a write() at work), and only then unmap the
  *    range from every mapping (review s27 h6, M1: with every page locked,
@@ -2673,6 +2675,12 @@ static struct page *kvmshare_collapse_fault(struct kvmshare_part *part,
 	err = kvmshare_collapse_grab(part, base, &c, true);
 	if (err)
 		goto failed;
+	/* No 2 MiB allocation (reclaim, compaction) for a collapse refused. */
+	if (!kvmshare_collapse_room(part, c.nr_pages, c.nr_zero)) {
+		kvmshare_collapse_put(&c);
+		err = -ENOSPC;
+		goto failed;
+	}
 	if (!kvmshare_inject_fail(pool, KVMSHARE_INJ_COLLAPSE_NOMEM))
 		folio = vma_alloc_folio(KVMSHARE_UNIT_IN_GFP,
 					KVMSHARE_UNIT_ORDER, vmf->vma,
@@ -2822,7 +2830,8 @@ kvmshare_collapse_look(struct kvmshare_part *part, pgoff_t base, int *nid)
  * h6, M3): the invalidate_lock shared and the unit lock, both tried only
  * (a punch or a fault at work there: the next round comes back), the
  * pages grabbed (the cheap checks), and only then a light allocation,
- * the charge (the copy the pool's only: nothing grows) and the collapse.
+ * the charge (the copy the pool's only: nothing grows) and the collapse;
+ * all of it only when the charge would pass now (kvmshare_collapse_room()).
  * Returns 0 or why not (kvmshare_collapse_count()).
  */
 static int kvmshare_collapse_one(struct kvmshare_part *part,
@@ -2837,6 +2846,14 @@ static int kvmshare_collapse_one(struct kvmshare_part *part,
 	LIST_HEAD(held);
 	int err = -EBUSY;
 
+	/*
+	 * Room first (VM s27): without it nothing is locked, grabbed or
+	 * allocated, and the range counts as not tried, whatever the
+	 * pages' lock or references at that moment (eviction runs over a
+	 * pool short of room, and takes them).
+	 */
+	if (!kvmshare_collapse_room(part, KVMSHARE_UNIT_PAGES, 0))
+		return -ENOSPC;
 	if (!filemap_invalidate_trylock_shared(mapping))
 		return err;
 	if (test_and_set_bit_lock(nr % BITS_PER_LONG, word))
