@@ -2718,8 +2718,15 @@ TEST_F_TIMEOUT(huge, background_collapse_waits_for_room, 60)
 	EXPECT_LE(1, wait_cnt(self, "huge_collapse_room_skips", 1, 10))
 		COLLAPSE_LOG(self);
 	usleep(200000);
+	/*
+	 * Not tried, so not given up either (VM s27): the work looks for
+	 * room before it locks, grabs or allocates anything, so a page
+	 * eviction holds a moment (this pool is short of room: eviction
+	 * runs) or a 2 MiB block missing cannot count a failure here.
+	 */
 	EXPECT_EQ(0, cnt(self, "huge_collapses"));
-	EXPECT_EQ(0, cnt(self, "huge_collapse_failures"));
+	EXPECT_EQ(0, cnt(self, "huge_collapse_failures"))
+		COLLAPSE_LOG(self);
 	EXPECT_EQ(0, cnt(self, "huge_units"));
 	EXPECT_EQ(UNIT_PAGES, resident(_metadata, self->fd));
 	ASSERT_EQ(0, ks_pool_remount(self->dir, "reserve=1M"));
@@ -2904,11 +2911,18 @@ TEST_F(huge, collapse_over_a_live_4k_mapping)
 	EXPECT_EQ(1, cnt(self, "huge_units"));
 	EXPECT_EQ(2048, smaps_pmd_kb(self->ram));
 	EXPECT_EQ(UNIT_PAGES, resident(_metadata, self->fd));
-	/* New mapping -> old one, and back. */
-	host_fill(self->ram, 5, 1, 0x8b);
+	/*
+	 * New mapping -> old one, and back: every word of a page (VM s27:
+	 * host_fill() writes word 1 only, i ^ seed, which the checks of
+	 * word 2 and page_ok() below do not look for).
+	 */
+	host_fill_all(self->ram, 5, 1, 0x8b);
 	EXPECT_EQ(word_of(5, 2, 0x8b), peek(other + 5 * KS_PAGE + 16));
-	host_fill(other, 6, 1, 0x8c);
+	EXPECT_EQ(word_of(5, 511, 0x8b), peek(other + 5 * KS_PAGE + 511 * 8));
+	host_fill_all(other, 6, 1, 0x8c);
 	EXPECT_EQ(word_of(6, 2, 0x8c), peek(self->ram + 6 * KS_PAGE + 16));
+	EXPECT_EQ(word_of(6, 511, 0x8c),
+		  peek(self->ram + 6 * KS_PAGE + 511 * 8));
 	EXPECT_EQ(0, smaps_pmd_kb(other));
 	EXPECT_TRUE(page_ok(self->fd, 5, 0x8b, KS_PAGE / 8, -1, 0));
 	EXPECT_TRUE(page_ok(self->fd, 6, 0x8c, KS_PAGE / 8, -1, 0));
@@ -2926,22 +2940,28 @@ TEST_F(huge, collapse_over_a_live_4k_mapping)
  * Review s27 h6, H1: the pages a collapse copies are the pool's for the
  * moment, not the partition's. A partition 760 pages below its
  * entitlement (512 + 248), with 512 4 KiB pages written, in a pool whose
- * reserve leaves 520 pages free; a background collapse held open between
+ * reserve leaves 776 pages free; a background collapse held open between
  * its copy and its swap (inject point 21): the partition's resident
- * count does not move, and 248 + 520 + 1 pages written meanwhile all
+ * count does not move, and 248 + 776 + 1 pages written meanwhile all
  * succeed, without a service (the earlier charge of 512 to the
- * partition left 248 owed and 520 free: the last write failed). The
+ * partition left 248 owed and 776 free: the last write failed). The
  * collapse then ends: one unit, every byte as written.
+ *
+ * The room (VM s27: with 57 MiB reserved, 520 free, the copy never fit):
+ * 64 MiB = 16384 pages, 56 MiB = 14336 reserved, 1272 used and owed:
+ * 776 free. The collapse needs its 512 next to the low watermark
+ * (16384 / 64 = 256 pages, pool_service.c): 776 - 256 = 520 >= 512. The
+ * writes take the 760 owed, then 265 of the 776 (a page needs no low
+ * watermark), and leave the pool above it (no eviction meanwhile).
  */
 TEST_F_TIMEOUT(huge, collapse_copy_is_the_pools_not_the_partitions, 60)
 {
-	const uint64_t ent = 2 * UNIT_PAGES + 248, more = 248 + 520 + 1;
+	const uint64_t ent = 2 * UNIT_PAGES + 248, more = 248 + 776 + 1;
 	struct kvmshare_part_stats st;
 	uint64_t buf[KS_PAGE / 8], i, w;
 	int rc;
 
-	/* 64 MiB = 16384 pages: 16384 - 14592 (57 MiB) - 1272 = 520 free */
-	ASSERT_EQ(0, setup(self, "huge=on,reserve=57M", -1));
+	ASSERT_EQ(0, setup(self, "huge=on,reserve=56M", -1));
 	write_unit(_metadata, self, 0, 0x8d);
 	ASSERT_EQ(0, set_target(self->fd, 0, ent));
 	rc = collapse_asleep(self, 3000);
