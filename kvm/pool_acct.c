@@ -163,6 +163,26 @@ bool kvmshare_charge_spare(struct kvmshare_part *part, struct page **page)
 static bool kvmshare_rehold_locked(struct kvmshare_pool *pool,
 				   struct page *page);
 
+/*
+ * A charge of @below pages under entitlement: what the pool owes drops by
+ * them, and as many held pages as it has come off its held list onto
+ * @held, for the caller to give back. Caller holds pool->lock.
+ */
+static void kvmshare_owed_take(struct kvmshare_pool *pool, u64 below,
+			       struct list_head *held)
+{
+	struct page *page;
+	u64 i;
+
+	pool->owed_pages -= below;
+	for (i = 0; i < below; i++) {
+		page = kvmshare_held_take(pool);
+		if (!page)
+			break;
+		list_add(&page->lru, held);
+	}
+}
+
 /**
  * kvmshare_charge_unit - take the 512 pages of a new 2 MiB unit, or none
  * @part: the partition
@@ -182,8 +202,7 @@ static bool kvmshare_rehold_locked(struct kvmshare_pool *pool,
 bool kvmshare_charge_unit(struct kvmshare_part *part, struct list_head *held)
 {
 	struct kvmshare_pool *pool = part->pool;
-	u64 n = KVMSHARE_UNIT_PAGES, below, i;
-	struct page *page;
+	u64 n = KVMSHARE_UNIT_PAGES, below;
 	bool ok = false;
 
 	spin_lock(&pool->lock);
@@ -196,13 +215,7 @@ bool kvmshare_charge_unit(struct kvmshare_part *part, struct list_head *held)
 	    pool->reserve_pages + pool->low_pages + (n - below) >
 	    pool->size_pages)
 		goto out;
-	pool->owed_pages -= below;
-	for (i = 0; i < below; i++) {
-		page = kvmshare_held_take(pool);
-		if (!page)
-			break;
-		list_add(&page->lru, held);
-	}
+	kvmshare_owed_take(pool, below, held);
 	part->resident += n;
 	pool->used_pages += n;
 	ok = true;
@@ -282,20 +295,13 @@ bool kvmshare_charge_collapse(struct kvmshare_part *part, u64 copy, u64 grow,
 			      struct list_head *held)
 {
 	struct kvmshare_pool *pool = part->pool;
-	struct page *page;
 	bool ok = false;
-	u64 below, i;
+	u64 below;
 
 	spin_lock(&pool->lock);
 	if (!kvmshare_collapse_fits(part, copy, grow, &below))
 		goto out;
-	pool->owed_pages -= below;
-	for (i = 0; i < below; i++) {
-		page = kvmshare_held_take(pool);
-		if (!page)
-			break;
-		list_add(&page->lru, held);
-	}
+	kvmshare_owed_take(pool, below, held);
 	part->resident += grow;
 	pool->used_pages += grow;
 	pool->collapse_pages += copy;
