@@ -349,6 +349,9 @@ int vpa_sriov_probe(struct pci_dev *pdev);
 void vpa_sriov_remove(struct pci_dev *pdev);
 pci_ers_result_t vpa_sriov_error_detected(struct vpa_adapter *ad,
 					  pci_channel_state_t state);
+pci_ers_result_t vpa_sriov_slot_reset(struct vpa_adapter *ad);
+void vpa_sriov_resume(struct vpa_adapter *ad);
+void vpa_sriov_aer_abandon(struct vpa_adapter *ad);
 void vpa_sriov_reset_prepare(struct vpa_adapter *ad);
 void vpa_sriov_reset_done(struct vpa_adapter *ad);
 void vpa_sriov_sysfs_init(void);
@@ -362,6 +365,7 @@ void vpa_vdev_kill(struct vpa_vdev *v);
 /* vpa_recov.c */
 extern unsigned int vpa_ack_timeout_ms;
 void vpa_recov_timeout_work(struct work_struct *work);
+void vpa_recov_arm(struct vpa_adapter *ad);
 extern u32 vpa_recov_delay_us;
 extern const struct pci_error_handlers vpa_err_handlers;
 int vpa_change(struct vpa_adapter *ad, struct vpa_vdev *v,

@@ -313,6 +313,22 @@ bool vpa_nvme_live(struct vpa_nvme *nv)
 }
 
 /*
+ * Is the admin queue idle: up, no command in flight (nobody holds @lock),
+ * no reset coming? For a non-fatal error (vpa_sriov_error_detected()):
+ * an idle queue has no completion the error may have poisoned.
+ */
+bool vpa_nvme_idle(struct vpa_nvme *nv)
+{
+	bool idle;
+
+	if (!mutex_trylock(&nv->lock))
+		return false;
+	idle = nv->live && !READ_ONCE(nv->halt);
+	mutex_unlock(&nv->lock);
+	return idle;
+}
+
+/*
  * The controller is being (or was) reset behind the queue's back (a
  * function reset, error recovery): a command waiting for its completion
  * stops waiting, and nothing is sent until the next vpa_nvme_enable().

@@ -153,6 +153,7 @@ int vpa_nvme_enable(struct vpa_nvme *nv);
 int vpa_nvme_disable(struct vpa_nvme *nv);
 void vpa_nvme_lost(struct vpa_nvme *nv, bool dead);
 bool vpa_nvme_live(struct vpa_nvme *nv);
+bool vpa_nvme_idle(struct vpa_nvme *nv);
 int vpa_nvme_identify_ctrl(struct vpa_nvme *nv, u16 *cntlid, u16 *oacs);
 int vpa_nvme_primary_caps(struct vpa_nvme *nv, u16 cntlid,
 			  struct vpa_nvme_caps *caps);

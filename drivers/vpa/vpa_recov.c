@@ -738,6 +738,13 @@ void vpa_recov_timeout_work(struct work_struct *work)
 		mutex_unlock(&ad->recov_lock);
 		return;
 	}
+	if (ad->kind == VPA_KIND_SRIOV) {
+		dev_err(ad->dev, "error recovery not finished by the PCI core in %u ms: abandoned\n",
+			READ_ONCE(vpa_recovery_timeout_ms));
+		vpa_sriov_aer_abandon(ad);
+		mutex_unlock(&ad->recov_lock);
+		return;
+	}
 	n = vpa_grab_all(ad, all);
 	for (i = 0; i < n; i++) {
 		mutex_lock(&all[i]->lock);
@@ -781,6 +788,21 @@ int vpa_adapter_error(struct vpa_adapter *ad)
 	return 0;
 }
 
+/*
+ * A recovery began: abandon it if the PCI core has not finished it in
+ * recovery_timeout_ms (vpa_recov_timeout_work()). Caller holds
+ * recov_lock.
+ */
+void vpa_recov_arm(struct vpa_adapter *ad)
+{
+	unsigned long t;
+
+	lockdep_assert_held(&ad->recov_lock);
+	t = msecs_to_jiffies(READ_ONCE(vpa_recovery_timeout_ms));
+	ad->recov_deadline = jiffies + t;
+	mod_delayed_work(system_wq, &ad->recov_work, t);
+}
+
 static pci_ers_result_t vpa_pci_error_detected(struct pci_dev *pdev,
 					       pci_channel_state_t state)
 {
@@ -795,13 +817,8 @@ static pci_ers_result_t vpa_pci_error_detected(struct pci_dev *pdev,
 	mutex_lock(&ad->recov_lock);
 	ad->aer_frozen = state == pci_channel_io_frozen;
 	vpa_aer_detect(ad);
-	if (ad->aer_state != VPA_AER_NORMAL) {
-		unsigned long t;
-
-		t = msecs_to_jiffies(READ_ONCE(vpa_recovery_timeout_ms));
-		ad->recov_deadline = jiffies + t;
-		mod_delayed_work(system_wq, &ad->recov_work, t);
-	}
+	if (ad->aer_state != VPA_AER_NORMAL)
+		vpa_recov_arm(ad);
 	mutex_unlock(&ad->recov_lock);
 	if (state == pci_channel_io_perm_failure)
 		return PCI_ERS_RESULT_DISCONNECT;
@@ -815,7 +832,7 @@ static pci_ers_result_t vpa_pci_slot_reset(struct pci_dev *pdev)
 	if (!ad)
 		return PCI_ERS_RESULT_NONE;
 	if (ad->kind == VPA_KIND_SRIOV)
-		return PCI_ERS_RESULT_DISCONNECT;
+		return vpa_sriov_slot_reset(ad);
 	mutex_lock(&ad->recov_lock);
 	/* the PCI core holds the device lock around its callbacks */
 	vpa_aer_reset(ad, true);
@@ -827,8 +844,12 @@ static void vpa_pci_resume(struct pci_dev *pdev)
 {
 	struct vpa_adapter *ad = pci_get_drvdata(pdev);
 
-	if (!ad || ad->kind == VPA_KIND_SRIOV)
+	if (!ad)
 		return;
+	if (ad->kind == VPA_KIND_SRIOV) {
+		vpa_sriov_resume(ad);
+		return;
+	}
 	mutex_lock(&ad->recov_lock);
 	vpa_aer_reset(ad, true);	/* slot_reset was skipped */
 	vpa_aer_resume(ad);

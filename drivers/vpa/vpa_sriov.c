@@ -114,6 +114,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/dma-mapping.h>
 #include <linux/kobject.h>
 #include <linux/seq_file.h>
@@ -212,13 +213,23 @@ struct vpa_vf_type {
  * @asked:	when the request went out
  * @ack_time:	when the acknowledgment came
  * @ack_wait:	woken by an acknowledgment and by unbind
+ * @aer:	the group is in an error recovery: it was online when the
+ *		error came, and is brought online again after the reset
+ *		(plans/sriov.md, step 7); a change or a destroy through its
+ *		owner is refused (EBUSY) until the recovery ends
+ * @aer_asked:	the recovery's request went to its owner: the recovery
+ *		ends it (vpa_vf_done()), even if the group was destroyed
+ *		meanwhile
+ * @last_resume_us: time from the error to the end of the last recovery
+ *		that brought the group online again, -1 if none
  * @event_kn:	event's kernfs node, referenced from vpa_sriov_sysfs_add()
  *		to vpa_sriov_sysfs_put(): a notify of another VF's event (a
  *		give) may run while unbind removes its directory, and a
  *		removed node stays valid while referenced (the review s26's
  *		M1); kernfs_notify() takes no kernfs_rwsem
  *
- * Fields from @def to @rec are under vpa_sriov::lock.
+ * Fields from @def to @rec, @aer, @aer_asked and @last_resume_us are
+ * under vpa_sriov::lock.
  */
 struct vpa_vf {
 	struct kobject kobj;
@@ -242,6 +253,9 @@ struct vpa_vf {
 	ktime_t asked;
 	ktime_t ack_time;
 	wait_queue_head_t ack_wait;
+	bool aer;
+	bool aer_asked;
+	s64 last_resume_us;
 	struct kernfs_node *event_kn;
 };
 
@@ -284,6 +298,17 @@ struct vpa_vf {
  * @vf:		its subdirectories, one per VF number with a secondary
  * @gone:	unbind has begun: a change waiting for an owner stops
  *		waiting and is refused (written once, read with READ_ONCE())
+ * @aer_start:	when the error recovery under way began (under @lock)
+ * @iov_pos:	the SR-IOV capability's offset
+ * @iov_saved:	@iov_* below hold what vpa_sriov_enable() set up: the
+ *		error recovery restores it if a reset dropped VF Enable
+ *		(written under the device lock)
+ * @iov_ctrl:	SR-IOV Control after the enable
+ * @iov_numvfs:	NumVFs after the enable
+ * @iov_pgsz:	System Page Size after the enable
+ * @iov_bar:	the VF BARs after the enable
+ * @iov_restored: error recoveries that found VF Enable or NumVFs lost and
+ *		restored them (debugfs primary)
  */
 struct vpa_sriov {
 	struct vpa_nvme nv;
@@ -309,6 +334,14 @@ struct vpa_sriov {
 	struct kobject *vfs_dir;
 	struct vpa_vf *vf[VPA_SRIOV_MAX_VFS];
 	bool gone;
+	ktime_t aer_start;
+	u16 iov_pos;
+	bool iov_saved;
+	u16 iov_ctrl;
+	u16 iov_numvfs;
+	u32 iov_pgsz;
+	u32 iov_bar[PCI_SRIOV_NUM_BARS];
+	u32 iov_restored;
 };
 
 /* An NVMe function with SR-IOV: the SR-IOV back end's. */
@@ -1037,6 +1070,7 @@ static void vpa_vf_free(struct vpa_adapter *ad, struct vpa_vf *vf)
 	vf->state = VPA_VF_NONE;
 	vf->nsid = 0;
 	vf->give_to = -1;
+	vf->aer = false;	/* (not aer_asked: the recovery ends the request) */
 }
 
 /*
@@ -1150,6 +1184,7 @@ static int vpa_vf_create(struct vpa_adapter *ad,
 	/* the counters describe this group (its VF's directory stays) */
 	memset(&vf->rec, 0, sizeof(vf->rec));
 	vf->rec.last_ack_us = -1;
+	vf->last_resume_us = -1;
 	ret = vpa_vf_online(sr, vf, true);
 	if (ret && vf->state != VPA_VF_ERROR)
 		vpa_vf_free(ad, vf);
@@ -1233,6 +1268,7 @@ enum vpa_vf_evt {
 	VPA_VF_EVT_GIVE,	/* it gives resources to another VF */
 	VPA_VF_EVT_RECEIVE,	/* it receives resources from another VF */
 	VPA_VF_EVT_DESTROY,	/* its group goes: offline for good */
+	VPA_VF_EVT_ERROR,	/* an error recovery of the PF: reset, resume */
 	VPA_VF_EVT_NR
 };
 
@@ -1242,6 +1278,7 @@ static const char * const vpa_vf_evt_names[VPA_VF_EVT_NR] = {
 	[VPA_VF_EVT_GIVE] = "give",
 	[VPA_VF_EVT_RECEIVE] = "receive",
 	[VPA_VF_EVT_DESTROY] = "destroy",
+	[VPA_VF_EVT_ERROR] = "error",
 };
 
 /**
@@ -1397,7 +1434,7 @@ static void vpa_vf_ask(struct vpa_adapter *ad, struct vpa_vf_part *p,
 	struct vpa_vf *vf = p->vf;
 
 	lockdep_assert_held(&ad->sriov->lock);
-	vf->rec.last_error = false;
+	vf->rec.last_error = kind == VPA_VF_EVT_ERROR;
 	if (vf->state != VPA_VF_ONLINE || !p->drv || !p->used) {
 		vf->rec.last_outcome = VPA_OUT_IDLE;
 		return;
@@ -1468,20 +1505,19 @@ static int vpa_vf_wait(struct vpa_vf_part *p, int n)
 }
 
 /*
- * The wait for @p's owner is over: record whether it acknowledged in
- * time. A change that does not go on (@ret: -ENODEV after an unbind,
+ * The wait for @vf's owner is over: record whether it acknowledged in
+ * time (@acked). A change that does not go on (@ret: -ENODEV after an unbind,
  * -EINTR after a signal, -EAGAIN) is not counted as forced and logs no
  * notice (the review s26's L5): last_outcome "none" unless it was acked.
  * Event keeps the request's number until vpa_vf_done(). Caller holds
  * vpa_sriov::lock.
  */
-static void vpa_vf_conclude(struct vpa_vf_part *p, int ret)
+static void vpa_vf_conclude(struct vpa_vf *vf, bool acked, int ret)
 {
-	struct vpa_vf *vf = p->vf;
 	ktime_t at;
 
 	lockdep_assert_held(&vf->ad->sriov->lock);
-	if (p->acked) {
+	if (acked) {
 		spin_lock(&vf->evt_lock);
 		at = vf->ack_time;
 		spin_unlock(&vf->evt_lock);
@@ -1559,7 +1595,7 @@ static int vpa_vf_parts_wait(struct vpa_adapter *ad, struct vpa_vf_part *p,
 		ret = vpa_vf_parts_check(ad, p, n);
 	for (i = 0; i < n; i++)
 		if (p[i].asked)
-			vpa_vf_conclude(&p[i], ret);
+			vpa_vf_conclude(p[i].vf, p[i].acked, ret);
 	return ret;
 }
 
@@ -1567,9 +1603,10 @@ static int vpa_vf_parts_wait(struct vpa_adapter *ad, struct vpa_vf_part *p,
  * Check a resize of @vf's @type to @count (@to NULL), or a give of @count
  * of them to @to. Return: 0, -EALREADY (a resize to what it has: nothing
  * to do), -ENOENT (a VF without a group), -EBUSY (a change of one of them
- * runs), -EIO (the admin queue is down, or a group in state error:
- * destroy it), -EINVAL (outside the group limits, or more than it has),
- * -ENOSPC (a growth beyond what is free). Caller holds vpa_sriov::lock.
+ * runs, or an error recovery has one of them), -EIO (the admin queue is
+ * down, or a group in state error: destroy it), -EINVAL (outside the
+ * group limits, or more than it has), -ENOSPC (a growth beyond what is
+ * free). Caller holds vpa_sriov::lock.
  */
 static int vpa_vf_change_check(struct vpa_adapter *ad, struct vpa_vf *vf,
 			       struct vpa_vf *to, enum vpa_res type, u32 count)
@@ -1581,7 +1618,8 @@ static int vpa_vf_change_check(struct vpa_adapter *ad, struct vpa_vf *vf,
 	lockdep_assert_held(&ad->sriov->lock);
 	if (!vf->def || (to && !to->def))
 		return -ENOENT;
-	if (vf->busy || (to && to->busy))
+	/* (a group in an error recovery has a request out already) */
+	if (vf->busy || (to && to->busy) || vf->aer || (to && to->aer))
 		return -EBUSY;
 	if (READ_ONCE(ad->sriov->down) || vf->state == VPA_VF_ERROR ||
 	    (to && to->state == VPA_VF_ERROR))
@@ -1780,6 +1818,8 @@ static int vpa_vf_destroy_asked(struct vpa_adapter *ad, struct vpa_vf *vf)
 		ret = -EBUSY;
 	else if (READ_ONCE(sr->down))	/* no command: no VF to hold */
 		ret = vpa_vf_destroy(ad, vf);
+	else if (vf->aer)		/* its recovery's request is out */
+		ret = -EBUSY;
 	else
 		ret = vpa_vf_part_get(ad, &p) ?: 1;
 	if (ret <= 0)
@@ -1837,6 +1877,74 @@ static int vpa_sriov_vfs_busy(struct vpa_adapter *ad)
  * so no group is made for a VF that is coming or going.
  */
 
+/*
+ * What the enable set up in the SR-IOV capability, for the error recovery
+ * (vpa_sriov_iov_check()): a reset of the PF drops VF Enable and NumVFs
+ * (plans/sriov.md, section 5, top risk 1). The PCI core restores them
+ * after the bus reset of a frozen link (pci_restore_state()), but not
+ * after every reset a device may do. Called with the device lock held.
+ */
+static void vpa_sriov_iov_save(struct vpa_adapter *ad)
+{
+	struct pci_dev *pdev = ad->pdev;
+	struct vpa_sriov *sr = ad->sriov;
+	u16 pos = pci_find_ext_capability(pdev, PCI_EXT_CAP_ID_SRIOV);
+	unsigned int i;
+
+	device_lock_assert(&pdev->dev);
+	sr->iov_saved = false;
+	if (!pos)
+		return;
+	sr->iov_pos = pos;
+	pci_read_config_word(pdev, pos + PCI_SRIOV_CTRL, &sr->iov_ctrl);
+	pci_read_config_word(pdev, pos + PCI_SRIOV_NUM_VF, &sr->iov_numvfs);
+	pci_read_config_dword(pdev, pos + PCI_SRIOV_SYS_PGSIZE, &sr->iov_pgsz);
+	for (i = 0; i < PCI_SRIOV_NUM_BARS; i++)
+		pci_read_config_dword(pdev, pos + PCI_SRIOV_BAR + 4 * i,
+				      &sr->iov_bar[i]);
+	sr->iov_saved = sr->iov_ctrl & PCI_SRIOV_CTRL_VFE;
+}
+
+/*
+ * After the reset of an error recovery: are VF Enable and NumVFs as the
+ * enable left them? If not, they are written back as the PCI core's own
+ * restore does (the VF BARs, the page size, NumVFs, then Control), and
+ * the VFs are given the 100 ms the SR-IOV specification asks after VF
+ * Enable is set. Returns "kept", "restored" or "not restored" (the
+ * capability reads other values after the writes, or no VFs were
+ * enabled by vpa: "none"). Called with the device lock held (slot_reset
+ * or resume).
+ */
+static const char *vpa_sriov_iov_check(struct vpa_adapter *ad)
+{
+	struct pci_dev *pdev = ad->pdev;
+	struct vpa_sriov *sr = ad->sriov;
+	u16 pos = sr->iov_pos, ctrl, numvfs;
+	unsigned int i;
+
+	if (!sr->iov_saved)
+		return "none";
+	pci_read_config_word(pdev, pos + PCI_SRIOV_CTRL, &ctrl);
+	pci_read_config_word(pdev, pos + PCI_SRIOV_NUM_VF, &numvfs);
+	if ((ctrl & PCI_SRIOV_CTRL_VFE) && numvfs == sr->iov_numvfs)
+		return "kept";
+	if (ctrl & PCI_SRIOV_CTRL_VFE)	/* NumVFs may change only without */
+		pci_write_config_word(pdev, pos + PCI_SRIOV_CTRL,
+				      ctrl & ~PCI_SRIOV_CTRL_VFE);
+	for (i = 0; i < PCI_SRIOV_NUM_BARS; i++)
+		pci_write_config_dword(pdev, pos + PCI_SRIOV_BAR + 4 * i,
+				       sr->iov_bar[i]);
+	pci_write_config_dword(pdev, pos + PCI_SRIOV_SYS_PGSIZE, sr->iov_pgsz);
+	pci_write_config_word(pdev, pos + PCI_SRIOV_NUM_VF, sr->iov_numvfs);
+	pci_write_config_word(pdev, pos + PCI_SRIOV_CTRL, sr->iov_ctrl);
+	msleep(100);
+	sr->iov_restored++;
+	pci_read_config_word(pdev, pos + PCI_SRIOV_CTRL, &ctrl);
+	pci_read_config_word(pdev, pos + PCI_SRIOV_NUM_VF, &numvfs);
+	return (ctrl & PCI_SRIOV_CTRL_VFE) && numvfs == sr->iov_numvfs ?
+	       "restored" : "not restored";
+}
+
 /* Disable the VFs: every secondary offline first. */
 static int vpa_sriov_disable(struct vpa_adapter *ad)
 {
@@ -1861,6 +1969,7 @@ static int vpa_sriov_disable(struct vpa_adapter *ad)
 	}
 	vpa_sriov_check_live(ad);
 	mutex_unlock(&sr->lock);
+	sr->iov_saved = false;
 	pci_disable_sriov(ad->pdev);
 	if (failed)
 		dev_warn_ratelimited(ad->dev, "VFs disabled; %u groups in state error (destroy them)\n",
@@ -1910,6 +2019,7 @@ static int vpa_sriov_enable(struct vpa_adapter *ad, int n)
 				     ret);
 		return ret;
 	}
+	vpa_sriov_iov_save(ad);
 	mutex_lock(&sr->lock);
 	i = 0;
 	ret = READ_ONCE(sr->down) ? -EIO : 0;
@@ -1963,6 +2073,7 @@ undo:
 	}
 	vpa_sriov_check_live(ad);
 	mutex_unlock(&sr->lock);
+	sr->iov_saved = false;
 	pci_disable_sriov(ad->pdev);
 	return vpa_sriov_uerr(ret);
 }
@@ -2484,16 +2595,16 @@ static ssize_t vpa_vf_ack_store(struct kobject *kobj,
 
 /*
  * vpa_vfs/<n>/vpa_recovery/: the owner protocol's counters of the group,
- * the files and meanings of an mdev's vpa_recovery/ (failed, resumed and
- * recoveries stay 0 until the SR-IOV error recovery, plans/sriov.md step
- * 7); reset when a group is created. One value a file, read without a
- * lock.
+ * the files and meanings of an mdev's vpa_recovery/, and last_resume_us
+ * (the error recovery, plans/sriov.md step 7: recoveries the group was
+ * in, resumed online again, failed not); reset when a group is created.
+ * One value a file, read without a lock.
  */
 enum vpa_vf_rec_field {
 	VPA_VFR_EVENTS, VPA_VFR_ACKED, VPA_VFR_FORCED, VPA_VFR_FAILED,
 	VPA_VFR_RESUMED, VPA_VFR_CHANGES, VPA_VFR_RECOVERIES,
 	VPA_VFR_LAST_KIND, VPA_VFR_LAST_OUTCOME, VPA_VFR_LAST_ACK_US,
-	VPA_VFR_NR
+	VPA_VFR_LAST_RESUME_US, VPA_VFR_NR
 };
 
 static struct kobj_attribute vpa_vf_rec_attrs[VPA_VFR_NR];
@@ -2501,7 +2612,8 @@ static struct kobj_attribute vpa_vf_rec_attrs[VPA_VFR_NR];
 static ssize_t vpa_vf_rec_show(struct kobject *kobj,
 			       struct kobj_attribute *attr, char *buf)
 {
-	const struct vpa_recov_stats *r = &vpa_vf_of(kobj)->rec;
+	const struct vpa_vf *vf = vpa_vf_of(kobj);
+	const struct vpa_recov_stats *r = &vf->rec;
 	int out;
 
 	switch (attr - vpa_vf_rec_attrs) {
@@ -2527,6 +2639,8 @@ static ssize_t vpa_vf_rec_show(struct kobject *kobj,
 		if (out < 0 || out >= VPA_OUT_NR)
 			out = VPA_OUT_NONE;
 		return sysfs_emit(buf, "%s\n", vpa_outcome_names[out]);
+	case VPA_VFR_LAST_RESUME_US:
+		return sysfs_emit(buf, "%lld\n", READ_ONCE(vf->last_resume_us));
 	}
 	return sysfs_emit(buf, "%lld\n", READ_ONCE(r->last_ack_us));
 }
@@ -2545,6 +2659,7 @@ static struct kobj_attribute vpa_vf_rec_attrs[VPA_VFR_NR] = {
 	VPA_VF_REC(VPA_VFR_LAST_KIND, last_kind),
 	VPA_VF_REC(VPA_VFR_LAST_OUTCOME, last_outcome),
 	VPA_VF_REC(VPA_VFR_LAST_ACK_US, last_ack_us),
+	VPA_VF_REC(VPA_VFR_LAST_RESUME_US, last_resume_us),
 };
 
 static struct attribute *vpa_vf_rec_list[] = {
@@ -2558,6 +2673,7 @@ static struct attribute *vpa_vf_rec_list[] = {
 	&vpa_vf_rec_attrs[VPA_VFR_LAST_KIND].attr,
 	&vpa_vf_rec_attrs[VPA_VFR_LAST_OUTCOME].attr,
 	&vpa_vf_rec_attrs[VPA_VFR_LAST_ACK_US].attr,
+	&vpa_vf_rec_attrs[VPA_VFR_LAST_RESUME_US].attr,
 	NULL,
 };
 
@@ -2741,6 +2857,7 @@ static int vpa_sriov_sysfs_add(struct vpa_adapter *ad)
 		vf->state = VPA_VF_NONE;
 		vf->give_to = -1;
 		vf->rec.last_ack_us = -1;
+		vf->last_resume_us = -1;
 		spin_lock_init(&vf->evt_lock);
 		init_waitqueue_head(&vf->ack_wait);
 		ret = kobject_init_and_add(&vf->kobj, &vpa_vf_ktype,
@@ -2800,6 +2917,7 @@ static void vpa_sriov_groups_fini(struct vpa_adapter *ad)
 	sr->num_vfs = 0;
 	mutex_unlock(&sr->lock);
 	/* without vpa_sriov::lock: see vpa_sriov_enable() */
+	sr->iov_saved = false;
 	if (pci_num_vf(ad->pdev))
 		pci_disable_sriov(ad->pdev);
 }
@@ -2938,6 +3056,9 @@ void vpa_sriov_debugfs_init(struct vpa_adapter *ad)
 	/* namespaces the sweeps detached (read without vpa_sriov::lock) */
 	debugfs_create_u32("ns_detached", 0400, ad->debugfs,
 			   &ad->sriov->ns_detached);
+	/* error recoveries that wrote VF Enable back (read without a lock) */
+	debugfs_create_u32("iov_restored", 0400, ad->debugfs,
+			   &ad->sriov->iov_restored);
 }
 
 /*
@@ -3115,6 +3236,8 @@ void vpa_sriov_remove(struct pci_dev *pdev)
 	struct vpa_sriov *sr = ad->sriov;
 	unsigned int i;
 
+	/* (its abandon needs @sr: error recoveries hold the device lock) */
+	cancel_delayed_work_sync(&ad->recov_work);
 	/* a change waiting for an owner stops waiting, and is refused */
 	WRITE_ONCE(sr->gone, true);
 	for (i = 0; i < VPA_SRIOV_MAX_VFS; i++)
@@ -3156,38 +3279,6 @@ static unsigned int vpa_sriov_groups_lost(struct vpa_sriov *sr)
 		}
 	}
 	return lost;
-}
-
-/*
- * An uncorrectable error (AER). A non-fatal one leaves the link up: the
- * admin queue is idle between commands, so nothing needs recovering.
- * For a fatal one the SR-IOV back end has no recovery yet (plans/sriov.md,
- * step 7): the admin queue is down for good (a command waiting stops),
- * the controller's registers are not touched again (the bus reset that
- * follows restores nothing of ours), every group reads offline and can be
- * destroyed (without commands), available_instances reads 0 and
- * vpa_nvme/state "dead"; the PCI core is told the function is lost.
- * Unbinding and binding again starts over (the probe sweeps what is left).
- */
-pci_ers_result_t vpa_sriov_error_detected(struct vpa_adapter *ad,
-					  pci_channel_state_t state)
-{
-	struct vpa_sriov *sr = ad->sriov;
-	unsigned int lost;
-
-	if (state == pci_channel_io_normal) {
-		dev_warn_ratelimited(ad->dev, "non-fatal error detected: the admin queue goes on\n");
-		return PCI_ERS_RESULT_CAN_RECOVER;
-	}
-	WRITE_ONCE(sr->down, true);
-	WRITE_ONCE(sr->dead, true);
-	vpa_nvme_lost(&sr->nv, true);
-	mutex_lock(&sr->lock);
-	lost = vpa_sriov_groups_lost(sr);
-	mutex_unlock(&sr->lock);
-	dev_warn_ratelimited(ad->dev, "error detected (state %d): no recovery for an SR-IOV adapter yet, %u groups offline; unbind and bind it again\n",
-			     state, lost);
-	return PCI_ERS_RESULT_DISCONNECT;
 }
 
 /*
@@ -3267,10 +3358,12 @@ static int vpa_sriov_restart(struct vpa_adapter *ad)
  * queue, and every secondary was taken offline with nothing assigned (a
  * reset of the primary does that; the VFs themselves stay enabled). The
  * admin queue is restarted; the groups keep their resources in the core,
- * offline, and come back with the next enable of the VFs (step 7 will
- * bring them back itself). A restart that fails leaves the adapter down
- * (vpa_nvme/state): groups can be destroyed, none created, until a reset
- * whose restart works. Called with the device lock held.
+ * offline, and come back with the next enable of the VFs (an error
+ * recovery brings them back itself, vpa_sriov_aer_reset(); a function
+ * reset asked through sysfs is the administrator's, who enables again).
+ * A restart that fails leaves the adapter down (vpa_nvme/state): groups
+ * can be destroyed, none created, until a reset whose restart works.
+ * Called with the device lock held.
  */
 void vpa_sriov_reset_done(struct vpa_adapter *ad)
 {
@@ -3296,4 +3389,367 @@ void vpa_sriov_reset_done(struct vpa_adapter *ad)
 	else
 		dev_info_ratelimited(ad->dev, "function reset: admin queue restarted, %u groups offline\n",
 				     lost);
+}
+
+/*
+ * Error recovery (AER, plans/sriov.md step 7): the mdev adapters'
+ * protocol (vpa_recov.c) on VF groups, with step 6's owner protocol as
+ * the groups' side of it.
+ *
+ *   error_detected: the admin queue goes down (a command waiting stops);
+ *     every group online at that moment is in the recovery (vpa_vf::aer);
+ *     the owner of each (vfio-pci's user, as step 6 finds it) gets a
+ *     request of kind "error" (event, event_kind); all are waited for
+ *     with one deadline (ack_timeout_ms), so a silent owner holds the
+ *     others no longer than that; acked or not is recorded per group
+ *     (acked/forced, last_ack_us) and for the adapter (last_acked,
+ *     last_failed: owners that did not answer in time);
+ *   slot_reset (or resume, if the PCI core skipped it): one reset of the
+ *     controller: for a frozen link the PCI core's bus reset was it and
+ *     the admin queue is started again; otherwise the restart's own
+ *     disable and enable (CC.EN 1 -> 0 -> 1) is it. Every secondary is
+ *     then offline with nothing assigned (a reset of the primary does
+ *     that); VF Enable and NumVFs are checked and written back if lost
+ *     (vpa_sriov_iov_check()); every group in the recovery is given its
+ *     counts again and brought online (ACT 8, 8, 9: vpa_vf_online()); one
+ *     that cannot be goes to state "error" (destroy it);
+ *   resume: each owner asked is told it is over (event reads 0 and is
+ *     notified; state says whether its group is online again); per group
+ *     resumed or failed, last_resume_us (from the error to now).
+ * A group whose step 6 change waits for its owner at the error is not
+ * asked again (its request is out); it is brought back like the others
+ * and its change then goes on, or fails with EIO if the admin queue is
+ * still down. Changes and destroys through the owner protocol of a group
+ * in the recovery are refused (EBUSY) until it ends. Groups that were not
+ * online stay offline. A recovery the PCI core does not finish within
+ * recovery_timeout_ms (vpa_recov_timeout_work()) is abandoned: groups not
+ * online again go to state "error", the owners are told, the adapter
+ * stays down if the queue was not restarted (until a function reset).
+ *
+ * Locks: the PCI core holds the PF's device lock around each callback;
+ * then vpa_adapter::recov_lock (the recovery's steps, @aer_state), then
+ * vpa_sriov::lock. The wait for the owners holds no vpa_sriov::lock (ack
+ * takes vpa_vf::evt_lock only). VFs' device locks are not taken: the
+ * reset already reset every VF under whatever driver it had, and the PCI
+ * core takes them in its own walk after the PF's callback.
+ */
+
+/* Ask the owner of group @vf, in the recovery, about the error. */
+static void vpa_sriov_aer_ask(struct vpa_adapter *ad, struct vpa_vf *vf)
+{
+	struct vpa_vf_part p = { .vf = vf };
+
+	lockdep_assert_held(&ad->sriov->lock);
+	vf->rec.recoveries++;
+	if (vf->busy) {		/* its change's request is out already */
+		vf->rec.last_error = true;
+		return;
+	}
+	if (vf->index < ad->sriov->num_vfs)
+		p.dev = vpa_sriov_vf_get(ad->pdev, vf->index);
+	if (p.dev) {
+		p.drv = READ_ONCE(p.dev->dev.driver);
+		if (!vpa_vf_is_vfio(p.drv))	/* no owner to ask */
+			p.drv = NULL;
+		p.used = pci_is_enabled(p.dev);
+	}
+	vpa_vf_ask(ad, &p, VPA_VF_EVT_ERROR, vf->nr[VPA_RES_WQ],
+		   vf->nr[VPA_RES_VEC]);
+	vf->aer_asked = p.asked;
+	pci_dev_put(p.dev);
+}
+
+/*
+ * Wait until every owner asked answered or the one deadline passed, then
+ * stop asking; record each outcome. Caller holds recov_lock, not
+ * vpa_sriov::lock (an owner's ack must not wait for it).
+ */
+static void vpa_sriov_aer_wait(struct vpa_adapter *ad)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	ktime_t deadline = ktime_add_ms(ktime_get(),
+					READ_ONCE(vpa_ack_timeout_ms));
+	bool acked[VPA_SRIOV_MAX_VFS] = { };
+	struct vpa_vf *vf;
+	unsigned int i;
+	s64 left;
+
+	lockdep_assert_held(&ad->recov_lock);
+	for (i = 0; i < VPA_SRIOV_MAX_VFS; i++) {
+		vf = sr->vf[i];
+		/* (aer_asked changes only under recov_lock: read alone) */
+		if (!vf || !vf->aer_asked)
+			continue;
+		left = ktime_ms_delta(deadline, ktime_get());
+		if (left > 0)
+			wait_event_timeout(vf->ack_wait, vpa_vf_answered(vf),
+					   msecs_to_jiffies(left));
+		acked[i] = vpa_vf_stop_asking(vf);
+	}
+	mutex_lock(&sr->lock);
+	for (i = 0; i < VPA_SRIOV_MAX_VFS; i++) {
+		vf = sr->vf[i];
+		if (!vf || !vf->aer_asked)
+			continue;
+		vpa_vf_conclude(vf, acked[i], 0);
+		if (acked[i])
+			ad->last_acked++;
+		else
+			ad->last_failed++;
+	}
+	mutex_unlock(&sr->lock);
+}
+
+/* The first step of a recovery: see above. Caller holds recov_lock. */
+static void vpa_sriov_aer_detect(struct vpa_adapter *ad, bool frozen)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	unsigned int i, in = 0, asked = 0;
+	struct vpa_vf *vf;
+
+	lockdep_assert_held(&ad->recov_lock);
+	if (ad->aer_state != VPA_AER_NORMAL)
+		return;		/* another error of the same recovery */
+	ad->errors++;
+	ad->aer_state = VPA_AER_DETECTED;
+	ad->aer_frozen = frozen;
+	ad->last_acked = 0;
+	ad->last_failed = 0;
+	WRITE_ONCE(sr->down, true);
+	vpa_nvme_lost(&sr->nv, false);
+	mutex_lock(&sr->lock);
+	sr->aer_start = ktime_get();
+	for (i = 0; i < VPA_SRIOV_MAX_VFS; i++) {
+		vf = sr->vf[i];
+		if (!vf || !vf->def || vf->state != VPA_VF_ONLINE)
+			continue;
+		vf->aer = true;
+		in++;
+		vpa_sriov_aer_ask(ad, vf);
+		asked += vf->aer_asked;
+	}
+	mutex_unlock(&sr->lock);
+	vpa_sriov_aer_wait(ad);
+	dev_info(ad->dev, "error (%s): %u groups in the recovery, %u owners asked, %u acknowledged, %u not in %u ms\n",
+		 frozen ? "frozen" : "non-fatal", in, asked, ad->last_acked,
+		 ad->last_failed, READ_ONCE(vpa_ack_timeout_ms));
+}
+
+/*
+ * Bring group @vf, in the recovery, online again with its counts; state
+ * "error" if it cannot be (or the VFs were disabled meanwhile: offline).
+ * Caller holds vpa_sriov::lock.
+ */
+static void vpa_sriov_aer_restore(struct vpa_adapter *ad, struct vpa_vf *vf)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	struct pci_dev *vfdev;
+	bool same;
+
+	lockdep_assert_held(&sr->lock);
+	if (vf->index >= sr->num_vfs) {
+		vf->state = VPA_VF_OFFLINE;	/* its VFs are disabled */
+		return;
+	}
+	vfdev = vpa_sriov_vf_get(ad->pdev, vf->index);
+	same = vfdev && pci_dev_id(vfdev) == vf->rid;
+	pci_dev_put(vfdev);
+	if (!same) {
+		dev_warn_ratelimited(ad->dev, "VF %u: not found with routing id %04x after the reset: state error\n",
+				     vf->index, vf->rid);
+		vf->state = VPA_VF_ERROR;
+		return;
+	}
+	if (vpa_vf_online(sr, vf, false))
+		vf->state = VPA_VF_ERROR;
+}
+
+/*
+ * The second step: the reset, the SR-IOV capability, the groups. Caller
+ * holds recov_lock and the device lock. Returns 0, or the restart's
+ * error (the adapter stays down, the groups in the recovery in state
+ * "error").
+ */
+static int vpa_sriov_aer_reset(struct vpa_adapter *ad)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	unsigned int i, on = 0, in = 0;
+	const char *iov;
+	struct vpa_vf *vf;
+	int ret = -ENODEV;
+
+	lockdep_assert_held(&ad->recov_lock);
+	if (ad->aer_state != VPA_AER_DETECTED)
+		return 0;
+	ad->aer_state = VPA_AER_RESET;
+	iov = READ_ONCE(sr->dead) ? "none" : vpa_sriov_iov_check(ad);
+	mutex_lock(&sr->lock);
+	if (!READ_ONCE(sr->dead))
+		ret = vpa_sriov_restart(ad);
+	if (!ret)
+		ad->resets++;
+	vpa_sriov_groups_lost(sr);
+	for (i = 0; i < VPA_SRIOV_MAX_VFS; i++) {
+		vf = sr->vf[i];
+		if (!vf || !vf->def || !vf->aer)
+			continue;
+		in++;
+		if (ret)
+			vf->state = VPA_VF_ERROR;
+		else
+			vpa_sriov_aer_restore(ad, vf);
+		on += vf->state == VPA_VF_ONLINE;
+	}
+	WRITE_ONCE(sr->down, ret != 0);
+	if (!ret)
+		vpa_sriov_check_live(ad);
+	mutex_unlock(&sr->lock);
+	if (ret)
+		dev_err(ad->dev, "error recovery: admin queue not restarted (%d): adapter down, %u groups in state error\n",
+			ret, in);
+	else
+		dev_info(ad->dev, "error recovery: controller reset, VF Enable %s, %u of %u groups online again\n",
+			 iov, on, in);
+	return ret;
+}
+
+/*
+ * The last step: the owners asked are told it is over, each group's
+ * outcome recorded. @abandoned: the PCI core did not finish the recovery
+ * (groups not online again are in state "error"). Without the reset
+ * step (abandoned before it, a permanent failure) no group counts as
+ * online again: vpa's record of it predates the error. Caller holds
+ * recov_lock.
+ */
+static void vpa_sriov_aer_end(struct vpa_adapter *ad, bool abandoned)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	bool reset = ad->aer_state == VPA_AER_RESET;
+	unsigned int i, on = 0, failed = 0;
+	struct vpa_vf *vf;
+	s64 us;
+
+	lockdep_assert_held(&ad->recov_lock);
+	if (ad->aer_state == VPA_AER_NORMAL)
+		return;
+	mutex_lock(&sr->lock);
+	us = ktime_us_delta(ktime_get(), sr->aer_start);
+	for (i = 0; i < VPA_SRIOV_MAX_VFS; i++) {
+		vf = sr->vf[i];
+		if (!vf)
+			continue;
+		if (vf->aer && vf->def) {
+			if (reset && vf->state == VPA_VF_ONLINE) {
+				vf->rec.resumed++;
+				vf->last_resume_us = us;
+				on++;
+			} else {
+				if (abandoned)
+					vf->state = VPA_VF_ERROR;
+				vf->rec.failed++;
+				vf->rec.last_outcome = VPA_OUT_FAILED;
+				failed++;
+			}
+		}
+		if (vf->aer_asked)
+			vpa_vf_done(vf);
+		vf->aer = false;
+		vf->aer_asked = false;
+	}
+	mutex_unlock(&sr->lock);
+	if (abandoned)
+		ad->abandoned++;
+	ad->aer_state = VPA_AER_NORMAL;
+	/* (a running instance finds the state normal and does nothing) */
+	cancel_delayed_work(&ad->recov_work);
+	dev_info(ad->dev, "error recovery %s in %lld ms: %u groups online again, %u not\n",
+		 abandoned ? "abandoned" : "done", us / 1000, on, failed);
+}
+
+/*
+ * An uncorrectable error (AER). A non-fatal one with the admin queue idle
+ * (no command in flight, the queue up) leaves nothing to recover: the
+ * link is up and vpa's queue saw no poisoned completion (CAN_RECOVER, no
+ * recovery, nothing counted). A non-fatal one while a command was in
+ * flight or the queue was down, and a frozen link, start a recovery
+ * (above): NEED_RESET. A permanent failure: the admin queue is down for
+ * good, the controller's registers are not touched again, every group
+ * reads offline and can be destroyed (without commands),
+ * available_instances reads 0 and vpa_nvme/state "dead"; a recovery
+ * under way ends (its owners told); the PCI core is told the function is
+ * lost. Unbinding and binding again starts over (the probe sweeps what is
+ * left). Called with the device lock held.
+ */
+pci_ers_result_t vpa_sriov_error_detected(struct vpa_adapter *ad,
+					  pci_channel_state_t state)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	unsigned int lost;
+
+	if (state == pci_channel_io_normal && !READ_ONCE(sr->down) &&
+	    vpa_nvme_idle(&sr->nv)) {
+		dev_warn_ratelimited(ad->dev, "non-fatal error detected: the admin queue is idle, the groups go on\n");
+		return PCI_ERS_RESULT_CAN_RECOVER;
+	}
+	if (state == pci_channel_io_perm_failure) {
+		WRITE_ONCE(sr->down, true);
+		WRITE_ONCE(sr->dead, true);
+		vpa_nvme_lost(&sr->nv, true);
+		mutex_lock(&ad->recov_lock);
+		mutex_lock(&sr->lock);
+		lost = vpa_sriov_groups_lost(sr);
+		mutex_unlock(&sr->lock);
+		vpa_sriov_aer_end(ad, false);
+		mutex_unlock(&ad->recov_lock);
+		dev_warn_ratelimited(ad->dev, "permanent failure: %u groups offline; unbind and bind it again\n",
+				     lost);
+		return PCI_ERS_RESULT_DISCONNECT;
+	}
+	mutex_lock(&ad->recov_lock);
+	vpa_sriov_aer_detect(ad, state == pci_channel_io_frozen);
+	if (ad->aer_state != VPA_AER_NORMAL)
+		vpa_recov_arm(ad);
+	mutex_unlock(&ad->recov_lock);
+	return PCI_ERS_RESULT_NEED_RESET;
+}
+
+/*
+ * slot_reset: the reset and the groups (vpa_sriov_aer_reset()). If the
+ * admin queue cannot be restarted the recovery ends here (the PCI core
+ * calls no resume after a DISCONNECT): the owners are told, the groups
+ * are in state "error", the adapter down until a function reset whose
+ * restart works. Called with the device lock held.
+ */
+pci_ers_result_t vpa_sriov_slot_reset(struct vpa_adapter *ad)
+{
+	pci_ers_result_t res = PCI_ERS_RESULT_RECOVERED;
+
+	mutex_lock(&ad->recov_lock);
+	if (vpa_sriov_aer_reset(ad)) {
+		vpa_sriov_aer_end(ad, false);
+		res = PCI_ERS_RESULT_DISCONNECT;
+	}
+	mutex_unlock(&ad->recov_lock);
+	return res;
+}
+
+/* resume: the end (the reset first, if slot_reset was skipped). */
+void vpa_sriov_resume(struct vpa_adapter *ad)
+{
+	mutex_lock(&ad->recov_lock);
+	vpa_sriov_aer_reset(ad);
+	vpa_sriov_aer_end(ad, false);
+	mutex_unlock(&ad->recov_lock);
+}
+
+/*
+ * The PCI core did not finish the recovery in recovery_timeout_ms
+ * (vpa_recov_timeout_work(), recov_lock held): without its reset the
+ * admin queue stays down (a function reset restarts it), and the groups
+ * not online again go to state "error".
+ */
+void vpa_sriov_aer_abandon(struct vpa_adapter *ad)
+{
+	lockdep_assert_held(&ad->recov_lock);
+	vpa_sriov_aer_end(ad, true);
 }
