@@ -29,7 +29,11 @@
  *                                      COUNT requests answered (ack:
  *                                      quiesce, then ack) or not
  *                                      (silent), each followed by the
- *                                      checks of what the VF has after
+ *                                      checks of what the VF has after;
+ *                                      an error recovery of the PF
+ *                                      (event_kind "error", step 7) is
+ *                                      one such request: event reading
+ *                                      0 again is its resume
  *
  * Output: "# " diagnostics and one line per check, "PASS <name>: ..." or
  * "FAIL <name>: ...", which the calling script (sriov_vfio.sh) turns into
