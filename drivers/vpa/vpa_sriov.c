@@ -1880,9 +1880,10 @@ static int vpa_sriov_vfs_busy(struct vpa_adapter *ad)
 /*
  * What the enable set up in the SR-IOV capability, for the error recovery
  * (vpa_sriov_iov_check()): a reset of the PF drops VF Enable and NumVFs
- * (plans/sriov.md, section 5, top risk 1). The PCI core restores them
- * after the bus reset of a frozen link (pci_restore_state()), but not
- * after every reset a device may do. Called with the device lock held.
+ * (plans/sriov.md, section 5, top risk 1). The bus reset of a frozen
+ * link restores nothing itself: vpa_sriov_pf_restore() does, from the
+ * PCI core's record (pci_restore_iov_state()); this copy checks it after
+ * every recovery and is the fallback. Called with the device lock held.
  */
 static void vpa_sriov_iov_save(struct vpa_adapter *ad)
 {
@@ -3201,6 +3202,12 @@ int vpa_sriov_probe(struct pci_dev *pdev)
 	ret = vpa_sriov_sysfs_add(ad);
 	if (ret)
 		goto err_group;
+	/*
+	 * What an error recovery restores after the PCI core's bus reset
+	 * (vpa_sriov_pf_restore(); the review s26's H1): the probe's own
+	 * function reset consumed the state saved before it.
+	 */
+	pci_save_state(pdev);
 	dev_info(&pdev->dev, "NVMe controller %u: %u flexible VQ (%u per VF at most), %u VI (%u per VF at most), %u secondaries\n",
 		 sr->cntlid, sr->caps.vqfrt, sr->caps.vqfrsm, sr->caps.vifrt,
 		 sr->caps.vifrsm, sr->secondaries);
@@ -3375,6 +3382,8 @@ void vpa_sriov_reset_done(struct vpa_adapter *ad)
 		vpa_nvme_lost(&sr->nv, false);
 		return;
 	}
+	/* the PCI core restored (and so consumed) the saved state: again */
+	pci_save_state(ad->pdev);
 	mutex_lock(&sr->lock);
 	if (!READ_ONCE(sr->dead))
 		ret = vpa_sriov_restart(ad);
@@ -3433,6 +3442,27 @@ void vpa_sriov_reset_done(struct vpa_adapter *ad)
  * reset already reset every VF under whatever driver it had, and the PCI
  * core takes them in its own walk after the PF's callback.
  */
+
+/*
+ * After the bus reset of a frozen link (aer_root_reset() ->
+ * pci_bus_error_reset()), which saves and restores nothing: the PF's
+ * header (BAR0, Command: memory decode, bus mastering, INTx disable),
+ * Device Control, its AER masks, ACS and, through
+ * pci_restore_iov_state(), the VF BARs, NumVFs and VF Enable come back
+ * from the state the probe (or the last restore) saved. Restoring
+ * consumes it: it is saved again at once, for the next recovery (as the
+ * mdev adapters' vpa_aer_reset() does). vpa_sriov_iov_check() is then the
+ * fallback only. Called with the device lock held (the review s26's H1).
+ */
+static void vpa_sriov_pf_restore(struct vpa_adapter *ad)
+{
+	struct pci_dev *pdev = ad->pdev;
+
+	device_lock_assert(&pdev->dev);
+	pci_restore_state(pdev);
+	pci_save_state(pdev);
+	pci_intx(pdev, 0);
+}
 
 /* Ask the owner of group @vf, in the recovery, about the error. */
 static void vpa_sriov_aer_ask(struct vpa_adapter *ad, struct vpa_vf *vf)
@@ -3582,6 +3612,8 @@ static int vpa_sriov_aer_reset(struct vpa_adapter *ad)
 	if (ad->aer_state != VPA_AER_DETECTED)
 		return 0;
 	ad->aer_state = VPA_AER_RESET;
+	if (ad->aer_frozen && !READ_ONCE(sr->dead))
+		vpa_sriov_pf_restore(ad);
 	iov = READ_ONCE(sr->dead) ? "none" : vpa_sriov_iov_check(ad);
 	mutex_lock(&sr->lock);
 	if (!READ_ONCE(sr->dead))
