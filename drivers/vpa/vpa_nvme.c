@@ -113,7 +113,7 @@ static int __vpa_nvme_disable(struct vpa_nvme *nv)
 	int ret;
 
 	lockdep_assert_held(&nv->lock);
-	nv->live = false;
+	WRITE_ONCE(nv->live, false);
 	if (vpa_nvme_gone(nv))
 		return -ENODEV;
 	cc = readl(nv->bar + NVME_REG_CC);
@@ -261,7 +261,7 @@ int vpa_nvme_enable(struct vpa_nvme *nv)
 	writel(cc | NVME_CC_ENABLE, nv->bar + NVME_REG_CC);
 	ret = vpa_nvme_wait_ready(nv, true);
 	if (!ret)
-		nv->live = true;
+		WRITE_ONCE(nv->live, true);
 out:
 	if (ret && !vpa_nvme_gone(nv))
 		csts = readl(nv->bar + NVME_REG_CSTS);
@@ -313,19 +313,17 @@ bool vpa_nvme_live(struct vpa_nvme *nv)
 }
 
 /*
- * Is the admin queue idle: up, no command in flight (nobody holds @lock),
- * no reset coming? For a non-fatal error (vpa_sriov_error_detected()):
- * an idle queue has no completion the error may have poisoned.
+ * Is the admin queue idle: up, no command in flight (@busy, set around
+ * each submission: a holder of @lock that sends nothing, a sysfs read of
+ * the state, does not count; the review s26's L4), no reset coming? For
+ * a non-fatal error (vpa_sriov_error_detected()): an idle queue has no
+ * completion the error may have poisoned. Lockless: a command that
+ * starts right after reads the error's state itself.
  */
 bool vpa_nvme_idle(struct vpa_nvme *nv)
 {
-	bool idle;
-
-	if (!mutex_trylock(&nv->lock))
-		return false;
-	idle = nv->live && !READ_ONCE(nv->halt);
-	mutex_unlock(&nv->lock);
-	return idle;
+	return READ_ONCE(nv->live) && !READ_ONCE(nv->halt) &&
+	       !READ_ONCE(nv->busy);
 }
 
 /*
@@ -340,7 +338,7 @@ void vpa_nvme_lost(struct vpa_nvme *nv, bool dead)
 	/* a command waiting for its completion gives up first */
 	WRITE_ONCE(nv->halt, true);
 	mutex_lock(&nv->lock);
-	nv->live = false;
+	WRITE_ONCE(nv->live, false);
 	if (dead)
 		nv->dead = true;
 	mutex_unlock(&nv->lock);
@@ -363,7 +361,7 @@ static bool vpa_nvme_fake_timeout(struct vpa_nvme *nv,
 	    READ_ONCE(vpa_sriov_cmd_timeout) != cmd->common.opcode)
 		return false;
 	WRITE_ONCE(vpa_sriov_cmd_timeout, 0);
-	nv->live = false;
+	WRITE_ONCE(nv->live, false);
 	dev_err_ratelimited(&nv->pdev->dev,
 			    "admin command %#x: timeout injected: admin queue down\n",
 			    cmd->common.opcode);
@@ -378,8 +376,8 @@ static bool vpa_nvme_fake_timeout(struct vpa_nvme *nv,
  * completion that is not this command's, a fatal controller status),
  * -ETIMEDOUT (no completion, or a reset cut the wait short), -ENODEV.
  */
-static int vpa_nvme_submit(struct vpa_nvme *nv, struct nvme_command *cmd,
-			   u32 *result)
+static int __vpa_nvme_submit(struct vpa_nvme *nv, struct nvme_command *cmd,
+			     u32 *result)
 {
 	struct nvme_completion *cqe;
 	unsigned long deadline, look;
@@ -407,7 +405,7 @@ static int vpa_nvme_submit(struct vpa_nvme *nv, struct nvme_command *cmd,
 			break;
 		/* a reset is coming (vpa_nvme_halt()): stop waiting */
 		if (READ_ONCE(nv->halt)) {
-			nv->live = false;
+			WRITE_ONCE(nv->live, false);
 			return -ETIMEDOUT;
 		}
 		/* a controller that failed or vanished answers nothing */
@@ -416,7 +414,7 @@ static int vpa_nvme_submit(struct vpa_nvme *nv, struct nvme_command *cmd,
 			csts = readl(nv->bar + NVME_REG_CSTS);
 			if (csts == ~0U || (csts & NVME_CSTS_CFS) ||
 			    time_after(jiffies, deadline)) {
-				nv->live = false;
+				WRITE_ONCE(nv->live, false);
 				dev_err_ratelimited(&nv->pdev->dev,
 						    "admin command %#x: no completion (CSTS %x): admin queue down\n",
 						    cmd->common.opcode, csts);
@@ -431,7 +429,7 @@ static int vpa_nvme_submit(struct vpa_nvme *nv, struct nvme_command *cmd,
 	dma_rmb();
 	if (READ_ONCE(cqe->command_id) != cid ||
 	    le16_to_cpu(READ_ONCE(cqe->sq_id)) != 0) {
-		nv->live = false;
+		WRITE_ONCE(nv->live, false);
 		dev_err_ratelimited(&nv->pdev->dev,
 				    "admin completion for command %u of queue %u, %u expected: admin queue down\n",
 				    READ_ONCE(cqe->command_id),
@@ -446,6 +444,22 @@ static int vpa_nvme_submit(struct vpa_nvme *nv, struct nvme_command *cmd,
 	}
 	writel(nv->cq_head, vpa_nvme_db(nv, true));
 	return status >> 1;
+}
+
+/*
+ * As __vpa_nvme_submit(), with @busy set while the command is out: what
+ * vpa_nvme_idle() reads (a holder of @lock alone sends nothing).
+ */
+static int vpa_nvme_submit(struct vpa_nvme *nv, struct nvme_command *cmd,
+			   u32 *result)
+{
+	int ret;
+
+	lockdep_assert_held(&nv->lock);
+	WRITE_ONCE(nv->busy, true);
+	ret = __vpa_nvme_submit(nv, cmd, result);
+	WRITE_ONCE(nv->busy, false);
+	return ret;
 }
 
 /*

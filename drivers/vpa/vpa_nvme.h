@@ -142,6 +142,7 @@ struct vpa_nvme {
 	bool dead;
 	bool stuck;
 	bool halt;
+	bool busy;	/* a command is out: set and cleared under @lock */
 };
 
 /* test hook (debugfs vpa/sriov_cmd_timeout), vpa_nvme.c */
