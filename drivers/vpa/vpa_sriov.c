@@ -2021,6 +2021,16 @@ static int vpa_sriov_enable(struct vpa_adapter *ad, int n)
 		return ret;
 	}
 	vpa_sriov_iov_save(ad);
+	/*
+	 * err.c walks the PF's bus: VFs on a bus of their own (First VF
+	 * Offset and VF Stride beyond it) get no error callbacks at all
+	 * (the review s26's L5).
+	 */
+	vfdev = vpa_sriov_vf_get(ad->pdev, n - 1);
+	if (vfdev && vfdev->bus != ad->pdev->bus)
+		dev_warn_ratelimited(ad->dev, "VF %d is on bus %02x, not the PF's: the PCI core's error recovery does not reach it\n",
+				     n - 1, vfdev->bus->number);
+	pci_dev_put(vfdev);
 	mutex_lock(&sr->lock);
 	i = 0;
 	ret = READ_ONCE(sr->down) ? -EIO : 0;
@@ -2088,12 +2098,28 @@ undo:
  * it asks for an enable only with no VF enabled, and for a disable only
  * with some.
  *
- * Return: @n, 0, or -errno (-EBUSY: a VF is in use; -EIO: the admin
- * queue is down, or the device refused).
+ * Return: @n, 0, or -errno (-EBUSY: a VF is in use, or an error
+ * recovery runs; -EIO: the admin queue is down, or the device refused).
  */
 int vpa_sriov_configure(struct vpa_adapter *ad, int n)
 {
+	bool busy;
+
 	device_lock_assert(&ad->pdev->dev);
+	/*
+	 * Not during an error recovery (the review s26's M4): a disable
+	 * would destroy the VFs (pci_bus_sem for write) while the PCI core's
+	 * walk holds it for read and waits for this device lock. Order:
+	 * the device lock, then recov_lock, as the error handlers.
+	 */
+	mutex_lock(&ad->recov_lock);
+	busy = ad->aer_state != VPA_AER_NORMAL;
+	mutex_unlock(&ad->recov_lock);
+	if (busy) {
+		dev_info_ratelimited(ad->dev, "error recovery under way: VFs not %s\n",
+				     n ? "enabled" : "disabled");
+		return -EBUSY;
+	}
 	return n ? vpa_sriov_enable(ad, n) : vpa_sriov_disable(ad);
 }
 
