@@ -351,7 +351,7 @@ pci_ers_result_t vpa_sriov_error_detected(struct vpa_adapter *ad,
 					  pci_channel_state_t state);
 pci_ers_result_t vpa_sriov_slot_reset(struct vpa_adapter *ad);
 void vpa_sriov_resume(struct vpa_adapter *ad);
-void vpa_sriov_aer_abandon(struct vpa_adapter *ad);
+void vpa_sriov_aer_timeout(struct vpa_adapter *ad);
 void vpa_sriov_reset_prepare(struct vpa_adapter *ad);
 void vpa_sriov_reset_done(struct vpa_adapter *ad);
 void vpa_sriov_sysfs_init(void);
@@ -364,6 +364,7 @@ void vpa_vdev_kill(struct vpa_vdev *v);
 
 /* vpa_recov.c */
 extern unsigned int vpa_ack_timeout_ms;
+extern unsigned int vpa_error_ack_timeout_ms;
 void vpa_recov_timeout_work(struct work_struct *work);
 void vpa_recov_arm(struct vpa_adapter *ad);
 extern u32 vpa_recov_delay_us;

@@ -103,7 +103,18 @@ static int vpa_nvme_wait_ready(struct vpa_nvme *nv, bool ready)
 /* The function is gone, or its registers may no longer decode. */
 static bool vpa_nvme_gone(struct vpa_nvme *nv)
 {
-	return nv->dead || pci_channel_offline(nv->pdev);
+	return nv->dead || (pci_channel_offline(nv->pdev) &&
+			    !READ_ONCE(nv->recovered));
+}
+
+/*
+ * An error recovery restored the function (@recovered true, before it
+ * restarts the queue in slot_reset, where the PCI core's error_state is
+ * still frozen), or a new error came (false).
+ */
+void vpa_nvme_recovered(struct vpa_nvme *nv, bool recovered)
+{
+	WRITE_ONCE(nv->recovered, recovered);
 }
 
 /* CC.EN = 0 and wait for RDY = 0; the device then forgets the queues. */

@@ -143,6 +143,13 @@ struct vpa_nvme {
 	bool stuck;
 	bool halt;
 	bool busy;	/* a command is out: set and cleared under @lock */
+	/*
+	 * An error recovery reset the function and restored its config:
+	 * its registers decode although pci_channel_offline() says "frozen"
+	 * (the PCI core's error_state, normal again only at its resume, or
+	 * never if it gave up). Written by the recovery (WRITE_ONCE()).
+	 */
+	bool recovered;
 };
 
 /* test hook (debugfs vpa/sriov_cmd_timeout), vpa_nvme.c */
@@ -155,6 +162,7 @@ int vpa_nvme_disable(struct vpa_nvme *nv);
 void vpa_nvme_lost(struct vpa_nvme *nv, bool dead);
 bool vpa_nvme_live(struct vpa_nvme *nv);
 bool vpa_nvme_idle(struct vpa_nvme *nv);
+void vpa_nvme_recovered(struct vpa_nvme *nv, bool recovered);
 int vpa_nvme_identify_ctrl(struct vpa_nvme *nv, u16 *cntlid, u16 *oacs);
 int vpa_nvme_primary_caps(struct vpa_nvme *nv, u16 cntlid,
 			  struct vpa_nvme_caps *caps);

@@ -75,6 +75,24 @@ module_param_cb(ack_timeout_ms, &vpa_ack_timeout_ops, &vpa_ack_timeout_ms,
 MODULE_PARM_DESC(ack_timeout_ms,
 		 "time a guest has to acknowledge a quiesce request (10-60000 ms, default 2000)");
 
+/*
+ * The deadline of a request of kind "error" to a VF group's owner (the
+ * review s26's M5): the wait runs in the AER thread with the PF's device
+ * lock and pci_bus_sem held, and a QEMU owner never acknowledges (it
+ * stops the guest on vfio-pci's err_trigger), so it is shorter than a
+ * change's.
+ */
+unsigned int vpa_error_ack_timeout_ms = 500;
+
+static const struct kernel_param_ops vpa_error_ack_timeout_ops = {
+	.set = vpa_ack_timeout_set,
+	.get = param_get_uint,
+};
+module_param_cb(error_ack_timeout_ms, &vpa_error_ack_timeout_ops,
+		&vpa_error_ack_timeout_ms, 0644);
+MODULE_PARM_DESC(error_ack_timeout_ms,
+		 "time the owner of a VF group has to acknowledge an error recovery (10-60000 ms, default 500)");
+
 static int vpa_recovery_timeout_set(const char *val,
 				    const struct kernel_param *kp)
 {
@@ -728,6 +746,10 @@ void vpa_recov_timeout_work(struct work_struct *work)
 	int n, i, failed = 0;
 	bool waiting;
 
+	if (ad->kind == VPA_KIND_SRIOV) {	/* it takes its own locks */
+		vpa_sriov_aer_timeout(ad);
+		return;
+	}
 	mutex_lock(&ad->recov_lock);
 	/*
 	 * Nothing to do if the recovery ended, or if this run was queued
@@ -735,13 +757,6 @@ void vpa_recov_timeout_work(struct work_struct *work)
 	 */
 	if (ad->aer_state == VPA_AER_NORMAL ||
 	    time_before(jiffies, ad->recov_deadline)) {
-		mutex_unlock(&ad->recov_lock);
-		return;
-	}
-	if (ad->kind == VPA_KIND_SRIOV) {
-		dev_err(ad->dev, "error recovery not finished by the PCI core in %u ms: abandoned\n",
-			READ_ONCE(vpa_recovery_timeout_ms));
-		vpa_sriov_aer_abandon(ad);
 		mutex_unlock(&ad->recov_lock);
 		return;
 	}

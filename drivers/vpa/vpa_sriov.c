@@ -217,9 +217,12 @@ struct vpa_vf_type {
  *		error came, and is brought online again after the reset
  *		(plans/sriov.md, step 7); a change or a destroy through its
  *		owner is refused (EBUSY) until the recovery ends
- * @aer_asked:	the recovery's request went to its owner: the recovery
- *		ends it (vpa_vf_done()), even if the group was destroyed
- *		meanwhile
+ * @aer_asked:	the recovery's request went to its owner, or the recovery
+ *		took over the request of a change that ended while the group
+ *		was in it (vpa_vf_parts_end()): the recovery ends it
+ *		(vpa_vf_done()), even if the group was destroyed meanwhile
+ * @aer_seq:	that request's number: it is ended only if event still has
+ *		it (a new group on the VF may have a request of its own)
  * @last_resume_us: time from the error to the end of the last recovery
  *		that brought the group online again, -1 if none
  * @event_kn:	event's kernfs node, referenced from vpa_sriov_sysfs_add()
@@ -228,8 +231,8 @@ struct vpa_vf_type {
  *		removed node stays valid while referenced (the review s26's
  *		M1); kernfs_notify() takes no kernfs_rwsem
  *
- * Fields from @def to @rec, @aer, @aer_asked and @last_resume_us are
- * under vpa_sriov::lock.
+ * Fields from @def to @rec, @aer to @last_resume_us are under
+ * vpa_sriov::lock.
  */
 struct vpa_vf {
 	struct kobject kobj;
@@ -255,6 +258,7 @@ struct vpa_vf {
 	wait_queue_head_t ack_wait;
 	bool aer;
 	bool aer_asked;
+	u32 aer_seq;
 	s64 last_resume_us;
 	struct kernfs_node *event_kn;
 };
@@ -309,6 +313,13 @@ struct vpa_vf {
  * @iov_bar:	the VF BARs after the enable
  * @iov_restored: error recoveries that found VF Enable or NumVFs lost and
  *		restored them (debugfs primary)
+ * @aer_giveup:	the PCI core will not finish the recovery under way (a VF
+ *		without error_detected): recov_work does (under recov_lock)
+ * @aer_unrestored: a recovery of a frozen link was abandoned while the
+ *		PCI core held the PF: the next slot_reset or resume restores
+ *		it (under recov_lock)
+ * @aer_burst_start: jiffies: start of the window errors are counted in
+ * @aer_burst:	errors in that window (both under recov_lock)
  */
 struct vpa_sriov {
 	struct vpa_nvme nv;
@@ -342,6 +353,10 @@ struct vpa_sriov {
 	u32 iov_pgsz;
 	u32 iov_bar[PCI_SRIOV_NUM_BARS];
 	u32 iov_restored;
+	bool aer_giveup;
+	bool aer_unrestored;
+	unsigned long aer_burst_start;
+	unsigned int aer_burst;
 };
 
 /* An NVMe function with SR-IOV: the SR-IOV back end's. */
@@ -1140,7 +1155,7 @@ static void vpa_vf_unclaim(struct pci_dev *vfdev)
  * routing id, the sweep of its secondary, ACT 8 and ACT 9. Return: 0,
  * -EINVAL (no such VF number), -EEXIST (it has a group), -ENODEV (the VF
  * is not enabled), -EBUSY (a driver is bound to the VF, or its device
- * lock is held), -ENOSPC (the adapter cannot meet the type now), -EIO
+ * lock is held, or an error recovery runs), -ENOSPC (the adapter cannot meet the type now), -EIO
  * (the admin queue is down, or the device refused: nothing is left
  * unless taking it back failed too: state "error"), -ETIMEDOUT (no
  * answer: state "error").
@@ -1162,6 +1177,9 @@ static int vpa_vf_create(struct vpa_adapter *ad,
 		return -EEXIST;
 	if (READ_ONCE(sr->down))
 		return -EIO;
+	/* its VF's request state may still be a recovery's (review s26 L1) */
+	if (READ_ONCE(ad->aer_state) != VPA_AER_NORMAL)
+		return -EBUSY;
 	vfdev = vpa_vf_claim(ad, vf->index);
 	if (IS_ERR(vfdev))
 		return PTR_ERR(vfdev);
@@ -1551,20 +1569,30 @@ static void vpa_vf_done(struct vpa_vf *vf)
 
 /*
  * The end of a change: busy cleared, the owners asked told it is over; a
- * resize or give made (@counted, @ret 0) counted in changes. Caller
- * holds vpa_sriov::lock.
+ * resize or give made (@counted, @ret 0) counted in changes. The request
+ * of a group that an error recovery took in meanwhile is the recovery's
+ * to end, at its resume: its owner is not told "over" before the reset
+ * (the review s26's M2). Caller holds vpa_sriov::lock.
  */
 static void vpa_vf_parts_end(struct vpa_vf_part *p, int n, int ret,
 			     bool counted)
 {
+	struct vpa_vf *vf;
 	int i;
 
 	for (i = 0; i < n; i++) {
-		p[i].vf->busy = false;
+		vf = p[i].vf;
+		vf->busy = false;
 		if (!ret && counted)
-			p[i].vf->rec.changes++;
-		if (p[i].asked)
-			vpa_vf_done(p[i].vf);
+			vf->rec.changes++;
+		if (!p[i].asked)
+			continue;
+		if (vf->aer) {
+			vf->aer_asked = true;
+			vf->aer_seq = vf->evt_seq;
+		} else {
+			vpa_vf_done(vf);
+		}
 	}
 }
 
@@ -3435,39 +3463,65 @@ void vpa_sriov_reset_done(struct vpa_adapter *ad)
  *     every group online at that moment is in the recovery (vpa_vf::aer);
  *     the owner of each (vfio-pci's user, as step 6 finds it) gets a
  *     request of kind "error" (event, event_kind); all are waited for
- *     with one deadline (ack_timeout_ms), so a silent owner holds the
- *     others no longer than that; acked or not is recorded per group
- *     (acked/forced, last_ack_us) and for the adapter (last_acked,
- *     last_failed: owners that did not answer in time);
+ *     with one deadline (error_ack_timeout_ms; an owner that never
+ *     acknowledged a request of this group is asked, not waited for), so
+ *     a silent owner holds the others no longer than that; acked or not
+ *     is recorded per group and for the adapter (last_acked,
+ *     last_failed);
  *   slot_reset (or resume, if the PCI core skipped it): one reset of the
- *     controller: for a frozen link the PCI core's bus reset was it and
- *     the admin queue is started again; otherwise the restart's own
- *     disable and enable (CC.EN 1 -> 0 -> 1) is it. Every secondary is
- *     then offline with nothing assigned (a reset of the primary does
- *     that); VF Enable and NumVFs are checked and written back if lost
- *     (vpa_sriov_iov_check()); every group in the recovery is given its
- *     counts again and brought online (ACT 8, 8, 9: vpa_vf_online()); one
- *     that cannot be goes to state "error" (destroy it);
+ *     controller: for a frozen link the PCI core's bus reset was it, the
+ *     PF's config is restored from the saved state
+ *     (vpa_sriov_pf_restore()) and the admin queue is started again;
+ *     otherwise the restart's own disable and enable (CC.EN 1 -> 0 -> 1)
+ *     is it. Every secondary is then offline with nothing assigned; VF
+ *     Enable and NumVFs are checked (vpa_sriov_iov_check()); every group
+ *     in the recovery is given its counts again and brought online (ACT
+ *     8, 8, 9: vpa_vf_online()), or left as that found it;
  *   resume: each owner asked is told it is over (event reads 0 and is
- *     notified; state says whether its group is online again); per group
- *     resumed or failed, last_resume_us (from the error to now).
+ *     notified; state says whether its group is online again).
+ *
+ * When the PCI core will not finish it (an enabled VF without an
+ * error_detected votes NO_AER_DRIVER: err.c then calls no slot_reset and
+ * no resume, after its bus reset for a frozen link): a non-fatal error is
+ * left alone (CAN_RECOVER: nothing is reset, so nothing needs restoring);
+ * for a frozen one recov_work looks every VPA_SRIOV_AER_POLL_MS for the
+ * bus reset (the PF's memory decode off) and then does the second and
+ * last steps itself (vpa_sriov_aer_timeout()). A recovery still open at
+ * recovery_timeout_ms is finished the same way; only if the PCI core
+ * holds the PF then (stuck in its bus reset) is it abandoned without a
+ * restore, and the slot_reset or resume that comes later restores the
+ * PF and restarts the queue (vpa_sriov::aer_unrestored).
+ *
+ * An error while in the second step's state (RESET: no resume came)
+ * starts the recovery over (the review's M1); one while DETECTED is part
+ * of the same recovery (the deadline is not moved). More than
+ * VPA_SRIOV_AER_BURST errors in VPA_SRIOV_AER_BURST_MS give the adapter
+ * up (as a permanent failure): a tenant that makes its VF fail again and
+ * again cannot keep every group in a recovery.
+ *
  * A group whose step 6 change waits for its owner at the error is not
- * asked again (its request is out); it is brought back like the others
- * and its change then goes on, or fails with EIO if the admin queue is
- * still down. Changes and destroys through the owner protocol of a group
- * in the recovery are refused (EBUSY) until it ends. Groups that were not
- * online stay offline. A recovery the PCI core does not finish within
- * recovery_timeout_ms (vpa_recov_timeout_work()) is abandoned: groups not
- * online again go to state "error", the owners are told, the adapter
- * stays down if the queue was not restarted (until a function reset).
+ * asked again (its request is out); if the change ends while the group is
+ * in the recovery, the recovery takes its request over and ends it at
+ * resume (the review's M2). Changes and destroys through the owner
+ * protocol of a group in the recovery are EBUSY, as is sriov_numvfs
+ * (the review's M4). Groups that were not online stay offline.
+ *
+ * A VF's own config (Command, MSI-X) is reset with it and nothing
+ * restores it (vfio-pci 6.1 has no slot_reset or resume): the owner
+ * re-programs it after the "over" (Documentation/userspace-api/vpa.rst).
  *
  * Locks: the PCI core holds the PF's device lock around each callback;
  * then vpa_adapter::recov_lock (the recovery's steps, @aer_state), then
  * vpa_sriov::lock. The wait for the owners holds no vpa_sriov::lock (ack
- * takes vpa_vf::evt_lock only). VFs' device locks are not taken: the
- * reset already reset every VF under whatever driver it had, and the PCI
- * core takes them in its own walk after the PF's callback.
+ * takes vpa_vf::evt_lock only). recov_work only trylocks the PF's device
+ * lock (remove cancels it under that lock, and pci_bus_lock() holds it
+ * across the bus reset). VFs' device locks are only trylocked, to read
+ * their driver.
  */
+
+#define VPA_SRIOV_AER_POLL_MS	100
+#define VPA_SRIOV_AER_BURST	5
+#define VPA_SRIOV_AER_BURST_MS	600000
 
 /*
  * After the bus reset of a frozen link (aer_root_reset() ->
@@ -3488,6 +3542,53 @@ static void vpa_sriov_pf_restore(struct vpa_adapter *ad)
 	pci_restore_state(pdev);
 	pci_save_state(pdev);
 	pci_intx(pdev, 0);
+	ad->sriov->aer_unrestored = false;
+}
+
+/* Did a reset clear the PF's config (memory decode off), or is it gone? */
+static bool vpa_sriov_pf_was_reset(struct vpa_adapter *ad)
+{
+	u16 cmd = 0;
+
+	pci_read_config_word(ad->pdev, PCI_COMMAND, &cmd);
+	return cmd == 0xffff || !(cmd & PCI_COMMAND_MEMORY);
+}
+
+/*
+ * How many enabled VFs have a driver without error_detected, or none
+ * (@first: the first of them)? Each votes NO_AER_DRIVER in err.c, and
+ * the PCI core then finishes no recovery (the review's H2, M6). The
+ * driver is read under the VF's device lock, trylocked (order PF -> VF,
+ * as pci_bus_lock()); a VF whose lock is held counts as handled: the
+ * PCI core's walk reads it again. Called with the PF's device lock held.
+ */
+static unsigned int vpa_sriov_vfs_unhandled(struct vpa_adapter *ad,
+					    int *first)
+{
+	const struct pci_error_handlers *eh;
+	struct pci_dev *vfdev;
+	int i, n = pci_num_vf(ad->pdev);
+	unsigned int ret = 0;
+
+	device_lock_assert(&ad->pdev->dev);
+	for (i = 0; i < n; i++) {
+		vfdev = vpa_sriov_vf_get(ad->pdev, i);
+		if (!vfdev)
+			continue;
+		if (device_trylock(&vfdev->dev)) {
+			eh = vfdev->dev.driver ?
+			     to_pci_driver(vfdev->dev.driver)->err_handler :
+			     NULL;
+			if (!eh || !eh->error_detected) {
+				if (!ret)
+					*first = i;
+				ret++;
+			}
+			device_unlock(&vfdev->dev);
+		}
+		pci_dev_put(vfdev);
+	}
+	return ret;
 }
 
 /* Ask the owner of group @vf, in the recovery, about the error. */
@@ -3512,19 +3613,27 @@ static void vpa_sriov_aer_ask(struct vpa_adapter *ad, struct vpa_vf *vf)
 	vpa_vf_ask(ad, &p, VPA_VF_EVT_ERROR, vf->nr[VPA_RES_WQ],
 		   vf->nr[VPA_RES_VEC]);
 	vf->aer_asked = p.asked;
+	vf->aer_seq = vf->evt_seq;
 	pci_dev_put(p.dev);
 }
 
+/* What the recovery's first step did with a group's owner. */
+enum vpa_aer_ask {
+	VPA_AER_NOT_ASKED,
+	VPA_AER_WAIT,		/* asked: wait for its ack */
+	VPA_AER_NO_WAIT,	/* asked; it never acked a request: no wait */
+};
+
 /*
- * Wait until every owner asked answered or the one deadline passed, then
- * stop asking; record each outcome. Caller holds recov_lock, not
- * vpa_sriov::lock (an owner's ack must not wait for it).
+ * Wait until every owner asked (@asked) answered or the one deadline
+ * passed, then stop asking; record each outcome. Caller holds recov_lock,
+ * not vpa_sriov::lock (an owner's ack must not wait for it).
  */
-static void vpa_sriov_aer_wait(struct vpa_adapter *ad)
+static void vpa_sriov_aer_wait(struct vpa_adapter *ad, const u8 *asked)
 {
 	struct vpa_sriov *sr = ad->sriov;
 	ktime_t deadline = ktime_add_ms(ktime_get(),
-					READ_ONCE(vpa_ack_timeout_ms));
+					READ_ONCE(vpa_error_ack_timeout_ms));
 	bool acked[VPA_SRIOV_MAX_VFS] = { };
 	struct vpa_vf *vf;
 	unsigned int i;
@@ -3533,11 +3642,10 @@ static void vpa_sriov_aer_wait(struct vpa_adapter *ad)
 	lockdep_assert_held(&ad->recov_lock);
 	for (i = 0; i < VPA_SRIOV_MAX_VFS; i++) {
 		vf = sr->vf[i];
-		/* (aer_asked changes only under recov_lock: read alone) */
-		if (!vf || !vf->aer_asked)
+		if (!vf || asked[i] == VPA_AER_NOT_ASKED)
 			continue;
 		left = ktime_ms_delta(deadline, ktime_get());
-		if (left > 0)
+		if (asked[i] == VPA_AER_WAIT && left > 0)
 			wait_event_timeout(vf->ack_wait, vpa_vf_answered(vf),
 					   msecs_to_jiffies(left));
 		acked[i] = vpa_vf_stop_asking(vf);
@@ -3545,7 +3653,7 @@ static void vpa_sriov_aer_wait(struct vpa_adapter *ad)
 	mutex_lock(&sr->lock);
 	for (i = 0; i < VPA_SRIOV_MAX_VFS; i++) {
 		vf = sr->vf[i];
-		if (!vf || !vf->aer_asked)
+		if (!vf || asked[i] == VPA_AER_NOT_ASKED)
 			continue;
 		vpa_vf_conclude(vf, acked[i], 0);
 		if (acked[i])
@@ -3556,45 +3664,75 @@ static void vpa_sriov_aer_wait(struct vpa_adapter *ad)
 	mutex_unlock(&sr->lock);
 }
 
-/* The first step of a recovery: see above. Caller holds recov_lock. */
-static void vpa_sriov_aer_detect(struct vpa_adapter *ad, bool frozen)
+/*
+ * The first step of a recovery: see above. Returns whether it started
+ * one (or started one over, from state RESET: the review's M1); an error
+ * while DETECTED is part of the recovery under way. Caller holds
+ * recov_lock.
+ */
+static bool vpa_sriov_aer_detect(struct vpa_adapter *ad, bool frozen)
 {
 	struct vpa_sriov *sr = ad->sriov;
-	unsigned int i, in = 0, asked = 0;
+	u8 asked[VPA_SRIOV_MAX_VFS] = { };
+	unsigned int i, in = 0, nr = 0;
+	bool again;
 	struct vpa_vf *vf;
 
 	lockdep_assert_held(&ad->recov_lock);
-	if (ad->aer_state != VPA_AER_NORMAL)
-		return;		/* another error of the same recovery */
+	if (ad->aer_state == VPA_AER_DETECTED) {
+		ad->aer_frozen |= frozen;
+		return false;
+	}
+	again = ad->aer_state == VPA_AER_RESET;
 	ad->errors++;
 	ad->aer_state = VPA_AER_DETECTED;
 	ad->aer_frozen = frozen;
-	ad->last_acked = 0;
-	ad->last_failed = 0;
 	WRITE_ONCE(sr->down, true);
+	vpa_nvme_recovered(&sr->nv, false);
 	vpa_nvme_lost(&sr->nv, false);
 	mutex_lock(&sr->lock);
-	sr->aer_start = ktime_get();
+	if (!again) {
+		ad->last_acked = 0;
+		ad->last_failed = 0;
+		sr->aer_start = ktime_get();
+	}
 	for (i = 0; i < VPA_SRIOV_MAX_VFS; i++) {
 		vf = sr->vf[i];
-		if (!vf || !vf->def || vf->state != VPA_VF_ONLINE)
+		if (!vf || !vf->def)
+			continue;
+		if (vf->aer_asked) {	/* (again) its owner has the request */
+			in++;
+			continue;
+		}
+		/* (again) one in the recovery that is not online is retried */
+		if (vf->state != VPA_VF_ONLINE && !vf->aer)
 			continue;
 		vf->aer = true;
 		in++;
+		if (vf->state != VPA_VF_ONLINE)
+			continue;
 		vpa_sriov_aer_ask(ad, vf);
-		asked += vf->aer_asked;
+		if (!vf->aer_asked)
+			continue;
+		nr++;
+		asked[i] = vf->rec.forced && !vf->rec.acked ?
+			   VPA_AER_NO_WAIT : VPA_AER_WAIT;
 	}
 	mutex_unlock(&sr->lock);
-	vpa_sriov_aer_wait(ad);
-	dev_info(ad->dev, "error (%s): %u groups in the recovery, %u owners asked, %u acknowledged, %u not in %u ms\n",
-		 frozen ? "frozen" : "non-fatal", in, asked, ad->last_acked,
-		 ad->last_failed, READ_ONCE(vpa_ack_timeout_ms));
+	vpa_sriov_aer_wait(ad, asked);
+	dev_info(ad->dev, "error (%s)%s: %u groups in the recovery, %u owners asked, %u acknowledged, %u not in %u ms\n",
+		 frozen ? "frozen" : "non-fatal",
+		 again ? " before the last recovery's resume: it starts over" : "",
+		 in, nr, ad->last_acked, ad->last_failed,
+		 READ_ONCE(vpa_error_ack_timeout_ms));
+	return true;
 }
 
 /*
- * Bring group @vf, in the recovery, online again with its counts; state
- * "error" if it cannot be (or the VFs were disabled meanwhile: offline).
- * Caller holds vpa_sriov::lock.
+ * Bring group @vf, in the recovery, online again with its counts. One
+ * that cannot be is left as vpa_vf_online() found it (offline with
+ * everything taken back, or state error: the review's L3); offline if
+ * the VFs were disabled meanwhile. Caller holds vpa_sriov::lock.
  */
 static void vpa_sriov_aer_restore(struct vpa_adapter *ad, struct vpa_vf *vf)
 {
@@ -3616,15 +3754,14 @@ static void vpa_sriov_aer_restore(struct vpa_adapter *ad, struct vpa_vf *vf)
 		vf->state = VPA_VF_ERROR;
 		return;
 	}
-	if (vpa_vf_online(sr, vf, false))
-		vf->state = VPA_VF_ERROR;
+	vpa_vf_online(sr, vf, false);
 }
 
 /*
- * The second step: the reset, the SR-IOV capability, the groups. Caller
- * holds recov_lock and the device lock. Returns 0, or the restart's
- * error (the adapter stays down, the groups in the recovery in state
- * "error").
+ * The second step: the reset, the PF's config, the SR-IOV capability,
+ * the groups. Caller holds recov_lock and the device lock. Returns 0, or
+ * the restart's error (the adapter stays down, the groups in the
+ * recovery in state "error").
  */
 static int vpa_sriov_aer_reset(struct vpa_adapter *ad)
 {
@@ -3635,17 +3772,27 @@ static int vpa_sriov_aer_reset(struct vpa_adapter *ad)
 	int ret = -ENODEV;
 
 	lockdep_assert_held(&ad->recov_lock);
+	device_lock_assert(&ad->pdev->dev);
 	if (ad->aer_state != VPA_AER_DETECTED)
 		return 0;
 	ad->aer_state = VPA_AER_RESET;
+	if (!READ_ONCE(sr->dead) && !pci_device_is_present(ad->pdev))
+		WRITE_ONCE(sr->dead, true);
 	if (ad->aer_frozen && !READ_ONCE(sr->dead))
 		vpa_sriov_pf_restore(ad);
 	iov = READ_ONCE(sr->dead) ? "none" : vpa_sriov_iov_check(ad);
+	/*
+	 * pci_channel_offline() reads "frozen" until the PCI core's resume
+	 * (for good if it gave up): the function decodes again now.
+	 */
+	vpa_nvme_recovered(&sr->nv, !READ_ONCE(sr->dead));
 	mutex_lock(&sr->lock);
 	if (!READ_ONCE(sr->dead))
 		ret = vpa_sriov_restart(ad);
 	if (!ret)
 		ad->resets++;
+	else
+		vpa_nvme_recovered(&sr->nv, false);
 	vpa_sriov_groups_lost(sr);
 	for (i = 0; i < VPA_SRIOV_MAX_VFS; i++) {
 		vf = sr->vf[i];
@@ -3673,11 +3820,12 @@ static int vpa_sriov_aer_reset(struct vpa_adapter *ad)
 
 /*
  * The last step: the owners asked are told it is over, each group's
- * outcome recorded. @abandoned: the PCI core did not finish the recovery
- * (groups not online again are in state "error"). Without the reset
- * step (abandoned before it, a permanent failure) no group counts as
- * online again: vpa's record of it predates the error. Caller holds
- * recov_lock.
+ * outcome recorded. @abandoned: the PCI core did not finish the
+ * recovery (groups not online again are in state "error"). Without the
+ * reset step no group counts as online again: vpa's record of it
+ * predates the error. An owner's request is ended only if it is still
+ * the recovery's (@aer_seq): a group destroyed and created again since
+ * has a request of its own (the review's L1). Caller holds recov_lock.
  */
 static void vpa_sriov_aer_end(struct vpa_adapter *ad, bool abandoned)
 {
@@ -3702,14 +3850,14 @@ static void vpa_sriov_aer_end(struct vpa_adapter *ad, bool abandoned)
 				vf->last_resume_us = us;
 				on++;
 			} else {
-				if (abandoned)
+				if (abandoned && vf->state == VPA_VF_ONLINE)
 					vf->state = VPA_VF_ERROR;
 				vf->rec.failed++;
 				vf->rec.last_outcome = VPA_OUT_FAILED;
 				failed++;
 			}
 		}
-		if (vf->aer_asked)
+		if (vf->aer_asked && vf->aer_seq == vf->evt_seq)
 			vpa_vf_done(vf);
 		vf->aer = false;
 		vf->aer_asked = false;
@@ -3718,75 +3866,161 @@ static void vpa_sriov_aer_end(struct vpa_adapter *ad, bool abandoned)
 	if (abandoned)
 		ad->abandoned++;
 	ad->aer_state = VPA_AER_NORMAL;
+	sr->aer_giveup = false;
 	/* (a running instance finds the state normal and does nothing) */
 	cancel_delayed_work(&ad->recov_work);
 	dev_info(ad->dev, "error recovery %s in %lld ms: %u groups online again, %u not\n",
-		 abandoned ? "abandoned" : "done", us / 1000, on, failed);
+		 abandoned ? "finished without the PCI core" : "done",
+		 us / 1000, on, failed);
 }
 
 /*
- * An uncorrectable error (AER). A non-fatal one with the admin queue idle
- * (no command in flight, the queue up) leaves nothing to recover: the
- * link is up and vpa's queue saw no poisoned completion (CAN_RECOVER, no
- * recovery, nothing counted). A non-fatal one while a command was in
- * flight or the queue was down, and a frozen link, start a recovery
- * (above): NEED_RESET. A permanent failure: the admin queue is down for
- * good, the controller's registers are not touched again, every group
- * reads offline and can be destroyed (without commands),
- * available_instances reads 0 and vpa_nvme/state "dead"; a recovery
- * under way ends (its owners told); the PCI core is told the function is
- * lost. Unbinding and binding again starts over (the probe sweeps what is
- * left). Called with the device lock held.
+ * The adapter is given up (a permanent failure, or too many errors): the
+ * admin queue is down for good, the controller's registers are not
+ * touched again, every group reads offline and can be destroyed (without
+ * commands), available_instances reads 0 and vpa_nvme/state "dead"; a
+ * recovery under way ends (its owners told). Unbinding and binding again
+ * starts over (the probe sweeps what is left). Called with the device
+ * lock held, not recov_lock.
+ */
+static void vpa_sriov_aer_dead(struct vpa_adapter *ad, const char *why)
+{
+	struct vpa_sriov *sr = ad->sriov;
+	unsigned int lost;
+
+	WRITE_ONCE(sr->down, true);
+	WRITE_ONCE(sr->dead, true);
+	vpa_nvme_recovered(&sr->nv, false);
+	vpa_nvme_lost(&sr->nv, true);
+	mutex_lock(&ad->recov_lock);
+	mutex_lock(&sr->lock);
+	lost = vpa_sriov_groups_lost(sr);
+	mutex_unlock(&sr->lock);
+	vpa_sriov_aer_end(ad, false);
+	mutex_unlock(&ad->recov_lock);
+	dev_err(ad->dev, "%s: adapter given up, %u groups offline; unbind and bind it again\n",
+		why, lost);
+}
+
+/*
+ * Count an error that would start a recovery: more than
+ * VPA_SRIOV_AER_BURST in VPA_SRIOV_AER_BURST_MS is a storm (the review's
+ * H2, M5). Caller holds recov_lock.
+ */
+static bool vpa_sriov_aer_storm(struct vpa_adapter *ad)
+{
+	struct vpa_sriov *sr = ad->sriov;
+
+	lockdep_assert_held(&ad->recov_lock);
+	if (!sr->aer_burst ||
+	    time_after(jiffies, sr->aer_burst_start +
+				msecs_to_jiffies(VPA_SRIOV_AER_BURST_MS))) {
+		sr->aer_burst_start = jiffies;
+		sr->aer_burst = 0;
+	}
+	return ++sr->aer_burst > VPA_SRIOV_AER_BURST;
+}
+
+/*
+ * An uncorrectable error (AER). A non-fatal one leaves nothing to
+ * recover if the admin queue is idle (no command out, the queue up: no
+ * completion the error may have poisoned), or if the PCI core will not
+ * finish a recovery (a VF without error_detected: it resets nothing
+ * either): CAN_RECOVER, nothing counted. A permanent failure gives the
+ * adapter up (vpa_sriov_aer_dead()), as does a storm of errors. Otherwise
+ * a recovery starts (above): NEED_RESET. Called with the device lock
+ * held.
  */
 pci_ers_result_t vpa_sriov_error_detected(struct vpa_adapter *ad,
 					  pci_channel_state_t state)
 {
 	struct vpa_sriov *sr = ad->sriov;
-	unsigned int lost;
+	bool frozen = state == pci_channel_io_frozen;
+	unsigned int unhandled;
+	int first = -1;
+	bool storm;
 
-	if (state == pci_channel_io_normal && !READ_ONCE(sr->down) &&
-	    vpa_nvme_idle(&sr->nv)) {
+	if (state == pci_channel_io_perm_failure) {
+		vpa_sriov_aer_dead(ad, "permanent failure");
+		return PCI_ERS_RESULT_DISCONNECT;
+	}
+	unhandled = vpa_sriov_vfs_unhandled(ad, &first);
+	if (!frozen && unhandled) {
+		dev_warn_ratelimited(ad->dev, "non-fatal error detected: VF %d has no error handler, the PCI core recovers nothing: nothing reset, the groups go on\n",
+				     first);
+		return PCI_ERS_RESULT_CAN_RECOVER;
+	}
+	if (!frozen && !READ_ONCE(sr->down) && vpa_nvme_idle(&sr->nv)) {
 		dev_warn_ratelimited(ad->dev, "non-fatal error detected: the admin queue is idle, the groups go on\n");
 		return PCI_ERS_RESULT_CAN_RECOVER;
 	}
-	if (state == pci_channel_io_perm_failure) {
-		WRITE_ONCE(sr->down, true);
-		WRITE_ONCE(sr->dead, true);
-		vpa_nvme_lost(&sr->nv, true);
-		mutex_lock(&ad->recov_lock);
-		mutex_lock(&sr->lock);
-		lost = vpa_sriov_groups_lost(sr);
-		mutex_unlock(&sr->lock);
-		vpa_sriov_aer_end(ad, false);
-		mutex_unlock(&ad->recov_lock);
-		dev_warn_ratelimited(ad->dev, "permanent failure: %u groups offline; unbind and bind it again\n",
-				     lost);
+	mutex_lock(&ad->recov_lock);
+	storm = ad->aer_state != VPA_AER_DETECTED && vpa_sriov_aer_storm(ad);
+	mutex_unlock(&ad->recov_lock);
+	if (storm) {
+		dev_err(ad->dev, "more than %u errors in %u ms\n",
+			VPA_SRIOV_AER_BURST, VPA_SRIOV_AER_BURST_MS);
+		vpa_sriov_aer_dead(ad, "too many errors");
 		return PCI_ERS_RESULT_DISCONNECT;
 	}
 	mutex_lock(&ad->recov_lock);
-	vpa_sriov_aer_detect(ad, state == pci_channel_io_frozen);
-	if (ad->aer_state != VPA_AER_NORMAL)
+	if (vpa_sriov_aer_detect(ad, frozen)) {
+		/* only a recovery that starts moves the deadline (H2) */
 		vpa_recov_arm(ad);
+		sr->aer_giveup = unhandled;
+		if (unhandled) {
+			dev_warn(ad->dev, "VF %d has no error handler: the PCI core will give up after its bus reset, vpa then restores the PF itself\n",
+				 first);
+			mod_delayed_work(system_wq, &ad->recov_work,
+					 msecs_to_jiffies(VPA_SRIOV_AER_POLL_MS));
+		}
+	}
 	mutex_unlock(&ad->recov_lock);
 	return PCI_ERS_RESULT_NEED_RESET;
+}
+
+/*
+ * A slot_reset or resume with no recovery open, after a recovery that
+ * was abandoned while the PCI core held the PF (vpa_sriov_aer_timeout()):
+ * the PF is restored and the admin queue restarted now (the review's
+ * H3); the groups of that recovery stay as it left them (its owners were
+ * told). Returns the restart's error. Caller holds recov_lock and the
+ * device lock.
+ */
+static int vpa_sriov_aer_late(struct vpa_adapter *ad)
+{
+	int ret;
+
+	dev_warn(ad->dev, "error recovery: the PCI core's reset came after the recovery was abandoned: the PF is restored now\n");
+	ad->aer_state = VPA_AER_DETECTED;
+	ad->aer_frozen = true;
+	ret = vpa_sriov_aer_reset(ad);
+	ad->aer_state = VPA_AER_NORMAL;
+	return ret;
 }
 
 /*
  * slot_reset: the reset and the groups (vpa_sriov_aer_reset()). If the
  * admin queue cannot be restarted the recovery ends here (the PCI core
  * calls no resume after a DISCONNECT): the owners are told, the groups
- * are in state "error", the adapter down until a function reset whose
- * restart works. Called with the device lock held.
+ * are in state "error", the adapter down. RECOVERED only with the PF
+ * restored and its queue restarted. Called with the device lock held.
  */
 pci_ers_result_t vpa_sriov_slot_reset(struct vpa_adapter *ad)
 {
 	pci_ers_result_t res = PCI_ERS_RESULT_RECOVERED;
+	int ret;
 
 	mutex_lock(&ad->recov_lock);
-	if (vpa_sriov_aer_reset(ad)) {
-		vpa_sriov_aer_end(ad, false);
-		res = PCI_ERS_RESULT_DISCONNECT;
+	if (ad->aer_state == VPA_AER_NORMAL && ad->sriov->aer_unrestored) {
+		ret = vpa_sriov_aer_late(ad);
+	} else {
+		ret = vpa_sriov_aer_reset(ad);
+		if (ret)
+			vpa_sriov_aer_end(ad, false);
 	}
+	if (ret || READ_ONCE(ad->sriov->down))
+		res = PCI_ERS_RESULT_DISCONNECT;
 	mutex_unlock(&ad->recov_lock);
 	return res;
 }
@@ -3795,19 +4029,71 @@ pci_ers_result_t vpa_sriov_slot_reset(struct vpa_adapter *ad)
 void vpa_sriov_resume(struct vpa_adapter *ad)
 {
 	mutex_lock(&ad->recov_lock);
+	if (ad->aer_state == VPA_AER_NORMAL && ad->sriov->aer_unrestored)
+		vpa_sriov_aer_late(ad);
 	vpa_sriov_aer_reset(ad);
 	vpa_sriov_aer_end(ad, false);
 	mutex_unlock(&ad->recov_lock);
 }
 
 /*
- * The PCI core did not finish the recovery in recovery_timeout_ms
- * (vpa_recov_timeout_work(), recov_lock held): without its reset the
- * admin queue stays down (a function reset restarts it), and the groups
- * not online again go to state "error".
+ * recov_work of an SR-IOV adapter (vpa_recov_timeout_work()): the PCI
+ * core did not finish the recovery, or will not (vpa_sriov::aer_giveup).
+ * While it may still (before recovery_timeout_ms; for a predicted give-up,
+ * until its bus reset is seen) this looks again later. Then, with the
+ * PF's device lock, vpa does the second and last steps itself: the PF
+ * restored, VF Enable back, the queue restarted, the groups online again
+ * or in state "error"; "abandoned" is counted. A recovery in state RESET
+ * (slot_reset worked, no resume came) is just ended (the review's L2).
+ * Without the device lock at the deadline (the PCI core holds it, stuck
+ * in its bus reset) the recovery is abandoned without a restore: groups
+ * in state "error", the owners told, the adapter down until the late
+ * slot_reset or resume (vpa_sriov_aer_late()) or a rebind.
  */
-void vpa_sriov_aer_abandon(struct vpa_adapter *ad)
+void vpa_sriov_aer_timeout(struct vpa_adapter *ad)
 {
-	lockdep_assert_held(&ad->recov_lock);
+	struct vpa_sriov *sr = ad->sriov;
+	struct pci_dev *pdev = ad->pdev;
+	unsigned long left;
+	bool locked, late, wait;
+
+	/* never device_lock(): remove cancels this work under that lock */
+	locked = device_trylock(&pdev->dev);
+	mutex_lock(&ad->recov_lock);
+	if (ad->aer_state == VPA_AER_NORMAL)
+		goto out;
+	late = !time_before(jiffies, ad->recov_deadline);
+	if (ad->aer_state == VPA_AER_RESET)	/* slow slot_reset (L2) */
+		wait = !locked || !late;
+	else
+		wait = !late && (!locked || !sr->aer_giveup ||
+				 (ad->aer_frozen &&
+				  !vpa_sriov_pf_was_reset(ad)));
+	if (wait) {
+		left = msecs_to_jiffies(VPA_SRIOV_AER_POLL_MS);
+		if (!late && locked && !sr->aer_giveup)
+			left = ad->recov_deadline - jiffies;
+		mod_delayed_work(system_wq, &ad->recov_work, left);
+		goto out;
+	}
+	if (ad->aer_state == VPA_AER_RESET) {
+		dev_warn(ad->dev, "error recovery: no resume from the PCI core: ended\n");
+		vpa_sriov_aer_end(ad, false);
+		goto out;
+	}
+	if (!locked) {
+		dev_err(ad->dev, "error recovery not finished by the PCI core, which holds the PF: abandoned, adapter down until the PF's slot_reset\n");
+		sr->aer_unrestored = ad->aer_frozen;
+		vpa_sriov_aer_end(ad, true);
+		goto out;
+	}
+	dev_err(ad->dev, "error recovery %s: vpa restores the PF itself\n",
+		sr->aer_giveup ? "given up by the PCI core after its reset" :
+				 "not finished by the PCI core in time");
+	vpa_sriov_aer_reset(ad);
 	vpa_sriov_aer_end(ad, true);
+out:
+	mutex_unlock(&ad->recov_lock);
+	if (locked)
+		device_unlock(&pdev->dev);
 }
