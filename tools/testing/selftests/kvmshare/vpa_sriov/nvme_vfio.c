@@ -33,7 +33,12 @@
  *                                      an error recovery of the PF
  *                                      (event_kind "error", step 7) is
  *                                      one such request: event reading
- *                                      0 again is its resume
+ *                                      0 again is its resume, after
+ *                                      which the owner re-initialises
+ *                                      the VF's config (Command; its
+ *                                      IRQs if it had any: it polls),
+ *                                      which nothing restores after
+ *                                      the bus reset
  *
  * Output: "# " diagnostics and one line per check, "PASS <name>: ..." or
  * "FAIL <name>: ...", which the calling script (sriov_vfio.sh) turns into
@@ -417,7 +422,33 @@ static int nv_start(struct nv *n)
 	return nv_io_queues(n);
 }
 
-/* Memory decoding and bus mastering on, through the config region. */
+/*
+ * The VF's Command register as the hardware has it (sysfs config: vfio's
+ * config region shows its virtual copy), or -1.
+ */
+static int nv_phys_cmd(struct nv *n)
+{
+	char path[96];
+	uint16_t cmd;
+	int fd, got;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", n->bdf);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	got = pread(fd, &cmd, 2, PCI_COMMAND);
+	close(fd);
+	return got == 2 ? cmd : -1;
+}
+
+/*
+ * Memory decoding and bus mastering on, through the config region. After
+ * an error recovery of the PF this is the owner's job
+ * (Documentation/userspace-api/vpa.rst): the bus reset cleared the VF's
+ * Command (and its MSI-X enable and table), vfio-pci 6.1 restores
+ * nothing, and its virtual copy still says "on"; a write of the bits
+ * reaches the hardware.
+ */
 static int nv_pci_on(struct nv *n)
 {
 	uint64_t cfg = n->c.reg_off[VFIO_PCI_CONFIG_REGION_INDEX] +
@@ -943,7 +974,17 @@ static void owner_one(struct nv *n, const char *dir, bool ack, uint32_t k,
 		       vc_reg(&n->c, NV_REG_CSTS));
 		return;
 	}
-	/* (the secondary's reset may have reset its command register too) */
+	/*
+	 * (the secondary's reset may have reset its command register too;
+	 * after an error the bus reset did: re-initialise, see nv_pci_on())
+	 */
+	if (!strcmp(kind, "error")) {
+		int pc = nv_phys_cmd(n);
+
+		printf("# %s: after the error: the VF's Command reads 0x%x in hardware (bus master %s): re-initialised\n",
+		       n->bdf, pc,
+		       pc >= 0 && (pc & PCI_COMMAND_MASTER) ? "on" : "off");
+	}
 	ret = nv_pci_on(n) ?: nv_start(n);
 	if (!ret)
 		ret = nv_verify(n, *round);
