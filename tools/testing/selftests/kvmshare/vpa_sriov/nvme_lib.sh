@@ -75,6 +75,37 @@ driver() {	# driver: the PF's driver ($P, its sysfs directory), or "none"
 	drv "$P"
 }
 
+# cfg OFF N: N (2 or 4) bytes of the PF's config at OFF, in hex, as the
+# hardware has them (sysfs config: the PCI core reads the device)
+cfg() {
+	od -An -tx"$2" -j"$1" -N"$2" "$P/config" | tr -d ' '
+}
+
+# sriov_ctrl: the PF's SR-IOV Control (hex), empty if the capability is
+# not found in the extended list
+sriov_ctrl() {
+	off=256
+	while [ "$off" -ge 256 ]; do
+		h=$(cfg "$off" 4)
+		[ -n "$h" ] || return 0
+		if [ $((0x$h & 0xffff)) = 16 ]; then
+			cfg $((off + 8)) 2
+			return 0
+		fi
+		off=$(((0x$h >> 20) & 0xffc))
+	done
+}
+
+# pf_decodes BAR0: the PF decodes memory and masters the bus (Command),
+# its BAR0 reads BAR0 (as before an error), VF Enable is set
+pf_decodes() {
+	c=$(cfg 4 2)
+	v=$(sriov_ctrl)
+	echo "# PF config: Command 0x$c, BAR0 0x$(cfg 16 4) (0x$1 before), SR-IOV Control 0x$v"
+	[ -n "$c" ] && [ $((0x$c & 6)) = 6 ] && [ "$(cfg 16 4)" = "$1" ] &&
+		[ -n "$v" ] && [ $((0x$v & 1)) = 1 ]
+}
+
 # kmark, then kmsg: the kernel's lines in between into $T/kmsg, those
 # about the PF ($PF), vpa, nvme, vfio and the IOMMU shown as diagnostics
 kmsg_mark=$(dmesg | wc -l)

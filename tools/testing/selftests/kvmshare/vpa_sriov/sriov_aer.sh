@@ -12,16 +12,22 @@
 # recovery up (sriov_groups.sh covers that case).
 #   - a fatal error (Malformed TLP, 0x40000) injected on rp3 through the
 #     host's QEMU monitor (VM_AGENT=1): both owners asked (event_kind
-#     error) and acked, one reset (the PF's vpa_recovery/resets, one
-#     "controller reset" line), both groups online again with their
+#     error) and acked before the link reset, exactly one link reset and
+#     one reset of the PF (vpa_recovery/resets, one "controller reset"
+#     line), the PF's config restored (Command: memory and bus master,
+#     BAR0 as before, VF Enable), both groups online again with their
 #     counts (checked against Identify 0x15 and 0x14), the owners' data
-#     verified after the resume, per-VF counters and latencies;
+#     verified after the resume (they re-initialise their VF's config),
+#     per-VF counters and latencies;
 #   - the same with VF 1's owner silent: recovery goes on at the
 #     deadline, VF 0's owner is not held longer than that, VF 1's group
 #     comes back too (its old queue fails, its late ack is refused, it
 #     restarts and verifies);
-#   - a non-fatal error (POISON_TLP) with vpa's admin queue idle: nothing
-#     to recover, the groups untouched;
+#   - a non-fatal error (POISON_TLP) with vpa's admin queue idle: vpa's
+#     "idle" line logged (the error reached error_detected), nothing to
+#     recover, the groups untouched;
+# The deadline of the owners' error requests is error_ack_timeout_ms
+# (scaled by KVMSHARE_TIMEOUT_FACTOR); it is restored on exit.
 #   - the kernel log clean, the host up.
 
 # shellcheck source=../lib/e2e.sh
@@ -41,8 +47,9 @@ BIN=$(dirname "$0")/nvme_vfio
 sriov_init
 # shellcheck disable=SC2034 # (acct, nvme_lib.sh)
 DBG=/sys/kernel/debug/vpa/$PF
-ACK=/sys/module/vpa/parameters/ack_timeout_ms
+ACK=/sys/module/vpa/parameters/error_ack_timeout_ms
 ack0=$(cat $ACK)
+trap 'echo "$ack0" > $ACK' EXIT
 RP_QEMU=rp3
 F=${KVMSHARE_TIMEOUT_FACTOR:-1}
 
@@ -126,7 +133,7 @@ owner_ok() {
 }
 
 # recovered: wait (60 s) until the PF's recovery state reads normal and
-# its error count reached $1
+# its error count reached $1; else say where it stands
 recovered() {
 	i=0
 	while [ $i -lt $((60 * F)) ]; do
@@ -134,7 +141,29 @@ recovered() {
 		sleep 1
 		i=$((i + 1))
 	done
+	echo "# not recovered: state $(prec state), errors $(prec errors), abandoned $(prec abandoned), vpa_nvme/state $(cat $P/vpa_nvme/state)"
 	return 1
+}
+
+# one_reset_after_acks: one link reset in kmsg, after vpa's summary of
+# the owners' answers ("error (frozen): ... acknowledged")
+one_reset_after_acks() {
+	[ "$(grep -c 'link has been reset' $T/kmsg)" = 1 ] &&
+		before 'error (frozen)' 'link has been reset'
+}
+
+# pf_restored: vpa logged the IOV check, and the PF's config is back
+pf_restored() {
+	grep -Eq 'controller reset, VF Enable (kept|restored)' $T/kmsg &&
+		pf_decodes "$bar0"
+}
+
+# before A B: kmsg's first line matching A comes before its first line
+# matching B (both present)
+before() {
+	a=$(grep -n "$1" $T/kmsg | head -1 | cut -d: -f1)
+	b=$(grep -n "$2" $T/kmsg | head -1 | cut -d: -f1)
+	[ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ]
 }
 
 inject() {	# inject ERROR: pcie_aer_inject_error on rp3
@@ -163,6 +192,8 @@ e2e_check "2 VFs on vfio-pci; VF 0 vf-small with namespace 2, VF 1 vf-fcfs with 
 	test $ok = 0 -a "$(nrs)" = "0:vf-small:online:2/1 1:vf-fcfs:online:4/2"
 e2e_check "the groups match Identify 0x15 and 0x14 before any error" acct before
 e2e_check "the PF's vpa_recovery/ state normal" test "$(prec state)" = normal
+bar0=$(cfg 16 4)
+e2e_check "before any error the PF decodes, masters and has VF Enable" pf_decodes "$bar0"
 
 # --- a fatal error, both owners acking
 
@@ -192,6 +223,10 @@ e2e_check "one error, one reset of the PF (errors $err0 -> $(prec errors), reset
 	     "$(grep -c 'error recovery: controller reset' $T/kmsg)" = 1
 e2e_check "both owners acknowledged (last_acked 2, last_failed 0)" \
 	test "$(prec last_acked) $(prec last_failed)" = "2 0"
+e2e_check "exactly one link reset; the owners were asked and answered before it" \
+	one_reset_after_acks
+e2e_check "the PF's config restored after the bus reset (Command, BAR0, VF Enable; 'VF Enable kept/restored' logged)" \
+	pf_restored
 e2e_check "both groups online again with their counts" \
 	test "$(nrs)" = "0:vf-small:online:2/1 1:vf-fcfs:online:4/2"
 e2e_check "after the recovery the groups match Identify 0x15 and 0x14" acct fatal
@@ -239,9 +274,9 @@ e2e_check "last_acked 1, last_failed 1; 'not acknowledged' logged for VF 1" \
 	     "$(grep -c 'VF 1: request [0-9]* (error) not acknowledged' $T/kmsg)" = 1
 e2e_check "VF 1: forced, its group back online (resumed 2)" \
 	test "$(rec 1 last_outcome) $(rec 1 forced) $(rec 1 resumed) $(cat $VF/1/state)" = "forced 1 2 online"
-e2e_check "VF 0 held by the deadline, not beyond it: last_resume_us $(rec 0 last_resume_us) in [$dl ms, $dl ms + 20 s]" \
+e2e_check "VF 0 held by the deadline, not beyond it: last_resume_us $(rec 0 last_resume_us) in [$dl ms, $dl ms + $((20 * F)) s]" \
 	test "$(rec 0 last_resume_us)" -ge $((dl * 1000)) -a \
-	     "$(rec 0 last_resume_us)" -lt $(((dl + 20000) * 1000))
+	     "$(rec 0 last_resume_us)" -lt $(((dl + 20000 * F) * 1000))
 e2e_check "both groups online again with their counts" \
 	test "$(nrs)" = "0:vf-small:online:2/1 1:vf-fcfs:online:4/2"
 e2e_check "after the second recovery the groups match Identify 0x15 and 0x14" acct silent
@@ -260,6 +295,8 @@ kmark
 inject POISON_TLP
 sleep $((3 * F))
 kmsg
+e2e_check "non-fatal error reached vpa: 'the admin queue is idle' logged" \
+	grep -q 'non-fatal error detected: the admin queue is idle' $T/kmsg
 e2e_check "non-fatal error: no recovery (errors $err0 -> $(prec errors), resets $res0 -> $(prec resets)), the groups untouched" \
 	test "$(prec errors) $(prec resets)" = "$err0 $res0" -a \
 	     "$(nrs)" = "0:vf-small:online:2/1 1:vf-fcfs:online:4/2"
@@ -267,7 +304,6 @@ e2e_check "the groups match Identify 0x15 and 0x14 after the non-fatal error" ac
 
 # --- teardown
 
-echo "$ack0" > $ACK
 unbind_vf 0
 unbind_vf 1
 kmark
