@@ -981,7 +981,7 @@ static void owner_one(struct nv *n, const char *dir, bool ack, uint32_t k,
 	if (!strcmp(kind, "error")) {
 		int pc = nv_phys_cmd(n);
 
-		printf("# %s: after the error: the VF's Command reads 0x%x in hardware (bus master %s): re-initialised\n",
+		printf("# %s: after the error: VF Command 0x%x (bus master %s)\n",
 		       n->bdf, pc,
 		       pc >= 0 && (pc & PCI_COMMAND_MASTER) ? "on" : "off");
 	}
