@@ -189,7 +189,7 @@ bind_vfio 0 || ok=1
 bind_vfio 1 || ok=1
 kmsg
 e2e_check "2 VFs on vfio-pci; VF 0 vf-small with namespace 2, VF 1 vf-fcfs with namespace 3 ($ok: $(cat $T/wr.err))" \
-	test $ok = 0 -a "$(nrs)" = "0:vf-small:online:2/1 1:vf-fcfs:online:4/2"
+	test $ok = 0 -a "$(nrs)" = "0:vf-small:online:2/1 1:vf-fcfs:online:4/2 2:none:none:0/0 3:none:none:0/0"
 e2e_check "the groups match Identify 0x15 and 0x14 before any error" acct before
 e2e_check "the PF's vpa_recovery/ state normal" test "$(prec state)" = normal
 bar0=$(cfg 16 4)
@@ -228,7 +228,7 @@ e2e_check "exactly one link reset; the owners were asked and answered before it"
 e2e_check "the PF's config restored after the bus reset (Command, BAR0, VF Enable; 'VF Enable kept/restored' logged)" \
 	pf_restored
 e2e_check "both groups online again with their counts" \
-	test "$(nrs)" = "0:vf-small:online:2/1 1:vf-fcfs:online:4/2"
+	test "$(nrs)" = "0:vf-small:online:2/1 1:vf-fcfs:online:4/2 2:none:none:0/0 3:none:none:0/0"
 e2e_check "after the recovery the groups match Identify 0x15 and 0x14" acct fatal
 e2e_check "namespaces kept (2 and 3)" test "$(cat $VF/0/ns) $(cat $VF/1/ns)" = "2 3"
 for n in 0 1; do
@@ -278,7 +278,7 @@ e2e_check "VF 0 held by the deadline, not beyond it: last_resume_us $(rec 0 last
 	test "$(rec 0 last_resume_us)" -ge $((dl * 1000)) -a \
 	     "$(rec 0 last_resume_us)" -lt $(((dl + 20000 * F) * 1000))
 e2e_check "both groups online again with their counts" \
-	test "$(nrs)" = "0:vf-small:online:2/1 1:vf-fcfs:online:4/2"
+	test "$(nrs)" = "0:vf-small:online:2/1 1:vf-fcfs:online:4/2 2:none:none:0/0 3:none:none:0/0"
 e2e_check "after the second recovery the groups match Identify 0x15 and 0x14" acct silent
 owner_ok o0 ack after
 r0=$?
@@ -299,7 +299,7 @@ e2e_check "non-fatal error reached vpa: 'the admin queue is idle' logged" \
 	grep -q 'non-fatal error detected: the admin queue is idle' $T/kmsg
 e2e_check "non-fatal error: no recovery (errors $err0 -> $(prec errors), resets $res0 -> $(prec resets)), the groups untouched" \
 	test "$(prec errors) $(prec resets)" = "$err0 $res0" -a \
-	     "$(nrs)" = "0:vf-small:online:2/1 1:vf-fcfs:online:4/2"
+	     "$(nrs)" = "0:vf-small:online:2/1 1:vf-fcfs:online:4/2 2:none:none:0/0 3:none:none:0/0"
 e2e_check "the groups match Identify 0x15 and 0x14 after the non-fatal error" acct nonfatal
 
 # --- teardown
