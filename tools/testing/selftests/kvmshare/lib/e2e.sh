@@ -93,7 +93,7 @@ e2e_setup() {
 	echo "# e2e: accel $E2E_ACCEL, guest kernel $E2E_KERNEL"
 	# The kernel log of the test VM from here on is checked by
 	# e2e_logs_clean.
-	E2E_DMESG0=$(dmesg | wc -l)
+	E2E_DMESG0=$(e2e_klog_mark)
 	E2E_T0=$(date +%s)
 	if [ ! -f "$E2E_ROOT$E2E_KERNEL" ] || [ ! -f "$E2E_ROOT$E2E_INITRD" ]; then
 		echo "Bail out! no guest kernel/initrd at $E2E_KERNEL $E2E_INITRD"
@@ -213,6 +213,22 @@ e2e_stop() {	# e2e_stop NAME: quit QEMU and wait for it
 	wait "$pid" 2>/dev/null
 }
 
+# e2e_klog_mark prints the timestamp of the kernel's last log line;
+# e2e_klog_since MARK prints the lines logged after it. By time, not by
+# line count: once the ring buffer is full, old lines leave as new ones
+# come and a count stops moving (seen in vpa_sriov, 7 December: a
+# sriov_groups check read none of the lines it looked for).
+e2e_klog_mark() {
+	dmesg | tail -n 1 | sed -n 's/^\[ *\([0-9]*\.[0-9]*\)\].*/\1/p'
+}
+e2e_klog_since() {
+	dmesg | awk -v m="${1:-0}" '
+		match($0, /^\[ *[0-9]+\.[0-9]+\]/) {
+			t = substr($0, 2, RLENGTH - 2); keep = t + 0 > m + 0
+		}
+		keep'
+}
+
 # e2e_logs_clean: TAP: the test VM's kernel log since e2e_setup and the
 # console of every guest started have no warning, BUG, oops, lockup,
 # machine check or memory failure. Matching lines are diagnostics.
@@ -221,7 +237,7 @@ e2e_logs_clean() {
 	     "$(grep -h GUEST-BOOTED $E2E_RUN/*.log 2>/dev/null | tr -d '\r' |
 		sed -n 's/.* up=/booted at /p' | tr '\n' ' ')"
 	pat='WARNING:|BUG:|Oops|general protection|Call Trace:|soft lockup|hung_task|blocked for more than|RCU stall|UBSAN|KASAN|kernel BUG|list_add corruption|list_del corruption|refcount_t:|Kernel panic|Machine check|[Mm]emory failure|segfault|Out of memory'
-	bad=$(dmesg | tail -n +$((E2E_DMESG0 + 1)) | grep -E "$pat")
+	bad=$(e2e_klog_since "$E2E_DMESG0" | grep -E "$pat")
 	for f in $E2E_RUN/*.log; do
 		case "$f" in *.qemu.log) continue ;; esac
 		grep -q GUEST-BOOTED "$f" 2>/dev/null || continue
@@ -280,7 +296,7 @@ e2e_pool_settle() {
 				echo "#   pid ${d#/proc/} ($(cat $d/comm 2>/dev/null)): $h open, $m mapped"
 			fi
 		done
-		dmesg | tail -n +$((E2E_DMESG0 + 1)) | tail -5 | sed 's/^/#   dmesg: /'
+		e2e_klog_since "$E2E_DMESG0" | tail -5 | sed 's/^/#   dmesg: /'
 	fi
 	[ "$used" = 0 ]
 }

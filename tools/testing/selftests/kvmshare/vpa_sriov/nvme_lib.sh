@@ -108,12 +108,12 @@ pf_decodes() {
 
 # kmark, then kmsg: the kernel's lines in between into $T/kmsg, those
 # about the PF ($PF), vpa, nvme, vfio and the IOMMU shown as diagnostics
-kmsg_mark=$(dmesg | wc -l)
+kmsg_mark=$(e2e_klog_mark)
 kmark() {
-	kmsg_mark=$(dmesg | wc -l)
+	kmsg_mark=$(e2e_klog_mark)
 }
 kmsg() {
-	dmesg | tail -n +$((kmsg_mark + 1)) > $T/kmsg
+	e2e_klog_since "$kmsg_mark" > $T/kmsg
 	grep -E "$PF|vpa|nvme|vfio|DMAR" $T/kmsg | tail -30 | sed 's/^/# kernel: /'
 }
 
