@@ -46,6 +46,7 @@
  * depends on timing.
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -135,8 +136,11 @@ struct worker {
 	uint64_t rng;
 	uint64_t opno;			/* operations so far, all rounds */
 	struct mvm_vcpu *vcpu;		/* NULL: none or broken */
-	/* vCPUs whose KVM_RUN failed: the first, and its replacement's */
-	struct mvm_vcpu *broken[2];
+	/*
+	 * vCPUs whose KVM_RUN failed: the first, its replacement's and that
+	 * one's (each replacement has an id of its own: vcpu_recheck())
+	 */
+	struct mvm_vcpu *broken[3];
 	uint8_t *buf;			/* PRIV_MAX_PAGES pages */
 	pthread_t thread;
 	uint64_t count[NR_OPS];		/* this round */
@@ -831,17 +835,25 @@ static int vverify_runs(struct worker *w, struct mvm_vcpu *vcpu,
  * the guest ran on other memory than KVM gave it: the emulator's known
  * fault, which it has shown on a memfd without kvmshare (Documentation/
  * dev-guide.rst, "The emulator"). Returns the fresh vCPU then (the worker
- * goes on with it), else NULL. One a worker a round (ids MAX_THREADS up).
+ * goes on with it), else NULL. Two a worker a round at most (ids from
+ * MAX_THREADS and from 2 * MAX_THREADS up).
  */
+static_assert(3 * MAX_THREADS <= MVM_MAX_VCPUS, "replacement vCPU ids");
 static struct mvm_vcpu *vcpu_recheck(struct worker *w)
 {
+	int n = !!w->broken[0] + !!w->broken[1];
 	struct mvm_vcpu *fresh;
 	struct mvm_result res;
 	int ret, code;
 
-	if (w->broken[0])
+	/*
+	 * Two replacements at most: a second fault of one worker in a round
+	 * (the injected triple fault had used the first, 7 December) is
+	 * rechecked like the first instead of failing unread.
+	 */
+	if (n >= 2)
 		return NULL;
-	fresh = mvm_vcpu_create(vm, MAX_THREADS + w->id);
+	fresh = mvm_vcpu_create(vm, MAX_THREADS * (n + 1) + w->id);
 	if (!fresh) {
 		diag("round %d: thread %d: no fresh vCPU to check its pages",
 		     round_no, w->id);
@@ -890,7 +902,7 @@ static void vcpu_broken(struct worker *w, const char *what, int err,
 		       "thread %d: vCPU %s: KVM_RUN failed: %s; no more vCPU operations in this thread",
 		       w->id, what, strerror(-err));
 	/* Freed with the VM at the end of the round (destroy_vm()). */
-	w->broken[!!w->broken[0]] = w->vcpu;
+	w->broken[!!w->broken[0] + !!w->broken[1]] = w->vcpu;
 	w->vcpu = fresh;
 }
 
@@ -2373,9 +2385,11 @@ static void destroy_vm(void)
 		mvm_vcpu_destroy(workers[i].vcpu);
 		mvm_vcpu_destroy(workers[i].broken[0]);
 		mvm_vcpu_destroy(workers[i].broken[1]);
+		mvm_vcpu_destroy(workers[i].broken[2]);
 		workers[i].vcpu = NULL;
 		workers[i].broken[0] = NULL;
 		workers[i].broken[1] = NULL;
+		workers[i].broken[2] = NULL;
 	}
 	if (vm)
 		mvm_destroy(vm);
