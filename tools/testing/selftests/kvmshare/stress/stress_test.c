@@ -839,9 +839,14 @@ static int vverify_runs(struct worker *w, struct mvm_vcpu *vcpu,
  * MAX_THREADS and from 2 * MAX_THREADS up).
  */
 static_assert(3 * MAX_THREADS <= MVM_MAX_VCPUS, "replacement vCPU ids");
+static int broken_vcpus(const struct worker *w)
+{
+	return !!w->broken[0] + !!w->broken[1];
+}
+
 static struct mvm_vcpu *vcpu_recheck(struct worker *w)
 {
-	int n = !!w->broken[0] + !!w->broken[1];
+	int n = broken_vcpus(w);
 	struct mvm_vcpu *fresh;
 	struct mvm_result res;
 	int ret, code;
@@ -902,7 +907,7 @@ static void vcpu_broken(struct worker *w, const char *what, int err,
 		       "thread %d: vCPU %s: KVM_RUN failed: %s; no more vCPU operations in this thread",
 		       w->id, what, strerror(-err));
 	/* Freed with the VM at the end of the round (destroy_vm()). */
-	w->broken[!!w->broken[0] + !!w->broken[1]] = w->vcpu;
+	w->broken[broken_vcpus(w)] = w->vcpu;
 	w->vcpu = fresh;
 }
 

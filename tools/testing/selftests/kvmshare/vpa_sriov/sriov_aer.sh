@@ -170,6 +170,20 @@ inject() {	# inject ERROR: pcie_aer_inject_error on rp3
 	echo "# hmp: $(hostcmd_hmp "pcie_aer_inject_error $RP_QEMU $1" 2>&1)"
 }
 
+# fatal_round: a fatal error on rp3 with the owners o0 and o1 running,
+# until the recovery ends; r: recovered's status, ms: its time
+fatal_round() {
+	kmark
+	t0=$(ms_now)
+	inject 0x40000
+	recovered $((err0 + 1))
+	r=$?
+	ms=$(($(ms_now) - t0))
+	owner_end o0
+	owner_end o1
+	kmsg
+}
+
 echo "# PF $PF: driver $(driver), sriov_numvfs $(cat $P/sriov_numvfs), ack_timeout_ms $ack0"
 modprobe vfio-pci
 modprobe nvme
@@ -204,15 +218,7 @@ o_ok=0
 owner o0 0 2 ack || o_ok=1
 owner o1 1 3 ack || o_ok=1
 e2e_check "owners of VF 0 and VF 1 ready (a verified round each)" test $o_ok = 0
-kmark
-t0=$(ms_now)
-inject 0x40000
-recovered $((err0 + 1))
-r=$?
-ms=$(($(ms_now) - t0))
-owner_end o0
-owner_end o1
-kmsg
+fatal_round
 echo "# recovery: $ms ms; PF errors $(prec errors) resets $(prec resets) last_acked $(prec last_acked) last_failed $(prec last_failed)"
 for n in 0 1; do
 	echo "# VF $n: $(for f in events acked forced failed resumed recoveries last_kind last_outcome last_ack_us last_resume_us; do printf '%s=%s ' $f "$(rec $n $f)"; done)"
@@ -257,15 +263,7 @@ o_ok=0
 owner o0 0 2 ack || o_ok=1
 owner o1 1 3 silent || o_ok=1
 e2e_check "owners ready: VF 0 acks, VF 1 is silent" test $o_ok = 0
-kmark
-t0=$(ms_now)
-inject 0x40000
-recovered $((err0 + 1))
-r=$?
-ms=$(($(ms_now) - t0))
-owner_end o0
-owner_end o1
-kmsg
+fatal_round
 echo "# recovery: $ms ms (deadline $dl ms); VF 0 last_resume_us $(rec 0 last_resume_us), VF 1 $(rec 1 last_resume_us)"
 e2e_check "silent owner: the recovery ends ($r), one more reset (resets $res0 -> $(prec resets))" \
 	test $r = 0 -a "$(prec resets)" = $((res0 + 1))
