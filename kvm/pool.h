@@ -248,6 +248,29 @@ struct kvmshare_part_counters {
  * faulted back yet: idle), pages paged in ahead of a fault and not touched
  * since. Eviction takes sampled and read-ahead pages first.
  */
+/*
+ * Phases of host paging timed for debugfs <pool>/pager_timing
+ * (Documentation/plans/pager-v2.md, step 0): a count and a sum of
+ * ktime_get_ns() differences each, per CPU, while the pool's knob is on.
+ */
+enum kvmshare_tphase {
+	KVMSHARE_T_PAGEIN_START,	/* a fault's page-in queued, ahead too */
+	KVMSHARE_T_KICK,		/* a kick of the active service */
+	KVMSHARE_T_KICK_ENTRY,		/* one ring entry posted by a kick */
+	KVMSHARE_T_CQE_TAKE,		/* a completion copied in, taken */
+	KVMSHARE_T_CQE_FILL,		/* a page-in's slot copied and checked */
+	KVMSHARE_T_CQE_END_IN,		/* a page-in's slot freed and ended */
+	KVMSHARE_T_CQE_END_OUT,		/* a page-out's (or discard's) end */
+	KVMSHARE_T_EVICT_PAGE,		/* a page evicted or its page-out queued */
+	KVMSHARE_T_EVICT_SKIP,		/* a page eviction looked at and left */
+	KVMSHARE_T_NR
+};
+
+struct kvmshare_timing {
+	u64 count[KVMSHARE_T_NR];
+	u64 ns[KVMSHARE_T_NR];
+};
+
 #define KVMSHARE_MARK_FALLOC	XA_MARK_0
 #define KVMSHARE_MARK_SAMPLED	XA_MARK_1
 #define KVMSHARE_MARK_AHEAD	XA_MARK_2
@@ -322,6 +345,13 @@ struct kvmshare_pool {
 	u32 inject_point;
 	u32 inject_ms;
 	atomic_t inject_count;
+
+	/*
+	 * debugfs <pool>/pager_timing: phases of host paging timed while
+	 * @timing is on (read once per phase, no lock), summed per CPU.
+	 */
+	bool timing;
+	struct kvmshare_timing __percpu *tsum;
 
 	struct kvmshare_pool_policy policy;	/* pool_policy.c */
 };

@@ -233,6 +233,9 @@ static void kvmshare_evict_found(struct kvmshare_part *part,
 				 unsigned long *index, struct page *page,
 				 struct kvmshare_evict_walk *w)
 {
+	u64 t0;
+	int left;
+
 	if (kvmshare_is_unit(page)) {
 		unsigned long at = *index;
 		long n = 0;
@@ -257,8 +260,11 @@ static void kvmshare_evict_found(struct kvmshare_part *part,
 	}
 	if (!get_page_unless_zero(page))
 		return;
-	if (kvmshare_evict_one(part, mapping, *index, page) &&
-	    !(++w->done % KVMSHARE_EVICT_BATCH))
+	t0 = kvmshare_t_start(part->pool);
+	left = kvmshare_evict_one(part, mapping, *index, page);
+	kvmshare_t_end(part->pool, left ? KVMSHARE_T_EVICT_PAGE :
+		       KVMSHARE_T_EVICT_SKIP, t0);
+	if (left && !(++w->done % KVMSHARE_EVICT_BATCH))
 		kvmshare_pager_kick(part->pool);
 	put_page(page);
 }

@@ -283,6 +283,7 @@ static void kvmshare_pool_release(struct kobject *kobj)
 
 	ida_free(&kvmshare_pool_ida, pool->id);
 	kvfree(pool->block_map);	/* kvcalloc(), pool_service.c */
+	free_percpu(pool->tsum);
 	kfree(pool);
 }
 
@@ -306,8 +307,14 @@ static struct kvmshare_pool *kvmshare_pool_create(struct kvmshare_fs_context *ct
 	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
 	if (!pool)
 		return ERR_PTR(-ENOMEM);
+	pool->tsum = alloc_percpu(struct kvmshare_timing);
+	if (!pool->tsum) {
+		kfree(pool);
+		return ERR_PTR(-ENOMEM);
+	}
 	ret = ida_alloc(&kvmshare_pool_ida, GFP_KERNEL);
 	if (ret < 0) {
+		free_percpu(pool->tsum);
 		kfree(pool);
 		return ERR_PTR(ret);
 	}

@@ -441,6 +441,7 @@ int kvmshare_pagein_start(struct kvmshare_part *part, pgoff_t index,
 			  void *entry, struct vm_area_struct *vma,
 			  struct kvmshare_io **iop)
 {
+	u64 t0 = kvmshare_t_start(part->pool);
 	struct kvmshare_io *io;
 	int ret;
 
@@ -454,6 +455,8 @@ int kvmshare_pagein_start(struct kvmshare_part *part, pgoff_t index,
 	ret = kvmshare_pagein_queue(part, index, entry, false, vma, iop);
 	if (ret == -EINPROGRESS) {
 		kvmshare_pagein_ahead(part, index, vma);
+		/* Timed: page-ins queued (steps 1-7); the kick is its own. */
+		kvmshare_t_end(part->pool, KVMSHARE_T_PAGEIN_START, t0);
 		kvmshare_pager_kick(part->pool);
 	}
 	return ret;

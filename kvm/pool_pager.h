@@ -8,7 +8,9 @@
 #define _KVMSHARE_POOL_PAGER_H
 
 #include <linux/completion.h>
+#include <linux/percpu.h>
 #include <linux/refcount.h>
+#include <linux/timekeeping.h>
 #include <linux/wait.h>
 
 #include "pool.h"
@@ -176,5 +178,43 @@ void kvmshare_evict_init(struct kvmshare_pool *pool);
 
 /* pool_service.c */
 void kvmshare_pager_watch(struct kvmshare_pool *pool);
+
+/*
+ * Phase timing (debugfs <pool>/pager_timing). kvmshare_t_start() reads
+ * the knob once: 0 when it is off, and kvmshare_t_end() then does
+ * nothing. Otherwise the phase's time since @t0 is added on this CPU; no
+ * lock, and a phase may be counted on another CPU than it started on.
+ */
+static inline u64 kvmshare_t_start(struct kvmshare_pool *pool)
+{
+	return READ_ONCE(pool->timing) ? ktime_get_ns() : 0;
+}
+
+static inline void kvmshare_t_add(struct kvmshare_pool *pool,
+				  enum kvmshare_tphase ph, u64 ns)
+{
+	this_cpu_inc(pool->tsum->count[ph]);
+	this_cpu_add(pool->tsum->ns[ph], ns);
+}
+
+static inline void kvmshare_t_end(struct kvmshare_pool *pool,
+				  enum kvmshare_tphase ph, u64 t0)
+{
+	if (t0)
+		kvmshare_t_add(pool, ph, ktime_get_ns() - t0);
+}
+
+/* Phases in a row: end phase @ph begun at *@t, the next begins now. */
+static inline void kvmshare_t_next(struct kvmshare_pool *pool,
+				   enum kvmshare_tphase ph, u64 *t)
+{
+	u64 now;
+
+	if (!*t)
+		return;
+	now = ktime_get_ns();
+	kvmshare_t_add(pool, ph, now - *t);
+	*t = now;
+}
 
 #endif /* _KVMSHARE_POOL_PAGER_H */

@@ -522,6 +522,7 @@ void kvmshare_pager_kick(struct kvmshare_pool *pool)
 {
 	struct kvmshare_pager *p;
 	struct kvmshare_pager_req *sq;
+	u64 t0 = kvmshare_t_start(pool), t = 0;
 	struct kvmshare_io *io, *tmp;
 	bool posted = false;
 	u32 slot, tag;
@@ -530,6 +531,9 @@ void kvmshare_pager_kick(struct kvmshare_pool *pool)
 	p = pool->active;
 	if (!p)
 		goto unlock;
+	/* Timed per entry posted, from the last (a skipped one included). */
+	if (t0)
+		t = ktime_get_ns();
 	sq = (void *)p->ring + KVMSHARE_PAGER_SQ_OFFSET;
 	list_for_each_entry_safe(io, tmp, &pool->io_pending, node) {
 		struct kvmshare_pager_req *req;
@@ -576,11 +580,13 @@ void kvmshare_pager_kick(struct kvmshare_pool *pool)
 		pool->nr_pending--;
 		atomic64_inc(&p->requests);
 		posted = true;
+		kvmshare_t_next(pool, KVMSHARE_T_KICK_ENTRY, &t);
 	}
 	if (posted)
 		wake_up_interruptible(&p->wq);
 unlock:
 	spin_unlock(&pool->io_lock);
+	kvmshare_t_end(pool, KVMSHARE_T_KICK, t0);
 }
 
 /*

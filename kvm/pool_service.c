@@ -383,18 +383,21 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 		return -EINVAL;
 	}
 	for (done = 0; done < len; done += sizeof(cqe)) {
-		u64 next_id = 0;
-		u32 n = 0;
+		u64 next_id = 0, t;
+		u32 n = 0, op;
 		int result;
 
 		/* A write may carry many completions, or much garbage. */
 		cond_resched();
+		/* Timed: take, fill (page-ins), end, one after the other. */
+		t = kvmshare_t_start(pool);
 		if (copy_from_user(&cqe, buf + done, sizeof(cqe))) {
 			/* What came before is done: finish it below. */
 			ret = done ? done : -EFAULT;
 			break;
 		}
 		io = kvmshare_pager_take(p, &cqe);
+		kvmshare_t_next(pool, KVMSHARE_T_CQE_TAKE, &t);
 		if (!io) {
 			atomic64_inc(&p->bad_completions);
 			if (READ_ONCE(p->replaced))
@@ -410,13 +413,16 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 		}
 		atomic64_inc(&p->completions);
 		result = cqe.result;
+		op = io->op;
 		/*
 		 * The slot stays ours until its bit is cleared. The data is
 		 * checked in the request's own page: the service can still
 		 * write the slot.
 		 */
-		if (io->op == KVMSHARE_PAGER_OP_PAGE_IN && !result)
+		if (op == KVMSHARE_PAGER_OP_PAGE_IN && !result) {
 			result = kvmshare_pager_fill(p, io);
+			kvmshare_t_next(pool, KVMSHARE_T_CQE_FILL, &t);
+		}
 		/*
 		 * A poisoned page of ours is not the service's fault: no
 		 * other service is asked (it would read into the same page).
@@ -451,6 +457,9 @@ static ssize_t kvmshare_pager_write(struct file *file, const char __user *buf,
 		spin_lock(&pool->io_lock);
 		p->ending--;
 		spin_unlock(&pool->io_lock);
+		kvmshare_t_next(pool, op == KVMSHARE_PAGER_OP_PAGE_IN ?
+				KVMSHARE_T_CQE_END_IN : KVMSHARE_T_CQE_END_OUT,
+				&t);
 	}
 	spin_lock(&pool->io_lock);
 	stopped = __kvmshare_pager_stopped(p);
@@ -1042,6 +1051,87 @@ static int kvmshare_pagers_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(kvmshare_pagers);
 
+static const char *const kvmshare_tphase_names[KVMSHARE_T_NR] = {
+	[KVMSHARE_T_PAGEIN_START] = "pagein_start",
+	[KVMSHARE_T_KICK] = "kick",
+	[KVMSHARE_T_KICK_ENTRY] = "kick_entry",
+	[KVMSHARE_T_CQE_TAKE] = "cqe_take",
+	[KVMSHARE_T_CQE_FILL] = "cqe_fill",
+	[KVMSHARE_T_CQE_END_IN] = "cqe_end_in",
+	[KVMSHARE_T_CQE_END_OUT] = "cqe_end_out",
+	[KVMSHARE_T_EVICT_PAGE] = "evict_page",
+	[KVMSHARE_T_EVICT_SKIP] = "evict_skip",
+};
+
+/*
+ * debugfs <pool>/pager_timing: whether phases are timed, then one line
+ * per phase: its name, how many, and their time in ns, summed over the
+ * CPUs. Writing a boolean turns the timing on (the sums start again from
+ * 0) or off (the sums stay to be read).
+ */
+static int kvmshare_timing_show(struct seq_file *m, void *v)
+{
+	struct kvmshare_pool *pool = m->private;
+	int ph, cpu;
+
+	seq_printf(m, "enabled %d\n", READ_ONCE(pool->timing));
+	seq_puts(m, "phase count ns\n");
+	for (ph = 0; ph < KVMSHARE_T_NR; ph++) {
+		u64 count = 0, ns = 0;
+
+		for_each_possible_cpu(cpu) {
+			struct kvmshare_timing *t = per_cpu_ptr(pool->tsum, cpu);
+
+			count += READ_ONCE(t->count[ph]);
+			ns += READ_ONCE(t->ns[ph]);
+		}
+		seq_printf(m, "%s %llu %llu\n", kvmshare_tphase_names[ph],
+			   count, ns);
+	}
+	return 0;
+}
+
+static int kvmshare_timing_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, kvmshare_timing_show, inode->i_private);
+}
+
+static ssize_t kvmshare_timing_write(struct file *file,
+				     const char __user *buf, size_t len,
+				     loff_t *ppos)
+{
+	struct kvmshare_pool *pool = file_inode(file)->i_private;
+	bool on;
+	int cpu, ret;
+
+	ret = kstrtobool_from_user(buf, len, &on);
+	if (ret)
+		return ret;
+	if (!on) {
+		WRITE_ONCE(pool->timing, false);
+		return len;
+	}
+	/*
+	 * Phases under way may add to the sums as they are cleared: what
+	 * they add is off by those few, which a measurement can bear.
+	 */
+	WRITE_ONCE(pool->timing, false);
+	for_each_possible_cpu(cpu)
+		memset(per_cpu_ptr(pool->tsum, cpu), 0,
+		       sizeof(struct kvmshare_timing));
+	WRITE_ONCE(pool->timing, true);
+	return len;
+}
+
+static const struct file_operations kvmshare_timing_fops = {
+	.owner = THIS_MODULE,
+	.open = kvmshare_timing_open,
+	.read = seq_read,
+	.write = kvmshare_timing_write,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
 /* The pool's debugfs files of host paging, in @dir. */
 void kvmshare_pager_debugfs(struct kvmshare_pool *pool, struct dentry *dir)
 {
@@ -1052,6 +1142,8 @@ void kvmshare_pager_debugfs(struct kvmshare_pool *pool, struct dentry *dir)
 	debugfs_create_u32("inject_ms", 0600, dir, &pool->inject_ms);
 	debugfs_create_atomic_t("inject_count", 0600, dir,
 				&pool->inject_count);
+	debugfs_create_file("pager_timing", 0600, dir, pool,
+			    &kvmshare_timing_fops);
 }
 
 int kvmshare_pager_init(struct kvmshare_pool *pool)
