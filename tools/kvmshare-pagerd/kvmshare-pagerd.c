@@ -6,7 +6,7 @@
  *                   [--entries 256] [--slots 64] [--uring] [--standby]
  *                   [--fail-read BLOCK] [--fail-read-page PART:INDEX]
  *                   [--delay-read-ms N] [--stall-after N] [--die-after N]
- *                   [--no-crc] [--pidfile F] [--verbose]
+ *                   [--no-crc] [--timing] [--pidfile F] [--verbose]
  *
  * It attaches to the pool with KVMSHARE_IOC_PAGER_ATTACH, maps the request
  * ring and the slots, and serves requests in batches. SIGTERM or SIGINT
@@ -49,6 +49,7 @@ struct pagerd_opts {
 	bool		standby;
 	bool		verbose;
 	bool		no_crc;
+	bool		timing;
 	unsigned int	delay_ms;
 	int64_t		stall_after;	/* -1: never */
 	int64_t		die_after;	/* -1: never */
@@ -68,6 +69,7 @@ struct pagerd_main {
 	bool			stop_refused;	/* said once */
 	bool			hung_up;	/* POLLHUP: the pool's view logged */
 	bool			stalled;
+	unsigned int		timing_lines;	/* --timing: printed */
 	struct kvmshare_pager_req	req[PAGERD_MAX_BATCH];
 	struct kvmshare_pager_cqe	cqe[PAGERD_MAX_BATCH];
 };
@@ -76,7 +78,7 @@ enum {
 	OPT_POOL = 256, OPT_BACKEND, OPT_BLOCKS, OPT_ENTRIES, OPT_SLOTS,
 	OPT_URING, OPT_STANDBY, OPT_FAIL_READ, OPT_FAIL_READ_PAGE,
 	OPT_DELAY_READ, OPT_STALL_AFTER, OPT_DIE_AFTER, OPT_NO_CRC,
-	OPT_PIDFILE, OPT_VERBOSE, OPT_HELP,
+	OPT_PIDFILE, OPT_VERBOSE, OPT_HELP, OPT_TIMING,
 };
 
 static const struct option pagerd_options[] = {
@@ -96,6 +98,7 @@ static const struct option pagerd_options[] = {
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "timing", no_argument, NULL, OPT_TIMING },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -106,7 +109,7 @@ static void usage(FILE *f)
 		"         [--entries N] [--slots N] [--uring] [--standby] [--no-crc]\n"
 		"         [--fail-read BLOCK] [--fail-read-page PART:INDEX]\n"
 		"         [--delay-read-ms N] [--stall-after N] [--die-after N]\n"
-		"         [--pidfile FILE] [--verbose]\n"
+		"         [--timing] [--pidfile FILE] [--verbose]\n"
 		"  --pool DIR          the pool's directory (a kvmshare mount)\n"
 		"  --backend SPEC      file:PATH (created, sparse) or blockdev:PATH (O_DIRECT)\n"
 		"  --blocks N          capacity of the backing store in 4 KiB blocks\n"
@@ -114,7 +117,9 @@ static void usage(FILE *f)
 		"  --slots N           data buffers, 1..min(entries, %u) (64)\n"
 		"  --uring             file back end through io_uring with O_DIRECT\n"
 		"  --standby           attach as standby (KVMSHARE_PAGER_F_STANDBY)\n"
-		"  --no-crc            neither check nor keep page-out CRC32Cs\n"
+		"  --no-crc            no CRC32C of our own: page-outs' not checked or kept,\n"
+		"                      page-ins' not checked (the pool checks them)\n"
+		"  --timing            time the batches' phases; SIGUSR1 prints the sums\n"
 		"Fault injection (tests):\n"
 		"  --fail-read BLOCK   page-ins of BLOCK complete with -EIO (repeatable)\n"
 		"  --fail-read-page PART:INDEX\n"
@@ -188,6 +193,9 @@ static int parse_opts(struct pagerd_opts *o, struct pagerd_fault *f,
 			break;
 		case OPT_NO_CRC:
 			o->no_crc = true;
+			break;
+		case OPT_TIMING:
+			o->timing = true;
 			break;
 		case OPT_FAIL_READ:
 			if (f->nr_fail_block >= PAGERD_MAX_FAULTS ||
@@ -383,12 +391,41 @@ static void pool_detach(struct pagerd_main *m)
 	m->fd = -1;
 }
 
-/* Drain the signalfd; a SIGTERM or SIGINT asks for a clean stop. */
+/*
+ * --timing: the sums since the start, one line numbered from 1 (a reader
+ * that sent SIGUSR1 waits for the next number). Per request, divide by
+ * requests; per batch, by batches.
+ */
+static void print_timing(struct pagerd_main *m)
+{
+	const struct pagerd_times *t = &m->d.tm;
+	char line[256];
+	int len;
+
+	len = snprintf(line, sizeof(line), "timing %u: batches %llu requests %llu",
+		       ++m->timing_lines, (unsigned long long)t->batches,
+		       (unsigned long long)t->requests);
+	snprintf(line + len, sizeof(line) - len,
+		 " ns take %llu validate %llu io %llu crc %llu complete %llu",
+		 (unsigned long long)t->take,
+		 (unsigned long long)t->validate, (unsigned long long)t->io,
+		 (unsigned long long)t->crc, (unsigned long long)t->complete);
+	pagerd_log("%s", line);
+}
+
+/*
+ * Drain the signalfd; a SIGTERM or SIGINT asks for a clean stop, a
+ * SIGUSR1 (taken with --timing only) prints the timing sums.
+ */
 static void read_signals(struct pagerd_main *m)
 {
 	struct signalfd_siginfo si;
 
 	while (read(m->sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1) {
+			print_timing(m);
+			continue;
+		}
 		if (!m->stop)
 			pagerd_log("signal %u: stopping", si.ssi_signo);
 		m->stop = true;
@@ -483,6 +520,7 @@ static unsigned int quota(struct pagerd_main *m)
 static int serve_batch(struct pagerd_main *m)
 {
 	unsigned int max = quota(m);
+	uint64_t t0;
 	int n, ret;
 
 	if (!pagerd_pending(&m->d))
@@ -502,11 +540,17 @@ static int serve_batch(struct pagerd_main *m)
 	}
 	if (max > m->o.entries)
 		max = m->o.entries;
+	t0 = pagerd_clock(&m->d);
 	n = pagerd_take(&m->d, m->req, max);
+	if (t0)
+		m->d.tm.take += pagerd_clock(&m->d) - t0;
 	if (n <= 0)
 		return n;
 	pagerd_process(&m->d, m->req, n, m->cqe);
+	t0 = pagerd_clock(&m->d);
 	ret = complete(m, m->cqe, n);
+	if (t0)
+		m->d.tm.complete += pagerd_clock(&m->d) - t0;
 	return ret;
 }
 
@@ -644,6 +688,8 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	if (m.o.timing)
+		sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	m.sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (m.sfd < 0) {
@@ -660,6 +706,7 @@ int main(int argc, char **argv)
 	m.d.be = &m.be;
 	m.d.blocks = m.o.blocks;
 	m.d.verbose = m.o.verbose;
+	m.d.timing = m.o.timing;
 	m.d.priv = &m;
 	if (m.o.delay_ms)
 		m.d.before_read = delay_read;
@@ -691,6 +738,8 @@ int main(int argc, char **argv)
 detach:
 	pool_detach(&m);
 	print_summary(&m);
+	if (m.o.timing)
+		print_timing(&m);
 close_backend:
 	pagerd_crc_exit(&m.d);
 	pb_close(&m.be);

@@ -64,6 +64,16 @@ void pagerd_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+uint64_t pagerd_clock(const struct pagerd *d)
+{
+	struct timespec ts;
+
+	if (!d->timing)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 const char *pagerd_op_name(uint32_t op)
 {
 	switch (op) {
@@ -224,6 +234,17 @@ static bool pagerd_crc_ok(const void *data, uint32_t crc)
 	return crc == raw || crc == ~raw;
 }
 
+/* pagerd_crc_ok(), its time counted with --timing. */
+static bool pagerd_crc_check(struct pagerd *d, const void *data, uint32_t crc)
+{
+	uint64_t t0 = pagerd_clock(d);
+	bool ok = pagerd_crc_ok(data, crc);
+
+	if (t0)
+		d->tm.crc += pagerd_clock(d) - t0;
+	return ok;
+}
+
 static void *pagerd_slot(const struct pagerd *d, uint32_t slot)
 {
 	return d->slots + (size_t)slot * KVMSHARE_PAGER_BLOCK_SIZE;
@@ -286,7 +307,7 @@ static int pagerd_prepare(struct pagerd *d,
 		return -EIO;
 	}
 	if (req->op == KVMSHARE_PAGER_OP_PAGE_OUT && d->crc && req->crc32c &&
-	    !pagerd_crc_ok(pagerd_slot(d, req->slot), req->crc32c)) {
+	    !pagerd_crc_check(d, pagerd_slot(d, req->slot), req->crc32c)) {
 		d->st.crc_errors++;
 		pagerd_warn("request %llu: page-out data does not match crc32c %#x (part %llu page %llu)",
 			    (unsigned long long)req->id, req->crc32c,
@@ -322,7 +343,7 @@ static int pagerd_finish(struct pagerd *d,
 			break;
 		d->st.bytes_in += KVMSHARE_PAGER_BLOCK_SIZE;
 		if (crc && *crc &&
-		    !pagerd_crc_ok(pagerd_slot(d, req->slot), *crc)) {
+		    !pagerd_crc_check(d, pagerd_slot(d, req->slot), *crc)) {
 			d->st.crc_errors++;
 			pagerd_warn("request %llu: block %llu does not match its crc32c %#x (part %llu page %llu)",
 				    (unsigned long long)req->id,
@@ -347,6 +368,7 @@ void pagerd_process(struct pagerd *d, const struct kvmshare_pager_req *req,
 	struct pb_io io[PAGERD_MAX_BATCH];
 	unsigned int idx[PAGERD_MAX_BATCH];
 	unsigned int i, j, k = 0, page_ins = 0;
+	uint64_t t0 = pagerd_clock(d), t1, crc0 = d->tm.crc;
 
 	if (n > PAGERD_MAX_BATCH)
 		n = PAGERD_MAX_BATCH;	/* callers take at most this many */
@@ -365,15 +387,30 @@ void pagerd_process(struct pagerd *d, const struct kvmshare_pager_req *req,
 		if (req[i].op == KVMSHARE_PAGER_OP_PAGE_IN)
 			page_ins++;
 	}
+	t1 = pagerd_clock(d);
+	if (t0)
+		d->tm.validate += t1 - t0;
 
 	if (page_ins && d->before_read)
 		d->before_read(d, page_ins);
+	/* --delay-read-ms is not the service's own time: not counted. */
+	t0 = pagerd_clock(d);
 	if (k)
 		pb_run(d->be, io, k);
+	t1 = pagerd_clock(d);
+	if (t0)
+		d->tm.io += t1 - t0;
 
 	for (j = 0; j < k; j++) {
 		i = idx[j];
 		cqe[i].result = pagerd_finish(d, &req[i], io[j].result);
+	}
+	if (t1) {
+		/* The CRC32C checks of both loops are counted apart. */
+		d->tm.validate += pagerd_clock(d) - t1;
+		d->tm.validate -= d->tm.crc - crc0;
+		d->tm.batches++;
+		d->tm.requests += n;
 	}
 
 	for (i = 0; i < n; i++) {

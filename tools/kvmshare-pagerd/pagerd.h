@@ -47,6 +47,23 @@ struct pagerd_stats {
 	uint64_t	refused;	/* completions the pool refused */
 };
 
+/*
+ * --timing: time spent per phase of the batches, in ns (CLOCK_MONOTONIC),
+ * summed since the start. take and complete are the daemon's (the ring
+ * copied out, the completions written); validate, io and crc are
+ * pagerd_process()'s: validation, fault injection and accounting; the
+ * back end's I/O; the CRC32C checks (none with --no-crc).
+ */
+struct pagerd_times {
+	uint64_t	batches;
+	uint64_t	requests;
+	uint64_t	take;
+	uint64_t	validate;
+	uint64_t	io;
+	uint64_t	crc;
+	uint64_t	complete;
+};
+
 struct pagerd {
 	/* The shared mapping of the pager fd (see kvmshare_pager.h). */
 	struct kvmshare_pager_ring	*ring;
@@ -63,6 +80,8 @@ struct pagerd {
 	bool			crc;		/* check and keep CRC32Cs */
 	uint32_t		*crc_of;	/* per block, 0: unknown */
 	size_t			crc_len;	/* bytes mapped at crc_of */
+	bool			timing;		/* --timing: fill @tm */
+	struct pagerd_times	tm;
 
 	/* Called before a batch's I/O when it has page-ins (a delay). */
 	void	(*before_read)(struct pagerd *d, unsigned int page_ins);
@@ -104,6 +123,9 @@ void pagerd_process(struct pagerd *d, const struct kvmshare_pager_req *req,
 		    unsigned int n, struct kvmshare_pager_cqe *cqe);
 
 const char *pagerd_op_name(uint32_t op);
+
+/* With d->timing, CLOCK_MONOTONIC in ns; without, 0. */
+uint64_t pagerd_clock(const struct pagerd *d);
 
 /* Messages on stderr; pagerd_warn() is rate limited. */
 void pagerd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
