@@ -126,10 +126,11 @@ cmdline+=" kvmshare_suite=$suite kvmshare_mode=$mode kvmshare_srcdir=$top"
 cmdline+=" kvmshare_build=${KVMSHARE_BUILD:-$top/build}"
 # Extra kernel parameters for the test VM (debugging).
 cmdline+="${KVMSHARE_VM_APPEND:+ $KVMSHARE_VM_APPEND}"
-# The stress and fuzz programs' settings (STRESS_SEED, PAGER_FUZZ_SEED ...)
-# reach the VM's programs as environment variables: the kernel hands
-# unknown parameters to /init. Only plain values (no blanks) pass.
-for v in $(compgen -e | grep -E '^(STRESS|[A-Z]+_FUZZ)_[A-Z_]+$'); do
+# The stress, fuzz and bench programs' settings (STRESS_SEED,
+# PAGER_FUZZ_SEED, PAGER_BENCH_TIMING ...) reach the VM's programs as
+# environment variables: the kernel hands unknown parameters to /init.
+# Only plain values (no blanks) pass.
+for v in $(compgen -e | grep -E '^(STRESS|[A-Z]+_FUZZ|PAGER_BENCH)_[A-Z_]+$'); do
 	case "${!v}" in
 	*[[:space:]]*|'') echo "vm-run.sh: $v has blanks or is empty: not passed" >&2 ;;
 	*) cmdline+=" $v=${!v}" ;;

@@ -10,6 +10,8 @@
  *   bench: pager.pageout_vs_uffd R           (goal >= 1.0)
  *   bench: pager.refault_vs_shmem R          (no goal)
  *   bench: pager.pagein_seq_fault_around_ceiling R (no goal)
+ *   bench: pager.pagein_seq_nocrc_vs_uffd_window R (no goal)
+ *   bench: pager.pageout_nocrc_vs_uffd R     (no goal)
  *
  * The workload: a nested KVM guest (mvm) with NR_VCPUS vCPUs, each from its
  * own thread, reads one qword of pages of a data slot of NR_PAGES pages,
@@ -23,7 +25,17 @@
  *
  * Ours: the slot is a pool partition whose pages were written and then
  * evicted with a target to kvmshare-pagerd (file back end on tmpfs, one
- * thread); the guest's faults page them in.
+ * thread); the guest's faults page them in. "Ours, no service CRC" is the
+ * same on a second pool whose kvmshare-pagerd runs with --no-crc (the
+ * pool still checks every page-in): within one run, the share of the
+ * service's CRC32C passes (Documentation/plans/pager-v2.md, step 0); the
+ * *_nocrc_* figures compare it with the VMM as the others do.
+ *
+ * PAGER_BENCH_TIMING=1 (environment; in the test VM pass it on the kernel
+ * command line, KVMSHARE_VM_APPEND=PAGER_BENCH_TIMING=1) turns on both
+ * pools' debugfs pager_timing and both services' --timing, and prints per
+ * round, for each pool and its service, the phases of its page-out and
+ * of its page-ins: count, mean and time per page paged.
  *
  * Baseline: the slot is a memfd whose pages a user-space VMM wrote out to
  * a tmpfs file (pwrite and fdatasync of 64 pages at a time, as many as the
@@ -91,11 +103,8 @@
 #define MAX_WINDOW	16
 #define LIST_GPA	0x80000000UL		/* the access list's slot */
 #define SEED		0x7a6eULL
-#define STORE_PATH	"/dev/shm/ksbench-store"
 #define DATA_PATH	"/dev/shm/ksbench-data"
 #define VMM_STORE	"/dev/shm/ksbench-vmm"
-#define PIDFILE		"/tmp/ksbench-pagerd.pid"
-#define PAGERD_LOG	"/tmp/ksbench-pagerd.log"
 #define CLUSTER_PARAM	"/sys/module/kvmshare/parameters/pagein_cluster"
 
 static int tests, failed;
@@ -109,29 +118,57 @@ static void result(int ok, const char *what)
 	fflush(stdout);
 }
 
-/* The paging service: the reference daemon, or the in-test thread. */
-static pid_t pagerd_pid;
-static struct ks_pager kspager = { .fd = -1 };
+/*
+ * A pool and its paging service: the reference daemon, or the in-test
+ * thread. Pool 0 is ours; pool 1 is ours with kvmshare-pagerd --no-crc.
+ */
+struct svc {
+	const char *what;
+	char dir[64];
+	char name[32];			/* the pool's */
+	const char *store, *pidfile, *log;
+	int nocrc;
+	pid_t pid;
+	struct ks_pager kp;
+	unsigned int timing_lines;	/* --timing lines asked for */
+};
+
+static struct svc svc[2] = {
+	{ .what = "ours", .store = "/dev/shm/ksbench-store",
+	  .pidfile = "/tmp/ksbench-pagerd.pid",
+	  .log = "/tmp/ksbench-pagerd.log", .kp = { .fd = -1 } },
+	{ .what = "ours, no service crc", .store = "/dev/shm/ksbench-store-nocrc",
+	  .pidfile = "/tmp/ksbench-pagerd-nocrc.pid",
+	  .log = "/tmp/ksbench-pagerd-nocrc.log", .nocrc = 1,
+	  .kp = { .fd = -1 } },
+};
+
+static int timing;			/* PAGER_BENCH_TIMING=1 */
 
 /*
- * Run kvmshare-pagerd with its default options, and any given on the test
- * VM's kernel command line as pager_bench.pagerd=OPT[,OPT...] (for
- * instance KVMSHARE_VM_APPEND=pager_bench.pagerd=--slots=256), to try the
+ * Run kvmshare-pagerd with its default options (--no-crc for @s->nocrc,
+ * --timing with PAGER_BENCH_TIMING), and any given on the test VM's
+ * kernel command line as pager_bench.pagerd=OPT[,OPT...] (for instance
+ * KVMSHARE_VM_APPEND=pager_bench.pagerd=--slots=256), to try the
  * service's options without rebuilding.
  */
-static void pagerd_exec(const char *dir, const char *backend,
+static void pagerd_exec(const struct svc *s, const char *backend,
 			const char *blocks)
 {
 	char *argv[32] = {
-		"kvmshare-pagerd", "--pool", (char *)dir, "--backend",
+		"kvmshare-pagerd", "--pool", (char *)s->dir, "--backend",
 		(char *)backend, "--blocks", (char *)blocks, "--pidfile",
-		PIDFILE,
+		(char *)s->pidfile,
 	};
 	static char cmdline[1024];
 	char *opt, *save = NULL;
 	int argc = 9;
 	FILE *f;
 
+	if (s->nocrc)
+		argv[argc++] = "--no-crc";
+	if (timing)
+		argv[argc++] = "--timing";
 	f = fopen("/proc/cmdline", "r");
 	if (f && fgets(cmdline, sizeof(cmdline), f)) {
 		opt = strstr(cmdline, "pager_bench.pagerd=");
@@ -149,19 +186,19 @@ static void pagerd_exec(const char *dir, const char *backend,
 	execvp(argv[0], argv);
 }
 
-static int pagerd_start(const char *dir)
+static int pagerd_start(struct svc *s)
 {
 	char blocks[32], backend[64];
 	int i, status;
 
-	unlink(PIDFILE);
+	unlink(s->pidfile);
 	snprintf(blocks, sizeof(blocks), "%lu", STORE_BLOCKS);
-	snprintf(backend, sizeof(backend), "file:%s", STORE_PATH);
-	pagerd_pid = fork();
-	if (pagerd_pid < 0)
+	snprintf(backend, sizeof(backend), "file:%s", s->store);
+	s->pid = fork();
+	if (s->pid < 0)
 		return -errno;
-	if (!pagerd_pid) {
-		int log = open(PAGERD_LOG, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (!s->pid) {
+		int log = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
 		/* Its messages are not TAP: shown as comments at the end. */
 		if (log >= 0) {
@@ -169,16 +206,16 @@ static int pagerd_start(const char *dir)
 			dup2(log, STDERR_FILENO);
 			close(log);
 		}
-		pagerd_exec(dir, backend, blocks);
+		pagerd_exec(s, backend, blocks);
 		_exit(127);
 	}
 	for (i = 0; i < 1000; i++) {
-		if (!access(PIDFILE, F_OK))
+		if (!access(s->pidfile, F_OK))
 			return 0;
-		if (waitpid(pagerd_pid, &status, WNOHANG) == pagerd_pid) {
+		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
 			printf("# kvmshare-pagerd exited with status %d\n",
 			       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-			pagerd_pid = 0;
+			s->pid = 0;
 			return -ENOENT;
 		}
 		usleep(10000);
@@ -186,26 +223,160 @@ static int pagerd_start(const char *dir)
 	return -ETIMEDOUT;
 }
 
-static void pager_stop(void)
+static void pager_stop(struct svc *s)
 {
 	char line[256];
 	FILE *f;
 	int status;
 
-	if (pagerd_pid > 0) {
-		kill(pagerd_pid, SIGTERM);
-		waitpid(pagerd_pid, &status, 0);
-		pagerd_pid = 0;
+	if (s->pid > 0) {
+		kill(s->pid, SIGTERM);
+		waitpid(s->pid, &status, 0);
+		s->pid = 0;
 	}
-	f = fopen(PAGERD_LOG, "r");
+	f = fopen(s->log, "r");
 	while (f && fgets(line, sizeof(line), f))
 		printf("# %s%s", line, strchr(line, '\n') ? "" : "\n");
 	if (f)
 		fclose(f);
-	unlink(PAGERD_LOG);
-	if (kspager.fd >= 0)
-		ks_pager_detach(&kspager);
-	unlink(STORE_PATH);
+	unlink(s->log);
+	if (s->kp.fd >= 0)
+		ks_pager_detach(&s->kp);
+	unlink(s->store);
+}
+
+/* The phases of a pool's debugfs pager_timing, and its service's. */
+#define MAX_PHASES	16
+struct timing {
+	int n;
+	char name[MAX_PHASES][24];
+	unsigned long long count[MAX_PHASES], ns[MAX_PHASES];
+	int svc_ok;			/* the service's line was read */
+	unsigned long long batches, requests, take, validate, io, crc,
+			   complete;
+};
+
+static void pool_timing_read(const struct svc *s, struct timing *t)
+{
+	char path[160], line[128];
+	FILE *f;
+
+	t->n = 0;
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvmshare/%s/pager_timing",
+		 s->name);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f) && t->n < MAX_PHASES) {
+		if (sscanf(line, "%23s %llu %llu", t->name[t->n],
+			   &t->count[t->n], &t->ns[t->n]) == 3)
+			t->n++;
+	}
+	if (f)
+		fclose(f);
+}
+
+/*
+ * The service's sums so far: SIGUSR1, then its numbered line in its log
+ * (kvmshare-pagerd --timing). Only the daemon has them.
+ */
+static void svc_timing_read(struct svc *s, struct timing *t)
+{
+	char line[512], want[32], *p;
+	int i, len;
+	FILE *f;
+
+	t->svc_ok = 0;
+	if (s->pid <= 0 || kill(s->pid, SIGUSR1))
+		return;
+	len = snprintf(want, sizeof(want), "timing %u:", ++s->timing_lines);
+	for (i = 0; i < 200 && !t->svc_ok; i++) {
+		f = fopen(s->log, "r");
+		while (f && fgets(line, sizeof(line), f)) {
+			p = strstr(line, want);
+			if (!p)
+				continue;
+			t->svc_ok = sscanf(p + len,
+					   " batches %llu requests %llu ns take %llu validate %llu io %llu crc %llu complete %llu",
+					   &t->batches, &t->requests, &t->take,
+					   &t->validate, &t->io, &t->crc,
+					   &t->complete) == 7;
+		}
+		if (f)
+			fclose(f);
+		if (!t->svc_ok)
+			usleep(10000);
+	}
+}
+
+/* PAGER_BENCH_TIMING: start a stage of pool @s (the sums from 0). */
+static void timing_begin(struct svc *s, struct timing *t0)
+{
+	char path[160];
+
+	if (!timing)
+		return;
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvmshare/%s/pager_timing",
+		 s->name);
+	ks_write_file(path, "1");
+	svc_timing_read(s, t0);
+}
+
+static void timing_off(struct svc *s)
+{
+	char path[160];
+
+	if (!timing)
+		return;
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvmshare/%s/pager_timing",
+		 s->name);
+	ks_write_file(path, "0");
+}
+
+static double us(unsigned long long ns, unsigned long long n)
+{
+	return n ? ns / 1e3 / n : 0;
+}
+
+/*
+ * PAGER_BENCH_TIMING: print stage @stage of pool @s, begun with @t0: per
+ * phase its count, mean and time per page of the stage's @pages; then
+ * the service's phases per page.
+ */
+static void timing_end(struct svc *s, const char *stage, int round,
+		       const struct timing *t0, unsigned long long pages)
+{
+	unsigned long long sum = 0;
+	struct timing t;
+	int i;
+
+	if (!timing)
+		return;
+	pool_timing_read(s, &t);
+	svc_timing_read(s, &t);
+	printf("# timing %s, round %d, %s: %llu pages\n", s->what, round,
+	       stage, pages);
+	for (i = 0; i < t.n; i++) {
+		if (!t.count[i])
+			continue;
+		/* kick_entry is within kick */
+		if (strcmp(t.name[i], "kick_entry"))
+			sum += t.ns[i];
+		printf("#   pool %-13s %8llu x %8.2f us = %8.2f us/page\n",
+		       t.name[i], t.count[i], us(t.ns[i], t.count[i]),
+		       us(t.ns[i], pages));
+	}
+	printf("#   pool, all but kick_entry (in kick):       %8.2f us/page\n",
+	       us(sum, pages));
+	if (!t.svc_ok || !t0->svc_ok) {
+		printf("#   service: no timing (not kvmshare-pagerd --timing)\n");
+		return;
+	}
+	printf("#   service: %llu batches, %llu requests; us/page: ",
+	       t.batches - t0->batches, t.requests - t0->requests);
+	printf("take %.2f validate %.2f io %.2f crc %.2f complete %.2f\n",
+	       us(t.take - t0->take, pages),
+	       us(t.validate - t0->validate, pages), us(t.io - t0->io, pages),
+	       us(t.crc - t0->crc, pages),
+	       us(t.complete - t0->complete, pages));
 }
 
 /* The userfaultfd handler: one thread, as the service has one. */
@@ -234,8 +405,6 @@ struct side {
 	struct uffd_handler h;
 	uint64_t total_ns;
 };
-
-static char pool_name[32];
 
 /* The access list, shared by every side's guest (slot 2 at LIST_GPA). */
 static uint64_t *list;
@@ -455,12 +624,14 @@ static int read_in_turns(struct side *side, int n, int c, int round,
  * all but one page, while the service runs. Fills @out_ns with the time
  * of the page-out (for NR_PAGES pages); 0 or -1.
  */
-static int setup_pool(struct side *s, const char *dir, const char *name,
-		      const uint8_t *data, double *out_ns,
+static int setup_pool(struct side *s, struct svc *sv, const char *name,
+		      int round, const uint8_t *data, double *out_ns,
 		      struct kvmshare_part_stats *st0)
 {
 	struct kvmshare_part_attr a = { .flags = KVMSHARE_ATTR_TARGET };
+	const char *dir = sv->dir;
 	struct kvmshare_part_stats st;
+	struct timing tm0;
 	uint64_t t0, ns;
 	int i;
 
@@ -477,6 +648,7 @@ static int setup_pool(struct side *s, const char *dir, const char *name,
 		return -1;
 
 	a.target_pages = 1;
+	timing_begin(sv, &tm0);
 	t0 = ks_now_ns();
 	if (ioctl(s->fd, KVMSHARE_IOC_SET_ATTR, &a))
 		return -1;
@@ -500,6 +672,7 @@ static int setup_pool(struct side *s, const char *dir, const char *name,
 		return -1;
 	}
 	*out_ns = (double)ns * NR_PAGES / (st.pageouts - st0->pageouts);
+	timing_end(sv, "page-out", round, &tm0, st.pageouts - st0->pageouts);
 	*st0 = st;
 	return 0;
 }
@@ -672,86 +845,111 @@ static int setup_uffd(struct side *s, const uint8_t *data,
 struct config {
 	enum pattern pat;
 	unsigned int cluster;
-	int sides;			/* 2, or 3 with the W = 1 VMM */
+	int sides;			/* 3, or 4 with the W = 1 VMM */
 	double ratio[ROUNDS * CHUNKS];	/* ours / VMM, W = cluster */
 	double ratio1[ROUNDS * CHUNKS];	/* ours / VMM, W = 1 */
+	double ratio_nocrc[ROUNDS * CHUNKS]; /* ours, no service crc / VMM */
+	double nocrc_crc[ROUNDS * CHUNKS]; /* ours, no service crc / ours */
 	int n;
-	double in_pool, in_uffd, in_uffd1;	/* accesses/s, summed */
+	double in_pool, in_uffd, in_uffd1, in_nocrc; /* accesses/s, summed */
 	uint64_t hits, touched;		/* read-ahead hits, accesses */
 };
 
 /* Page-out: the VMM's eviction time over ours, every round. */
 static double pageout_ratio[2 * NR_PATTERNS * ROUNDS];
+static double pageout_nocrc_ratio[2 * NR_PATTERNS * ROUNDS];
 static int nr_pageout;
 
 /*
  * One round of configuration @cf: the sides set up, then read the list
  * chunk by chunk in turns; 0 or -1.
  */
-static int one_round(const char *dir, int round, struct config *cf,
-		     const uint8_t *data)
+static int one_round(int round, struct config *cf, const uint8_t *data)
 {
-	struct kvmshare_part_stats st0, st;
-	struct side side[3];
-	double out_pool, out_uffd, out1;
-	uint64_t t[3], touched;
+	struct kvmshare_part_stats st0[2], st[2];
+	struct timing tm0[2];
+	struct side side[4];
+	double out_pool, out_uffd, out1, out_nocrc;
+	uint64_t t[4], touched;
 	char name[32];
-	int c, i, ret = -1;
+	int c, i, j, ret = -1;
 
+	/* Contiguous: the first cf->sides take turns. */
 	side_init(&side[0], "partition");
 	side_init(&side[1], "userfaultfd");
-	side_init(&side[2], "userfaultfd, window 1");
+	side_init(&side[2], "partition, no service crc");
+	side_init(&side[3], "userfaultfd, window 1");
 	snprintf(name, sizeof(name), "vm-%s-%u-%d", pattern_name[cf->pat],
 		 cf->cluster, round);
-	if (setup_pool(&side[0], dir, name, data, &out_pool, &st0) ||
+	if (setup_pool(&side[0], &svc[0], name, round, data, &out_pool,
+		       &st0[0]) ||
 	    setup_uffd(&side[1], data, cf->cluster, &out_uffd) ||
-	    (cf->sides > 2 && setup_uffd(&side[2], data, 1, &out1)))
+	    setup_pool(&side[2], &svc[1], name, round, data, &out_nocrc,
+		       &st0[1]) ||
+	    (cf->sides > 3 && setup_uffd(&side[3], data, 1, &out1)))
 		goto out;
-	pageout_ratio[nr_pageout++] = out_uffd / out_pool;
+	pageout_ratio[nr_pageout] = out_uffd / out_pool;
+	pageout_nocrc_ratio[nr_pageout++] = out_uffd / out_nocrc;
+	for (j = 0; j < 2; j++)
+		timing_begin(&svc[j], &tm0[j]);
 	for (c = 0; c < CHUNKS; c++) {
 		if (read_in_turns(side, cf->sides, c, round, t))
 			goto out;
 		cf->ratio[cf->n] = (double)t[1] / t[0];
-		if (cf->sides > 2)
-			cf->ratio1[cf->n] = (double)t[2] / t[0];
+		cf->ratio_nocrc[cf->n] = (double)t[1] / t[2];
+		cf->nocrc_crc[cf->n] = (double)t[0] / t[2];
+		if (cf->sides > 3)
+			cf->ratio1[cf->n] = (double)t[3] / t[0];
 		cf->n++;
 	}
 	touched = list_len / CHUNKS / NR_VCPUS * NR_VCPUS * CHUNKS;
-	if (ks_part_stats(side[0].fd, &st))
-		goto out;
-	if (st.pagein_errors || side[1].h.err || side[2].h.err ||
-	    st.pageins - st0.pageins < touched - 1 ||
-	    side[1].h.copies < touched) {
-		printf("# %llu page-ins, %llu errors; %llu UFFDIO_COPY pages, error %d\n",
-		       (unsigned long long)(st.pageins - st0.pageins),
-		       (unsigned long long)st.pagein_errors,
+	for (j = 0; j < 2; j++) {
+		if (ks_part_stats(side[2 * j].fd, &st[j]))
+			goto out;
+		timing_end(&svc[j], "page-in", round, &tm0[j],
+			   st[j].pageins - st0[j].pageins);
+		if (st[j].pagein_errors ||
+		    st[j].pageins - st0[j].pageins < touched - 1) {
+			printf("# %s: %llu page-ins, %llu errors\n", svc[j].what,
+			       (unsigned long long)(st[j].pageins -
+						    st0[j].pageins),
+			       (unsigned long long)st[j].pagein_errors);
+			goto out;
+		}
+	}
+	if (side[1].h.err || side[3].h.err || side[1].h.copies < touched) {
+		printf("# %llu UFFDIO_COPY pages, error %d\n",
 		       (unsigned long long)side[1].h.copies, side[1].h.err);
 		goto out;
 	}
 	printf("# %s c%u round %d: %llu faults, %llu page-ins (%llu ahead %llu hit), window %lld; ",
 	       pattern_name[cf->pat], cf->cluster, round,
-	       (unsigned long long)(st.faults - st0.faults),
-	       (unsigned long long)(st.pageins - st0.pageins),
-	       (unsigned long long)(st.readahead_pages - st0.readahead_pages),
-	       (unsigned long long)(st.readahead_hits - st0.readahead_hits),
-	       ks_sysfs_num("%s/partitions/%s/readahead_window", pool_name,
+	       (unsigned long long)(st[0].faults - st0[0].faults),
+	       (unsigned long long)(st[0].pageins - st0[0].pageins),
+	       (unsigned long long)(st[0].readahead_pages -
+				    st0[0].readahead_pages),
+	       (unsigned long long)(st[0].readahead_hits -
+				    st0[0].readahead_hits),
+	       ks_sysfs_num("%s/partitions/%s/readahead_window", svc[0].name,
 			    name));
-	printf("VMM %llu faults, %llu pages; out %.0f/s, VMM %.0f/s\n",
+	printf("VMM %llu faults, %llu pages; out %.0f/s, no service crc %.0f/s, VMM %.0f/s\n",
 	       (unsigned long long)side[1].h.faults,
 	       (unsigned long long)side[1].h.copies,
-	       NR_PAGES * 1e9 / out_pool, NR_PAGES * 1e9 / out_uffd);
+	       NR_PAGES * 1e9 / out_pool, NR_PAGES * 1e9 / out_nocrc,
+	       NR_PAGES * 1e9 / out_uffd);
 	for (i = 0; i < cf->sides; i++)
 		if (side_verify(&side[i]))
 			goto out;
-	cf->hits += st.readahead_hits - st0.readahead_hits;
+	cf->hits += st[0].readahead_hits - st0[0].readahead_hits;
 	cf->touched += touched;
 	cf->in_pool += touched * 1e9 / side[0].total_ns;
 	cf->in_uffd += touched * 1e9 / side[1].total_ns;
-	if (cf->sides > 2)
-		cf->in_uffd1 += touched * 1e9 / side[2].total_ns;
+	cf->in_nocrc += touched * 1e9 / side[2].total_ns;
+	if (cf->sides > 3)
+		cf->in_uffd1 += touched * 1e9 / side[3].total_ns;
 	ret = 0;
 out:
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		side_close(&side[i]);
 	return ret;
 }
@@ -858,46 +1056,71 @@ static void report(const char *name, double v, const char *goal)
 	printf("bench: pager.%s %.3f (%s)\n", name, v, goal);
 }
 
+/*
+ * Mount pool @s (prefix @pfx) and start its service: kvmshare-pagerd, or,
+ * where it cannot run, the in-test service (which keeps no CRC32C: the
+ * two pools are then served alike). 0 or -1.
+ */
+static int svc_start(struct svc *s, const char *pfx)
+{
+	char opts[128];
+	int ret;
+
+	snprintf(s->name, sizeof(s->name), "%s%d", pfx, getpid());
+	snprintf(opts, sizeof(opts), "size=%luM,name=%s",
+		 (unsigned long)POOL_MB, s->name);
+	ret = ks_pool_mount(s->dir, sizeof(s->dir), opts);
+	if (ret) {
+		printf("# %s: mount: %s\n", s->what, strerror(-ret));
+		s->dir[0] = 0;
+		return -1;
+	}
+	ret = pagerd_start(s);
+	if (ret) {
+		/* The product cannot run here: the in-test service. */
+		printf("# %s: kvmshare-pagerd did not start (%s): ",
+		       s->what, strerror(-ret));
+		printf("using lib/kspager.c (no CRC32C of its own)\n");
+		ret = ks_pager_attach(&s->kp, s->dir, STORE_BLOCKS, 256, 64, 0,
+				      -1);
+		if (!ret)
+			ret = ks_pager_run(&s->kp);
+		printf("# %s: service: lib/kspager.c thread, memfd store\n",
+		       s->what);
+	} else {
+		printf("# %s: service: kvmshare-pagerd%s%s, file back end on tmpfs\n",
+		       s->what, s->nocrc ? " --no-crc" : "",
+		       timing ? " --timing" : "");
+	}
+	return ret ? -1 : 0;
+}
+
 int main(void)
 {
 	static struct config cfg[2 * NR_PATTERNS];
 	static const unsigned int clusters[2] = { MAX_WINDOW, 1 };
 	double npt[2] = { 0, 0 }, refault[2] = { 0, 0 }, host_fault, t_seq;
-	char dir[64], opts[128], fig[64];
+	const char *env = getenv("PAGER_BENCH_TIMING");
 	uint8_t *data = NULL;
 	int r, k, ok = 1, ret, datafd, ncfg = 0;
-	const char *service;
 	struct config *cf;
+	char fig[64];
 
+	timing = env && *env && strcmp(env, "0");
 	printf("TAP version 13\n1..5\n");
-	snprintf(pool_name, sizeof(pool_name), "kspgb%d", getpid());
-	snprintf(opts, sizeof(opts), "size=%luM,name=%s",
-		 (unsigned long)POOL_MB, pool_name);
-	ret = ks_pool_mount(dir, sizeof(dir), opts);
+	ret = svc_start(&svc[0], "kspgb");
 	datafd = make_data(&data);
 	list = mmap(NULL, NR_PAGES * 8, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	result(!ret && datafd >= 0 && list != MAP_FAILED,
+	result(svc[0].dir[0] && datafd >= 0 && list != MAP_FAILED,
 	       "mount a pool, write the backing data");
-	if (ret || datafd < 0 || list == MAP_FAILED)
+	if (!svc[0].dir[0] || datafd < 0 || list == MAP_FAILED)
 		return 1;
-
-	service = "kvmshare-pagerd, file back end on tmpfs";
-	ret = pagerd_start(dir);
-	if (ret) {
-		/* The product cannot run here: the in-test service. */
-		printf("# kvmshare-pagerd did not start (%s): using lib/kspager.c\n",
-		       strerror(-ret));
-		service = "lib/kspager.c thread, memfd store";
-		ret = ks_pager_attach(&kspager, dir, STORE_BLOCKS, 256, 64, 0,
-				      -1);
-		if (!ret)
-			ret = ks_pager_run(&kspager);
-	}
-	result(!ret, "a paging service serves the pool");
-	printf("# service: %s\n", service);
-	printf("# %d vCPUs, %lu pages, %d rounds of %d chunks per pattern and cluster\n",
-	       NR_VCPUS, NR_PAGES, ROUNDS, CHUNKS);
+	if (!ret)
+		ret = svc_start(&svc[1], "kspgn");
+	result(!ret, "paging services serve the pools (one with --no-crc)");
+	printf("# %d vCPUs, %lu pages, %d rounds of %d chunks per pattern and cluster; timing %s\n",
+	       NR_VCPUS, NR_PAGES, ROUNDS, CHUNKS, timing ? "on" : "off");
 	if (ret)
 		return 1;
 
@@ -915,32 +1138,40 @@ int main(void)
 			cf = &cfg[ncfg++];
 			cf->pat = r;
 			cf->cluster = clusters[k];
-			cf->sides = r == PAT_SPARSE && clusters[k] > 1 ? 3 : 2;
+			cf->sides = r == PAT_SPARSE && clusters[k] > 1 ? 4 : 3;
 			list_len = make_list(r);
 			for (round = 0; round < ROUNDS && ok; round++) {
-				ok = !one_round(dir, round, cf, data);
-				wait_store_empty(pool_name);
+				ok = !one_round(round, cf, data);
+				wait_store_empty(svc[0].name);
+				wait_store_empty(svc[1].name);
 			}
 		}
 	}
 	ks_write_file(CLUSTER_PARAM, "16");
 	result(ok, "the guests read back every page, paged in by the service and by userfaultfd");
 	for (r = 0; r < ROUNDS && ok; r++)
-		ok = !fault_path(dir, r, data, npt, refault);
+		ok = !fault_path(svc[0].dir, r, data, npt, refault);
 	result(ok, "the guests read back every resident page, before and after a zap");
-	pager_stop();
+	for (k = 0; k < 2; k++) {
+		pager_stop(&svc[k]);
+		timing_off(&svc[k]);
+	}
 	munmap(data, NR_PAGES * KS_PAGE);
 	close(datafd);
 	unlink(DATA_PATH);
-	result(ks_pool_umount(dir) == 0, "the pool unmounts");
+	ret = ks_pool_umount(svc[0].dir);
+	if (ks_pool_umount(svc[1].dir))
+		ret = -1;
+	result(ret == 0, "the pools unmount");
 	if (!ok)
 		return 1;
 	for (k = 0; k < ncfg; k++) {
 		cf = &cfg[k];
-		printf("# %s, pagein_cluster %u: ours %.0f/s, VMM window %u %.0f/s",
-		       pattern_name[cf->pat], cf->cluster,
-		       cf->in_pool / ROUNDS, cf->cluster, cf->in_uffd / ROUNDS);
-		if (cf->sides > 2)
+		printf("# %s, pagein_cluster %u: ours %.0f/s, ",
+		       pattern_name[cf->pat], cf->cluster, cf->in_pool / ROUNDS);
+		printf("no service crc %.0f/s, VMM window %u %.0f/s",
+		       cf->in_nocrc / ROUNDS, cf->cluster, cf->in_uffd / ROUNDS);
+		if (cf->sides > 3)
 			printf(", VMM window 1 %.0f/s", cf->in_uffd1 / ROUNDS);
 		printf("\n");
 	}
@@ -949,17 +1180,23 @@ int main(void)
 		if (cf->pat == PAT_SEQ && cf->cluster == MAX_WINDOW) {
 			report("pagein_seq_vs_uffd_window",
 			       ks_median(cf->ratio, cf->n), "goal >= 1.2");
+			report("pagein_seq_nocrc_vs_uffd_window",
+			       ks_median(cf->ratio_nocrc, cf->n), "no goal");
+			printf("# seq c16: time with the service's crc over without: %.3f\n",
+			       ks_median(cf->nocrc_crc, cf->n));
 			continue;
 		}
 		snprintf(fig, sizeof(fig), "pagein_%s_c%u_vs_uffd_window",
 			 pattern_name[cf->pat], cf->cluster);
 		report(fig, ks_median(cf->ratio, cf->n), "no goal");
-		if (cf->sides > 2)
+		if (cf->sides > 3)
 			report("pagein_sparse_vs_uffd",
 			       ks_median(cf->ratio1, cf->n), "goal >= 0.9");
 	}
 	report("pageout_vs_uffd", ks_median(pageout_ratio, nr_pageout),
 	       "goal >= 1.0");
+	report("pageout_nocrc_vs_uffd",
+	       ks_median(pageout_nocrc_ratio, nr_pageout), "no goal");
 
 	/* Per access, over the rounds: ns. */
 	for (k = 0; k < 2; k++)
