@@ -6,7 +6,8 @@
  * reserved fields and flags set, completions sent late after a failover -
  * scribble on the shared ring, and call every ioctl of the pager fd (and
  * mmap and poll) with random and boundary arguments, while a thread reads
- * and writes the partition and page-outs are forced. Services that fail
+ * and writes the partition and page-outs are forced; now and then random
+ * writes turn the pool's debugfs phase timers (pager_timing) on and off. Services that fail
  * over or stop are replaced.
  *
  * Afterwards the pool must still work with a well-behaved service, which
@@ -317,6 +318,54 @@ static void bad_map(struct svc *s)
 	}
 }
 
+/*
+ * Random writes to the pool's debugfs pager_timing (the phase timers'
+ * knob): booleans in their spellings, numbers, words, bytes, empty and
+ * long; then a read of the whole file. Returns the file's "enabled", -1.
+ */
+static long long fuzz_timing(struct fuzz *f)
+{
+	static const char * const vals[] = {
+		"1", "0", "y", "N\n", "on", "off", "oN", "2", "-1", "",
+		"yes please", "\n",
+	};
+	char path[160], buf[512];
+	size_t len = 0;
+	unsigned int i;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvmshare/%s/pager_timing",
+		 f->name);
+	fd = open(path, O_WRONLY);
+	if (fd >= 0) {
+		switch (rnd_below(3)) {
+		case 0:
+			len = (size_t)snprintf(buf, sizeof(buf), "%s",
+					       vals[rnd_below(ARRAY_SIZE(vals))]);
+			break;
+		case 1:
+			len = rnd_below(sizeof(buf));
+			for (i = 0; i < len; i++)
+				buf[i] = (char)rnd();
+			break;
+		default:
+			len = (size_t)snprintf(buf, sizeof(buf), "%llu",
+					       (unsigned long long)rnd_edge());
+			break;
+		}
+		if (write(fd, buf, len) < 0 && errno == EFAULT)
+			fprintf(stderr, "# %s: EFAULT\n", path);
+		close(fd);
+	}
+	fd = open(path, O_RDONLY);
+	if (fd >= 0) {
+		while (read(fd, buf, sizeof(buf)) > 0)
+			;
+		close(fd);
+	}
+	return ks_file_num(path, "enabled ");
+}
+
 static uint32_t state_of(struct svc *s)
 {
 	struct kvmshare_pager_info info;
@@ -470,6 +519,7 @@ TEST_F_TIMEOUT(fuzz, protocol, 300)
 	struct ks_pager good;
 	uint32_t head[2] = { 0, 0 };
 	uint64_t i, v;
+	char tpath[160];
 	int k, ret;
 
 	ASSERT_EQ(0, ks_write_file(PARAM_TIMEOUT, "300"));
@@ -528,6 +578,9 @@ TEST_F_TIMEOUT(fuzz, protocol, 300)
 			break;
 		case 18:
 			usleep(rnd_below(20000));
+			/* Now and then the phase timers' knob, while paging. */
+			if (!rnd_below(4))
+				fuzz_timing(f);
 			break;
 		default:
 			/* Forget a request: the deadline fails it over. */
@@ -542,6 +595,17 @@ TEST_F_TIMEOUT(fuzz, protocol, 300)
 	TH_LOG("%ld steps: %llu completions sent, %llu services replaced",
 	       count, (unsigned long long)f->stats[0],
 	       (unsigned long long)f->stats[1]);
+
+	/* The knob still takes a boolean, and only one. */
+	snprintf(tpath, sizeof(tpath), "/sys/kernel/debug/kvmshare/%s/pager_timing",
+		 f->name);
+	if (!access(tpath, F_OK)) {
+		EXPECT_EQ(0, ks_write_file(tpath, "1"));
+		EXPECT_EQ(1, ks_file_num(tpath, "enabled "));
+		EXPECT_EQ(-EINVAL, ks_write_file(tpath, "x"));
+		EXPECT_EQ(0, ks_write_file(tpath, "0"));
+		EXPECT_EQ(0, ks_file_num(tpath, "enabled "));
+	}
 
 	/*
 	 * End with the whole partition's page-outs queued or in flight at

@@ -10,7 +10,8 @@
  * removes its page; a page-in within the partition's entitlement needs no
  * allocation (the host may have no memory left); eviction never takes a
  * partition below its floor while page-outs end; a stop of the only
- * service while a page-out ends strands no page.
+ * service while a page-out ends strands no page. And pager_timing_counts:
+ * the pool's debugfs phase timers count with their knob on and only then.
  *
  * The windows are widened with the pool's debugfs test hook
  * (kvmshare/<pool>/inject_point, inject_ms, inject_count): the paging
@@ -1111,6 +1112,138 @@ TEST_F_TIMEOUT(race, pageout_queued_after_the_last_stop_ends, 60)
 	/* the service got nothing */
 	ASSERT_EQ(0, ioctl(self->pager.fd, KVMSHARE_PAGER_IOC_INFO, &info));
 	EXPECT_EQ(0, info.requests);
+}
+
+/* Phase @phase's count in pool @name's debugfs pager_timing, or -1. */
+static long long timing_count(const char *name, const char *phase)
+{
+	char path[160], key[32];
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvmshare/%s/pager_timing",
+		 name);
+	snprintf(key, sizeof(key), "%s ", phase);
+	return ks_file_num(path, key);
+}
+
+/* The sum of every phase's count and ns in pager_timing, or -1. */
+static long long timing_total(const char *name)
+{
+	char path[160], line[128], ph[32];
+	unsigned long long c, ns;
+	long long sum = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvmshare/%s/pager_timing",
+		 name);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%31s %llu %llu", ph, &c, &ns) != 3)
+			continue;
+		sum = (sum < 0 ? 0 : sum) + c + ns;
+	}
+	if (f)
+		fclose(f);
+	return sum;
+}
+
+/*
+ * The service's write() adds a completion's end after it woke the reader:
+ * wait up to 2 s for @phase to count @n.
+ */
+static long long timing_wait(const char *name, const char *phase,
+			     long long n)
+{
+	long long v = -1;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		v = timing_count(name, phase);
+		if (v >= n)
+			break;
+		usleep(10000);
+	}
+	return v;
+}
+
+static void timing_set(struct _test_data_race *self, const char *v)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvmshare/%s/pager_timing",
+		 self->name);
+	ks_write_file(path, v);
+}
+
+/*
+ * debugfs <pool>/pager_timing (Documentation/plans/pager-v2.md, step 0):
+ * with the knob off, a page-out and a page-in leave every sum at 0; with
+ * it on, they count: the page-in's start, a kick posting an entry, the
+ * completion's take, fill and end, and the eviction of the page. A bad
+ * value is refused.
+ */
+TEST_F_TIMEOUT(race, pager_timing_counts, 60)
+{
+	char path[160];
+	int i;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvmshare/%s/pager_timing",
+		 self->name);
+	if (access(path, F_OK))
+		SKIP(return, "no debugfs %s", path);
+	ASSERT_EQ(0, ks_file_num(path, "enabled "));
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 64, 64, 16, 0,
+				     -1));
+	ASSERT_EQ(0, ks_pager_run(&self->pager));
+	self->fd = ks_part_create(self->dir, "vm", 16 * KS_PAGE);
+	ASSERT_GE(self->fd, 0);
+	for (i = 0; i < 4; i++)
+		put_page_val(self->fd, i);
+
+	/* Off (the default; "1" then "0" also clears the sums). */
+	timing_set(self, "1");
+	timing_set(self, "0");
+	EXPECT_EQ(0, ks_file_num(path, "enabled "));
+	EXPECT_EQ(0, posix_fadvise(self->fd, 0, 2 * KS_PAGE,
+				   POSIX_FADV_DONTNEED));
+	ASSERT_EQ(0, wait_out(self->fd, 2));
+	EXPECT_EQ(0, check_page_val(self->fd, 0));
+	EXPECT_EQ(0, check_page_val(self->fd, 1));
+	usleep(200000);		/* the completions' ends, as below */
+	EXPECT_EQ(0, timing_total(self->name));
+
+	/* On: the same again counts. */
+	timing_set(self, "1");
+	EXPECT_EQ(1, ks_file_num(path, "enabled "));
+	EXPECT_EQ(0, posix_fadvise(self->fd, 2 * KS_PAGE, 2 * KS_PAGE,
+				   POSIX_FADV_DONTNEED));
+	ASSERT_EQ(0, wait_out(self->fd, 2));
+	EXPECT_EQ(0, check_page_val(self->fd, 2));
+	EXPECT_EQ(0, check_page_val(self->fd, 3));
+	EXPECT_LE(2, timing_count(self->name, "evict_page"));
+	EXPECT_LE(2, timing_count(self->name, "cqe_end_out"));
+	EXPECT_LE(1, timing_count(self->name, "pagein_start"));
+	EXPECT_LE(2, timing_count(self->name, "kick_entry"));
+	EXPECT_LE(1, timing_count(self->name, "kick"));
+	EXPECT_LE(1, timing_count(self->name, "cqe_fill"));
+	EXPECT_LE(1, timing_wait(self->name, "cqe_end_in", 1));
+	EXPECT_LE(timing_count(self->name, "cqe_fill") +
+		  timing_count(self->name, "cqe_end_out"),
+		  timing_count(self->name, "cqe_take"));
+	EXPECT_LT(timing_total(self->name), 1LL << 60);
+
+	/* Off again: the sums stay to be read, and do not move. */
+	timing_set(self, "0");
+	i = timing_count(self->name, "pagein_start");
+	EXPECT_EQ(0, posix_fadvise(self->fd, 0, 2 * KS_PAGE,
+				   POSIX_FADV_DONTNEED));
+	ASSERT_EQ(0, wait_out(self->fd, 2));
+	EXPECT_EQ(0, check_page_val(self->fd, 0));
+	EXPECT_EQ(i, timing_count(self->name, "pagein_start"));
+	EXPECT_LE(1, i);
+
+	/* Not a boolean: refused, nothing changed. */
+	EXPECT_EQ(-EINVAL, ks_write_file(path, "maybe"));
+	EXPECT_EQ(0, ks_file_num(path, "enabled "));
 }
 
 TEST_HARNESS_MAIN
