@@ -159,14 +159,24 @@ static void __attribute__((destructor)) params_exit(void)
 /*
  * The access sampler unmaps whole units it picks (kvmshare_huge_sample()),
  * so a test that counts PMD mappings must not meet it: on a slow kernel
- * (the debug lane) its first period, a second after the mount, fell
- * between the faults and the counts. Called before setup(): the pool's
- * work then samples only on its first run, which a kick (a new target,
- * a waiting fault) causes, never on a period during the test.
+ * (the debug lane) its period, a second, fell between the faults and the
+ * counts. sampler_quiet() makes the period an hour: the pool's work then
+ * runs on kicks only (a new target, an attach, a fault waiting for room)
+ * and samples on the first of them at most. Eviction to a target needs
+ * the period (a pass that finds only page-outs in flight waits for the
+ * next one): a test that lowers a target quiets the sampler only once
+ * the target is met, then kicks the work (the next set_target()) and
+ * lets that run end (sampler_settle()) before it maps and counts.
  */
 static void sampler_quiet(void)
 {
 	ks_write_file(PARAM("sample_ms"), "3600000");
+}
+
+/* Let a work run that a kick just started (and may sample) end. */
+static void sampler_settle(void)
+{
+	sleep(1);
 }
 
 static void collapse_ms(const char *ms)
@@ -2188,7 +2198,6 @@ TEST_F_TIMEOUT(huge, raised_target_pages_units_in_whole, 120)
 	struct mvm_result res;
 	struct ks_pager pg;
 
-	sampler_quiet();
 	ASSERT_EQ(0, setup(self, "huge=on", -1));
 	ASSERT_EQ(0, vm_create(self, 1));
 	ASSERT_EQ(0, ks_pager_attach(&pg, self->dir, 2 * RAM_PAGES, 256, 64,
@@ -2205,7 +2214,9 @@ TEST_F_TIMEOUT(huge, raised_target_pages_units_in_whole, 120)
 	EXPECT_EQ(0, wait_resident_least(self->fd, keep, 60, &least))
 		UNIT_LOG(self);
 	EXPECT_EQ(RAM_UNITS - 4, cnt(self, "huge_pageouts"));
+	sampler_quiet();
 	ASSERT_EQ(0, set_target(self->fd, 0, 0));
+	sampler_settle();
 	ASSERT_EQ(0, mvm_call(self->vcpu[0], MVM_OP_VERIFY, MVM_DATA_GPA,
 			      RAM_PAGES, 0x5353, &res));
 	EXPECT_EQ(MVM_OK, res.status) TH_LOG("mismatch at 0x%llx",
