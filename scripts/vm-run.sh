@@ -233,7 +233,8 @@ boot_tries=${KVMSHARE_BOOT_TRIES:-3}
 # its QEMU used 11% of a host CPU, 7 December, against 90-100% booting).
 # A boot that is merely silent (unpacking the initramfs, a slow host)
 # keeps a vCPU busy. So a boot silent for boot_idle s during which QEMU
-# used less than 30% of one host CPU counts as hung at once, instead
+# used less than 30% of one host CPU, and none of whose threads is
+# waiting to run (a starved VM is not an idle one), counts as hung, instead
 # of after boot_stall s (480 s with the debug kernel's factor 4). Not
 # scaled by the factor: a loaded host slows a busy VM, it does not make it
 # idle. 0 turns the check off.
@@ -273,7 +274,8 @@ watch_boot() {
 			[ "$quiet" -ge "$boot_stall" ] && return 1
 			if [ "$boot_idle" -gt 0 ] && [ "$quiet" -ge "$boot_idle" ] &&
 			   [ "$cpu" -gt 0 ] &&
-			   [ $(( (cpu - cpu0) * 10 )) -lt $(( quiet * ticks * 3 )) ]; then
+			   [ $(( (cpu - cpu0) * 10 )) -lt $(( quiet * ticks * 3 )) ] &&
+			   ! qemu_runnable; then
 				echo "vm-run.sh: $suite: boot $boot silent for" \
 				     "${quiet}s with QEMU idle ($(( cpu - cpu0 ))" \
 				     "ticks of CPU, $ticks a second)" >&2
@@ -288,6 +290,17 @@ watch_boot() {
 		t=$((t + 2))
 	done
 	return 0
+}
+# Whether a thread of QEMU is runnable now: a host too loaded to run the
+# VM starves it (little CPU, but its threads wait to run), which is not
+# the idle hang above.
+qemu_runnable() {
+	local pid
+
+	pid=$(pgrep -P "$qpid" 2>/dev/null | head -n 1)
+	[ -n "$pid" ] || return 1
+	cat /proc/"$pid"/task/*/stat 2>/dev/null |
+		sed 's/.*) //' | awk '$1 == "R" { r = 1 } END { exit !r }'
 }
 # CPU time (user + system, in clock ticks) used so far by the QEMU that
 # GNU timeout runs as $qpid; 0 when it cannot be read (then no idle check).
