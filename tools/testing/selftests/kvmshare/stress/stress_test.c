@@ -1460,6 +1460,21 @@ static void inject_triple_fault(struct worker *w)
 	vcpu_broken(w, "injected triple fault", ret, code);
 	inj_told = ret == -ESHUTDOWN && w->vcpu;
 	inj_seq = w->vcall_seq;
+	if (!inj_told)
+		return;
+	/*
+	 * The fresh vCPU's first call comes at once: on a slow kernel (the
+	 * debug lane) the recheck above can outlast the round, and the round
+	 * would end with no call to show that the worker goes on with it.
+	 * A verify when the model knows pages of the range, else a ping.
+	 */
+	w->count[OP_VVERIFY]++;
+	do_vverify(w);
+	if (w->vcpu && w->vcall_seq == inj_seq) {
+		ret = guarded_vcall(w->vcpu, MVM_OP_PING, 0, 0, 0, &res, &code);
+		if (ret)
+			vcpu_broken(w, "ping", ret, code);
+	}
 }
 
 static void *worker_main(void *arg)
