@@ -39,6 +39,10 @@
  *                                      IRQs if it had any: it polls),
  *                                      which nothing restores after
  *                                      the bus reset
+ *   nvme_vfio bench BDF NSID SECONDS   the bench (step 9): throughput of
+ *                                      NSID through this client's queue
+ *   nvme_vfio blkbench DEV SECONDS     the same loop on a block device
+ *                                      (stock nvme) with O_DIRECT
  *
  * Output: "# " diagnostics and one line per check, "PASS <name>: ..." or
  * "FAIL <name>: ...", which the calling script (sriov_vfio.sh) turns into
@@ -60,7 +64,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <linux/fs.h>
 #include <linux/capability.h>
 #include <linux/pci_regs.h>
 
@@ -1079,6 +1085,190 @@ static int mode_eperm(const char *dir)
 	return fails ? 1 : 0;
 }
 
+/*
+ * The bench (Documentation/plans/sriov.md, step 9): one loop, the same
+ * sizes, offsets and data, through one of two back ends: this client's
+ * polled queue pair (bench: a PF or a VF on vfio-pci) or a block device
+ * opened with O_DIRECT (blkbench: stock nvme's disk of the namespace).
+ * One command at a time in both (queue depth 1, synchronous), over the
+ * first NV_BENCH_REGION bytes of the namespace, which an untimed
+ * sequential write fills first (a sparse image's first write costs the
+ * emulator's host more than an overwrite). Each pattern runs for at
+ * least the given seconds and prints
+ *   RATE <pattern> <bytes per second> <commands> <ms>
+ * The script (sriov_bench.sh) makes the ratios of two functions.
+ */
+#define NV_BENCH_REGION	(16u << 20)	/* bytes at the namespace's start */
+#define NV_BENCH_SEQ	(128u << 10)	/* sequential: 128 KiB commands */
+#define NV_BENCH_RAND	4096u		/* random: 4 KiB commands */
+#define NV_BENCH_MIN	16		/* commands per pattern, at least */
+#define NV_BENCH_SEED	0x2545f4914f6cdd1dULL
+
+struct bench {
+	/* one synchronous command: 0 or -EIO */
+	int (*rw)(struct bench *b, bool write, uint64_t off, uint32_t len);
+	uint8_t *buf;		/* NV_BENCH_SEQ bytes: written, read into */
+	struct nv *n;		/* bench */
+	int fd;			/* blkbench */
+	const char *name;
+};
+
+static int bench_nv_rw(struct bench *b, bool write, uint64_t off,
+		       uint32_t len)
+{
+	uint32_t st = nv_rw(b->n, write ? NV_IO_WRITE : NV_IO_READ,
+			    off / NV_PAGE, 0, len / NV_PAGE);
+
+	if (st)
+		printf("# %s: %s of %u bytes at %llu: %s\n", b->name,
+		       write ? "Write" : "Read", len, (unsigned long long)off,
+		       nv_status_str(st));
+	return st ? -EIO : 0;
+}
+
+static int bench_blk_rw(struct bench *b, bool write, uint64_t off,
+			uint32_t len)
+{
+	ssize_t got = write ? pwrite(b->fd, b->buf, len, off) :
+			      pread(b->fd, b->buf, len, off);
+
+	if (got == (ssize_t)len)
+		return 0;
+	printf("# %s: %s of %u bytes at %llu: %s\n", b->name,
+	       write ? "pwrite" : "pread", len, (unsigned long long)off,
+	       got < 0 ? strerror(errno) : "short");
+	return -EIO;
+}
+
+/* The data every Write carries (the reads bring it back). */
+static void bench_fill(uint8_t *buf)
+{
+	uint32_t *w = (uint32_t *)buf, i;
+
+	for (i = 0; i < NV_BENCH_SEQ / 4; i++)
+		w[i] = (i + 1) * 2654435761u;
+}
+
+/*
+ * One pattern for at least @secs seconds (and NV_BENCH_MIN commands):
+ * sequential commands of NV_BENCH_SEQ bytes through the region (wrapping),
+ * or random ones of NV_BENCH_RAND at offsets from a fixed sequence.
+ */
+static int bench_one(struct bench *b, const char *pat, bool write, bool seq,
+		     uint32_t secs)
+{
+	uint32_t len = seq ? NV_BENCH_SEQ : NV_BENCH_RAND;
+	uint64_t x = NV_BENCH_SEED, next = 0, off, ops = 0, t0, dt;
+
+	t0 = vc_now_ns();
+	do {
+		if (seq) {
+			off = next;
+			next = (next + len) % NV_BENCH_REGION;
+		} else {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			off = x % (NV_BENCH_REGION / len) * len;
+		}
+		if (b->rw(b, write, off, len))
+			return -EIO;
+		ops++;
+		dt = vc_now_ns() - t0;
+	} while (dt < secs * 1000000000ULL || ops < NV_BENCH_MIN);
+	printf("RATE %s %.0f %llu %llu\n", pat, (double)ops * len * 1e9 / dt,
+	       (unsigned long long)ops, (unsigned long long)(dt / 1000000));
+	printf("# %s: %s: %.2f MiB/s, %llu commands of %u bytes in %llu ms\n",
+	       b->name, pat, (double)ops * len * 1e9 / dt / 1048576,
+	       (unsigned long long)ops, len,
+	       (unsigned long long)(dt / 1000000));
+	return 0;
+}
+
+/* Fill the region, then the four patterns; the data read back checked. */
+static int bench_all(struct bench *b, uint32_t secs)
+{
+	uint64_t off;
+	int ret = 0;
+
+	bench_fill(b->buf);
+	for (off = 0; off < NV_BENCH_REGION && !ret; off += NV_BENCH_SEQ)
+		ret = b->rw(b, true, off, NV_BENCH_SEQ);
+	if (!ret)
+		ret = bench_one(b, "seq_write", true, true, secs) ?:
+		      bench_one(b, "seq_read", false, true, secs) ?:
+		      bench_one(b, "rand_write", true, false, secs) ?:
+		      bench_one(b, "rand_read", false, false, secs);
+	if (!ret) {
+		/* every Write wrote the same data: a Read brings it back */
+		memset(b->buf, 0, NV_BENCH_SEQ);
+		ret = b->rw(b, false, NV_BENCH_REGION - NV_BENCH_SEQ,
+			    NV_BENCH_SEQ);
+		if (!ret) {
+			uint8_t *want = malloc(NV_BENCH_SEQ);
+
+			if (!want)
+				return -ENOMEM;
+			bench_fill(want);
+			if (memcmp(b->buf, want, NV_BENCH_SEQ))
+				ret = -EIO;
+			free(want);
+		}
+	}
+	result(!ret, "bench",
+	       "%s: %u MiB filled, four patterns of %u s at queue depth 1, the data read back (%s)",
+	       b->name, NV_BENCH_REGION >> 20, secs,
+	       ret ? strerror(-ret) : "ok");
+	return ret;
+}
+
+static int mode_bench(const char *bdf, uint32_t nsid, uint32_t secs)
+{
+	struct bench b = { .rw = bench_nv_rw, .name = bdf };
+	struct nv n;
+	int ret;
+
+	if (nv_open(&n, bdf, nsid)) {
+		vc_close(&n.c);
+		return 2;
+	}
+	if (n.nsze << n.lba_shift < NV_BENCH_REGION) {
+		printf("# %s: namespace %u is smaller than %u MiB\n", bdf,
+		       nsid, NV_BENCH_REGION >> 20);
+		vc_close(&n.c);
+		return 2;
+	}
+	b.n = &n;
+	b.buf = nv_data(&n, 0);
+	ret = bench_all(&b, secs);
+	vc_close(&n.c);
+	return ret ? 1 : 0;
+}
+
+static int mode_blkbench(const char *dev, uint32_t secs)
+{
+	struct bench b = { .rw = bench_blk_rw, .name = dev };
+	uint64_t size = 0;
+	int ret;
+
+	b.fd = open(dev, O_RDWR | O_DIRECT);
+	if (b.fd < 0) {
+		printf("# %s: %s\n", dev, strerror(errno));
+		return 2;
+	}
+	if (ioctl(b.fd, BLKGETSIZE64, &size) || size < NV_BENCH_REGION ||
+	    posix_memalign((void **)&b.buf, NV_PAGE, NV_BENCH_SEQ)) {
+		printf("# %s: size %llu (%u MiB needed) or no buffer\n", dev,
+		       (unsigned long long)size, NV_BENCH_REGION >> 20);
+		close(b.fd);
+		return 2;
+	}
+	ret = bench_all(&b, secs);
+	free(b.buf);
+	close(b.fd);
+	return ret ? 1 : 0;
+}
+
 static int bad_args(void)
 {
 	fprintf(stderr,
@@ -1087,7 +1277,9 @@ static int bad_args(void)
 		"       nvme_vfio isolate BDF_A BDF_B NSID\n"
 		"       nvme_vfio hold BDF SECONDS\n"
 		"       nvme_vfio eperm VFDIR\n"
-		"       nvme_vfio owner BDF NSID VFDIR ack|silent COUNT\n");
+		"       nvme_vfio owner BDF NSID VFDIR ack|silent COUNT\n"
+		"       nvme_vfio bench BDF NSID SECONDS\n"
+		"       nvme_vfio blkbench DEV SECONDS\n");
 	return 3;
 }
 
@@ -1111,6 +1303,17 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3 && !strcmp(argv[1], "eperm"))
 		return mode_eperm(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "blkbench")) {
+		if (parse_u32(argv[3], &k) || !k || k > 600)
+			return bad_args();
+		return mode_blkbench(argv[2], k);
+	}
+	if (argc == 5 && !strcmp(argv[1], "bench")) {
+		if (parse_u32(argv[3], &nsid) || parse_u32(argv[4], &k) ||
+		    !nsid || !k || k > 600)
+			return bad_args();
+		return mode_bench(argv[2], nsid, k);
+	}
 	if (argc != 5)
 		return bad_args();
 	if (!strcmp(argv[1], "io") || !strcmp(argv[1], "verify")) {
