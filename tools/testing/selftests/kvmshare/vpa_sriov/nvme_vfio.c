@@ -41,7 +41,8 @@
  *                                      the bus reset
  *   nvme_vfio bench BDF NSID SECONDS   the bench (step 9): throughput of
  *                                      NSID through this client's queue
- *                                      (its completions busy-polled)
+ *                                      (its completions busy-polled),
+ *                                      every read checked
  *   nvme_vfio blkbench DEV SECONDS     the same loop on a block device
  *                                      (stock nvme) with O_DIRECT
  *
@@ -1097,14 +1098,27 @@ static int mode_eperm(const char *dir)
 /*
  * The bench (Documentation/plans/sriov.md, step 9): one loop, the same
  * sizes, offsets and data, through one of two back ends: this client's
- * polled queue pair (bench: a PF or a VF on vfio-pci) or a block device
- * opened with O_DIRECT (blkbench: stock nvme's disk of the namespace).
- * One command at a time in both (queue depth 1, synchronous), over the
- * first NV_BENCH_REGION bytes of the namespace, which an untimed
- * sequential write fills first (a sparse image's first write costs the
- * emulator's host more than an overwrite). Each pattern runs for at
- * least the given seconds and prints
- *   RATE <pattern> <bytes per second> <commands> <ms>
+ * polled queue pair (bench: a PF or a VF on vfio-pci; the completion
+ * queue busy-polled) or a block device opened with O_DIRECT (blkbench:
+ * stock nvme's disk of the namespace). One command at a time in both
+ * (queue depth 1, synchronous), over the first NV_BENCH_REGION bytes of
+ * the namespace, which an untimed sequential write fills first (a sparse
+ * image's first write costs the emulator's host more than an overwrite).
+ *
+ * The data: every 4 KiB block of the region has its own, known content.
+ * A Write at offset OFF sends the part of one NV_BENCH_SEQ buffer that
+ * matches OFF (wbuf + OFF % NV_BENCH_SEQ), whose first and last words
+ * are stamped just before with the block's tag (its number and this
+ * run's nonce); every Read lands in a buffer of its own (rbuf), whose tag
+ * words are cleared before and checked after it, block by block (a wrong
+ * block, no transfer, zeros, another run's or another namespace's data
+ * fail; the tags are two words a block, so the check costs nothing next
+ * to a command). After the four patterns the whole region is read back
+ * and compared word by word. A failed check fails the pattern, which
+ * prints no rate.
+ *
+ * Each pattern runs for at least the given seconds and prints
+ *   RATE <pattern> <bytes per second> <commands> <ms> <us per command>
  * The script (sriov_bench.sh) makes the ratios of two functions.
  */
 #define NV_BENCH_REGION	(16u << 20)	/* bytes at the namespace's start */
@@ -1112,11 +1126,16 @@ static int mode_eperm(const char *dir)
 #define NV_BENCH_RAND	4096u		/* random: 4 KiB commands */
 #define NV_BENCH_MIN	16		/* commands per pattern, at least */
 #define NV_BENCH_SEED	0x2545f4914f6cdd1dULL
+#define NV_BENCH_WORDS	(NV_PAGE / 4)	/* words per 4 KiB block */
+/* bench: data pages 0 to 31 are wbuf, 32 to 63 rbuf */
+#define NV_BENCH_RPAGE	(NV_BENCH_SEQ / NV_PAGE)
 
 struct bench {
 	/* one synchronous command: 0 or -EIO */
 	int (*rw)(struct bench *b, bool write, uint64_t off, uint32_t len);
-	uint8_t *buf;		/* NV_BENCH_SEQ bytes: written, read into */
+	uint8_t *wbuf;		/* NV_BENCH_SEQ bytes: what the Writes send */
+	uint8_t *rbuf;		/* NV_BENCH_SEQ bytes: where the Reads land */
+	uint32_t nonce;		/* this run's, in every block's tag */
 	struct nv *n;		/* bench */
 	int fd;			/* blkbench */
 	const char *name;
@@ -1125,8 +1144,9 @@ struct bench {
 static int bench_nv_rw(struct bench *b, bool write, uint64_t off,
 		       uint32_t len)
 {
+	uint32_t buf = write ? off % NV_BENCH_SEQ / NV_PAGE : NV_BENCH_RPAGE;
 	uint32_t st = nv_rw(b->n, write ? NV_IO_WRITE : NV_IO_READ,
-			    off / NV_PAGE, 0, len / NV_PAGE);
+			    off / NV_PAGE, buf, len / NV_PAGE);
 
 	if (st)
 		printf("# %s: %s of %u bytes at %llu: %s\n", b->name,
@@ -1138,8 +1158,9 @@ static int bench_nv_rw(struct bench *b, bool write, uint64_t off,
 static int bench_blk_rw(struct bench *b, bool write, uint64_t off,
 			uint32_t len)
 {
-	ssize_t got = write ? pwrite(b->fd, b->buf, len, off) :
-			      pread(b->fd, b->buf, len, off);
+	ssize_t got = write ?
+		      pwrite(b->fd, b->wbuf + off % NV_BENCH_SEQ, len, off) :
+		      pread(b->fd, b->rbuf, len, off);
 
 	if (got == (ssize_t)len)
 		return 0;
@@ -1149,13 +1170,83 @@ static int bench_blk_rw(struct bench *b, bool write, uint64_t off,
 	return -EIO;
 }
 
-/* The data every Write carries (the reads bring it back). */
-static void bench_fill(uint8_t *buf)
+/* The first word of block @blk (NV_PAGE bytes at @blk * NV_PAGE); ~ last. */
+static uint32_t bench_tag(const struct bench *b, uint64_t blk)
 {
-	uint32_t *w = (uint32_t *)buf, i;
+	return b->nonce ^ (uint32_t)((blk + 1) * 0x9e3779b1u);
+}
 
-	for (i = 0; i < NV_BENCH_SEQ / 4; i++)
-		w[i] = (i + 1) * 2654435761u;
+/* Word @i (0 to NV_BENCH_SEQ / 4) of the write buffer, tags aside. */
+static uint32_t bench_word(uint32_t i)
+{
+	return (i + 1) * 2654435761u;
+}
+
+/* What block @blk holds once written: @want, NV_BENCH_WORDS words. */
+static void bench_expect(const struct bench *b, uint64_t blk, uint32_t *want)
+{
+	uint32_t first = blk * NV_BENCH_WORDS % (NV_BENCH_SEQ / 4), i;
+
+	for (i = 0; i < NV_BENCH_WORDS; i++)
+		want[i] = bench_word(first + i);
+	want[0] = bench_tag(b, blk);
+	want[NV_BENCH_WORDS - 1] = ~want[0];
+}
+
+/*
+ * Block by block, the Read of @len bytes at @off in rbuf against what the
+ * region holds: the tag words only (@full false: in the timed loops) or
+ * every word; 0, or -EIO after printing the first difference.
+ */
+static int bench_check(struct bench *b, uint64_t off, uint32_t len, bool full)
+{
+	uint32_t want[NV_BENCH_WORDS], *got, j, i;
+	uint64_t blk;
+
+	for (j = 0; j < len / NV_PAGE; j++) {
+		got = (uint32_t *)(b->rbuf + j * NV_PAGE);
+		blk = off / NV_PAGE + j;
+		if (full) {
+			bench_expect(b, blk, want);
+		} else {
+			want[0] = bench_tag(b, blk);
+			want[NV_BENCH_WORDS - 1] = ~want[0];
+		}
+		for (i = 0; i < NV_BENCH_WORDS; i++) {
+			if (!full && i && i < NV_BENCH_WORDS - 1)
+				continue;
+			if (got[i] == want[i])
+				continue;
+			printf("# %s: Read at %llu: block %llu word %u: 0x%08x, 0x%08x expected\n",
+			       b->name, (unsigned long long)off,
+			       (unsigned long long)blk, i, got[i], want[i]);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+/*
+ * One command of the loop with its data: a Write stamps its blocks' tags
+ * in the part of wbuf it sends; a Read clears rbuf's tag words (a Read
+ * that transfers nothing cannot pass) and checks them after.
+ */
+static int bench_io(struct bench *b, bool write, uint64_t off, uint32_t len,
+		    bool full)
+{
+	uint32_t *w, j;
+	int ret;
+
+	for (j = 0; j < len / NV_PAGE; j++) {
+		w = (uint32_t *)((write ? b->wbuf + off % NV_BENCH_SEQ :
+				  b->rbuf) + j * NV_PAGE);
+		w[0] = write ? bench_tag(b, off / NV_PAGE + j) : 0;
+		w[NV_BENCH_WORDS - 1] = write ? ~w[0] : 0;
+	}
+	ret = b->rw(b, write, off, len);
+	if (!ret && !write)
+		ret = bench_check(b, off, len, full);
+	return ret;
 }
 
 /*
@@ -1180,53 +1271,48 @@ static int bench_one(struct bench *b, const char *pat, bool write, bool seq,
 			x ^= x << 17;
 			off = x % (NV_BENCH_REGION / len) * len;
 		}
-		if (b->rw(b, write, off, len))
+		if (bench_io(b, write, off, len, false)) {
+			printf("# %s: %s: failed after %llu commands: no rate\n",
+			       b->name, pat, (unsigned long long)ops);
 			return -EIO;
+		}
 		ops++;
 		dt = vc_now_ns() - t0;
 	} while (dt < secs * 1000000000ULL || ops < NV_BENCH_MIN);
-	printf("RATE %s %.0f %llu %llu\n", pat, (double)ops * len * 1e9 / dt,
-	       (unsigned long long)ops, (unsigned long long)(dt / 1000000));
-	printf("# %s: %s: %.2f MiB/s, %llu commands of %u bytes in %llu ms\n",
+	printf("RATE %s %.0f %llu %llu %.1f\n", pat,
+	       (double)ops * len * 1e9 / dt, (unsigned long long)ops,
+	       (unsigned long long)(dt / 1000000), dt / 1e3 / ops);
+	printf("# %s: %s: %.2f MiB/s, %llu commands of %u bytes in %llu ms, %.1f us a command\n",
 	       b->name, pat, (double)ops * len * 1e9 / dt / 1048576,
 	       (unsigned long long)ops, len,
-	       (unsigned long long)(dt / 1000000));
+	       (unsigned long long)(dt / 1000000), dt / 1e3 / ops);
 	return 0;
 }
 
-/* Fill the region, then the four patterns; the data read back checked. */
+/* Fill the region, the four patterns, then the whole region read back. */
 static int bench_all(struct bench *b, uint32_t secs)
 {
+	uint32_t i, *w = (uint32_t *)b->wbuf;
 	uint64_t off;
 	int ret = 0;
 
-	bench_fill(b->buf);
+	b->nonce = (uint32_t)(vc_now_ns() ^ (uint64_t)getpid() << 16);
+	for (i = 0; i < NV_BENCH_SEQ / 4; i++)
+		w[i] = bench_word(i);
+	printf("# %s: nonce 0x%08x\n", b->name, b->nonce);
 	for (off = 0; off < NV_BENCH_REGION && !ret; off += NV_BENCH_SEQ)
-		ret = b->rw(b, true, off, NV_BENCH_SEQ);
+		ret = bench_io(b, true, off, NV_BENCH_SEQ, false);
 	if (!ret)
 		ret = bench_one(b, "seq_write", true, true, secs) ?:
 		      bench_one(b, "seq_read", false, true, secs) ?:
 		      bench_one(b, "rand_write", true, false, secs) ?:
 		      bench_one(b, "rand_read", false, false, secs);
-	if (!ret) {
-		/* every Write wrote the same data: a Read brings it back */
-		memset(b->buf, 0, NV_BENCH_SEQ);
-		ret = b->rw(b, false, NV_BENCH_REGION - NV_BENCH_SEQ,
-			    NV_BENCH_SEQ);
-		if (!ret) {
-			uint8_t *want = malloc(NV_BENCH_SEQ);
-
-			if (!want)
-				return -ENOMEM;
-			bench_fill(want);
-			if (memcmp(b->buf, want, NV_BENCH_SEQ))
-				ret = -EIO;
-			free(want);
-		}
-	}
+	/* every block holds what its last Write sent: read it all back */
+	for (off = 0; off < NV_BENCH_REGION && !ret; off += NV_BENCH_SEQ)
+		ret = bench_io(b, false, off, NV_BENCH_SEQ, true);
 	result(!ret, "bench",
-	       "%s: %u MiB filled, four patterns of %u s at queue depth 1, the data read back (%s)",
-	       b->name, NV_BENCH_REGION >> 20, secs,
+	       "%s: %u MiB filled, four patterns of %u s at queue depth 1, every read checked, all %u MiB read back (%s)",
+	       b->name, NV_BENCH_REGION >> 20, secs, NV_BENCH_REGION >> 20,
 	       ret ? strerror(-ret) : "ok");
 	return ret;
 }
@@ -1248,7 +1334,8 @@ static int mode_bench(const char *bdf, uint32_t nsid, uint32_t secs)
 		return 2;
 	}
 	b.n = &n;
-	b.buf = nv_data(&n, 0);
+	b.wbuf = nv_data(&n, 0);
+	b.rbuf = nv_data(&n, NV_BENCH_RPAGE);
 	nv_spin = true;
 	ret = bench_all(&b, secs);
 	nv_spin = false;
@@ -1268,14 +1355,15 @@ static int mode_blkbench(const char *dev, uint32_t secs)
 		return 2;
 	}
 	if (ioctl(b.fd, BLKGETSIZE64, &size) || size < NV_BENCH_REGION ||
-	    posix_memalign((void **)&b.buf, NV_PAGE, NV_BENCH_SEQ)) {
+	    posix_memalign((void **)&b.wbuf, NV_PAGE, 2 * NV_BENCH_SEQ)) {
 		printf("# %s: size %llu (%u MiB needed) or no buffer\n", dev,
 		       (unsigned long long)size, NV_BENCH_REGION >> 20);
 		close(b.fd);
 		return 2;
 	}
+	b.rbuf = b.wbuf + NV_BENCH_SEQ;
 	ret = bench_all(&b, secs);
-	free(b.buf);
+	free(b.wbuf);
 	close(b.fd);
 	return ret ? 1 : 0;
 }
