@@ -142,7 +142,7 @@ queues() {
 	for q in /sys/bus/pci/devices/"$1"/nvme/nvme*; do
 		[ -e "$q" ] && c=$(basename "$q")
 	done
-	q=$(dmesg | tail -n +$((kmsg_mark + 1)) |
+	q=$(e2e_klog_since "$kmsg_mark" |
 	    grep "nvme $c: [0-9]*/[0-9]*/[0-9]* default/read/poll queues" |
 	    tail -1 | grep -o '[0-9]*/[0-9]*/[0-9]* default')
 	q=${q% default}
