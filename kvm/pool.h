@@ -94,7 +94,11 @@
  * the 512 entries are replaced in one section, and the pages that left
  * are uncharged; a unit held by someone else than the array and the
  * split (a pin, a pipe, I/O), with a poisoned page, or without memory
- * for the copy is zeroed in place instead and stays charged whole.
+ * for the copy is zeroed in place instead and stays charged whole. A
+ * punch (not a truncation) of part of a unit defers the split: the pages
+ * are zeroed in place and noted in part->holes, and the unit is split
+ * once more than huge_punch_split_pct of it is punched, or the pool is
+ * short (kvmshare_unit_defer()).
  * Eviction pages a unit out whole (kvmshare_huge_evict()): its entries
  * stay the unit's until every request of its page-out has ended, then
  * all 512 are swapped in one section for OUT and ZERO entries (or none
@@ -240,6 +244,9 @@ struct kvmshare_part_counters {
 	atomic64_t huge_collapse_nomem;	/* given up: no free 2 MiB block */
 	atomic64_t huge_collapse_retries; /* faults retried after a busy one */
 	atomic64_t huge_collapse_held_skips; /* ranges left: pinned, poisoned */
+	atomic64_t huge_punch_deferred;	/* unit pages punched, split deferred */
+	atomic64_t huge_punch_pending;	/* of those, still in units (now) */
+	atomic64_t huge_punch_splits;	/* units split for deferred punches */
 };
 
 /*
@@ -386,6 +393,15 @@ struct kvmshare_part {
 	 */
 	struct xarray units;
 	/*
+	 * Deferred partial punches (pool_huge.c), index base >> 9: a bitmap
+	 * of KVMSHARE_UNIT_PAGES bits (64 bytes) per unit that has pages
+	 * punched and zeroed in place, not freed yet. Made and changed
+	 * under the unit's folio lock, the tree under its own xa_lock (taken
+	 * with no other lock of the pool held); dropped when the unit leaves
+	 * the array.
+	 */
+	struct xarray holes;
+	/*
 	 * Unit page-in guesses (pool_pagein.c), under units' xa_lock, read
 	 * without it as hints: guesses left, and whether the partition's
 	 * first guess (made with no evidence) is spent.
@@ -455,6 +471,7 @@ void kvmshare_uncharge_unit(struct kvmshare_part *part,
 void kvmshare_held_return_list(struct kvmshare_pool *pool,
 			       struct list_head *held);
 bool kvmshare_has_room(struct kvmshare_part *part, bool pagein);
+bool kvmshare_pool_short(struct kvmshare_pool *pool);
 void kvmshare_uncharge(struct kvmshare_part *part, u64 n);
 void kvmshare_uncharge_page(struct kvmshare_part *part, struct page *page);
 void kvmshare_held_return(struct kvmshare_pool *pool, struct page *held);
@@ -620,7 +637,12 @@ bool kvmshare_huge_remove(struct kvmshare_part *part,
 			  void *entry, u64 *n);
 u64 kvmshare_huge_trim(struct kvmshare_part *part,
 		       struct address_space *mapping, pgoff_t *first,
-		       pgoff_t *end);
+		       pgoff_t *end, bool punch);
+void kvmshare_huge_written(struct kvmshare_part *part, pgoff_t index,
+			   struct page *page);
+void kvmshare_huge_holes_exit(struct kvmshare_part *part);
+bool kvmshare_huge_holes_reclaim(struct kvmshare_part *part,
+				 struct inode *inode);
 void kvmshare_huge_set_size(struct inode *inode, loff_t newsize);
 void kvmshare_huge_grow(struct inode *inode, loff_t oldsize, loff_t newsize);
 unsigned long kvmshare_huge_get_unmapped_area(struct file *file,

@@ -411,6 +411,23 @@ bool kvmshare_has_room(struct kvmshare_part *part, bool pagein)
 	return ok;
 }
 
+/*
+ * Whether the pool is short: its use, what it owes, its reserve and its
+ * low watermark do not fit its size (eviction's test for taking pages
+ * from partitions above their entitlement). A racy look is enough for
+ * the callers (kvmshare_unit_defer()).
+ */
+bool kvmshare_pool_short(struct kvmshare_pool *pool)
+{
+	bool is_short;
+
+	spin_lock(&pool->lock);
+	is_short = pool->used_pages + pool->owed_pages + pool->reserve_pages +
+		   pool->low_pages > pool->size_pages;
+	spin_unlock(&pool->lock);
+	return is_short;
+}
+
 /* Hold at most what is owed: free the rest. */
 static void kvmshare_held_trim(struct kvmshare_pool *pool)
 {

@@ -576,6 +576,10 @@ static void kvmshare_evict_work(struct work_struct *work)
 			kvmshare_inject(pool, KVMSHARE_INJ_EVICT_HELD);
 			if (sample)
 				kvmshare_sample_part(victim, inode->i_mapping);
+			/* Short: a unit's deferred holes go first, no I/O. */
+			if (short_by &&
+			    kvmshare_huge_holes_reclaim(victim, inode))
+				again = true;
 			done = want ? kvmshare_evict_part(victim,
 							  inode->i_mapping,
 							  want, best,

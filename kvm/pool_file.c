@@ -199,6 +199,9 @@ retry:
 		}
 		kvmshare_sample_hit(part, index, page);
 		kvmshare_ra_hit(part, index);
+		/* A write re-populates a deferred hole (pool_huge.c). */
+		if (vmf->flags & FAULT_FLAG_WRITE)
+			kvmshare_huge_written(part, index, page);
 		/* Mapped by a PTE: no background collapse of the range. */
 		kvmshare_huge_pte_seen(part, vmf, page);
 		filemap_invalidate_unlock_shared(mapping);
@@ -357,7 +360,7 @@ static void kvmshare_zero_partial(struct kvmshare_part *part, pgoff_t index,
  * exclusively.
  */
 static u64 kvmshare_free_range(struct inode *inode, loff_t start, loff_t end,
-			       struct kvmshare_partial *pp)
+			       struct kvmshare_partial *pp, bool punch)
 {
 	struct kvmshare_part *part = kvmshare_part_of(inode);
 	struct address_space *mapping = inode->i_mapping;
@@ -383,10 +386,13 @@ static u64 kvmshare_free_range(struct inode *inode, loff_t start, loff_t end,
 	if (first == last)
 		return 0;
 	unmap_mapping_range(mapping, first, last - first, 1);
-	/* Units cut by the range are split (or zeroed there and stay). */
+	/*
+	 * Units cut by the range are split (or zeroed there and stay); a
+	 * punch may defer the split (pool_huge.c).
+	 */
 	from = first >> PAGE_SHIFT;
 	to = last >> PAGE_SHIFT;
-	n = kvmshare_huge_trim(part, mapping, &from, &to);
+	n = kvmshare_huge_trim(part, mapping, &from, &to, punch);
 	if (from >= to)
 		return n;
 	return n + kvmshare_part_remove_range(part, mapping, from, to - 1);
@@ -416,7 +422,8 @@ static int kvmshare_setsize(struct inode *inode, loff_t newsize)
 	 * s_maxbytes is a multiple of 2 MiB (kvmshare_fill_super()).
 	 */
 	n = kvmshare_free_range(inode, newsize,
-				round_up(oldsize, KVMSHARE_UNIT_BYTES), &pp);
+				round_up(oldsize, KVMSHARE_UNIT_BYTES), &pp,
+				false);
 	filemap_invalidate_unlock(mapping);
 	kvmshare_partial_put(&pp);
 	atomic64_add(n, &part->cnt.truncated);
@@ -544,6 +551,9 @@ static ssize_t kvmshare_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		copied = copy_page_from_iter_atomic(page, off, n, from);
 		/* Written since a page-out copied it: keep it in memory. */
 		SetPageDirty(page);
+		/* No deferred hole of a unit any more (pool_huge.c). */
+		if (copied)
+			kvmshare_huge_written(part, pos >> PAGE_SHIFT, page);
 		flush_dcache_page(page);
 		unlock_page(page);
 		put_page(page);
@@ -637,7 +647,7 @@ static long kvmshare_fallocate(struct file *file, int mode, loff_t offset,
 		if (ret)
 			goto unlock;
 		filemap_invalidate_lock(inode->i_mapping);
-		n = kvmshare_free_range(inode, offset, end, &pp);
+		n = kvmshare_free_range(inode, offset, end, &pp, true);
 		filemap_invalidate_unlock(inode->i_mapping);
 		kvmshare_partial_put(&pp);
 		atomic64_add(n, &part->cnt.punched);

@@ -1257,6 +1257,138 @@ static void kvmshare_unit_release(struct kvmshare_part *part,
 	folio_put(folio);		/* the caller's */
 }
 
+/*
+ * Deferred partial punch (step 7 of the plan). A balloon gives guest
+ * pages back 4 KiB at a time (QEMU punches at its RAM block's page size;
+ * free page reporting hands over 2 MiB blocks, which free units whole),
+ * and splitting a unit at each such punch would leave every unit the
+ * balloon touches 4 KiB for good in each mapping that faults it back (a
+ * PTE table stays, the plan's section 3.2), while a collapse never takes
+ * a range with holes back. So a punch of part of a unit zeroes its pages
+ * in place, as a held unit's punch always did, and notes them in a
+ * bitmap of the unit in part->holes (kvmshare_unit_defer()); the unit
+ * stays, charged whole, and the next touch maps it by a PMD again (the
+ * punch's unmap zapped it; a zapped PMD leaves no table). The unit is
+ * split by copy (kvmshare_unit_cut(), which frees the punched pages:
+ * they are all zero) once more than huge_punch_split_pct percent of it
+ * is punched, or at a deferred punch while the pool is short, or by the
+ * eviction work while the pool is short (kvmshare_huge_holes_reclaim()).
+ *
+ * The bitmap is a hint for that choice, never a statement about data: a
+ * write() or a write fault through a page table clears the page's bit
+ * (kvmshare_huge_written()), but a write through the unit's PMD, once it
+ * is mapped again, is seen by nobody. Nothing relies on the bit for data:
+ * a hole reads as zeros because it was zeroed; a split keeps every
+ * subpage that holds data, bit or not; a page-out elides every all-zero
+ * subpage, bit or not. Before a split for the threshold the bits are
+ * checked against the data (kvmshare_holes_recount()), so that a balloon
+ * that deflated and inflated again does not split a unit for pages the
+ * guest uses.
+ *
+ * Bitmaps are 64 bytes, one per unit with deferred holes, made and
+ * changed under the unit's folio lock (which every path that changes
+ * them holds: the punch, write(), a fault, the unit's removal, split and
+ * page-out), the tree under its own xa_lock, innermost; a bitmap goes
+ * when its unit leaves the array (kvmshare_holes_drop()), or when its
+ * last bit is cleared.
+ */
+
+static unsigned int huge_punch_split_pct = 50;
+
+static int kvmshare_param_set_punch_pct(const char *val,
+					const struct kernel_param *kp)
+{
+	unsigned int pct;
+	int ret = kstrtouint(val, 0, &pct);
+
+	if (ret)
+		return ret;
+	if (pct > 100)
+		return -EINVAL;
+	WRITE_ONCE(huge_punch_split_pct, pct);
+	return 0;
+}
+
+static const struct kernel_param_ops kvmshare_punch_pct_ops = {
+	.set = kvmshare_param_set_punch_pct,
+	.get = param_get_uint,
+};
+
+module_param_cb(huge_punch_split_pct, &kvmshare_punch_pct_ops,
+		&huge_punch_split_pct, 0644);
+MODULE_PARM_DESC(huge_punch_split_pct,
+		 "A hole punch of part of a 2 MiB unit zeroes it in place and keeps the unit (and its PMD) until more than this percentage of it is punched, or the pool is short; then the unit is split and the punched memory freed (0..100, default 50; 0: split at every punch; 100: never split for punches)");
+
+/* Bits set in @map: the unit's deferred holes. */
+static unsigned int kvmshare_holes_weight(const unsigned long *map)
+{
+	return bitmap_weight(map, KVMSHARE_UNIT_PAGES);
+}
+
+/*
+ * The unit at @base left the array (removed, split or paged out; the
+ * caller holds its folio lock, so nobody changes its bitmap meanwhile):
+ * its deferred holes left with it.
+ */
+static void kvmshare_holes_drop(struct kvmshare_part *part, pgoff_t base)
+{
+	unsigned long *map;
+
+	if (xa_empty(&part->holes))
+		return;
+	map = xa_erase(&part->holes, base >> KVMSHARE_UNIT_ORDER);
+	if (!map)
+		return;
+	atomic64_sub(kvmshare_holes_weight(map),
+		     &part->cnt.huge_punch_pending);
+	bitmap_free(map);
+}
+
+/**
+ * kvmshare_huge_written - a page of a unit is written: no deferred hole
+ * @part: the partition
+ * @index: the page's index
+ * @page: the entry at @index, locked by the caller (write(), a fault)
+ *
+ * Clears the page's bit of deferred holes, if any; the last bit frees
+ * the bitmap. Only what is seen: a write through a PMD is not.
+ */
+void kvmshare_huge_written(struct kvmshare_part *part, pgoff_t index,
+			   struct page *page)
+{
+	unsigned long i = index >> KVMSHARE_UNIT_ORDER;
+	unsigned long *map;
+
+	if (xa_empty(&part->holes) || !PageCompound(page))
+		return;
+	/* The folio lock keeps the bitmap: it is dropped under it. */
+	map = xa_load(&part->holes, i);
+	if (!map ||
+	    !test_and_clear_bit(index & (KVMSHARE_UNIT_PAGES - 1), map))
+		return;
+	atomic64_dec(&part->cnt.huge_punch_pending);
+	if (bitmap_empty(map, KVMSHARE_UNIT_PAGES)) {
+		xa_erase(&part->holes, i);
+		bitmap_free(map);
+	}
+}
+
+/**
+ * kvmshare_huge_holes_exit - free what is left of part->holes
+ * @part: a partition being freed (no page left in it)
+ *
+ * Every unit's bitmap goes when it leaves the array; this only frees
+ * what a path that forgot to drop one would leak.
+ */
+void kvmshare_huge_holes_exit(struct kvmshare_part *part)
+{
+	unsigned long i, *map;
+
+	xa_for_each(&part->holes, i, map)
+		bitmap_free(map);
+	xa_destroy(&part->holes);
+}
+
 /**
  * kvmshare_huge_remove - give a whole unit back to the pool
  * @part: the partition
@@ -1296,6 +1428,7 @@ bool kvmshare_huge_remove(struct kvmshare_part *part,
 					    false);
 		*n += KVMSHARE_UNIT_PAGES;
 		atomic64_dec(&part->cnt.huge_units);
+		kvmshare_holes_drop(part, base);
 	}
 	folio_unlock(folio);
 	if (removed)
@@ -1504,13 +1637,16 @@ unlock:
  * poisoned page (a unit with one is never freed: kvmshare_huge_remove()),
  * a page the copy cannot read, or when a 4 KiB page cannot be had
  * (counted in huge_split_failures). Adds the pages that left the pool to
- * *@n. Returns false when @entry is not the unit's entry there any more
+ * *@n and sets *@split (if not NULL) when the unit was split; a deferred
+ * punch's holes (kvmshare_unit_defer()) go with the unit, as the copy
+ * keeps only subpages with data. Returns false when @entry is not the
+ * unit's entry there any more
  * (not expected: the caller's locks keep units from changing), so that
  * the caller leaves the range to the removal of plain pages.
  */
 static bool kvmshare_unit_cut(struct kvmshare_part *part,
 			      struct address_space *mapping, pgoff_t first,
-			      pgoff_t end, void *entry, u64 *n)
+			      pgoff_t end, void *entry, u64 *n, bool *split)
 {
 	DECLARE_BITMAP(keep, KVMSHARE_UNIT_PAGES);
 	pgoff_t base = kvmshare_unit_base(first);
@@ -1567,6 +1703,9 @@ again:
 	atomic64_dec(&part->cnt.huge_units);
 	kvmshare_uncharge(part, holes);
 	*n += holes;
+	kvmshare_holes_drop(part, base);
+	if (split)
+		*split = true;
 	folio_unlock(folio);
 	/* The array's reference and ours: a poisoned unit is kept. */
 	kvmshare_unit_release(part, folio, base);
@@ -1584,6 +1723,203 @@ unlock:
 	return found;
 }
 
+/*
+ * Look again at the deferred holes of the locked unit @folio at @base,
+ * bitmap @map, outside [@first, @end) (zeroed just now): a hole written
+ * since through the unit's PMD holds data and is no hole any more. Read
+ * with the machine-check-safe scan (guest memory); a poisoned page or
+ * one that cannot be read keeps its bit (a split will not take it
+ * anyway).
+ */
+static void kvmshare_holes_recount(struct kvmshare_part *part,
+				   struct folio *folio, pgoff_t base,
+				   unsigned long *map, pgoff_t first,
+				   pgoff_t end)
+{
+	unsigned int i;
+
+	for_each_set_bit(i, map, KVMSHARE_UNIT_PAGES) {
+		struct page *sub = folio_page(folio, i);
+
+		if ((base + i >= first && base + i < end) ||
+		    PageHWPoison(sub))
+			continue;
+		if (kvmshare_page_has_data(sub) > 0 &&
+		    test_and_clear_bit(i, map))
+			atomic64_dec(&part->cnt.huge_punch_pending);
+		cond_resched();
+	}
+}
+
+/*
+ * Whether a unit with @nr deferred holes is split now: more than
+ * huge_punch_split_pct percent of it punched, or the pool short; with
+ * 100, only a unit punched whole (its split keeps nothing: it is freed).
+ */
+static bool kvmshare_holes_split(struct kvmshare_part *part,
+				 unsigned int nr, unsigned int pct)
+{
+	if (nr >= KVMSHARE_UNIT_PAGES)
+		return true;
+	if (pct >= 100 || !nr)
+		return false;
+	return nr * 100 > pct * KVMSHARE_UNIT_PAGES ||
+	       kvmshare_pool_short(part->pool);
+}
+
+/*
+ * A hole punch of pages [@first, @end) of the unit of @part holding
+ * them, found as @entry at @first: defer its split (see above). The
+ * caller's locks are kvmshare_unit_cut()'s (inode lock, invalidate_lock
+ * exclusive). The pages are zeroed in place under the folio lock, once
+ * unmapped again (a fault that found the unit before the invalidate_lock
+ * may have mapped it since the caller's unmap), and their bits set; the
+ * unit is then split if it is over the threshold (its bits checked
+ * first), punched whole, or the pool short. A unit that cannot be split
+ * is zeroed and kept as kvmshare_unit_cut() keeps one. A bitmap that
+ * cannot be had (or huge_punch_split_pct 0) splits at once, as before
+ * deferral; a poisoned unit goes to kvmshare_unit_cut(), which zeroes it
+ * in place and counts it. Returns as kvmshare_unit_cut().
+ */
+static bool kvmshare_unit_defer(struct kvmshare_part *part,
+				struct address_space *mapping, pgoff_t first,
+				pgoff_t end, void *entry, u64 *n)
+{
+	unsigned int pct = READ_ONCE(huge_punch_split_pct);
+	unsigned long i = first >> KVMSHARE_UNIT_ORDER;
+	pgoff_t base = kvmshare_unit_base(first), p;
+	unsigned int added = 0;
+	struct folio *folio;
+	bool split = false;
+	unsigned long *map;
+	bool want;
+
+	if (!pct)
+		goto cut;
+	folio = kvmshare_unit_get(part, first, entry);
+	if (!folio)
+		return false;
+	folio_lock(folio);
+	unmap_mapping_pages(mapping, first, end - first, false);
+	if (xa_load(&part->pages, first) != entry) {
+		folio_unlock(folio);
+		folio_put(folio);
+		return false;
+	}
+	if (kvmshare_unit_poisoned(&folio->page))
+		goto unlock_cut;
+	/* The folio lock keeps the bitmap, or its absence. */
+	map = xa_load(&part->holes, i);
+	if (!map) {
+		map = bitmap_zalloc(KVMSHARE_UNIT_PAGES, GFP_KERNEL);
+		if (!map)
+			goto unlock_cut;
+		if (xa_is_err(xa_store(&part->holes, i, map, GFP_KERNEL))) {
+			bitmap_free(map);
+			goto unlock_cut;
+		}
+	}
+	kvmshare_unit_zero(folio, base, first, end);
+	for (p = first; p < end; p++)
+		added += !test_and_set_bit(p - base, map);
+	atomic64_add(added, &part->cnt.huge_punch_deferred);
+	atomic64_add(added, &part->cnt.huge_punch_pending);
+	want = kvmshare_holes_split(part, kvmshare_holes_weight(map), pct);
+	if (want) {
+		kvmshare_holes_recount(part, folio, base, map, first, end);
+		want = kvmshare_holes_split(part, kvmshare_holes_weight(map),
+					    pct);
+	}
+	folio_unlock(folio);
+	folio_put(folio);
+	if (!want)
+		return true;
+	/* Its pages are zero now: the split frees them, keeps the rest. */
+	if (kvmshare_unit_cut(part, mapping, first, end, entry, n, &split) &&
+	    split)
+		atomic64_inc(&part->cnt.huge_punch_splits);
+	return true;
+unlock_cut:
+	folio_unlock(folio);
+	folio_put(folio);
+cut:
+	return kvmshare_unit_cut(part, mapping, first, end, entry, n, NULL);
+}
+
+/* A unit cut by a range being freed: split it, or defer a punch's split. */
+static bool kvmshare_unit_trim(struct kvmshare_part *part,
+			       struct address_space *mapping, pgoff_t first,
+			       pgoff_t end, void *entry, u64 *n, bool punch)
+{
+	if (punch)
+		return kvmshare_unit_defer(part, mapping, first, end, entry, n);
+	return kvmshare_unit_cut(part, mapping, first, end, entry, n, NULL);
+}
+
+/* Units with deferred holes the eviction work looks at per call. */
+#define KVMSHARE_HOLES_LOOKS	4
+
+/**
+ * kvmshare_huge_holes_reclaim - free a unit's deferred holes, pool short
+ * @part: a partition the eviction work takes pages from
+ * @inode: its inode, held by the work
+ *
+ * Splits the first unit with deferred holes that splits, of at most
+ * KVMSHARE_HOLES_LOOKS: the punched pages leave the pool without I/O,
+ * before anything is paged out. The locks a punch holds are only tried
+ * (the work must not wait for a writer or a punch of the file); a unit
+ * whose page-out is in flight or that someone holds is passed over (a
+ * hint: one held after the look is kept, as kvmshare_unit_cut() keeps
+ * one, with nothing zeroed). With huge_punch_split_pct 100 the
+ * holes stay. The pages that left count as punched. Returns whether a
+ * unit was split.
+ */
+bool kvmshare_huge_holes_reclaim(struct kvmshare_part *part,
+				 struct inode *inode)
+{
+	struct address_space *mapping = inode->i_mapping;
+	unsigned long i = 0, looks = 0;
+	struct folio *folio;
+	bool split = false;
+	void *map, *entry;
+	pgoff_t base;
+	u64 n = 0;
+
+	if (xa_empty(&part->holes) ||
+	    READ_ONCE(huge_punch_split_pct) >= 100)
+		return false;
+	if (!inode_trylock(inode))
+		return false;
+	if (!down_write_trylock(&mapping->invalidate_lock)) {
+		inode_unlock(inode);
+		return false;
+	}
+	xa_for_each(&part->holes, i, map) {
+		if (split || looks++ >= KVMSHARE_HOLES_LOOKS)
+			break;
+		base = (pgoff_t)i << KVMSHARE_UNIT_ORDER;
+		entry = xa_load(&part->pages, base);
+		if (!kvmshare_is_unit(entry))
+			continue;
+		folio = page_folio((struct page *)entry);
+		/*
+		 * Hints, without a reference: a unit whose page-out is in
+		 * flight or that someone holds would only be zeroed (and
+		 * made dirty, keeping the page-out from ending).
+		 */
+		if (READ_ONCE(folio->private) || folio_ref_count(folio) != 1)
+			continue;
+		kvmshare_unit_cut(part, mapping, base, base, entry, &n, &split);
+	}
+	filemap_invalidate_unlock(mapping);
+	inode_unlock(inode);
+	if (split) {
+		atomic64_inc(&part->cnt.huge_punch_splits);
+		atomic64_add(n, &part->cnt.punched);
+	}
+	return split;
+}
+
 /**
  * kvmshare_huge_trim - leave only whole units in a range about to be freed
  * @part: the partition
@@ -1591,9 +1927,13 @@ unlock:
  * @first: first page of the range
  * @end: the page after its last
  *
+ * @punch: a hole punch (a truncation if false)
+ *
  * A unit the range [@first, @end) cuts is split by copy, the range's
  * part of it freed, or zeroed in place where it cannot be split
- * (kvmshare_unit_cut()); the range is narrowed to exclude it, so that
+ * (kvmshare_unit_cut()); a punch may defer the split, zeroing in place
+ * and noting the pages (kvmshare_unit_defer()). The range is narrowed to
+ * exclude the unit, so that
  * kvmshare_part_remove_range() meets whole units only. A unit found gone
  * when cut (not expected, see below) is not excluded: its range is left
  * to kvmshare_part_remove_range(), whatever is there now. The caller holds
@@ -1603,7 +1943,7 @@ unlock:
  */
 u64 kvmshare_huge_trim(struct kvmshare_part *part,
 		       struct address_space *mapping, pgoff_t *first,
-		       pgoff_t *end)
+		       pgoff_t *end, bool punch)
 {
 	pgoff_t base, stop;
 	void *entry;
@@ -1617,7 +1957,8 @@ u64 kvmshare_huge_trim(struct kvmshare_part *part,
 		entry = xa_load(&part->pages, *first);
 		stop = min(base + KVMSHARE_UNIT_PAGES, *end);
 		if (kvmshare_is_unit(entry) &&
-		    kvmshare_unit_cut(part, mapping, *first, stop, entry, &n))
+		    kvmshare_unit_trim(part, mapping, *first, stop, entry, &n,
+				       punch))
 			*first = stop;
 	}
 	if (*first >= *end)
@@ -1626,7 +1967,8 @@ u64 kvmshare_huge_trim(struct kvmshare_part *part,
 	if (base != *end && base >= *first) {
 		entry = xa_load(&part->pages, base);
 		if (kvmshare_is_unit(entry) &&
-		    kvmshare_unit_cut(part, mapping, base, *end, entry, &n))
+		    kvmshare_unit_trim(part, mapping, base, *end, entry, &n,
+				       punch))
 			*end = base;
 	}
 	return n;
@@ -1727,6 +2069,9 @@ static bool kvmshare_unit_out_end(struct kvmshare_unit_out *uo)
 		dropped = kvmshare_unit_swap_out(part, folio, uo->base,
 						 uo->ents, &out, &zero);
 	}
+	/* Its deferred holes went out as ZERO entries (all zero). */
+	if (dropped)
+		kvmshare_holes_drop(part, uo->base);
 	/*
 	 * Kept and still in the array (a removal erases it under the folio
 	 * lock): the array's reference keeps it, so ours goes before the

@@ -709,6 +709,13 @@ static struct kvmshare_part_cnt_attr kvmshare_part_huge_collapse_retries =
 static struct kvmshare_part_cnt_attr kvmshare_part_huge_collapse_held_skips =
 	KVMSHARE_PART_CNT(huge_collapse_held_skips, huge_collapse_held_skips);
 
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_punch_deferred =
+	KVMSHARE_PART_CNT(huge_punch_deferred, huge_punch_deferred);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_punch_pending =
+	KVMSHARE_PART_CNT(huge_punch_pending, huge_punch_pending);
+static struct kvmshare_part_cnt_attr kvmshare_part_huge_punch_splits =
+	KVMSHARE_PART_CNT(huge_punch_splits, huge_punch_splits);
+
 static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_sysfs[0].kattr.attr,
 	&kvmshare_part_sysfs[1].kattr.attr,
@@ -761,6 +768,9 @@ static struct attribute *kvmshare_part_attrs[] = {
 	&kvmshare_part_huge_collapse_nomem.kattr.attr,
 	&kvmshare_part_huge_collapse_retries.kattr.attr,
 	&kvmshare_part_huge_collapse_held_skips.kattr.attr,
+	&kvmshare_part_huge_punch_deferred.kattr.attr,
+	&kvmshare_part_huge_punch_pending.kattr.attr,
+	&kvmshare_part_huge_punch_splits.kattr.attr,
 	NULL,
 };
 
@@ -781,6 +791,7 @@ static void kvmshare_part_release(struct kobject *kobj)
 
 	xa_destroy(&part->unit_picks);	/* (values only) */
 	xa_destroy(&part->units);	/* (values only: no page-in in flight) */
+	kvmshare_huge_holes_exit(part);
 	kfree(part);
 }
 
@@ -794,6 +805,7 @@ static const struct kobj_type kvmshare_part_ktype = {
 static struct lock_class_key kvmshare_pages_lock_key;
 static struct lock_class_key kvmshare_io_lock_key;
 static struct lock_class_key kvmshare_units_lock_key;
+static struct lock_class_key kvmshare_holes_lock_key;
 
 /* -EEXIST if a partition in sysfs has @name. Under names_lock. */
 static int kvmshare_part_name_taken(struct kvmshare_pool *pool,
@@ -829,10 +841,10 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 
 	/*
 	 * Every file of the table is in the group (with stream_state, the
-	 * read-ahead window and its three counters, the twenty-three of units).
+	 * read-ahead window and its three counters, the twenty-six of units).
 	 */
 	BUILD_BUG_ON(ARRAY_SIZE(kvmshare_part_attrs) !=
-		     ARRAY_SIZE(kvmshare_part_sysfs) + 28);
+		     ARRAY_SIZE(kvmshare_part_sysfs) + 31);
 	part = kzalloc(sizeof(*part), GFP_KERNEL);
 	if (!part)
 		return ERR_PTR(-ENOMEM);
@@ -847,6 +859,8 @@ struct kvmshare_part *kvmshare_part_create(struct kvmshare_pool *pool,
 	xa_init(&part->unit_picks);
 	xa_init(&part->units);
 	lockdep_set_class(&part->units.xa_lock, &kvmshare_units_lock_key);
+	xa_init(&part->holes);
+	lockdep_set_class(&part->holes.xa_lock, &kvmshare_holes_lock_key);
 	lockdep_set_class(&part->io.xa_lock, &kvmshare_io_lock_key);
 	INIT_LIST_HEAD(&part->node);
 	kobject_init(&part->kobj, &kvmshare_part_ktype);
