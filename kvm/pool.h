@@ -595,6 +595,7 @@ enum kvmshare_inject_point {
 	KVMSHARE_INJ_UNIT_IN_NOMEM = 20, /* unit page-in: no 2 MiB block */
 	KVMSHARE_INJ_COLLAPSE_COPIED = 21, /* collapse: copied, not swapped */
 	KVMSHARE_INJ_COLLAPSE_NOMEM = 22, /* collapse: no 2 MiB block */
+	KVMSHARE_INJ_PUNCH_DEFERRED = 23, /* punch: zeroed, unit locked */
 };
 
 void kvmshare_inject(struct kvmshare_pool *pool, u32 point);

@@ -1824,6 +1824,7 @@ static bool kvmshare_unit_defer(struct kvmshare_part *part,
 		added += !test_and_set_bit(p - base, map);
 	atomic64_add(added, &part->cnt.huge_punch_deferred);
 	atomic64_add(added, &part->cnt.huge_punch_pending);
+	kvmshare_inject(part->pool, KVMSHARE_INJ_PUNCH_DEFERRED);
 	want = kvmshare_holes_split(part, kvmshare_holes_weight(map), pct);
 	if (want) {
 		kvmshare_holes_recount(part, folio, base, map, first, end);
