@@ -1789,8 +1789,8 @@ static bool kvmshare_unit_defer(struct kvmshare_part *part,
 	unsigned long i = first >> KVMSHARE_UNIT_ORDER;
 	pgoff_t base = kvmshare_unit_base(first), p;
 	unsigned int added = 0;
+	bool split = false, found;
 	struct folio *folio;
-	bool split = false;
 	unsigned long *map;
 	bool want;
 
@@ -1835,11 +1835,15 @@ static bool kvmshare_unit_defer(struct kvmshare_part *part,
 	folio_put(folio);
 	if (!want)
 		return true;
-	/* Its pages are zero now: the split frees them, keeps the rest. */
-	if (kvmshare_unit_cut(part, mapping, first, end, entry, n, &split) &&
-	    split)
+	/*
+	 * Its pages are zero now: the split frees them, keeps the rest. (A
+	 * page-out that took the unit meanwhile left ZERO entries there: not
+	 * found, the caller removes them.)
+	 */
+	found = kvmshare_unit_cut(part, mapping, first, end, entry, n, &split);
+	if (split)
 		atomic64_inc(&part->cnt.huge_punch_splits);
-	return true;
+	return found;
 unlock_cut:
 	folio_unlock(folio);
 	folio_put(folio);
