@@ -54,6 +54,10 @@
  *                             xa_init() gives both, lockdep took the order
  *                             pages -> pool->lock (eviction) and pool->lock
  *                             -> io (restores) for a cycle.
+ *  part->holes xa_lock       the tree of deferred punches' bitmaps
+ *                             (pool_huge.c); innermost, nothing under it.
+ *                             A bitmap is made, changed and freed under
+ *                             its unit's folio lock only.
  *  part->units xa_lock       per-unit state (pool_huge.c): a unit's
  *                             page-in in flight, hints (pte_seen among
  *                             them); and the partition's unit page-in

@@ -12,7 +12,7 @@
  * neither DAX nor anonymous on 6.1, and a PFN map breaks KVM and GUP
  * (the plan, sections 1 and 2), so this is the only route to a PMD.
  *
- * Steps 1 to 6 of the plan: units are made by faults, with or without a
+ * Steps 1 to 7 of the plan: units are made by faults, with or without a
  * paging service attached, and by collapse (below: a fault that meets
  * 4 KiB pages where its PMD is empty, and a bounded background work).
  * Eviction and fadvise(DONTNEED) page a unit out whole, and access
@@ -26,7 +26,10 @@
  * pages, the rest of its memory leaves the pool. A unit that cannot be
  * split (held by someone else: counted in huge_pinned_cuts; poisoned, or
  * no memory for the copy: huge_split_failures) is zeroed over the range
- * in place and stays charged whole until the rest of it goes. A unit is
+ * in place and stays charged whole until the rest of it goes. A punch
+ * (a balloon's 4 KiB page) defers the split: the pages are zeroed in
+ * place and noted, and the unit is split only past a threshold or when
+ * the pool is short (kvmshare_unit_defer(), step 7). A unit is
  * mapped by PTEs where a PMD is not wanted (kvmshare_huge_map_check():
  * a poisoned page, THP off for the mapping or the task, a unit cut by the
  * end of the file), and a unit with a poisoned page is never freed.

@@ -309,6 +309,8 @@ static const struct param_range {
 	  { "1", "3600", "30" } },
 	{ "pager_timeout_ms", { "1", "99", "3600001", "x" },
 	  { "0", "100", "3600000" } },
+	{ "huge_punch_split_pct", { "101", "-1", "4294967296", "x" },
+	  { "0", "100", "50" } },
 };
 
 static void strip_nl(char *s)
