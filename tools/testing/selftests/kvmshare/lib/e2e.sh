@@ -111,6 +111,7 @@ e2e_setup() {
 # 2-vCPU VM: one of them never printed a line, with or without kvmshare;
 # pinned, both run). So at most as many guests as the VM has vCPUs. In
 # TCG mode that hang cannot happen, and the pinning only spreads them.
+# E2E_MEM_OPTS: more memory-backend-file properties (",align=2M").
 e2e_qemu() {
 	name=$1 memfile=$2 mem=$3 job=$4
 	shift 4
@@ -134,7 +135,7 @@ e2e_qemu() {
 		echo "exec taskset -c $cpu chroot $E2E_ROOT qemu-system-x86_64 \\"
 		echo "  -accel $accel -m $mem -smp 1 -nodefaults \\"
 		echo "  -display none -no-reboot \\"
-		echo "  -object memory-backend-file,id=ram0,mem-path=$memfile,size=$mem,share=on \\"
+		echo "  -object memory-backend-file,id=ram0,mem-path=$memfile,size=$mem,share=on${E2E_MEM_OPTS:-} \\"
 		echo "  -machine pc,memory-backend=ram0 \\"
 		echo "  -kernel $E2E_KERNEL -initrd $E2E_INITRD \\"
 		echo "  -append 'console=ttyS0 loglevel=4 panic=-1 kvmshare_job=$job $append ${E2E_APPEND:-}' \\"
