@@ -55,9 +55,14 @@
  *                             pages -> pool->lock (eviction) and pool->lock
  *                             -> io (restores) for a cycle.
  *  part->holes xa_lock       the tree of deferred punches' bitmaps
- *                             (pool_huge.c); innermost, nothing under it.
- *                             A bitmap is made, changed and freed under
- *                             its unit's folio lock only.
+ *                             (pool_huge.c); innermost, nothing under it
+ *                             (taken under the pages xa_lock). A bitmap
+ *                             is made and changed under its unit's folio
+ *                             lock; it is erased under the pages xa_lock
+ *                             in the section where its unit leaves the
+ *                             array (so no new unit there can find it),
+ *                             or under the folio lock while the unit is
+ *                             there, and freed only by who erased it.
  *  part->units xa_lock       per-unit state (pool_huge.c): a unit's
  *                             page-in in flight, hints (pte_seen among
  *                             them); and the partition's unit page-in
@@ -400,11 +405,17 @@ struct kvmshare_part {
 	 * Deferred partial punches (pool_huge.c), index base >> 9: a bitmap
 	 * of KVMSHARE_UNIT_PAGES bits (64 bytes) per unit that has pages
 	 * punched and zeroed in place, not freed yet. Made and changed
-	 * under the unit's folio lock, the tree under its own xa_lock (taken
-	 * with no other lock of the pool held); dropped when the unit leaves
-	 * the array.
+	 * under the unit's folio lock, the tree under its own xa_lock
+	 * (innermost); erased in the section, under the pages xa_lock, where
+	 * the unit leaves the array. The eviction work's cursors over it
+	 * (kvmshare_huge_holes_reclaim(), kvmshare_huge_holes_rescan()) and
+	 * the huge_punch_split_pct lowering it last rescanned for are only
+	 * touched by that work (holes_gen under pool->lock).
 	 */
 	struct xarray holes;
+	unsigned long holes_next;
+	unsigned long holes_scan;
+	unsigned int holes_gen;
 	/*
 	 * Unit page-in guesses (pool_pagein.c), under units' xa_lock, read
 	 * without it as hints: guesses left, and whether the partition's
@@ -475,7 +486,7 @@ void kvmshare_uncharge_unit(struct kvmshare_part *part,
 void kvmshare_held_return_list(struct kvmshare_pool *pool,
 			       struct list_head *held);
 bool kvmshare_has_room(struct kvmshare_part *part, bool pagein);
-bool kvmshare_pool_short(struct kvmshare_pool *pool);
+bool kvmshare_part_pressed(struct kvmshare_part *part);
 void kvmshare_uncharge(struct kvmshare_part *part, u64 n);
 void kvmshare_uncharge_page(struct kvmshare_part *part, struct page *page);
 void kvmshare_held_return(struct kvmshare_pool *pool, struct page *held);
@@ -646,8 +657,11 @@ u64 kvmshare_huge_trim(struct kvmshare_part *part,
 void kvmshare_huge_written(struct kvmshare_part *part, pgoff_t index,
 			   struct page *page);
 void kvmshare_huge_holes_exit(struct kvmshare_part *part);
-bool kvmshare_huge_holes_reclaim(struct kvmshare_part *part,
-				 struct inode *inode);
+u64 kvmshare_huge_holes_reclaim(struct kvmshare_part *part,
+				struct inode *inode, u64 want);
+bool kvmshare_huge_holes_rescan(struct kvmshare_part *part,
+				struct inode *inode);
+unsigned int kvmshare_huge_punch_gen(void);
 void kvmshare_huge_set_size(struct inode *inode, loff_t newsize);
 void kvmshare_huge_grow(struct inode *inode, loff_t oldsize, loff_t newsize);
 unsigned long kvmshare_huge_get_unmapped_area(struct file *file,

@@ -412,20 +412,22 @@ bool kvmshare_has_room(struct kvmshare_part *part, bool pagein)
 }
 
 /*
- * Whether the pool is short: its use, what it owes, its reserve and its
- * low watermark do not fit its size (eviction's test for taking pages
- * from partitions above their entitlement). A racy look is enough for
- * the callers (kvmshare_unit_defer()).
+ * Whether memory is wanted from @part: the pool is short, or @part holds
+ * more than its target (and its entitlement), which the eviction work
+ * would page out (kvmshare_evict_work()). A racy look (kvmshare_unit_defer()).
  */
-bool kvmshare_pool_short(struct kvmshare_pool *pool)
+bool kvmshare_part_pressed(struct kvmshare_part *part)
 {
-	bool is_short;
+	struct kvmshare_pool *pool = part->pool;
+	bool pressed;
 
 	spin_lock(&pool->lock);
-	is_short = pool->used_pages + pool->owed_pages + pool->reserve_pages +
-		   pool->low_pages > pool->size_pages;
+	pressed = pool->used_pages + pool->owed_pages + pool->reserve_pages +
+		  pool->low_pages > pool->size_pages ||
+		  (part->target &&
+		   part->resident > max(part->target, part->entitlement));
 	spin_unlock(&pool->lock);
-	return is_short;
+	return pressed;
 }
 
 /* Hold at most what is owed: free the rest. */

@@ -492,6 +492,48 @@ out:
 	part->sampled = n;
 }
 
+/*
+ * huge_punch_split_pct was lowered since a partition's holes were last
+ * looked at: look at them again, one partition, a bounded part of it, per
+ * call (kvmshare_huge_holes_rescan(); review s27 h7, H2). Returns whether
+ * to run again soon.
+ */
+static bool kvmshare_evict_holes(struct kvmshare_pool *pool)
+{
+	unsigned int gen = kvmshare_huge_punch_gen();
+	struct kvmshare_part *part, *found = NULL;
+	struct inode *inode = NULL;
+	bool more = false;
+
+	spin_lock(&pool->lock);
+	list_for_each_entry(part, &pool->parts, node) {
+		if (part->holes_gen == gen)
+			continue;
+		if (!part->inode || xa_empty(&part->holes)) {
+			part->holes_gen = gen;
+			continue;
+		}
+		found = part;
+		inode = igrab(part->inode);
+		kobject_get(&part->kobj);
+		break;
+	}
+	spin_unlock(&pool->lock);
+	if (!found)
+		return false;
+	if (inode) {
+		more = kvmshare_huge_holes_rescan(found, inode);
+		iput(inode);
+	}
+	if (!more) {
+		spin_lock(&pool->lock);
+		found->holes_gen = gen;
+		spin_unlock(&pool->lock);
+	}
+	kobject_put(&found->kobj);
+	return true;
+}
+
 static void kvmshare_evict_work(struct work_struct *work)
 {
 	struct kvmshare_pool *pool = container_of(to_delayed_work(work),
@@ -517,7 +559,7 @@ static void kvmshare_evict_work(struct work_struct *work)
 	for (;;) {
 		struct kvmshare_part *victim = NULL;
 		struct inode *inode = NULL;
-		u64 short_by = 0, want = 0, best = 0, done;
+		u64 short_by = 0, want = 0, best = 0, done, freed;
 		bool waiter;
 
 		/*
@@ -576,10 +618,18 @@ static void kvmshare_evict_work(struct work_struct *work)
 			kvmshare_inject(pool, KVMSHARE_INJ_EVICT_HELD);
 			if (sample)
 				kvmshare_sample_part(victim, inode->i_mapping);
-			/* Short: a unit's deferred holes go first, no I/O. */
-			if (short_by &&
-			    kvmshare_huge_holes_reclaim(victim, inode))
+			/*
+			 * Memory wanted from it (short, or above its target):
+			 * deferred holes go first, no I/O, and what they gave
+			 * is not paged out (review s27 h7, H1, H2, M3).
+			 */
+			freed = kvmshare_huge_holes_reclaim(victim, inode,
+							    want);
+			if (freed) {
+				want -= min(want, freed);
+				best -= min(best, freed);
 				again = true;
+			}
 			done = want ? kvmshare_evict_part(victim,
 							  inode->i_mapping,
 							  want, best,
@@ -599,6 +649,9 @@ static void kvmshare_evict_work(struct work_struct *work)
 	list_for_each_entry(part, &pool->parts, node)
 		part->visited = false;
 	spin_unlock(&pool->lock);
+
+	if (kvmshare_evict_holes(pool))
+		again = true;
 
 	if (!READ_ONCE(pool->dying))
 		queue_delayed_work(system_unbound_wq, &pool->evict_work,

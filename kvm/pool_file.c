@@ -199,7 +199,11 @@ retry:
 		}
 		kvmshare_sample_hit(part, index, page);
 		kvmshare_ra_hit(part, index);
-		/* A write re-populates a deferred hole (pool_huge.c). */
+		/*
+		 * A write re-populates a deferred hole (pool_huge.c). Cleared
+		 * before the store, which may still fail (the bit is a hint
+		 * that errs both ways: review s27 h7, L4).
+		 */
 		if (vmf->flags & FAULT_FLAG_WRITE)
 			kvmshare_huge_written(part, index, page);
 		/* Mapped by a PTE: no background collapse of the range. */

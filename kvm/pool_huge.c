@@ -58,6 +58,7 @@
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/sched/coredump.h>
+#include <linux/sort.h>
 #include <linux/uaccess.h>
 #include <linux/wait_bit.h>
 
@@ -255,6 +256,14 @@ static bool kvmshare_unit_poisoned(struct page *head)
  * group keeps only the bit it replaced): the next one does.
  */
 #define KVMSHARE_UNIT_PTE_SEEN	4UL
+/*
+ * The unit was paged out whole with deferred holes, which went as holes
+ * (kvmshare_unit_swap_out()): a unit page-in would charge them again,
+ * and the memory a balloon gave back with them, so the range comes back
+ * 4 KiB (a fault collapse refuses its holes too). Replaced like the
+ * first two (review s27 h7, M2).
+ */
+#define KVMSHARE_UNIT_HOLES	8UL
 
 /* The PTE_SEEN bit of @e, an entry of part->units (or NULL). */
 static unsigned long kvmshare_unit_pte_bit(void *e)
@@ -827,7 +836,7 @@ kvmshare_unit_pagein_why(struct kvmshare_part *part, struct vm_fault *vmf,
 	e = xa_load(&part->units, base >> KVMSHARE_UNIT_ORDER);
 	if (xa_is_value(e))
 		hint = xa_to_value(e);
-	if (hint & KVMSHARE_UNIT_IN_FAILED)
+	if (hint & (KVMSHARE_UNIT_IN_FAILED | KVMSHARE_UNIT_HOLES))
 		return KVMSHARE_UNIT_NO;
 	return kvmshare_ra_unit_wanted(part, vmf->pgoff,
 				       hint & KVMSHARE_UNIT_WAS_OUT);
@@ -849,7 +858,8 @@ static void kvmshare_unit_pagein_not(struct kvmshare_part *part,
 	atomic64_inc(&part->cnt.huge_fallbacks);
 	e = xa_load(&part->units, base >> KVMSHARE_UNIT_ORDER);
 	if (!xa_is_value(e) ||
-	    !(xa_to_value(e) & KVMSHARE_UNIT_IN_FAILED))
+	    !(xa_to_value(e) &
+	      (KVMSHARE_UNIT_IN_FAILED | KVMSHARE_UNIT_HOLES)))
 		atomic64_inc(&part->cnt.huge_pagein_sparse);
 }
 
@@ -1274,8 +1284,16 @@ static void kvmshare_unit_release(struct kvmshare_part *part,
  * punch's unmap zapped it; a zapped PMD leaves no table). The unit is
  * split by copy (kvmshare_unit_cut(), which frees the punched pages:
  * they are all zero) once more than huge_punch_split_pct percent of it
- * is punched, or at a deferred punch while the pool is short, or by the
- * eviction work while the pool is short (kvmshare_huge_holes_reclaim()).
+ * is punched; at a deferred punch while memory is wanted from the
+ * partition (the pool short, or the partition above its target); by the
+ * eviction work when memory is wanted, before it pages anything out of
+ * the partition (kvmshare_huge_holes_reclaim(): units mapped by a PMD
+ * too, unmapped for it, the heaviest first, each with enough holes to be
+ * worth its PMD); and by the eviction work once huge_punch_split_pct is
+ * lowered, for units over the new value (kvmshare_huge_holes_rescan()).
+ * A unit paged out whole leaves its deferred holes as holes, not as
+ * all-zero pages, and comes back 4 KiB (kvmshare_unit_swap_out()), so
+ * that nothing charges the memory a balloon gave back again.
  *
  * The bitmap is a hint for that choice, never a statement about data: a
  * write() or a write fault through a page table clears the page's bit
@@ -1288,28 +1306,45 @@ static void kvmshare_unit_release(struct kvmshare_part *part,
  * that deflated and inflated again does not split a unit for pages the
  * guest uses.
  *
- * Bitmaps are 64 bytes, one per unit with deferred holes, made and
- * changed under the unit's folio lock (which every path that changes
- * them holds: the punch, write(), a fault, the unit's removal, split and
- * page-out), the tree under its own xa_lock, innermost; a bitmap goes
- * when its unit leaves the array (kvmshare_holes_drop()), or when its
- * last bit is cleared.
+ * Bitmaps are 72 bytes (the bits and the weight of the last recount),
+ * one per unit with deferred holes, made and changed under the unit's
+ * folio lock (which every path that changes them holds: the punch,
+ * write(), a fault, the unit's removal, split and page-out, the eviction
+ * work's recount), the tree under its own xa_lock, innermost. A bitmap
+ * is erased in the section, under the pages xa_lock, where its unit
+ * leaves the array (kvmshare_holes_erase(): a unit made there later
+ * never finds it), or under the folio lock while the unit is in the
+ * array, when its last bit is cleared; whoever erased it frees it.
  */
 
 static unsigned int huge_punch_split_pct = 50;
+/*
+ * Bumped when huge_punch_split_pct is lowered: the eviction work of each
+ * pool then looks at the holes already deferred again, against the new
+ * value (kvmshare_huge_holes_rescan()), on its next pass.
+ */
+static atomic_t huge_punch_gen = ATOMIC_INIT(0);
 
 static int kvmshare_param_set_punch_pct(const char *val,
 					const struct kernel_param *kp)
 {
-	unsigned int pct;
+	unsigned int pct, was;
 	int ret = kstrtouint(val, 0, &pct);
 
 	if (ret)
 		return ret;
 	if (pct > 100)
 		return -EINVAL;
-	WRITE_ONCE(huge_punch_split_pct, pct);
+	was = xchg(&huge_punch_split_pct, pct);
+	if (pct < was)
+		atomic_inc(&huge_punch_gen);
 	return 0;
+}
+
+/* Which lowering of huge_punch_split_pct is the last (kvmshare_evict_work()). */
+unsigned int kvmshare_huge_punch_gen(void)
+{
+	return atomic_read(&huge_punch_gen);
 }
 
 static const struct kernel_param_ops kvmshare_punch_pct_ops = {
@@ -1329,17 +1364,26 @@ static unsigned int kvmshare_holes_weight(const unsigned long *map)
 }
 
 /*
- * The unit at @base left the array (removed, split or paged out; the
- * caller holds its folio lock, so nobody changes its bitmap meanwhile):
- * its deferred holes left with it.
+ * The unit at @base leaves the array: take its bitmap out of the tree,
+ * in the section under the pages xa_lock where its entries go (review
+ * s27 h7, M1), so that a unit made there later (which needs that lock)
+ * never finds it. The caller holds the unit's folio lock too (nobody
+ * changes the bitmap meanwhile) and frees what is returned
+ * (kvmshare_holes_free()) after the unlock.
  */
-static void kvmshare_holes_drop(struct kvmshare_part *part, pgoff_t base)
+static unsigned long *kvmshare_holes_erase(struct kvmshare_part *part,
+					   pgoff_t base)
 {
-	unsigned long *map;
-
+	lockdep_assert_held(&part->pages.xa_lock);
 	if (xa_empty(&part->holes))
-		return;
-	map = xa_erase(&part->holes, base >> KVMSHARE_UNIT_ORDER);
+		return NULL;
+	return xa_erase(&part->holes, base >> KVMSHARE_UNIT_ORDER);
+}
+
+/* A bitmap kvmshare_holes_erase() took out: its holes left with the unit. */
+static void kvmshare_holes_free(struct kvmshare_part *part,
+				unsigned long *map)
+{
 	if (!map)
 		return;
 	atomic64_sub(kvmshare_holes_weight(map),
@@ -1370,23 +1414,23 @@ void kvmshare_huge_written(struct kvmshare_part *part, pgoff_t index,
 	    !test_and_clear_bit(index & (KVMSHARE_UNIT_PAGES - 1), map))
 		return;
 	atomic64_dec(&part->cnt.huge_punch_pending);
-	if (bitmap_empty(map, KVMSHARE_UNIT_PAGES)) {
-		xa_erase(&part->holes, i);
-		bitmap_free(map);
-	}
+	/* Only what our own erase took (review s27 h7, M1). */
+	if (bitmap_empty(map, KVMSHARE_UNIT_PAGES))
+		bitmap_free(xa_erase(&part->holes, i));
 }
 
 /**
  * kvmshare_huge_holes_exit - free what is left of part->holes
  * @part: a partition being freed (no page left in it)
  *
- * Every unit's bitmap goes when it leaves the array; this only frees
- * what a path that forgot to drop one would leak.
+ * Every unit's bitmap goes when it leaves the array; one left here is a
+ * path that forgot to erase it: warned about, and freed.
  */
 void kvmshare_huge_holes_exit(struct kvmshare_part *part)
 {
 	unsigned long i, *map;
 
+	WARN_ON_ONCE(!xa_empty(&part->holes));
 	xa_for_each(&part->holes, i, map)
 		bitmap_free(map);
 	xa_destroy(&part->holes);
@@ -1413,6 +1457,7 @@ bool kvmshare_huge_remove(struct kvmshare_part *part,
 			  void *entry, u64 *n)
 {
 	pgoff_t base = kvmshare_unit_base(index), i;
+	unsigned long *map = NULL;
 	struct folio *folio;
 	bool removed;
 
@@ -1424,6 +1469,8 @@ bool kvmshare_huge_remove(struct kvmshare_part *part,
 	removed = xa_load(&part->pages, base) == folio_page(folio, 0);
 	for (i = 0; removed && i < KVMSHARE_UNIT_PAGES; i++)
 		__xa_erase(&part->pages, base + i);
+	if (removed)
+		map = kvmshare_holes_erase(part, base);
 	xa_unlock(&part->pages);
 	if (removed) {
 		if (mapping && folio_mapped(folio))
@@ -1431,7 +1478,7 @@ bool kvmshare_huge_remove(struct kvmshare_part *part,
 					    false);
 		*n += KVMSHARE_UNIT_PAGES;
 		atomic64_dec(&part->cnt.huge_units);
-		kvmshare_holes_drop(part, base);
+		kvmshare_holes_free(part, map);
 	}
 	folio_unlock(folio);
 	if (removed)
@@ -1571,13 +1618,14 @@ fail:
  * under this lock, in this section. The pages go in first: they
  * replace entries, so no node is allocated under the lock; the holes
  * after, which may free nodes. The new pages come unmarked, as the
- * unit's entries were. Returns the entries that became holes, or -EBUSY
- * (nothing changed).
+ * unit's entries were. The unit's deferred holes leave the tree in the
+ * same section, their bitmap put in *@map for the caller to free.
+ * Returns the entries that became holes, or -EBUSY (nothing changed).
  */
 static long kvmshare_unit_swap(struct kvmshare_part *part,
 			       struct folio *folio, pgoff_t base,
 			       const unsigned long *keep,
-			       struct list_head *pages)
+			       struct list_head *pages, unsigned long **map)
 {
 	XA_STATE(xas, &part->pages, base);
 	struct page *page;
@@ -1608,6 +1656,7 @@ static long kvmshare_unit_swap(struct kvmshare_part *part,
 		xas_store(&xas, NULL);
 		n++;
 	}
+	*map = kvmshare_holes_erase(part, base);
 unlock:
 	xas_unlock(&xas);
 	return n;
@@ -1646,14 +1695,22 @@ unlock:
  * unit's entry there any more
  * (not expected: the caller's locks keep units from changing), so that
  * the caller leaves the range to the removal of plain pages.
+ *
+ * With @reclaim (the eviction work freeing deferred holes, an empty
+ * range: kvmshare_huge_holes_reclaim()), a unit that is not split is
+ * left as it was: its lock only tried, no wait for a reference to go
+ * (both file locks are held), nothing zeroed, marked dirty or counted
+ * (review s27 h7, M3).
  */
 static bool kvmshare_unit_cut(struct kvmshare_part *part,
 			      struct address_space *mapping, pgoff_t first,
-			      pgoff_t end, void *entry, u64 *n, bool *split)
+			      pgoff_t end, void *entry, u64 *n, bool *split,
+			      bool reclaim)
 {
 	DECLARE_BITMAP(keep, KVMSHARE_UNIT_PAGES);
 	pgoff_t base = kvmshare_unit_base(first);
 	unsigned int tries = 0;
+	unsigned long *map;
 	struct folio *folio;
 	LIST_HEAD(pages);
 	bool found = true;
@@ -1663,7 +1720,15 @@ static bool kvmshare_unit_cut(struct kvmshare_part *part,
 	if (!folio)
 		return false;
 again:
-	folio_lock(folio);
+	if (!reclaim) {
+		folio_lock(folio);
+	} else if (!folio_trylock(folio)) {
+		folio_put(folio);
+		return true;
+	}
+	/* A page-out in flight: reclaim leaves it mapped, as it was. */
+	if (reclaim && READ_ONCE(folio->private))
+		goto unlock;
 	/* All of it, PMD and PTEs: every subpage is replaced. */
 	unmap_mapping_pages(mapping, base, KVMSHARE_UNIT_PAGES, false);
 	if (xa_load(&part->pages, first) != entry) {
@@ -1685,7 +1750,7 @@ again:
 	 * every fault of the file waits for the invalidate_lock meanwhile.
 	 */
 	if (folio_ref_count(folio) != 2) {
-		if (++tries > KVMSHARE_SPLIT_TRIES)
+		if (reclaim || ++tries > KVMSHARE_SPLIT_TRIES)
 			goto held;
 		folio_unlock(folio);
 		usleep_range(50 * tries, 100 * tries);
@@ -1696,7 +1761,7 @@ again:
 				i_size_read(mapping->host), keep, &pages))
 		goto failed;
 	kvmshare_inject(part->pool, KVMSHARE_INJ_SPLIT_COPIED);
-	holes = kvmshare_unit_swap(part, folio, base, keep, &pages);
+	holes = kvmshare_unit_swap(part, folio, base, keep, &pages, &map);
 	if (holes < 0) {
 		/* A reference appeared meanwhile (held, as above). */
 		kvmshare_free_pages(&pages);
@@ -1706,7 +1771,7 @@ again:
 	atomic64_dec(&part->cnt.huge_units);
 	kvmshare_uncharge(part, holes);
 	*n += holes;
-	kvmshare_holes_drop(part, base);
+	kvmshare_holes_free(part, map);
 	if (split)
 		*split = true;
 	folio_unlock(folio);
@@ -1714,9 +1779,13 @@ again:
 	kvmshare_unit_release(part, folio, base);
 	return true;
 held:
+	if (reclaim)
+		goto unlock;
 	atomic64_inc(&part->cnt.huge_pinned_cuts);
 	goto zero;
 failed:
+	if (reclaim)
+		goto unlock;
 	atomic64_inc(&part->cnt.huge_split_failures);
 zero:
 	kvmshare_unit_zero(folio, base, first, end);
@@ -1755,19 +1824,66 @@ static void kvmshare_holes_recount(struct kvmshare_part *part,
 }
 
 /*
- * Whether a unit with @nr deferred holes is split now: more than
- * huge_punch_split_pct percent of it punched, or the pool short; with
- * 100, only a unit punched whole (its split keeps nothing: it is freed).
+ * A bitmap: KVMSHARE_UNIT_PAGES bits, then one word with the weight the
+ * last recount left (0: none yet), so that a unit that sits at the
+ * threshold, its pages used again and punched again, is recounted only
+ * once its weight has grown by KVMSHARE_HOLES_RECOUNT_STEP since
+ * (review s27 h7, L2): in between it is split on its bits, a hint.
  */
-static bool kvmshare_holes_split(struct kvmshare_part *part,
-				 unsigned int nr, unsigned int pct)
+#define KVMSHARE_HOLES_LONGS	(BITS_TO_LONGS(KVMSHARE_UNIT_PAGES) + 1)
+#define KVMSHARE_HOLES_RECOUNTED(map) \
+	((map)[KVMSHARE_HOLES_LONGS - 1])
+#define KVMSHARE_HOLES_RECOUNT_STEP	32
+
+/*
+ * How deferred holes are allocated: under the folio lock, the inode lock
+ * and the invalidate_lock held exclusively, which every fault of the
+ * file waits for: no direct reclaim there (as KVMSHARE_SPLIT_GFP; review
+ * s27 h7, L1). A punch that gets none splits at once, as before
+ * deferral.
+ */
+#define KVMSHARE_HOLES_GFP	(GFP_NOWAIT | __GFP_NOWARN)
+
+/* Whether @nr deferred holes are over the threshold @pct (see below). */
+static bool kvmshare_holes_over(unsigned int nr, unsigned int pct)
 {
 	if (nr >= KVMSHARE_UNIT_PAGES)
 		return true;
 	if (pct >= 100 || !nr)
 		return false;
-	return nr * 100 > pct * KVMSHARE_UNIT_PAGES ||
-	       kvmshare_pool_short(part->pool);
+	return nr * 100 > pct * KVMSHARE_UNIT_PAGES;
+}
+
+/*
+ * Whether the locked unit @folio at @base of @part with deferred holes
+ * @map, punched over [@first, @end) just now, is split now: more than
+ * huge_punch_split_pct (@pct) percent of it punched, its bits checked
+ * against the data first (unless they were recently), or memory wanted
+ * from the partition (the pool short, or the partition above its target:
+ * kvmshare_part_pressed(), review s27 h7, H2), on its bits (the split
+ * keeps any page with data anyway: L2). With 100, only a unit punched
+ * whole (its split keeps nothing: it is freed).
+ */
+static bool kvmshare_holes_split(struct kvmshare_part *part,
+				 struct folio *folio, pgoff_t base,
+				 unsigned long *map, pgoff_t first,
+				 pgoff_t end, unsigned int pct)
+{
+	unsigned int nr = kvmshare_holes_weight(map);
+
+	if (nr >= KVMSHARE_UNIT_PAGES)
+		return true;
+	if (pct >= 100 || !nr)
+		return false;
+	if (!kvmshare_holes_over(nr, pct))
+		return kvmshare_part_pressed(part);
+	if (KVMSHARE_HOLES_RECOUNTED(map) &&
+	    nr < KVMSHARE_HOLES_RECOUNTED(map) + KVMSHARE_HOLES_RECOUNT_STEP)
+		return true;
+	kvmshare_holes_recount(part, folio, base, map, first, end);
+	nr = kvmshare_holes_weight(map);
+	KVMSHARE_HOLES_RECOUNTED(map) = nr;
+	return kvmshare_holes_over(nr, pct) || kvmshare_part_pressed(part);
 }
 
 /*
@@ -1778,11 +1894,11 @@ static bool kvmshare_holes_split(struct kvmshare_part *part,
  * unmapped again (a fault that found the unit before the invalidate_lock
  * may have mapped it since the caller's unmap), and their bits set; the
  * unit is then split if it is over the threshold (its bits checked
- * first), punched whole, or the pool short. A unit that cannot be split
- * is zeroed and kept as kvmshare_unit_cut() keeps one. A bitmap that
- * cannot be had (or huge_punch_split_pct 0) splits at once, as before
- * deferral; a poisoned unit goes to kvmshare_unit_cut(), which zeroes it
- * in place and counts it. Returns as kvmshare_unit_cut().
+ * first), punched whole, or memory is wanted from the partition. A unit
+ * that cannot be split is zeroed and kept as kvmshare_unit_cut() keeps
+ * one. A bitmap that cannot be had (or huge_punch_split_pct 0) splits at
+ * once, as before deferral; a poisoned unit goes to kvmshare_unit_cut(),
+ * which zeroes it in place and counts it. Returns as kvmshare_unit_cut().
  */
 static bool kvmshare_unit_defer(struct kvmshare_part *part,
 				struct address_space *mapping, pgoff_t first,
@@ -1791,10 +1907,10 @@ static bool kvmshare_unit_defer(struct kvmshare_part *part,
 	unsigned int pct = READ_ONCE(huge_punch_split_pct);
 	unsigned long i = first >> KVMSHARE_UNIT_ORDER;
 	pgoff_t base = kvmshare_unit_base(first), p;
+	unsigned long *map, *fresh = NULL;
 	unsigned int added = 0;
 	bool split = false, found;
 	struct folio *folio;
-	unsigned long *map;
 	bool want;
 
 	if (!pct)
@@ -1811,16 +1927,23 @@ static bool kvmshare_unit_defer(struct kvmshare_part *part,
 	}
 	if (kvmshare_unit_poisoned(&folio->page))
 		goto unlock_cut;
-	/* The folio lock keeps the bitmap, or its absence. */
+	/*
+	 * The folio lock keeps the bitmap, or its absence: a new one is
+	 * stored only while the unit is in the array (checked above, and it
+	 * leaves only under this lock).
+	 */
 	map = xa_load(&part->holes, i);
 	if (!map) {
-		map = bitmap_zalloc(KVMSHARE_UNIT_PAGES, GFP_KERNEL);
-		if (!map)
+		fresh = bitmap_zalloc(KVMSHARE_HOLES_LONGS * BITS_PER_LONG,
+				      KVMSHARE_HOLES_GFP);
+		if (!fresh)
 			goto unlock_cut;
-		if (xa_is_err(xa_store(&part->holes, i, map, GFP_KERNEL))) {
-			bitmap_free(map);
+		if (xa_is_err(xa_store(&part->holes, i, fresh,
+				       KVMSHARE_HOLES_GFP))) {
+			bitmap_free(fresh);
 			goto unlock_cut;
 		}
+		map = fresh;
 	}
 	kvmshare_unit_zero(folio, base, first, end);
 	for (p = first; p < end; p++)
@@ -1828,12 +1951,7 @@ static bool kvmshare_unit_defer(struct kvmshare_part *part,
 	atomic64_add(added, &part->cnt.huge_punch_deferred);
 	atomic64_add(added, &part->cnt.huge_punch_pending);
 	kvmshare_inject(part->pool, KVMSHARE_INJ_PUNCH_DEFERRED);
-	want = kvmshare_holes_split(part, kvmshare_holes_weight(map), pct);
-	if (want) {
-		kvmshare_holes_recount(part, folio, base, map, first, end);
-		want = kvmshare_holes_split(part, kvmshare_holes_weight(map),
-					    pct);
-	}
+	want = kvmshare_holes_split(part, folio, base, map, first, end, pct);
 	folio_unlock(folio);
 	folio_put(folio);
 	if (!want)
@@ -1843,7 +1961,8 @@ static bool kvmshare_unit_defer(struct kvmshare_part *part,
 	 * page-out that took the unit meanwhile left ZERO entries there: not
 	 * found, the caller removes them.)
 	 */
-	found = kvmshare_unit_cut(part, mapping, first, end, entry, n, &split);
+	found = kvmshare_unit_cut(part, mapping, first, end, entry, n, &split,
+				  false);
 	if (split)
 		atomic64_inc(&part->cnt.huge_punch_splits);
 	return found;
@@ -1851,7 +1970,8 @@ unlock_cut:
 	folio_unlock(folio);
 	folio_put(folio);
 cut:
-	return kvmshare_unit_cut(part, mapping, first, end, entry, n, NULL);
+	return kvmshare_unit_cut(part, mapping, first, end, entry, n, NULL,
+				 false);
 }
 
 /* A unit cut by a range being freed: split it, or defer a punch's split. */
@@ -1861,71 +1981,247 @@ static bool kvmshare_unit_trim(struct kvmshare_part *part,
 {
 	if (punch)
 		return kvmshare_unit_defer(part, mapping, first, end, entry, n);
-	return kvmshare_unit_cut(part, mapping, first, end, entry, n, NULL);
+	return kvmshare_unit_cut(part, mapping, first, end, entry, n, NULL,
+				 false);
 }
 
-/* Units with deferred holes the eviction work looks at per call. */
-#define KVMSHARE_HOLES_LOOKS	4
-
-/**
- * kvmshare_huge_holes_reclaim - free a unit's deferred holes, pool short
- * @part: a partition the eviction work takes pages from
- * @inode: its inode, held by the work
- *
- * Splits the first unit with deferred holes that splits, of at most
- * KVMSHARE_HOLES_LOOKS: the punched pages leave the pool without I/O,
- * before anything is paged out. The locks a punch holds are only tried
- * (the work must not wait for a writer or a punch of the file); a unit
- * whose page-out is in flight or that someone holds is passed over (a
- * hint: one held after the look is kept, as kvmshare_unit_cut() keeps
- * one, with nothing zeroed). With huge_punch_split_pct 100 the
- * holes stay. The pages that left count as punched. Returns whether a
- * unit was split.
+/*
+ * The eviction work's reclaim of deferred holes (review s27 h7, H1, H2,
+ * M3). Units with bitmaps it weighs per call, from a cursor of the
+ * partition (a pass goes on where the last one stopped); units it splits
+ * per call at most; and the fewest holes, the bits checked against the
+ * data, for which a unit is worth its PMD when memory is wanted (a split
+ * for a page or two of stale bits would free nothing and lose the PMD
+ * for good).
  */
-bool kvmshare_huge_holes_reclaim(struct kvmshare_part *part,
-				 struct inode *inode)
-{
-	struct address_space *mapping = inode->i_mapping;
-	unsigned long i = 0, looks = 0;
-	struct folio *folio;
-	bool split = false;
-	void *map, *entry;
-	pgoff_t base;
-	u64 n = 0;
+#define KVMSHARE_HOLES_LOOKS	16
+#define KVMSHARE_HOLES_SPLITS	4
+#define KVMSHARE_HOLES_MIN	16
 
-	if (xa_empty(&part->holes) ||
-	    READ_ONCE(huge_punch_split_pct) >= 100)
+struct kvmshare_holes_look {
+	unsigned long index;
+	unsigned int weight;
+};
+
+/*
+ * Weigh up to KVMSHARE_HOLES_LOOKS bitmaps of @part from *@next on
+ * (wrapping round once, if @wrap) into @looks, under the tree's lock
+ * (a bitmap is freed only after its erase, which takes it); keep those
+ * with at least @min bits. *@next is left after the last one weighed;
+ * *@end is set when the walk reached the end of the tree. Returns how
+ * many were kept.
+ */
+static unsigned int kvmshare_holes_weigh(struct kvmshare_part *part,
+					 unsigned long *next, bool wrap,
+					 unsigned int min,
+					 struct kvmshare_holes_look *looks,
+					 bool *end)
+{
+	unsigned long start = *next, stop = ULONG_MAX;
+	XA_STATE(xas, &part->holes, start);
+	unsigned int nr = 0, seen = 0, w;
+	unsigned long *map;
+
+	*end = false;
+	xas_lock(&xas);
+again:
+	xas_for_each(&xas, map, stop) {
+		w = kvmshare_holes_weight(map);
+		if (w >= min) {
+			looks[nr].index = xas.xa_index;
+			looks[nr].weight = w;
+			nr++;
+		}
+		*next = xas.xa_index + 1;
+		if (++seen >= KVMSHARE_HOLES_LOOKS)
+			goto unlock;
+	}
+	*end = true;
+	*next = 0;
+	if (wrap && start && stop == ULONG_MAX) {
+		stop = start - 1;
+		xas_set(&xas, 0);
+		goto again;
+	}
+unlock:
+	xas_unlock(&xas);
+	return nr;
+}
+
+/*
+ * Split the unit at index @i of part->holes for its deferred holes if,
+ * its bits checked against the data, it still has at least @min of them
+ * (or, with @min 0, is over the threshold @pct). Both file locks are
+ * held; the unit's lock is only tried. A bitmap left empty by the
+ * recount goes. Adds the pages freed to *@n; returns whether the unit
+ * was split.
+ */
+static bool kvmshare_holes_take(struct kvmshare_part *part,
+				struct address_space *mapping,
+				unsigned long i, unsigned int min,
+				unsigned int pct, u64 *n)
+{
+	pgoff_t base = (pgoff_t)i << KVMSHARE_UNIT_ORDER;
+	bool want = false, split = false;
+	struct folio *folio;
+	unsigned long *map;
+	unsigned int nr;
+	void *entry;
+
+	entry = xa_load(&part->pages, base);
+	if (!kvmshare_is_unit(entry))
 		return false;
+	folio = kvmshare_unit_get(part, base, entry);
+	if (!folio)
+		return false;
+	if (!folio_trylock(folio)) {
+		folio_put(folio);
+		return false;
+	}
+	map = xa_load(&part->holes, i);
+	if (xa_load(&part->pages, base) != entry || !map ||
+	    READ_ONCE(folio->private))
+		goto unlock;
+	kvmshare_holes_recount(part, folio, base, map, base, base);
+	nr = kvmshare_holes_weight(map);
+	KVMSHARE_HOLES_RECOUNTED(map) = nr;
+	if (!nr) {
+		/* Ours to free: erased under the folio lock, unit there. */
+		bitmap_free(xa_erase(&part->holes, i));
+		goto unlock;
+	}
+	want = min ? nr >= min : kvmshare_holes_over(nr, pct);
+unlock:
+	folio_unlock(folio);
+	folio_put(folio);
+	if (!want)
+		return false;
+	/*
+	 * Unmapped there, and split only if nobody but the array holds it
+	 * then: a live VM's PMD is no obstacle (H1).
+	 */
+	kvmshare_unit_cut(part, mapping, base, base, entry, n, &split, true);
+	return split;
+}
+
+/* Take both file locks for the eviction work, without waiting. */
+static bool kvmshare_holes_lock(struct inode *inode)
+{
 	if (!inode_trylock(inode))
 		return false;
-	if (!down_write_trylock(&mapping->invalidate_lock)) {
+	if (!down_write_trylock(&inode->i_mapping->invalidate_lock)) {
 		inode_unlock(inode);
 		return false;
 	}
-	xa_for_each(&part->holes, i, map) {
-		if (split || looks++ >= KVMSHARE_HOLES_LOOKS)
-			break;
-		base = (pgoff_t)i << KVMSHARE_UNIT_ORDER;
-		entry = xa_load(&part->pages, base);
-		if (!kvmshare_is_unit(entry))
-			continue;
-		folio = page_folio((struct page *)entry);
-		/*
-		 * Hints, without a reference: a unit whose page-out is in
-		 * flight or that someone holds would only be zeroed (and
-		 * made dirty, keeping the page-out from ending).
-		 */
-		if (READ_ONCE(folio->private) || folio_ref_count(folio) != 1)
-			continue;
-		kvmshare_unit_cut(part, mapping, base, base, entry, &n, &split);
-	}
-	filemap_invalidate_unlock(mapping);
+	return true;
+}
+
+static void kvmshare_holes_unlock(struct inode *inode)
+{
+	filemap_invalidate_unlock(inode->i_mapping);
 	inode_unlock(inode);
-	if (split) {
-		atomic64_inc(&part->cnt.huge_punch_splits);
+}
+
+static int kvmshare_holes_cmp(const void *a, const void *b)
+{
+	const struct kvmshare_holes_look *x = a, *y = b;
+
+	return x->weight < y->weight ? 1 : x->weight > y->weight ? -1 : 0;
+}
+
+/**
+ * kvmshare_huge_holes_reclaim - free deferred holes, memory wanted
+ * @part: a partition the eviction work takes pages from (the pool is
+ *	short, or it is above its target)
+ * @inode: its inode, held by the work
+ * @want: pages the work would page out of it
+ *
+ * Before anything is paged out: weighs KVMSHARE_HOLES_LOOKS units with
+ * deferred holes from the partition's cursor on, and splits the heaviest
+ * first, each with at least KVMSHARE_HOLES_MIN holes once its bits are
+ * checked against the data, until @want pages are freed or
+ * KVMSHARE_HOLES_SPLITS units are split. The punched pages leave the
+ * pool without I/O. A mapped unit is unmapped and split
+ * (kvmshare_unit_cut()); one whose page-out is in flight, that is locked
+ * or held by someone else is passed over, untouched. The file locks are
+ * only tried (the work must not wait for a writer or a punch of the
+ * file), and nothing sleeps with them held. With huge_punch_split_pct
+ * 100 the holes stay. The pages that left count as punched. Returns
+ * them.
+ */
+u64 kvmshare_huge_holes_reclaim(struct kvmshare_part *part,
+				struct inode *inode, u64 want)
+{
+	struct kvmshare_holes_look looks[KVMSHARE_HOLES_LOOKS];
+	unsigned int k, nr, splits = 0;
+	u64 n = 0;
+	bool end;
+
+	if (!want || xa_empty(&part->holes) ||
+	    READ_ONCE(huge_punch_split_pct) >= 100)
+		return 0;
+	if (!kvmshare_holes_lock(inode))
+		return 0;
+	nr = kvmshare_holes_weigh(part, &part->holes_next, true,
+				  KVMSHARE_HOLES_MIN, looks, &end);
+	sort(looks, nr, sizeof(looks[0]), kvmshare_holes_cmp, NULL);
+	for (k = 0; k < nr && n < want && splits < KVMSHARE_HOLES_SPLITS;
+	     k++)
+		splits += kvmshare_holes_take(part, inode->i_mapping,
+					      looks[k].index,
+					      KVMSHARE_HOLES_MIN, 0, &n);
+	kvmshare_holes_unlock(inode);
+	if (splits) {
+		atomic64_add(splits, &part->cnt.huge_punch_splits);
 		atomic64_add(n, &part->cnt.punched);
 	}
-	return split;
+	return n;
+}
+
+/**
+ * kvmshare_huge_holes_rescan - apply a lowered huge_punch_split_pct
+ * @part: a partition with deferred holes
+ * @inode: its inode, held by the eviction work
+ *
+ * huge_punch_split_pct is read at a punch; once it is lowered (to 0: an
+ * operator or a policy that wants the memory back), the holes already
+ * deferred are looked at again here, by the eviction work, from a cursor
+ * of the partition: a unit over the new threshold, its bits checked
+ * against the data, is split (review s27 h7, H2). Bounded per call as
+ * kvmshare_huge_holes_reclaim(). Returns whether there is more to look
+ * at (the file locks were busy, or the walk did not reach the end yet).
+ */
+bool kvmshare_huge_holes_rescan(struct kvmshare_part *part,
+				struct inode *inode)
+{
+	struct kvmshare_holes_look looks[KVMSHARE_HOLES_LOOKS];
+	unsigned int pct = READ_ONCE(huge_punch_split_pct);
+	unsigned int k, nr, min, splits = 0;
+	u64 n = 0;
+	bool end;
+
+	if (xa_empty(&part->holes) || pct >= 100)
+		return false;
+	if (!kvmshare_holes_lock(inode))
+		return true;
+	/* Over the threshold: more than pct percent (0: any hole). */
+	min = pct * KVMSHARE_UNIT_PAGES / 100 + 1;
+	nr = kvmshare_holes_weigh(part, &part->holes_scan, false, min, looks,
+				  &end);
+	for (k = 0; k < nr && splits < KVMSHARE_HOLES_SPLITS; k++)
+		splits += kvmshare_holes_take(part, inode->i_mapping,
+					      looks[k].index, 0, pct, &n);
+	kvmshare_holes_unlock(inode);
+	if (splits) {
+		atomic64_add(splits, &part->cnt.huge_punch_splits);
+		atomic64_add(n, &part->cnt.punched);
+	}
+	/* Not all of those weighed taken: look at them again. */
+	if (k < nr) {
+		part->holes_scan = looks[k].index;
+		return true;
+	}
+	return !end;
 }
 
 /**
@@ -2004,23 +2300,38 @@ u64 kvmshare_huge_trim(struct kvmshare_part *part,
  * Swap the 512 entries of the locked unit @folio at @base for @ents in one
  * section under the array's lock, counting the entries on the backing
  * store in *@out and the all-zero ones in *@zero, and clearing the marks.
+ * A deferred hole (its bit set) that went out all zero becomes a hole,
+ * as its punch would have left it, counted in *@holes: not an all-zero
+ * page that a unit page-in or a collapse would charge again (review s27
+ * h7, M2); one written since through the PMD went out as data and stays
+ * so. The unit's bitmap leaves the tree in the same section (M1), put
+ * in *@map for the caller to free.
  * Only if every entry is still the unit's, and the unit is unmapped and
  * referenced by the array and its page-out only: looked at again here,
  * as a reference can appear after the caller's look (the policy's reader
  * of a control file takes one under this lock only). Replacing entries
- * allocates nothing. Returns whether the unit left the array.
+ * allocates nothing (a NULL store may free a node). Returns whether the
+ * unit left the array.
  */
 static bool kvmshare_unit_swap_out(struct kvmshare_part *part,
 				   struct folio *folio, pgoff_t base,
 				   void * const *ents, unsigned int *out,
-				   unsigned int *zero)
+				   unsigned int *zero, unsigned int *holes,
+				   unsigned long **map)
 {
 	XA_STATE(xas, &part->pages, base);
+	unsigned long *bits;
 	bool swapped = false;
 	unsigned int i;
+	void *e;
 
 	*out = 0;
 	*zero = 0;
+	*holes = 0;
+	*map = NULL;
+	/* The folio lock keeps it (M1). */
+	bits = xa_empty(&part->holes) ? NULL :
+	       xa_load(&part->holes, base >> KVMSHARE_UNIT_ORDER);
 	xas_lock(&xas);
 	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
 		xas_set(&xas, base + i);
@@ -2029,15 +2340,30 @@ static bool kvmshare_unit_swap_out(struct kvmshare_part *part,
 	}
 	if (folio_mapped(folio) || folio_ref_count(folio) != 2)
 		goto unlock;
+	/* The entries first, the holes after (which may free nodes). */
 	for (i = 0; i < KVMSHARE_UNIT_PAGES; i++) {
+		e = ents[i];
+		if (bits && test_bit(i, bits) &&
+		    kvmshare_ent_kind(e) != KVMSHARE_ENT_OUT) {
+			(*holes)++;
+			continue;
+		}
 		xas_set(&xas, base + i);
-		xas_store(&xas, ents[i]);
+		xas_store(&xas, e);
 		xas_init_marks(&xas);
-		if (kvmshare_ent_kind(ents[i]) == KVMSHARE_ENT_OUT)
+		if (kvmshare_ent_kind(e) == KVMSHARE_ENT_OUT)
 			(*out)++;
 		else
 			(*zero)++;
 	}
+	for (i = 0; *holes && i < KVMSHARE_UNIT_PAGES; i++) {
+		if (!test_bit(i, bits) ||
+		    kvmshare_ent_kind(ents[i]) == KVMSHARE_ENT_OUT)
+			continue;
+		xas_set(&xas, base + i);
+		xas_store(&xas, NULL);
+	}
+	*map = kvmshare_holes_erase(part, base);
 	/*
 	 * Counted before a removal can see the entries and uncount them
 	 * (pool->lock nests inside the array's lock).
@@ -2063,9 +2389,10 @@ static bool kvmshare_unit_out_end(struct kvmshare_unit_out *uo)
 {
 	struct kvmshare_part *part = uo->part;
 	struct kvmshare_pool *pool = part->pool;
+	unsigned int i, out = 0, zero = 0, holes = 0;
 	struct folio *folio = uo->folio;
-	unsigned int i, out = 0, zero = 0;
 	bool dropped = false, put = true;
+	unsigned long *map = NULL;
 
 	folio_lock(folio);
 	if (!READ_ONCE(uo->result) &&
@@ -2075,11 +2402,11 @@ static bool kvmshare_unit_out_end(struct kvmshare_unit_out *uo)
 	    !kvmshare_unit_poisoned(&folio->page)) {
 		kvmshare_inject(pool, KVMSHARE_INJ_UNIT_OUT_CHECKED);
 		dropped = kvmshare_unit_swap_out(part, folio, uo->base,
-						 uo->ents, &out, &zero);
+						 uo->ents, &out, &zero, &holes,
+						 &map);
 	}
-	/* Its deferred holes went out as ZERO entries (all zero). */
-	if (dropped)
-		kvmshare_holes_drop(part, uo->base);
+	/* Its deferred holes went out as holes (all zero). */
+	kvmshare_holes_free(part, map);
 	/*
 	 * Kept and still in the array (a removal erases it under the folio
 	 * lock): the array's reference keeps it, so ours goes before the
@@ -2096,10 +2423,16 @@ static bool kvmshare_unit_out_end(struct kvmshare_unit_out *uo)
 		kvmshare_uncharge(part, KVMSHARE_UNIT_PAGES);
 		atomic64_add(out, &part->cnt.pageouts);
 		atomic64_add(zero, &part->cnt.zero_elided);
+		atomic64_add(holes, &part->cnt.punched);
 		atomic64_inc(&part->cnt.huge_pageouts);
 		atomic64_dec(&part->cnt.huge_units);
-		/* A hint for its page-in (no memory: no hint). */
-		kvmshare_unit_hint(part, uo->base, KVMSHARE_UNIT_WAS_OUT);
+		/*
+		 * A hint for its page-in (no memory: no hint); one with holes
+		 * comes back 4 KiB, the holes staying holes (M2).
+		 */
+		kvmshare_unit_hint(part, uo->base,
+				   holes ? KVMSHARE_UNIT_HOLES :
+				   KVMSHARE_UNIT_WAS_OUT);
 		/* The array's reference and ours: a poisoned unit is kept. */
 		kvmshare_unit_release(part, folio, uo->base);
 	} else {
