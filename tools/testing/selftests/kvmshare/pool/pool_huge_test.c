@@ -3484,13 +3484,18 @@ TEST(huge_punch_split_pct_checks_its_values)
 
 /*
  * A unit with deferred holes is paged out whole (fadvise): its holes go
- * as all-zero pages (zero_elided), not as data, and its bitmap with it;
- * read back, the holes are zeros and every other byte as it was.
+ * as holes (punched_pages), not as all-zero pages a unit page-in or a
+ * collapse would charge again (review s27 h7, M2), nor as data, and its
+ * bitmap with it; read back, the holes are zeros and every other byte as
+ * it was. Faulted back through the mapping, page by page in order (a
+ * sequential fault would page a unit in whole), the data comes back
+ * 4 KiB and the holes stay holes: resident is the data only.
  */
-TEST_F_TIMEOUT(huge, deferred_holes_page_out_as_zero, 60)
+TEST_F_TIMEOUT(huge, deferred_holes_page_out_as_holes, 60)
 {
 	struct kvmshare_part_stats st;
 	struct ks_pager pg;
+	uint64_t i;
 
 	ASSERT_EQ(0, setup(self, "huge=on", -1));
 	punch_pct("50");
@@ -3507,12 +3512,25 @@ TEST_F_TIMEOUT(huge, deferred_holes_page_out_as_zero, 60)
 				     self->name)) UNIT_LOG(self);
 	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
 	EXPECT_EQ(0, st.resident_pages);
-	EXPECT_EQ(3, cnt(self, "zero_elided")) UNIT_LOG(self);
+	EXPECT_EQ(0, cnt(self, "zero_elided")) UNIT_LOG(self);
+	EXPECT_EQ(3, cnt(self, "punched_pages")) PUNCH_LOG(self);
 	EXPECT_EQ(UNIT_PAGES - 3, cnt(self, "pageouts"));
 	EXPECT_EQ(0, cnt(self, "huge_punch_pending")) PUNCH_LOG(self);
+	/* Through the mapping: 4 KiB page-ins, the holes not touched. */
+	for (i = 0; i < UNIT_PAGES; i++)
+		if (i < 5 || i >= 8)
+			EXPECT_EQ(word_of(i, 1, 0x87),
+				  peek(self->ram + i * KS_PAGE + 8))
+				TH_LOG("page %llu", (unsigned long long)i);
+	EXPECT_EQ(0, cnt(self, "huge_pageins")) UNIT_LOG(self);
+	EXPECT_EQ(0, cnt(self, "huge_units"));
+	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
+	EXPECT_EQ(UNIT_PAGES - 3, st.resident_pages);
 	EXPECT_TRUE(host_zero(self->fd, 5 * KS_PAGE, 3 * KS_PAGE));
 	EXPECT_EQ(-1, host_check_all(self->fd, 0, 5, 0x87));
 	EXPECT_EQ(-1, host_check_all(self->fd, 8, UNIT_PAGES - 8, 0x87));
+	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
+	EXPECT_EQ(UNIT_PAGES - 3, st.resident_pages);
 	ks_pager_detach(&pg);
 }
 
@@ -3626,6 +3644,81 @@ TEST_F(huge, short_pool_splits_at_a_deferred_punch)
 	EXPECT_EQ(-1, host_check_all(self->fd, 4, 5, 0x89));
 	EXPECT_EQ(-1, host_check_all(self->fd, 10, UNIT_PAGES - 10, 0x89));
 	ASSERT_EQ(0, ks_pool_remount(self->dir, "reserve=1M"));
+}
+
+/*
+ * The eviction work frees the deferred holes of a unit mapped by a PMD
+ * (review s27 h7, H1): 64 pages punched (under the threshold), the unit
+ * mapped again by a read, then the pool goes short (62 of its 64 MiB
+ * reserved) with no further punch and no paging service: the work
+ * unmaps the unit and splits it, the holes leave the pool, every other
+ * byte stays.
+ */
+TEST_F_TIMEOUT(huge, short_pool_reclaims_a_mapped_unit, 60)
+{
+	uint64_t i;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	punch_pct("50");
+	host_fill_all(self->ram, 0, UNIT_PAGES, 0x8a);
+	if (no_block(self, 1, 0))
+		SKIP(return, NO_BLOCK);
+	for (i = 0; i < 64; i++)
+		punch(_metadata, self->fd, 2 * i, 1);
+	ASSERT_EQ(64, cnt(self, "huge_punch_pending")) PUNCH_LOG(self);
+	EXPECT_EQ(word_of(1, 1, 0x8a), peek(self->ram + KS_PAGE + 8));
+	ASSERT_EQ(2048, smaps_pmd_kb(self->ram));
+	ASSERT_EQ(0, ks_pool_remount(self->dir, "reserve=62M"));
+	EXPECT_EQ(1, ks_sysfs_settle(1, 20,
+				     "%s/partitions/vm/huge_punch_splits",
+				     self->name)) PUNCH_LOG(self);
+	EXPECT_EQ(0, cnt(self, "huge_units")) PUNCH_LOG(self);
+	EXPECT_EQ(0, cnt(self, "huge_punch_pending"));
+	EXPECT_EQ(0, cnt(self, "huge_pinned_cuts"));
+	EXPECT_EQ(64, cnt(self, "punched_pages"));
+	EXPECT_EQ(UNIT_PAGES - 64, resident(_metadata, self->fd));
+	for (i = 0; i < UNIT_PAGES; i++) {
+		if (i % 2 == 0 && i < 128) {
+			EXPECT_TRUE(host_zero(self->fd, i * KS_PAGE, KS_PAGE))
+				TH_LOG("page %llu", (unsigned long long)i);
+		} else {
+			EXPECT_EQ(-1, host_check_all(self->fd, i, 1, 0x8a))
+				TH_LOG("page %llu", (unsigned long long)i);
+		}
+	}
+	ASSERT_EQ(0, ks_pool_remount(self->dir, "reserve=1M"));
+}
+
+/*
+ * Lowering huge_punch_split_pct frees the holes already deferred over
+ * the new value (review s27 h7, H2): 64 pages punched at 50 (kept), the
+ * unit mapped again by a read; at 10 (51 pages) the eviction work's next
+ * pass splits it, mapped as it is; a unit under the new value stays.
+ */
+TEST_F_TIMEOUT(huge, lowered_punch_split_pct_frees_deferred_holes, 60)
+{
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	punch_pct("50");
+	host_fill_all(self->ram, 0, 2 * UNIT_PAGES, 0x8b);
+	if (no_block(self, 2, 0))
+		SKIP(return, NO_BLOCK);
+	punch(_metadata, self->fd, 0, 64);
+	punch(_metadata, self->fd, UNIT_PAGES, 8);
+	ASSERT_EQ(72, cnt(self, "huge_punch_pending")) PUNCH_LOG(self);
+	EXPECT_EQ(word_of(100, 1, 0x8b), peek(self->ram + 100 * KS_PAGE + 8));
+	ASSERT_EQ(2048, smaps_pmd_kb(self->ram));
+	punch_pct("10");
+	EXPECT_EQ(1, ks_sysfs_settle(1, 20,
+				     "%s/partitions/vm/huge_punch_splits",
+				     self->name)) PUNCH_LOG(self);
+	EXPECT_EQ(1, cnt(self, "huge_units")) PUNCH_LOG(self);
+	EXPECT_EQ(8, cnt(self, "huge_punch_pending"));
+	EXPECT_EQ(64, cnt(self, "punched_pages"));
+	EXPECT_EQ(2 * UNIT_PAGES - 64, resident(_metadata, self->fd));
+	EXPECT_TRUE(host_zero(self->fd, 0, 64 * KS_PAGE));
+	EXPECT_EQ(-1, host_check_all(self->fd, 64, UNIT_PAGES - 64, 0x8b));
+	EXPECT_EQ(-1, host_check_all(self->fd, UNIT_PAGES + 8,
+				     UNIT_PAGES - 8, 0x8b));
 }
 
 TEST_HARNESS_MAIN
