@@ -14,10 +14,14 @@
 # FilePmdMapped in QEMU's mapping; the punches deferred (their size is
 # printed); units split past the threshold and the partition's resident
 # memory down to the balloon's target but for the holes still deferred;
-# the counts add up; the guest verifies every word it keeps, also after
-# the balloon is deflated again and the guest reuses the pages (stores
-# through the PMD into deferred holes). Under TCG (suite e2e_tcg) with a
-# smaller guest.
+# the counts add up; the guest verifies every word it keeps. Then the
+# balloon is deflated and the guest's second round (guest_mem's GAP:
+# it waits for the deflation) writes FILL MiB again, into the pages the
+# balloon gave back, deferred holes among them (stores through the PMD,
+# unseen by the pool), and verifies every word (review s27 h7, T1); the
+# balloon is inflated again, so that units holding re-written holes are
+# punched and split, and the guest verifies what it keeps. Under TCG
+# (suite e2e_tcg) with a smaller guest.
 
 # shellcheck source=../lib/e2e.sh
 . "$(dirname "$0")/../lib/e2e.sh"
@@ -35,7 +39,7 @@ else
 fi
 
 echo "TAP version 13"
-echo "1..12"
+echo "1..15"
 e2e_setup
 pct_was=$(cat $PCT 2>/dev/null)
 if [ -z "$pct_was" ]; then
@@ -50,7 +54,8 @@ e2e_check "mount a huge=on pool in the chroot" \
 e2e_check "create a ${MEM}M partition" \
 	kvmsharectl create $E2E_RUN/pool/g ${MEM}M
 
-E2E_APPEND=kvmshare_mem=$KEEP,$FILL,1,$HOLD
+GAP=$((300 * E2E_SLACK))
+E2E_APPEND=kvmshare_mem=$KEEP,$FILL,2,$HOLD,$GAP
 E2E_MEM_OPTS=,align=2M
 e2e_qemu g /run/pool/g ${MEM}M mem -device virtio-balloon-pci,id=bal0
 e2e_booted g 180 && e2e_wait g "GUEST-FILLED 1" 180
@@ -108,14 +113,34 @@ echo "# allocated $a punched $pt truncated $tr resident $r pending $pend"
 [ $((a - pt - tr)) = "$r" ] && [ "$pend" -le "$r" ]
 e2e_tap $? "allocated - punched - truncated is resident; deferred pages are resident"
 
-# Deflate: the guest takes the pages back and writes them, deferred
-# holes too (through the PMD, unseen by the pool): nothing is lost.
+# Deflate: the guest's second round takes the pages back and writes
+# them, deferred holes too (through the PMD, unseen by the pool), and
+# verifies every word: nothing is lost.
+e2e_qmp g "{\"execute\": \"balloon\", \"arguments\": {\"value\": $((MEM * 1048576))}}" >/dev/null
+e2e_wait g "GUEST-FREED 2" $((GAP + 180))
+e2e_tap $? "after the deflation the guest writes, verifies and frees $FILL MiB again"
+grep 'GUEST-GAP' $E2E_RUN/g.log | sed 's/^/# /'
+! grep -q 'GUEST-FREED.*BAD\|GUEST-ROUND.*BAD' $E2E_RUN/g.log &&
+	grep -q 'GUEST-GAP-END 1 deflated' $E2E_RUN/g.log
+e2e_tap $? "every word written into the deflated pages (deferred holes too) was right"
+echo "# after deflate and round 2: resident $(num g resident_pages)," \
+     "pending $(num g huge_punch_pending), units $(num g huge_units)," \
+     "splits for punches $(num g huge_punch_splits)"
+
+# Inflate again: units whose holes were written are punched and split
+# (the split keeps every page with data); the guest verifies its words.
+s3=$(num g huge_punch_splits)
+e2e_qmp g "{\"execute\": \"balloon\", \"arguments\": {\"value\": $((BAL * 1048576))}}" >/dev/null
+sleep $((20 * E2E_SLACK))
+echo "# after the second inflation: resident $(num g resident_pages)," \
+     "pending $(num g huge_punch_pending), splits for punches" \
+     "+$(( $(num g huge_punch_splits) - s3 ))"
 e2e_qmp g "{\"execute\": \"balloon\", \"arguments\": {\"value\": $((MEM * 1048576))}}" >/dev/null
 sleep $((5 * E2E_SLACK))
 e2e_alive g
 e2e_tap $? "the guest keeps running and verifying every word it keeps"
-echo "# after deflate: resident $(num g resident_pages), pending" \
-     "$(num g huge_punch_pending), units $(num g huge_units)"
+! grep -q 'GUEST-ALIVE.*BAD\|GUEST-ROUND.*BAD' $E2E_RUN/g.log
+e2e_tap $? "no word the guest keeps went bad across both inflations"
 
 e2e_stop g
 e2e_logs_clean
