@@ -3364,6 +3364,9 @@ TEST_F(huge, write_after_deferred_punch_repopulates)
 	punch(_metadata, self->fd, c, 1);
 	(void)peek(self->ram + 400 * KS_PAGE);	/* a read maps the PMD */
 	poke(self->ram + c * KS_PAGE + 40, v + 2);
+	/* Through the PMD: unseen, c's bit stays (review s27 h7, T2). */
+	EXPECT_EQ(1, cnt(self, "huge_punch_pending")) PUNCH_LOG(self);
+	EXPECT_EQ(2048, smaps_pmd_kb(self->ram));
 	/* 256 more holes (pages 256..511): 256, or 257 with c's stale bit. */
 	for (i = UNIT_PAGES / 2; i < UNIT_PAGES; i++)
 		punch(_metadata, self->fd, i, 1);
