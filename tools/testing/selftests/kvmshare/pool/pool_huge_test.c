@@ -54,7 +54,11 @@
  * at once; 100 splits only a unit punched whole; the holes page out as
  * all-zero pages; a write(), a fault and a page-out racing a deferred
  * punch (inject point 23) lose nothing. The fixture sets the parameter
- * to 0 (split at once) for every test but those.
+ * to 0 (split at once) for every test but those. Issue 18's acceptance,
+ * guest_units_split_and_collapsed_again: an mvm guest's units through a
+ * deferred punch and its split, a page-out by a lowered target, page-in
+ * whole (the guest) and 4 KiB (read()), and the background collapse,
+ * every byte checked and KVM's 2M pages counted at each step.
  *
  * Fragmented hosts: a unit needs a free 2 MiB block of the test VM. The
  * tests that need one (all but the controls and the bad-input ones) skip,
@@ -366,6 +370,19 @@ static int kvm_tdp(void)
 	}
 	return 0;
 }
+
+/* KVM's mappings of the guest by size, for TH_LOG(). */
+static const char *kvm_maps(struct _test_data_huge *self)
+{
+	static char buf[64];
+
+	snprintf(buf, sizeof(buf), "pages_2m %lld, pages_4k %lld",
+		 mvm_stat(self->vm, "pages_2m"),
+		 mvm_stat(self->vm, "pages_4k"));
+	return buf;
+}
+
+#define KVM_MAPS_LOG(self)	TH_LOG("%s", kvm_maps(self))
 
 static int vm_create(struct _test_data_huge *self, int vcpus)
 {
@@ -2254,9 +2271,7 @@ TEST_F_TIMEOUT(huge, raised_target_pages_units_in_whole, 120)
 	if (kvm_tdp())
 		EXPECT_GE(mvm_stat(self->vm, "pages_2m") * 10,
 			  (long long)RAM_UNITS * 9)
-			TH_LOG("pages_2m %lld, pages_4k %lld",
-			       mvm_stat(self->vm, "pages_2m"),
-			       mvm_stat(self->vm, "pages_4k"));
+			KVM_MAPS_LOG(self);
 	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
 	EXPECT_EQ(RAM_PAGES, st.resident_pages);
 	EXPECT_EQ(0, st.paged_out_pages);
@@ -3722,6 +3737,248 @@ TEST_F_TIMEOUT(huge, lowered_punch_split_pct_frees_deferred_holes, 60)
 	EXPECT_EQ(-1, host_check_all(self->fd, 64, UNIT_PAGES - 64, 0x8b));
 	EXPECT_EQ(-1, host_check_all(self->fd, UNIT_PAGES + 8,
 				     UNIT_PAGES - 8, 0x8b));
+}
+
+/*
+ * For guest_units_split_and_collapsed_again (below): check @n pages of
+ * the slot from page @first, every byte: all zero if @zero, else the
+ * pattern of @seed that MVM_OP_FILL writes; by the guest if @guest
+ * (MVM_OP_ZERO, MVM_OP_VERIFY), else by read(), which maps nothing (and
+ * pages in 4 KiB).
+ */
+static void check_span(struct __test_metadata *_metadata,
+		       struct _test_data_huge *self, int guest, int zero,
+		       uint64_t first, uint64_t n, uint64_t seed)
+{
+	uint64_t want = 0, buf[KS_PAGE / 8], i, w;
+	struct mvm_result res;
+	long long bad = -1;
+
+	if (!n)
+		return;
+	if (guest) {
+		ASSERT_EQ(0, mvm_call(self->vcpu[0],
+				      zero ? MVM_OP_ZERO : MVM_OP_VERIFY,
+				      MVM_DATA_GPA + first * KS_PAGE, n, seed,
+				      &res));
+		if (res.status != MVM_OK)
+			bad = (res.addr - MVM_DATA_GPA) / KS_PAGE;
+	}
+	for (i = first; !guest && bad < 0 && i < first + n; i++) {
+		if (!zero)
+			want = mvm_pattern(MVM_DATA_GPA + i * KS_PAGE, seed);
+		if (pread(self->fd, buf, KS_PAGE, i * KS_PAGE) != KS_PAGE)
+			bad = i;
+		for (w = 0; bad < 0 && w < KS_PAGE / 8; w++)
+			if (buf[w] != want)
+				bad = i;
+	}
+	EXPECT_EQ(-1, bad)
+		TH_LOG("%s, pages %llu..%llu: page %lld is not %s",
+		       guest ? "guest" : "read()", (unsigned long long)first,
+		       (unsigned long long)(first + n - 1), bad,
+		       zero ? "zero" : "the pattern");
+}
+
+/* Pages [first, first + n) of a partition. */
+struct page_range {
+	uint64_t first, n;
+};
+
+/*
+ * Check pages [@first, @end) of the slot as check_span() does: zeros in
+ * the @nr ranges of @holes (in order), the pattern of @seed elsewhere.
+ */
+static void check_holes(struct __test_metadata *_metadata,
+			struct _test_data_huge *self, int guest,
+			uint64_t first, uint64_t end, uint64_t seed,
+			const struct page_range *holes, size_t nr)
+{
+	uint64_t at = first, lo, hi;
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		lo = holes[i].first > at ? holes[i].first : at;
+		hi = holes[i].first + holes[i].n < end ?
+		     holes[i].first + holes[i].n : end;
+		if (lo >= hi)
+			continue;
+		check_span(_metadata, self, guest, 0, at, lo - at, seed);
+		check_span(_metadata, self, guest, 1, lo, hi - lo, seed);
+		at = hi;
+	}
+	check_span(_metadata, self, guest, 0, at, end - at, seed);
+}
+
+/*
+ * The pages punched in unit 0 by guest_units_split_and_collapsed_again:
+ * 8 (deferred at 50 %), then 256 more (264 of 512: split).
+ */
+static const struct page_range cycle_holes[] = {
+	{ 100, 8 },
+	{ UNIT_PAGES / 2, UNIT_PAGES / 2 },
+};
+
+/*
+ * The cycle (issue 18: "a nested guest whose memory is served by 2 MiB
+ * mappings, split by eviction and by punch with every byte verified,
+ * collapsed again when room returns"), with a paging service and the
+ * access sampler quiet; every byte checked at each step, by the guest
+ * and by read(): the pattern, zeros where punched.
+ * 1. The guest fills its slot: 16 units, FilePmdMapped 32 MiB, and KVM
+ *    maps them by 2M pages (pages_2m, with NPT or EPT).
+ * 2. Unit 0 is punched as a balloon does, at huge_punch_split_pct 50: 8
+ *    pages are deferred (zeroed in place, no split), and the guest's next
+ *    touch gets the unit by a 2M page again; 256 more pages pass the
+ *    threshold: the unit is split, the 264 pages freed, and the guest
+ *    maps the rest 4 KiB, one 2M page fewer. That VMA keeps a page table
+ *    there (section 3.2 of the plan), and the range has holes: unit 0 is
+ *    never collapsed again (the background passes over it: pte_seen).
+ * 3. The target drops to 4 units: 11 units or more page out whole (the
+ *    floor kept), KVM's 2M pages of them go.
+ * 4. Room returns (no target). The guest walks the first half back: its
+ *    units page in whole (unit 1 by the evidence of unit 0's last page,
+ *    a 4 KiB page the guest touched, the others by guesses). read()
+ *    brings the second half back 4 KiB: those units come back split by
+ *    their eviction, no unit made. The background collapse (10 ms) makes
+ *    each of them a unit again, without a fault, and the guest's next
+ *    walk maps all 15 units by 2M pages: FilePmdMapped 30 MiB, pages_2m
+ *    at least 15, every page resident, no block left on the store.
+ */
+TEST_F_TIMEOUT(huge, guest_units_split_and_collapsed_again, 180)
+{
+	const uint64_t keep = 4 * UNIT_PAGES, half = RAM_PAGES / 2;
+	const uint64_t holes = cycle_holes[0].n + cycle_holes[1].n;
+	const uint64_t seed = 0x5454;
+	const int tdp = kvm_tdp();
+	long long p2m, out, ins, units, split, fb, sparse;
+	struct kvmshare_part_stats st;
+	uint64_t least = UINT64_MAX;
+	struct mvm_result res;
+	struct ks_pager pg;
+
+	sampler_quiet();
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	punch_pct("50");
+	ASSERT_EQ(0, vm_create(self, 1));
+	ASSERT_EQ(0, ks_pager_attach(&pg, self->dir, 2 * RAM_PAGES, 256, 64,
+				     0, -1));
+	ASSERT_EQ(0, ks_pager_run(&pg));
+
+	/* 1. Units, mapped by PMDs and by KVM's 2M pages. */
+	ASSERT_EQ(0, mvm_call(self->vcpu[0], MVM_OP_FILL, MVM_DATA_GPA,
+			      RAM_PAGES, seed, &res));
+	ASSERT_EQ(MVM_OK, res.status);
+	if (no_block(self, RAM_UNITS, 0)) {
+		ks_pager_detach(&pg);
+		SKIP(return, NO_BLOCK);
+	}
+	ASSERT_EQ(RAM_UNITS, cnt(self, "huge_units"));
+	/* (a touch of each unit again, had the attach's sample met them) */
+	check_holes(_metadata, self, 1, 0, RAM_PAGES, seed, cycle_holes, 0);
+	EXPECT_EQ((long long)RAM_UNITS * 2048, smaps_pmd_kb(self->ram));
+	if (tdp)
+		EXPECT_GE(mvm_stat(self->vm, "pages_2m"),
+			  (long long)RAM_UNITS - 1)
+			KVM_MAPS_LOG(self);
+
+	/* 2. Punched: deferred, the 2M page back at the next touch... */
+	punch(_metadata, self->fd, cycle_holes[0].first, cycle_holes[0].n);
+	EXPECT_EQ(RAM_UNITS, cnt(self, "huge_units")) PUNCH_LOG(self);
+	EXPECT_EQ(0, cnt(self, "huge_splits"));
+	EXPECT_EQ((long long)cycle_holes[0].n,
+		  cnt(self, "huge_punch_pending"));
+	EXPECT_EQ(RAM_PAGES, resident(_metadata, self->fd));
+	check_holes(_metadata, self, 0, 0, UNIT_PAGES, seed, cycle_holes, 1);
+	check_holes(_metadata, self, 1, 0, UNIT_PAGES, seed, cycle_holes, 1);
+	EXPECT_EQ((long long)RAM_UNITS * 2048, smaps_pmd_kb(self->ram));
+	p2m = mvm_stat(self->vm, "pages_2m");
+	if (tdp)
+		EXPECT_GE(p2m, (long long)RAM_UNITS - 1)
+			KVM_MAPS_LOG(self);
+	/* ... then split past the threshold, and mapped 4 KiB. */
+	punch(_metadata, self->fd, cycle_holes[1].first, cycle_holes[1].n);
+	EXPECT_EQ(RAM_UNITS - 1, cnt(self, "huge_units")) PUNCH_LOG(self);
+	EXPECT_EQ(1, cnt(self, "huge_splits"));
+	EXPECT_EQ(1, cnt(self, "huge_punch_splits"));
+	EXPECT_EQ(0, cnt(self, "huge_split_failures"));
+	EXPECT_EQ((long long)holes, cnt(self, "huge_punch_deferred"));
+	EXPECT_EQ(0, cnt(self, "huge_punch_pending"));
+	EXPECT_EQ((long long)holes, cnt(self, "punched_pages"));
+	EXPECT_EQ(RAM_PAGES - holes, resident(_metadata, self->fd));
+	check_holes(_metadata, self, 0, 0, UNIT_PAGES, seed, cycle_holes, 2);
+	check_holes(_metadata, self, 1, 0, RAM_PAGES, seed, cycle_holes, 2);
+	EXPECT_EQ((long long)(RAM_UNITS - 1) * 2048, smaps_pmd_kb(self->ram));
+	if (tdp)
+		EXPECT_EQ(p2m - 1, mvm_stat(self->vm, "pages_2m"))
+			KVM_MAPS_LOG(self);
+
+	/* 3. Units paged out whole by a lowered target. */
+	ASSERT_EQ(0, set_target(self->fd, keep, 0));
+	EXPECT_EQ(0, wait_resident_least(self->fd, keep, 60, &least))
+		UNIT_LOG(self);
+	sleep(2);	/* (the last ends counted; nothing more may go) */
+	EXPECT_EQ(keep, least);
+	EXPECT_EQ(keep, resident(_metadata, self->fd));
+	out = cnt(self, "huge_pageouts");
+	units = cnt(self, "huge_units");
+	EXPECT_LE((long long)RAM_UNITS - 5, out) UNIT_LOG(self);
+	EXPECT_EQ((long long)RAM_UNITS - 1, units + out);
+	EXPECT_EQ(0, cnt(self, "huge_pageouts_kept"));
+	if (tdp)
+		EXPECT_LE(mvm_stat(self->vm, "pages_2m"), units)
+			KVM_MAPS_LOG(self);
+
+	/* 4. Room again: the guest pages the first half in, units whole. */
+	ASSERT_EQ(0, set_target(self->fd, 0, 0));
+	fb = cnt(self, "huge_fallbacks");
+	sparse = cnt(self, "huge_pagein_sparse");
+	check_holes(_metadata, self, 1, 0, half, seed, cycle_holes, 2);
+	ins = cnt(self, "huge_pageins");
+	EXPECT_LE(1, ins)
+		TH_LOG("huge_pageins %lld sparse %lld failures %lld fallbacks %lld",
+		       ins, cnt(self, "huge_pagein_sparse"),
+		       cnt(self, "huge_pagein_failures"),
+		       cnt(self, "huge_fallbacks"));
+	EXPECT_EQ(sparse, cnt(self, "huge_pagein_sparse"));
+	EXPECT_EQ(0, cnt(self, "huge_pagein_failures"));
+	/* read() brings the second half back 4 KiB: split by eviction. */
+	units = cnt(self, "huge_units");
+	check_holes(_metadata, self, 0, half, RAM_PAGES, seed, cycle_holes, 2);
+	EXPECT_EQ(ins, cnt(self, "huge_pageins"));
+	EXPECT_EQ(units, cnt(self, "huge_units"));
+	split = RAM_UNITS - 1 - units;
+	EXPECT_LE(1, split) UNIT_LOG(self);
+	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
+	EXPECT_EQ(RAM_PAGES, st.resident_pages);
+	EXPECT_EQ(0, st.paged_out_pages);
+	/* Collapsed again in the background, unit 0 passed over. */
+	collapse_ms("10");
+	wait_cnt(self, "huge_units", RAM_UNITS - 1, 30);
+	if (collapse_no_block(self) || no_block(self, RAM_UNITS - 1, fb)) {
+		ks_pager_detach(&pg);
+		SKIP(return, NO_BLOCK);
+	}
+	EXPECT_EQ(RAM_UNITS - 1, cnt(self, "huge_units")) COLLAPSE_LOG(self);
+	EXPECT_EQ(split, cnt(self, "huge_collapses"));
+	EXPECT_EQ(0, cnt(self, "huge_collapse_failures")) COLLAPSE_LOG(self);
+	EXPECT_LE(1, cnt(self, "huge_collapse_pte_skips"));
+	EXPECT_EQ(RAM_PAGES, resident(_metadata, self->fd));
+	/* The guest's walk maps the units by PMDs and 2M pages. */
+	check_holes(_metadata, self, 1, 0, RAM_PAGES, seed, cycle_holes, 2);
+	EXPECT_EQ(split, cnt(self, "huge_collapses"));	/* none by a fault */
+	EXPECT_EQ(RAM_UNITS - 1, cnt(self, "huge_units"));
+	EXPECT_EQ((long long)(RAM_UNITS - 1) * 2048, smaps_pmd_kb(self->ram));
+	if (tdp)
+		EXPECT_GE(mvm_stat(self->vm, "pages_2m"),
+			  (long long)RAM_UNITS - 1)
+			KVM_MAPS_LOG(self);
+	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
+	EXPECT_EQ(RAM_PAGES, st.resident_pages);
+	EXPECT_EQ(0, st.paged_out_pages);
+	EXPECT_EQ(0, st.pagein_errors);
+	EXPECT_EQ(0, ks_sysfs_settle(0, 5, "%s/blocks_used", self->name));
+	ks_pager_detach(&pg);
 }
 
 TEST_HARNESS_MAIN
