@@ -39,7 +39,7 @@ else
 fi
 
 echo "TAP version 13"
-echo "1..15"
+echo "1..16"
 e2e_setup
 pct_was=$(cat $PCT 2>/dev/null)
 if [ -z "$pct_was" ]; then
