@@ -43,9 +43,12 @@
  *    side), in the same turns; the guest's sums must agree with the host's.
  *
  * How each side is mapped, so that a ratio won by not being huge shows:
- * the share of the slot the VMM's mapping maps by PMD (FilePmdMapped or
- * ShmemPmdMapped of its VMA in /proc/self/smaps) after the first touch,
- * the lowest over the rounds as a figure; KVM's pages_2m per VM is
+ * the share of what the VMM's mapping maps (its VMA's Rss in
+ * /proc/self/smaps) that it maps by PMD (FilePmdMapped or ShmemPmdMapped)
+ * after the first touch, the lowest over the rounds as a figure (of what
+ * is mapped: the pool's access sampler unmaps the units it samples, every
+ * sample_ms, and those are mapped neither way until touched again; the
+ * share of the slot mapped at all is printed per round); KVM's pages_2m per VM is
  * printed when KVM uses NPT or EPT (kvm_amd.npt, kvm_intel.ept: without
  * them the count says nothing of the guest's mapping). The THP side must
  * have at least half its slot PMD-mapped in every round, or the run
@@ -217,9 +220,10 @@ static long long part_cnt(const char *part, const char *what)
 
 /*
  * kB of the mapping at @addr that /proc/self/smaps says are mapped by
- * PMD (FilePmdMapped plus ShmemPmdMapped), or -1.
+ * PMD (FilePmdMapped plus ShmemPmdMapped), or -1; its Rss (kB mapped at
+ * all) in @rss_kb if not NULL.
  */
-static long long smaps_pmd_kb(const void *addr)
+static long long smaps_pmd_kb(const void *addr, long long *rss_kb)
 {
 	unsigned long lo, hi, want = (unsigned long)addr;
 	long long v = -1;
@@ -235,6 +239,8 @@ static long long smaps_pmd_kb(const void *addr)
 			in = want >= lo && want < hi;
 			continue;
 		}
+		if (in && rss_kb && !strncmp(line, "Rss:", 4))
+			*rss_kb = strtoll(line + 4, NULL, 10);
 		if (in && (!strncmp(line, "FilePmdMapped:", 14) ||
 			   !strncmp(line, "ShmemPmdMapped:", 15)))
 			v = (v < 0 ? 0 : v) +
@@ -247,9 +253,23 @@ static long long smaps_pmd_kb(const void *addr)
 
 static double pmd_share(const void *addr)
 {
-	long long kb = smaps_pmd_kb(addr);
+	long long kb = smaps_pmd_kb(addr, NULL);
 
 	return kb < 0 ? -1 : kb * 1024.0 / slot_bytes;
+}
+
+/*
+ * The share of what the mapping at @addr maps that it maps by PMD, or -1;
+ * the share of the slot mapped at all in @mapped. The pool's access
+ * sampler unmaps the units it samples (sample_ms): what it unmapped is
+ * neither 2 MiB- nor 4 KiB-mapped until the guest touches it again.
+ */
+static double pmd_share_of_mapped(const void *addr, double *mapped)
+{
+	long long rss = 0, kb = smaps_pmd_kb(addr, &rss);
+
+	*mapped = rss * 1024.0 / slot_bytes;
+	return kb < 0 ? -1 : rss > 0 ? (double)kb / rss : 0;
 }
 
 /*
@@ -423,7 +443,7 @@ static int host_check(int fd, const char *what, uint64_t seed)
 
 /* Per round and figure: CHUNKS ratios; per round and side: the shares. */
 static double *fault_ratio[NR_SIDES], *access_ratio[NR_SIDES];
-static double share_pmd[ROUNDS][NR_SIDES];
+static double share_pmd[ROUNDS][NR_SIDES], share_mapped[ROUNDS][NR_SIDES];
 static double fault_ms[ROUNDS][NR_SIDES], access_ms[ROUNDS][NR_SIDES];
 
 /*
@@ -462,7 +482,7 @@ static int one_round(int r)
 		fault_ratio[SMALL][r * CHUNKS + c] = (double)t[HUGE] / t[SMALL];
 	}
 	for (i = 0; i < NR_SIDES; i++)
-		share_pmd[r][i] = pmd_share(side[i].ram);
+		share_pmd[r][i] = pmd_share_of_mapped(side[i].ram, &share_mapped[r][i]);
 
 	for (c = 0; c < CHUNKS; c++) {
 		want = list_sum(c * per, per, SEED);
@@ -482,8 +502,9 @@ static int one_round(int r)
 
 	printf("# round %d:", r);
 	for (i = 0; i < NR_SIDES; i++)
-		printf(" %s touch %.0f ms access %.0f ms 2M %.3f%s", side_name[i],
-		       fault_ms[r][i], access_ms[r][i], share_pmd[r][i],
+		printf(" %s touch %.0f ms access %.0f ms mapped %.3f 2M %.3f of it%s",
+		       side_name[i], fault_ms[r][i], access_ms[r][i],
+		       share_mapped[r][i], share_pmd[r][i],
 		       i == NR_SIDES - 1 ? "" : ";");
 	printf("\n");
 	if (tdp) {
@@ -498,7 +519,7 @@ static int one_round(int r)
 	       part_cnt(name, "huge_units"), part_cnt(name, "huge_faults"),
 	       part_cnt(name, "huge_fallbacks"));
 	if (share_pmd[r][HUGE] < SHARE_GOAL)
-		printf("# round %d: huge only %.0f%% PMD-mapped (ratios partly 4 KiB's)\n",
+		printf("# round %d: huge maps only %.0f%% by PMD (ratios partly 4 KiB's)\n",
 		       r, share_pmd[r][HUGE] * 100);
 
 	for (i = 0; i < NR_SIDES; i++)
