@@ -8,6 +8,11 @@
  * the test VM with them); skipped with fewer.
  *
  * The node of each page is read with move_pages(2) without target nodes.
+ *
+ * Fixture numa_huge does the same on a pool mounted huge=on, whose faults
+ * make 2 MiB units: a unit is allocated by the policy of the mapping at
+ * its 2 MiB-aligned address, so all its 512 pages share a node, and
+ * MPOL_INTERLEAVE alternates nodes per unit, not per page.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,6 +32,10 @@
 #define POOL_MB		16
 #define PAGES		512UL
 #define HALF		(PAGES / 2)
+#define UNIT		512UL		/* 4 KiB pages in a 2 MiB unit */
+#define HUGE_UNITS	4UL
+#define HUGE_PAGES	(HUGE_UNITS * UNIT)
+#define HUGE_POOL_MB	32
 
 FIXTURE(numa) {
 	char dir[64];
@@ -62,10 +71,10 @@ static int policy(void *p, size_t len, int mode, unsigned long mask,
 /* The node of each of the @n pages from @p into @node; 0 or -errno. */
 static int nodes_of(uint8_t *p, unsigned long n, int *node)
 {
-	void *pages[PAGES];
+	void *pages[HUGE_PAGES];
 	unsigned long i;
 
-	if (n > PAGES)
+	if (n > HUGE_PAGES)
 		return -EINVAL;
 	for (i = 0; i < n; i++)
 		pages[i] = p + i * KS_PAGE;
@@ -73,22 +82,32 @@ static int nodes_of(uint8_t *p, unsigned long n, int *node)
 	       -errno : 0;
 }
 
-/* Write page @i's number into it, or check it is there. */
-static void fill(uint8_t *map)
+/* Write page @i's number into each of @n pages, or check it is there. */
+static void fill_n(uint8_t *map, unsigned long n)
 {
 	unsigned long i;
 
-	for (i = 0; i < PAGES; i++)
+	for (i = 0; i < n; i++)
 		((uint64_t *)map)[i * 512] = i + 1;
+}
+
+static unsigned long bad_data_n(uint8_t *map, unsigned long n)
+{
+	unsigned long i, bad = 0;
+
+	for (i = 0; i < n; i++)
+		bad += ((uint64_t *)map)[i * 512] != i + 1;
+	return bad;
+}
+
+static void fill(uint8_t *map)
+{
+	fill_n(map, PAGES);
 }
 
 static unsigned long bad_data(uint8_t *map)
 {
-	unsigned long i, bad = 0;
-
-	for (i = 0; i < PAGES; i++)
-		bad += ((uint64_t *)map)[i * 512] != i + 1;
-	return bad;
+	return bad_data_n(map, PAGES);
 }
 
 /*
@@ -97,24 +116,25 @@ static unsigned long bad_data(uint8_t *map)
  * sampling of the active set unmaps pages now and then (-ENOENT), so a
  * look that finds pages unmapped is repeated.
  */
-static unsigned long misplaced(uint8_t *map, int (*want)(unsigned long))
+static unsigned long misplaced_n(uint8_t *map, unsigned long n,
+				 int (*want)(unsigned long))
 {
-	int node[PAGES], ret, tries;
+	int node[HUGE_PAGES], ret, tries;
 	unsigned long i, bad = 0, unmapped = 1;
 
 	for (tries = 0; unmapped && tries < 10; tries++) {
-		for (i = 0; i < PAGES; i++)
+		for (i = 0; i < n; i++)
 			__atomic_load_n((uint64_t *)map + i * 512,
 					__ATOMIC_RELAXED);
-		ret = nodes_of(map, PAGES, node);
+		ret = nodes_of(map, n, node);
 		if (ret) {
 			ksft_print_msg("move_pages: %s\n", strerror(-ret));
-			return PAGES;
+			return n;
 		}
-		for (i = 0, unmapped = 0; i < PAGES; i++)
+		for (i = 0, unmapped = 0; i < n; i++)
 			unmapped += node[i] == -ENOENT;
 	}
-	for (i = 0; i < PAGES; i++) {
+	for (i = 0; i < n; i++) {
 		if (node[i] == want(i))
 			continue;
 		if (bad++ < 4)
@@ -122,6 +142,11 @@ static unsigned long misplaced(uint8_t *map, int (*want)(unsigned long))
 				       node[i], want(i));
 	}
 	return bad;
+}
+
+static unsigned long misplaced(uint8_t *map, int (*want)(unsigned long))
+{
+	return misplaced_n(map, PAGES, want);
 }
 
 static int halves(unsigned long i)
@@ -266,6 +291,115 @@ TEST_F(numa, held_pages_are_swapped_for_placed_ones)
 	EXPECT_EQ(0, st.unplaced_pages);
 	EXPECT_EQ(0, ks_sysfs_num("%s/partitions/vm/unplaced_pages",
 				  self->name));
+}
+
+/*
+ * The same on a huge=on pool (2 MiB units), with its own paging service:
+ * HUGE_UNITS units, the mapping 2 MiB-aligned (the pool's
+ * get_unmapped_area gives that to mmap(NULL)).
+ */
+FIXTURE(numa_huge) {
+	char dir[64];
+	char name[32];
+	struct ks_pager pager;
+	int fd;
+	uint8_t *map;
+	int klog;
+};
+
+FIXTURE_SETUP(numa_huge)
+{
+	char opts[128];
+
+	self->map = NULL;
+	self->fd = -1;
+	self->dir[0] = '\0';
+	if (nr_nodes() < 2)
+		SKIP(return, "needs two NUMA nodes (suite numa)");
+	snprintf(self->name, sizeof(self->name), "ksnumah%d", getpid());
+	snprintf(opts, sizeof(opts), "size=%dM,name=%s,huge=on", HUGE_POOL_MB,
+		 self->name);
+	ASSERT_EQ(0, ks_pool_mount(self->dir, sizeof(self->dir), opts));
+	self->klog = ks_klog_bad();
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 4 * HUGE_PAGES,
+				     256, 64, 0, -1));
+	ASSERT_EQ(0, ks_pager_run(&self->pager));
+	self->fd = ks_part_create(self->dir, "vm", HUGE_PAGES * KS_PAGE);
+	ASSERT_GE(self->fd, 0);
+	self->map = mmap(NULL, HUGE_PAGES * KS_PAGE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, self->map);
+	ASSERT_EQ(0, (uintptr_t)self->map % (UNIT * KS_PAGE));
+}
+
+FIXTURE_TEARDOWN(numa_huge)
+{
+	char path[128];
+
+	if (!self->dir[0])
+		return;
+	if (self->map && self->map != MAP_FAILED)
+		munmap(self->map, HUGE_PAGES * KS_PAGE);
+	close(self->fd);
+	snprintf(path, sizeof(path), "%s/vm", self->dir);
+	unlink(path);
+	ks_sysfs_settle(0, 5, "%s/blocks_used", self->name);
+	ks_pager_detach(&self->pager);
+	EXPECT_EQ(0, ks_pool_umount(self->dir));
+	EXPECT_EQ(self->klog, ks_klog_bad());
+}
+
+static long long huge_cnt(const char *pool, const char *what)
+{
+	return ks_sysfs_num("%s/partitions/vm/%s", pool, what);
+}
+
+static int unit_halves(unsigned long i)
+{
+	return i >= HUGE_PAGES / 2;
+}
+
+static int unit_alternate(unsigned long i)
+{
+	return (i / UNIT) % 2;
+}
+
+/*
+ * The first two units bound to node 0, the last two to node 1, as QEMU
+ * binds a backend: every unit (all its pages) on its node, made as units;
+ * paged out whole and faulted back in, on its node again.
+ */
+TEST_F(numa_huge, bound_units_stay_on_their_node_across_paging)
+{
+	size_t half = HUGE_PAGES / 2 * KS_PAGE;
+
+	ASSERT_EQ(0, policy(self->map, half, MPOL_BIND, 1,
+			    MPOL_MF_STRICT | MPOL_MF_MOVE));
+	ASSERT_EQ(0, policy(self->map + half, half, MPOL_BIND, 2,
+			    MPOL_MF_STRICT | MPOL_MF_MOVE));
+	fill_n(self->map, HUGE_PAGES);
+	EXPECT_EQ(HUGE_UNITS, huge_cnt(self->name, "huge_units"));
+	EXPECT_EQ(0, misplaced_n(self->map, HUGE_PAGES, unit_halves));
+
+	ASSERT_EQ(0, ks_evict_all(self->fd));
+	EXPECT_LE(1, huge_cnt(self->name, "huge_pageouts"));
+	EXPECT_EQ(0, bad_data_n(self->map, HUGE_PAGES));
+	EXPECT_EQ(0, misplaced_n(self->map, HUGE_PAGES, unit_halves));
+	EXPECT_EQ(0, huge_cnt(self->name, "unplaced_pages"));
+}
+
+/*
+ * MPOL_INTERLEAVE over both nodes: the kernel's interleave for an order-9
+ * allocation picks a node per 2 MiB of the mapping, so unit u (every page
+ * of it) is on node u % 2 (4 KiB mode alternates per page).
+ */
+TEST_F(numa_huge, interleave_alternates_units)
+{
+	ASSERT_EQ(0, policy(self->map, HUGE_PAGES * KS_PAGE, MPOL_INTERLEAVE,
+			    3, 0));
+	fill_n(self->map, HUGE_PAGES);
+	EXPECT_EQ(HUGE_UNITS, huge_cnt(self->name, "huge_units"));
+	EXPECT_EQ(0, misplaced_n(self->map, HUGE_PAGES, unit_alternate));
 }
 
 TEST_HARNESS_MAIN
