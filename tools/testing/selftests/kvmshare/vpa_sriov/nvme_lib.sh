@@ -62,6 +62,11 @@ wr() {	# wr FILE VALUE: write VALUE; the error message in $T/wr.err
 	(echo "$2" > "$1") 2> $T/wr.err
 }
 
+# refused FILE VALUE TEXT: the write fails with the errno text TEXT
+refused() {
+	! wr "$1" "$2" && grep -q "$3" $T/wr.err
+}
+
 # drv DIR: the driver of the device whose sysfs directory is DIR, or "none"
 drv() {
 	if [ -e "$1/driver" ]; then
@@ -197,4 +202,131 @@ acct() {
 check_acct() {
 	acct "$1"
 	e2e_tap $? "$2 [$(nrs)]"
+}
+
+# --- VFs and their owners (sriov_aer.sh, sriov_e2e.sh, sriov_owner.sh):
+# $P the PF's and $VF its vpa_vf directory, $BIN nvme_vfio, $F the
+# timeout factor; a script with a deadline of its own defines in_time
+# after sourcing this file (here: no deadline)
+
+in_time() {	# in_time: the script's deadline is not yet past
+	:
+}
+
+ms_now() {	# milliseconds since boot (/proc/uptime: 10 ms steps)
+	awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime
+}
+
+twr() {		# twr FILE VALUE: wr, its time in ms in $MS
+	t0=$(ms_now)
+	wr "$1" "$2"
+	r=$?
+	# shellcheck disable=SC2034 # read by the scripts that source this
+	MS=$(($(ms_now) - t0))
+	return $r
+}
+
+rec() {		# rec N FILE: VF N's vpa_recovery/FILE
+	cat $VF/"$1"/vpa_recovery/"$2"
+}
+
+prec() {	# prec FILE: the PF's vpa_recovery/FILE
+	cat $P/vpa_recovery/"$1"
+}
+
+vfbdf() {	# vfbdf N: VF N's BDF
+	basename "$(readlink $P/virtfn"$1")"
+}
+
+# bind_vfio N: VF N to vfio-pci (a VF it drives already is left as it
+# is). Its variables are not e2e_check's d, which names the check
+bind_vfio() {
+	vd=$(vfbdf "$1")
+	echo vfio-pci > /sys/bus/pci/devices/"$vd"/driver_override
+	[ "$(drv /sys/bus/pci/devices/"$vd")" = vfio-pci ] && return 0
+	echo "$vd" 2> $T/vfio.err > /sys/bus/pci/drivers/vfio-pci/bind
+	[ -s $T/vfio.err ] && echo "# vfio-pci bind $vd: $(cat $T/vfio.err)"
+	[ "$(drv /sys/bus/pci/devices/"$vd")" = vfio-pci ]
+}
+
+unbind_vf() {	# unbind_vf N: VF N from its driver
+	vd=$(vfbdf "$1")
+	[ "$(drv /sys/bus/pci/devices/"$vd")" = none ] ||
+		echo "$vd" > /sys/bus/pci/devices/"$vd"/driver/unbind
+	echo > /sys/bus/pci/devices/"$vd"/driver_override
+}
+
+# owner NAME N NS [MODE [COUNT]]: nvme_vfio as VF N's owner on namespace
+# NS for COUNT requests (default 1), answering MODE (ack, the default, or
+# silent), in the background (output in $T/NAME); true once it did its
+# first round and waits (60 s). The output file is emptied here, before
+# the owner starts: the owner's own redirection runs in the background
+# and may come after the first grep, which would then find the ready line
+# of an earlier owner of that name (the second VM run of step 6: changes
+# made before the owner had the VF open went on as idle)
+owner() {
+	: > $T/"$1"
+	"$BIN" owner "$(vfbdf "$2")" "$3" "$VF/$2" "${4:-ack}" "${5:-1}" \
+		> $T/"$1" 2>&1 &
+	echo $! > $T/"$1".pid
+	i=0
+	while [ $i -lt $((60 * F)) ] && in_time; do
+		grep -q '^# owner ready' $T/"$1" && return 0
+		kill -0 "$(cat $T/"$1".pid)" 2> /dev/null || break
+		sleep 1
+		i=$((i + 1))
+	done
+	echo "# owner $1 not ready:"
+	sed 's/^/#   /' $T/"$1"
+	return 1
+}
+
+# owner_end NAME [SECONDS]: wait (30 s by default) for owner NAME to exit,
+# then stop it (a section that failed leaves it waiting for requests that
+# never come); its output as diagnostics, its exit status in $T/NAME.rc
+# (143 if stopped)
+owner_end() {
+	pid=$(cat $T/"$1".pid)
+	i=0
+	while [ $i -lt $((${2:-30} * F)) ] && kill -0 "$pid" 2> /dev/null; do
+		sleep 1
+		i=$((i + 1))
+	done
+	kill -0 "$pid" 2> /dev/null && { echo "# $1 still waiting: stopped"; kill "$pid"; }
+	wait "$pid"
+	echo $? > $T/"$1".rc
+	sed "s/^/# $1: /" $T/"$1"
+}
+
+# npass NAME CHECK: how many "PASS CHECK:" lines owner NAME printed
+npass() {
+	grep -c "^PASS $2:" $T/"$1"
+}
+
+# owner_ok NAME CHECK[:COUNT]...: owner NAME exited 0, no check failed,
+# and each CHECK passed COUNT times (once without a count)
+owner_ok() {
+	n=$1
+	shift
+	[ "$(cat $T/"$n".rc)" = 0 ] || return 1
+	! grep -q '^FAIL' $T/"$n" || return 1
+	for c in "$@"; do
+		case $c in
+		*:*) [ "$(npass "$n" "${c%:*}")" = "${c#*:}" ] || return 1 ;;
+		*) [ "$(npass "$n" "$c")" = 1 ] || return 1 ;;
+		esac
+	done
+}
+
+# recovered ERRORS: wait (60 s) until the PF's recovery state reads
+# normal and its error count reached ERRORS; else say where it stands
+recovered() {
+	i=0
+	while [ $i -lt $((60 * F)) ] && in_time; do
+		[ "$(prec errors)" -ge "$1" ] && [ "$(prec state)" = normal ] && return 0
+		sleep 1
+		i=$((i + 1))
+	done
+	echo "# not recovered: state $(prec state), errors $(prec errors), abandoned $(prec abandoned), vpa_nvme/state $(cat $P/vpa_nvme/state)"
+	return 1
 }

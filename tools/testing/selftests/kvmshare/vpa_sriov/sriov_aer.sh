@@ -59,92 +59,6 @@ if ! grep -q kvmshare_agent=1 /proc/cmdline; then
 	exit 0
 fi
 
-ms_now() {	# milliseconds since boot
-	awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime
-}
-rec() {		# rec N FILE: VF N's vpa_recovery/FILE
-	cat $VF/"$1"/vpa_recovery/"$2"
-}
-prec() {	# prec FILE: the PF's vpa_recovery/FILE
-	cat $P/vpa_recovery/"$1"
-}
-vfbdf() {	# vfbdf N: VF N's BDF
-	basename "$(readlink $P/virtfn"$1")"
-}
-bind_vfio() {	# bind_vfio N: VF N to vfio-pci
-	vd=$(vfbdf "$1")
-	echo vfio-pci > /sys/bus/pci/devices/"$vd"/driver_override
-	[ "$(drv /sys/bus/pci/devices/"$vd")" = vfio-pci ] && return 0
-	echo "$vd" 2> $T/vfio.err > /sys/bus/pci/drivers/vfio-pci/bind
-	[ -s $T/vfio.err ] && echo "# vfio-pci bind $vd: $(cat $T/vfio.err)"
-	[ "$(drv /sys/bus/pci/devices/"$vd")" = vfio-pci ]
-}
-unbind_vf() {	# unbind_vf N: VF N from its driver
-	vd=$(vfbdf "$1")
-	[ "$(drv /sys/bus/pci/devices/"$vd")" = none ] ||
-		echo "$vd" > /sys/bus/pci/devices/"$vd"/driver/unbind
-	echo > /sys/bus/pci/devices/"$vd"/driver_override
-}
-
-# owner NAME N NS MODE: nvme_vfio as VF N's owner for one request, in the
-# background (output in $T/NAME, emptied first: see sriov_owner.sh); true
-# once it did its first round and waits
-owner() {
-	: > $T/"$1"
-	"$BIN" owner "$(vfbdf "$2")" "$3" "$VF/$2" "$4" 1 > $T/"$1" 2>&1 &
-	echo $! > $T/"$1".pid
-	i=0
-	while [ $i -lt $((60 * F)) ]; do
-		grep -q '^# owner ready' $T/"$1" && return 0
-		kill -0 "$(cat $T/"$1".pid)" 2> /dev/null || break
-		sleep 1
-		i=$((i + 1))
-	done
-	echo "# owner $1 not ready:"
-	sed 's/^/#   /' $T/"$1"
-	return 1
-}
-
-# owner_end NAME: wait (60 s) for owner NAME to exit, else stop it; its
-# output as diagnostics, its exit status in $T/NAME.rc (143 if stopped)
-owner_end() {
-	pid=$(cat $T/"$1".pid)
-	i=0
-	while [ $i -lt $((60 * F)) ] && kill -0 "$pid" 2> /dev/null; do
-		sleep 1
-		i=$((i + 1))
-	done
-	kill -0 "$pid" 2> /dev/null && { echo "# $1 still waiting: stopped"; kill "$pid"; }
-	wait "$pid"
-	echo $? > $T/"$1".rc
-	sed "s/^/# $1: /" $T/"$1"
-}
-
-# owner_ok NAME CHECK...: owner NAME exited 0, no check failed, each
-# CHECK passed once
-owner_ok() {
-	n=$1
-	shift
-	[ "$(cat $T/"$n".rc)" = 0 ] || return 1
-	! grep -q '^FAIL' $T/"$n" || return 1
-	for c in "$@"; do
-		[ "$(grep -c "^PASS $c:" $T/"$n")" = 1 ] || return 1
-	done
-}
-
-# recovered: wait (60 s) until the PF's recovery state reads normal and
-# its error count reached $1; else say where it stands
-recovered() {
-	i=0
-	while [ $i -lt $((60 * F)) ]; do
-		[ "$(prec errors)" -ge "$1" ] && [ "$(prec state)" = normal ] && return 0
-		sleep 1
-		i=$((i + 1))
-	done
-	echo "# not recovered: state $(prec state), errors $(prec errors), abandoned $(prec abandoned), vpa_nvme/state $(cat $P/vpa_nvme/state)"
-	return 1
-}
-
 # one_reset_after_acks: one link reset in kmsg, after vpa's summary of
 # the owners' answers ("error (frozen): ... acknowledged")
 one_reset_after_acks() {
@@ -179,8 +93,8 @@ fatal_round() {
 	recovered $((err0 + 1))
 	r=$?
 	ms=$(($(ms_now) - t0))
-	owner_end o0
-	owner_end o1
+	owner_end o0 60
+	owner_end o1 60
 	kmsg
 }
 

@@ -92,40 +92,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ms_now() {	# milliseconds since boot (/proc/uptime: 10 ms steps)
-	awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime
-}
-twr() {		# twr FILE VALUE: wr, its time in ms in $MS
-	t0=$(ms_now)
-	wr "$1" "$2"
-	r=$?
-	MS=$(($(ms_now) - t0))
-	return $r
-}
-rec() {		# rec N FILE: VF N's vpa_recovery/FILE
-	cat $VF/"$1"/vpa_recovery/"$2"
-}
-prec() {	# prec FILE: the PF's vpa_recovery/FILE
-	cat $P/vpa_recovery/"$1"
-}
-vfbdf() {	# vfbdf N: VF N's BDF
-	basename "$(readlink $P/virtfn"$1")"
-}
-bind_vfio() {	# bind_vfio N: VF N to vfio-pci
-	vd=$(vfbdf "$1")
-	echo vfio-pci > /sys/bus/pci/devices/"$vd"/driver_override
-	[ "$(drv /sys/bus/pci/devices/"$vd")" = vfio-pci ] && return 0
-	echo "$vd" 2> $T/vfio.err > /sys/bus/pci/drivers/vfio-pci/bind
-	[ -s $T/vfio.err ] && echo "# vfio-pci bind $vd: $(cat $T/vfio.err)"
-	[ "$(drv /sys/bus/pci/devices/"$vd")" = vfio-pci ]
-}
-unbind_vf() {	# unbind_vf N: VF N from its driver
-	vd=$(vfbdf "$1")
-	[ "$(drv /sys/bus/pci/devices/"$vd")" = none ] ||
-		echo "$vd" > /sys/bus/pci/devices/"$vd"/driver/unbind
-	echo > /sys/bus/pci/devices/"$vd"/driver_override
-}
-
 # --- the guest's console ($E2E_RUN/nv.log)
 
 glog() {	# glog: the guest's console without carriage returns
@@ -289,62 +255,6 @@ agent_end() {	# agent_end: wait for the agent, its lines as diagnostics
 	wait $apid
 	echo $? > $T/agent.rc
 	cat $T/agent
-}
-
-# owner NAME N NS: nvme_vfio as VF N's owner for one request (acks), in
-# the background (output in $T/NAME, emptied first: see sriov_owner.sh);
-# true once it did its first round and waits
-owner() {
-	: > $T/"$1"
-	"$BIN" owner "$(vfbdf "$2")" "$3" "$VF/$2" ack 1 > $T/"$1" 2>&1 &
-	echo $! > $T/"$1".pid
-	i=0
-	while [ $i -lt $((30 * F)) ] && in_time; do
-		grep -q '^# owner ready' $T/"$1" && return 0
-		kill -0 "$(cat $T/"$1".pid)" 2> /dev/null || break
-		sleep 1
-		i=$((i + 1))
-	done
-	echo "# owner $1 not ready:"
-	sed 's/^/#   /' $T/"$1"
-	return 1
-}
-# owner_end NAME: wait (30 s) for owner NAME to exit, else stop it; its
-# output as diagnostics, its exit status in $T/NAME.rc (143 if stopped)
-owner_end() {
-	pid=$(cat $T/"$1".pid)
-	i=0
-	while [ $i -lt $((30 * F)) ] && kill -0 "$pid" 2> /dev/null; do
-		sleep 1
-		i=$((i + 1))
-	done
-	kill -0 "$pid" 2> /dev/null && { echo "# $1 still waiting: stopped"; kill "$pid"; }
-	wait "$pid"
-	echo $? > $T/"$1".rc
-	sed "s/^/# $1: /" $T/"$1"
-}
-# owner_ok NAME CHECK...: owner NAME exited 0, no check failed, each
-# CHECK passed once
-owner_ok() {
-	n=$1
-	shift
-	[ "$(cat $T/"$n".rc)" = 0 ] || return 1
-	! grep -q '^FAIL' $T/"$n" || return 1
-	for c in "$@"; do
-		[ "$(grep -c "^PASS $c:" $T/"$n")" = 1 ] || return 1
-	done
-}
-# recovered ERRORS: wait (60 s) until the PF's recovery state reads
-# normal and its error count reached ERRORS; else say where it stands
-recovered() {
-	i=0
-	while [ $i -lt $((60 * F)) ] && in_time; do
-		[ "$(prec errors)" -ge "$1" ] && [ "$(prec state)" = normal ] && return 0
-		sleep 1
-		i=$((i + 1))
-	done
-	echo "# not recovered: state $(prec state), errors $(prec errors), abandoned $(prec abandoned), vpa_nvme/state $(cat $P/vpa_nvme/state)"
-	return 1
 }
 
 # --- the setup: vpa on the PF, two VF groups, both VFs on vfio-pci

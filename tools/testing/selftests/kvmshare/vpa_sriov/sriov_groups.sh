@@ -52,11 +52,6 @@ HOOK=/sys/kernel/debug/vpa
 RP=$(basename "$(dirname "$(readlink -f $P)")")
 RP_QEMU=rp3
 
-# refused FILE VALUE TEXT: the write fails with the errno text TEXT
-refused() {
-	! wr "$1" "$2" && grep -q "$3" $T/wr.err
-}
-
 create() {	# create TYPE N
 	wr $TY/"$1"/create "$2"
 }

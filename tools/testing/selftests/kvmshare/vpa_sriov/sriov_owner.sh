@@ -55,55 +55,6 @@ ack0=$(cat $ACK)
 # the waits scale with KVMSHARE_TIMEOUT_FACTOR as the suites' do
 F=${KVMSHARE_TIMEOUT_FACTOR:-1}
 
-ms_now() {	# milliseconds since boot
-	awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime
-}
-
-# refused FILE VALUE TEXT: the write fails with the errno text TEXT
-refused() {
-	! wr "$1" "$2" && grep -q "$3" $T/wr.err
-}
-
-# twr FILE VALUE: wr, its time in ms in $MS
-twr() {
-	t0=$(ms_now)
-	wr "$1" "$2"
-	r=$?
-	MS=$(($(ms_now) - t0))
-	return $r
-}
-
-rec() {		# rec N FILE: VF N's vpa_recovery/FILE
-	cat $VF/"$1"/vpa_recovery/"$2"
-}
-
-vfbdf() {	# vfbdf N: VF N's BDF
-	basename "$(readlink $P/virtfn"$1")"
-}
-
-# owner NAME N NS MODE COUNT: nvme_vfio as VF N's owner in the background
-# (output in $T/NAME); true once it did its first round and waits. The
-# output file is emptied here, before the owner starts: the owner's own
-# redirection runs in the background and may come after the first grep,
-# which would then find the ready line of an earlier owner of that name
-# (the second VM run of step 6: changes made before the owner had the VF
-# open went on as idle)
-owner() {
-	: > $T/"$1"
-	"$BIN" owner "$(vfbdf "$2")" "$3" "$VF/$2" "$4" "$5" > $T/"$1" 2>&1 &
-	echo $! > $T/"$1".pid
-	i=0
-	while [ $i -lt 60 ]; do
-		grep -q '^# owner ready' $T/"$1" && return 0
-		kill -0 "$(cat $T/"$1".pid)" 2> /dev/null || break
-		sleep 1
-		i=$((i + 1))
-	done
-	echo "# owner $1 not ready:"
-	sed 's/^/#   /' $T/"$1"
-	return 1
-}
-
 # owner_at NAME CHECK K: wait (30 s) until owner NAME reported CHECK K
 # times (the end of its K-th request); false at once if it exited
 owner_at() {
@@ -115,22 +66,6 @@ owner_at() {
 		i=$((i + 1))
 	done
 	return 1
-}
-
-# owner_end NAME: wait (20 s) for owner NAME, then stop it (a section
-# that failed leaves it waiting for requests that never come); its output
-# as diagnostics, its exit status in $T/NAME.rc (143 if stopped)
-owner_end() {
-	pid=$(cat $T/"$1".pid)
-	i=0
-	while [ $i -lt $((20 * F)) ] && kill -0 "$pid" 2> /dev/null; do
-		sleep 1
-		i=$((i + 1))
-	done
-	kill -0 "$pid" 2> /dev/null && { echo "# $1 still waiting: stopped"; kill "$pid"; }
-	wait "$pid"
-	echo $? > $T/"$1".rc
-	sed "s/^/# $1: /" $T/"$1"
 }
 
 # holder NAME N: nvme_vfio holds VF N open through vfio-pci (a user to
@@ -178,23 +113,6 @@ io_end() {
 	sed 's/^/# io: /' $T/io
 }
 
-# npass NAME CHECK: how many "PASS CHECK:" lines owner NAME printed
-npass() {
-	grep -c "^PASS $2:" $T/"$1"
-}
-
-# owner_ok NAME CHECK:COUNT...: owner NAME exited 0, no check failed, and
-# each CHECK passed COUNT times
-owner_ok() {
-	n=$1
-	shift
-	[ "$(cat $T/"$n".rc)" = 0 ] || return 1
-	! grep -q '^FAIL' $T/"$n" || return 1
-	for c in "$@"; do
-		[ "$(npass "$n" "${c%:*}")" = "${c#*:}" ] || return 1
-	done
-}
-
 # wait_event N: wait (20 s) until VF N's event reads non-zero
 wait_event() {
 	i=0
@@ -204,24 +122,6 @@ wait_event() {
 		i=$((i + 1))
 	done
 	return 1
-}
-
-# bind_vfio N: VF N to vfio-pci (a VF it drives already is left as it
-# is). Its variables are not e2e_check's d, which names the check
-bind_vfio() {
-	vd=$(vfbdf "$1")
-	echo vfio-pci > /sys/bus/pci/devices/"$vd"/driver_override
-	[ "$(drv /sys/bus/pci/devices/"$vd")" = vfio-pci ] && return 0
-	echo "$vd" 2> $T/vfio.err > /sys/bus/pci/drivers/vfio-pci/bind
-	[ -s $T/vfio.err ] && echo "# vfio-pci bind $vd: $(cat $T/vfio.err)"
-	[ "$(drv /sys/bus/pci/devices/"$vd")" = vfio-pci ]
-}
-
-unbind_vf() {	# unbind_vf N: VF N from its driver
-	vd=$(vfbdf "$1")
-	[ "$(drv /sys/bus/pci/devices/"$vd")" = none ] ||
-		echo "$vd" > /sys/bus/pci/devices/"$vd"/driver/unbind
-	echo > /sys/bus/pci/devices/"$vd"/driver_override
 }
 
 # vfen N: VF N's enable count (pci_is_enabled(), what vpa reads as "a

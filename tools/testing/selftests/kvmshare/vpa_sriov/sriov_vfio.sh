@@ -40,10 +40,6 @@ B=2
 NS_A=3
 NS_B=4
 
-vfbdf() {	# vfbdf N: VF N's BDF
-	basename "$(readlink $P/virtfn"$1")"
-}
-
 rid() {		# rid BDF: the requester id as the DMAR lines print it
 	echo "${1#*:}"
 }
