@@ -37,13 +37,23 @@
 #define HUGE_PAGES	(HUGE_UNITS * UNIT)
 #define HUGE_POOL_MB	32
 
-FIXTURE(numa) {
+/* A pool, its paging service and a partition "vm" mapped whole. */
+struct numa_env {
 	char dir[64];
 	char name[32];
 	struct ks_pager pager;
 	int fd;
 	uint8_t *map;
+	unsigned long pages;
 	int klog;
+};
+
+FIXTURE(numa) {
+	struct numa_env e;
+};
+
+FIXTURE(numa_huge) {
+	struct numa_env e;
 };
 
 static int nr_nodes(void)
@@ -159,44 +169,61 @@ static int alternate(unsigned long i)
 	return i % 2;
 }
 
-FIXTURE_SETUP(numa)
+/*
+ * Mount a pool named PREFIX<pid> of @pool_mb MiB with @opts, attach a
+ * paging service, create the partition of @pages and map it.
+ */
+static void env_up(struct __test_metadata *_metadata, struct numa_env *e,
+		   const char *prefix, int pool_mb, const char *opts,
+		   unsigned long pages)
 {
-	char opts[128];
+	char o[128];
 
-	self->map = NULL;
-	self->fd = -1;
-	self->dir[0] = '\0';
+	e->map = NULL;
+	e->fd = -1;
+	e->dir[0] = '\0';
+	e->pages = pages;
 	if (nr_nodes() < 2)
 		SKIP(return, "needs two NUMA nodes (suite numa)");
-	snprintf(self->name, sizeof(self->name), "ksnuma%d", getpid());
-	snprintf(opts, sizeof(opts), "size=%dM,name=%s", POOL_MB, self->name);
-	ASSERT_EQ(0, ks_pool_mount(self->dir, sizeof(self->dir), opts));
-	self->klog = ks_klog_bad();
-	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 4 * PAGES, 256,
-				     64, 0, -1));
-	ASSERT_EQ(0, ks_pager_run(&self->pager));
-	self->fd = ks_part_create(self->dir, "vm", PAGES * KS_PAGE);
-	ASSERT_GE(self->fd, 0);
-	self->map = mmap(NULL, PAGES * KS_PAGE, PROT_READ | PROT_WRITE,
-			 MAP_SHARED, self->fd, 0);
-	ASSERT_NE(MAP_FAILED, self->map);
+	snprintf(e->name, sizeof(e->name), "%s%d", prefix, getpid());
+	snprintf(o, sizeof(o), "size=%dM,name=%s%s", pool_mb, e->name, opts);
+	ASSERT_EQ(0, ks_pool_mount(e->dir, sizeof(e->dir), o));
+	e->klog = ks_klog_bad();
+	ASSERT_EQ(0, ks_pager_attach(&e->pager, e->dir, 4 * pages, 256, 64, 0,
+				     -1));
+	ASSERT_EQ(0, ks_pager_run(&e->pager));
+	e->fd = ks_part_create(e->dir, "vm", pages * KS_PAGE);
+	ASSERT_GE(e->fd, 0);
+	e->map = mmap(NULL, pages * KS_PAGE, PROT_READ | PROT_WRITE,
+		      MAP_SHARED, e->fd, 0);
+	ASSERT_NE(MAP_FAILED, e->map);
+}
+
+static void env_down(struct __test_metadata *_metadata, struct numa_env *e)
+{
+	char path[128];
+
+	if (!e->dir[0])
+		return;
+	if (e->map && e->map != MAP_FAILED)
+		munmap(e->map, e->pages * KS_PAGE);
+	close(e->fd);
+	snprintf(path, sizeof(path), "%s/vm", e->dir);
+	unlink(path);
+	ks_sysfs_settle(0, 5, "%s/blocks_used", e->name);
+	ks_pager_detach(&e->pager);
+	EXPECT_EQ(0, ks_pool_umount(e->dir));
+	EXPECT_EQ(e->klog, ks_klog_bad());
+}
+
+FIXTURE_SETUP(numa)
+{
+	env_up(_metadata, &self->e, "ksnuma", POOL_MB, "", PAGES);
 }
 
 FIXTURE_TEARDOWN(numa)
 {
-	char path[128];
-
-	if (!self->dir[0])
-		return;
-	if (self->map && self->map != MAP_FAILED)
-		munmap(self->map, PAGES * KS_PAGE);
-	close(self->fd);
-	snprintf(path, sizeof(path), "%s/vm", self->dir);
-	unlink(path);
-	ks_sysfs_settle(0, 5, "%s/blocks_used", self->name);
-	ks_pager_detach(&self->pager);
-	EXPECT_EQ(0, ks_pool_umount(self->dir));
-	EXPECT_EQ(self->klog, ks_klog_bad());
+	env_down(_metadata, &self->e);
 }
 
 /*
@@ -208,17 +235,17 @@ TEST_F(numa, bound_halves_stay_on_their_node_across_paging)
 {
 	struct kvmshare_part_stats st;
 
-	ASSERT_EQ(0, policy(self->map, HALF * KS_PAGE, MPOL_BIND, 1,
+	ASSERT_EQ(0, policy(self->e.map, HALF * KS_PAGE, MPOL_BIND, 1,
 			    MPOL_MF_STRICT | MPOL_MF_MOVE));
-	ASSERT_EQ(0, policy(self->map + HALF * KS_PAGE, HALF * KS_PAGE,
+	ASSERT_EQ(0, policy(self->e.map + HALF * KS_PAGE, HALF * KS_PAGE,
 			    MPOL_BIND, 2, MPOL_MF_STRICT | MPOL_MF_MOVE));
-	fill(self->map);
-	EXPECT_EQ(0, misplaced(self->map, halves));
+	fill(self->e.map);
+	EXPECT_EQ(0, misplaced(self->e.map, halves));
 
-	ASSERT_EQ(0, ks_evict_all(self->fd));
-	EXPECT_EQ(0, bad_data(self->map));
-	EXPECT_EQ(0, misplaced(self->map, halves));
-	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
+	ASSERT_EQ(0, ks_evict_all(self->e.fd));
+	EXPECT_EQ(0, bad_data(self->e.map));
+	EXPECT_EQ(0, misplaced(self->e.map, halves));
+	ASSERT_EQ(0, ks_part_stats(self->e.fd, &st));
 	EXPECT_GE(st.pageins, PAGES / 2);
 	EXPECT_EQ(0, st.unplaced_pages);
 }
@@ -234,10 +261,10 @@ TEST_F(numa, the_faulting_mapping_decides)
 	uint8_t *other;
 
 	other = mmap(NULL, PAGES * KS_PAGE, PROT_READ | PROT_WRITE,
-		     MAP_SHARED, self->fd, 0);
+		     MAP_SHARED, self->e.fd, 0);
 	ASSERT_NE(MAP_FAILED, other);
-	ASSERT_EQ(0, policy(self->map, HALF * KS_PAGE, MPOL_BIND, 2, 0));
-	ASSERT_EQ(0, policy(self->map + HALF * KS_PAGE, HALF * KS_PAGE,
+	ASSERT_EQ(0, policy(self->e.map, HALF * KS_PAGE, MPOL_BIND, 2, 0));
+	ASSERT_EQ(0, policy(self->e.map + HALF * KS_PAGE, HALF * KS_PAGE,
 			    MPOL_BIND, 1, 0));
 	ASSERT_EQ(0, policy(other, HALF * KS_PAGE, MPOL_BIND, 1, 0));
 	ASSERT_EQ(0, policy(other + HALF * KS_PAGE, HALF * KS_PAGE, MPOL_BIND,
@@ -245,28 +272,28 @@ TEST_F(numa, the_faulting_mapping_decides)
 	fill(other);
 	EXPECT_EQ(0, misplaced(other, halves));
 	/* Mapped into the first mapping as they are: not moved. */
-	EXPECT_EQ(0, bad_data(self->map));
-	EXPECT_EQ(0, misplaced(self->map, halves));
+	EXPECT_EQ(0, bad_data(self->e.map));
+	EXPECT_EQ(0, misplaced(self->e.map, halves));
 	/*
 	 * Nor by mbind() with MPOL_MF_MOVE: the pool's pages are not on
 	 * the LRU and cannot be migrated (6.1.0-57 returns 0 for them).
 	 */
 	ksft_print_msg("mbind(MPOL_MF_STRICT | MPOL_MF_MOVE) over them: %d\n",
-		       policy(self->map, HALF * KS_PAGE, MPOL_BIND, 2,
+		       policy(self->e.map, HALF * KS_PAGE, MPOL_BIND, 2,
 			      MPOL_MF_STRICT | MPOL_MF_MOVE));
-	EXPECT_EQ(0, misplaced(self->map, halves));
+	EXPECT_EQ(0, misplaced(self->e.map, halves));
 	munmap(other, PAGES * KS_PAGE);
 }
 
 /* MPOL_INTERLEAVE over both nodes: page i on node i % 2. */
 TEST_F(numa, interleave_alternates_nodes)
 {
-	ASSERT_EQ(0, policy(self->map, PAGES * KS_PAGE, MPOL_INTERLEAVE, 3, 0));
-	fill(self->map);
-	EXPECT_EQ(0, misplaced(self->map, alternate));
-	ASSERT_EQ(0, ks_evict_all(self->fd));
-	EXPECT_EQ(0, bad_data(self->map));
-	EXPECT_EQ(0, misplaced(self->map, alternate));
+	ASSERT_EQ(0, policy(self->e.map, PAGES * KS_PAGE, MPOL_INTERLEAVE, 3, 0));
+	fill(self->e.map);
+	EXPECT_EQ(0, misplaced(self->e.map, alternate));
+	ASSERT_EQ(0, ks_evict_all(self->e.fd));
+	EXPECT_EQ(0, bad_data(self->e.map));
+	EXPECT_EQ(0, misplaced(self->e.map, alternate));
 }
 
 /*
@@ -279,18 +306,18 @@ TEST_F(numa, held_pages_are_swapped_for_placed_ones)
 {
 	struct kvmshare_part_stats st;
 
-	ASSERT_EQ(0, ks_part_set(self->fd, KVMSHARE_ATTR_ENTITLEMENT, PAGES,
+	ASSERT_EQ(0, ks_part_set(self->e.fd, KVMSHARE_ATTR_ENTITLEMENT, PAGES,
 				 0, 0));
-	ASSERT_EQ(0, policy(self->map, HALF * KS_PAGE, MPOL_BIND, 1, 0));
-	ASSERT_EQ(0, policy(self->map + HALF * KS_PAGE, HALF * KS_PAGE,
+	ASSERT_EQ(0, policy(self->e.map, HALF * KS_PAGE, MPOL_BIND, 1, 0));
+	ASSERT_EQ(0, policy(self->e.map + HALF * KS_PAGE, HALF * KS_PAGE,
 			    MPOL_BIND, 2, 0));
-	fill(self->map);
-	EXPECT_EQ(0, misplaced(self->map, halves));
-	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
+	fill(self->e.map);
+	EXPECT_EQ(0, misplaced(self->e.map, halves));
+	ASSERT_EQ(0, ks_part_stats(self->e.fd, &st));
 	EXPECT_EQ(PAGES, st.resident_pages);
 	EXPECT_EQ(0, st.unplaced_pages);
 	EXPECT_EQ(0, ks_sysfs_num("%s/partitions/vm/unplaced_pages",
-				  self->name));
+				  self->e.name));
 }
 
 /*
@@ -298,55 +325,16 @@ TEST_F(numa, held_pages_are_swapped_for_placed_ones)
  * HUGE_UNITS units, the mapping 2 MiB-aligned (the pool's
  * get_unmapped_area gives that to mmap(NULL)).
  */
-FIXTURE(numa_huge) {
-	char dir[64];
-	char name[32];
-	struct ks_pager pager;
-	int fd;
-	uint8_t *map;
-	int klog;
-};
-
 FIXTURE_SETUP(numa_huge)
 {
-	char opts[128];
-
-	self->map = NULL;
-	self->fd = -1;
-	self->dir[0] = '\0';
-	if (nr_nodes() < 2)
-		SKIP(return, "needs two NUMA nodes (suite numa)");
-	snprintf(self->name, sizeof(self->name), "ksnumah%d", getpid());
-	snprintf(opts, sizeof(opts), "size=%dM,name=%s,huge=on", HUGE_POOL_MB,
-		 self->name);
-	ASSERT_EQ(0, ks_pool_mount(self->dir, sizeof(self->dir), opts));
-	self->klog = ks_klog_bad();
-	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 4 * HUGE_PAGES,
-				     256, 64, 0, -1));
-	ASSERT_EQ(0, ks_pager_run(&self->pager));
-	self->fd = ks_part_create(self->dir, "vm", HUGE_PAGES * KS_PAGE);
-	ASSERT_GE(self->fd, 0);
-	self->map = mmap(NULL, HUGE_PAGES * KS_PAGE, PROT_READ | PROT_WRITE,
-			 MAP_SHARED, self->fd, 0);
-	ASSERT_NE(MAP_FAILED, self->map);
-	ASSERT_EQ(0, (uintptr_t)self->map % (UNIT * KS_PAGE));
+	env_up(_metadata, &self->e, "ksnumah", HUGE_POOL_MB, ",huge=on",
+	       HUGE_PAGES);
+	ASSERT_EQ(0, (uintptr_t)self->e.map % (UNIT * KS_PAGE));
 }
 
 FIXTURE_TEARDOWN(numa_huge)
 {
-	char path[128];
-
-	if (!self->dir[0])
-		return;
-	if (self->map && self->map != MAP_FAILED)
-		munmap(self->map, HUGE_PAGES * KS_PAGE);
-	close(self->fd);
-	snprintf(path, sizeof(path), "%s/vm", self->dir);
-	unlink(path);
-	ks_sysfs_settle(0, 5, "%s/blocks_used", self->name);
-	ks_pager_detach(&self->pager);
-	EXPECT_EQ(0, ks_pool_umount(self->dir));
-	EXPECT_EQ(self->klog, ks_klog_bad());
+	env_down(_metadata, &self->e);
 }
 
 static long long huge_cnt(const char *pool, const char *what)
@@ -373,19 +361,19 @@ TEST_F(numa_huge, bound_units_stay_on_their_node_across_paging)
 {
 	size_t half = HUGE_PAGES / 2 * KS_PAGE;
 
-	ASSERT_EQ(0, policy(self->map, half, MPOL_BIND, 1,
+	ASSERT_EQ(0, policy(self->e.map, half, MPOL_BIND, 1,
 			    MPOL_MF_STRICT | MPOL_MF_MOVE));
-	ASSERT_EQ(0, policy(self->map + half, half, MPOL_BIND, 2,
+	ASSERT_EQ(0, policy(self->e.map + half, half, MPOL_BIND, 2,
 			    MPOL_MF_STRICT | MPOL_MF_MOVE));
-	fill_n(self->map, HUGE_PAGES);
-	EXPECT_EQ(HUGE_UNITS, huge_cnt(self->name, "huge_units"));
-	EXPECT_EQ(0, misplaced_n(self->map, HUGE_PAGES, unit_halves));
+	fill_n(self->e.map, HUGE_PAGES);
+	EXPECT_EQ(HUGE_UNITS, huge_cnt(self->e.name, "huge_units"));
+	EXPECT_EQ(0, misplaced_n(self->e.map, HUGE_PAGES, unit_halves));
 
-	ASSERT_EQ(0, ks_evict_all(self->fd));
-	EXPECT_LE(1, huge_cnt(self->name, "huge_pageouts"));
-	EXPECT_EQ(0, bad_data_n(self->map, HUGE_PAGES));
-	EXPECT_EQ(0, misplaced_n(self->map, HUGE_PAGES, unit_halves));
-	EXPECT_EQ(0, huge_cnt(self->name, "unplaced_pages"));
+	ASSERT_EQ(0, ks_evict_all(self->e.fd));
+	EXPECT_LE(1, huge_cnt(self->e.name, "huge_pageouts"));
+	EXPECT_EQ(0, bad_data_n(self->e.map, HUGE_PAGES));
+	EXPECT_EQ(0, misplaced_n(self->e.map, HUGE_PAGES, unit_halves));
+	EXPECT_EQ(0, huge_cnt(self->e.name, "unplaced_pages"));
 }
 
 /*
@@ -395,11 +383,11 @@ TEST_F(numa_huge, bound_units_stay_on_their_node_across_paging)
  */
 TEST_F(numa_huge, interleave_alternates_units)
 {
-	ASSERT_EQ(0, policy(self->map, HUGE_PAGES * KS_PAGE, MPOL_INTERLEAVE,
+	ASSERT_EQ(0, policy(self->e.map, HUGE_PAGES * KS_PAGE, MPOL_INTERLEAVE,
 			    3, 0));
-	fill_n(self->map, HUGE_PAGES);
-	EXPECT_EQ(HUGE_UNITS, huge_cnt(self->name, "huge_units"));
-	EXPECT_EQ(0, misplaced_n(self->map, HUGE_PAGES, unit_alternate));
+	fill_n(self->e.map, HUGE_PAGES);
+	EXPECT_EQ(HUGE_UNITS, huge_cnt(self->e.name, "huge_units"));
+	EXPECT_EQ(0, misplaced_n(self->e.map, HUGE_PAGES, unit_alternate));
 }
 
 TEST_HARNESS_MAIN
