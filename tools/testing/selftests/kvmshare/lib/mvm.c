@@ -220,6 +220,27 @@ long long mvm_stat(struct mvm *vm, const char *name)
 	return ks_file_num(path, NULL);
 }
 
+int mvm_tdp(void)
+{
+	static const char * const p[] = {
+		"/sys/module/kvm_amd/parameters/npt",
+		"/sys/module/kvm_intel/parameters/ept",
+	};
+	char c;
+	int i, fd, n;
+
+	for (i = 0; i < 2; i++) {
+		fd = open(p[i], O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, &c, 1);
+		close(fd);
+		if (n == 1 && (c == 'Y' || c == 'y' || c == '1'))
+			return 1;
+	}
+	return 0;
+}
+
 struct mvm_vcpu *mvm_vcpu_create(struct mvm *vm, int id)
 {
 	struct mvm_vcpu *vcpu;

@@ -133,6 +133,12 @@ struct mvm_vcpu *mvm_vcpu_create(struct mvm *vm, int id);
  * pages_2m, ...), or -1 without debugfs or such a statistic.
  */
 long long mvm_stat(struct mvm *vm, const char *name);
+/*
+ * Whether KVM here maps guest memory with two-dimensional paging
+ * (kvm_amd.npt, kvm_intel.ept): without it pages_2m says nothing of the
+ * guest's mappings. 1 or 0.
+ */
+int mvm_tdp(void);
 void mvm_vcpu_destroy(struct mvm_vcpu *vcpu);
 
 /*

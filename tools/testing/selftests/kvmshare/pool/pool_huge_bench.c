@@ -142,28 +142,6 @@ static int under_tcg(void)
 	return !strcmp(sig, "TCGTCGTCGTCG");
 }
 
-/* Whether KVM here maps guest memory with two-dimensional paging. */
-static int kvm_tdp(void)
-{
-	static const char * const p[] = {
-		"/sys/module/kvm_amd/parameters/npt",
-		"/sys/module/kvm_intel/parameters/ept",
-	};
-	char c;
-	int i, fd, n;
-
-	for (i = 0; i < 2; i++) {
-		fd = open(p[i], O_RDONLY);
-		if (fd < 0)
-			continue;
-		n = read(fd, &c, 1);
-		close(fd);
-		if (n == 1 && (c == 'Y' || c == 'y' || c == '1'))
-			return 1;
-	}
-	return 0;
-}
-
 /* The selected value of a THP sysfs file ("[advise]"), or "?". */
 static void thp_get(const char *path, char *buf, size_t len)
 {
@@ -774,7 +752,7 @@ int main(void)
 	slot_units = slot_bytes / UNIT;
 	chunk_pages = slot_pages / CHUNKS;
 	nr_access = ACCESS_PER_PAGE * slot_pages;
-	tdp = kvm_tdp();
+	tdp = mvm_tdp();
 	printf("# slot %llu MiB (%s; POOL_HUGE_BENCH_MB=N sets it)\n",
 	       (unsigned long long)slot_mb,
 	       env ? "POOL_HUGE_BENCH_MB" : tcg ? "TCG's default" :

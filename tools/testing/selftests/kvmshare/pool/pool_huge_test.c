@@ -359,28 +359,6 @@ static long long smaps_pmd_kb(const void *addr)
 	return v;
 }
 
-/* Whether KVM here maps guest memory with two-dimensional paging. */
-static int kvm_tdp(void)
-{
-	static const char * const p[] = {
-		"/sys/module/kvm_amd/parameters/npt",
-		"/sys/module/kvm_intel/parameters/ept",
-	};
-	char c;
-	int i, fd, n;
-
-	for (i = 0; i < 2; i++) {
-		fd = open(p[i], O_RDONLY);
-		if (fd < 0)
-			continue;
-		n = read(fd, &c, 1);
-		close(fd);
-		if (n == 1 && (c == 'Y' || c == 'y' || c == '1'))
-			return 1;
-	}
-	return 0;
-}
-
 /* KVM's mappings of the guest by size, for TH_LOG(). */
 static const char *kvm_maps(struct _test_data_huge *self)
 {
@@ -557,7 +535,7 @@ TEST_F(huge, kvm_slot_gets_units_and_2m_mappings)
 	EXPECT_GE(meminfo_pmd_kb() - before, (long long)(RAM_UNITS - 1) * 2048);
 
 	p2m = mvm_stat(self->vm, "pages_2m");
-	if (!kvm_tdp())
+	if (!mvm_tdp())
 		SKIP(return, "KVM has neither NPT nor EPT here: no 2M mapping to see");
 	EXPECT_GE(p2m, (long long)RAM_UNITS - 1)
 		TH_LOG("pages_2m %lld, pages_4k %lld", p2m,
@@ -1416,7 +1394,7 @@ TEST_F_TIMEOUT(huge, lowered_target_pages_units_out, 120)
 	EXPECT_EQ(RAM_UNITS - 4, cnt(self, "huge_pageouts"));
 	EXPECT_EQ(4, cnt(self, "huge_units"));
 	EXPECT_EQ(0, cnt(self, "huge_pageouts_kept"));
-	if (kvm_tdp())
+	if (mvm_tdp())
 		EXPECT_LE(mvm_stat(self->vm, "pages_2m"), 4);
 	/* Back, 4 KiB page by page: the guest's view and the host's. */
 	ASSERT_EQ(0, set_target(self->fd, 0, 0));
@@ -2278,7 +2256,7 @@ TEST_F_TIMEOUT(huge, raised_target_pages_units_in_whole, 120)
 	EXPECT_GE(cnt(self, "huge_units") * 10, RAM_UNITS * 9);
 	EXPECT_EQ(0, cnt(self, "huge_pagein_failures"));
 	EXPECT_GE(smaps_pmd_kb(self->ram) * 10, (long long)RAM_UNITS * 2048 * 9);
-	if (kvm_tdp())
+	if (mvm_tdp())
 		EXPECT_GE(mvm_stat(self->vm, "pages_2m") * 10,
 			  (long long)RAM_UNITS * 9)
 			KVM_MAPS_LOG(self);
@@ -3861,7 +3839,7 @@ TEST_F_TIMEOUT(huge, guest_units_split_and_collapsed_again, 180)
 	const uint64_t keep = 4 * UNIT_PAGES, half = RAM_PAGES / 2;
 	const uint64_t holes = cycle_holes[0].n + cycle_holes[1].n;
 	const uint64_t seed = 0x5454;
-	const int tdp = kvm_tdp();
+	const int tdp = mvm_tdp();
 	long long p2m, out, ins, units, split, fb, sparse;
 	struct kvmshare_part_stats st;
 	uint64_t least = UINT64_MAX;
