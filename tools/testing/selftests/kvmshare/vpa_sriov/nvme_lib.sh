@@ -204,6 +204,31 @@ check_acct() {
 	e2e_tap $? "$2 [$(nrs)]"
 }
 
+# two_vfs TYPE0 TYPE1: vpa takes the PF (vfio-pci and nvme loaded, VF
+# autoprobe off: the old value in $autoprobe), two VFs with groups of
+# TYPE0 and TYPE1 on namespaces 2 and 3, both on vfio-pci; $ok is 1 if a
+# step failed (the last error in $T/wr.err), the kernel's lines shown
+two_vfs() {
+	modprobe vfio-pci
+	modprobe nvme
+	[ "$(driver)" = vpa ] && echo "$PF" > /sys/bus/pci/drivers/vpa/unbind
+	# shellcheck disable=SC2034 # restored by the scripts that source this
+	autoprobe=$(cat $P/sriov_drivers_autoprobe)
+	echo 0 > $P/sriov_drivers_autoprobe
+	vpa_take_pf
+
+	kmark
+	ok=0
+	wr $P/sriov_numvfs 2 || ok=1
+	wr $TY/"$1"/create 0 || ok=1
+	wr $TY/"$2"/create 1 || ok=1
+	wr $VF/0/ns 2 || ok=1
+	wr $VF/1/ns 3 || ok=1
+	bind_vfio 0 || ok=1
+	bind_vfio 1 || ok=1
+	kmsg
+}
+
 # --- VFs and their owners (sriov_aer.sh, sriov_e2e.sh, sriov_owner.sh):
 # $P the PF's and $VF its vpa_vf directory, $BIN nvme_vfio, $F the
 # timeout factor; a script with a deadline of its own defines in_time

@@ -99,23 +99,7 @@ fatal_round() {
 }
 
 echo "# PF $PF: driver $(driver), sriov_numvfs $(cat $P/sriov_numvfs), ack_timeout_ms $ack0"
-modprobe vfio-pci
-modprobe nvme
-[ "$(driver)" = vpa ] && echo "$PF" > /sys/bus/pci/drivers/vpa/unbind
-autoprobe=$(cat $P/sriov_drivers_autoprobe)
-echo 0 > $P/sriov_drivers_autoprobe
-vpa_take_pf
-
-kmark
-ok=0
-wr $P/sriov_numvfs 2 || ok=1
-wr $TY/vf-small/create 0 || ok=1
-wr $TY/vf-fcfs/create 1 || ok=1
-wr $VF/0/ns 2 || ok=1
-wr $VF/1/ns 3 || ok=1
-bind_vfio 0 || ok=1
-bind_vfio 1 || ok=1
-kmsg
+two_vfs vf-small vf-fcfs
 e2e_check "2 VFs on vfio-pci; VF 0 vf-small with namespace 2, VF 1 vf-fcfs with namespace 3 ($ok: $(cat $T/wr.err))" \
 	test $ok = 0 -a "$(nrs)" = "0:vf-small:online:2/1 1:vf-fcfs:online:4/2 2:none:none:0/0 3:none:none:0/0"
 e2e_check "the groups match Identify 0x15 and 0x14 before any error" acct before

@@ -260,23 +260,7 @@ agent_end() {	# agent_end: wait for the agent, its lines as diagnostics
 # --- the setup: vpa on the PF, two VF groups, both VFs on vfio-pci
 
 echo "# PF $PF: driver $(driver), sriov_numvfs $(cat $P/sriov_numvfs), ack_timeout_ms $ack0, error_ack_timeout_ms $eack0"
-modprobe vfio-pci
-modprobe nvme
-[ "$(driver)" = vpa ] && echo "$PF" > /sys/bus/pci/drivers/vpa/unbind
-autoprobe=$(cat $P/sriov_drivers_autoprobe)
-echo 0 > $P/sriov_drivers_autoprobe
-vpa_take_pf
-
-kmark
-ok=0
-wr $P/sriov_numvfs 2 || ok=1
-wr $TY/vf-fcfs/create 0 || ok=1
-wr $TY/vf-small/create 1 || ok=1
-wr $VF/0/ns 2 || ok=1
-wr $VF/1/ns 3 || ok=1
-bind_vfio 0 || ok=1
-bind_vfio 1 || ok=1
-kmsg
+two_vfs vf-fcfs vf-small
 VF0=$(vfbdf 0)
 echo "# VF 0 $VF0: secondary $(cat $VF/0/scid), rid $(cat $VF/0/rid), IOMMU group $(basename "$(readlink /sys/bus/pci/devices/"$VF0"/iommu_group)")"
 e2e_check "2 VFs on vfio-pci; VF 0 vf-fcfs with namespace 2, VF 1 vf-small with namespace 3 ($ok: $(cat $T/wr.err))" \
