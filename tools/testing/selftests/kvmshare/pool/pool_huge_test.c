@@ -918,6 +918,32 @@ static void wait_go(struct splitter *s)
 		sched_yield();
 }
 
+/*
+ * Start @n splitters, thread i running @fn[i] (all @fn[0] when @one_fn)
+ * at page @at[i], each waiting for its @go flag; back once every thread
+ * runs. 0, or -1 if a thread could not be made.
+ */
+static int splitters_start(struct _test_data_huge *self, struct splitter *sp,
+			   pthread_t *t, int *go, void *(*const *fn)(void *),
+			   bool one_fn, const uint64_t *at, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		sp[i].self = self;
+		sp[i].at = at[i];
+		sp[i].go = &go[i];
+		sp[i].tid = 0;
+		sp[i].ret = -1;
+		if (pthread_create(&t[i], NULL, fn[one_fn ? 0 : i], &sp[i]))
+			return -1;
+	}
+	for (i = 0; i < n; i++)
+		while (!__atomic_load_n(&sp[i].tid, __ATOMIC_ACQUIRE))
+			sched_yield();
+	return 0;
+}
+
 /* The state letter of thread @tid of this process (R, S, D ...), or 0. */
 static char thread_state(pid_t tid)
 {
@@ -988,17 +1014,8 @@ TEST_F(huge, split_races_a_fault_and_a_write)
 	if (no_block(self, 1, 0))
 		SKIP(return, NO_BLOCK);
 	ASSERT_EQ(0, ks_pool_inject(self->name, INJ_SPLIT_COPIED, 1500, 1));
-	for (i = 0; i < 3; i++) {
-		sp[i].self = self;
-		sp[i].at = at + i;
-		sp[i].go = &go[i];
-		sp[i].tid = 0;
-		sp[i].ret = -1;
-		ASSERT_EQ(0, pthread_create(&t[i], NULL, fn[i], &sp[i]));
-	}
-	for (i = 0; i < 3; i++)
-		while (!__atomic_load_n(&sp[i].tid, __ATOMIC_ACQUIRE))
-			sched_yield();
+	ASSERT_EQ(0, splitters_start(self, sp, t, go, fn, false,
+				     (uint64_t[]){ at, at + 1, at + 2 }, 3));
 	__atomic_store_n(&go[0], 1, __ATOMIC_RELEASE);
 	ks_pool_inject_wait(self->name, 1000);
 	/* Asleep between copy and swap. */
@@ -1630,17 +1647,8 @@ TEST_F_TIMEOUT(huge, unit_pageout_end_races_a_fault_and_a_punch, 60)
 	ASSERT_EQ(0, ks_pager_attach(&pg, self->dir, RAM_PAGES, 256, 64, 0,
 				     -1));
 	ASSERT_EQ(0, ks_pager_run(&pg));
-	for (i = 0; i < 2; i++) {
-		sp[i].self = self;
-		sp[i].at = i ? at : 7;
-		sp[i].go = &go[i];
-		sp[i].tid = 0;
-		sp[i].ret = -1;
-		ASSERT_EQ(0, pthread_create(&t[i], NULL, fn[i], &sp[i]));
-	}
-	for (i = 0; i < 2; i++)
-		while (!__atomic_load_n(&sp[i].tid, __ATOMIC_ACQUIRE))
-			sched_yield();
+	ASSERT_EQ(0, splitters_start(self, sp, t, go, fn, false,
+				     (uint64_t[]){ 7, at }, 2));
 	ASSERT_EQ(0, ks_pool_inject(self->name, INJ_UNIT_OUT_CHECKED, 1500,
 				    1));
 	EXPECT_EQ(0, posix_fadvise(self->fd, 0, UNIT, POSIX_FADV_DONTNEED));
@@ -2455,6 +2463,7 @@ static int wait_state(pid_t tid, char state, int secs)
  */
 TEST_F_TIMEOUT(huge, unit_pagein_races_a_punch_and_a_fault, 90)
 {
+	static void *(*const fn[1])(void *) = { split_fault };
 	const uint64_t at = 300;
 	struct splitter sp[2];
 	int go[2] = { 0, 0 }, i;
@@ -2466,17 +2475,8 @@ TEST_F_TIMEOUT(huge, unit_pagein_races_a_punch_and_a_fault, 90)
 	if (units_out(_metadata, self, &pg, 1, 0x64))
 		SKIP(return, NO_BLOCK);
 	ks_pager_stop(&pg);
-	for (i = 0; i < 2; i++) {
-		sp[i].self = self;
-		sp[i].at = i ? 5 : 0;
-		sp[i].go = &go[i];
-		sp[i].tid = 0;
-		sp[i].ret = -1;
-		ASSERT_EQ(0, pthread_create(&t[i], NULL, split_fault, &sp[i]));
-	}
-	for (i = 0; i < 2; i++)
-		while (!__atomic_load_n(&sp[i].tid, __ATOMIC_ACQUIRE))
-			sched_yield();
+	ASSERT_EQ(0, splitters_start(self, sp, t, go, fn, true,
+				     (uint64_t[]){ 0, 5 }, 2));
 	__atomic_store_n(&go[0], 1, __ATOMIC_RELEASE);
 	/* Queued, its own count dropped: it sleeps for the group. */
 	EXPECT_EQ(0, wait_state(sp[0].tid, 'D', 20))
@@ -3579,17 +3579,8 @@ TEST_F_TIMEOUT(huge, deferred_punch_races_a_write_a_fault_a_pageout, 60)
 				     -1));
 	ASSERT_EQ(0, ks_pager_run(&pg));
 	ASSERT_EQ(0, ks_pool_inject(self->name, INJ_PUNCH_DEFERRED, 1500, 1));
-	for (i = 0; i < 4; i++) {
-		sp[i].self = self;
-		sp[i].at = at + (i < 3 ? i : 0);
-		sp[i].go = &go[i];
-		sp[i].tid = 0;
-		sp[i].ret = -1;
-		ASSERT_EQ(0, pthread_create(&t[i], NULL, fn[i], &sp[i]));
-	}
-	for (i = 0; i < 4; i++)
-		while (!__atomic_load_n(&sp[i].tid, __ATOMIC_ACQUIRE))
-			sched_yield();
+	ASSERT_EQ(0, splitters_start(self, sp, t, go, fn, false,
+				     (uint64_t[]){ at, at + 1, at + 2, at }, 4));
 	__atomic_store_n(&go[0], 1, __ATOMIC_RELEASE);
 	ks_pool_inject_wait(self->name, 1000);
 	/* Asleep, the page zeroed, the unit locked. */
