@@ -133,7 +133,14 @@ static int kvmshare_evict_one(struct kvmshare_part *part,
 	if (xa_load(&part->pages, index) != page || PageCompound(page) ||
 	    PageHWPoison(page))
 		goto unlock;
-	unmap_mapping_pages(mapping, index, 1, false);
+	/*
+	 * A fault maps the page only with it locked (VM_FAULT_LOCKED), and
+	 * KVM maps it only while a host PTE does: unmapped now (sampled,
+	 * read ahead, or by the walk's run, kvmshare_evict_run()), it stays
+	 * so, and the zap with its mmu-notifier round is not needed.
+	 */
+	if (page_mapped(page))
+		unmap_mapping_pages(mapping, index, 1, false);
 	/* The array's ref + the caller's: anything more is a pin. */
 	if (page_mapped(page) || page_count(page) != 2) {
 		atomic64_inc(&part->cnt.pinned_skips);
@@ -204,13 +211,42 @@ unlock:
 /* One walk of a partition's pages by eviction or fadvise(DONTNEED). */
 struct kvmshare_evict_walk {
 	u64 done;		/* pages that left, or whose page-out is queued */
+	u64 want;		/* pages the walk is to free (runs: not above) */
 	u64 room;		/* pages the partition may lose before its floor */
+	pgoff_t unmapped_to;	/* the walk's run is unmapped up to here */
 	bool below;		/* a fault waits for room: a unit may pass the floor */
 	bool defer;		/* note units in @units, do not take them */
 	bool wait;		/* fadvise: wait for a unit's lock */
 	unsigned int nr_units;
 	pgoff_t units[KVMSHARE_EVICT_UNITS];	/* noted: an index in each */
 };
+
+/*
+ * The cursor walk goes through a partition in index order and takes the
+ * 4 KiB pages it finds: unmap them a run at a time, one zap and one KVM
+ * invalidation (with its flush of every vCPU's TLB) for up to
+ * KVMSHARE_EVICT_BATCH pages instead of one each (about 60-110 us a page
+ * in the test VM, the largest cost of a page-out: Documentation/plans/
+ * pager-v2.md, 0a). A run starts at a mapped page, is no longer than the
+ * pages still wanted, and ends at a 2 MiB boundary: the range of a
+ * 4 KiB page is not a unit, and a unit the walk only notes keeps its
+ * mapping. A page of the run the walk then skips (pinned, under I/O) is
+ * faulted back in when used: an unmap is never wrong, only a cost.
+ */
+static void kvmshare_evict_run(struct address_space *mapping, pgoff_t index,
+			       struct page *page, struct kvmshare_evict_walk *w)
+{
+	u64 n;
+
+	if (index < w->unmapped_to || !page_mapped(page) ||
+	    w->done >= w->want)
+		return;
+	n = min_t(u64, KVMSHARE_EVICT_BATCH, w->want - w->done);
+	n = min_t(u64, n, KVMSHARE_UNIT_PAGES -
+		  (index & (KVMSHARE_UNIT_PAGES - 1)));
+	unmap_mapping_pages(mapping, index, n, false);
+	w->unmapped_to = index + n;
+}
 
 /*
  * Evict @page, found at @index of @part without a reference, and count it
@@ -261,6 +297,8 @@ static void kvmshare_evict_found(struct kvmshare_part *part,
 	if (!get_page_unless_zero(page))
 		return;
 	t0 = kvmshare_t_start(part->pool);
+	if (w->defer)
+		kvmshare_evict_run(mapping, *index, page, w);
 	left = kvmshare_evict_one(part, mapping, *index, page);
 	kvmshare_t_end(part->pool, left ? KVMSHARE_T_EVICT_PAGE :
 		       KVMSHARE_T_EVICT_SKIP, t0);
@@ -295,7 +333,7 @@ static u64 kvmshare_evict_part(struct kvmshare_part *part,
 	static const xa_mark_t first[] = {
 		KVMSHARE_MARK_SAMPLED, KVMSHARE_MARK_AHEAD,
 	};
-	struct kvmshare_evict_walk w = { .room = room };
+	struct kvmshare_evict_walk w = { .want = want, .room = room };
 	unsigned long index, limit = 8 * want + 64, looked = 0, values = 0;
 	bool end = true;
 	unsigned int m;
