@@ -318,7 +318,9 @@ static void kvmshare_evict_found(struct kvmshare_part *part,
  * it takes 4 KiB pages and only notes units, which sampling did not find
  * idle (review s26, M4: a unit in use costs 2 MiB of I/O and is kept),
  * and takes the units it noted if the 4 KiB pages fell short (review
- * s26b, H1: a walk over units only moves on, and takes them). Each walk
+ * s26b, H1: a walk over units only moves on, and takes them); it stops
+ * once KVMSHARE_EVICT_UNITS units are noted, and the next walk starts at
+ * the first noted unit this one did not try. Each walk
  * looks at no more than 8 * @want + 64 pages and units. A unit counts
  * 512 pages: it is taken while fewer than @want are done, and only if it
  * fits in @room; when a fault waits for room (@waiter), a unit the walk
@@ -368,6 +370,10 @@ static u64 kvmshare_evict_part(struct kvmshare_part *part,
 		kvmshare_evict_found(part, mapping, &index, entry, &w);
 		part->evict_cursor = index + 1;
 		cond_resched();
+		if (w.nr_units == KVMSHARE_EVICT_UNITS) {
+			end = false;		/* no room for more notes */
+			break;
+		}
 	}
 	if (end)
 		part->evict_cursor = 0;		/* wrap */
@@ -381,6 +387,15 @@ static u64 kvmshare_evict_part(struct kvmshare_part *part,
 			kvmshare_evict_found(part, mapping, &index, entry, &w);
 		cond_resched();
 	}
+	/*
+	 * Units noted and not tried (the pass had what it wanted): the next
+	 * pass starts at the first of them, not after the last. Moving on
+	 * past them made each pass of a partition of units walk all of it
+	 * for the two units a pass of evict_batch takes (paging 96 of 128
+	 * units out: 0.24 k pages/s at 256 MiB against 2.4 k at 64 MiB).
+	 */
+	if (m < w.nr_units)
+		part->evict_cursor = kvmshare_unit_base(w.units[m]);
 	kvmshare_pager_kick(part->pool);
 	return w.done;
 }
