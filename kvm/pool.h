@@ -332,6 +332,7 @@ struct kvmshare_pool {
 	u64 reissued;			/* io_lock: requests posted again */
 	bool suspended;			/* io_lock: stopped, none attached */
 	struct list_head io_pending;	/* requests not yet posted */
+	struct list_head io_pending_in;	/* page-ins not yet posted: first */
 	unsigned long nr_pending;
 	unsigned long *block_map;	/* backing store blocks in use */
 	u64 backing_blocks;		/* 0: no backing store yet */

@@ -13,10 +13,12 @@
 #include <linux/timekeeping.h>
 #include <linux/wait.h>
 
+#include <uapi/linux/kvmshare_pager.h>
+
 #include "pool.h"
 
 struct kvmshare_io {
-	struct list_head node;		/* pool->io_pending, under io_lock */
+	struct list_head node;		/* a pending list, under io_lock */
 	struct kvmshare_part *part;	/* kobject reference */
 	pgoff_t index;
 	u64 block;
@@ -185,6 +187,14 @@ void kvmshare_pager_watch(struct kvmshare_pool *pool);
  * nothing. Otherwise the phase's time since @t0 is added on this CPU; no
  * lock, and a phase may be counted on another CPU than it started on.
  */
+/* The pending list of @io: page-ins are posted first. */
+static inline struct list_head *kvmshare_io_list(struct kvmshare_pool *pool,
+						 struct kvmshare_io *io)
+{
+	return io->op == KVMSHARE_PAGER_OP_PAGE_IN ? &pool->io_pending_in :
+						      &pool->io_pending;
+}
+
 static inline u64 kvmshare_t_start(struct kvmshare_pool *pool)
 {
 	return READ_ONCE(pool->timing) ? ktime_get_ns() : 0;

@@ -141,6 +141,7 @@ static u32 __kvmshare_pager_leave(struct kvmshare_pager *p, u32 state,
 	struct kvmshare_pool *pool = p->pool;
 	struct kvmshare_pager *next;
 	LIST_HEAD(requeue_list);
+	LIST_HEAD(requeue_in);
 	u32 tag, n = 0;
 
 	lockdep_assert_held(&pool->io_lock);
@@ -166,13 +167,15 @@ static u32 __kvmshare_pager_leave(struct kvmshare_pager *p, u32 state,
 			list_add_tail(&io->node, fence);
 			continue;
 		}
-		list_add_tail(&io->node, &requeue_list);
+		list_add_tail(&io->node, io->op == KVMSHARE_PAGER_OP_PAGE_IN ?
+					 &requeue_in : &requeue_list);
 		pool->nr_pending++;
 		n++;
 	}
 	if (requeue) {
 		bitmap_zero(p->tag_map, p->sq_entries);
 		p->inflight = 0;
+		list_splice(&requeue_in, &pool->io_pending_in);
 		list_splice(&requeue_list, &pool->io_pending);
 		pool->reissued += n;
 	}
@@ -313,7 +316,7 @@ static bool kvmshare_pager_hand_on(struct kvmshare_pager *p,
 	spin_lock(&pool->io_lock);
 	if (kvmshare_pager_has_peer(p)) {
 		/* Its slot is not used again: the service is gone. */
-		list_add(&io->node, &pool->io_pending);
+		list_add(&io->node, kvmshare_io_list(pool, io));
 		pool->nr_pending++;
 		pool->reissued++;
 		p->ending--;
@@ -1153,6 +1156,7 @@ int kvmshare_pager_init(struct kvmshare_pool *pool)
 	INIT_LIST_HEAD(&pool->pagers);
 	INIT_LIST_HEAD(&pool->draining);
 	INIT_LIST_HEAD(&pool->io_pending);
+	INIT_LIST_HEAD(&pool->io_pending_in);
 	init_waitqueue_head(&pool->room_wq);
 	pool->low_pages = clamp_t(u64, pool->size_pages / 64, 16, 4096);
 	kvmshare_evict_init(pool);
@@ -1189,6 +1193,7 @@ void kvmshare_pager_exit(struct kvmshare_pool *pool)
 		wake_up_interruptible(&p->wq);
 	}
 	WRITE_ONCE(pool->active, NULL);
+	list_splice_init(&pool->io_pending_in, &drop);
 	list_splice_init(&pool->io_pending, &drop);
 	pool->nr_pending = 0;
 	spin_unlock(&pool->io_lock);

@@ -3,7 +3,8 @@
  * Host paging: a nested KVM guest (mvm) writes a pattern over twice the
  * pool's size and every page verifies after eviction and page-in; zero
  * pages are dropped without I/O; eviction unmaps a guest's pages a run at
- * a time; targets and entitlements; a failed
+ * a time; a fault's page-in goes before a backlog of page-outs; targets
+ * and entitlements; a failed
  * page-in is a machine check for exactly that page, read by a process or
  * by a vCPU (SIGBUS BUS_MCEERR_AR at its host address); and the protocol's
  * bad input: malformed attach, unknown, repeated and malformed
@@ -12,6 +13,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -238,6 +240,88 @@ TEST_F_TIMEOUT(paging, eviction_unmaps_a_guest_run_at_a_time, 120)
 					     (unsigned long long)res.addr);
 	mvm_vcpu_destroy(vcpu);
 	mvm_destroy(vm);
+}
+
+struct reader {
+	uint8_t *map;
+	uint64_t index;
+	uint64_t value;
+};
+
+static void *read_page(void *arg)
+{
+	struct reader *r = arg;
+
+	r->value = ((uint64_t *)r->map)[r->index * 512];
+	return NULL;
+}
+
+/*
+ * A fault's page-in is posted before page-outs queued ahead of it: the
+ * service (served here by hand) holds 64 requests and has a backlog of
+ * page-outs behind them when a thread reads a page that is out; after the
+ * first completion, the page-in is among the next requests posted, not
+ * behind the backlog. Every byte reads back.
+ */
+TEST_F_TIMEOUT(paging, pagein_goes_before_a_pageout_backlog, 120)
+{
+	struct kvmshare_pool_info info;
+	struct kvmshare_pager_req req;
+	struct reader r = { 0 };
+	uint64_t i, n = 0, at = 0, v;
+	pthread_t t;
+	int ret;
+
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, POOL_PAGES,
+				     64, 64, 0, -1));
+	ASSERT_EQ(0, ks_pager_run(&self->pager));
+	make_part(_metadata, self, 512);
+	for (i = 0; i < 512; i++)
+		((uint64_t *)self->map)[i * 512] = i + 1;
+	/* Pages 0-31 out, by hand, with the service running. */
+	ASSERT_EQ(0, posix_fadvise(self->fd, 0, 32 * KS_PAGE,
+				   POSIX_FADV_DONTNEED));
+	ASSERT_EQ(0, ks_sysfs_settle(32, 10,
+				     "%s/partitions/vm/paged_out_pages",
+				     self->name));
+	ks_pager_stop(&self->pager);
+
+	/* A backlog: 480 page-outs, 64 posted, the rest waiting. */
+	ASSERT_EQ(0, posix_fadvise(self->fd, 32 * KS_PAGE, 480 * KS_PAGE,
+				   POSIX_FADV_DONTNEED));
+	ASSERT_EQ(0, ks_pool_info(self->dir, &info));
+	TH_LOG("pending after the backlog: %llu",
+	       (unsigned long long)info.pending_requests);
+	ASSERT_GE(info.pending_requests, 300);
+
+	r.map = self->map;
+	r.index = 5;
+	ASSERT_EQ(0, pthread_create(&t, NULL, read_page, &r));
+	for (i = 0; i < 50; i++) {
+		ASSERT_EQ(0, ks_pool_info(self->dir, &info));
+		if (info.pending_requests > 416)
+			break;
+		usleep(100000);
+	}
+	while ((ret = ks_pager_next(&self->pager, &req, 5000)) == 1) {
+		n++;
+		if (req.op == KVMSHARE_PAGER_OP_PAGE_IN && !at)
+			at = n;
+		ks_pager_serve(&self->pager, &req);
+	}
+	EXPECT_EQ(0, ret);
+	pthread_join(t, NULL);
+	TH_LOG("%llu requests served; the first page-in was number %llu",
+	       (unsigned long long)n, (unsigned long long)at);
+	EXPECT_EQ(6, r.value);
+	EXPECT_GE(at, 65);
+	EXPECT_LE(at, 80);
+	EXPECT_GE(n, 480);
+	ASSERT_EQ(0, ks_pager_run(&self->pager));
+	for (i = 0; i < 512; i++) {
+		ASSERT_EQ(8, pread(self->fd, &v, 8, i * KS_PAGE));
+		ASSERT_EQ(i + 1, v);
+	}
 }
 
 TEST_F_TIMEOUT(paging, zero_pages_leave_without_io, 120)
