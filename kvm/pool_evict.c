@@ -391,8 +391,10 @@ static u64 kvmshare_evict_part(struct kvmshare_part *part,
 	 * Units noted and not tried (the pass had what it wanted): the next
 	 * pass starts at the first of them, not after the last. Moving on
 	 * past them made each pass of a partition of units walk all of it
-	 * for the two units a pass of evict_batch takes (paging 96 of 128
-	 * units out: 0.24 k pages/s at 256 MiB against 2.4 k at 64 MiB).
+	 * for the two units a pass of evict_batch takes (with the kick's
+	 * walk of the backlog, kvmshare_pager_kick(), one of the two causes
+	 * of paging 96 of 128 units out at 0.24 k pages/s at 256 MiB
+	 * against 2.4 k at 64 MiB).
 	 */
 	if (m < w.nr_units)
 		part->evict_cursor = kvmshare_unit_base(w.units[m]);

@@ -568,9 +568,10 @@ static void kvmshare_post(struct kvmshare_pool *pool, struct kvmshare_pager *p,
 /*
  * Requests a kick passes over once the slots are taken, looking for a
  * DISCARD (which needs none): a bound, so that a backlog of page-outs
- * does not make every kick, under io_lock, walk all of it (96 units
- * queued for page-out, 49152 requests, ran at a tenth of the rate of a
- * quarter of them).
+ * does not make every kick, under io_lock, walk all of it (with 96
+ * units queued for page-out, 49152 requests, they went at a tenth of
+ * the rate of a quarter of them; kvmshare_evict_part()'s walk was the
+ * other cause).
  */
 #define KVMSHARE_KICK_SKIP	64
 
