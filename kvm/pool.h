@@ -476,6 +476,7 @@ void kvmshare_acct_balance(struct kvmshare_pool *pool);
 bool kvmshare_charge_pagein(struct kvmshare_part *part, struct page **page);
 bool kvmshare_charge_page(struct kvmshare_part *part, struct page **page);
 bool kvmshare_charge_spare(struct kvmshare_part *part, struct page **page);
+bool kvmshare_unit_room(struct kvmshare_part *part);
 bool kvmshare_charge_unit(struct kvmshare_part *part, struct list_head *held);
 bool kvmshare_collapse_room(struct kvmshare_part *part, u64 copy, u64 grow);
 bool kvmshare_charge_collapse(struct kvmshare_part *part, u64 copy, u64 grow,

@@ -183,6 +183,44 @@ static void kvmshare_owed_take(struct kvmshare_pool *pool, u64 below,
 	}
 }
 
+/*
+ * Whether a new unit of @part fits (kvmshare_charge_unit()); *@below is
+ * the part of it owed to @part. Called with pool->lock.
+ */
+static bool kvmshare_unit_fits(struct kvmshare_part *part, u64 *below)
+{
+	struct kvmshare_pool *pool = part->pool;
+	u64 n = KVMSHARE_UNIT_PAGES;
+
+	lockdep_assert_held(&pool->lock);
+	if (part->limit && part->resident + n > part->limit)
+		return false;
+	if (part->target && part->resident + n > part->target)
+		return false;
+	*below = min(n, kvmshare_owed(part->entitlement, part->resident));
+	return n == *below ||
+	       pool->used_pages + pool->owed_pages + pool->reserve_pages +
+	       pool->low_pages + (n - *below) <= pool->size_pages;
+}
+
+/*
+ * Whether kvmshare_charge_unit() would take a unit for @part now, nothing
+ * charged: a fault looks before it allocates the 2 MiB block, which it
+ * charges only once it has it (kvmshare_huge_fault()). A hint: the
+ * charge decides.
+ */
+bool kvmshare_unit_room(struct kvmshare_part *part)
+{
+	struct kvmshare_pool *pool = part->pool;
+	bool ok;
+	u64 below;
+
+	spin_lock(&pool->lock);
+	ok = kvmshare_unit_fits(part, &below);
+	spin_unlock(&pool->lock);
+	return ok;
+}
+
 /**
  * kvmshare_charge_unit - take the 512 pages of a new 2 MiB unit, or none
  * @part: the partition
@@ -202,22 +240,15 @@ static void kvmshare_owed_take(struct kvmshare_pool *pool, u64 below,
 bool kvmshare_charge_unit(struct kvmshare_part *part, struct list_head *held)
 {
 	struct kvmshare_pool *pool = part->pool;
-	u64 n = KVMSHARE_UNIT_PAGES, below;
 	bool ok = false;
+	u64 below;
 
 	spin_lock(&pool->lock);
-	if (part->limit && part->resident + n > part->limit)
-		goto out;
-	if (part->target && part->resident + n > part->target)
-		goto out;
-	below = min(n, kvmshare_owed(part->entitlement, part->resident));
-	if (n > below && pool->used_pages + pool->owed_pages +
-	    pool->reserve_pages + pool->low_pages + (n - below) >
-	    pool->size_pages)
+	if (!kvmshare_unit_fits(part, &below))
 		goto out;
 	kvmshare_owed_take(pool, below, held);
-	part->resident += n;
-	pool->used_pages += n;
+	part->resident += KVMSHARE_UNIT_PAGES;
+	pool->used_pages += KVMSHARE_UNIT_PAGES;
 	ok = true;
 out:
 	spin_unlock(&pool->lock);

@@ -1043,8 +1043,8 @@ static bool kvmshare_unit_wanted(struct kvmshare_part *part,
  * @iop: a request to wait for, on ERR_PTR(-EINPROGRESS)
  *
  * When the fault may have a unit (kvmshare_unit_wanted()) and every entry
- * of it is a hole or an all-zero page, charge 512 pages, allocate the
- * folio where the mapping's NUMA policy puts its address, and store it.
+ * of it is a hole or an all-zero page, allocate the folio where the
+ * mapping's NUMA policy puts its address, charge 512 pages, and store it.
  * Falls back to 4 KiB (NULL, counted in huge_fallbacks) when
  * kvmshare_charge_unit() refuses (a unit is made only where 512 pages
  * fit under the limit, the target and the pool's reserve and low mark),
@@ -1130,26 +1130,39 @@ struct page *kvmshare_huge_fault(struct kvmshare_part *part,
 		kvmshare_unit_unlock(pool, nr);
 		return NULL;
 	}
-	if (!kvmshare_charge_unit(part, &held))
+	/*
+	 * The 2 MiB block first, the charge once it is had, and
+	 * allocated_pages right after the install: the allocation may
+	 * reclaim and compact for long, the invalidate_lock held shared (a
+	 * punch waits, and the faults queued behind it), and a unit charged
+	 * meanwhile was in resident_pages but not in allocated_pages (e2e
+	 * qemu_balloon_huge.sh read them 512 apart). No block is taken for
+	 * a unit the charge would refuse: kvmshare_unit_room() first.
+	 */
+	if (!kvmshare_unit_room(part))
 		goto unlock;
 	if (!kvmshare_inject_fail(pool, KVMSHARE_INJ_UNIT_NOMEM))
 		folio = vma_alloc_folio(KVMSHARE_UNIT_GFP, KVMSHARE_UNIT_ORDER,
 					vmf->vma, vmf->address & HPAGE_PMD_MASK,
 					true);
 	if (!folio)
-		goto uncharge;
+		goto unlock;
 	kvmshare_inject(pool, KVMSHARE_INJ_UNIT_ALLOCATED);
+	if (!kvmshare_charge_unit(part, &held)) {
+		folio_put(folio);		/* frees it */
+		goto unlock;
+	}
 	folio_get(folio);			/* the caller's */
 	if (kvmshare_unit_install(part, base, folio)) {
 		folio_put(folio);
 		folio_put(folio);		/* frees it */
 		goto uncharge;
 	}
+	atomic64_add(KVMSHARE_UNIT_PAGES, &part->cnt.allocated);
 	/* Placed where the policy wants it: the held pages go back. */
 	kvmshare_held_return_list(pool, &held);
 	kvmshare_huge_forget(part, base, base + KVMSHARE_UNIT_PAGES - 1);
 	kvmshare_unit_unlock(pool, nr);
-	atomic64_add(KVMSHARE_UNIT_PAGES, &part->cnt.allocated);
 	atomic64_inc(&part->cnt.huge_units);
 	atomic64_inc(&part->cnt.huge_faults);
 	return folio_page(folio, vmf->pgoff - base);
