@@ -765,6 +765,52 @@ TEST_F(huge, punch_2m_frees_the_unit)
 	EXPECT_EQ(0, peek(self->ram + UNIT + 8));
 }
 
+static void *unit_fault(void *arg)
+{
+	poke(arg, 0x5a);
+	return NULL;
+}
+
+/*
+ * allocated - punched - truncated is resident whenever a reader looks,
+ * also while a fault makes a unit: asleep 2 s with its 2 MiB block
+ * (inject point 12), as one in reclaim or compaction is, it has the unit
+ * in neither count (e2e qemu_balloon_huge.sh read resident 512 pages
+ * above allocated - punched between two equal reads of resident: the
+ * fault held the invalidate_lock, the balloon's punch waited behind it).
+ * The thread exists before the fault (see two_vcpus_race_on_one_unit).
+ */
+TEST_F(huge, counters_add_up_while_a_unit_is_made)
+{
+	struct kvmshare_part_stats st;
+	pthread_t t;
+
+	ASSERT_EQ(0, setup(self, "huge=on", -1));
+	host_fill(self->ram, 0, 2 * UNIT_PAGES, 9);
+	if (no_block(self, 2, 0))
+		SKIP(return, NO_BLOCK);
+	punch(_metadata, self->fd, UNIT_PAGES, UNIT_PAGES);
+	ASSERT_EQ(0, ks_pool_inject(self->name, INJ_UNIT_ALLOCATED, 2000, 1));
+	ASSERT_EQ(0, pthread_create(&t, NULL, unit_fault,
+				    self->ram + 2 * UNIT));
+	if (ks_pool_inject_wait(self->name, 1500)) {
+		pthread_join(t, NULL);	/* no unit was allocated */
+		SKIP(return, NO_BLOCK);
+	}
+	/* Asleep in the fault, the unit allocated. */
+	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
+	EXPECT_EQ(st.allocated_pages - st.punched_pages - st.truncated_pages,
+		  st.resident_pages);
+	EXPECT_EQ(UNIT_PAGES, st.resident_pages);
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, ks_part_stats(self->fd, &st));
+	EXPECT_EQ(st.allocated_pages - st.punched_pages - st.truncated_pages,
+		  st.resident_pages);
+	EXPECT_EQ(2 * UNIT_PAGES, st.resident_pages);
+	EXPECT_EQ(2, cnt(self, "huge_units"));
+	EXPECT_EQ(0x5a, peek(self->ram + 2 * UNIT));
+}
+
 /*
  * Step 3: a 4 KiB hole in a unit splits it by copy. The 511 pages that
  * hold data stay, as 4 KiB pages, every byte as it was; one page leaves
