@@ -122,6 +122,33 @@ static struct kvmshare_part_stats settled(struct __test_metadata *_metadata,
 	return st;
 }
 
+/*
+ * A paging service with @blocks blocks, the partition of @pages, and a
+ * nested guest (one vCPU) whose RAM slot it is, filled with the pattern
+ * of @seed by the vCPU.
+ */
+static void guest_filled(struct __test_metadata *_metadata,
+			 struct _test_data_paging *self, uint64_t blocks,
+			 uint64_t pages, uint64_t seed, struct mvm **vm,
+			 struct mvm_vcpu **vcpu)
+{
+	struct mvm_result res;
+
+	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, blocks, 256, 64,
+				     0, -1));
+	ASSERT_EQ(0, ks_pager_run(&self->pager));
+	make_part(_metadata, self, pages);
+	*vm = mvm_create();
+	ASSERT_NE(NULL, *vm);
+	ASSERT_EQ(0, mvm_set_slot(*vm, 1, MVM_DATA_GPA, self->map,
+				  pages * KS_PAGE));
+	*vcpu = mvm_vcpu_create(*vm, 0);
+	ASSERT_NE(NULL, *vcpu);
+	ASSERT_EQ(0, mvm_call(*vcpu, MVM_OP_FILL, MVM_DATA_GPA, pages, seed,
+			      &res));
+	ASSERT_EQ(MVM_OK, res.status);
+}
+
 TEST_F_TIMEOUT(paging, guest_pattern_over_twice_the_pool, 600)
 {
 	uint64_t pages = 2 * POOL_PAGES + 512;
@@ -133,20 +160,8 @@ TEST_F_TIMEOUT(paging, guest_pattern_over_twice_the_pool, 600)
 	/* with asynchronous restore on (off by default, see below) */
 	ASSERT_EQ(0, ks_write_file(ASYNC_PARAM, "Y"));
 
-	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, 4 * POOL_PAGES,
-				     256, 64, 0, -1));
-	ASSERT_EQ(0, ks_pager_run(&self->pager));
-	make_part(_metadata, self, pages);
-	vm = mvm_create();
-	ASSERT_NE(NULL, vm);
-	ASSERT_EQ(0, mvm_set_slot(vm, 1, MVM_DATA_GPA, self->map,
-				  pages * KS_PAGE));
-	vcpu = mvm_vcpu_create(vm, 0);
-	ASSERT_NE(NULL, vcpu);
-
-	ASSERT_EQ(0, mvm_call(vcpu, MVM_OP_FILL, MVM_DATA_GPA, pages, 0xabc,
-			      &res));
-	ASSERT_EQ(MVM_OK, res.status);
+	guest_filled(_metadata, self, 4 * POOL_PAGES, pages, 0xabc, &vm,
+		     &vcpu);
 	st = settled(_metadata, self->fd, pages);
 	TH_LOG("after fill: resident %llu paged out %llu zero %llu",
 	       (unsigned long long)st.resident_pages,
@@ -209,19 +224,7 @@ TEST_F_TIMEOUT(paging, eviction_unmaps_a_guest_run_at_a_time, 120)
 	struct mvm_result res;
 	struct mvm *vm;
 
-	ASSERT_EQ(0, ks_pager_attach(&self->pager, self->dir, POOL_PAGES,
-				     256, 64, 0, -1));
-	ASSERT_EQ(0, ks_pager_run(&self->pager));
-	make_part(_metadata, self, pages);
-	vm = mvm_create();
-	ASSERT_NE(NULL, vm);
-	ASSERT_EQ(0, mvm_set_slot(vm, 1, MVM_DATA_GPA, self->map,
-				  pages * KS_PAGE));
-	vcpu = mvm_vcpu_create(vm, 0);
-	ASSERT_NE(NULL, vcpu);
-	ASSERT_EQ(0, mvm_call(vcpu, MVM_OP_FILL, MVM_DATA_GPA, pages, 0x5eed,
-			      &res));
-	ASSERT_EQ(MVM_OK, res.status);
+	guest_filled(_metadata, self, POOL_PAGES, pages, 0x5eed, &vm, &vcpu);
 
 	before = mvm_stat(vm, "remote_tlb_flush_requests");
 	ASSERT_LE(0, before);
